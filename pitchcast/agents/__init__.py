@@ -1,0 +1,1 @@
+"""The Faust agents: thin loops that move records between topics and call the rest."""

@@ -1,0 +1,1 @@
+"""The commentary stage: personas, prompts, backends, validation."""

@@ -1,0 +1,1 @@
+"""Commentary backends behind one seam (:class:`CommentaryBackend`)."""

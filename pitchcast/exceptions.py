@@ -1,0 +1,113 @@
+"""The one exception tree of pitchcast. The class name is the dead-letter ``error_kind``.
+
+::
+
+    PitchcastError
+    ├── ConfigurationError          settings that cannot work (partition count mismatch, ...)
+    ├── StackError                  the local Kafka/Redis stack could not start or stop
+    ├── InvalidMessage              a message on an input topic that cannot be processed
+    │   ├── MessageTooLarge         value above the size cap, not decoded
+    │   ├── UndecodableMessage      not UTF-8 or not JSON
+    │   └── SchemaViolation         JSON, but missing keys, wrong types, bad coordinates
+    ├── LateAction                  an unseen action older than the match's last closed batch
+    ├── LLMError                    the LLM could not give an answer
+    │   ├── LLMTimeout
+    │   ├── LLMUnavailable          connection refused, 5xx, circuit open
+    │   ├── LLMRateLimited          429, with ``retry_after`` seconds when the server said
+    │   └── LLMBadResponse          4xx other than 429, or a body that is not a completion
+    ├── CommentaryRejected          the answer failed validation (``reasons``)
+    └── CacheUnavailable            Redis did not answer; callers carry on without it
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "CacheUnavailable",
+    "CommentaryRejected",
+    "ConfigurationError",
+    "InvalidMessage",
+    "LLMBadResponse",
+    "LLMError",
+    "LLMRateLimited",
+    "LLMTimeout",
+    "LLMUnavailable",
+    "LateAction",
+    "MessageTooLarge",
+    "PitchcastError",
+    "SchemaViolation",
+    "StackError",
+    "UndecodableMessage",
+]
+
+
+class PitchcastError(Exception):
+    """Root of every error pitchcast raises on purpose."""
+
+    @property
+    def kind(self) -> str:
+        """Stable name of the error, used as the dead-letter ``error_kind``."""
+        return type(self).__name__
+
+
+class ConfigurationError(PitchcastError):
+    """The settings cannot work together or with the cluster."""
+
+
+class StackError(PitchcastError):
+    """The local development stack (Kafka, Redis) failed."""
+
+
+class InvalidMessage(PitchcastError, ValueError):
+    """An input message that cannot be processed; it goes to the dead-letter topic."""
+
+
+class MessageTooLarge(InvalidMessage):
+    """The value is larger than the size cap and was not decoded."""
+
+
+class UndecodableMessage(InvalidMessage):
+    """The value is not valid UTF-8 JSON."""
+
+
+class SchemaViolation(InvalidMessage):
+    """The JSON does not match the message contract."""
+
+
+class LateAction(PitchcastError):
+    """An action that arrived after the batch its action_id belongs to was closed."""
+
+
+class LLMError(PitchcastError):
+    """The LLM call failed."""
+
+
+class LLMTimeout(LLMError):
+    """The LLM did not answer in time."""
+
+
+class LLMUnavailable(LLMError):
+    """The LLM endpoint is down (connection error, 5xx, open circuit)."""
+
+
+class LLMRateLimited(LLMError):
+    """The endpoint answered 429."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class LLMBadResponse(LLMError):
+    """The endpoint refused the request (4xx) or sent something that is not a completion."""
+
+
+class CommentaryRejected(PitchcastError):
+    """The LLM answer failed validation."""
+
+    def __init__(self, reasons: list[str]) -> None:
+        super().__init__("; ".join(reasons) if reasons else "rejected")
+        self.reasons = reasons
+
+
+class CacheUnavailable(PitchcastError):
+    """Redis did not answer."""

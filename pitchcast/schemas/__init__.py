@@ -1,0 +1,1 @@
+"""Message records, their decoders and their JSON Schema files (the topic contracts)."""

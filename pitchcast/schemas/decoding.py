@@ -1,0 +1,259 @@
+"""Turn raw Kafka values into records, with a clear error for everything else.
+
+Decoding happens here, from bytes, because faust acks a message its codec cannot decode
+and then raises inside the agent: bad input would never reach the dead-letter topic.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from pitchcast.exceptions import MessageTooLarge, SchemaViolation, UndecodableMessage
+from pitchcast.schemas.records import (
+    CLOSE_REASONS,
+    CONTROL_KINDS,
+    Action,
+    Batch,
+    Control,
+    MatchInfo,
+    Score,
+)
+from pitchcast.schemas.vocabulary import PITCH_LENGTH_M, PITCH_WIDTH_M
+
+__all__ = [
+    "DecodedAction",
+    "decode_batch",
+    "decode_event",
+    "encode",
+    "match_info_from_mapping",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class DecodedAction:
+    action: Action
+    # True when a coordinate was a little outside the pitch and was clamped onto it.
+    clamped: bool
+
+
+def encode(record: object) -> bytes:
+    """JSON bytes of a record (dataclasses are serialised natively by orjson)."""
+    return orjson.dumps(record)
+
+
+def _load_object(raw: bytes | None, max_bytes: int) -> dict[str, Any]:
+    if raw is None:
+        raise SchemaViolation("empty value (tombstone): expected a JSON object")
+    if len(raw) > max_bytes:
+        raise MessageTooLarge(f"value is {len(raw)} bytes, above the cap of {max_bytes}")
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise UndecodableMessage("value is not valid UTF-8") from exc
+        raise UndecodableMessage(f"value is not valid JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise SchemaViolation(f"expected a JSON object, got {type(data).__name__}")
+    return data
+
+
+def _int(data: dict[str, Any], key: str, *, required: bool = True) -> int | None:
+    value = data.get(key)
+    if value is None:
+        if required:
+            raise SchemaViolation(f"missing required field {key!r}")
+        return None
+    if isinstance(value, bool):
+        raise SchemaViolation(f"field {key!r} must be an integer, got a boolean")
+    if isinstance(value, int):
+        return value
+    # Producers that write every number as a float (pandas) send 3.0 for 3.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    raise SchemaViolation(f"field {key!r} must be an integer, got {value!r}")
+
+
+def _number(data: dict[str, Any], key: str, *, required: bool = True) -> float | None:
+    value = data.get(key)
+    if value is None:
+        if required:
+            raise SchemaViolation(f"missing required field {key!r}")
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise SchemaViolation(f"field {key!r} must be a number, got {value!r}")
+    number = float(value)
+    if not math.isfinite(number):
+        raise SchemaViolation(f"field {key!r} is not finite: {value!r}")
+    return number
+
+
+def _text(data: dict[str, Any], key: str, *, required: bool = False) -> str | None:
+    value = data.get(key)
+    if value is None or value == "":
+        if required:
+            raise SchemaViolation(f"missing required field {key!r}")
+        return None
+    if not isinstance(value, str):
+        raise SchemaViolation(f"field {key!r} must be a string, got {value!r}")
+    return value
+
+
+def _coordinate(value: float, limit: float, key: str, margin: float) -> tuple[float, bool]:
+    if 0.0 <= value <= limit:
+        return value, False
+    if -margin <= value <= limit + margin:
+        return min(max(value, 0.0), limit), True
+    raise SchemaViolation(
+        f"field {key!r} = {value} is off the pitch (0..{limit:g} m, {margin:g} m tolerance)"
+    )
+
+
+def _decode_action(data: dict[str, Any], clamp_margin: float) -> DecodedAction:
+    coords: dict[str, float] = {}
+    clamped = False
+    for key, limit in (
+        ("start_x", PITCH_LENGTH_M),
+        ("start_y", PITCH_WIDTH_M),
+        ("end_x", PITCH_LENGTH_M),
+        ("end_y", PITCH_WIDTH_M),
+    ):
+        value = _number(data, key)
+        assert value is not None
+        coords[key], was_clamped = _coordinate(value, limit, key, clamp_margin)
+        clamped = clamped or was_clamped
+    dx = _number(data, "dx")
+    dy = _number(data, "dy")
+    assert dx is not None and dy is not None
+    if clamped:  # keep dx/dy consistent with the clamped points
+        dx = coords["end_x"] - coords["start_x"]
+        dy = coords["end_y"] - coords["start_y"]
+    period_id = _int(data, "period_id")
+    time_seconds = _number(data, "time_seconds")
+    assert period_id is not None and time_seconds is not None
+    if period_id < 1:
+        raise SchemaViolation(f"field 'period_id' must be >= 1, got {period_id}")
+    if time_seconds < 0:
+        raise SchemaViolation(f"field 'time_seconds' must be >= 0, got {time_seconds}")
+    action_id = _int(data, "action_id")
+    assert action_id is not None
+    if action_id < 0:
+        raise SchemaViolation(f"field 'action_id' must be >= 0, got {action_id}")
+    action = Action(
+        game_id=_int(data, "game_id"),  # type: ignore[arg-type]
+        action_id=action_id,
+        period_id=period_id,
+        time_seconds=time_seconds,
+        team_id=_int(data, "team_id"),  # type: ignore[arg-type]
+        player_id=_number(data, "player_id", required=False),
+        result_name=_text(data, "result_name"),
+        start_x=coords["start_x"],
+        start_y=coords["start_y"],
+        end_x=coords["end_x"],
+        end_y=coords["end_y"],
+        dx=dx,
+        dy=dy,
+        type_name=_text(data, "type_name", required=True),  # type: ignore[arg-type]
+        player_name_ko=_text(data, "player_name_ko"),
+        team_name_ko=_text(data, "team_name_ko"),
+        position_name=_text(data, "position_name"),
+        main_position=_text(data, "main_position"),
+    )
+    return DecodedAction(action=action, clamped=clamped)
+
+
+def match_info_from_mapping(data: dict[str, Any], *, game_id: int | None = None) -> MatchInfo:
+    """A :class:`MatchInfo` from a JSON object or a CSV row (empty strings are nulls)."""
+    if not isinstance(data, dict):
+        raise SchemaViolation("field 'match_info' must be an object")
+    cleaned = {k: (None if v == "" else v) for k, v in data.items()}
+    ints = {
+        k: _int(cleaned, k, required=False)
+        for k in (
+            "season_id",
+            "competition_id",
+            "game_day",
+            "home_team_id",
+            "away_team_id",
+            "home_score",
+            "away_score",
+        )
+    }
+    texts = {
+        k: _text(cleaned, k)
+        for k in (
+            "game_date",
+            "venue",
+            "competition_name",
+            "country_name",
+            "home_team_name",
+            "home_team_name_ko",
+            "away_team_name",
+            "away_team_name_ko",
+        )
+    }
+    info_game_id = _int(cleaned, "game_id", required=game_id is None)
+    if game_id is not None and info_game_id is not None and info_game_id != game_id:
+        raise SchemaViolation(f"match_info.game_id {info_game_id} differs from game_id {game_id}")
+    return MatchInfo(game_id=info_game_id if info_game_id is not None else game_id, **ints, **texts)  # type: ignore[arg-type]
+
+
+def _decode_control(data: dict[str, Any]) -> Control:
+    kind = data.get("control")
+    if kind not in CONTROL_KINDS:
+        expected = ", ".join(CONTROL_KINDS)
+        raise SchemaViolation(f"unknown control {kind!r}; expected one of {expected}")
+    game_id = _int(data, "game_id")
+    assert game_id is not None
+    info_data = data.get("match_info")
+    info = None if info_data is None else match_info_from_mapping(info_data, game_id=game_id)
+    return Control(
+        game_id=game_id,
+        control=kind,
+        period_id=_int(data, "period_id", required=False),
+        match_info=info,
+        at=_number(data, "at", required=kind == "tick"),
+    )
+
+
+def decode_event(
+    raw: bytes | None, *, max_bytes: int, clamp_margin: float
+) -> DecodedAction | Control:
+    """Decode one ``match-events`` value; raises an :class:`InvalidMessage` subclass."""
+    data = _load_object(raw, max_bytes)
+    if "control" in data:
+        return _decode_control(data)
+    return _decode_action(data, clamp_margin)
+
+
+def decode_batch(raw: bytes | None, *, max_bytes: int) -> Batch:
+    """Decode one ``pitchcast-batches`` value (written by pitchcast itself)."""
+    data = _load_object(raw, max_bytes)
+    try:
+        actions = tuple(_decode_action(a, clamp_margin=0.0).action for a in data["actions"])
+        close_reason = data["close_reason"]
+        if close_reason not in CLOSE_REASONS:
+            raise SchemaViolation(f"unknown close_reason {close_reason!r}")
+        info = data.get("match_info")
+        return Batch(
+            game_id=int(data["game_id"]),
+            batch_index=int(data["batch_index"]),
+            period_id=int(data["period_id"]),
+            first_action_id=int(data["first_action_id"]),
+            last_action_id=int(data["last_action_id"]),
+            close_reason=close_reason,
+            actions=actions,
+            score=Score(**data["score"]),
+            match_info=None if info is None else match_info_from_mapping(info),
+            roster=tuple(data.get("roster", ())),
+            closed_by_ts_ms=data.get("closed_by_ts_ms"),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        if isinstance(exc, SchemaViolation):
+            raise
+        raise SchemaViolation(f"not a pitchcast batch: {exc!r}") from exc

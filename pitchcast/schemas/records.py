@@ -1,0 +1,214 @@
+"""Message records of every topic, as frozen dataclasses.
+
+orjson serialises these natively (fast, no ``__faust`` metadata field), and the pure
+logic can use them without importing Kafka code. The JSON Schema file next to each
+record (``*.schema.json``) is the contract other teams code against; tests validate
+real produced messages against those files.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Literal
+
+__all__ = [
+    "BATCH_SCHEMA",
+    "CLOSE_REASONS",
+    "COMMENTARY_NAMESPACE",
+    "COMMENTARY_SCHEMA",
+    "CONTROL_KINDS",
+    "DEAD_LETTER_SCHEMA",
+    "LINE_SCHEMA",
+    "TONES",
+    "Action",
+    "Batch",
+    "CloseReason",
+    "Commentary",
+    "CommentaryItem",
+    "CommentaryLine",
+    "Control",
+    "ControlKind",
+    "DeadLetter",
+    "MatchInfo",
+    "Score",
+    "Tone",
+    "Usage",
+    "commentary_id_for",
+]
+
+COMMENTARY_SCHEMA = "pitchcast.commentary.v1"
+LINE_SCHEMA = "pitchcast.commentary_line.v1"
+BATCH_SCHEMA = "pitchcast.batch.v1"
+DEAD_LETTER_SCHEMA = "pitchcast.dead_letter.v1"
+
+Tone = Literal["excited", "tense", "calm", "analytical", "playful", "disappointed"]
+TONES: tuple[Tone, ...] = ("excited", "tense", "calm", "analytical", "playful", "disappointed")
+CloseReason = Literal["full", "period_end", "match_end", "idle"]
+CLOSE_REASONS: tuple[CloseReason, ...] = ("full", "period_end", "match_end", "idle")
+ControlKind = Literal["match_start", "period_end", "match_end", "tick"]
+CONTROL_KINDS: tuple[ControlKind, ...] = ("match_start", "period_end", "match_end", "tick")
+
+COMMENTARY_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "pitchcast.commentary")
+
+
+def commentary_id_for(game_id: int, batch_index: int, persona: str) -> str:
+    """The deterministic id of one (batch, persona) commentary: same batch, same id."""
+    return str(uuid.uuid5(COMMENTARY_NAMESPACE, f"{game_id}:{batch_index}:{persona}"))
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    """One on-ball action, in the columns of K League ``raw_data.csv``."""
+
+    game_id: int
+    action_id: int
+    period_id: int
+    time_seconds: float
+    team_id: int
+    player_id: float | None
+    result_name: str | None
+    start_x: float
+    start_y: float
+    end_x: float
+    end_y: float
+    dx: float
+    dy: float
+    type_name: str
+    player_name_ko: str | None
+    team_name_ko: str | None
+    position_name: str | None = None
+    main_position: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MatchInfo:
+    """The 17 columns of K League ``match_info.csv``. Final scores never reach a prompt."""
+
+    game_id: int
+    season_id: int | None = None
+    competition_id: int | None = None
+    game_day: int | None = None
+    game_date: str | None = None
+    home_team_id: int | None = None
+    away_team_id: int | None = None
+    home_score: int | None = None
+    away_score: int | None = None
+    venue: str | None = None
+    competition_name: str | None = None
+    country_name: str | None = None
+    season_name: str | None = None
+    home_team_name: str | None = None
+    home_team_name_ko: str | None = None
+    away_team_name: str | None = None
+    away_team_name_ko: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Control:
+    """A control message on the events topic, in order with the match's actions."""
+
+    game_id: int
+    control: ControlKind
+    period_id: int | None = None
+    match_info: MatchInfo | None = None
+    # Epoch seconds at which a tick was written (ticks only).
+    at: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Score:
+    home: int = 0
+    away: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """A closed window of up to ``batch_size`` actions of one match (``pitchcast-batches``)."""
+
+    game_id: int
+    batch_index: int
+    period_id: int
+    first_action_id: int
+    last_action_id: int
+    close_reason: CloseReason
+    actions: tuple[Action, ...]
+    score: Score
+    match_info: MatchInfo | None = None
+    # Player and team names seen in the match so far (grounding of LLM lines).
+    roster: tuple[str, ...] = ()
+    # Kafka timestamp (ms) of the record that closed the batch: latency measurements.
+    closed_by_ts_ms: int | None = None
+    schema: str = BATCH_SCHEMA
+
+
+@dataclass(frozen=True, slots=True)
+class CommentaryItem:
+    action_id: int
+    time_seconds: float
+    tone: Tone
+    description: str
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Commentary:
+    """One message per (batch, persona) on the ``commentary`` topic, for the Spring backend."""
+
+    commentary_id: str
+    game_id: int
+    batch_index: int
+    persona: str
+    period_id: int
+    first_action_id: int
+    last_action_id: int
+    close_reason: CloseReason
+    score: Score
+    items: tuple[CommentaryItem, ...]
+    source: Literal["llm", "template", "mixed"]
+    fallback_reason: str | None
+    model: str
+    usage: Usage
+    created_at: str
+    schema: str = COMMENTARY_SCHEMA
+
+
+@dataclass(frozen=True, slots=True)
+class CommentaryLine:
+    """One line on ``commentary-lines``, published as soon as it is complete and valid."""
+
+    commentary_id: str
+    line_index: int
+    game_id: int
+    batch_index: int
+    persona: str
+    item: CommentaryItem
+    final: bool
+    created_at: str
+    schema: str = LINE_SCHEMA
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    """Everything needed to understand and replay a message that could not be processed."""
+
+    source_topic: str
+    partition: int | None
+    offset: int | None
+    key: str | None
+    value: str | None
+    value_encoding: Literal["utf-8", "base64"]
+    value_length: int
+    value_sha256: str
+    value_truncated: bool
+    error_kind: str
+    error_message: str
+    failed_at: str
+    game_id: int | None = None
+    extra: dict[str, object] = field(default_factory=dict)
+    schema: str = DEAD_LETTER_SCHEMA

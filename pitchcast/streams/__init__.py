@@ -1,0 +1,1 @@
+"""Topic definitions and the pure stream logic (batching, replay)."""

@@ -1,0 +1,1 @@
+"""Test doubles that ship with the package (used by tests, the demo and benchmarks)."""
