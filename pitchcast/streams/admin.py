@@ -1,0 +1,85 @@
+"""Create the topics explicitly and check that match-keyed topics are co-partitioned."""
+
+from __future__ import annotations
+
+import contextlib
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+
+from pitchcast.exceptions import ConfigurationError
+from pitchcast.settings import Settings
+from pitchcast.streams.clients import aiokafka_options
+
+__all__ = ["ensure_topics", "match_keyed_topics"]
+
+
+def match_keyed_topics(settings: Settings) -> list[str]:
+    """Every topic keyed by game_id: they must share one partition count."""
+    return [
+        settings.topic_events,
+        settings.topic_batches,
+        settings.topic_commentary,
+        settings.topic_lines,
+        settings.topic_dlq,
+    ]
+
+
+async def ensure_topics(settings: Settings) -> list[str]:
+    """Create missing topics with ``settings.partitions``; fail on a count mismatch.
+
+    A mismatch means a match's batches would land on another partition number than
+    its events, so the start-up stops with a clear error instead.
+    """
+    wanted = match_keyed_topics(settings)
+    admin = AIOKafkaAdminClient(**aiokafka_options(settings), request_timeout_ms=15000)
+    report: list[str] = []
+    try:
+        await admin.start()
+        existing = await _partition_counts(admin, wanted)
+        missing = [t for t in wanted if t not in existing]
+        if missing and not settings.create_topics:
+            raise ConfigurationError(
+                f"topics missing: {', '.join(missing)} (PITCHCAST_CREATE_TOPICS=false)"
+            )
+        if missing:
+            # Another worker may create them first.
+            with contextlib.suppress(TopicAlreadyExistsError):
+                await admin.create_topics(
+                    [
+                        NewTopic(
+                            name=t,
+                            num_partitions=settings.partitions,
+                            replication_factor=settings.replication_factor,
+                        )
+                        for t in missing
+                    ]
+                )
+            for topic in missing:
+                report.append(f"created {topic} ({settings.partitions} partitions)")
+            existing = await _partition_counts(admin, wanted)
+        wrong = {t: n for t, n in existing.items() if n != settings.partitions}
+        if wrong:
+            listed = ", ".join(f"{t}={n}" for t, n in sorted(wrong.items()))
+            raise ConfigurationError(
+                f"match-keyed topics must all have PITCHCAST_PARTITIONS={settings.partitions}"
+                f" partitions; found {listed}"
+            )
+        report.extend(f"ok {t} ({existing[t]} partitions)" for t in wanted if t not in missing)
+        return report
+    except KafkaError as exc:
+        raise ConfigurationError(
+            f"cannot reach Kafka at {settings.kafka_bootstrap_servers}: {exc}"
+        ) from exc
+    finally:
+        await admin.close()
+
+
+async def _partition_counts(admin: AIOKafkaAdminClient, topics: list[str]) -> dict[str, int]:
+    described = await admin.describe_topics(topics)
+    counts: dict[str, int] = {}
+    for entry in described:
+        # error_code 3 = UNKNOWN_TOPIC_OR_PARTITION
+        if entry.get("error_code", 0) == 0 and entry.get("partitions"):
+            counts[entry["topic"]] = len(entry["partitions"])
+    return counts
