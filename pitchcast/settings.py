@@ -62,6 +62,17 @@ class Settings(BaseSettings):
     redis_password: SecretStr | None = None
     redis_enabled: bool = True
     cache_ttl_s: int = Field(default=3600, ge=1)
+    # Short socket timeouts: a dead or unreachable Redis must cost milliseconds, not seconds.
+    redis_socket_timeout_s: float = Field(default=0.25, gt=0)
+    redis_connect_timeout_s: float = Field(default=0.25, gt=0)
+    # During an outage, calls skip Redis and one call re-probes it this often.
+    redis_probe_interval_s: float = Field(default=1.0, gt=0)
+    # How long the "published" marker of a commentary_id is kept (redeliveries come sooner).
+    published_ttl_s: int = Field(default=7 * 24 * 3600, ge=1)
+    # The per-batch lock outlives the batch deadline by this margin (holder crash -> expiry).
+    lock_ttl_margin_s: float = Field(default=5.0, gt=0)
+    # Upper bound of the lock loser's polling interval (it starts at 50 ms and doubles).
+    lock_poll_max_s: float = Field(default=0.5, gt=0)
 
     # --- Commentary / LLM --------------------------------------------------
     personas: Annotated[tuple[Persona, ...], NoDecode] = ("CASTER",)
