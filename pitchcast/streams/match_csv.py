@@ -67,7 +67,6 @@ def read_actions(path: Path) -> Iterator[dict[str, Any]]:
             yield action
 
 
-
 def read_match_info(path: Path) -> dict[int, MatchInfo]:
     """``match_info.csv`` rows by game_id."""
     infos: dict[int, MatchInfo] = {}

@@ -1,0 +1,151 @@
+"""The Faust app: the one place where settings, topics, state, agents and services meet."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import faust
+import orjson
+
+from pitchcast.agents.batching import BatchAgent
+from pitchcast.agents.commentary import BatchWriter, CommentaryAgent
+from pitchcast.agents.output import DeadLetters
+from pitchcast.agents.ticks import IdleTicker
+from pitchcast.metrics import Metrics
+from pitchcast.settings import Settings
+from pitchcast.streams.batching import MatchState, state_from_dict
+from pitchcast.streams.clients import faust_credentials
+
+__all__ = ["Pitchcast", "build_writer", "create_app"]
+
+log = logging.getLogger("pitchcast.app")
+
+
+@dataclass
+class Pitchcast:
+    """The app and the parts tests and the CLI reach into."""
+
+    app: faust.App
+    settings: Settings
+    metrics: Metrics
+    batch_agent: BatchAgent
+    commentary_agent: CommentaryAgent
+    writer: Any
+
+
+def build_writer(settings: Settings) -> Any:
+    """The commentary stage chosen by settings: backend, template fallback, Redis."""
+    from pitchcast.cache import RedisStore
+    from pitchcast.commentary.backends.template import TemplateBackend
+    from pitchcast.commentary.service import CommentaryService
+
+    fallback = TemplateBackend()
+    primary: Any = fallback
+    if settings.llm_backend == "openai":
+        from pitchcast.commentary.backends.openai import OpenAIBackend
+
+        primary = OpenAIBackend.from_settings(settings)
+    store = RedisStore.from_settings(settings)
+    return CommentaryService.from_settings(
+        settings, primary=primary, fallback=fallback, store=store
+    )
+
+
+def create_app(settings: Settings, *, writer: BatchWriter | None = None) -> Pitchcast:
+    """Build the Faust app from settings. ``writer`` replaces the commentary stage in tests."""
+    app = faust.App(
+        settings.app_id,
+        broker=[f"kafka://{host}" for host in settings.kafka_bootstrap_servers.split(",")],
+        broker_credentials=faust_credentials(settings),
+        store="memory://",
+        autodiscover=False,
+        topic_partitions=settings.partitions,
+        topic_replication_factor=settings.replication_factor,
+        topic_disable_leader=True,
+        table_standby_replicas=0,
+        key_serializer="raw",
+        value_serializer="raw",
+        producer_acks=-1,
+        consumer_auto_offset_reset="earliest",
+        web_port=settings.web_port,
+        web_bind="127.0.0.1",
+        datadir=str(settings.data_dir),
+    )
+    metrics = Metrics()
+
+    def topic(name: str) -> Any:
+        return app.topic(
+            name,
+            key_type=bytes,
+            value_type=bytes,
+            key_serializer="raw",
+            value_serializer="raw",
+            partitions=settings.partitions,
+        )
+
+    events = topic(settings.topic_events)
+    batches = topic(settings.topic_batches)
+    commentary = topic(settings.topic_commentary)
+    dlq = topic(settings.topic_dlq)
+    # Changelog-backed per-match state: it survives a crash or a rebalance.
+    state_table = app.Table(
+        "match-state",
+        default=None,
+        key_type=bytes,
+        value_type=bytes,
+        key_serializer="raw",
+        value_serializer="raw",
+        partitions=settings.partitions,
+    )
+    dead_letters = DeadLetters(dlq, value_cap=settings.dlq_value_cap_bytes, metrics=metrics)
+    batch_agent = BatchAgent(
+        settings=settings,
+        state_table=state_table,
+        batches_topic=batches,
+        dead_letters=dead_letters,
+        metrics=metrics,
+    )
+    if writer is None:
+        writer = build_writer(settings)
+    commentary_agent = CommentaryAgent(
+        settings=settings,
+        writer=writer,
+        commentary_topic=commentary,
+        dead_letters=dead_letters,
+        metrics=metrics,
+    )
+    app.agent(events, name="batcher")(batch_agent.run)
+    app.agent(batches, name="commentator")(commentary_agent.run)
+
+    def local_states() -> list[tuple[bytes, MatchState]]:
+        return [(k, state_from_dict(orjson.loads(v))) for k, v in list(state_table.items()) if v]
+
+    ticker = IdleTicker(
+        read_states=local_states,
+        events_topic=events,
+        idle_timeout_s=settings.idle_timeout_s,
+        metrics=metrics,
+    )
+    app.timer(interval=settings.tick_interval_s, name="pitchcast.idle_ticks")(ticker.tick)
+
+    @app.page("/pitchcast/stats/")
+    async def stats(web: Any, request: Any) -> Any:
+        return web.json(metrics.snapshot())
+
+    @app.on_before_shutdown.connect
+    async def _close_writer(_app: Any, **_: Any) -> None:
+        closer = getattr(writer, "aclose", None)
+        if closer is not None:
+            await closer()
+        log.info("pitchcast.stopped %s", orjson.dumps(metrics.snapshot()).decode())
+
+    return Pitchcast(
+        app=app,
+        settings=settings,
+        metrics=metrics,
+        batch_agent=batch_agent,
+        commentary_agent=commentary_agent,
+        writer=writer,
+    )
