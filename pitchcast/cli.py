@@ -7,7 +7,10 @@ Every command reads its settings from ``PITCHCAST_*`` environment variables (see
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import sys
+from pathlib import Path
 
 import click
 
@@ -103,6 +106,141 @@ def topics() -> None:
             click.echo(line)
     except PitchcastError as exc:
         raise click.ClickException(str(exc)) from exc
+
+
+# --- worker ------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--web-port", type=int, help="Port of the worker's web server [PITCHCAST_WEB_PORT].")
+@click.option(
+    "--personas", help="Comma-separated personas, e.g. CASTER,ANALYST [PITCHCAST_PERSONAS]."
+)
+@click.option(
+    "--backend",
+    type=click.Choice(["template", "openai"]),
+    help="Commentary backend [PITCHCAST_LLM_BACKEND].",
+)
+def worker(web_port: int | None, personas: str | None, backend: str | None) -> None:
+    """Run the Faust worker: batch agent, commentary agent, idle ticks.
+
+    Creates missing topics first and refuses to start when the match-keyed topics
+    do not all have PITCHCAST_PARTITIONS partitions.
+    """
+    import faust
+
+    from pitchcast.app import create_app
+    from pitchcast.streams.admin import ensure_topics
+
+    settings = _settings(web_port=web_port, personas=personas, llm_backend=backend)
+    _configure_logging(settings)
+    logging.getLogger("pitchcast").info(
+        "pitchcast.settings %s", " ".join(f"{k}={v}" for k, v in settings.describe().items())
+    )
+    try:
+        for line in asyncio.run(ensure_topics(settings)):
+            logging.getLogger("pitchcast").info("pitchcast.topics %s", line)
+    except PitchcastError as exc:
+        raise click.ClickException(str(exc)) from exc
+    asyncio.set_event_loop(asyncio.new_event_loop())
+    pitchcast = create_app(settings)
+    faust.Worker(
+        pitchcast.app, loglevel=settings.log_level, quiet=True, redirect_stdouts=False
+    ).execute_from_commandline()
+
+
+def _configure_logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
+
+
+# --- replay / tail -----------------------------------------------------------
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--match-info",
+    type=click.Path(exists=True, dir_okay=False),
+    help="match_info.csv with the 17 K League columns (sent with match_start).",
+)
+@click.option("--speed", type=float, default=1.0, show_default=True, help="Times real time.")
+@click.option("--max", "as_fast", is_flag=True, help="As fast as the broker takes it.")
+@click.option("--game-id", type=int, help="Replace the game id (one file only).")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def replay(
+    files: tuple[str, ...],
+    match_info: str | None,
+    speed: float,
+    as_fast: bool,
+    game_id: int | None,
+    quiet: bool,
+) -> None:
+    """Play match CSVs (K League raw_data.csv layout) into the events topic.
+
+    Sends match_start (with the match info), every action keyed by game_id at its
+    match time (periods back to back), period_end and match_end. Several FILES are
+    interleaved by match time, as concurrent matches would be.
+
+    \b
+    Example:
+      pitchcast replay data/events_metrica_1.csv --match-info data/match_info.csv --speed 20
+    """
+    from rich.progress import Progress
+
+    from pitchcast.streams.match_csv import read_match_info
+    from pitchcast.streams.replay import plan_replay
+    from pitchcast.streams.replay import replay as send_replay
+
+    if speed <= 0:
+        raise click.BadParameter("must be > 0", param_hint="--speed")
+    if game_id is not None and len(files) > 1:
+        raise click.BadParameter("only with a single file", param_hint="--game-id")
+    settings = _settings()
+    try:
+        infos = read_match_info(Path(match_info)) if match_info else {}
+        plans = []
+        for name in files:
+            first = _first_game_id(Path(name))
+            plans.append(plan_replay(Path(name), match_info=infos.get(first), game_id=game_id))
+    except PitchcastError as exc:
+        raise click.ClickException(str(exc)) from exc
+    total = sum(len(p) for p in plans)
+    with Progress(disable=quiet, transient=False) as progress:
+        task = progress.add_task("replaying", total=total)
+        sent = asyncio.run(
+            send_replay(
+                settings,
+                plans,
+                speed=None if as_fast else speed,
+                on_sent=lambda _m: progress.advance(task),
+            )
+        )
+    click.echo(f"sent {sent} messages to {settings.topic_events}")
+
+
+def _first_game_id(path: Path) -> int | None:
+    from pitchcast.streams.match_csv import read_actions
+
+    for row in read_actions(path):
+        return int(row["game_id"])
+    return None
+
+
+@main.command()
+@click.option("--from-beginning", is_flag=True, help="Start at the oldest commentary.")
+@click.option("--game-id", type=int, help="Only this match.")
+def tail(from_beginning: bool, game_id: int | None) -> None:
+    """Print commentary as it arrives (Ctrl-C to stop)."""
+    from pitchcast.streams.tail import tail as run_tail
+
+    settings = _settings()
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(
+            run_tail(settings, from_beginning=from_beginning, game_id=game_id, echo=click.echo)
+        )
 
 
 if __name__ == "__main__":  # pragma: no cover

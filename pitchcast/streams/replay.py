@@ -1,0 +1,125 @@
+"""Replay a match CSV into ``match-events``, as a live feed would publish it.
+
+The plan (what to send and when, in match time) is pure; :func:`replay` sends it
+with aiokafka at real time, N times faster, or as fast as the broker takes it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+from aiokafka import AIOKafkaProducer
+
+from pitchcast.schemas.records import MatchInfo
+from pitchcast.settings import Settings
+from pitchcast.streams.clients import aiokafka_options
+from pitchcast.streams.match_csv import MalformedCsv, read_actions
+
+__all__ = ["ReplayMessage", "plan_replay", "replay"]
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayMessage:
+    game_id: int
+    at_s: float  # seconds of match time since kick-off, periods back to back
+    value: dict[str, Any]
+
+
+def plan_replay(
+    path: Path, *, match_info: MatchInfo | None = None, game_id: int | None = None
+) -> list[ReplayMessage]:
+    """Every message of the match in order: match_start, actions, period_end, match_end.
+
+    The whole file is read first, so a malformed CSV is refused before anything is sent.
+    ``game_id`` replaces the file's game id (replaying one match as several).
+    """
+    rows = list(read_actions(path))
+    if not rows:
+        raise MalformedCsv(path, 1, "no actions")
+    source_games = {row["game_id"] for row in rows}
+    if len(source_games) > 1 and game_id is None:
+        raise MalformedCsv(path, 1, f"several games in one file: {sorted(source_games)}")
+    gid = game_id if game_id is not None else rows[0]["game_id"]
+    info = None
+    if match_info is not None:
+        info = {**asdict(match_info), "game_id": gid}
+    plan = [ReplayMessage(gid, 0.0, {"game_id": gid, "control": "match_start", "match_info": info})]
+    period_start = 0.0  # match time at which the current period started
+    period = rows[0]["period_id"]
+    period_length = 0.0
+    for row in rows:
+        if row["period_id"] != period:
+            end = period_start + period_length
+            plan.append(
+                ReplayMessage(
+                    gid, end, {"game_id": gid, "control": "period_end", "period_id": period}
+                )
+            )
+            period, period_start, period_length = row["period_id"], end, 0.0
+        period_length = max(period_length, row["time_seconds"])
+        plan.append(ReplayMessage(gid, period_start + row["time_seconds"], {**row, "game_id": gid}))
+    end = period_start + period_length
+    plan.append(
+        ReplayMessage(gid, end, {"game_id": gid, "control": "period_end", "period_id": period})
+    )
+    plan.append(
+        ReplayMessage(gid, end, {"game_id": gid, "control": "match_end", "period_id": period})
+    )
+    return plan
+
+
+def _interleave(plans: list[list[ReplayMessage]]) -> Iterator[ReplayMessage]:
+    # Several matches at once, merged by match time (stable within a match).
+    merged = sorted(
+        ((m.at_s, i, n, m) for i, plan in enumerate(plans) for n, m in enumerate(plan)),
+        key=lambda t: (t[0], t[1], t[2]),
+    )
+    for *_, message in merged:
+        yield message
+
+
+async def replay(
+    settings: Settings,
+    plans: list[list[ReplayMessage]],
+    *,
+    speed: float | None,
+    on_sent: Callable[[ReplayMessage], None] | None = None,
+) -> int:
+    """Send the plans (interleaved by match time); ``speed=None`` is as fast as possible."""
+    producer = AIOKafkaProducer(
+        **aiokafka_options(settings), acks="all", enable_idempotence=True, linger_ms=5
+    )
+    await producer.start()
+    sent = 0
+    try:
+        started = time.monotonic()
+        pending = []
+        for message in _interleave(plans):
+            if speed is not None:
+                delay = message.at_s / speed - (time.monotonic() - started)
+                if delay > 0:
+                    await asyncio.gather(*pending)
+                    pending.clear()
+                    await asyncio.sleep(delay)
+            future = await producer.send(
+                settings.topic_events,
+                key=str(message.game_id).encode(),
+                value=orjson.dumps(message.value),
+            )
+            pending.append(future)
+            sent += 1
+            if on_sent is not None:
+                on_sent(message)
+            if len(pending) >= 500:
+                await asyncio.gather(*pending)
+                pending.clear()
+        await asyncio.gather(*pending)
+    finally:
+        await producer.stop()
+    return sent
