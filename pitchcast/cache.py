@@ -1,0 +1,326 @@
+"""Redis in front of the commentary stage: answer cache, per-batch lock, published marker.
+
+Redis is an optimisation and a coordination aid, never a dependency the pipeline stops
+for. Every method of :class:`RedisStore` degrades to "no Redis" when Redis cannot be
+reached (``get_answer`` -> ``None``, ``set_answer`` -> no-op, ``acquire_lock`` ->
+:data:`NO_LOCK`, ``is_published`` -> ``False``); it logs one warning per outage
+(``pitchcast.redis_unavailable``) and one line when Redis answers again
+(``pitchcast.redis_recovered``), and counts in :attr:`RedisStore.stats`.
+
+Redis errors are translated here, at the edge: callers never see a ``redis`` exception
+type (only cancellation propagates). Keys are namespaced::
+
+    <ns>:answer:<cache key>         validated LLM answer (bytes), TTL cache_ttl_s (1 h)
+    <ns>:lock:<name>                owner token, SET NX PX, released by compare-and-delete
+    <ns>:published:<commentary_id>  "1", TTL published_ttl_s (7 days)
+
+Neither the URL's credentials nor the password ever reach a log line: logs name the
+target as ``host:port/db`` only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import secrets
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Final, TypeVar
+
+from pydantic import SecretStr
+from redis import asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from pitchcast.exceptions import CacheUnavailable
+
+if TYPE_CHECKING:
+    from pitchcast.settings import Settings
+
+__all__ = ["NO_LOCK", "RedisStats", "RedisStore"]
+
+logger = logging.getLogger("pitchcast.cache")
+
+T = TypeVar("T")
+
+#: Returned by :meth:`RedisStore.acquire_lock` when Redis is absent: "proceed without a
+#: lock". Real tokens are 32 hex characters, so this can never be an owner token.
+NO_LOCK: Final = "no-lock"
+
+_DEFAULT_PUBLISHED_TTL_S: Final = 7 * 24 * 3600
+
+# Compare-and-delete: only the token that set the lock may delete it. A GET followed by
+# a DEL from Python would race with the lock expiring and another worker taking it.
+_RELEASE_LUA: Final = """
+if redis.call('get', KEYS[1]) == ARGV[1] then
+    return redis.call('del', KEYS[1])
+end
+return 0
+"""
+
+# Errors that mean "Redis is not there" (outage), as opposed to a refused command.
+_OUTAGE_ERRORS: Final = (RedisConnectionError, RedisTimeoutError, OSError, TimeoutError)
+
+
+@dataclass(slots=True)
+class RedisStats:
+    """Counters of one store. ``errors`` counts failed Redis calls, ``outages`` outages
+    (however many calls failed during each), ``skipped`` calls not sent because an
+    outage was in progress and the next probe was not due."""
+
+    hits: int = 0
+    misses: int = 0
+    errors: int = 0
+    outages: int = 0
+    skipped: int = 0
+
+
+class RedisStore:
+    """Answer cache, lock and published marker on Redis, degrading to no-ops without it."""
+
+    def __init__(
+        self,
+        url: str = "redis://127.0.0.1:6379/0",
+        *,
+        password: str | SecretStr | None = None,
+        enabled: bool = True,
+        ttl_s: int = 3600,
+        published_ttl_s: int = _DEFAULT_PUBLISHED_TTL_S,
+        socket_timeout_s: float = 0.25,
+        connect_timeout_s: float = 0.25,
+        probe_interval_s: float = 1.0,
+        namespace: str = "pitchcast",
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.stats = RedisStats()
+        self.enabled = enabled
+        self.ttl_s = ttl_s
+        self.published_ttl_s = published_ttl_s
+        self.namespace = namespace
+        self._probe_interval_s = probe_interval_s
+        self._clock = clock
+        self._down_since: float | None = None
+        self._next_probe_at = 0.0
+        self._client: aioredis.Redis | None = None
+        self.target = "disabled"
+        if not enabled:
+            return
+        secret = password.get_secret_value() if isinstance(password, SecretStr) else password
+        kwargs: dict[str, object] = {}
+        if secret:
+            kwargs["password"] = secret  # a password inside the URL wins, as in redis-py
+        self._client = aioredis.Redis.from_url(
+            url,
+            socket_timeout=socket_timeout_s,
+            socket_connect_timeout=connect_timeout_s,
+            # redis-py retries 3 times with up to seconds of backoff by default; a dead
+            # Redis must fail fast, the probe interval does the retrying.
+            retry=Retry(NoBackoff(), 0),
+            decode_responses=False,
+            **kwargs,
+        )
+        self._release_script = self._client.register_script(_RELEASE_LUA)
+        conn = self._client.connection_pool.connection_kwargs
+        # host:port/db only: never the URL, which may carry credentials.
+        if "path" in conn:
+            self.target = f"unix:{conn['path']}/{conn.get('db', 0)}"
+        else:
+            self.target = f"{conn.get('host', '?')}:{conn.get('port', '?')}/{conn.get('db', 0)}"
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, namespace: str = "pitchcast") -> RedisStore:
+        """A store configured from :class:`~pitchcast.settings.Settings`."""
+        return cls(
+            settings.redis_url,
+            password=settings.redis_password,
+            enabled=settings.redis_enabled,
+            ttl_s=settings.cache_ttl_s,
+            published_ttl_s=settings.published_ttl_s,
+            socket_timeout_s=settings.redis_socket_timeout_s,
+            connect_timeout_s=settings.redis_connect_timeout_s,
+            probe_interval_s=settings.redis_probe_interval_s,
+            namespace=namespace,
+        )
+
+    def __repr__(self) -> str:
+        return f"RedisStore(target={self.target!r}, namespace={self.namespace!r})"
+
+    @property
+    def available(self) -> bool:
+        """False while disabled or during an outage (as far as this store knows)."""
+        return self._client is not None and self._down_since is None
+
+    # --- keys ------------------------------------------------------------------
+
+    def answer_key(self, key: str) -> str:
+        return f"{self.namespace}:answer:{key}"
+
+    def lock_key(self, name: str) -> str:
+        return f"{self.namespace}:lock:{name}"
+
+    def published_key(self, commentary_id: str) -> str:
+        return f"{self.namespace}:published:{commentary_id}"
+
+    # --- answer cache ----------------------------------------------------------
+
+    async def get_answer(self, key: str) -> bytes | None:
+        """The cached answer, or None on a miss or without Redis."""
+        value = await self._run("get_answer", lambda r: r.get(self.answer_key(key)), _Missing)
+        if value is _Missing:
+            return None  # no Redis: neither a hit nor a miss (counted in errors/skipped)
+        if value is None:
+            self.stats.misses += 1
+            return None
+        self.stats.hits += 1
+        return bytes(value)
+
+    async def set_answer(self, key: str, value: bytes, ttl_s: int | None = None) -> None:
+        """Cache ``value`` for ``ttl_s`` seconds (default: the store's ``ttl_s``)."""
+        ttl = self.ttl_s if ttl_s is None else ttl_s
+        await self._run("set_answer", lambda r: r.set(self.answer_key(key), value, ex=ttl), None)
+
+    # --- lock ------------------------------------------------------------------
+
+    async def acquire_lock(self, name: str, ttl_s: float) -> str | None:
+        """Take the lock: the owner token, None if another owner holds it, or
+        :data:`NO_LOCK` without Redis (proceed unlocked)."""
+        token = secrets.token_hex(16)
+        ttl_ms = max(1, int(ttl_s * 1000))
+        ok = await self._run(
+            "acquire_lock",
+            lambda r: r.set(self.lock_key(name), token, nx=True, px=ttl_ms),
+            _Missing,
+        )
+        if ok is _Missing:
+            return NO_LOCK
+        return token if ok else None
+
+    async def release_lock(self, name: str, token: str) -> bool:
+        """Delete the lock if ``token`` still owns it; True if it did."""
+        if token == NO_LOCK or self._client is None:
+            return False
+        deleted = await self._run(
+            "release_lock",
+            lambda r: self._release_script(keys=[self.lock_key(name)], args=[token], client=r),
+            0,
+        )
+        return bool(deleted)
+
+    async def lock_exists(self, name: str) -> bool:
+        """Whether someone holds the lock (False without Redis)."""
+        n = await self._run("lock_exists", lambda r: r.exists(self.lock_key(name)), 0)
+        return bool(n)
+
+    # --- published marker -----------------------------------------------------
+
+    async def is_published(self, commentary_id: str) -> bool:
+        """Whether the commentary was published and acknowledged (False without Redis)."""
+        n = await self._run(
+            "is_published", lambda r: r.exists(self.published_key(commentary_id)), 0
+        )
+        return bool(n)
+
+    async def mark_published(self, commentary_id: str, ttl_s: int | None = None) -> None:
+        """Record that the commentary was published (after the broker acknowledged it)."""
+        ttl = self.published_ttl_s if ttl_s is None else ttl_s
+        await self._run(
+            "mark_published",
+            lambda r: r.set(self.published_key(commentary_id), b"1", ex=ttl),
+            None,
+        )
+
+    # --- lifecycle -------------------------------------------------------------
+
+    async def ping(self) -> bool:
+        """True if Redis answers now. Always tries, even during an outage."""
+        return bool(await self._run("ping", lambda r: r.ping(), False, force=True))
+
+    async def aclose(self) -> None:
+        """Close the connection pool. Safe to call twice."""
+        client, self._client = self._client, None
+        if client is not None:
+            with contextlib.suppress(RedisError, OSError):
+                await client.aclose()
+
+    # --- the edge --------------------------------------------------------------
+
+    async def _run(
+        self,
+        op: str,
+        call: Callable[[aioredis.Redis], Awaitable[T]],
+        default: T,
+        *,
+        force: bool = False,
+    ) -> T:
+        """Run one Redis call; on any Redis failure return ``default`` instead."""
+        client = self._client
+        if client is None:
+            return default  # disabled (or closed): permanently absent, silently
+        if not force and self._down_since is not None and self._clock() < self._next_probe_at:
+            self.stats.skipped += 1  # outage in progress: do not pay a timeout per call
+            return default
+        try:
+            with _translate_errors(op):
+                value = await call(client)
+        except CacheUnavailable as exc:
+            self._on_failure(op, exc)
+            return default
+        if self._down_since is not None:
+            self._on_recovered(op)
+        return value
+
+    def _on_failure(self, op: str, exc: CacheUnavailable) -> None:
+        self.stats.errors += 1
+        cause = exc.__cause__
+        error_kind = type(cause).__name__ if cause is not None else exc.kind
+        if not isinstance(cause, _OUTAGE_ERRORS):
+            # Redis answered but refused the command (OOM, READONLY, WRONGTYPE...):
+            # not an outage, but still nothing a caller has to handle.
+            logger.warning(
+                "pitchcast.redis_command_failed",
+                extra={"target": self.target, "operation": op, "error_kind": error_kind},
+            )
+            return
+        now = self._clock()
+        self._next_probe_at = now + self._probe_interval_s
+        if self._down_since is None:
+            self._down_since = now
+            self.stats.outages += 1
+            logger.warning(
+                "pitchcast.redis_unavailable",
+                extra={
+                    "target": self.target,
+                    "operation": op,
+                    "error_kind": error_kind,
+                    "probe_interval_s": self._probe_interval_s,
+                },
+            )
+
+    def _on_recovered(self, op: str) -> None:
+        down_since, self._down_since = self._down_since, None
+        outage_s = self._clock() - down_since if down_since is not None else 0.0
+        logger.info(
+            "pitchcast.redis_recovered",
+            extra={"target": self.target, "operation": op, "outage_s": round(outage_s, 3)},
+        )
+
+
+class _MissingType:
+    """Marks "Redis gave no answer" where None is a meaningful answer (SET NX refused)."""
+
+
+_Missing: Final = _MissingType()
+
+
+@contextlib.contextmanager
+def _translate_errors(op: str) -> Iterator[None]:
+    """redis-py and socket errors -> :class:`CacheUnavailable` (cause kept)."""
+    try:
+        yield
+    except (RedisError, *_OUTAGE_ERRORS) as exc:
+        # The message names only the operation: redis-py messages can name the host.
+        raise CacheUnavailable(f"redis {op} failed: {type(exc).__name__}") from exc
