@@ -731,9 +731,15 @@ def _port_owner(port: int) -> tuple[int, str] | None:
             for fd in (proc / "fd").iterdir():
                 with contextlib.suppress(OSError):
                     if os.readlink(fd) in inodes:
-                        argv = _argv(int(proc.name)) or ["?"]
-                        return int(proc.name), " ".join(argv)[:120]
+                        return int(proc.name), _describe(_argv(int(proc.name)) or ["?"])
     return None
+
+
+def _describe(argv: list[str]) -> str:
+    for arg in argv:
+        if arg.startswith("-Dpitchcast.stack.dir="):
+            return f"the Kafka broker of the pitchcast stack in {arg.partition('=')[2]}"
+    return " ".join(argv)[:120]
 
 
 def _read(path: Path) -> str:
