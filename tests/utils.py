@@ -1,0 +1,59 @@
+"""Bounded waits for tests: poll a condition until it holds or a deadline passes."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import time
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+__all__ = ["wait_until", "wait_until_async"]
+
+T = TypeVar("T")
+
+
+def wait_until(
+    predicate: Callable[[], T],
+    *,
+    timeout: float = 10.0,
+    interval: float = 0.05,
+    what: str = "the condition",
+) -> T:
+    """Call ``predicate`` until it returns something truthy; return that value.
+
+    Raises AssertionError naming ``what`` and the last value after ``timeout`` seconds.
+    Exceptions from ``predicate`` propagate: a broken check should not look like a slow one.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise AssertionError(
+                f"timed out after {timeout:.1f} s waiting for {what}; last value: {value!r}"
+            )
+        time.sleep(interval)
+
+
+async def wait_until_async(
+    predicate: Callable[[], Awaitable[T] | T],
+    *,
+    timeout: float = 10.0,
+    interval: float = 0.05,
+    what: str = "the condition",
+) -> T:
+    """Like :func:`wait_until` inside an event loop; ``predicate`` may be a coroutine function."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if inspect.isawaitable(value):
+            value = await value
+        if value:
+            return value  # type: ignore[return-value]
+        if time.monotonic() >= deadline:
+            raise AssertionError(
+                f"timed out after {timeout:.1f} s waiting for {what}; last value: {value!r}"
+            )
+        await asyncio.sleep(interval)
