@@ -95,8 +95,6 @@ def create_app(settings: Settings, *, writer: BatchWriter | None = None) -> Pitc
         default=None,
         key_type=bytes,
         value_type=bytes,
-        key_serializer="raw",
-        value_serializer="raw",
         partitions=settings.partitions,
     )
     dead_letters = DeadLetters(dlq, value_cap=settings.dlq_value_cap_bytes, metrics=metrics)

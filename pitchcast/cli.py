@@ -243,5 +243,41 @@ def tail(from_beginning: bool, game_id: int | None) -> None:
         )
 
 
+@main.command()
+@click.option("--speed", type=float, default=60.0, show_default=True, help="Times real time.")
+@click.option("--max", "as_fast", is_flag=True, help="Replay as fast as possible.")
+@click.option(
+    "--file",
+    "events_file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Match CSV to replay [data/events_metrica_1.csv].",
+)
+@click.option("--personas", help="Comma-separated personas, e.g. CASTER,FRIEND.")
+@click.option("--no-stack", is_flag=True, help="Use the Kafka/Redis of the settings as they are.")
+def demo(
+    speed: float, as_fast: bool, events_file: str | None, personas: str | None, no_stack: bool
+) -> None:
+    """Start the stack and a worker, replay a sample match, print its commentary.
+
+    Uses the built-in template backend unless PITCHCAST_LLM_BACKEND says otherwise.
+    """
+    from pitchcast.demo import default_data_dir, run_demo
+
+    settings = _settings(personas=personas)
+    data = default_data_dir()
+    try:
+        shown = run_demo(
+            settings,
+            events_file=Path(events_file) if events_file else data / "events_metrica_1.csv",
+            match_info_file=data / "match_info.csv",
+            speed=None if as_fast else speed,
+            echo=click.echo,
+            start_stack=not no_stack,
+        )
+    except PitchcastError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"done: {shown} commentary messages")
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

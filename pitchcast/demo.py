@@ -1,0 +1,120 @@
+"""``pitchcast demo``: stack up, worker, replay of a sample match, commentary on screen."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from pitchcast.exceptions import PitchcastError
+from pitchcast.settings import Settings
+from pitchcast.streams.admin import ensure_topics
+from pitchcast.streams.match_csv import read_match_info
+from pitchcast.streams.replay import plan_replay, replay
+from pitchcast.streams.tail import tail
+
+__all__ = ["default_data_dir", "run_demo"]
+
+
+def default_data_dir() -> Path:
+    """The sample matches: ``data/`` of the repository (or of the working directory)."""
+    beside_package = Path(__file__).resolve().parents[1] / "data"
+    return beside_package if beside_package.is_dir() else Path.cwd() / "data"
+
+
+def _start_worker(settings: Settings, log_path: Path) -> subprocess.Popen[bytes]:
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "PITCHCAST_PERSONAS": ",".join(settings.personas)}
+    env["PITCHCAST_LLM_BACKEND"] = settings.llm_backend
+    with log_path.open("ab") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "pitchcast.cli", "worker"],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def _wait_ready(worker: subprocess.Popen[bytes], log_path: Path, timeout: float = 90.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if worker.poll() is not None:
+            raise PitchcastError(f"the worker exited with {worker.returncode}; see {log_path}")
+        if "Worker]: Ready" in log_path.read_text(errors="replace"):
+            return
+        time.sleep(0.3)
+    raise PitchcastError(f"the worker was not ready after {timeout:.0f} s; see {log_path}")
+
+
+def run_demo(
+    settings: Settings,
+    *,
+    events_file: Path,
+    match_info_file: Path,
+    speed: float | None,
+    echo: Callable[[str], None],
+    start_stack: bool = True,
+) -> int:
+    """Run the whole pipeline on one sample match; returns how many batches were shown."""
+    if start_stack:
+        from pitchcast.localstack import LocalStack
+
+        LocalStack(settings).up(echo=echo)
+    for line in asyncio.run(ensure_topics(settings)):
+        echo(f"topics: {line}")
+    log_path = Path(settings.stack_dir).parent / "demo-worker.log"
+    echo(f"starting the worker (log: {log_path}) ...")
+    worker = _start_worker(settings, log_path)
+    try:
+        _wait_ready(worker, log_path)
+        infos = read_match_info(match_info_file)
+        plan = plan_replay(events_file, match_info=infos.get(_game_id(events_file)))
+        game_id = plan[0].game_id
+        last_batches = len(settings.personas)
+        pace = "as fast as possible" if speed is None else f"{speed:g}x real time"
+        echo(f"replaying {events_file.name} (game {game_id}, {len(plan)} messages, {pace})")
+        return asyncio.run(_replay_and_tail(settings, plan, game_id, speed, echo, last_batches))
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        try:
+            worker.wait(30)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+        echo("worker stopped; `pitchcast stack down` stops Kafka and Redis")
+
+
+def _game_id(path: Path) -> int | None:
+    from pitchcast.streams.match_csv import read_actions
+
+    for row in read_actions(path):
+        return int(row["game_id"])
+    return None
+
+
+async def _replay_and_tail(
+    settings: Settings,
+    plan: list,  # type: ignore[type-arg]
+    game_id: int,
+    speed: float | None,
+    echo: Callable[[str], None],
+    last_batches: int,
+) -> int:
+    finals: set[str] = set()
+
+    def is_last(message: dict[str, object]) -> bool:
+        # The match is done when every persona's match_end batch was shown.
+        if message.get("close_reason") == "match_end":
+            finals.add(str(message.get("persona")))
+        return len(finals) >= last_batches
+
+    tailing = asyncio.create_task(
+        tail(settings, from_beginning=False, game_id=game_id, echo=echo, until=is_last)
+    )
+    await asyncio.sleep(2.0)  # let the tail consumer take its position first
+    await replay(settings, [plan], speed=speed)
+    return await asyncio.wait_for(tailing, timeout=300)

@@ -1,0 +1,145 @@
+"""Run the real worker as a subprocess and read what it wrote, for integration tests."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+__all__ = ["Record", "WorkerProcess", "free_port", "read_topic"]
+
+REPO = Path(__file__).resolve().parents[2]
+DATA = REPO / "data"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class WorkerProcess:
+    """``pitchcast worker`` in a subprocess, configured only through PITCHCAST_* variables."""
+
+    env: dict[str, str]
+    log_path: Path
+    process: subprocess.Popen[bytes] | None = None
+    web_port: int = field(default_factory=free_port)
+
+    def start(self) -> WorkerProcess:
+        env = {**os.environ, **self.env, "PITCHCAST_WEB_PORT": str(self.web_port)}
+        self._log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "pitchcast.cli", "worker"],
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            cwd=REPO,
+        )
+        return self
+
+    def stats(self) -> dict[str, int]:
+        try:
+            response = httpx.get(f"http://127.0.0.1:{self.web_port}/pitchcast/stats/", timeout=2)
+            return dict(response.json())
+        except (httpx.HTTPError, ValueError):
+            return {}
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.assert_alive()
+            if "Worker]: Ready" in self.log_path.read_text(errors="replace"):
+                return
+            time.sleep(0.2)
+        raise AssertionError(f"worker not ready after {timeout} s:\n{self.tail_log()}")
+
+    def assert_alive(self) -> None:
+        assert self.process is not None
+        if self.process.poll() is not None:
+            raise AssertionError(
+                f"worker exited with {self.process.returncode}:\n{self.tail_log()}"
+            )
+
+    def tail_log(self, lines: int = 60) -> str:
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+    def stop(self, timeout: float = 30.0) -> int:
+        assert self.process is not None
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+        self._log.close()
+        return int(self.process.returncode)
+
+
+@dataclass(frozen=True)
+class Record:
+    key: str | None
+    value: Any
+    partition: int
+    offset: int
+    headers: dict[str, bytes]
+
+
+async def read_topic(
+    bootstrap: str,
+    topic: str,
+    *,
+    until: Callable[[list[Record]], bool],
+    timeout: float = 120.0,
+    worker: WorkerProcess | None = None,
+) -> list[Record]:
+    """Every record of ``topic`` from the beginning, until ``until(records)`` holds."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    records: list[Record] = []
+    try:
+        await consumer.topics()  # refresh metadata: the topic may be new
+        partitions = consumer.partitions_for_topic(topic) or set()
+        assert partitions, f"topic {topic} does not exist"
+        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        deadline = time.monotonic() + timeout
+        while not until(records):
+            if time.monotonic() > deadline:
+                log = worker.tail_log() if worker else ""
+                raise AssertionError(
+                    f"timed out reading {topic}: {len(records)} records so far\n{log}"
+                )
+            if worker is not None:
+                worker.assert_alive()
+            batch = await consumer.getmany(timeout_ms=500)
+            for tp_records in batch.values():
+                for r in tp_records:
+                    records.append(
+                        Record(
+                            key=None if r.key is None else r.key.decode(),
+                            value=orjson.loads(r.value) if r.value else None,
+                            partition=r.partition,
+                            offset=r.offset,
+                            headers=dict(r.headers or ()),
+                        )
+                    )
+        await asyncio.sleep(0)
+        return records
+    finally:
+        await consumer.stop()

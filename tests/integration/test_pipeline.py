@@ -1,0 +1,250 @@
+"""The whole pipeline on a real broker and Redis: replay real matches, read the topics."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from collections import defaultdict
+from collections.abc import Callable
+from pathlib import Path
+
+import orjson
+import pytest
+from aiokafka import AIOKafkaProducer
+
+from pitchcast.schemas.contract import validator_for
+from pitchcast.settings import load_settings
+from pitchcast.streams.match_csv import read_actions, read_match_info
+from pitchcast.streams.replay import plan_replay, replay
+from tests.integration.pipeline import DATA, Record, WorkerProcess, read_topic
+
+pytestmark = pytest.mark.integration
+
+# Batches per match: full 10s, plus one partial batch where a period's count is not /10.
+EXPECTED_BATCHES = {1: 123 + 124, 3: 203 + 209}
+FILES = {1: DATA / "events_metrica_1.csv", 3: DATA / "events_metrica_3.csv"}
+
+
+def _settings(env: dict[str, str]):  # type: ignore[no-untyped-def]
+    return load_settings(
+        kafka_bootstrap_servers=env["PITCHCAST_KAFKA_BOOTSTRAP_SERVERS"],
+        topic_events=env["PITCHCAST_TOPIC_EVENTS"],
+    )
+
+
+async def _replay(env: dict[str, str], game_ids: list[int]) -> None:
+    infos = read_match_info(DATA / "match_info.csv")
+    plans = [plan_replay(FILES[g], match_info=infos[g]) for g in game_ids]
+    await replay(_settings(env), plans, speed=None)
+
+
+def _check_match(records: list[Record], game_id: int) -> None:
+    """Every action exactly once, full batches but at period ends, gapless ordered indexes."""
+    mine = [r for r in records if r.value["game_id"] == game_id]
+    assert {r.key for r in mine} == {str(game_id)}
+    assert len({r.partition for r in mine}) == 1, "one match, one partition"
+    ordered = sorted(mine, key=lambda r: r.offset)
+    assert [r.value["batch_index"] for r in ordered] == list(range(EXPECTED_BATCHES[game_id]))
+    expected_ids = [int(row["action_id"]) for row in read_actions(FILES[game_id])]
+    seen = [item["action_id"] for r in ordered for item in r.value["items"]]
+    assert seen == expected_ids
+    for r in ordered:
+        size = len(r.value["items"])
+        assert size == 10 or r.value["close_reason"] in ("period_end", "match_end"), r.value
+    final_score = ordered[-1].value["score"]
+    info = read_match_info(DATA / "match_info.csv")[game_id]
+    assert (final_score["home"], final_score["away"]) == (info.home_score, info.away_score)
+
+
+def _check_contract(records: list[Record]) -> None:
+    validator = validator_for("commentary")
+    for r in records:
+        validator.validate(r.value)
+        assert r.headers["__TypeId__"] == b"commentary"
+        assert r.headers["content-type"] == b"application/json"
+        assert r.headers["idempotency-key"].decode() == r.value["commentary_id"]
+
+
+async def test_whole_match_is_commented_once_in_order(
+    pipeline_env: dict[str, str], start_worker: Callable[..., WorkerProcess]
+) -> None:
+    """All 2,462 actions of match 1 appear in exactly one published batch, in order."""
+    worker = start_worker(pipeline_env)
+    await _replay(pipeline_env, [1])
+    records = await read_topic(
+        pipeline_env["PITCHCAST_KAFKA_BOOTSTRAP_SERVERS"],
+        pipeline_env["PITCHCAST_TOPIC_COMMENTARY"],
+        until=lambda rs: len(rs) >= EXPECTED_BATCHES[1],
+        worker=worker,
+    )
+    assert len(records) == EXPECTED_BATCHES[1]
+    _check_match(records, 1)
+    _check_contract(records)
+    batches = await read_topic(
+        pipeline_env["PITCHCAST_KAFKA_BOOTSTRAP_SERVERS"],
+        pipeline_env["PITCHCAST_TOPIC_BATCHES"],
+        until=lambda rs: len(rs) >= EXPECTED_BATCHES[1],
+    )
+    batch_validator = validator_for("batch")
+    for b in batches:
+        batch_validator.validate(b.value)
+        assert b.value["match_info"]["home_score"] == 3  # the snapshot travels with the batch
+    # The final score never reaches a prompt, but the running one does: 0-0 at kick-off.
+    assert batches[0].value["score"] == {"home": 0, "away": 0}
+
+
+async def test_two_matches_interleaved(
+    pipeline_env: dict[str, str], start_worker: Callable[..., WorkerProcess]
+) -> None:
+    """Both sample matches replayed at once, interleaved: each is complete and in order."""
+    worker = start_worker(pipeline_env)
+    await _replay(pipeline_env, [1, 3])
+    total = EXPECTED_BATCHES[1] + EXPECTED_BATCHES[3]
+    records = await read_topic(
+        pipeline_env["PITCHCAST_KAFKA_BOOTSTRAP_SERVERS"],
+        pipeline_env["PITCHCAST_TOPIC_COMMENTARY"],
+        until=lambda rs: len(rs) >= total,
+        worker=worker,
+        timeout=240,
+    )
+    assert len(records) == total
+    _check_match(records, 1)
+    _check_match(records, 3)
+    _check_contract(records)
+
+
+BAD_MESSAGES: list[tuple[bytes | None, bytes, str]] = [
+    (b"1", b"{not json", "UndecodableMessage"),
+    (b"1", b"\xff\xfe\x00garbage", "UndecodableMessage"),
+    (b"1", b'["a", "list"]', "SchemaViolation"),
+    (b"1", b'{"game_id": 1, "action_id": 99999}', "SchemaViolation"),
+    (b"1", b'{"game_id": 1, "control": "halftime"}', "SchemaViolation"),
+    (b"1", b"{" + b'"pad": "' + b"x" * 70_000 + b'"}', "MessageTooLarge"),
+    (None, b'{"game_id": 1, "control": "tick", "at": 1}', "SchemaViolation"),
+]
+
+
+def _bad_action(row: dict[str, object], **change: object) -> bytes:
+    return orjson.dumps({**row, **change})
+
+
+async def test_bad_input_goes_to_the_dead_letter_topic(
+    pipeline_env: dict[str, str], start_worker: Callable[..., WorkerProcess]
+) -> None:
+    """Malformed messages mixed into a valid match: each is dead-lettered, the match complete."""
+    rows = list(read_actions(FILES[1]))
+    template = {**rows[0], "action_id": 10_000_000}
+    bad = [
+        *BAD_MESSAGES,
+        (b"1", _bad_action(template, start_x=float("nan")), "SchemaViolation"),
+        (b"1", _bad_action(template, start_x=500.0), "SchemaViolation"),
+        (b"1", _bad_action(template, period_id="first"), "SchemaViolation"),
+        (b"999", _bad_action(template), "SchemaViolation"),  # key is not the game_id
+    ]
+    # NaN is not JSON: orjson writes null, which is "missing" -- make a real NaN literal too.
+    bad.append((b"1", orjson.dumps(template).replace(b'"start_x":', b'"start_x":NaN,"_":'), ""))
+    worker = start_worker(pipeline_env)
+    settings = _settings(pipeline_env)
+    plan = plan_replay(FILES[1], match_info=read_match_info(DATA / "match_info.csv")[1])
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, acks="all")
+    await producer.start()
+    try:
+        # Bad ones spread through the match, at fixed positions.
+        step = len(plan) // (len(bad) + 1)
+        bad_iter = iter(bad)
+        for n, message in enumerate(plan):
+            await producer.send(settings.topic_events, key=b"1", value=orjson.dumps(message.value))
+            if n % step == step // 2:
+                item = next(bad_iter, None)
+                if item is not None:
+                    key, value, _ = item
+                    await producer.send(settings.topic_events, key=key, value=value)
+        for key, value, _ in bad_iter:
+            await producer.send(settings.topic_events, key=key, value=value)
+        await producer.flush()
+    finally:
+        await producer.stop()
+
+    bootstrap = pipeline_env["PITCHCAST_KAFKA_BOOTSTRAP_SERVERS"]
+    records = await read_topic(
+        bootstrap,
+        pipeline_env["PITCHCAST_TOPIC_COMMENTARY"],
+        until=lambda rs: len(rs) >= EXPECTED_BATCHES[1],
+        worker=worker,
+    )
+    _check_match(records, 1)
+    letters = await read_topic(
+        bootstrap, pipeline_env["PITCHCAST_TOPIC_DLQ"], until=lambda rs: len(rs) >= len(bad)
+    )
+    await asyncio.sleep(1.0)
+    assert len(letters) == len(bad)
+    validator = validator_for("dead_letter")
+    by_value: dict[bytes, dict[str, object]] = {}
+    for letter in letters:
+        validator.validate(letter.value)
+        raw = letter.value["value"]
+        data = base64.b64decode(raw) if letter.value["value_encoding"] == "base64" else raw.encode()
+        by_value[data[:200]] = letter.value
+    for key, value, kind in bad:
+        letter = by_value[value[:200]]
+        assert letter["error_message"], letter
+        if kind:
+            assert letter["error_kind"] == kind, (value[:80], letter)
+        assert letter["source_topic"] == pipeline_env["PITCHCAST_TOPIC_EVENTS"]
+        assert letter["key"] == (None if key is None else key.decode())
+        assert isinstance(letter["offset"], int)
+    oversized = by_value[BAD_MESSAGES[5][1][:200]]
+    assert oversized["value_truncated"] is True and oversized["value_length"] > 70_000
+    assert worker.stats().get("dead_letters") == len(bad)
+
+
+async def test_replaying_the_log_again_reproduces_batches_and_ids(
+    pipeline_env: dict[str, str], start_worker: Callable[..., WorkerProcess], tmp_path: Path
+) -> None:
+    """A second worker group reading the same log from offset 0 forms the same batches."""
+    first = start_worker(pipeline_env, "first")
+    await _replay(pipeline_env, [3])
+    bootstrap = pipeline_env["PITCHCAST_KAFKA_BOOTSTRAP_SERVERS"]
+    expected = EXPECTED_BATCHES[3]
+    run1 = await read_topic(
+        bootstrap,
+        pipeline_env["PITCHCAST_TOPIC_COMMENTARY"],
+        until=lambda rs: len(rs) >= expected,
+        worker=first,
+    )
+    first.stop()
+    # Same events topic; its own group, output topics and Redis database.
+    second_env = {
+        **pipeline_env,
+        "PITCHCAST_APP_ID": pipeline_env["PITCHCAST_APP_ID"] + "-again",
+        "PITCHCAST_TOPIC_BATCHES": pipeline_env["PITCHCAST_TOPIC_BATCHES"] + "-again",
+        "PITCHCAST_TOPIC_COMMENTARY": pipeline_env["PITCHCAST_TOPIC_COMMENTARY"] + "-again",
+        "PITCHCAST_TOPIC_LINES": pipeline_env["PITCHCAST_TOPIC_LINES"] + "-again",
+        "PITCHCAST_TOPIC_DLQ": pipeline_env["PITCHCAST_TOPIC_DLQ"] + "-again",
+        "PITCHCAST_REDIS_URL": pipeline_env["PITCHCAST_REDIS_URL"].rsplit("/", 1)[0] + "/1",
+    }
+    second = start_worker(second_env, "second")
+    run2 = await read_topic(
+        bootstrap,
+        second_env["PITCHCAST_TOPIC_COMMENTARY"],
+        until=lambda rs: len(rs) >= expected,
+        worker=second,
+    )
+
+    def shape(records: list[Record]) -> dict[str, tuple[int, int, int, str]]:
+        return {
+            r.value["commentary_id"]: (
+                r.value["batch_index"],
+                r.value["first_action_id"],
+                r.value["last_action_id"],
+                r.value["close_reason"],
+            )
+            for r in records
+        }
+
+    assert len(run1) == len(run2) == expected
+    assert shape(run1) == shape(run2)
+    texts = defaultdict(set)
+    for r in run1 + run2:
+        texts[r.value["commentary_id"]].add(orjson.dumps(r.value["items"]))
+    assert all(len(t) == 1 for t in texts.values()), "template commentary is deterministic"
