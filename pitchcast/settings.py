@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     replication_factor: int = Field(default=1, ge=1)
     create_topics: bool = True
 
+    # A dead worker's partitions move to the others after this long without heartbeats.
+    kafka_session_timeout_s: float = Field(default=30.0, ge=6)
+
     # The Faust app id is also the consumer group.
     app_id: str = "pitchcast"
     web_port: int = 6066

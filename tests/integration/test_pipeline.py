@@ -248,3 +248,38 @@ async def test_replaying_the_log_again_reproduces_batches_and_ids(
     for r in run1 + run2:
         texts[r.value["commentary_id"]].add(orjson.dumps(r.value["items"]))
     assert all(len(t) == 1 for t in texts.values()), "template commentary is deterministic"
+
+
+async def test_worker_killed_mid_match_loses_nothing(
+    pipeline_env: dict[str, str], start_worker: Callable[..., WorkerProcess]
+) -> None:
+    """SIGKILL mid-match, restart: every batch is published, same ids, same batches."""
+    env = {**pipeline_env, "PITCHCAST_KAFKA_SESSION_TIMEOUT_S": "6"}
+    first = start_worker(env, "doomed")
+    bootstrap = env["PITCHCAST_KAFKA_BOOTSTRAP_SERVERS"]
+    await _replay(env, [1])
+    await read_topic(
+        bootstrap, env["PITCHCAST_TOPIC_COMMENTARY"], until=lambda rs: len(rs) >= 40, worker=first
+    )
+    assert first.process is not None
+    first.process.kill()  # no shutdown, no commit: state comes back from the changelog
+    first.process.wait(10)
+    second = start_worker(env, "survivor")
+    expected = EXPECTED_BATCHES[1]
+    records = await read_topic(
+        bootstrap,
+        env["PITCHCAST_TOPIC_COMMENTARY"],
+        until=lambda rs: len({r.value["batch_index"] for r in rs}) >= expected,
+        worker=second,
+        timeout=180,
+    )
+    by_index: dict[int, set[bytes]] = defaultdict(set)
+    for r in records:
+        by_index[r.value["batch_index"]].add(
+            orjson.dumps([r.value["commentary_id"], r.value["first_action_id"], r.value["items"]])
+        )
+    assert sorted(by_index) == list(range(expected))
+    # A batch published twice (at-least-once) is the same batch with the same id.
+    assert all(len(versions) == 1 for versions in by_index.values())
+    seen = sorted({item["action_id"] for r in records for item in r.value["items"]})
+    assert seen == [int(row["action_id"]) for row in read_actions(FILES[1])]
