@@ -1,0 +1,76 @@
+"""Replay planning: what the replay command sends, and in which order."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pitchcast.streams.match_csv import MalformedCsv, read_match_info
+from pitchcast.streams.replay import plan_replay
+
+DATA = Path(__file__).resolve().parents[3] / "data"
+
+
+def test_plan_brackets_the_match_with_controls() -> None:
+    """match_start first (with info), a period_end per period, match_end last."""
+    info = read_match_info(DATA / "match_info.csv")[1]
+    plan = plan_replay(DATA / "events_metrica_1.csv", match_info=info)
+    controls = [
+        (m.value["control"], m.value.get("period_id")) for m in plan if "control" in m.value
+    ]
+    assert controls == [
+        ("match_start", None),
+        ("period_end", 1),
+        ("period_end", 2),
+        ("match_end", 2),
+    ]
+    assert plan[0].value["match_info"]["home_team_name"] == "Home"
+    assert len(plan) == 2462 + 4
+
+
+def test_match_time_never_goes_back() -> None:
+    """Periods are laid back to back, so the replay clock is monotonic."""
+    plan = plan_replay(DATA / "events_metrica_3.csv")
+    times = [m.at_s for m in plan]
+    assert times == sorted(times)
+    assert times[-1] > 90 * 60 * 0.9
+
+
+def test_game_id_override_rewrites_every_message() -> None:
+    """--game-id replays one match under another id, match info included."""
+    info = read_match_info(DATA / "match_info.csv")[1]
+    plan = plan_replay(DATA / "events_metrica_1.csv", match_info=info, game_id=77)
+    assert {m.value["game_id"] for m in plan} == {77}
+    assert plan[0].value["match_info"]["game_id"] == 77
+
+
+def _broken(line_no: int, change: str) -> str:
+    lines = (DATA / "events_metrica_1.csv").read_text().splitlines()[:6]
+    fields = lines[line_no - 1].split(",")
+    if change == "time":
+        fields[3] = "soon"
+    else:
+        fields.append("extra")
+    lines[line_no - 1] = ",".join(fields)
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize(
+    ("content", "line", "needle"),
+    [
+        ("game_id,action_id\n1,0\n", 1, "missing columns"),
+        (_broken(3, "time"), 3, "is not a number"),
+        (_broken(5, "extra"), 5, "wrong number of fields"),
+    ],
+)
+def test_malformed_csv_is_refused_with_its_line_number(
+    tmp_path: Path, content: str, line: int, needle: str
+) -> None:
+    """A broken CSV names the file and the line, before anything is sent."""
+    path = tmp_path / "match.csv"
+    path.write_text(content)
+    with pytest.raises(MalformedCsv) as caught:
+        plan_replay(path)
+    assert caught.value.line == line
+    assert needle in str(caught.value)
