@@ -29,8 +29,13 @@ def default_data_dir() -> Path:
 
 def _start_worker(settings: Settings, log_path: Path) -> subprocess.Popen[bytes]:
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "PITCHCAST_PERSONAS": ",".join(settings.personas)}
-    env["PITCHCAST_LLM_BACKEND"] = settings.llm_backend
+    env = {
+        **os.environ,
+        "PITCHCAST_PERSONAS": ",".join(settings.personas),
+        "PITCHCAST_LLM_BACKEND": settings.llm_backend,
+        "PITCHCAST_KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
+        "PITCHCAST_REDIS_URL": settings.redis_url,
+    }
     with log_path.open("ab") as log:
         return subprocess.Popen(
             [sys.executable, "-m", "pitchcast.cli", "worker"],
@@ -64,7 +69,15 @@ def run_demo(
     if start_stack:
         from pitchcast.localstack import LocalStack
 
-        LocalStack(settings).up(echo=echo)
+        stack = LocalStack(settings)
+        stack.up(echo=echo)
+        # Talk to the stack just started, wherever its ports are.
+        settings = settings.model_copy(
+            update={
+                "kafka_bootstrap_servers": stack.kafka_bootstrap_servers,
+                "redis_url": stack.redis_url,
+            }
+        )
     for line in asyncio.run(ensure_topics(settings)):
         echo(f"topics: {line}")
     log_path = Path(settings.stack_dir).parent / "demo-worker.log"
