@@ -36,7 +36,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from pitchcast.exceptions import CacheUnavailable
+from pitchcast.exceptions import CacheUnavailable, ConfigurationError
 
 if TYPE_CHECKING:
     from pitchcast.settings import Settings
@@ -113,16 +113,23 @@ class RedisStore:
         kwargs: dict[str, object] = {}
         if secret:
             kwargs["password"] = secret  # a password inside the URL wins, as in redis-py
-        self._client = aioredis.Redis.from_url(
-            url,
-            socket_timeout=socket_timeout_s,
-            socket_connect_timeout=connect_timeout_s,
-            # redis-py retries 3 times with up to seconds of backoff by default; a dead
-            # Redis must fail fast, the probe interval does the retrying.
-            retry=Retry(NoBackoff(), 0),
-            decode_responses=False,
-            **kwargs,
-        )
+        try:
+            self._client = aioredis.Redis.from_url(
+                url,
+                socket_timeout=socket_timeout_s,
+                socket_connect_timeout=connect_timeout_s,
+                # redis-py retries 3 times with up to seconds of backoff by default; a
+                # dead Redis must fail fast, the probe interval does the retrying.
+                retry=Retry(NoBackoff(), 0),
+                decode_responses=False,
+                **kwargs,
+            )
+        except ValueError:
+            # urllib's message quotes the bad part, which can be the password: drop it.
+            raise ConfigurationError(
+                "redis_url is not a valid Redis URL (redis://, rediss:// or unix://; "
+                "percent-encode special characters of a password, or set redis_password)"
+            ) from None
         self._release_script = self._client.register_script(_RELEASE_LUA)
         conn = self._client.connection_pool.connection_kwargs
         # host:port/db only: never the URL, which may carry credentials.

@@ -11,6 +11,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from pitchcast.cache import NO_LOCK, RedisStats, RedisStore
+from pitchcast.exceptions import ConfigurationError
 from pitchcast.settings import load_settings
 from tests.conftest import UniqueName
 from tests.integration.redis_support import (  # noqa: F401  (fixtures register on import)
@@ -254,3 +255,20 @@ async def test_credentials_never_reach_logs(
         assert SECRET not in record.getMessage()
         assert SECRET not in repr(record.__dict__)
     assert SECRET not in caplog.text
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        # An unencoded '#' ends the netloc early, so urllib reads the password as a port.
+        "redis://:Sekr3t#tail@127.0.0.1:6379/0",
+        "http://127.0.0.1:6379",
+        "redis://h:port/0",
+    ],
+)
+def test_invalid_url_is_a_configuration_error_without_the_password(url: str) -> None:
+    """A malformed URL fails at construction, and the error does not quote the password."""
+    with pytest.raises(ConfigurationError) as info:
+        RedisStore(url)
+    assert "Sekr3t" not in str(info.value)
+    assert info.value.__cause__ is None and info.value.__suppress_context__
