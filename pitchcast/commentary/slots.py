@@ -1,0 +1,314 @@
+"""Name slots: the model writes ``{P1}`` / ``{T1}``, pitchcast writes the names.
+
+A batch's players and teams get short references (players ``P1..Pn`` in order of first
+appearance in the batch, teams ``T1`` = home and ``T2`` = away when the match info says
+so). The prompt defines them; the model writes the references, never the names; this
+module puts the names back with the right Korean particle (``{P1}이`` becomes
+``손흥민이`` or ``이강인이``... and ``김민재가``). Names outside the batch cannot be written
+this way, so they cannot be invented by construction.
+
+Particle choice goes through :func:`attach_particle`, the one switch point to the shared
+Korean helpers (``pitchcast.commentary.korean``).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from pitchcast.schemas.records import Action, Batch
+
+__all__ = [
+    "PLACEHOLDER_RE",
+    "SlotTable",
+    "attach_particle",
+    "build_slots",
+    "clean_text",
+    "fill_slots",
+    "find_placeholders",
+    "names_in_batch",
+]
+
+# A brace group the model wrote: a known reference or an invented one, both caught.
+PLACEHOLDER_RE = re.compile(r"\{([^{}\s]{1,16})\}")
+# The Hangul run right after a placeholder: where a particle sits.
+_HANGUL_RUN_RE = re.compile(r"[\uac00-\ud7a3]+")
+
+# (form after a final consonant, form after a vowel). Longest first, so 으로서 wins over 으로.
+_PARTICLE_PAIRS: tuple[tuple[str, str], ...] = (
+    ("이라고", "라고"),
+    ("이라는", "라는"),
+    ("이라면", "라면"),
+    ("으로서", "로서"),
+    ("으로써", "로써"),
+    ("으로", "로"),
+    ("이랑", "랑"),
+    ("이나", "나"),
+    ("이여", "여"),
+    ("이", "가"),
+    ("은", "는"),
+    ("을", "를"),
+    ("과", "와"),
+    ("아", "야"),
+)
+_PARTICLE_TO_PAIR: dict[str, tuple[str, str]] = {
+    form: pair for pair in _PARTICLE_PAIRS for form in pair
+}
+# Particles that may follow an alternating one in the same run (과의, 으로는, 와도...).
+_TRAILING_PARTICLES = ("의", "는", "도", "만")
+
+# How the final sound of a non-Hangul name ends, read the Korean way.
+# Digits: 영 일 이 삼 사 오 육 칠 팔 구.
+_DIGIT_FINAL = {
+    "0": "consonant", "1": "rieul", "2": "vowel", "3": "consonant", "4": "vowel",
+    "5": "vowel", "6": "consonant", "7": "rieul", "8": "rieul", "9": "vowel",
+}  # fmt: skip
+# Capital letters read one by one (an acronym such as "HD"): 엘 and 알 end in ㄹ,
+# 엠 and 엔 in a consonant, every other letter name in a vowel.
+_LETTER_NAME_FINAL = {"L": "rieul", "R": "rieul", "M": "consonant", "N": "consonant"}
+_ACRONYM_MAX_LETTERS = 4
+_NAME_MAX_CHARS = 40
+
+
+def clean_text(text: str) -> str:
+    """Text with control and format characters removed and whitespace collapsed."""
+    kept = []
+    for char in text:
+        category = unicodedata.category(char)
+        if category in ("Cc", "Cf", "Zl", "Zp"):
+            kept.append(" ")
+        else:
+            kept.append(char)
+    return " ".join("".join(kept).split())
+
+
+def _latin_final_sound(word: str) -> str:
+    """A rough Korean reading of how a Latin-script word ends.
+
+    Acronyms are read letter by letter (HD = 에이치디). Words: -l reads ㄹ, -m/-n/-ng and
+    a silent e after them (Home = 홈) read as a consonant; other endings are transliterated
+    with a vowel (Mark = 마크, Tiger = 타이거).
+    """
+    letters = word
+    if letters.isupper() and len(letters) <= _ACRONYM_MAX_LETTERS:
+        return _LETTER_NAME_FINAL.get(letters[-1], "vowel")
+    lower = letters.lower()
+    if lower.endswith("l"):
+        return "rieul"
+    if lower.endswith(("m", "n", "me", "ne")):
+        return "consonant"
+    return "vowel"
+
+
+def _final_sound(word: str) -> str | None:
+    """``"vowel"``, ``"rieul"`` (ㄹ), ``"consonant"`` or None when it cannot be told."""
+    text = word.rstrip(" )].,'\"")
+    if not text:
+        return None
+    last = text[-1]
+    code = ord(last)
+    if 0xAC00 <= code <= 0xD7A3:
+        jong = (code - 0xAC00) % 28
+        if jong == 0:
+            return "vowel"
+        return "rieul" if jong == 8 else "consonant"
+    if last in _DIGIT_FINAL:
+        return _DIGIT_FINAL[last]
+    if last.isascii() and last.isalpha():
+        run = len(text) - len(text.rstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"))
+        return _latin_final_sound(text[-run:])
+    return None  # a script we do not read: keep the particle the model wrote
+
+
+def _builtin_particle(name: str, particle: str) -> str:
+    """``name`` + the form of ``particle`` its final sound calls for."""
+    pair = _PARTICLE_TO_PAIR.get(particle)
+    sound = _final_sound(name)
+    if pair is None or sound is None:
+        return name + particle
+    consonant_form, vowel_form = pair
+    if consonant_form.startswith("으") and sound == "rieul":
+        return name + vowel_form  # 으로 after ㄹ is 로: 서울로
+    return name + (consonant_form if sound in ("consonant", "rieul") else vowel_form)
+
+
+def attach_particle(name: str, particle: str) -> str:
+    """``name`` followed by the right form of ``particle`` (이/가, 은/는, 을/를, (으)로...).
+
+    The one switch point for particle rules: slot filling calls nothing else.
+    """
+    return _builtin_particle(name, particle)
+
+
+@dataclass(frozen=True, slots=True)
+class SlotTable:
+    """The references of one batch: ``{"P1": "손흥민", "T1": "울산 HD", ...}``."""
+
+    players: dict[str, str]
+    teams: dict[str, str]
+    # team_id -> team ref, player key (id or name) -> player ref; for the action rows.
+    team_ref_by_id: dict[int, str]
+    player_ref_by_key: dict[str, str]
+    # Team ref of each player ref (the prompt's player table).
+    team_of_player: dict[str, str]
+    # Position of each player ref, when the data has one.
+    position_of_player: dict[str, str]
+    home_ref: str | None = None
+    away_ref: str | None = None
+
+    def name_of(self, ref: str) -> str | None:
+        """The name behind a reference, or None for a reference of no one."""
+        return self.players.get(ref) or self.teams.get(ref)
+
+    @property
+    def refs(self) -> dict[str, str]:
+        return {**self.teams, **self.players}
+
+    def player_ref(self, action: Action) -> str | None:
+        key = _player_key(action)
+        return self.player_ref_by_key.get(key) if key is not None else None
+
+    def team_ref(self, action: Action) -> str | None:
+        return self.team_ref_by_id.get(action.team_id)
+
+
+def _player_key(action: Action) -> str | None:
+    if action.player_id is not None:
+        return f"id:{action.player_id:g}:{action.team_id}"
+    if action.player_name_ko:
+        return f"name:{action.player_name_ko}:{action.team_id}"
+    return None
+
+
+def _display_name(raw: str | None) -> str | None:
+    if raw is None:
+        return None
+    name = clean_text(raw)[:_NAME_MAX_CHARS].strip()
+    return name or None
+
+
+def build_slots(batch: Batch) -> SlotTable:
+    """References for every team and player of ``batch`` (deterministic for a batch)."""
+    info = batch.match_info
+    teams: dict[str, str] = {}
+    team_ref_by_id: dict[int, str] = {}
+    home_ref = away_ref = None
+    if info is not None:
+        for team_id, name_ko, name_en in (
+            (info.home_team_id, info.home_team_name_ko, info.home_team_name),
+            (info.away_team_id, info.away_team_name_ko, info.away_team_name),
+        ):
+            ref = f"T{len(teams) + 1}"
+            teams[ref] = _display_name(name_ko) or _display_name(name_en) or f"팀 {team_id}"
+            if team_id is not None:
+                team_ref_by_id[team_id] = ref
+        home_ref, away_ref = "T1", "T2"
+    players: dict[str, str] = {}
+    player_ref_by_key: dict[str, str] = {}
+    team_of_player: dict[str, str] = {}
+    position_of_player: dict[str, str] = {}
+    for action in batch.actions:
+        team_ref = team_ref_by_id.get(action.team_id)
+        if team_ref is None:
+            team_ref = f"T{len(teams) + 1}"
+            teams[team_ref] = _display_name(action.team_name_ko) or f"팀 {action.team_id}"
+            team_ref_by_id[action.team_id] = team_ref
+        key = _player_key(action)
+        if key is None or key in player_ref_by_key:
+            continue
+        ref = f"P{len(players) + 1}"
+        player_ref_by_key[key] = ref
+        player_id = f"{action.player_id:g}" if action.player_id is not None else "?"
+        players[ref] = _display_name(action.player_name_ko) or f"{player_id}번 선수"
+        team_of_player[ref] = team_ref
+        position = _display_name(action.main_position or action.position_name)
+        if position:
+            position_of_player[ref] = position
+    return SlotTable(
+        players=players,
+        teams=teams,
+        team_ref_by_id=team_ref_by_id,
+        player_ref_by_key=player_ref_by_key,
+        team_of_player=team_of_player,
+        position_of_player=position_of_player,
+        home_ref=home_ref,
+        away_ref=away_ref,
+    )
+
+
+def find_placeholders(text: str) -> list[str]:
+    """Every ``{...}`` reference in ``text``, in order (known or not)."""
+    return PLACEHOLDER_RE.findall(text)
+
+
+def _split_particle(run: str) -> tuple[str, str] | None:
+    """(alternating particle, rest) when the Hangul ``run`` after a placeholder is one,
+    possibly followed by a plain particle (과의, 으로는, 와도); None for anything else
+    (의, 에게, 선수...), which is left as written."""
+    if run in _PARTICLE_TO_PAIR:
+        return run, ""
+    for form in ("으로", "로", "이랑", "랑", "과", "와"):
+        rest = run[len(form) :]
+        if run.startswith(form) and rest in _TRAILING_PARTICLES:
+            return form, rest
+    return None
+
+
+def fill_slots(text: str, slots: SlotTable) -> tuple[str, list[str]]:
+    """``text`` with every known reference replaced by its name (particle fixed).
+
+    Returns the filled text and the references it did not know (left as written).
+    """
+    unknown: list[str] = []
+    out: list[str] = []
+    pos = 0
+    for match in PLACEHOLDER_RE.finditer(text):
+        if match.start() < pos:
+            continue
+        out.append(text[pos : match.start()])
+        ref = match.group(1)
+        name = slots.name_of(ref)
+        pos = match.end()
+        if name is None:
+            unknown.append(ref)
+            out.append(match.group(0))
+            continue
+        run_match = _HANGUL_RUN_RE.match(text, pos)
+        split = _split_particle(run_match.group(0)) if run_match else None
+        if split is None:
+            out.append(name)
+            continue
+        particle, rest = split
+        out.append(attach_particle(name, particle) + rest)
+        pos = run_match.end() if run_match else pos
+    out.append(text[pos:])
+    return "".join(out), unknown
+
+
+def names_in_batch(batch: Batch, slots: SlotTable | None = None) -> set[str]:
+    """Names a line of this batch may mention: its players and teams, the match's teams."""
+    slots = slots or build_slots(batch)
+    names = set(slots.players.values()) | set(slots.teams.values())
+    names.update(_raw_names(batch))
+    return {n for n in names if n}
+
+
+def _raw_names(batch: Batch) -> Iterable[str]:
+    for action in batch.actions:
+        for raw in (action.player_name_ko, action.team_name_ko):
+            name = _display_name(raw)
+            if name:
+                yield name
+    info = batch.match_info
+    if info is not None:
+        for raw in (
+            info.home_team_name_ko,
+            info.home_team_name,
+            info.away_team_name_ko,
+            info.away_team_name,
+        ):
+            name = _display_name(raw)
+            if name:
+                yield name
