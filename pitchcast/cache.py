@@ -33,7 +33,7 @@ from redis import asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisError
+from redis.exceptions import InvalidResponse, RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from pitchcast.exceptions import CacheUnavailable, ConfigurationError
@@ -63,7 +63,16 @@ return 0
 """
 
 # Errors that mean "Redis is not there" (outage), as opposed to a refused command.
-_OUTAGE_ERRORS: Final = (RedisConnectionError, RedisTimeoutError, OSError, TimeoutError)
+# InvalidResponse: something answers on the port, but it does not speak RESP.
+_OUTAGE_ERRORS: Final = (
+    RedisConnectionError,
+    RedisTimeoutError,
+    InvalidResponse,
+    OSError,
+    TimeoutError,
+)
+# A refused command (OOM, READONLY...) tends to repeat on every call: log it this often.
+_COMMAND_ERROR_LOG_EVERY_S: Final = 60.0
 
 
 @dataclass(slots=True)
@@ -105,6 +114,8 @@ class RedisStore:
         self._clock = clock
         self._down_since: float | None = None
         self._next_probe_at = 0.0
+        # (operation, error kind) -> (last logged at, failures since)
+        self._command_errors: dict[tuple[str, str], tuple[float, int]] = {}
         self._client: aioredis.Redis | None = None
         self.target = "disabled"
         if not enabled:
@@ -284,15 +295,12 @@ class RedisStore:
         self.stats.errors += 1
         cause = exc.__cause__
         error_kind = type(cause).__name__ if cause is not None else exc.kind
+        now = self._clock()
         if not isinstance(cause, _OUTAGE_ERRORS):
             # Redis answered but refused the command (OOM, READONLY, WRONGTYPE...):
             # not an outage, but still nothing a caller has to handle.
-            logger.warning(
-                "pitchcast.redis_command_failed",
-                extra={"target": self.target, "operation": op, "error_kind": error_kind},
-            )
+            self._log_command_error(op, error_kind, now)
             return
-        now = self._clock()
         self._next_probe_at = now + self._probe_interval_s
         if self._down_since is None:
             self._down_since = now
@@ -306,6 +314,22 @@ class RedisStore:
                     "probe_interval_s": self._probe_interval_s,
                 },
             )
+
+    def _log_command_error(self, op: str, error_kind: str, now: float) -> None:
+        last, since = self._command_errors.get((op, error_kind), (None, 0))
+        if last is not None and now - last < _COMMAND_ERROR_LOG_EVERY_S:
+            self._command_errors[(op, error_kind)] = (last, since + 1)
+            return
+        self._command_errors[(op, error_kind)] = (now, 0)
+        logger.warning(
+            "pitchcast.redis_command_failed",
+            extra={
+                "target": self.target,
+                "operation": op,
+                "error_kind": error_kind,
+                "repeats_since_last_log": since,
+            },
+        )
 
     def _on_recovered(self, op: str) -> None:
         down_since, self._down_since = self._down_since, None
