@@ -15,15 +15,13 @@ import re
 import socket
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
-from typing import Any, NoReturn, Protocol
+from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from tests.utils import wait_until_async
-
-__all__ = ["CreateTopics", "UniqueName"]
+from tests.utils import CreateTopics, UniqueName, wait_until_async
 
 KAFKA_ENV = "PITCHCAST_TEST_KAFKA"
 REDIS_ENV = "PITCHCAST_TEST_REDIS"
@@ -34,20 +32,6 @@ _KAFKA_IMAGE = "confluentinc/cp-kafka:7.9.0"
 _REDIS_IMAGE = "redis:7.4"
 
 _TOPIC_ERROR_ALREADY_EXISTS = 36
-
-
-class UniqueName(Protocol):
-    """Signature of the ``unique_name`` fixture."""
-
-    def __call__(self, kind: str = "topic") -> str: ...
-
-
-class CreateTopics(Protocol):
-    """Signature of the ``create_topics`` fixture."""
-
-    async def __call__(
-        self, *names: str, partitions: int = 1, config: dict[str, str] | None = None
-    ) -> list[str]: ...
 
 
 @pytest.fixture(autouse=True)

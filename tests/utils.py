@@ -1,4 +1,4 @@
-"""Bounded waits for tests: poll a condition until it holds or a deadline passes."""
+"""Test helpers: bounded waits, and the signatures of the factory fixtures in conftest."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import asyncio
 import inspect
 import time
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
-__all__ = ["wait_until", "wait_until_async"]
+__all__ = ["CreateTopics", "UniqueName", "wait_until", "wait_until_async"]
 
 T = TypeVar("T")
 
@@ -57,3 +57,17 @@ async def wait_until_async(
                 f"timed out after {timeout:.1f} s waiting for {what}; last value: {value!r}"
             )
         await asyncio.sleep(interval)
+
+
+class UniqueName(Protocol):
+    """Signature of the ``unique_name`` fixture."""
+
+    def __call__(self, kind: str = "topic") -> str: ...
+
+
+class CreateTopics(Protocol):
+    """Signature of the ``create_topics`` fixture."""
+
+    async def __call__(
+        self, *names: str, partitions: int = 1, config: dict[str, str] | None = None
+    ) -> list[str]: ...
