@@ -23,6 +23,9 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from tests.utils import CreateTopics, UniqueName, wait_until_async
 
+# Re-exported: some test modules import the fixture signatures from here.
+__all__ = ["CreateTopics", "UniqueName"]
+
 KAFKA_ENV = "PITCHCAST_TEST_KAFKA"
 REDIS_ENV = "PITCHCAST_TEST_REDIS"
 
