@@ -27,6 +27,7 @@ from typing import Any, Protocol
 from pitchcast.agents.output import DeadLetters, send_acked
 from pitchcast.commentary.assembly import build_commentary, commentary_headers
 from pitchcast.commentary.backends.base import CommentaryResult, ItemCallback
+from pitchcast.commentary.service import AlreadyPublished
 from pitchcast.exceptions import InvalidMessage
 from pitchcast.metrics import Metrics
 from pitchcast.schemas.decoding import decode_batch, encode
@@ -43,7 +44,7 @@ class BatchWriter(Protocol):
 
     async def write(
         self, batch: Batch, persona: Persona, *, on_item: ItemCallback | None = None
-    ) -> CommentaryResult: ...
+    ) -> CommentaryResult | AlreadyPublished: ...
 
     async def is_published(self, commentary_id: str) -> bool: ...
 
@@ -128,6 +129,9 @@ class CommentaryAgent:
             if previous is not None:
                 await asyncio.wait([previous])  # publish in arrival order per match
             for persona, result in zip(personas, results, strict=True):
+                if isinstance(result, AlreadyPublished):
+                    self._metrics.add("commentary.already_published")
+                    continue
                 await self._publish(key, batch, persona, result)
         except asyncio.CancelledError:
             raise  # not acked: the record is read again after the restart or rebalance
