@@ -1,0 +1,39 @@
+"""The template backend: deterministic Korean commentary with no model behind it.
+
+The fallback of the LLM stage, the demo default and the backend of deterministic tests.
+It wraps :func:`pitchcast.commentary.template.write_template_commentary`, which never
+raises on a batch the schema accepts.
+"""
+
+from __future__ import annotations
+
+from pitchcast.commentary.backends.base import CommentaryResult, ItemCallback
+from pitchcast.commentary.template import write_template_commentary
+from pitchcast.schemas.records import Batch, Usage
+from pitchcast.settings import Persona
+
+__all__ = ["TemplateBackend"]
+
+
+class TemplateBackend:
+    """A :class:`~pitchcast.commentary.backends.base.CommentaryBackend` of templates."""
+
+    name = "template"
+    model = "template"
+
+    async def write(
+        self, batch: Batch, persona: Persona, *, on_item: ItemCallback | None = None
+    ) -> CommentaryResult:
+        """One item per action of ``batch``; ``on_item`` gets each item, in order."""
+        items = write_template_commentary(batch, persona)
+        if on_item is not None:
+            for item in items:
+                await on_item(item)
+        return CommentaryResult(items=items, source="template", model=self.model, usage=Usage())
+
+    def cache_key(self, batch: Batch, persona: Persona) -> None:
+        """Always None: template output is cheap and deterministic, so it is never cached."""
+        return None
+
+    async def aclose(self) -> None:
+        """Nothing to release."""
