@@ -13,11 +13,13 @@ Korean helpers (``pitchcast.commentary.korean``).
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from pitchcast.commentary import korean
 from pitchcast.schemas.records import Action, Batch
 
 __all__ = [
@@ -36,39 +38,10 @@ PLACEHOLDER_RE = re.compile(r"\{([^{}\s]{1,16})\}")
 # The Hangul run right after a placeholder: where a particle sits.
 _HANGUL_RUN_RE = re.compile(r"[\uac00-\ud7a3]+")
 
-# (form after a final consonant, form after a vowel). Longest first, so 으로서 wins over 으로.
-_PARTICLE_PAIRS: tuple[tuple[str, str], ...] = (
-    ("이라고", "라고"),
-    ("이라는", "라는"),
-    ("이라면", "라면"),
-    ("으로서", "로서"),
-    ("으로써", "로써"),
-    ("으로", "로"),
-    ("이랑", "랑"),
-    ("이나", "나"),
-    ("이여", "여"),
-    ("이", "가"),
-    ("은", "는"),
-    ("을", "를"),
-    ("과", "와"),
-    ("아", "야"),
-)
-_PARTICLE_TO_PAIR: dict[str, tuple[str, str]] = {
-    form: pair for pair in _PARTICLE_PAIRS for form in pair
-}
-# Particles that may follow an alternating one in the same run (과의, 으로는, 와도...).
+# Plain particles that may follow an alternating one in the same run (과의, 와도).
 _TRAILING_PARTICLES = ("의", "는", "도", "만")
-
-# How the final sound of a non-Hangul name ends, read the Korean way.
-# Digits: 영 일 이 삼 사 오 육 칠 팔 구.
-_DIGIT_FINAL = {
-    "0": "consonant", "1": "rieul", "2": "vowel", "3": "consonant", "4": "vowel",
-    "5": "vowel", "6": "consonant", "7": "rieul", "8": "rieul", "9": "vowel",
-}  # fmt: skip
-# Capital letters read one by one (an acronym such as "HD"): 엘 and 알 end in ㄹ,
-# 엠 and 엔 in a consonant, every other letter name in a vowel.
-_LETTER_NAME_FINAL = {"L": "rieul", "R": "rieul", "M": "consonant", "N": "consonant"}
-_ACRONYM_MAX_LETTERS = 4
+# Alternating particles that such a plain one may follow.
+_LEADING_PARTICLES = ("으로", "로", "이랑", "랑", "과", "와")
 _NAME_MAX_CHARS = 40
 
 
@@ -84,62 +57,21 @@ def clean_text(text: str) -> str:
     return " ".join("".join(kept).split())
 
 
-def _latin_final_sound(word: str) -> str:
-    """A rough Korean reading of how a Latin-script word ends.
-
-    Acronyms are read letter by letter (HD = 에이치디). Words: -l reads ㄹ, -m/-n/-ng and
-    a silent e after them (Home = 홈) read as a consonant; other endings are transliterated
-    with a vowel (Mark = 마크, Tiger = 타이거).
-    """
-    letters = word
-    if letters.isupper() and len(letters) <= _ACRONYM_MAX_LETTERS:
-        return _LETTER_NAME_FINAL.get(letters[-1], "vowel")
-    lower = letters.lower()
-    if lower.endswith("l"):
-        return "rieul"
-    if lower.endswith(("m", "n", "me", "ne")):
-        return "consonant"
-    return "vowel"
-
-
-def _final_sound(word: str) -> str | None:
-    """``"vowel"``, ``"rieul"`` (ㄹ), ``"consonant"`` or None when it cannot be told."""
-    text = word.rstrip(" )].,'\"")
-    if not text:
-        return None
-    last = text[-1]
-    code = ord(last)
-    if 0xAC00 <= code <= 0xD7A3:
-        jong = (code - 0xAC00) % 28
-        if jong == 0:
-            return "vowel"
-        return "rieul" if jong == 8 else "consonant"
-    if last in _DIGIT_FINAL:
-        return _DIGIT_FINAL[last]
-    if last.isascii() and last.isalpha():
-        run = len(text) - len(text.rstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"))
-        return _latin_final_sound(text[-run:])
-    return None  # a script we do not read: keep the particle the model wrote
-
-
-def _builtin_particle(name: str, particle: str) -> str:
-    """``name`` + the form of ``particle`` its final sound calls for."""
-    pair = _PARTICLE_TO_PAIR.get(particle)
-    sound = _final_sound(name)
-    if pair is None or sound is None:
-        return name + particle
-    consonant_form, vowel_form = pair
-    if consonant_form.startswith("으") and sound == "rieul":
-        return name + vowel_form  # 으로 after ㄹ is 로: 서울로
-    return name + (consonant_form if sound in ("consonant", "rieul") else vowel_form)
-
-
 def attach_particle(name: str, particle: str) -> str:
     """``name`` followed by the right form of ``particle`` (이/가, 은/는, 을/를, (으)로...).
 
-    The one switch point for particle rules: slot filling calls nothing else.
+    The one switch point for particle rules (:mod:`pitchcast.commentary.korean`).
     """
-    return _builtin_particle(name, particle)
+    return korean.attach_particle(name, particle)
+
+
+@functools.lru_cache(maxsize=256)
+def _alternates(form: str) -> bool:
+    """Whether ``form`` is one form of a particle pair (가, 으로, 이라고; not 의, 에게)."""
+    try:
+        return korean.particle_for("밥", form) != korean.particle_for("나", form)
+    except ValueError:
+        return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,11 +177,11 @@ def find_placeholders(text: str) -> list[str]:
 
 def _split_particle(run: str) -> tuple[str, str] | None:
     """(alternating particle, rest) when the Hangul ``run`` after a placeholder is one,
-    possibly followed by a plain particle (과의, 으로는, 와도); None for anything else
-    (의, 에게, 선수...), which is left as written."""
-    if run in _PARTICLE_TO_PAIR:
+    possibly followed by a plain particle (과의, 와도); None for anything else (의, 에게,
+    선수...), which is left as written."""
+    if _alternates(run):
         return run, ""
-    for form in ("으로", "로", "이랑", "랑", "과", "와"):
+    for form in _LEADING_PARTICLES:
         rest = run[len(form) :]
         if run.startswith(form) and rest in _TRAILING_PARTICLES:
             return form, rest
