@@ -1,0 +1,264 @@
+"""``vllm serve`` flags for pitchcast's workload, sized from the GPU's memory.
+
+The workload: prompts of about 2k tokens (a static system prompt of ~0.8k shared by
+every request of a persona, then ~0.5k of batch data; a repair turn adds the first
+answer), answers of ~300 tokens capped at ``llm_max_tokens`` (600), at most 6 matches x
+3 personas at once, each match sending a batch every ~20 s that takes ~10 s to write
+(so two batches of one match can overlap).
+
+Sizing, in :func:`plan_vllm`:
+
+* vLLM takes ``--gpu-memory-utilization`` (0.90) of the card; from that it keeps the
+  weights (parameters x 2 bytes in bf16: ~14-15 GiB for a 7-8B model) and ~2 GiB of
+  activations, CUDA graphs and sampler buffers; the rest is the KV cache;
+* one sequence needs ``(prompt + output) x KV bytes per token`` of KV cache. Per token:
+  2 (K and V) x layers x KV heads x head size x 2 bytes. Qwen2.5-7B (28 layers, 4 KV
+  heads, 128): 56 KiB; a Llama-shaped 8B with 8 KV heads (32 layers): 128 KiB, the
+  default for models not listed in :data:`MODEL_SHAPES`. A 2,048 + 600 token sequence
+  is then 145-331 MiB;
+* ``--max-num-seqs`` = how many such sequences fit, capped at :data:`WORKLOAD_MAX_SEQS`
+  (6 matches x 3 personas x 2 overlapping batches = 36, plus repairs and warm-ups).
+  More would only lengthen each decoding step. Prefix caching shares the system
+  prompt's blocks between sequences, so the real headroom is larger than counted.
+
+On a 48 GB A40 (44.3 GiB visible): 39.9 GiB usable - 14.9 weights - 2 overhead = 23 GiB
+of KV cache, ~70 sequences of an 8B model: the cap (48) applies. On a 24 GB card
+(~22 GiB visible) only ~8 fit.
+
+:func:`build_vllm_command` returns the argv; ``pitchcast serve-llm`` runs it. The API
+key is never a flag (argv is visible to every user of the host): vLLM reads
+``VLLM_API_KEY`` from its environment.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+from dataclasses import dataclass
+
+from pitchcast.exceptions import ConfigurationError
+
+__all__ = [
+    "DEFAULT_MODEL_SHAPE",
+    "MODEL_SHAPES",
+    "WORKLOAD_MAX_SEQS",
+    "ModelShape",
+    "VllmPlan",
+    "build_vllm_command",
+    "detect_gpu_memory_gib",
+    "plan_vllm",
+]
+
+GIB = 1024**3
+WORKLOAD_MAX_SEQS = 48
+DEFAULT_GPU_MEMORY_UTILIZATION = 0.90
+# Activations at the profiled batch, CUDA graphs, sampler and tokenizer buffers.
+RUNTIME_OVERHEAD_GIB = 2.0
+PROMPT_TOKENS = 2048
+OUTPUT_TOKENS = 600
+
+
+@dataclass(frozen=True, slots=True)
+class ModelShape:
+    """What the memory sizing needs to know about a model."""
+
+    params_billions: float
+    layers: int
+    kv_heads: int
+    head_dim: int
+    weight_bytes: float = 2.0  # bf16 / fp16
+    kv_bytes: float = 2.0  # KV cache in the model dtype (no fp8 KV)
+
+    @property
+    def weights_gib(self) -> float:
+        return self.params_billions * 1e9 * self.weight_bytes / GIB
+
+    @property
+    def kv_bytes_per_token(self) -> float:
+        return 2 * self.layers * self.kv_heads * self.head_dim * self.kv_bytes
+
+
+# From the models' config.json (num_hidden_layers, num_key_value_heads, head size).
+MODEL_SHAPES: dict[str, ModelShape] = {
+    "qwen/qwen2.5-7b-instruct": ModelShape(7.6, 28, 4, 128),
+    "lgai-exaone/exaone-3.5-7.8b-instruct": ModelShape(7.8, 32, 8, 128),
+    "meta-llama/llama-3.1-8b-instruct": ModelShape(8.0, 32, 8, 128),
+}
+# Unknown 7-8B models (skt/A.X-4.0-Light included): the larger KV of the common shapes.
+DEFAULT_MODEL_SHAPE = ModelShape(8.0, 32, 8, 128)
+
+
+@dataclass(frozen=True, slots=True)
+class VllmPlan:
+    """The sizing behind a ``vllm serve`` command, for logs and ``--help`` output."""
+
+    model: str
+    served_model_name: str
+    gpu_memory_gib: float
+    gpu_memory_utilization: float
+    max_model_len: int
+    max_num_seqs: int
+    sequences_that_fit: int
+    weights_gib: float
+    kv_cache_gib: float
+    kv_per_sequence_mib: float
+    dtype: str
+
+    def explain(self) -> str:
+        """One line per figure, in the order of the sizing."""
+        return "\n".join(
+            (
+                f"GPU memory {self.gpu_memory_gib:.1f} GiB x {self.gpu_memory_utilization:.2f}"
+                f" utilization = {self.gpu_memory_gib * self.gpu_memory_utilization:.1f} GiB",
+                f"weights {self.weights_gib:.1f} GiB + runtime {RUNTIME_OVERHEAD_GIB:.1f} GiB;"
+                f" KV cache {self.kv_cache_gib:.1f} GiB",
+                f"KV per sequence ({PROMPT_TOKENS} prompt + {OUTPUT_TOKENS} output tokens)"
+                f" {self.kv_per_sequence_mib:.0f} MiB: {self.sequences_that_fit} fit",
+                f"--max-num-seqs {self.max_num_seqs} (workload cap {WORKLOAD_MAX_SEQS})",
+            )
+        )
+
+
+def _shape_for(model: str) -> ModelShape:
+    return MODEL_SHAPES.get(model.lower(), DEFAULT_MODEL_SHAPE)
+
+
+def plan_vllm(
+    gpu_memory_gib: float,
+    model: str,
+    served_model_name: str,
+    max_model_len: int = 4096,
+    *,
+    shape: ModelShape | None = None,
+    gpu_memory_utilization: float = DEFAULT_GPU_MEMORY_UTILIZATION,
+    dtype: str = "bfloat16",
+) -> VllmPlan:
+    """Size the server for this workload (see the module docstring).
+
+    Raises :class:`ConfigurationError` when the model and one full-length sequence do
+    not fit in the memory given.
+    """
+    if gpu_memory_gib <= 0:
+        raise ConfigurationError(f"GPU memory must be positive, got {gpu_memory_gib} GiB")
+    if not 0 < gpu_memory_utilization <= 1:
+        raise ConfigurationError("gpu_memory_utilization must be in (0, 1]")
+    if max_model_len < PROMPT_TOKENS + OUTPUT_TOKENS:
+        raise ConfigurationError(
+            f"max_model_len {max_model_len} is below one batch's prompt and answer"
+            f" ({PROMPT_TOKENS} + {OUTPUT_TOKENS} tokens)"
+        )
+    shape = shape or _shape_for(model)
+    usable_gib = gpu_memory_gib * gpu_memory_utilization
+    kv_cache_gib = usable_gib - shape.weights_gib - RUNTIME_OVERHEAD_GIB
+    per_sequence_bytes = (PROMPT_TOKENS + OUTPUT_TOKENS) * shape.kv_bytes_per_token
+    full_length_gib = max_model_len * shape.kv_bytes_per_token / GIB
+    if kv_cache_gib < full_length_gib:
+        raise ConfigurationError(
+            f"{model} does not fit on {gpu_memory_gib:.1f} GiB: {usable_gib:.1f} GiB usable,"
+            f" weights {shape.weights_gib:.1f} GiB + runtime {RUNTIME_OVERHEAD_GIB:.1f} GiB leave"
+            f" {kv_cache_gib:.1f} GiB of KV cache, one {max_model_len}-token sequence needs"
+            f" {full_length_gib:.2f} GiB; use a larger GPU, a quantized model or a shorter"
+            " --max-model-len"
+        )
+    fit = math.floor(kv_cache_gib * GIB / per_sequence_bytes)
+    return VllmPlan(
+        model=model,
+        served_model_name=served_model_name,
+        gpu_memory_gib=gpu_memory_gib,
+        gpu_memory_utilization=gpu_memory_utilization,
+        max_model_len=max_model_len,
+        max_num_seqs=max(1, min(fit, WORKLOAD_MAX_SEQS)),
+        sequences_that_fit=fit,
+        weights_gib=shape.weights_gib,
+        kv_cache_gib=kv_cache_gib,
+        kv_per_sequence_mib=per_sequence_bytes / 1024**2,
+        dtype=dtype,
+    )
+
+
+def build_vllm_command(
+    gpu_memory_gib: float,
+    model: str,
+    served_model_name: str,
+    max_model_len: int = 4096,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    shape: ModelShape | None = None,
+    gpu_memory_utilization: float = DEFAULT_GPU_MEMORY_UTILIZATION,
+    dtype: str = "bfloat16",
+) -> list[str]:
+    """The ``vllm serve`` argv for this workload on a GPU of ``gpu_memory_gib``.
+
+    ``dtype`` bfloat16 suits Ampere and newer (A40, A100, L40, H100); pre-Ampere cards
+    (T4, V100) need ``"half"``. Structured outputs use vLLM's ``auto`` backend choice
+    (xgrammar, else guidance) with whitespace disabled, so a JSON answer costs no
+    indentation tokens.
+    """
+    plan = plan_vllm(
+        gpu_memory_gib,
+        model,
+        served_model_name,
+        max_model_len,
+        shape=shape,
+        gpu_memory_utilization=gpu_memory_utilization,
+        dtype=dtype,
+    )
+    structured = json.dumps({"backend": "auto", "disable_any_whitespace": True})
+    return [
+        "vllm",
+        "serve",
+        model,
+        "--served-model-name",
+        served_model_name,
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--dtype",
+        dtype,
+        "--max-model-len",
+        str(max_model_len),
+        "--max-num-seqs",
+        str(plan.max_num_seqs),
+        "--gpu-memory-utilization",
+        f"{gpu_memory_utilization:.2f}",
+        # On by default in vLLM V1; explicit so an older or changed default cannot
+        # silently drop the reuse of the static system prompt.
+        "--enable-prefix-caching",
+        "--structured-outputs-config",
+        structured,
+    ]
+
+
+def _module_available(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def detect_gpu_memory_gib(device: int = 0) -> float:
+    """Total memory of CUDA device ``device`` in GiB, read through torch.
+
+    Raises :class:`ConfigurationError` naming what is missing: torch, vllm (both come
+    with ``pip install 'pitchcast[gpu]'``) or a CUDA GPU visible to torch.
+    """
+    missing = [name for name in ("torch", "vllm") if not _module_available(name)]
+    if missing:
+        raise ConfigurationError(
+            f"cannot serve the model here: {' and '.join(missing)} not installed"
+            " (pip install 'pitchcast[gpu]' on a machine with an NVIDIA GPU)"
+        )
+    import torch  # only on GPU hosts
+
+    if not torch.cuda.is_available():
+        raise ConfigurationError(
+            "cannot serve the model here: torch sees no CUDA GPU"
+            " (torch.cuda.is_available() is False: no GPU, no driver, or a CPU-only torch)"
+        )
+    count = torch.cuda.device_count()
+    if not 0 <= device < count:
+        raise ConfigurationError(f"no CUDA device {device}: torch sees {count}")
+    return float(torch.cuda.get_device_properties(device).total_memory) / GIB
