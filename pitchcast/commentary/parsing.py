@@ -142,6 +142,7 @@ class AnswerParser:
         self._json: _JsonScanner | None = None
         self.ignored_lines = 0
         self.text_parts: list[str] = []
+        self._undecodable_done = 0
 
     @property
     def text(self) -> str:
@@ -151,7 +152,8 @@ class AnswerParser:
     @property
     def undecodable_items(self) -> int:
         """JSON items that were complete but not valid JSON."""
-        return self._json.undecodable if self._json is not None else 0
+        current = self._json.undecodable if self._json is not None else 0
+        return self._undecodable_done + current
 
     def feed(self, chunk: str) -> list[ParsedItem]:
         """Items completed by ``chunk``, in the order they were written."""
@@ -176,6 +178,7 @@ class AnswerParser:
             if not self._json.finished:
                 return items
             # The JSON value ended; whatever follows is read as lines again.
+            self._undecodable_done += self._json.undecodable
             self._json = None
             chunk = rest
         self._pending += chunk

@@ -153,7 +153,7 @@ class ItemChecker:
         plain = PLACEHOLDER_RE.sub(" ", text)
         allowed_spans = _name_spans(plain, self._allowed)
         found: list[str] = []
-        for start, end, name in _name_spans(plain, self._forbidden):
+        for start, end, name in sorted(_name_spans(plain, self._forbidden)):
             inside_allowed = any(a <= start and end <= b for a, b, _ in allowed_spans)
             if not inside_allowed and name not in found:
                 found.append(name)
