@@ -1,0 +1,89 @@
+"""Name slots: references per batch, names filled in with the right particles."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from pitchcast.commentary.slots import build_slots, clean_text, fill_slots, names_in_batch
+from tests.commentary_batches import OUTSIDER, korean_batch
+
+
+def test_players_and_teams_get_references_in_order() -> None:
+    """Players are P1.. by first appearance; T1 is the home team, T2 the away team."""
+    slots = build_slots(korean_batch())
+    assert slots.teams == {"T1": "울산 HD", "T2": "전북 현대"}
+    assert (slots.home_ref, slots.away_ref) == ("T1", "T2")
+    assert list(slots.players.values()) == [
+        "김민재",
+        "손흥민",
+        "이강인",
+        "주민규",
+        "세징야",
+        "조현우",
+    ]
+    assert slots.team_of_player["P4"] == "T2"
+    assert slots.position_of_player["P1"] == "CB"
+
+
+def test_without_match_info_teams_are_numbered_by_appearance() -> None:
+    """No match info: teams get T1, T2 in order of appearance, named from the actions."""
+    slots = build_slots(replace(korean_batch(), match_info=None))
+    assert slots.teams == {"T1": "울산 HD", "T2": "전북 현대"}
+    assert slots.home_ref is None
+
+
+def test_a_player_without_a_name_gets_a_label() -> None:
+    """An action with a player id but no name still gets a reference and a readable label."""
+    batch = korean_batch(2)
+    nameless = replace(batch.actions[0], player_name_ko=None)
+    slots = build_slots(replace(batch, actions=(nameless, batch.actions[1])))
+    assert slots.players["P1"] == "10번 선수"
+
+
+@pytest.mark.parametrize(
+    ("written", "expected"),
+    [
+        ("{P1}이 패스합니다", "김민재가 패스합니다"),
+        ("{P1}가 패스합니다", "김민재가 패스합니다"),
+        ("{P2}가 슛!", "손흥민이 슛!"),
+        ("{P2}는 {P1}을 봅니다", "손흥민은 김민재를 봅니다"),
+        ("{P3}와 {P2}과의 호흡", "이강인과 손흥민과의 호흡"),
+        ("{T1}으로 넘어갑니다", "울산 HD로 넘어갑니다"),
+        ("{P2}으로 연결", "손흥민으로 연결"),
+        ("{P1}의 태클, {P1}에게 공이", "김민재의 태클, 김민재에게 공이"),
+        ("{T2} 선수들", "전북 현대 선수들"),
+        ("{P1}", "김민재"),
+    ],
+)
+def test_fill_slots_fixes_particles(written: str, expected: str) -> None:
+    """이/가, 은/는, 을/를, 과/와, (으)로 follow the name; other words are left as written."""
+    filled, unknown = fill_slots(written, build_slots(korean_batch()))
+    assert (filled, unknown) == (expected, [])
+
+
+def test_particles_for_latin_and_digit_names() -> None:
+    """Names of the sample data (Player19, Team A) take the particle of how they are read."""
+    batch = korean_batch(names={10: "Player19", 7: "Player 10"})
+    slots = build_slots(batch)
+    assert fill_slots("{P1}이 {P2}가", slots)[0] == "Player19가 Player 10이"
+
+
+def test_unknown_references_are_reported_and_left() -> None:
+    """A reference no table defines is returned as unknown and not replaced."""
+    filled, unknown = fill_slots("{P99}가 {P1}에게, {선수}도", build_slots(korean_batch()))
+    assert unknown == ["P99", "선수"]
+    assert filled == "{P99}가 김민재에게, {선수}도"
+
+
+def test_names_in_batch_are_its_players_and_the_match_teams() -> None:
+    """A line may name the batch's players and the match's teams, not the rest of the roster."""
+    names = names_in_batch(korean_batch())
+    assert {"김민재", "세징야", "울산 HD", "전북 현대", "Ulsan HD"} <= names
+    assert OUTSIDER not in names
+
+
+def test_clean_text_drops_control_characters() -> None:
+    """Control and format characters become spaces and runs of spaces collapse."""
+    assert clean_text(" 골\x00입니다\u200b!\n\t와 ") == "골 입니다 ! 와"

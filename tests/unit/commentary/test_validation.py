@@ -1,0 +1,197 @@
+"""Validation of commentary lines: rows, tones, texts, references, grounding, streaming."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from pitchcast.commentary.parsing import ParsedItem
+from pitchcast.commentary.validation import (
+    MAX_DESCRIPTION_CHARS,
+    ItemChecker,
+    LineAssembler,
+    normalize_tone,
+    validate_items,
+)
+from pitchcast.exceptions import CommentaryRejected
+from pitchcast.schemas.records import TONES
+from tests.commentary_batches import OUTSIDER, korean_batch
+
+
+def _answer(count: int = 10) -> list[ParsedItem]:
+    return [
+        ParsedItem(n, "calm", f"{{P1}}이 {n}번째 장면을 만듭니다.") for n in range(1, count + 1)
+    ]
+
+
+def _reasons(batch_items: list[ParsedItem], **kwargs: object) -> list[str]:
+    with pytest.raises(CommentaryRejected) as caught:
+        validate_items(korean_batch(), batch_items, **kwargs)  # type: ignore[arg-type]
+    return caught.value.reasons
+
+
+def test_a_valid_answer_gives_one_item_per_action_in_order() -> None:
+    """Items carry the action's id and time, the tone, and the text with names filled in."""
+    batch = korean_batch()
+    items = validate_items(batch, list(reversed(_answer())))
+    assert [i.action_id for i in items] == [a.action_id for a in batch.actions]
+    assert [i.time_seconds for i in items] == [a.time_seconds for a in batch.actions]
+    assert items[0].description == "김민재가 1번째 장면을 만듭니다."
+    assert {i.tone for i in items} == {"calm"}
+
+
+def test_missing_extra_duplicate_and_unknown_rows_are_rejected() -> None:
+    """Exactly one line per action: anything else is listed in the reasons."""
+    assert _reasons(_answer(9)) == ["expected 10 lines, got 9", "missing n=10"]
+    extra = [*_answer(), ParsedItem(11, "calm", "더 씁니다")]
+    assert _reasons(extra) == ["expected 10 lines, got 11", "n=11: no such action in this batch"]
+    duplicate = [*_answer(9), ParsedItem(9, "calm", "또 씁니다")]
+    assert _reasons(duplicate) == ["n=9: written more than once", "missing n=10"]
+    subset = validate_items(korean_batch(), _answer(3)[1:], rows=[2, 3])
+    assert [i.action_id for i in subset] == [171, 172]
+    assert _reasons(_answer(3), rows=[2, 3])[1] == "n=1: not asked for"
+
+
+def test_close_tone_synonyms_are_mapped_and_others_rejected() -> None:
+    """neutral -> calm, '"Excited"' -> excited, 분석 -> analytical; 'happy' is rejected."""
+    assert normalize_tone("neutral") == "calm"
+    assert normalize_tone(' "Excited". ') == "excited"
+    assert normalize_tone("분석") == "analytical"
+    assert all(normalize_tone(t) == t for t in TONES)
+    answer = _answer()
+    answer[3] = ParsedItem(4, "happy", "좋네요")
+    assert _reasons(answer) == [
+        "n=4: tone 'happy' is not one of excited, tense, calm, analytical, playful, disappointed"
+    ]
+
+
+def test_control_characters_are_stripped_and_empty_text_rejected() -> None:
+    """Control characters go; a text of nothing but them is empty and rejected."""
+    answer = _answer()
+    answer[0] = ParsedItem(1, "calm", "{P1}이\x00 공을\u200b\n잡습니다\x1b")
+    answer[1] = ParsedItem(2, "calm", " \x00\t\u200b ")
+    reasons = _reasons(answer)
+    assert reasons == ["n=2: empty text"]
+    answer[1] = ParsedItem(2, "calm", "받습니다")
+    assert validate_items(korean_batch(), answer)[0].description == "김민재가 공을 잡습니다"
+
+
+def test_length_is_bounded_after_names_are_filled() -> None:
+    """The cap counts the filled text; the default is MAX_DESCRIPTION_CHARS."""
+    answer = _answer()
+    answer[0] = ParsedItem(1, "calm", "가" * (MAX_DESCRIPTION_CHARS + 1))
+    assert _reasons(answer) == [
+        f"n=1: {MAX_DESCRIPTION_CHARS + 1} characters, above the limit of 160"
+    ]
+    answer[0] = ParsedItem(1, "calm", "{P1}" + "가" * 8)  # 김민재 + 8 = 11 characters
+    with pytest.raises(CommentaryRejected, match="11 characters"):
+        validate_items(korean_batch(), answer, max_chars=10)
+
+
+def test_unknown_references_are_rejected() -> None:
+    """A reference outside the batch's tables ({P99}, {선수}) rejects the line."""
+    answer = _answer()
+    answer[2] = ParsedItem(3, "calm", "{P99}가 {선수}에게")
+    reasons = _reasons(answer)
+    assert len(reasons) == 1
+    assert reasons[0].startswith("n=3: unknown reference {P99}, {선수}; use only T1, T2, P1")
+
+
+def test_roster_names_outside_the_batch_are_rejected() -> None:
+    """A roster name that is in no action of the batch is not grounded."""
+    answer = _answer()
+    answer[0] = ParsedItem(1, "excited", f"{OUTSIDER} 선수가 보고 있습니다!")
+    assert _reasons(answer) == [f"n=1: names someone not in this batch: {OUTSIDER}"]
+
+
+def test_batch_players_and_match_teams_may_be_written_out() -> None:
+    """Names of this batch's players and the match's teams are grounded, with particles."""
+    answer = _answer()
+    answer[0] = ParsedItem(1, "calm", "김민재가 울산 HD의 공격을 엽니다, Ulsan HD!")
+    assert validate_items(korean_batch(), answer)[0].description.startswith("김민재가")
+
+
+def test_grounding_matches_whole_names_only() -> None:
+    """A roster name inside a longer allowed name, or Player1 inside Player19, is no mention."""
+    batch = korean_batch(names={10: "Player19"})
+    roster = (*batch.roster, "Player1", "이강")
+    checker = ItemChecker(replace(batch, roster=roster))
+    assert checker.ungrounded_names("Player19가 이강인에게") == []
+    assert checker.ungrounded_names("Player1이 이강 선수에게") == ["Player1", "이강"]
+
+
+def test_assembler_settles_lines_in_action_order() -> None:
+    """Valid lines settle as soon as every earlier row has; out-of-order ones wait."""
+    assembler = LineAssembler(korean_batch(3))
+    assembler.begin_attempt()
+    assert assembler.add(ParsedItem(2, "calm", "둘")) == []
+    settled = assembler.add(ParsedItem(1, "calm", "하나"))
+    assert [i.action_id for i in settled] == [170, 171]
+    assert [i.action_id for i in assembler.add(ParsedItem(3, "calm", "셋"))] == [172]
+    assert assembler.end_attempt() == []
+    assert assembler.complete and len(assembler.items()) == 3
+
+
+def test_content_problems_keep_the_other_lines_for_the_repair() -> None:
+    """A bad tone on row 2 fails only row 2: the repair asks for it alone."""
+    assembler = LineAssembler(korean_batch(4))
+    assembler.begin_attempt()
+    assembler.add(ParsedItem(1, "calm", "하나"))
+    assembler.add(ParsedItem(2, "happy", "둘"))
+    assembler.add(ParsedItem(3, "calm", "셋"))
+    assembler.add(ParsedItem(4, "calm", "넷"))
+    assert len(assembler.settled) == 1
+    reasons = assembler.end_attempt()
+    assert reasons[0].startswith("n=2: tone 'happy'")
+    assert assembler.missing_rows() == [2]
+    assembler.begin_attempt()
+    # A repair that rewrites everything: only row 2 is taken.
+    assembler.add(ParsedItem(1, "calm", "다른 하나"))
+    settled = assembler.add(ParsedItem(2, "tense", "둘"))
+    assert [i.action_id for i in settled] == [171, 172, 173]
+    assert assembler.end_attempt() == []
+    assert assembler.items()[0].description == "하나"
+
+
+def test_structural_problems_drop_the_unsettled_lines() -> None:
+    """A missing row makes the later lines untrustworthy: the repair asks for all of them."""
+    assembler = LineAssembler(korean_batch(5))
+    assembler.begin_attempt()
+    for row in (1, 2, 4, 5):
+        assembler.add(ParsedItem(row, "calm", f"줄 {row}"))
+    assert assembler.end_attempt() == ["missing n=3"]
+    assert assembler.missing_rows() == [3, 4, 5]
+    assert len(assembler.settled) == 2
+
+
+def test_a_duplicate_stops_settling_further_rows() -> None:
+    """After a row is written twice, later rows of that attempt do not settle."""
+    assembler = LineAssembler(korean_batch(4))
+    assembler.begin_attempt()
+    assembler.add(ParsedItem(1, "calm", "하나"))
+    assembler.add(ParsedItem(1, "calm", "하나 또"))
+    assert assembler.add(ParsedItem(2, "calm", "둘")) == []
+    assert "n=1: written more than once" in assembler.end_attempt()
+    assert assembler.missing_rows() == [2, 3, 4]
+
+
+def test_extra_lines_after_every_row_settled_leave_the_answer_complete() -> None:
+    """Junk after the last row is reported but nothing is left to repair."""
+    assembler = LineAssembler(korean_batch(2))
+    assembler.begin_attempt()
+    assembler.add(ParsedItem(1, "calm", "하나"))
+    assembler.add(ParsedItem(2, "calm", "둘"))
+    assembler.add(ParsedItem(60, "calm", "덤"))
+    assert assembler.end_attempt() == ["n=60: no such action in this batch"]
+    assert assembler.complete
+
+
+def test_items_of_an_incomplete_answer_are_refused() -> None:
+    """items() raises CommentaryRejected naming the rows still missing."""
+    assembler = LineAssembler(korean_batch(3))
+    assembler.begin_attempt()
+    assembler.add(ParsedItem(1, "calm", "하나"))
+    assembler.end_attempt()
+    with pytest.raises(CommentaryRejected, match=r"missing n=2~3"):
+        assembler.items()
