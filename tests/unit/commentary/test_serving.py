@@ -1,0 +1,107 @@
+"""vllm serve flags sized from GPU memory, and GPU detection errors."""
+
+from __future__ import annotations
+
+import json
+import sys
+import types
+
+import pytest
+
+from pitchcast.commentary import serving
+from pitchcast.commentary.serving import (
+    WORKLOAD_MAX_SEQS,
+    ModelShape,
+    build_vllm_command,
+    detect_gpu_memory_gib,
+    plan_vllm,
+)
+from pitchcast.exceptions import ConfigurationError
+
+A40_GIB = 44.3  # what torch reports for a 48 GB A40
+
+
+def _flag(argv: list[str], name: str) -> str:
+    return argv[argv.index(name) + 1]
+
+
+def test_a40_command_has_every_flag_the_workload_needs() -> None:
+    """Model, served name, prefix caching, structured outputs, lengths, sequences, dtype."""
+    argv = build_vllm_command(A40_GIB, "skt/A.X-4.0-Light", "ax-light", 4096, port=8011)
+    assert argv[:3] == ["vllm", "serve", "skt/A.X-4.0-Light"]
+    assert _flag(argv, "--served-model-name") == "ax-light"
+    assert _flag(argv, "--max-model-len") == "4096"
+    assert _flag(argv, "--dtype") == "bfloat16"
+    assert _flag(argv, "--gpu-memory-utilization") == "0.90"
+    assert _flag(argv, "--port") == "8011"
+    assert "--enable-prefix-caching" in argv
+    structured = json.loads(_flag(argv, "--structured-outputs-config"))
+    assert structured == {"backend": "auto", "disable_any_whitespace": True}
+    # ~70 sequences of an 8B model fit in 23 GiB of KV cache: the workload cap applies.
+    assert _flag(argv, "--max-num-seqs") == str(WORKLOAD_MAX_SEQS)
+    assert not any("key" in part.lower() for part in argv)
+
+
+def test_a24_gib_card_fits_fewer_sequences() -> None:
+    """A 24 GB card leaves ~3 GiB of KV cache: about 8 sequences of 2,648 tokens."""
+    plan = plan_vllm(22.0, "skt/A.X-4.0-Light", "ax")
+    assert plan.max_num_seqs == plan.sequences_that_fit == 8
+    assert plan.kv_cache_gib == pytest.approx(22.0 * 0.9 - plan.weights_gib - 2.0)
+    assert "--max-num-seqs 8" in plan.explain()
+
+
+def test_a_smaller_kv_per_token_fits_more_sequences() -> None:
+    """Qwen2.5-7B's 4 KV heads need less KV cache per token than the 8-head default."""
+    qwen = plan_vllm(22.0, "Qwen/Qwen2.5-7B-Instruct", "qwen")
+    default = plan_vllm(22.0, "some/unknown-8b", "x")
+    assert qwen.kv_per_sequence_mib < default.kv_per_sequence_mib
+    assert qwen.sequences_that_fit > default.sequences_that_fit
+    custom = plan_vllm(22.0, "x", "x", shape=ModelShape(3.0, 20, 2, 64))
+    assert custom.max_num_seqs == WORKLOAD_MAX_SEQS
+
+
+def test_a_model_that_does_not_fit_is_a_clear_error() -> None:
+    """16 GiB cannot hold an 8B model in bf16 plus its runtime: the error gives the numbers."""
+    with pytest.raises(ConfigurationError, match=r"does not fit on 16.0 GiB.*weights 14.9 GiB"):
+        plan_vllm(16.0, "skt/A.X-4.0-Light", "ax")
+
+
+def test_max_model_len_must_hold_a_batch() -> None:
+    """A context shorter than one prompt plus its answer is refused."""
+    with pytest.raises(ConfigurationError, match="max_model_len 2048"):
+        plan_vllm(A40_GIB, "skt/A.X-4.0-Light", "ax", 2048)
+
+
+def test_detection_names_missing_torch_and_vllm(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without torch and vllm the error names both and how to install them."""
+    monkeypatch.setattr(serving, "_module_available", lambda name: False)
+    with pytest.raises(ConfigurationError, match=r"torch and vllm not installed.*pitchcast\[gpu\]"):
+        detect_gpu_memory_gib()
+
+
+def _fake_torch(available: bool, total_bytes: int = 0) -> types.ModuleType:
+    torch = types.ModuleType("torch")
+    properties = types.SimpleNamespace(total_memory=total_bytes)
+    torch.cuda = types.SimpleNamespace(  # type: ignore[attr-defined]
+        is_available=lambda: available,
+        device_count=lambda: 1 if available else 0,
+        get_device_properties=lambda device: properties,
+    )
+    return torch
+
+
+def test_detection_without_a_gpu_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    """torch installed but no CUDA device: the error says torch sees no CUDA GPU."""
+    monkeypatch.setattr(serving, "_module_available", lambda name: True)
+    monkeypatch.setitem(sys.modules, "torch", _fake_torch(False))
+    with pytest.raises(ConfigurationError, match="torch sees no CUDA GPU"):
+        detect_gpu_memory_gib()
+
+
+def test_detection_reads_total_memory_in_gib(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With a GPU, the device's total memory comes back in GiB."""
+    monkeypatch.setattr(serving, "_module_available", lambda name: True)
+    monkeypatch.setitem(sys.modules, "torch", _fake_torch(True, 48 * 1024**3))
+    assert detect_gpu_memory_gib() == pytest.approx(48.0)
+    with pytest.raises(ConfigurationError, match="no CUDA device 3"):
+        detect_gpu_memory_gib(3)
