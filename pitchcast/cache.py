@@ -150,7 +150,7 @@ class RedisStore:
             self.target = f"{conn.get('host', '?')}:{conn.get('port', '?')}/{conn.get('db', 0)}"
 
     @classmethod
-    def from_settings(cls, settings: Settings, *, namespace: str = "pitchcast") -> RedisStore:
+    def from_settings(cls, settings: Settings, *, namespace: str | None = None) -> RedisStore:
         """A store configured from :class:`~pitchcast.settings.Settings`."""
         return cls(
             settings.redis_url,
@@ -161,7 +161,7 @@ class RedisStore:
             socket_timeout_s=settings.redis_socket_timeout_s,
             connect_timeout_s=settings.redis_connect_timeout_s,
             probe_interval_s=settings.redis_probe_interval_s,
-            namespace=namespace,
+            namespace=namespace or settings.redis_namespace,
         )
 
     def __repr__(self) -> str:

@@ -64,6 +64,8 @@ class Settings(BaseSettings):
     redis_url: str = "redis://127.0.0.1:6379/0"
     redis_password: SecretStr | None = None
     redis_enabled: bool = True
+    # Prefix of every key: deployments (or tests) sharing one Redis stay apart.
+    redis_namespace: str = "pitchcast"
     cache_ttl_s: int = Field(default=3600, ge=1)
     # Short socket timeouts: a dead or unreachable Redis must cost milliseconds, not seconds.
     redis_socket_timeout_s: float = Field(default=0.25, gt=0)

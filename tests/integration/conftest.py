@@ -21,6 +21,7 @@ def pipeline_env(
     return {
         "PITCHCAST_KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
         "PITCHCAST_REDIS_URL": redis_url,
+        "PITCHCAST_REDIS_NAMESPACE": prefix,
         "PITCHCAST_APP_ID": f"{prefix}-app",
         "PITCHCAST_TOPIC_EVENTS": f"{prefix}-events",
         "PITCHCAST_TOPIC_BATCHES": f"{prefix}-batches",

@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 
 __all__ = ["Record", "WorkerProcess", "free_port", "read_topic"]
 
@@ -99,6 +100,23 @@ class Record:
     headers: dict[str, bytes]
 
 
+async def _partition_count(bootstrap: str, topic: str, timeout: float = 30.0) -> int:
+    """Partitions of ``topic``, waiting for the worker to create it."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            (described,) = await admin.describe_topics([topic])
+            if described["error_code"] == 0 and described["partitions"]:
+                return len(described["partitions"])
+            if time.monotonic() > deadline:
+                raise AssertionError(f"topic {topic} does not exist")
+            await asyncio.sleep(0.2)
+    finally:
+        await admin.close()
+
+
 async def read_topic(
     bootstrap: str,
     topic: str,
@@ -112,10 +130,7 @@ async def read_topic(
     await consumer.start()
     records: list[Record] = []
     try:
-        await consumer.topics()  # refresh metadata: the topic may be new
-        partitions = consumer.partitions_for_topic(topic) or set()
-        assert partitions, f"topic {topic} does not exist"
-        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+        tps = [TopicPartition(topic, p) for p in range(await _partition_count(bootstrap, topic))]
         consumer.assign(tps)
         await consumer.seek_to_beginning(*tps)
         deadline = time.monotonic() + timeout

@@ -213,7 +213,7 @@ async def test_replaying_the_log_again_reproduces_batches_and_ids(
         worker=first,
     )
     first.stop()
-    # Same events topic; its own group, output topics and Redis database.
+    # Same events topic; its own group, output topics and Redis namespace.
     second_env = {
         **pipeline_env,
         "PITCHCAST_APP_ID": pipeline_env["PITCHCAST_APP_ID"] + "-again",
@@ -221,7 +221,7 @@ async def test_replaying_the_log_again_reproduces_batches_and_ids(
         "PITCHCAST_TOPIC_COMMENTARY": pipeline_env["PITCHCAST_TOPIC_COMMENTARY"] + "-again",
         "PITCHCAST_TOPIC_LINES": pipeline_env["PITCHCAST_TOPIC_LINES"] + "-again",
         "PITCHCAST_TOPIC_DLQ": pipeline_env["PITCHCAST_TOPIC_DLQ"] + "-again",
-        "PITCHCAST_REDIS_URL": pipeline_env["PITCHCAST_REDIS_URL"].rsplit("/", 1)[0] + "/1",
+        "PITCHCAST_REDIS_NAMESPACE": pipeline_env["PITCHCAST_REDIS_NAMESPACE"] + "-again",
     }
     second = start_worker(second_env, "second")
     run2 = await read_topic(

@@ -1,0 +1,155 @@
+"""Pipeline throughput: pitchcast (template backend) vs a raw aiokafka loop, same broker.
+
+Both read the same pre-produced ``match-events`` log of N matches. The baseline does
+the batch stage's logical work by hand (decode, validate, group 10 per match, produce,
+await acks); pitchcast runs its real worker (changelog-backed state, batches topic,
+commentary agent, template commentary, Redis marker). Prints actions/s for both.
+
+    python bench/throughput.py --matches 6 --partitions 6
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import orjson
+from _common import DATA, Worker, bench_env, count_until, create_topics, delete_topics
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from pitchcast.schemas.decoding import DecodedAction, decode_event
+from pitchcast.settings import load_settings
+from pitchcast.streams.match_csv import read_match_info
+from pitchcast.streams.replay import plan_replay, replay
+
+FILES = [DATA / "events_metrica_1.csv", DATA / "events_metrica_3.csv"]
+
+
+def _plans(matches: int) -> list:  # type: ignore[type-arg]
+    infos = read_match_info(DATA / "match_info.csv")
+    plans = []
+    for n in range(matches):
+        path = FILES[n % 2]
+        info = infos[1 if n % 2 == 0 else 3]
+        plans.append(plan_replay(path, match_info=info, game_id=1000 + n))
+    return plans
+
+
+def _expected_batches(plans: list) -> int:  # type: ignore[type-arg]
+    total = 0
+    for plan in plans:
+        per_period: dict[int, int] = defaultdict(int)
+        for message in plan:
+            if "control" not in message.value:
+                per_period[message.value["period_id"]] += 1
+        total += sum(-(-count // 10) for count in per_period.values())
+    return total
+
+
+async def _baseline(bootstrap: str, source: str, sink: str, expected: int) -> float:
+    """Decode, validate, group 10 per match, produce, await acks: by hand."""
+    consumer = AIOKafkaConsumer(
+        source,
+        bootstrap_servers=bootstrap,
+        group_id=f"{source}-baseline",
+        auto_offset_reset="earliest",
+    )
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=0)
+    await consumer.start()
+    await producer.start()
+    buffers: dict[bytes, list] = defaultdict(list)  # type: ignore[type-arg]
+    produced = 0
+    started = time.perf_counter()
+    try:
+        while produced < expected:
+            for records in (await consumer.getmany(timeout_ms=200)).values():
+                for record in records:
+                    event = decode_event(record.value, max_bytes=65536, clamp_margin=5.0)
+                    key = record.key
+                    flush = False
+                    if isinstance(event, DecodedAction):
+                        buffer = buffers[key]
+                        if buffer and buffer[-1].period_id != event.action.period_id:
+                            await _send(producer, sink, key, buffer)
+                            produced += 1
+                            buffers[key] = buffer = []
+                        buffer.append(event.action)
+                        flush = len(buffer) >= 10
+                    else:
+                        flush = event.control in ("period_end", "match_end")
+                    if flush and buffers[key]:
+                        await _send(producer, sink, key, buffers.pop(key))
+                        produced += 1
+        return time.perf_counter() - started
+    finally:
+        await consumer.stop()
+        await producer.stop()
+
+
+async def _send(producer: AIOKafkaProducer, topic: str, key: bytes, actions: list) -> None:  # type: ignore[type-arg]
+    actions.sort(key=lambda a: a.action_id)
+    await (await producer.send(topic, key=key, value=orjson.dumps({"actions": actions})))
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--matches", type=int, default=6)
+    parser.add_argument("--partitions", type=int, default=6)
+    parser.add_argument("--bootstrap", default="127.0.0.1:9092")
+    parser.add_argument("--redis", default="redis://127.0.0.1:6379/0")
+    args = parser.parse_args()
+
+    env = bench_env(args.bootstrap, args.redis, args.partitions)
+    prefix = env["PITCHCAST_APP_ID"].removesuffix("-app")
+    settings = load_settings(
+        kafka_bootstrap_servers=args.bootstrap, topic_events=env["PITCHCAST_TOPIC_EVENTS"]
+    )
+    plans = _plans(args.matches)
+    actions = sum(1 for p in plans for m in p if "control" not in m.value)
+    expected = _expected_batches(plans)
+    topics = [v for k, v in env.items() if k.startswith("PITCHCAST_TOPIC_")]
+    await create_topics(args.bootstrap, [*topics, f"{prefix}-baseline-out"], args.partitions)
+    try:
+        await replay(settings, plans, speed=None)
+        print(f"log: {args.matches} matches, {actions} actions, {expected} batches expected")
+
+        seconds = await _baseline(
+            args.bootstrap, env["PITCHCAST_TOPIC_EVENTS"], f"{prefix}-baseline-out", expected
+        )
+        print(f"baseline aiokafka loop : {seconds:6.2f} s  {actions / seconds:8.0f} actions/s")
+
+        with tempfile.TemporaryDirectory() as tmp:
+            worker = Worker(env, Path(tmp) / "worker.log")
+            try:
+                worker.wait_ready()
+                started = time.perf_counter()
+                out = await count_until(
+                    args.bootstrap, env["PITCHCAST_TOPIC_COMMENTARY"], expected, timeout=600
+                )
+                seconds = time.perf_counter() - started
+                rss = _peak_rss_mib(worker.process.pid)
+            finally:
+                worker.stop()
+        assert len(out) >= expected, f"only {len(out)} of {expected} commentary messages"
+        print(
+            f"pitchcast worker       : {seconds:6.2f} s  {actions / seconds:8.0f} actions/s"
+            f"  (batches + template commentary; peak RSS {rss:.0f} MiB)"
+        )
+        print("domain need: 6 matches x ~1 action/s = ~6 actions/s")
+    finally:
+        await delete_topics(args.bootstrap, prefix)
+
+
+def _peak_rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
