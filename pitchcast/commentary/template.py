@@ -15,9 +15,9 @@ How a line is made:
    right particle, via :mod:`pitchcast.commentary.korean`), the pitch zone, the minute,
    and on goals the running score.
 3. The phrasing is picked by a stable hash of (game_id, action_id, persona, kind), never
-   Python's randomised ``hash()``, so a batch always reads the same; within a batch a
-   phrasing is not used twice for the same kind while another is left, and never on two
-   lines in a row.
+   Python's randomised ``hash()``, so a batch always reads the same. Within a batch no
+   line is written twice, two lines in a row do not open alike (same player, a zone, the
+   same word) while another phrasing is left, and phrasings rotate before repeating.
 
 Coordinates follow the K League convention: metres on 105 x 68, the acting team
 attacks towards x = 105, and y = 0 is the acting team's right touchline.
@@ -31,7 +31,7 @@ import math
 import string
 import unicodedata
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 
 from pitchcast.commentary.korean import attach_particle
@@ -214,6 +214,7 @@ _BANKS: Mapping[str, _Bank] = {
             "{p:이/가} {zone_end}까지 공 보냈어.",
             "{p}, 앞쪽 보고 바로 패스하네.",
             "{t} 이제 좀 올라간다, {p} 패스 좋고.",
+            "앞으로! {p:이/가} 찔러 줬어.",
         ),
     },
     "pass_back": {
@@ -244,6 +245,7 @@ _BANKS: Mapping[str, _Bank] = {
             "{zone}에서 {p:이/가} 횡패스로 방향을 바꿉니다.",
             "{p:을/를} 거쳐 {t:이/가} 좌우로 공을 돌립니다.",
             "{p:이/가} 가까운 동료에게 옆으로 건넵니다.",
+            "짧은 횡패스, {p:이/가} 옆 동료에게 내줍니다.",
         ),
         "ANALYST": (
             "{p}의 횡패스, {dir:으로/로} {dist}. 빈틈을 찾는 과정입니다.",
@@ -328,6 +330,7 @@ _BANKS: Mapping[str, _Bank] = {
             "{zone}에서 {p}의 패스가 차단됩니다. 패스 각이 읽혔습니다.",
             "{p:이/가} {dir:으로/로} 보낸 패스가 연결되지 않습니다. 정확도가 아쉽습니다.",
             "{t:은/는} {p}의 패스 미스로 수비 전환에 들어갑니다.",
+            "소유권을 잃는 장면, {p}의 패스가 빗나갑니다.",
         ),
         "FRIEND": (
             "아, {p} 패스 끊겼다.",
@@ -345,6 +348,8 @@ _BANKS: Mapping[str, _Bank] = {
             "공이 {p}의 발밑에 안착합니다.",
             "{prev:와/과} {p}, 패스가 깔끔하게 이어집니다.",
             "{p:이/가} 동료의 패스를 안정적으로 받아 냅니다.",
+            "패스를 받은 {p}, 앞을 살핍니다.",
+            "{t}의 패스 연결, 이번에는 {p}에게 이어집니다.",
         ),
         "ANALYST": (
             "{p:이/가} {zone}에서 볼을 받습니다.",
@@ -352,6 +357,7 @@ _BANKS: Mapping[str, _Bank] = {
             "{p}의 리시브, {zone}에서 다음 전개를 준비합니다.",
             "{p:이/가} 볼을 받아 전개 방향을 살핍니다.",
             "{zone}, {p}에게 볼이 전달됩니다.",
+            "리시브는 {p}. 몸 방향을 열어 두고 받습니다.",
         ),
         "FRIEND": (
             "{p:이/가} 받았어.",
@@ -359,6 +365,7 @@ _BANKS: Mapping[str, _Bank] = {
             "{p} 발밑으로 딱 왔어.",
             "{zone}에서 {p:이/가} 공 잡았다.",
             "{p:이/가} 받아서 이제 뭐 하나 보자.",
+            "이번엔 {p}한테 갔어.",
         ),
     },
     "ball_received": {
@@ -384,17 +391,23 @@ _BANKS: Mapping[str, _Bank] = {
             "{p:이/가} {zone}에서 공을 지키며 주변을 살핍니다.",
             "{p:이/가} 침착하게 공을 다룹니다.",
             "{p:은/는} 서두르지 않고 공을 몰고 있습니다.",
+            "공을 잡은 {p}, 침착하게 다음 패스 길을 찾습니다.",
+            "서두르지 않는 {p}, 공을 발밑에 두고 템포를 고릅니다.",
+            "{t:은/는} {p}의 발끝에서 다음 공격을 준비합니다.",
         ),
         "ANALYST": (
             "{p:이/가} {zone}에서 볼을 운반하며 패스 각을 만듭니다.",
             "{p}의 짧은 볼 운반. 상대 압박의 타이밍을 봅니다.",
             "{zone}에서 {p:이/가} 볼을 소유하며 템포를 조절합니다.",
+            "볼 소유는 {p}. 짧게 운반하며 다음 옵션을 확인합니다.",
+            "{t:은/는} {p}의 볼 운반으로 템포를 조절합니다.",
         ),
         "FRIEND": (
             "{p:이/가} 공 잡고 두리번두리번.",
             "{p}, 천천히 몰고 가네.",
             "{p:이/가} 공 끼고 뭐 할지 고민 중.",
             "{zone}에서 {p:이/가} 공 굴리는 중.",
+            "공 잡은 {p}, 여유 있네.",
         ),
     },
     "carry_forward": {
@@ -424,12 +437,14 @@ _BANKS: Mapping[str, _Bank] = {
             "{zone}에서 {p:이/가} 공을 되찾습니다.",
             "{t:이/가} {p}의 볼 획득으로 공격권을 가져옵니다.",
             "{p:이/가} 먼저 달려들어 공을 확보합니다.",
+            "흐른 공의 주인은 {p}입니다.",
         ),
         "ANALYST": (
             "{p}의 볼 리커버리, {zone}입니다.",
             "{zone}에서 {p:이/가} 소유권을 회복합니다. 전환의 기점입니다.",
             "{p:이/가} 루즈볼에 먼저 반응합니다. 위치 선정이 좋습니다.",
             "{t:이/가} {p}의 리커버리로 다시 볼을 잡습니다.",
+            "소유권 회복, {p}입니다. 세컨드 볼 대응이 빠릅니다.",
         ),
         "FRIEND": (
             "{p:이/가} 공 주웠다!",
@@ -449,6 +464,7 @@ _BANKS: Mapping[str, _Bank] = {
             "{p}의 인터셉트. {zone}에서 패스 길을 정확히 읽었습니다.",
             "{zone}에서 {p:이/가} 패스를 차단합니다. 예측 수비의 정석입니다.",
             "{p:이/가} 패스 경로를 끊어 역습 기회를 만듭니다.",
+            "예측 수비가 빛납니다. {p:이/가} 패스를 끊어 냅니다.",
         ),
         "FRIEND": (
             "{p:이/가} 패스 끊었다!",
@@ -480,6 +496,7 @@ _BANKS: Mapping[str, _Bank] = {
             "{zone}에서 {p:이/가} 위험한 공을 걷어 냅니다.",
             "{p:이/가} 일단 걷어 내며 위기를 넘깁니다.",
             "{p:이/가} 머뭇거리지 않고 공을 멀리 처리합니다.",
+            "위기 상황, {p:이/가} 걷어 냅니다.",
         ),
         "ANALYST": (
             "{p}의 클리어링. {zone}에서 위험 지역을 벗어납니다.",
@@ -606,6 +623,7 @@ _BANKS: Mapping[str, _Bank] = {
             "{p}의 경합 승리. {zone}에서 소유권을 가져옵니다.",
             "{zone}에서 {p:이/가} 1대1을 이깁니다. 피지컬 우위가 드러납니다.",
             "{p:이/가} 경합에서 이기며 볼을 살려 냅니다.",
+            "경합은 {p}의 승리. 볼을 지켜 냅니다.",
         ),
         "FRIEND": (
             "{p:이/가} 몸싸움 이겼다!",
@@ -619,11 +637,13 @@ _BANKS: Mapping[str, _Bank] = {
             "{p:이/가} 경합에서 밀립니다.",
             "{zone}에서 {p:이/가} 몸싸움 끝에 공을 놓칩니다.",
             "{p:이/가} 상대와 부딪혔지만 이겨 내지 못합니다.",
+            "아쉽습니다, {p:이/가} 경합에서 공을 내줍니다.",
         ),
         "ANALYST": (
             "{p}의 경합 패배. {zone}에서 소유권을 내줍니다.",
             "{zone}에서 {p:이/가} 1대1에서 밀립니다.",
             "{p:이/가} 경합에서 지며 수비 전환이 필요해집니다.",
+            "1대1 경합, {p:이/가} 밀립니다. 소유권이 넘어갑니다.",
         ),
         "FRIEND": (
             "아, {p} 밀렸다.",
@@ -636,6 +656,7 @@ _BANKS: Mapping[str, _Bank] = {
             "{p:이/가} 깔끔한 태클로 공을 빼앗습니다!",
             "{zone}에서 {p:이/가} 태클에 성공합니다.",
             "{p:이/가} 타이밍 좋은 태클로 공을 따냅니다.",
+            "태클 성공! {p:이/가} 공을 따냅니다.",
         ),
         "ANALYST": (
             "{p}의 태클 성공. {zone}에서 볼을 탈취합니다.",
@@ -1418,17 +1439,23 @@ _TONES: Mapping[str, tuple[Tone, Tone, Tone]] = {
 class _Phrase:
     text: str
     fields: frozenset[str]
+    # The slot the line opens with ("p" for "{p:이/가} ..."), or "" when it opens with text.
+    lead: str
+    # The opening word when it opens with text ("공이", "골!").
+    lead_word: str
 
 
-def _fields_of(text: str) -> frozenset[str]:
-    return frozenset(name for _, name, _, _ in string.Formatter().parse(text) if name)
+def _phrase(text: str) -> _Phrase:
+    parts = list(string.Formatter().parse(text))
+    fields = frozenset(name for _, name, _, _ in parts if name)
+    literal, first_field = parts[0][0], parts[0][1]
+    if not literal and first_field:
+        return _Phrase(text, fields, first_field, "")
+    return _Phrase(text, fields, "", literal.split(" ", 1)[0])
 
 
 _PHRASES: Mapping[str, Mapping[str, tuple[_Phrase, ...]]] = {
-    kind: {
-        persona: tuple(_Phrase(text, _fields_of(text)) for text in texts)
-        for persona, texts in bank.items()
-    }
+    kind: {persona: tuple(_phrase(text) for text in texts) for persona, texts in bank.items()}
     for kind, bank in _BANKS.items()
 }
 
@@ -1693,31 +1720,67 @@ def _previous_passer(batch: Batch, index: int, action: Action, actor: str) -> st
     return name if name and name != actor else ""
 
 
+_NAME_SLOTS = frozenset({"p", "t", "prev", "opp"})
+
+
+def _opening(phrase: _Phrase, slots: Mapping[str, _Slot]) -> str:
+    """How a line opens. Two lines in a row opening with the same word, the same name or a
+    pitch zone read as a pattern; different players opening two lines is play-by-play."""
+    if phrase.lead in _NAME_SLOTS:
+        return f"{phrase.lead}={slots[phrase.lead]}"
+    return phrase.lead or phrase.lead_word
+
+
 @dataclass(slots=True)
 class _Picker:
-    """Chooses phrasings: stable per line, varied within a batch, never twice in a row."""
+    """Chooses phrasings: stable per line, varied within a batch, never twice in a row.
+
+    The candidates are tried in an order fixed by the line's seed; the first one wins
+    that, in this order of importance, is not the previous line's phrasing, does not
+    write a line already written in the batch, does not open like the previous line (the
+    same name, a zone, the same word) or name its zone, and is not used yet in the batch.
+    """
 
     used: dict[str, set[int]]
     last: tuple[str, int] | None = None
+    last_opening: str = ""
+    last_zones: frozenset[str] = frozenset()
+    written: set[str] = field(default_factory=set)
 
-    def pick(
-        self, kind: str, phrases: tuple[_Phrase, ...], available: frozenset[str], seed: int
-    ) -> _Phrase:
+    def choose(
+        self, kind: str, phrases: tuple[_Phrase, ...], slots: Mapping[str, _Slot], seed: int
+    ) -> str:
+        available = frozenset(slots)
         candidates = [i for i, phrase in enumerate(phrases) if phrase.fields <= available]
         if not candidates:  # every bank has a phrasing on the always-filled slots
             candidates = [0]
         start = seed % len(candidates)
         used = self.used.setdefault(kind, set())
         order = candidates[start:] + candidates[:start]
-        fresh = [i for i in order if i not in used and (kind, i) != self.last]
-        if fresh:
-            chosen = fresh[0]
-        else:
-            not_last = [i for i in order if (kind, i) != self.last]
-            chosen = not_last[0] if not_last else order[0]
+
+        def rank(i: int) -> tuple[bool, bool, bool, bool]:
+            # Never the previous line's phrasing nor a line already written in this batch;
+            # then one that does not open or place the ball like the last line; then one
+            # not used yet in this batch.
+            phrase = phrases[i]
+            echoes = _opening(phrase, slots) == self.last_opening or bool(
+                _zones_in(phrase, slots) & self.last_zones
+            )
+            repeated = phrase.text.format_map(slots) in self.written
+            return ((kind, i) == self.last, repeated, echoes, i in used)
+
+        chosen = min(order, key=rank)  # min is stable: ties keep the seeded order
         used.add(chosen)
         self.last = (kind, chosen)
-        return phrases[chosen]
+        self.last_opening = _opening(phrases[chosen], slots)
+        self.last_zones = _zones_in(phrases[chosen], slots)
+        text = phrases[chosen].text.format_map(slots)
+        self.written.add(text)
+        return text
+
+
+def _zones_in(phrase: _Phrase, slots: Mapping[str, _Slot]) -> frozenset[str]:
+    return frozenset(str(slots[f]) for f in ("zone", "zone_end") if f in phrase.fields)
 
 
 def _describe(
@@ -1772,8 +1835,7 @@ def _describe(
 
     phrases = _PHRASES[kind][persona]
     seed = _seed(batch.game_id, action.action_id, persona, kind)
-    phrase = picker.pick(kind, phrases, frozenset(slots), seed)
-    text = phrase.text.format_map(slots)
+    text = picker.choose(kind, phrases, slots, seed)
     if note:
         text += f" (기록: {_RESULT_WORDS.get(note) or _clean(note, _TYPE_MAX_CHARS)})"
     tones = _TONES.get(kind, _ROUTINE)
