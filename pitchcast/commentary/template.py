@@ -183,7 +183,7 @@ def _minute(period_id: object, time_seconds: object) -> str:
 # --- Phrasings -----------------------------------------------------------------------------------
 #
 # Slots always filled: p (player), zone, zone_end, minute, line, shot, foul, type.
-# Filled when known: t (team), opp (the other team), prev (the passer of a received ball),
+# Filled when known: t (team), prev (the passer of a received ball),
 # dist, dir (when the ball moved 3 m or more), score, state (goals with a known score).
 # A slot's format spec is a particle pair: "{p:이/가}".
 
@@ -1720,7 +1720,7 @@ def _previous_passer(batch: Batch, index: int, action: Action, actor: str) -> st
     return name if name and name != actor else ""
 
 
-_NAME_SLOTS = frozenset({"p", "t", "prev", "opp"})
+_NAME_SLOTS = frozenset({"p", "t", "prev"})
 
 
 def _opening(phrase: _Phrase, slots: Mapping[str, _Slot]) -> str:
@@ -1814,11 +1814,6 @@ def _describe(
     }
     if team and player_named:  # a nameless actor already reads "<team> 선수"
         slots["t"] = _Slot(team)
-    acting = _side(info, action.team_id)
-    if acting is not None and info is not None:
-        other = _team_name_by_id(info, info.away_team_id if acting == 0 else info.home_team_id)
-        if other:
-            slots["opp"] = _Slot(other)
     if shape.distance >= 3.0:
         slots["dist"] = _Slot(f"{shape.distance:.0f}m")
         slots["dir"] = _Slot(_direction(shape.dx, shape.dy, tactical))
