@@ -143,6 +143,8 @@ class AnswerParser:
         self.ignored_lines = 0
         self.text_parts: list[str] = []
         self._undecodable_done = 0
+        # Complete JSON values read (an empty {"lines": []} is still the JSON shape).
+        self.json_values = 0
 
     @property
     def text(self) -> str:
@@ -179,6 +181,7 @@ class AnswerParser:
                 return items
             # The JSON value ended; whatever follows is read as lines again.
             self._undecodable_done += self._json.undecodable
+            self.json_values += 1
             self._json = None
             chunk = rest
         self._pending += chunk

@@ -450,7 +450,7 @@ class OpenAIBackend:
         await take(parser.finish())
         if parser.undecodable_items:
             answer.problems.append(f"{parser.undecodable_items} JSON item(s) are not valid JSON")
-        if parsed_count == 0 and answer.text.strip():
+        if parsed_count == 0 and not parser.json_values and answer.text.strip():
             answer.problems.append(
                 "no line in the requested format (n|tone|text lines, or the JSON shape)"
             )
