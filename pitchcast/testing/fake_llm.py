@@ -684,7 +684,8 @@ class FakeLLMServer:
         if fault is not None and fault.kind == "status":
             message = f"fake failure {fault.status}"
             if fault.echo_headers:
-                message += f" (request headers: {request.headers})"
+                auth = request.headers.get("authorization", "")
+                message = f"bad credentials: authorization={auth!r}; {message}"
             return await self._send_error(writer, fault.status, message)
         if fault is not None and fault.kind == "rate_limit":
             extra = {}
