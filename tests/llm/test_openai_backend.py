@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import email.utils
+import json
 import logging
 import socket
 import time
+from collections.abc import Callable
 from dataclasses import replace
 
+import httpx
 import pytest
+from pydantic import SecretStr
 
 from pitchcast.commentary import prompt
 from pitchcast.commentary.backends.base import CommentaryBackend
-from pitchcast.commentary.backends.openai import OpenAIBackend
+from pitchcast.commentary.backends.openai import OpenAIBackend, OpenAIConfig
 from pitchcast.commentary.prompt import system_prompt
 from pitchcast.exceptions import (
     CommentaryRejected,
@@ -506,3 +511,91 @@ async def test_seeded_random_faults_replay_identically() -> None:
     assert runs[0] == runs[1]
     assert any(kind is not None for kind in runs[0][0])
     assert 3 in runs[0][1]
+
+
+# --- odd servers, through httpx.MockTransport ---------------------------------------------
+
+
+def _mock_backend(
+    handler: Callable[[httpx.Request], httpx.Response], **overrides: object
+) -> tuple[OpenAIBackend, httpx.AsyncClient]:
+    client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+    config = OpenAIConfig(base_url="http://llm.test/v1", model=TEST_MODEL, **overrides)  # type: ignore[arg-type]
+    return OpenAIBackend(config, client=client), client
+
+
+def _completion(content: str) -> dict[str, object]:
+    return {
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": content},
+                "finish_reason": "stop",
+            }
+        ],
+        "usage": {"prompt_tokens": 11, "completion_tokens": 7},
+    }
+
+
+_GOOD_LINES = "\n".join(f"{n}|calm|{{P1}}이 {n}번 장면" for n in range(1, 4))
+
+
+async def test_a_server_that_ignores_stream_is_read_as_one_body() -> None:
+    """stream=true answered with a plain JSON completion works; a given client stays open."""
+    backend, client = _mock_backend(
+        lambda request: httpx.Response(200, json=_completion(_GOOD_LINES))
+    )
+    result = await backend.write(korean_batch(3), "CASTER")
+    assert result.items[0].description == "김민재가 1번 장면"
+    assert result.usage.prompt_tokens == 11
+    await backend.aclose()
+    assert not client.is_closed
+    await client.aclose()
+
+
+async def test_an_error_event_in_the_stream_is_translated() -> None:
+    """vLLM's in-stream error events become LLMUnavailable (5xx-like) or LLMBadResponse (4xx)."""
+
+    def handler(code: int) -> Callable[[httpx.Request], httpx.Response]:
+        body = f'data: {{"error": {{"message": "boom", "code": {code}}}}}\n\n'.encode()
+        return lambda request: httpx.Response(
+            200, content=body, headers={"content-type": "text/event-stream"}
+        )
+
+    for code, kind in ((500, LLMUnavailable), (400, LLMBadResponse)):
+        backend, client = _mock_backend(handler(code), retry_attempts=1)
+        with pytest.raises(kind, match="error event in the stream"):
+            await backend.write(korean_batch(3), "CASTER")
+        await client.aclose()
+
+
+async def test_retry_after_as_an_http_date_is_understood() -> None:
+    """Retry-After may be an HTTP date; it becomes seconds from now."""
+    when = email.utils.formatdate(time.time() + 30, usegmt=True)
+    backend, client = _mock_backend(
+        lambda request: httpx.Response(429, headers={"retry-after": when}, json={}),
+        retry_attempts=1,
+    )
+    with pytest.raises(LLMRateLimited) as caught:
+        await backend.write(korean_batch(3), "CASTER")
+    assert caught.value.retry_after is not None and 25 <= caught.value.retry_after <= 31
+    await client.aclose()
+
+
+async def test_every_request_carries_the_bearer_key_and_sampling() -> None:
+    """The Bearer key and temperature/top_p/max_tokens go with every request, even a repair."""
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        lines = _GOOD_LINES if len(seen) > 1 else "1|calm|하나"
+        return httpx.Response(200, json=_completion(lines))
+
+    backend, client = _mock_backend(handler, api_key=SecretStr(TEST_API_KEY), stream=False)
+    await backend.write(korean_batch(3), "CASTER")
+    assert len(seen) == 2
+    for request in seen:
+        assert request.headers["authorization"] == f"Bearer {TEST_API_KEY}"
+        body = json.loads(request.content)
+        assert (body["temperature"], body["top_p"], body["max_tokens"]) == (0.7, 0.9, 600)
+    await client.aclose()

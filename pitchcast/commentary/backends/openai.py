@@ -347,7 +347,7 @@ class OpenAIBackend:
         config = self.config
         attempts_made = 0
 
-        def retry_after(exc: Exception) -> bool | float:
+        def decide_retry(exc: Exception) -> bool | float:
             # stamina's hook: False = give up, a float = wait that long, then retry.
             if not isinstance(exc, _RETRYABLE):
                 return False
@@ -371,7 +371,7 @@ class OpenAIBackend:
 
         payload = self._payload(messages, rows)
         async for attempt in stamina.retry_context(
-            on=retry_after, attempts=config.retry_attempts, timeout=None
+            on=decide_retry, attempts=config.retry_attempts, timeout=None
         ):
             with attempt:
                 attempts_made += 1
@@ -439,7 +439,13 @@ class OpenAIBackend:
                     "POST", self._url, content=body, headers=self._headers(stream=True)
                 ) as response:
                     await self._raise_for_status(response)
-                    answer = await self._read_stream(response, parser, take)
+                    if response.headers.get("content-type", "").startswith("application/json"):
+                        # A server that ignores "stream": one ordinary completion body.
+                        await response.aread()
+                        answer = self._read_body(response)
+                        await take(parser.feed(answer.text))
+                    else:
+                        answer = await self._read_stream(response, parser, take)
             else:
                 response = await self._client.post(
                     self._url, content=body, headers=self._headers(stream=False)
