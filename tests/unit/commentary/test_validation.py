@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from dataclasses import replace
 
 import pytest
@@ -195,3 +197,16 @@ def test_items_of_an_incomplete_answer_are_refused() -> None:
     assembler.end_attempt()
     with pytest.raises(CommentaryRejected, match=r"missing n=2~3"):
         assembler.items()
+
+
+def test_pure_modules_import_no_io_libraries() -> None:
+    """prompt, slots, parsing, validation and serving load without httpx, redis or Kafka."""
+    code = (
+        "import sys\n"
+        "import pitchcast.commentary.prompt, pitchcast.commentary.slots\n"
+        "import pitchcast.commentary.parsing, pitchcast.commentary.validation\n"
+        "import pitchcast.commentary.serving\n"
+        "print(sorted(m for m in ('httpx', 'redis', 'aiokafka', 'faust') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
