@@ -254,8 +254,14 @@ def tail(from_beginning: bool, game_id: int | None) -> None:
 )
 @click.option("--personas", help="Comma-separated personas, e.g. CASTER,FRIEND.")
 @click.option("--no-stack", is_flag=True, help="Use the Kafka/Redis of the settings as they are.")
+@click.option("--game-id", type=int, help="Game id to replay under [a new one per run].")
 def demo(
-    speed: float, as_fast: bool, events_file: str | None, personas: str | None, no_stack: bool
+    speed: float,
+    as_fast: bool,
+    events_file: str | None,
+    personas: str | None,
+    no_stack: bool,
+    game_id: int | None,
 ) -> None:
     """Start the stack and a worker, replay a sample match, print its commentary.
 
@@ -273,6 +279,7 @@ def demo(
             speed=None if as_fast else speed,
             echo=click.echo,
             start_stack=not no_stack,
+            game_id=game_id,
         )
     except PitchcastError as exc:
         raise click.ClickException(str(exc)) from exc

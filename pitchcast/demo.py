@@ -64,6 +64,7 @@ def run_demo(
     speed: float | None,
     echo: Callable[[str], None],
     start_stack: bool = True,
+    game_id: int | None = None,
 ) -> int:
     """Run the whole pipeline on one sample match; returns how many batches were shown."""
     if start_stack:
@@ -86,7 +87,13 @@ def run_demo(
     try:
         _wait_ready(worker, log_path)
         infos = read_match_info(match_info_file)
-        plan = plan_replay(events_file, match_info=infos.get(_game_id(events_file)))
+        # A fresh game id per run: Redis remembers what was published, and a replay of
+        # the same game id would rightly be deduplicated to nothing.
+        plan = plan_replay(
+            events_file,
+            match_info=infos.get(_game_id(events_file)),
+            game_id=game_id if game_id is not None else 900_000 + int(time.time()) % 100_000,
+        )
         game_id = plan[0].game_id
         last_batches = len(settings.personas)
         pace = "as fast as possible" if speed is None else f"{speed:g}x real time"
@@ -117,17 +124,31 @@ async def _replay_and_tail(
     echo: Callable[[str], None],
     last_batches: int,
 ) -> int:
-    finals: set[str] = set()
+    last_action_id = max(m.value["action_id"] for m in plan if "action_id" in m.value)
+    finished: set[str] = set()
 
     def is_last(message: dict[str, object]) -> bool:
-        # The match is done when every persona's match_end batch was shown.
-        if message.get("close_reason") == "match_end":
-            finals.add(str(message.get("persona")))
-        return len(finals) >= last_batches
+        # The match is done when every persona's batch with its last action was shown.
+        if message.get("last_action_id") == last_action_id:
+            finished.add(str(message.get("persona")))
+        return len(finished) >= last_batches
 
+    ready = asyncio.Event()
     tailing = asyncio.create_task(
-        tail(settings, from_beginning=False, game_id=game_id, echo=echo, until=is_last)
+        tail(
+            settings,
+            from_beginning=False,
+            game_id=game_id,
+            echo=echo,
+            until=is_last,
+            ready=ready,
+        )
     )
-    await asyncio.sleep(2.0)  # let the tail consumer take its position first
+    await asyncio.wait_for(ready.wait(), timeout=60)
     await replay(settings, [plan], speed=speed)
-    return await asyncio.wait_for(tailing, timeout=300)
+    try:
+        return await asyncio.wait_for(tailing, timeout=120)
+    except TimeoutError:
+        raise PitchcastError(
+            "the match was replayed but its last commentary did not arrive within 120 s"
+        ) from None

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
@@ -11,7 +9,7 @@ from pitchcast.exceptions import ConfigurationError
 from pitchcast.settings import Settings
 from pitchcast.streams.clients import aiokafka_options
 
-__all__ = ["ensure_topics", "match_keyed_topics"]
+__all__ = ["ensure_topics", "match_keyed_topics", "partition_count"]
 
 
 def match_keyed_topics(settings: Settings) -> list[str]:
@@ -43,18 +41,24 @@ async def ensure_topics(settings: Settings) -> list[str]:
                 f"topics missing: {', '.join(missing)} (PITCHCAST_CREATE_TOPICS=false)"
             )
         if missing:
-            # Another worker may create them first.
-            with contextlib.suppress(TopicAlreadyExistsError):
-                await admin.create_topics(
-                    [
-                        NewTopic(
-                            name=t,
-                            num_partitions=settings.partitions,
-                            replication_factor=settings.replication_factor,
-                        )
-                        for t in missing
-                    ]
-                )
+            response = await admin.create_topics(
+                [
+                    NewTopic(
+                        name=t,
+                        num_partitions=settings.partitions,
+                        replication_factor=settings.replication_factor,
+                    )
+                    for t in missing
+                ]
+            )
+            # aiokafka reports per-topic errors in the response instead of raising.
+            failed = [
+                f"{e['topic']}: {e.get('error_message') or e['error_code']}"
+                for e in response.to_object()["topic_errors"]
+                if e["error_code"] not in (0, TopicAlreadyExistsError.errno)  # a racing worker
+            ]
+            if failed:
+                raise ConfigurationError(f"could not create topics: {'; '.join(failed)}")
             for topic in missing:
                 report.append(f"created {topic} ({settings.partitions} partitions)")
             existing = await _partition_counts(admin, wanted)
@@ -83,3 +87,20 @@ async def _partition_counts(admin: AIOKafkaAdminClient, topics: list[str]) -> di
         if entry.get("error_code", 0) == 0 and entry.get("partitions"):
             counts[entry["topic"]] = len(entry["partitions"])
     return counts
+
+
+async def partition_count(settings: Settings, topic: str) -> int:
+    """How many partitions ``topic`` has; ConfigurationError when it does not exist."""
+    admin = AIOKafkaAdminClient(**aiokafka_options(settings), request_timeout_ms=15000)
+    try:
+        await admin.start()
+        counts = await _partition_counts(admin, [topic])
+    except KafkaError as exc:
+        raise ConfigurationError(
+            f"cannot reach Kafka at {settings.kafka_bootstrap_servers}: {exc}"
+        ) from exc
+    finally:
+        await admin.close()
+    if topic not in counts:
+        raise ConfigurationError(f"topic {topic} does not exist (run `pitchcast topics`)")
+    return counts[topic]

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import uuid
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
 import orjson
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from pitchcast.settings import Settings
+from pitchcast.streams.admin import partition_count
 from pitchcast.streams.clients import aiokafka_options
 
 __all__ = ["format_commentary", "tail"]
@@ -46,19 +47,29 @@ async def tail(
     echo: Callable[[str], None] = print,
     until: Callable[[dict[str, Any]], bool] | None = None,
     idle_timeout_s: float | None = None,
+    ready: asyncio.Event | None = None,
 ) -> int:
-    """Print commentary as it arrives; stop when ``until(message)`` is true or when idle."""
-    consumer = AIOKafkaConsumer(
-        settings.topic_commentary,
-        **aiokafka_options(settings),
-        # A throwaway group: tailing never moves anybody's committed offsets.
-        group_id=f"pitchcast-tail-{uuid.uuid4().hex[:8]}",
-        enable_auto_commit=False,
-        auto_offset_reset="earliest" if from_beginning else "latest",
-    )
+    """Print commentary as it arrives; stop when ``until(message)`` is true or when idle.
+
+    Reads every partition without a consumer group (tailing moves nobody's offsets);
+    ``ready`` is set once the start positions are fixed, so nothing published after
+    that is missed.
+    """
+    consumer = AIOKafkaConsumer(**aiokafka_options(settings), enable_auto_commit=False)
     await consumer.start()
     shown = 0
     try:
+        count = await partition_count(settings, settings.topic_commentary)
+        partitions = [TopicPartition(settings.topic_commentary, p) for p in range(count)]
+        consumer.assign(partitions)
+        if from_beginning:
+            await consumer.seek_to_beginning(*partitions)
+        else:
+            await consumer.seek_to_end(*partitions)
+        for tp in partitions:
+            await consumer.position(tp)  # resolve the position now, not at the first fetch
+        if ready is not None:
+            ready.set()
         while True:
             timeout_ms = int((idle_timeout_s or 1.0) * 1000)
             records = await consumer.getmany(timeout_ms=timeout_ms)
