@@ -16,6 +16,9 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from pitchcast.settings import load_settings
+from pitchcast.streams.admin import partition_count
+
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "data"
 
@@ -39,6 +42,7 @@ def bench_env(bootstrap: str, redis_url: str, partitions: int) -> dict[str, str]
     return {
         "PITCHCAST_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
         "PITCHCAST_REDIS_URL": redis_url,
+        "PITCHCAST_REDIS_NAMESPACE": prefix,
         "PITCHCAST_APP_ID": f"{prefix}-app",
         "PITCHCAST_TOPIC_EVENTS": f"{prefix}-events",
         "PITCHCAST_TOPIC_BATCHES": f"{prefix}-batches",
@@ -46,7 +50,7 @@ def bench_env(bootstrap: str, redis_url: str, partitions: int) -> dict[str, str]
         "PITCHCAST_TOPIC_LINES": f"{prefix}-lines",
         "PITCHCAST_TOPIC_DLQ": f"{prefix}-dlq",
         "PITCHCAST_PARTITIONS": str(partitions),
-        "PITCHCAST_LOG_LEVEL": "WARNING",
+        "PITCHCAST_LOG_LEVEL": "INFO",
     }
 
 
@@ -114,8 +118,8 @@ async def count_until(bootstrap: str, topic: str, expected: int, timeout: float)
     await consumer.start()
     records: list[Any] = []
     try:
-        await consumer.topics()
-        tps = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
+        count = await partition_count(load_settings(kafka_bootstrap_servers=bootstrap), topic)
+        tps = [TopicPartition(topic, p) for p in range(count)]
         consumer.assign(tps)
         await consumer.seek_to_beginning(*tps)
         deadline = time.monotonic() + timeout

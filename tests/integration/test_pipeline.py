@@ -283,3 +283,66 @@ async def test_worker_killed_mid_match_loses_nothing(
     assert all(len(versions) == 1 for versions in by_index.values())
     seen = sorted({item["action_id"] for r in records for item in r.value["items"]})
     assert seen == [int(row["action_id"]) for row in read_actions(FILES[1])]
+
+
+async def test_scaling_out_and_in_mid_match_loses_nothing(
+    pipeline_env: dict[str, str], start_worker: Callable[..., WorkerProcess]
+) -> None:
+    """A second worker joins mid-match and the first leaves: every action is still batched once."""
+    env = {**pipeline_env, "PITCHCAST_KAFKA_SESSION_TIMEOUT_S": "6"}
+    bootstrap = env["PITCHCAST_KAFKA_BOOTSTRAP_SERVERS"]
+    first = start_worker(env, "first")
+    infos = read_match_info(DATA / "match_info.csv")
+    plans = [plan_replay(FILES[g], match_info=infos[g]) for g in (1, 3)]
+    # Slow enough that the rebalances land in the middle of both matches.
+    sending = asyncio.create_task(replay(_settings(env), plans, speed=400.0))
+    await asyncio.sleep(3.0)
+    second = start_worker(env, "second")
+    await asyncio.sleep(3.0)
+    first.stop()
+    await sending
+    total = EXPECTED_BATCHES[1] + EXPECTED_BATCHES[3]
+    records = await read_topic(
+        bootstrap,
+        env["PITCHCAST_TOPIC_COMMENTARY"],
+        until=lambda rs: len({(r.value["game_id"], r.value["batch_index"]) for r in rs}) >= total,
+        worker=second,
+        timeout=180,
+    )
+    for game_id in (1, 3):
+        mine = [r for r in records if r.value["game_id"] == game_id]
+        versions: dict[int, set[bytes]] = defaultdict(set)
+        for r in mine:
+            versions[r.value["batch_index"]].add(
+                orjson.dumps([r.value["first_action_id"], r.value["last_action_id"]])
+            )
+        assert sorted(versions) == list(range(EXPECTED_BATCHES[game_id]))
+        assert all(len(v) == 1 for v in versions.values()), "a batch index means one batch"
+        seen = sorted({i["action_id"] for r in mine for i in r.value["items"]})
+        assert seen == [int(row["action_id"]) for row in read_actions(FILES[game_id])]
+
+
+async def test_restarted_worker_comments_the_next_match_completely(
+    pipeline_env: dict[str, str], start_worker: Callable[..., WorkerProcess]
+) -> None:
+    """A worker stopped after one match and started again comments the next match fully."""
+    bootstrap = pipeline_env["PITCHCAST_KAFKA_BOOTSTRAP_SERVERS"]
+    topic = pipeline_env["PITCHCAST_TOPIC_COMMENTARY"]
+    infos = read_match_info(DATA / "match_info.csv")
+    settings = _settings(pipeline_env)
+    for run, game_id in enumerate((101, 102)):
+        worker = start_worker(pipeline_env, f"run{run}")
+        plan = plan_replay(FILES[1], match_info=infos[1], game_id=game_id)
+        await replay(settings, [plan], speed=None)
+        records = await read_topic(
+            bootstrap,
+            topic,
+            until=lambda rs, g=game_id: (
+                sum(r.value["game_id"] == g for r in rs) >= EXPECTED_BATCHES[1]
+            ),
+            worker=worker,
+            timeout=90,
+        )
+        indexes = sorted(r.value["batch_index"] for r in records if r.value["game_id"] == game_id)
+        assert indexes == list(range(EXPECTED_BATCHES[1]))
+        worker.stop()
