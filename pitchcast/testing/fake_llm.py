@@ -423,6 +423,7 @@ class FakeLLMServer:
         self._script: deque[Fault | None] = deque()
         self._request_count = 0
         self._requests: list[dict[str, Any]] = []
+        self._arrivals: list[float] = []  # time.monotonic() of each chat request
         self._faults_applied: list[FaultKind | None] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._server: asyncio.Server | None = None
@@ -521,6 +522,7 @@ class FakeLLMServer:
             self._script.clear()
             self._request_count = 0
             self._requests.clear()
+            self._arrivals.clear()
             self._faults_applied.clear()
             self.ttft_s, self.tpot_s, self.fault_rate = ttft_s, tpot_s, fault_rate
             self._rng = random.Random(seed)
@@ -538,6 +540,12 @@ class FakeLLMServer:
             return list(self._requests)
 
     @property
+    def arrivals(self) -> list[float]:
+        """``time.monotonic()`` at which each request of :attr:`requests` arrived."""
+        with self._lock:
+            return list(self._arrivals)
+
+    @property
     def faults_applied(self) -> list[FaultKind | None]:
         """The fault kind each chat request got (None = normal answer)."""
         with self._lock:
@@ -552,6 +560,7 @@ class FakeLLMServer:
         with self._lock:
             self._request_count += 1
             self._requests.append(payload)
+            self._arrivals.append(time.monotonic())
             if self._script:
                 fault = self._script.popleft()
             elif self.fault_rate > 0 and self._rng.random() < self.fault_rate:
