@@ -243,6 +243,67 @@ def tail(from_beginning: bool, game_id: int | None) -> None:
         )
 
 
+@main.command("serve-llm")
+@click.option("--model", help="Hugging Face model to serve [PITCHCAST_LLM_MODEL].")
+@click.option("--served-model-name", help="Name clients send as `model` [same as --model].")
+@click.option("--host", default="0.0.0.0", show_default=True)
+@click.option("--port", type=int, default=8000, show_default=True)
+@click.option("--max-model-len", type=int, default=4096, show_default=True)
+@click.option(
+    "--gpu-memory-gib", type=float, help="Size for this much GPU memory [read via torch]."
+)
+@click.option("--dtype", default="bfloat16", show_default=True, help="`half` before Ampere.")
+@click.option("--dry-run", is_flag=True, help="Print the command and its sizing; do not run it.")
+def serve_llm(
+    model: str | None,
+    served_model_name: str | None,
+    host: str,
+    port: int,
+    max_model_len: int,
+    gpu_memory_gib: float | None,
+    dtype: str,
+    dry_run: bool,
+) -> None:
+    """Run vLLM's OpenAI-compatible server sized for this workload (GPU hosts).
+
+    Needs the `gpu` extra (`pip install -e ".[gpu]"`) and an NVIDIA GPU. Sizes
+    --max-num-seqs and --gpu-memory-utilization from the GPU's memory, turns on prefix
+    caching (the static system prompts) and structured outputs. Point workers at it
+    with PITCHCAST_LLM_BACKEND=openai and PITCHCAST_LLM_BASE_URL=http://HOST:PORT/v1.
+    """
+    import os
+    import shlex
+    import shutil
+
+    from pitchcast.commentary.serving import (
+        build_vllm_command,
+        detect_gpu_memory_gib,
+        plan_vllm,
+    )
+
+    settings = _settings()
+    model = model or settings.llm_model
+    served = served_model_name or model
+    try:
+        memory = gpu_memory_gib if gpu_memory_gib is not None else detect_gpu_memory_gib()
+        plan = plan_vllm(memory, model, served, max_model_len, dtype=dtype)
+        command = build_vllm_command(
+            memory, model, served, max_model_len, host=host, port=port, dtype=dtype
+        )
+    except PitchcastError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(plan.explain())
+    click.echo(shlex.join(command))
+    if dry_run:
+        return
+    if shutil.which(command[0]) is None:
+        raise click.ClickException(
+            "vllm is not installed: pip install -e '.[gpu]' on a machine with an NVIDIA GPU"
+        )
+    # vLLM reads its API key from VLLM_API_KEY in the environment, never from argv.
+    os.execvp(command[0], command)
+
+
 @main.command()
 @click.option("--speed", type=float, default=60.0, show_default=True, help="Times real time.")
 @click.option("--max", "as_fast", is_flag=True, help="Replay as fast as possible.")
