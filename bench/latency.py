@@ -45,8 +45,13 @@ def _plans(matches: int, seconds: float | None) -> list[list[ReplayMessage]]:
         plan = plan_replay(FILES[n % 2], match_info=infos[1 + 2 * (n % 2)], game_id=2000 + n)
         if seconds is not None:  # the first minutes, then period_end + match_end
             head = [m for m in plan if m.at_s <= seconds and "control" not in m.value]
-            controls = [m for m in plan if m.value.get("control") in ("period_end", "match_end")]
-            plan = [plan[0], *head, controls[0], controls[-1]]
+            period = head[-1].value["period_id"]
+            ends = [
+                ReplayMessage(m.game_id, seconds, {**m.value, "period_id": period})
+                for m in plan
+                if m.value.get("control") == "match_end"
+            ]
+            plan = [plan[0], *head, *ends]
         plans.append(plan)
     return plans
 
