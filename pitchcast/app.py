@@ -91,6 +91,7 @@ def create_app(settings: Settings, *, writer: BatchWriter | None = None) -> Pitc
     batches = topic(settings.topic_batches)
     commentary = topic(settings.topic_commentary)
     dlq = topic(settings.topic_dlq)
+    lines = topic(settings.topic_lines) if settings.publish_lines else None
     # Changelog-backed per-match state: it survives a crash or a rebalance.
     state_table = app.Table(
         "match-state",
@@ -115,6 +116,7 @@ def create_app(settings: Settings, *, writer: BatchWriter | None = None) -> Pitc
         commentary_topic=commentary,
         dead_letters=dead_letters,
         metrics=metrics,
+        lines_topic=lines,
     )
     app.agent(events, name="batcher")(batch_agent.run)
     app.agent(batches, name="commentator")(commentary_agent.run)

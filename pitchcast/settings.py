@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     topic_commentary: str = "commentary"
     topic_lines: str = "commentary-lines"
     topic_dlq: str = "commentary-dlq"
+    # Publish each line to topic_lines as soon as it is valid (live display).
+    publish_lines: bool = True
     partitions: int = Field(default=6, ge=1)
     replication_factor: int = Field(default=1, ge=1)
     create_topics: bool = True

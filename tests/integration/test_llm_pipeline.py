@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
+from pitchcast.schemas.contract import validator_for
 from pitchcast.testing.fake_llm import FakeLLMServer
 from tests.integration.pipeline import WorkerProcess, read_topic
 from tests.integration.test_pipeline import (
@@ -53,6 +54,33 @@ async def _commentary(env: dict[str, str], worker: WorkerProcess, expected: int)
     )
 
 
+async def _check_lines(env: dict[str, str], worker: WorkerProcess, commentary: list) -> None:  # type: ignore[type-arg]
+    """Every line of every commentary is on commentary-lines, in order per match."""
+    total = sum(len(r.value["items"]) for r in commentary)
+    lines = await read_topic(
+        env["PITCHCAST_KAFKA_BOOTSTRAP_SERVERS"],
+        env["PITCHCAST_TOPIC_LINES"],
+        until=lambda rs: len(rs) >= total,
+        worker=worker,
+    )
+    validator = validator_for("commentary_line")
+    by_id = {r.value["commentary_id"]: r.value for r in commentary}
+    seen: set[tuple[str, int]] = set()
+    for line in lines:
+        validator.validate(line.value)
+        record = by_id[line.value["commentary_id"]]
+        index = line.value["line_index"]
+        assert record["items"][index] == line.value["item"]
+        assert line.value["final"] == (index == len(record["items"]) - 1)
+        seen.add((line.value["commentary_id"], index))
+    assert len(seen) == total
+    order = [
+        (r.value["batch_index"], r.value["line_index"])
+        for r in sorted(lines, key=lambda r: r.offset)
+    ]
+    assert order == sorted(order), "lines of a match leave in batch and line order"
+
+
 async def test_healthy_llm_comments_every_batch_and_replays_hit_redis(
     pipeline_env: dict[str, str],
     start_worker: Callable[..., WorkerProcess],
@@ -70,6 +98,7 @@ async def test_healthy_llm_comments_every_batch_and_replays_hit_redis(
     assert {r.value["source"] for r in records} == {"llm"}
     assert {r.value["model"] for r in records} == {MODEL}
     assert all(r.value["usage"]["completion_tokens"] > 0 for r in records)
+    await _check_lines(env, worker, records)
     requests_after_first_run = llm_server.request_count
     assert requests_after_first_run >= expected
 
