@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,6 +55,25 @@ def build_writer(settings: Settings) -> Any:
     )
 
 
+def _warm_up_on_match_start(
+    settings: Settings, writer: Any, metrics: Metrics
+) -> Callable[[int], None] | None:
+    """A tiny LLM request when a match starts, so a serverless endpoint is warm in time."""
+    warm_up = getattr(writer, "warm_up", None)
+    if not settings.llm_warmup or settings.llm_backend != "openai" or warm_up is None:
+        return None
+    running: set[asyncio.Task[Any]] = set()  # keep references until they finish
+
+    def start(game_id: int) -> None:
+        task = asyncio.create_task(warm_up())
+        running.add(task)
+        task.add_done_callback(running.discard)
+        metrics.add("llm.warmups")
+        log.info("pitchcast.llm_warmup game_id=%s", game_id)
+
+    return start
+
+
 def create_app(settings: Settings, *, writer: BatchWriter | None = None) -> Pitchcast:
     """Build the Faust app from settings. ``writer`` replaces the commentary stage in tests."""
     app = faust.App(
@@ -101,15 +122,16 @@ def create_app(settings: Settings, *, writer: BatchWriter | None = None) -> Pitc
         partitions=settings.partitions,
     )
     dead_letters = DeadLetters(dlq, value_cap=settings.dlq_value_cap_bytes, metrics=metrics)
+    if writer is None:
+        writer = build_writer(settings)
     batch_agent = BatchAgent(
         settings=settings,
         state_table=state_table,
         batches_topic=batches,
         dead_letters=dead_letters,
         metrics=metrics,
+        on_match_start=_warm_up_on_match_start(settings, writer, metrics),
     )
-    if writer is None:
-        writer = build_writer(settings)
     commentary_agent = CommentaryAgent(
         settings=settings,
         writer=writer,

@@ -15,6 +15,7 @@ recovery; the commentary stage publishes it under the same ``commentary_id``.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -44,8 +45,10 @@ class BatchAgent:
         batches_topic: Any,
         dead_letters: DeadLetters,
         metrics: Metrics,
+        on_match_start: Callable[[int], None] | None = None,
     ) -> None:
         self._settings = settings
+        self._on_match_start = on_match_start
         self._table = state_table
         self._batches = batches_topic
         self._dead_letters = dead_letters
@@ -119,6 +122,8 @@ class BatchAgent:
             self._count_action(decoded)
         else:
             self._metrics.add(f"controls.{decoded.control}")
+            if decoded.control == "match_start" and self._on_match_start is not None:
+                self._on_match_start(decoded.game_id)
 
         step = advance(
             self.read_state(key),

@@ -128,6 +128,7 @@ async def test_faults_on_a_share_of_requests_never_lose_a_batch(
         PITCHCAST_LLM_BATCH_DEADLINE_S=str(deadline_s),
         PITCHCAST_LLM_READ_TIMEOUT_S="1.5",
         PITCHCAST_LLM_BREAKER_FAILURES="1000",  # this test is about retries, not the breaker
+        PITCHCAST_LLM_WARMUP="true",
     )
     llm_server.fault_rate = 0.3
     llm_server.random_faults = (
@@ -151,6 +152,8 @@ async def test_faults_on_a_share_of_requests_never_lose_a_batch(
     assert sources["llm"] > expected // 2, sources
     assert sources["template"] + sources["mixed"] > 0, sources
     assert len(set(llm_server.faults_applied) - {None}) >= 5
+    assert worker.stats().get("llm.warmups") == 1
+    assert any(p["max_tokens"] == 1 for p in llm_server.requests), "match_start warmed the LLM"
 
     # No batch kept asking the LLM past its deadline (requests grouped by their prompt).
     by_prompt: dict[str, list[float]] = defaultdict(list)
