@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +19,35 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from pitchcast.settings import load_settings
 from pitchcast.streams.admin import partition_count
+from pitchcast.streams.match_csv import read_match_info
+from pitchcast.streams.replay import ReplayMessage, plan_replay
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "data"
+
+
+FILES = [DATA / "events_metrica_1.csv", DATA / "events_metrica_3.csv"]
+
+
+def sample_plans(matches: int, first_game_id: int) -> list[list[ReplayMessage]]:
+    """N whole matches (the two samples in turn), each under its own game id."""
+    infos = read_match_info(DATA / "match_info.csv")
+    return [
+        plan_replay(FILES[n % 2], match_info=infos[1 + 2 * (n % 2)], game_id=first_game_id + n)
+        for n in range(matches)
+    ]
+
+
+def expected_batches(plans: list[list[ReplayMessage]], batch_size: int = 10) -> int:
+    """Batches the plans make: full ones, plus a partial one per period that needs it."""
+    total = 0
+    for plan in plans:
+        per_period: dict[int, int] = defaultdict(int)
+        for message in plan:
+            if "control" not in message.value:
+                per_period[message.value["period_id"]] += 1
+        total += sum(-(-count // batch_size) for count in per_period.values())
+    return total
 
 
 def free_port() -> int:

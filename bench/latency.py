@@ -20,51 +20,37 @@ from pathlib import Path
 
 import orjson
 from _common import (
-    DATA,
     Worker,
     bench_env,
     count_until,
     create_topics,
     delete_topics,
+    expected_batches,
     percentile,
+    sample_plans,
 )
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from pitchcast.schemas.decoding import DecodedAction, decode_event
 from pitchcast.settings import load_settings
-from pitchcast.streams.match_csv import read_match_info
-from pitchcast.streams.replay import ReplayMessage, plan_replay, replay
-
-FILES = [DATA / "events_metrica_1.csv", DATA / "events_metrica_3.csv"]
+from pitchcast.streams.replay import ReplayMessage, replay
 
 
 def _plans(matches: int, seconds: float | None) -> list[list[ReplayMessage]]:
-    infos = read_match_info(DATA / "match_info.csv")
-    plans = []
-    for n in range(matches):
-        plan = plan_replay(FILES[n % 2], match_info=infos[1 + 2 * (n % 2)], game_id=2000 + n)
-        if seconds is not None:  # the first minutes, then period_end + match_end
-            head = [m for m in plan if m.at_s <= seconds and "control" not in m.value]
-            period = head[-1].value["period_id"]
-            ends = [
-                ReplayMessage(m.game_id, seconds, {**m.value, "period_id": period})
-                for m in plan
-                if m.value.get("control") == "match_end"
-            ]
-            plan = [plan[0], *head, *ends]
-        plans.append(plan)
-    return plans
-
-
-def _expected(plans: list[list[ReplayMessage]]) -> int:
-    total = 0
-    for plan in plans:
-        counts: dict[int, int] = defaultdict(int)
-        for m in plan:
-            if "control" not in m.value:
-                counts[m.value["period_id"]] += 1
-        total += sum(-(-c // 10) for c in counts.values())
-    return total
+    plans = sample_plans(matches, first_game_id=2000)
+    if seconds is None:
+        return plans
+    cut = []
+    for plan in plans:  # the first minutes, then match_end
+        head = [m for m in plan if m.at_s <= seconds and "control" not in m.value]
+        period = head[-1].value["period_id"]
+        end = [
+            ReplayMessage(m.game_id, seconds, {**m.value, "period_id": period})
+            for m in plan
+            if m.value.get("control") == "match_end"
+        ]
+        cut.append([plan[0], *head, *end])
+    return cut
 
 
 async def _raw_loop(bootstrap: str, source: str, sink: str, expected: int) -> None:
@@ -145,7 +131,7 @@ async def main() -> None:
         kafka_bootstrap_servers=args.bootstrap, topic_events=env["PITCHCAST_TOPIC_EVENTS"]
     )
     plans = _plans(args.matches, args.seconds)
-    expected = _expected(plans)
+    expected = expected_batches(plans)
     print(
         f"{args.matches} matches at {args.speed:g}x, {expected} batches"
         + (f", first {args.seconds:g} s of match time" if args.seconds else ", whole matches")

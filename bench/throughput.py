@@ -18,36 +18,20 @@ from collections import defaultdict
 from pathlib import Path
 
 import orjson
-from _common import DATA, Worker, bench_env, count_until, create_topics, delete_topics
+from _common import (
+    Worker,
+    bench_env,
+    count_until,
+    create_topics,
+    delete_topics,
+    expected_batches,
+    sample_plans,
+)
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from pitchcast.schemas.decoding import DecodedAction, decode_event
 from pitchcast.settings import load_settings
-from pitchcast.streams.match_csv import read_match_info
-from pitchcast.streams.replay import plan_replay, replay
-
-FILES = [DATA / "events_metrica_1.csv", DATA / "events_metrica_3.csv"]
-
-
-def _plans(matches: int) -> list:  # type: ignore[type-arg]
-    infos = read_match_info(DATA / "match_info.csv")
-    plans = []
-    for n in range(matches):
-        path = FILES[n % 2]
-        info = infos[1 if n % 2 == 0 else 3]
-        plans.append(plan_replay(path, match_info=info, game_id=1000 + n))
-    return plans
-
-
-def _expected_batches(plans: list) -> int:  # type: ignore[type-arg]
-    total = 0
-    for plan in plans:
-        per_period: dict[int, int] = defaultdict(int)
-        for message in plan:
-            if "control" not in message.value:
-                per_period[message.value["period_id"]] += 1
-        total += sum(-(-count // 10) for count in per_period.values())
-    return total
+from pitchcast.streams.replay import replay
 
 
 async def _baseline(bootstrap: str, source: str, sink: str, expected: int) -> float:
@@ -108,9 +92,9 @@ async def main() -> None:
     settings = load_settings(
         kafka_bootstrap_servers=args.bootstrap, topic_events=env["PITCHCAST_TOPIC_EVENTS"]
     )
-    plans = _plans(args.matches)
+    plans = sample_plans(args.matches, first_game_id=1000)
     actions = sum(1 for p in plans for m in p if "control" not in m.value)
-    expected = _expected_batches(plans)
+    expected = expected_batches(plans)
     topics = [v for k, v in env.items() if k.startswith("PITCHCAST_TOPIC_")]
     await create_topics(args.bootstrap, [*topics, f"{prefix}-baseline-out"], args.partitions)
     try:
