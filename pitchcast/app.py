@@ -13,6 +13,7 @@ import orjson
 
 from pitchcast.agents.batching import BatchAgent
 from pitchcast.agents.commentary import BatchWriter, CommentaryAgent
+from pitchcast.agents.offsets import SeekFirstApp
 from pitchcast.agents.output import DeadLetters
 from pitchcast.agents.ticks import IdleTicker
 from pitchcast.metrics import Metrics
@@ -76,7 +77,9 @@ def _warm_up_on_match_start(
 
 def create_app(settings: Settings, *, writer: BatchWriter | None = None) -> Pitchcast:
     """Build the Faust app from settings. ``writer`` replaces the commentary stage in tests."""
-    app = faust.App(
+    # SeekFirstApp: faust's consumer, but stream partitions are seeked to their committed
+    # offsets before they stream (see pitchcast/agents/offsets.py).
+    app = SeekFirstApp(
         settings.app_id,
         broker=[f"kafka://{host}" for host in settings.kafka_bootstrap_servers.split(",")],
         broker_credentials=faust_credentials(settings),
@@ -91,6 +94,7 @@ def create_app(settings: Settings, *, writer: BatchWriter | None = None) -> Pitc
         producer_acks=-1,
         broker_session_timeout=settings.kafka_session_timeout_s,
         broker_heartbeat_interval=settings.kafka_session_timeout_s / 10,
+        broker_commit_interval=settings.kafka_commit_interval_s,
         consumer_auto_offset_reset="earliest",
         web_port=settings.web_port,
         web_bind="127.0.0.1",

@@ -47,6 +47,8 @@ class Settings(BaseSettings):
 
     # A dead worker's partitions move to the others after this long without heartbeats.
     kafka_session_timeout_s: float = Field(default=30.0, ge=6)
+    # How often faust commits the offsets of processed records (its default).
+    kafka_commit_interval_s: float = Field(default=2.8, gt=0)
 
     # The Faust app id is also the consumer group.
     app_id: str = "pitchcast"
