@@ -97,7 +97,7 @@ def create_app(settings: Settings, *, writer: BatchWriter | None = None) -> Pitc
         broker_commit_interval=settings.kafka_commit_interval_s,
         consumer_auto_offset_reset="earliest",
         web_port=settings.web_port,
-        web_bind="127.0.0.1",
+        web_bind=settings.web_host,
         datadir=str(settings.data_dir),
     )
     metrics = Metrics()

@@ -53,6 +53,8 @@ class Settings(BaseSettings):
     # The Faust app id is also the consumer group.
     app_id: str = "pitchcast"
     web_port: int = 6066
+    # 127.0.0.1 keeps the stats page local; 0.0.0.0 in a container to publish it.
+    web_host: str = "127.0.0.1"
     data_dir: Path = Path(".pitchcast/worker")
 
     # --- Stream semantics --------------------------------------------------
