@@ -80,10 +80,12 @@ class SeekFirstConsumer(faust_aiokafka.Consumer):
                 # Read before our own newer commit landed: keep ours (the seek went to
                 # the older offset, so records in between are only delivered again).
                 self._committed_offset[tp] = offset
-        held, self._resume_after_seek = self._resume_after_seek, set()
-        held &= self.assignment()
-        if held:
-            super().resume_partitions(held)
+        # Both of faust's callers resume every stream partition of the assignment right
+        # before seeking; do exactly that now that the seek is done.
+        self._resume_after_seek = set()
+        streams = {tp for tp in self.assignment() if not self._is_changelog_tp(tp)}
+        if streams:
+            super().resume_partitions(streams)
 
 
 class SeekFirstTransport(faust_aiokafka.Transport):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import itertools
 from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
@@ -11,6 +12,7 @@ from pathlib import Path
 import orjson
 import pytest
 from aiokafka import AIOKafkaProducer
+from aiokafka.partitioner import DefaultPartitioner
 
 from pitchcast.schemas.contract import validator_for
 from pitchcast.settings import load_settings
@@ -19,6 +21,8 @@ from pitchcast.streams.replay import plan_replay, replay
 from tests.integration.pipeline import DATA, Record, WorkerProcess, read_topic
 
 pytestmark = pytest.mark.integration
+
+_PARTITIONER = DefaultPartitioner()
 
 # Batches per match: full 10s, plus one partial batch where a period's count is not /10.
 EXPECTED_BATCHES = {1: 123 + 124, 3: 203 + 209}
@@ -384,6 +388,16 @@ async def _rewind_group(bootstrap: str, group: str, offsets: dict[int, int], top
         await consumer.stop()
 
 
+def _game_on(partition: int, partitions: int, taken: set[int]) -> int:
+    """A game id whose key the Java-compatible murmur2 partitioner puts on ``partition``."""
+    every = list(range(partitions))
+    for game_id in itertools.count(700):
+        if game_id not in taken and _PARTITIONER(str(game_id).encode(), every, every) == partition:
+            taken.add(game_id)
+            return game_id
+    raise AssertionError("unreachable")
+
+
 async def test_successive_workers_on_one_group_commit_to_the_end_and_lose_nothing(
     pipeline_env: dict[str, str], start_worker: Callable[..., WorkerProcess]
 ) -> None:
@@ -407,10 +421,15 @@ async def test_successive_workers_on_one_group_commit_to_the_end_and_lose_nothin
     infos = read_match_info(DATA / "match_info.csv")
     settings = _settings(env)
     expected = EXPECTED_BATCHES[1]
-    runs = 4
+    # The partitions each run's games land on: later runs put matches on partitions that
+    # were empty when the earlier workers started (their first records come after a
+    # changelog recovery), as a new match on a quiet partition does on matchday.
+    layout = [[0, 0, 0], [1, 2, 3], [4, 5, 0], [1, 3, 5]]
+    runs = len(layout)
+    taken: set[int] = set()
     for run in range(runs):
         worker = start_worker(env, f"run{run}")
-        games = [700 + 10 * run + n for n in range(3)]
+        games = [_game_on(p, partitions, taken) for p in layout[run]]
         plans = [plan_replay(FILES[1], match_info=infos[1], game_id=g) for g in games]
         await replay(settings, plans, speed=None)
 
