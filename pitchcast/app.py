@@ -13,7 +13,6 @@ import orjson
 
 from pitchcast.agents.batching import BatchAgent
 from pitchcast.agents.commentary import BatchWriter, CommentaryAgent
-from pitchcast.agents.offsets import SeekFirstApp
 from pitchcast.agents.output import DeadLetters
 from pitchcast.agents.ticks import IdleTicker
 from pitchcast.metrics import Metrics
@@ -77,9 +76,7 @@ def _warm_up_on_match_start(
 
 def create_app(settings: Settings, *, writer: BatchWriter | None = None) -> Pitchcast:
     """Build the Faust app from settings. ``writer`` replaces the commentary stage in tests."""
-    # SeekFirstApp: faust's consumer, but stream partitions are seeked to their committed
-    # offsets before they stream (see pitchcast/agents/offsets.py).
-    app = SeekFirstApp(
+    app = faust.App(
         settings.app_id,
         broker=[f"kafka://{host}" for host in settings.kafka_bootstrap_servers.split(",")],
         broker_credentials=faust_credentials(settings),
