@@ -51,15 +51,20 @@ def _stack(root: Path) -> LocalStack:
     return LocalStack(settings, ready_timeout_s=45.0)
 
 
-@pytest.fixture
-def stack(tmp_path: Path) -> Iterator[LocalStack]:
-    """A stack on free ports in a temporary directory, always stopped afterwards."""
-    missing = [tool for tool in ("java", "mvn", "redis-server") if shutil.which(tool) is None]
+def _require(*tools: str) -> None:
+    """Skip without the tools; in CI (CI=true) a missing tool is a failure."""
+    missing = [tool for tool in tools if shutil.which(tool) is None]
     if missing:
         reason = f"the local stack needs {', '.join(missing)} (see scripts/bootstrap)"
         if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
             pytest.fail(reason, pytrace=False)
         pytest.skip(reason)
+
+
+@pytest.fixture
+def stack(tmp_path: Path) -> Iterator[LocalStack]:
+    """A stack on free ports in a temporary directory, always stopped afterwards."""
+    _require("java", "mvn", "redis-server")
     local = _stack(tmp_path / "stack")
     yield local
     local.down(echo=lambda _line: None)
@@ -89,8 +94,7 @@ def test_up_is_idempotent_and_down_leaves_nothing(stack: LocalStack) -> None:
 
 def test_port_held_by_a_stranger_is_refused(tmp_path: Path) -> None:
     """Up refuses, naming the port, when a process the stack did not start holds it."""
-    if shutil.which("java") is None or shutil.which("redis-server") is None:
-        pytest.skip("needs java and redis-server on PATH to reach the port check")
+    _require("java", "redis-server")
     with socket.socket() as stranger:
         stranger.bind(("127.0.0.1", 0))
         stranger.listen()
@@ -114,9 +118,9 @@ def test_missing_tool_names_the_install_command(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Without redis-server on PATH, up says how to install it and starts nothing."""
+    _require("java")
     java = shutil.which("java")
-    if java is None:
-        pytest.skip("needs java on PATH, so that redis-server is the missing tool")
+    assert java is not None
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     (bin_dir / "java").symlink_to(java)
