@@ -13,6 +13,7 @@ import orjson
 
 from pitchcast.agents.batching import BatchAgent
 from pitchcast.agents.commentary import BatchWriter, CommentaryAgent
+from pitchcast.agents.offsets import DedupedAckApp
 from pitchcast.agents.output import DeadLetters
 from pitchcast.agents.ticks import IdleTicker
 from pitchcast.metrics import Metrics
@@ -76,7 +77,8 @@ def _warm_up_on_match_start(
 
 def create_app(settings: Settings, *, writer: BatchWriter | None = None) -> Pitchcast:
     """Build the Faust app from settings. ``writer`` replaces the commentary stage in tests."""
-    app = faust.App(
+    # faust's app, with a consumer whose commits keep up after a recovery (agents/offsets.py).
+    app = DedupedAckApp(
         settings.app_id,
         broker=[f"kafka://{host}" for host in settings.kafka_bootstrap_servers.split(",")],
         broker_credentials=faust_credentials(settings),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import itertools
 from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
@@ -11,6 +12,7 @@ from pathlib import Path
 import orjson
 import pytest
 from aiokafka import AIOKafkaProducer
+from aiokafka.partitioner import DefaultPartitioner
 
 from pitchcast.schemas.contract import validator_for
 from pitchcast.settings import load_settings
@@ -19,6 +21,8 @@ from pitchcast.streams.replay import plan_replay, replay
 from tests.integration.pipeline import DATA, Record, WorkerProcess, read_topic
 
 pytestmark = pytest.mark.integration
+
+_PARTITIONER = DefaultPartitioner()
 
 
 # Batches per match: full 10s, plus one partial batch where a period's count is not /10.
@@ -347,3 +351,116 @@ async def test_restarted_worker_comments_the_next_match_completely(
         indexes = sorted(r.value["batch_index"] for r in records if r.value["game_id"] == game_id)
         assert indexes == list(range(EXPECTED_BATCHES[1]))
         worker.stop()
+
+
+async def _committed_and_end(
+    bootstrap: str, group: str, topic: str, partitions: int
+) -> dict[int, tuple[int, int]]:
+    """partition -> (committed offset of ``group`` or -1, end offset) on ``topic``."""
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+    await consumer.start()
+    try:
+        committed = await admin.list_consumer_group_offsets(group)
+        tps = [TopicPartition(topic, p) for p in range(partitions)]
+        ends = await consumer.end_offsets(tps)
+    finally:
+        await consumer.stop()
+        await admin.close()
+    return {tp.partition: (committed[tp].offset if tp in committed else -1, ends[tp]) for tp in tps}
+
+
+async def _rewind_group(bootstrap: str, group: str, offsets: dict[int, int], topic: str) -> None:
+    """Commit ``offsets`` for ``group`` while none of its members runs (a lagging group)."""
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+    from aiokafka.structs import OffsetAndMetadata
+
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group)
+    await consumer.start()
+    try:
+        tps = {TopicPartition(topic, p): OffsetAndMetadata(o, "") for p, o in offsets.items()}
+        consumer.assign(list(tps))
+        await consumer.commit(tps)
+    finally:
+        await consumer.stop()
+
+
+def _game_on(partition: int, partitions: int, taken: set[int]) -> int:
+    """A game id whose key the Java-compatible murmur2 partitioner puts on ``partition``."""
+    every = list(range(partitions))
+    for game_id in itertools.count(700):
+        if game_id not in taken and _PARTITIONER(str(game_id).encode(), every, every) == partition:
+            taken.add(game_id)
+            return game_id
+    raise AssertionError("unreachable")
+
+
+async def test_successive_workers_on_one_group_commit_to_the_end(
+    pipeline_env: dict[str, str], start_worker: Callable[..., WorkerProcess]
+) -> None:
+    """`pitchcast demo --max` again and again: same topics, same group, a new worker per run.
+
+    A worker that starts behind its group's committed offsets (after a crash, or after
+    runs that committed too little) replays its changelog, then re-reads old records while
+    new matches arrive. Every batch of every new match must be published, and once the
+    worker has drained, the group's committed offsets must reach the end of the topic.
+    """
+    partitions = 6  # the default, as `pitchcast demo` runs
+    # Frequent commits: one lands while a starting worker seeks (how the race was found).
+    env = {
+        **pipeline_env,
+        "PITCHCAST_PARTITIONS": str(partitions),
+        "PITCHCAST_KAFKA_COMMIT_INTERVAL_S": "6",
+    }
+    bootstrap = pipeline_env["PITCHCAST_KAFKA_BOOTSTRAP_SERVERS"]
+    group = pipeline_env["PITCHCAST_APP_ID"]
+    events = pipeline_env["PITCHCAST_TOPIC_EVENTS"]
+    infos = read_match_info(DATA / "match_info.csv")
+    settings = _settings(env)
+    expected = EXPECTED_BATCHES[1]
+    # The partitions each run's games land on: later runs put matches on partitions that
+    # were empty when the earlier workers started (their first records come after a
+    # changelog recovery), as a new match on a quiet partition does on matchday.
+    layout = [[0, 0, 0], [1, 2, 3], [4, 5, 0], [1, 3, 5]]
+    runs = len(layout)
+    taken: set[int] = set()
+    for run in range(runs):
+        worker = start_worker(env, f"run{run}")
+        games = [_game_on(p, partitions, taken) for p in layout[run]]
+        plans = [plan_replay(FILES[1], match_info=infos[1], game_id=g) for g in games]
+        await replay(settings, plans, speed=None)
+
+        def complete(records: list[Record], games: list[int] = games) -> bool:
+            done = {(r.value["game_id"], r.value["batch_index"]) for r in records}
+            return all((g, i) in done for g in games for i in range(expected))
+
+        batches = await read_topic(
+            bootstrap,
+            pipeline_env["PITCHCAST_TOPIC_BATCHES"],
+            until=complete,
+            worker=worker,
+            timeout=120,
+        )
+        for g in games:
+            indexes = sorted({r.value["batch_index"] for r in batches if r.value["game_id"] == g})
+            assert indexes == list(range(expected)), f"run {run}: game {g} lost batches"
+        # Drained: the commit must catch up with the end of every partition.
+        deadline = asyncio.get_running_loop().time() + 30
+        offsets = await _committed_and_end(bootstrap, group, events, partitions)
+        while any(c != e for c, e in offsets.values() if e):
+            assert asyncio.get_running_loop().time() < deadline, (
+                f"run {run}: committed offsets stuck below the end: {offsets}"
+            )
+            await asyncio.sleep(1.0)
+            offsets = await _committed_and_end(bootstrap, group, events, partitions)
+        worker.stop()
+        if run < runs - 1:
+            # The next worker starts far behind its group, with a changelog to replay
+            # first: as after a crash, or as the stuck commits left the group in the
+            # demo runs that found this bug.
+            behind = {p: min(100, end) for p, (_, end) in offsets.items() if end}
+            await _rewind_group(bootstrap, group, behind, events)

@@ -1,0 +1,59 @@
+"""Commit offsets that keep up: faust's consumer with its acked list kept free of repeats.
+
+faust-streaming 0.15.3 resumes stream partitions after a changelog recovery and only
+then seeks them to their committed offsets (``tables/recovery.py``). Records delivered
+during that seek are later taken for a hole in the log and added to ``_acked[tp]`` as a
+"gap" (``transport/consumer.py`` ``_add_gap``) on top of their own acks. The commit
+offset is the end of the first run of consecutive numbers in ``_acked[tp]``
+(``_new_offset``), and a repeated number ends a run, so from then on each commit moved
+the group's offset by one or two records and the next worker re-read nearly everything.
+
+:class:`DedupedAckConsumer` lets faust compute the offset as usual, then drops repeats
+from the acked list and carries the offset on through the consecutive run that follows.
+Only the arithmetic changes: what counts as acked is still faust's decision. It relies on
+faust-streaming 0.15.x internals; the integration test
+``test_successive_workers_on_one_group_commit_to_the_end`` guards it.
+"""
+
+from __future__ import annotations
+
+import faust
+from faust.transport import by_url
+from faust.transport.drivers import aiokafka as faust_aiokafka
+from faust.types import TP
+from faust.types.transports import TransportT
+
+__all__ = ["DedupedAckApp", "DedupedAckConsumer"]
+
+
+class DedupedAckConsumer(faust_aiokafka.Consumer):
+    """faust's aiokafka consumer whose commit offset is not held back by repeated acks."""
+
+    def _new_offset(self, tp: TP) -> int | None:
+        offset: int | None = super()._new_offset(tp)
+        if offset is None:
+            return None
+        acked = self._acked[tp]
+        index = self._acked_index[tp]
+        remaining = sorted({o for o in acked if o >= offset})
+        while remaining and remaining[0] == offset:
+            remaining.pop(0)
+            index.discard(offset)
+            offset += 1
+        index.difference_update({o for o in acked if o < offset})
+        acked[:] = remaining
+        return offset
+
+
+class _DedupedAckTransport(faust_aiokafka.Transport):
+    Consumer = DedupedAckConsumer
+
+
+class DedupedAckApp(faust.App):
+    """``faust.App`` whose Kafka consumer is :class:`DedupedAckConsumer`."""
+
+    def _new_transport(self) -> TransportT:
+        url = self.conf.broker_consumer[0]
+        if by_url(url) is not faust_aiokafka.Transport:
+            return super()._new_transport()
+        return _DedupedAckTransport(self.conf.broker_consumer, self)
