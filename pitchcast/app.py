@@ -18,6 +18,7 @@ from pitchcast.agents.output import DeadLetters
 from pitchcast.agents.ticks import IdleTicker
 from pitchcast.metrics import Metrics
 from pitchcast.settings import Settings
+from pitchcast.streams.admin import read_range
 from pitchcast.streams.batching import MatchState, state_from_dict
 from pitchcast.streams.clients import faust_credentials
 
@@ -134,6 +135,9 @@ def create_app(settings: Settings, *, writer: BatchWriter | None = None) -> Pitc
         dead_letters=dead_letters,
         metrics=metrics,
         on_match_start=_warm_up_on_match_start(settings, writer, metrics),
+        refill=lambda topic, partition, first, last: read_range(
+            settings, topic, partition, first, last
+        ),
     )
     commentary_agent = CommentaryAgent(
         settings=settings,
@@ -156,6 +160,12 @@ def create_app(settings: Settings, *, writer: BatchWriter | None = None) -> Pitc
         metrics=metrics,
     )
     app.timer(interval=settings.tick_interval_s, name="pitchcast.idle_ticks")(ticker.tick)
+
+    @app.on_partitions_revoked.connect
+    async def _forget_revoked(_app: Any, revoked: Any, **_: Any) -> None:
+        batch_agent.forget_partitions(
+            {tp.partition for tp in revoked if tp.topic == settings.topic_events}
+        )
 
     @app.page("/pitchcast/stats/")
     async def stats(web: Any, request: Any) -> Any:

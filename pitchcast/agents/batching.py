@@ -15,7 +15,7 @@ recovery; the commentary stage publishes it under the same ``commentary_id``.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
@@ -46,9 +46,13 @@ class BatchAgent:
         dead_letters: DeadLetters,
         metrics: Metrics,
         on_match_start: Callable[[int], None] | None = None,
+        refill: Callable[[str, int, int, int], Awaitable[list[Any]]] | None = None,
     ) -> None:
         self._settings = settings
         self._on_match_start = on_match_start
+        self._last_offsets: dict[int, int] = {}
+        # Reads records [first, last] of a partition directly (offset-gap refills).
+        self._refill = refill
         self._table = state_table
         self._batches = batches_topic
         self._dead_letters = dead_letters
@@ -58,6 +62,9 @@ class BatchAgent:
         """The agent body: one record at a time; a failure of one record never stops it."""
         async for event in stream.events():
             message = event.message
+            gap = self._watch_offsets(message.partition, message.offset)
+            if gap is not None and self._refill is not None:
+                await self._refill_gap(message.topic, message.partition, *gap)
             try:
                 await self.handle(
                     key=message.key,
@@ -77,6 +84,54 @@ class BatchAgent:
                     error_kind=type(exc).__name__,
                     error_message=str(exc),
                 )
+
+    def _watch_offsets(self, partition: int, offset: int) -> tuple[int, int] | None:
+        # The events topic is neither compacted nor transactional: offsets read in one
+        # assignment are consecutive. A jump means records were never handed to us.
+        last = self._last_offsets.get(partition)
+        if last is not None and offset > last + 1:
+            self._metrics.add("offset_gaps")
+            self._metrics.add("offset_gap_records", offset - last - 1)
+            log.error(
+                "pitchcast.offset_gap partition=%s skipped offsets %s..%s",
+                partition,
+                last + 1,
+                offset - 1,
+                extra={"partition": partition, "first": last + 1, "last": offset - 1},
+            )
+        if last is None or offset > last:
+            self._last_offsets[partition] = offset
+        return (last + 1, offset - 1) if last is not None and offset > last + 1 else None
+
+    async def _refill_gap(self, topic: str, partition: int, first: int, last: int) -> None:
+        """Read the skipped records ourselves and fold them in, in order, before going on.
+
+        Records another worker already folded in are redeliveries to the match state
+        and change nothing, so a refill is always safe; it only costs a read.
+        """
+        assert self._refill is not None
+        try:
+            records = await self._refill(topic, partition, first, last)
+        except Exception:
+            log.exception("pitchcast.offset_gap_refill_failed partition=%s", partition)
+            return
+        for record in records:
+            try:
+                await self.handle(
+                    key=record.key,
+                    value=record.value,
+                    partition=partition,
+                    offset=record.offset,
+                    timestamp_ms=record.timestamp,
+                )
+            except Exception:
+                log.exception("pitchcast.offset_gap_refill_failed offset=%s", record.offset)
+        self._metrics.add("offset_gap_records_refilled", len(records))
+
+    def forget_partitions(self, partitions: set[int]) -> None:
+        """Revoked partitions: the next assignment may start anywhere."""
+        for partition in partitions:
+            self._last_offsets.pop(partition, None)
 
     def read_state(self, key: bytes) -> MatchState | None:
         raw = self._table.get(key)

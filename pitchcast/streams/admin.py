@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
@@ -9,7 +10,7 @@ from pitchcast.exceptions import ConfigurationError
 from pitchcast.settings import Settings
 from pitchcast.streams.clients import aiokafka_options
 
-__all__ = ["ensure_topics", "match_keyed_topics", "partition_count"]
+__all__ = ["ensure_topics", "match_keyed_topics", "partition_count", "read_range"]
 
 
 def match_keyed_topics(settings: Settings) -> list[str]:
@@ -104,3 +105,24 @@ async def partition_count(settings: Settings, topic: str) -> int:
     if topic not in counts:
         raise ConfigurationError(f"topic {topic} does not exist (run `pitchcast topics`)")
     return counts[topic]
+
+
+async def read_range(
+    settings: Settings, topic: str, partition: int, first: int, last: int
+) -> list[ConsumerRecord[bytes, bytes]]:
+    """Records ``first..last`` of one partition, read without a consumer group."""
+    consumer = AIOKafkaConsumer(**aiokafka_options(settings), enable_auto_commit=False)
+    await consumer.start()
+    try:
+        tp = TopicPartition(topic, partition)
+        consumer.assign([tp])
+        consumer.seek(tp, first)
+        records: list[ConsumerRecord[bytes, bytes]] = []
+        while not records or records[-1].offset < last:
+            batch = await consumer.getmany(tp, timeout_ms=5000, max_records=500)
+            if not batch.get(tp):
+                break  # nothing more to read (the range was deleted or compacted)
+            records.extend(r for r in batch[tp] if r.offset <= last)
+        return records
+    finally:
+        await consumer.stop()
