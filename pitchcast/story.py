@@ -1,0 +1,381 @@
+"""The match story: what a commentator remembers, computed from the log alone.
+
+A :class:`Story` is folded action by action (:func:`advance_story`), in the order the
+batcher accepts actions, so the same log always gives the same story. The batcher keeps
+the story in its changelogged state; every batch carries the story as it stood when the
+batch opened, and whoever needs the story at a later action of the batch (the prompt,
+the template, validation) folds the batch's earlier actions onto that snapshot with the
+same function.
+
+What it holds, all small and bounded:
+
+* the running score and every goal (scorer, team, match minute, score after it);
+* cards (yellow, second yellow, red) with player, team and minute;
+* per team: shots, shots on target, corners, fouls;
+* per player, only once something notable happened: shots, on target, goals, key
+  passes (the last pass of the team before its shot, by another player), interceptions,
+  fouls, cards;
+* momentum: per team, actions and actions in the final third over the last
+  :data:`MOMENTUM_MINUTES` minutes of the current period (minute buckets);
+* how often each (type, result) pair occurred so far (the template rotates its
+  phrasings with it) and the number of actions so far.
+
+The final score of the match info never enters: only what the log showed so far.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+from pitchcast.schemas.records import Action, MatchInfo, Score
+
+__all__ = [
+    "CARD_RESULTS",
+    "FINAL_THIRD_X",
+    "MOMENTUM_MINUTES",
+    "SHOT_TYPES",
+    "Card",
+    "CardKind",
+    "Goal",
+    "MinuteBucket",
+    "Momentum",
+    "PlayerTally",
+    "Story",
+    "TeamTally",
+    "advance_story",
+    "kind_key",
+    "match_minute",
+    "momentum",
+    "new_story",
+    "player_key",
+    "story_from_dict",
+    "story_with_match_info",
+]
+
+# Actions that count as a shot (a "Goal" row repeats the shot that scored: not counted).
+SHOT_TYPES = frozenset({"Shot", "Shot_Freekick", "Penalty Kick"})
+ON_TARGET_RESULTS = frozenset({"On Target", "Goal"})
+PASS_TYPES = frozenset({"Pass", "Cross", "Pass_Freekick", "Pass_Corner"})
+FOUL_TYPES = frozenset({"Foul", "Handball_Foul"})
+CardKind = Literal["yellow", "second_yellow", "red"]
+CARD_RESULTS: Mapping[str, CardKind] = {
+    "Yellow_Card": "yellow",
+    "Second_Yellow_Card": "second_yellow",
+    "Direct_Red_Card": "red",
+}
+# The acting team attacks towards x = 105: the final third starts at 70 m.
+FINAL_THIRD_X = 70.0
+MOMENTUM_MINUTES = 5
+# A pass is the key pass of a shot when the shot comes within this many actions.
+_KEY_PASS_REACH = 3
+# Match clock at the start of each period (minutes).
+_PERIOD_START_MINUTE = {1: 0, 2: 45, 3: 90, 4: 105, 5: 120}
+
+
+def match_minute(period_id: int, time_seconds: float) -> int:
+    """The minute being played on the match clock: 1..45 first half, 46.. second half."""
+    seconds = time_seconds if time_seconds == time_seconds and time_seconds >= 0 else 0.0
+    return _PERIOD_START_MINUTE.get(period_id, 0) + min(int(seconds // 60), 998) + 1
+
+
+def player_key(action: Action) -> str | None:
+    """Who acted: the player id (with the team, ids repeat across teams), else the name."""
+    if action.player_id is not None:
+        return f"id:{action.player_id:g}:{action.team_id}"
+    if action.player_name_ko:
+        return f"name:{action.player_name_ko}:{action.team_id}"
+    return None
+
+
+def kind_key(action: Action) -> str:
+    """``type|result``: the key of :attr:`Story.kinds`."""
+    return f"{action.type_name}|{action.result_name or ''}"
+
+
+@dataclass(frozen=True, slots=True)
+class Goal:
+    action_id: int
+    team_id: int  # the team credited with the goal (the other one on an own goal)
+    player: str | None  # the scorer's name as the feed wrote it
+    player_key: str | None
+    period_id: int
+    minute: int
+    own_goal: bool
+    score: Score  # after this goal
+
+
+@dataclass(frozen=True, slots=True)
+class Card:
+    action_id: int
+    team_id: int
+    player: str | None
+    player_key: str | None
+    period_id: int
+    minute: int
+    card: CardKind
+
+
+@dataclass(frozen=True, slots=True)
+class TeamTally:
+    team_id: int
+    shots: int = 0
+    on_target: int = 0
+    corners: int = 0
+    fouls: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class PlayerTally:
+    key: str
+    name: str | None
+    team_id: int
+    shots: int = 0
+    on_target: int = 0
+    goals: int = 0
+    key_passes: int = 0
+    interceptions: int = 0
+    fouls: int = 0
+    cards: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class MinuteBucket:
+    period_id: int
+    minute: int
+    team_id: int
+    actions: int = 0
+    final_third: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Story:
+    """The story of one match so far. Immutable: :func:`advance_story` returns a new one."""
+
+    home_team_id: int | None = None
+    away_team_id: int | None = None
+    score: Score = field(default_factory=Score)
+    goals: tuple[Goal, ...] = ()
+    cards: tuple[Card, ...] = ()
+    teams: tuple[TeamTally, ...] = ()  # in order of first appearance
+    players: tuple[PlayerTally, ...] = ()  # in order of first notable event
+    recent: tuple[MinuteBucket, ...] = ()
+    kinds: tuple[tuple[str, int], ...] = ()  # sorted by key
+    actions: int = 0  # actions folded in so far
+    # (passer key, team id, ordinal, passer name) of the last completed pass (key passes).
+    last_pass: tuple[str, int, int, str | None] | None = None
+
+    def team(self, team_id: int) -> TeamTally:
+        """The tally of ``team_id`` (zeros for a team not seen yet)."""
+        for tally in self.teams:
+            if tally.team_id == team_id:
+                return tally
+        return TeamTally(team_id)
+
+    def player(self, key: str | None) -> PlayerTally | None:
+        """The tally of a player, or None before anything notable happened to them."""
+        if key is None:
+            return None
+        for tally in self.players:
+            if tally.key == key:
+                return tally
+        return None
+
+    def occurrences(self, action: Action) -> int:
+        """How many earlier actions of the match had this action's (type, result)."""
+        key = kind_key(action)
+        for name, count in self.kinds:
+            if name == key:
+                return count
+        return 0
+
+
+@dataclass(frozen=True, slots=True)
+class Momentum:
+    """One team's share of the recent play."""
+
+    team_id: int
+    actions: int
+    final_third: int
+
+    @property
+    def final_third_share(self) -> float:
+        return self.final_third / self.actions if self.actions else 0.0
+
+
+def new_story(match_info: MatchInfo | None = None) -> Story:
+    """The story before the first action."""
+    return story_with_match_info(Story(), match_info)
+
+
+def story_with_match_info(story: Story, match_info: MatchInfo | None) -> Story:
+    """The story with home and away taken from the match info (when it names them)."""
+    if match_info is None or match_info.home_team_id is None:
+        return story
+    return replace(
+        story, home_team_id=match_info.home_team_id, away_team_id=match_info.away_team_id
+    )
+
+
+def momentum(story: Story) -> tuple[Momentum, ...]:
+    """Per team (order of first appearance), the play over the recent minutes."""
+    totals: dict[int, list[int]] = {t.team_id: [0, 0] for t in story.teams}
+    for bucket in story.recent:
+        total = totals.setdefault(bucket.team_id, [0, 0])
+        total[0] += bucket.actions
+        total[1] += bucket.final_third
+    return tuple(Momentum(team_id, n, ft) for team_id, (n, ft) in totals.items())
+
+
+def _with_team(story: Story, team_id: int, **add: int) -> tuple[TeamTally, ...]:
+    teams = list(story.teams)
+    for i, tally in enumerate(teams):
+        if tally.team_id == team_id:
+            teams[i] = replace(tally, **{k: getattr(tally, k) + v for k, v in add.items()})
+            return tuple(teams)
+    teams.append(replace(TeamTally(team_id), **add))
+    return tuple(teams)
+
+
+def _with_player(
+    players: tuple[PlayerTally, ...], key: str, name: str | None, team_id: int, **add: int
+) -> tuple[PlayerTally, ...]:
+    listed = list(players)
+    for i, tally in enumerate(listed):
+        if tally.key == key:
+            changes = {k: getattr(tally, k) + v for k, v in add.items()}
+            listed[i] = replace(tally, name=name or tally.name, **changes)
+            return tuple(listed)
+    listed.append(replace(PlayerTally(key, name, team_id), **add))
+    return tuple(listed)
+
+
+def _with_kind(kinds: tuple[tuple[str, int], ...], key: str) -> tuple[tuple[str, int], ...]:
+    counts = dict(kinds)
+    counts[key] = counts.get(key, 0) + 1
+    return tuple(sorted(counts.items()))
+
+
+def _with_minute(story: Story, action: Action, minute: int) -> tuple[MinuteBucket, ...]:
+    attacking = 1 if action.start_x >= FINAL_THIRD_X else 0
+    kept: list[MinuteBucket] = []
+    found = False
+    for bucket in story.recent:
+        if bucket.period_id != action.period_id or bucket.minute <= minute - MOMENTUM_MINUTES:
+            continue  # another period, or out of the window
+        if bucket.minute == minute and bucket.team_id == action.team_id:
+            bucket = replace(
+                bucket, actions=bucket.actions + 1, final_third=bucket.final_third + attacking
+            )
+            found = True
+        kept.append(bucket)
+    if not found:
+        kept.append(MinuteBucket(action.period_id, minute, action.team_id, 1, attacking))
+    return tuple(kept)
+
+
+def _home_id(story: Story, action: Action) -> int:
+    if story.home_team_id is not None:
+        return story.home_team_id
+    # Without match info, the first team seen counts as home.
+    return story.teams[0].team_id if story.teams else action.team_id
+
+
+def advance_story(story: Story, action: Action) -> Story:
+    """The story after ``action``. Pure: the same story and action give the same result."""
+    minute = match_minute(action.period_id, action.time_seconds)
+    key = player_key(action)
+    name = action.player_name_ko
+    ordinal = story.actions
+    teams = story.teams
+    if all(t.team_id != action.team_id for t in teams):
+        teams = (*teams, TeamTally(action.team_id))
+    story = replace(
+        story,
+        teams=teams,
+        kinds=_with_kind(story.kinds, kind_key(action)),
+        actions=ordinal + 1,
+        recent=_with_minute(story, action, minute),
+    )
+    players = story.players
+    type_name, result = action.type_name, action.result_name
+
+    if type_name in ("Goal", "Own Goal"):
+        home_id = _home_id(story, action)
+        acting_is_home = action.team_id == home_id
+        home_scores = acting_is_home if type_name == "Goal" else not acting_is_home
+        home, away = story.score.home, story.score.away
+        score = Score(home + 1, away) if home_scores else Score(home, away + 1)
+        credited = action.team_id
+        if type_name == "Own Goal":
+            others = [t.team_id for t in story.teams if t.team_id != action.team_id]
+            other = story.away_team_id if acting_is_home else story.home_team_id
+            credited = other if other is not None else (others[0] if others else -1)
+        goal = Goal(
+            action.action_id, credited, name, key, action.period_id, minute,
+            type_name == "Own Goal", score,
+        )  # fmt: skip
+        story = replace(story, score=score, goals=(*story.goals, goal))
+        if key is not None and type_name == "Goal":
+            players = _with_player(players, key, name, action.team_id, goals=1)
+
+    if type_name in SHOT_TYPES:
+        on = 1 if result in ON_TARGET_RESULTS else 0
+        story = replace(story, teams=_with_team(story, action.team_id, shots=1, on_target=on))
+        if key is not None:
+            players = _with_player(players, key, name, action.team_id, shots=1, on_target=on)
+        last = story.last_pass
+        if (
+            last is not None
+            and last[1] == action.team_id
+            and last[0] != key
+            and ordinal - last[2] <= _KEY_PASS_REACH
+        ):
+            players = _with_player(players, last[0], last[3], last[1], key_passes=1)
+            story = replace(story, last_pass=None)
+
+    if type_name == "Pass_Corner":
+        story = replace(story, teams=_with_team(story, action.team_id, corners=1))
+    if type_name in FOUL_TYPES:
+        story = replace(story, teams=_with_team(story, action.team_id, fouls=1))
+        if key is not None:
+            players = _with_player(players, key, name, action.team_id, fouls=1)
+    if type_name == "Interception" and key is not None:
+        players = _with_player(players, key, name, action.team_id, interceptions=1)
+    card = CARD_RESULTS.get(result or "")
+    if card is not None:
+        story = replace(
+            story,
+            cards=(
+                *story.cards,
+                Card(action.action_id, action.team_id, name, key, action.period_id, minute, card),
+            ),
+        )
+        if key is not None:
+            players = _with_player(players, key, name, action.team_id, cards=1)
+
+    # Key passes: remember the team's last completed pass; the other team's touch ends it.
+    if type_name in PASS_TYPES and result == "Successful" and key is not None:
+        story = replace(story, last_pass=(key, action.team_id, ordinal, name))
+    elif story.last_pass is not None and story.last_pass[1] != action.team_id:
+        story = replace(story, last_pass=None)
+    return replace(story, players=players)
+
+
+def story_from_dict(data: Mapping[str, Any]) -> Story:
+    """The inverse of orjson's dataclass serialisation of a :class:`Story`."""
+    last = data.get("last_pass")
+    return Story(
+        home_team_id=data.get("home_team_id"),
+        away_team_id=data.get("away_team_id"),
+        score=Score(**data.get("score", {})),
+        goals=tuple(Goal(**{**g, "score": Score(**g["score"])}) for g in data.get("goals", ())),
+        cards=tuple(Card(**c) for c in data.get("cards", ())),
+        teams=tuple(TeamTally(**t) for t in data.get("teams", ())),
+        players=tuple(PlayerTally(**p) for p in data.get("players", ())),
+        recent=tuple(MinuteBucket(**b) for b in data.get("recent", ())),
+        kinds=tuple((str(k), int(n)) for k, n in data.get("kinds", ())),
+        actions=int(data.get("actions", 0)),
+        last_pass=None if last is None else (str(last[0]), int(last[1]), int(last[2]), last[3]),
+    )

@@ -1,0 +1,144 @@
+"""The match story: folded from the log, deterministic, serialisable."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import orjson
+import pytest
+
+from pitchcast.schemas.records import Action, MatchInfo, Score
+from pitchcast.story import (
+    MOMENTUM_MINUTES,
+    advance_story,
+    match_minute,
+    momentum,
+    new_story,
+    story_from_dict,
+)
+from pitchcast.streams.match_csv import read_actions
+
+DATA = Path(__file__).resolve().parents[2] / "data"
+HOME, AWAY = 101, 202
+INFO = MatchInfo(game_id=7, home_team_id=HOME, away_team_id=AWAY)
+
+
+def _action(n: int, type_name: str, *, team: int = HOME, player: float = 9, **kw: object) -> Action:
+    base = dict(
+        game_id=7, action_id=n, period_id=1, time_seconds=60.0 * n, team_id=team,
+        player_id=player, result_name=None, start_x=50.0, start_y=30.0, end_x=60.0,
+        end_y=30.0, dx=10.0, dy=0.0, type_name=type_name, player_name_ko=f"선수{int(player)}",
+        team_name_ko="홈팀" if team == HOME else "원정팀",
+    )  # fmt: skip
+    base.update(kw)
+    return Action(**base)  # type: ignore[arg-type]
+
+
+def _fold(*actions: Action) -> object:
+    story = new_story(INFO)
+    for action in actions:
+        story = advance_story(story, action)
+    return story
+
+
+def test_match_minute_counts_the_minute_being_played() -> None:
+    """Minute 1 is the first minute of the first half; the second half starts at 46."""
+    assert match_minute(1, 0.0) == 1
+    assert match_minute(1, 59.9) == 1
+    assert match_minute(1, 60.0) == 2
+    assert match_minute(2, 0.0) == 46
+    assert match_minute(3, 30.0) == 91
+    assert match_minute(1, float("nan")) == 1
+
+
+def test_goals_and_own_goals_score_for_the_right_side() -> None:
+    """A Goal scores for the acting team, an Own Goal for the other one, with scorer and minute."""
+    story = _fold(
+        _action(1, "Goal", player=9),
+        _action(2, "Own Goal", team=HOME, player=4),
+        _action(3, "Goal", team=AWAY, player=11),
+    )
+    assert story.score == Score(1, 2)
+    first, own, third = story.goals
+    assert (first.team_id, first.player, first.minute, first.score) == (
+        HOME,
+        "선수9",
+        2,
+        Score(1, 0),
+    )
+    assert own.own_goal and own.team_id == AWAY and own.score == Score(1, 1)
+    assert third.team_id == AWAY and third.score == Score(1, 2)
+    assert story.player("id:9:101").goals == 1
+    assert story.player("id:4:101") is None  # an own goal is not the player's goal
+
+
+def test_shots_on_target_key_passes_cards_fouls_interceptions() -> None:
+    """Per-team and per-player tallies move with the events that make them."""
+    story = _fold(
+        _action(1, "Pass", player=8, result_name="Successful"),
+        _action(2, "Pass Received", player=9),
+        _action(3, "Shot", player=9, result_name="On Target"),
+        _action(4, "Interception", team=AWAY, player=5),
+        _action(5, "Foul", team=AWAY, player=5, result_name="Yellow_Card"),
+        _action(6, "Pass_Corner", player=7),
+    )
+    home, away = story.team(HOME), story.team(AWAY)
+    assert (home.shots, home.on_target, home.corners) == (1, 1, 1)
+    assert away.fouls == 1
+    assert story.player("id:8:101").key_passes == 1
+    assert story.player("id:9:101").shots == 1
+    defender = story.player("id:5:202")
+    assert (defender.interceptions, defender.fouls, defender.cards) == (1, 1, 1)
+    assert [c.card for c in story.cards] == ["yellow"]
+    assert story.player("id:7:101") is None  # a corner taker with nothing notable
+
+
+def test_a_pass_is_no_key_pass_after_the_other_team_touched_the_ball() -> None:
+    """The opponent's touch between pass and shot breaks the link."""
+    story = _fold(
+        _action(1, "Pass", player=8, result_name="Successful"),
+        _action(2, "Duel", team=AWAY, player=5),
+        _action(3, "Shot", player=9, result_name="Off Target"),
+    )
+    assert story.player("id:8:101") is None
+    assert story.team(HOME).on_target == 0
+
+
+def test_momentum_keeps_only_the_recent_minutes_of_the_period() -> None:
+    """Buckets older than the window, or of another period, are dropped."""
+    early = [_action(i, "Pass", start_x=80.0, time_seconds=0.0) for i in range(3)]
+    late = _action(10, "Pass", team=AWAY, start_x=20.0, time_seconds=60.0 * (MOMENTUM_MINUTES + 2))
+    story = _fold(*early, late)
+    by_team = {m.team_id: m for m in momentum(story)}
+    assert by_team[HOME].actions == 0
+    assert by_team[AWAY].actions == 1 and by_team[AWAY].final_third_share == 0.0
+    second_half = advance_story(story, replace(late, period_id=2, action_id=11))
+    assert {(b.period_id, b.team_id) for b in second_half.recent} == {(2, AWAY)}
+
+
+def test_occurrences_count_earlier_actions_of_the_same_kind() -> None:
+    """The template's rotation index: earlier actions with the same (type, result)."""
+    story = _fold(_action(1, "Pass", result_name="Successful"), _action(2, "Pass"))
+    probe = _action(3, "Pass", result_name="Successful")
+    assert story.occurrences(probe) == 1
+    assert story.occurrences(_action(4, "Carry")) == 0
+    assert story.actions == 2
+
+
+@pytest.mark.parametrize("name", ["events_metrica_1.csv", "events_metrica_3.csv"])
+def test_whole_match_story_is_deterministic_and_round_trips(name: str) -> None:
+    """Folding a real match twice gives the same story, and it survives JSON."""
+    actions = [Action(**row) for row in read_actions(DATA / name)]
+
+    def fold() -> object:
+        story = new_story()
+        for action in actions:
+            story = advance_story(story, action)
+        return story
+
+    story = fold()
+    assert story == fold()
+    assert story.actions == len(actions)
+    assert story_from_dict(orjson.loads(orjson.dumps(story))) == story
+    assert len(orjson.dumps(story)) < 16_000  # it rides in every batch record
