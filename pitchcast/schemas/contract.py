@@ -20,6 +20,7 @@ SCHEMA_NAMES: tuple[str, ...] = (
     "control",
     "dead_letter",
     "match_info",
+    "story",
 )
 
 

@@ -23,6 +23,7 @@ from pitchcast.schemas.records import (
     Score,
 )
 from pitchcast.schemas.vocabulary import PITCH_LENGTH_M, PITCH_WIDTH_M
+from pitchcast.story import story_from_dict
 
 __all__ = [
     "DecodedAction",
@@ -252,6 +253,7 @@ def decode_batch(raw: bytes | None, *, max_bytes: int) -> Batch:
             match_info=None if info is None else match_info_from_mapping(info),
             roster=tuple(data.get("roster", ())),
             closed_by_ts_ms=data.get("closed_by_ts_ms"),
+            story=None if data.get("story") is None else story_from_dict(data["story"]),
         )
     except (KeyError, TypeError, ValueError) as exc:
         if isinstance(exc, SchemaViolation):

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:  # story.py builds on these records; at run time the field is just data
+    from pitchcast.story import Story
 
 __all__ = [
     "BATCH_SCHEMA",
@@ -139,6 +142,8 @@ class Batch:
     roster: tuple[str, ...] = ()
     # Kafka timestamp (ms) of the record that closed the batch: latency measurements.
     closed_by_ts_ms: int | None = None
+    # The match story as it stood when the batch opened (before its first action).
+    story: Story | None = None
     schema: str = BATCH_SCHEMA
 
 
