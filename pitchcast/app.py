@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -11,8 +12,8 @@ from typing import Any
 import faust
 import orjson
 
-from pitchcast.agents.batching import BatchAgent
-from pitchcast.agents.commentary import BatchWriter, CommentaryAgent
+from pitchcast.agents.batching import BatchAgent, is_match_key
+from pitchcast.agents.commentary import CommentaryAgent
 from pitchcast.agents.offsets import DedupedAckApp
 from pitchcast.agents.output import DeadLetters
 from pitchcast.agents.ticks import IdleTicker
@@ -76,7 +77,7 @@ def _warm_up_on_match_start(
     return start
 
 
-def create_app(settings: Settings, *, writer: BatchWriter | None = None) -> Pitchcast:
+def create_app(settings: Settings, *, writer: Any | None = None) -> Pitchcast:
     """Build the Faust app from settings. ``writer`` replaces the commentary stage in tests."""
     # faust's app, with a consumer whose commits keep up after a recovery (agents/offsets.py).
     app = DedupedAckApp(
@@ -96,6 +97,10 @@ def create_app(settings: Settings, *, writer: BatchWriter | None = None) -> Pitc
         broker_heartbeat_interval=settings.kafka_session_timeout_s / 10,
         broker_commit_interval=settings.kafka_commit_interval_s,
         consumer_auto_offset_reset="earliest",
+        # A rebalance must not wait for records held until their batch is published: the
+        # revoke handler below finishes the batch agent's record in progress and cancels
+        # the commentary work instead (its records are read again by the new owner).
+        stream_wait_empty=False,
         web_port=settings.web_port,
         web_bind=settings.web_host,
         datadir=str(settings.data_dir),
@@ -125,7 +130,17 @@ def create_app(settings: Settings, *, writer: BatchWriter | None = None) -> Pitc
         value_type=bytes,
         partitions=settings.partitions,
     )
-    dead_letters = DeadLetters(dlq, value_cap=settings.dlq_value_cap_bytes, metrics=metrics)
+    dead_letters = DeadLetters(
+        dlq,
+        value_cap=settings.dlq_value_cap_bytes,
+        metrics=metrics,
+        budget_s=settings.delivery_timeout_s,
+    )
+
+    async def crash(exc: BaseException) -> None:
+        # The worker stops with an error; what it was processing was not acked.
+        await app.crash(exc)
+
     if writer is None:
         writer = build_writer(settings)
     batch_agent = BatchAgent(
@@ -135,9 +150,10 @@ def create_app(settings: Settings, *, writer: BatchWriter | None = None) -> Pitc
         dead_letters=dead_letters,
         metrics=metrics,
         on_match_start=_warm_up_on_match_start(settings, writer, metrics),
-        refill=lambda topic, partition, first, last: read_range(
+        read_range=lambda topic, partition, first, last: read_range(
             settings, topic, partition, first, last
         ),
+        crash=crash,
     )
     commentary_agent = CommentaryAgent(
         settings=settings,
@@ -146,12 +162,17 @@ def create_app(settings: Settings, *, writer: BatchWriter | None = None) -> Pitc
         dead_letters=dead_letters,
         metrics=metrics,
         lines_topic=lines,
+        crash=crash,
     )
     app.agent(events, name="batcher")(batch_agent.run)
     app.agent(batches, name="commentator")(commentary_agent.run)
 
     def local_states() -> list[tuple[bytes, MatchState]]:
-        return [(k, state_from_dict(orjson.loads(v))) for k, v in list(state_table.items()) if v]
+        return [
+            (k, state_from_dict(orjson.loads(v)))
+            for k, v in list(state_table.items())
+            if v and is_match_key(k)
+        ]
 
     ticker = IdleTicker(
         read_states=local_states,
@@ -162,10 +183,25 @@ def create_app(settings: Settings, *, writer: BatchWriter | None = None) -> Pitc
     app.timer(interval=settings.tick_interval_s, name="pitchcast.idle_ticks")(ticker.tick)
 
     @app.on_partitions_revoked.connect
-    async def _forget_revoked(_app: Any, revoked: Any, **_: Any) -> None:
-        batch_agent.forget_partitions(
-            {tp.partition for tp in revoked if tp.topic == settings.topic_events}
-        )
+    async def _on_revoked(_app: Any, revoked: Any, **_: Any) -> None:
+        # faust suspended the streams and cleared their buffers before this signal; the
+        # consumer rejoins the group only after it returns, so no new owner starts yet.
+        # 1. the batch agent's record in progress finishes (sends, state, ack);
+        try:
+            async with asyncio.timeout(settings.revoke_grace_s):
+                async with batch_agent.busy:
+                    pass
+        except TimeoutError:
+            log.warning(
+                "pitchcast.revoke.batch_agent_busy", extra={"waited_s": settings.revoke_grace_s}
+            )
+        # 2. commentary work of revoked partitions stops without acking its records;
+        partitions = {tp.partition for tp in revoked if tp.topic == settings.topic_batches}
+        dropped = await commentary_agent.revoke(partitions)
+        # 3. what was acked is committed now, so the next owner starts right there.
+        with contextlib.suppress(Exception):
+            await app.consumer.commit()
+        log.info("pitchcast.revoked", extra={"partitions": sorted(partitions), "desks": dropped})
 
     @app.page("/pitchcast/stats/")
     async def stats(web: Any, request: Any) -> Any:

@@ -13,6 +13,12 @@ type (only cancellation propagates). Keys are namespaced::
     <ns>:answer:<cache key>         validated LLM answer (bytes), TTL cache_ttl_s (1 h)
     <ns>:lock:<name>                owner token, SET NX PX, released by compare-and-delete
     <ns>:published:<commentary_id>  "1", TTL published_ttl_s (7 days)
+    <ns>:lines:<commentary_id>      hash: "<line_index>" -> the line as first written,
+                                    "<line_index>:p" -> "1" once published; TTL lines_ttl_s
+
+A line is written into its hash with HSETNX: the first writer wins and everyone gets
+the winner's text back, so a line id never carries two texts, across crashes and
+concurrent workers alike.
 
 Neither the URL's credentials nor the password ever reach a log line: logs name the
 target as ``host:port/db`` only.
@@ -62,6 +68,13 @@ end
 return 0
 """
 
+# The first text of a line wins; every caller gets the stored one back (one round trip).
+_CLAIM_LINE_LUA: Final = """
+redis.call('hsetnx', KEYS[1], ARGV[1], ARGV[2])
+redis.call('expire', KEYS[1], ARGV[3])
+return redis.call('hget', KEYS[1], ARGV[1])
+"""
+
 # Errors that mean "Redis is not there" (outage), as opposed to a refused command.
 # InvalidResponse: something answers on the port, but it does not speak RESP.
 _OUTAGE_ERRORS: Final = (
@@ -99,6 +112,7 @@ class RedisStore:
         enabled: bool = True,
         ttl_s: int = 3600,
         published_ttl_s: int = _DEFAULT_PUBLISHED_TTL_S,
+        lines_ttl_s: int = _DEFAULT_PUBLISHED_TTL_S,
         socket_timeout_s: float = 0.25,
         connect_timeout_s: float = 0.25,
         probe_interval_s: float = 1.0,
@@ -109,6 +123,7 @@ class RedisStore:
         self.enabled = enabled
         self.ttl_s = ttl_s
         self.published_ttl_s = published_ttl_s
+        self.lines_ttl_s = lines_ttl_s
         self.namespace = namespace
         self._probe_interval_s = probe_interval_s
         self._clock = clock
@@ -142,6 +157,7 @@ class RedisStore:
                 "percent-encode special characters of a password, or set redis_password)"
             ) from None
         self._release_script = self._client.register_script(_RELEASE_LUA)
+        self._claim_line_script = self._client.register_script(_CLAIM_LINE_LUA)
         conn = self._client.connection_pool.connection_kwargs
         # host:port/db only: never the URL, which may carry credentials.
         if "path" in conn:
@@ -158,6 +174,7 @@ class RedisStore:
             enabled=settings.redis_enabled,
             ttl_s=settings.cache_ttl_s,
             published_ttl_s=settings.published_ttl_s,
+            lines_ttl_s=settings.lines_ttl_s,
             socket_timeout_s=settings.redis_socket_timeout_s,
             connect_timeout_s=settings.redis_connect_timeout_s,
             probe_interval_s=settings.redis_probe_interval_s,
@@ -250,6 +267,50 @@ class RedisStore:
             lambda r: r.set(self.published_key(commentary_id), b"1", ex=ttl),
             None,
         )
+
+    # --- lines (live display) ---------------------------------------------------
+
+    def lines_key(self, commentary_id: str) -> str:
+        return f"{self.namespace}:lines:{commentary_id}"
+
+    async def claim_line(self, commentary_id: str, line_index: int, line: bytes) -> bytes:
+        """Store ``line`` unless the line already has a text; return the stored text.
+
+        Without Redis, ``line`` itself (the pipeline goes on; a crash may then write a
+        line id twice, which the degraded mode accepts and logs).
+        """
+        stored = await self._run(
+            "claim_line",
+            lambda r: self._claim_line_script(
+                keys=[self.lines_key(commentary_id)],
+                args=[str(line_index), line, self.lines_ttl_s],
+                client=r,
+            ),
+            None,
+        )
+        return line if stored is None else bytes(stored)
+
+    async def mark_line_published(self, commentary_id: str, line_index: int) -> None:
+        """Record that the line reached the lines topic (after the broker's ack)."""
+        await self._run(
+            "mark_line_published",
+            lambda r: r.hset(self.lines_key(commentary_id), f"{line_index}:p", b"1"),
+            None,
+        )
+
+    async def load_lines(self, commentary_id: str) -> dict[int, tuple[bytes, bool]]:
+        """Every stored line of a commentary: index -> (text, published)."""
+        raw = await self._run(
+            "load_lines", lambda r: r.hgetall(self.lines_key(commentary_id)), None
+        )
+        if not raw:
+            return {}
+        fields = {k.decode() if isinstance(k, bytes) else str(k): bytes(v) for k, v in raw.items()}
+        return {
+            int(name): (value, f"{name}:p" in fields)
+            for name, value in fields.items()
+            if name.isdigit()
+        }
 
     # --- lifecycle -------------------------------------------------------------
 

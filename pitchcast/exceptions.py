@@ -8,8 +8,10 @@
     ├── InvalidMessage              a message on an input topic that cannot be processed
     │   ├── MessageTooLarge         value above the size cap, not decoded
     │   ├── UndecodableMessage      not UTF-8 or not JSON
-    │   └── SchemaViolation         JSON, but missing keys, wrong types, bad coordinates
-    ├── LateAction                  an unseen action older than the match's last closed batch
+    │   ├── SchemaViolation         JSON, but missing keys, wrong types, bad coordinates
+    │   └── ImplausibleAction       well-formed, but cannot be a real action of its match
+    ├── LateAction                  an action of a match that already ended
+    ├── DeliveryFailed              Kafka did not acknowledge a send within the budget
     ├── LLMError                    the LLM could not give an answer
     │   ├── LLMTimeout
     │   ├── LLMUnavailable          connection refused, 5xx, circuit open
@@ -25,6 +27,8 @@ __all__ = [
     "CacheUnavailable",
     "CommentaryRejected",
     "ConfigurationError",
+    "DeliveryFailed",
+    "ImplausibleAction",
     "InvalidMessage",
     "LLMBadResponse",
     "LLMError",
@@ -73,8 +77,20 @@ class SchemaViolation(InvalidMessage):
     """The JSON does not match the message contract."""
 
 
+class ImplausibleAction(InvalidMessage):
+    """A well-formed action that cannot be real: an earlier period after a later one
+    started, or an action_id far beyond the match's previous one."""
+
+
 class LateAction(PitchcastError):
-    """An action that arrived after the batch its action_id belongs to was closed."""
+    """An action of a match that already ended (after ``match_end``, no new start)."""
+
+
+class DeliveryFailed(PitchcastError):
+    """A send was not acknowledged by Kafka within the delivery budget.
+
+    The record being processed is not acked; the worker stops, and the record is read
+    again after the restart."""
 
 
 class LLMError(PitchcastError):

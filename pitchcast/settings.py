@@ -65,6 +65,15 @@ class Settings(BaseSettings):
     clamp_margin_m: float = Field(default=5.0, ge=0)
     dlq_value_cap_bytes: int = Field(default=8192, ge=256)
     max_in_flight_batches: int = Field(default=8, ge=1)
+    # An action_id further than this beyond the match's previous one cannot be real: it
+    # is dead-lettered (a typo or a corrupted id), never taken for the match's future.
+    max_action_id_jump: int = Field(default=100_000, ge=1)
+    # How long a send to Kafka is retried (same bytes) before the worker stops without
+    # acking the record it was processing; it is read again after the restart.
+    delivery_timeout_s: float = Field(default=120.0, gt=0)
+    # On a rebalance, how long the batch agent's record in progress may take to finish
+    # before the partitions are given up (kept below the session timeout).
+    revoke_grace_s: float = Field(default=10.0, gt=0)
 
     # --- Redis -------------------------------------------------------------
     redis_url: str = "redis://127.0.0.1:6379/0"
@@ -80,6 +89,8 @@ class Settings(BaseSettings):
     redis_probe_interval_s: float = Field(default=1.0, gt=0)
     # How long the "published" marker of a commentary_id is kept (redeliveries come sooner).
     published_ttl_s: int = Field(default=7 * 24 * 3600, ge=1)
+    # How long the lines of a commentary are kept (a restart reuses them, never rewrites).
+    lines_ttl_s: int = Field(default=7 * 24 * 3600, ge=60)
     # The per-batch lock outlives the batch deadline by this margin (holder crash -> expiry).
     lock_ttl_margin_s: float = Field(default=5.0, gt=0)
     # Upper bound of the lock loser's polling interval (it starts at 50 ms and doubles).
@@ -88,6 +99,11 @@ class Settings(BaseSettings):
     # --- Commentary / LLM --------------------------------------------------
     personas: Annotated[tuple[Persona, ...], NoDecode] = ("CASTER",)
     llm_backend: Literal["template", "openai"] = "template"
+    # live: each action's line is asked for as the action arrives (a few at a time, in
+    # the batch's growing conversation); batch: the whole 10-action window in one request.
+    llm_mode: Literal["live", "batch"] = "live"
+    # Live requests (a few lines) get this long before the template writes what is left.
+    llm_live_deadline_s: float = Field(default=8.0, gt=0)
     llm_base_url: str = "http://127.0.0.1:8000/v1"
     llm_api_key: SecretStr | None = None
     llm_model: str = "skt/A.X-4.0-Light"

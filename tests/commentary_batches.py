@@ -15,6 +15,7 @@ __all__ = [
     "OUTSIDER",
     "korean_batch",
     "korean_match_info",
+    "sample_actions",
     "sample_batches",
 ]
 
@@ -124,6 +125,11 @@ def korean_batch(
         match_info=info,
         roster=roster,
     )
+
+
+def sample_actions(name: str = "events_metrica_1.csv") -> list[Action]:
+    """Every action of a sample match, in log order."""
+    return [Action(**row) for row in read_actions(DATA / name)]
 
 
 def sample_batches(name: str = "events_metrica_1.csv", game_id: int = 1) -> list[Batch]:

@@ -1,37 +1,54 @@
-"""The batch agent: ``match-events`` → per-match windows → ``pitchcast-batches``.
+"""The batch agent: ``match-events`` → per-match batches → ``pitchcast-batches``.
 
-For each record, in this order:
+For each record of a partition, in order (faust delivers a partition's records in
+order, one at a time to this agent):
 
-1. decode the raw bytes (bad input → dead letter, then the record is done);
-2. fold it into the match's state (:func:`pitchcast.streams.batching.advance`);
-3. send each closed batch to ``pitchcast-batches`` and wait for the broker's ack;
-4. only then write the new state to the changelog-backed table;
-5. faust acks the record when the loop body returns, and commits its offset later.
+1. make sure no earlier record of the partition was skipped: the last offset folded in
+   per partition is kept in the changelogged table (the partition ledger); a jump is
+   refilled from the log before going on, and a refill that cannot complete stops the
+   worker without acking (see :mod:`pitchcast.agents.ledger`);
+2. decode the raw bytes (bad input → dead letter, then the record is done);
+3. fold it into the match's state (:func:`pitchcast.streams.batching.advance`): the
+   action is assigned its batch and position at once;
+4. send what the step emits (each assigned action, then a closed batch) to
+   ``pitchcast-batches`` and wait for the broker's acks, retrying the same bytes; a
+   rejected or late action goes to the dead-letter topic;
+5. only then write the new match state and the ledger to the table;
+6. ack the record, so faust may commit its offset.
 
-A crash between 3 and 4 re-sends a batch with the same ``batch_index`` after
-recovery; the commentary stage publishes it under the same ``commentary_id``.
+A failed send is never skipped: the record is not acked and the state not written, so
+after the restart the same state folds the same record into the same step and sends
+the same records again (decided once, re-sent identically). A send that the broker
+wrote but did not acknowledge is written twice; consumers recognise the copy.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
 
-from pitchcast.agents.output import DeadLetters, send_acked
-from pitchcast.exceptions import InvalidMessage, LateAction, SchemaViolation
+from pitchcast.agents.ledger import PartitionLedger, RangeReader
+from pitchcast.agents.output import DeadLetters, send_until_acked
+from pitchcast.exceptions import ImplausibleAction, InvalidMessage, LateAction, SchemaViolation
 from pitchcast.metrics import Metrics
 from pitchcast.schemas.decoding import DecodedAction, decode_event, encode
-from pitchcast.schemas.records import Action
+from pitchcast.schemas.records import Batch
 from pitchcast.schemas.vocabulary import RESULT_NAMES, TYPE_NAMES
 from pitchcast.settings import Settings
-from pitchcast.streams.batching import MatchState, advance, state_from_dict, state_to_dict
+from pitchcast.streams.batching import MatchState, Step, advance, state_from_dict, state_to_dict
 
-__all__ = ["BatchAgent"]
+__all__ = ["BatchAgent", "is_match_key"]
 
 log = logging.getLogger("pitchcast.batch")
+
+
+def is_match_key(key: Any) -> bool:
+    """Table keys of match states (the ledger's keys start with ``@``)."""
+    return isinstance(key, bytes) and not key.startswith(b"@")
 
 
 class BatchAgent:
@@ -46,92 +63,77 @@ class BatchAgent:
         dead_letters: DeadLetters,
         metrics: Metrics,
         on_match_start: Callable[[int], None] | None = None,
-        refill: Callable[[str, int, int, int], Awaitable[list[Any]]] | None = None,
+        read_range: RangeReader | None = None,
+        crash: Callable[[BaseException], Awaitable[None]] | None = None,
     ) -> None:
         self._settings = settings
         self._on_match_start = on_match_start
-        self._last_offsets: dict[int, int] = {}
-        # Reads records [first, last] of a partition directly (offset-gap refills).
-        self._refill = refill
         self._table = state_table
         self._batches = batches_topic
         self._dead_letters = dead_letters
         self._metrics = metrics
+        self._crash = crash
+        self._ledger = PartitionLedger(state_table, metrics=metrics, read_range=read_range)
+        # Held while a record is being processed: a revoke waits for it (app.py).
+        self.busy = asyncio.Lock()
 
     async def run(self, stream: Any) -> None:
-        """The agent body: one record at a time; a failure of one record never stops it."""
-        async for event in stream.events():
+        """The agent body: one record at a time, acked only once fully handled."""
+        manual = stream.noack()
+        async for event in manual.events():
             message = event.message
-            gap = self._watch_offsets(message.partition, message.offset)
-            if gap is not None and self._refill is not None:
-                await self._refill_gap(message.topic, message.partition, *gap)
             try:
-                await self.handle(
-                    key=message.key,
-                    value=message.value,
-                    partition=message.partition,
-                    offset=message.offset,
-                    timestamp_ms=int(message.timestamp * 1000),
+                async with self.busy:
+                    await self.process(
+                        topic=message.topic,
+                        key=message.key,
+                        value=message.value,
+                        partition=message.partition,
+                        offset=message.offset,
+                        timestamp_ms=int(message.timestamp * 1000),
+                    )
+            except Exception as exc:
+                # Not acked: nothing after this record of the partition may be processed
+                # either, or the record would later look like a redelivery. Stop the worker.
+                log.critical(
+                    "pitchcast.batch.stopping",
+                    extra={
+                        "partition": message.partition,
+                        "offset": message.offset,
+                        "error_kind": type(exc).__name__,
+                    },
+                    exc_info=exc,
                 )
-            except Exception as exc:  # last resort: record it and go on
-                log.exception("pitchcast.batch_failed offset=%s", message.offset)
-                await self._dead_letters.send(
-                    source_topic=message.topic,
-                    partition=message.partition,
-                    offset=message.offset,
-                    key=message.key,
-                    value=message.value,
-                    error_kind=type(exc).__name__,
-                    error_message=str(exc),
-                )
+                self._metrics.add("worker_stops", reason=type(exc).__name__)
+                if self._crash is not None:
+                    await self._crash(exc)
+                raise
+            await manual.ack(event)
 
-    def _watch_offsets(self, partition: int, offset: int) -> tuple[int, int] | None:
-        # The events topic is neither compacted nor transactional: offsets read in one
-        # assignment are consecutive. A jump means records were never handed to us.
-        last = self._last_offsets.get(partition)
-        if last is not None and offset > last + 1:
-            self._metrics.add("offset_gaps")
-            self._metrics.add("offset_gap_records", offset - last - 1)
-            log.error(
-                "pitchcast.offset_gap partition=%s skipped offsets %s..%s",
-                partition,
-                last + 1,
-                offset - 1,
-                extra={"partition": partition, "first": last + 1, "last": offset - 1},
+    async def process(
+        self,
+        *,
+        topic: str,
+        key: bytes | None,
+        value: bytes | None,
+        partition: int,
+        offset: int,
+        timestamp_ms: int,
+    ) -> None:
+        """One record: refill a skipped range first, then handle it and note its offset."""
+        for record in await self._ledger.missing_before(topic, partition, offset):
+            await self.handle(
+                key=record.key,
+                value=record.value,
+                partition=partition,
+                offset=record.offset,
+                timestamp_ms=record.timestamp,
             )
-        if last is None or offset > last:
-            self._last_offsets[partition] = offset
-        return (last + 1, offset - 1) if last is not None and offset > last + 1 else None
-
-    async def _refill_gap(self, topic: str, partition: int, first: int, last: int) -> None:
-        """Read the skipped records ourselves and fold them in, in order, before going on.
-
-        Records another worker already folded in are redeliveries to the match state
-        and change nothing, so a refill is always safe; it only costs a read.
-        """
-        assert self._refill is not None
-        try:
-            records = await self._refill(topic, partition, first, last)
-        except Exception:
-            log.exception("pitchcast.offset_gap_refill_failed partition=%s", partition)
-            return
-        for record in records:
-            try:
-                await self.handle(
-                    key=record.key,
-                    value=record.value,
-                    partition=partition,
-                    offset=record.offset,
-                    timestamp_ms=record.timestamp,
-                )
-            except Exception:
-                log.exception("pitchcast.offset_gap_refill_failed offset=%s", record.offset)
-        self._metrics.add("offset_gap_records_refilled", len(records))
-
-    def forget_partitions(self, partitions: set[int]) -> None:
-        """Revoked partitions: the next assignment may start anywhere."""
-        for partition in partitions:
-            self._last_offsets.pop(partition, None)
+            self._ledger.folded(partition, record.offset)
+        await self.handle(
+            key=key, value=value, partition=partition, offset=offset, timestamp_ms=timestamp_ms
+        )
+        self._ledger.folded(partition, offset)
 
     def read_state(self, key: bytes) -> MatchState | None:
         raw = self._table.get(key)
@@ -146,8 +148,8 @@ class BatchAgent:
         offset: int,
         timestamp_ms: int,
     ) -> None:
+        """Decode, fold, send, then write the state. Raises only on delivery failure."""
         settings = self._settings
-        source = settings.topic_events
         try:
             decoded = decode_event(
                 value,
@@ -162,21 +164,13 @@ class BatchAgent:
                     f"key {shown!r} must be the game_id {event.game_id} as a UTF-8 string"
                 )
         except InvalidMessage as exc:
-            self._metrics.add("invalid_messages")
-            await self._dead_letters.send(
-                source_topic=source,
-                partition=partition,
-                offset=offset,
-                key=key,
-                value=value,
-                error_kind=exc.kind,
-                error_message=str(exc),
-            )
+            self._metrics.add("invalid_messages", reason=exc.kind)
+            await self._dead_letter(key, value, partition, offset, exc.kind, str(exc))
             return
         if isinstance(decoded, DecodedAction):
             self._count_action(decoded)
         else:
-            self._metrics.add(f"controls.{decoded.control}")
+            self._metrics.add("controls_in", control=decoded.control)
             if decoded.control == "match_start" and self._on_match_start is not None:
                 self._on_match_start(decoded.game_id)
 
@@ -187,52 +181,70 @@ class BatchAgent:
             timestamp_ms=timestamp_ms,
             batch_size=settings.batch_size,
             idle_timeout_s=settings.idle_timeout_s,
+            max_action_id_jump=settings.max_action_id_jump,
         )
-        self._metrics.add(f"outcome.{step.outcome}")
+        self._metrics.add("batcher_outcomes", outcome=step.outcome)
         if step.outcome == "redelivery":
             return  # already folded in: nothing to send, nothing to write
-        for batch in step.closed:
-            await send_acked(self._batches, key=key, value=encode(batch))
-            self._metrics.add("batches")
-            self._metrics.add(f"batches.{batch.close_reason}")
-        if step.outcome in ("late", "ended"):
-            assert step.action is not None
-            await self._dead_letter_late(step.action, key, value, partition, offset, step)
+        await self._send_emits(key, step)
+        if step.outcome in ("rejected", "ended"):
+            await self._dead_letter_action(key, value, partition, offset, step)
         self._table[key] = orjson.dumps(state_to_dict(step.state))
 
-    def _count_action(self, decoded: DecodedAction) -> None:
-        action = decoded.action
-        self._metrics.add("actions")
-        if decoded.clamped:
-            self._metrics.add("actions.clamped")
-        if action.type_name not in TYPE_NAMES:
-            self._metrics.add("actions.unknown_type_name")
-        if action.result_name is not None and action.result_name not in RESULT_NAMES:
-            self._metrics.add("actions.unknown_result_name")
+    async def _send_emits(self, key: bytes, step: Step) -> None:
+        for emit in step.emits:
+            await send_until_acked(
+                self._batches,
+                key=key,
+                value=encode(emit),
+                budget_s=self._settings.delivery_timeout_s,
+                metrics=self._metrics,
+            )
+            if isinstance(emit, Batch):
+                self._metrics.add("batches_closed", reason=emit.close_reason)
+            else:
+                self._metrics.add("handoff_actions")
 
-    async def _dead_letter_late(
+    async def _dead_letter(
         self,
-        action: Action,
-        key: bytes,
+        key: bytes | None,
         value: bytes | None,
         partition: int,
         offset: int,
-        step: Any,
+        kind: str,
+        message: str,
+        game_id: int | None = None,
     ) -> None:
-        if step.outcome == "late":
-            reason = (
-                f"action_id {action.action_id} arrived after the batch covering it closed"
-                f" (last closed action_id {step.state.closed_upto})"
-            )
-        else:
-            reason = f"action_id {action.action_id} arrived after match_end (no new match_start)"
         await self._dead_letters.send(
             source_topic=self._settings.topic_events,
             partition=partition,
             offset=offset,
             key=key,
             value=value,
-            error_kind=LateAction.__name__,
-            error_message=reason,
-            game_id=action.game_id,
+            error_kind=kind,
+            error_message=message,
+            game_id=game_id,
         )
+
+    async def _dead_letter_action(
+        self, key: bytes, value: bytes | None, partition: int, offset: int, step: Step
+    ) -> None:
+        action = step.action
+        assert action is not None
+        if step.outcome == "rejected":
+            kind = ImplausibleAction.__name__
+            message = step.rejection or "implausible action"
+        else:
+            kind = LateAction.__name__
+            message = f"action_id {action.action_id} arrived after match_end (no new match_start)"
+        await self._dead_letter(key, value, partition, offset, kind, message, action.game_id)
+
+    def _count_action(self, decoded: DecodedAction) -> None:
+        action = decoded.action
+        self._metrics.add("actions_in")
+        if decoded.clamped:
+            self._metrics.add("actions_clamped")
+        if action.type_name not in TYPE_NAMES:
+            self._metrics.add("actions_unknown_vocabulary", field="type_name")
+        if action.result_name is not None and action.result_name not in RESULT_NAMES:
+            self._metrics.add("actions_unknown_vocabulary", field="result_name")

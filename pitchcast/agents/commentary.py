@@ -1,24 +1,32 @@
-"""The commentary agent: ``pitchcast-batches`` → commentary → ``commentary``.
+"""The commentary agent: ``pitchcast-batches`` → ``commentary-lines`` and ``commentary``.
 
-Batches of different matches are worked on concurrently, up to
-``max_in_flight_batches``; batches of one match may overlap too, but are published in
-the order they arrived (which is ``batch_index`` order): each batch waits for the one
-before it of the same match, like Flink's ordered async I/O.
+The batches topic carries, per match and in log order, each action as it was assigned
+to its batch (:class:`~pitchcast.schemas.records.BatchAction`) and each batch once
+closed (:class:`~pitchcast.schemas.records.Batch`). Per match there is a *desk*; per
+(match, persona) a *lane* writes the match's batches one after the other:
 
-Delivery order for each batch, once its commentary is written:
+* ``live`` mode: as soon as actions arrive, the lane asks for their lines (at most one
+  request in flight per lane; everything that arrived meanwhile goes in the next one;
+  never across a batch boundary); each line is published the moment it is valid;
+* ``batch`` mode, or a batch whose first records this worker never saw: the lane waits
+  for the close and writes the whole batch at once (the commentary service: cache,
+  lock, retries, repair, template fallback), publishing each line as it is valid.
 
-1. skip a persona whose ``commentary_id`` Redis already marks as published;
-2. publish the commentary and wait for the broker's ack;
-3. set the Redis published marker;
-4. ack the input record, so its offset may be committed.
+Every line is first claimed in the Redis line store (the first text of a line id wins),
+then published, then marked published: a restarted or new owner reuses stored lines,
+publishes those never published, and asks the LLM only for the rest. The ``commentary``
+record of a batch is assembled from exactly those lines.
 
-Each valid line also goes to ``commentary-lines`` as soon as the commentary stage
-hands it on (while the LLM is still writing the rest), after the previous batch's
-lines of the same match and persona, so a live display reads them in order. The
-batch's lines are acked by the broker before its input record is.
+Delivery order, per batch, in ``batch_index`` order per match:
 
-A batch that cannot be processed at all goes to the dead-letter topic and is acked;
-a cancelled one (shutdown, rebalance) is not acked and is read again.
+1. every line of every persona is published (and acknowledged);
+2. for each persona whose ``commentary_id`` Redis does not mark as published: publish
+   the record, wait for the broker's ack, set the marker;
+3. ack every hand-off record of the batch (its actions and its close), so their offsets
+   may be committed. Until then a crash or rebalance re-delivers the whole batch.
+
+On a rebalance all desks of revoked partitions are cancelled without acking
+(:meth:`CommentaryAgent.revoke`): the new owner reads their records again.
 """
 
 from __future__ import annotations
@@ -27,258 +35,575 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, Protocol
+from typing import Any, Literal
 
-from pitchcast.agents.output import DeadLetters, send_acked
-from pitchcast.commentary.assembly import build_commentary, commentary_headers
-from pitchcast.commentary.backends.base import CommentaryResult, ItemCallback
-from pitchcast.commentary.service import AlreadyPublished
+import orjson
+
+from pitchcast.agents.output import DeadLetters, send_until_acked
+from pitchcast.commentary.assembly import LINE_HEADERS, build_commentary, commentary_headers
+from pitchcast.commentary.backends.base import CommentaryResult
+from pitchcast.commentary.conversation import LiveTurn, render_answer
+from pitchcast.commentary.live import LiveWriter
+from pitchcast.commentary.service import AlreadyPublished, CommentaryService
 from pitchcast.exceptions import InvalidMessage
 from pitchcast.metrics import Metrics
-from pitchcast.schemas.decoding import decode_batch, encode
-from pitchcast.schemas.records import Batch, CommentaryItem, CommentaryLine, commentary_id_for
+from pitchcast.schemas.decoding import decode_handoff, encode
+from pitchcast.schemas.records import (
+    Action,
+    Batch,
+    BatchAction,
+    BatchOpening,
+    CommentaryItem,
+    CommentaryLine,
+    Usage,
+    commentary_id_for,
+)
 from pitchcast.settings import Persona, Settings
 from pitchcast.streams.dead_letters import utc_now_iso
 
-__all__ = ["BatchWriter", "CommentaryAgent"]
+__all__ = ["CommentaryAgent"]
 
 log = logging.getLogger("pitchcast.commentary")
 
-
-class BatchWriter(Protocol):
-    """What the agent needs of the commentary stage (``CommentaryService``)."""
-
-    async def write(
-        self, batch: Batch, persona: Persona, *, on_item: ItemCallback | None = None
-    ) -> CommentaryResult | AlreadyPublished: ...
-
-    async def is_published(self, commentary_id: str) -> bool: ...
-
-    async def mark_published(self, commentary_id: str) -> None: ...
+Ack = Callable[[], Awaitable[Any]]
+Source = Literal["llm", "template"]
+# A desk with nothing to do for this long is dropped (a match that ended or went away).
+_DESK_IDLE_S = 600.0
 
 
-class _LinePublisher:
-    """Publishes one (batch, persona)'s lines in order, after the previous batch's."""
+class _BatchWork:
+    """What the desk knows of one batch: its actions so far, its close, its records."""
 
-    def __init__(
-        self,
-        *,
-        topic: Any,
-        key: bytes | None,
-        previous: _LinePublisher | None,
-        metrics: Metrics,
-    ) -> None:
-        self._topic = topic
-        self._key = key
-        self._previous = previous
-        self._metrics = metrics
-        self._queue: asyncio.Queue[CommentaryLine | None] = asyncio.Queue()
-        self.done = asyncio.Event()
-        self._task = asyncio.create_task(self._run())
+    def __init__(self, game_id: int, batch_index: int) -> None:
+        self.game_id = game_id
+        self.batch_index = batch_index
+        self.opening: BatchOpening | None = None
+        self.actions: dict[int, Action] = {}
+        self.appended_ms: dict[int, int] = {}
+        self.close: Batch | None = None
+        self.acks: list[Ack] = []
+        self.results: dict[str, CommentaryResult | AlreadyPublished] = {}
+        self._changed = asyncio.Event()
 
-    def put(self, line: CommentaryLine) -> None:
-        self._queue.put_nowait(line)
+    def notify(self) -> None:
+        self._changed.set()
+        self._changed = asyncio.Event()
 
-    async def close(self) -> None:
-        """No more lines: wait until every queued one is acked by the broker."""
-        self._queue.put_nowait(None)
-        await self._task
+    async def changed(self) -> None:
+        await self._changed.wait()
 
-    def cancel(self) -> None:
-        self._task.cancel()
+    def known(self) -> int:
+        """How many actions from position 0 on are known without a hole."""
+        n = 0
+        while n in self.actions:
+            n += 1
+        return n
 
-    async def _run(self) -> None:
-        try:
-            if self._previous is not None:
-                await self._previous.done.wait()
-            while (line := await self._queue.get()) is not None:
-                try:
-                    await send_acked(self._topic, key=self._key, value=encode(line))
-                    self._metrics.add("lines.published")
-                except Exception:  # the batch record stays authoritative
-                    log.exception("pitchcast.line_failed id=%s", line.commentary_id)
-                    self._metrics.add("lines.failed")
-        finally:
-            self.done.set()
+    def view(self, n: int) -> Batch:
+        """The batch so far (positions 0..n-1), as the live prompt and validation see it."""
+        actions = tuple(self.actions[p] for p in range(n))
+        opening = self.opening
+        assert opening is not None and actions
+        return Batch(
+            game_id=self.game_id,
+            batch_index=self.batch_index,
+            period_id=actions[0].period_id,
+            first_action_id=actions[0].action_id,
+            last_action_id=actions[-1].action_id,
+            close_reason="full",
+            actions=actions,
+            score=opening.story.score,
+            match_info=opening.match_info,
+            roster=tuple(dict.fromkeys([*opening.roster, *_names(actions)])),
+            story=opening.story,
+        )
+
+    def position_of(self, action_id: int) -> int | None:
+        for position, action in self.actions.items():
+            if action.action_id == action_id:
+                return position
+        return None
+
+
+def _names(actions: tuple[Action, ...]) -> list[str]:
+    return [n for a in actions for n in (a.player_name_ko, a.team_name_ko) if n]
+
+
+class _Desk:
+    """One match: its batches in flight, a lane per persona, and the publisher."""
+
+    def __init__(self, game_id: int, key: bytes | None, partition: int) -> None:
+        self.game_id = game_id
+        self.key = key
+        self.partition = partition
+        self.works: dict[int, _BatchWork] = {}
+        self.next_to_publish: int | None = None
+        self.tasks: list[asyncio.Task[None]] = []
+        self._arrived = asyncio.Event()
+
+    def work(self, batch_index: int) -> _BatchWork:
+        work = self.works.get(batch_index)
+        if work is None:
+            work = self.works[batch_index] = _BatchWork(self.game_id, batch_index)
+            self._arrived.set()
+            self._arrived = asyncio.Event()
+        return work
+
+    async def get(self, batch_index: int) -> _BatchWork:
+        """The work of ``batch_index``, once its first record arrived (TimeoutError when
+        nothing arrives for the idle time)."""
+        while batch_index not in self.works:
+            async with asyncio.timeout(_DESK_IDLE_S):
+                await self._arrived.wait()
+        return self.works[batch_index]
+
+
+class _LineBook:
+    """The lines of one (batch, persona): stored first, then published, in order."""
+
+    def __init__(self, agent: CommentaryAgent, desk: _Desk, work: _BatchWork, persona: Persona):
+        self.agent = agent
+        self.desk = desk
+        self.work = work
+        self.persona = persona
+        self.cid = commentary_id_for(work.game_id, work.batch_index, persona)
+        self.items: dict[int, CommentaryItem] = {}
+        self.raw: dict[int, str] = {}
+        self.sources: dict[int, Source | None] = {}
+        self.final_sent: dict[int, bool] = {}
+        self.restored = 0
+
+    def next_position(self) -> int:
+        n = 0
+        while n in self.items:
+            n += 1
+        return n
+
+    def settled_rows(self) -> dict[int, CommentaryItem]:
+        return {p + 1: item for p, item in self.items.items()}
+
+    async def restore(self) -> None:
+        """Lines an earlier owner stored: reused as they are; published if they were not."""
+        stored = await self.agent.store.load_lines(self.cid)
+        for position in sorted(stored):
+            text, published = stored[position]
+            self._take(position, text)
+            self.restored += 1
+            if not published:
+                await self._publish(position)
+        if stored:
+            self.agent.metrics.add("lines_restored", len(stored), persona=self.persona)
+
+    async def emit(self, item: CommentaryItem, raw: str | None, source: Source | None) -> None:
+        """Claim, publish and mark one line (a line already in the book stays as it is)."""
+        position = self.work.position_of(item.action_id)
+        if position is None or position in self.items:
+            return
+        payload = orjson.dumps({"item": item, "raw": raw, "source": source})
+        stored = await self.agent.store.claim_line(self.cid, position, payload)
+        if stored != payload:
+            self.agent.metrics.add("lines_claimed_elsewhere", persona=self.persona)
+        self._take(position, stored)
+        await self._publish(position)
+
+    def _take(self, position: int, stored: bytes) -> None:
+        data = orjson.loads(stored)
+        self.items[position] = CommentaryItem(**data["item"])
+        self.raw[position] = data.get("raw") or self.items[position].description
+        self.sources[position] = data.get("source")
+
+    def _is_final(self, position: int) -> bool:
+        close = self.work.close
+        if close is not None:
+            return position == len(close.actions) - 1
+        return position == self.agent.settings.batch_size - 1
+
+    async def _publish(self, position: int) -> None:
+        final = self._is_final(position)
+        await self.agent.publish_line(self.desk, self.work, self.persona, self.cid, position,
+                                      self.items[position], final)  # fmt: skip
+        self.final_sent[position] = final
+        await self.agent.store.mark_line_published(self.cid, position)
+
+    async def finish(self) -> None:
+        """The batch is complete: its last line says ``final`` (re-sent if it did not)."""
+        close = self.work.close
+        assert close is not None
+        last = len(close.actions) - 1
+        if not self.final_sent.get(last, True):
+            await self._publish(last)
 
 
 class CommentaryAgent:
-    """Writes, orders and publishes the commentary of every batch."""
+    """Writes, orders and publishes the lines and the commentary of every batch."""
 
     def __init__(
         self,
         *,
         settings: Settings,
-        writer: BatchWriter,
+        writer: CommentaryService,
         commentary_topic: Any,
         dead_letters: DeadLetters,
         metrics: Metrics,
         lines_topic: Any | None = None,
+        crash: Callable[[BaseException], Awaitable[None]] | None = None,
     ) -> None:
-        self._settings = settings
-        self._writer = writer
+        self.settings = settings
+        self._crash = crash
+        self.writer = writer
+        self.store = writer.store
+        self.metrics = metrics
         self._topic = commentary_topic
         self._lines_topic = lines_topic
-        # The newest line publisher of each (match key, persona).
-        self._line_tails: dict[tuple[bytes | None, str], _LinePublisher] = {}
         self._dead_letters = dead_letters
-        self._metrics = metrics
-        self._slots = asyncio.Semaphore(settings.max_in_flight_batches)
-        # The newest task of each match: the next batch of that match waits for it.
-        self._tails: dict[bytes | None, asyncio.Task[None]] = {}
+        self._desks: dict[int, _Desk] = {}
+        self.mode = settings.llm_mode
+        self._live = LiveWriter(
+            writer,
+            deadline_s=settings.llm_live_deadline_s,
+            structured=settings.llm_structured_output,
+        )
         self.latencies_ms: list[float] = []
 
+    # --- intake ----------------------------------------------------------------------
+
     async def run(self, stream: Any) -> None:
-        """The agent body: hand each batch to a task; ack when its output is acked."""
+        """The agent body: route each hand-off record to its match; never blocks on the LLM."""
         manual = stream.noack()
         async for event in manual.events():
+            message = event.message
             await self.submit(
-                key=event.message.key,
-                value=event.message.value,
-                partition=event.message.partition,
-                offset=event.message.offset,
+                key=message.key,
+                value=message.value,
+                partition=message.partition,
+                offset=message.offset,
                 ack=lambda event=event: manual.ack(event),
             )
 
     async def submit(
-        self,
-        *,
-        key: bytes | None,
-        value: bytes | None,
-        partition: int,
-        offset: int,
-        ack: Callable[[], Awaitable[Any]],
-    ) -> asyncio.Task[None]:
-        """Start work on one batch record; waits while too many batches are in flight."""
-        await self._slots.acquire()
-        previous = self._tails.get(key)
-        publishers = self._line_publishers(key)
-        task = asyncio.create_task(
-            self._process(key, value, partition, offset, previous, ack, publishers)
-        )
-        self._tails[key] = task
-        task.add_done_callback(lambda t, key=key: self._finished(key, t))
-        return task
-
-    def _line_publishers(self, key: bytes | None) -> dict[str, _LinePublisher]:
-        # Created in arrival order, so each waits for the previous batch of its match.
-        if self._lines_topic is None:
-            return {}
-        publishers = {}
-        for persona in self._settings.personas:
-            publisher = _LinePublisher(
-                topic=self._lines_topic,
-                key=key,
-                previous=self._line_tails.get((key, persona)),
-                metrics=self._metrics,
-            )
-            self._line_tails[(key, persona)] = publisher
-            publishers[persona] = publisher
-        return publishers
-
-    def _finished(self, key: bytes | None, task: asyncio.Task[None]) -> None:
-        self._slots.release()
-        if self._tails.get(key) is task:
-            del self._tails[key]
-
-    async def drain(self) -> None:
-        """Wait for every batch in flight (tests, shutdown)."""
-        while self._tails:
-            await asyncio.wait(list(self._tails.values()))
-
-    async def _process(
-        self,
-        key: bytes | None,
-        value: bytes | None,
-        partition: int,
-        offset: int,
-        previous: asyncio.Task[None] | None,
-        ack: Callable[[], Awaitable[Any]],
-        publishers: dict[str, _LinePublisher],
+        self, *, key: bytes | None, value: bytes | None, partition: int, offset: int, ack: Ack
     ) -> None:
-        source = self._settings.topic_batches
+        """Take one hand-off record; bad ones go to the dead-letter topic and are acked."""
         try:
-            batch = decode_batch(value, max_bytes=self._settings.max_message_bytes)
-            personas = self._settings.personas
-            results = await asyncio.gather(
-                *(
-                    self._writer.write(batch, p, on_item=self._on_item(batch, p, publishers))
-                    for p in personas
-                )
-            )
-            for publisher in publishers.values():
-                await publisher.close()
-            if previous is not None:
-                await asyncio.wait([previous])  # publish in arrival order per match
-            for persona, result in zip(personas, results, strict=True):
-                if isinstance(result, AlreadyPublished):
-                    self._metrics.add("commentary.already_published")
-                    continue
-                await self._publish(key, batch, persona, result)
-        except asyncio.CancelledError:
-            for publisher in publishers.values():
-                publisher.cancel()
-            raise  # not acked: the record is read again after the restart or rebalance
-        except Exception as exc:
-            for publisher in publishers.values():
-                await publisher.close()  # lines already queued still go out, in order
-            if not isinstance(exc, InvalidMessage):
-                log.exception("pitchcast.commentary_failed offset=%s", offset)
-            kind = exc.kind if isinstance(exc, InvalidMessage) else type(exc).__name__
+            record = decode_handoff(value, max_bytes=self.settings.max_message_bytes)
+        except InvalidMessage as exc:
             await self._dead_letters.send(
-                source_topic=source,
+                source_topic=self.settings.topic_batches,
                 partition=partition,
                 offset=offset,
                 key=key,
                 value=value,
-                error_kind=kind,
+                error_kind=exc.kind,
                 error_message=str(exc),
             )
-        await ack()
+            await ack()
+            return
+        desk = self._desks.get(record.game_id)
+        if desk is None:
+            desk = self._desks[record.game_id] = _Desk(record.game_id, key, partition)
+            desk.next_to_publish = record.batch_index
+            self._start(desk)
+        if desk.next_to_publish is not None and record.batch_index < desk.next_to_publish:
+            self.metrics.add("handoff_duplicates")
+            await ack()  # a copy of a batch this worker already published
+            return
+        work = desk.work(record.batch_index)
+        work.acks.append(ack)
+        if isinstance(record, BatchAction):
+            if record.position not in work.actions:
+                work.actions[record.position] = record.action
+                work.appended_ms[record.position] = record.appended_ts_ms
+            if record.opening is not None:
+                work.opening = record.opening
+        else:
+            self._check_close(work, record)
+            work.close = record
+        work.notify()
 
-    def _on_item(
-        self, batch: Batch, persona: Persona, publishers: dict[str, _LinePublisher]
-    ) -> ItemCallback | None:
-        publisher = publishers.get(persona)
-        if publisher is None:
-            return None
-        commentary_id = commentary_id_for(batch.game_id, batch.batch_index, persona)
-        index_of = {a.action_id: i for i, a in enumerate(batch.actions)}
-        last = len(batch.actions) - 1
+    def _check_close(self, work: _BatchWork, batch: Batch) -> None:
+        for position, action in enumerate(batch.actions):
+            seen = work.actions.get(position)
+            if seen is not None and seen.action_id != action.action_id:
+                self.metrics.add("handoff_mismatches")
+                log.error(
+                    "pitchcast.commentary.handoff_mismatch",
+                    extra={"game_id": batch.game_id, "batch_index": batch.batch_index},
+                )
+            work.actions[position] = action
+            work.appended_ms.setdefault(position, batch.closed_by_ts_ms or 0)
+
+    def _start(self, desk: _Desk) -> None:
+        for persona in self.settings.personas:
+            desk.tasks.append(asyncio.create_task(self._lane(desk, persona)))
+        desk.tasks.append(asyncio.create_task(self._publisher(desk)))
+
+    # --- revoke / shutdown -----------------------------------------------------------
+
+    async def revoke(self, partitions: set[int] | None = None) -> int:
+        """Cancel the desks of ``partitions`` (all when None) without acking their records."""
+        dropped = [
+            d for d in self._desks.values() if partitions is None or d.partition in partitions
+        ]
+        for desk in dropped:
+            self._drop(desk)
+        tasks = [t for d in dropped for t in d.tasks]
+        if tasks:
+            await asyncio.wait(tasks, timeout=5.0)
+        if dropped:
+            self.metrics.add("desks_revoked", len(dropped))
+        return len(dropped)
+
+    def _drop(self, desk: _Desk) -> None:
+        if self._desks.get(desk.game_id) is desk:
+            del self._desks[desk.game_id]
+        current = asyncio.current_task()
+        for task in desk.tasks:
+            if task is not current:
+                task.cancel()
+        desk.works.clear()  # un-acked records are let go: they are read again
+
+    async def drain(self, timeout_s: float = 60.0) -> None:
+        """Wait until every batch received so far is published (tests, benchmarks)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        while any(d.works and any(w.close for w in d.works.values()) for d in self._desks.values()):
+            if loop.time() > deadline:
+                raise TimeoutError("batches still unpublished")
+            await asyncio.sleep(0.05)
+
+    # --- lanes -------------------------------------------------------------------
+
+    async def _lane(self, desk: _Desk, persona: Persona) -> None:
+        index = desk.next_to_publish or 0
+        try:
+            while True:
+                work = await desk.get(index)
+                work.results[persona] = await self._write(desk, work, persona)
+                work.notify()
+                index += 1
+        except TimeoutError:
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            await self._stop(desk, exc, "lane")
+
+    async def _write(
+        self, desk: _Desk, work: _BatchWork, persona: Persona
+    ) -> CommentaryResult | AlreadyPublished:
+        cid = commentary_id_for(work.game_id, work.batch_index, persona)
+        if await self.writer.is_published(cid):
+            self.metrics.add("commentary_already_published", persona=persona)
+            return AlreadyPublished(cid)
+        book = _LineBook(self, desk, work, persona)
+        await book.restore()
+        if self.mode == "live" and (work.opening is not None or work.close is None):
+            while work.opening is None and work.close is None:
+                await work.changed()
+        if self.mode == "live" and work.opening is not None:
+            result = await self._write_live(work, persona, book)
+        else:
+            while work.close is None:
+                await work.changed()
+            result = await self._write_whole(work, persona, book)
+        if isinstance(result, CommentaryResult):
+            await book.finish()
+        return result
+
+    async def _write_live(
+        self, work: _BatchWork, persona: Persona, book: _LineBook
+    ) -> CommentaryResult:
+        turns: list[LiveTurn] = []
+        done = book.next_position()
+        if done:  # lines of an earlier owner: one turn that holds them
+            rows = tuple(range(1, done + 1))
+            lines = [(r, book.items[r - 1].tone, book.raw[r - 1]) for r in rows]
+            structured = self.settings.llm_structured_output
+            turns.append(LiveTurn(rows, render_answer(lines, structured=structured)))
+        usage = [0, 0]
+        reasons: list[str] = []
+        while True:
+            start, known = book.next_position(), work.known()
+            if start < known:
+                rows = list(range(start + 1, known + 1))
+
+                async def on_item(item: CommentaryItem, rows: list[int] = rows) -> None:
+                    await book.emit(item, None, None)
+
+                written = await self._live.write_rows(
+                    work.view(known), persona, turns, rows,
+                    settled=book.settled_rows(), on_item=on_item,
+                )  # fmt: skip
+                # The line store may hold another owner's text: record sources and raw
+                # text only for the lines this request really wrote.
+                for row, item in written.items.items():
+                    if book.items.get(row - 1) == item:
+                        book.sources[row - 1] = written.sources[row]
+                        book.raw[row - 1] = written.raw[row]
+                turns.append(written.turn)
+                usage[0] += written.usage.prompt_tokens
+                usage[1] += written.usage.completion_tokens
+                if written.fallback_reason:
+                    reasons.append(written.fallback_reason)
+                continue
+            if work.close is not None and start >= len(work.close.actions):
+                break
+            await work.changed()
+        return self._assemble(work, book, reasons, Usage(usage[0], usage[1]), None)
+
+    async def _write_whole(
+        self, work: _BatchWork, persona: Persona, book: _LineBook
+    ) -> CommentaryResult | AlreadyPublished:
+        batch = work.close
+        assert batch is not None
+        if book.next_position() >= len(batch.actions):
+            return self._assemble(work, book, [], Usage(), None)
 
         async def on_item(item: CommentaryItem) -> None:
-            line_index = index_of[item.action_id]
-            publisher.put(
-                CommentaryLine(
-                    commentary_id=commentary_id,
-                    line_index=line_index,
-                    game_id=batch.game_id,
-                    batch_index=batch.batch_index,
-                    persona=persona,
-                    item=item,
-                    final=line_index == last,
-                    created_at=utc_now_iso(),
-                )
-            )
+            await book.emit(item, None, None)
 
-        return on_item
+        outcome = await self.writer.write(batch, persona, on_item=on_item)
+        if isinstance(outcome, AlreadyPublished):
+            return outcome
+        for item in outcome.items:  # whatever on_item did not take (it failed): take now
+            await book.emit(item, None, None)
+        reasons = [outcome.fallback_reason] if outcome.fallback_reason else []
+        return self._assemble(work, book, reasons, outcome.usage, outcome)
 
-    async def _publish(
-        self, key: bytes | None, batch: Batch, persona: Persona, result: CommentaryResult
+    def _assemble(
+        self,
+        work: _BatchWork,
+        book: _LineBook,
+        reasons: list[str],
+        usage: Usage,
+        whole: CommentaryResult | None,
+    ) -> CommentaryResult:
+        close = work.close
+        assert close is not None
+        items = tuple(book.items[p] for p in range(len(close.actions)))
+        if whole is not None:
+            source = whole.source
+            if book.restored and source == "template":
+                source = "mixed"  # lines of an earlier owner came from the LLM stream
+            model = whole.model
+        else:
+            kinds = {book.sources.get(p) or "llm" for p in range(len(close.actions))}
+            source = "mixed" if len(kinds) > 1 else kinds.pop()
+            model = getattr(self.writer.primary, "model", None) or self.writer.primary.name
+            if source != "llm":
+                model = "template" if source == "template" else f"{model}+template"
+        return CommentaryResult(
+            items=items,
+            source=source,  # type: ignore[arg-type]
+            model=model,
+            usage=usage,
+            fallback_reason=reasons[0] if reasons else None,
+        )
+
+    # --- publication ---------------------------------------------------------------
+
+    async def publish_line(
+        self,
+        desk: _Desk,
+        work: _BatchWork,
+        persona: Persona,
+        cid: str,
+        position: int,
+        item: CommentaryItem,
+        final: bool,
     ) -> None:
-        commentary = build_commentary(batch, persona, result)
-        if await self._writer.is_published(commentary.commentary_id):
-            self._metrics.add("commentary.already_published")
+        """Send one line to the lines topic and wait for the broker's ack."""
+        if self._lines_topic is None:
             return
-        await send_acked(
+        line = CommentaryLine(
+            commentary_id=cid,
+            line_index=position,
+            game_id=work.game_id,
+            batch_index=work.batch_index,
+            persona=persona,
+            item=item,
+            final=final,
+            created_at=utc_now_iso(),
+        )
+        await send_until_acked(
+            self._lines_topic,
+            key=desk.key,
+            value=encode(line),
+            headers=list(LINE_HEADERS),
+            budget_s=self.settings.delivery_timeout_s,
+            metrics=self.metrics,
+        )
+        self.metrics.add("lines_published", persona=persona)
+        appended = work.appended_ms.get(position)
+        if appended:
+            lag_s = max(time.time() - appended / 1000.0, 0.0)
+            self.metrics.observe("line_lag_seconds", lag_s, persona=persona, mode=self.mode)
+
+    async def _publisher(self, desk: _Desk) -> None:
+        index = desk.next_to_publish or 0
+        personas = self.settings.personas
+        try:
+            while True:
+                work = await desk.get(index)
+                # Its close too: every record of the batch is acked together.
+                while work.close is None or len(work.results) < len(personas):
+                    await work.changed()
+                for persona in personas:
+                    result = work.results[persona]
+                    if isinstance(result, AlreadyPublished):
+                        continue
+                    await self._publish_record(desk, work, persona, result)
+                for ack in work.acks:
+                    await ack()
+                desk.works.pop(index, None)
+                index += 1
+                desk.next_to_publish = index
+                if work.close.close_reason == "match_end":
+                    break
+        except TimeoutError:
+            pass
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            await self._stop(desk, exc, "publisher")
+            return
+        self._drop(desk)
+
+    async def _stop(self, desk: _Desk, exc: Exception, where: str) -> None:
+        """A failure no retry fixed (Kafka unreachable past the delivery budget, a bug):
+        nothing of the match is acked, and the worker stops, so every record of it is
+        read again after the restart instead of sitting unacknowledged."""
+        log.critical(
+            "pitchcast.commentary.stopping",
+            extra={"game_id": desk.game_id, "where": where, "error_kind": type(exc).__name__},
+            exc_info=exc,
+        )
+        self.metrics.add("worker_stops", reason=type(exc).__name__)
+        self._drop(desk)
+        if self._crash is not None:
+            await self._crash(exc)
+
+    async def _publish_record(
+        self, desk: _Desk, work: _BatchWork, persona: Persona, result: CommentaryResult
+    ) -> None:
+        batch = work.close
+        assert batch is not None
+        commentary = build_commentary(batch, persona, result)
+        if await self.writer.is_published(commentary.commentary_id):
+            self.metrics.add("commentary_already_published", persona=persona)
+            return
+        await send_until_acked(
             self._topic,
-            key=key,
+            key=desk.key,
             value=encode(commentary),
             headers=commentary_headers(commentary),
+            budget_s=self.settings.delivery_timeout_s,
+            metrics=self.metrics,
         )
-        await self._writer.mark_published(commentary.commentary_id)
-        self._metrics.add("commentary.published")
-        self._metrics.add(f"commentary.source.{result.source}")
+        await self.writer.mark_published(commentary.commentary_id)
+        self.metrics.add("commentary_published", source=result.source, persona=persona)
         if batch.closed_by_ts_ms is not None:
-            self.latencies_ms.append(time.time() * 1000 - batch.closed_by_ts_ms)
+            latency = time.time() * 1000 - batch.closed_by_ts_ms
+            self.latencies_ms.append(latency)
             del self.latencies_ms[:-1000]  # keep the recent ones only
+            self.metrics.observe("record_lag_seconds", latency / 1000.0, mode=self.mode)

@@ -1,36 +1,100 @@
-"""Sending to Kafka from agents: wait for the broker's ack, and dead letters."""
+"""Sending to Kafka from agents: wait for the broker's ack, retry, dead letters.
+
+A send that fails is retried with the same bytes until the broker acknowledges it or
+the delivery budget runs out; then :class:`~pitchcast.exceptions.DeliveryFailed` is
+raised and the caller must not ack its input record (the worker stops and the record
+is read again after the restart). A retry after a lost ack can write the record twice:
+every record pitchcast writes is identified by its content (batch index and position,
+commentary id, line id), so consumers drop the copy.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import random
 from typing import Any
 
+from pitchcast.exceptions import DeliveryFailed
 from pitchcast.metrics import Metrics
 from pitchcast.schemas.decoding import encode
 from pitchcast.schemas.records import DeadLetter
 from pitchcast.streams.dead_letters import build_dead_letter
 
-__all__ = ["DeadLetters", "send_acked"]
+__all__ = ["DEAD_LETTER_HEADERS", "DeadLetters", "send_acked", "send_until_acked"]
 
-log = logging.getLogger("pitchcast.dlq")
+log = logging.getLogger("pitchcast.output")
+
+DEAD_LETTER_HEADERS: tuple[tuple[str, bytes], ...] = (
+    ("content-type", b"application/json"),
+    ("__TypeId__", b"dead_letter"),
+)
+_BACKOFF_INITIAL_S = 0.2
+_BACKOFF_MAX_S = 5.0
 
 
 async def send_acked(
     topic: Any, *, key: bytes | None, value: bytes, headers: list[tuple[str, bytes]] | None = None
 ) -> Any:
-    """Send and wait until the broker acknowledged the record; returns its metadata."""
+    """Send once and wait until the broker acknowledged the record; returns its metadata."""
     # force=True: send now, not attached to the current event's commit.
     pending = await topic.send(key=key, value=value, headers=headers, force=True)
     return await pending
 
 
-class DeadLetters:
-    """Writes dead letters keyed like their source, so they stay on the match's partition."""
+async def send_until_acked(
+    topic: Any,
+    *,
+    key: bytes | None,
+    value: bytes,
+    headers: list[tuple[str, bytes]] | None = None,
+    budget_s: float,
+    metrics: Metrics | None = None,
+) -> Any:
+    """Send the same bytes until acked; :class:`DeliveryFailed` once ``budget_s`` is spent."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + budget_s
+    wait = _BACKOFF_INITIAL_S
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            async with asyncio.timeout_at(deadline):
+                return await send_acked(topic, key=key, value=value, headers=headers)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            name = getattr(topic, "get_topic_name", lambda: str(topic))()
+            left = deadline - loop.time()
+            if left <= 0:
+                raise DeliveryFailed(
+                    f"{name}: not acknowledged after {attempt} attempt(s) in {budget_s:g} s"
+                    f" ({type(exc).__name__})"
+                ) from exc
+            if metrics is not None:
+                metrics.add("send_retries", topic=name)
+            log.warning(
+                "pitchcast.output.send_retry",
+                extra={"topic": name, "attempt": attempt, "error_kind": type(exc).__name__},
+            )
+            await asyncio.sleep(min(wait * random.uniform(0.8, 1.2), max(left, 0)))
+            wait = min(wait * 2, _BACKOFF_MAX_S)
 
-    def __init__(self, topic: Any, *, value_cap: int, metrics: Metrics) -> None:
+
+class DeadLetters:
+    """Writes dead letters keyed like their source, so they stay on the match's partition.
+
+    A dead letter that cannot be delivered raises :class:`DeliveryFailed`: the record
+    it describes must not be acked either.
+    """
+
+    def __init__(
+        self, topic: Any, *, value_cap: int, metrics: Metrics, budget_s: float = 120.0
+    ) -> None:
         self._topic = topic
         self._value_cap = value_cap
         self._metrics = metrics
+        self._budget_s = budget_s
 
     async def send(
         self,
@@ -59,9 +123,15 @@ class DeadLetters:
         )
         if key is None and game_id is not None:
             key = str(game_id).encode()
-        await send_acked(self._topic, key=key, value=encode(letter))
-        self._metrics.add("dead_letters")
-        self._metrics.add(f"dead_letters.{error_kind}")
+        await send_until_acked(
+            self._topic,
+            key=key,
+            value=encode(letter),
+            headers=list(DEAD_LETTER_HEADERS),
+            budget_s=self._budget_s,
+            metrics=self._metrics,
+        )
+        self._metrics.add("dead_letters", reason=error_kind)
         log.warning(
             "pitchcast.dead_letter kind=%s topic=%s partition=%s offset=%s: %s",
             error_kind,

@@ -1,9 +1,12 @@
 """Idle ticks: write a ``tick`` control into an idle match's own partition.
 
-The batcher never looks at the clock. When no action of a match with an open batch
-arrived for ``idle_timeout_s``, this timer writes ``{"control": "tick", "at": now}``
-keyed by the match, and the batcher flushes when it reads a tick dated past the
-timeout. Replaying the log therefore reproduces the same idle flushes.
+The batcher never looks at a clock. This timer watches the local match states: when a
+match's open batch has not changed (its newest action's offset stayed the same) for
+``idle_timeout_s`` of this worker's clock, it writes ``{"control": "tick",
+"after_offset": <that offset>}`` keyed by the match. The batcher closes the open batch
+when it reads a tick whose ``after_offset`` is still its newest action (no action joined
+in between), so the decision is the log's alone and a replay reproduces it. Only one
+clock is read, the worker's own, and only to decide when to write a tick.
 """
 
 from __future__ import annotations
@@ -34,36 +37,51 @@ class IdleTicker:
         events_topic: Any,
         idle_timeout_s: float,
         metrics: Metrics,
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
         self._read_states = read_states
         self._topic = events_topic
         self._idle_timeout_s = idle_timeout_s
         self._metrics = metrics
         self._clock = clock
-        self._last_tick: dict[bytes, float] = {}
+        self._wall_clock = wall_clock
+        # key -> (newest open offset seen, when it was first seen, when last ticked)
+        self._watch: dict[bytes, tuple[int | None, float, float | None]] = {}
 
-    def due(self, now: float) -> list[tuple[bytes, int]]:
-        """(key, game_id) of every match whose open batch has been idle long enough."""
-        due: list[tuple[bytes, int]] = []
+    def due(self, now: float | None = None) -> list[tuple[bytes, int, int | None]]:
+        """(key, game_id, after_offset) of every match whose open batch sat idle long enough."""
+        now = self._clock() if now is None else now
+        due: list[tuple[bytes, int, int | None]] = []
+        live: set[bytes] = set()
         for key, state in self._read_states():
-            if state.ended or state.buffer_ts_ms is None:
+            if state.ended or not state.open:
                 continue
-            idle_s = now - state.buffer_ts_ms / 1000.0
-            # One tick per half timeout at most, while the batcher has not read it yet.
-            recent = now - self._last_tick.get(key, 0.0) < self._idle_timeout_s / 2
-            if idle_s >= self._idle_timeout_s and not recent:
-                due.append((key, state.game_id))
+            live.add(key)
+            offset = state.open_offset
+            seen, since, ticked = self._watch.get(key, (None, now, None))
+            if seen != offset or key not in self._watch:
+                self._watch[key] = (offset, now, None)  # changed: start counting again
+                continue
+            # Ticks repeat every half timeout while the batcher has not closed the batch.
+            recent = ticked is not None and now - ticked < self._idle_timeout_s / 2
+            if now - since >= self._idle_timeout_s and not recent:
+                due.append((key, state.game_id, offset))
+        for key in set(self._watch) - live:
+            del self._watch[key]
         return due
 
     async def tick(self) -> int:
         """Write the ticks that are due; returns how many."""
         now = self._clock()
         sent = 0
-        for key, game_id in self.due(now):
-            tick = Control(game_id=game_id, control="tick", at=now)
+        for key, game_id, offset in self.due(now):
+            tick = Control(
+                game_id=game_id, control="tick", at=self._wall_clock(), after_offset=offset
+            )
             await send_acked(self._topic, key=key, value=encode(tick))
-            self._last_tick[key] = now
+            seen, since, _ = self._watch[key]
+            self._watch[key] = (seen, since, now)
             sent += 1
         if sent:
             self._metrics.add("ticks_sent", sent)

@@ -6,12 +6,16 @@ from pitchcast.commentary.backends.base import CommentaryResult
 from pitchcast.schemas.records import Batch, Commentary, commentary_id_for
 from pitchcast.streams.dead_letters import utc_now_iso
 
-__all__ = ["COMMENTARY_HEADERS", "build_commentary", "commentary_headers"]
+__all__ = ["COMMENTARY_HEADERS", "LINE_HEADERS", "build_commentary", "commentary_headers"]
 
 COMMENTARY_HEADERS: tuple[tuple[str, bytes], ...] = (
     ("content-type", b"application/json"),
     # Lets Spring's JsonDeserializer map the type without Java class names.
     ("__TypeId__", b"commentary"),
+)
+LINE_HEADERS: tuple[tuple[str, bytes], ...] = (
+    ("content-type", b"application/json"),
+    ("__TypeId__", b"commentary_line"),
 )
 
 

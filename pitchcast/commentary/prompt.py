@@ -61,7 +61,7 @@ __all__ = [
     "system_prompt",
 ]
 
-PROMPT_VERSION = "pitchcast-prompt-1"
+PROMPT_VERSION = "pitchcast-prompt-2"
 
 # Length the prompt asks for, in characters of the written line (placeholders included).
 LINE_CHARS = (15, 40)
@@ -164,28 +164,36 @@ def _format_block(persona: Persona, *, structured: bool) -> str:
     )
 
 
-def _build_system_prompt(persona: Persona, *, structured: bool) -> str:
-    return "\n\n".join(
-        (
-            _PERSONA_INTROS[persona],
-            _common_rules(),
-            "출력: " + _format_block(persona, structured=structured),
-        )
-    )
+# Live mode: the batch arrives a few actions at a time in one growing conversation.
+_LIVE_RULES = f"""생중계다. 경기가 진행되는 동안 대화가 이어진다.
+- 첫 사용자 메시지는 경기 정보와 처음 몇 개의 액션을 담는다. 이후 사용자 메시지는 새로 \
+일어난 것만 담는다: 처음 나온 선수({SECTION_PLAYERS}), 바뀐 스코어({SECTION_SCORE}), 새 액션\
+({SECTION_ACTIONS}). 앞에서 정한 참조와 번호는 그대로 이어진다.
+- 매번 {SECTION_REQUEST}의 번호만 쓴다. 앞에서 쓴 줄은 다시 쓰지 않는다.
+- 앞에서 쓴 해설과 같은 문장을 반복하지 않는다."""
+
+
+def _build_system_prompt(persona: Persona, *, structured: bool, live: bool) -> str:
+    parts = [_PERSONA_INTROS[persona], _common_rules()]
+    if live:
+        parts.append(_LIVE_RULES)
+    parts.append("출력: " + _format_block(persona, structured=structured))
+    return "\n\n".join(parts)
 
 
 # Built once: the same bytes for every request (prefix caching).
-_SYSTEM_PROMPTS: dict[tuple[Persona, bool], str] = {
-    (persona, structured): _build_system_prompt(persona, structured=structured)
+_SYSTEM_PROMPTS: dict[tuple[Persona, bool, bool], str] = {
+    (persona, structured, live): _build_system_prompt(persona, structured=structured, live=live)
     for persona in PERSONAS
     for structured in (False, True)
+    for live in (False, True)
 }
 
 
-def system_prompt(persona: Persona, *, structured: bool = False) -> str:
+def system_prompt(persona: Persona, *, structured: bool = False, live: bool = False) -> str:
     """The static system prompt of ``persona`` (identical bytes on every call)."""
     try:
-        return _SYSTEM_PROMPTS[(persona, structured)]
+        return _SYSTEM_PROMPTS[(persona, structured, live)]
     except KeyError:
         raise ValueError(f"unknown persona {persona!r}; expected one of {PERSONAS}") from None
 
@@ -193,7 +201,7 @@ def system_prompt(persona: Persona, *, structured: bool = False) -> str:
 # --- the user prompt ------------------------------------------------------------
 
 
-def _field(value: object) -> str:
+def prompt_field(value: object) -> str:
     """A free-text cell: no control characters, no braces (they mean references), capped."""
     if value is None:
         return ""
@@ -207,7 +215,7 @@ def _coord(value: float) -> str:
     return "0" if text in ("-0", "") else text
 
 
-def _csv_block(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+def csv_block(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
     writer.writerow(header)
@@ -219,26 +227,26 @@ def _period_name(period_id: int) -> str:
     return _PERIOD_NAMES.get(period_id, f"{period_id}피리어드")
 
 
-def _match_line(batch: Batch) -> str:
+def match_line(batch: Batch) -> str:
     parts: list[str] = []
     info = batch.match_info
     if info is not None:
         if info.game_date:
-            parts.append(_field(info.game_date)[:10])
+            parts.append(prompt_field(info.game_date)[:10])
         if info.venue:
-            parts.append(f"장소 {_field(info.venue)}")
+            parts.append(f"장소 {prompt_field(info.venue)}")
     parts.append(_period_name(batch.period_id))
     return f"{SECTION_MATCH} " + " | ".join(parts)
 
 
-def _score_line(batch: Batch, slots: SlotTable) -> str:
+def score_line(batch: Batch, slots: SlotTable) -> str:
     home, away = batch.score.home, batch.score.away
     if slots.home_ref and slots.away_ref:
         return f"{SECTION_SCORE} {slots.home_ref} {home}:{away} {slots.away_ref}"
     return f"{SECTION_SCORE} 홈 {home}:{away} 원정"
 
 
-def _team_rows(slots: SlotTable) -> list[list[str]]:
+def team_rows(slots: SlotTable) -> list[list[str]]:
     rows = []
     for ref, name in slots.teams.items():
         if ref == slots.home_ref:
@@ -247,19 +255,19 @@ def _team_rows(slots: SlotTable) -> list[list[str]]:
             side = "원정"
         else:
             side = ""
-        rows.append([ref, _field(name), side])
+        rows.append([ref, prompt_field(name), side])
     return rows
 
 
-def _action_row(row: int, action: Action, slots: SlotTable) -> list[str]:
+def action_row(row: int, action: Action, slots: SlotTable) -> list[str]:
     moved = (action.end_x, action.end_y) != (action.start_x, action.start_y)
     return [
         str(row),
         str(int(max(action.time_seconds, 0.0) // 60)),
         slots.team_ref(action) or "",
         slots.player_ref(action) or "",
-        _field(action.type_name),
-        _field(action.result_name),
+        prompt_field(action.type_name),
+        prompt_field(action.result_name),
         _coord(action.start_x),
         _coord(action.start_y),
         _coord(action.end_x) if moved else "",
@@ -297,7 +305,7 @@ def parse_rows(text: str) -> list[int]:
     return rows
 
 
-def _request_line(rows: Sequence[int]) -> str:
+def request_line(rows: Sequence[int]) -> str:
     return f"{SECTION_REQUEST} {format_rows(rows)}번, {len(rows)}줄"
 
 
@@ -305,23 +313,23 @@ def build_user_prompt(batch: Batch, *, slots: SlotTable | None = None) -> str:
     """The batch as compact data: match, teams, running score, players, actions (CSV)."""
     slots = slots or build_slots(batch)
     blocks = [
-        _match_line(batch),
-        SECTION_TEAMS + "\n" + _csv_block(("ref", "name", "side"), _team_rows(slots)),
-        _score_line(batch, slots),
+        match_line(batch),
+        SECTION_TEAMS + "\n" + csv_block(("ref", "name", "side"), team_rows(slots)),
+        score_line(batch, slots),
     ]
     if slots.players:
         with_position = bool(slots.position_of_player)
         header = ("ref", "team", "name", "pos") if with_position else ("ref", "team", "name")
         player_rows = []
         for ref, name in slots.players.items():
-            row = [ref, slots.team_of_player.get(ref, ""), _field(name)]
+            row = [ref, slots.team_of_player.get(ref, ""), prompt_field(name)]
             if with_position:
-                row.append(_field(slots.position_of_player.get(ref)))
+                row.append(prompt_field(slots.position_of_player.get(ref)))
             player_rows.append(row)
-        blocks.append(SECTION_PLAYERS + "\n" + _csv_block(header, player_rows))
-    action_rows = [_action_row(i, a, slots) for i, a in enumerate(batch.actions, start=1)]
-    blocks.append(SECTION_ACTIONS + "\n" + _csv_block(ACTION_COLUMNS, action_rows))
-    blocks.append(_request_line(range(1, len(batch.actions) + 1)))
+        blocks.append(SECTION_PLAYERS + "\n" + csv_block(header, player_rows))
+    action_rows = [action_row(i, a, slots) for i, a in enumerate(batch.actions, start=1)]
+    blocks.append(SECTION_ACTIONS + "\n" + csv_block(ACTION_COLUMNS, action_rows))
+    blocks.append(request_line(range(1, len(batch.actions) + 1)))
     return "\n".join(blocks)
 
 
@@ -353,7 +361,7 @@ def build_repair_messages(
         (
             f"{SECTION_REVIEW} 앞의 답은 그대로 쓸 수 없다:",
             *shown,
-            f"{_request_line(rows)}. 이 번호만 같은 형식으로 다시 쓴다. 다른 번호는 쓰지 않는다.",
+            f"{request_line(rows)}. 이 번호만 같은 형식으로 다시 쓴다. 다른 번호는 쓰지 않는다.",
         )
     )
     return [

@@ -167,7 +167,7 @@ class CommentaryService:
         self.cache_ttl_s = cache_ttl_s
         self.metrics = ServiceMetrics()
         # One bound for all matches of this worker: the LLM endpoint's concurrency.
-        self._in_flight = asyncio.Semaphore(max_in_flight)
+        self.in_flight = asyncio.Semaphore(max_in_flight)
 
     @classmethod
     def from_settings(
@@ -344,7 +344,7 @@ class CommentaryService:
         try:
             async with asyncio.timeout_at(deadline) as scope:
                 try:
-                    async with self._in_flight:
+                    async with self.in_flight:
                         called = True
                         result = await self.primary.write(batch, persona, on_item=sink)
                         verdict = True
@@ -466,6 +466,14 @@ class CommentaryService:
                 extra={"commentary_id": cid, "error_kind": type(exc).__name__},
             )
             return None
+
+    def record_failure(self, exc: Exception | None = None) -> None:
+        """An LLM request failed (an outage: timeouts, 5xx, 429, connection errors)."""
+        self._failed(type(exc).__name__ if exc is not None else "live")
+
+    def record_success(self) -> None:
+        """An LLM request was answered (even if the answer was then rejected)."""
+        self._succeeded("live")
 
     def _failed(self, cid: str) -> None:
         if self.breaker.record_failure():

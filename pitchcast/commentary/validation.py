@@ -24,7 +24,7 @@ for what a repair keeps.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from pitchcast.commentary.parsing import ParsedItem
 from pitchcast.commentary.prompt import MAX_TEXT_CHARS, format_rows
@@ -265,11 +265,17 @@ class LineAssembler:
         *,
         max_chars: int = MAX_DESCRIPTION_CHARS,
         checker: ItemChecker | None = None,
+        settled: Mapping[int, CommentaryItem] | None = None,
     ) -> None:
         self.checker = checker or ItemChecker(batch, max_chars=max_chars)
         self.rows = self.checker.rows
-        self._settled: dict[int, CommentaryItem] = {}
+        # Rows written by earlier requests (live mode): final, never asked again.
+        self._settled: dict[int, CommentaryItem] = dict(settled or {})
         self._next = 0
+        while self._next < len(self.rows) and self.rows[self._next] in self._settled:
+            self._next += 1
+        # The text of each accepted line as the model wrote it (references unfilled).
+        self.raw: dict[int, str] = {}
         self._kept: dict[int, CommentaryItem] = {}
         self._asked: frozenset[int] = frozenset()
         self._seen: set[int] = set()
@@ -324,6 +330,7 @@ class LineAssembler:
             self.reasons.extend(exc.reasons)
             return []
         self._accepted[row] = item
+        self.raw[row] = clean_text(parsed.text)
         return self._settle()
 
     def end_attempt(self, *, note: str | None = None) -> list[str]:

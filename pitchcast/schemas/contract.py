@@ -15,6 +15,7 @@ __all__ = ["SCHEMA_NAMES", "validator_for"]
 SCHEMA_NAMES: tuple[str, ...] = (
     "action",
     "batch",
+    "batch_action",
     "commentary",
     "commentary_line",
     "control",

@@ -14,10 +14,14 @@ import orjson
 
 from pitchcast.exceptions import MessageTooLarge, SchemaViolation, UndecodableMessage
 from pitchcast.schemas.records import (
+    BATCH_ACTION_SCHEMA,
+    BATCH_SCHEMA,
     CLOSE_REASONS,
     CONTROL_KINDS,
     Action,
     Batch,
+    BatchAction,
+    BatchOpening,
     Control,
     MatchInfo,
     Score,
@@ -26,12 +30,21 @@ from pitchcast.schemas.vocabulary import PITCH_LENGTH_M, PITCH_WIDTH_M
 from pitchcast.story import story_from_dict
 
 __all__ = [
+    "MAX_PERIOD_ID",
+    "MAX_TIME_SECONDS",
     "DecodedAction",
     "decode_batch",
     "decode_event",
+    "decode_handoff",
     "encode",
     "match_info_from_mapping",
 ]
+
+
+# Periods: 1, 2 halves; 3, 4 extra time; 5 the shoot-out.
+MAX_PERIOD_ID = 5
+# No period lasts three hours: a larger clock is a corrupted record.
+MAX_TIME_SECONDS = 3 * 3600.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,10 +150,16 @@ def _decode_action(data: dict[str, Any], clamp_margin: float) -> DecodedAction:
     period_id = _int(data, "period_id")
     time_seconds = _number(data, "time_seconds")
     assert period_id is not None and time_seconds is not None
-    if period_id < 1:
-        raise SchemaViolation(f"field 'period_id' must be >= 1, got {period_id}")
-    if time_seconds < 0:
-        raise SchemaViolation(f"field 'time_seconds' must be >= 0, got {time_seconds}")
+    if not 1 <= period_id <= MAX_PERIOD_ID:
+        raise SchemaViolation(
+            f"field 'period_id' must be 1..{MAX_PERIOD_ID} (halves, extra time, shoot-out),"
+            f" got {period_id}"
+        )
+    if not 0 <= time_seconds <= MAX_TIME_SECONDS:
+        raise SchemaViolation(
+            f"field 'time_seconds' must be 0..{MAX_TIME_SECONDS:g} (seconds into the period),"
+            f" got {time_seconds}"
+        )
     action_id = _int(data, "action_id")
     assert action_id is not None
     if action_id < 0:
@@ -219,6 +238,7 @@ def _decode_control(data: dict[str, Any]) -> Control:
         period_id=_int(data, "period_id", required=False),
         match_info=info,
         at=_number(data, "at", required=kind == "tick"),
+        after_offset=_int(data, "after_offset", required=False),
     )
 
 
@@ -232,9 +252,46 @@ def decode_event(
     return _decode_action(data, clamp_margin)
 
 
-def decode_batch(raw: bytes | None, *, max_bytes: int) -> Batch:
-    """Decode one ``pitchcast-batches`` value (written by pitchcast itself)."""
+def decode_handoff(raw: bytes | None, *, max_bytes: int) -> BatchAction | Batch:
+    """Decode one ``pitchcast-batches`` value: an assigned action or a closed batch."""
     data = _load_object(raw, max_bytes)
+    if data.get("schema") == BATCH_ACTION_SCHEMA:
+        return _batch_action(data)
+    return _batch(data)
+
+
+def decode_batch(raw: bytes | None, *, max_bytes: int) -> Batch:
+    """Decode one closed batch (``pitchcast.batch.v1`` or ``v2``)."""
+    return _batch(_load_object(raw, max_bytes))
+
+
+def _batch_action(data: dict[str, Any]) -> BatchAction:
+    try:
+        opening = data.get("opening")
+        info = None if opening is None else opening.get("match_info")
+        return BatchAction(
+            game_id=int(data["game_id"]),
+            batch_index=int(data["batch_index"]),
+            position=int(data["position"]),
+            action=_decode_action(data["action"], clamp_margin=0.0).action,
+            appended_ts_ms=int(data["appended_ts_ms"]),
+            opening=None
+            if opening is None
+            else BatchOpening(
+                match_info=None if info is None else match_info_from_mapping(info),
+                story=story_from_dict(opening["story"]),
+                roster=tuple(opening.get("roster", ())),
+            ),
+        )
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        if isinstance(exc, SchemaViolation):
+            raise
+        raise SchemaViolation(f"not a pitchcast batch action: {exc!r}") from exc
+
+
+def _batch(data: dict[str, Any]) -> Batch:
+    if data.get("schema") not in (BATCH_SCHEMA, "pitchcast.batch.v1"):
+        raise SchemaViolation(f"not a pitchcast batch: schema {data.get('schema')!r}")
     try:
         actions = tuple(_decode_action(a, clamp_margin=0.0).action for a in data["actions"])
         close_reason = data["close_reason"]

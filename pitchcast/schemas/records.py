@@ -16,6 +16,7 @@ if TYPE_CHECKING:  # story.py builds on these records; at run time the field is 
     from pitchcast.story import Story
 
 __all__ = [
+    "BATCH_ACTION_SCHEMA",
     "BATCH_SCHEMA",
     "CLOSE_REASONS",
     "COMMENTARY_NAMESPACE",
@@ -26,6 +27,8 @@ __all__ = [
     "TONES",
     "Action",
     "Batch",
+    "BatchAction",
+    "BatchOpening",
     "CloseReason",
     "Commentary",
     "CommentaryItem",
@@ -42,7 +45,8 @@ __all__ = [
 
 COMMENTARY_SCHEMA = "pitchcast.commentary.v1"
 LINE_SCHEMA = "pitchcast.commentary_line.v1"
-BATCH_SCHEMA = "pitchcast.batch.v1"
+BATCH_SCHEMA = "pitchcast.batch.v2"
+BATCH_ACTION_SCHEMA = "pitchcast.batch_action.v1"
 DEAD_LETTER_SCHEMA = "pitchcast.dead_letter.v1"
 
 Tone = Literal["excited", "tense", "calm", "analytical", "playful", "disappointed"]
@@ -117,6 +121,9 @@ class Control:
     match_info: MatchInfo | None = None
     # Epoch seconds at which a tick was written (ticks only).
     at: float | None = None
+    # Ticks only: the offset of the match's newest action the ticker saw; the batcher
+    # flushes the open batch if no action joined it since (a decision the log alone makes).
+    after_offset: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,8 +133,40 @@ class Score:
 
 
 @dataclass(frozen=True, slots=True)
+class BatchOpening:
+    """What a batch's first action carries: the context its lines are written in."""
+
+    match_info: MatchInfo | None
+    story: Story
+    # Player and team names seen in the match before the batch opened.
+    roster: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class BatchAction:
+    """One action assigned to its batch and position as it arrives (``pitchcast-batches``).
+
+    Sent at once, so the commentary stage can write the action's line without waiting
+    for the window to close. The batch's first action (position 0) carries its opening.
+    """
+
+    game_id: int
+    batch_index: int
+    position: int
+    action: Action
+    # Kafka timestamp (ms) of the action's record on the events topic.
+    appended_ts_ms: int
+    opening: BatchOpening | None = None
+    schema: str = BATCH_ACTION_SCHEMA
+
+
+@dataclass(frozen=True, slots=True)
 class Batch:
-    """A closed window of up to ``batch_size`` actions of one match (``pitchcast-batches``)."""
+    """A closed window of up to ``batch_size`` actions of one match (``pitchcast-batches``).
+
+    Complete and self-contained: batch mode and recovery need nothing else. Actions are
+    in position (log) order, the order their lines were published in.
+    """
 
     game_id: int
     batch_index: int

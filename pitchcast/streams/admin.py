@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any
+
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
@@ -10,7 +14,19 @@ from pitchcast.exceptions import ConfigurationError
 from pitchcast.settings import Settings
 from pitchcast.streams.clients import aiokafka_options
 
-__all__ = ["ensure_topics", "match_keyed_topics", "partition_count", "read_range"]
+__all__ = [
+    "TOPIC_CONFIGS",
+    "RangeRead",
+    "ensure_topics",
+    "match_keyed_topics",
+    "partition_count",
+    "read_range",
+]
+
+
+# Every record's timestamp is the broker's: the latency of a line (action appended ->
+# line appended) is then read on one clock, whoever produced the action.
+TOPIC_CONFIGS: tuple[tuple[str, str], ...] = (("message.timestamp.type", "LogAppendTime"),)
 
 
 def match_keyed_topics(settings: Settings) -> list[str]:
@@ -48,6 +64,7 @@ async def ensure_topics(settings: Settings) -> list[str]:
                         name=t,
                         num_partitions=settings.partitions,
                         replication_factor=settings.replication_factor,
+                        topic_configs=dict(TOPIC_CONFIGS),
                     )
                     for t in missing
                 ]
@@ -107,22 +124,45 @@ async def partition_count(settings: Settings, topic: str) -> int:
     return counts[topic]
 
 
+@dataclass(frozen=True, slots=True)
+class RangeRead:
+    """What a direct read of ``first..last`` of one partition found."""
+
+    records: list[Any]  # ConsumerRecord: offset, key, value, timestamp (ms)
+    complete: bool  # the read reached past ``last``
+    first_available: int  # the log start offset when the read began
+    notes: list[str] = field(default_factory=list)
+
+
 async def read_range(
-    settings: Settings, topic: str, partition: int, first: int, last: int
-) -> list[ConsumerRecord[bytes, bytes]]:
-    """Records ``first..last`` of one partition, read without a consumer group."""
+    settings: Settings,
+    topic: str,
+    partition: int,
+    first: int,
+    last: int,
+    *,
+    timeout_s: float = 15.0,
+) -> RangeRead:
+    """Records ``first..last`` of one partition, read without a consumer group.
+
+    Complete only when the consumer's position passed ``last`` (offsets without a
+    record, such as transaction markers, are passed over, not waited for). A range that
+    starts before the log start offset (deleted by retention) is read from the start.
+    """
     consumer = AIOKafkaConsumer(**aiokafka_options(settings), enable_auto_commit=False)
     await consumer.start()
     try:
         tp = TopicPartition(topic, partition)
         consumer.assign([tp])
-        consumer.seek(tp, first)
+        start = (await consumer.beginning_offsets([tp]))[tp]
+        consumer.seek(tp, max(first, start))
         records: list[ConsumerRecord[bytes, bytes]] = []
-        while not records or records[-1].offset < last:
-            batch = await consumer.getmany(tp, timeout_ms=5000, max_records=500)
-            if not batch.get(tp):
-                break  # nothing more to read (the range was deleted or compacted)
-            records.extend(r for r in batch[tp] if r.offset <= last)
-        return records
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        while await consumer.position(tp) <= last and loop.time() < deadline:
+            batch = await consumer.getmany(tp, timeout_ms=500, max_records=500)
+            records.extend(r for r in batch.get(tp, ()) if r.offset <= last)
+        complete = await consumer.position(tp) > last
+        return RangeRead(records=records, complete=complete, first_available=start)
     finally:
         await consumer.stop()

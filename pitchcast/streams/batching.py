@@ -2,40 +2,85 @@
 
 ``advance(state, event, ...)`` takes the state of one match and one record of the
 ``match-events`` log (an action or a control message, with its offset and timestamp)
-and returns the new state plus what to emit. Batch boundaries are a function of the
-log alone, never of the clock, so replaying the log forms the same batches:
+and returns the new state plus the records to hand off, in order. Batch membership is
+decided in **log order, at arrival**: the log alone decides it, never the clock, so
+replaying the log forms the same batches with the same ids.
 
-* the next ``batch_size`` actions in ``action_id`` order form a batch (``full``);
-* ``period_end`` (or an action of a new period) and ``match_end`` flush a partial batch;
-* a ``tick`` whose time is at least ``idle_timeout_s`` after the timestamp of the last
-  buffered action flushes it (``idle``); ticks are written into the log by pitchcast;
-* a record at or below the last offset folded into the state is a redelivery: dropped;
-* an ``action_id`` already batched or buffered is a duplicate: dropped;
-* an unseen ``action_id`` at or below the last closed batch's highest id is late;
-* ``match_end`` closes the match: the state shrinks to what detects redeliveries and
-  stragglers; a new ``match_start`` starts again at ``batch_index`` 0, so a replayed
-  match reproduces its batches and their commentary ids.
+* An action joins the match's open batch at the next position as soon as it arrives
+  (a :class:`~pitchcast.schemas.records.BatchAction` is emitted for it at once, so the
+  commentary stage can write its line without waiting for the window). The batch's
+  first action also carries the batch's opening: match info and the story so far.
+* ``batch_size`` actions close the batch (``full``); ``period_end`` (or an action of a
+  new period) and ``match_end`` close a partial one; an idle ``tick`` closes it when no
+  action joined since the tick was written (``idle``). A close emits the complete
+  :class:`~pitchcast.schemas.records.Batch` (actions in position order, the story at
+  its open).
+* A record at or below the last offset folded into the state is a redelivery: dropped.
+  An ``action_id`` the match already accepted is a duplicate: dropped (whatever its
+  content). An unseen older ``action_id`` (a late action) joins the open batch.
+* What cannot be real is rejected, never folded in (the agent dead-letters it): an
+  action of an earlier period after a later one started, or an ``action_id`` more than
+  ``max_action_id_jump`` beyond the previous accepted one (a typo or a corrupted
+  record would otherwise look like the match's future). One such record costs itself
+  and nothing around it. Periods outside 1..5 never get here (decoding refuses them).
+* ``match_start`` while the match is open refreshes the match info only (a feed that
+  reconnects re-sends it); after ``match_end`` (or on a fresh match) it starts the match
+  over at ``batch_index`` 0, so a replayed match reproduces its ids and is deduplicated
+  by the commentary stage. Actions after ``match_end`` are rejected as late.
+
+The same state and record always give the same step; the agent relies on that to send a
+closed batch identically until the broker acknowledges it (nothing is acked before).
 """
 
 from __future__ import annotations
 
 import bisect
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from pitchcast.schemas.records import Action, Batch, CloseReason, Control, MatchInfo, Score
+from pitchcast.schemas.records import (
+    Action,
+    Batch,
+    BatchAction,
+    BatchOpening,
+    CloseReason,
+    Control,
+    MatchInfo,
+    Score,
+)
+from pitchcast.story import (
+    Story,
+    TeamTally,
+    advance_story,
+    new_story,
+    story_from_dict,
+    story_with_match_info,
+)
 
-__all__ = ["MatchState", "Outcome", "Step", "advance", "state_from_dict", "state_to_dict"]
+__all__ = [
+    "STATE_VERSION",
+    "Emit",
+    "MatchState",
+    "Outcome",
+    "Step",
+    "advance",
+    "state_from_dict",
+    "state_to_dict",
+]
+
+STATE_VERSION = 2
 
 Outcome = Literal[
-    "buffered",  # the action joined the open batch
-    "batched",  # the action closed a batch (full)
+    "assigned",  # the action joined the open batch
+    "batched",  # the action joined the open batch and closed it (full)
     "redelivery",  # offset already folded into the state
-    "duplicate",  # action_id already batched or buffered
-    "late",  # unseen action_id older than the last closed batch
+    "duplicate",  # action_id already accepted in this match
+    "rejected",  # implausible: never folded in (see Step.rejection)
     "ended",  # an action of a match that already ended (no new match_start)
     "control",  # a control message was applied
 ]
+
+Emit = BatchAction | Batch
 
 
 @dataclass(slots=True)
@@ -43,73 +88,65 @@ class MatchState:
     """Everything the batcher remembers about one match."""
 
     game_id: int
-    batch_index: int = 0  # index of the next batch to close
-    buffer: list[Action] = field(default_factory=list)
-    # Kafka timestamp (ms) of the newest buffered action: the idle clock reads the log.
-    buffer_ts_ms: int | None = None
-    closed_upto: int = -1  # highest action_id of any closed batch
-    # Sorted, disjoint [first, last] ranges of action ids already batched.
-    batched: list[list[int]] = field(default_factory=list)
+    batch_index: int = 0  # index of the open batch, or of the next one to open
+    open: list[Action] = field(default_factory=list)  # the open batch, in log order
+    # The story when the open batch opened (None while no batch is open).
+    open_story: Story | None = None
+    # Kafka offset and timestamp (ms) of the open batch's newest action (idle ticks).
+    open_offset: int | None = None
+    open_ts_ms: int | None = None
+    # Sorted, disjoint [first, last] ranges of every action id accepted in this match.
+    seen: list[list[int]] = field(default_factory=list)
     last_offset: int = -1  # highest input offset folded into this state
-    score: Score = field(default_factory=Score)
+    last_action_id: int | None = None  # the previous accepted action (plausibility)
+    period_id: int = 0  # the latest period an action was accepted in
+    story: Story = field(default_factory=Story)  # after every accepted action
     match_info: MatchInfo | None = None
-    roster: list[str] = field(default_factory=list)
-    # Team ids in order of first appearance: home/away when match info is missing.
-    teams: list[int] = field(default_factory=list)
+    roster: list[str] = field(default_factory=list)  # player and team names seen
     ended: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class Step:
-    """The result of one ``advance``: the new state and what to emit, in order."""
+    """The result of one ``advance``: the new state and what to hand off, in order."""
 
     state: MatchState
     outcome: Outcome
-    closed: tuple[Batch, ...] = ()
-    action: Action | None = None  # the action, for late / ended outcomes (dead letters)
+    emits: tuple[Emit, ...] = ()
+    action: Action | None = None  # the action, for rejected / ended outcomes
+    rejection: str | None = None  # why an action was rejected
+
+    @property
+    def closed(self) -> tuple[Batch, ...]:
+        """The batches this step closed."""
+        return tuple(e for e in self.emits if isinstance(e, Batch))
 
 
-def _is_batched(ranges: list[list[int]], action_id: int) -> bool:
+def _is_seen(ranges: list[list[int]], action_id: int) -> bool:
     i = bisect.bisect_right(ranges, [action_id, float("inf")]) - 1
     return i >= 0 and ranges[i][0] <= action_id <= ranges[i][1]
 
 
-def _add_batched(ranges: list[list[int]], ids: list[int]) -> None:
-    for action_id in ids:
-        i = bisect.bisect_right(ranges, [action_id, float("inf")])
-        # Merge with the range on the left and/or right when adjacent.
-        left = ranges[i - 1] if i > 0 else None
-        right = ranges[i] if i < len(ranges) else None
-        if left is not None and left[1] >= action_id - 1:
-            left[1] = max(left[1], action_id)
-            if right is not None and right[0] <= left[1] + 1:
-                left[1] = max(left[1], right[1])
-                del ranges[i]
-        elif right is not None and right[0] <= action_id + 1:
-            right[0] = min(right[0], action_id)
-        else:
-            ranges.insert(i, [action_id, action_id])
-
-
-def _score_goal(state: MatchState, action: Action) -> None:
-    if action.type_name not in ("Goal", "Own Goal"):
-        return
-    info = state.match_info
-    if info is not None and info.home_team_id is not None:
-        home_id = info.home_team_id
-    else:  # without match info, the first team seen counts as home
-        home_id = state.teams[0] if state.teams else action.team_id
-    acting_is_home = action.team_id == home_id
-    # A Goal scores for the acting team, an Own Goal for the other one.
-    home_scores = acting_is_home if action.type_name == "Goal" else not acting_is_home
-    home, away = state.score.home, state.score.away
-    state.score = Score(home=home + 1, away=away) if home_scores else Score(home, away + 1)
+def _add_seen(ranges: list[list[int]], action_id: int) -> None:
+    i = bisect.bisect_right(ranges, [action_id, float("inf")])
+    # Merge with the range on the left and/or right when adjacent.
+    left = ranges[i - 1] if i > 0 else None
+    right = ranges[i] if i < len(ranges) else None
+    if left is not None and left[1] >= action_id - 1:
+        left[1] = max(left[1], action_id)
+        if right is not None and right[0] <= left[1] + 1:
+            left[1] = max(left[1], right[1])
+            del ranges[i]
+    elif right is not None and right[0] <= action_id + 1:
+        right[0] = min(right[0], action_id)
+    else:
+        ranges.insert(i, [action_id, action_id])
 
 
 def _close(state: MatchState, reason: CloseReason, ts_ms: int | None) -> Batch | None:
-    if not state.buffer:
+    if not state.open:
         return None
-    actions = sorted(state.buffer, key=lambda a: a.action_id)
+    actions = tuple(state.open)
     batch = Batch(
         game_id=state.game_id,
         batch_index=state.batch_index,
@@ -117,85 +154,142 @@ def _close(state: MatchState, reason: CloseReason, ts_ms: int | None) -> Batch |
         first_action_id=actions[0].action_id,
         last_action_id=actions[-1].action_id,
         close_reason=reason,
-        actions=tuple(actions),
-        score=state.score,
+        actions=actions,
+        score=state.story.score,
         match_info=state.match_info,
         roster=tuple(state.roster),
         closed_by_ts_ms=ts_ms,
+        story=state.open_story,
     )
-    _add_batched(state.batched, [a.action_id for a in actions])
-    state.closed_upto = max(state.closed_upto, actions[-1].action_id)
     state.batch_index += 1
-    state.buffer = []
-    state.buffer_ts_ms = None
+    state.open = []
+    state.open_story = None
+    state.open_offset = None
+    state.open_ts_ms = None
     return batch
 
 
 def _copy(state: MatchState) -> MatchState:
-    return MatchState(
-        game_id=state.game_id,
-        batch_index=state.batch_index,
-        buffer=list(state.buffer),
-        buffer_ts_ms=state.buffer_ts_ms,
-        closed_upto=state.closed_upto,
-        batched=[list(r) for r in state.batched],
-        last_offset=state.last_offset,
-        score=state.score,
-        match_info=state.match_info,
+    return replace(
+        state,
+        open=list(state.open),
+        seen=[list(r) for r in state.seen],
         roster=list(state.roster),
-        teams=list(state.teams),
-        ended=state.ended,
     )
 
 
-def _apply_action(state: MatchState, action: Action, ts_ms: int, batch_size: int) -> Step:
+def _implausible(state: MatchState, action: Action, max_jump: int) -> str | None:
+    if action.period_id < state.period_id:
+        return (
+            f"action_id {action.action_id} of period {action.period_id} arrived after"
+            f" period {state.period_id} started"
+        )
+    last = state.last_action_id
+    if last is not None and action.action_id - last > max_jump:
+        return (
+            f"action_id {action.action_id} is {action.action_id - last} beyond the previous"
+            f" action_id {last} (more than {max_jump}: not a real action of this match)"
+        )
+    return None
+
+
+def _apply_action(
+    state: MatchState, action: Action, offset: int, ts_ms: int, batch_size: int, max_jump: int
+) -> Step:
     if state.ended:
         return Step(state, "ended", action=action)
-    action_id = action.action_id
-    if any(a.action_id == action_id for a in state.buffer) or _is_batched(state.batched, action_id):
+    if _is_seen(state.seen, action.action_id):
         return Step(state, "duplicate", action=action)
-    if action_id <= state.closed_upto:
-        return Step(state, "late", action=action)
-    closed: list[Batch] = []
+    reason = _implausible(state, action, max_jump)
+    if reason is not None:
+        return Step(state, "rejected", action=action, rejection=reason)
+    emits: list[Emit] = []
     # An action of a new period closes what is left of the previous one.
-    if state.buffer and action.period_id != state.buffer[-1].period_id:
+    if state.open and action.period_id != state.open[-1].period_id:
         batch = _close(state, "period_end", ts_ms)
         if batch is not None:
-            closed.append(batch)
-    state.buffer.append(action)
-    state.buffer_ts_ms = ts_ms
-    if action.team_id not in state.teams:
-        state.teams.append(action.team_id)
+            emits.append(batch)
+    opening = None
+    if not state.open:
+        state.open_story = state.story
+        opening = BatchOpening(
+            match_info=state.match_info, story=state.story, roster=tuple(state.roster)
+        )
+    emits.append(
+        BatchAction(
+            game_id=state.game_id,
+            batch_index=state.batch_index,
+            position=len(state.open),
+            action=action,
+            appended_ts_ms=ts_ms,
+            opening=opening,
+        )
+    )
+    state.open.append(action)
+    state.open_offset = offset
+    state.open_ts_ms = ts_ms
+    _add_seen(state.seen, action.action_id)
+    state.last_action_id = action.action_id
+    state.period_id = max(state.period_id, action.period_id)
+    state.story = advance_story(state.story, action)
     for name in (action.player_name_ko, action.team_name_ko):
         if name and name not in state.roster:
             state.roster.append(name)
-    _score_goal(state, action)
-    if len(state.buffer) >= batch_size:
+    if len(state.open) >= batch_size:
         batch = _close(state, "full", ts_ms)
         assert batch is not None
-        closed.append(batch)
-        return Step(state, "batched", tuple(closed))
-    return Step(state, "buffered", tuple(closed))
+        emits.append(batch)
+        return Step(state, "batched", tuple(emits))
+    return Step(state, "assigned", tuple(emits))
+
+
+def _is_underway(state: MatchState) -> bool:
+    return not state.ended and (
+        state.batch_index > 0 or bool(state.open) or state.story.actions > 0
+    )
+
+
+def _start(state: MatchState, info: MatchInfo | None) -> MatchState:
+    if _is_underway(state):
+        # A feed that reconnects re-sends match_start: refresh what it says, nothing else.
+        if info is None:
+            return state
+        state.match_info = info
+        if state.story.home_team_id is None:
+            state.story = story_with_match_info(state.story, info)
+        for name in (info.home_team_name_ko, info.away_team_name_ko):
+            if name and name not in state.roster:
+                state.roster.append(name)
+        return state
+    fresh = MatchState(game_id=state.game_id, last_offset=state.last_offset)
+    fresh.match_info = info
+    fresh.story = new_story(info)
+    if info is not None:
+        for name in (info.home_team_name_ko, info.away_team_name_ko):
+            if name and name not in fresh.roster:
+                fresh.roster.append(name)
+    return fresh
+
+
+def _tick_due(state: MatchState, control: Control, ts_ms: int, idle_timeout_s: float) -> bool:
+    if not state.open:
+        return False
+    if control.after_offset is not None:
+        # The tick names the newest action it saw: idle if none joined since.
+        return state.open_offset == control.after_offset
+    # Ticks of pitchcast 0.1 carry only their time (kept for logs written then).
+    idle_ms = idle_timeout_s * 1000.0
+    at_ms = (control.at or 0.0) * 1000.0 if control.at is not None else float(ts_ms)
+    return state.open_ts_ms is not None and at_ms - state.open_ts_ms >= idle_ms
 
 
 def _apply_control(state: MatchState, control: Control, ts_ms: int, idle_timeout_s: float) -> Step:
-    closed: list[Batch] = []
     kind = control.control
     if kind == "match_start":
-        # Whatever an unfinished earlier run left open is flushed, then the match restarts.
-        batch = None if state.ended else _close(state, "match_end", ts_ms)
-        if batch is not None:
-            closed.append(batch)
-        fresh = MatchState(game_id=state.game_id, last_offset=state.last_offset)
-        fresh.match_info = control.match_info
-        info = control.match_info
-        if info is not None:
-            for name in (info.home_team_name_ko, info.away_team_name_ko):
-                if name and name not in fresh.roster:
-                    fresh.roster.append(name)
-        return Step(fresh, "control", tuple(closed))
+        return Step(_start(state, control.match_info), "control")
     if state.ended:
         return Step(state, "control")
+    batch: Batch | None = None
     if kind == "period_end":
         batch = _close(state, "period_end", ts_ms)
     elif kind == "match_end":
@@ -203,18 +297,13 @@ def _apply_control(state: MatchState, control: Control, ts_ms: int, idle_timeout
         state = MatchState(
             game_id=state.game_id,
             batch_index=state.batch_index,
-            closed_upto=state.closed_upto,
             last_offset=state.last_offset,
+            story=state.story,
             ended=True,
         )
-    else:  # tick
-        idle_ms = idle_timeout_s * 1000.0
-        tick_ms = (control.at or 0.0) * 1000.0
-        due = state.buffer_ts_ms is not None and tick_ms - state.buffer_ts_ms >= idle_ms
-        batch = _close(state, "idle", ts_ms) if due else None
-    if batch is not None:
-        closed.append(batch)
-    return Step(state, "control", tuple(closed))
+    elif _tick_due(state, control, ts_ms, idle_timeout_s):
+        batch = _close(state, "idle", ts_ms)
+    return Step(state, "control", () if batch is None else (batch,))
 
 
 def advance(
@@ -225,6 +314,7 @@ def advance(
     timestamp_ms: int,
     batch_size: int = 10,
     idle_timeout_s: float = 30.0,
+    max_action_id_jump: int = 100_000,
 ) -> Step:
     """Fold one record of the match's log into its state. Never mutates ``state``."""
     if state is None:
@@ -234,42 +324,97 @@ def advance(
     work = _copy(state)
     work.last_offset = offset
     if isinstance(event, Action):
-        return _apply_action(work, event, timestamp_ms, batch_size)
+        step = _apply_action(work, event, offset, timestamp_ms, batch_size, max_action_id_jump)
+        if step.outcome in ("duplicate", "rejected", "ended"):
+            # Nothing folded in but the offset: the record is done with.
+            return replace(step, state=work)
+        return step
     return _apply_control(work, event, timestamp_ms, idle_timeout_s)
 
 
 def state_to_dict(state: MatchState) -> dict[str, Any]:
-    """A JSON-able form of the state (for the changelog-backed table)."""
+    """A JSON-able form of the state (for the changelog-backed table), versioned."""
     return {
+        "v": STATE_VERSION,
         "game_id": state.game_id,
         "batch_index": state.batch_index,
-        "buffer": state.buffer,
-        "buffer_ts_ms": state.buffer_ts_ms,
-        "closed_upto": state.closed_upto,
-        "batched": state.batched,
+        "open": state.open,
+        "open_story": state.open_story,
+        "open_offset": state.open_offset,
+        "open_ts_ms": state.open_ts_ms,
+        "seen": state.seen,
         "last_offset": state.last_offset,
-        "score": state.score,
+        "last_action_id": state.last_action_id,
+        "period_id": state.period_id,
+        "story": state.story,
         "match_info": state.match_info,
         "roster": state.roster,
-        "teams": state.teams,
         "ended": state.ended,
     }
 
 
 def state_from_dict(data: dict[str, Any]) -> MatchState:
-    """The inverse of :func:`state_to_dict`."""
+    """The inverse of :func:`state_to_dict`; states of older versions are migrated."""
+    version = data.get("v", 1)
+    if version == 1:
+        return _from_v1(data)
+    if version != STATE_VERSION:
+        raise ValueError(
+            f"match state version {version} is newer than this pitchcast ({STATE_VERSION})"
+        )
     info = data.get("match_info")
+    open_story = data.get("open_story")
     return MatchState(
         game_id=data["game_id"],
         batch_index=data["batch_index"],
-        buffer=[Action(**a) for a in data["buffer"]],
-        buffer_ts_ms=data["buffer_ts_ms"],
-        closed_upto=data["closed_upto"],
-        batched=[list(r) for r in data["batched"]],
+        open=[Action(**a) for a in data["open"]],
+        open_story=None if open_story is None else story_from_dict(open_story),
+        open_offset=data["open_offset"],
+        open_ts_ms=data["open_ts_ms"],
+        seen=[list(r) for r in data["seen"]],
         last_offset=data["last_offset"],
-        score=Score(**data["score"]),
+        last_action_id=data["last_action_id"],
+        period_id=data["period_id"],
+        story=story_from_dict(data["story"]),
         match_info=None if info is None else MatchInfo(**info),
         roster=list(data["roster"]),
-        teams=list(data["teams"]),
         ended=data["ended"],
+    )
+
+
+def _from_v1(data: dict[str, Any]) -> MatchState:
+    """pitchcast 0.1's state: id-ordered buffer, ``batched`` ranges, score and teams only.
+
+    The story starts from the score and the teams it knew (goals before the upgrade have
+    no scorer); the open buffer stays the open batch, in its id order.
+    """
+    info_data = data.get("match_info")
+    info = None if info_data is None else MatchInfo(**info_data)
+    buffer = [Action(**a) for a in data.get("buffer", [])]
+    seen = [list(r) for r in data.get("batched", [])]
+    for action in buffer:
+        _add_seen(seen, action.action_id)
+    story = replace(
+        new_story(info),
+        score=Score(**data.get("score", {})),
+        teams=tuple(TeamTally(team_id) for team_id in data.get("teams", [])),
+    )
+    ids = [a.action_id for a in buffer]
+    closed_upto = data.get("closed_upto", -1)
+    last_action_id = max([*ids, closed_upto]) if ids or closed_upto >= 0 else None
+    return MatchState(
+        game_id=data["game_id"],
+        batch_index=data.get("batch_index", 0),
+        open=buffer,
+        open_story=story if buffer else None,
+        open_offset=None,
+        open_ts_ms=data.get("buffer_ts_ms"),
+        seen=seen,
+        last_offset=data.get("last_offset", -1),
+        last_action_id=last_action_id,
+        period_id=buffer[-1].period_id if buffer else 0,
+        story=story,
+        match_info=info,
+        roster=list(data.get("roster", [])),
+        ended=bool(data.get("ended", False)),
     )

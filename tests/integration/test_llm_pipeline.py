@@ -105,7 +105,7 @@ async def test_healthy_llm_comments_every_batch_and_replays_hit_redis(
     # The same match again: same batches, same commentary ids, nothing new for the LLM.
     await _replay(env, [1])
     deadline = time.monotonic() + 90
-    while worker.stats().get("commentary.already_published", 0) < expected:
+    while worker.stats().get("commentary_already_published", 0) < expected:
         worker.assert_alive()
         assert time.monotonic() < deadline, worker.stats()
         time.sleep(0.2)

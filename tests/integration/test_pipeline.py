@@ -85,15 +85,27 @@ async def test_whole_match_is_commented_once_in_order(
     assert len(records) == EXPECTED_BATCHES[1]
     _check_match(records, 1)
     _check_contract(records)
-    batches = await read_topic(
+    n_actions = len(list(read_actions(FILES[1])))
+    handoff = await read_topic(
         pipeline_env["PITCHCAST_KAFKA_BOOTSTRAP_SERVERS"],
         pipeline_env["PITCHCAST_TOPIC_BATCHES"],
-        until=lambda rs: len(rs) >= EXPECTED_BATCHES[1],
+        until=lambda rs: len(rs) >= EXPECTED_BATCHES[1] + n_actions,
     )
-    batch_validator = validator_for("batch")
-    for b in batches:
-        batch_validator.validate(b.value)
-        assert b.value["match_info"]["home_score"] == 3  # the snapshot travels with the batch
+    handoff.sort(key=lambda r: r.offset)
+    kinds = {"pitchcast.batch.v2": "batch", "pitchcast.batch_action.v1": "batch_action"}
+    for r in handoff:
+        validator_for(kinds[r.value["schema"]]).validate(r.value)
+    batches = [r for r in handoff if r.value["schema"] == "pitchcast.batch.v2"]
+    assigned = [r for r in handoff if r.value["schema"] == "pitchcast.batch_action.v1"]
+    assert len(batches) == EXPECTED_BATCHES[1] and len(assigned) == n_actions
+    # Each action is handed off as it arrives, before its batch closes.
+    for batch in batches:
+        members = [
+            r for r in assigned if r.value["batch_index"] == batch.value["batch_index"]
+        ]
+        assert [r.value["position"] for r in members] == list(range(len(members)))
+        assert all(r.offset < batch.offset for r in members)
+        assert batch.value["match_info"]["home_score"] == 3  # the snapshot travels with it
     # The final score never reaches a prompt, but the running one does: 0-0 at kick-off.
     assert batches[0].value["score"] == {"home": 0, "away": 0}
 

@@ -9,7 +9,7 @@ from typing import Literal, Protocol
 from pitchcast.schemas.records import Batch, CommentaryItem, Usage
 from pitchcast.settings import Persona
 
-__all__ = ["CommentaryBackend", "CommentaryResult", "ItemCallback"]
+__all__ = ["CommentaryBackend", "CommentaryResult", "ItemCallback", "RowsAnswer"]
 
 # Called with each item as soon as it is complete and valid (live lines).
 ItemCallback = Callable[[CommentaryItem], Awaitable[None]]
@@ -24,6 +24,22 @@ class CommentaryResult:
     model: str
     usage: Usage = field(default_factory=Usage)
     fallback_reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RowsAnswer:
+    """What a backend wrote for some rows of a batch (live mode): the valid lines only.
+
+    Rows missing from ``items`` had no valid line; the caller decides what fills them.
+    """
+
+    items: dict[int, CommentaryItem]
+    # Each valid line's text as written (references unfilled): the conversation history.
+    raw: dict[int, str]
+    # The whole answer as received (kept as the assistant turn when every row came from it).
+    answer: str
+    usage: Usage = field(default_factory=Usage)
+    problems: tuple[str, ...] = ()
 
 
 class CommentaryBackend(Protocol):

@@ -46,7 +46,7 @@ import hashlib
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,7 +55,8 @@ import orjson
 import stamina
 from pydantic import SecretStr
 
-from pitchcast.commentary.backends.base import CommentaryResult, ItemCallback
+from pitchcast.commentary.backends.base import CommentaryResult, ItemCallback, RowsAnswer
+from pitchcast.commentary.conversation import LiveTurn, build_live_messages
 from pitchcast.commentary.parsing import AnswerParser, ParsedItem
 from pitchcast.commentary.prompt import (
     PROMPT_VERSION,
@@ -74,7 +75,7 @@ from pitchcast.exceptions import (
     LLMUnavailable,
     PitchcastError,
 )
-from pitchcast.schemas.records import Batch, Usage
+from pitchcast.schemas.records import Batch, CommentaryItem, Usage
 from pitchcast.settings import Persona, Settings
 
 __all__ = ["OpenAIBackend", "OpenAIConfig"]
@@ -286,6 +287,53 @@ class OpenAIBackend:
             ) from exc
         return CommentaryResult(
             items=assembler.items(), source="llm", model=config.model, usage=usage.freeze()
+        )
+
+    async def write_rows(
+        self,
+        batch: Batch,
+        persona: Persona,
+        turns: Sequence[LiveTurn],
+        rows: Sequence[int],
+        *,
+        settled: Mapping[int, CommentaryItem],
+        deadline: float,
+        on_item: ItemCallback | None = None,
+    ) -> RowsAnswer:
+        """Live mode: the lines of ``rows`` of a batch still filling, in its conversation.
+
+        ``batch`` holds the actions so far; ``turns`` the earlier requests and their
+        answers; ``settled`` the rows already written. Valid lines go to ``on_item`` in
+        row order as they stream in. Retries as :meth:`write` does, until ``deadline``
+        (loop time); no repair round (a line is wanted within seconds: the caller fills
+        what is missing). Raises :class:`~pitchcast.exceptions.LLMError` on failure.
+        """
+        config = self.config
+        structured = config.structured_output
+        assembler = LineAssembler(batch, max_chars=config.max_description_chars, settled=settled)
+        usage = _UsageSum()
+        context = {"game_id": batch.game_id, "batch_index": batch.batch_index, "persona": persona}
+        messages = build_live_messages(batch, persona, turns, rows, structured=structured)
+        try:
+            async with asyncio.timeout_at(deadline):
+                answer = await self._complete(
+                    messages, rows, assembler, on_item, usage, deadline, context
+                )
+        except TimeoutError as exc:
+            raise LLMTimeout("no answer within the live deadline") from exc
+        problems = assembler.end_attempt(note=self._note(answer))
+        wanted = set(rows)
+        items = {
+            row: item
+            for row, item in zip(assembler.rows, assembler.settled, strict=False)
+            if row in wanted
+        }
+        return RowsAnswer(
+            items=items,
+            raw={row: assembler.raw[row] for row in items if row in assembler.raw},
+            answer=answer.text,
+            usage=usage.freeze(),
+            problems=tuple(problems),
         )
 
     async def warm_up(self, persona: Persona = "CASTER") -> None:

@@ -7,9 +7,12 @@ raises on a batch the schema accepts.
 
 from __future__ import annotations
 
-from pitchcast.commentary.backends.base import CommentaryResult, ItemCallback
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from pitchcast.commentary.backends.base import CommentaryResult, ItemCallback, RowsAnswer
 from pitchcast.commentary.template import write_template_commentary
-from pitchcast.schemas.records import Batch, Usage
+from pitchcast.schemas.records import Batch, CommentaryItem, Usage
 from pitchcast.settings import Persona
 
 __all__ = ["TemplateBackend"]
@@ -30,6 +33,26 @@ class TemplateBackend:
             for item in items:
                 await on_item(item)
         return CommentaryResult(items=items, source="template", model=self.model, usage=Usage())
+
+    async def write_rows(
+        self,
+        batch: Batch,
+        persona: Persona,
+        turns: Sequence[Any],
+        rows: Sequence[int],
+        *,
+        settled: Mapping[int, CommentaryItem] | None = None,
+        deadline: float | None = None,
+        on_item: ItemCallback | None = None,
+    ) -> RowsAnswer:
+        """Live mode: the lines of ``rows`` (1-based) of a batch still filling, in order."""
+        written = write_template_commentary(batch, persona)
+        items = {row: written[row - 1] for row in rows}
+        if on_item is not None:
+            for row in rows:
+                await on_item(items[row])
+        raw = {row: item.description for row, item in items.items()}
+        return RowsAnswer(items=items, raw=raw, answer="")
 
     def cache_key(self, batch: Batch, persona: Persona) -> None:
         """Always None: template output is cheap and deterministic, so it is never cached."""

@@ -8,7 +8,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from pitchcast.schemas.records import Action, Control, MatchInfo
+from pitchcast.schemas.records import Action, Batch, BatchAction, Control, MatchInfo
 from pitchcast.streams.batching import MatchState, Step, advance, state_from_dict, state_to_dict
 from pitchcast.streams.match_csv import read_actions, read_match_info
 
@@ -94,40 +94,139 @@ def test_redelivered_offsets_are_dropped() -> None:
     assert state_to_dict(step.state) == before
 
 
-def test_duplicate_action_ids_are_dropped_late_ones_flagged() -> None:
-    """A buffered or batched id is a duplicate; an unseen id below the last batch is late."""
+def test_duplicate_action_ids_are_dropped_whatever_their_content() -> None:
+    """An id the match already accepted is a duplicate, open or closed, changed content or not."""
     actions = _actions("events_metrica_1.csv")[:30]
     log = Log()
     for a in actions[:12]:
+        log.feed(a)
+    assert len(log.batches) == 1 and log.batches[0].last_action_id == 9
+    assert log.feed(actions[3]).outcome == "duplicate"
+    assert log.feed(replace(actions[11], type_name="Shot", start_x=90.0)).outcome == "duplicate"
+    assert log.state is not None and [a.action_id for a in log.state.open] == [10, 11]
+
+
+def test_a_late_older_action_joins_the_open_batch() -> None:
+    """An unseen id below the last closed batch is not dead-lettered: it joins the open batch."""
+    actions = _actions("events_metrica_1.csv")[:15]
+    log = Log()
+    for a in actions:
         if a.action_id != 5:
             log.feed(a)
-    assert len(log.batches) == 1 and log.batches[0].last_action_id == 10
-    assert log.feed(actions[3]).outcome == "duplicate"
-    assert log.feed(actions[11]).outcome == "duplicate"
     late = log.feed(actions[5])
-    assert late.outcome == "late" and late.action == actions[5]
+    assert late.outcome == "assigned"
+    assert log.state is not None
+    assert [a.action_id for a in log.state.open] == [11, 12, 13, 14, 5]
+    (emit,) = late.emits
+    assert isinstance(emit, BatchAction)
+    assert (emit.batch_index, emit.position, emit.action) == (1, 4, actions[5])
 
 
-def test_out_of_order_actions_are_sorted_within_a_batch() -> None:
-    """The batch holds its actions in action_id order whatever the arrival order."""
+def test_membership_is_log_order_and_each_action_is_handed_off_at_once() -> None:
+    """Actions keep their arrival order; each yields a BatchAction before the batch closes."""
     actions = _actions("events_metrica_1.csv")[:10]
     log = Log()
-    for a in reversed(actions):
+    arrival = list(reversed(actions))
+    for a in arrival:
         log.feed(a)
-    assert [a.action_id for a in log.batches[0].actions] == list(range(10))
+    (batch,) = log.batches
+    assert [a.action_id for a in batch.actions] == [a.action_id for a in arrival]
+    assert (batch.first_action_id, batch.last_action_id) == (9, 0)
+    handed = [e for s in log.steps for e in s.emits if isinstance(e, BatchAction)]
+    assert [(e.position, e.action) for e in handed] == list(enumerate(arrival))
+    assert handed[0].opening is not None and all(e.opening is None for e in handed[1:])
+    # The close comes right after the action that filled the batch, in the same step.
+    assert isinstance(log.steps[-1].emits[-1], Batch)
 
 
-def test_idle_tick_flushes_only_when_due() -> None:
-    """A tick flushes the open batch only when its time is past the idle timeout."""
+def test_a_far_future_action_id_costs_only_itself() -> None:
+    """Issue 7.1: one copy of a real action with its id raised by 5,000,000 is rejected."""
+    actions = _actions("events_metrica_1.csv")
+    third = len(actions) // 3
+    outlier = replace(actions[third], action_id=actions[third].action_id + 5_000_000)
+    log = Log()
+    log.feed(Control(game_id=1, control="match_start"))
+    rejected = []
+    for i, a in enumerate(actions):
+        if i == third:
+            rejected.append(log.feed(outlier))
+        log.feed(a)
+    log.feed(Control(game_id=1, control="match_end"))
+    assert [s.outcome for s in rejected] == ["rejected"]
+    assert "5000001 beyond" in (rejected[0].rejection or "")
+    ids = [a.action_id for b in log.batches for a in b.actions]
+    assert sorted(ids) == [a.action_id for a in actions]
+
+
+def test_a_feed_whose_ids_really_jump_keeps_working() -> None:
+    """Ids with big but plausible gaps (feeds with sparse ids) all join batches."""
+    actions = [
+        replace(a, action_id=1_000_000 + a.action_id * 5_000)
+        for a in _actions("events_metrica_1.csv")[:40]
+    ]
+    log = Log()
+    for a in actions:
+        assert log.feed(a).outcome in ("assigned", "batched")
+    assert len(log.batches) == 4
+
+
+def test_an_earlier_period_after_a_later_one_started_is_rejected() -> None:
+    """A period-1 action after period 2 started cannot be real; the match goes on."""
+    actions = _actions("events_metrica_1.csv")
+    p1 = [a for a in actions if a.period_id == 1]
+    p2 = [a for a in actions if a.period_id == 2]
+    log = Log()
+    for a in p1[-3:] + p2[:3]:
+        log.feed(a)
+    step = log.feed(replace(p1[0], action_id=p2[2].action_id + 1))
+    assert step.outcome == "rejected" and "period 1" in (step.rejection or "")
+    assert log.feed(p2[3]).outcome == "assigned"
+
+
+def test_repeated_match_start_mid_match_only_refreshes_the_match_info() -> None:
+    """Issue 7.3: a feed that reconnects and re-sends match_start keeps the batch indexes."""
+    actions = _actions("events_metrica_1.csv")
+    info = read_match_info(DATA / "match_info.csv")[1]
+    log = Log()
+    log.feed(Control(game_id=1, control="match_start", match_info=info))
+    third = len(actions) // 3
+    for i, a in enumerate(actions):
+        if i == third:
+            log.feed(Control(game_id=1, control="match_start", match_info=info))
+        log.feed(a)
+    log.feed(Control(game_id=1, control="match_end"))
+    batches = log.batches
+    assert [b.batch_index for b in batches] == list(range(len(batches)))
+    ids = sorted(a.action_id for b in batches for a in b.actions)
+    assert ids == [a.action_id for a in actions]
+
+
+def test_idle_tick_flushes_only_if_no_action_joined_since() -> None:
+    """A tick names the newest action it saw; the batcher flushes only if nothing came after."""
+    actions = _actions("events_metrica_1.csv")[:4]
+    log = Log(idle_timeout_s=30.0)
+    for a in actions[:3]:
+        log.feed(a, ts_ms=1_000_000)
+    assert log.state is not None
+    seen = log.state.open_offset
+    log.feed(actions[3], ts_ms=1_001_000)
+    stale = log.feed(Control(game_id=1, control="tick", at=5_000.0, after_offset=seen))
+    assert stale.closed == ()
+    newest = log.state.open_offset
+    due = log.feed(Control(game_id=1, control="tick", at=5_000.0, after_offset=newest))
+    assert len(due.closed) == 1 and due.closed[0].close_reason == "idle"
+    assert log.feed(Control(game_id=1, control="tick", at=9_000.0, after_offset=3)).closed == ()
+
+
+def test_old_ticks_without_an_offset_use_their_time() -> None:
+    """Ticks written by pitchcast 0.1 (time only) still flush when past the timeout."""
     actions = _actions("events_metrica_1.csv")[:3]
     log = Log(idle_timeout_s=30.0)
     for a in actions:
         log.feed(a, ts_ms=1_000_000)
-    early = log.feed(Control(game_id=1, control="tick", at=1_000.0 + 10))
-    assert early.closed == ()
+    assert log.feed(Control(game_id=1, control="tick", at=1_000.0 + 10)).closed == ()
     due = log.feed(Control(game_id=1, control="tick", at=1_000.0 + 30))
     assert len(due.closed) == 1 and due.closed[0].close_reason == "idle"
-    assert log.feed(Control(game_id=1, control="tick", at=2_000.0)).closed == ()
 
 
 def test_new_period_closes_the_previous_periods_batch() -> None:
@@ -177,3 +276,39 @@ def test_gapless_batch_indexes(name: str) -> None:
     log = _play(actions)
     assert [b.batch_index for b in log.batches] == list(range(len(log.batches)))
     assert {a.player_name_ko for a in actions} <= set(log.batches[-1].roster)
+
+
+def test_a_state_written_by_pitchcast_0_1_still_loads() -> None:
+    """Issue 7.8: a stored v1 state (id-ordered buffer, batched ranges) migrates and goes on."""
+    v1 = {
+        "game_id": 1,
+        "batch_index": 3,
+        "buffer": [orjson.loads(orjson.dumps(a)) for a in _actions("events_metrica_1.csv")[30:33]],
+        "buffer_ts_ms": 1_700_000_000_000,
+        "closed_upto": 29,
+        "batched": [[0, 29]],
+        "last_offset": 34,
+        "score": {"home": 1, "away": 0},
+        "match_info": None,
+        "roster": ["Player19", "Away"],
+        "teams": [12, 11],
+        "ended": False,
+    }
+    state = state_from_dict(v1)
+    assert state.batch_index == 3 and [a.action_id for a in state.open] == [30, 31, 32]
+    assert state.story.score.home == 1 and state.last_action_id == 32
+    log = Log()
+    log.state, log.offset = state, 35
+    assert log.feed(_actions("events_metrica_1.csv")[5]).outcome == "duplicate"
+    for a in _actions("events_metrica_1.csv")[33:40]:
+        log.feed(a)
+    (batch,) = log.batches
+    assert batch.batch_index == 3 and [a.action_id for a in batch.actions] == list(range(30, 40))
+    again = state_from_dict(orjson.loads(orjson.dumps(state_to_dict(log.state))))  # type: ignore[arg-type]
+    assert again == log.state
+
+
+def test_a_state_of_a_newer_version_is_refused_clearly() -> None:
+    """A state written by a newer pitchcast is not guessed at."""
+    with pytest.raises(ValueError, match="newer than this pitchcast"):
+        state_from_dict({"v": 99, "game_id": 1})

@@ -1,0 +1,140 @@
+"""The partition ledger: no record of a partition is ever skipped unnoticed.
+
+faust-streaming 0.15.3 resumes a partition's stream after a changelog recovery and only
+then seeks it to its committed offset (``tables/recovery.py``); records can be handed
+over twice or skipped in between (upstream: faust-streaming/faust issues #651, #216 on
+recovery stalls and offsets; the skip was seen here after a SIGKILL restart). The
+events topic is neither compacted nor transactional, so within a partition the offsets
+this agent folds in must be consecutive.
+
+The ledger keeps, per partition, the last offset folded in, in the same changelogged
+table as the match states (key ``@partition:<n>``, written while processing a record of
+that partition, so it lands on the same changelog partition and moves with it on a
+rebalance). Before a record is handled, a jump from that offset is refilled: the
+skipped range is read from the log directly and folded in first, in order. A refill
+that cannot reach the end of the range raises :class:`RefillIncomplete`: the record is
+not acked and the worker stops, so it is read again after the restart; nothing is
+acked past a hole. A range the broker no longer holds (deleted by retention) is logged
+and counted as lost: it cannot be read by anyone.
+
+With no ledger entry yet (a partition never folded by this deployment) there is no
+baseline and faust's position is trusted: that is where a new consumer group starts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from pitchcast.exceptions import PitchcastError
+from pitchcast.metrics import Metrics
+from pitchcast.streams.admin import RangeRead
+
+__all__ = ["LEDGER_PREFIX", "PartitionLedger", "RangeRead", "RangeReader", "RefillIncomplete"]
+
+log = logging.getLogger("pitchcast.ledger")
+
+LEDGER_PREFIX = b"@partition:"
+_ATTEMPTS = 5
+_RETRY_WAIT_S = 1.0
+
+
+class RefillIncomplete(PitchcastError):
+    """A skipped range of a partition could not be read to its end."""
+
+
+# (topic, partition, first, last) -> what was read.
+RangeReader = Callable[[str, int, int, int], Awaitable[RangeRead]]
+
+
+class PartitionLedger:
+    """The last folded offset of each partition, and the refill of any skipped range."""
+
+    def __init__(
+        self,
+        table: Any,
+        *,
+        metrics: Metrics,
+        read_range: RangeReader | None,
+        attempts: int = _ATTEMPTS,
+        retry_wait_s: float = _RETRY_WAIT_S,
+    ) -> None:
+        self._table = table
+        self._metrics = metrics
+        self._read_range = read_range
+        self._attempts = attempts
+        self._retry_wait_s = retry_wait_s
+
+    @staticmethod
+    def key(partition: int) -> bytes:
+        return LEDGER_PREFIX + str(partition).encode()
+
+    def last(self, partition: int) -> int | None:
+        """The last offset of ``partition`` folded in, or None before the first one."""
+        raw = self._table.get(self.key(partition))
+        return None if raw is None else int(raw)
+
+    def folded(self, partition: int, offset: int) -> None:
+        """Note that ``offset`` was folded in (call while processing that record)."""
+        last = self.last(partition)
+        if last is None or offset > last:
+            self._table[self.key(partition)] = str(offset).encode()
+
+    async def missing_before(self, topic: str, partition: int, offset: int) -> list[Any]:
+        """The records between the last folded offset and ``offset``, read from the log.
+
+        Empty when nothing was skipped. Raises :class:`RefillIncomplete` when the range
+        cannot be read to its end.
+        """
+        last = self.last(partition)
+        if last is None or offset <= last + 1:
+            return []
+        first, final = last + 1, offset - 1
+        self._metrics.add("offset_gaps")
+        self._metrics.add("offset_gap_records", final - first + 1)
+        log.error(
+            "pitchcast.ledger.gap partition=%s skipped offsets %s..%s",
+            partition,
+            first,
+            final,
+            extra={"partition": partition, "first": first, "last": final},
+        )
+        if self._read_range is None:
+            raise RefillIncomplete(f"offsets {first}..{final} of {topic}[{partition}] skipped")
+        read: RangeRead | None = None
+        for attempt in range(1, self._attempts + 1):
+            try:
+                read = await self._read_range(topic, partition, first, final)
+            except Exception as exc:  # the broker may be restarting: try again
+                log.warning(
+                    "pitchcast.ledger.refill_retry",
+                    extra={
+                        "partition": partition,
+                        "attempt": attempt,
+                        "error_kind": type(exc).__name__,
+                    },
+                )
+                read = None
+            if read is not None and read.complete:
+                break
+            await asyncio.sleep(self._retry_wait_s * attempt)
+        if read is None or not read.complete:
+            raise RefillIncomplete(
+                f"offsets {first}..{final} of {topic}[{partition}] could not be read"
+                f" to their end after {self._attempts} attempts"
+            )
+        if read.first_available > first:
+            lost = min(read.first_available, offset) - first
+            self._metrics.add("offset_gap_records_deleted", lost)
+            log.error(
+                "pitchcast.ledger.range_deleted partition=%s offsets %s..%s no longer exist",
+                partition,
+                first,
+                min(read.first_available, offset) - 1,
+                extra={"partition": partition, "first": first, "lost": lost},
+            )
+        records = [r for r in read.records if first <= r.offset <= final]
+        self._metrics.add("offset_gap_records_refilled", len(records))
+        return records

@@ -1,0 +1,157 @@
+"""The live prompt: one batch as a conversation that only grows.
+
+In live mode the LLM writes a batch's lines while its actions arrive. Each request asks
+for the lines of the actions that arrived since the previous one, and its prompt is the
+previous request's prompt plus the previous answer plus the new data, so vLLM's prefix
+cache serves everything but the new tail (a byte-identical prefix)::
+
+    system     static per persona (live rules)                          ─┐
+    user       [경기] [팀] [스코어] [선수] [액션] rows 1..a  [요청] 1~a      │ the same bytes
+    assistant  the lines of rows 1..a (as the model wrote them)           │ in every later
+    user       [선수] new players  [스코어] if it changed  [액션] rows a+1..b │ request of the
+    assistant  ...                                                        ─┘ batch
+    user       ... the new rows  [요청] the new rows
+
+Nothing earlier is ever rewritten: a new player gets the next reference (``P7``), a goal
+shows the new score in a later turn, and the lines already written stay as they were.
+Rows are positions in the batch + 1, as in batch mode. Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+import orjson
+
+from pitchcast.commentary.prompt import (
+    ACTION_COLUMNS,
+    SECTION_ACTIONS,
+    SECTION_PLAYERS,
+    SECTION_SCORE,
+    SECTION_TEAMS,
+    action_row,
+    csv_block,
+    match_line,
+    prompt_field,
+    request_line,
+    system_prompt,
+    team_rows,
+)
+from pitchcast.commentary.slots import SlotTable, build_slots
+from pitchcast.schemas.records import Batch, Score
+from pitchcast.settings import Persona
+from pitchcast.story import Story, advance_story, new_story
+
+__all__ = ["LiveTurn", "build_live_messages", "render_answer", "score_before"]
+
+
+@dataclass(frozen=True, slots=True)
+class LiveTurn:
+    """One earlier request of the batch: the rows it asked for and the answer kept."""
+
+    rows: tuple[int, ...]
+    answer: str
+
+
+def render_answer(lines: Sequence[tuple[int, str, str]], *, structured: bool) -> str:
+    """An assistant message for ``(row, tone, text)`` lines, in the format asked for."""
+    if structured:
+        payload = {"lines": [[row, tone, text] for row, tone, text in lines]}
+        return orjson.dumps(payload).decode()
+    return "\n".join(f"{row}|{tone}|{text}" for row, tone, text in lines)
+
+
+def score_before(batch: Batch, row: int) -> Score:
+    """The running score just before row ``row`` (1-based) of ``batch``."""
+    story: Story = batch.story if batch.story is not None else new_story(batch.match_info)
+    for action in batch.actions[: row - 1]:
+        story = advance_story(story, action)
+    return story.score
+
+
+def _score_text(score: Score, slots: SlotTable) -> str:
+    if slots.home_ref and slots.away_ref:
+        return f"{SECTION_SCORE} {slots.home_ref} {score.home}:{score.away} {slots.away_ref}"
+    return f"{SECTION_SCORE} 홈 {score.home}:{score.away} 원정"
+
+
+def _player_block(slots: SlotTable, refs: Sequence[str]) -> str:
+    with_position = bool(slots.position_of_player)
+    header = ("ref", "team", "name", "pos") if with_position else ("ref", "team", "name")
+    rows = []
+    for ref in refs:
+        row = [ref, slots.team_of_player.get(ref, ""), prompt_field(slots.players[ref])]
+        if with_position:
+            row.append(prompt_field(slots.position_of_player.get(ref)))
+        rows.append(row)
+    return SECTION_PLAYERS + "\n" + csv_block(header, rows)
+
+
+def _turn_text(
+    batch: Batch,
+    slots: SlotTable,
+    rows: Sequence[int],
+    *,
+    first: bool,
+    introduced: set[str],
+    shown_score: Score | None,
+) -> tuple[str, Score]:
+    blocks: list[str] = []
+    score = score_before(batch, rows[0])
+    if first:
+        blocks += [
+            match_line(batch),
+            SECTION_TEAMS + "\n" + csv_block(("ref", "name", "side"), team_rows(slots)),
+            _score_text(score, slots),
+        ]
+    elif score != shown_score:
+        blocks.append(_score_text(score, slots))
+    new_refs = []
+    for row in rows:
+        ref = slots.player_ref(batch.actions[row - 1])
+        if ref is not None and ref not in introduced and ref not in new_refs:
+            new_refs.append(ref)
+    if new_refs:
+        blocks.append(_player_block(slots, new_refs))
+        introduced.update(new_refs)
+    action_rows = [action_row(row, batch.actions[row - 1], slots) for row in rows]
+    blocks.append(SECTION_ACTIONS + "\n" + csv_block(ACTION_COLUMNS, action_rows))
+    blocks.append(request_line(rows))
+    return "\n".join(blocks), score
+
+
+def build_live_messages(
+    batch: Batch,
+    persona: Persona,
+    turns: Sequence[LiveTurn],
+    rows: Sequence[int],
+    *,
+    structured: bool = False,
+) -> list[dict[str, str]]:
+    """The conversation for the next request of a batch (``batch`` holds its actions so far).
+
+    ``turns`` are the earlier requests with their kept answers; ``rows`` the new ones.
+    Together they must cover rows 1.. in order, without gaps.
+    """
+    covered = [r for turn in turns for r in turn.rows] + list(rows)
+    if covered != list(range(1, len(covered) + 1)) or len(covered) > len(batch.actions):
+        raise ValueError(f"turns and rows must cover 1..n in order, got {covered}")
+    view = replace(batch, actions=batch.actions[: len(covered)])
+    slots = build_slots(view)
+    messages = [
+        {"role": "system", "content": system_prompt(persona, structured=structured, live=True)}
+    ]
+    introduced: set[str] = set()
+    shown: Score | None = None
+    for index, turn in enumerate(turns):
+        text, shown = _turn_text(
+            view, slots, turn.rows, first=index == 0, introduced=introduced, shown_score=shown
+        )
+        messages.append({"role": "user", "content": text})
+        messages.append({"role": "assistant", "content": turn.answer})
+    text, _ = _turn_text(
+        view, slots, list(rows), first=not turns, introduced=introduced, shown_score=shown
+    )
+    messages.append({"role": "user", "content": text})
+    return messages
