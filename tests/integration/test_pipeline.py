@@ -100,9 +100,7 @@ async def test_whole_match_is_commented_once_in_order(
     assert len(batches) == EXPECTED_BATCHES[1] and len(assigned) == n_actions
     # Each action is handed off as it arrives, before its batch closes.
     for batch in batches:
-        members = [
-            r for r in assigned if r.value["batch_index"] == batch.value["batch_index"]
-        ]
+        members = [r for r in assigned if r.value["batch_index"] == batch.value["batch_index"]]
         assert [r.value["position"] for r in members] == list(range(len(members)))
         assert all(r.offset < batch.offset for r in members)
         assert batch.value["match_info"]["home_score"] == 3  # the snapshot travels with it
