@@ -23,8 +23,10 @@ from pitchcast.commentary.breaker import CircuitBreaker
 from pitchcast.commentary.service import AlreadyPublished, CommentaryService, WriteOutcome
 from pitchcast.exceptions import (
     CommentaryRejected,
+    LLMCircuitOpen,
     LLMError,
     LLMRateLimited,
+    LLMRequestRefused,
     LLMTimeout,
     LLMUnavailable,
 )
@@ -563,6 +565,43 @@ async def test_half_open_lets_exactly_one_probe_through(
     assert llm.calls == 2  # the failure, then one probe
     sources = sorted(is_result(r).source for r in results)
     assert sources == ["llm", "template", "template", "template"]
+
+
+async def test_a_refused_request_is_no_verdict_on_the_breaker(
+    services: Callable[..., CommentaryService],
+) -> None:
+    """A permanent 4xx falls back with its status as the reason, never opens the breaker,
+    and hands a half-open probe back instead of closing or reopening it."""
+    clock = FakeClock()
+    llm = FakeLLM()
+    llm.error = LLMRequestRefused("HTTP 400 from http://llm/v1: too long", status=400)
+    service = services(llm, breaker=CircuitBreaker(1, 30.0, clock=clock))
+    for index in range(3):
+        result = is_result(await service.write(make_batch(index), "CASTER"))
+        assert result.fallback_reason == "LLMRequestRefused: HTTP 400"
+    assert service.breaker.state == "closed" and service.breaker.consecutive_failures == 0
+    assert llm.calls == 3 and service.metrics.fallbacks == {"LLMRequestRefused": 3}
+
+    llm.error = LLMUnavailable("503")
+    await service.write(make_batch(3), "CASTER")
+    assert service.breaker.state == "open"
+    clock.now += 30
+    llm.error = LLMRequestRefused("HTTP 422 from http://llm/v1", status=422)
+    await service.write(make_batch(4), "CASTER")  # the probe, refused: no verdict
+    assert service.breaker.state == "half_open" and service.breaker.allow()
+
+
+async def test_a_backend_whose_endpoints_are_all_open_means_circuit_open(
+    services: Callable[..., CommentaryService],
+) -> None:
+    """LLMCircuitOpen from the backend (every endpoint's breaker open) is the
+    circuit_open fallback, not a failure."""
+    llm = FakeLLM()
+    llm.error = LLMCircuitOpen("every LLM endpoint's circuit breaker is open")
+    service = services(llm)
+    result = is_result(await service.write(make_batch(), "CASTER"))
+    assert result.fallback_reason == "circuit_open"
+    assert service.breaker.consecutive_failures == 0
 
 
 async def test_partial_emission_becomes_mixed(
