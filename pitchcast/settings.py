@@ -4,10 +4,11 @@ This is the only module that reads the environment. Everything else receives a
 :class:`Settings` (or the values it needs) through its constructor.
 
 Combinations that cannot work are refused when the settings are built (one
-``ValueError`` listing every problem, never quoting a secret): LLM URLs that carry
-credentials or repeat, API keys that do not pair with the URLs, and (with the
-``openai`` backend) timeouts or retry counts that do not fit the batch deadline
-(:mod:`pitchcast.commentary.backends.timing` states the rule).
+``ValueError`` listing every problem, never quoting a secret): SASL without a user or
+password, a client key without its certificate, Redis TLS files without a ``rediss://``
+URL, LLM URLs that carry credentials or repeat, API keys that do not pair with the URLs,
+and (with the ``openai`` backend) timeouts or retry counts that do not fit the batch
+deadline (:mod:`pitchcast.commentary.backends.timing` states the rule).
 """
 
 from __future__ import annotations
@@ -81,8 +82,14 @@ class Settings(BaseSettings):
     max_in_flight_batches: int = Field(default=8, ge=1)
 
     # --- Redis -------------------------------------------------------------
+    # rediss:// for TLS. A password here, or in the URL (percent-encoded); never logged.
     redis_url: str = "redis://127.0.0.1:6379/0"
     redis_password: SecretStr | None = None
+    # TLS (rediss:// only): CA bundle to trust, and a client certificate + key if the
+    # server asks for one. The system CAs are trusted when no CA file is given.
+    redis_ssl_cafile: Path | None = None
+    redis_ssl_certfile: Path | None = None
+    redis_ssl_keyfile: Path | None = None
     redis_enabled: bool = True
     # Prefix of every key: deployments (or tests) sharing one Redis stay apart.
     redis_namespace: str = "pitchcast"
@@ -161,6 +168,8 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _combinations_that_can_work(self) -> Settings:
         problems = [
+            *self._kafka_problems(),
+            *self._redis_problems(),
             *self._llm_endpoint_problems(),
         ]
         if self.llm_backend == "openai":
@@ -168,6 +177,36 @@ class Settings(BaseSettings):
         if problems:
             raise ValueError("settings that cannot work: " + "; ".join(problems))
         return self
+
+    def _kafka_problems(self) -> list[str]:
+        problems = []
+        if self.kafka_security_protocol.startswith("SASL"):
+            password = self.kafka_sasl_password
+            if not self.kafka_sasl_username or not (password and password.get_secret_value()):
+                problems.append(
+                    f"PITCHCAST_KAFKA_SECURITY_PROTOCOL={self.kafka_security_protocol} needs "
+                    "PITCHCAST_KAFKA_SASL_USERNAME and PITCHCAST_KAFKA_SASL_PASSWORD"
+                )
+        if self.kafka_ssl_keyfile and not self.kafka_ssl_certfile:
+            problems.append(
+                "PITCHCAST_KAFKA_SSL_KEYFILE is set without PITCHCAST_KAFKA_SSL_CERTFILE"
+            )
+        return problems
+
+    def _redis_problems(self) -> list[str]:
+        problems = []
+        tls_files = (self.redis_ssl_cafile, self.redis_ssl_certfile, self.redis_ssl_keyfile)
+        scheme = urlsplit(self.redis_url).scheme.lower()
+        if any(tls_files) and scheme != "rediss":
+            problems.append(
+                "PITCHCAST_REDIS_SSL_* files need a rediss:// PITCHCAST_REDIS_URL "
+                f"(the URL's scheme is {scheme or 'missing'!r})"
+            )
+        if self.redis_ssl_keyfile and not self.redis_ssl_certfile:
+            problems.append(
+                "PITCHCAST_REDIS_SSL_KEYFILE is set without PITCHCAST_REDIS_SSL_CERTFILE"
+            )
+        return problems
 
     def _llm_endpoint_problems(self) -> list[str]:
         urls = split_list(self.llm_base_url)

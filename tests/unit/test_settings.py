@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
+from pitchcast.cli import main
 from pitchcast.settings import Settings, load_settings
+
+SECRETS = {
+    "llm_api_key": "sk-LLM-SECRET-1",
+    "kafka_sasl_password": "KAFKA-SECRET-2",
+    "redis_password": "REDIS-SECRET-3",
+}
 
 
 def refused(**values: Any) -> str:
@@ -126,4 +135,108 @@ def test_unusable_endpoint_urls_are_refused(url: str, problem: str) -> None:
     assert "sk-IN-URL" not in message
 
 
+# --- Kafka and Redis security -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("protocol", ["SASL_PLAINTEXT", "SASL_SSL"])
+def test_sasl_needs_a_user_and_a_password(protocol: str) -> None:
+    """SASL without credentials cannot authenticate: refused before any connection."""
+    message = refused(kafka_security_protocol=protocol, kafka_sasl_username="svc")
+    assert f"PROTOCOL={protocol} needs" in message
+    settings = load_settings(
+        kafka_security_protocol=protocol,
+        kafka_sasl_mechanism="SCRAM-SHA-512",
+        kafka_sasl_username="svc",
+        kafka_sasl_password="pw",
+    )
+    assert settings.kafka_sasl_mechanism == "SCRAM-SHA-512"
+
+
+def test_a_client_key_without_its_certificate_is_refused(tmp_path: Path) -> None:
+    """Kafka and Redis: a key file alone is a mistake, refused by name."""
+    key = tmp_path / "client.key"
+    assert "PITCHCAST_KAFKA_SSL_KEYFILE is set without" in refused(
+        kafka_security_protocol="SSL", kafka_ssl_keyfile=key
+    )
+    assert "PITCHCAST_REDIS_SSL_KEYFILE is set without" in refused(
+        redis_url="rediss://cache:6380/0", redis_ssl_keyfile=key
+    )
+
+
+def test_redis_tls_files_need_a_rediss_url(tmp_path: Path) -> None:
+    """TLS files with redis:// would be ignored (or crash redis-py later): refused."""
+    message = refused(redis_url="redis://cache:6379/0", redis_ssl_cafile=tmp_path / "ca.pem")
+    assert "need a rediss:// PITCHCAST_REDIS_URL" in message
+    settings = load_settings(
+        redis_url="rediss://cache:6380/0", redis_ssl_cafile=tmp_path / "ca.pem"
+    )
+    assert settings.redis_ssl_cafile == tmp_path / "ca.pem"
+
+
 # --- secrets ----------------------------------------------------------------------------
+
+
+def test_validation_errors_never_echo_secret_input() -> None:
+    """pydantic would quote the input of a failing validator; here it must not."""
+    with pytest.raises(ValueError) as caught:
+        load_settings(**openai(llm_batch_deadline_s=1), **SECRETS, llm_api_keys="sk-MORE")
+    text = str(caught.value) + repr(caught.value)
+    for secret in (*SECRETS.values(), "sk-MORE"):
+        assert secret not in text
+    with pytest.raises(ValueError) as caught:
+        load_settings(kafka_sasl_password=["KAFKA-SECRET-2"])
+    assert "KAFKA-SECRET-2" not in str(caught.value)
+
+
+def test_describe_repr_and_pitchcast_config_mask_every_secret(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Passwords, API keys (single and per endpoint), and a password in a rediss:// URL
+    never print: not in describe(), repr(), str() or `pitchcast config`."""
+    values = {
+        **SECRETS,
+        "kafka_security_protocol": "SASL_SSL",
+        "kafka_sasl_username": "svc",
+        "redis_url": "rediss://app:URL-SECRET-4@cache:6380/0",
+    }
+    settings = load_settings(**values)
+    described = settings.describe()
+    assert described["llm_api_key"] == "**********"
+    assert described["redis_url"] == "rediss://app:****@cache:6380/0"
+    for secret in (*SECRETS.values(), "URL-SECRET-4"):
+        assert secret not in str(described)
+        assert secret not in repr(settings) and secret not in str(settings)
+    keyed = load_settings(llm_base_url="http://a/v1,http://b/v1", llm_api_keys="sk-A,sk-B")
+    assert keyed.describe()["llm_api_keys"] == "**********"
+
+    monkeypatch.setenv("PITCHCAST_LLM_BASE_URL", "http://a/v1,http://b/v1")
+    monkeypatch.setenv("PITCHCAST_LLM_API_KEYS", "sk-ENV-A,sk-ENV-B")
+    monkeypatch.setenv("PITCHCAST_KAFKA_SECURITY_PROTOCOL", "SASL_PLAINTEXT")
+    monkeypatch.setenv("PITCHCAST_KAFKA_SASL_USERNAME", "svc")
+    monkeypatch.setenv("PITCHCAST_KAFKA_SASL_PASSWORD", "KAFKA-ENV-SECRET")
+    monkeypatch.setenv("PITCHCAST_REDIS_URL", "rediss://:URL-ENV-SECRET@cache:6380/0")
+    monkeypatch.setenv("PITCHCAST_REDIS_PASSWORD", "REDIS-ENV-SECRET")
+    result = CliRunner().invoke(main, ["config"])
+    assert result.exit_code == 0, result.output
+    for secret in (
+        "sk-ENV-A",
+        "sk-ENV-B",
+        "KAFKA-ENV-SECRET",
+        "URL-ENV-SECRET",
+        "REDIS-ENV-SECRET",
+    ):
+        assert secret not in result.output
+    assert "PITCHCAST_LLM_API_KEYS=**********" in result.output
+
+
+def test_pitchcast_config_refuses_impossible_settings_without_secrets(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`pitchcast config` exits 1 with the problem, never with the key."""
+    monkeypatch.setenv("PITCHCAST_LLM_BACKEND", "openai")
+    monkeypatch.setenv("PITCHCAST_LLM_READ_TIMEOUT_S", "30")
+    monkeypatch.setenv("PITCHCAST_LLM_API_KEY", "sk-CLI-SECRET")
+    result = CliRunner().invoke(main, ["config"])
+    assert result.exit_code == 1
+    assert "PITCHCAST_LLM_READ_TIMEOUT_S=30 must be shorter" in result.output
+    assert "sk-CLI-SECRET" not in result.output
