@@ -694,6 +694,23 @@ async def test_warm_up_is_passed_through_and_never_raises(
     assert any(r.getMessage() == "pitchcast.commentary.warm_up_failed" for r in caplog.records)
 
 
+async def test_warm_up_passes_the_game_on_to_a_primary_that_takes_it(
+    services: Callable[..., CommentaryService],
+) -> None:
+    """On match_start the service hands the game id over, so a backend with several
+    endpoints warms the one that match will use."""
+    seen: list[int | None] = []
+
+    class GameAware(FakeLLM):
+        async def warm_up(self, *, game_id: int | None = None) -> None:  # type: ignore[override]
+            seen.append(game_id)
+
+    service = services(GameAware())
+    await service.warm_up(126283)
+    await service.warm_up()
+    assert seen == [126283, None]
+
+
 async def test_from_settings_wires_deadline_bound_and_breaker(
     redis_url: str, namespace: str
 ) -> None:

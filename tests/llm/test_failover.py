@@ -18,7 +18,7 @@ from pitchcast.cache import RedisStore
 from pitchcast.commentary.backends.openai import OpenAIBackend, OpenAIConfig
 from pitchcast.commentary.backends.template import TemplateBackend
 from pitchcast.commentary.service import CommentaryService
-from pitchcast.exceptions import LLMRequestRefused
+from pitchcast.exceptions import LLMRequestRefused, LLMUnavailable
 from pitchcast.schemas.records import Batch, CommentaryItem
 from pitchcast.settings import load_settings
 from pitchcast.testing.fake_llm import FakeLLMServer, Fault
@@ -235,3 +235,23 @@ async def test_each_endpoint_gets_only_its_own_key() -> None:
     body = json.dumps(backend.endpoint_stats())
     assert "rpa_RUNPOD_ONLY" not in body and "rpa_RUNPOD_ONLY" not in repr(backend)
     await client.aclose()
+
+
+async def test_warm_up_wakes_the_matchs_endpoint_or_every_endpoint(
+    two: Callable[..., OpenAIBackend], fake_llm: FakeLLMServer, server_b: FakeLLMServer
+) -> None:
+    """On match_start only the match's first choice is warmed (with its user id); without
+    a game every endpoint is; a failing warm-up leaves the breakers alone."""
+    backend = two(breaker_failures=1)
+    game = game_preferring(backend, server_b)
+    await backend.warm_up("FRIEND", game_id=game)
+    assert (fake_llm.request_count, server_b.request_count) == (0, 1)
+    assert server_b.requests[0]["user"] == f"game:{game}"
+    assert server_b.requests[0]["max_tokens"] == 1
+    await backend.warm_up()
+    assert (fake_llm.request_count, server_b.request_count) == (1, 2)
+    assert "user" not in fake_llm.requests[0]
+    fake_llm.script(Fault("status", status=503))
+    with pytest.raises(LLMUnavailable):
+        await backend.warm_up()
+    assert all(e.breaker.state == "closed" for e in backend.ring.endpoints)
