@@ -68,7 +68,7 @@ def _warm_up_on_match_start(
     running: set[asyncio.Task[Any]] = set()  # keep references until they finish
 
     def start(game_id: int) -> None:
-        task = asyncio.create_task(warm_up())
+        task = asyncio.create_task(warm_up(game_id))
         running.add(task)
         task.add_done_callback(running.discard)
         metrics.add("llm.warmups")

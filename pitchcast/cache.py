@@ -20,8 +20,13 @@ A line is written into its hash with HSETNX: the first writer wins and everyone 
 the winner's text back, so a line id never carries two texts, across crashes and
 concurrent workers alike.
 
-Neither the URL's credentials nor the password ever reach a log line: logs name the
-target as ``host:port/db`` only.
+TLS: a ``rediss://`` URL connects over TLS, verifying the server's certificate (and
+host name) against ``ssl_cafile`` or the system CAs, and presenting ``ssl_certfile`` /
+``ssl_keyfile`` when the server asks for client certificates. The password comes from
+``password`` (``PITCHCAST_REDIS_PASSWORD``) or the URL (percent-encoded).
+
+Neither the URL's credentials nor the password ever reach a log line, an error or a
+repr: they name the target as ``host:port/db`` only.
 """
 
 from __future__ import annotations
@@ -32,7 +37,9 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Final, TypeVar
+from urllib.parse import urlsplit
 
 from pydantic import SecretStr
 from redis import asyncio as aioredis
@@ -118,6 +125,9 @@ class RedisStore:
         probe_interval_s: float = 1.0,
         namespace: str = "pitchcast",
         clock: Callable[[], float] = time.monotonic,
+        ssl_cafile: str | Path | None = None,
+        ssl_certfile: str | Path | None = None,
+        ssl_keyfile: str | Path | None = None,
     ) -> None:
         self.stats = RedisStats()
         self.enabled = enabled
@@ -139,6 +149,7 @@ class RedisStore:
         kwargs: dict[str, object] = {}
         if secret:
             kwargs["password"] = secret  # a password inside the URL wins, as in redis-py
+        kwargs.update(_tls_kwargs(url, ssl_cafile, ssl_certfile, ssl_keyfile))
         try:
             self._client = aioredis.Redis.from_url(
                 url,
@@ -179,10 +190,20 @@ class RedisStore:
             connect_timeout_s=settings.redis_connect_timeout_s,
             probe_interval_s=settings.redis_probe_interval_s,
             namespace=namespace or settings.redis_namespace,
+            ssl_cafile=settings.redis_ssl_cafile,
+            ssl_certfile=settings.redis_ssl_certfile,
+            ssl_keyfile=settings.redis_ssl_keyfile,
         )
 
     def __repr__(self) -> str:
-        return f"RedisStore(target={self.target!r}, namespace={self.namespace!r})"
+        return f"RedisStore(target={self.target!r}, tls={self.tls}, namespace={self.namespace!r})"
+
+    @property
+    def tls(self) -> bool:
+        """Whether the connection is TLS (a rediss:// URL)."""
+        if self._client is None:
+            return False
+        return self._client.connection_pool.connection_class.__name__ == "SSLConnection"
 
     @property
     def available(self) -> bool:
@@ -399,6 +420,30 @@ class RedisStore:
             "pitchcast.redis_recovered",
             extra={"target": self.target, "operation": op, "outage_s": round(outage_s, 3)},
         )
+
+
+def _tls_kwargs(
+    url: str,
+    cafile: str | Path | None,
+    certfile: str | Path | None,
+    keyfile: str | Path | None,
+) -> dict[str, object]:
+    """redis-py's TLS arguments; only a rediss:// URL takes them (redis:// would fail
+    on the first connection with a TypeError)."""
+    if not (cafile or certfile or keyfile):
+        return {}
+    if urlsplit(url).scheme.lower() != "rediss":
+        raise ConfigurationError("Redis TLS files need a rediss:// URL")
+    if keyfile and not certfile:
+        raise ConfigurationError("a Redis TLS key file needs its certificate file")
+    kwargs: dict[str, object] = {}
+    if cafile:
+        kwargs["ssl_ca_certs"] = str(cafile)
+    if certfile:
+        kwargs["ssl_certfile"] = str(certfile)
+    if keyfile:
+        kwargs["ssl_keyfile"] = str(keyfile)
+    return kwargs
 
 
 class _MissingType:

@@ -14,9 +14,12 @@
     ├── DeliveryFailed              Kafka did not acknowledge a send within the budget
     ├── LLMError                    the LLM could not give an answer
     │   ├── LLMTimeout
-    │   ├── LLMUnavailable          connection refused, 5xx, circuit open
+    │   ├── LLMUnavailable          connection refused, 5xx
+    │   │   └── LLMCircuitOpen      every endpoint's circuit breaker is open: not sent
     │   ├── LLMRateLimited          429, with ``retry_after`` seconds when the server said
-    │   └── LLMBadResponse          4xx other than 429, or a body that is not a completion
+    │   └── LLMBadResponse          a body that is not a completion (a broken endpoint)
+    │       └── LLMRequestRefused   a permanent 4xx (400, 401, 403, 404, 422...; not 408
+    │                               or 429): not retried, not an outage (``status``)
     ├── CommentaryRejected          the answer failed validation (``reasons``)
     └── CacheUnavailable            Redis did not answer; callers carry on without it
 """
@@ -31,8 +34,10 @@ __all__ = [
     "ImplausibleAction",
     "InvalidMessage",
     "LLMBadResponse",
+    "LLMCircuitOpen",
     "LLMError",
     "LLMRateLimited",
+    "LLMRequestRefused",
     "LLMTimeout",
     "LLMUnavailable",
     "LateAction",
@@ -113,8 +118,22 @@ class LLMRateLimited(LLMError):
         self.retry_after = retry_after
 
 
+class LLMCircuitOpen(LLMUnavailable):
+    """No request was sent: the circuit breaker of every LLM endpoint is open."""
+
+
 class LLMBadResponse(LLMError):
-    """The endpoint refused the request (4xx) or sent something that is not a completion."""
+    """The endpoint sent something that is not a completion (or refused the request)."""
+
+
+class LLMRequestRefused(LLMBadResponse):
+    """The endpoint refused this request for good: an HTTP 4xx other than 408 and 429,
+    or an error event of that class. The endpoint is up, so this is not an outage and
+    retrying the same request cannot help. ``status`` is the HTTP status when known."""
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class CommentaryRejected(PitchcastError):

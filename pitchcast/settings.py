@@ -2,17 +2,29 @@
 
 This is the only module that reads the environment. Everything else receives a
 :class:`Settings` (or the values it needs) through its constructor.
+
+Combinations that cannot work are refused when the settings are built (one
+``ValueError`` listing every problem, never quoting a secret): SASL without a user or
+password, a client key without its certificate, Redis TLS files without a ``rediss://``
+URL, LLM URLs that carry credentials or repeat, API keys that do not pair with the URLs,
+and (with the ``openai`` backend) timeouts or retry counts that do not fit the batch
+deadline (:mod:`pitchcast.commentary.backends.timing` states the rule).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-__all__ = ["PERSONAS", "Persona", "Settings", "load_settings"]
+from pitchcast.commentary.backends.endpoints import pair_keys
+from pitchcast.commentary.backends.timing import max_attempts_within, min_time_for_attempts
+from pitchcast.exceptions import ConfigurationError
+
+__all__ = ["PERSONAS", "Persona", "Settings", "load_settings", "split_list"]
 
 Persona = Literal["CASTER", "ANALYST", "FRIEND"]
 PERSONAS: tuple[Persona, ...] = ("CASTER", "ANALYST", "FRIEND")
@@ -21,7 +33,10 @@ PERSONAS: tuple[Persona, ...] = ("CASTER", "ANALYST", "FRIEND")
 class Settings(BaseSettings):
     """pitchcast configuration. Env var = ``PITCHCAST_`` + field name in upper case."""
 
-    model_config = SettingsConfigDict(env_prefix="PITCHCAST_", frozen=True, extra="ignore")
+    # hide_input_in_errors: a validation error must never echo a password or key.
+    model_config = SettingsConfigDict(
+        env_prefix="PITCHCAST_", frozen=True, extra="ignore", hide_input_in_errors=True
+    )
 
     # --- Kafka -------------------------------------------------------------
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
@@ -76,8 +91,14 @@ class Settings(BaseSettings):
     revoke_grace_s: float = Field(default=10.0, gt=0)
 
     # --- Redis -------------------------------------------------------------
+    # rediss:// for TLS. A password here, or in the URL (percent-encoded); never logged.
     redis_url: str = "redis://127.0.0.1:6379/0"
     redis_password: SecretStr | None = None
+    # TLS (rediss:// only): CA bundle to trust, and a client certificate + key if the
+    # server asks for one. The system CAs are trusted when no CA file is given.
+    redis_ssl_cafile: Path | None = None
+    redis_ssl_certfile: Path | None = None
+    redis_ssl_keyfile: Path | None = None
     redis_enabled: bool = True
     # Prefix of every key: deployments (or tests) sharing one Redis stay apart.
     redis_namespace: str = "pitchcast"
@@ -104,19 +125,34 @@ class Settings(BaseSettings):
     llm_mode: Literal["live", "batch"] = "live"
     # Live requests (a few lines) get this long before the template writes what is left.
     llm_live_deadline_s: float = Field(default=8.0, gt=0)
+    # One or more OpenAI-compatible endpoints, comma-separated. A match sticks to one
+    # (consistent hashing of its game_id) and fails over to the next one in its ring
+    # order (commentary/backends/endpoints.py).
     llm_base_url: str = "http://127.0.0.1:8000/v1"
+    # The same Bearer key for every endpoint...
     llm_api_key: SecretStr | None = None
+    # ...or one per endpoint, comma-separated in the order of llm_base_url, an empty
+    # entry for an endpoint without a key (e.g. "rpa_xxx," = RunPod first, local vLLM second).
+    llm_api_keys: SecretStr | None = None
     llm_model: str = "skt/A.X-4.0-Light"
     llm_temperature: float = Field(default=0.7, ge=0, le=2)
     llm_top_p: float = Field(default=0.9, gt=0, le=1)
     llm_max_tokens: int = Field(default=600, ge=16)
     llm_stream: bool = True
     llm_structured_output: bool = True
-    llm_connect_timeout_s: float = Field(default=5.0, gt=0)
-    llm_read_timeout_s: float = Field(default=30.0, gt=0)
+    llm_connect_timeout_s: float = Field(default=3.0, gt=0)
+    # Longest wait for the first byte and between two chunks of an answer. An attempt
+    # that a retry may follow waits at most half the time left (backends/timing.py).
+    llm_read_timeout_s: float = Field(default=10.0, gt=0)
     llm_batch_deadline_s: float = Field(default=25.0, gt=0)
     llm_max_in_flight: int = Field(default=8, ge=1)
     llm_retry_attempts: int = Field(default=4, ge=1)
+    # No attempt starts with less than this left before the deadline.
+    llm_min_attempt_s: float = Field(default=0.5, gt=0)
+    # Backoff after the n-th failed attempt: min(max, initial * 2**(n-1)) plus jitter.
+    llm_backoff_initial_s: float = Field(default=0.25, gt=0)
+    llm_backoff_max_s: float = Field(default=4.0, gt=0)
+    # Per endpoint: this many failed requests in a row open its breaker for reset_s.
     llm_breaker_failures: int = Field(default=5, ge=1)
     llm_breaker_reset_s: float = Field(default=30.0, gt=0)
     llm_warmup: bool = False
@@ -145,6 +181,130 @@ class Settings(BaseSettings):
             raise ValueError("at least one persona is required (CASTER, ANALYST, FRIEND)")
         return tuple(dict.fromkeys(value))  # keep order, drop repeats
 
+    @model_validator(mode="after")
+    def _combinations_that_can_work(self) -> Settings:
+        problems = [
+            *self._kafka_problems(),
+            *self._redis_problems(),
+            *self._llm_endpoint_problems(),
+        ]
+        if self.llm_backend == "openai":
+            problems += self._llm_timing_problems()
+        if problems:
+            raise ValueError("settings that cannot work: " + "; ".join(problems))
+        return self
+
+    def _kafka_problems(self) -> list[str]:
+        problems = []
+        if self.kafka_security_protocol.startswith("SASL"):
+            password = self.kafka_sasl_password
+            if not self.kafka_sasl_username or not (password and password.get_secret_value()):
+                problems.append(
+                    f"PITCHCAST_KAFKA_SECURITY_PROTOCOL={self.kafka_security_protocol} needs "
+                    "PITCHCAST_KAFKA_SASL_USERNAME and PITCHCAST_KAFKA_SASL_PASSWORD"
+                )
+        if self.kafka_ssl_keyfile and not self.kafka_ssl_certfile:
+            problems.append(
+                "PITCHCAST_KAFKA_SSL_KEYFILE is set without PITCHCAST_KAFKA_SSL_CERTFILE"
+            )
+        return problems
+
+    def _redis_problems(self) -> list[str]:
+        problems = []
+        tls_files = (self.redis_ssl_cafile, self.redis_ssl_certfile, self.redis_ssl_keyfile)
+        scheme = urlsplit(self.redis_url).scheme.lower()
+        if any(tls_files) and scheme != "rediss":
+            problems.append(
+                "PITCHCAST_REDIS_SSL_* files need a rediss:// PITCHCAST_REDIS_URL "
+                f"(the URL's scheme is {scheme or 'missing'!r})"
+            )
+        if self.redis_ssl_keyfile and not self.redis_ssl_certfile:
+            problems.append(
+                "PITCHCAST_REDIS_SSL_KEYFILE is set without PITCHCAST_REDIS_SSL_CERTFILE"
+            )
+        return problems
+
+    def _llm_endpoint_problems(self) -> list[str]:
+        urls = split_list(self.llm_base_url)
+        problems = []
+        if not urls:
+            return ["PITCHCAST_LLM_BASE_URL lists no endpoint"]
+        for position, url in enumerate(urls, start=1):
+            parts = urlsplit(url)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                problems.append(
+                    f"PITCHCAST_LLM_BASE_URL entry {position} is not an http(s)://host/... URL"
+                )
+            elif parts.username is not None or parts.password is not None:
+                problems.append(
+                    f"PITCHCAST_LLM_BASE_URL entry {position} carries credentials: put the "
+                    "key in PITCHCAST_LLM_API_KEY or PITCHCAST_LLM_API_KEYS"
+                )
+        if len({url.rstrip("/") for url in urls}) != len(urls):
+            problems.append("PITCHCAST_LLM_BASE_URL lists an endpoint twice")
+        try:
+            self.llm_endpoint_keys()
+        except ConfigurationError as exc:
+            problems.append(str(exc))
+        return problems
+
+    def _llm_timing_problems(self) -> list[str]:
+        deadline = self.llm_batch_deadline_s
+        problems = []
+        for name, value in (
+            ("CONNECT_TIMEOUT_S", self.llm_connect_timeout_s),
+            ("READ_TIMEOUT_S", self.llm_read_timeout_s),
+        ):
+            if value >= deadline:
+                problems.append(
+                    f"PITCHCAST_LLM_{name}={value:g} must be shorter than "
+                    f"PITCHCAST_LLM_BATCH_DEADLINE_S={deadline:g}: a request that hangs "
+                    "must be cut while a retry still fits in the deadline"
+                )
+        if self.llm_backoff_initial_s > self.llm_backoff_max_s:
+            problems.append(
+                f"PITCHCAST_LLM_BACKOFF_INITIAL_S={self.llm_backoff_initial_s:g} is above "
+                f"PITCHCAST_LLM_BACKOFF_MAX_S={self.llm_backoff_max_s:g}"
+            )
+        timing = {
+            "min_attempt_s": self.llm_min_attempt_s,
+            "backoff_initial_s": self.llm_backoff_initial_s,
+            "backoff_max_s": self.llm_backoff_max_s,
+        }
+        needed = min_time_for_attempts(self.llm_retry_attempts, **timing)
+        if needed > deadline:
+            fitting = max_attempts_within(deadline, **timing)
+            problems.append(
+                f"PITCHCAST_LLM_RETRY_ATTEMPTS={self.llm_retry_attempts} cannot fit in "
+                f"PITCHCAST_LLM_BATCH_DEADLINE_S={deadline:g}: that many attempts of at least "
+                f"PITCHCAST_LLM_MIN_ATTEMPT_S={self.llm_min_attempt_s:g} with the backoff "
+                f"between them need {needed:.2f}s; at most {fitting} fit"
+            )
+        return problems
+
+    def llm_endpoint_urls(self) -> tuple[str, ...]:
+        """The endpoints of ``llm_base_url``, in order, without trailing slashes."""
+        return tuple(url.rstrip("/") for url in split_list(self.llm_base_url))
+
+    def llm_endpoint_keys(self) -> tuple[SecretStr, ...]:
+        """One key per endpoint, aligned with :meth:`llm_endpoint_urls` (empty = none).
+        Raises :class:`~pitchcast.exceptions.ConfigurationError` if they do not pair."""
+        single = self.llm_api_key.get_secret_value() if self.llm_api_key else None
+        listed = (
+            split_list(self.llm_api_keys.get_secret_value(), keep_empty=True)
+            if self.llm_api_keys
+            else None
+        )
+        keys = pair_keys(len(split_list(self.llm_base_url)), api_key=single, api_keys=listed)
+        return tuple(SecretStr(key) for key in keys)
+
+    def __repr_args__(self) -> Any:
+        # repr() and str(): SecretStr masks itself; a password inside the URL does not.
+        for name, value in super().__repr_args__():
+            if name == "redis_url" and isinstance(value, str):
+                value = _mask_url_password(value)
+            yield name, value
+
     def describe(self) -> dict[str, Any]:
         """The settings as a dict fit for logs: secrets masked, paths as text."""
         shown: dict[str, Any] = {}
@@ -158,6 +318,15 @@ class Settings(BaseSettings):
             else:
                 shown[name] = value
         return shown
+
+
+def split_list(value: str, *, keep_empty: bool = False) -> list[str]:
+    """A comma-separated setting as a list of stripped entries (empty ones dropped
+    unless ``keep_empty``: API key lists keep their positions)."""
+    entries = [entry.strip() for entry in value.split(",")]
+    if keep_empty:
+        return entries if any(entries) else []
+    return [entry for entry in entries if entry]
 
 
 def _mask_url_password(url: str) -> str:

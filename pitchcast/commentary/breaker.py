@@ -12,17 +12,43 @@ While open, callers skip the LLM and write from the template. Verdicts that arri
 while the breaker is open come from calls admitted before it opened; they are ignored,
 so only the half-open probe decides when the LLM is back. A probe that ends without a
 verdict (cancelled, never sent) must be handed back with :meth:`CircuitBreaker.release`.
+
+:class:`Breaker` is what the commentary service needs of a breaker: a
+:class:`CircuitBreaker` for a single LLM, or the openai backend's view over one breaker
+per endpoint (open only when every endpoint's breaker is).
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Literal
+from typing import Literal, Protocol, runtime_checkable
 
-__all__ = ["BreakerState", "CircuitBreaker"]
+__all__ = ["Breaker", "BreakerState", "CircuitBreaker"]
 
 BreakerState = Literal["closed", "open", "half_open"]
+
+
+@runtime_checkable
+class Breaker(Protocol):
+    """The breaker interface the commentary service uses."""
+
+    failure_threshold: int
+    reset_after_s: float
+
+    @property
+    def state(self) -> BreakerState: ...
+
+    @property
+    def consecutive_failures(self) -> int: ...
+
+    def allow(self) -> bool: ...
+
+    def record_success(self) -> bool: ...
+
+    def record_failure(self) -> bool: ...
+
+    def release(self) -> None: ...
 
 
 class CircuitBreaker:
@@ -59,6 +85,12 @@ class CircuitBreaker:
     @property
     def consecutive_failures(self) -> int:
         return self._failures
+
+    @property
+    def available(self) -> bool:
+        """Whether :meth:`allow` would let a call through now, without reserving a probe."""
+        state = self.state
+        return state == "closed" or (state == "half_open" and not self._probe_in_flight)
 
     def allow(self) -> bool:
         """Whether a call may go to the LLM now. In half_open this reserves the one probe."""

@@ -29,7 +29,7 @@ from typing import Literal
 from pitchcast.commentary.backends.base import ItemCallback, RowsAnswer
 from pitchcast.commentary.conversation import LiveTurn, render_answer
 from pitchcast.commentary.service import CommentaryService
-from pitchcast.exceptions import LLMError
+from pitchcast.exceptions import LLMCircuitOpen, LLMError, LLMRequestRefused
 from pitchcast.schemas.records import Batch, CommentaryItem, Usage
 from pitchcast.settings import Persona
 
@@ -158,6 +158,11 @@ class LiveWriter:
             verdict = True
             service.record_failure()
             return None, "deadline"
+        except LLMCircuitOpen:
+            return None, "circuit_open"
+        except LLMRequestRefused as exc:
+            # The endpoint is up and refused this request: no verdict on the breaker.
+            return None, f"{exc.kind}: HTTP {exc.status}"
         except LLMError as exc:
             verdict = True
             service.record_failure(exc)

@@ -8,7 +8,9 @@ through). In order, it:
 2. returns the cached answer if the primary backend gives a cache key and Redis has it
    (``source="llm"``, the backend is not called);
 3. writes from the template at once while the circuit breaker is open
-   (``fallback_reason="circuit_open"``);
+   (``fallback_reason="circuit_open"``). A backend with several endpoints (openai)
+   brings its own breaker, a view that is open only while every endpoint's breaker is;
+   it records each attempt's verdict on its endpoint itself;
 4. takes the per-batch lock ``<ns>:lock:<commentary_id>`` (SET NX, TTL = deadline +
    margin). A loser polls (50 ms doubling to ``lock_poll_max_s``) for the published
    marker (-> :class:`AlreadyPublished`), the cached answer (-> that answer) or the
@@ -19,7 +21,9 @@ through). In order, it:
 6. on success caches the answer (before releasing the lock, so a loser finds it);
    on ``LLMError`` / ``CommentaryRejected`` / deadline / anything unexpected, writes from
    the template: ``source="template"``, or ``"mixed"`` when the primary had already
-   emitted lines: those are kept and the template fills only the remaining items;
+   emitted lines: those are kept and the template fills only the remaining items. A
+   permanent 4xx (``LLMRequestRefused``, reason ``"LLMRequestRefused: HTTP 400"``) is no
+   verdict on the endpoint: it is up, the request was wrong;
 7. releases the lock by owner token.
 
 Every item of a returned result reaches ``on_item`` exactly once, in action order for
@@ -44,8 +48,8 @@ import orjson
 
 from pitchcast.cache import NO_LOCK, RedisStore
 from pitchcast.commentary.backends.base import CommentaryBackend, CommentaryResult, ItemCallback
-from pitchcast.commentary.breaker import CircuitBreaker
-from pitchcast.exceptions import CommentaryRejected, LLMError
+from pitchcast.commentary.breaker import Breaker, CircuitBreaker
+from pitchcast.exceptions import CommentaryRejected, LLMCircuitOpen, LLMError, LLMRequestRefused
 from pitchcast.schemas.records import Batch, CommentaryItem, Usage, commentary_id_for
 from pitchcast.settings import Persona, Settings
 
@@ -148,7 +152,7 @@ class CommentaryService:
         *,
         deadline_s: float = 25.0,
         max_in_flight: int = 8,
-        breaker: CircuitBreaker | None = None,
+        breaker: Breaker | None = None,
         lock_ttl_s: float | None = None,
         lock_poll_max_s: float = 0.5,
         cache_ttl_s: int | None = None,
@@ -177,14 +181,18 @@ class CommentaryService:
         fallback: CommentaryBackend,
         store: RedisStore,
     ) -> CommentaryService:
-        """A service configured from settings; it owns (and closes) what it is given."""
+        """A service configured from settings; it owns (and closes) what it is given.
+        A primary with its own ``breaker`` (one per endpoint) keeps it."""
+        own = getattr(primary, "breaker", None)
         return cls(
             primary,
             fallback,
             store,
             deadline_s=settings.llm_batch_deadline_s,
             max_in_flight=settings.llm_max_in_flight,
-            breaker=CircuitBreaker(settings.llm_breaker_failures, settings.llm_breaker_reset_s),
+            breaker=own
+            if isinstance(own, Breaker)
+            else CircuitBreaker(settings.llm_breaker_failures, settings.llm_breaker_reset_s),
             lock_ttl_s=settings.llm_batch_deadline_s + settings.lock_ttl_margin_s,
             lock_poll_max_s=settings.lock_poll_max_s,
             cache_ttl_s=settings.cache_ttl_s,
@@ -220,13 +228,14 @@ class CommentaryService:
         """Call after the broker acknowledged the commentary, before acking the input."""
         await self.store.mark_published(commentary_id)
 
-    async def warm_up(self) -> None:
-        """Warm the primary (serverless cold start) if it can; failures are only logged."""
+    async def warm_up(self, game_id: int | None = None) -> None:
+        """Warm the primary (serverless cold start) if it can; failures are only logged.
+        With ``game_id``, the primary may warm the endpoint that match will use."""
         warm = getattr(self.primary, "warm_up", None)
         if warm is None:
             return
         try:
-            await warm()
+            await (warm() if game_id is None else warm(game_id=game_id))
         except Exception as exc:
             logger.warning(
                 "pitchcast.commentary.warm_up_failed",
@@ -357,6 +366,11 @@ class CommentaryService:
             if called:
                 self._failed(cid)
             return await self._fallback(batch, persona, cid, sink, "deadline")
+        except LLMCircuitOpen:
+            return await self._fallback(batch, persona, cid, sink, "circuit_open")
+        except LLMRequestRefused as exc:
+            # The endpoint is up and refused this request: no verdict on the breaker.
+            return await self._fallback(batch, persona, cid, sink, _refused_reason(exc))
         except LLMError as exc:
             verdict = True
             self._failed(cid)
@@ -507,6 +521,11 @@ def _rejected_reason(exc: CommentaryRejected) -> str:
     if len(first) > _REASON_MAX_CHARS:
         first = first[: _REASON_MAX_CHARS - 1] + "…"
     return f"{exc.kind}: {first}"
+
+
+def _refused_reason(exc: LLMRequestRefused) -> str:
+    # The status only: the server's message may quote the request.
+    return f"{exc.kind}: HTTP {exc.status}" if exc.status else f"{exc.kind}: error event"
 
 
 def _dump_result(result: CommentaryResult) -> bytes:

@@ -96,6 +96,10 @@ FaultKind = Literal[
     "bad_tone",  # the first line with a tone outside the closed set
     "invented_name",  # ``name`` written out in the first line (a roster name, say)
     "unknown_ref",  # the first line uses a reference no table defines ({P99})
+    # HTTP 200, ``after_tokens`` tokens, then an error event in the stream (vLLM's shape:
+    # ``data: {"error": {...}}``) of class ``status``; ``null_code`` as RunPod sends it.
+    # Not streamed: the error object in a 200 body.
+    "stream_error",
 ]
 
 DEFAULT_RANDOM_FAULTS: tuple[FaultKind, ...] = ("status", "rate_limit", "wrong_count", "malformed")
@@ -116,6 +120,11 @@ class Fault:
     # For "status": put the request's Authorization header in the error body, as a
     # careless proxy would (checks that clients never repeat what the server echoes).
     echo_headers: bool = False
+    # For "status" and "stream_error": the error object's ``code`` is null (RunPod's
+    # worker-vllm wraps vLLM errors so), and its ``type`` is ``error_type`` or vLLM's
+    # name for ``status`` (BadRequestError, NotFoundError, InternalServerError...).
+    null_code: bool = False
+    error_type: str | None = None
 
 
 # --- Qwen2.5 tokens ------------------------------------------------------------
@@ -383,6 +392,29 @@ _REASONS = {
     503: "Service Unavailable",
 }
 _MAX_HEAD_BYTES = 64 * 1024
+# vLLM's error ``type`` per status (its OpenAI server names them after the HTTP class).
+_ERROR_TYPES = {
+    400: "BadRequestError",
+    401: "AuthenticationError",
+    403: "PermissionDeniedError",
+    404: "NotFoundError",
+    422: "UnprocessableEntityError",
+    429: "RateLimitError",
+}
+
+
+def _error_object(status: int, message: str, fault: Fault | None = None) -> dict[str, Any]:
+    """The ``error`` object of an error body or event: vLLM's shape, or RunPod's
+    (``code`` null) when the fault says so."""
+    default_type = _ERROR_TYPES.get(status, "InternalServerError" if status >= 500 else "Error")
+    error_type = fault.error_type if fault is not None and fault.error_type else default_type
+    null_code = fault is not None and fault.null_code
+    return {
+        "message": message,
+        "type": error_type,
+        "param": None,
+        "code": None if null_code else status,
+    }
 
 
 class _Request:
@@ -671,8 +703,9 @@ class FakeLLMServer:
         status: int,
         message: str,
         extra_headers: dict[str, str] | None = None,
+        fault: Fault | None = None,
     ) -> bool:
-        body = {"error": {"message": message, "type": "fake_llm_error", "code": status}}
+        body = {"error": _error_object(status, message, fault)}
         return await self._send_json(writer, status, body, extra_headers)
 
     # --- chat completions ---------------------------------------------------------------
@@ -695,7 +728,7 @@ class FakeLLMServer:
             if fault.echo_headers:
                 auth = request.headers.get("authorization", "")
                 message = f"bad credentials: authorization={auth!r}; {message}"
-            return await self._send_error(writer, fault.status, message)
+            return await self._send_error(writer, fault.status, message, fault=fault)
         if fault is not None and fault.kind == "rate_limit":
             extra = {}
             if fault.retry_after is not None:
@@ -741,6 +774,10 @@ class FakeLLMServer:
         )
         model = str(payload.get("model") or self.model or "pitchcast-fake-llm")
         completion_id = f"chatcmpl-fake-{self.request_count}"
+        if not stream and fault is not None and fault.kind == "stream_error":
+            # Not streamed: the error object in a 200 body (a wrapper that does that).
+            error_body = {"error": _error_object(fault.status, "fake error body", fault)}
+            return await self._send_json(writer, 200, error_body)
         if not stream:
             await asyncio.sleep(ttft + tpot * max(len(pieces) - 1, 0))
             body = {
@@ -758,7 +795,12 @@ class FakeLLMServer:
                 "usage": usage,
             }
             return await self._send_json(writer, 200, body)
-        cut_after = fault.after_tokens if fault and fault.kind == "cut_stream" else None
+        cut_after = (
+            fault.after_tokens if fault and fault.kind in ("cut_stream", "stream_error") else None
+        )
+        error = None
+        if fault is not None and fault.kind == "stream_error":
+            error = _error_object(fault.status, f"fake error event {fault.status}", fault)
         include_usage = bool((payload.get("stream_options") or {}).get("include_usage"))
         return await self._stream(
             writer,
@@ -770,6 +812,7 @@ class FakeLLMServer:
             ttft,
             tpot,
             cut_after,
+            error,
         )
 
     def _prompt_tokens(self, messages: list[Any]) -> int:
@@ -812,6 +855,7 @@ class FakeLLMServer:
         ttft: float,
         tpot: float,
         cut_after: int | None,
+        error: dict[str, Any] | None = None,
     ) -> bool:
         created = int(time.time())
 
@@ -849,6 +893,20 @@ class FakeLLMServer:
             if delay > 0:
                 await asyncio.sleep(delay)
             if cut_after is not None and index >= cut_after:
+                if error is not None:
+                    # An error event, then the end of the stream, as vLLM does.
+                    data = b"data: " + json.dumps({"error": error}).encode() + b"\n\n"
+                    done = b"data: [DONE]\n\n"
+                    await self._write(
+                        writer,
+                        f"{len(data):x}\r\n".encode()
+                        + data
+                        + b"\r\n"
+                        + f"{len(done):x}\r\n".encode()
+                        + done
+                        + b"\r\n0\r\n\r\n",
+                    )
+                    return True
                 return False  # drop the connection mid-stream, no terminating chunk
             if piece:
                 choice = {"index": 0, "delta": {"content": piece}, "finish_reason": None}

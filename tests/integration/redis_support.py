@@ -14,12 +14,15 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import ssl
 import subprocess
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.tls_support import TLSFiles, client_context
 
 __all__ = ["RedisServer", "free_port", "own_redis_fixture", "redis_server_bin_fixture"]
 
@@ -40,10 +43,11 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _answers(host: str, port: int, timeout: float = 0.5) -> bool:
+def _answers(host: str, port: int, timeout: float = 0.5, tls: ssl.SSLContext | None = None) -> bool:
     """True when something on host:port answers a RESP PING (PONG or NOAUTH)."""
     try:
-        with socket.create_connection((host, port), timeout=timeout) as s:
+        with socket.create_connection((host, port), timeout=timeout) as raw:
+            s = tls.wrap_socket(raw, server_hostname=host) if tls is not None else raw
             s.sendall(b"PING\r\n")
             reply = s.recv(64)
     except OSError:
@@ -54,17 +58,28 @@ def _answers(host: str, port: int, timeout: float = 0.5) -> bool:
 class RedisServer:
     """One ``redis-server`` child process on 127.0.0.1, startable and stoppable at will."""
 
-    def __init__(self, binary: str, workdir: Path, *, password: str | None = None) -> None:
+    def __init__(
+        self,
+        binary: str,
+        workdir: Path,
+        *,
+        password: str | None = None,
+        tls: TLSFiles | None = None,
+        tls_auth_clients: str = "optional",
+    ) -> None:
         self.binary = binary
         self.workdir = workdir
         self.password = password
+        self.tls = tls  # TLS only (no plain port), with these files
+        self.tls_auth_clients = tls_auth_clients  # "yes": client certificates required
         self.port = free_port()
         self._proc: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
         """The URL without credentials (pass the password separately)."""
-        return f"redis://127.0.0.1:{self.port}/0"
+        scheme = "rediss" if self.tls else "redis"
+        return f"{scheme}://127.0.0.1:{self.port}/0"
 
     @property
     def running(self) -> bool:
@@ -89,6 +104,15 @@ class RedisServer:
         ]
         if self.password:
             args += ["--requirepass", self.password]
+        if self.tls is not None:
+            args[1:3] = ["--port", "0", "--tls-port", str(self.port)]
+            args += [
+                "--tls-cert-file", str(self.tls.server_cert),
+                "--tls-key-file", str(self.tls.server_key),
+                "--tls-ca-cert-file", str(self.tls.ca),
+                "--tls-auth-clients", self.tls_auth_clients,
+            ]  # fmt: skip
+        probe = client_context(self.tls) if self.tls is not None else None
         log = (self.workdir / "redis.log").open("ab")
         self._proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
         log.close()
@@ -96,7 +120,7 @@ class RedisServer:
         while time.monotonic() < deadline:
             if self._proc.poll() is not None:
                 raise RuntimeError(f"redis-server exited with {self._proc.returncode}")
-            if _answers("127.0.0.1", self.port):
+            if _answers("127.0.0.1", self.port, tls=probe):
                 return
             time.sleep(0.02)
         self.stop()
@@ -133,9 +157,15 @@ def own_redis_fixture(
     """Factory of private, started ``redis-server``s, all stopped after the test."""
     servers: list[RedisServer] = []
 
-    def start(password: str | None = None) -> RedisServer:
+    def start(
+        password: str | None = None, tls: TLSFiles | None = None, tls_auth_clients: str = "optional"
+    ) -> RedisServer:
         server = RedisServer(
-            redis_server_bin, tmp_path / f"redis-{len(servers)}", password=password
+            redis_server_bin,
+            tmp_path / f"redis-{len(servers)}",
+            password=password,
+            tls=tls,
+            tls_auth_clients=tls_auth_clients,
         )
         servers.append(server)
         server.start()

@@ -23,8 +23,10 @@ from pitchcast.commentary.breaker import CircuitBreaker
 from pitchcast.commentary.service import AlreadyPublished, CommentaryService, WriteOutcome
 from pitchcast.exceptions import (
     CommentaryRejected,
+    LLMCircuitOpen,
     LLMError,
     LLMRateLimited,
+    LLMRequestRefused,
     LLMTimeout,
     LLMUnavailable,
 )
@@ -565,6 +567,43 @@ async def test_half_open_lets_exactly_one_probe_through(
     assert sources == ["llm", "template", "template", "template"]
 
 
+async def test_a_refused_request_is_no_verdict_on_the_breaker(
+    services: Callable[..., CommentaryService],
+) -> None:
+    """A permanent 4xx falls back with its status as the reason, never opens the breaker,
+    and hands a half-open probe back instead of closing or reopening it."""
+    clock = FakeClock()
+    llm = FakeLLM()
+    llm.error = LLMRequestRefused("HTTP 400 from http://llm/v1: too long", status=400)
+    service = services(llm, breaker=CircuitBreaker(1, 30.0, clock=clock))
+    for index in range(3):
+        result = is_result(await service.write(make_batch(index), "CASTER"))
+        assert result.fallback_reason == "LLMRequestRefused: HTTP 400"
+    assert service.breaker.state == "closed" and service.breaker.consecutive_failures == 0
+    assert llm.calls == 3 and service.metrics.fallbacks == {"LLMRequestRefused": 3}
+
+    llm.error = LLMUnavailable("503")
+    await service.write(make_batch(3), "CASTER")
+    assert service.breaker.state == "open"
+    clock.now += 30
+    llm.error = LLMRequestRefused("HTTP 422 from http://llm/v1", status=422)
+    await service.write(make_batch(4), "CASTER")  # the probe, refused: no verdict
+    assert service.breaker.state == "half_open" and service.breaker.allow()
+
+
+async def test_a_backend_whose_endpoints_are_all_open_means_circuit_open(
+    services: Callable[..., CommentaryService],
+) -> None:
+    """LLMCircuitOpen from the backend (every endpoint's breaker open) is the
+    circuit_open fallback, not a failure."""
+    llm = FakeLLM()
+    llm.error = LLMCircuitOpen("every LLM endpoint's circuit breaker is open")
+    service = services(llm)
+    result = is_result(await service.write(make_batch(), "CASTER"))
+    assert result.fallback_reason == "circuit_open"
+    assert service.breaker.consecutive_failures == 0
+
+
 async def test_partial_emission_becomes_mixed(
     services: Callable[..., CommentaryService], stores: Callable[..., RedisStore]
 ) -> None:
@@ -653,6 +692,23 @@ async def test_warm_up_is_passed_through_and_never_raises(
     await service.warm_up()
     assert llm.warmed == 2
     assert any(r.getMessage() == "pitchcast.commentary.warm_up_failed" for r in caplog.records)
+
+
+async def test_warm_up_passes_the_game_on_to_a_primary_that_takes_it(
+    services: Callable[..., CommentaryService],
+) -> None:
+    """On match_start the service hands the game id over, so a backend with several
+    endpoints warms the one that match will use."""
+    seen: list[int | None] = []
+
+    class GameAware(FakeLLM):
+        async def warm_up(self, *, game_id: int | None = None) -> None:  # type: ignore[override]
+            seen.append(game_id)
+
+    service = services(GameAware())
+    await service.warm_up(126283)
+    await service.warm_up()
+    assert seen == [126283, None]
 
 
 async def test_from_settings_wires_deadline_bound_and_breaker(

@@ -22,6 +22,7 @@ from pitchcast.exceptions import (
     CommentaryRejected,
     LLMBadResponse,
     LLMRateLimited,
+    LLMRequestRefused,
     LLMTimeout,
     LLMUnavailable,
     PitchcastError,
@@ -206,12 +207,14 @@ async def test_a_read_timeout_is_retried(
 async def test_the_batch_deadline_bounds_everything(
     make_backend: MakeBackend, fake_llm: FakeLLMServer, real_backoff: None, stream: bool
 ) -> None:
-    """A hanging server: LLMTimeout at the deadline, never later (0.3 s slack)."""
+    """A hanging server: LLMTimeout by the deadline, never later (0.3 s slack), and the
+    hung first attempt was cut in time for a retry."""
     fake_llm.script(*[Fault("hang", delay_s=5.0)] * 5)
     started = time.monotonic()
-    with pytest.raises(LLMTimeout, match="deadline of 1s"):
+    with pytest.raises(LLMTimeout):
         await make_backend(batch_deadline_s=1.0, stream=stream).write(BATCH, "CASTER")
     assert time.monotonic() - started < 1.0 + 0.3
+    assert fake_llm.request_count >= 2
 
 
 async def test_retries_with_real_backoff_stop_before_the_deadline(
@@ -244,15 +247,24 @@ async def test_connection_refused_is_unavailable(fake_llm: FakeLLMServer) -> Non
     await backend.aclose()
 
 
-@pytest.mark.parametrize("status", [400, 401, 404, 422])
-async def test_other_4xx_are_bad_responses_without_retry(
-    make_backend: MakeBackend, fake_llm: FakeLLMServer, status: int
+@pytest.mark.parametrize("null_code", [False, True], ids=["vllm", "runpod"])
+@pytest.mark.parametrize("status", [400, 401, 403, 404, 422])
+async def test_a_permanent_4xx_is_refused_without_retry_or_breaker_failure(
+    make_backend: MakeBackend, fake_llm: FakeLLMServer, status: int, null_code: bool
 ) -> None:
-    """A client error (other than 429) raises LLMBadResponse on the first attempt."""
-    fake_llm.script(Fault("status", status=status), None)
-    with pytest.raises(LLMBadResponse, match=f"HTTP {status}"):
-        await make_backend().write(BATCH, "CASTER")
-    assert fake_llm.request_count == 1
+    """A client error (not 408/429), with vLLM's code or RunPod's code null: refused at
+    once, by HTTP status, and not counted against the endpoint's breaker."""
+    fake_llm.script(*[Fault("status", status=status, null_code=null_code)] * 3, None)
+    backend = make_backend(breaker_failures=2)
+    for _ in range(3):
+        with pytest.raises(LLMRequestRefused, match=f"HTTP {status}") as caught:
+            await backend.write(BATCH, "CASTER")
+        assert caught.value.status == status
+    assert fake_llm.request_count == 3
+    breaker = backend.ring.endpoints[0].breaker
+    assert breaker.state == "closed" and breaker.consecutive_failures == 0
+    assert backend.ring.endpoints[0].refusals == 3
+    assert len((await backend.write(BATCH, "CASTER")).items) == 10
 
 
 async def test_a_wrong_model_name_is_a_bad_response(
@@ -431,7 +443,7 @@ async def test_the_api_key_never_reaches_errors_or_logs(
     errors.append(caught.value)
     kinds = [type(e).__name__ for e in errors]
     assert kinds == [
-        "LLMBadResponse",
+        "LLMRequestRefused",
         "LLMUnavailable",
         "LLMBadResponse",
         "LLMRateLimited",
@@ -562,11 +574,91 @@ async def test_an_error_event_in_the_stream_is_translated() -> None:
             200, content=body, headers={"content-type": "text/event-stream"}
         )
 
-    for code, kind in ((500, LLMUnavailable), (400, LLMBadResponse)):
+    for code, kind in ((500, LLMUnavailable), (400, LLMRequestRefused)):
         backend, client = _mock_backend(handler(code), retry_attempts=1)
         with pytest.raises(kind, match="error event in the stream"):
             await backend.write(korean_batch(3), "CASTER")
         await client.aclose()
+
+
+_SSE = {"content-type": "text/event-stream"}
+
+
+@pytest.mark.parametrize(
+    ("error", "kind", "requests"),
+    [
+        # RunPod's worker: vLLM's type kept, code null. By type, not as an outage.
+        ({"message": "too long", "type": "BadRequestError", "code": None}, LLMRequestRefused, 1),
+        ({"message": "x", "type": "invalid_request_error", "code": None}, LLMRequestRefused, 1),
+        ({"message": "x", "type": "NotFoundError", "code": None}, LLMRequestRefused, 1),
+        ({"type": "x", "code": "context_length_exceeded"}, LLMRequestRefused, 1),
+        ({"message": "x", "type": "RateLimitError", "code": None}, LLMRateLimited, 3),
+        ({"message": "x", "type": "InternalServerError", "code": None}, LLMUnavailable, 3),
+        ({"message": "x", "code": "503"}, LLMUnavailable, 3),
+        ({"message": "x", "code": "422"}, LLMRequestRefused, 1),
+        # Says nothing about its class: an outage, retried.
+        ({"message": "engine died", "code": None}, LLMUnavailable, 3),
+        ("a bare string", LLMUnavailable, 3),
+    ],
+)
+async def test_error_events_with_a_null_code_are_classified_by_type(
+    error: object, kind: type[Exception], requests: int
+) -> None:
+    """An in-stream error event is a refusal (no retry) or an outage (retried) by its
+    code when that is a status, else by its type; code null alone is not an outage
+    verdict on a refusal."""
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        body = b"data: " + json.dumps({"error": error}).encode() + b"\n\ndata: [DONE]\n\n"
+        return httpx.Response(200, content=body, headers=_SSE)
+
+    backend, client = _mock_backend(handler, retry_attempts=3)
+    with pytest.raises(kind, match="error event in the stream") as caught:
+        await backend.write(korean_batch(3), "CASTER")
+    assert type(caught.value) is kind
+    assert len(seen) == requests
+    breaker = backend.ring.endpoints[0].breaker
+    assert breaker.consecutive_failures == (0 if kind is LLMRequestRefused else requests)
+    await client.aclose()
+
+
+async def test_an_error_body_with_status_200_is_classified_too() -> None:
+    """A wrapper that answers 200 with {"error": ...} instead of a completion is read
+    like an error event, not as a broken body."""
+    body = {"error": {"message": "bad", "type": "BadRequestError", "code": None}}
+    backend, client = _mock_backend(
+        lambda request: httpx.Response(200, json=body), retry_attempts=3, stream=False
+    )
+    with pytest.raises(LLMRequestRefused, match="error body"):
+        await backend.write(korean_batch(3), "CASTER")
+    await client.aclose()
+
+
+@pytest.mark.parametrize("stream", [True, False], ids=["stream", "plain"])
+async def test_the_fake_servers_runpod_style_error_event_is_refused(
+    make_backend: MakeBackend, fake_llm: FakeLLMServer, stream: bool
+) -> None:
+    """The fake server's stream_error fault with code null (RunPod's shape) after some
+    lines: a refusal, not retried; the lines before it already went out."""
+    fake_llm.script(Fault("stream_error", status=400, null_code=True, after_tokens=40), None)
+    recorder = Recorder()
+    with pytest.raises(LLMRequestRefused):
+        await make_backend(stream=stream, structured_output=False).write(
+            BATCH, "CASTER", on_item=recorder
+        )
+    assert fake_llm.request_count == 1
+    assert (len(recorder.items) > 0) is stream
+
+
+async def test_the_fake_servers_5xx_error_event_is_retried(
+    make_backend: MakeBackend, fake_llm: FakeLLMServer
+) -> None:
+    """An error event of class 5xx (code null, InternalServerError) is an outage: retried."""
+    fake_llm.script(Fault("stream_error", status=500, null_code=True), None)
+    result = await make_backend().write(BATCH, "CASTER")
+    assert len(result.items) == 10 and fake_llm.request_count == 2
 
 
 async def test_retry_after_as_an_http_date_is_understood() -> None:

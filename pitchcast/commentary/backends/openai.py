@@ -7,17 +7,31 @@ defaults max_tokens to 16), streamed (SSE, usage in the last event through
 ``stream_options.include_usage``) or not, with ``response_format`` json_schema when
 structured outputs are on.
 
+``base_url`` may list several endpoints: a match sticks to one by consistent hashing
+of its game_id, fails over to the next of its ring order, and comes back when the first
+one's breaker closes (:mod:`.endpoints`). Each endpoint has its own key and its own
+circuit breaker; :attr:`OpenAIBackend.breaker` is the view the commentary service uses
+(open only while every endpoint's breaker is). Every request carries ``user:
+"game:<game_id>"`` (vLLM accepts it; the fake server attributes GPU time by it).
+
 What :meth:`OpenAIBackend.write` does, in order, all inside the batch deadline
-(``llm_batch_deadline_s``, counted from the call):
+(``llm_batch_deadline_s``, counted from the call, or the ``deadline`` given):
 
 1. sends the prompt (:mod:`..prompt`); lines are parsed as they complete in the stream
    and checked one by one (:class:`~..validation.LineAssembler`); each valid line goes
    to ``on_item`` as soon as every earlier line went, so lines leave in action order;
-2. retries connection errors, timeouts, 429 (waiting ``Retry-After`` when given) and
-   5xx with exponential backoff and jitter (stamina), while the next attempt can still
-   start before the deadline; any other 4xx, or a body that is not a completion, is
-   :class:`~pitchcast.exceptions.LLMBadResponse` at once. A retry re-asks the same
-   prompt; lines already sent to ``on_item`` are not sent again;
+2. retries connection errors, timeouts, 408, 429 (waiting ``Retry-After`` when given)
+   and 5xx with exponential backoff and jitter (stamina), on the next endpoint of the
+   match's order (the same one when it is the only one that takes requests), while the
+   next attempt can still start before the deadline. Each attempt waits at most its
+   budget for the first byte and between chunks (:mod:`.timing`: half the time left
+   while a retry may follow), so a hung request is cut in time for a retry. A
+   permanent 4xx (by HTTP status, or an error object of that class: :mod:`.errors`)
+   is :class:`~pitchcast.exceptions.LLMRequestRefused` at once: not retried, and no
+   verdict on the endpoint's breaker. A body that is not a completion is
+   :class:`~pitchcast.exceptions.LLMBadResponse`: a failure of that endpoint, retried
+   only on another one. A retry re-asks the same prompt; lines already sent to
+   ``on_item`` are not sent again;
 3. if the answer is not valid, makes exactly one repair request: the first exchange,
    the validation reasons, and the rows still missing. Lines already sent to
    ``on_item`` are final: the repair asks only for the other rows, and its own
@@ -33,15 +47,18 @@ the last one) are ignored with a warning rather than rejected: there is nothing 
 to repair and every line already left.
 
 Every httpx error is translated here (``raise ... from exc``) into the
-:class:`~pitchcast.exceptions.LLMError` family. The API key is sent per request, never
-logged, and removed from any text the server sends back before it reaches a message.
+:class:`~pitchcast.exceptions.LLMError` family. API keys are sent per request, only to
+their own endpoint, never logged, and removed from any text a server sends back before
+it reaches a message; logs and errors name an endpoint by ``scheme://host:port/path``.
+
+:meth:`OpenAIBackend._complete` is the entry point for any exchange (messages, rows,
+assembler, game_id, deadline); the batch path and the live path share it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import email.utils
 import hashlib
 import logging
 import random
@@ -56,6 +73,14 @@ import stamina
 from pydantic import SecretStr
 
 from pitchcast.commentary.backends.base import CommentaryResult, ItemCallback, RowsAnswer
+from pitchcast.commentary.backends.endpoints import (
+    Endpoint,
+    EndpointBreakers,
+    EndpointRing,
+    pair_keys,
+)
+from pitchcast.commentary.backends.errors import error_class, parse_retry_after
+from pitchcast.commentary.backends.timing import attempt_budget, attempt_timeouts, backoff
 from pitchcast.commentary.conversation import LiveTurn, build_live_messages
 from pitchcast.commentary.parsing import AnswerParser, ParsedItem
 from pitchcast.commentary.prompt import (
@@ -69,14 +94,16 @@ from pitchcast.commentary.validation import MAX_DESCRIPTION_CHARS, LineAssembler
 from pitchcast.exceptions import (
     CommentaryRejected,
     LLMBadResponse,
+    LLMCircuitOpen,
     LLMError,
     LLMRateLimited,
+    LLMRequestRefused,
     LLMTimeout,
     LLMUnavailable,
     PitchcastError,
 )
 from pitchcast.schemas.records import Batch, CommentaryItem, Usage
-from pitchcast.settings import Persona, Settings
+from pitchcast.settings import Persona, Settings, split_list
 
 __all__ = ["OpenAIBackend", "OpenAIConfig"]
 
@@ -92,16 +119,20 @@ _WARMUP_PROMPT = "준비"
 class OpenAIConfig:
     """What the backend needs from the settings (see :meth:`from_settings`)."""
 
+    # One endpoint, or several separated by commas.
     base_url: str = "http://127.0.0.1:8000/v1"
     model: str = "skt/A.X-4.0-Light"
+    # The same key for every endpoint, or (api_keys) one per endpoint in URL order.
     api_key: SecretStr | None = field(default=None, repr=False)
+    api_keys: tuple[SecretStr | None, ...] | None = field(default=None, repr=False)
     temperature: float = 0.7
     top_p: float = 0.9
     max_tokens: int = 600
     stream: bool = True
     structured_output: bool = True
-    connect_timeout_s: float = 5.0
-    read_timeout_s: float = 30.0
+    connect_timeout_s: float = 3.0
+    # Longest wait for the first byte and between chunks (capped per attempt: timing.py).
+    read_timeout_s: float = 10.0
     batch_deadline_s: float = 25.0
     retry_attempts: int = 4
     max_connections: int = 8
@@ -114,6 +145,9 @@ class OpenAIConfig:
     min_attempt_s: float = 0.5
     # A serverless cold start can take a minute or more.
     warmup_timeout_s: float = 120.0
+    # Per endpoint: consecutive failed requests that open its breaker, and for how long.
+    breaker_failures: int = 5
+    breaker_reset_s: float = 30.0
 
     @classmethod
     def from_settings(cls, settings: Settings) -> OpenAIConfig:
@@ -122,6 +156,7 @@ class OpenAIConfig:
             base_url=settings.llm_base_url,
             model=settings.llm_model,
             api_key=settings.llm_api_key,
+            api_keys=settings.llm_endpoint_keys() if settings.llm_api_keys else None,
             temperature=settings.llm_temperature,
             top_p=settings.llm_top_p,
             max_tokens=settings.llm_max_tokens,
@@ -132,7 +167,22 @@ class OpenAIConfig:
             batch_deadline_s=settings.llm_batch_deadline_s,
             retry_attempts=settings.llm_retry_attempts,
             max_connections=settings.llm_max_in_flight,
+            min_attempt_s=settings.llm_min_attempt_s,
+            backoff_initial_s=settings.llm_backoff_initial_s,
+            backoff_max_s=settings.llm_backoff_max_s,
+            breaker_failures=settings.llm_breaker_failures,
+            breaker_reset_s=settings.llm_breaker_reset_s,
         )
+
+    def endpoint_keys(self) -> list[str]:
+        """One key per endpoint of ``base_url`` ("" = none); see :func:`.endpoints.pair_keys`."""
+        single = self.api_key.get_secret_value() if self.api_key else None
+        listed = (
+            [key.get_secret_value() if key else "" for key in self.api_keys]
+            if self.api_keys
+            else None
+        )
+        return pair_keys(len(split_list(self.base_url)), api_key=single, api_keys=listed)
 
 
 @dataclass(slots=True)
@@ -159,36 +209,40 @@ class _UsageSum:
         return Usage(prompt_tokens=self.prompt_tokens, completion_tokens=self.completion_tokens)
 
 
-def _parse_retry_after(value: str | None) -> float | None:
-    """Seconds from a ``Retry-After`` header: delta-seconds or an HTTP date."""
-    if not value:
-        return None
-    try:
-        return max(float(value), 0.0)
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(when.timestamp() - time.time(), 0.0)
+@dataclass(slots=True)
+class _Attempts:
+    """Where a request's attempts went (for the retry decision)."""
+
+    made: int = 0
+    endpoint: Endpoint | None = None
 
 
 class OpenAIBackend:
-    """Commentary from an OpenAI-compatible endpoint. See the module docstring."""
+    """Commentary from one or more OpenAI-compatible endpoints. See the module docstring."""
 
     name = "openai"
 
     def __init__(
-        self, config: OpenAIConfig | Settings, client: httpx.AsyncClient | None = None
+        self,
+        config: OpenAIConfig | Settings,
+        client: httpx.AsyncClient | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if isinstance(config, Settings):
             config = OpenAIConfig.from_settings(config)
         self.config = config
-        self._secret = config.api_key.get_secret_value() if config.api_key else ""
-        self._base_url = config.base_url.rstrip("/")
-        self._url = f"{self._base_url}/chat/completions"
+        keys = config.endpoint_keys()
+        self.ring = EndpointRing(
+            split_list(config.base_url),
+            keys,
+            breaker_failures=config.breaker_failures,
+            breaker_reset_s=config.breaker_reset_s,
+            clock=clock,
+        )
+        self._secrets = sorted({key for key in keys if key}, key=len, reverse=True)
         self._owns_client = client is None
+        # Timeouts are set per request (timing.py); these apply to nothing else.
         self._client = client or httpx.AsyncClient(
             timeout=httpx.Timeout(
                 connect=config.connect_timeout_s,
@@ -214,15 +268,26 @@ class OpenAIBackend:
     def model(self) -> str:
         return self.config.model
 
+    @property
+    def breaker(self) -> EndpointBreakers:
+        """The commentary service's breaker: open only while every endpoint's is."""
+        return self.ring.breakers
+
+    def endpoint_stats(self) -> list[dict[str, object]]:
+        """Per endpoint: breaker state, requests, failures, refusals, times opened."""
+        return self.ring.stats()
+
     def __repr__(self) -> str:
-        return f"OpenAIBackend(base_url={self._base_url!r}, model={self.config.model!r})"
+        labels = [endpoint.label for endpoint in self.ring.endpoints]
+        return f"OpenAIBackend(endpoints={labels!r}, model={self.config.model!r})"
 
     # --- the CommentaryBackend seam ------------------------------------------------------
 
     def cache_key(self, batch: Batch, persona: Persona) -> str:
         """sha256 of everything that shapes the answer: model, sampling settings, persona,
         prompt version, structured flag and the full prompt (plus the batch's identity,
-        since the prompt holds no action ids and the cached items do)."""
+        since the prompt holds no action ids and the cached items do). Not the endpoint:
+        every endpoint serves the same model."""
         config = self.config
         material = {
             "backend": self.name,
@@ -240,23 +305,43 @@ class OpenAIBackend:
         return hashlib.sha256(orjson.dumps(material, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
     async def write(
-        self, batch: Batch, persona: Persona, *, on_item: ItemCallback | None = None
+        self,
+        batch: Batch,
+        persona: Persona,
+        *,
+        on_item: ItemCallback | None = None,
+        deadline: float | None = None,
     ) -> CommentaryResult:
-        """One validated item per action of ``batch``; see the module docstring."""
+        """One validated item per action of ``batch``; see the module docstring.
+
+        ``deadline`` is an absolute ``loop.time()``; by default the batch deadline from now.
+        """
         config = self.config
         if not batch.actions:
             return CommentaryResult(items=(), source="llm", model=config.model)
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + config.batch_deadline_s
+        if deadline is None:
+            deadline = loop.time() + config.batch_deadline_s
+            allowed = f"{config.batch_deadline_s:g}s"
+        else:
+            allowed = f"{max(deadline - loop.time(), 0.0):.3g}s"
         assembler = LineAssembler(batch, max_chars=config.max_description_chars)
         usage = _UsageSum()
-        context = {"game_id": batch.game_id, "batch_index": batch.batch_index, "persona": persona}
+        game_id = batch.game_id
+        context = {"game_id": game_id, "batch_index": batch.batch_index, "persona": persona}
         structured = config.structured_output
         try:
             async with asyncio.timeout_at(deadline):
                 messages = build_messages(batch, persona, structured=structured)
                 answer = await self._complete(
-                    messages, assembler.rows, assembler, on_item, usage, deadline, context
+                    messages,
+                    assembler.rows,
+                    assembler,
+                    game_id=game_id,
+                    deadline=deadline,
+                    on_item=on_item,
+                    usage=usage,
+                    context=context,
                 )
                 reasons = assembler.end_attempt(note=self._note(answer))
                 if not assembler.complete:
@@ -269,7 +354,14 @@ class OpenAIBackend:
                         batch, persona, answer.text, reasons, rows, structured=structured
                     )
                     answer = await self._complete(
-                        repair, rows, assembler, on_item, usage, deadline, context
+                        repair,
+                        rows,
+                        assembler,
+                        game_id=game_id,
+                        deadline=deadline,
+                        on_item=on_item,
+                        usage=usage,
+                        context=context,
                     )
                     reasons = assembler.end_attempt(note=self._note(answer))
                     if not assembler.complete:
@@ -282,9 +374,7 @@ class OpenAIBackend:
                         extra={**context, "reasons": reasons[:10]},
                     )
         except TimeoutError as exc:
-            raise LLMTimeout(
-                f"no valid answer within the batch deadline of {config.batch_deadline_s:g}s"
-            ) from exc
+            raise LLMTimeout(f"no valid answer within the batch deadline of {allowed}") from exc
         return CommentaryResult(
             items=assembler.items(), source="llm", model=config.model, usage=usage.freeze()
         )
@@ -317,7 +407,14 @@ class OpenAIBackend:
         try:
             async with asyncio.timeout_at(deadline):
                 answer = await self._complete(
-                    messages, rows, assembler, on_item, usage, deadline, context
+                    messages,
+                    rows,
+                    assembler,
+                    game_id=batch.game_id,
+                    deadline=deadline,
+                    on_item=on_item,
+                    usage=usage,
+                    context=context,
                 )
         except TimeoutError as exc:
             raise LLMTimeout("no answer within the live deadline") from exc
@@ -336,11 +433,32 @@ class OpenAIBackend:
             problems=tuple(problems),
         )
 
-    async def warm_up(self, persona: Persona = "CASTER") -> None:
+    async def warm_up(self, persona: Persona = "CASTER", *, game_id: int | None = None) -> None:
         """A one-token request with ``persona``'s system prompt: wakes a serverless worker
-        (and fills the prefix cache) so the first batch does not pay the cold start."""
+        (and fills the prefix cache) so the first batch does not pay the cold start.
+
+        With ``game_id``, the match's first available endpoint is warmed (the one its
+        batches will use); without, every endpoint. Breakers are left alone: a cold
+        start is not an outage. The first error is raised after every warm-up ended.
+        """
+        if game_id is not None:
+            endpoint = self.ring.first(game_id, reserve=False)
+            if endpoint is None:
+                raise LLMCircuitOpen("every LLM endpoint's circuit breaker is open")
+            targets: Sequence[Endpoint] = (endpoint,)
+        else:
+            targets = self.ring.endpoints
+        outcomes = await asyncio.gather(
+            *(self._warm_one(endpoint, persona, game_id) for endpoint in targets),
+            return_exceptions=True,
+        )
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome
+
+    async def _warm_one(self, endpoint: Endpoint, persona: Persona, game_id: int | None) -> None:
         config = self.config
-        payload = {
+        payload: dict[str, Any] = {
             "model": config.model,
             "messages": [
                 {
@@ -354,6 +472,8 @@ class OpenAIBackend:
             "max_tokens": 1,
             "stream": False,
         }
+        if game_id is not None:
+            payload["user"] = f"game:{game_id}"
         timeout = httpx.Timeout(
             connect=config.connect_timeout_s,
             read=config.warmup_timeout_s,
@@ -361,17 +481,23 @@ class OpenAIBackend:
             pool=config.connect_timeout_s,
         )
         started = time.monotonic()
-        with self._translated():
+        endpoint.requests += 1
+        with self._translated(endpoint):
             response = await self._client.post(
-                self._url,
+                endpoint.chat_url,
                 content=orjson.dumps(payload),
-                headers=self._headers(stream=False),
+                headers=self._headers(endpoint, stream=False),
                 timeout=timeout,
             )
-            await self._raise_for_status(response)
+            await self._raise_for_status(response, endpoint)
         logger.info(
             "pitchcast.llm.warmed_up",
-            extra={"persona": persona, "seconds": round(time.monotonic() - started, 3)},
+            extra={
+                "persona": persona,
+                "game_id": game_id,
+                "endpoint": endpoint.label,
+                "seconds": round(time.monotonic() - started, 3),
+            },
         )
 
     async def aclose(self) -> None:
@@ -379,63 +505,157 @@ class OpenAIBackend:
         if self._owns_client:
             await self._client.aclose()
 
-    # --- one completion, with retries ---------------------------------------------------
+    # --- one exchange, with retries and failover --------------------------------------------
 
     async def _complete(
         self,
         messages: list[dict[str, str]],
         rows: Sequence[int],
         assembler: LineAssembler,
-        on_item: ItemCallback | None,
-        usage: _UsageSum,
+        *,
+        game_id: int,
         deadline: float,
-        context: dict[str, Any],
+        on_item: ItemCallback | None = None,
+        usage: _UsageSum | None = None,
+        context: dict[str, Any] | None = None,
     ) -> _Answer:
+        """One answer to ``messages`` for ``rows``, fed line by line to ``assembler``.
+
+        The match's endpoints are tried in its ring order (``game_id``); attempts are
+        retried while one can still start before ``deadline`` (absolute
+        ``loop.time()``), each with the budget of :func:`.timing.attempt_budget`.
+        The caller bounds the whole exchange by the deadline (``asyncio.timeout_at``).
+        """
         loop = asyncio.get_running_loop()
         config = self.config
-        attempts_made = 0
+        context = context if context is not None else {"game_id": game_id}
+        attempts = _Attempts()
 
         def decide_retry(exc: Exception) -> bool | float:
             # stamina's hook: False = give up, a float = wait that long, then retry.
-            if not isinstance(exc, _RETRYABLE):
+            if not isinstance(exc, LLMError) or isinstance(exc, LLMCircuitOpen | LLMRequestRefused):
                 return False
-            if isinstance(exc, LLMRateLimited) and exc.retry_after is not None:
+            failed = attempts.endpoint
+            following = None if failed is None else self.ring.after(game_id, failed, reserve=False)
+            if following is None:
+                self._abandon(context, exc, "every endpoint's breaker is open", 0.0, loop, deadline)
+                return False
+            if not isinstance(exc, _RETRYABLE) and following is failed:
+                return False  # a broken body: only another endpoint may do better
+            if following is not failed:
+                # Another endpoint: the failed one's Retry-After and backoff are not its.
+                wait = random.uniform(0, config.backoff_jitter_s)
+            elif isinstance(exc, LLMRateLimited) and exc.retry_after is not None:
                 wait = exc.retry_after
             else:
-                wait = self._backoff(attempts_made)
-            left = deadline - loop.time()
-            if wait + config.min_attempt_s > left:
-                logger.warning(
-                    "pitchcast.llm.retry_abandoned",
-                    extra={
-                        **context,
-                        "error_kind": exc.kind,
-                        "wait_s": round(wait, 3),
-                        "left_s": round(left, 3),
-                    },
+                wait = backoff(
+                    attempts.made,
+                    initial_s=config.backoff_initial_s,
+                    max_s=config.backoff_max_s,
+                    jitter_s=config.backoff_jitter_s,
                 )
+            if wait + config.min_attempt_s > deadline - loop.time():
+                self._abandon(context, exc, "no time left", wait, loop, deadline)
                 return False
             return wait
 
-        payload = self._payload(messages, rows)
+        payload = self._payload(messages, rows, game_id=game_id)
         async for attempt in stamina.retry_context(
             on=decide_retry, attempts=config.retry_attempts, timeout=None
         ):
             with attempt:
-                attempts_made += 1
+                previous = attempts.endpoint
+                endpoint = (
+                    self.ring.first(game_id)
+                    if previous is None
+                    else self.ring.after(game_id, previous)
+                )
+                if endpoint is None:
+                    raise LLMCircuitOpen("every LLM endpoint's circuit breaker is open")
+                if previous is not None and endpoint is not previous:
+                    logger.info(
+                        "pitchcast.llm.failover",
+                        extra={**context, "from": previous.label, "to": endpoint.label},
+                    )
+                attempts.made += 1
+                attempts.endpoint = endpoint
+                budget = attempt_budget(
+                    deadline - loop.time(),
+                    read_timeout_s=config.read_timeout_s,
+                    min_attempt_s=config.min_attempt_s,
+                    last=attempts.made >= config.retry_attempts,
+                )
                 # Rows settled by an earlier, interrupted attempt stay as they went out.
                 assembler.begin_attempt()
-                answer = await self._request(payload, assembler, on_item)
-                usage.add(answer)
+                answer = await self._attempt(
+                    endpoint, payload, budget, assembler, on_item, deadline, context
+                )
+                if usage is not None:
+                    usage.add(answer)
                 return answer
         raise AssertionError("stamina ended the retries without an outcome")  # pragma: no cover
 
-    def _backoff(self, attempt: int) -> float:
-        config = self.config
-        base = min(config.backoff_max_s, config.backoff_initial_s * 2 ** max(attempt - 1, 0))
-        return base + random.uniform(0, config.backoff_jitter_s)
+    def _abandon(
+        self,
+        context: dict[str, Any],
+        exc: PitchcastError,
+        why: str,
+        wait: float,
+        loop: asyncio.AbstractEventLoop,
+        deadline: float,
+    ) -> None:
+        logger.warning(
+            "pitchcast.llm.retry_abandoned",
+            extra={
+                **context,
+                "error_kind": exc.kind,
+                "why": why,
+                "wait_s": round(wait, 3),
+                "left_s": round(deadline - loop.time(), 3),
+            },
+        )
 
-    def _payload(self, messages: list[dict[str, str]], rows: Sequence[int]) -> dict[str, Any]:
+    async def _attempt(
+        self,
+        endpoint: Endpoint,
+        payload: dict[str, Any],
+        budget: float,
+        assembler: LineAssembler,
+        on_item: ItemCallback | None,
+        deadline: float,
+        context: dict[str, Any],
+    ) -> _Answer:
+        """One request to ``endpoint``; its outcome is the endpoint breaker's verdict."""
+        endpoint.requests += 1
+        verdict = False
+        try:
+            answer = await self._request(endpoint, payload, budget, assembler, on_item)
+        except LLMRequestRefused as exc:
+            verdict = True
+            endpoint.refused()
+            logger.warning(
+                "pitchcast.llm.request_refused",
+                extra={**context, "endpoint": endpoint.label, "status": exc.status},
+            )
+            raise
+        except LLMError as exc:
+            verdict = True
+            endpoint.failed(exc.kind)
+            raise
+        except asyncio.CancelledError:
+            if asyncio.get_running_loop().time() >= deadline:
+                verdict = True  # the deadline cut this attempt: it did not answer in time
+                endpoint.failed("deadline")
+            raise
+        finally:
+            if not verdict:
+                endpoint.no_verdict()  # cancelled from outside, or a bug: no evidence
+        endpoint.succeeded()
+        return answer
+
+    def _payload(
+        self, messages: list[dict[str, str]], rows: Sequence[int], *, game_id: int
+    ) -> dict[str, Any]:
         config = self.config
         payload: dict[str, Any] = {
             "model": config.model,
@@ -444,6 +664,8 @@ class OpenAIBackend:
             "top_p": config.top_p,
             "max_tokens": config.max_tokens,
             "stream": config.stream,
+            # OpenAI's end-user id: GPU time and abuse limits per match.
+            "user": f"game:{game_id}",
         }
         if config.stream:
             payload["stream_options"] = {"include_usage": True}
@@ -453,18 +675,20 @@ class OpenAIBackend:
             )
         return payload
 
-    def _headers(self, *, stream: bool) -> dict[str, str]:
+    def _headers(self, endpoint: Endpoint, *, stream: bool) -> dict[str, str]:
         headers = {
             "content-type": "application/json",
             "accept": "text/event-stream" if stream else "application/json",
         }
-        if self._secret:
-            headers["authorization"] = f"Bearer {self._secret}"
+        if endpoint.secret:
+            headers["authorization"] = f"Bearer {endpoint.secret}"
         return headers
 
     async def _request(
         self,
+        endpoint: Endpoint,
         payload: dict[str, Any],
+        budget: float,
         assembler: LineAssembler,
         on_item: ItemCallback | None,
     ) -> _Answer:
@@ -481,25 +705,36 @@ class OpenAIBackend:
 
         body = orjson.dumps(payload)
         stream = bool(payload["stream"])
-        with self._translated():
+        limits = attempt_timeouts(budget, connect_timeout_s=self.config.connect_timeout_s)
+        timeout = httpx.Timeout(
+            connect=limits.connect, read=limits.read, write=limits.write, pool=limits.pool
+        )
+        with self._translated(endpoint):
             if stream:
                 async with self._client.stream(
-                    "POST", self._url, content=body, headers=self._headers(stream=True)
+                    "POST",
+                    endpoint.chat_url,
+                    content=body,
+                    headers=self._headers(endpoint, stream=True),
+                    timeout=timeout,
                 ) as response:
-                    await self._raise_for_status(response)
+                    await self._raise_for_status(response, endpoint)
                     if response.headers.get("content-type", "").startswith("application/json"):
                         # A server that ignores "stream": one ordinary completion body.
                         await response.aread()
-                        answer = self._read_body(response)
+                        answer = self._read_body(response, endpoint)
                         await take(parser.feed(answer.text))
                     else:
-                        answer = await self._read_stream(response, parser, take)
+                        answer = await self._read_stream(response, parser, take, endpoint)
             else:
                 response = await self._client.post(
-                    self._url, content=body, headers=self._headers(stream=False)
+                    endpoint.chat_url,
+                    content=body,
+                    headers=self._headers(endpoint, stream=False),
+                    timeout=timeout,
                 )
-                await self._raise_for_status(response)
-                answer = self._read_body(response)
+                await self._raise_for_status(response, endpoint)
+                answer = self._read_body(response, endpoint)
                 await take(parser.feed(answer.text))
         await take(parser.finish())
         if parser.undecodable_items:
@@ -515,6 +750,7 @@ class OpenAIBackend:
         response: httpx.Response,
         parser: AnswerParser,
         take: Callable[[list[ParsedItem]], Awaitable[None]],
+        endpoint: Endpoint,
     ) -> _Answer:
         finish_reason: str | None = None
         prompt_tokens = completion_tokens = 0
@@ -530,12 +766,15 @@ class OpenAIBackend:
                 event = orjson.loads(data)
             except orjson.JSONDecodeError as exc:
                 raise LLMBadResponse(
-                    f"a stream event is not JSON: {self._redact(data)[:_ERROR_SNIPPET_CHARS]!r}"
+                    f"a stream event from {endpoint.label} is not JSON: "
+                    f"{self._redact(data)[:_ERROR_SNIPPET_CHARS]!r}"
                 ) from exc
             if not isinstance(event, dict):
-                raise LLMBadResponse("a stream event is not a JSON object")
+                raise LLMBadResponse(f"a stream event from {endpoint.label} is not a JSON object")
             if event.get("error"):
-                raise self._stream_error(event["error"])
+                raise self._error_object(
+                    event["error"], f"error event in the stream from {endpoint.label}"
+                )
             usage = event.get("usage")
             if isinstance(usage, dict):
                 prompt_tokens = int(usage.get("prompt_tokens") or 0)
@@ -548,19 +787,26 @@ class OpenAIBackend:
                 if choice.get("finish_reason"):
                     finish_reason = choice["finish_reason"]
         if not done and finish_reason is None:
-            raise LLMUnavailable("the stream ended before the answer was complete")
+            raise LLMUnavailable(
+                f"the stream from {endpoint.label} ended before the answer was complete"
+            )
         return _Answer(parser.text, finish_reason, prompt_tokens, completion_tokens)
 
-    def _read_body(self, response: httpx.Response) -> _Answer:
+    def _read_body(self, response: httpx.Response, endpoint: Endpoint) -> _Answer:
         try:
             data = orjson.loads(response.content)
         except orjson.JSONDecodeError as exc:
             raise LLMBadResponse(
-                f"the body is not JSON: {self._snippet(response.content)!r}"
+                f"the body from {endpoint.label} is not JSON: {self._snippet(response.content)!r}"
             ) from exc
         choices = data.get("choices") if isinstance(data, dict) else None
         if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
-            raise LLMBadResponse(f"no choices in the body: {self._snippet(response.content)!r}")
+            if isinstance(data, dict) and data.get("error"):
+                # An error object with a success status (a wrapper that does that).
+                raise self._error_object(data["error"], f"error body from {endpoint.label}")
+            raise LLMBadResponse(
+                f"no choices in the body from {endpoint.label}: {self._snippet(response.content)!r}"
+            )
         message = choices[0].get("message") or {}
         content = message.get("content") if isinstance(message, dict) else None
         usage = data.get("usage") or {}
@@ -580,59 +826,62 @@ class OpenAIBackend:
     # --- errors ---------------------------------------------------------------------------
 
     def _redact(self, text: str) -> str:
-        if self._secret:
-            text = text.replace(self._secret, "***")
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
         return text
 
     def _snippet(self, raw: bytes) -> str:
         text = raw[:_ERROR_BODY_MAX_BYTES].decode("utf-8", "replace")
         return self._redact(text)[:_ERROR_SNIPPET_CHARS]
 
-    async def _raise_for_status(self, response: httpx.Response) -> None:
+    async def _raise_for_status(self, response: httpx.Response, endpoint: Endpoint) -> None:
+        """By HTTP status only (RunPod's worker sends ``code: null`` in error bodies):
+        429 rate limited, 408 timeout, 5xx unavailable, any other 4xx refused."""
         status = response.status_code
         if status < 400:
             return
         raw = await response.aread()
-        where = f"HTTP {status} from {self._base_url}"
-        detail = self._snippet(raw)
+        message = f"HTTP {status} from {endpoint.label}: {self._snippet(raw)}"
         if status == 429:
             raise LLMRateLimited(
-                f"{where}: {detail}",
-                retry_after=_parse_retry_after(response.headers.get("retry-after")),
+                message, retry_after=parse_retry_after(response.headers.get("retry-after"))
             )
         if status == 408:
-            raise LLMTimeout(f"{where}: {detail}")
+            raise LLMTimeout(message)
         if status >= 500:
-            raise LLMUnavailable(f"{where}: {detail}")
-        raise LLMBadResponse(f"{where}: {detail}")
+            raise LLMUnavailable(message)
+        raise LLMRequestRefused(message, status=status)
 
-    def _stream_error(self, error: Any) -> LLMError:
-        detail = self._redact(str(error))[:_ERROR_SNIPPET_CHARS]
-        code = error.get("code") if isinstance(error, dict) else None
-        if code == 429:
-            return LLMRateLimited(f"error event in the stream: {detail}")
-        if isinstance(code, int) and 400 <= code < 500:
-            return LLMBadResponse(f"error event in the stream: {detail}")
-        return LLMUnavailable(f"error event in the stream: {detail}")
+    def _error_object(self, error: Any, where: str) -> LLMError:
+        kind, status = error_class(error)
+        message = f"{where}: {self._redact(str(error))[:_ERROR_SNIPPET_CHARS]}"
+        if kind == "refused":
+            return LLMRequestRefused(message, status=status)
+        if kind == "rate_limited":
+            return LLMRateLimited(message)
+        if kind == "timeout":
+            return LLMTimeout(message)
+        return LLMUnavailable(message)
 
     @contextlib.contextmanager
-    def _translated(self) -> Iterator[None]:
-        """httpx errors in, LLMError out (the message never carries the key)."""
+    def _translated(self, endpoint: Endpoint) -> Iterator[None]:
+        """httpx errors in, LLMError out (the message never carries a key)."""
+        where = endpoint.label
         try:
             yield
         except PitchcastError:
             raise
         except httpx.TimeoutException as exc:
             raise LLMTimeout(
-                f"{type(exc).__name__} talking to {self._base_url}: {self._redact(str(exc))}"
+                f"{type(exc).__name__} talking to {where}: {self._redact(str(exc))}"
             ) from exc
         except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
-            raise LLMBadResponse(f"cannot call {self._base_url}: {self._redact(str(exc))}") from exc
+            raise LLMBadResponse(f"cannot call {where}: {self._redact(str(exc))}") from exc
         except httpx.TransportError as exc:
             raise LLMUnavailable(
-                f"{type(exc).__name__} talking to {self._base_url}: {self._redact(str(exc))}"
+                f"{type(exc).__name__} talking to {where}: {self._redact(str(exc))}"
             ) from exc
         except httpx.HTTPError as exc:
             raise LLMBadResponse(
-                f"{type(exc).__name__} from {self._base_url}: {self._redact(str(exc))}"
+                f"{type(exc).__name__} from {where}: {self._redact(str(exc))}"
             ) from exc

@@ -1,0 +1,242 @@
+"""Settings: combinations that cannot work are refused, clearly; secrets never show."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from pitchcast.cli import main
+from pitchcast.settings import Settings, load_settings
+
+SECRETS = {
+    "llm_api_key": "sk-LLM-SECRET-1",
+    "kafka_sasl_password": "KAFKA-SECRET-2",
+    "redis_password": "REDIS-SECRET-3",
+}
+
+
+def refused(**values: Any) -> str:
+    with pytest.raises(ValueError) as caught:
+        load_settings(**values)
+    return str(caught.value)
+
+
+def openai(**values: Any) -> dict[str, Any]:
+    return {"llm_backend": "openai", **values}
+
+
+# --- LLM timing -------------------------------------------------------------------------
+
+
+def test_the_defaults_work_with_either_backend() -> None:
+    """Out of the box both backends are valid, and the read timeout is below the deadline."""
+    settings = load_settings(llm_backend="openai")
+    assert settings.llm_read_timeout_s < settings.llm_batch_deadline_s
+    assert settings.llm_connect_timeout_s < settings.llm_batch_deadline_s
+    assert load_settings().llm_backend == "template"
+
+
+def test_a_read_timeout_at_or_above_the_deadline_is_refused() -> None:
+    """Issue 7 item 6: 30 s read timeout under a 25 s deadline can never retry a hang."""
+    message = refused(**openai(llm_read_timeout_s=30, llm_batch_deadline_s=25))
+    assert "PITCHCAST_LLM_READ_TIMEOUT_S=30 must be shorter than" in message
+    assert "PITCHCAST_LLM_BATCH_DEADLINE_S=25" in message
+    assert "input_value" not in message
+    refused(**openai(llm_read_timeout_s=25, llm_batch_deadline_s=25))
+
+
+def test_a_connect_timeout_at_or_above_the_deadline_is_refused() -> None:
+    """A connect timeout as long as the deadline leaves nothing for an answer."""
+    message = refused(
+        **openai(llm_connect_timeout_s=5, llm_batch_deadline_s=4, llm_read_timeout_s=1)
+    )
+    assert "PITCHCAST_LLM_CONNECT_TIMEOUT_S=5 must be shorter than" in message
+
+
+def test_retry_attempts_that_cannot_fit_are_refused_with_what_fits() -> None:
+    """20 attempts of 0.5 s plus backoff need far more than 25 s: refused, and the message
+    says how many fit."""
+    message = refused(**openai(llm_retry_attempts=20))
+    assert "PITCHCAST_LLM_RETRY_ATTEMPTS=20 cannot fit" in message
+    assert "at most 9 fit" in message
+    assert load_settings(**openai(llm_retry_attempts=9)).llm_retry_attempts == 9
+
+
+def test_backoff_initial_above_its_cap_is_refused() -> None:
+    """The first backoff cannot be longer than the longest."""
+    assert "PITCHCAST_LLM_BACKOFF_INITIAL_S=5 is above" in refused(
+        **openai(llm_backoff_initial_s=5, llm_backoff_max_s=4)
+    )
+
+
+def test_every_problem_is_listed_at_once() -> None:
+    """A short deadline with the default timeouts names every setting that does not fit."""
+    message = refused(**openai(llm_batch_deadline_s=2))
+    for name in ("CONNECT_TIMEOUT_S=3", "READ_TIMEOUT_S=10", "RETRY_ATTEMPTS=4"):
+        assert f"PITCHCAST_LLM_{name}" in message
+
+
+def test_timing_is_only_checked_for_the_openai_backend() -> None:
+    """The template backend has no HTTP timeouts: a tiny deadline is fine there."""
+    assert load_settings(llm_batch_deadline_s=0.5).llm_batch_deadline_s == 0.5
+
+
+# --- LLM endpoints and keys -----------------------------------------------------------
+
+
+def test_several_endpoints_with_one_key_each(monkeypatch: pytest.MonkeyPatch) -> None:
+    """From the environment: two URLs, a RunPod key for the first, none for the second."""
+    monkeypatch.setenv(
+        "PITCHCAST_LLM_BASE_URL",
+        "https://api.runpod.ai/v2/abc/openai/v1, http://gpu-a:8000/v1/",
+    )
+    monkeypatch.setenv("PITCHCAST_LLM_API_KEYS", "rpa_KEY_ONE,")
+    settings = Settings()
+    assert settings.llm_endpoint_urls() == (
+        "https://api.runpod.ai/v2/abc/openai/v1",
+        "http://gpu-a:8000/v1",
+    )
+    keys = [key.get_secret_value() for key in settings.llm_endpoint_keys()]
+    assert keys == ["rpa_KEY_ONE", ""]
+    assert "rpa_KEY_ONE" not in repr(settings) and "rpa_KEY_ONE" not in str(settings)
+
+
+def test_one_key_serves_every_endpoint() -> None:
+    """PITCHCAST_LLM_API_KEY alone goes to every endpoint."""
+    settings = load_settings(llm_base_url="http://a/v1,http://b/v1", llm_api_key="k")
+    assert [k.get_secret_value() for k in settings.llm_endpoint_keys()] == ["k", "k"]
+
+
+def test_keys_that_do_not_pair_are_refused_without_quoting_them() -> None:
+    """Three keys for two URLs, or both key settings: refused; no key in the message."""
+    message = refused(llm_base_url="http://a/v1,http://b/v1", llm_api_keys="sk-X1,sk-X2,sk-X3")
+    assert "3 entries for 2 endpoint(s)" in message and "sk-X" not in message
+    message = refused(llm_base_url="http://a/v1", llm_api_key="sk-ONE", llm_api_keys="sk-TWO")
+    assert "not both" in message and "sk-ONE" not in message and "sk-TWO" not in message
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("http://user:sk-IN-URL@gpu:8000/v1", "carries credentials"),
+        ("ftp://gpu/v1", "not an http(s)"),
+        ("gpu:8000/v1", "not an http(s)"),
+        ("http://a/v1,http://a/v1/", "twice"),
+        (" , ", "no endpoint"),
+    ],
+)
+def test_unusable_endpoint_urls_are_refused(url: str, problem: str) -> None:
+    """Credentials in a URL, other schemes, repeats and an empty list are refused."""
+    message = refused(llm_base_url=url)
+    assert problem in message
+    assert "sk-IN-URL" not in message
+
+
+# --- Kafka and Redis security -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("protocol", ["SASL_PLAINTEXT", "SASL_SSL"])
+def test_sasl_needs_a_user_and_a_password(protocol: str) -> None:
+    """SASL without credentials cannot authenticate: refused before any connection."""
+    message = refused(kafka_security_protocol=protocol, kafka_sasl_username="svc")
+    assert f"PROTOCOL={protocol} needs" in message
+    settings = load_settings(
+        kafka_security_protocol=protocol,
+        kafka_sasl_mechanism="SCRAM-SHA-512",
+        kafka_sasl_username="svc",
+        kafka_sasl_password="pw",
+    )
+    assert settings.kafka_sasl_mechanism == "SCRAM-SHA-512"
+
+
+def test_a_client_key_without_its_certificate_is_refused(tmp_path: Path) -> None:
+    """Kafka and Redis: a key file alone is a mistake, refused by name."""
+    key = tmp_path / "client.key"
+    assert "PITCHCAST_KAFKA_SSL_KEYFILE is set without" in refused(
+        kafka_security_protocol="SSL", kafka_ssl_keyfile=key
+    )
+    assert "PITCHCAST_REDIS_SSL_KEYFILE is set without" in refused(
+        redis_url="rediss://cache:6380/0", redis_ssl_keyfile=key
+    )
+
+
+def test_redis_tls_files_need_a_rediss_url(tmp_path: Path) -> None:
+    """TLS files with redis:// would be ignored (or crash redis-py later): refused."""
+    message = refused(redis_url="redis://cache:6379/0", redis_ssl_cafile=tmp_path / "ca.pem")
+    assert "need a rediss:// PITCHCAST_REDIS_URL" in message
+    settings = load_settings(
+        redis_url="rediss://cache:6380/0", redis_ssl_cafile=tmp_path / "ca.pem"
+    )
+    assert settings.redis_ssl_cafile == tmp_path / "ca.pem"
+
+
+# --- secrets ----------------------------------------------------------------------------
+
+
+def test_validation_errors_never_echo_secret_input() -> None:
+    """pydantic would quote the input of a failing validator; here it must not."""
+    with pytest.raises(ValueError) as caught:
+        load_settings(**openai(llm_batch_deadline_s=1), **SECRETS, llm_api_keys="sk-MORE")
+    text = str(caught.value) + repr(caught.value)
+    for secret in (*SECRETS.values(), "sk-MORE"):
+        assert secret not in text
+    with pytest.raises(ValueError) as caught:
+        load_settings(kafka_sasl_password=["KAFKA-SECRET-2"])
+    assert "KAFKA-SECRET-2" not in str(caught.value)
+
+
+def test_describe_repr_and_pitchcast_config_mask_every_secret(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Passwords, API keys (single and per endpoint), and a password in a rediss:// URL
+    never print: not in describe(), repr(), str() or `pitchcast config`."""
+    values = {
+        **SECRETS,
+        "kafka_security_protocol": "SASL_SSL",
+        "kafka_sasl_username": "svc",
+        "redis_url": "rediss://app:URL-SECRET-4@cache:6380/0",
+    }
+    settings = load_settings(**values)
+    described = settings.describe()
+    assert described["llm_api_key"] == "**********"
+    assert described["redis_url"] == "rediss://app:****@cache:6380/0"
+    for secret in (*SECRETS.values(), "URL-SECRET-4"):
+        assert secret not in str(described)
+        assert secret not in repr(settings) and secret not in str(settings)
+    keyed = load_settings(llm_base_url="http://a/v1,http://b/v1", llm_api_keys="sk-A,sk-B")
+    assert keyed.describe()["llm_api_keys"] == "**********"
+
+    monkeypatch.setenv("PITCHCAST_LLM_BASE_URL", "http://a/v1,http://b/v1")
+    monkeypatch.setenv("PITCHCAST_LLM_API_KEYS", "sk-ENV-A,sk-ENV-B")
+    monkeypatch.setenv("PITCHCAST_KAFKA_SECURITY_PROTOCOL", "SASL_PLAINTEXT")
+    monkeypatch.setenv("PITCHCAST_KAFKA_SASL_USERNAME", "svc")
+    monkeypatch.setenv("PITCHCAST_KAFKA_SASL_PASSWORD", "KAFKA-ENV-SECRET")
+    monkeypatch.setenv("PITCHCAST_REDIS_URL", "rediss://:URL-ENV-SECRET@cache:6380/0")
+    monkeypatch.setenv("PITCHCAST_REDIS_PASSWORD", "REDIS-ENV-SECRET")
+    result = CliRunner().invoke(main, ["config"])
+    assert result.exit_code == 0, result.output
+    for secret in (
+        "sk-ENV-A",
+        "sk-ENV-B",
+        "KAFKA-ENV-SECRET",
+        "URL-ENV-SECRET",
+        "REDIS-ENV-SECRET",
+    ):
+        assert secret not in result.output
+    assert "PITCHCAST_LLM_API_KEYS=**********" in result.output
+
+
+def test_pitchcast_config_refuses_impossible_settings_without_secrets(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`pitchcast config` exits 1 with the problem, never with the key."""
+    monkeypatch.setenv("PITCHCAST_LLM_BACKEND", "openai")
+    monkeypatch.setenv("PITCHCAST_LLM_READ_TIMEOUT_S", "30")
+    monkeypatch.setenv("PITCHCAST_LLM_API_KEY", "sk-CLI-SECRET")
+    result = CliRunner().invoke(main, ["config"])
+    assert result.exit_code == 1
+    assert "PITCHCAST_LLM_READ_TIMEOUT_S=30 must be shorter" in result.output
+    assert "sk-CLI-SECRET" not in result.output
