@@ -39,7 +39,7 @@ class Pitchcast:
     writer: Any
 
 
-def build_writer(settings: Settings) -> Any:
+def build_writer(settings: Settings, metrics: Metrics | None = None) -> Any:
     """The commentary stage chosen by settings: backend, template fallback, Redis."""
     from pitchcast.cache import RedisStore
     from pitchcast.commentary.backends.template import TemplateBackend
@@ -51,9 +51,9 @@ def build_writer(settings: Settings) -> Any:
         from pitchcast.commentary.backends.openai import OpenAIBackend
 
         primary = OpenAIBackend.from_settings(settings)
-    store = RedisStore.from_settings(settings)
+    store = RedisStore.from_settings(settings, metrics=metrics)
     return CommentaryService.from_settings(
-        settings, primary=primary, fallback=fallback, store=store
+        settings, primary=primary, fallback=fallback, store=store, metrics=metrics
     )
 
 
@@ -70,7 +70,7 @@ def _warm_up_on_match_start(
         task = asyncio.create_task(warm_up())
         running.add(task)
         task.add_done_callback(running.discard)
-        metrics.add("llm.warmups")
+        metrics.add("llm_warmups")
         log.info("pitchcast.llm_warmup game_id=%s", game_id)
 
     return start
@@ -127,7 +127,7 @@ def create_app(settings: Settings, *, writer: BatchWriter | None = None) -> Pitc
     )
     dead_letters = DeadLetters(dlq, value_cap=settings.dlq_value_cap_bytes, metrics=metrics)
     if writer is None:
-        writer = build_writer(settings)
+        writer = build_writer(settings, metrics)
     batch_agent = BatchAgent(
         settings=settings,
         state_table=state_table,

@@ -91,7 +91,7 @@ class BatchAgent:
         last = self._last_offsets.get(partition)
         if last is not None and offset > last + 1:
             self._metrics.add("offset_gaps")
-            self._metrics.add("offset_gap_records", offset - last - 1)
+            self._metrics.add("offset_gap_records", offset - last - 1, state="skipped")
             log.error(
                 "pitchcast.offset_gap partition=%s skipped offsets %s..%s",
                 partition,
@@ -126,7 +126,7 @@ class BatchAgent:
                 )
             except Exception:
                 log.exception("pitchcast.offset_gap_refill_failed offset=%s", record.offset)
-        self._metrics.add("offset_gap_records_refilled", len(records))
+        self._metrics.add("offset_gap_records", len(records), state="refilled")
 
     def forget_partitions(self, partitions: set[int]) -> None:
         """Revoked partitions: the next assignment may start anywhere."""
@@ -162,7 +162,7 @@ class BatchAgent:
                     f"key {shown!r} must be the game_id {event.game_id} as a UTF-8 string"
                 )
         except InvalidMessage as exc:
-            self._metrics.add("invalid_messages")
+            self._metrics.add("events_in", kind="invalid")
             await self._dead_letters.send(
                 source_topic=source,
                 partition=partition,
@@ -176,7 +176,7 @@ class BatchAgent:
         if isinstance(decoded, DecodedAction):
             self._count_action(decoded)
         else:
-            self._metrics.add(f"controls.{decoded.control}")
+            self._metrics.add("events_in", kind=decoded.control)
             if decoded.control == "match_start" and self._on_match_start is not None:
                 self._on_match_start(decoded.game_id)
 
@@ -188,13 +188,15 @@ class BatchAgent:
             batch_size=settings.batch_size,
             idle_timeout_s=settings.idle_timeout_s,
         )
-        self._metrics.add(f"outcome.{step.outcome}")
+        if step.outcome in ("redelivery", "duplicate"):
+            kind = "redelivery" if step.outcome == "redelivery" else "action_id"
+            self._metrics.add("duplicates_dropped", kind=kind)
         if step.outcome == "redelivery":
             return  # already folded in: nothing to send, nothing to write
         for batch in step.closed:
             await send_acked(self._batches, key=key, value=encode(batch))
-            self._metrics.add("batches")
-            self._metrics.add(f"batches.{batch.close_reason}")
+            self._metrics.add("handoff_records_out", kind="batch")
+            self._metrics.add("batches_closed", reason=batch.close_reason)
         if step.outcome in ("late", "ended"):
             assert step.action is not None
             await self._dead_letter_late(step.action, key, value, partition, offset, step)
@@ -202,13 +204,13 @@ class BatchAgent:
 
     def _count_action(self, decoded: DecodedAction) -> None:
         action = decoded.action
-        self._metrics.add("actions")
+        self._metrics.add("events_in", kind="action")
         if decoded.clamped:
-            self._metrics.add("actions.clamped")
+            self._metrics.add("action_anomalies", kind="clamped")
         if action.type_name not in TYPE_NAMES:
-            self._metrics.add("actions.unknown_type_name")
+            self._metrics.add("action_anomalies", kind="unknown_type_name")
         if action.result_name is not None and action.result_name not in RESULT_NAMES:
-            self._metrics.add("actions.unknown_result_name")
+            self._metrics.add("action_anomalies", kind="unknown_result_name")
 
     async def _dead_letter_late(
         self,

@@ -32,7 +32,7 @@ from typing import Any, Protocol
 from pitchcast.agents.output import DeadLetters, send_acked
 from pitchcast.commentary.assembly import build_commentary, commentary_headers
 from pitchcast.commentary.backends.base import CommentaryResult, ItemCallback
-from pitchcast.commentary.service import AlreadyPublished
+from pitchcast.commentary.service import AlreadyPublished, current_line_source
 from pitchcast.exceptions import InvalidMessage
 from pitchcast.metrics import Metrics
 from pitchcast.schemas.decoding import decode_batch, encode
@@ -72,12 +72,13 @@ class _LinePublisher:
         self._key = key
         self._previous = previous
         self._metrics = metrics
-        self._queue: asyncio.Queue[CommentaryLine | None] = asyncio.Queue()
+        self._queue: asyncio.Queue[tuple[CommentaryLine, str] | None] = asyncio.Queue()
         self.done = asyncio.Event()
         self._task = asyncio.create_task(self._run())
 
     def put(self, line: CommentaryLine) -> None:
-        self._queue.put_nowait(line)
+        # Called from the commentary stage's line callback: its source is in the context.
+        self._queue.put_nowait((line, current_line_source()))
 
     async def close(self) -> None:
         """No more lines: wait until every queued one is acked by the broker."""
@@ -91,13 +92,14 @@ class _LinePublisher:
         try:
             if self._previous is not None:
                 await self._previous.done.wait()
-            while (line := await self._queue.get()) is not None:
+            while (queued := await self._queue.get()) is not None:
+                line, source = queued
                 try:
                     await send_acked(self._topic, key=self._key, value=encode(line))
-                    self._metrics.add("lines.published")
+                    self._metrics.add("lines_published", persona=line.persona, source=source)
                 except Exception:  # the batch record stays authoritative
                     log.exception("pitchcast.line_failed id=%s", line.commentary_id)
-                    self._metrics.add("lines.failed")
+                    self._metrics.add("lines_failed", persona=line.persona)
         finally:
             self.done.set()
 
@@ -126,7 +128,6 @@ class CommentaryAgent:
         self._slots = asyncio.Semaphore(settings.max_in_flight_batches)
         # The newest task of each match: the next batch of that match waits for it.
         self._tails: dict[bytes | None, asyncio.Task[None]] = {}
-        self.latencies_ms: list[float] = []
 
     async def run(self, stream: Any) -> None:
         """The agent body: hand each batch to a task; ack when its output is acked."""
@@ -212,7 +213,7 @@ class CommentaryAgent:
                 await asyncio.wait([previous])  # publish in arrival order per match
             for persona, result in zip(personas, results, strict=True):
                 if isinstance(result, AlreadyPublished):
-                    self._metrics.add("commentary.already_published")
+                    self._metrics.add("commentary_already_published")
                     continue
                 await self._publish(key, batch, persona, result)
         except asyncio.CancelledError:
@@ -268,7 +269,7 @@ class CommentaryAgent:
     ) -> None:
         commentary = build_commentary(batch, persona, result)
         if await self._writer.is_published(commentary.commentary_id):
-            self._metrics.add("commentary.already_published")
+            self._metrics.add("commentary_already_published")
             return
         await send_acked(
             self._topic,
@@ -277,8 +278,7 @@ class CommentaryAgent:
             headers=commentary_headers(commentary),
         )
         await self._writer.mark_published(commentary.commentary_id)
-        self._metrics.add("commentary.published")
-        self._metrics.add(f"commentary.source.{result.source}")
+        self._metrics.add("commentary_published", persona=persona, source=result.source)
         if batch.closed_by_ts_ms is not None:
-            self.latencies_ms.append(time.time() * 1000 - batch.closed_by_ts_ms)
-            del self.latencies_ms[:-1000]  # keep the recent ones only
+            latency_s = time.time() - batch.closed_by_ts_ms / 1000
+            self._metrics.observe("commentary_latency_seconds", latency_s, persona=persona)

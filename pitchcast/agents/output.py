@@ -60,8 +60,7 @@ class DeadLetters:
         if key is None and game_id is not None:
             key = str(game_id).encode()
         await send_acked(self._topic, key=key, value=encode(letter))
-        self._metrics.add("dead_letters")
-        self._metrics.add(f"dead_letters.{error_kind}")
+        self._metrics.add("dead_letters", reason=error_kind)
         log.warning(
             "pitchcast.dead_letter kind=%s topic=%s partition=%s offset=%s: %s",
             error_kind,
