@@ -21,6 +21,7 @@ from pitchcast.settings import Settings
 from pitchcast.streams.admin import read_range
 from pitchcast.streams.batching import MatchState, state_from_dict
 from pitchcast.streams.clients import faust_credentials
+from pitchcast.web import install_web
 
 __all__ = ["Pitchcast", "build_writer", "create_app"]
 
@@ -167,9 +168,8 @@ def create_app(settings: Settings, *, writer: BatchWriter | None = None) -> Pitc
             {tp.partition for tp in revoked if tp.topic == settings.topic_events}
         )
 
-    @app.page("/pitchcast/stats/")
-    async def stats(web: Any, request: Any) -> Any:
-        return web.json(metrics.snapshot())
+    # /metrics (faust's sensor + ours), /health, /ready, /pitchcast/stats/.
+    install_web(app, settings=settings, metrics=metrics, writer=writer)
 
     @app.on_before_shutdown.connect
     async def _close_writer(_app: Any, **_: Any) -> None:
