@@ -176,7 +176,7 @@ def create_app(settings: Settings, *, writer: BatchWriter | None = None) -> Pitc
         closer = getattr(writer, "aclose", None)
         if closer is not None:
             await closer()
-        log.info("pitchcast.stopped %s", orjson.dumps(metrics.snapshot()).decode())
+        log.info("pitchcast.stopped", extra={"metrics": metrics.snapshot()})
 
     return Pitchcast(
         app=app,

@@ -130,10 +130,11 @@ def worker(web_port: int | None, personas: str | None, backend: str | None) -> N
     import faust
 
     from pitchcast.app import create_app
+    from pitchcast.logs import configure_logging, logging_config
     from pitchcast.streams.admin import ensure_topics
 
     settings = _settings(web_port=web_port, personas=personas, llm_backend=backend)
-    _configure_logging(settings)
+    configure_logging(settings)
     logging.getLogger("pitchcast").info(
         "pitchcast.settings %s", " ".join(f"{k}={v}" for k, v in settings.describe().items())
     )
@@ -144,16 +145,14 @@ def worker(web_port: int | None, personas: str | None, backend: str | None) -> N
         raise click.ClickException(str(exc)) from exc
     asyncio.set_event_loop(asyncio.new_event_loop())
     pitchcast = create_app(settings)
+    # faust replaces the root handler at start: hand it pitchcast's configuration.
     faust.Worker(
-        pitchcast.app, loglevel=settings.log_level, quiet=True, redirect_stdouts=False
+        pitchcast.app,
+        loglevel=settings.log_level,
+        logging_config=logging_config(settings),
+        quiet=True,
+        redirect_stdouts=False,
     ).execute_from_commandline()
-
-
-def _configure_logging(settings: Settings) -> None:
-    logging.basicConfig(
-        level=settings.log_level,
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-    )
 
 
 # --- replay / tail -----------------------------------------------------------

@@ -112,7 +112,10 @@ class Settings(BaseSettings):
     stack_redis_port: int = 6379
     stack_kafka_version: str = "4.1.1"
 
+    # --- Operations: logs (pitchcast/logs.py) -------------------------------
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # text: one line with key=value context; json: one JSON object per line.
+    log_format: Literal["text", "json"] = "text"
 
     @field_validator("personas", mode="before")
     @classmethod
