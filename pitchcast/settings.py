@@ -116,6 +116,8 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     # text: one line with key=value context; json: one JSON object per line.
     log_format: Literal["text", "json"] = "text"
+    # `pitchcast dlq replay` appends one JSON line per replayed record here.
+    dlq_audit_file: Path = Path(".pitchcast/dlq-replays.jsonl")
 
     @field_validator("personas", mode="before")
     @classmethod

@@ -7,7 +7,7 @@ from click.testing import CliRunner
 
 from pitchcast.cli import main
 
-COMMANDS = ["config", "stack", "topics", "worker", "replay", "tail", "demo", "serve-llm"]
+COMMANDS = ["config", "stack", "topics", "worker", "replay", "tail", "demo", "serve-llm", "dlq"]
 
 
 @pytest.mark.parametrize("command", COMMANDS)
