@@ -85,7 +85,8 @@ def test_filters_and_parsing() -> None:
     assert not Filters(game_id=8).match(entry)
     assert Filters(reasons=frozenset({"SchemaViolation"}), source_offsets=(5, 5)).match(entry)
     assert not Filters(source_offsets=(6, 9)).match(entry)
-    assert Filters(since=parse_time("1m", now=NOW)).match(entry) is not False
+    assert Filters(since=parse_time("1m", now=NOW)).match(entry)
+    assert not Filters(until=NOW).match(entry)  # until is exclusive
 
 
 def test_tail_lines_format() -> None:
