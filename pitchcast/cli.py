@@ -47,8 +47,8 @@ def main() -> None:
 @main.command()
 def config() -> None:
     """Print the effective settings (secrets masked)."""
-    for name, value in _settings().describe().items():
-        click.echo(f"PITCHCAST_{name.upper()}={value}")
+    for name, value in _settings().as_env().items():
+        click.echo(f"{name}={value}")
 
 
 # --- stack -------------------------------------------------------------------
@@ -136,7 +136,7 @@ def worker(web_port: int | None, personas: str | None, backend: str | None) -> N
     settings = _settings(web_port=web_port, personas=personas, llm_backend=backend)
     configure_logging(settings)
     logging.getLogger("pitchcast").info(
-        "pitchcast.settings %s", " ".join(f"{k}={v}" for k, v in settings.describe().items())
+        "pitchcast.settings %s", " ".join(f"{k}={v}" for k, v in settings.as_env().items())
     )
     try:
         for line in asyncio.run(ensure_topics(settings)):

@@ -148,6 +148,23 @@ class Settings(BaseSettings):
                 shown[name] = value
         return shown
 
+    def as_env(self) -> dict[str, str]:
+        """The settings as their environment variables would be written, secrets masked:
+        ``PITCHCAST_PERSONAS=CASTER,ANALYST``, booleans ``true``/``false``, unset empty."""
+        return {
+            f"PITCHCAST_{name.upper()}": _env_text(value) for name, value in self.describe().items()
+        }
+
+
+def _env_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, tuple | list):
+        return ",".join(str(v) for v in value)
+    return str(value)
+
 
 def _mask_url_password(url: str) -> str:
     """``redis://user:secret@host`` -> ``redis://user:****@host``."""
