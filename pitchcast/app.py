@@ -22,6 +22,7 @@ from pitchcast.settings import Settings
 from pitchcast.streams.admin import read_range
 from pitchcast.streams.batching import MatchState, state_from_dict
 from pitchcast.streams.clients import faust_credentials
+from pitchcast.web import install_web
 
 __all__ = ["Pitchcast", "build_writer", "create_app"]
 
@@ -40,7 +41,7 @@ class Pitchcast:
     writer: Any
 
 
-def build_writer(settings: Settings) -> Any:
+def build_writer(settings: Settings, metrics: Metrics | None = None) -> Any:
     """The commentary stage chosen by settings: backend, template fallback, Redis."""
     from pitchcast.cache import RedisStore
     from pitchcast.commentary.backends.template import TemplateBackend
@@ -52,9 +53,9 @@ def build_writer(settings: Settings) -> Any:
         from pitchcast.commentary.backends.openai import OpenAIBackend
 
         primary = OpenAIBackend.from_settings(settings)
-    store = RedisStore.from_settings(settings)
+    store = RedisStore.from_settings(settings, metrics=metrics)
     return CommentaryService.from_settings(
-        settings, primary=primary, fallback=fallback, store=store
+        settings, primary=primary, fallback=fallback, store=store, metrics=metrics
     )
 
 
@@ -71,7 +72,7 @@ def _warm_up_on_match_start(
         task = asyncio.create_task(warm_up(game_id))
         running.add(task)
         task.add_done_callback(running.discard)
-        metrics.add("llm.warmups")
+        metrics.add("llm_warmups")
         log.info("pitchcast.llm_warmup game_id=%s", game_id)
 
     return start
@@ -142,7 +143,7 @@ def create_app(settings: Settings, *, writer: Any | None = None) -> Pitchcast:
         await app.crash(exc)
 
     if writer is None:
-        writer = build_writer(settings)
+        writer = build_writer(settings, metrics)
     batch_agent = BatchAgent(
         settings=settings,
         state_table=state_table,
@@ -203,16 +204,15 @@ def create_app(settings: Settings, *, writer: Any | None = None) -> Pitchcast:
             await app.consumer.commit()
         log.info("pitchcast.revoked", extra={"partitions": sorted(partitions), "desks": dropped})
 
-    @app.page("/pitchcast/stats/")
-    async def stats(web: Any, request: Any) -> Any:
-        return web.json(metrics.snapshot())
+    # /metrics (faust's sensor + ours), /health, /ready, /pitchcast/stats/.
+    install_web(app, settings=settings, metrics=metrics, writer=writer)
 
     @app.on_before_shutdown.connect
     async def _close_writer(_app: Any, **_: Any) -> None:
         closer = getattr(writer, "aclose", None)
         if closer is not None:
             await closer()
-        log.info("pitchcast.stopped %s", orjson.dumps(metrics.snapshot()).decode())
+        log.info("pitchcast.stopped", extra={"metrics": metrics.snapshot()})
 
     return Pitchcast(
         app=app,

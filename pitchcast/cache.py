@@ -5,7 +5,9 @@ for. Every method of :class:`RedisStore` degrades to "no Redis" when Redis canno
 reached (``get_answer`` -> ``None``, ``set_answer`` -> no-op, ``acquire_lock`` ->
 :data:`NO_LOCK`, ``is_published`` -> ``False``); it logs one warning per outage
 (``pitchcast.redis_unavailable``) and one line when Redis answers again
-(``pitchcast.redis_recovered``), and counts in :attr:`RedisStore.stats`.
+(``pitchcast.redis_recovered``), and counts in :attr:`RedisStore.metrics`
+(``cache_lookups``, ``redis_outages``, ``redis_errors``, ``redis_calls_skipped``, and
+the ``redis_up`` gauge).
 
 Redis errors are translated here, at the edge: callers never see a ``redis`` exception
 type (only cancellation propagates). Keys are namespaced::
@@ -36,7 +38,6 @@ import logging
 import secrets
 import time
 from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Final, TypeVar
 from urllib.parse import urlsplit
@@ -50,11 +51,12 @@ from redis.exceptions import InvalidResponse, RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from pitchcast.exceptions import CacheUnavailable, ConfigurationError
+from pitchcast.metrics import Metrics
 
 if TYPE_CHECKING:
     from pitchcast.settings import Settings
 
-__all__ = ["NO_LOCK", "RedisStats", "RedisStore"]
+__all__ = ["NO_LOCK", "RedisStore"]
 
 logger = logging.getLogger("pitchcast.cache")
 
@@ -95,19 +97,6 @@ _OUTAGE_ERRORS: Final = (
 _COMMAND_ERROR_LOG_EVERY_S: Final = 60.0
 
 
-@dataclass(slots=True)
-class RedisStats:
-    """Counters of one store. ``errors`` counts failed Redis calls, ``outages`` outages
-    (however many calls failed during each), ``skipped`` calls not sent because an
-    outage was in progress and the next probe was not due."""
-
-    hits: int = 0
-    misses: int = 0
-    errors: int = 0
-    outages: int = 0
-    skipped: int = 0
-
-
 class RedisStore:
     """Answer cache, lock and published marker on Redis, degrading to no-ops without it."""
 
@@ -128,8 +117,11 @@ class RedisStore:
         ssl_cafile: str | Path | None = None,
         ssl_certfile: str | Path | None = None,
         ssl_keyfile: str | Path | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
-        self.stats = RedisStats()
+        # redis_errors counts failed calls, redis_outages outages (however many calls
+        # failed in each), redis_calls_skipped calls not sent between probes of an outage.
+        self.metrics = metrics if metrics is not None else Metrics()
         self.enabled = enabled
         self.ttl_s = ttl_s
         self.published_ttl_s = published_ttl_s
@@ -169,6 +161,7 @@ class RedisStore:
             ) from None
         self._release_script = self._client.register_script(_RELEASE_LUA)
         self._claim_line_script = self._client.register_script(_CLAIM_LINE_LUA)
+        self.metrics.track("redis_up", lambda: 1.0 if self.available else 0.0)
         conn = self._client.connection_pool.connection_kwargs
         # host:port/db only: never the URL, which may carry credentials.
         if "path" in conn:
@@ -177,7 +170,9 @@ class RedisStore:
             self.target = f"{conn.get('host', '?')}:{conn.get('port', '?')}/{conn.get('db', 0)}"
 
     @classmethod
-    def from_settings(cls, settings: Settings, *, namespace: str | None = None) -> RedisStore:
+    def from_settings(
+        cls, settings: Settings, *, namespace: str | None = None, metrics: Metrics | None = None
+    ) -> RedisStore:
         """A store configured from :class:`~pitchcast.settings.Settings`."""
         return cls(
             settings.redis_url,
@@ -193,6 +188,7 @@ class RedisStore:
             ssl_cafile=settings.redis_ssl_cafile,
             ssl_certfile=settings.redis_ssl_certfile,
             ssl_keyfile=settings.redis_ssl_keyfile,
+            metrics=metrics,
         )
 
     def __repr__(self) -> str:
@@ -229,9 +225,9 @@ class RedisStore:
         if value is _Missing:
             return None  # no Redis: neither a hit nor a miss (counted in errors/skipped)
         if value is None:
-            self.stats.misses += 1
+            self.metrics.add("cache_lookups", result="miss")
             return None
-        self.stats.hits += 1
+        self.metrics.add("cache_lookups", result="hit")
         return bytes(value)
 
     async def set_answer(self, key: str, value: bytes, ttl_s: int | None = None) -> None:
@@ -361,7 +357,8 @@ class RedisStore:
         if client is None:
             return default  # disabled (or closed): permanently absent, silently
         if not force and self._down_since is not None and self._clock() < self._next_probe_at:
-            self.stats.skipped += 1  # outage in progress: do not pay a timeout per call
+            # Outage in progress: do not pay a timeout per call.
+            self.metrics.add("redis_calls_skipped")
             return default
         try:
             with _translate_errors(op):
@@ -374,7 +371,7 @@ class RedisStore:
         return value
 
     def _on_failure(self, op: str, exc: CacheUnavailable) -> None:
-        self.stats.errors += 1
+        self.metrics.add("redis_errors", operation=op)
         cause = exc.__cause__
         error_kind = type(cause).__name__ if cause is not None else exc.kind
         now = self._clock()
@@ -386,7 +383,7 @@ class RedisStore:
         self._next_probe_at = now + self._probe_interval_s
         if self._down_since is None:
             self._down_since = now
-            self.stats.outages += 1
+            self.metrics.add("redis_outages")
             logger.warning(
                 "pitchcast.redis_unavailable",
                 extra={

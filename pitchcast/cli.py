@@ -47,8 +47,8 @@ def main() -> None:
 @main.command()
 def config() -> None:
     """Print the effective settings (secrets masked)."""
-    for name, value in _settings().describe().items():
-        click.echo(f"PITCHCAST_{name.upper()}={value}")
+    for name, value in _settings().as_env().items():
+        click.echo(f"{name}={value}")
 
 
 # --- stack -------------------------------------------------------------------
@@ -130,12 +130,13 @@ def worker(web_port: int | None, personas: str | None, backend: str | None) -> N
     import faust
 
     from pitchcast.app import create_app
+    from pitchcast.logs import configure_logging, logging_config
     from pitchcast.streams.admin import ensure_topics
 
     settings = _settings(web_port=web_port, personas=personas, llm_backend=backend)
-    _configure_logging(settings)
+    configure_logging(settings)
     logging.getLogger("pitchcast").info(
-        "pitchcast.settings %s", " ".join(f"{k}={v}" for k, v in settings.describe().items())
+        "pitchcast.settings %s", " ".join(f"{k}={v}" for k, v in settings.as_env().items())
     )
     try:
         for line in asyncio.run(ensure_topics(settings)):
@@ -144,16 +145,14 @@ def worker(web_port: int | None, personas: str | None, backend: str | None) -> N
         raise click.ClickException(str(exc)) from exc
     asyncio.set_event_loop(asyncio.new_event_loop())
     pitchcast = create_app(settings)
+    # faust replaces the root handler at start: hand it pitchcast's configuration.
     faust.Worker(
-        pitchcast.app, loglevel=settings.log_level, quiet=True, redirect_stdouts=False
+        pitchcast.app,
+        loglevel=settings.log_level,
+        logging_config=logging_config(settings),
+        quiet=True,
+        redirect_stdouts=False,
     ).execute_from_commandline()
-
-
-def _configure_logging(settings: Settings) -> None:
-    logging.basicConfig(
-        level=settings.log_level,
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-    )
 
 
 # --- replay / tail -----------------------------------------------------------
@@ -232,15 +231,206 @@ def _first_game_id(path: Path) -> int | None:
 @main.command()
 @click.option("--from-beginning", is_flag=True, help="Start at the oldest commentary.")
 @click.option("--game-id", type=int, help="Only this match.")
-def tail(from_beginning: bool, game_id: int | None) -> None:
-    """Print commentary as it arrives (Ctrl-C to stop)."""
+@click.option("--lines", "lines", is_flag=True, help="Each line as it is published (live).")
+def tail(from_beginning: bool, game_id: int | None, lines: bool) -> None:
+    """Print commentary as it arrives (Ctrl-C to stop).
+
+    By default, one block per batch from the commentary topic; with --lines, each line
+    from the lines topic as soon as it is valid, while the LLM writes the rest.
+    """
     from pitchcast.streams.tail import tail as run_tail
 
     settings = _settings()
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(
-            run_tail(settings, from_beginning=from_beginning, game_id=game_id, echo=click.echo)
+            run_tail(
+                settings,
+                from_beginning=from_beginning,
+                game_id=game_id,
+                echo=click.echo,
+                lines=lines,
+            )
         )
+
+
+# --- dead letters --------------------------------------------------------------
+
+
+@main.group()
+def dlq() -> None:
+    """Inspect dead letters and replay them after a fix.
+
+    \b
+    A dead letter is named PARTITION:OFFSET in the dead-letter topic, e.g. 2:17.
+    Filters: --game-id, --reason (repeatable), --since/--until (ISO time or 30m, 2h, 1d),
+    --source-offsets FIRST-LAST (offsets in the original topic).
+    """
+
+
+def _dlq_filters(
+    ids: tuple[str, ...],
+    game_id: int | None,
+    reasons: tuple[str, ...],
+    since: str | None,
+    until: str | None,
+    source_offsets: str | None,
+) -> object:
+    from pitchcast.streams.dlq import Filters, parse_id, parse_offsets, parse_time
+
+    try:
+        return Filters(
+            ids=frozenset(parse_id(i) for i in ids),
+            game_id=game_id,
+            reasons=frozenset(reasons),
+            since=parse_time(since) if since else None,
+            until=parse_time(until) if until else None,
+            source_offsets=parse_offsets(source_offsets) if source_offsets else None,
+        )
+    except PitchcastError as exc:
+        raise click.BadParameter(str(exc)) from exc
+
+
+def _filter_options(command: object) -> object:
+    for option in reversed(
+        [
+            click.option("--game-id", type=int, help="Only this match."),
+            click.option(
+                "--reason", "reasons", multiple=True, help="Error kind, e.g. SchemaViolation."
+            ),
+            click.option("--since", help="From this time: ISO 8601, or 30m / 2h / 1d ago."),
+            click.option("--until", help="Before this time (same forms as --since)."),
+            click.option("--source-offsets", help="FIRST-LAST offsets in the source topic."),
+        ]
+    ):
+        command = option(command)  # type: ignore[operator]
+    return command
+
+
+@dlq.command("list")
+@_filter_options  # type: ignore[arg-type]
+@click.option("--limit", type=int, help="Only the newest N.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per dead letter.")
+def dlq_list(
+    game_id: int | None,
+    reasons: tuple[str, ...],
+    since: str | None,
+    until: str | None,
+    source_offsets: str | None,
+    limit: int | None,
+    as_json: bool,
+) -> None:
+    """List dead letters, oldest first: id, time, game, reason, source, size, message."""
+    import orjson
+
+    from pitchcast.streams.dlq import describe, format_row, read_dead_letters
+
+    settings = _settings()
+    filters = _dlq_filters((), game_id, reasons, since, until, source_offsets)
+    entries = _run(read_dead_letters(settings, filters, limit=limit))  # type: ignore[arg-type]
+    for entry in entries:
+        click.echo(orjson.dumps(describe(entry)).decode() if as_json else format_row(entry))
+    if not as_json:
+        click.echo(f"{len(entries)} dead letters in {settings.topic_dlq}", err=True)
+
+
+@dlq.command("show")
+@click.argument("dead_letter_id")
+def dlq_show(dead_letter_id: str) -> None:
+    """Print one dead letter in full (with its value decoded when it is JSON)."""
+    import orjson
+
+    from pitchcast.streams.dlq import describe, read_dead_letters
+
+    settings = _settings()
+    filters = _dlq_filters((dead_letter_id,), None, (), None, None, None)
+    entries = _run(read_dead_letters(settings, filters))  # type: ignore[arg-type]
+    if not entries:
+        raise click.ClickException(f"no dead letter {dead_letter_id} in {settings.topic_dlq}")
+    click.echo(orjson.dumps(describe(entries[0]), option=orjson.OPT_INDENT_2).decode())
+
+
+@dlq.command("replay")
+@click.argument("ids", nargs=-1)
+@_filter_options  # type: ignore[arg-type]
+@click.option("--all", "everything", is_flag=True, help="Every dead letter (no filter given).")
+@click.option("--dry-run", is_flag=True, help="Say what would be sent; send nothing.")
+@click.option("--skip-refused", is_flag=True, help="Send the others when some cannot be rebuilt.")
+@click.option("--force", is_flag=True, help="Replay letters the audit file says went already.")
+@click.option("--audit-file", type=click.Path(dir_okay=False), help="[PITCHCAST_DLQ_AUDIT_FILE]")
+def dlq_replay(
+    ids: tuple[str, ...],
+    game_id: int | None,
+    reasons: tuple[str, ...],
+    since: str | None,
+    until: str | None,
+    source_offsets: str | None,
+    everything: bool,
+    dry_run: bool,
+    skip_refused: bool,
+    force: bool,
+    audit_file: str | None,
+) -> None:
+    """Re-inject chosen dead letters into their source topic, after a fix.
+
+    Each original value goes back under its original key with headers
+    pitchcast-replay-of / -from / -at; every record sent is appended to the audit
+    file (JSON lines). Truncated letters cannot be rebuilt and are refused.
+
+    \b
+    Examples:
+      pitchcast dlq replay 0:12 0:13 --dry-run
+      pitchcast dlq replay --reason SchemaViolation --game-id 126283 --since 2h
+    """
+    from pitchcast.streams.dlq import plan_replay, read_dead_letters, replayed_ids, send_replay
+
+    settings = _settings()
+    filters = _dlq_filters(ids, game_id, reasons, since, until, source_offsets)
+    if filters.empty and not everything:  # type: ignore[attr-defined]
+        raise click.UsageError("choose dead letters (ids or filters), or say --all")
+    audit = Path(audit_file) if audit_file else settings.dlq_audit_file
+    entries = _run(read_dead_letters(settings, filters))  # type: ignore[arg-type]
+    plan = plan_replay(
+        entries, settings, replayed_before=replayed_ids(audit, settings.topic_dlq), force=force
+    )
+    for entry in plan.already:
+        click.echo(f"skip {entry.id}: already replayed (see {audit}; --force to send again)")
+    for entry, why in plan.refused:
+        click.echo(f"refuse {entry.id}: {why}")
+    if plan.refused and not skip_refused:
+        raise click.ClickException(
+            f"{len(plan.refused)} dead letters cannot be replayed; nothing sent"
+            " (--skip-refused sends the others)"
+        )
+    if not plan.items:
+        click.echo("nothing to replay")
+        return
+    if dry_run:
+        for item in plan.items:
+            click.echo(f"would send {item.entry.id} -> {item.topic} key={_shown_key(item.key)}")
+        click.echo(f"dry run: {len(plan.items)} records would be sent; nothing sent")
+        return
+    sent = _run(
+        send_replay(
+            settings,
+            plan,
+            audit_file=audit,
+            on_sent=lambda item, p, o: click.echo(
+                f"sent {item.entry.id} -> {item.topic}:{p}:{o} key={_shown_key(item.key)}"
+            ),
+        )
+    )
+    click.echo(f"replayed {sent} records; recorded in {audit}")
+
+
+def _shown_key(key: bytes | None) -> str:
+    return "null" if key is None else key.decode("utf-8", "replace")
+
+
+def _run(coroutine: object) -> object:
+    try:
+        return asyncio.run(coroutine)  # type: ignore[arg-type]
+    except PitchcastError as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 @main.command("serve-llm")

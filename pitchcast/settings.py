@@ -164,7 +164,12 @@ class Settings(BaseSettings):
     stack_redis_port: int = 6379
     stack_kafka_version: str = "4.1.1"
 
+    # --- Operations: logs (pitchcast/logs.py) -------------------------------
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # text: one line with key=value context; json: one JSON object per line.
+    log_format: Literal["text", "json"] = "text"
+    # `pitchcast dlq replay` appends one JSON line per replayed record here.
+    dlq_audit_file: Path = Path(".pitchcast/dlq-replays.jsonl")
 
     @field_validator("personas", mode="before")
     @classmethod
@@ -318,6 +323,23 @@ class Settings(BaseSettings):
             else:
                 shown[name] = value
         return shown
+
+    def as_env(self) -> dict[str, str]:
+        """The settings as their environment variables would be written, secrets masked:
+        ``PITCHCAST_PERSONAS=CASTER,ANALYST``, booleans ``true``/``false``, unset empty."""
+        return {
+            f"PITCHCAST_{name.upper()}": _env_text(value) for name, value in self.describe().items()
+        }
+
+
+def _env_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, tuple | list):
+        return ",".join(str(v) for v in value)
+    return str(value)
 
 
 def split_list(value: str, *, keep_empty: bool = False) -> list[str]:

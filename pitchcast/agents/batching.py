@@ -164,13 +164,13 @@ class BatchAgent:
                     f"key {shown!r} must be the game_id {event.game_id} as a UTF-8 string"
                 )
         except InvalidMessage as exc:
-            self._metrics.add("invalid_messages", reason=exc.kind)
+            self._metrics.add("events_in", kind="invalid")
             await self._dead_letter(key, value, partition, offset, exc.kind, str(exc))
             return
         if isinstance(decoded, DecodedAction):
             self._count_action(decoded)
         else:
-            self._metrics.add("controls_in", control=decoded.control)
+            self._metrics.add("events_in", kind=decoded.control)
             if decoded.control == "match_start" and self._on_match_start is not None:
                 self._on_match_start(decoded.game_id)
 
@@ -183,7 +183,9 @@ class BatchAgent:
             idle_timeout_s=settings.idle_timeout_s,
             max_action_id_jump=settings.max_action_id_jump,
         )
-        self._metrics.add("batcher_outcomes", outcome=step.outcome)
+        if step.outcome in ("redelivery", "duplicate"):
+            kind = "redelivery" if step.outcome == "redelivery" else "action_id"
+            self._metrics.add("duplicates_dropped", kind=kind)
         if step.outcome == "redelivery":
             return  # already folded in: nothing to send, nothing to write
         await self._send_emits(key, step)
@@ -201,9 +203,10 @@ class BatchAgent:
                 metrics=self._metrics,
             )
             if isinstance(emit, Batch):
+                self._metrics.add("handoff_records_out", kind="batch")
                 self._metrics.add("batches_closed", reason=emit.close_reason)
             else:
-                self._metrics.add("handoff_actions")
+                self._metrics.add("handoff_records_out", kind="batch_action")
 
     async def _dead_letter(
         self,
@@ -241,10 +244,10 @@ class BatchAgent:
 
     def _count_action(self, decoded: DecodedAction) -> None:
         action = decoded.action
-        self._metrics.add("actions_in")
+        self._metrics.add("events_in", kind="action")
         if decoded.clamped:
-            self._metrics.add("actions_clamped")
+            self._metrics.add("action_anomalies", kind="clamped")
         if action.type_name not in TYPE_NAMES:
-            self._metrics.add("actions_unknown_vocabulary", field="type_name")
+            self._metrics.add("action_anomalies", kind="unknown_type_name")
         if action.result_name is not None and action.result_name not in RESULT_NAMES:
-            self._metrics.add("actions_unknown_vocabulary", field="result_name")
+            self._metrics.add("action_anomalies", kind="unknown_result_name")

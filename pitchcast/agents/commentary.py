@@ -44,7 +44,11 @@ from pitchcast.commentary.assembly import LINE_HEADERS, build_commentary, commen
 from pitchcast.commentary.backends.base import CommentaryResult
 from pitchcast.commentary.conversation import LiveTurn, render_answer
 from pitchcast.commentary.live import LiveWriter
-from pitchcast.commentary.service import AlreadyPublished, CommentaryService
+from pitchcast.commentary.service import (
+    AlreadyPublished,
+    CommentaryService,
+    current_line_source,
+)
 from pitchcast.exceptions import InvalidMessage
 from pitchcast.metrics import Metrics
 from pitchcast.schemas.decoding import decode_handoff, encode
@@ -199,6 +203,8 @@ class _LineBook:
         position = self.work.position_of(item.action_id)
         if position is None or position in self.items:
             return
+        if source is None:  # batch mode: the service says who wrote the line
+            source = "template" if current_line_source() == "template" else "llm"
         payload = orjson.dumps({"item": item, "raw": raw, "source": source})
         stored = await self.agent.store.claim_line(self.cid, position, payload)
         if stored != payload:
@@ -220,8 +226,10 @@ class _LineBook:
 
     async def _publish(self, position: int) -> None:
         final = self._is_final(position)
-        await self.agent.publish_line(self.desk, self.work, self.persona, self.cid, position,
-                                      self.items[position], final)  # fmt: skip
+        await self.agent.publish_line(
+            self.desk, self.work, self.persona, self.cid, position, self.items[position],
+            final, self.sources.get(position) or "llm",
+        )  # fmt: skip
         self.final_sent[position] = final
         await self.agent.store.mark_line_published(self.cid, position)
 
@@ -263,7 +271,6 @@ class CommentaryAgent:
             deadline_s=settings.llm_live_deadline_s,
             structured=settings.llm_structured_output,
         )
-        self.latencies_ms: list[float] = []
 
     # --- intake ----------------------------------------------------------------------
 
@@ -393,7 +400,7 @@ class CommentaryAgent:
     ) -> CommentaryResult | AlreadyPublished:
         cid = commentary_id_for(work.game_id, work.batch_index, persona)
         if await self.writer.is_published(cid):
-            self.metrics.add("commentary_already_published", persona=persona)
+            self.metrics.add("commentary_already_published")
             return AlreadyPublished(cid)
         book = _LineBook(self, desk, work, persona)
         await book.restore()
@@ -427,8 +434,8 @@ class CommentaryAgent:
             if start < known:
                 rows = list(range(start + 1, known + 1))
 
-                async def on_item(item: CommentaryItem, rows: list[int] = rows) -> None:
-                    await book.emit(item, None, None)
+                async def on_item(item: CommentaryItem, source: Source) -> None:
+                    await book.emit(item, None, source)
 
                 written = await self._live.write_rows(
                     work.view(known), persona, turns, rows,
@@ -511,6 +518,7 @@ class CommentaryAgent:
         position: int,
         item: CommentaryItem,
         final: bool,
+        source: str,
     ) -> None:
         """Send one line to the lines topic and wait for the broker's ack."""
         if self._lines_topic is None:
@@ -533,7 +541,7 @@ class CommentaryAgent:
             budget_s=self.settings.delivery_timeout_s,
             metrics=self.metrics,
         )
-        self.metrics.add("lines_published", persona=persona)
+        self.metrics.add("lines_published", persona=persona, source=source)
         appended = work.appended_ms.get(position)
         if appended:
             lag_s = max(time.time() - appended / 1000.0, 0.0)
@@ -590,7 +598,7 @@ class CommentaryAgent:
         assert batch is not None
         commentary = build_commentary(batch, persona, result)
         if await self.writer.is_published(commentary.commentary_id):
-            self.metrics.add("commentary_already_published", persona=persona)
+            self.metrics.add("commentary_already_published")
             return
         await send_until_acked(
             self._topic,
@@ -604,6 +612,4 @@ class CommentaryAgent:
         self.metrics.add("commentary_published", source=result.source, persona=persona)
         if batch.closed_by_ts_ms is not None:
             latency = time.time() * 1000 - batch.closed_by_ts_ms
-            self.latencies_ms.append(latency)
-            del self.latencies_ms[:-1000]  # keep the recent ones only
-            self.metrics.observe("record_lag_seconds", latency / 1000.0, mode=self.mode)
+            self.metrics.observe("commentary_latency_seconds", latency / 1000.0, persona=persona)

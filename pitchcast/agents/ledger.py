@@ -93,7 +93,7 @@ class PartitionLedger:
             return []
         first, final = last + 1, offset - 1
         self._metrics.add("offset_gaps")
-        self._metrics.add("offset_gap_records", final - first + 1)
+        self._metrics.add("offset_gap_records", final - first + 1, state="skipped")
         log.error(
             "pitchcast.ledger.gap partition=%s skipped offsets %s..%s",
             partition,
@@ -127,7 +127,7 @@ class PartitionLedger:
             )
         if read.first_available > first:
             lost = min(read.first_available, offset) - first
-            self._metrics.add("offset_gap_records_deleted", lost)
+            self._metrics.add("offset_gap_records", lost, state="deleted")
             log.error(
                 "pitchcast.ledger.range_deleted partition=%s offsets %s..%s no longer exist",
                 partition,
@@ -136,5 +136,5 @@ class PartitionLedger:
                 extra={"partition": partition, "first": first, "lost": lost},
             )
         records = [r for r in read.records if first <= r.offset <= final]
-        self._metrics.add("offset_gap_records_refilled", len(records))
+        self._metrics.add("offset_gap_records", len(records), state="refilled")
         return records

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -33,11 +33,13 @@ from pitchcast.exceptions import LLMCircuitOpen, LLMError, LLMRequestRefused
 from pitchcast.schemas.records import Batch, CommentaryItem, Usage
 from pitchcast.settings import Persona
 
-__all__ = ["LiveWriter", "RowsWritten"]
+__all__ = ["LineCallback", "LiveWriter", "RowsWritten"]
 
 logger = logging.getLogger("pitchcast.live")
 
 Source = Literal["llm", "template"]
+# Called with each line, in row order, and who wrote it.
+LineCallback = Callable[[CommentaryItem, Source], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +70,7 @@ class LiveWriter:
         rows: Sequence[int],
         *,
         settled: Mapping[int, CommentaryItem],
-        on_item: ItemCallback,
+        on_item: LineCallback,
     ) -> RowsWritten:
         """One line per row of ``rows`` (1-based positions of ``batch``, which holds the
         actions so far). ``settled`` are the rows written before, ``turns`` their requests."""
@@ -78,7 +80,7 @@ class LiveWriter:
             row = _row_of(batch, item, rows)
             if row is not None and row not in emitted:
                 emitted[row] = item
-                await on_item(item)
+                await on_item(item, "llm")
 
         answer: RowsAnswer | None = None
         reason: str | None = None
@@ -108,7 +110,7 @@ class LiveWriter:
                 else:
                     sources[row] = "llm"
                 emitted[row] = item
-                await on_item(item)
+                await on_item(item, sources[row])
         if reason is not None:
             kind = reason.split(":", 1)[0]
             self.service.metrics.fallbacks[kind] = self.service.metrics.fallbacks.get(kind, 0) + 1

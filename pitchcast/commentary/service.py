@@ -41,8 +41,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from dataclasses import dataclass, field
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
+from urllib.parse import urlsplit
 
 import orjson
 
@@ -50,6 +52,7 @@ from pitchcast.cache import NO_LOCK, RedisStore
 from pitchcast.commentary.backends.base import CommentaryBackend, CommentaryResult, ItemCallback
 from pitchcast.commentary.breaker import Breaker, CircuitBreaker
 from pitchcast.exceptions import CommentaryRejected, LLMCircuitOpen, LLMError, LLMRequestRefused
+from pitchcast.metrics import BREAKER_STATE_CODES, Metrics
 from pitchcast.schemas.records import Batch, CommentaryItem, Usage, commentary_id_for
 from pitchcast.settings import Persona, Settings
 
@@ -57,8 +60,9 @@ __all__ = [
     "AlreadyPublished",
     "CacheableBackend",
     "CommentaryService",
-    "ServiceMetrics",
     "WriteOutcome",
+    "current_line_source",
+    "endpoint_label",
 ]
 
 logger = logging.getLogger("pitchcast.commentary")
@@ -87,27 +91,31 @@ class AlreadyPublished:
 WriteOutcome = CommentaryResult | AlreadyPublished
 
 
-@dataclass(slots=True)
-class ServiceMetrics:
-    """Counters of one service (per worker). ``fallbacks`` is keyed by reason kind."""
+_LINE_SOURCE: ContextVar[str] = ContextVar("pitchcast_line_source", default="llm")
 
-    llm_ok: int = 0
-    cache_hits: int = 0
-    fallbacks: dict[str, int] = field(default_factory=dict)
-    mixed: int = 0
-    breaker_opened: int = 0
-    lock_waits: int = 0
-    already_published: int = 0
-    on_item_errors: int = 0
+
+def current_line_source() -> str:
+    """Inside an ``on_item`` callback: who wrote the line (``llm`` or ``template``)."""
+    return _LINE_SOURCE.get()
+
+
+def endpoint_label(base_url: str) -> str:
+    """The LLM endpoint as a metric label: host, port and path, never credentials."""
+    parts = urlsplit(base_url)
+    host = parts.hostname or "?"
+    port = f":{parts.port}" if parts.port else ""
+    return f"{host}{port}{parts.path.rstrip('/')}"
 
 
 class _LineSink:
     """Wraps the agent's ``on_item``: remembers what went out, swallows its errors."""
 
-    def __init__(self, on_item: ItemCallback | None, metrics: ServiceMetrics, cid: str) -> None:
+    def __init__(self, on_item: ItemCallback | None, metrics: Metrics, cid: str) -> None:
         self._on_item = on_item
         self._metrics = metrics
         self._cid = cid
+        # Who writes the lines handed on now: the primary (or the cache), then the template.
+        self.source = "llm"
         # action_id -> the item as emitted; these lines are never rewritten.
         self.emitted: dict[int, CommentaryItem] = {}
 
@@ -115,11 +123,12 @@ class _LineSink:
         if item.action_id in self.emitted:
             return  # a backend repeating itself must not publish a line twice
         if self._on_item is not None:
+            token = _LINE_SOURCE.set(self.source)
             try:
                 await self._on_item(item)
             except Exception as exc:
                 # The line did not go out; the batch record will still carry it.
-                self._metrics.on_item_errors += 1
+                self._metrics.add("line_callback_errors")
                 logger.warning(
                     "pitchcast.commentary.on_item_failed",
                     extra={
@@ -129,6 +138,8 @@ class _LineSink:
                     },
                 )
                 return
+            finally:
+                _LINE_SOURCE.reset(token)
         self.emitted[item.action_id] = item
 
     async def emit_rest(self, items: tuple[CommentaryItem, ...]) -> None:
@@ -156,6 +167,9 @@ class CommentaryService:
         lock_ttl_s: float | None = None,
         lock_poll_max_s: float = 0.5,
         cache_ttl_s: int | None = None,
+        metrics: Metrics | None = None,
+        endpoint: str | None = None,
+        mode: str = "batch",
     ) -> None:
         if deadline_s <= 0:
             raise ValueError("deadline_s must be > 0")
@@ -169,7 +183,13 @@ class CommentaryService:
         self.lock_ttl_s = lock_ttl_s if lock_ttl_s is not None else deadline_s + 5.0
         self.lock_poll_max_s = max(lock_poll_max_s, _POLL_INITIAL_S)
         self.cache_ttl_s = cache_ttl_s
-        self.metrics = ServiceMetrics()
+        # Shared with the store by default, so one object holds all the stage's figures.
+        self.metrics = metrics if metrics is not None else store.metrics
+        self.endpoint = endpoint or primary.name
+        self.mode = mode
+        self.metrics.track(
+            "breaker_state", lambda: BREAKER_STATE_CODES[self.breaker.state], endpoint=self.endpoint
+        )
         # One bound for all matches of this worker: the LLM endpoint's concurrency.
         self.in_flight = asyncio.Semaphore(max_in_flight)
 
@@ -180,10 +200,13 @@ class CommentaryService:
         primary: CommentaryBackend,
         fallback: CommentaryBackend,
         store: RedisStore,
+        *,
+        metrics: Metrics | None = None,
     ) -> CommentaryService:
         """A service configured from settings; it owns (and closes) what it is given.
         A primary with its own ``breaker`` (one per endpoint) keeps it."""
         own = getattr(primary, "breaker", None)
+        llm = settings.llm_backend == "openai"
         return cls(
             primary,
             fallback,
@@ -196,6 +219,9 @@ class CommentaryService:
             lock_ttl_s=settings.llm_batch_deadline_s + settings.lock_ttl_margin_s,
             lock_poll_max_s=settings.lock_poll_max_s,
             cache_ttl_s=settings.cache_ttl_s,
+            metrics=metrics,
+            endpoint=endpoint_label(settings.llm_base_url) if llm else primary.name,
+            mode=settings.llm_mode,
         )
 
     # --- the agent's calls -----------------------------------------------------
@@ -208,6 +234,8 @@ class CommentaryService:
         cid = commentary_id_for(batch.game_id, batch.batch_index, persona)
         deadline = asyncio.get_running_loop().time() + self.deadline_s
         sink = _LineSink(on_item, self.metrics, cid)
+        if self.primary.name == "template":
+            sink.source = "template"
         try:
             return await self._write(batch, persona, cid, deadline, sink)
         except Exception as exc:
@@ -282,7 +310,6 @@ class CommentaryService:
     ) -> WriteOutcome | None:
         """Already published, or answered in the cache: nothing to write."""
         if await self.store.is_published(cid):
-            self.metrics.already_published += 1
             logger.info("pitchcast.commentary.already_published", extra={"commentary_id": cid})
             return AlreadyPublished(cid)
         if key is None:
@@ -290,7 +317,6 @@ class CommentaryService:
         cached = await self._cached(batch, cid, key)
         if cached is None:
             return None
-        self.metrics.cache_hits += 1
         logger.info("pitchcast.commentary.cache_hit", extra={"commentary_id": cid})
         await sink.emit_rest(cached.items)
         return cached
@@ -302,7 +328,7 @@ class CommentaryService:
         token = await self.store.acquire_lock(cid, self.lock_ttl_s)
         if token is not None:
             return token
-        self.metrics.lock_waits += 1
+        self.metrics.add("lock_waits")
         loop = asyncio.get_running_loop()
         started = loop.time()
         logger.info("pitchcast.commentary.lock_wait", extra={"commentary_id": cid})
@@ -350,12 +376,19 @@ class CommentaryService:
             return await self._fallback(batch, persona, cid, sink, "circuit_open")
         called = False
         verdict = False
+        outcome = "cancelled"  # what the call came to, for llm_requests
+        timer = _FirstLineTimer(sink, self.metrics, persona, self.mode)
         try:
             async with asyncio.timeout_at(deadline) as scope:
                 try:
                     async with self.in_flight:
                         called = True
-                        result = await self.primary.write(batch, persona, on_item=sink)
+                        timer.start()
+                        self.metrics.add("llm_in_flight", 1)
+                        try:
+                            result = await self.primary.write(batch, persona, on_item=timer)
+                        finally:
+                            self.metrics.add("llm_in_flight", -1)
                         verdict = True
                 except TimeoutError:
                     if scope.expired():
@@ -363,6 +396,7 @@ class CommentaryService:
                     raise _BackendTimeout from None  # the backend's own, not our deadline
         except TimeoutError:
             verdict = called
+            outcome = "deadline"
             if called:
                 self._failed(cid)
             return await self._fallback(batch, persona, cid, sink, "deadline")
@@ -373,19 +407,23 @@ class CommentaryService:
             return await self._fallback(batch, persona, cid, sink, _refused_reason(exc))
         except LLMError as exc:
             verdict = True
+            outcome = exc.kind
             self._failed(cid)
             return await self._fallback(batch, persona, cid, sink, exc.kind)
         except CommentaryRejected as exc:
             # The endpoint answered: it is up, the answer was bad. Not a breaker failure.
             verdict = True
+            outcome = "rejected"
             self._succeeded(cid)
             return await self._fallback(batch, persona, cid, sink, _rejected_reason(exc))
         except _BackendTimeout:
             verdict = True
+            outcome = "LLMTimeout"
             self._failed(cid)
             return await self._fallback(batch, persona, cid, sink, "LLMTimeout")
         except Exception as exc:
             verdict = True
+            outcome = "unexpected"
             self._failed(cid)
             logger.exception(
                 "pitchcast.commentary.backend_error",
@@ -398,28 +436,44 @@ class CommentaryService:
             return await self._fallback(
                 batch, persona, cid, sink, f"unexpected: {type(exc).__name__}"
             )
+        else:
+            outcome = "ok"
         finally:
             if not verdict:
                 self.breaker.release()  # cancelled or never sent: free the half-open probe
+            if called:
+                self.metrics.add("llm_requests", endpoint=self.endpoint, outcome=outcome)
 
         self._succeeded(cid)
-        self.metrics.llm_ok += 1
+        timer.complete()
+        self._count_tokens(result.usage)
         if key is not None:
             # Cache before the lock is released, so a waiting loser finds the answer.
             await self.store.set_answer(key, _dump_result(result), self.cache_ttl_s)
         await sink.emit_rest(result.items)
         return result
 
+    def _count_tokens(self, usage: Usage) -> None:
+        # Usage gains a cached-prompt count when the backend reads vLLM's
+        # prompt_tokens_details; until then every prompt token counts as uncached.
+        cached = int(getattr(usage, "cached_prompt_tokens", 0) or 0)
+        tokens = {
+            "prompt_cached": cached,
+            "prompt_uncached": max(usage.prompt_tokens - cached, 0),
+            "completion": usage.completion_tokens,
+        }
+        for kind, n in tokens.items():
+            if n:
+                self.metrics.add("llm_tokens", n, kind=kind)
+
     async def _fallback(
         self, batch: Batch, persona: Persona, cid: str, sink: _LineSink, reason: str
     ) -> CommentaryResult:
         """The template writes the batch; lines the primary already emitted are kept."""
         kind = reason.split(":", 1)[0]
-        self.metrics.fallbacks[kind] = self.metrics.fallbacks.get(kind, 0) + 1
         written = await self.fallback.write(batch, persona)
         kept = dict(sink.emitted)
         if kept:
-            self.metrics.mixed += 1
             items = tuple(kept.get(item.action_id, item) for item in written.items)
             primary_model = getattr(self.primary, "model", None) or self.primary.name
             result = CommentaryResult(
@@ -437,6 +491,7 @@ class CommentaryService:
                 usage=written.usage,
                 fallback_reason=reason,
             )
+        self.metrics.add("fallbacks", reason=kind, source=result.source)
         logger.warning(
             "pitchcast.commentary.fallback",
             extra={
@@ -449,6 +504,7 @@ class CommentaryService:
                 "kept_lines": len(kept),
             },
         )
+        sink.source = "template"
         await sink.emit_rest(result.items)
         return result
 
@@ -491,7 +547,7 @@ class CommentaryService:
 
     def _failed(self, cid: str) -> None:
         if self.breaker.record_failure():
-            self.metrics.breaker_opened += 1
+            self.metrics.add("breaker_opened", endpoint=self.endpoint)
             logger.warning(
                 "pitchcast.breaker_opened",
                 extra={
@@ -508,6 +564,38 @@ class CommentaryService:
                 "pitchcast.breaker_closed",
                 extra={"commentary_id": cid, "backend": self.primary.name},
             )
+
+
+class _FirstLineTimer:
+    """Passes the primary's lines on; times the first one and the complete answer."""
+
+    def __init__(self, sink: _LineSink, metrics: Metrics, persona: str, mode: str) -> None:
+        self._sink = sink
+        self._metrics = metrics
+        self._labels = {"persona": persona, "mode": mode}
+        self._started: float | None = None
+        self._first_seen = False
+
+    def start(self) -> None:
+        self._started = asyncio.get_running_loop().time()
+
+    def _elapsed(self) -> float:
+        assert self._started is not None
+        return asyncio.get_running_loop().time() - self._started
+
+    async def __call__(self, item: CommentaryItem) -> None:
+        if not self._first_seen:
+            self._first_seen = True
+            self._metrics.observe("llm_time_to_first_line_seconds", self._elapsed(), **self._labels)
+        await self._sink(item)
+
+    def complete(self) -> None:
+        """The answer is complete (a non-streamed answer's first line comes with it)."""
+        elapsed = self._elapsed()
+        if not self._first_seen:
+            self._first_seen = True
+            self._metrics.observe("llm_time_to_first_line_seconds", elapsed, **self._labels)
+        self._metrics.observe("llm_request_seconds", elapsed, **self._labels)
 
 
 class _BackendTimeout(Exception):

@@ -42,6 +42,7 @@ from pitchcast.exceptions import ConfigurationError
 __all__ = [
     "DEFAULT_MODEL_SHAPE",
     "MODEL_SHAPES",
+    "STRUCTURED_OUTPUTS_CONFIG",
     "WORKLOAD_MAX_SEQS",
     "ModelShape",
     "VllmPlan",
@@ -51,6 +52,8 @@ __all__ = [
 ]
 
 GIB = 1024**3
+#: ``--structured-outputs-config``; also the RunPod / compose value (docs/operations.md).
+STRUCTURED_OUTPUTS_CONFIG = {"backend": "xgrammar", "disable_any_whitespace": True}
 WORKLOAD_MAX_SEQS = 48
 DEFAULT_GPU_MEMORY_UTILIZATION = 0.90
 # Activations at the profiled batch, CUDA graphs, sampler and tokenizer buffers.
@@ -192,9 +195,10 @@ def build_vllm_command(
     """The ``vllm serve`` argv for this workload on a GPU of ``gpu_memory_gib``.
 
     ``dtype`` bfloat16 suits Ampere and newer (A40, A100, L40, H100); pre-Ampere cards
-    (T4, V100) need ``"half"``. Structured outputs use vLLM's ``auto`` backend choice
-    (xgrammar, else guidance) with whitespace disabled, so a JSON answer costs no
-    indentation tokens.
+    (T4, V100) need ``"half"``. Structured outputs use the xgrammar backend with
+    whitespace disabled, so a JSON answer costs no indentation tokens. (vLLM refuses
+    ``disable_any_whitespace`` with ``backend: auto``: only xgrammar and guidance support
+    it, see ``vllm/config/structured_outputs.py``.)
     """
     plan = plan_vllm(
         gpu_memory_gib,
@@ -205,7 +209,7 @@ def build_vllm_command(
         gpu_memory_utilization=gpu_memory_utilization,
         dtype=dtype,
     )
-    structured = json.dumps({"backend": "auto", "disable_any_whitespace": True})
+    structured = json.dumps(STRUCTURED_OUTPUTS_CONFIG, separators=(",", ":"))
     return [
         "vllm",
         "serve",

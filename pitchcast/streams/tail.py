@@ -1,4 +1,4 @@
-"""Read the ``commentary`` topic and print it readably."""
+"""Read the ``commentary`` topic (or ``commentary-lines``) and print it readably."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from pitchcast.settings import Settings
 from pitchcast.streams.admin import partition_count
 from pitchcast.streams.clients import aiokafka_options
 
-__all__ = ["format_commentary", "tail"]
+__all__ = ["format_commentary", "format_line", "tail"]
 
 
 def _clock(period_id: int, seconds: float) -> str:
@@ -39,6 +39,18 @@ def format_commentary(message: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def format_line(message: dict[str, Any]) -> str:
+    """One live line: match, batch.row, persona, tone and text."""
+    item = message.get("item") or {}
+    seconds = float(item.get("time_seconds", 0.0))
+    end = " ·end" if message.get("final") else ""
+    return (
+        f"game {message.get('game_id')} · {message.get('batch_index')}.{message.get('line_index')}"
+        f" · {message.get('persona')} · {int(seconds // 60):02d}:{int(seconds % 60):02d}"
+        f"  [{item.get('tone')}] {item.get('description')}{end}"
+    )
+
+
 async def tail(
     settings: Settings,
     *,
@@ -48,8 +60,11 @@ async def tail(
     until: Callable[[dict[str, Any]], bool] | None = None,
     idle_timeout_s: float | None = None,
     ready: asyncio.Event | None = None,
+    lines: bool = False,
 ) -> int:
     """Print commentary as it arrives; stop when ``until(message)`` is true or when idle.
+
+    With ``lines``, read the lines topic instead: each line as soon as it is published.
 
     Reads every partition without a consumer group (tailing moves nobody's offsets);
     ``ready`` is set once the start positions are fixed, so nothing published after
@@ -59,8 +74,10 @@ async def tail(
     await consumer.start()
     shown = 0
     try:
-        count = await partition_count(settings, settings.topic_commentary)
-        partitions = [TopicPartition(settings.topic_commentary, p) for p in range(count)]
+        topic = settings.topic_lines if lines else settings.topic_commentary
+        show = format_line if lines else format_commentary
+        count = await partition_count(settings, topic)
+        partitions = [TopicPartition(topic, p) for p in range(count)]
         consumer.assign(partitions)
         if from_beginning:
             await consumer.seek_to_beginning(*partitions)
@@ -84,7 +101,7 @@ async def tail(
                         continue
                     if game_id is not None and message.get("game_id") != game_id:
                         continue
-                    echo(format_commentary(message))
+                    echo(show(message))
                     shown += 1
                     if until is not None and until(message):
                         return shown

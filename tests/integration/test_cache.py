@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Callable
 import pytest
 import redis.asyncio as aioredis
 
-from pitchcast.cache import NO_LOCK, RedisStats, RedisStore
+from pitchcast.cache import NO_LOCK, RedisStore
 from pitchcast.exceptions import ConfigurationError
 from pitchcast.settings import load_settings
 from tests.conftest import UniqueName
@@ -57,7 +57,9 @@ async def test_answer_roundtrip_with_default_ttl(store: RedisStore, raw: aioredi
     assert await store.get_answer("absent") is None
     ttl = await raw.ttl(f"{store.namespace}:answer:k1")
     assert 3590 <= ttl <= 3600
-    assert (store.stats.hits, store.stats.misses, store.stats.errors) == (1, 1, 0)
+    m = store.metrics
+    assert m.get("cache_lookups", result="hit") == m.get("cache_lookups", result="miss") == 1
+    assert m.get("redis_errors") == 0 and m.get("redis_up") == 1
 
 
 async def test_answer_expires_after_its_ttl(store: RedisStore) -> None:
@@ -136,7 +138,8 @@ async def test_command_error_is_not_an_outage(
     await raw.rpush(f"{store.namespace}:answer:listy", "x")
     assert await store.get_answer("listy") is None
     assert await store.get_answer("listy") is None  # the same failure is not logged again
-    assert store.stats.errors == 2 and store.stats.outages == 0
+    assert store.metrics.get("redis_errors", operation="get_answer") == 2
+    assert store.metrics.get("redis_outages") == 0
     assert store.available is True
     assert len(_events(caplog, "pitchcast.redis_command_failed")) == 1
     assert not _events(caplog, "pitchcast.redis_unavailable")
@@ -156,7 +159,7 @@ async def test_disabled_store_is_a_silent_noop(caplog: pytest.LogCaptureFixture)
     assert await store.ping() is False
     await store.aclose()
     assert caplog.records == []
-    assert store.stats == RedisStats()
+    assert set(store.metrics.snapshot().values()) == {0.0}
 
 
 async def test_outage_degrades_logs_once_and_recovers(
@@ -186,11 +189,12 @@ async def test_outage_degrades_logs_once_and_recovers(
         assert await store.ping() is False
 
         assert len(_events(caplog, "pitchcast.redis_unavailable")) == 1
-        assert store.stats.outages == 1
+        m = store.metrics
+        assert m.get("redis_outages") == 1 and m.get("redis_up") == 0
         # Each call either failed (first one, probes, ping) or was skipped; release of
         # NO_LOCK never touches Redis.
-        assert store.stats.errors >= 3
-        assert store.stats.errors + store.stats.skipped == 8
+        assert m.get("redis_errors") >= 3
+        assert m.get("redis_errors") + m.get("redis_calls_skipped") == 8
         assert store.available is False
 
         server.start()
@@ -203,12 +207,12 @@ async def test_outage_degrades_logs_once_and_recovers(
         recovered = _events(caplog, "pitchcast.redis_recovered")
         assert len(recovered) == 1
         assert recovered[0].target == f"127.0.0.1:{server.port}/0"  # type: ignore[attr-defined]
-        assert store.available is True
+        assert store.available is True and m.get("redis_up") == 1
 
         server.stop()  # a second outage is a second warning
         assert await store.is_published("c") is False
         assert len(_events(caplog, "pitchcast.redis_unavailable")) == 2
-        assert store.stats.outages == 2
+        assert store.metrics.get("redis_outages") == 2
     finally:
         await store.aclose()
 
@@ -222,8 +226,10 @@ async def test_dead_redis_costs_milliseconds() -> None:
             assert await store.get_answer(f"k{i}") is None
         per_call = (time.perf_counter() - started) / 200
         assert per_call < 0.005, f"{per_call * 1000:.2f} ms per call"
-        assert store.stats.outages == 1
-        assert store.stats.skipped >= 190  # inside the probe interval nothing is sent
+        assert store.metrics.get("redis_outages") == 1
+        assert (
+            store.metrics.get("redis_calls_skipped") >= 190
+        )  # inside the probe interval nothing is sent
     finally:
         await store.aclose()
 

@@ -152,7 +152,7 @@ async def test_faults_on_a_share_of_requests_never_lose_a_batch(
     assert sources["llm"] > expected // 2, sources
     assert sources["template"] + sources["mixed"] > 0, sources
     assert len(set(llm_server.faults_applied) - {None}) >= 5
-    assert worker.stats().get("llm.warmups") == 1
+    assert worker.stats().get("llm_warmups") == 1
     assert any(p["max_tokens"] == 1 for p in llm_server.requests), "match_start warmed the LLM"
 
     # No batch kept asking the LLM past its deadline (requests grouped by their prompt).

@@ -265,8 +265,9 @@ async def test_llm_answer_is_cached_and_a_hit_skips_the_backend(
     assert hit.items == first.items and hit.model == first.model
     assert hit.usage == Usage()  # no tokens were spent for the hit
     assert lines.action_ids == [a.action_id for a in batch.actions]
-    assert other.metrics.cache_hits == 1 and other.metrics.llm_ok == 0
-    assert other.store.stats.hits == 1
+    assert other.metrics.get("cache_lookups", result="hit") == 1
+    assert other.metrics.get("llm_requests") == 0
+    assert other.store.metrics is other.metrics  # one object holds the stage's figures
 
 
 async def test_cache_key_covers_the_persona(services: Callable[..., CommentaryService]) -> None:
@@ -320,8 +321,9 @@ async def test_two_workers_on_one_batch_call_the_llm_once(
     assert llm.calls == 1
     assert is_result(ra).items == is_result(rb).items
     assert {is_result(ra).source, is_result(rb).source} == {"llm"}
-    assert a.metrics.lock_waits + b.metrics.lock_waits == 1
-    assert a.metrics.cache_hits + b.metrics.cache_hits == 1
+    assert a.metrics.get("lock_waits") + b.metrics.get("lock_waits") == 1
+    hits = [m.get("cache_lookups", result="hit") for m in (a.metrics, b.metrics)]
+    assert sum(hits) == 1
     assert len(lines_a.items) == len(lines_b.items) == 10
 
 
@@ -354,7 +356,7 @@ async def test_loser_sees_the_published_marker(
     outcome = await asyncio.wait_for(task, 2)
     assert outcome == AlreadyPublished(cid)
     assert llm.calls == 0
-    assert service.metrics.lock_waits == 1 and service.metrics.already_published == 1
+    assert service.metrics.get("lock_waits") == 1
     assert await holder.release_lock(cid, token) is True
 
 
@@ -453,7 +455,8 @@ async def test_failure_falls_back_to_the_template_with_its_reason(
     assert result.model == "template-v1" and template.calls == 1
     assert result.items[0].description == "손흥민, 패스."
     assert lines.items == list(result.items)
-    assert service.metrics.fallbacks == {reason.split(":")[0]: 1}
+    assert service.metrics.get("fallbacks") == 1
+    assert service.metrics.get("fallbacks", reason=reason.split(":")[0], source="template") == 1
 
 
 async def test_slow_backend_is_cut_at_the_deadline(
@@ -532,7 +535,8 @@ async def test_breaker_opens_after_n_failures_and_probes_later(
     for index in (0, 1):
         result = is_result(await service.write(make_batch(index), "CASTER"))
         assert result.fallback_reason == "LLMUnavailable"
-    assert service.breaker.state == "open" and service.metrics.breaker_opened == 1
+    assert service.breaker.state == "open" and service.metrics.get("breaker_opened") == 1
+    assert service.metrics.get("breaker_state") == 2  # open
 
     skipped = is_result(await service.write(make_batch(2), "CASTER"))
     assert skipped.fallback_reason == "circuit_open" and llm.calls == 2
@@ -543,7 +547,11 @@ async def test_breaker_opens_after_n_failures_and_probes_later(
     assert probe.source == "llm" and llm.calls == 3
     assert service.breaker.state == "closed"
     assert is_result(await service.write(make_batch(4), "CASTER")).source == "llm"
-    assert service.metrics.fallbacks == {"LLMUnavailable": 2, "circuit_open": 1}
+    assert service.metrics.get("fallbacks", reason="LLMUnavailable") == 2
+    assert service.metrics.get("fallbacks", reason="circuit_open") == 1
+    assert service.metrics.get("breaker_state") == 0  # closed again
+    assert service.metrics.get("llm_requests", outcome="LLMUnavailable") == 2
+    assert service.metrics.get("llm_requests", outcome="ok") == 2
 
 
 async def test_half_open_lets_exactly_one_probe_through(
@@ -625,7 +633,7 @@ async def test_partial_emission_becomes_mixed(
     # Every line published exactly once, the first three by the LLM.
     assert lines.action_ids == [a.action_id for a in batch.actions]
     assert lines.items == list(result.items)
-    assert service.metrics.mixed == 1
+    assert service.metrics.get("fallbacks", source="mixed") == 1
     # Neither the partial answer nor the template lines are cached.
     assert await service.store.get_answer(llm.cache_key(batch, "CASTER")) is None
 
@@ -655,7 +663,7 @@ async def test_failing_on_item_does_not_fail_the_batch(
     service = services(llm)
     result = is_result(await service.write(make_batch(), "CASTER", on_item=flaky))
     assert result.source == "llm" and len(result.items) == 10
-    assert service.metrics.on_item_errors == 1
+    assert service.metrics.get("line_callback_errors") == 1
 
 
 # --- Redis absent, logs ---------------------------------------------------------
@@ -676,7 +684,7 @@ async def test_without_redis_the_service_still_writes(
     assert await service.is_published("x") is False
     await service.mark_published("x")
     assert llm.calls == 3
-    assert dead.stats.outages == 1
+    assert dead.metrics.get("redis_outages") == 1
     warnings = [r for r in caplog.records if r.getMessage() == "pitchcast.redis_unavailable"]
     assert len(warnings) == 1
 

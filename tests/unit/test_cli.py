@@ -7,7 +7,7 @@ from click.testing import CliRunner
 
 from pitchcast.cli import main
 
-COMMANDS = ["config", "stack", "topics", "worker", "replay", "tail", "demo", "serve-llm"]
+COMMANDS = ["config", "stack", "topics", "worker", "replay", "tail", "demo", "serve-llm", "dlq"]
 
 
 @pytest.mark.parametrize("command", COMMANDS)
@@ -57,3 +57,16 @@ def test_replay_rejects_a_bad_speed() -> None:
     """--speed must be positive."""
     result = CliRunner().invoke(main, ["replay", "data/events_metrica_1.csv", "--speed", "0"])
     assert result.exit_code == 2 and "--speed" in result.output
+
+
+def test_config_prints_values_as_the_environment_writes_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Personas as a comma list, booleans as true/false, unset values empty."""
+    monkeypatch.setenv("PITCHCAST_PERSONAS", "CASTER, friend")
+    result = CliRunner().invoke(main, ["config"])
+    assert result.exit_code == 0, result.output
+    lines = set(result.output.splitlines())
+    assert "PITCHCAST_PERSONAS=CASTER,FRIEND" in lines
+    assert "PITCHCAST_LLM_STREAM=true" in lines and "PITCHCAST_KAFKA_SASL_USERNAME=" in lines
+    assert "PITCHCAST_LLM_API_KEY=" in lines  # unset secret: empty, not "None"

@@ -96,7 +96,7 @@ async def test_a_range_deleted_by_retention_is_counted_not_waited_for() -> None:
     ledger = PartitionLedger(table, metrics=metrics, read_range=_Reader(start=7), retry_wait_s=0)
     missing = await ledger.missing_before("t", 0, 9)
     assert [r.offset for r in missing] == [7, 8]
-    assert metrics.get("offset_gap_records_deleted") == 2
+    assert metrics.get("offset_gap_records", state="deleted") == 2
 
 
 def test_the_ledger_never_moves_back() -> None:

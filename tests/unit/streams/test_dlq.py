@@ -1,0 +1,102 @@
+"""Dead-letter selection and rebuilding, without a broker."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import orjson
+import pytest
+
+from pitchcast.settings import load_settings
+from pitchcast.streams.dead_letters import build_dead_letter
+from pitchcast.streams.dlq import (
+    DeadLetterEntry,
+    DlqError,
+    Filters,
+    parse_id,
+    parse_offsets,
+    parse_time,
+    plan_replay,
+)
+from pitchcast.streams.tail import format_line
+
+SETTINGS = load_settings(topic_events="ev", topic_batches="ba")
+NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
+
+
+def _entry(value: bytes | None, *, topic: str = "ev", cap: int = 8192, offset: int = 5):
+    letter = build_dead_letter(
+        source_topic=topic,
+        partition=0,
+        offset=offset,
+        key=b"7",
+        value=value,
+        error_kind="SchemaViolation",
+        error_message="bad",
+        value_cap=cap,
+    )
+    data = orjson.loads(orjson.dumps(letter))
+    return DeadLetterEntry(
+        partition=1, offset=3, timestamp_ms=int(NOW.timestamp() * 1000), letter=data
+    )
+
+
+def test_values_are_rebuilt_byte_for_byte() -> None:
+    """UTF-8 and binary (base64) values come back exactly, with the original key and topic."""
+    text, binary = _entry('{"a": "가"}'.encode()), _entry(b"\xff\x00\xfe")
+    plan = plan_replay([text, binary], SETTINGS)
+    assert [i.value for i in plan.items] == ['{"a": "가"}'.encode(), b"\xff\x00\xfe"]
+    assert {(i.topic, i.key) for i in plan.items} == {("ev", b"7")}
+    assert not plan.refused
+
+
+def test_truncated_foreign_and_tampered_letters_are_refused() -> None:
+    """A cut value, a topic pitchcast does not read, or a digest mismatch: refused, with why."""
+    cut = _entry(b"x" * 600, cap=256)
+    foreign = _entry(b"{}", topic="elsewhere")
+    tampered = _entry(b'{"a": 1}')
+    tampered.letter["value"] = '{"a": 2}'
+    plan = plan_replay([cut, foreign, tampered], SETTINGS)
+    reasons = [why for _, why in plan.refused]
+    assert not plan.items and len(reasons) == 3
+    assert "truncated" in reasons[0] and "not one pitchcast reads" in reasons[1]
+    assert "value_sha256" in reasons[2]
+
+
+def test_already_replayed_letters_are_skipped_unless_forced() -> None:
+    """The audit file's ids are skipped; --force sends them again."""
+    entry = _entry(b"{}")
+    assert plan_replay([entry], SETTINGS, replayed_before={"1:3"}).already == [entry]
+    assert len(plan_replay([entry], SETTINGS, replayed_before={"1:3"}, force=True).items) == 1
+
+
+def test_filters_and_parsing() -> None:
+    """Ids, times (ISO or a duration back), offset ranges; filters combine with AND."""
+    assert parse_id(" 2:17 ") == "2:17"
+    with pytest.raises(DlqError):
+        parse_id("2-17")
+    assert parse_time("2h", now=NOW) == datetime(2026, 11, 29, 10, 0, tzinfo=UTC)
+    assert parse_time("2026-11-29T11:00:00") == datetime(2026, 11, 29, 11, 0, tzinfo=UTC)
+    with pytest.raises(DlqError):
+        parse_time("yesterday")
+    assert parse_offsets("4-9") == (4, 9) and parse_offsets("4") == (4, 4)
+    entry = _entry(b"{}")
+    assert Filters().empty and Filters(game_id=7).match(entry)
+    assert not Filters(game_id=8).match(entry)
+    assert Filters(reasons=frozenset({"SchemaViolation"}), source_offsets=(5, 5)).match(entry)
+    assert not Filters(source_offsets=(6, 9)).match(entry)
+    assert Filters(since=parse_time("1m", now=NOW)).match(entry)
+    assert not Filters(until=NOW).match(entry)  # until is exclusive
+
+
+def test_tail_lines_format() -> None:
+    """`pitchcast tail --lines` prints match, batch.row, persona, clock, tone and text."""
+    line = {
+        "game_id": 7,
+        "batch_index": 2,
+        "line_index": 4,
+        "persona": "CASTER",
+        "final": True,
+        "item": {"action_id": 24, "time_seconds": 754.2, "tone": "excited", "description": "골!"},
+    }
+    assert format_line(line) == "game 7 · 2.4 · CASTER · 12:34  [excited] 골! ·end"

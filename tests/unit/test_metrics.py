@@ -1,0 +1,94 @@
+"""The metrics table: declared families only, labels checked, the same figures in both views."""
+
+from __future__ import annotations
+
+import pytest
+from prometheus_client import CollectorRegistry, generate_latest
+
+from pitchcast.metrics import FAMILIES, PREFIX, MetricError, Metrics
+
+
+def test_undeclared_names_and_wrong_labels_raise() -> None:
+    """A typo in a name or a label fails loudly instead of making a series nobody reads."""
+    metrics = Metrics()
+    with pytest.raises(MetricError, match="not declared"):
+        metrics.add("dead_leters", reason="x")
+    with pytest.raises(MetricError, match="takes labels"):
+        metrics.add("dead_letters")
+    with pytest.raises(MetricError, match="takes labels"):
+        metrics.add("dead_letters", reason="x", game="1")
+    with pytest.raises(MetricError, match="is a counter"):
+        metrics.set("dead_letters", 3, reason="x")
+    with pytest.raises(MetricError, match="cannot go down"):
+        metrics.add("ticks_sent", -1)
+    with pytest.raises(MetricError, match="is a histogram"):
+        metrics.add("llm_request_seconds", persona="CASTER", mode="batch")
+
+
+def test_get_sums_over_labels_left_out() -> None:
+    """get() with some labels sums the matching series; a histogram reads as its count."""
+    metrics = Metrics()
+    metrics.add("fallbacks", reason="deadline", source="template")
+    metrics.add("fallbacks", 2, reason="deadline", source="mixed")
+    metrics.add("fallbacks", reason="circuit_open", source="template")
+    assert metrics.get("fallbacks") == 4
+    assert metrics.get("fallbacks", reason="deadline") == 3
+    assert metrics.get("fallbacks", source="template") == 2
+    assert metrics.get("fallbacks", reason="deadline", source="mixed") == 2
+    metrics.observe("llm_request_seconds", 1.5, persona="CASTER", mode="batch")
+    metrics.observe("llm_request_seconds", 2.5, persona="FRIEND", mode="batch")
+    assert metrics.get("llm_request_seconds", persona="CASTER") == 1
+    with pytest.raises(MetricError, match="no label"):
+        metrics.get("fallbacks", persona="CASTER")
+
+
+def test_gauges_set_add_and_track() -> None:
+    """Gauges go up and down, and a tracked gauge is read when asked for."""
+    metrics = Metrics()
+    metrics.add("llm_in_flight", 1)
+    metrics.add("llm_in_flight", 1)
+    metrics.add("llm_in_flight", -1)
+    assert metrics.get("llm_in_flight") == 1
+    state = {"value": 0.0}
+    metrics.track("breaker_state", lambda: state["value"], endpoint="e")
+    state["value"] = 2.0
+    assert metrics.get("breaker_state", endpoint="e") == 2
+    assert metrics.snapshot()["breaker_state{endpoint=e}"] == 2
+
+
+def test_snapshot_is_flat_with_totals() -> None:
+    """Every family appears; labelled counters carry a total and one key per series."""
+    metrics = Metrics()
+    metrics.add("dead_letters", reason="SchemaViolation")
+    metrics.add("dead_letters", reason="UndecodableMessage")
+    metrics.observe("commentary_latency_seconds", 0.3, persona="CASTER")
+    snap = metrics.snapshot()
+    assert snap["dead_letters"] == 2
+    assert snap["dead_letters{reason=SchemaViolation}"] == 1
+    assert snap["ticks_sent"] == 0
+    assert snap["commentary_latency_seconds_count"] == 1
+    assert snap["commentary_latency_seconds_sum{persona=CASTER}"] == pytest.approx(0.3)
+
+
+def test_prometheus_exposition_matches_the_table() -> None:
+    """Every declared family is exported with its help, counters as _total, histograms bucketed."""
+    metrics = Metrics()
+    registry = CollectorRegistry()
+    registry.register(metrics)
+    metrics.add("dead_letters", 3, reason="SchemaViolation")
+    metrics.observe("llm_time_to_first_line_seconds", 0.4, persona="CASTER", mode="live")
+    text = generate_latest(registry).decode()
+    for family in FAMILIES:
+        assert f"# HELP {PREFIX}{family.name}" in text, family.name
+    assert 'pitchcast_dead_letters_total{reason="SchemaViolation"} 3.0' in text
+    bucket = "pitchcast_llm_time_to_first_line_seconds_bucket"
+    assert f'{bucket}{{le="0.5",mode="live",persona="CASTER"}} 1.0' in text
+    assert f'{bucket}{{le="0.25",mode="live",persona="CASTER"}} 0.0' in text
+
+
+def test_two_registries_in_one_process() -> None:
+    """Several apps in one process (tests) each register their own Metrics without clashing."""
+    for _ in range(2):
+        registry = CollectorRegistry()
+        registry.register(Metrics())
+        assert b"# HELP pitchcast_events_in_total" in generate_latest(registry)

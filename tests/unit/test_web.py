@@ -1,0 +1,110 @@
+"""/ready decides from assignment, broker, Redis and breaker, with meaningful codes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+from typing import Any
+
+from faust.types import TP
+
+from pitchcast.commentary.breaker import CircuitBreaker
+from pitchcast.settings import load_settings
+from pitchcast.web import Readiness
+
+SETTINGS = load_settings(topic_events="ev", topic_batches="ba")
+
+
+@dataclass
+class FakeApp:
+    assignment: set[TP] = field(default_factory=lambda: {TP("ev", 0), TP("ba", 0), TP("x", 1)})
+    rebalancing: bool = False
+
+    @property
+    def consumer(self) -> Any:
+        return SimpleNamespace(assignment=lambda: self.assignment)
+
+    @property
+    def tables(self) -> Any:
+        return SimpleNamespace(recovery=SimpleNamespace(in_recovery=False))
+
+
+class Probe:
+    def __init__(self) -> None:
+        self.calls = 0
+        self.error: Exception | None = None
+
+    async def __call__(self) -> int:
+        self.calls += 1
+        if self.error is not None:
+            raise self.error
+        return 1
+
+
+class Clock:
+    now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _writer(*, redis_up: bool = True, breaker: CircuitBreaker | None = None) -> Any:
+    store = SimpleNamespace(enabled=True, available=redis_up, target="127.0.0.1:6379/0")
+    return SimpleNamespace(store=store, breaker=breaker or CircuitBreaker(1, 30), endpoint="e")
+
+
+def _readiness(app: FakeApp, writer: Any, probe: Probe, clock: Clock | None = None) -> Readiness:
+    readiness = Readiness(
+        app, settings=SETTINGS, writer=writer, broker_probe=probe, clock=clock or Clock()
+    )
+    readiness.on_assigned()
+    return readiness
+
+
+async def test_all_good_is_200_ready() -> None:
+    """Assigned, broker answers, Redis up, breaker closed: 200 ready, partitions listed."""
+    code, body = await _readiness(FakeApp(), _writer(), Probe()).check()
+    assert code == 200 and body["status"] == "ready"
+    assert body["checks"]["assignment"]["partitions"] == {"ba": [0], "ev": [0]}
+
+
+async def test_before_assignment_and_during_rebalance_is_503() -> None:
+    """No assignment yet, or a rebalance in progress: 503 naming the assignment check."""
+    app = FakeApp()
+    readiness = Readiness(app, settings=SETTINGS, writer=_writer(), broker_probe=Probe())
+    code, body = await readiness.check()
+    assert code == 503 and body["failing"] == ["assignment"]
+    assert body["checks"]["assignment"]["state"] == "waiting_for_assignment"
+    readiness.on_assigned()
+    app.rebalancing = True
+    code, body = await readiness.check()
+    assert code == 503 and body["checks"]["assignment"]["state"] == "rebalancing"
+
+
+async def test_unreachable_broker_is_503_and_probed_once_per_period() -> None:
+    """A failing metadata request is 503; the answer is cached, then probed again."""
+    probe, clock = Probe(), Clock()
+    probe.error = ConnectionError("refused")
+    readiness = _readiness(FakeApp(), _writer(), probe, clock)
+    for _ in range(3):
+        code, body = await readiness.check()
+        assert code == 503 and body["failing"] == ["broker"]
+        assert body["checks"]["broker"]["error_kind"] == "ConnectionError"
+    assert probe.calls == 1
+    probe.error = None
+    clock.now += 10
+    code, _ = await readiness.check()
+    assert code == 200 and probe.calls == 2
+
+
+async def test_redis_down_or_breaker_open_is_degraded_200_or_strict_503() -> None:
+    """The pipeline runs on without Redis or the LLM: 200 degraded, 503 with ?strict=1."""
+    breaker = CircuitBreaker(1, 30)
+    breaker.record_failure()
+    readiness = _readiness(FakeApp(), _writer(redis_up=False, breaker=breaker), Probe())
+    code, body = await readiness.check()
+    assert code == 200 and body["status"] == "degraded"
+    assert body["degraded"] == ["redis", "breaker"]
+    assert body["checks"]["breaker"] == {"status": "degraded", "state": "open", "endpoint": "e"}
+    code, _ = await readiness.check(strict=True)
+    assert code == 503
