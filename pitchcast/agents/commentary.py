@@ -36,6 +36,7 @@ from pitchcast.commentary.service import AlreadyPublished
 from pitchcast.exceptions import InvalidMessage
 from pitchcast.metrics import Metrics
 from pitchcast.schemas.decoding import decode_batch, encode
+from pitchcast.schemas.headers import line_headers
 from pitchcast.schemas.records import Batch, CommentaryItem, CommentaryLine, commentary_id_for
 from pitchcast.settings import Persona, Settings
 from pitchcast.streams.dead_letters import utc_now_iso
@@ -93,7 +94,9 @@ class _LinePublisher:
                 await self._previous.done.wait()
             while (line := await self._queue.get()) is not None:
                 try:
-                    await send_acked(self._topic, key=self._key, value=encode(line))
+                    await send_acked(
+                        self._topic, key=self._key, value=encode(line), headers=line_headers(line)
+                    )
                     self._metrics.add("lines.published")
                 except Exception:  # the batch record stays authoritative
                     log.exception("pitchcast.line_failed id=%s", line.commentary_id)

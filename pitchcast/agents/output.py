@@ -7,6 +7,7 @@ from typing import Any
 
 from pitchcast.metrics import Metrics
 from pitchcast.schemas.decoding import encode
+from pitchcast.schemas.headers import dead_letter_headers
 from pitchcast.schemas.records import DeadLetter
 from pitchcast.streams.dead_letters import build_dead_letter
 
@@ -59,7 +60,7 @@ class DeadLetters:
         )
         if key is None and game_id is not None:
             key = str(game_id).encode()
-        await send_acked(self._topic, key=key, value=encode(letter))
+        await send_acked(self._topic, key=key, value=encode(letter), headers=dead_letter_headers())
         self._metrics.add("dead_letters")
         self._metrics.add(f"dead_letters.{error_kind}")
         log.warning(
