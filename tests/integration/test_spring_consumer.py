@@ -48,7 +48,7 @@ def _tool(name: str) -> str:
     """The path of ``name``; its absence fails the test in CI and skips it elsewhere."""
     path = shutil.which(name)
     if path is None:
-        reason = f"{name} not found: the Spring consumer test needs Java 17 and Maven"
+        reason = f"{name} not found: the Spring consumer test needs a Java 17 JDK and Maven"
         if _in_ci():
             pytest.fail(f"{reason} (CI=true: it must not be skipped)", pytrace=False)
         pytest.skip(reason)
@@ -117,7 +117,7 @@ async def test_spring_consumer_reads_pitchcast_output(
 ) -> None:
     """Every field mapped, each commentary and line shown once, poison logged and skipped."""
     mvn = _tool("mvn")
-    _tool("java")
+    _tool("javac")  # Maven compiles the example: a JDK, not only a JRE
     env = {**pipeline_env, "PITCHCAST_PERSONAS": ",".join(PERSONAS)}
     worker = start_worker(env)
     output = await run_short_match(env, worker)
