@@ -40,7 +40,7 @@ from typing import Any, Literal
 import orjson
 
 from pitchcast.agents.output import DeadLetters, send_until_acked
-from pitchcast.commentary.assembly import LINE_HEADERS, build_commentary, commentary_headers
+from pitchcast.commentary.assembly import build_commentary, commentary_headers
 from pitchcast.commentary.backends.base import CommentaryResult
 from pitchcast.commentary.conversation import LiveTurn, render_answer
 from pitchcast.commentary.live import LiveWriter
@@ -52,6 +52,7 @@ from pitchcast.commentary.service import (
 from pitchcast.exceptions import InvalidMessage
 from pitchcast.metrics import Metrics
 from pitchcast.schemas.decoding import decode_handoff, encode
+from pitchcast.schemas.headers import line_headers
 from pitchcast.schemas.records import (
     Action,
     Batch,
@@ -537,7 +538,7 @@ class CommentaryAgent:
             self._lines_topic,
             key=desk.key,
             value=encode(line),
-            headers=list(LINE_HEADERS),
+            headers=line_headers(line),
             budget_s=self.settings.delivery_timeout_s,
             metrics=self.metrics,
         )

@@ -18,17 +18,14 @@ from typing import Any
 from pitchcast.exceptions import DeliveryFailed
 from pitchcast.metrics import Metrics
 from pitchcast.schemas.decoding import encode
+from pitchcast.schemas.headers import dead_letter_headers
 from pitchcast.schemas.records import DeadLetter
 from pitchcast.streams.dead_letters import build_dead_letter
 
-__all__ = ["DEAD_LETTER_HEADERS", "DeadLetters", "send_acked", "send_until_acked"]
+__all__ = ["DeadLetters", "send_acked", "send_until_acked"]
 
 log = logging.getLogger("pitchcast.output")
 
-DEAD_LETTER_HEADERS: tuple[tuple[str, bytes], ...] = (
-    ("content-type", b"application/json"),
-    ("__TypeId__", b"dead_letter"),
-)
 _BACKOFF_INITIAL_S = 0.2
 _BACKOFF_MAX_S = 5.0
 
@@ -127,7 +124,7 @@ class DeadLetters:
             self._topic,
             key=key,
             value=encode(letter),
-            headers=list(DEAD_LETTER_HEADERS),
+            headers=dead_letter_headers(),
             budget_s=self._budget_s,
             metrics=self._metrics,
         )

@@ -3,20 +3,12 @@
 from __future__ import annotations
 
 from pitchcast.commentary.backends.base import CommentaryResult
+from pitchcast.schemas.headers import COMMENTARY_HEADERS, commentary_headers
 from pitchcast.schemas.records import Batch, Commentary, commentary_id_for
 from pitchcast.streams.dead_letters import utc_now_iso
 
-__all__ = ["COMMENTARY_HEADERS", "LINE_HEADERS", "build_commentary", "commentary_headers"]
-
-COMMENTARY_HEADERS: tuple[tuple[str, bytes], ...] = (
-    ("content-type", b"application/json"),
-    # Lets Spring's JsonDeserializer map the type without Java class names.
-    ("__TypeId__", b"commentary"),
-)
-LINE_HEADERS: tuple[tuple[str, bytes], ...] = (
-    ("content-type", b"application/json"),
-    ("__TypeId__", b"commentary_line"),
-)
+# The headers live in pitchcast.schemas.headers; re-exported here for existing callers.
+__all__ = ["COMMENTARY_HEADERS", "build_commentary", "commentary_headers"]
 
 
 def build_commentary(batch: Batch, persona: str, result: CommentaryResult) -> Commentary:
@@ -38,8 +30,3 @@ def build_commentary(batch: Batch, persona: str, result: CommentaryResult) -> Co
         usage=result.usage,
         created_at=utc_now_iso(),
     )
-
-
-def commentary_headers(commentary: Commentary) -> list[tuple[str, bytes]]:
-    """Kafka headers of a commentary message, with its idempotency key."""
-    return [*COMMENTARY_HEADERS, ("idempotency-key", commentary.commentary_id.encode())]

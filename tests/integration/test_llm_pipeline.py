@@ -68,6 +68,7 @@ async def _check_lines(env: dict[str, str], worker: WorkerProcess, commentary: l
     seen: set[tuple[str, int]] = set()
     for line in lines:
         validator.validate(line.value)
+        assert line.headers["__TypeId__"] == b"commentary_line"
         record = by_id[line.value["commentary_id"]]
         index = line.value["line_index"]
         assert record["items"][index] == line.value["item"]

@@ -197,6 +197,7 @@ async def test_bad_input_goes_to_the_dead_letter_topic(
     by_value: dict[bytes, dict[str, object]] = {}
     for letter in letters:
         validator.validate(letter.value)
+        assert letter.headers["__TypeId__"] == b"dead_letter"
         raw = letter.value["value"]
         data = base64.b64decode(raw) if letter.value["value_encoding"] == "base64" else raw.encode()
         by_value[data[:200]] = letter.value

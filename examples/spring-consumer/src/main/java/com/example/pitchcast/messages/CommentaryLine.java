@@ -1,0 +1,32 @@
+package com.example.pitchcast.messages;
+
+import java.time.Instant;
+import java.util.UUID;
+
+import com.fasterxml.jackson.annotation.JsonProperty;
+
+/**
+ * {@code pitchcast.commentary_line.v1}: one line, published as soon as it is valid
+ * ({@code __TypeId__: commentary_line} on {@code commentary-lines}). Its id is
+ * {@code commentaryId:lineIndex}.
+ *
+ * @param last the JSON field {@code final} (true on the batch's last line); {@code final}
+ *     is a Java keyword, so this one component is named explicitly
+ */
+public record CommentaryLine(
+        String schema,
+        UUID commentaryId,
+        int lineIndex,
+        long gameId,
+        int batchIndex,
+        String persona,
+        CommentaryItem item,
+        @JsonProperty("final") boolean last,
+        Instant createdAt) {
+
+    /** The line id: {@code commentary_id:line_index}. */
+    public String lineId() {
+        return this.commentaryId + ":" + this.lineIndex;
+    }
+
+}
