@@ -45,7 +45,6 @@ the GPU-seconds of a request and, summed, of a match (the request's ``user``).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import math
 import threading
 import time
@@ -321,7 +320,9 @@ class EngineRequest:
 
     def record(self) -> dict[str, Any]:
         """The request's figures (model seconds), for ``/stats?requests=1`` and tests."""
-        first = self.token_times[0] if self.token_times else None
+        times = self.token_times
+        first = times[0] if times else None
+        itl = (times[-1] - times[0]) / (len(times) - 1) if len(times) > 1 else None
         return {
             "id": self.request_id,
             "user": self.user,
@@ -330,8 +331,10 @@ class EngineRequest:
             "prefilled_tokens": self.prefilled_tokens if self.admitted is not None else 0,
             "output_tokens": self.generated,
             "arrival_s": self.arrival,
+            "admitted_s": self.admitted,
             "queue_s": None if self.admitted is None else self.admitted - self.arrival,
             "ttft_s": None if first is None else first - self.arrival,
+            "mean_itl_s": itl,
             "finished_s": self.finished,
             "gpu_s": self.gpu_s,
             "aborted": self.aborted,
@@ -446,10 +449,15 @@ class EngineCore:
 
     # --- scheduling ----------------------------------------------------------------------
 
-    def schedule(self, now: float | None = None) -> Step | None:
-        """The next step, starting at ``now`` at the earliest; None when idle or when the
-        queue's head has not arrived yet (see :meth:`next_arrival`)."""
-        start = self.clock if self.running else max(self.clock, now or 0.0)
+    def schedule(self) -> Step | None:
+        """The next step (None when idle). While sequences run, steps follow each other
+        back to back; an idle engine starts at the arrival of the queue's head."""
+        if self.running:
+            start = self.clock
+        elif self.waiting:
+            start = max(self.clock, self.waiting[0].arrival)
+        else:
+            return None
         budget = self.profile.max_num_batched_tokens
         decodes: list[EngineRequest] = []
         chunks: list[tuple[EngineRequest, int]] = []
@@ -465,7 +473,7 @@ class EngineCore:
         while self.waiting and budget > 0 and len(self.running) < self.profile.max_num_seqs:
             head = self.waiting[0]
             if head.arrival > start:
-                break
+                break  # arrived during the step before: it joins the next one
             if not self._admit(head, start):
                 break  # FIFO: the head waits for room, and so does everyone behind it
             self.waiting.popleft()
@@ -478,12 +486,6 @@ class EngineCore:
         prefill = sum(take for _, take in chunks)
         duration = self.profile.step_seconds(len(decodes), prefill, context)
         return Step(start=start, end=start + duration, decodes=decodes, chunks=chunks)
-
-    def next_arrival(self) -> float | None:
-        """When the queue's head arrives (model time), if the engine is otherwise idle."""
-        if self.running or not self.waiting:
-            return None
-        return self.waiting[0].arrival
 
     def _admit(self, request: EngineRequest, now: float) -> bool:
         size = self.profile.block_size
@@ -719,16 +721,10 @@ class AsyncEngine:
         assert self._wake is not None
         while True:
             with self.lock:
-                step = self.core.schedule(self.model_now())
-                arrival = self.core.next_arrival() if step is None else None
+                step = self.core.schedule()
             if step is None:
                 self._wake.clear()
-                if arrival is not None:  # a request queued for a later model time
-                    delay = self._wall_at(arrival) - self._clock()
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._wake.wait(), max(delay, 0.0))
-                else:
-                    await self._wake.wait()
+                await self._wake.wait()
                 continue
             delay = self._wall_at(step.end) - self._clock()
             await asyncio.sleep(delay if delay > 0 else 0)

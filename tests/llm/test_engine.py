@@ -37,7 +37,7 @@ def _tokens(length: int, start: int = 0) -> list[int]:
 def _drain(core: EngineCore) -> None:
     """Run steps back to back until nothing is left."""
     while core.has_work:
-        step = core.schedule(core.clock)
+        step = core.schedule()
         assert step is not None
         core.complete(step)
 
@@ -143,7 +143,7 @@ def test_a_prefill_delays_the_sequences_decoding_in_the_same_step() -> None:
     core = EngineCore(TOY)
     decoding = core.submit(_tokens(16), _tokens(20, 500), eos=True, now=0.0)
     for _ in range(5):
-        step = core.schedule(core.clock)
+        step = core.schedule()
         assert step is not None
         core.complete(step)
     newcomer = core.submit(_tokens(500, 7000), _tokens(5), eos=True, now=core.clock)
@@ -161,7 +161,7 @@ def test_a_long_prompt_is_prefilled_in_chunks_of_the_step_budget() -> None:
     request = core.submit(_tokens(5000), _tokens(3), eos=True, now=0.0)
     steps = 0
     while request.generated == 0:
-        step = core.schedule(core.clock)
+        step = core.schedule()
         assert step is not None
         assert sum(take for _, take in step.chunks) <= 2048
         core.complete(step)
@@ -224,7 +224,7 @@ def test_an_aborted_request_frees_its_slot_and_blocks() -> None:
     core = EngineCore(replace(TOY, max_num_seqs=1))
     gone = core.submit(_tokens(64), _tokens(50), eos=True, now=0.0)
     waiting = core.submit(_tokens(64, 500), _tokens(3), eos=True, now=0.0)
-    core.complete(core.schedule(0.0))
+    core.complete(core.schedule())
     core.abort(gone)
     _drain(core)
     assert gone.aborted and waiting.done and not core.running
