@@ -45,6 +45,7 @@ the GPU-seconds of a request and, summed, of a match (the request's ``user``).
 from __future__ import annotations
 
 import asyncio
+import itertools
 import math
 import threading
 import time
@@ -322,7 +323,8 @@ class EngineRequest:
         """The request's figures (model seconds), for ``/stats?requests=1`` and tests."""
         times = self.token_times
         first = times[0] if times else None
-        itl = (times[-1] - times[0]) / (len(times) - 1) if len(times) > 1 else None
+        gaps = sorted(b - a for a, b in itertools.pairwise(times))
+        itl = (times[-1] - times[0]) / len(gaps) if gaps else None
         return {
             "id": self.request_id,
             "user": self.user,
@@ -335,6 +337,7 @@ class EngineRequest:
             "queue_s": None if self.admitted is None else self.admitted - self.arrival,
             "ttft_s": None if first is None else first - self.arrival,
             "mean_itl_s": itl,
+            "median_itl_s": gaps[len(gaps) // 2] if gaps else None,
             "finished_s": self.finished,
             "gpu_s": self.gpu_s,
             "aborted": self.aborted,
@@ -665,13 +668,20 @@ class AsyncEngine:
         return self._origin + model_time / self.time_scale
 
     def submit(
-        self, prompt_ids: Sequence[int], output_ids: Sequence[int], *, eos: bool, user: str
+        self,
+        prompt_ids: Sequence[int],
+        output_ids: Sequence[int],
+        *,
+        eos: bool,
+        user: str,
+        arrival: float | None = None,
     ) -> EngineRequest:
-        """Queue a request now; starts the engine's task in the running loop if needed."""
+        """Queue a request that arrived at model time ``arrival`` (default: now; the server
+        passes the time it read the request, so its own work is not charged to the GPU);
+        starts the engine's task in the running loop if needed."""
         with self.lock:
-            request = self.core.submit(
-                prompt_ids, output_ids, eos=eos, user=user, now=self.model_now()
-            )
+            now = self.model_now() if arrival is None else arrival
+            request = self.core.submit(prompt_ids, output_ids, eos=eos, user=user, now=now)
         self._ensure_running()
         assert self._wake is not None
         self._wake.set()

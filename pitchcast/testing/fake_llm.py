@@ -345,6 +345,8 @@ class FakeLLMServer(MiniHTTPServer):
     # --- chat completions ---------------------------------------------------------------
 
     async def _chat(self, request: Request, writer: asyncio.StreamWriter) -> bool:
+        engine = self._engine
+        received = engine.model_now()
         try:
             payload = json.loads(request.body)
         except ValueError:
@@ -386,7 +388,7 @@ class FakeLLMServer(MiniHTTPServer):
             return await self._send_body(writer, 200, b"<html>502 upstream</html>", "text/html")
 
         try:
-            answer = self._prepare(payload, fault, stream=stream)
+            answer = self._prepare(payload, fault, engine, received, stream=stream)
         except ValueError as exc:  # longer than the whole KV cache: vLLM refuses it too
             return await self._send_error(writer, 400, str(exc))
         try:
@@ -401,7 +403,15 @@ class FakeLLMServer(MiniHTTPServer):
             if not answer.request.done:  # the client went away, or the stream was cut
                 answer.engine.abort(answer.request)
 
-    def _prepare(self, payload: dict[str, Any], fault: Fault | None, *, stream: bool) -> _Answer:
+    def _prepare(
+        self,
+        payload: dict[str, Any],
+        fault: Fault | None,
+        engine: AsyncEngine,
+        received: float,
+        *,
+        stream: bool,
+    ) -> _Answer:
         messages = payload["messages"]
         response_format = payload.get("response_format") or {}
         content = write_answer(
@@ -417,12 +427,12 @@ class FakeLLMServer(MiniHTTPServer):
             # The answer fills max_tokens: no room for the end-of-sequence token.
             ids, pieces, eos = ids[:max_tokens], pieces[:max_tokens], False
         user = payload.get("user")
-        engine = self._engine
         engine_request = engine.submit(
             chat_token_ids(messages),
             ids,
             eos=eos,
             user=user if isinstance(user, str) and user else "unknown",
+            arrival=received,
         )
         slow = fault is not None and fault.kind == "slow"
         ttft = fault.ttft_s if slow and fault.ttft_s is not None else self.ttft_s
