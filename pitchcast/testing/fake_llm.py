@@ -413,14 +413,7 @@ class FakeLLMServer(MiniHTTPServer):
         stream: bool,
     ) -> _Answer:
         messages = payload["messages"]
-        response_format = payload.get("response_format") or {}
-        content = write_answer(
-            messages,
-            structured=response_format.get("type") in ("json_schema", "json_object"),
-            fault=fault.kind if fault is not None and fault.kind in CONTENT_FAULTS else None,
-            **({"invented_name": fault.name} if fault is not None else {}),
-        )
-        ids, pieces = tokens_and_pieces(content)
+        ids, pieces = tokens_and_pieces(self._answer(payload, fault))
         max_tokens = payload.get("max_tokens")
         eos = True
         if isinstance(max_tokens, int) and 0 < max_tokens <= len(ids):
@@ -451,6 +444,16 @@ class FakeLLMServer(MiniHTTPServer):
             cut_after=fault.after_tokens
             if stream and fault and fault.kind == "cut_stream"
             else None,
+        )
+
+    def _answer(self, payload: dict[str, Any], fault: Fault | None) -> str:
+        """The text of the answer (subclasses may reshape it; the engine times its tokens)."""
+        response_format = payload.get("response_format") or {}
+        return write_answer(
+            payload["messages"],
+            structured=response_format.get("type") in ("json_schema", "json_object"),
+            fault=fault.kind if fault is not None and fault.kind in CONTENT_FAULTS else None,
+            **({"invented_name": fault.name} if fault is not None else {}),
         )
 
     async def _generate(
