@@ -322,9 +322,11 @@ class EngineRequest:
     def record(self) -> dict[str, Any]:
         """The request's figures (model seconds), for ``/stats?requests=1`` and tests."""
         times = self.token_times
-        first = times[0] if times else None
         gaps = sorted(b - a for a, b in itertools.pairwise(times))
-        itl = (times[-1] - times[0]) / len(gaps) if gaps else None
+
+        def seconds(value: float | None) -> float | None:
+            return None if value is None else round(value, 6)
+
         return {
             "id": self.request_id,
             "user": self.user,
@@ -332,14 +334,14 @@ class EngineRequest:
             "cached_tokens": self.cached_tokens,
             "prefilled_tokens": self.prefilled_tokens if self.admitted is not None else 0,
             "output_tokens": self.generated,
-            "arrival_s": self.arrival,
-            "admitted_s": self.admitted,
-            "queue_s": None if self.admitted is None else self.admitted - self.arrival,
-            "ttft_s": None if first is None else first - self.arrival,
-            "mean_itl_s": itl,
-            "median_itl_s": gaps[len(gaps) // 2] if gaps else None,
-            "finished_s": self.finished,
-            "gpu_s": self.gpu_s,
+            "arrival_s": seconds(self.arrival),
+            "admitted_s": seconds(self.admitted),
+            "queue_s": None if self.admitted is None else seconds(self.admitted - self.arrival),
+            "ttft_s": seconds(times[0] - self.arrival) if times else None,
+            "mean_itl_s": seconds((times[-1] - times[0]) / len(gaps)) if gaps else None,
+            "median_itl_s": seconds(gaps[len(gaps) // 2]) if gaps else None,
+            "finished_s": seconds(self.finished),
+            "gpu_s": seconds(self.gpu_s),
             "aborted": self.aborted,
         }
 

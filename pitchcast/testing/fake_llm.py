@@ -95,7 +95,8 @@ FaultKind = Literal[
     "status",  # an HTTP error status (``status``, default 500), JSON error body
     "rate_limit",  # 429 with a Retry-After header (``retry_after`` seconds)
     "hang",  # read the request, answer nothing for ``delay_s`` (default: until stop)
-    "slow",  # a valid answer, paced with ``ttft_s`` / ``tpot_s`` of the fault
+    "slow",  # a valid answer, paced with ``ttft_s`` / ``tpot_s`` of the fault (and no
+    # faster than the engine: on a timed profile each token waits for both)
     "garbage",  # 200 with a body (or SSE data) that is not JSON
     "cut_stream",  # stream ``after_tokens`` tokens, then drop the connection
     "malformed",  # a completion whose content breaks the format (unclosed JSON)
