@@ -1,26 +1,32 @@
 """LLM-stage latency: batch close to the first and last valid line, vs the seeds' answer shape.
 
-The fake LLM server (a test double: it writes commentary from phrase tables, paced with
-real Qwen2.5 tokens) runs in-process, in its own thread, paced like a 7-8B model on a
-loaded A40: ``--ttft`` 0.22 s to the first token, ``--tpot`` 36 ms per token after it,
-lines as long as the system prompt asks for. pitchcast's real ``OpenAIBackend``
-(streaming on, structured outputs on or off) writes N real full batches of both sample
-matches, K at a time (K live matches, started ``--stagger`` s apart). Per batch it
-records, from the call (= the batch closing; the Kafka hop before it is not included):
+The fake LLM server (a test double: it writes commentary from phrase tables, with real
+Qwen2.5 tokens) runs in-process, in its own thread, timed by its simulated vLLM engine
+(``--profile a40`` by default: a 7-8B model on one A40; ``h100``; see BENCHMARKS.md,
+"The test LLM server's timing model"), or by fixed pacing when ``--ttft``/``--tpot``
+are given. pitchcast's real ``OpenAIBackend`` (streaming on, structured outputs on or
+off) writes N real full batches of both sample matches, K at a time (K live matches,
+started ``--stagger`` s apart). Per batch it records, from the call (= the batch
+closing; the Kafka hop before it is not included):
 
 * the first valid line handed to ``on_item``, the last one, and the complete result;
 * the server's time on that batch, measured at the server (request read to last byte
-  written, repairs included), and the pacing model's share of it (ttft + tpot per token
-  after the first, per request, from ``usage.completion_tokens``);
+  written, repairs included), and the timing model's share of it (per request, from
+  its arrival to its last token, in the engine's own clock / the time scale);
 * pitchcast's own share: complete result minus the server's measured time (prompt
   building, HTTP, SSE parsing, validation, slot filling, ``on_item``).
 
+After each run, the engine's accounting per match (``user`` = ``game:<id>``): prompt
+tokens prefilled vs served from the prefix cache, output tokens, modelled GPU-seconds.
+Each run starts with an empty prefix cache.
+
 Baseline, same server, same run: the seeds' request shape, non-streaming, answered with
 the keyed JSON ``[{"action_id": .., "tone": .., "description": ..}]`` of the same texts
-(the server's writer, re-shaped server-side and paced by its own token count), parsed
+(the server's writer, re-shaped server-side and timed by the same engine), parsed
 with orjson. Nothing is usable before the whole body arrives, so first line = complete.
 
     python bench/llm_latency.py --batches 40 --concurrency 4 --structured on
+    python bench/llm_latency.py --profile h100 --time-scale 4
 """
 
 from __future__ import annotations
@@ -46,27 +52,40 @@ from pitchcast.commentary.parsing import parse_answer
 from pitchcast.commentary.prompt import build_messages
 from pitchcast.schemas.records import Batch, CommentaryItem
 from pitchcast.settings import PERSONAS
+from pitchcast.testing.engine import EngineRequest
 from pitchcast.testing.fake_llm import FakeLLMServer, qwen_encoding
 
 MODEL = "bench-7b"
 SEEDS_REPORTED_S = (20.0, 30.0)
 _BATCH_HEADER = "x-bench-batch"
+_GAME_HEADER = "x-bench-game"
 _current_batch: contextvars.ContextVar[str] = contextvars.ContextVar("bench_batch", default="")
+_current_game: contextvars.ContextVar[str] = contextvars.ContextVar("bench_game", default="")
+# The batch a request belongs to, inside the server's handler task.
+_server_key: contextvars.ContextVar[str] = contextvars.ContextVar("server_key", default="")
 
 
 class TimedServer(FakeLLMServer):
-    """The fake server, plus: the time spent on each request, by the batch it belongs to
-    (the ``x-bench-batch`` header), and the keyed-JSON answer shape for the baseline
-    (a request carrying ``bench_keyed_action_ids``)."""
+    """The fake server, plus: the time spent on each request and its engine requests, by
+    the batch it belongs to (the ``x-bench-batch`` header), the match as the request's
+    ``user`` (the ``x-bench-game`` header, as pitchcast will send it), and the keyed-JSON
+    answer shape for the baseline (a request carrying ``bench_keyed_action_ids``)."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._spans_lock = threading.Lock()
         self.spans: dict[str, list[tuple[float, float]]] = defaultdict(list)
+        self.engine_by_key: dict[str, list[EngineRequest]] = defaultdict(list)
         self._open: dict[str, int] = defaultdict(int)
 
     async def _chat(self, request: Any, writer: asyncio.StreamWriter) -> bool:
         key = request.headers.get(_BATCH_HEADER, "")
+        game = request.headers.get(_GAME_HEADER)
+        if game:
+            body = orjson.loads(request.body)
+            body.setdefault("user", f"game:{game}")
+            request.body = orjson.dumps(body)
+        _server_key.set(key)
         started = time.monotonic()
         with self._spans_lock:
             self._open[key] += 1
@@ -77,6 +96,23 @@ class TimedServer(FakeLLMServer):
             with self._spans_lock:
                 self.spans[key].append((started, ended))
                 self._open[key] -= 1
+
+    def _prepare(self, payload: dict[str, Any], fault: Any, *args: Any, **kwargs: Any) -> Any:
+        answer = super()._prepare(payload, fault, *args, **kwargs)
+        with self._spans_lock:
+            self.engine_by_key[_server_key.get()].append(answer.request)
+        return answer
+
+    def model_time(self, key: str) -> float:
+        """Wall seconds the timing model gives the batch's requests (arrival to last token,
+        in the engine's clock, divided by the time scale; fixed pacing: ttft + n x tpot)."""
+        with self._spans_lock:
+            requests = list(self.engine_by_key.get(key, ()))
+        if self.fixed_pacing:
+            tokens = sum(r.to_generate for r in requests)
+            return len(requests) * self.ttft_s + self.tpot_s * max(tokens - len(requests), 0)
+        spans = (r.finished - r.arrival for r in requests if r.finished is not None)
+        return sum(spans) / self.time_scale
 
     async def settled(self, key: str, timeout_s: float = 2.0) -> None:
         """Wait until the server has booked every request of ``key`` (it books a span
@@ -111,10 +147,13 @@ class TimedServer(FakeLLMServer):
 
 
 async def _tag_request(request: httpx.Request) -> None:
-    """httpx event hook: name the batch this request belongs to (a context variable)."""
+    """httpx event hook: name the batch and match this request belongs to (context variables)."""
     key = _current_batch.get()
     if key:
         request.headers[_BATCH_HEADER] = key
+    game = _current_game.get()
+    if game:
+        request.headers[_GAME_HEADER] = game
 
 
 @dataclass(slots=True)
@@ -125,7 +164,7 @@ class Sample:
     last: float
     done: float
     server: float  # measured at the server, summed over the batch's requests
-    model: float  # what the pacing model alone accounts for
+    model: float  # what the timing model alone accounts for
     before: float  # call -> the server has read the first request
     after: float  # the server's last byte -> result returned
     requests: int
@@ -186,7 +225,7 @@ async def _sample(
 ) -> Sample:
     await server.settled(key)
     read_at, written_at, span, requests = server.server_time(key)
-    paced = requests * server.ttft_s + server.tpot_s * max(completion_tokens - requests, 0)
+    paced = server.model_time(key)
     return Sample(
         first=first - called,
         last=last - called,
@@ -231,6 +270,7 @@ async def measure_pitchcast(
         nonlocal failures
         key = f"{tag}-{index}"
         _current_batch.set(key)
+        _current_game.set(str(batch.game_id))
         seen: list[float] = []
 
         async def on_item(item: CommentaryItem) -> None:
@@ -280,6 +320,7 @@ async def measure_seed_shape(
             "top_p": 0.9,
             "max_tokens": 1000,
             "stream": False,
+            "user": f"game:{batch.game_id}",
             "bench_keyed_action_ids": [a.action_id for a in batch.actions],
         }
         called = time.monotonic()
@@ -331,7 +372,7 @@ def report(title: str, samples: Sequence[Sample], failures: int, *, streamed: bo
     _row("call -> complete result", [s.done for s in samples])
     _row("completion tokens per batch", [s.completion_tokens for s in samples], unit="tok")
     _row("server time, measured at the server", [s.server for s in samples])
-    _row("  of which pacing model (ttft + n*tpot)", [s.model for s in samples])
+    _row("  of which the timing model", [s.model for s in samples])
     _row("client's own share (complete - server)", [s.own for s in samples], unit="ms")
     _row("  call -> request read by the server", [s.before for s in samples], unit="ms")
     _row("  server's last byte -> result returned", [s.after for s in samples], unit="ms")
@@ -342,12 +383,42 @@ def report(title: str, samples: Sequence[Sample], failures: int, *, streamed: bo
     )
 
 
+def report_accounting(server: TimedServer) -> None:
+    """The engine's accounting of the run, per match, then zeroed (prefix cache emptied)."""
+    stats = server.stats()
+    print(
+        f"  engine accounting ({stats['server']['timing']} timing, profile "
+        f"{stats['server']['profile']}), model seconds:"
+    )
+    print(
+        f"    {'match':<14} {'requests':>8} {'prompt tok':>11} {'cached':>9} {'prefilled':>10} "
+        f"{'output tok':>11} {'GPU-s':>8}"
+    )
+    rows = [*stats["matches"].items(), ("all", stats["totals"])]
+    for name, m in rows:
+        print(
+            f"    {name:<14} {m['requests']:>8} {m['prompt_tokens']:>11} "
+            f"{m['cached_prompt_tokens']:>9} {m['prefilled_tokens']:>10} "
+            f"{m['output_tokens']:>11} {m['gpu_seconds']:>8.2f}"
+        )
+    engine = stats["engine"]
+    print(
+        f"    engine busy {engine['busy_s']:.1f} s of {engine['clock_s']:.1f} s, "
+        f"peak {engine['peak_running']} running / {engine['peak_waiting']} waiting"
+    )
+    server.reset_stats(cache=True)
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batches", type=int, default=40, help="full batches, both matches")
     parser.add_argument("--concurrency", type=int, default=4, help="batches at once (K)")
-    parser.add_argument("--ttft", type=float, default=0.22, help="seconds to the first token")
-    parser.add_argument("--tpot", type=float, default=0.036, help="seconds per token after it")
+    parser.add_argument(
+        "--profile", choices=("a40", "h100"), default="a40", help="the server's timing model"
+    )
+    parser.add_argument("--time-scale", type=float, default=1.0, help="run the model faster")
+    parser.add_argument("--ttft", type=float, default=None, help="fixed pacing instead: s")
+    parser.add_argument("--tpot", type=float, default=None, help="fixed pacing: s per token")
     parser.add_argument(
         "--stagger", type=float, default=0.5, help="seconds between the K matches' starts"
     )
@@ -363,12 +434,20 @@ async def main() -> None:
         raise SystemExit("the Qwen2.5 vocabulary is not available (pip install tiktoken dashscope)")
     batches = pick_batches(args.batches, args.matches)
     modes = {"on": [True], "off": [False], "both": [False, True]}[args.structured]
+    fixed = args.ttft is not None or args.tpot is not None
+    if fixed:
+        args.ttft, args.tpot = args.ttft or 0.0, args.tpot or 0.0
+        timing = f"fixed pacing: ttft {args.ttft:g} s, {args.tpot * 1e3:g} ms per token"
+        server = TimedServer(ttft_s=args.ttft, tpot_s=args.tpot, time_scale=args.time_scale)
+    else:
+        timing = f"timing model {args.profile}, time scale {args.time_scale:g}"
+        server = TimedServer(profile=args.profile, time_scale=args.time_scale)
     print(
-        f"fake LLM server (test double): ttft {args.ttft:g} s, {args.tpot * 1e3:g} ms per token, "
-        f"Qwen2.5 tokens; {len(batches)} full batches of matches {args.matches}, "
-        f"{args.concurrency} at a time (starts {args.stagger:g} s apart), persona {args.persona}"
+        f"fake LLM server (test double): {timing}, Qwen2.5 tokens; {len(batches)} full batches "
+        f"of matches {args.matches}, {args.concurrency} at a time (starts {args.stagger:g} s "
+        f"apart), persona {args.persona}"
     )
-    server = TimedServer(ttft_s=args.ttft, tpot_s=args.tpot).start()
+    server.start()
     try:
         results: dict[str, list[Sample]] = {}
         for structured in modes:
@@ -377,6 +456,7 @@ async def main() -> None:
             samples, failures = await measure_pitchcast(server, batches, args, structured)
             report(name, samples, failures, streamed=True)
             print(f"  ({time.monotonic() - started:.0f} s wall)")
+            report_accounting(server)
             results[name] = samples
         seed: list[Sample] = []
         if args.baseline_batches > 0:
@@ -391,6 +471,7 @@ async def main() -> None:
                 streamed=False,
             )
             print(f"  ({time.monotonic() - started:.0f} s wall)")
+            report_accounting(server)
     finally:
         server.stop()
 
@@ -400,8 +481,9 @@ async def main() -> None:
     if seed:
         tokens = statistics.fmean(s.completion_tokens for s in seed)
         print(f"  seeds' shape, measured here : {seed_p50:6.2f} s  ({tokens:.0f} tokens a batch)")
-    noted = args.ttft + 409 * args.tpot
-    print(f"  seeds' shape at ~410 tokens : {noted:6.2f} s  (ttft + 409 x tpot, NOTES.md's count)")
+    if fixed:
+        noted = args.ttft + 409 * args.tpot
+        print(f"  seeds' shape at ~410 tokens : {noted:6.2f} s  (ttft + 409 x tpot, NOTES.md)")
     for name, samples in results.items():
         if not samples:
             continue

@@ -1,20 +1,35 @@
-"""FakeLLMServer: a TEST DOUBLE of an OpenAI-compatible chat-completions server.
+"""FakeLLMServer: a TEST DOUBLE of an OpenAI-compatible chat-completions server (vLLM).
 
-It is not a model. It reads the batch out of the prompt pitchcast sends
-(:mod:`pitchcast.commentary.prompt`), writes valid commentary for it from phrase
-tables, in the format the request asks for (``n|tone|text`` lines, or the
-``{"lines": [[n, tone, text], ...]}`` JSON when ``response_format`` is set), with
-``{P1}`` / ``{T1}`` references, and sends it like vLLM does: SSE chunks when
-``stream`` is true (usage in a last chunk when ``stream_options.include_usage``),
-one JSON body otherwise. Repair turns are understood: only the rows asked for in the
-last ``[요청]`` line are written.
+It is not a model. :mod:`.fake_writer` reads the rows out of the chat pitchcast sends
+(batch mode, live multi-turn mode, repair turns) and writes valid commentary from phrase
+tables, in the format asked (``n|tone|text`` lines, or the ``{"lines": [...]}`` JSON
+when ``response_format`` is set). The server sends it like vLLM does: SSE chunks when
+``stream`` is true (usage in a last chunk when ``stream_options.include_usage``), one
+JSON body otherwise; ``max_tokens`` is honoured (``finish_reason: "length"``).
 
-Timing is that of real tokens: the answer is cut into Qwen2.5 tokens (the
-``qwen.tiktoken`` vocabulary shipped in the ``dashscope`` wheel, loaded offline by
-tiktoken; about chars / 1.1 when those are not installed), sent after ``ttft_s`` and
-then one every ``tpot_s``. Defaults are 0 (tests); a 7-8B model on a loaded A40 is
-about ``ttft_s=0.22, tpot_s=0.036``. ``max_tokens`` is honoured (``finish_reason:
-"length"``).
+How time is charged (the part benchmarks rely on; see :mod:`.engine`): every request
+goes through a simulated vLLM engine. Its prompt is rendered with Qwen2.5's chat
+template and tokenized with the real Qwen2.5 vocabulary (:mod:`.qwen_tokens`); prompt
+tokens found in the prefix cache (16-token blocks, chained hashes, LRU, sized like the
+profile's GPU) cost nothing, the others cost prefill time; answer tokens come out one
+per engine step, and a step takes longer when more sequences decode at once; at most
+``max_num_seqs`` run, the others queue. Profiles (:data:`.engine.PROFILES`):
+
+* ``instant`` (default): every step takes no time (unit tests), accounting still kept;
+* ``a40`` / ``h100``: a 7-8B model in bf16 on one GPU, calibrated from published vLLM
+  figures (BENCHMARKS.md, "The test LLM server's timing model").
+
+``time_scale`` K runs the model K times faster. ``ttft_s`` / ``tpot_s`` (with the
+instant profile only) replace the model by fixed pacing: the first token after
+``ttft_s``, then one every ``tpot_s``.
+
+Accounting per run and per match (the request's ``user`` field, e.g. ``game:126283``;
+"unknown" without it): prompt tokens prefilled vs served from the cache, output tokens,
+modelled GPU-seconds. ``GET /stats`` returns it as JSON (``?requests=1`` adds one record
+per request), ``POST /stats/reset`` zeroes it (``?cache=1`` also empties the prefix
+cache); :meth:`FakeLLMServer.stats` and :meth:`FakeLLMServer.reset_stats` do the same
+in tests. ``usage`` carries ``prompt_tokens_details.cached_tokens`` and counts the
+end-of-sequence token in ``completion_tokens``, as vLLM does.
 
 Faults are scripted per request: :meth:`FakeLLMServer.script` queues :class:`Fault`
 values (``None`` = a normal answer) that the next chat requests consume in order; when
@@ -30,7 +45,8 @@ In a test::
 
 From a shell (the demo, benchmarks)::
 
-    python -m pitchcast.testing.fake_llm --port 8000 --ttft 0.22 --tpot 0.036
+    python -m pitchcast.testing.fake_llm --port 8000 --profile a40
+    python -m pitchcast.testing.fake_llm --port 8000 --profile h100 --time-scale 10
 
 It speaks just enough HTTP/1.1 (keep-alive, Content-Length bodies, chunked responses)
 for httpx and curl; it is built on asyncio streams so hanging and slow answers do not
@@ -41,34 +57,27 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
-import codecs
 import contextlib
-import csv
-import functools
-import importlib.util
-import io
-import itertools
 import json
-import math
 import random
-import re
 import threading
 import time
 from collections import deque
-from collections.abc import Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
-from types import TracebackType
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, Literal
+from urllib.parse import parse_qs
 
-from pitchcast.commentary.prompt import (
-    LINE_CHARS,
-    SECTION_ACTIONS,
-    SECTION_PLAYERS,
-    SECTION_REQUEST,
-    SECTION_TEAMS,
-    parse_rows,
+from pitchcast.testing.engine import AsyncEngine, EngineRequest, Profile, profile_named
+from pitchcast.testing.fake_writer import CONTENT_FAULTS, write_answer
+from pitchcast.testing.mini_http import MiniHTTPServer, Request
+from pitchcast.testing.qwen_tokens import (
+    chat_token_ids,
+    count_tokens,
+    qwen_encoding,
+    split_tokens,
+    tokenizer_name,
+    tokens_and_pieces,
 )
 
 __all__ = [
@@ -86,7 +95,8 @@ FaultKind = Literal[
     "status",  # an HTTP error status (``status``, default 500), JSON error body
     "rate_limit",  # 429 with a Retry-After header (``retry_after`` seconds)
     "hang",  # read the request, answer nothing for ``delay_s`` (default: until stop)
-    "slow",  # a valid answer, paced with ``ttft_s`` / ``tpot_s`` of the fault
+    "slow",  # a valid answer, paced with ``ttft_s`` / ``tpot_s`` of the fault (and no
+    # faster than the engine: on a timed profile each token waits for both)
     "garbage",  # 200 with a body (or SSE data) that is not JSON
     "cut_stream",  # stream ``after_tokens`` tokens, then drop the connection
     "malformed",  # a completion whose content breaks the format (unclosed JSON)
@@ -127,308 +137,13 @@ class Fault:
     error_type: str | None = None
 
 
-# --- Qwen2.5 tokens ------------------------------------------------------------
-
-# Pre-tokenizer split of Qwen2.5 (as in its tokenizer config): contractions, letter runs
-# with one leading non-letter, single digits, punctuation runs, newlines, spaces.
-_QWEN_SPLIT = (
-    r"(?i:'s|'t|'re|'ve|'m|'ll|'d)"
-    r"|[^\r\n\p{L}\p{N}]?\p{L}+"
-    r"|\p{N}"
-    r"| ?[^\s\p{L}\p{N}]+[\r\n]*"
-    r"|\s*[\r\n]+"
-    r"|\s+(?!\S)"
-    r"|\s+"
-)
+# --- the server ----------------------------------------------------------------------
 
 
-@functools.cache
-def qwen_encoding() -> Any | None:
-    """The Qwen2.5 BPE as a ``tiktoken.Encoding``, loaded offline; None if unavailable."""
-    try:
-        import tiktoken
-    except ImportError:
-        return None
-    spec = importlib.util.find_spec("dashscope")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    vocab = Path(next(iter(spec.submodule_search_locations))) / "resources" / "qwen.tiktoken"
-    if not vocab.is_file():
-        return None
-    ranks: dict[bytes, int] = {}
-    for line in vocab.read_bytes().splitlines():
-        if line:
-            token, rank = line.split()
-            ranks[base64.b64decode(token)] = int(rank)
-    return tiktoken.Encoding(
-        "qwen2.5", pat_str=_QWEN_SPLIT, mergeable_ranks=ranks, special_tokens={}
-    )
-
-
-def _estimated_count(text: str) -> int:
-    return math.ceil(len(text) / 1.1) if text else 0
-
-
-def count_tokens(text: str) -> int:
-    """Qwen2.5 tokens in ``text`` (an estimate of chars / 1.1 without the vocabulary)."""
-    encoding = qwen_encoding()
-    if encoding is None:
-        return _estimated_count(text)
-    return len(encoding.encode(text, disallowed_special=()))
-
-
-def split_tokens(text: str) -> list[str]:
-    """``text`` cut where its tokens end; a token that ends inside a character adds an
-    empty piece, so ``len(result)`` is the token count and ``"".join(result) == text``."""
-    encoding = qwen_encoding()
-    if encoding is None:
-        count = _estimated_count(text)
-        bounds = [round(i * len(text) / count) for i in range(count + 1)] if count else [0]
-        return [text[a:b] for a, b in itertools.pairwise(bounds)]
-    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-    pieces = []
-    for token in encoding.encode(text, disallowed_special=()):
-        pieces.append(decoder.decode(encoding.decode_single_token_bytes(token)))
-    tail = decoder.decode(b"", final=True)
-    if tail:
-        pieces.append(tail)
-    return pieces
-
-
-# --- reading pitchcast's prompt ------------------------------------------------------
-
-
-@dataclass(slots=True)
-class _PromptBatch:
-    teams: dict[str, str] = field(default_factory=dict)
-    players: dict[str, str] = field(default_factory=dict)
-    actions: list[dict[str, str]] = field(default_factory=list)
-
-
-_SECTION_RE = re.compile(r"^\[[^\]]+\]")
-_REQUEST_RE = re.compile(re.escape(SECTION_REQUEST) + r"\s*([\d~,\s]+)번")
-_LENGTH_RE = re.compile(r"(\d+)~(\d+)자")
-
-
-def _csv_section(lines: list[str], header: str) -> list[dict[str, str]]:
-    try:
-        start = lines.index(header)
-    except ValueError:
-        return []
-    block = []
-    for line in lines[start + 1 :]:
-        if _SECTION_RE.match(line):
-            break
-        block.append(line)
-    return list(csv.DictReader(io.StringIO("\n".join(block))))
-
-
-def _parse_prompt(text: str) -> _PromptBatch | None:
-    lines = text.split("\n")
-    if SECTION_ACTIONS not in lines:
-        return None
-    batch = _PromptBatch()
-    batch.teams = {r["ref"]: r.get("name", "") for r in _csv_section(lines, SECTION_TEAMS)}
-    batch.players = {r["ref"]: r.get("name", "") for r in _csv_section(lines, SECTION_PLAYERS)}
-    batch.actions = _csv_section(lines, SECTION_ACTIONS)
-    return batch
-
-
-def _requested_rows(messages: Sequence[dict[str, Any]], batch: _PromptBatch) -> list[int]:
-    for message in reversed(messages):
-        if message.get("role") != "user":
-            continue
-        match = _REQUEST_RE.search(str(message.get("content", "")))
-        if match:
-            return parse_rows(match.group(1))
-    return list(range(1, len(batch.actions) + 1))
-
-
-# --- writing commentary --------------------------------------------------------------
-
-# Per K League type: (polite broadcast phrase, casual phrase). ``{p}`` is the player
-# reference with a particle (이/가 picked at random: pitchcast fixes it), ``{t}`` the team,
-# ``{zone}`` and ``{way}`` come from the coordinates.
-_PHRASES: dict[str, tuple[str, str]] = {
-    "Pass": ("{p} {zone}에서 {way} 패스를 보냅니다", "{p} {zone}에서 {way} 패스 줬어"),
-    "Pass Received": ("{p} {zone}에서 공을 받아 냅니다", "{p} {zone}에서 받았어"),
-    "Ball Received": ("{p} 흘러나온 공을 잡아 냅니다", "{p} 흐른 공 잡았어"),
-    "Carry": ("{p} 공을 몰고 {way} 전진합니다", "{p} 공 몰고 {way} 치고 나가"),
-    "Cross": ("{p} {zone}에서 크로스를 올립니다", "{p} 크로스 올렸어"),
-    "Shot": ("{p} 과감하게 슈팅을 날립니다", "{p} 슛 때렸어"),
-    "Goal": ("골입니다! {t} 환호합니다", "골! {t} 난리 났어"),
-    "Own Goal": ("아, 자책골이 나옵니다", "헐, 자책골이야"),
-    "Tackle": ("{p} 태클로 공을 빼앗으려 합니다", "{p} 태클 들어갔어"),
-    "Interception": ("{p} 패스를 끊어 냅니다", "{p} 패스 끊었어"),
-    "Recovery": ("{p} 공을 되찾아 옵니다", "{p} 공 다시 찾아왔어"),
-    "Clearance": ("{p} 위험 지역에서 걷어 냅니다", "{p} 일단 걷어냈어"),
-    "Duel": ("{p} 몸싸움을 벌입니다", "{p} 몸싸움 붙었어"),
-    "Foul": ("{p} 반칙을 범합니다", "{p} 파울했어"),
-    "Throw-In": ("{p} 스로인으로 다시 시작합니다", "{p} 스로인 던졌어"),
-    "Goal Kick": ("{p} 골킥으로 길게 찹니다", "{p} 골킥 길게 찼어"),
-    "Out": ("공이 라인 밖으로 나갑니다", "공 밖으로 나갔어"),
-    "Block": ("{p} 몸을 던져 막아 냅니다", "{p} 몸으로 막았어"),
-    "Take-On": ("{p} 수비를 앞에 두고 드리블합니다", "{p} 드리블로 제치려 해"),
-    "Catch": ("{p} 공을 안전하게 잡아 냅니다", "{p} 깔끔하게 잡았어"),
-    "Offside": ("오프사이드 깃발이 올라갑니다", "오프사이드 걸렸어"),
-}
-_DEFAULT_PHRASE = ("{p} 공을 다룹니다", "{p} 공 잡고 있어")
-_FILLERS = (
-    (" 관중석이 술렁입니다", " 관중석 난리야"),
-    (" 흐름이 이어집니다", " 흐름 좋다"),
-    (" 침착한 판단이네요", " 침착하네"),
-    (" {t}의 공격이 계속됩니다", " {t} 계속 몰아쳐"),
-)
-
-
-def _zone(row: dict[str, str]) -> str:
-    try:
-        x, y = float(row.get("sx") or 0), float(row.get("sy") or 34)
-    except ValueError:
-        return "중원"
-    third = "자기 진영" if x < 35 else ("중원" if x < 70 else "상대 진영")
-    side = "오른쪽" if y < 20 else ("왼쪽" if y > 48 else "")
-    return f"{side} {third}".strip()
-
-
-def _way(row: dict[str, str]) -> str:
-    try:
-        dx = float(row.get("ex") or row.get("sx") or 0) - float(row.get("sx") or 0)
-    except ValueError:
-        return "옆으로"
-    if dx > 10:
-        return "앞으로 길게"
-    if dx > 0:
-        return "앞으로"
-    return "뒤로" if dx < -3 else "옆으로"
-
-
-def _tone(row: dict[str, str], casual: bool) -> str:
-    kind, result = row.get("type", ""), row.get("result", "")
-    if kind in ("Goal", "Own Goal") or result == "Goal":
-        return "excited"
-    if kind.startswith("Shot") and result == "On Target":
-        return "excited"
-    if kind in ("Foul", "Handball_Foul", "Tackle", "Offside") or "Card" in result:
-        return "tense"
-    if result in ("Unsuccessful", "Off Target", "Blocked"):
-        return "disappointed"
-    return "playful" if casual else "calm"
-
-
-def _line_text(
-    row: dict[str, str], casual: bool, length: tuple[int, int], rng: random.Random
-) -> str:
-    player = row.get("player") or ""
-    team = row.get("team") or "T1"
-    who = f"{{{player}}}{rng.choice(('이', '가'))}" if player else f"{{{team}}}"
-    phrase = _PHRASES.get(row.get("type", ""), _DEFAULT_PHRASE)[1 if casual else 0]
-    text = phrase.format(p=who, t=f"{{{team}}}", zone=_zone(row), way=_way(row))
-    low, high = length
-    target = rng.randint(low, high)
-    for filler in itertools.islice(itertools.cycle(rng.sample(_FILLERS, len(_FILLERS))), 4):
-        if len(text) >= target:
-            break
-        addition = filler[1 if casual else 0].format(t=f"{{{team}}}")
-        if len(text) + len(addition) + 1 > high:
-            break
-        text += "," + addition
-    return text + ("!" if casual else ".")
-
-
-def _write_lines(
-    batch: _PromptBatch, rows: list[int], *, casual: bool, length: tuple[int, int], seed: int
-) -> list[list[Any]]:
-    rng = random.Random(seed)
-    lines: list[list[Any]] = []
-    for row in rows:
-        if 1 <= row <= len(batch.actions):
-            action = batch.actions[row - 1]
-            lines.append([row, _tone(action, casual), _line_text(action, casual, length, rng)])
-    return lines
-
-
-def _apply_content_fault(lines: list[list[Any]], fault: Fault | None) -> list[list[Any]]:
-    if fault is None or not lines:
-        return lines
-    lines = [list(line) for line in lines]
-    if fault.kind == "wrong_count":
-        lines.pop()
-    elif fault.kind == "extra_line":
-        lines.append([max(line[0] for line in lines) + 50, "calm", "추가로 한 줄 더 씁니다."])
-    elif fault.kind == "unknown_row":
-        lines[-1][0] = lines[-1][0] + 90
-    elif fault.kind == "bad_tone":
-        lines[0][1] = "happy"
-    elif fault.kind == "invented_name":
-        lines[0][2] = f"{fault.name} 선수가 {lines[0][2]}"
-    elif fault.kind == "unknown_ref":
-        lines[0][2] = "{P99}가 " + lines[0][2]
-    return lines
-
-
-def _render(lines: list[list[Any]], *, structured: bool, fault: Fault | None) -> str:
-    if structured:
-        text = json.dumps({"lines": lines}, ensure_ascii=False, separators=(",", ":"))
-    else:
-        text = "\n".join(f"{n}|{tone}|{body}" for n, tone, body in lines)
-    if fault is not None and fault.kind == "malformed":
-        # An answer that stops mid-item and forgets its separators.
-        return '{"lines":[[1,"calm" "' + text.replace("|", " ")[:40]
-    return text
-
-
-# --- the HTTP server -------------------------------------------------------------------
-
-_REASONS = {
-    200: "OK",
-    400: "Bad Request",
-    401: "Unauthorized",
-    404: "Not Found",
-    405: "Method Not Allowed",
-    429: "Too Many Requests",
-    500: "Internal Server Error",
-    502: "Bad Gateway",
-    503: "Service Unavailable",
-}
-_MAX_HEAD_BYTES = 64 * 1024
-# vLLM's error ``type`` per status (its OpenAI server names them after the HTTP class).
-_ERROR_TYPES = {
-    400: "BadRequestError",
-    401: "AuthenticationError",
-    403: "PermissionDeniedError",
-    404: "NotFoundError",
-    422: "UnprocessableEntityError",
-    429: "RateLimitError",
-}
-
-
-def _error_object(status: int, message: str, fault: Fault | None = None) -> dict[str, Any]:
-    """The ``error`` object of an error body or event: vLLM's shape, or RunPod's
-    (``code`` null) when the fault says so."""
-    default_type = _ERROR_TYPES.get(status, "InternalServerError" if status >= 500 else "Error")
-    error_type = fault.error_type if fault is not None and fault.error_type else default_type
-    null_code = fault is not None and fault.null_code
-    return {
-        "message": message,
-        "type": error_type,
-        "param": None,
-        "code": None if null_code else status,
-    }
-
-
-class _Request:
-    __slots__ = ("body", "headers", "method", "path")
-
-    def __init__(self, method: str, path: str, headers: dict[str, str], body: bytes) -> None:
-        self.method = method
-        self.path = path
-        self.headers = headers
-        self.body = body
-
-
-class FakeLLMServer:
+class FakeLLMServer(MiniHTTPServer):
     """A TEST DOUBLE of an OpenAI-compatible LLM server (see the module docstring)."""
+
+    thread_name = "fake-llm-server"
 
     def __init__(
         self,
@@ -441,10 +156,14 @@ class FakeLLMServer:
         fault_rate: float = 0.0,
         random_faults: Sequence[FaultKind] = DEFAULT_RANDOM_FAULTS,
         seed: int = 0,
+        profile: str | Profile = "instant",
+        time_scale: float = 1.0,
     ) -> None:
-        self.host = host
-        self.port = port
+        super().__init__(host, port)
         self.model = model
+        self.profile = profile_named(profile) if isinstance(profile, str) else profile
+        self.time_scale = time_scale
+        self._check_pacing(ttft_s, tpot_s)
         self._defaults = (ttft_s, tpot_s, fault_rate, seed)
         self.ttft_s = ttft_s
         self.tpot_s = tpot_s
@@ -457,81 +176,25 @@ class FakeLLMServer:
         self._requests: list[dict[str, Any]] = []
         self._arrivals: list[float] = []  # time.monotonic() of each chat request
         self._faults_applied: list[FaultKind | None] = []
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._server: asyncio.Server | None = None
-        self._connections: set[asyncio.Task[None]] = set()
-        self._stopping: asyncio.Event | None = None
-        self._thread: threading.Thread | None = None
-        self._ready = threading.Event()
-        self._start_error: BaseException | None = None
+        self._engine = AsyncEngine(self.profile, time_scale=time_scale)
+        self._old_engines: list[AsyncEngine] = []
 
-    # --- lifecycle ---------------------------------------------------------------------
+    def _check_pacing(self, ttft_s: float, tpot_s: float) -> None:
+        if (ttft_s > 0 or tpot_s > 0) and self.profile.timed:
+            raise ValueError(
+                f"fixed pacing (ttft/tpot) replaces the timing model: use it with the "
+                f"instant profile, not {self.profile.name!r}"
+            )
 
     @property
     def base_url(self) -> str:
         """``http://host:port/v1``, the value for ``PITCHCAST_LLM_BASE_URL``."""
         return f"http://{self.host}:{self.port}/v1"
 
-    def start(self, timeout_s: float = 10.0) -> FakeLLMServer:
-        """Serve from a daemon thread; return once the port is listening."""
-        if self._thread is not None:
-            raise RuntimeError("FakeLLMServer is already started")
-        self._ready.clear()
-        self._thread = threading.Thread(
-            target=self._run_in_thread, name="fake-llm-server", daemon=True
-        )
-        self._thread.start()
-        if not self._ready.wait(timeout_s):
-            raise RuntimeError("FakeLLMServer did not start in time")
-        if self._start_error is not None:
-            raise RuntimeError("FakeLLMServer could not start") from self._start_error
-        return self
-
-    def stop(self, timeout_s: float = 10.0) -> None:
-        """Stop serving: hanging requests are dropped, the thread ends."""
-        loop, stopping = self._loop, self._stopping
-        if loop is not None and stopping is not None and not loop.is_closed():
-            with contextlib.suppress(RuntimeError):  # loop already closed
-                loop.call_soon_threadsafe(stopping.set)
-        if self._thread is not None:
-            self._thread.join(timeout_s)
-            self._thread = None
-
-    def __enter__(self) -> FakeLLMServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    def _run_in_thread(self) -> None:
-        try:
-            asyncio.run(self.serve_forever())
-        except BaseException as exc:  # surfaced by start()
-            self._start_error = exc
-            self._ready.set()
-
-    async def serve_forever(self) -> None:
-        """Serve in the running event loop until :meth:`stop` (or cancellation)."""
-        self._loop = asyncio.get_running_loop()
-        self._stopping = asyncio.Event()
-        self._server = await asyncio.start_server(
-            self._on_connection, self.host, self.port, limit=_MAX_HEAD_BYTES
-        )
-        self.port = self._server.sockets[0].getsockname()[1]
-        self._ready.set()
-        try:
-            await self._stopping.wait()
-        finally:
-            self._server.close()
-            for task in list(self._connections):
-                task.cancel()
-            await asyncio.gather(*self._connections, return_exceptions=True)
-            await self._server.wait_closed()
+    @property
+    def fixed_pacing(self) -> bool:
+        """True when ``ttft_s`` / ``tpot_s`` pace the answers instead of the engine."""
+        return self.ttft_s > 0 or self.tpot_s > 0
 
     # --- scripting and observations ---------------------------------------------------
 
@@ -541,14 +204,16 @@ class FakeLLMServer:
             self._script.extend(faults)
 
     def set_pacing(self, *, ttft_s: float | None = None, tpot_s: float | None = None) -> None:
-        """Change the time to first token and the time per output token."""
-        if ttft_s is not None:
-            self.ttft_s = ttft_s
-        if tpot_s is not None:
-            self.tpot_s = tpot_s
+        """Fixed pacing: the time to first token and the time per output token (instant
+        profile only; 0 and 0 hand the timing back to the engine)."""
+        ttft = self.ttft_s if ttft_s is None else ttft_s
+        tpot = self.tpot_s if tpot_s is None else tpot_s
+        self._check_pacing(ttft, tpot)
+        self.ttft_s, self.tpot_s = ttft, tpot
 
     def reset(self) -> None:
-        """Back to the constructor's pacing, fault rate and seed; script and records cleared."""
+        """Back to the constructor's pacing, fault rate and seed; script, records and the
+        engine (prefix cache and accounting) cleared."""
         ttft_s, tpot_s, fault_rate, seed = self._defaults
         with self._lock:
             self._script.clear()
@@ -558,6 +223,59 @@ class FakeLLMServer:
             self._faults_applied.clear()
             self.ttft_s, self.tpot_s, self.fault_rate = ttft_s, tpot_s, fault_rate
             self._rng = random.Random(seed)
+            old, self._engine = self._engine, AsyncEngine(self.profile, time_scale=self.time_scale)
+            self._old_engines.append(old)
+        # Requests still in flight finish on the engine they started on, then it stops.
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):  # the loop is closing
+                asyncio.run_coroutine_threadsafe(self._retire(old), loop)
+
+    async def _retire(self, engine: AsyncEngine) -> None:
+        while engine.core.has_work:
+            await asyncio.sleep(0.05)
+        await engine.close()
+        with self._lock:
+            if engine in self._old_engines:
+                self._old_engines.remove(engine)
+
+    def stats(self, *, with_requests: bool = False) -> dict[str, Any]:
+        """The engine's accounting (the ``GET /stats`` body); see BENCHMARKS.md."""
+        with self._lock:
+            engine = self._engine
+            chat_requests = self._request_count
+            faults = sum(1 for kind in self._faults_applied if kind is not None)
+        result = engine.stats(with_requests=with_requests)
+        result["server"] = {
+            "profile": self.profile.name,
+            "timing": "fixed" if self.fixed_pacing else "engine",
+            "time_scale": self.time_scale,
+            "chat_requests": chat_requests,
+            "faults": faults,
+            "tokenizer": tokenizer_name(),
+        }
+        return result
+
+    @property
+    def engine_requests(self) -> list[dict[str, Any]]:
+        """One record per request the engine took (model seconds), oldest first."""
+        return self.stats(with_requests=True)["requests"]
+
+    def reset_stats(self, *, cache: bool = False) -> None:
+        """Zero the accounting; with ``cache``, also empty the prefix cache (only when no
+        request is in flight: raises RuntimeError otherwise)."""
+        engine = self._engine
+        with engine.lock:
+            if cache and engine.core.has_work:
+                raise RuntimeError("requests are in flight; the cache cannot be emptied")
+            engine.core.reset_counters(cache=cache)
+
+    async def _on_stop(self) -> None:
+        with self._lock:
+            engines = [*self._old_engines, self._engine]
+            self._old_engines.clear()
+        for engine in engines:
+            await engine.close()
 
     @property
     def request_count(self) -> int:
@@ -602,54 +320,10 @@ class FakeLLMServer:
             self._faults_applied.append(fault.kind if fault else None)
             return fault
 
-    # --- HTTP -----------------------------------------------------------------------------
-
-    async def _on_connection(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-    ) -> None:
-        task = asyncio.current_task()
-        if task is not None:
-            self._connections.add(task)
-        try:
-            while True:
-                request = await self._read_request(reader)
-                if request is None:
-                    break
-                keep_open = await self._dispatch(request, writer)
-                if not keep_open or request.headers.get("connection", "").lower() == "close":
-                    break
-        except (ConnectionError, asyncio.IncompleteReadError):
-            pass  # the client went away
-        except asyncio.CancelledError:
-            # stop() cancels open connections; ending quietly keeps asyncio's stream
-            # callback from reporting the cancellation as an error.
-            pass
-        finally:
-            if task is not None:
-                self._connections.discard(task)
-            writer.close()
-            with contextlib.suppress(Exception):
-                await writer.wait_closed()
-
-    async def _read_request(self, reader: asyncio.StreamReader) -> _Request | None:
-        try:
-            head = await reader.readuntil(b"\r\n\r\n")
-        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError):
-            return None
-        request_line, *header_lines = head.decode("latin-1").rstrip("\r\n").split("\r\n")
-        parts = request_line.split(" ")
-        if len(parts) != 3:
-            return None
-        headers = {}
-        for line in header_lines:
-            name, _, value = line.partition(":")
-            headers[name.strip().lower()] = value.strip()
-        length = int(headers.get("content-length") or 0)
-        body = await reader.readexactly(length) if length else b""
-        return _Request(parts[0].upper(), parts[1].split("?", 1)[0], headers, body)
-
-    async def _dispatch(self, request: _Request, writer: asyncio.StreamWriter) -> bool:
+    async def _dispatch(self, request: Request, writer: asyncio.StreamWriter) -> bool:
         path = request.path.rstrip("/")
+        if path.startswith("/v1/stats"):  # for clients that hold the /v1 base URL
+            path = path[3:]
         if path == "/v1/models":
             if request.method != "GET":
                 return await self._send_error(writer, 405, "use GET")
@@ -663,54 +337,26 @@ class FakeLLMServer:
             if request.method != "POST":
                 return await self._send_error(writer, 405, "use POST")
             return await self._chat(request, writer)
+        if path == "/stats":
+            if request.method != "GET":
+                return await self._send_error(writer, 405, "use GET")
+            with_requests = _flag(request.query, "requests")
+            return await self._send_json(writer, 200, self.stats(with_requests=with_requests))
+        if path == "/stats/reset":
+            if request.method != "POST":
+                return await self._send_error(writer, 405, "use POST")
+            try:
+                self.reset_stats(cache=_flag(request.query, "cache"))
+            except RuntimeError as exc:
+                return await self._send_error(writer, 409, str(exc))
+            return await self._send_json(writer, 200, {"reset": True})
         return await self._send_error(writer, 404, f"no route {request.path}")
-
-    async def _write(self, writer: asyncio.StreamWriter, data: bytes) -> None:
-        writer.write(data)
-        await writer.drain()
-
-    def _head(self, status: int, headers: dict[str, str]) -> bytes:
-        lines = [f"HTTP/1.1 {status} {_REASONS.get(status, 'Status')}"]
-        lines += [f"{name}: {value}" for name, value in headers.items()]
-        return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
-
-    async def _send_body(
-        self,
-        writer: asyncio.StreamWriter,
-        status: int,
-        body: bytes,
-        content_type: str,
-        extra_headers: dict[str, str] | None = None,
-    ) -> bool:
-        headers = {"content-type": content_type, "content-length": str(len(body))}
-        headers.update(extra_headers or {})
-        await self._write(writer, self._head(status, headers) + body)
-        return True
-
-    async def _send_json(
-        self,
-        writer: asyncio.StreamWriter,
-        status: int,
-        body: dict[str, Any],
-        extra_headers: dict[str, str] | None = None,
-    ) -> bool:
-        data = json.dumps(body, ensure_ascii=False).encode()
-        return await self._send_body(writer, status, data, "application/json", extra_headers)
-
-    async def _send_error(
-        self,
-        writer: asyncio.StreamWriter,
-        status: int,
-        message: str,
-        extra_headers: dict[str, str] | None = None,
-        fault: Fault | None = None,
-    ) -> bool:
-        body = {"error": _error_object(status, message, fault)}
-        return await self._send_json(writer, status, body, extra_headers)
 
     # --- chat completions ---------------------------------------------------------------
 
-    async def _chat(self, request: _Request, writer: asyncio.StreamWriter) -> bool:
+    async def _chat(self, request: Request, writer: asyncio.StreamWriter) -> bool:
+        engine = self._engine
+        received = engine.model_now()
         try:
             payload = json.loads(request.body)
         except ValueError:
@@ -728,7 +374,9 @@ class FakeLLMServer:
             if fault.echo_headers:
                 auth = request.headers.get("authorization", "")
                 message = f"bad credentials: authorization={auth!r}; {message}"
-            return await self._send_error(writer, fault.status, message, fault=fault)
+            return await self._send_json(
+                writer, fault.status, {"error": error_object(fault.status, message, fault)}
+            )
         if fault is not None and fault.kind == "rate_limit":
             extra = {}
             if fault.retry_after is not None:
@@ -751,126 +399,120 @@ class FakeLLMServer:
                 return False
             return await self._send_body(writer, 200, b"<html>502 upstream</html>", "text/html")
 
-        content = self._answer(payload, fault)
-        pieces = split_tokens(content)
-        max_tokens = payload.get("max_tokens")
-        finish_reason = "stop"
-        if isinstance(max_tokens, int) and 0 < max_tokens < len(pieces):
-            pieces, finish_reason = pieces[:max_tokens], "length"
-        usage = {
-            "prompt_tokens": self._prompt_tokens(payload["messages"]),
-            "completion_tokens": len(pieces),
-        }
-        usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
-        ttft = (
-            fault.ttft_s
-            if fault and fault.kind == "slow" and fault.ttft_s is not None
-            else self.ttft_s
-        )
-        tpot = (
-            fault.tpot_s
-            if fault and fault.kind == "slow" and fault.tpot_s is not None
-            else self.tpot_s
-        )
-        model = str(payload.get("model") or self.model or "pitchcast-fake-llm")
-        completion_id = f"chatcmpl-fake-{self.request_count}"
         if not stream and fault is not None and fault.kind == "stream_error":
             # Not streamed: the error object in a 200 body (a wrapper that does that).
-            error_body = {"error": _error_object(fault.status, "fake error body", fault)}
+            error_body = {"error": error_object(fault.status, "fake error body", fault)}
             return await self._send_json(writer, 200, error_body)
-        if not stream:
-            await asyncio.sleep(ttft + tpot * max(len(pieces) - 1, 0))
-            body = {
-                "id": completion_id,
-                "object": "chat.completion",
-                "created": int(time.time()),
-                "model": model,
-                "choices": [
-                    {
-                        "index": 0,
-                        "message": {"role": "assistant", "content": "".join(pieces)},
-                        "finish_reason": finish_reason,
-                    }
-                ],
-                "usage": usage,
-            }
-            return await self._send_json(writer, 200, body)
-        cut_after = (
-            fault.after_tokens if fault and fault.kind in ("cut_stream", "stream_error") else None
-        )
-        error = None
-        if fault is not None and fault.kind == "stream_error":
-            error = _error_object(fault.status, f"fake error event {fault.status}", fault)
-        include_usage = bool((payload.get("stream_options") or {}).get("include_usage"))
-        return await self._stream(
-            writer,
-            completion_id,
-            model,
-            pieces,
-            finish_reason,
-            usage if include_usage else None,
-            ttft,
-            tpot,
-            cut_after,
-            error,
-        )
+        try:
+            answer = self._prepare(payload, fault, engine, received, stream=stream)
+        except ValueError as exc:  # longer than the whole KV cache: vLLM refuses it too
+            return await self._send_error(writer, 400, str(exc))
+        try:
+            if not stream:
+                await self._generate(answer)
+                return await self._send_json(writer, 200, answer.body())
+            options = payload.get("stream_options") or {}
+            return await self._stream(
+                writer, answer, include_usage=bool(options.get("include_usage"))
+            )
+        finally:
+            if not answer.request.done:  # the client went away, or the stream was cut
+                answer.engine.abort(answer.request)
 
-    def _prompt_tokens(self, messages: list[Any]) -> int:
-        # Content tokens plus the chat template's few tokens per message.
-        total = 3
-        for message in messages:
-            if isinstance(message, dict):
-                total += 4 + count_tokens(str(message.get("content") or ""))
-        return total
+    def _prepare(
+        self,
+        payload: dict[str, Any],
+        fault: Fault | None,
+        engine: AsyncEngine,
+        received: float,
+        *,
+        stream: bool,
+    ) -> _Answer:
+        messages = payload["messages"]
+        ids, pieces = tokens_and_pieces(self._answer(payload, fault))
+        max_tokens = payload.get("max_tokens")
+        eos = True
+        if isinstance(max_tokens, int) and 0 < max_tokens <= len(ids):
+            # The answer fills max_tokens: no room for the end-of-sequence token.
+            ids, pieces, eos = ids[:max_tokens], pieces[:max_tokens], False
+        user = payload.get("user")
+        engine_request = engine.submit(
+            chat_token_ids(messages),
+            ids,
+            eos=eos,
+            user=user if isinstance(user, str) and user else "unknown",
+            arrival=received,
+        )
+        slow = fault is not None and fault.kind == "slow"
+        ttft = fault.ttft_s if slow and fault.ttft_s is not None else self.ttft_s
+        tpot = fault.tpot_s if slow and fault.tpot_s is not None else self.tpot_s
+        with self._lock:
+            number = self._request_count
+        return _Answer(
+            engine=engine,
+            request=engine_request,
+            pieces=pieces,
+            model=str(payload.get("model") or self.model or "pitchcast-fake-llm"),
+            completion_id=f"chatcmpl-fake-{number}",
+            pacing=(ttft / self.time_scale, tpot / self.time_scale)
+            if ttft > 0 or tpot > 0
+            else None,
+            cut_after=fault.after_tokens
+            if stream and fault and fault.kind in ("cut_stream", "stream_error")
+            else None,
+            error=error_object(fault.status, f"fake error event {fault.status}", fault)
+            if stream and fault is not None and fault.kind == "stream_error"
+            else None,
+        )
 
     def _answer(self, payload: dict[str, Any], fault: Fault | None) -> str:
-        messages = payload["messages"]
-        system = next(
-            (str(m.get("content", "")) for m in messages if m.get("role") == "system"), ""
-        )
-        first_user = next(
-            (str(m.get("content", "")) for m in messages if m.get("role") == "user"), ""
-        )
-        batch = _parse_prompt(first_user)
-        if batch is None:
-            return "네"  # a warm-up or any other prompt: one short token
-        casual = "반말" in system
-        match = _LENGTH_RE.search(system)
-        length = (int(match.group(1)), int(match.group(2))) if match else LINE_CHARS
-        rows = _requested_rows(messages, batch)
+        """The text of the answer (subclasses may reshape it; the engine times its tokens)."""
         response_format = payload.get("response_format") or {}
-        structured = response_format.get("type") in ("json_schema", "json_object")
-        seed = len(first_user) * 31 + sum(rows)
-        lines = _write_lines(batch, rows, casual=casual, length=length, seed=seed)
-        return _render(_apply_content_fault(lines, fault), structured=structured, fault=fault)
+        return write_answer(
+            payload["messages"],
+            structured=response_format.get("type") in ("json_schema", "json_object"),
+            fault=fault.kind if fault is not None and fault.kind in CONTENT_FAULTS else None,
+            **({"invented_name": fault.name} if fault is not None else {}),
+        )
+
+    async def _generate(
+        self, answer: _Answer, emit: Callable[[list[int]], Awaitable[None]] | None = None
+    ) -> bool:
+        """Wait for the answer's tokens (at the engine's times, or at the fixed pacing's)
+        and hand each group of indexes to ``emit``; False when the stream is cut."""
+        async for indexes in self._paced(answer):
+            cut = answer.cut_after
+            if cut is not None and any(cut <= i < len(answer.pieces) for i in indexes):
+                if emit is not None:
+                    await emit([i for i in indexes if i < cut])
+                return False
+            if emit is not None:
+                await emit(indexes)
+        return True
+
+    async def _paced(self, answer: _Answer) -> AsyncIterator[list[int]]:
+        """The engine's groups of token indexes; with fixed pacing, each token held back
+        until its due time (the ones already due go together)."""
+        if answer.pacing is None:
+            async for indexes in answer.engine.tokens(answer.request):
+                yield indexes
+            return
+        ttft, tpot = answer.pacing
+        started = time.monotonic()
+        async for indexes in answer.engine.tokens(answer.request):
+            pending = list(indexes)
+            while pending:
+                now = time.monotonic()
+                due = [i for i in pending if started + ttft + tpot * i <= now]
+                if due:
+                    yield due
+                    pending = pending[len(due) :]
+                    continue
+                await asyncio.sleep(started + ttft + tpot * pending[0] - now)
 
     async def _stream(
-        self,
-        writer: asyncio.StreamWriter,
-        completion_id: str,
-        model: str,
-        pieces: list[str],
-        finish_reason: str,
-        usage: dict[str, int] | None,
-        ttft: float,
-        tpot: float,
-        cut_after: int | None,
-        error: dict[str, Any] | None = None,
+        self, writer: asyncio.StreamWriter, answer: _Answer, *, include_usage: bool
     ) -> bool:
-        created = int(time.time())
-
-        def event(choices: list[dict[str, Any]], extra: dict[str, Any] | None = None) -> bytes:
-            chunk = {
-                "id": completion_id,
-                "object": "chat.completion.chunk",
-                "created": created,
-                "model": model,
-                "choices": choices,
-                **(extra or {}),
-            }
-            data = b"data: " + json.dumps(chunk, ensure_ascii=False).encode() + b"\n\n"
-            return f"{len(data):x}\r\n".encode() + data + b"\r\n"
-
         head = self._head(
             200,
             {
@@ -879,47 +521,131 @@ class FakeLLMServer:
                 "transfer-encoding": "chunked",
             },
         )
-        await self._write(
-            writer,
-            head
-            + event(
-                [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}]
-            ),
-        )
-        start = time.monotonic()
-        for index, piece in enumerate(pieces):
-            due = start + ttft + tpot * index
-            delay = due - time.monotonic()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            if cut_after is not None and index >= cut_after:
-                if error is not None:
-                    # An error event, then the end of the stream, as vLLM does.
-                    data = b"data: " + json.dumps({"error": error}).encode() + b"\n\n"
-                    done = b"data: [DONE]\n\n"
-                    await self._write(
-                        writer,
-                        f"{len(data):x}\r\n".encode()
-                        + data
-                        + b"\r\n"
-                        + f"{len(done):x}\r\n".encode()
-                        + done
-                        + b"\r\n0\r\n\r\n",
-                    )
-                    return True
-                return False  # drop the connection mid-stream, no terminating chunk
-            if piece:
-                choice = {"index": 0, "delta": {"content": piece}, "finish_reason": None}
-                await self._write(writer, event([choice]))
-        if not pieces and ttft > 0:
-            await asyncio.sleep(ttft)
-        final = event([{"index": 0, "delta": {}, "finish_reason": finish_reason}])
-        tail = event([], {"usage": usage}) if usage is not None else b""
+        first = {"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}
+        await self._write(writer, head + answer.event([first]))
+
+        async def emit(indexes: list[int]) -> None:
+            data = b"".join(
+                answer.event([{"index": 0, "delta": {"content": piece}, "finish_reason": None}])
+                for piece in (answer.pieces[i] for i in indexes if i < len(answer.pieces))
+                if piece
+            )
+            if data:
+                await self._write(writer, data)
+
+        if not await self._generate(answer, emit):
+            if answer.error is not None:
+                # An error event, then the end of the stream, as vLLM does.
+                data = b"data: " + json.dumps({"error": answer.error}).encode() + b"\n\n"
+                done = b"data: [DONE]\n\n"
+                await self._write(
+                    writer,
+                    f"{len(data):x}\r\n".encode() + data + b"\r\n"
+                    + f"{len(done):x}\r\n".encode() + done + b"\r\n0\r\n\r\n",
+                )  # fmt: skip
+                return True
+            return False  # drop the connection mid-stream, no terminating chunk
+        final = answer.event([{"index": 0, "delta": {}, "finish_reason": answer.finish_reason}])
+        tail = answer.event([], {"usage": answer.usage()}) if include_usage else b""
         done = b"data: [DONE]\n\n"
         await self._write(
             writer, final + tail + f"{len(done):x}\r\n".encode() + done + b"\r\n0\r\n\r\n"
         )
         return True
+
+
+# vLLM's error ``type`` per status (its OpenAI server names them after the HTTP class).
+_ERROR_TYPES = {
+    400: "BadRequestError",
+    401: "AuthenticationError",
+    403: "PermissionDeniedError",
+    404: "NotFoundError",
+    422: "UnprocessableEntityError",
+    429: "RateLimitError",
+}
+
+
+def error_object(status: int, message: str, fault: Fault | None = None) -> dict[str, Any]:
+    """The ``error`` object of an error body or event: vLLM's shape, or RunPod's
+    (``code`` null) when the fault says so."""
+    default_type = _ERROR_TYPES.get(status, "InternalServerError" if status >= 500 else "Error")
+    error_type = fault.error_type if fault is not None and fault.error_type else default_type
+    null_code = fault is not None and fault.null_code
+    return {
+        "message": message,
+        "type": error_type,
+        "param": None,
+        "code": None if null_code else status,
+    }
+
+
+def _flag(query: str, name: str) -> bool:
+    values = parse_qs(query).get(name, [])
+    return bool(values) and values[-1].lower() in ("1", "true", "yes")
+
+
+@dataclass(slots=True)
+class _Answer:
+    """One answer on its way out: the engine request and what to send."""
+
+    engine: AsyncEngine
+    request: EngineRequest
+    pieces: list[str]
+    model: str
+    completion_id: str
+    pacing: tuple[float, float] | None  # (ttft, tpot) in wall seconds, when fixed
+    cut_after: int | None
+    error: dict[str, Any] | None = None  # sent as an error event where the stream is cut
+    created: int = 0
+
+    def __post_init__(self) -> None:
+        self.created = int(time.time())
+
+    @property
+    def finish_reason(self) -> str:
+        return "stop" if self.request.eos else "length"
+
+    def usage(self) -> dict[str, Any]:
+        prompt = self.request.prompt_tokens
+        completion = self.request.to_generate
+        return {
+            "prompt_tokens": prompt,
+            "completion_tokens": completion,
+            "total_tokens": prompt + completion,
+            "prompt_tokens_details": {"cached_tokens": self.request.cached_tokens},
+        }
+
+    def body(self) -> dict[str, Any]:
+        return {
+            "id": self.completion_id,
+            "object": "chat.completion",
+            "created": self.created,
+            "model": self.model,
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": "".join(self.pieces)},
+                    "finish_reason": self.finish_reason,
+                }
+            ],
+            "usage": self.usage(),
+        }
+
+    def event(self, choices: list[dict[str, Any]], extra: dict[str, Any] | None = None) -> bytes:
+        """One SSE event as an HTTP chunk."""
+        chunk = {
+            "id": self.completion_id,
+            "object": "chat.completion.chunk",
+            "created": self.created,
+            "model": self.model,
+            "choices": choices,
+            **(extra or {}),
+        }
+        data = b"data: " + json.dumps(chunk, ensure_ascii=False).encode() + b"\n\n"
+        return f"{len(data):x}\r\n".encode() + data + b"\r\n"
+
+
+# --- command line ----------------------------------------------------------------------
 
 
 def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -929,17 +655,48 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
-    parser.add_argument("--ttft", type=float, default=0.0, help="seconds to the first token")
-    parser.add_argument("--tpot", type=float, default=0.0, help="seconds per output token")
+    parser.add_argument(
+        "--profile",
+        choices=("instant", "a40", "h100"),
+        default="instant",
+        help="timing model: instant (no time), a40 or h100 (a 7-8B model on that GPU)",
+    )
+    parser.add_argument(
+        "--time-scale", type=float, default=1.0, help="run the model this many times faster"
+    )
+    model = parser.add_argument_group("profile overrides")
+    model.add_argument("--max-num-seqs", type=int, default=None)
+    model.add_argument("--max-num-batched-tokens", type=int, default=None)
+    model.add_argument("--kv-cache-tokens", type=int, default=None)
+    model.add_argument("--itl-min", type=float, default=None, help="seconds, one stream alone")
+    model.add_argument("--max-decode-tps", type=float, default=None, help="decode tokens/s cap")
+    model.add_argument("--prefill-tps", type=float, default=None, help="prompt tokens/s")
+    fixed = parser.add_argument_group("fixed pacing (instant profile only)")
+    fixed.add_argument("--ttft", type=float, default=0.0, help="seconds to the first token")
+    fixed.add_argument("--tpot", type=float, default=0.0, help="seconds per output token")
     parser.add_argument("--model", default=None, help="only accept this model name")
     parser.add_argument("--fault-rate", type=float, default=0.0, help="share of faulty answers")
     parser.add_argument("--seed", type=int, default=0)
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if (args.ttft > 0 or args.tpot > 0) and args.profile != "instant":
+        parser.error("--ttft/--tpot replace the timing model: use them with --profile instant")
+    if args.time_scale <= 0:
+        parser.error("--time-scale must be positive")
+    return args
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Run the fake server in the foreground until Ctrl-C."""
     args = _parse_args(argv)
+    profile = profile_named(
+        args.profile,
+        max_num_seqs=args.max_num_seqs,
+        max_num_batched_tokens=args.max_num_batched_tokens,
+        kv_cache_tokens=args.kv_cache_tokens,
+        itl_min_s=args.itl_min,
+        max_decode_tokens_per_s=args.max_decode_tps,
+        prefill_tokens_per_s=args.prefill_tps,
+    )
     server = FakeLLMServer(
         host=args.host,
         port=args.port,
@@ -948,21 +705,40 @@ def main(argv: Sequence[str] | None = None) -> None:
         model=args.model,
         fault_rate=args.fault_rate,
         seed=args.seed,
+        profile=profile,
+        time_scale=args.time_scale,
     )
 
     async def run() -> None:
+        # The vocabulary loads while the port opens; requests wait for it anyway.
+        vocabulary = asyncio.create_task(asyncio.to_thread(qwen_encoding))
         task = asyncio.create_task(server.serve_forever())
         await asyncio.to_thread(server._ready.wait)
-        tokenizer = "Qwen2.5 (qwen.tiktoken)" if qwen_encoding() else "chars/1.1 estimate"
+        await vocabulary
+        timing = (
+            f"fixed pacing ttft {args.ttft}s, tpot {args.tpot}s"
+            if server.fixed_pacing
+            else f"profile {profile.name} ({_profile_line(profile)})"
+        )
         print(
-            f"fake LLM server (a test double) on {server.base_url}: ttft {args.ttft}s, "
-            f"tpot {args.tpot}s, tokens: {tokenizer}",
+            f"fake LLM server (a test double) on {server.base_url}: {timing}, "
+            f"time scale {args.time_scale:g}, tokens: {tokenizer_name()}",
             flush=True,
         )
         await task
 
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run())
+
+
+def _profile_line(profile: Profile) -> str:
+    if not profile.timed:
+        return "no time"
+    return (
+        f"itl_min {profile.itl_min_s * 1e3:g} ms, decode cap "
+        f"{profile.max_decode_tokens_per_s:g} tok/s, prefill {profile.prefill_tokens_per_s:g} "
+        f"tok/s, max_num_seqs {profile.max_num_seqs}, KV cache {profile.kv_cache_tokens} tokens"
+    )
 
 
 if __name__ == "__main__":

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import httpx
@@ -63,7 +65,8 @@ def test_answers_are_valid_and_as_long_as_the_prompt_asks(fake_llm: FakeLLMServe
     assert all(length <= high + 2 for length in lengths)
     assert sum(low <= length for length in lengths) >= 8
     usage = body["usage"]
-    assert usage["completion_tokens"] == count_tokens(content)
+    # vLLM counts the end-of-sequence token among the completion tokens.
+    assert usage["completion_tokens"] == count_tokens(content) + 1
     assert usage["total_tokens"] == usage["prompt_tokens"] + usage["completion_tokens"]
 
 
@@ -78,7 +81,7 @@ def test_stream_usage_only_when_asked(fake_llm: FakeLLMServer) -> None:
     assert not any("usage" in e for e in plain_events)
     assert usage_events[-1]["choices"] == [] and usage_events[-1]["usage"]["completion_tokens"] > 0
     content = "".join(c["delta"].get("content", "") for e in usage_events for c in e["choices"])
-    assert usage_events[-1]["usage"]["completion_tokens"] == count_tokens(content)
+    assert usage_events[-1]["usage"]["completion_tokens"] == count_tokens(content) + 1
     assert usage_events[-2]["choices"][0]["finish_reason"] == "stop"
 
 
@@ -140,23 +143,60 @@ def test_token_counts_match_dashscope_qwen_tokenizer() -> None:
         assert "".join(pieces) == text and len(pieces) == count_tokens(text)
 
 
+def _first_line(process: subprocess.Popen[str], timeout_s: float) -> str:
+    """The first line the process prints, waited for at most ``timeout_s``."""
+    lines: queue.Queue[str] = queue.Queue()
+    assert process.stdout is not None
+    threading.Thread(target=lambda: lines.put(process.stdout.readline()), daemon=True).start()
+    try:
+        return lines.get(timeout=timeout_s)
+    except queue.Empty:
+        stderr = "" if process.poll() is None else (process.stderr.read() if process.stderr else "")
+        pytest.fail(f"the CLI printed nothing in {timeout_s} s {stderr}")
+
+
 def test_cli_serves_until_interrupted() -> None:
-    """python -m pitchcast.testing.fake_llm prints its URL, answers, and stops on SIGINT."""
+    """python -m pitchcast.testing.fake_llm prints its URL and profile, answers, and stops
+    on SIGINT (startup waited for generously: imports and the vocabulary on a busy machine)."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "pitchcast.testing.fake_llm", "--port", "0", "--ttft", "0"],
+        [
+            sys.executable,
+            "-m",
+            "pitchcast.testing.fake_llm",
+            "--port",
+            "0",
+            "--profile",
+            "a40",
+            "--time-scale",
+            "100",
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     try:
-        assert process.stdout is not None
-        banner = process.stdout.readline()
-        assert "test double" in banner
+        banner = _first_line(process, timeout_s=90)
+        assert "test double" in banner and "profile a40" in banner and "time scale 100" in banner
         match = re.search(r"(http://\S+/v1)", banner)
         assert match is not None
-        assert httpx.get(match.group(1) + "/models", timeout=5).status_code == 200
+        base_url = match.group(1)
+        assert httpx.get(base_url + "/models", timeout=30).status_code == 200
+        stats = httpx.get(base_url + "/stats", timeout=30).json()
+        assert stats["profile"]["name"] == "a40" and stats["engine"]["time_scale"] == 100
     finally:
         process.send_signal(signal.SIGINT)
-        process.wait(timeout=10)
+        process.wait(timeout=60)
     assert process.returncode in (0, -signal.SIGINT)
+
+
+def test_cli_refuses_fixed_pacing_with_a_timed_profile() -> None:
+    """--ttft/--tpot replace the timing model, so the CLI refuses them with --profile a40."""
+    result = subprocess.run(
+        [sys.executable, "-m", "pitchcast.testing.fake_llm", "--profile", "a40", "--ttft", "0.2"],
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
+    assert result.returncode == 2
+    assert "--profile instant" in result.stderr

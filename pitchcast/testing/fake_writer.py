@@ -1,0 +1,296 @@
+"""The writer of the test-double LLM server: reads pitchcast's prompt, writes commentary.
+
+It is not a model. It reads the rows out of the chat pitchcast sends
+(:mod:`pitchcast.commentary.prompt`) and writes one line per requested row from
+phrase tables, in the format asked (``n|tone|text`` lines, or the
+``{"lines": [[n, tone, text], ...]}`` JSON), with ``{P1}`` / ``{T1}`` references.
+
+Two prompt shapes are understood:
+
+* batch mode: one user message with the match header, ``[팀]``, ``[선수]``,
+  ``[액션]`` (CSV) and ``[요청] 1~10번, 10줄``; a repair turn adds the answer and a
+  user message with ``[검토]`` and the rows to rewrite in its ``[요청]``;
+* live mode: a chat that grows, one user message per request, each adding only what
+  is new (``[선수]`` rows of new players, maybe ``[스코어]``, an ``[액션]`` header with
+  the new rows, ``[요청] 3번, 1줄``) with the assistant's earlier lines in between.
+
+Teams, players and action rows are gathered across ALL user messages (a later message
+adds rows; action rows are keyed by their ``n``), and lines are written for the rows of
+the LAST user message's ``[요청]``. A line names only players and teams defined so far.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+import json
+import random
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pitchcast.commentary.prompt import (
+    LINE_CHARS,
+    SECTION_ACTIONS,
+    SECTION_PLAYERS,
+    SECTION_REQUEST,
+    SECTION_TEAMS,
+    parse_rows,
+)
+
+__all__ = ["CONTENT_FAULTS", "PromptRows", "read_prompt", "requested_rows", "write_answer"]
+
+# Faults that change the written content (the server's other faults change the transport).
+CONTENT_FAULTS = frozenset(
+    (
+        "malformed",
+        "wrong_count",
+        "extra_line",
+        "unknown_row",
+        "bad_tone",
+        "invented_name",
+        "unknown_ref",
+    )
+)
+
+
+# --- reading pitchcast's prompt ------------------------------------------------------
+
+
+@dataclass(slots=True)
+class PromptRows:
+    """What the chat defines so far: team and player references, action rows by ``n``."""
+
+    teams: dict[str, str] = field(default_factory=dict)
+    players: dict[str, str] = field(default_factory=dict)
+    actions: dict[int, dict[str, str]] = field(default_factory=dict)
+
+
+_SECTION_RE = re.compile(r"^\[[^\]]+\]")
+_REQUEST_RE = re.compile(re.escape(SECTION_REQUEST) + r"\s*([\d~,\s]+)번")
+_LENGTH_RE = re.compile(r"(\d+)~(\d+)자")
+
+
+def _csv_sections(lines: list[str], header: str) -> list[dict[str, str]]:
+    """The rows of every ``header`` section of one message (CSV up to the next section)."""
+    rows: list[dict[str, str]] = []
+    for start, line in enumerate(lines):
+        if line.strip() != header:
+            continue
+        block = []
+        for following in lines[start + 1 :]:
+            if _SECTION_RE.match(following):
+                break
+            block.append(following)
+        rows.extend(csv.DictReader(io.StringIO("\n".join(block))))
+    return rows
+
+
+def _user_texts(messages: Sequence[Any]) -> list[str]:
+    return [
+        str(m.get("content") or "")
+        for m in messages
+        if isinstance(m, dict) and m.get("role") == "user"
+    ]
+
+
+def read_prompt(messages: Sequence[Any]) -> PromptRows | None:
+    """The rows of the chat, gathered over its user messages; None without any action."""
+    rows = PromptRows()
+    for text in _user_texts(messages):
+        lines = text.split("\n")
+        for row in _csv_sections(lines, SECTION_TEAMS):
+            if row.get("ref"):
+                rows.teams[row["ref"]] = row.get("name") or ""
+        for row in _csv_sections(lines, SECTION_PLAYERS):
+            if row.get("ref"):
+                rows.players[row["ref"]] = row.get("name") or ""
+        for row in _csv_sections(lines, SECTION_ACTIONS):
+            try:
+                number = int(row.get("n") or "")
+            except ValueError:
+                number = len(rows.actions) + 1
+            rows.actions[number] = row
+    return rows if rows.actions else None
+
+
+def requested_rows(messages: Sequence[Any], rows: PromptRows) -> list[int]:
+    """The rows of the last user message's ``[요청]`` (else the latest one, else all)."""
+    texts = _user_texts(messages)
+    for text in reversed(texts):
+        match = _REQUEST_RE.search(text)
+        if match:
+            return parse_rows(match.group(1))
+    return sorted(rows.actions)
+
+
+# --- writing commentary --------------------------------------------------------------
+
+# Per K League type: (polite broadcast phrase, casual phrase). ``{p}`` is the player
+# reference with a particle (이/가 picked at random: pitchcast fixes it), ``{t}`` the team,
+# ``{zone}`` and ``{way}`` come from the coordinates.
+_PHRASES: dict[str, tuple[str, str]] = {
+    "Pass": ("{p} {zone}에서 {way} 패스를 보냅니다", "{p} {zone}에서 {way} 패스 줬어"),
+    "Pass Received": ("{p} {zone}에서 공을 받아 냅니다", "{p} {zone}에서 받았어"),
+    "Ball Received": ("{p} 흘러나온 공을 잡아 냅니다", "{p} 흐른 공 잡았어"),
+    "Carry": ("{p} 공을 몰고 {way} 전진합니다", "{p} 공 몰고 {way} 치고 나가"),
+    "Cross": ("{p} {zone}에서 크로스를 올립니다", "{p} 크로스 올렸어"),
+    "Shot": ("{p} 과감하게 슈팅을 날립니다", "{p} 슛 때렸어"),
+    "Goal": ("골입니다! {t} 환호합니다", "골! {t} 난리 났어"),
+    "Own Goal": ("아, 자책골이 나옵니다", "헐, 자책골이야"),
+    "Tackle": ("{p} 태클로 공을 빼앗으려 합니다", "{p} 태클 들어갔어"),
+    "Interception": ("{p} 패스를 끊어 냅니다", "{p} 패스 끊었어"),
+    "Recovery": ("{p} 공을 되찾아 옵니다", "{p} 공 다시 찾아왔어"),
+    "Clearance": ("{p} 위험 지역에서 걷어 냅니다", "{p} 일단 걷어냈어"),
+    "Duel": ("{p} 몸싸움을 벌입니다", "{p} 몸싸움 붙었어"),
+    "Foul": ("{p} 반칙을 범합니다", "{p} 파울했어"),
+    "Throw-In": ("{p} 스로인으로 다시 시작합니다", "{p} 스로인 던졌어"),
+    "Goal Kick": ("{p} 골킥으로 길게 찹니다", "{p} 골킥 길게 찼어"),
+    "Out": ("공이 라인 밖으로 나갑니다", "공 밖으로 나갔어"),
+    "Block": ("{p} 몸을 던져 막아 냅니다", "{p} 몸으로 막았어"),
+    "Take-On": ("{p} 수비를 앞에 두고 드리블합니다", "{p} 드리블로 제치려 해"),
+    "Catch": ("{p} 공을 안전하게 잡아 냅니다", "{p} 깔끔하게 잡았어"),
+    "Offside": ("오프사이드 깃발이 올라갑니다", "오프사이드 걸렸어"),
+}
+_DEFAULT_PHRASE = ("{p} 공을 다룹니다", "{p} 공 잡고 있어")
+_FILLERS = (
+    (" 관중석이 술렁입니다", " 관중석 난리야"),
+    (" 흐름이 이어집니다", " 흐름 좋다"),
+    (" 침착한 판단이네요", " 침착하네"),
+    (" {t}의 공격이 계속됩니다", " {t} 계속 몰아쳐"),
+)
+
+
+def _zone(row: dict[str, str]) -> str:
+    try:
+        x, y = float(row.get("sx") or 0), float(row.get("sy") or 34)
+    except ValueError:
+        return "중원"
+    third = "자기 진영" if x < 35 else ("중원" if x < 70 else "상대 진영")
+    side = "오른쪽" if y < 20 else ("왼쪽" if y > 48 else "")
+    return f"{side} {third}".strip()
+
+
+def _way(row: dict[str, str]) -> str:
+    try:
+        dx = float(row.get("ex") or row.get("sx") or 0) - float(row.get("sx") or 0)
+    except ValueError:
+        return "옆으로"
+    if dx > 10:
+        return "앞으로 길게"
+    if dx > 0:
+        return "앞으로"
+    return "뒤로" if dx < -3 else "옆으로"
+
+
+def _tone(row: dict[str, str], casual: bool) -> str:
+    kind, result = row.get("type", ""), row.get("result", "")
+    if kind in ("Goal", "Own Goal") or result == "Goal":
+        return "excited"
+    if kind.startswith("Shot") and result == "On Target":
+        return "excited"
+    if kind in ("Foul", "Handball_Foul", "Tackle", "Offside") or "Card" in result:
+        return "tense"
+    if result in ("Unsuccessful", "Off Target", "Blocked"):
+        return "disappointed"
+    return "playful" if casual else "calm"
+
+
+def _line_text(
+    row: dict[str, str],
+    rows: PromptRows,
+    casual: bool,
+    length: tuple[int, int],
+    rng: random.Random,
+) -> str:
+    # Only references the chat has defined so far (a row naming an unknown one falls
+    # back to its team, then to no name at all).
+    player = row.get("player") or ""
+    player = player if player in rows.players else ""
+    team = row.get("team") or ""
+    team = team if team in rows.teams else next(iter(rows.teams), "")
+    team_ref = f"{{{team}}}" if team else "팀"
+    who = f"{{{player}}}{rng.choice(('이', '가'))}" if player else team_ref
+    phrase = _PHRASES.get(row.get("type", ""), _DEFAULT_PHRASE)[1 if casual else 0]
+    text = phrase.format(p=who, t=team_ref, zone=_zone(row), way=_way(row))
+    low, high = length
+    target = rng.randint(low, high)
+    for filler in itertools.islice(itertools.cycle(rng.sample(_FILLERS, len(_FILLERS))), 4):
+        if len(text) >= target:
+            break
+        addition = filler[1 if casual else 0].format(t=team_ref)
+        if len(text) + len(addition) + 1 > high:
+            break
+        text += "," + addition
+    return text + ("!" if casual else ".")
+
+
+def _write_lines(
+    rows: PromptRows, wanted: list[int], *, casual: bool, length: tuple[int, int], seed: int
+) -> list[list[Any]]:
+    rng = random.Random(seed)
+    lines: list[list[Any]] = []
+    for number in wanted:
+        action = rows.actions.get(number)
+        if action is not None:
+            text = _line_text(action, rows, casual, length, rng)
+            lines.append([number, _tone(action, casual), text])
+    return lines
+
+
+def _apply_content_fault(
+    lines: list[list[Any]], fault: str | None, invented_name: str
+) -> list[list[Any]]:
+    if fault is None or not lines:
+        return lines
+    lines = [list(line) for line in lines]
+    if fault == "wrong_count":
+        lines.pop()
+    elif fault == "extra_line":
+        lines.append([max(line[0] for line in lines) + 50, "calm", "추가로 한 줄 더 씁니다."])
+    elif fault == "unknown_row":
+        lines[-1][0] = lines[-1][0] + 90
+    elif fault == "bad_tone":
+        lines[0][1] = "happy"
+    elif fault == "invented_name":
+        lines[0][2] = f"{invented_name} 선수가 {lines[0][2]}"
+    elif fault == "unknown_ref":
+        lines[0][2] = "{P99}가 " + lines[0][2]
+    return lines
+
+
+def _render(lines: list[list[Any]], *, structured: bool, malformed: bool) -> str:
+    if structured:
+        text = json.dumps({"lines": lines}, ensure_ascii=False, separators=(",", ":"))
+    else:
+        text = "\n".join(f"{n}|{tone}|{body}" for n, tone, body in lines)
+    if malformed:
+        # An answer that stops mid-item and forgets its separators.
+        return '{"lines":[[1,"calm" "' + text.replace("|", " ")[:40]
+    return text
+
+
+def write_answer(
+    messages: Sequence[Any],
+    *,
+    structured: bool,
+    fault: str | None = None,
+    invented_name: str = "이동국",
+) -> str:
+    """The answer to ``messages``: lines for the requested rows (``fault`` one of
+    :data:`CONTENT_FAULTS` spoils them); "네" for a chat with no action rows."""
+    rows = read_prompt(messages)
+    if rows is None:
+        return "네"  # a warm-up or any other prompt: one short token
+    system = next((str(m.get("content", "")) for m in messages if m.get("role") == "system"), "")
+    first_user = next(iter(_user_texts(messages)), "")
+    casual = "반말" in system
+    match = _LENGTH_RE.search(system)
+    length = (int(match.group(1)), int(match.group(2))) if match else LINE_CHARS
+    wanted = requested_rows(messages, rows)
+    seed = len(first_user) * 31 + sum(wanted)
+    lines = _write_lines(rows, wanted, casual=casual, length=length, seed=seed)
+    lines = _apply_content_fault(lines, fault, invented_name)
+    return _render(lines, structured=structured, malformed=fault == "malformed")
