@@ -175,7 +175,6 @@ class _LineBook:
         self.items: dict[int, CommentaryItem] = {}
         self.raw: dict[int, str] = {}
         self.sources: dict[int, Source | None] = {}
-        self.final_sent: dict[int, bool] = {}
         self.restored = 0
 
     def next_position(self) -> int:
@@ -220,6 +219,9 @@ class _LineBook:
         self.sources[position] = data.get("source")
 
     def _is_final(self, position: int) -> bool:
+        # Known when the line goes out: the batch's last line once it closed, the last
+        # position of a full window always. (A batch closed early after its last line
+        # went out has no final line; its commentary record marks its end.)
         close = self.work.close
         if close is not None:
             return position == len(close.actions) - 1
@@ -231,16 +233,8 @@ class _LineBook:
             self.desk, self.work, self.persona, self.cid, position, self.items[position],
             final, self.sources.get(position) or "llm",
         )  # fmt: skip
-        self.final_sent[position] = final
         await self.agent.store.mark_line_published(self.cid, position)
 
-    async def finish(self) -> None:
-        """The batch is complete: its last line says ``final`` (re-sent if it did not)."""
-        close = self.work.close
-        assert close is not None
-        last = len(close.actions) - 1
-        if not self.final_sent.get(last, True):
-            await self._publish(last)
 
 
 class CommentaryAgent:
@@ -414,8 +408,6 @@ class CommentaryAgent:
             while work.close is None:
                 await work.changed()
             result = await self._write_whole(work, persona, book)
-        if isinstance(result, CommentaryResult):
-            await book.finish()
         return result
 
     async def _write_live(

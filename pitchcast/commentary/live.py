@@ -112,8 +112,10 @@ class LiveWriter:
                 emitted[row] = item
                 await on_item(item, sources[row])
         if reason is not None:
-            kind = reason.split(":", 1)[0]
-            self.service.metrics.fallbacks[kind] = self.service.metrics.fallbacks.get(kind, 0) + 1
+            source = "template" if all(s == "template" for s in sources.values()) else "mixed"
+            self.service.metrics.add("fallbacks", reason=reason.split(":", 1)[0], source=source)
+        if answer is not None:
+            self.service.count_tokens(answer.usage)
         every_row_from_llm = answer is not None and all(s == "llm" for s in sources.values())
         if every_row_from_llm and answer is not None and not answer.problems and answer.answer:
             text = answer.answer  # the model's own bytes: the prefix cache keeps them
@@ -141,38 +143,66 @@ class LiveWriter:
         sink: ItemCallback,
     ) -> tuple[RowsAnswer | None, str | None]:
         service = self.service
+        metrics = service.metrics
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.deadline_s
+        labels = {"persona": persona, "mode": "live"}
         verdict = False
+        called = False
+        outcome = "cancelled"
+        started = 0.0
+        first_line = False
+
+        async def timed(item: CommentaryItem) -> None:
+            nonlocal first_line
+            if not first_line:
+                first_line = True
+                metrics.observe("llm_time_to_first_line_seconds", loop.time() - started, **labels)
+            await sink(item)
+
         try:
             async with asyncio.timeout_at(deadline), service.in_flight:
-                answer: RowsAnswer = await service.primary.write_rows(  # type: ignore[attr-defined]
-                    batch, persona, turns, rows, settled=settled, deadline=deadline, on_item=sink
-                )
+                called = True
+                started = loop.time()
+                metrics.add("llm_in_flight", 1)
+                try:
+                    answer: RowsAnswer = await service.primary.write_rows(  # type: ignore[attr-defined]
+                        batch, persona, turns, rows, settled=settled, deadline=deadline,
+                        on_item=timed,
+                    )  # fmt: skip
+                finally:
+                    metrics.add("llm_in_flight", -1)
             verdict = True
+            outcome = "ok"
+            metrics.observe("llm_request_seconds", loop.time() - started, **labels)
             service.record_success()
-            service.metrics.llm_ok += 1
             reason = None
             if answer.problems:
+                outcome = "rejected"
                 reason = "rejected: " + answer.problems[0][:120]
             return answer, reason
         except TimeoutError:
             verdict = True
+            outcome = "deadline"
             service.record_failure()
             return None, "deadline"
         except LLMCircuitOpen:
+            outcome = "circuit_open"
             return None, "circuit_open"
         except LLMRequestRefused as exc:
             # The endpoint is up and refused this request: no verdict on the breaker.
+            outcome = exc.kind
             return None, f"{exc.kind}: HTTP {exc.status}"
         except LLMError as exc:
             verdict = True
+            outcome = exc.kind
             service.record_failure(exc)
             return None, exc.kind
         except asyncio.CancelledError:
             raise
         except Exception as exc:
             verdict = True
+            outcome = "unexpected"
             service.record_failure()
             logger.exception(
                 "pitchcast.live.backend_error",
@@ -187,6 +217,8 @@ class LiveWriter:
         finally:
             if not verdict:
                 service.breaker.release()  # cancelled: free a half-open probe
+            if called:
+                metrics.add("llm_requests", endpoint=service.endpoint, outcome=outcome)
 
 
 def _row_of(batch: Batch, item: CommentaryItem, rows: Sequence[int]) -> int | None:

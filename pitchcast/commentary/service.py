@@ -446,17 +446,16 @@ class CommentaryService:
 
         self._succeeded(cid)
         timer.complete()
-        self._count_tokens(result.usage)
+        self.count_tokens(result.usage)
         if key is not None:
             # Cache before the lock is released, so a waiting loser finds the answer.
             await self.store.set_answer(key, _dump_result(result), self.cache_ttl_s)
         await sink.emit_rest(result.items)
         return result
 
-    def _count_tokens(self, usage: Usage) -> None:
-        # Usage gains a cached-prompt count when the backend reads vLLM's
-        # prompt_tokens_details; until then every prompt token counts as uncached.
-        cached = int(getattr(usage, "cached_prompt_tokens", 0) or 0)
+    def count_tokens(self, usage: Usage) -> None:
+        """Prompt tokens (served from the server's prefix cache or not) and completion."""
+        cached = usage.cached_prompt_tokens
         tokens = {
             "prompt_cached": cached,
             "prompt_uncached": max(usage.prompt_tokens - cached, 0),

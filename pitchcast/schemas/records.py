@@ -198,6 +198,9 @@ class CommentaryItem:
 class Usage:
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    # Prompt tokens the server took from its prefix cache (vLLM's
+    # usage.prompt_tokens_details.cached_tokens), when it says.
+    cached_prompt_tokens: int = 0
 
 
 @dataclass(frozen=True, slots=True)

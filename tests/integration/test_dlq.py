@@ -123,7 +123,8 @@ async def test_list_show_and_replay_after_a_fix(
     assert entry["source"] == f"{events}:{oversized['partition']}:{offset}"
     topic, partition, sent_offset = entry["sent_to"].rsplit(":", 2)
     settings = load_settings(kafka_bootstrap_servers=bootstrap)
-    (again,) = await read_range(settings, topic, int(partition), int(sent_offset), int(sent_offset))
+    read = await read_range(settings, topic, int(partition), int(sent_offset), int(sent_offset))
+    (again,) = read.records
     headers = {k: v.decode() for k, v in again.headers}
     assert headers["pitchcast-replay-of"] == entry["source"]
     assert headers["pitchcast-replay-from"] == entry["dlq"]

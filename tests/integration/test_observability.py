@@ -99,7 +99,8 @@ async def test_metrics_and_readiness_move_during_a_replay(
     assert _total(after, "pitchcast_events_in_total", kind="action") == ACTIONS
     assert _total(after, "pitchcast_events_in_total", kind="match_start") == 1
     assert _total(after, "pitchcast_batches_closed_total", reason="full") == ACTIONS // 10
-    assert _total(after, "pitchcast_handoff_records_out_total") == ACTIONS // 10
+    assert _total(after, "pitchcast_handoff_records_out_total", kind="batch") == ACTIONS // 10
+    assert _total(after, "pitchcast_handoff_records_out_total", kind="batch_action") == ACTIONS
     assert _total(after, "pitchcast_commentary_published_total", source="template") == 20
     assert _total(after, "pitchcast_lines_published_total", persona="CASTER") == ACTIONS
     assert _total(after, "pitchcast_dead_letters_total", reason="UndecodableMessage") == 1

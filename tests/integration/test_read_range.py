@@ -25,7 +25,27 @@ async def test_read_range_returns_exactly_the_offsets_asked_for(
     finally:
         await producer.stop()
     settings = load_settings(kafka_bootstrap_servers=kafka_bootstrap)
-    records = await read_range(settings, topic, 0, 5, 14)
+    read = await read_range(settings, topic, 0, 5, 14)
+    records = read.records
+    assert read.complete and read.first_available == 0
     assert [r.offset for r in records] == list(range(5, 15))
     assert [r.value for r in records] == [f"v{n}".encode() for n in range(5, 15)]
     assert all(r.key == b"1" for r in records)
+
+
+async def test_a_range_past_the_end_is_not_complete(
+    kafka_bootstrap: str, create_topics: CreateTopics, unique_name: UniqueName
+) -> None:
+    """Asking for offsets the partition does not hold yet comes back incomplete, not short."""
+    (topic,) = await create_topics(unique_name("range-end"), partitions=1)
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all")
+    await producer.start()
+    try:
+        for n in range(5):
+            await producer.send_and_wait(topic, key=b"1", value=f"v{n}".encode(), partition=0)
+    finally:
+        await producer.stop()
+    settings = load_settings(kafka_bootstrap_servers=kafka_bootstrap)
+    read = await read_range(settings, topic, 0, 3, 9, timeout_s=2.0)
+    assert not read.complete
+    assert [r.offset for r in read.records] == [3, 4]

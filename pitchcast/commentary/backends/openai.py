@@ -185,6 +185,14 @@ class OpenAIConfig:
         return pair_keys(len(split_list(self.base_url)), api_key=single, api_keys=listed)
 
 
+def _cached_tokens(usage: dict[str, Any]) -> int:
+    """vLLM's ``usage.prompt_tokens_details.cached_tokens`` (prefix cache hits), else 0."""
+    details = usage.get("prompt_tokens_details")
+    if isinstance(details, dict):
+        return int(details.get("cached_tokens") or 0)
+    return 0
+
+
 @dataclass(slots=True)
 class _Answer:
     """One completion as received."""
@@ -194,19 +202,26 @@ class _Answer:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     problems: list[str] = field(default_factory=list)
+    cached_prompt_tokens: int = 0
 
 
 @dataclass(slots=True)
 class _UsageSum:
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    cached_prompt_tokens: int = 0
 
     def add(self, answer: _Answer) -> None:
         self.prompt_tokens += answer.prompt_tokens
         self.completion_tokens += answer.completion_tokens
+        self.cached_prompt_tokens += answer.cached_prompt_tokens
 
     def freeze(self) -> Usage:
-        return Usage(prompt_tokens=self.prompt_tokens, completion_tokens=self.completion_tokens)
+        return Usage(
+            prompt_tokens=self.prompt_tokens,
+            completion_tokens=self.completion_tokens,
+            cached_prompt_tokens=self.cached_prompt_tokens,
+        )
 
 
 @dataclass(slots=True)
@@ -753,7 +768,7 @@ class OpenAIBackend:
         endpoint: Endpoint,
     ) -> _Answer:
         finish_reason: str | None = None
-        prompt_tokens = completion_tokens = 0
+        prompt_tokens = completion_tokens = cached_tokens = 0
         done = False
         async for line in response.aiter_lines():
             if not line.startswith("data:"):
@@ -779,6 +794,7 @@ class OpenAIBackend:
             if isinstance(usage, dict):
                 prompt_tokens = int(usage.get("prompt_tokens") or 0)
                 completion_tokens = int(usage.get("completion_tokens") or 0)
+                cached_tokens = _cached_tokens(usage)
             for choice in event.get("choices") or ():
                 delta = choice.get("delta") or {}
                 content = delta.get("content")
@@ -790,7 +806,13 @@ class OpenAIBackend:
             raise LLMUnavailable(
                 f"the stream from {endpoint.label} ended before the answer was complete"
             )
-        return _Answer(parser.text, finish_reason, prompt_tokens, completion_tokens)
+        return _Answer(
+            parser.text,
+            finish_reason,
+            prompt_tokens,
+            completion_tokens,
+            cached_prompt_tokens=cached_tokens,
+        )
 
     def _read_body(self, response: httpx.Response, endpoint: Endpoint) -> _Answer:
         try:
@@ -815,6 +837,7 @@ class OpenAIBackend:
             finish_reason=choices[0].get("finish_reason"),
             prompt_tokens=int(usage.get("prompt_tokens") or 0),
             completion_tokens=int(usage.get("completion_tokens") or 0),
+            cached_prompt_tokens=_cached_tokens(usage),
         )
 
     def _note(self, answer: _Answer) -> str | None:
