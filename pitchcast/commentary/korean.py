@@ -43,7 +43,9 @@ __all__ = [
     "FinalSound",
     "attach",
     "attach_particle",
+    "count_word",
     "final_sound",
+    "ordinal_word",
     "particle_for",
     "with_and",
     "with_direction",
@@ -364,3 +366,34 @@ def with_and(word: str) -> str:
 def with_direction(word: str) -> str:
     """``word`` + (으)로: 전방으로, 서울로, 왼쪽으로, 뒤로."""
     return attach_particle(word, "(으)로")
+
+
+# --- Native Korean numbers -----------------------------------------------------------------
+
+# 1..9 as determiners before a counter (한 골, 두 번째) and the tens 10, 20.
+_NATIVE_UNITS = ("", "한", "두", "세", "네", "다섯", "여섯", "일곱", "여덟", "아홉")
+_NATIVE_TENS = ("", "열", "스물")
+
+
+def _native(n: int) -> str:
+    """1..29 in native Korean as a determiner: 한, 두, ... 열, 열한, 스무, 스물한."""
+    tens, units = divmod(n, 10)
+    if tens == 2 and units == 0:
+        return "스무"  # 스물 drops its ㄹ before a counter
+    return _NATIVE_TENS[tens] + _NATIVE_UNITS[units]
+
+
+def ordinal_word(n: int) -> str:
+    """The n-th, as commentary says it: 첫 번째, 두 번째, ... 스무 번째, then 21번째."""
+    if n == 1:
+        return "첫 번째"
+    if 2 <= n <= 29:
+        return f"{_native(n)} 번째"
+    return f"{n}번째"
+
+
+def count_word(n: int, counter: str) -> str:
+    """``n`` of ``counter`` in native Korean: (1, "골") -> 한 골, (3, "번") -> 세 번, 30골."""
+    if 1 <= n <= 29:
+        return f"{_native(n)} {counter}"
+    return f"{n}{counter}"
