@@ -262,6 +262,9 @@ class _Context:
     history: bool = True
     # The score before the action is known (goal lines may carry it).
     score: bool = True
+    # Added to every turn when the story does not count from kick-off (old records),
+    # so that batches do not all start the rotation at the same place.
+    turn_offset: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -327,9 +330,9 @@ def _seed(ctx: _Context, kind: str) -> str:
     return f"{ctx.game_id}:{ctx.persona}:{kind}"
 
 
-def _turn(story: Story, action: Action) -> int:
+def _turn(ctx: _Context, action: Action) -> int:
     try:
-        return story.occurrences(action)
+        return ctx.story.occurrences(action) + ctx.turn_offset
     except Exception:  # an action whose kind key cannot be built: rotate on its id
         return int(finite(action.action_id, 0.0)) % 9973
 
@@ -350,7 +353,7 @@ def _predicted_opening(ctx: _Context, book: Phrasebook) -> tuple[str, frozenset[
     slots = dict(drafted.slots)
     if kind == "received":
         slots["앞선수"] = _Slot("?")  # usually known: assume the natural phrasing rendered
-    turn = max(_turn(ctx.story, previous) - 1, 0)
+    turn = max(_turn(ctx, previous) - 1, 0)
     bank = book.lines(kind, ctx.persona)
     phrase = _pick(bank, turn, _seed(ctx, kind), frozenset(slots), lambda _: 0)
     return _opening(phrase, slots), _zones_in(phrase, slots)
@@ -359,10 +362,12 @@ def _predicted_opening(ctx: _Context, book: Phrasebook) -> tuple[str, frozenset[
 def _story_text(
     drafted: _Drafted, action: Action, ctx: _Context, book: Phrasebook, room: int
 ) -> str:
-    """The story sentences that fit, as many as ``room`` characters allow (most telling first)."""
+    """The most telling story sentence that fits ``action`` and ``room`` characters, or ''.
+
+    One at most: a line is commentary on the play, the story is its aside.
+    """
     if not ctx.history:
         return ""
-    added: list[str] = []
     lines = story_lines(
         action,
         drafted.kind,
@@ -377,12 +382,10 @@ def _story_text(
         usable = [p for p in bank if p.fields <= frozenset(values)]
         if not usable:
             continue
-        phrase = usable[line.turn % len(usable)]
-        text = phrase.text.format_map(values)
+        text = usable[line.turn % len(usable)].text.format_map(values)
         if len(text) + 1 <= room:
-            added.append(text)
-            room -= len(text) + 1
-    return " ".join(added)
+            return text
+    return ""
 
 
 def _write(action: Action, ctx: _Context) -> tuple[Tone, str]:
@@ -404,7 +407,7 @@ def _write(action: Action, ctx: _Context) -> tuple[Tone, str]:
         return 1 if _zones_in(phrase, slots) & last_zones else 0
 
     bank = book.lines(kind, ctx.persona)
-    phrase = _pick(bank, _turn(ctx.story, action), _seed(ctx, kind), frozenset(slots), echo)
+    phrase = _pick(bank, _turn(ctx, action), _seed(ctx, kind), frozenset(slots), echo)
     text = phrase.text.format_map(slots)
     note = ""
     if drafted.note:
@@ -477,9 +480,10 @@ def write_template_line(
     batch (None for the first). Deterministic and total: the same arguments give the
     same line in every process, and no action the schema accepts makes it raise.
     """
-    if story is None:
+    if story is None:  # nothing counted: the action id turns the rotation
+        offset = int(finite(action.action_id, 0.0)) % 1_000_003
         ctx = _Context(_voice(persona), new_story(match_info), match_info, previous, game_id,
-                       history=False, score=False)  # fmt: skip
+                       history=False, score=False, turn_offset=offset)  # fmt: skip
     else:
         ctx = _Context(_voice(persona), story, match_info, previous, game_id)
     return _item(action, ctx)
@@ -512,17 +516,21 @@ def _opening_score(batch: Batch) -> Score | None:
     return Score(running[0], running[1])
 
 
-def _batch_story(batch: Batch) -> tuple[Story, bool, bool]:
-    """(story at the batch's open, whether it covers the match, whether its score is known)."""
+def _batch_context(batch: Batch, voice: str) -> tuple[Story, _Context]:
+    """The story at the batch's open and the context its lines share."""
+    info, game_id = batch.match_info, batch.game_id
     if batch.story is not None:
-        return batch.story, True, True
+        return batch.story, _Context(voice, batch.story, info, None, game_id)
+    # An old record without a story: the score is what the batch implies, story
+    # sentences only for the match's first batch, and the rotation turned per batch.
+    story = new_story(info)
+    offset = _stable(f"{game_id}:{batch.batch_index}") % 1_000_003
     opening = _opening_score(batch)
-    story = new_story(batch.match_info)
     if opening is None:
-        return story, False, False
-    # A record without a story: only the first batch of a match starts from nothing known.
+        return story, _Context(voice, story, info, None, game_id, False, False, offset)
     from_kickoff = batch.batch_index == 0 and opening == Score()
-    return replace(story, score=opening), from_kickoff, True
+    story = replace(story, score=opening)
+    return story, _Context(voice, story, info, None, game_id, from_kickoff, True, offset)
 
 
 def write_template_commentary(batch: Batch, persona: Persona) -> tuple[CommentaryItem, ...]:
@@ -536,14 +544,14 @@ def write_template_commentary(batch: Batch, persona: Persona) -> tuple[Commentar
     """
     voice = _voice(persona)
     try:
-        start, history, score = _batch_story(batch)
+        start, shared = _batch_context(batch, voice)
     except Exception:
         logger.warning("pitchcast.template.story_failed", exc_info=True)
-        start, history, score = new_story(None), False, False
+        start = new_story(None)
+        shared = _Context(voice, start, batch.match_info, None, batch.game_id, False, False)
     items: list[CommentaryItem] = []
     previous: Action | None = None
     for action, story in zip(batch.actions, stories_before(start, batch.actions), strict=True):
-        ctx = _Context(voice, story, batch.match_info, previous, batch.game_id, history, score)
-        items.append(_item(action, ctx))
+        items.append(_item(action, replace(shared, story=story, previous=previous)))
         previous = action
     return tuple(items)
