@@ -2,7 +2,10 @@
 
 Many Korean particles have two forms: one after a final consonant (받침) and one after
 a vowel: 손흥민**이** / 김민재**가**, 서울**은** / 대구**는**. The ``(으)로`` family has
-a third rule: after ㄹ it takes the vowel form (서울**로**, 칠**로**).
+a third rule: after ㄹ it takes the vowel form (서울**로**, 칠**로**). The copula 이다 and
+its endings keep their 이 after any final consonant, ㄹ included, and drop it after a
+vowel (손흥민**이지만** / 김민재**지만**, 서울**이든** / 대구**든**, 손흥민**이었다** /
+김민재**였다**, 손흥민**이에요** / 김민재**예요**).
 
 :func:`attach_particle` (alias :func:`attach`) decides by how a Korean speaker reads the
 end of the word aloud:
@@ -76,21 +79,37 @@ _FIXED_PAIRS: tuple[tuple[str, str], ...] = (
     ("과", "와"),
     ("아", "야"),
 )
-# Pairs whose consonant form is 이 + the vowel form (copula and friends).
+# Pairs whose consonant form is 이 + the vowel form: particles (이랑, 이나, 이며...) and the
+# copula 이다, whose 이 drops after a vowel: 손흥민이지만 / 김민재지만, 손흥민이든 / 김민재든.
 _I_SUFFIXES: tuple[str, ...] = (
     "랑", "나", "며", "여", "라고", "라는", "라면", "라서", "라도", "든지", "나마",
     "야말로", "야", "다", "네", "지", "고", "라",
+    # more copula endings
+    "지만", "든", "든가", "면", "니까", "므로", "죠", "지요", "네요", "라니", "란", "래",
+    "래요", "라서요", "라고요", "고요", "던", "던데",
 )  # fmt: skip
 # Pairs whose consonant form is 으 + the vowel form: the ㄹ-final rule applies.
 _EU_SUFFIXES: tuple[str, ...] = (
     "로", "로서", "로써", "로부터", "로는", "로도", "로의", "로만", "로선",
 )  # fmt: skip
-# Irregular copula pairs.
+# Irregular copula pairs: 이어 contracts to 여 after a vowel (손흥민이었다 / 김민재였다).
 _IRREGULAR_PAIRS: tuple[tuple[str, str], ...] = (
     ("이에요", "예요"),
     ("이었다", "였다"),
     ("이었어", "였어"),
     ("이었습니다", "였습니다"),
+    ("이었고", "였고"),
+    ("이었는데", "였는데"),
+    ("이었지만", "였지만"),
+    ("이었죠", "였죠"),
+    ("이었네", "였네"),
+    ("이었던", "였던"),
+    ("이었어요", "였어요"),
+    ("이었으면", "였으면"),
+    ("이었다는", "였다는"),
+    ("이었다고", "였다고"),
+    ("이어서", "여서"),
+    ("이어야", "여야"),
 )
 
 _ALL_PAIRS: tuple[tuple[str, str], ...] = (
@@ -101,8 +120,9 @@ _ALL_PAIRS: tuple[tuple[str, str], ...] = (
 )
 _PAIR_SET = frozenset(_ALL_PAIRS)
 
-# A single form names its pair. 야 is both the vocative (아/야) and the copula (이야/야):
-# alone it is the vocative; write "이야/야" for the copula.
+# A single form names its pair. 야 is both the vocative (아/야: 손흥민아, 김민재야) and the
+# copula (이야/야: 손흥민이야, 김민재야): alone it is the vocative here; write "이야/야" for
+# the copula. The slot filler decides by where the name stands (pitchcast.commentary.slots).
 _PAIR_OF_FORM: dict[str, tuple[str, str]] = {}
 for _pair in reversed(_ALL_PAIRS):  # reversed: the earlier (fixed) pairs win
     for _form in _pair:
