@@ -8,6 +8,7 @@ raises on a batch the schema accepts.
 from __future__ import annotations
 
 from pitchcast.commentary.backends.base import CommentaryResult, ItemCallback
+from pitchcast.commentary.phrasebook import phrasebook
 from pitchcast.commentary.template import write_template_commentary
 from pitchcast.schemas.records import Batch, Usage
 from pitchcast.settings import Persona
@@ -20,6 +21,11 @@ class TemplateBackend:
 
     name = "template"
     model = "template"
+
+    def __init__(self) -> None:
+        # Load and check the phrasebook now: a broken one stops the worker at start
+        # (PhrasebookError naming the entry) instead of degrading every line later.
+        phrasebook()
 
     async def write(
         self, batch: Batch, persona: Persona, *, on_item: ItemCallback | None = None

@@ -475,3 +475,41 @@ def test_story_sentences_take_the_right_particles(game: int) -> None:
                         errors.append(error)
     assert told > 20
     assert not errors, errors[:5]
+
+
+def test_random_actions_line_by_line_never_raise(caplog: pytest.LogCaptureFixture) -> None:
+    """Odd actions through write_template_line, with a folded story or none, give clean lines."""
+    import logging
+    import random
+
+    from pitchcast.schemas.vocabulary import RESULT_NAMES, TYPE_NAMES
+
+    rng = random.Random(4711)
+    types = [*sorted(TYPE_NAMES), "Unknown Type", ""]
+    results = [None, *sorted(RESULT_NAMES), "Odd", ""]
+    names = [None, "", "손흥민", "Player 10", "{선수:이/가}", "⚽", "王大明", "Ä" * 60]
+    numbers = [0.0, 52.5, 105.0, 68.0, float("nan"), float("inf"), -1e9, 1e12]
+    caplog.set_level(logging.WARNING, logger="pitchcast.commentary")
+    for persona in PERSONAS:
+        story: Story | None = new_story(INFO)
+        previous = None
+        for n in range(400):
+            action = Action(
+                game_id=77, action_id=n, period_id=rng.choice([1, 2, 3, 5, 9]),
+                time_seconds=rng.choice([0.0, 61.0, 1e9, float("nan")]),
+                team_id=rng.choice([HOME, AWAY, 5]),
+                player_id=rng.choice([None, 7.0, float("nan"), 1e20]),
+                result_name=rng.choice(results), start_x=rng.choice(numbers),
+                start_y=rng.choice(numbers), end_x=rng.choice(numbers), end_y=rng.choice(numbers),
+                dx=0.0, dy=0.0, type_name=rng.choice(types),
+                player_name_ko=rng.choice(names), team_name_ko=rng.choice(names),
+            )  # fmt: skip
+            given = story if n % 7 else None
+            item = write_template_line(
+                action, persona, story=given, match_info=INFO, previous=previous, game_id=77
+            )
+            assert item.description and len(item.description) <= 120
+            assert item.action_id == n
+            story = advance_story(story, action) if story is not None else None
+            previous = action
+    assert not caplog.records, [r.getMessage() for r in caplog.records[:3]]
