@@ -5,7 +5,8 @@ A line's *shape* is its text with the names and numbers masked: ``Player9가 공
 받습니다.``. Names (players and teams of the match) become ``{선수}`` / ``{팀}`` and the
 particle after them is written as its pair, so a name's final sound does not make two
 shapes of one sentence; digit runs become ``{N}``. Zones and other words stay: they are
-part of what a reader sees repeated.
+part of what a reader sees repeated. ``strict=True`` masks the pitch words as well
+(zones, directions, lines, halves: ``{W}``), which counts phrasings rather than sentences.
 
 :func:`measure` gives, for the lines of one match in one persona: how many distinct
 shapes, the most used one and its share, the shortest gap (in lines) between two uses
@@ -24,6 +25,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from pitchcast.commentary import actions
 from pitchcast.schemas.records import Action, Batch, CommentaryItem, MatchInfo
 from pitchcast.story import Story, advance_story, new_story
 from pitchcast.streams.match_csv import read_actions, read_match_info
@@ -43,6 +45,21 @@ _PAIRS = (
 _HANGUL_RE = re.compile(r"[\uac00-\ud7a3]")
 
 
+def _pitch_words() -> re.Pattern[str]:
+    words = {"골라인", "터치라인", "전반", "후반", "전방", "뒤", "후방", "연장"}
+    for plain in actions._PLAIN_ZONES.values():
+        words.update(plain)
+    for depth in actions._TACTICAL_DEPTHS.values():
+        words.add(depth)
+        words.update(f"{depth} {lane}" for lane in actions._TACTICAL_LANES)
+    for side in ("왼쪽", "오른쪽", "좌측", "우측"):
+        words.update(side + end for end in ("", " 전방", " 뒤", " 후방"))
+    return re.compile("|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)))
+
+
+_PITCH_WORDS = _pitch_words()
+
+
 def _names_pattern(names: Iterable[str]) -> re.Pattern[str] | None:
     ordered = sorted({n for n in names if n}, key=len, reverse=True)
     if not ordered:
@@ -50,7 +67,9 @@ def _names_pattern(names: Iterable[str]) -> re.Pattern[str] | None:
     return re.compile("|".join(re.escape(n) for n in ordered))
 
 
-def mask(text: str, players: Iterable[str], teams: Iterable[str] = ()) -> str:
+def mask(
+    text: str, players: Iterable[str], teams: Iterable[str] = (), *, strict: bool = False
+) -> str:
     """``text`` with names, the particle after them, and numbers masked (see module doc)."""
     team_set = set(teams)
     pattern = _names_pattern([*players, *team_set])
@@ -70,7 +89,8 @@ def mask(text: str, players: Iterable[str], teams: Iterable[str] = ()) -> str:
                     pos = end
                     break
     out.append(text[pos:])
-    return _NUMBER_RE.sub("{N}", "".join(out))
+    masked = _NUMBER_RE.sub("{N}", "".join(out))
+    return _PITCH_WORDS.sub("{W}", masked) if strict else masked
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +111,12 @@ class Repetition:
         return self.top_count / self.lines if self.lines else 0.0
 
 
-def shapes_of(batches: Sequence[Batch], items: Sequence[Sequence[CommentaryItem]]) -> list[str]:
+def shapes_of(
+    batches: Sequence[Batch],
+    items: Sequence[Sequence[CommentaryItem]],
+    *,
+    strict: bool = False,
+) -> list[str]:
     """The shape of every line, in match order (``items[i]`` are the lines of batch i)."""
     players: set[str] = set()
     teams: set[str] = set()
@@ -108,12 +133,19 @@ def shapes_of(batches: Sequence[Batch], items: Sequence[Sequence[CommentaryItem]
                     teams.add(name)
             if info.away_team_name:
                 teams.add(info.away_team_name)
-    return [mask(item.description, players, teams) for lines in items for item in lines]
+    return [
+        mask(item.description, players, teams, strict=strict) for lines in items for item in lines
+    ]
 
 
-def measure(batches: Sequence[Batch], items: Sequence[Sequence[CommentaryItem]]) -> Repetition:
+def measure(
+    batches: Sequence[Batch],
+    items: Sequence[Sequence[CommentaryItem]],
+    *,
+    strict: bool = False,
+) -> Repetition:
     """The repetition figures of one match's lines (``items[i]``: the lines of batch i)."""
-    shapes = shapes_of(batches, items)
+    shapes = shapes_of(batches, items, strict=strict)
     counts = Counter(shapes)
     top_shape, top_count = counts.most_common(1)[0] if counts else ("", 0)
     last: dict[str, int] = {}

@@ -24,8 +24,8 @@ def _match(game: int, persona: Persona) -> tuple[list[Batch], list[tuple[Comment
 
 
 @cache
-def _figures(game: int, persona: Persona) -> Repetition:
-    return measure(*_match(game, persona))
+def _figures(game: int, persona: Persona, strict: bool = False) -> Repetition:
+    return measure(*_match(game, persona), strict=strict)
 
 
 def test_mask_hides_names_their_particles_and_numbers() -> None:
@@ -36,6 +36,8 @@ def test_mask_hides_names_their_particles_and_numbers() -> None:
     assert first == second == "전반 {N}분, {선수}[이/가] {팀}의 {N}m 패스를 받습니다."
     assert mask("손흥민으로 연결, 손흥민이야", players) == "{선수}[(으)로] 연결, {선수}[(이)야]"
     assert mask("손흥민이번엔", players) == "{선수}이번엔"  # not a particle: a word goes on
+    strict = mask("페널티 박스 앞에서 손흥민이 왼쪽 전방으로", players, strict=True)
+    assert strict == "{W}에서 {선수}[이/가] {W}으로"
 
 
 @pytest.mark.parametrize("persona", PERSONAS)
@@ -71,3 +73,13 @@ def test_many_shapes_per_match(persona: Persona) -> None:
     for game in (1, 3):
         # Measured: 443-1386 shapes (FRIEND fewest: no zone in most of its lines).
         assert _figures(game, persona).shapes >= 400
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+@pytest.mark.parametrize("game", [1, 3])
+def test_targets_hold_for_phrasings_too(game: int, persona: Persona) -> None:
+    """With zones and directions masked as well (phrasings, not sentences), the targets hold."""
+    figures = _figures(game, persona, strict=True)
+    # Measured: top 1.12-1.18 %, shortest gap 34 (match 1) and 42 (match 3) lines.
+    assert figures.top_share <= MAX_TOP_SHARE, (figures.top_shape, figures.top_count)
+    assert figures.min_gap >= MIN_GAP, (figures.min_gap, figures.min_gap_shape)
