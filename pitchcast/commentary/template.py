@@ -398,7 +398,11 @@ def _write(action: Action, ctx: _Context) -> tuple[Tone, str]:
             kind += "_plain"
         else:
             slots.update(_score_slots(*scored, ctx.info, ctx.persona, book))
-    last_opening, last_zones = _predicted_opening(ctx, book)
+    try:
+        last_opening, last_zones = _predicted_opening(ctx, book)
+    except Exception:  # the previous line is a guess: never let it cost this one
+        logger.debug("pitchcast.template.prediction_failed", exc_info=True)
+        last_opening, last_zones = "", frozenset()
 
     def echo(phrase: Phrase) -> int:
         """2: opens like the previous line; 1: names its zone again; 0: neither."""
