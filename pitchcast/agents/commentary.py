@@ -236,7 +236,6 @@ class _LineBook:
         await self.agent.store.mark_line_published(self.cid, position)
 
 
-
 class CommentaryAgent:
     """Writes, orders and publishes the lines and the commentary of every batch."""
 

@@ -2,7 +2,10 @@
 
 Many Korean particles have two forms: one after a final consonant (받침) and one after
 a vowel: 손흥민**이** / 김민재**가**, 서울**은** / 대구**는**. The ``(으)로`` family has
-a third rule: after ㄹ it takes the vowel form (서울**로**, 칠**로**).
+a third rule: after ㄹ it takes the vowel form (서울**로**, 칠**로**). The copula 이다 and
+its endings keep their 이 after any final consonant, ㄹ included, and drop it after a
+vowel (손흥민**이지만** / 김민재**지만**, 서울**이든** / 대구**든**, 손흥민**이었다** /
+김민재**였다**, 손흥민**이에요** / 김민재**예요**).
 
 :func:`attach_particle` (alias :func:`attach`) decides by how a Korean speaker reads the
 end of the word aloud:
@@ -43,7 +46,9 @@ __all__ = [
     "FinalSound",
     "attach",
     "attach_particle",
+    "count_word",
     "final_sound",
+    "ordinal_word",
     "particle_for",
     "with_and",
     "with_direction",
@@ -74,21 +79,37 @@ _FIXED_PAIRS: tuple[tuple[str, str], ...] = (
     ("과", "와"),
     ("아", "야"),
 )
-# Pairs whose consonant form is 이 + the vowel form (copula and friends).
+# Pairs whose consonant form is 이 + the vowel form: particles (이랑, 이나, 이며...) and the
+# copula 이다, whose 이 drops after a vowel: 손흥민이지만 / 김민재지만, 손흥민이든 / 김민재든.
 _I_SUFFIXES: tuple[str, ...] = (
     "랑", "나", "며", "여", "라고", "라는", "라면", "라서", "라도", "든지", "나마",
     "야말로", "야", "다", "네", "지", "고", "라",
+    # more copula endings
+    "지만", "든", "든가", "면", "니까", "므로", "죠", "지요", "네요", "라니", "란", "래",
+    "래요", "라서요", "라고요", "고요", "던", "던데",
 )  # fmt: skip
 # Pairs whose consonant form is 으 + the vowel form: the ㄹ-final rule applies.
 _EU_SUFFIXES: tuple[str, ...] = (
     "로", "로서", "로써", "로부터", "로는", "로도", "로의", "로만", "로선",
 )  # fmt: skip
-# Irregular copula pairs.
+# Irregular copula pairs: 이어 contracts to 여 after a vowel (손흥민이었다 / 김민재였다).
 _IRREGULAR_PAIRS: tuple[tuple[str, str], ...] = (
     ("이에요", "예요"),
     ("이었다", "였다"),
     ("이었어", "였어"),
     ("이었습니다", "였습니다"),
+    ("이었고", "였고"),
+    ("이었는데", "였는데"),
+    ("이었지만", "였지만"),
+    ("이었죠", "였죠"),
+    ("이었네", "였네"),
+    ("이었던", "였던"),
+    ("이었어요", "였어요"),
+    ("이었으면", "였으면"),
+    ("이었다는", "였다는"),
+    ("이었다고", "였다고"),
+    ("이어서", "여서"),
+    ("이어야", "여야"),
 )
 
 _ALL_PAIRS: tuple[tuple[str, str], ...] = (
@@ -99,8 +120,9 @@ _ALL_PAIRS: tuple[tuple[str, str], ...] = (
 )
 _PAIR_SET = frozenset(_ALL_PAIRS)
 
-# A single form names its pair. 야 is both the vocative (아/야) and the copula (이야/야):
-# alone it is the vocative; write "이야/야" for the copula.
+# A single form names its pair. 야 is both the vocative (아/야: 손흥민아, 김민재야) and the
+# copula (이야/야: 손흥민이야, 김민재야): alone it is the vocative here; write "이야/야" for
+# the copula. The slot filler decides by where the name stands (pitchcast.commentary.slots).
 _PAIR_OF_FORM: dict[str, tuple[str, str]] = {}
 for _pair in reversed(_ALL_PAIRS):  # reversed: the earlier (fixed) pairs win
     for _form in _pair:
@@ -364,3 +386,34 @@ def with_and(word: str) -> str:
 def with_direction(word: str) -> str:
     """``word`` + (으)로: 전방으로, 서울로, 왼쪽으로, 뒤로."""
     return attach_particle(word, "(으)로")
+
+
+# --- Native Korean numbers -----------------------------------------------------------------
+
+# 1..9 as determiners before a counter (한 골, 두 번째) and the tens 10, 20.
+_NATIVE_UNITS = ("", "한", "두", "세", "네", "다섯", "여섯", "일곱", "여덟", "아홉")
+_NATIVE_TENS = ("", "열", "스물")
+
+
+def _native(n: int) -> str:
+    """1..29 in native Korean as a determiner: 한, 두, ... 열, 열한, 스무, 스물한."""
+    tens, units = divmod(n, 10)
+    if tens == 2 and units == 0:
+        return "스무"  # 스물 drops its ㄹ before a counter
+    return _NATIVE_TENS[tens] + _NATIVE_UNITS[units]
+
+
+def ordinal_word(n: int) -> str:
+    """The n-th, as commentary says it: 첫 번째, 두 번째, ... 스무 번째, then 21번째."""
+    if n == 1:
+        return "첫 번째"
+    if 2 <= n <= 29:
+        return f"{_native(n)} 번째"
+    return f"{n}번째"
+
+
+def count_word(n: int, counter: str) -> str:
+    """``n`` of ``counter`` in native Korean: (1, "골") -> 한 골, (3, "번") -> 세 번, 30골."""
+    if 1 <= n <= 29:
+        return f"{_native(n)} {counter}"
+    return f"{n}{counter}"

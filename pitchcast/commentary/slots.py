@@ -8,7 +8,12 @@ module puts the names back with the right Korean particle (``{P1}이`` becomes
 this way, so they cannot be invented by construction.
 
 Particle choice goes through :func:`attach_particle`, the one switch point to the shared
-Korean helpers (``pitchcast.commentary.korean``).
+Korean helpers (``pitchcast.commentary.korean``). The model may write a particle in
+either form (``{P1}이지만`` or ``{P1}지만``); the copula's 이 is kept after a final
+consonant and dropped after a vowel (손흥민이지만 / 김민재지만, 손흥민이었다 / 김민재였다).
+A bare ``야`` is the one ambiguous form: at the start of a sentence it is a call, the
+vocative (``{P1}야, 잘했어`` → 손흥민아 / 김민재야); anywhere else it ends a statement,
+the copula (``골은 {P1}야!`` → 손흥민이야 / 김민재야).
 """
 
 from __future__ import annotations
@@ -43,6 +48,9 @@ _TRAILING_PARTICLES = ("의", "는", "도", "만")
 # Alternating particles that such a plain one may follow.
 _LEADING_PARTICLES = ("으로", "로", "이랑", "랑", "과", "와")
 _NAME_MAX_CHARS = 40
+# What may stand between the start of a sentence and a name that is called (vocative).
+_SENTENCE_END = ".!?…~\n"
+_OPENERS = "\"'“‘「『(["
 
 
 def clean_text(text: str) -> str:
@@ -188,6 +196,12 @@ def _split_particle(run: str) -> tuple[str, str] | None:
     return None
 
 
+def _starts_sentence(text: str, at: int) -> bool:
+    """Whether position ``at`` of ``text`` starts a sentence (quotes and spaces skipped)."""
+    before = text[:at].rstrip(" " + _OPENERS)
+    return not before or before[-1] in _SENTENCE_END
+
+
 def fill_slots(text: str, slots: SlotTable) -> tuple[str, list[str]]:
     """``text`` with every known reference replaced by its name (particle fixed).
 
@@ -213,6 +227,8 @@ def fill_slots(text: str, slots: SlotTable) -> tuple[str, list[str]]:
             out.append(name)
             continue
         particle, rest = split
+        if particle == "야" and not _starts_sentence(text, match.start()):
+            particle = "이야/야"  # a statement's end (손흥민이야), not a call (손흥민아)
         out.append(attach_particle(name, particle) + rest)
         pos = run_match.end() if run_match else pos
     out.append(text[pos:])

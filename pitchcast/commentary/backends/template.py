@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pitchcast.commentary.backends.base import CommentaryResult, ItemCallback, RowsAnswer
+from pitchcast.commentary.phrasebook import phrasebook
 from pitchcast.commentary.template import write_template_commentary
 from pitchcast.schemas.records import Batch, CommentaryItem, Usage
 from pitchcast.settings import Persona
@@ -23,6 +24,11 @@ class TemplateBackend:
 
     name = "template"
     model = "template"
+
+    def __init__(self) -> None:
+        # Load and check the phrasebook now: a broken one stops the worker at start
+        # (PhrasebookError naming the entry) instead of degrading every line later.
+        phrasebook()
 
     async def write(
         self, batch: Batch, persona: Persona, *, on_item: ItemCallback | None = None

@@ -250,3 +250,65 @@ def test_result_always_starts_with_the_word(form: str, name: str) -> None:
     result = attach_particle(name, form)
     assert result.startswith(name)
     assert len(result) > len(name)
+
+
+# --- The copula after a name ----------------------------------------------------------------
+
+# (name, how it ends): a vowel drops the copula's 이, a consonant (ㄹ included) keeps it.
+COPULA_NAMES = [
+    ("김민재", "V"),
+    ("손흥민", "C"),
+    ("구자철", "C"),  # ㄹ: 구자철이지만, unlike (으)로
+    ("FC 서울", "C"),
+    ("Player19", "V"),  # 구
+    ("Player 10", "C"),  # 십
+    ("Player7", "C"),  # 칠: ㄹ
+    ("Lee", "V"),  # 리
+    ("Kim", "C"),  # 킴
+    ("Paul", "C"),  # 폴: ㄹ
+]
+# (form written, after a consonant, after a vowel)
+COPULA_FORMS = [
+    ("이다", "이다", "다"),
+    ("이야/야", "이야", "야"),
+    ("지만", "이지만", "지만"),
+    ("이지만", "이지만", "지만"),
+    ("든", "이든", "든"),
+    ("이든지", "이든지", "든지"),
+    ("고", "이고", "고"),
+    ("이라서", "이라서", "라서"),
+    ("라고", "이라고", "라고"),
+    ("이라면", "이라면", "라면"),
+    ("이니까", "이니까", "니까"),
+    ("이죠", "이죠", "죠"),
+    ("이에요", "이에요", "예요"),
+    ("예요", "이에요", "예요"),
+    ("였다", "이었다", "였다"),
+    ("이었는데", "이었는데", "였는데"),
+    ("였지만", "이었지만", "였지만"),
+    ("여서", "이어서", "여서"),
+]
+
+
+@pytest.mark.parametrize(("name", "ends"), COPULA_NAMES)
+@pytest.mark.parametrize(("form", "consonant", "vowel"), COPULA_FORMS)
+def test_copula_keeps_its_i_after_a_consonant_only(
+    name: str, ends: str, form: str, consonant: str, vowel: str
+) -> None:
+    """손흥민이지만 / 김민재지만, Player 10이었다 / Player19였다: either spelling is corrected."""
+    assert attach_particle(name, form) == name + (consonant if ends == "C" else vowel)
+
+
+@pytest.mark.parametrize(("name", "ends"), COPULA_NAMES)
+def test_vocative_follows_the_final_sound(name: str, ends: str) -> None:
+    """A call takes 아 after a consonant and 야 after a vowel (손흥민아, 김민재야)."""
+    expected = name + ("아" if ends == "C" else "야")
+    assert attach_particle(name, "아") == expected
+    assert attach_particle(name, "아/야") == expected
+    assert attach_particle(name, "야") == expected  # alone, 야 names the vocative
+
+
+@pytest.mark.parametrize("form", ["지만", "이든", "였다", "예요", "이라서"])
+def test_copula_with_an_unreadable_name_keeps_both_forms(form: str) -> None:
+    """When the end cannot be read, a copula written as one form stays as written."""
+    assert attach_particle("王", form) == "王" + form

@@ -87,3 +87,54 @@ def test_names_in_batch_are_its_players_and_the_match_teams() -> None:
 def test_clean_text_drops_control_characters() -> None:
     """Control and format characters become spaces and runs of spaces collapse."""
     assert clean_text(" 골\x00입니다\u200b!\n\t와 ") == "골 입니다 ! 와"
+
+
+@pytest.mark.parametrize(
+    ("written", "expected"),
+    [
+        ("{P2}지만 {P1}지만", "손흥민이지만 김민재지만"),
+        ("{P2}이지만 {P1}이지만", "손흥민이지만 김민재지만"),
+        ("{P2}든 {P1}든 상관없어", "손흥민이든 김민재든 상관없어"),
+        ("{P2}이다. {P1}이다.", "손흥민이다. 김민재다."),
+        ("{P2}고 {P1}고 다 뛰네", "손흥민이고 김민재고 다 뛰네"),
+        ("{P2}라서 {P1}라서", "손흥민이라서 김민재라서"),
+        ("{P2}라고 {P1}라고", "손흥민이라고 김민재라고"),
+        ("{P2}예요. {P1}이에요.", "손흥민이에요. 김민재예요."),
+        ("{P2}였다. {P1}이었다.", "손흥민이었다. 김민재였다."),
+        ("{P2}이었는데 {P1}였는데", "손흥민이었는데 김민재였는데"),
+        ("{P2}이라서요", "손흥민이라서요"),
+    ],
+)
+def test_copula_after_a_reference(written: str, expected: str) -> None:
+    """The copula's 이 stays after a final consonant and drops after a vowel, either spelling."""
+    assert fill_slots(written, build_slots(korean_batch()))[0] == expected
+
+
+@pytest.mark.parametrize(
+    ("written", "expected"),
+    [
+        # a call: the name starts its sentence
+        ("{P2}야, 잘했어!", "손흥민아, 잘했어!"),
+        ("{P1}야, 잘했어!", "김민재야, 잘했어!"),
+        ("골! {P2}야! 최고다", "골! 손흥민아! 최고다"),
+        ('"{P2}야!"', '"손흥민아!"'),
+        ("{P2}아, 여기야!", "손흥민아, 여기야!"),
+        ("{P1}아, 여기야!", "김민재야, 여기야!"),
+        # a statement: the name ends it, 야 is the copula
+        ("오늘의 주인공은 {P2}야!", "오늘의 주인공은 손흥민이야!"),
+        ("오늘의 주인공은 {P1}야!", "오늘의 주인공은 김민재야!"),
+        ("골 넣은 건 {P2}이야.", "골 넣은 건 손흥민이야."),
+        ("이번엔 {P2}야, 틀림없어", "이번엔 손흥민이야, 틀림없어"),
+    ],
+)
+def test_ya_is_a_call_at_the_start_and_a_copula_after(written: str, expected: str) -> None:
+    """FRIEND's {P1}야 ending a statement is 이야; a name opening its sentence is called."""
+    assert fill_slots(written, build_slots(korean_batch()))[0] == expected
+
+
+def test_copula_for_digit_and_latin_names() -> None:
+    """Player 10 (십) keeps 이, Player19 (구) drops it; Kim keeps it, Lee drops it."""
+    slots = build_slots(korean_batch(names={10: "Player19", 7: "Player 10", 19: "Kim", 9: "Lee"}))
+    assert fill_slots("{P1}지만 {P2}지만", slots)[0] == "Player19지만 Player 10이지만"
+    assert fill_slots("{P3}였다, {P4}였다", slots)[0] == "Kim이었다, Lee였다"
+    assert fill_slots("최고는 {P2}야", slots)[0] == "최고는 Player 10이야"

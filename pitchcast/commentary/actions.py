@@ -1,0 +1,330 @@
+"""Reading one action for the template writer: clean text, pitch geometry, minute, kind.
+
+Everything here is pure and total: any action the schema accepts (NaN or infinite
+coordinates, odd periods, unknown types) gives a result, never an exception.
+
+Coordinates follow the K League convention: metres on 105 x 68, the acting team
+attacks towards x = 105, and y = 0 is the acting team's right touchline.
+"""
+
+from __future__ import annotations
+
+import math
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Final
+
+from pitchcast.schemas.records import Action
+
+__all__ = [
+    "ACTION_KINDS",
+    "ATTACKING_DEPTHS",
+    "PITCH_X",
+    "PITCH_Y",
+    "SHOT_TYPES",
+    "Geometry",
+    "classify",
+    "clean",
+    "depth",
+    "direction",
+    "finite",
+    "geometry",
+    "line_kind",
+    "minute_text",
+    "minute_text_of",
+    "zone",
+]
+
+PITCH_X: Final = 105.0
+PITCH_Y: Final = 68.0
+
+
+def clean(text: object, limit: int) -> str:
+    """Printable, single-line text of at most ``limit`` characters ('' for None)."""
+    if not isinstance(text, str):
+        return ""
+    kept = []
+    for char in text:
+        category = unicodedata.category(char)
+        if category in ("Zl", "Zp") or char in "\t\n\r\v\f":
+            kept.append(" ")
+        elif category not in ("Cc", "Cf", "Cs"):
+            kept.append(char)
+    cleaned = " ".join("".join(kept).split())
+    if len(cleaned) > limit:
+        cleaned = cleaned[: limit - 1].rstrip() + "…"
+    return cleaned
+
+
+def finite(value: object, default: float) -> float:
+    """``value`` as a float when it is a finite number, else ``default``."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+        return float(value)
+    return default
+
+
+# --- Pitch geometry ----------------------------------------------------------------------------
+
+
+def depth(x: float, y: float) -> str:
+    """Where on the length of the pitch, for the acting team (attacking towards x = 105)."""
+    in_box_width = 13.84 <= y <= 54.16
+    if x >= 99.5 and 24.84 <= y <= 43.16:
+        return "six"
+    if x >= 88.5 and in_box_width:
+        return "box"
+    if x >= 70.0:
+        return "final_third"
+    if x >= 52.5:
+        return "opp_half"
+    if x <= 16.5 and in_box_width:
+        return "own_box"
+    if x < 35.0:
+        return "own_third"
+    return "own_half"
+
+
+ATTACKING_DEPTHS: Final = frozenset({"final_third", "box", "six"})
+
+# Plain words (CASTER, FRIEND): (right flank, centre, left flank). y = 0 is the right side.
+_PLAIN_ZONES: Mapping[str, tuple[str, str, str]] = {
+    "own_box": ("자기 페널티 박스 오른쪽", "자기 페널티 박스 안", "자기 페널티 박스 왼쪽"),
+    "own_third": ("자기 진영 오른쪽 깊은 곳", "자기 진영 깊숙한 곳", "자기 진영 왼쪽 깊은 곳"),
+    "own_half": ("자기 진영 오른쪽", "자기 진영 중앙", "자기 진영 왼쪽"),
+    "opp_half": ("하프라인 너머 오른쪽", "하프라인 너머 중앙", "하프라인 너머 왼쪽"),
+    "final_third": ("상대 진영 오른쪽 측면", "페널티 박스 앞", "상대 진영 왼쪽 측면"),
+    "box": ("페널티 박스 오른쪽", "페널티 박스 중앙", "페널티 박스 왼쪽"),
+    "six": ("골문 바로 앞", "골문 바로 앞", "골문 바로 앞"),
+}
+# Tactical words (ANALYST): depth and one of five vertical lanes, right to left.
+_TACTICAL_DEPTHS: Mapping[str, str] = {
+    "own_box": "자기 박스",
+    "own_third": "수비 지역",
+    "own_half": "자기 진영",
+    "opp_half": "상대 진영",
+    "final_third": "파이널 서드",
+    "box": "상대 박스",
+    "six": "골 에어리어",
+}
+_TACTICAL_LANES = ("우측면", "우측 하프스페이스", "중앙", "좌측 하프스페이스", "좌측면")
+
+
+def zone(x: float, y: float, tactical: bool) -> str:
+    """The zone's name in plain words, or in an analyst's words when ``tactical``."""
+    where = depth(x, y)
+    if tactical:
+        if where == "six":
+            return _TACTICAL_DEPTHS[where]
+        lane = min(int(y / (PITCH_Y / 5)), 4) if y > 0 else 0
+        return f"{_TACTICAL_DEPTHS[where]} {_TACTICAL_LANES[lane]}"
+    lane = 0 if y < PITCH_Y / 3 else (2 if y > 2 * PITCH_Y / 3 else 1)
+    return _PLAIN_ZONES[where][lane]
+
+
+def direction(dx: float, dy: float, tactical: bool) -> str:
+    """Where the ball went, for the acting team: +x is forward, +y is to its left."""
+    angle = math.degrees(math.atan2(dy, dx))
+    side = ("좌측" if tactical else "왼쪽") if angle > 0 else ("우측" if tactical else "오른쪽")
+    back = "후방" if tactical else "뒤"
+    turn = abs(angle)
+    if turn <= 30:
+        return "전방"
+    if turn <= 70:
+        return f"{side} 전방"
+    if turn < 110:
+        return side
+    if turn < 150:
+        return f"{side} {back}"
+    return back
+
+
+def line_kind(x: float, y: float) -> str:
+    """Which line a ball going out at (x, y) crosses."""
+    if x <= 0.5 or x >= PITCH_X - 0.5:
+        return "골라인"
+    if y <= 0.5 or y >= PITCH_Y - 0.5:
+        return "터치라인"
+    return "라인"
+
+
+# Period -> (name, clock at its start, regular end) in minutes.
+_HALVES: Mapping[int, tuple[str, int, int]] = {
+    1: ("전반", 0, 45),
+    2: ("후반", 45, 90),
+    3: ("연장 전반", 90, 105),
+    4: ("연장 후반", 105, 120),
+}
+
+
+def minute_text_of(period: int, clock: int) -> str:
+    """``전반 12분``, ``후반 90+3분`` for the match clock minute ``clock`` of ``period``."""
+    if period in _HALVES:
+        name, _, end = _HALVES[period]
+        return f"{name} {clock}분" if clock <= end else f"{name} {end}+{clock - end}분"
+    if period == 5:
+        return "승부차기"
+    return f"{min(max(period, 0), 99)}피리어드 {min(max(clock, 0), 999)}분"
+
+
+def minute_text(period_id: object, time_seconds: object) -> str:
+    """``전반 12분``, ``후반 90+3분``, ``연장 전반 98분``... (the minute being played)."""
+    period = period_id if isinstance(period_id, int) and not isinstance(period_id, bool) else 1
+    seconds = max(finite(time_seconds, 0.0), 0.0)
+    minute = min(int(seconds // 60) + 1, 999)
+    start = _HALVES[period][1] if period in _HALVES else 0
+    return minute_text_of(period, start + minute)
+
+
+@dataclass(frozen=True, slots=True)
+class Geometry:
+    """The geometry of an action, made safe: finite numbers on the pitch."""
+
+    x: float
+    y: float
+    end_x: float
+    end_y: float
+    dx: float
+    dy: float
+    distance: float
+
+
+def geometry(action: Action) -> Geometry:
+    """Start, end and movement of ``action``, clamped to the pitch (NaN reads as centre)."""
+    x = min(max(finite(action.start_x, 52.5), 0.0), PITCH_X)
+    y = min(max(finite(action.start_y, 34.0), 0.0), PITCH_Y)
+    end_x = min(max(finite(action.end_x, x), 0.0), PITCH_X)
+    end_y = min(max(finite(action.end_y, y), 0.0), PITCH_Y)
+    dx, dy = end_x - x, end_y - y
+    return Geometry(x, y, end_x, end_y, dx, dy, math.hypot(dx, dy))
+
+
+# --- Kinds -----------------------------------------------------------------------------------
+
+_SHOT_KINDS: Mapping[str | None, str] = {
+    "On Target": "shot_on",
+    "Off Target": "shot_off",
+    "Blocked": "shot_blocked",
+    "Goal": "shot_goal",
+    "Low Quality Shot": "shot_weak",
+    "Keeper Rush-Out": "shot_rush",
+    None: "shot_plain",
+}
+SHOT_TYPES: Final = frozenset({"Shot", "Shot_Freekick", "Penalty Kick"})
+_CARD_KINDS: Mapping[str, str] = {
+    "Yellow_Card": "yellow",
+    "Second_Yellow_Card": "second_yellow",
+    "Direct_Red_Card": "red",
+}
+# Types whose result says whether they worked: (kind when it did, kind when it did not).
+_TWO_WAY: Mapping[str, tuple[str, str]] = {
+    "Cross": ("cross_ok", "cross_fail"),
+    "Pass_Freekick": ("freekick_ok", "freekick_fail"),
+    "Pass_Corner": ("corner_ok", "corner_fail"),
+    "Goal Kick": ("goalkick_ok", "goalkick_fail"),
+    "Throw-In": ("throwin_ok", "throwin_fail"),
+    "Duel": ("duel_won", "duel_lost"),
+    "Tackle": ("tackle_won", "tackle_lost"),
+    "Take-On": ("takeon_won", "takeon_lost"),
+    "Aerial Clearance": ("aerial_ok", "aerial_fail"),
+}
+# Types that carry no result (NaN) in K League.
+_ONE_WAY: Mapping[str, str] = {
+    "Pass Received": "received",
+    "Ball Received": "ball_received",
+    "Recovery": "recovery",
+    "Interception": "interception",
+    "Intervention": "intervention",
+    "Clearance": "clearance",
+    "Block": "block",
+    "Deflection": "deflection",
+    "Hit": "hit",
+    "Out": "out",
+    "Foul_Throw": "foul_throw",
+    "Offside": "offside",
+    "Catch": "catch",
+    "Parry": "parry",
+    "Error": "error",
+    "Pause": "pause",
+    "Defensive Line Support": "line_support",
+    "Goal Miss": "goal_miss",
+    "Goal Post": "goal_post",
+}
+_PASS_KINDS = ("pass_forward", "pass_back", "pass_side", "pass_long", "pass_switch", "pass_box")
+
+# Every kind a line can be written for: the phrasebook has a section for each.
+ACTION_KINDS: Final[tuple[str, ...]] = tuple(
+    dict.fromkeys(
+        [
+            *_PASS_KINDS,
+            "pass_fail",
+            "carry",
+            "carry_forward",
+            *_ONE_WAY.values(),
+            *(kind for pair in _TWO_WAY.values() for kind in pair),
+            "duel",
+            *_SHOT_KINDS.values(),
+            "goal",
+            "goal_plain",
+            "own_goal",
+            "own_goal_plain",
+            "foul",
+            "handball",
+            *_CARD_KINDS.values(),
+            "unknown",
+        ]
+    )
+)
+
+
+def _pass_kind(shape: Geometry) -> str:
+    ends_in_box = depth(shape.end_x, shape.end_y) in ("box", "six")
+    if ends_in_box and depth(shape.x, shape.y) not in ("box", "six"):
+        return "pass_box"
+    if shape.distance >= 30.0:
+        if abs(shape.dy) >= 20.0 and abs(shape.dy) >= abs(shape.dx):
+            return "pass_switch"
+        return "pass_long" if shape.dx >= 0 else "pass_back"
+    if shape.dx <= -3.0 and abs(shape.dx) >= abs(shape.dy):
+        return "pass_back"
+    if shape.distance >= 3.0 and abs(shape.dy) > abs(shape.dx):
+        return "pass_side"
+    return "pass_forward"
+
+
+def classify(type_name: str, result: str | None, shape: Geometry) -> tuple[str, str | None]:
+    """(kind, result to add as a note) for one action.
+
+    Goals come out as ``goal`` / ``own_goal``: the writer turns them into the
+    ``_plain`` kinds when the score cannot be told.
+    """
+    ok = result in (None, "Successful")
+    failed = result == "Unsuccessful"
+    if type_name == "Pass":
+        if failed:
+            return "pass_fail", None
+        return _pass_kind(shape), None if ok else result
+    if type_name in _TWO_WAY:
+        good, bad = _TWO_WAY[type_name]
+        if result is None and type_name in ("Duel", "Tackle", "Take-On"):
+            return "duel", None  # a contest with no winner recorded
+        if failed:
+            return bad, None
+        return good, None if ok else result
+    if type_name in SHOT_TYPES:
+        if result in _SHOT_KINDS:
+            return _SHOT_KINDS[result], None
+        return "shot_plain", result
+    if type_name in ("Foul", "Handball_Foul"):
+        if result in _CARD_KINDS:
+            return _CARD_KINDS[result], None
+        return ("foul" if type_name == "Foul" else "handball"), result
+    if type_name in ("Goal", "Own Goal"):
+        kind = "goal" if type_name == "Goal" else "own_goal"
+        return kind, None if result in (None, "Successful", "Goal") else result
+    if type_name == "Carry":
+        kind = "carry_forward" if shape.dx >= 8.0 else "carry"
+        return kind, None if ok else result
+    if type_name in _ONE_WAY:
+        return _ONE_WAY[type_name], None if ok else result
+    return "unknown", result
