@@ -35,13 +35,14 @@ from pitchcast.commentary.prompt import (
     match_line,
     prompt_field,
     request_line,
+    story_block,
     system_prompt,
     team_rows,
 )
 from pitchcast.commentary.slots import SlotTable, build_slots
 from pitchcast.schemas.records import Batch, Score
 from pitchcast.settings import Persona
-from pitchcast.story import Story, advance_story, new_story
+from pitchcast.story import Story, advance_story, new_story, notable_players
 
 __all__ = ["LiveTurn", "build_live_messages", "render_answer", "score_before"]
 
@@ -99,15 +100,24 @@ def _turn_text(
 ) -> tuple[str, Score]:
     blocks: list[str] = []
     score = score_before(batch, rows[0])
+    new_refs: list[str] = []
     if first:
         blocks += [
             match_line(batch),
             SECTION_TEAMS + "\n" + csv_block(("ref", "name", "side"), team_rows(slots)),
             _score_text(score, slots),
         ]
+        story = story_block(batch.story, slots)
+        if story:
+            blocks.append(story)
+        # The players the story names come first in the table (see slots.build_slots),
+        # whether or not they act in the batch: turn 1 must not depend on later actions.
+        for key, _name, _team in notable_players(batch.story):
+            ref = slots.player_ref_by_key.get(key)
+            if ref is not None and ref not in new_refs:
+                new_refs.append(ref)
     elif score != shown_score:
         blocks.append(_score_text(score, slots))
-    new_refs = []
     for row in rows:
         ref = slots.player_ref(batch.actions[row - 1])
         if ref is not None and ref not in introduced and ref not in new_refs:
