@@ -64,6 +64,7 @@ from pitchcast.schemas.records import (
     commentary_id_for,
 )
 from pitchcast.settings import Persona, Settings
+from pitchcast.story import advance_story
 from pitchcast.streams.dead_letters import utc_now_iso
 
 __all__ = ["CommentaryAgent"]
@@ -109,6 +110,9 @@ class _BatchWork:
         actions = tuple(self.actions[p] for p in range(n))
         opening = self.opening
         assert opening is not None and actions
+        story = opening.story
+        for action in actions:  # the score as it stands after the view's last action
+            story = advance_story(story, action)
         return Batch(
             game_id=self.game_id,
             batch_index=self.batch_index,
@@ -117,7 +121,7 @@ class _BatchWork:
             last_action_id=actions[-1].action_id,
             close_reason="full",
             actions=actions,
-            score=opening.story.score,
+            score=story.score,
             match_info=opening.match_info,
             roster=tuple(dict.fromkeys([*opening.roster, *_names(actions)])),
             story=opening.story,
