@@ -1,0 +1,118 @@
+"""What ``pitchcast eval`` does: play a match, write its lines, check them, report."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pitchcast.exceptions import ConfigurationError
+from pitchcast.settings import Persona, Settings
+
+__all__ = ["EvalOutcome", "build_service", "run_eval", "summary_lines"]
+
+
+@dataclass(frozen=True, slots=True)
+class EvalOutcome:
+    figures: dict[str, Any]
+    files: list[Path]
+    problems: list[str]
+
+
+def build_service(settings: Settings) -> Any:
+    """The commentary service of ``settings`` (its backend), without Redis."""
+    from pitchcast.cache import RedisStore
+    from pitchcast.commentary.backends.template import TemplateBackend
+    from pitchcast.commentary.service import CommentaryService
+
+    primary: Any
+    if settings.llm_backend == "openai":
+        from pitchcast.commentary.backends.openai import OpenAIBackend
+
+        primary = OpenAIBackend.from_settings(settings)
+    else:
+        primary = TemplateBackend()
+    return CommentaryService.from_settings(
+        settings, primary, TemplateBackend(), RedisStore(enabled=False)
+    )
+
+
+def _match_info(path: Path, info_file: Path | None) -> Any:
+    from pitchcast.streams.match_csv import read_actions, read_match_info
+
+    if info_file is None:
+        beside = path.parent / "match_info.csv"
+        if not beside.exists():
+            return None
+        info_file = beside
+    game_id = next(iter(read_actions(path)))["game_id"]
+    return read_match_info(info_file).get(game_id)
+
+
+async def _write(settings: Settings, played: Any, personas: Sequence[Persona]) -> Any:
+    from pitchcast.quality.run import write_match
+
+    service = build_service(settings)
+    try:
+        return await write_match(
+            played,
+            service,
+            personas,
+            mode=settings.llm_mode,
+            structured=settings.llm_structured_output,
+            live_deadline_s=settings.llm_live_deadline_s,
+        )
+    finally:
+        await service.aclose()
+
+
+def run_eval(
+    settings: Settings,
+    path: Path,
+    *,
+    match_info: Path | None,
+    personas: Sequence[Persona],
+    out: Path,
+    max_actions: int | None = None,
+    plots: bool = True,
+    max_shape_share: float | None = None,
+    min_shape_gap: int | None = None,
+    echo: Callable[[str], None] = print,
+) -> EvalOutcome:
+    """Evaluate one match CSV; see ``pitchcast eval --help``."""
+    from pitchcast.quality.report import evaluate, failures, write_report
+    from pitchcast.quality.run import play_match
+
+    if plots and importlib.util.find_spec("matplotlib") is None:
+        raise ConfigurationError(
+            "the plots need matplotlib: pip install -e '.[eval]', or pass --no-plots"
+        )
+    info = _match_info(path, match_info)
+    played = play_match(path, info, batch_size=settings.batch_size, max_actions=max_actions)
+    echo(
+        f"playing {path.name}: {len(played.actions)} actions, {len(played.batches)} batches,"
+        f" {settings.llm_backend} backend, {settings.llm_mode} mode, {', '.join(personas)}"
+    )
+    run = asyncio.run(_write(settings, played, personas))
+    figures = evaluate(run)
+    title = f"{path.name}, {settings.llm_backend} backend, {settings.llm_mode} mode"
+    files = write_report(figures, out, title=title, plots=plots)
+    problems = failures(figures, max_shape_share=max_shape_share, min_shape_gap=min_shape_gap)
+    return EvalOutcome(figures, files, problems)
+
+
+def summary_lines(figures: dict[str, Any]) -> list[str]:
+    """One line per persona for the terminal."""
+    out = []
+    for persona, fig in figures["personas"].items():
+        rep = fig["repetition"]
+        out.append(
+            f"{persona:8} lines {fig['lines']:5}  grounding errors {fig['grounding']['errors']}"
+            f"  particle errors {fig['particles']['errors']}  shapes {rep['distinct_shapes']}"
+            f"  top shape {rep['top_share']:.2%}  shortest gap {rep['shortest_gap_lines']} lines"
+            f"  misfits {fig['fit']['misfits']}/{fig['fit']['judged']}"
+        )
+    return out
