@@ -29,7 +29,9 @@ def draw_plots(figures: dict[str, Any], out: Path) -> list[Path]:
     written: list[Path] = []
 
     def save(fig: Any, name: str) -> None:
-        path = out / name
+        for ax in fig.axes:
+            if ax.get_legend_handles_labels()[0]:
+                path = out / name
         fig.tight_layout()
         fig.savefig(path, dpi=_DPI)
         plt.close(fig)
@@ -45,7 +47,6 @@ def draw_plots(figures: dict[str, Any], out: Path) -> list[Path]:
         ax.axvline(bound, color="grey", linestyle="--", linewidth=1)
     ax.set(xlabel="characters per line (dashed: asked bounds)", ylabel="lines",
            title="Line length")  # fmt: skip
-    ax.legend()
     save(fig, "lengths.png")
 
     fig, ax = plt.subplots(figsize=_SIZE)
@@ -57,7 +58,6 @@ def draw_plots(figures: dict[str, Any], out: Path) -> list[Path]:
     ax.axhline(0.015, color="grey", linestyle="--", linewidth=1)
     ax.set(xlabel="shape rank", ylabel="share of lines (dashed: 1.5%)",
            title="Sentence shapes by frequency")  # fmt: skip
-    ax.legend()
     save(fig, "shapes.png")
 
     fig, ax = plt.subplots(figsize=_SIZE)
@@ -70,10 +70,9 @@ def draw_plots(figures: dict[str, Any], out: Path) -> list[Path]:
     ax.axvline(30, color="grey", linestyle="--", linewidth=1)
     ax.set(xlabel="lines between two uses of a shape (dashed: 30; capped at 400)",
            ylabel="gaps", title="Gaps between repeated shapes")  # fmt: skip
-    ax.legend()
     save(fig, "gaps.png")
 
-    if any("server" in data for data in personas.values()):
+    if any(data.get("server", {}).get("latencies") for data in personas.values()):
         fig, ax = plt.subplots(figsize=_SIZE)
         for persona, data in personas.items():
             latencies = data.get("server", {}).get("latencies", [])
@@ -82,6 +81,5 @@ def draw_plots(figures: dict[str, Any], out: Path) -> list[Path]:
                         label=persona)  # fmt: skip
         ax.set(xlabel="LLM line", ylabel="seconds from request start",
                title="Latency to each line")  # fmt: skip
-        ax.legend()
         save(fig, "latency.png")
     return written
