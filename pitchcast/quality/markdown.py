@@ -90,7 +90,7 @@ def _repetition(fig: dict[str, Any]) -> list[str]:
         f" {rep['distinct_shapes']} shapes. Shortest gap between two uses of a shape:"
         f" {rep['shortest_gap_lines']} lines (`{_cell(rep['shortest_gap_lines_shape'])}`),"
         f" {_num(rep['shortest_gap_minutes'], 1)} match minutes; {rep['gaps_below_30']} of"
-        f" {len(rep['gaps_lines'])} gaps are under 30 lines. Distinct-1/2/3 (eojeol):"
+        f" {sum(rep['gap_histogram'].values())} gaps are under 30 lines. Distinct-1/2/3 (eojeol):"
         f" {_num(rep['distinct_1'])} / {_num(rep['distinct_2'])} / {_num(rep['distinct_3'])}.",
         "",
         "| # | shape | lines | share |",
@@ -98,6 +98,17 @@ def _repetition(fig: dict[str, Any]) -> list[str]:
     ]
     for rank, use in enumerate(rep["top"], start=1):
         out.append(f"| {rank} | {_cell(use['shape'])} | {use['lines']} | {_pct(use['share'])} |")
+    return out
+
+
+def _examples(fig: dict[str, Any]) -> list[str]:
+    out = ["**Example lines** (the first of each kind of event).", ""]
+    out += ["| event | minute | action | tone | line |", "| --- | ---: | --- | --- | --- |"]
+    for ex in fig.get("examples", []):
+        out.append(
+            f"| {ex['event']} | {ex['minute']} | {_cell(ex['action'])} | {ex['tone']}"
+            f" | {_cell(ex['text'])} |"
+        )
     return out
 
 
@@ -176,7 +187,7 @@ def render_report(figures: dict[str, Any], *, title: str, images: list[str]) -> 
         out += ["", f"![{name}]({name})"]
     for persona, fig in figures["personas"].items():
         out += ["", f"## {persona}", ""]
-        for part in (_grounding, _particles, _repetition, _fit, _server):
+        for part in (_examples, _grounding, _particles, _repetition, _fit, _server):
             lines = part(fig)
             if lines:
                 out += [*lines, ""]

@@ -29,9 +29,10 @@ def draw_plots(figures: dict[str, Any], out: Path) -> list[Path]:
     written: list[Path] = []
 
     def save(fig: Any, name: str) -> None:
-        for ax in fig.axes:
-            if ax.get_legend_handles_labels()[0]:
-                path = out / name
+        for axes in fig.axes:
+            if axes.get_legend_handles_labels()[0]:  # an empty legend warns
+                axes.legend()
+        path = out / name
         fig.tight_layout()
         fig.savefig(path, dpi=_DPI)
         plt.close(fig)
@@ -62,11 +63,12 @@ def draw_plots(figures: dict[str, Any], out: Path) -> list[Path]:
 
     fig, ax = plt.subplots(figsize=_SIZE)
     for persona, data in personas.items():
-        gaps = data["repetition"]["gaps_lines"]
+        gaps = {int(k): v for k, v in data["repetition"]["gap_histogram"].items()}
         if gaps:
             top = min(max(gaps), 400)
-            ax.hist([min(g, top) for g in gaps], bins=40, range=(0, top), histtype="step",
-                    label=persona)  # fmt: skip
+            values = [min(g, top) for g in gaps]
+            ax.hist(values, weights=list(gaps.values()), bins=40, range=(0, top),
+                    histtype="step", label=persona)  # fmt: skip
     ax.axvline(30, color="grey", linestyle="--", linewidth=1)
     ax.set(xlabel="lines between two uses of a shape (dashed: 30; capped at 400)",
            ylabel="gaps", title="Gaps between repeated shapes")  # fmt: skip

@@ -111,7 +111,7 @@ class RepetitionFigures:
     shortest_gap_lines_shape: str | None = None
     shortest_gap_minutes: float | None = None
     shortest_gap_minutes_shape: str | None = None
-    gaps_lines: list[int] = field(default_factory=list)
+    gap_histogram: dict[int, int] = field(default_factory=dict)  # gap in lines -> how many
     gaps_below_30: int = 0
     distinct_1: float = 0.0
     distinct_2: float = 0.0
@@ -157,17 +157,19 @@ def repetition(
         for shape, indices in ranked[:top]
     ]
     figures.top_share = figures.top[0].share if figures.top else 0.0
+    gaps: list[int] = []
     for shape, indices in ranked:
         for a, b in itertools.pairwise(indices):
             gap = b - a
-            figures.gaps_lines.append(gap)
+            gaps.append(gap)
             if figures.shortest_gap_lines is None or gap < figures.shortest_gap_lines:
                 figures.shortest_gap_lines, figures.shortest_gap_lines_shape = gap, shape
             minutes_gap = minutes[b] - minutes[a]
             if figures.shortest_gap_minutes is None or minutes_gap < figures.shortest_gap_minutes:
                 figures.shortest_gap_minutes = minutes_gap
                 figures.shortest_gap_minutes_shape = shape
-    figures.gaps_below_30 = sum(1 for g in figures.gaps_lines if g < 30)
+    figures.gap_histogram = dict(sorted(Counter(gaps).items()))
+    figures.gaps_below_30 = sum(1 for g in gaps if g < 30)
     figures.distinct_1 = distinct_n(token_lines, 1)
     figures.distinct_2 = distinct_n(token_lines, 2)
     figures.distinct_3 = distinct_n(token_lines, 3)

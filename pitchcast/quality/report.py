@@ -17,12 +17,12 @@ from typing import Any
 import orjson
 
 from pitchcast.quality.claims import ClaimCheck, LineFacts, check_claims
-from pitchcast.quality.fit import length_figures, tone_fit
+from pitchcast.quality.fit import event_class, length_figures, tone_fit
 from pitchcast.quality.grounding import allowed_names, clean_name, match_info_names
 from pitchcast.quality.grounding import ungrounded_names as find_ungrounded
 from pitchcast.quality.particles import ParticleCheck, check_particles
 from pitchcast.quality.repetition import repetition
-from pitchcast.quality.run import Line, MatchRun
+from pitchcast.quality.run import Line, MatchRun, line_minute
 from pitchcast.schemas.records import MatchInfo
 
 __all__ = ["EXAMPLES", "Names", "evaluate", "failures", "match_names", "write_report"]
@@ -76,6 +76,17 @@ def _quantile(values: Sequence[float], q: float) -> float | None:
     return ordered[min(int(q * (len(ordered) - 1) + 0.5), len(ordered) - 1)]
 
 
+def _example(line: Line, cls: str) -> dict[str, Any]:
+    action = line.action
+    return {
+        "event": cls,
+        "minute": line_minute(line),
+        "action": f"{action.type_name} {action.result_name or ''}".strip(),
+        "tone": line.tone,
+        "text": line.text,
+    }
+
+
 def _persona_figures(run: MatchRun, lines: list[Line], names: Names) -> dict[str, Any]:
     played = run.played
     batches = {b.batch_index: b for b in played.batches}
@@ -102,6 +113,12 @@ def _persona_figures(run: MatchRun, lines: list[Line], names: Names) -> dict[str
     persona = lines[0].persona if lines else ""
     fit = tone_fit([line.action for line in lines], [line.tone for line in lines], texts, persona)
     length = length_figures(texts)
+    examples: list[dict[str, Any]] = []
+    for cls in ("goal", "own_goal", "card", "big_chance", "error", "failed_shot", "other"):
+        for line in lines:
+            if event_class(line.action) == cls:
+                examples.append(_example(line, cls))
+                break
     claim_kinds = Counter(error.kind for error in claims.errors)
     figures: dict[str, Any] = {
         "lines": len(lines),
@@ -133,6 +150,7 @@ def _persona_figures(run: MatchRun, lines: list[Line], names: Names) -> dict[str
             "examples": [dataclasses.asdict(m) for m in fit.misfits[:EXAMPLES]],
         },
         "length": dataclasses.asdict(length),
+        "examples": examples,
     }
     if run.backend != "template":
         figures["server"] = _server_figures(run, lines)

@@ -37,7 +37,7 @@ def test_top_share_and_shortest_gap() -> None:
     assert figures.top[0].shape == "{N}이/가 받습니다" and figures.top[0].lines == 2
     assert figures.top_share == 0.5
     assert figures.shortest_gap_lines == 2 and figures.shortest_gap_minutes == 3.0
-    assert figures.gaps_lines == [2] and figures.gaps_below_30 == 1
+    assert figures.gap_histogram == {2: 1} and figures.gaps_below_30 == 1
     assert figures.distinct_per_batch_min == 1.0
 
 
