@@ -4,9 +4,10 @@ The story is folded over the match in log order (:func:`pitchcast.story.advance_
 and each line is checked against the story just before and just after its action.
 Names are masked first (``Player 10`` holds no number of the line). What is checked:
 
-**Score.** ``2-1``, ``2:1``, ``2 : 1``, ``2대 1``, ``2 대 1`` (both numbers at most 30)
-must equal the running score at the action: the score after it (a ``Goal`` or ``Own
-Goal`` row changes it), and for a ``Shot`` whose result is ``Goal`` (the row before its
+**Score.** ``2-1``, ``2:1``, ``2 : 1``, ``2대 1``, ``2 대 1`` (both numbers at most 30;
+not a chain such as the formation ``4-4-2``; ``2:00`` is a clock time) must equal the
+running score at the action: the score after it (a ``Goal`` or ``Own Goal`` row
+changes it), and for a ``Shot`` whose result is ``Goal`` (the row before its
 ``Goal`` row) the score before or after the goal. Home comes first when the home team's
 name stands right before the numbers or the away team's right after (``Home 1 : 0
 Away``); otherwise either order is accepted (``Away가 1-0으로 앞섭니다``). ``N대N``
@@ -62,7 +63,10 @@ _PERIODS = {"전반": 1, "후반": 2, "연장 전반": 3, "연장 후반": 4}
 _PERIOD_START = {1: 0, 2: 45, 3: 90, 4: 105}
 _PERIOD_LENGTH = {1: 45, 2: 45, 3: 15, 4: 15}
 
-_SCORE_RE = re.compile(r"(?<![\d.+])(\d{1,2})(\s*[-:–]\s*|\s*대\s*)(\d{1,2})(?![\d.])")
+# Not inside a longer chain of numbers: 4-4-2 and 4-2-3-1 are formations, not scores.
+_SCORE_RE = re.compile(
+    r"(?<![\d.+\-–:])(\d{1,2})(\s*[-:–]\s*|\s*대\s*)(\d{1,2})(?![\d.])(?!\s*[-–:]\s*\d)"
+)
 _NOT_SCORE_AFTER = re.compile(r"\s*(분|초|m\b|명|번|골|회|개|경기|위)")
 _IDIOM_AFTER = re.compile(r"\s*(경합|돌파|패스|상황|찬스|대결|싸움|마크|수비|공격|에서|을|를|으로)")
 _SCORE_WORDS = re.compile(r"스코어|점수|앞서|리드|동점|역전|추격|달아나|따라붙")
@@ -192,6 +196,9 @@ def _check_scores(text: str, facts: LineFacts, out: ClaimCheck, shown: str) -> N
             if not _SCORE_WORDS.search(_sentence_of(text, match.start())):
                 out.unparsed.append(Unparsed("score", stated, "N대N without a score word", shown))
                 continue
+        if match.group(3).startswith("0") and len(match.group(3)) == 2:
+            out.unparsed.append(Unparsed("score", stated, "a clock time, not a score", shown))
+            continue
         if a > 30 or b > 30:
             out.unparsed.append(Unparsed("score", stated, "numbers too large for a score", shown))
             continue

@@ -78,6 +78,14 @@ def test_tactical_idioms_are_not_scores() -> None:
     assert result.errors == [] and result.checked == 0
 
 
+def test_formations_and_clock_times_are_not_scores() -> None:
+    """4-4-2 and 4-2-3-1 are formations; 2:00 is a time of day."""
+    result = check_claims(
+        "4-4-2에서 4-2-3-1로 바꿉니다. 오후 2:00 킥오프", facts_after([], act("Pass"))
+    )
+    assert result.errors == [] and result.checked == 0
+
+
 def test_an_ambiguous_n_dae_n_is_listed_not_judged() -> None:
     """3대2 with no score word and no idiom after it is unparsed."""
     result = check_claims("3대2 장면이 나옵니다", facts_after([], act("Pass", "Successful")))
