@@ -41,6 +41,7 @@ def main() -> None:
       pitchcast worker                    the Faust worker (batch + commentary agents)
       pitchcast replay FILE               play a match CSV into match-events
       pitchcast tail                      print commentary as it arrives
+      pitchcast eval FILE                 quality report of a match's commentary (no Kafka)
     """
 
 
@@ -433,85 +434,6 @@ def _run(coroutine: object) -> object:
         raise click.ClickException(str(exc)) from exc
 
 
-@main.command("eval")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False))
-@click.option(
-    "--match-info",
-    type=click.Path(exists=True, dir_okay=False),
-    help="match_info.csv [the one beside FILE, if any].",
-)
-@click.option(
-    "--backend",
-    type=click.Choice(["template", "openai"]),
-    help="Commentary backend [PITCHCAST_LLM_BACKEND].",
-)
-@click.option("--personas", default="CASTER,ANALYST,FRIEND", show_default=True)
-@click.option("--mode", type=click.Choice(["live", "batch"]), help="[PITCHCAST_LLM_MODE]")
-@click.option("--base-url", help="OpenAI-compatible endpoint, up to /v1 [PITCHCAST_LLM_BASE_URL].")
-@click.option("--model", help="Served model name [PITCHCAST_LLM_MODEL].")
-@click.option(
-    "--out", type=click.Path(file_okay=False), help="Report folder [.pitchcast/eval/FILE-stem]."
-)
-@click.option("--max-actions", type=int, help="Only the first N actions (a short slice).")
-@click.option("--no-plots", is_flag=True, help="No PNG plots (figures.json and report.md only).")
-@click.option("--max-shape-share", type=float, help="Fail above this top shape share (0.015).")
-@click.option("--min-shape-gap", type=int, help="Fail when a shape comes back sooner (30).")
-def eval_command(
-    file: str,
-    match_info: str | None,
-    backend: str | None,
-    personas: str,
-    mode: str | None,
-    base_url: str | None,
-    model: str | None,
-    out: str | None,
-    max_actions: int | None,
-    no_plots: bool,
-    max_shape_share: float | None,
-    min_shape_gap: int | None,
-) -> None:
-    """Run a whole match through the batcher and commentary stage (no Kafka) and report
-    on the quality of its lines, per persona.
-
-    \b
-    Grounding (names outside the batch, wrong scores, minutes, counts), Korean particles
-    after names and numbers, repetition (sentence shapes, gaps, distinct n-grams), tone
-    against the event and line length; with a server, latency and tokens per line.
-    Writes report.md, figures.json and PNG plots. Exits 1 on any grounding or particle
-    error, or when a --max-shape-share / --min-shape-gap threshold is missed.
-
-    \b
-    Examples:
-      pitchcast eval data/events_metrica_1.csv
-      pitchcast eval data/events_metrica_3.csv --backend openai --base-url http://127.0.0.1:8000/v1
-    """
-    from pitchcast.quality.command import run_eval, summary_lines
-
-    settings = _settings(
-        llm_backend=backend, llm_mode=mode, llm_base_url=base_url, llm_model=model,
-        personas=personas,
-    )  # fmt: skip
-    path = Path(file)
-    folder = Path(out) if out else Path(".pitchcast") / "eval" / path.stem
-    try:
-        outcome = run_eval(
-            settings, path,
-            match_info=Path(match_info) if match_info else None,
-            personas=settings.personas, out=folder, max_actions=max_actions,
-            plots=not no_plots, max_shape_share=max_shape_share, min_shape_gap=min_shape_gap,
-            echo=click.echo,
-        )  # fmt: skip
-    except PitchcastError as exc:
-        raise click.ClickException(str(exc)) from exc
-    for line in summary_lines(outcome.figures):
-        click.echo(line)
-    click.echo(f"report: {folder / 'report.md'}")
-    if outcome.problems:
-        for problem in outcome.problems:
-            click.echo(f"FAIL {problem}", err=True)
-        sys.exit(1)
-
-
 @main.command("serve-llm")
 @click.option("--model", help="Hugging Face model to serve [PITCHCAST_LLM_MODEL].")
 @click.option("--served-model-name", help="Name clients send as `model` [same as --model].")
@@ -615,6 +537,14 @@ def demo(
         raise click.ClickException(str(exc)) from exc
     click.echo(f"done: {shown} commentary messages")
 
+
+def _register_eval() -> None:
+    from pitchcast.quality.command import eval_command
+
+    main.add_command(eval_command, name="eval")
+
+
+_register_eval()
 
 if __name__ == "__main__":  # pragma: no cover
     main()
