@@ -41,6 +41,7 @@ def main() -> None:
       pitchcast worker                    the Faust worker (batch + commentary agents)
       pitchcast replay FILE               play a match CSV into match-events
       pitchcast tail                      print commentary as it arrives
+      pitchcast eval FILE                 quality report of a match's commentary (no Kafka)
     """
 
 
@@ -536,6 +537,14 @@ def demo(
         raise click.ClickException(str(exc)) from exc
     click.echo(f"done: {shown} commentary messages")
 
+
+def _register_eval() -> None:
+    from pitchcast.quality.command import eval_command
+
+    main.add_command(eval_command, name="eval")
+
+
+_register_eval()
 
 if __name__ == "__main__":  # pragma: no cover
     main()
