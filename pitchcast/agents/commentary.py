@@ -42,7 +42,7 @@ import orjson
 from pitchcast.agents.output import DeadLetters, send_until_acked
 from pitchcast.commentary.assembly import build_commentary, commentary_headers
 from pitchcast.commentary.backends.base import CommentaryResult
-from pitchcast.commentary.conversation import LiveTurn, render_answer
+from pitchcast.commentary.conversation import LiveTurn, batch_so_far, render_answer
 from pitchcast.commentary.live import LiveWriter
 from pitchcast.commentary.service import (
     AlreadyPublished,
@@ -64,7 +64,6 @@ from pitchcast.schemas.records import (
     commentary_id_for,
 )
 from pitchcast.settings import Persona, Settings
-from pitchcast.story import advance_story
 from pitchcast.streams.dead_letters import utc_now_iso
 
 __all__ = ["CommentaryAgent"]
@@ -107,25 +106,9 @@ class _BatchWork:
 
     def view(self, n: int) -> Batch:
         """The batch so far (positions 0..n-1), as the live prompt and validation see it."""
-        actions = tuple(self.actions[p] for p in range(n))
-        opening = self.opening
-        assert opening is not None and actions
-        story = opening.story
-        for action in actions:  # the score as it stands after the view's last action
-            story = advance_story(story, action)
-        return Batch(
-            game_id=self.game_id,
-            batch_index=self.batch_index,
-            period_id=actions[0].period_id,
-            first_action_id=actions[0].action_id,
-            last_action_id=actions[-1].action_id,
-            close_reason="full",
-            actions=actions,
-            score=story.score,
-            match_info=opening.match_info,
-            roster=tuple(dict.fromkeys([*opening.roster, *_names(actions)])),
-            story=opening.story,
-        )
+        assert self.opening is not None
+        actions = [self.actions[p] for p in range(n)]
+        return batch_so_far(self.game_id, self.batch_index, self.opening, actions)
 
     def position_of(self, action_id: int) -> int | None:
         for position, action in self.actions.items():

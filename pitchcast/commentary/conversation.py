@@ -40,11 +40,11 @@ from pitchcast.commentary.prompt import (
     team_rows,
 )
 from pitchcast.commentary.slots import SlotTable, build_slots
-from pitchcast.schemas.records import Batch, Score
+from pitchcast.schemas.records import Action, Batch, BatchOpening, Score
 from pitchcast.settings import Persona
 from pitchcast.story import Story, advance_story, new_story, notable_players
 
-__all__ = ["LiveTurn", "build_live_messages", "render_answer", "score_before"]
+__all__ = ["LiveTurn", "batch_so_far", "build_live_messages", "render_answer", "score_before"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +53,32 @@ class LiveTurn:
 
     rows: tuple[int, ...]
     answer: str
+
+
+def batch_so_far(
+    game_id: int, batch_index: int, opening: BatchOpening, actions: Sequence[Action]
+) -> Batch:
+    """A batch that is still filling, as the live prompt and validation see it: its
+    actions so far, the story at its open, and the score after its last action so far."""
+    if not actions:
+        raise ValueError("a batch so far has at least one action")
+    story = opening.story
+    for action in actions:
+        story = advance_story(story, action)
+    names = [n for a in actions for n in (a.player_name_ko, a.team_name_ko) if n]
+    return Batch(
+        game_id=game_id,
+        batch_index=batch_index,
+        period_id=actions[0].period_id,
+        first_action_id=actions[0].action_id,
+        last_action_id=actions[-1].action_id,
+        close_reason="full",
+        actions=tuple(actions),
+        score=story.score,
+        match_info=opening.match_info,
+        roster=tuple(dict.fromkeys([*opening.roster, *names])),
+        story=opening.story,
+    )
 
 
 def render_answer(lines: Sequence[tuple[int, str, str]], *, structured: bool) -> str:

@@ -18,7 +18,8 @@ written without spaces is the tactical idiom (1대1 경합, 2대1 패스) when a
 A number pair followed by 분, 초, m, 명, 번, 골, 회 is not a score (``10-15분``).
 
 **Minute.** ``전반 12분``, ``후반 67분``, ``연장 전반 98분``, ``전반 45+2분`` must name the
-action's period and its minute (:func:`pitchcast.story.match_minute`) within ±1.
+action's period and its minute (:func:`pitchcast.story.match_minute`) within ±1, or the
+period and minute of an earlier goal or card of the story (a line may recall them).
 Korean broadcasts count both ways, so in the second half ``후반 12분`` (12 minutes into
 the half, 57th) and ``후반 57분`` are both read, and the same in extra time. A bare
 ``12분`` is read as a minute only as ``12분에``, ``12분경``, ``12분께`` or ``12분,`` at the
@@ -223,6 +224,9 @@ def _check_scores(text: str, facts: LineFacts, out: ClaimCheck, shown: str) -> N
 def _check_minutes(text: str, facts: LineFacts, out: ClaimCheck, shown: str) -> None:
     action = facts.action
     expected = match_minute(action.period_id, action.time_seconds)
+    # A minute may also recall an earlier event of the story (전반 2분에 이어...).
+    earlier = {(g.period_id, g.minute) for g in facts.before.goals}
+    earlier |= {(c.period_id, c.minute) for c in facts.before.cards}
     for match in _MINUTE_RE.finditer(text):
         word, n, extra = match.group(1), int(match.group(2)), int(match.group(3) or 0)
         stated = match.group(0).strip()
@@ -239,16 +243,17 @@ def _check_minutes(text: str, facts: LineFacts, out: ClaimCheck, shown: str) -> 
             period = action.period_id
         else:
             period = _PERIODS[" ".join(word.split())]
-            if period != action.period_id:
-                out.checked += 1
-                out.errors.append(
-                    ClaimError("minute", stated, f"period {action.period_id}, {expected}'", shown)
-                )
-                continue
         out.checked += 1
         candidates = {n + extra}
         if period in _PERIOD_START and n <= _PERIOD_LENGTH[period]:
             candidates.add(_PERIOD_START[period] + n + extra)
+        if any((period, c) in earlier for c in candidates):
+            continue  # the minute of an earlier goal or card
+        if period != action.period_id:
+            out.errors.append(
+                ClaimError("minute", stated, f"period {action.period_id}, {expected}'", shown)
+            )
+            continue
         if all(abs(c - expected) > 1 for c in candidates):
             out.errors.append(ClaimError("minute", stated, f"minute {expected} (±1)", shown))
 

@@ -35,6 +35,7 @@ from typing import Any
 
 import orjson
 
+from pitchcast.commentary.conversation import batch_so_far
 from pitchcast.commentary.live import LiveWriter
 from pitchcast.commentary.service import AlreadyPublished, CommentaryService, current_line_source
 from pitchcast.schemas.decoding import DecodedAction, decode_event, decode_handoff, encode
@@ -176,23 +177,8 @@ def _slice(plan: list[Any], max_actions: int) -> list[Any]:
 
 def live_view(batch: Batch, opening: BatchOpening, known: int) -> Batch:
     """The batch so far (its first ``known`` actions) as the commentary agent shows it to
-    the live writer. Mirrors ``pitchcast.agents.commentary._BatchWork.view`` (a test
-    keeps the two equal)."""
-    actions = batch.actions[:known]
-    names = [n for a in actions for n in (a.player_name_ko, a.team_name_ko) if n]
-    return Batch(
-        game_id=batch.game_id,
-        batch_index=batch.batch_index,
-        period_id=actions[0].period_id,
-        first_action_id=actions[0].action_id,
-        last_action_id=actions[-1].action_id,
-        close_reason="full",
-        actions=actions,
-        score=opening.story.score,
-        match_info=opening.match_info,
-        roster=tuple(dict.fromkeys([*opening.roster, *names])),
-        story=opening.story,
-    )
+    the live writer: the same function the agent uses."""
+    return batch_so_far(batch.game_id, batch.batch_index, opening, batch.actions[:known])
 
 
 class _Recorder:

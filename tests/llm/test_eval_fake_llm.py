@@ -13,12 +13,6 @@ from pitchcast.testing.fake_llm import FakeLLMServer
 from tests.commentary_batches import DATA
 from tests.llm.support import TEST_MODEL
 
-LIVE_METRICS_BUG = (
-    "LiveWriter.write_rows counts fallbacks in service.metrics.fallbacks and llm_ok,"
-    " attributes the declared-families Metrics does not have: every live LLM request"
-    " ends in AttributeError"
-)
-
 
 def run_eval(server: FakeLLMServer, out: Path, mode: str) -> tuple[int, dict]:
     args = [
@@ -32,7 +26,7 @@ def run_eval(server: FakeLLMServer, out: Path, mode: str) -> tuple[int, dict]:
 
 @pytest.mark.parametrize(
     "mode",
-    ["batch", pytest.param("live", marks=pytest.mark.xfail(strict=True, reason=LIVE_METRICS_BUG))],
+    ["batch", "live"],
 )
 def test_server_lines_carry_latency_and_tokens(
     fake_llm: FakeLLMServer, tmp_path: Path, mode: str

@@ -169,3 +169,13 @@ def test_numbers_inside_names_are_not_read() -> None:
     facts = replace(facts, other_names=("Player 10",))
     assert check_claims("Player 10 1-0", facts).checked == 1
     assert check_claims("Player 10분에", facts).checked == 0
+
+
+def test_a_minute_may_recall_an_earlier_goal_or_card_but_not_an_invented_one() -> None:
+    """'전반 2분에 이어' names the first goal's minute: true; a minute of nothing is not."""
+    first = act("Goal", minute=1.5, action_id=0)
+    booked = act("Foul", "Yellow_Card", team=AWAY, player="홍정호", minute=30.2, action_id=1)
+    facts = facts_after([first, booked], act("Goal", minute=17.5, period=2, action_id=2))
+    assert problems("후반 63분, 전반 2분에 이어 또 골입니다!", facts) == []
+    assert problems("후반 63분, 전반 31분에 경고를 받은 선수 앞에서 골!", facts) == []
+    assert problems("후반 63분, 전반 20분에 이어 또 골입니다!", facts) == ["minute"]

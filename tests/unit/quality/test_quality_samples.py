@@ -14,15 +14,6 @@ from tests.commentary_batches import DATA
 
 MATCHES = {"events_metrica_1.csv": 2462, "events_metrica_3.csv": 4118}
 PERSONAS = ("CASTER", "ANALYST", "FRIEND")
-LIVE_SCORE_BUG = (
-    "live mode: the commentary agent's view of a filling batch carries the score at the"
-    " batch's opening, and the template takes batch.score as the score at the close, so"
-    " a goal after an earlier one states the wrong score (e.g. 1 : 1 for 2-1)"
-)
-REPETITION_TARGETS = (
-    "the template does not meet the repetition targets yet (top shape <= 1.5% of lines,"
-    " shortest gap >= 30 lines): its rewrite is under way"
-)
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +36,7 @@ def evaluations(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str
 def _modes() -> list[Any]:
     return [
         pytest.param("batch"),
-        pytest.param("live", marks=pytest.mark.xfail(strict=True, reason=LIVE_SCORE_BUG)),
+        "live",
     ]
 
 
@@ -86,7 +77,6 @@ def test_the_report_covers_every_persona_and_action(
             assert (out / plot).stat().st_size > 1000
 
 
-@pytest.mark.xfail(strict=True, reason=REPETITION_TARGETS)
 @pytest.mark.parametrize("name", list(MATCHES))
 @pytest.mark.parametrize("persona", PERSONAS)
 def test_repetition_targets(
