@@ -292,8 +292,12 @@ class CommentaryAgent:
             desk.next_to_publish = record.batch_index
             self._start(desk)
         if desk.next_to_publish is not None and record.batch_index < desk.next_to_publish:
+            # A copy of a batch this worker already published (a redelivery, or a match
+            # replayed from its start): nothing to write or publish again.
             self.metrics.add("handoff_duplicates")
-            await ack()  # a copy of a batch this worker already published
+            if isinstance(record, Batch):
+                self.metrics.add("commentary_already_published", len(self.settings.personas))
+            await ack()
             return
         work = desk.work(record.batch_index)
         work.acks.append(ack)
