@@ -114,6 +114,18 @@ class LiveWriter:
         if reason is not None:
             source = "template" if all(s == "template" for s in sources.values()) else "mixed"
             self.service.metrics.add("fallbacks", reason=reason.split(":", 1)[0], source=source)
+            logger.warning(
+                "pitchcast.commentary.fallback",
+                extra={
+                    "game_id": batch.game_id,
+                    "batch_index": batch.batch_index,
+                    "persona": persona,
+                    "reason": reason,
+                    "source": source,
+                    "rows": [row for row, s in sources.items() if s == "template"],
+                    "mode": "live",
+                },
+            )
         if answer is not None:
             self.service.count_tokens(answer.usage)
         every_row_from_llm = answer is not None and all(s == "llm" for s in sources.values())
