@@ -74,6 +74,9 @@ class BatchAgent:
         self._metrics = metrics
         self._crash = crash
         self._ledger = PartitionLedger(state_table, metrics=metrics, read_range=read_range)
+        # The last state written per key, with the bytes written: a state is parsed from
+        # the table only when those bytes changed under it (recovery, another owner).
+        self._states: dict[bytes, tuple[bytes, MatchState]] = {}
         # Held while a record is being processed: a revoke waits for it (app.py).
         self.busy = asyncio.Lock()
 
@@ -137,7 +140,19 @@ class BatchAgent:
 
     def read_state(self, key: bytes) -> MatchState | None:
         raw = self._table.get(key)
-        return None if raw is None else state_from_dict(orjson.loads(raw))
+        if raw is None:
+            return None
+        cached = self._states.get(key)
+        if cached is not None and cached[0] is raw:
+            return cached[1]  # the state this agent wrote last: no need to parse it again
+        state = state_from_dict(orjson.loads(raw))
+        self._states[key] = (raw, state)
+        return state
+
+    def _write_state(self, key: bytes, state: MatchState) -> None:
+        raw = orjson.dumps(state_to_dict(state))
+        self._table[key] = raw
+        self._states[key] = (raw, state)
 
     async def handle(
         self,
@@ -191,7 +206,7 @@ class BatchAgent:
         await self._send_emits(key, step)
         if step.outcome in ("rejected", "ended"):
             await self._dead_letter_action(key, value, partition, offset, step)
-        self._table[key] = orjson.dumps(state_to_dict(step.state))
+        self._write_state(key, step.state)
 
     async def _send_emits(self, key: bytes, step: Step) -> None:
         for emit in step.emits:
