@@ -114,8 +114,8 @@ class Phrasebook:
     tones: Mapping[str, Mapping[str, Tone]]
     # persona -> the tone of routine play
     routine_tones: Mapping[str, Tone]
-    # persona -> state -> sentence
-    score_states: Mapping[str, Mapping[str, Phrase]]
+    # persona -> state -> sentences (rotated by the match's goal count)
+    score_states: Mapping[str, Mapping[str, tuple[Phrase, ...]]]
     # story section -> persona -> sentences
     story: Mapping[str, Mapping[str, tuple[Phrase, ...]]]
 
@@ -241,9 +241,10 @@ def _kind(
     return banks, tones
 
 
-def _score_states(section: Mapping[str, Any]) -> dict[str, dict[str, Phrase]]:
+def _score_states(section: Mapping[str, Any]) -> dict[str, dict[str, tuple[Phrase, ...]]]:
+    """Each state is a sentence or a list of them (taken in turn, goal after goal)."""
     _check_keys(section, frozenset(PERSONAS), "score_state")
-    states: dict[str, dict[str, Phrase]] = {}
+    states: dict[str, dict[str, tuple[Phrase, ...]]] = {}
     for persona in PERSONAS:
         where = f"score_state.{persona}"
         table = _table(section, persona, where)
@@ -252,7 +253,13 @@ def _score_states(section: Mapping[str, Any]) -> dict[str, dict[str, Phrase]]:
         for state in SCORE_STATES:
             if state not in table:
                 raise PhrasebookError(f'[{where}] is missing {state} = "..."')
-            states[persona][state] = _phrase(table[state], f"[{where}] {state}", _SCORE_STATE_SLOTS)
+            value = table[state]
+            texts = value if isinstance(value, list) and value else [value]
+            states[persona][state] = tuple(
+                _phrase(text, f"[{where}] {state}" + (f"[{i}]" if len(texts) > 1 else ""),
+                        _SCORE_STATE_SLOTS)
+                for i, text in enumerate(texts)
+            )  # fmt: skip
     return states
 
 

@@ -191,7 +191,7 @@ MISTAKES = [
         id="story-slot",
     ),
     pytest.param(
-        lambda t: _in_section(t, "score_state.ANALYST", 'level = "', 'draw = "'),
+        lambda t: _in_section(t, "score_state.ANALYST", "level = [", "draw = ["),
         r"\[score_state.ANALYST\]: unknown key 'draw'",
         id="score-state-key",
     ),
@@ -215,6 +215,13 @@ def test_mistakes_are_reported_with_the_entry(mutate: object, expected: str) -> 
     assert text != SHIPPED
     message = _error(text)
     assert re.search(expected, message), message
+
+
+def test_score_states_rotate_goal_after_goal() -> None:
+    """Each score state has more than one sentence, so two goals in a row differ."""
+    for persona, states in phrasebook().score_states.items():
+        for state, sentences in states.items():
+            assert len(sentences) >= 2, (persona, state)
 
 
 def test_twins_are_tried_in_order() -> None:
