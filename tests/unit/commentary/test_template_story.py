@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
 import re
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ from pitchcast.schemas.decoding import encode
 from pitchcast.schemas.records import Action, Batch, CommentaryItem, MatchInfo, Score
 from pitchcast.settings import PERSONAS, Persona
 from pitchcast.story import Story, advance_story, new_story
-from pitchcast.testing.repetition import sample_batches
+from tests.commentary_batches import sample_batches as _sample_batches
 
 REPO = Path(__file__).resolve().parents[3]
 HOME, AWAY = 1, 2
@@ -79,6 +80,18 @@ def _lines(actions: Sequence[Action], persona: Persona) -> list[str]:
         for action in chunk:
             story = advance_story(story, action)
     return lines
+
+
+def sample_batches(game: int, rename: Callable[[Action], Action] | None = None) -> list[Batch]:
+    """The batches of sample match ``game`` (1 or 3) as the batcher closes them."""
+    if rename is None:
+        return _batches_of(game)
+    return _sample_batches(f"events_metrica_{game}.csv", game, rename=rename)
+
+
+@functools.cache
+def _batches_of(game: int) -> list[Batch]:
+    return _sample_batches(f"events_metrica_{game}.csv", game)
 
 
 def _line_by_line(batch: Batch, persona: Persona) -> tuple[CommentaryItem, ...]:
