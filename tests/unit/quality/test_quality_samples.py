@@ -77,13 +77,14 @@ def test_the_report_covers_every_persona_and_action(
             assert (out / plot).stat().st_size > 1000
 
 
+@pytest.mark.parametrize("mode", ["batch", "live"])
 @pytest.mark.parametrize("name", list(MATCHES))
 @pytest.mark.parametrize("persona", PERSONAS)
 def test_repetition_targets(
-    evaluations: dict[tuple[str, str], Any], name: str, persona: str
+    evaluations: dict[tuple[str, str], Any], name: str, persona: str, mode: str
 ) -> None:
     """No sentence shape in more than 1.5% of a persona's lines, none back within 30 lines."""
-    _, figures, _ = evaluations[(name, "live")]
+    _, figures, _ = evaluations[(name, mode)]
     rep = figures["personas"][persona]["repetition"]
     assert rep["top_share"] <= 0.015, rep["top"][:3]
     assert rep["shortest_gap_lines"] >= 30, rep["shortest_gap_lines_shape"]
