@@ -27,17 +27,13 @@ import orjson
 from pitchcast.commentary.prompt import (
     ACTION_COLUMNS,
     SECTION_ACTIONS,
-    SECTION_PLAYERS,
-    SECTION_SCORE,
-    SECTION_TEAMS,
     action_row,
     csv_block,
-    match_line,
-    prompt_field,
+    header_blocks,
+    player_block,
     request_line,
-    story_block,
+    score_line,
     system_prompt,
-    team_rows,
 )
 from pitchcast.commentary.slots import SlotTable, build_slots
 from pitchcast.schemas.records import Action, Batch, BatchOpening, Score
@@ -97,24 +93,6 @@ def score_before(batch: Batch, row: int) -> Score:
     return story.score
 
 
-def _score_text(score: Score, slots: SlotTable) -> str:
-    if slots.home_ref and slots.away_ref:
-        return f"{SECTION_SCORE} {slots.home_ref} {score.home}:{score.away} {slots.away_ref}"
-    return f"{SECTION_SCORE} 홈 {score.home}:{score.away} 원정"
-
-
-def _player_block(slots: SlotTable, refs: Sequence[str]) -> str:
-    with_position = bool(slots.position_of_player)
-    header = ("ref", "team", "name", "pos") if with_position else ("ref", "team", "name")
-    rows = []
-    for ref in refs:
-        row = [ref, slots.team_of_player.get(ref, ""), prompt_field(slots.players[ref])]
-        if with_position:
-            row.append(prompt_field(slots.position_of_player.get(ref)))
-        rows.append(row)
-    return SECTION_PLAYERS + "\n" + csv_block(header, rows)
-
-
 def _turn_text(
     batch: Batch,
     slots: SlotTable,
@@ -128,14 +106,7 @@ def _turn_text(
     score = score_before(batch, rows[0])
     new_refs: list[str] = []
     if first:
-        blocks += [
-            match_line(batch),
-            SECTION_TEAMS + "\n" + csv_block(("ref", "name", "side"), team_rows(slots)),
-            _score_text(score, slots),
-        ]
-        story = story_block(batch.story, slots)
-        if story:
-            blocks.append(story)
+        blocks += header_blocks(batch, slots, score)
         # The players the story names come first in the table (see slots.build_slots),
         # whether or not they act in the batch: turn 1 must not depend on later actions.
         for key, _name, _team in notable_players(batch.story):
@@ -143,13 +114,13 @@ def _turn_text(
             if ref is not None and ref not in new_refs:
                 new_refs.append(ref)
     elif score != shown_score:
-        blocks.append(_score_text(score, slots))
+        blocks.append(score_line(score, slots))
     for row in rows:
         ref = slots.player_ref(batch.actions[row - 1])
         if ref is not None and ref not in introduced and ref not in new_refs:
             new_refs.append(ref)
     if new_refs:
-        blocks.append(_player_block(slots, new_refs))
+        blocks.append(player_block(slots, new_refs))
         introduced.update(new_refs)
     action_rows = [action_row(row, batch.actions[row - 1], slots) for row in rows]
     blocks.append(SECTION_ACTIONS + "\n" + csv_block(ACTION_COLUMNS, action_rows))

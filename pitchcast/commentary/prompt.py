@@ -37,7 +37,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from pitchcast.commentary.slots import SlotTable, build_slots, clean_text
-from pitchcast.schemas.records import TONES, Action, Batch
+from pitchcast.schemas.records import TONES, Action, Batch, Score
 from pitchcast.settings import PERSONAS, Persona
 from pitchcast.story import MOMENTUM_MINUTES, Story, match_minute, momentum
 
@@ -60,8 +60,11 @@ __all__ = [
     "build_user_prompt",
     "csv_block",
     "format_rows",
+    "header_blocks",
     "match_line",
+    "opening_score",
     "parse_rows",
+    "player_block",
     "prompt_field",
     "request_line",
     "response_format",
@@ -144,7 +147,8 @@ def _common_rules() -> str:
     return f"""입력(사용자 메시지)은 데이터만 담는다.
 - {SECTION_MATCH} 날짜, 장소, 이 구간의 피리어드.
 - {SECTION_TEAMS} ref,name,side: 팀 참조(T1, T2)와 홈/원정.
-- {SECTION_SCORE} 현재 스코어. 경기의 최종 결과는 아무도 모른다.
+- {SECTION_SCORE} 그 메시지의 첫 액션 직전 스코어(골이 나면 액션에서 바뀐다). 경기의 최종 \
+결과는 아무도 모른다.
 - {SECTION_STORY} 이 구간 전까지의 경기 흐름: 득점(분, 선수), 카드, 팀별 슈팅(유효), 눈에 띄는 \
 선수의 기록, 최근 5분 공격 지역 비중. 없으면 생략된다.
 - {SECTION_PLAYERS} ref,team,name(,pos): 선수 참조(P1, P2...).
@@ -259,11 +263,42 @@ def match_line(batch: Batch) -> str:
     return f"{SECTION_MATCH} " + " | ".join(parts)
 
 
-def score_line(batch: Batch, slots: SlotTable) -> str:
-    home, away = batch.score.home, batch.score.away
+def score_line(score: Score, slots: SlotTable) -> str:
+    """``[스코어] T1 1:0 T2`` (home first)."""
     if slots.home_ref and slots.away_ref:
-        return f"{SECTION_SCORE} {slots.home_ref} {home}:{away} {slots.away_ref}"
-    return f"{SECTION_SCORE} 홈 {home}:{away} 원정"
+        return f"{SECTION_SCORE} {slots.home_ref} {score.home}:{score.away} {slots.away_ref}"
+    return f"{SECTION_SCORE} 홈 {score.home}:{score.away} 원정"
+
+
+def opening_score(batch: Batch) -> Score:
+    """The score when the batch opened (a goal inside it shows in its actions)."""
+    return batch.story.score if batch.story is not None else batch.score
+
+
+def header_blocks(batch: Batch, slots: SlotTable, score: Score) -> list[str]:
+    """What the model is told first about a batch: match, teams, score, story."""
+    blocks = [
+        match_line(batch),
+        SECTION_TEAMS + "\n" + csv_block(("ref", "name", "side"), team_rows(slots)),
+        score_line(score, slots),
+    ]
+    story = story_block(batch.story, slots)
+    if story:
+        blocks.append(story)
+    return blocks
+
+
+def player_block(slots: SlotTable, refs: Sequence[str]) -> str:
+    """The ``[선수]`` table of these references."""
+    with_position = bool(slots.position_of_player)
+    header = ("ref", "team", "name", "pos") if with_position else ("ref", "team", "name")
+    rows = []
+    for ref in refs:
+        row = [ref, slots.team_of_player.get(ref, ""), prompt_field(slots.players[ref])]
+        if with_position:
+            row.append(prompt_field(slots.position_of_player.get(ref)))
+        rows.append(row)
+    return SECTION_PLAYERS + "\n" + csv_block(header, rows)
 
 
 def team_rows(slots: SlotTable) -> list[list[str]]:
@@ -378,24 +413,9 @@ def story_block(story: Story | None, slots: SlotTable) -> str | None:
 def build_user_prompt(batch: Batch, *, slots: SlotTable | None = None) -> str:
     """The batch as compact data: match, teams, running score, players, actions (CSV)."""
     slots = slots or build_slots(batch)
-    blocks = [
-        match_line(batch),
-        SECTION_TEAMS + "\n" + csv_block(("ref", "name", "side"), team_rows(slots)),
-        score_line(batch, slots),
-    ]
-    story = story_block(batch.story, slots)
-    if story:
-        blocks.append(story)
+    blocks = header_blocks(batch, slots, opening_score(batch))
     if slots.players:
-        with_position = bool(slots.position_of_player)
-        header = ("ref", "team", "name", "pos") if with_position else ("ref", "team", "name")
-        player_rows = []
-        for ref, name in slots.players.items():
-            row = [ref, slots.team_of_player.get(ref, ""), prompt_field(name)]
-            if with_position:
-                row.append(prompt_field(slots.position_of_player.get(ref)))
-            player_rows.append(row)
-        blocks.append(SECTION_PLAYERS + "\n" + csv_block(header, player_rows))
+        blocks.append(player_block(slots, list(slots.players)))
     action_rows = [action_row(i, a, slots) for i, a in enumerate(batch.actions, start=1)]
     blocks.append(SECTION_ACTIONS + "\n" + csv_block(ACTION_COLUMNS, action_rows))
     blocks.append(request_line(range(1, len(batch.actions) + 1)))

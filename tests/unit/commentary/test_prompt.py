@@ -151,20 +151,24 @@ def test_prompt_never_carries_the_final_score() -> None:
     other_final = replace(batch, match_info=replace(batch.match_info, home_score=9, away_score=8))
     assert build_user_prompt(batch) == build_user_prompt(other_final)
     assert "3:1" not in build_user_prompt(batch)
-    assert build_user_prompt(replace(batch, score=Score(2, 1))) != build_user_prompt(batch)
+    assert build_user_prompt(replace(batch, story=None, score=Score(2, 1))) != build_user_prompt(
+        replace(batch, story=None)
+    )
 
 
 def test_sample_match_prompts_have_no_final_score() -> None:
-    """Every batch of data/events_metrica_1.csv (final 3-1) shows its running score only."""
+    """Every batch of data/events_metrica_1.csv (final 3-1) shows the running score at its
+    open only (a goal inside it shows in its actions)."""
     batches = sample_batches("events_metrica_1.csv", game_id=1)
     assert batches[0].match_info is not None
     assert (batches[0].match_info.home_score, batches[0].match_info.away_score) == (3, 1)
     for batch in batches:
         text = build_user_prompt(batch)
         score_lines = [line for line in text.split("\n") if line.startswith(SECTION_SCORE)]
-        assert score_lines == [f"{SECTION_SCORE} T1 {batch.score.home}:{batch.score.away} T2"]
+        opening = batch.story.score if batch.story is not None else batch.score
+        assert score_lines == [f"{SECTION_SCORE} T1 {opening.home}:{opening.away} T2"]
         assert "home_score" not in text and "away_score" not in text
-        if (batch.score.home, batch.score.away) != (3, 1):
+        if (opening.home, opening.away) != (3, 1):
             assert "3:1" not in text
     first = build_user_prompt(batches[0])
     assert f"{SECTION_SCORE} T1 0:0 T2" in first
