@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import faust
-import orjson
+from aiokafka.partitioner import DefaultPartitioner
 
 from pitchcast.agents.batching import BatchAgent, is_match_key
 from pitchcast.agents.commentary import CommentaryAgent
@@ -20,13 +20,15 @@ from pitchcast.agents.ticks import IdleTicker
 from pitchcast.metrics import Metrics
 from pitchcast.settings import Settings
 from pitchcast.streams.admin import read_range
-from pitchcast.streams.batching import MatchState, state_from_dict
+from pitchcast.streams.batching import MatchState
 from pitchcast.streams.clients import faust_credentials
 from pitchcast.web import install_web
 
 __all__ = ["Pitchcast", "build_writer", "create_app"]
 
 log = logging.getLogger("pitchcast.app")
+
+_PARTITIONER = DefaultPartitioner()
 
 
 @dataclass
@@ -169,11 +171,20 @@ def create_app(settings: Settings, *, writer: Any | None = None) -> Pitchcast:
     app.agent(batches, name="commentator")(commentary_agent.run)
 
     def local_states() -> list[tuple[bytes, MatchState]]:
-        return [
-            (k, state_from_dict(orjson.loads(v)))
-            for k, v in list(state_table.items())
-            if v and is_match_key(k)
-        ]
+        # Only matches of partitions this worker owns now: the memory store keeps the
+        # keys it wrote after a revoke, and a tick for someone else's match is noise.
+        owned = {
+            tp.partition for tp in app.consumer.assignment() if tp.topic == settings.topic_events
+        }
+        every = list(range(settings.partitions))
+        states = []
+        for key in list(state_table.keys()):
+            # The key's partition, by the Java-compatible murmur2 feeds must use (§2).
+            if is_match_key(key) and _PARTITIONER(key, every, every) in owned:
+                state = batch_agent.read_state(key)
+                if state is not None:
+                    states.append((key, state))
+        return states
 
     ticker = IdleTicker(
         read_states=local_states,
@@ -209,6 +220,9 @@ def create_app(settings: Settings, *, writer: Any | None = None) -> Pitchcast:
 
     @app.on_before_shutdown.connect
     async def _close_writer(_app: Any, **_: Any) -> None:
+        # Commentary work stops first, un-acked: with Redis and the LLM client closed under
+        # it, lines would go out unclaimed and the next owner could write them again.
+        await commentary_agent.revoke(None)
         closer = getattr(writer, "aclose", None)
         if closer is not None:
             await closer()

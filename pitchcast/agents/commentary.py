@@ -76,6 +76,35 @@ Source = Literal["llm", "template"]
 _DESK_IDLE_S = 600.0
 
 
+class _AckOrder:
+    """Acks a partition's records in the order they were delivered, never past one in work.
+
+    faust commits the end of the first run of acked offsets without checking that the run
+    starts at the committed offset (faust-streaming 0.15.3 ``Consumer._new_offset``), so an
+    ack out of log order (match B's batch published while match A's earlier one is still
+    being written on the same partition) could let the commit pass A's records: a crash
+    then would lose them. Records are released here as their work ends, and acked only
+    as a prefix of the partition's delivery order.
+    """
+
+    def __init__(self) -> None:
+        self._pending: dict[int, Ack] = {}  # offset -> ack, in delivery order
+        self._done: set[int] = set()
+
+    def register(self, offset: int, ack: Ack) -> None:
+        self._pending.setdefault(offset, ack)
+
+    async def release(self, offsets: list[int]) -> None:
+        self._done.update(offsets)
+        while self._pending:
+            offset = next(iter(self._pending))
+            if offset not in self._done:
+                return
+            ack = self._pending.pop(offset)
+            self._done.discard(offset)
+            await ack()
+
+
 class _BatchWork:
     """What the desk knows of one batch: its actions so far, its close, its records."""
 
@@ -86,7 +115,7 @@ class _BatchWork:
         self.actions: dict[int, Action] = {}
         self.appended_ms: dict[int, int] = {}
         self.close: Batch | None = None
-        self.acks: list[Ack] = []
+        self.offsets: list[int] = []  # its hand-off records, released once it is published
         self.results: dict[str, CommentaryResult | AlreadyPublished] = {}
         self._changed = asyncio.Event()
 
@@ -141,11 +170,15 @@ class _Desk:
             self._arrived = asyncio.Event()
         return work
 
-    async def get(self, batch_index: int) -> _BatchWork:
-        """The work of ``batch_index``, once its first record arrived (TimeoutError when
-        nothing arrives for the idle time)."""
+    async def get(self, batch_index: int, *, idle_s: float | None = None) -> _BatchWork:
+        """The work of ``batch_index``, once its first record arrived. With ``idle_s``,
+        TimeoutError when nothing at all arrives for that long (the publisher's call: one
+        idle decision per desk)."""
         while batch_index not in self.works:
-            async with asyncio.timeout(_DESK_IDLE_S):
+            if idle_s is None:
+                await self._arrived.wait()
+                continue
+            async with asyncio.timeout(idle_s):
                 await self._arrived.wait()
         return self.works[batch_index]
 
@@ -246,6 +279,7 @@ class CommentaryAgent:
         self._lines_topic = lines_topic
         self._dead_letters = dead_letters
         self._desks: dict[int, _Desk] = {}
+        self._acks: dict[int, _AckOrder] = {}  # per partition of the hand-off topic
         self.mode = settings.llm_mode
         self._live = LiveWriter(
             writer,
@@ -260,18 +294,34 @@ class CommentaryAgent:
         manual = stream.noack()
         async for event in manual.events():
             message = event.message
-            await self.submit(
-                key=message.key,
-                value=message.value,
-                partition=message.partition,
-                offset=message.offset,
-                ack=lambda event=event: manual.ack(event),
-            )
+            try:
+                await self.submit(
+                    key=message.key,
+                    value=message.value,
+                    partition=message.partition,
+                    offset=message.offset,
+                    ack=lambda event=event: manual.ack(event),
+                )
+            except Exception as exc:
+                # A dead letter that cannot be delivered (or a bug): nothing is acked past
+                # this record, and the worker stops so that it is read again.
+                log.critical(
+                    "pitchcast.commentary.stopping",
+                    extra={"where": "intake", "offset": message.offset,
+                           "error_kind": type(exc).__name__},
+                    exc_info=exc,
+                )  # fmt: skip
+                self.metrics.add("worker_stops", reason=type(exc).__name__)
+                if self._crash is not None:
+                    await self._crash(exc)
+                raise
 
     async def submit(
         self, *, key: bytes | None, value: bytes | None, partition: int, offset: int, ack: Ack
     ) -> None:
         """Take one hand-off record; bad ones go to the dead-letter topic and are acked."""
+        order = self._acks.setdefault(partition, _AckOrder())
+        order.register(offset, ack)
         try:
             record = decode_handoff(value, max_bytes=self.settings.max_message_bytes)
         except InvalidMessage as exc:
@@ -284,7 +334,7 @@ class CommentaryAgent:
                 error_kind=exc.kind,
                 error_message=str(exc),
             )
-            await ack()
+            await order.release([offset])
             return
         desk = self._desks.get(record.game_id)
         if desk is None:
@@ -297,10 +347,10 @@ class CommentaryAgent:
             self.metrics.add("handoff_duplicates")
             if isinstance(record, Batch):
                 self.metrics.add("commentary_already_published", len(self.settings.personas))
-            await ack()
+            await order.release([offset])
             return
         work = desk.work(record.batch_index)
-        work.acks.append(ack)
+        work.offsets.append(offset)
         if isinstance(record, BatchAction):
             if record.position not in work.actions:
                 work.actions[record.position] = record.action
@@ -338,6 +388,10 @@ class CommentaryAgent:
         ]
         for desk in dropped:
             self._drop(desk)
+        # Their records are delivered again: the ack order starts over with them.
+        for partition in list(self._acks):
+            if partitions is None or partition in partitions:
+                del self._acks[partition]
         tasks = [t for d in dropped for t in d.tasks]
         if tasks:
             await asyncio.wait(tasks, timeout=5.0)
@@ -373,8 +427,6 @@ class CommentaryAgent:
                 work.results[persona] = await self._write(desk, work, persona)
                 work.notify()
                 index += 1
-        except TimeoutError:
-            return
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -535,7 +587,12 @@ class CommentaryAgent:
         personas = self.settings.personas
         try:
             while True:
-                work = await desk.get(index)
+                try:
+                    work = await desk.get(index, idle_s=_DESK_IDLE_S)
+                except TimeoutError:
+                    if desk.works:
+                        continue  # records wait for earlier ones: not idle
+                    raise
                 # Its close too: every record of the batch is acked together.
                 while work.close is None or len(work.results) < len(personas):
                     await work.changed()
@@ -544,8 +601,7 @@ class CommentaryAgent:
                     if isinstance(result, AlreadyPublished):
                         continue
                     await self._publish_record(desk, work, persona, result)
-                for ack in work.acks:
-                    await ack()
+                await self._acks[desk.partition].release(work.offsets)
                 desk.works.pop(index, None)
                 index += 1
                 desk.next_to_publish = index

@@ -29,7 +29,7 @@ from typing import Literal
 from pitchcast.commentary.backends.base import ItemCallback, RowsAnswer
 from pitchcast.commentary.conversation import LiveTurn, render_answer
 from pitchcast.commentary.service import CommentaryService
-from pitchcast.exceptions import LLMCircuitOpen, LLMError, LLMRequestRefused
+from pitchcast.exceptions import DeliveryFailed, LLMCircuitOpen, LLMError, LLMRequestRefused
 from pitchcast.schemas.records import Batch, CommentaryItem, Usage
 from pitchcast.settings import Persona
 
@@ -210,8 +210,8 @@ class LiveWriter:
             outcome = exc.kind
             service.record_failure(exc)
             return None, exc.kind
-        except asyncio.CancelledError:
-            raise
+        except (asyncio.CancelledError, DeliveryFailed):
+            raise  # a line that could not be published is not the LLM's failure
         except Exception as exc:
             verdict = True
             outcome = "unexpected"
