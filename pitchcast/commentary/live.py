@@ -113,7 +113,8 @@ class LiveWriter:
                 await on_item(item, sources[row])
         if reason is not None:
             kind = reason.split(":", 1)[0]
-            self.service.metrics.fallbacks[kind] = self.service.metrics.fallbacks.get(kind, 0) + 1
+            source = "mixed" if any(s == "llm" for s in sources.values()) else "template"
+            self.service.metrics.add("fallbacks", reason=kind, source=source)
         every_row_from_llm = answer is not None and all(s == "llm" for s in sources.values())
         if every_row_from_llm and answer is not None and not answer.problems and answer.answer:
             text = answer.answer  # the model's own bytes: the prefix cache keeps them
@@ -144,35 +145,41 @@ class LiveWriter:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.deadline_s
         verdict = False
+        outcome = "cancelled"  # what the call came to, for llm_requests
         try:
             async with asyncio.timeout_at(deadline), service.in_flight:
                 answer: RowsAnswer = await service.primary.write_rows(  # type: ignore[attr-defined]
                     batch, persona, turns, rows, settled=settled, deadline=deadline, on_item=sink
                 )
             verdict = True
+            outcome = "ok"
             service.record_success()
-            service.metrics.llm_ok += 1
             reason = None
             if answer.problems:
                 reason = "rejected: " + answer.problems[0][:120]
             return answer, reason
         except TimeoutError:
             verdict = True
+            outcome = "deadline"
             service.record_failure()
             return None, "deadline"
         except LLMCircuitOpen:
+            outcome = "circuit_open"
             return None, "circuit_open"
         except LLMRequestRefused as exc:
             # The endpoint is up and refused this request: no verdict on the breaker.
+            outcome = exc.kind
             return None, f"{exc.kind}: HTTP {exc.status}"
         except LLMError as exc:
             verdict = True
+            outcome = exc.kind
             service.record_failure(exc)
             return None, exc.kind
         except asyncio.CancelledError:
             raise
         except Exception as exc:
             verdict = True
+            outcome = "unexpected"
             service.record_failure()
             logger.exception(
                 "pitchcast.live.backend_error",
@@ -187,6 +194,7 @@ class LiveWriter:
         finally:
             if not verdict:
                 service.breaker.release()  # cancelled: free a half-open probe
+            service.metrics.add("llm_requests", endpoint=service.endpoint, outcome=outcome)
 
 
 def _row_of(batch: Batch, item: CommentaryItem, rows: Sequence[int]) -> int | None:
