@@ -33,7 +33,13 @@ import orjson
 
 from pitchcast.agents.ledger import PartitionLedger, RangeReader
 from pitchcast.agents.output import DeadLetters, send_until_acked
-from pitchcast.exceptions import ImplausibleAction, InvalidMessage, LateAction, SchemaViolation
+from pitchcast.exceptions import (
+    ImplausibleAction,
+    ImplausibleControl,
+    InvalidMessage,
+    LateAction,
+    SchemaViolation,
+)
 from pitchcast.metrics import Metrics
 from pitchcast.schemas.decoding import DecodedAction, decode_event, encode
 from pitchcast.schemas.records import Batch
@@ -233,14 +239,16 @@ class BatchAgent:
         self, key: bytes, value: bytes | None, partition: int, offset: int, step: Step
     ) -> None:
         action = step.action
-        assert action is not None
+        game_id = step.state.game_id
         if step.outcome == "rejected":
-            kind = ImplausibleAction.__name__
-            message = step.rejection or "implausible action"
+            rejected = ImplausibleAction if action is not None else ImplausibleControl
+            kind = rejected.__name__
+            message = step.rejection or "implausible record"
         else:
+            assert action is not None
             kind = LateAction.__name__
             message = f"action_id {action.action_id} arrived after match_end (no new match_start)"
-        await self._dead_letter(key, value, partition, offset, kind, message, action.game_id)
+        await self._dead_letter(key, value, partition, offset, kind, message, game_id)
 
     def _count_action(self, decoded: DecodedAction) -> None:
         action = decoded.action
