@@ -291,19 +291,41 @@ class CommentaryAgent:
     async def submit(
         self, *, key: bytes | None, value: bytes | None, partition: int, offset: int, ack: Ack
     ) -> None:
-        """Take one hand-off record; bad ones go to the dead-letter topic and are acked."""
+        """Take one hand-off record; bad ones go to the dead-letter topic and are acked.
+
+        A dead letter that cannot be delivered stops the worker without acking the
+        record (as in the batch agent): acking it would lose it, and leaving it
+        unacked while the agent goes on would hold its partition's commit for the
+        whole assignment. The restarted worker reads it again.
+        """
         try:
             record = decode_handoff(value, max_bytes=self.settings.max_message_bytes)
         except InvalidMessage as exc:
-            await self._dead_letters.send(
-                source_topic=self.settings.topic_batches,
-                partition=partition,
-                offset=offset,
-                key=key,
-                value=value,
-                error_kind=exc.kind,
-                error_message=str(exc),
-            )
+            try:
+                await self._dead_letters.send(
+                    source_topic=self.settings.topic_batches,
+                    partition=partition,
+                    offset=offset,
+                    key=key,
+                    value=value,
+                    error_kind=exc.kind,
+                    error_message=str(exc),
+                )
+            except Exception as failure:
+                log.critical(
+                    "pitchcast.commentary.stopping",
+                    extra={
+                        "where": "intake",
+                        "partition": partition,
+                        "offset": offset,
+                        "error_kind": type(failure).__name__,
+                    },
+                    exc_info=failure,
+                )
+                self.metrics.add("worker_stops", reason=type(failure).__name__)
+                if self._crash is not None:
+                    await self._crash(failure)
+                raise
             await ack()
             return
         desk = self._desks.get(record.game_id)
