@@ -24,7 +24,7 @@ from pitchcast.streams.batching import MatchState, state_from_dict
 from pitchcast.streams.clients import faust_credentials
 from pitchcast.web import install_web
 
-__all__ = ["Pitchcast", "build_writer", "create_app"]
+__all__ = ["Pitchcast", "build_writer", "create_app", "revoke_bounds"]
 
 log = logging.getLogger("pitchcast.app")
 
@@ -39,6 +39,14 @@ class Pitchcast:
     batch_agent: BatchAgent
     commentary_agent: CommentaryAgent
     writer: Any
+
+
+def revoke_bounds(settings: Settings) -> tuple[float, float]:
+    """How long a revoke waits (for the batch agent's record in progress, then for the
+    cancelled commentary work to unwind): together at most half the session timeout,
+    so the group never gives up on this worker while it revokes."""
+    half = settings.kafka_session_timeout_s / 2
+    return min(settings.revoke_grace_s, half * 2 / 3), min(5.0, half / 3)
 
 
 def build_writer(settings: Settings, metrics: Metrics | None = None) -> Any:
@@ -187,22 +195,29 @@ def create_app(settings: Settings, *, writer: Any | None = None) -> Pitchcast:
     async def _on_revoked(_app: Any, revoked: Any, **_: Any) -> None:
         # faust suspended the streams and cleared their buffers before this signal; the
         # consumer rejoins the group only after it returns, so no new owner starts yet.
+        began = asyncio.get_running_loop().time()
+        grace, cancel_s = revoke_bounds(settings)
         # 1. the batch agent's record in progress finishes (sends, state, ack);
         try:
-            async with asyncio.timeout(settings.revoke_grace_s):
+            async with asyncio.timeout(grace):
                 async with batch_agent.busy:
                     pass
         except TimeoutError:
-            log.warning(
-                "pitchcast.revoke.batch_agent_busy", extra={"waited_s": settings.revoke_grace_s}
-            )
+            log.warning("pitchcast.revoke.batch_agent_busy", extra={"waited_s": grace})
         # 2. commentary work of revoked partitions stops without acking its records;
         partitions = {tp.partition for tp in revoked if tp.topic == settings.topic_batches}
-        dropped = await commentary_agent.revoke(partitions)
+        dropped = await commentary_agent.revoke(partitions, timeout_s=cancel_s)
         # 3. what was acked is committed now, so the next owner starts right there.
         with contextlib.suppress(Exception):
             await app.consumer.commit()
-        log.info("pitchcast.revoked", extra={"partitions": sorted(partitions), "desks": dropped})
+        log.info(
+            "pitchcast.revoked",
+            extra={
+                "partitions": sorted(partitions),
+                "desks": dropped,
+                "seconds": round(asyncio.get_running_loop().time() - began, 3),
+            },
+        )
 
     # /metrics (faust's sensor + ours), /health, /ready, /pitchcast/stats/.
     install_web(app, settings=settings, metrics=metrics, writer=writer)

@@ -369,8 +369,9 @@ class CommentaryAgent:
 
     # --- revoke / shutdown -----------------------------------------------------------
 
-    async def revoke(self, partitions: set[int] | None = None) -> int:
-        """Cancel the desks of ``partitions`` (all when None) without acking their records."""
+    async def revoke(self, partitions: set[int] | None = None, *, timeout_s: float = 5.0) -> int:
+        """Cancel the desks of ``partitions`` (all when None) without acking their records;
+        wait at most ``timeout_s`` for their tasks (LLM calls in flight) to unwind."""
         dropped = [
             d for d in self._desks.values() if partitions is None or d.partition in partitions
         ]
@@ -378,7 +379,7 @@ class CommentaryAgent:
             self._drop(desk)
         tasks = [t for d in dropped for t in d.tasks]
         if tasks:
-            await asyncio.wait(tasks, timeout=5.0)
+            await asyncio.wait(tasks, timeout=timeout_s)
         if dropped:
             self.metrics.add("desks_revoked", len(dropped))
         return len(dropped)

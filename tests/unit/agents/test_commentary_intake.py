@@ -1,19 +1,25 @@
-"""The commentary agent's intake: an unreadable hand-off record and its dead letter."""
+"""The commentary agent: an unreadable hand-off record and its dead letter; revokes."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
 
 from pitchcast.agents.commentary import CommentaryAgent
 from pitchcast.agents.output import DeadLetters
+from pitchcast.app import revoke_bounds
 from pitchcast.cache import RedisStore
 from pitchcast.commentary.backends.template import TemplateBackend
 from pitchcast.commentary.service import CommentaryService
 from pitchcast.exceptions import DeliveryFailed
 from pitchcast.metrics import Metrics
+from pitchcast.schemas.decoding import encode
+from pitchcast.schemas.records import BatchAction, BatchOpening
 from pitchcast.settings import load_settings
+from pitchcast.story import new_story
+from tests.commentary_batches import korean_batch
 
 
 class Topic:
@@ -79,3 +85,64 @@ async def test_an_undeliverable_dead_letter_stops_the_worker_without_acking() ->
         await agent.submit(key=b"1", value=b"{oops", partition=0, offset=7, ack=ack)
     assert acks == [] and len(crashes) == 1 and isinstance(crashes[0], DeliveryFailed)
     assert agent.metrics.get("worker_stops", reason="DeliveryFailed") == 1
+
+
+class HungLLM(TemplateBackend):
+    """A primary whose live requests never answer (until cancelled)."""
+
+    name = "openai"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls = 0
+        self.cancelled = 0
+
+    async def write_rows(self, *args: Any, **kwargs: Any) -> Any:
+        self.calls += 1
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            self.cancelled += 1
+            raise
+
+
+async def test_revoke_cancels_llm_calls_in_flight_without_acking() -> None:
+    """Issue 7.5: a revoke stops the lanes of revoked partitions within its bound."""
+    metrics = Metrics()
+    llm = HungLLM()
+    store = RedisStore(enabled=False, metrics=metrics)
+    writer = CommentaryService(llm, TemplateBackend(), store, metrics=metrics)  # type: ignore[arg-type]
+    agent = CommentaryAgent(
+        settings=load_settings(llm_mode="live"),
+        writer=writer,
+        commentary_topic=Topic(),
+        dead_letters=DeadLetters(Topic(), value_cap=1024, metrics=metrics),
+        metrics=metrics,
+    )
+    batch = korean_batch()
+    acks: list[int] = []
+
+    async def ack() -> None:
+        acks.append(1)
+
+    record = BatchAction(
+        game_id=batch.game_id, batch_index=0, position=0, action=batch.actions[0],
+        appended_ts_ms=0, opening=BatchOpening(batch.match_info, new_story(batch.match_info)),
+    )  # fmt: skip
+    await agent.submit(key=b"1", value=encode(record), partition=2, offset=0, ack=ack)
+    while not llm.calls:
+        await asyncio.sleep(0.01)
+    started = asyncio.get_running_loop().time()
+    assert await agent.revoke({1}, timeout_s=1.0) == 0  # another partition: untouched
+    assert await agent.revoke({2}, timeout_s=1.0) == 1
+    assert asyncio.get_running_loop().time() - started < 1.0
+    assert llm.cancelled == 1 and acks == []
+    assert metrics.get("desks_revoked") == 1
+
+
+def test_revoke_bounds_stay_within_half_the_session_timeout() -> None:
+    """The two waits of a revoke never add up to more than half the session timeout."""
+    for session in (6.0, 10.0, 30.0, 45.0, 300.0):
+        grace, cancel = revoke_bounds(load_settings(kafka_session_timeout_s=session))
+        assert grace > 0 and cancel > 0 and grace + cancel <= session / 2
+    assert revoke_bounds(load_settings()) == (10.0, 5.0)
