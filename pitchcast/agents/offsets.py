@@ -11,8 +11,12 @@ the group's offset by one or two records and the next worker re-read nearly ever
 :class:`DedupedAckConsumer` lets faust compute the offset as usual, then drops repeats
 from the acked list and carries the offset on through the consecutive run that follows.
 Only the arithmetic changes: what counts as acked is still faust's decision. It relies on
-faust-streaming 0.15.x internals; the integration test
-``test_successive_workers_on_one_group_commit_to_the_end`` guards it.
+faust-streaming internals (``Consumer._new_offset``, ``_acked``, ``_acked_index``,
+``_gap``) as they are in **faust-streaming 0.15.3**, the version ``pyproject.toml``
+pins: :data:`FAUST_VERSION` names it, and ``tests/unit/agents/test_offsets.py`` fails on
+any other installed version, so an upgrade re-checks this override first. Its
+arithmetic is unit-tested there; the integration test
+``test_successive_workers_on_one_group_commit_to_the_end`` guards it end to end.
 """
 
 from __future__ import annotations
@@ -23,7 +27,10 @@ from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP
 from faust.types.transports import TransportT
 
-__all__ = ["DedupedAckApp", "DedupedAckConsumer"]
+__all__ = ["FAUST_VERSION", "DedupedAckApp", "DedupedAckConsumer"]
+
+#: The faust-streaming release this override was written and checked against.
+FAUST_VERSION = "0.15.3"
 
 
 class DedupedAckConsumer(faust_aiokafka.Consumer):
