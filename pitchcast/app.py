@@ -106,6 +106,7 @@ def create_app(settings: Settings, *, writer: Any | None = None) -> Pitchcast:
         broker_heartbeat_interval=settings.kafka_session_timeout_s / 10,
         broker_commit_interval=settings.kafka_commit_interval_s,
         consumer_auto_offset_reset="earliest",
+        processing_guarantee=settings.processing_guarantee,
         # A rebalance must not wait for records held until their batch is published: the
         # revoke handler below finishes the batch agent's record in progress and cancels
         # the commentary work instead (its records are read again by the new owner).

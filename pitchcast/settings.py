@@ -91,6 +91,11 @@ class Settings(BaseSettings):
     # half the session timeout (app.revoke_bounds).
     revoke_grace_s: float = Field(default=10.0, gt=0)
 
+    # --- Reliability (fault suite, RELIABILITY.md) ---------------------------
+    # faust's processing guarantee. exactly_once (Kafka transactions, read_committed
+    # consumers) was evaluated under SIGKILL and is not the default: RELIABILITY.md.
+    processing_guarantee: Literal["at_least_once", "exactly_once"] = "at_least_once"
+
     # --- Redis -------------------------------------------------------------
     # rediss:// for TLS. A password here, or in the URL (percent-encoded); never logged.
     redis_url: str = "redis://127.0.0.1:6379/0"
