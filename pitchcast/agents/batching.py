@@ -79,6 +79,7 @@ class BatchAgent:
         self._dead_letters = dead_letters
         self._metrics = metrics
         self._crash = crash
+        self._stopping = False  # set once a failure stopped the worker
         self._ledger = PartitionLedger(state_table, metrics=metrics, read_range=read_range)
         # Held while a record is being processed: a revoke waits for it (app.py).
         self.busy = asyncio.Lock()
@@ -87,6 +88,10 @@ class BatchAgent:
         """The agent body: one record at a time, acked only once fully handled."""
         manual = stream.noack()
         async for event in manual.events():
+            if self._stopping:
+                # The worker is stopping after a failure: take nothing more, ack nothing
+                # (faust ends this loop when it stops the stream).
+                continue
             message = event.message
             try:
                 async with self.busy:
@@ -112,7 +117,11 @@ class BatchAgent:
                 )
                 self._metrics.add("worker_stops", reason=type(exc).__name__)
                 if self._crash is not None:
+                    # No raise: faust's supervisor would restart the agent and hand it
+                    # the partition's next records while the app shuts down.
+                    self._stopping = True
                     await self._crash(exc)
+                    continue
                 raise
             await manual.ack(event)
 

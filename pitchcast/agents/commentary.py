@@ -266,6 +266,7 @@ class CommentaryAgent:
         self._lines_topic = lines_topic
         self._dead_letters = dead_letters
         self._desks: dict[int, _Desk] = {}
+        self._stopping = False  # set once a failure stopped the worker
         self.mode = settings.llm_mode
         self._live = LiveWriter(
             writer,
@@ -279,14 +280,23 @@ class CommentaryAgent:
         """The agent body: route each hand-off record to its match; never blocks on the LLM."""
         manual = stream.noack()
         async for event in manual.events():
+            if self._stopping:
+                # The worker is stopping after a failure no retry fixed: take nothing
+                # more, ack nothing (a new desk would publish later batches before the
+                # unacked ones); faust ends this loop when it stops the stream.
+                continue
             message = event.message
-            await self.submit(
-                key=message.key,
-                value=message.value,
-                partition=message.partition,
-                offset=message.offset,
-                ack=lambda event=event: manual.ack(event),
-            )
+            try:
+                await self.submit(
+                    key=message.key,
+                    value=message.value,
+                    partition=message.partition,
+                    offset=message.offset,
+                    ack=lambda event=event: manual.ack(event),
+                )
+            except Exception:
+                if not self._stopping:
+                    raise  # a bug: faust logs it and restarts the agent
 
     async def submit(
         self, *, key: bytes | None, value: bytes | None, partition: int, offset: int, ack: Ack
@@ -323,6 +333,7 @@ class CommentaryAgent:
                     exc_info=failure,
                 )
                 self.metrics.add("worker_stops", reason=type(failure).__name__)
+                self._stopping = True
                 if self._crash is not None:
                     await self._crash(failure)
                 raise
@@ -611,6 +622,7 @@ class CommentaryAgent:
             exc_info=exc,
         )
         self.metrics.add("worker_stops", reason=type(exc).__name__)
+        self._stopping = True
         self._drop(desk)
         if self._crash is not None:
             await self._crash(exc)

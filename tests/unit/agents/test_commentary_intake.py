@@ -146,3 +146,41 @@ def test_revoke_bounds_stay_within_half_the_session_timeout() -> None:
         grace, cancel = revoke_bounds(load_settings(kafka_session_timeout_s=session))
         assert grace > 0 and cancel > 0 and grace + cancel <= session / 2
     assert revoke_bounds(load_settings()) == (10.0, 5.0)
+
+
+class Stream:
+    """faust's manual-ack stream, as the agent uses it."""
+
+    def __init__(self, values: list[bytes]) -> None:
+        self.values = values
+        self.acked: list[int] = []
+
+    def noack(self) -> Stream:
+        return self
+
+    async def events(self) -> Any:
+        for offset, value in enumerate(self.values):
+            message = type(
+                "Message",
+                (),
+                {"key": b"1", "value": value, "partition": 0, "offset": offset},
+            )
+            yield type("Event", (), {"message": message})()
+
+    async def ack(self, event: Any) -> None:
+        self.acked.append(event.message.offset)
+
+
+async def test_after_stopping_the_worker_the_intake_takes_nothing_more() -> None:
+    """Records after the one whose dead letter failed are neither written nor acked."""
+    crashes: list[BaseException] = []
+    agent = _agent(Topic(refuse=True), crashes)
+    batch = korean_batch()
+    record = BatchAction(
+        game_id=batch.game_id, batch_index=0, position=0, action=batch.actions[0],
+        appended_ts_ms=0, opening=BatchOpening(batch.match_info, new_story(batch.match_info)),
+    )  # fmt: skip
+    stream = Stream([b"{oops", encode(record)])
+    await agent.run(stream)  # no raise: faust would restart the agent and go on
+    assert len(crashes) == 1 and stream.acked == []
+    assert agent._desks == {}, "the next record was not taken"
