@@ -11,10 +11,11 @@ from typing import Any
 
 import faust
 import orjson
+from faust.types import TP
 
 from pitchcast.agents.batching import BatchAgent, is_match_key
 from pitchcast.agents.commentary import CommentaryAgent
-from pitchcast.agents.offsets import DedupedAckApp
+from pitchcast.agents.offsets import DedupedAckApp, DedupedAckConsumer
 from pitchcast.agents.output import DeadLetters
 from pitchcast.agents.ticks import IdleTicker
 from pitchcast.metrics import Metrics
@@ -153,6 +154,12 @@ def create_app(settings: Settings, *, writer: Any | None = None) -> Pitchcast:
 
     if writer is None:
         writer = build_writer(settings, metrics)
+    def ack_range(topic: str, partition: int, first: int, last: int) -> None:
+        # Offsets the partition ledger refilled: acked to faust's consumer (offsets.py).
+        consumer = app.consumer
+        if isinstance(consumer, DedupedAckConsumer):
+            consumer.ack_range(TP(topic, partition), first, last)
+
     batch_agent = BatchAgent(
         settings=settings,
         state_table=state_table,
@@ -164,6 +171,7 @@ def create_app(settings: Settings, *, writer: Any | None = None) -> Pitchcast:
             settings, topic, partition, first, last
         ),
         crash=crash,
+        ack_range=ack_range,
     )
     commentary_agent = CommentaryAgent(
         settings=settings,

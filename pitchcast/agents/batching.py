@@ -5,7 +5,8 @@ order, one at a time to this agent):
 
 1. make sure no earlier record of the partition was skipped: the last offset folded in
    per partition is kept in the changelogged table (the partition ledger); a jump is
-   refilled from the log before going on, and a refill that cannot complete stops the
+   refilled from the log before going on (and the refilled offsets are acked to faust's
+   consumer, which never handed them over), and a refill that cannot complete stops the
    worker without acking (see :mod:`pitchcast.agents.ledger`);
 2. decode the raw bytes (bad input → dead letter, then the record is done);
 3. fold it into the match's state (:func:`pitchcast.streams.batching.advance`): the
@@ -71,8 +72,10 @@ class BatchAgent:
         on_match_start: Callable[[int], None] | None = None,
         read_range: RangeReader | None = None,
         crash: Callable[[BaseException], Awaitable[None]] | None = None,
+        ack_range: Callable[[str, int, int, int], None] | None = None,
     ) -> None:
         self._settings = settings
+        self._ack_range = ack_range
         self._on_match_start = on_match_start
         self._table = state_table
         self._batches = batches_topic
@@ -136,6 +139,7 @@ class BatchAgent:
         timestamp_ms: int,
     ) -> None:
         """One record: refill a skipped range first, then handle it and note its offset."""
+        before = self._ledger.last(partition)
         for record in await self._ledger.missing_before(topic, partition, offset):
             await self.handle(
                 key=record.key,
@@ -145,6 +149,10 @@ class BatchAgent:
                 timestamp_ms=record.timestamp,
             )
             self._ledger.folded(partition, record.offset)
+        if before is not None and offset > before + 1 and self._ack_range is not None:
+            # faust never handed these offsets over, so it never sees them acked: without
+            # this its commit would stop below them for the rest of the assignment.
+            self._ack_range(topic, partition, before + 1, offset - 1)
         await self.handle(
             key=key, value=value, partition=partition, offset=offset, timestamp_ms=timestamp_ms
         )

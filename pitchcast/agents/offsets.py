@@ -10,6 +10,9 @@ the group's offset by one or two records and the next worker re-read nearly ever
 
 :class:`DedupedAckConsumer` lets faust compute the offset as usual, then drops repeats
 from the acked list and carries the offset on through the consecutive run that follows.
+The same race can also skip records (the partition ledger reads them itself,
+``agents/ledger.py``); :meth:`DedupedAckConsumer.ack_range` acks what the ledger folded
+in, or faust's commit would stop below it.
 Only the arithmetic changes: what counts as acked is still faust's decision. It relies on
 faust-streaming internals (``Consumer._new_offset``, ``_acked``, ``_acked_index``,
 ``_gap``) as they are in **faust-streaming 0.15.3**, the version ``pyproject.toml``
@@ -26,6 +29,7 @@ from faust.transport import by_url
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP
 from faust.types.transports import TransportT
+from faust.types.tuples import ack_lock
 
 __all__ = ["FAUST_VERSION", "DedupedAckApp", "DedupedAckConsumer"]
 
@@ -50,6 +54,20 @@ class DedupedAckConsumer(faust_aiokafka.Consumer):
         index.difference_update({o for o in acked if o < offset})
         acked[:] = remaining
         return offset
+
+    def ack_range(self, tp: TP, first: int, last: int) -> None:
+        """Count ``first..last`` of ``tp`` as acked: records the partition ledger read
+        and folded in itself because faust never handed them over (its recovery race).
+        Without this, faust's acked list keeps a hole there and the commit stops below
+        it for the rest of the assignment."""
+        with ack_lock:
+            committed = self._committed_offset[tp]
+            acked, index = self._acked[tp], self._acked_index[tp]
+            for offset in range(first, last + 1):
+                if (committed is None or offset >= committed) and offset not in index:
+                    index.add(offset)
+                    acked.append(offset)
+            acked.sort()
 
 
 class _DedupedAckTransport(faust_aiokafka.Transport):

@@ -1,4 +1,4 @@
-"""The batch agent: after it stopped the worker, it takes nothing more."""
+"""The batch agent: a refilled range is acked to faust; after a stop it takes nothing more."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from pitchcast.agents.output import DeadLetters
 from pitchcast.exceptions import DeliveryFailed
 from pitchcast.metrics import Metrics
 from pitchcast.settings import load_settings
+from pitchcast.streams.admin import RangeRead
 
 ACTION = {
     "game_id": 1, "period_id": 1, "time_seconds": 3.0, "team_id": 11, "player_id": 19.0,
@@ -59,6 +60,23 @@ def _agent(**kwargs: Any) -> BatchAgent:
         metrics=metrics,
         **kwargs,
     )
+
+
+async def test_a_refilled_range_is_acked_to_faust() -> None:
+    """Offsets 1..4 never handed over: read from the log, folded in, then acked as a range."""
+    acked: list[tuple[str, int, int, int]] = []
+
+    async def read_range(topic: str, partition: int, first: int, last: int) -> RangeRead:
+        return RangeRead([Record(o) for o in range(first, last + 1)], True, 0)
+
+    agent = _agent(read_range=read_range, ack_range=lambda *a: acked.append(a))
+    for offset in (0, 5):
+        await agent.process(
+            topic="events", key=b"1", value=_value(offset), partition=2, offset=offset,
+            timestamp_ms=0,
+        )  # fmt: skip
+    assert acked == [("events", 2, 1, 4)]
+    assert len(agent._batches.sent) == 6  # six actions handed off, in order
 
 
 class Stream:

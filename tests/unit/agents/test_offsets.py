@@ -92,3 +92,15 @@ def test_what_follows_a_hole_is_kept_once(repeats: int) -> None:
     consumer._acked_index[TP0].add(7)
     consumer._committed_offset[TP0] = 6
     assert consumer._new_offset(TP0) == 10
+
+
+def test_offsets_the_ledger_refilled_let_the_commit_pass() -> None:
+    """faust handed over 54.. after a commit at 48: the ledger folded 48..53 in itself.
+    Unacked by faust, they would hold the commit at 48; acked as a range, it moves on."""
+    consumer = _consumer([54, 55], committed=47)
+    assert consumer._new_offset(TP0) is None  # 48..53 missing: stuck
+    consumer.ack_range(TP0, 48, 53)
+    assert consumer._new_offset(TP0) == 56
+    consumer._committed_offset[TP0] = 56  # as faust notes it once committed
+    consumer.ack_range(TP0, 50, 51)  # below the commit by now: ignored
+    assert consumer._acked[TP0] == [] and consumer._acked_index[TP0] == set()
