@@ -46,8 +46,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     if unknown:
         parser.error(f"unknown scenario(s) {unknown}; known: {', '.join(SCENARIOS)}")
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="pitchcast-chaos-"))
-    # The scenarios' own clients retry through outages on purpose: no log line per retry.
+    # The scenarios' own clients retry through outages on purpose: no log line per retry,
+    # and none for a producer given up while its broker was down.
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
+    logging.getLogger("asyncio").addFilter(
+        lambda record: "Unclosed AIOKafka" not in record.getMessage()
+    )
     kafka = load_settings().kafka_bootstrap_servers
     started = time.monotonic()
     print(f"pitchcast chaos: Kafka {kafka}, logs in {workdir}", flush=True)

@@ -7,17 +7,17 @@ one of these. The agents themselves run unchanged.
 * ``lost-ack:RATE``: a send to the hand-off topic is written and acknowledged by the
   broker, and then, for a share ``RATE`` of sends, the acknowledgement is lost on the
   way back (the send raises after the write): the agent sends the same bytes again.
-* ``dlq-fail:FROM:TO``: every dead-letter send raises from ``FROM`` to ``TO`` seconds
-  after the worker started (``TO`` may be ``inf``): a dead-letter topic that is
-  unavailable or refuses writes.
+* ``dlq-fail:PATH``: every dead-letter send raises while the file ``PATH`` exists (the
+  scenario creates and removes it): a dead-letter topic that is unavailable or refuses
+  writes.
 * ``kill-before-publish:BATCH``: the process SIGKILLs itself when it is about to
   publish the commentary record of batch ``BATCH`` (the LLM has answered it and its
   lines are stored; the record is not published).
 * ``kill-after-publish:BATCH``: the process SIGKILLs itself 0.3 s after the commentary
   record of batch ``BATCH`` was acknowledged (before faust's next commit).
 * ``skip:PARTITION:FIRST:COUNT``: the batch agent is never handed ``COUNT`` records of
-  the events topic from offset ``FIRST`` of ``PARTITION`` (faust's recovery race), and
-  they are acked as faust acks a gap.
+  the events topic from offset ``FIRST`` of ``PARTITION``, and faust's consumer never
+  sees them acked (faust's recovery race, as seen after restarts).
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ import logging
 import os
 import random
 import signal
-import time
 from collections.abc import Awaitable
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -78,16 +78,15 @@ class LostAckTopic(_Topic):
 
 
 class FailingTopic(_Topic):
-    """Every send raises between ``since`` and ``until`` (``time.monotonic()`` values)."""
+    """Every send raises while the file ``switch`` exists."""
 
-    def __init__(self, topic: Any, since: float, until: float) -> None:
+    def __init__(self, topic: Any, switch: Path) -> None:
         super().__init__(topic)
-        self.since = since
-        self.until = until
+        self.switch = switch
         self.refused = 0
 
     async def send(self, **kwargs: Any) -> Awaitable[Any]:
-        if self.since <= time.monotonic() < self.until:
+        if self.switch.exists():
             self.refused += 1
             raise KafkaConnectionError("chaos: the dead-letter topic refuses writes")
         return await self._topic.send(**kwargs)
@@ -148,13 +147,26 @@ def _skip(pitchcast: Pitchcast, partition: int, first: int, count: int) -> None:
     skipped: set[int] = set()
     events = pitchcast.settings.topic_events
 
+    # faust never handed them over, so it never acks them either.
+    from pitchcast.agents.offsets import DedupedAckConsumer
+
+    ack = DedupedAckConsumer.ack
+
+    def ack_unless_skipped(consumer: Any, message: Any) -> bool:
+        tp = message.tp
+        if tp.topic == events and tp.partition == partition and message.offset in skipped:
+            return False
+        return bool(ack(consumer, message))
+
+    DedupedAckConsumer.ack = ack_unless_skipped  # type: ignore[method-assign]
+
     async def maybe_process(**kwargs: Any) -> None:
         offset = kwargs["offset"]
         hit = kwargs["topic"] == events and kwargs["partition"] == partition
         if hit and first <= offset < first + count and offset not in skipped:
             skipped.add(offset)
             log.warning("pitchcast.chaos.skipped", extra={"partition": partition, "offset": offset})
-            return  # never handed to the agent; acked like a gap
+            return  # never handed to the agent
         await process(**kwargs)
 
     agent.process = maybe_process  # type: ignore[method-assign]
@@ -162,7 +174,6 @@ def _skip(pitchcast: Pitchcast, partition: int, first: int, count: int) -> None:
 
 def apply(pitchcast: Pitchcast, injections: list[str]) -> None:
     """Wrap the app's transport as ``injections`` say (see the module docstring)."""
-    started = time.monotonic()
     batch_agent = pitchcast.batch_agent
     commentary_agent = pitchcast.commentary_agent
     for injection in injections:
@@ -172,8 +183,7 @@ def apply(pitchcast: Pitchcast, injections: list[str]) -> None:
             batch_agent._batches = LostAckTopic(batch_agent._batches, float(parts[0]))
         elif name == "dlq-fail":
             letters = batch_agent._dead_letters  # shared by both agents
-            since, until = started + float(parts[0]), started + float(parts[1])
-            letters._topic = FailingTopic(letters._topic, since, until)
+            letters._topic = FailingTopic(letters._topic, Path(args))
         elif name == "kill-before-publish":
             commentary_agent._topic = KillBeforePublish(commentary_agent._topic, int(parts[0]))
         elif name == "kill-after-publish":

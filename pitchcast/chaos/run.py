@@ -266,6 +266,19 @@ class Run:
     def reader(self, name: str) -> TopicReader:
         return TopicReader(self.kafka, self.topics[name], read_committed=self.read_committed)
 
+    async def dead_letter_seen(self, digest: str, *, timeout_s: float) -> bool:
+        """Wait until a dead letter of the value with this sha256 is on the DLQ."""
+        reader = self.reader("dlq")
+        deadline = time.monotonic() + timeout_s
+        try:
+            while time.monotonic() < deadline:
+                await reader.poll()
+                if any(f'"{digest}"'.encode() in (r.value or b"") for r in reader.records):
+                    return True
+            return False
+        finally:
+            await reader.close()
+
     # --- the end ----------------------------------------------------------------
 
     def expected(self, matches: Sequence[MatchSlice], **extra: Any) -> Expected:
