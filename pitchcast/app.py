@@ -154,6 +154,7 @@ def create_app(settings: Settings, *, writer: Any | None = None) -> Pitchcast:
 
     if writer is None:
         writer = build_writer(settings, metrics)
+
     def ack_range(topic: str, partition: int, first: int, last: int) -> None:
         # Offsets the partition ledger refilled: acked to faust's consumer (offsets.py).
         consumer = app.consumer
