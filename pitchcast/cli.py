@@ -42,6 +42,7 @@ def main() -> None:
       pitchcast replay FILE               play a match CSV into match-events
       pitchcast tail                      print commentary as it arrives
       pitchcast eval FILE                 quality report of a match's commentary (no Kafka)
+      pitchcast chaos SCENARIO [--full]   the fault suite (RELIABILITY.md)
     """
 
 
@@ -432,6 +433,21 @@ def _run(coroutine: object) -> object:
         return asyncio.run(coroutine)  # type: ignore[arg-type]
     except PitchcastError as exc:
         raise click.ClickException(str(exc)) from exc
+
+
+@main.command(context_settings={"ignore_unknown_options": True, "help_option_names": []})
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def chaos(args: tuple[str, ...]) -> None:
+    """Run fault scenarios and print their figures (RELIABILITY.md).
+
+    \b
+    pitchcast chaos all                 every scenario, CI sizes
+    pitchcast chaos sigkill --full      one scenario, full size (both LLM modes)
+    pitchcast chaos --help              the scenarios and options
+    """
+    from pitchcast.chaos.cli import main as chaos_main
+
+    chaos_main(list(args))
 
 
 @main.command("serve-llm")

@@ -280,6 +280,7 @@ class CommentaryAgent:
         self._dead_letters = dead_letters
         self._desks: dict[int, _Desk] = {}
         self._acks: dict[int, _AckOrder] = {}  # per partition of the hand-off topic
+        self._stopping = False  # set once a failure stopped the worker
         self.mode = settings.llm_mode
         self._live = LiveWriter(
             writer,
@@ -293,6 +294,11 @@ class CommentaryAgent:
         """The agent body: route each hand-off record to its match; never blocks on the LLM."""
         manual = stream.noack()
         async for event in manual.events():
+            if self._stopping:
+                # The worker is stopping after a failure no retry fixed: take nothing
+                # more, ack nothing (a new desk would publish later batches before the
+                # unacked ones); faust ends this loop when it stops the stream.
+                continue
             message = event.message
             try:
                 await self.submit(
@@ -307,19 +313,28 @@ class CommentaryAgent:
                 # this record, and the worker stops so that it is read again.
                 log.critical(
                     "pitchcast.commentary.stopping",
-                    extra={"where": "intake", "offset": message.offset,
-                           "error_kind": type(exc).__name__},
+                    extra={"where": "intake", "partition": message.partition,
+                           "offset": message.offset, "error_kind": type(exc).__name__},
                     exc_info=exc,
                 )  # fmt: skip
                 self.metrics.add("worker_stops", reason=type(exc).__name__)
-                if self._crash is not None:
-                    await self._crash(exc)
-                raise
+                if self._crash is None:
+                    raise
+                # No raise: faust's supervisor would restart the agent and hand it the
+                # partition's next records while the app shuts down.
+                self._stopping = True
+                await self._crash(exc)
 
     async def submit(
         self, *, key: bytes | None, value: bytes | None, partition: int, offset: int, ack: Ack
     ) -> None:
-        """Take one hand-off record; bad ones go to the dead-letter topic and are acked."""
+        """Take one hand-off record; bad ones go to the dead-letter topic and are acked.
+
+        A dead letter that cannot be delivered raises: the record stays unacked and
+        :meth:`run` stops the worker (as in the batch agent). Acking it would lose it,
+        and leaving it unacked while the agent goes on would hold its partition's
+        commit for the whole assignment. The restarted worker reads it again.
+        """
         order = self._acks.setdefault(partition, _AckOrder())
         order.register(offset, ack)
         try:
@@ -381,8 +396,9 @@ class CommentaryAgent:
 
     # --- revoke / shutdown -----------------------------------------------------------
 
-    async def revoke(self, partitions: set[int] | None = None) -> int:
-        """Cancel the desks of ``partitions`` (all when None) without acking their records."""
+    async def revoke(self, partitions: set[int] | None = None, *, timeout_s: float = 5.0) -> int:
+        """Cancel the desks of ``partitions`` (all when None) without acking their records;
+        wait at most ``timeout_s`` for their tasks (LLM calls in flight) to unwind."""
         dropped = [
             d for d in self._desks.values() if partitions is None or d.partition in partitions
         ]
@@ -394,7 +410,7 @@ class CommentaryAgent:
                 del self._acks[partition]
         tasks = [t for d in dropped for t in d.tasks]
         if tasks:
-            await asyncio.wait(tasks, timeout=5.0)
+            await asyncio.wait(tasks, timeout=timeout_s)
         if dropped:
             self.metrics.add("desks_revoked", len(dropped))
         return len(dropped)
@@ -626,6 +642,7 @@ class CommentaryAgent:
             exc_info=exc,
         )
         self.metrics.add("worker_stops", reason=type(exc).__name__)
+        self._stopping = True
         self._drop(desk)
         if self._crash is not None:
             await self._crash(exc)
