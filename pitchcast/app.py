@@ -228,7 +228,9 @@ def create_app(settings: Settings, *, writer: Any | None = None) -> Pitchcast:
         # 2. commentary work of revoked partitions stops without acking its records;
         partitions = {tp.partition for tp in revoked if tp.topic == settings.topic_batches}
         dropped = await commentary_agent.revoke(partitions, timeout_s=cancel_s)
-        # 3. what was acked is committed now, so the next owner starts right there.
+        # 3. what was acked meanwhile is committed. (What was acked on the revoked
+        # partitions before this signal was committed by DedupedAckConsumer: faust forgets
+        # those acks before the signal runs.)
         with contextlib.suppress(Exception):
             await app.consumer.commit()
         log.info(

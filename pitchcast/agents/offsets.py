@@ -32,9 +32,14 @@ both agents hand faust their acks only as a prefix of each partition's delivery 
 (the batch agent acks one record at a time; the commentary agent through
 ``_AckOrder``), and the tolerance is never reached. A unit test pins that faust
 behaviour, so a faust that changes it is noticed.
+
+On a revoke, faust forgets the revoked partitions' acks before the app hears of it;
+:meth:`DedupedAckConsumer.on_partitions_revoked` commits them first.
 """
 
 from __future__ import annotations
+
+import logging
 
 import faust
 from faust.transport import by_url
@@ -47,6 +52,8 @@ __all__ = ["FAUST_VERSION", "DedupedAckApp", "DedupedAckConsumer"]
 
 #: The faust-streaming release this override was written and checked against.
 FAUST_VERSION = "0.15.3"
+
+log = logging.getLogger("pitchcast.offsets")
 
 
 class DedupedAckConsumer(faust_aiokafka.Consumer):
@@ -66,6 +73,27 @@ class DedupedAckConsumer(faust_aiokafka.Consumer):
         index.difference_update({o for o in acked if o < offset})
         acked[:] = remaining
         return offset
+
+    async def on_partitions_revoked(self, revoked: set[TP]) -> None:
+        """Commit what was acked on ``revoked`` before faust forgets it.
+
+        faust-streaming 0.15.3's ``Consumer.on_partitions_revoked`` drops the acked lists
+        of revoked partitions before the app's revoke signal runs, so a commit from that
+        signal no longer covers them, and the next owner re-reads everything acked since
+        the last periodic commit (``broker_commit_interval``). Kafka's rule is to commit
+        in the revoke callback, while the partitions are still ours. Under
+        ``exactly_once`` faust commits through its transactions and is left alone.
+        """
+        if revoked and not self.app.in_transaction:
+            try:
+                await self.maybe_wait_for_commit_to_finish()  # else commit() returns early
+                await self.commit(revoked)
+            except Exception as exc:  # the next owner re-reads instead: nothing is lost
+                log.warning(
+                    "pitchcast.offsets.revoke_commit_failed",
+                    extra={"error_kind": type(exc).__name__},
+                )
+        await super().on_partitions_revoked(revoked)
 
     def ack_range(self, tp: TP, first: int, last: int) -> None:
         """Count ``first..last`` of ``tp`` as acked: records the partition ledger read

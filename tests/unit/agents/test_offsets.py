@@ -114,3 +114,70 @@ def test_faust_tolerates_one_missing_offset_at_the_head() -> None:
     offsets.py's reasoning needs another look."""
     consumer = _consumer([5, 6], committed=4)
     assert consumer._new_offset(TP0) == 7
+
+
+class _App:
+    in_transaction = False
+
+
+async def test_a_revoke_commits_the_revoked_partitions_before_faust_forgets_their_acks(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """faust 0.15.3 pops ``_acked`` of revoked partitions before the app's revoke signal:
+    the override commits them while they are still there."""
+    import inspect
+
+    from faust.transport import consumer as faust_consumer
+    from faust.transport.drivers import aiokafka as faust_aiokafka
+
+    # The reason for the override, pinned: faust forgets the acks in this method.
+    source = inspect.getsource(faust_consumer.Consumer.on_partitions_revoked)
+    assert "self._acked.pop(tp, None)" in source
+
+    consumer = _consumer([5, 6, 7], committed=5)
+    consumer.app = _App()  # type: ignore[assignment]
+    committed: list[tuple[set[TP], list[int]]] = []
+
+    async def no_commit_in_flight() -> bool:
+        return False
+
+    async def commit(topics: set[TP]) -> bool:
+        committed.append((set(topics), list(consumer._acked[TP0])))
+        return True
+
+    async def faust_revoke(self: object, revoked: set[TP]) -> None:
+        for tp in revoked:
+            consumer._acked.pop(tp, None)
+
+    consumer.maybe_wait_for_commit_to_finish = no_commit_in_flight  # type: ignore[method-assign]
+    consumer.commit = commit  # type: ignore[method-assign,assignment]
+    monkeypatch.setattr(faust_aiokafka.Consumer, "on_partitions_revoked", faust_revoke)
+    await consumer.on_partitions_revoked({TP0})
+    assert committed == [({TP0}, [5, 6, 7])]  # committed while the acks were still there
+    assert TP0 not in consumer._acked
+
+
+async def test_a_failed_revoke_commit_still_lets_faust_revoke(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A commit that fails costs re-reads, never the revoke itself."""
+    from faust.transport.drivers import aiokafka as faust_aiokafka
+
+    consumer = _consumer([5], committed=5)
+    consumer.app = _App()  # type: ignore[assignment]
+    revoked: list[set[TP]] = []
+
+    async def no_commit_in_flight() -> bool:
+        return False
+
+    async def commit(topics: set[TP]) -> bool:
+        raise ConnectionError("coordinator moved")
+
+    async def faust_revoke(self: object, tps: set[TP]) -> None:
+        revoked.append(tps)
+
+    consumer.maybe_wait_for_commit_to_finish = no_commit_in_flight  # type: ignore[method-assign]
+    consumer.commit = commit  # type: ignore[method-assign,assignment]
+    monkeypatch.setattr(faust_aiokafka.Consumer, "on_partitions_revoked", faust_revoke)
+    await consumer.on_partitions_revoked({TP0})
+    assert revoked == [{TP0}]
