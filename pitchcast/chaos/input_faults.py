@@ -21,7 +21,7 @@ from aiokafka.partitioner import DefaultPartitioner
 from pitchcast.chaos.check import Figures, value_digest
 from pitchcast.chaos.harness import Feed, Outgoing
 from pitchcast.chaos.malformed import HOSTILE_NAMES, KINDS, MatchPoint, bad_message
-from pitchcast.chaos.run import Run, match_slice
+from pitchcast.chaos.run import match_slice
 from pitchcast.chaos.setup import (
     Setup,
     count_messages,
@@ -65,12 +65,8 @@ async def llm_faults(setup: Setup) -> Figures:
     # 30% of requests get a fault; the faults go round every variant, in a shuffled order.
     faults = itertools.cycle(rng.sample(_FAULTS, len(_FAULTS)))
     llm.script(*[next(faults) if rng.random() < 0.3 else None for _ in range(20_000)])
-    async with Run(
+    async with setup.run(
         "llm-faults",
-        profile=setup.profile,
-        kafka=setup.kafka,
-        workdir=setup.workdir,
-        mode=setup.mode,
         personas=("CASTER", "FRIEND"),
         llm=llm,
         env={
@@ -152,12 +148,8 @@ async def malformed(setup: Setup) -> Figures:
             bad.append(message)
             plan.append((message.key, message.value, []))
             s += 1
-    async with Run(
+    async with setup.run(
         "malformed",
-        profile=setup.profile,
-        kafka=setup.kafka,
-        workdir=setup.workdir,
-        mode=setup.mode,
         llm=fake_llm(),
     ) as run:
         worker = await run.start_worker()
@@ -227,12 +219,8 @@ def _hostile_names_inert(prompts: list[dict[str, Any]], names: tuple[str, ...]) 
 async def lost_ack(setup: Setup) -> Figures:
     """Acknowledgements of hand-off sends lost after the write: the agent sends again."""
     match = match_slice(1, per_period=setup.size(60, None))
-    async with Run(
+    async with setup.run(
         "lost-ack",
-        profile=setup.profile,
-        kafka=setup.kafka,
-        workdir=setup.workdir,
-        mode=setup.mode,
         personas=("CASTER", "FRIEND"),
         llm=fake_llm(),
     ) as run:
@@ -265,12 +253,8 @@ async def dlq_fail(setup: Setup) -> Figures:
     point = MatchPoint(match.game_id, last, [last["action_id"]], last["period_id"], 11, 12)
     bad_events = [bad_message("not_json", point, j, rng) for j in range(3)]
     poison = b'{"schema": "pitchcast.batch.v2", "oops": 1}'
-    async with Run(
+    async with setup.run(
         "dlq-fail",
-        profile=setup.profile,
-        kafka=setup.kafka,
-        workdir=setup.workdir,
-        mode=setup.mode,
         llm=fake_llm(),
         env={"PITCHCAST_DELIVERY_TIMEOUT_S": "3", "PITCHCAST_KAFKA_SESSION_TIMEOUT_S": "6"},
     ) as run:
@@ -330,12 +314,8 @@ async def skip(setup: Setup) -> Figures:
     match = match_slice(1, per_period=setup.size(100, None))
     partition = DefaultPartitioner()(str(match.game_id).encode(), [0, 1, 2], [0, 1, 2])
     first, count = setup.size((60, 25), (900, 200))
-    async with Run(
+    async with setup.run(
         "skip",
-        profile=setup.profile,
-        kafka=setup.kafka,
-        workdir=setup.workdir,
-        mode=setup.mode,
         llm=fake_llm(),
     ) as run:
         await run.start_worker(inject=[f"skip:{partition}:{first}:{count}"])

@@ -15,7 +15,7 @@ import orjson
 
 from pitchcast.app import revoke_bounds
 from pitchcast.chaos.check import Figures
-from pitchcast.chaos.run import Run, match_slice
+from pitchcast.chaos.run import match_slice
 from pitchcast.chaos.services import PrivateKafka, SlowProxy
 from pitchcast.chaos.setup import (
     Setup,
@@ -56,12 +56,8 @@ async def sigkill(setup: Setup, *, guarantee: str = "at_least_once") -> Figures:
         env["PITCHCAST_PROCESSING_GUARANTEE"] = guarantee
         name = "exactly-once"
     eos = guarantee == "exactly_once"
-    async with Run(
+    async with setup.run(
         name,
-        profile=setup.profile,
-        kafka=setup.kafka,
-        workdir=setup.workdir,
-        mode=setup.mode,
         personas=("CASTER", "FRIEND"),
         llm=fake_llm(ttft_s=0.03),
         env=env,
@@ -121,12 +117,8 @@ async def rebalance(setup: Setup) -> Figures:
     # A paced LLM (time to first token of an A40) that keeps up with 2.5 actions/s per
     # match: every lane has a request in flight most of the time.
     tpot = 0.01
-    async with Run(
+    async with setup.run(
         "rebalance",
-        profile=setup.profile,
-        kafka=setup.kafka,
-        workdir=setup.workdir,
-        mode=setup.mode,
         partitions=2,
         llm=fake_llm(ttft_s=0.22, tpot_s=tpot),
     ) as run:
@@ -177,12 +169,9 @@ async def broker(setup: Setup) -> Figures:
     kafka.start()
     match = match_slice(1, per_period=setup.size(150, None))
     try:
-        async with Run(
+        async with setup.run(
             "broker-stop",
-            profile=setup.profile,
             kafka=kafka.bootstrap,
-            workdir=setup.workdir,
-            mode=setup.mode,
             llm=fake_llm(),
         ) as run:
             await run.start_worker()
@@ -219,12 +208,8 @@ async def redis(setup: Setup) -> Figures:
     """Redis stopped mid-match and started again (empty); later slower than its timeout."""
     outage_s = setup.size(3.0, 20.0)
     match = match_slice(1, per_period=setup.size(120, None))
-    async with Run(
+    async with setup.run(
         "redis",
-        profile=setup.profile,
-        kafka=setup.kafka,
-        workdir=setup.workdir,
-        mode=setup.mode,
         personas=("CASTER", "FRIEND"),
         llm=fake_llm(),
     ) as run:
@@ -282,12 +267,8 @@ async def kill_before_publish(setup: Setup) -> Figures:
             cut = i + 1
             break
     llm = fake_llm()
-    async with Run(
+    async with setup.run(
         "kill-before-publish",
-        profile=setup.profile,
-        kafka=setup.kafka,
-        workdir=setup.workdir,
-        mode=setup.mode,
         personas=("CASTER", "FRIEND"),
         llm=llm,
         env={"PITCHCAST_KAFKA_SESSION_TIMEOUT_S": "6"},
@@ -325,12 +306,8 @@ async def idle(setup: Setup) -> Figures:
     """A match goes quiet mid-batch: an idle tick closes the open batch, end to end."""
     match = match_slice(1, per_period=setup.size(25, 95))
     messages = match.outgoing()
-    async with Run(
+    async with setup.run(
         "idle",
-        profile=setup.profile,
-        kafka=setup.kafka,
-        workdir=setup.workdir,
-        mode=setup.mode,
         llm=fake_llm(),
         env={"PITCHCAST_IDLE_TIMEOUT_S": "3", "PITCHCAST_TICK_INTERVAL_S": "0.5"},
     ) as run:

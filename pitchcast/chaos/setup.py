@@ -53,6 +53,17 @@ class Setup:
     def size(self, ci: Any, full: Any) -> Any:
         return full if self.full else ci
 
+    def run(self, scenario: str, *, kafka: str | None = None, **options: Any) -> Run:
+        """A run of ``scenario`` at this setup's size, broker, folder and LLM mode."""
+        return Run(
+            scenario,
+            profile=self.profile,
+            kafka=kafka or self.kafka,
+            workdir=self.workdir,
+            mode=self.mode,
+            **options,
+        )
+
 
 def fake_llm(ttft_s: float = 0.02, tpot_s: float = 0.0005) -> FakeLLMServer:
     return FakeLLMServer(model=MODEL, ttft_s=ttft_s, tpot_s=tpot_s).start()
