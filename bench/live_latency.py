@@ -317,6 +317,7 @@ def report_cost(runs: list[ModeRun], profile: str) -> None:
         f"{'prefilled':>9} {'generated':>9} {'GPU-s':>8} {'GPU-s/1k act':>12}"
     )
     per_mode: dict[str, float] = {}
+    saturated: dict[str, float] = {}
     for run in runs:
         rows = run.server.get("matches", {})
         for name, m in rows.items():
@@ -343,10 +344,26 @@ def report_cost(runs: list[ModeRun], profile: str) -> None:
             f"         a whole match ({WHOLE_MATCH_ACTIONS} actions), one persona: "
             f"{whole:.0f} GPU-s = ${whole * flex:.3f} flex, ${whole * active:.3f} active"
         )
+        # What the same tokens cost on a GPU kept full (steps shared by many sequences):
+        # decode at the profile's throughput cap, prefill at its prompt rate.
+        model = run.server.get("profile", {})
+        full = totals.get("output_tokens", 0) / model.get("max_decode_tokens_per_s", 1) + (
+            totals.get("prefilled_tokens", 0) / model.get("prefill_tokens_per_s", 1)
+        )
+        full_whole = full / max(run.actions * len(_personas(rows)), 1) * WHOLE_MATCH_ACTIONS
+        saturated[run.mode] = full
+        print(
+            f"         on a saturated GPU: {full:.0f} GPU-s for this run, {full_whole:.0f} a "
+            f"whole match and persona = ${full_whole * flex:.3f} flex"
+        )
     if "live" in per_mode and "batch" in per_mode and per_mode["batch"]:
         ratio = per_mode["live"] / per_mode["batch"]
         verdict = "met" if ratio <= 1.5 else "MISSED"
         print(f"  live / batch GPU-seconds: x{ratio:.2f} (target <= 1.5: {verdict})")
+        if saturated.get("batch"):
+            print(
+                f"  live / batch on a saturated GPU: x{saturated['live'] / saturated['batch']:.2f}"
+            )
 
 
 def _personas(rows: dict[str, Any]) -> set[str]:
