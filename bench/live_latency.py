@@ -126,6 +126,9 @@ def worker_env(args: argparse.Namespace, mode: str, base_url: str) -> dict[str, 
     for name in _TIMED_SETTINGS:
         default = Settings.model_fields[name].default
         env[f"PITCHCAST_{name.upper()}"] = f"{default / args.time_scale:.4f}"
+    for pair in getattr(args, "env", None) or []:  # experiments: any other worker setting
+        key, _, value = pair.partition("=")
+        env[key] = value
     return env
 
 
@@ -420,6 +423,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--minutes", type=float, default=15.0, help="match minutes of each match")
     p.add_argument("--modes", nargs="+", choices=("live", "batch"), default=["live", "batch"])
     p.add_argument("--max-in-flight", type=int, default=48, help="PITCHCAST_LLM_MAX_IN_FLIGHT")
+    p.add_argument("--env", nargs="*", default=[], help="more worker settings: KEY=VALUE")
     p.add_argument("--plot", type=Path, default=None, help="PNG of the event -> line CDFs")
     p.add_argument("--save", type=Path, default=None, help="JSON of every latency (re-plots)")
     p.add_argument("--partitions", type=int, default=6)
