@@ -105,6 +105,11 @@ def plot(results: dict[str, list[dict[str, float]]], path: Path) -> None:
         (line,) = ax.plot(xs, [r["p99"] for r in rows], marker="o", label=f"{profile} p99")
         ax.plot(xs, [r["p50"] for r in rows], marker=".", linestyle=":", color=line.get_color(),
                 label=f"{profile} p50")  # fmt: skip
+        for r in rows:  # where the template wrote lines the LLM did not write in time
+            share = r["template_lines"] / max(r["lines"], 1)
+            if share >= 0.01:
+                ax.annotate(f"{100 * share:.0f}% tmpl", (r["streams"], r["p99"]), fontsize=7,
+                            textcoords="offset points", xytext=(-10, 6))  # fmt: skip
     ax.axhline(TARGET_P99_S, color="grey", linestyle="--", linewidth=1, label="p99 target")
     ax.set_xlabel("live streams (matches x personas)")
     ax.set_ylabel("event -> line, match seconds")
@@ -130,7 +135,19 @@ async def main() -> None:
     parser.add_argument("--plot", type=Path, default=None)
     parser.add_argument("--save", type=Path, default=None)
     parser.add_argument("--max-in-flight", type=int, default=96)
+    parser.add_argument(
+        "--replot", type=Path, nargs="+", default=None, help="merge saved runs into --plot"
+    )
     args = parser.parse_args()
+    if args.replot:
+        merged: dict[str, list[dict[str, float]]] = {}
+        for saved in args.replot:
+            for profile, rows in json.loads(saved.read_text()).items():
+                merged.setdefault(profile, []).extend(rows)
+        for rows in merged.values():
+            rows.sort(key=lambda r: r["streams"])
+        plot(merged, args.plot or Path("capacity.png"))
+        return
 
     results: dict[str, list[dict[str, float]]] = {}
     for profile in args.profiles:
