@@ -1,51 +1,70 @@
 """Sentence repetition of the template writer over whole sample matches.
 
-For each sample match and persona: lines, distinct sentence shapes (names and numbers
-masked, :mod:`pitchcast.testing.repetition`), the most used shape with its count and
-share, the shortest gap in lines between two uses of one shape, and the batches whose
-ten lines are all different. Batches are formed as the batcher closes them, each with
-the story at its open. Targets (issue 10): top share <= 1.5 %, shortest gap >= 30.
+For each sample match, mode (live: lines written as actions arrive; batch: a closed
+batch at a time) and persona: lines, distinct sentence shapes, the most used shape
+with its share of the lines, and the shortest gap in lines between two uses of one
+shape. Shapes are counted as ``pitchcast eval`` counts them
+(:mod:`pitchcast.quality.repetition`: each sentence of a line, names, particles and
+numbers masked); the match is played through the real batcher and commentary stage
+(:mod:`pitchcast.quality.run`). Targets (issue 10): top share <= 1.5 %, gap >= 30.
 
-    python bench/repetition.py            # the table
-    python bench/repetition.py --top 5    # and each persona's five most used shapes
-    python bench/repetition.py --strict   # zones and directions masked too (phrasings)
+    python bench/repetition.py              # the table
+    python bench/repetition.py --top 5      # and each persona's five most used shapes
+    python bench/repetition.py --modes live
 """
 
 from __future__ import annotations
 
 import argparse
-from collections import Counter
+import asyncio
+from pathlib import Path
 
-from pitchcast.commentary.template import write_template_commentary
-from pitchcast.settings import PERSONAS
-from pitchcast.testing.repetition import measure, sample_batches, shapes_of
+from pitchcast.quality.command import build_service
+from pitchcast.quality.repetition import repetition
+from pitchcast.quality.report import match_names
+from pitchcast.quality.run import MatchRun, Played, play_match, write_match
+from pitchcast.settings import PERSONAS, load_settings
+from pitchcast.streams.match_csv import read_match_info
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+
+
+async def _write(played: Played, mode: str) -> MatchRun:
+    service = build_service(load_settings(llm_backend="template"))
+    try:
+        return await write_match(played, service, PERSONAS, mode=mode)
+    finally:
+        await service.aclose()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--top", type=int, default=0, help="show the N most used shapes")
     parser.add_argument("--matches", type=int, nargs="+", default=[1, 3])
-    parser.add_argument("--strict", action="store_true", help="mask pitch words as well")
+    parser.add_argument("--modes", nargs="+", default=["live", "batch"])
     args = parser.parse_args()
+    infos = read_match_info(DATA / "match_info.csv")
     print(
-        f"{'match':>5} {'persona':8} {'lines':>6} {'shapes':>6} {'top':>4} {'share':>6}"
-        f" {'gap':>4} {'distinct batches':>17}  most used shape"
+        f"{'match':>5} {'mode':5} {'persona':8} {'lines':>6} {'shapes':>6} {'top':>4}"
+        f" {'share':>6} {'gap':>4}  most used shape"
     )
     for game in args.matches:
-        batches = sample_batches(game)
-        for persona in PERSONAS:
-            items = [write_template_commentary(b, persona) for b in batches]
-            r = measure(batches, items, strict=args.strict)
-            print(
-                f"{game:>5} {persona:8} {r.lines:>6} {r.shapes:>6} {r.top_count:>4}"
-                f" {r.top_share:>6.2%} {r.min_gap:>4} {r.distinct_batches:>8}/{r.batches:<8}"
-                f"  {r.top_shape}"
-            )
-            if args.top:
-                for shape, count in Counter(
-                    shapes_of(batches, items, strict=args.strict)
-                ).most_common(args.top):
-                    print(f"{'':>22}{count:>5}  {shape}")
+        played = play_match(DATA / f"events_metrica_{game}.csv", infos[game])
+        for mode in args.modes:
+            run = asyncio.run(_write(played, mode))
+            names = match_names(run).roster
+            for persona, lines in run.lines.items():
+                texts = [line.text for line in lines]
+                batches = [line.batch_index for line in lines]
+                minutes = [line.clock_s / 60 for line in lines]
+                r = repetition(texts, batches, minutes, names, top=max(args.top, 1))
+                top = r.top[0]
+                print(
+                    f"{game:>5} {mode:5} {persona:8} {r.lines:>6} {r.distinct_shapes:>6}"
+                    f" {top.lines:>4} {r.top_share:>6.2%} {r.shortest_gap_lines:>4}  {top.shape}"
+                )
+                for use in r.top[: args.top]:
+                    print(f"{'':>28}{use.lines:>5}  {use.shape}")
 
 
 if __name__ == "__main__":

@@ -10,23 +10,26 @@ from dataclasses import dataclass
 from typing import Any
 
 import faust
-import orjson
+from aiokafka.partitioner import DefaultPartitioner
+from faust.types import TP
 
 from pitchcast.agents.batching import BatchAgent, is_match_key
 from pitchcast.agents.commentary import CommentaryAgent
-from pitchcast.agents.offsets import DedupedAckApp
+from pitchcast.agents.offsets import DedupedAckApp, DedupedAckConsumer
 from pitchcast.agents.output import DeadLetters
 from pitchcast.agents.ticks import IdleTicker
 from pitchcast.metrics import Metrics
 from pitchcast.settings import Settings
 from pitchcast.streams.admin import read_range
-from pitchcast.streams.batching import MatchState, state_from_dict
+from pitchcast.streams.batching import MatchState
 from pitchcast.streams.clients import faust_credentials
 from pitchcast.web import install_web
 
-__all__ = ["Pitchcast", "build_writer", "create_app"]
+__all__ = ["Pitchcast", "build_writer", "create_app", "revoke_bounds"]
 
 log = logging.getLogger("pitchcast.app")
+
+_PARTITIONER = DefaultPartitioner()
 
 
 @dataclass
@@ -39,6 +42,14 @@ class Pitchcast:
     batch_agent: BatchAgent
     commentary_agent: CommentaryAgent
     writer: Any
+
+
+def revoke_bounds(settings: Settings) -> tuple[float, float]:
+    """How long a revoke waits (for the batch agent's record in progress, then for the
+    cancelled commentary work to unwind): together at most half the session timeout,
+    so the group never gives up on this worker while it revokes."""
+    half = settings.kafka_session_timeout_s / 2
+    return min(settings.revoke_grace_s, half * 2 / 3), min(5.0, half / 3)
 
 
 def build_writer(settings: Settings, metrics: Metrics | None = None) -> Any:
@@ -98,6 +109,7 @@ def create_app(settings: Settings, *, writer: Any | None = None) -> Pitchcast:
         broker_heartbeat_interval=settings.kafka_session_timeout_s / 10,
         broker_commit_interval=settings.kafka_commit_interval_s,
         consumer_auto_offset_reset="earliest",
+        processing_guarantee=settings.processing_guarantee,
         # A rebalance must not wait for records held until their batch is published: the
         # revoke handler below finishes the batch agent's record in progress and cancels
         # the commentary work instead (its records are read again by the new owner).
@@ -144,6 +156,13 @@ def create_app(settings: Settings, *, writer: Any | None = None) -> Pitchcast:
 
     if writer is None:
         writer = build_writer(settings, metrics)
+
+    def ack_range(topic: str, partition: int, first: int, last: int) -> None:
+        # Offsets the partition ledger refilled: acked to faust's consumer (offsets.py).
+        consumer = app.consumer
+        if isinstance(consumer, DedupedAckConsumer):
+            consumer.ack_range(TP(topic, partition), first, last)
+
     batch_agent = BatchAgent(
         settings=settings,
         state_table=state_table,
@@ -155,6 +174,7 @@ def create_app(settings: Settings, *, writer: Any | None = None) -> Pitchcast:
             settings, topic, partition, first, last
         ),
         crash=crash,
+        ack_range=ack_range,
     )
     commentary_agent = CommentaryAgent(
         settings=settings,
@@ -169,11 +189,20 @@ def create_app(settings: Settings, *, writer: Any | None = None) -> Pitchcast:
     app.agent(batches, name="commentator")(commentary_agent.run)
 
     def local_states() -> list[tuple[bytes, MatchState]]:
-        return [
-            (k, state_from_dict(orjson.loads(v)))
-            for k, v in list(state_table.items())
-            if v and is_match_key(k)
-        ]
+        # Only matches of partitions this worker owns now: the memory store keeps the
+        # keys it wrote after a revoke, and a tick for someone else's match is noise.
+        owned = {
+            tp.partition for tp in app.consumer.assignment() if tp.topic == settings.topic_events
+        }
+        every = list(range(settings.partitions))
+        states = []
+        for key in list(state_table.keys()):
+            # The key's partition, by the Java-compatible murmur2 feeds must use (§2).
+            if is_match_key(key) and _PARTITIONER(key, every, every) in owned:
+                state = batch_agent.read_state(key)
+                if state is not None:
+                    states.append((key, state))
+        return states
 
     ticker = IdleTicker(
         read_states=local_states,
@@ -187,28 +216,38 @@ def create_app(settings: Settings, *, writer: Any | None = None) -> Pitchcast:
     async def _on_revoked(_app: Any, revoked: Any, **_: Any) -> None:
         # faust suspended the streams and cleared their buffers before this signal; the
         # consumer rejoins the group only after it returns, so no new owner starts yet.
+        began = asyncio.get_running_loop().time()
+        grace, cancel_s = revoke_bounds(settings)
         # 1. the batch agent's record in progress finishes (sends, state, ack);
         try:
-            async with asyncio.timeout(settings.revoke_grace_s):
+            async with asyncio.timeout(grace):
                 async with batch_agent.busy:
                     pass
         except TimeoutError:
-            log.warning(
-                "pitchcast.revoke.batch_agent_busy", extra={"waited_s": settings.revoke_grace_s}
-            )
+            log.warning("pitchcast.revoke.batch_agent_busy", extra={"waited_s": grace})
         # 2. commentary work of revoked partitions stops without acking its records;
         partitions = {tp.partition for tp in revoked if tp.topic == settings.topic_batches}
-        dropped = await commentary_agent.revoke(partitions)
+        dropped = await commentary_agent.revoke(partitions, timeout_s=cancel_s)
         # 3. what was acked is committed now, so the next owner starts right there.
         with contextlib.suppress(Exception):
             await app.consumer.commit()
-        log.info("pitchcast.revoked", extra={"partitions": sorted(partitions), "desks": dropped})
+        log.info(
+            "pitchcast.revoked",
+            extra={
+                "partitions": sorted(partitions),
+                "desks": dropped,
+                "seconds": round(asyncio.get_running_loop().time() - began, 3),
+            },
+        )
 
     # /metrics (faust's sensor + ours), /health, /ready, /pitchcast/stats/.
     install_web(app, settings=settings, metrics=metrics, writer=writer)
 
     @app.on_before_shutdown.connect
     async def _close_writer(_app: Any, **_: Any) -> None:
+        # Commentary work stops first, un-acked: with Redis and the LLM client closed under
+        # it, lines would go out unclaimed and the next owner could write them again.
+        await commentary_agent.revoke(None)
         closer = getattr(writer, "aclose", None)
         if closer is not None:
             await closer()

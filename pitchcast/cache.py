@@ -33,6 +33,7 @@ repr: they name the target as ``host:port/db`` only.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import secrets
@@ -83,6 +84,10 @@ redis.call('hsetnx', KEYS[1], ARGV[1], ARGV[2])
 redis.call('expire', KEYS[1], ARGV[3])
 return redis.call('hget', KEYS[1], ARGV[1])
 """
+
+# claim_line: attempts, and the pause before the next one (grows linearly).
+_CLAIM_ATTEMPTS: Final = 3
+_CLAIM_RETRY_S: Final = 0.05
 
 # Errors that mean "Redis is not there" (outage), as opposed to a refused command.
 # InvalidResponse: something answers on the port, but it does not speak RESP.
@@ -296,16 +301,27 @@ class RedisStore:
         Without Redis, ``line`` itself (the pipeline goes on; a crash may then write a
         line id twice, which the degraded mode accepts and logs).
         """
-        stored = await self._run(
-            "claim_line",
-            lambda r: self._claim_line_script(
-                keys=[self.lines_key(commentary_id)],
-                args=[str(line_index), line, self.lines_ttl_s],
-                client=r,
-            ),
-            None,
-        )
-        return line if stored is None else bytes(stored)
+        # During a known outage one attempt is enough: the pipeline runs without Redis.
+        attempts = _CLAIM_ATTEMPTS if self.available else 1
+        for attempt in range(attempts):
+            # A blip of Redis must not let this text out unclaimed while another owner's
+            # is stored: try again (past the outage skip) before giving up on Redis.
+            stored = await self._run(
+                "claim_line",
+                lambda r: self._claim_line_script(
+                    keys=[self.lines_key(commentary_id)],
+                    args=[str(line_index), line, self.lines_ttl_s],
+                    client=r,
+                ),
+                None,
+                force=attempt > 0,
+            )
+            if stored is not None:
+                return bytes(stored)
+            if self._client is None:
+                break
+            await asyncio.sleep(_CLAIM_RETRY_S * (attempt + 1))
+        return line
 
     async def mark_line_published(self, commentary_id: str, line_index: int) -> None:
         """Record that the line reached the lines topic (after the broker's ack)."""

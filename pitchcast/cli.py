@@ -41,6 +41,8 @@ def main() -> None:
       pitchcast worker                    the Faust worker (batch + commentary agents)
       pitchcast replay FILE               play a match CSV into match-events
       pitchcast tail                      print commentary as it arrives
+      pitchcast eval FILE                 quality report of a match's commentary (no Kafka)
+      pitchcast chaos SCENARIO [--full]   the fault suite (RELIABILITY.md)
     """
 
 
@@ -433,6 +435,21 @@ def _run(coroutine: object) -> object:
         raise click.ClickException(str(exc)) from exc
 
 
+@main.command(context_settings={"ignore_unknown_options": True, "help_option_names": []})
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def chaos(args: tuple[str, ...]) -> None:
+    """Run fault scenarios and print their figures (RELIABILITY.md).
+
+    \b
+    pitchcast chaos all                 every scenario, CI sizes
+    pitchcast chaos sigkill --full      one scenario, full size (both LLM modes)
+    pitchcast chaos --help              the scenarios and options
+    """
+    from pitchcast.chaos.cli import main as chaos_main
+
+    chaos_main(list(args))
+
+
 @main.command("serve-llm")
 @click.option("--model", help="Hugging Face model to serve [PITCHCAST_LLM_MODEL].")
 @click.option("--served-model-name", help="Name clients send as `model` [same as --model].")
@@ -536,6 +553,14 @@ def demo(
         raise click.ClickException(str(exc)) from exc
     click.echo(f"done: {shown} commentary messages")
 
+
+def _register_eval() -> None:
+    from pitchcast.quality.command import eval_command
+
+    main.add_command(eval_command, name="eval")
+
+
+_register_eval()
 
 if __name__ == "__main__":  # pragma: no cover
     main()

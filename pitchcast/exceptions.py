@@ -84,7 +84,13 @@ class SchemaViolation(InvalidMessage):
 
 class ImplausibleAction(InvalidMessage):
     """A well-formed action that cannot be real: an earlier period after a later one
-    started, or an action_id far beyond the match's previous one."""
+    started, a skipped period, a team not in the match, or an action_id far beyond the
+    match's previous one."""
+
+
+class ImplausibleControl(InvalidMessage):
+    """A well-formed control that cannot be about this match: a ``match_start`` naming
+    other teams while the match is under way."""
 
 
 class LateAction(PitchcastError):

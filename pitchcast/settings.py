@@ -87,8 +87,14 @@ class Settings(BaseSettings):
     # acking the record it was processing; it is read again after the restart.
     delivery_timeout_s: float = Field(default=120.0, gt=0)
     # On a rebalance, how long the batch agent's record in progress may take to finish
-    # before the partitions are given up (kept below the session timeout).
+    # before the partitions are given up; capped so that the whole revoke stays within
+    # half the session timeout (app.revoke_bounds).
     revoke_grace_s: float = Field(default=10.0, gt=0)
+
+    # --- Reliability (fault suite, RELIABILITY.md) ---------------------------
+    # faust's processing guarantee. exactly_once (Kafka transactions, read_committed
+    # consumers) was evaluated under SIGKILL and is not the default: RELIABILITY.md.
+    processing_guarantee: Literal["at_least_once", "exactly_once"] = "at_least_once"
 
     # --- Redis -------------------------------------------------------------
     # rediss:// for TLS. A password here, or in the URL (percent-encoded); never logged.

@@ -49,6 +49,7 @@ __all__ = [
     "match_minute",
     "momentum",
     "new_story",
+    "notable_players",
     "player_key",
     "story_from_dict",
     "story_with_match_info",
@@ -361,6 +362,29 @@ def advance_story(story: Story, action: Action) -> Story:
     elif story.last_pass is not None and story.last_pass[1] != action.team_id:
         story = replace(story, last_pass=None)
     return replace(story, players=players)
+
+
+def notable_players(story: Story | None, limit: int = 6) -> list[tuple[str, str | None, int]]:
+    """(key, name, team_id) of the players the story is about, most notable first:
+    scorers, then booked players, then those with the most shots and key passes."""
+    if story is None:
+        return []
+    chosen: dict[str, tuple[str, str | None, int]] = {}
+    for goal in story.goals:
+        if not goal.own_goal and goal.player_key is not None:
+            tally = story.player(goal.player_key)
+            team = tally.team_id if tally is not None else goal.team_id
+            chosen.setdefault(goal.player_key, (goal.player_key, goal.player, team))
+    for card in story.cards:
+        if card.player_key is not None:
+            chosen.setdefault(card.player_key, (card.player_key, card.player, card.team_id))
+    busy = sorted(
+        (p for p in story.players if p.shots + p.key_passes >= 2),
+        key=lambda p: (-(p.shots + p.key_passes), p.key),
+    )
+    for tally in busy:
+        chosen.setdefault(tally.key, (tally.key, tally.name, tally.team_id))
+    return list(chosen.values())[:limit]
 
 
 def story_from_dict(data: Mapping[str, Any]) -> Story:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -132,10 +133,19 @@ def sample_actions(name: str = "events_metrica_1.csv") -> list[Action]:
     return [Action(**row) for row in read_actions(DATA / name)]
 
 
-def sample_batches(name: str = "events_metrica_1.csv", game_id: int = 1) -> list[Batch]:
-    """Every batch of a sample match, formed by the real batcher (running scores included)."""
+def sample_batches(
+    name: str = "events_metrica_1.csv",
+    game_id: int = 1,
+    *,
+    rename: Callable[[Action], Action] | None = None,
+) -> list[Batch]:
+    """Every batch of a sample match, formed by the real batcher (running scores and the
+    story at each batch's open included); ``rename`` may change each action first (other
+    names, for particle tests)."""
     info = read_match_info(DATA / "match_info.csv")[game_id]
     actions = [Action(**row) for row in read_actions(DATA / name)]
+    if rename is not None:
+        actions = [rename(action) for action in actions]
     state = None
     batches: list[Batch] = []
     offset = 0

@@ -5,7 +5,8 @@ order, one at a time to this agent):
 
 1. make sure no earlier record of the partition was skipped: the last offset folded in
    per partition is kept in the changelogged table (the partition ledger); a jump is
-   refilled from the log before going on, and a refill that cannot complete stops the
+   refilled from the log before going on (and the refilled offsets are acked to faust's
+   consumer, which never handed them over), and a refill that cannot complete stops the
    worker without acking (see :mod:`pitchcast.agents.ledger`);
 2. decode the raw bytes (bad input → dead letter, then the record is done);
 3. fold it into the match's state (:func:`pitchcast.streams.batching.advance`): the
@@ -33,7 +34,13 @@ import orjson
 
 from pitchcast.agents.ledger import PartitionLedger, RangeReader
 from pitchcast.agents.output import DeadLetters, send_until_acked
-from pitchcast.exceptions import ImplausibleAction, InvalidMessage, LateAction, SchemaViolation
+from pitchcast.exceptions import (
+    ImplausibleAction,
+    ImplausibleControl,
+    InvalidMessage,
+    LateAction,
+    SchemaViolation,
+)
 from pitchcast.metrics import Metrics
 from pitchcast.schemas.decoding import DecodedAction, decode_event, encode
 from pitchcast.schemas.records import Batch
@@ -65,15 +72,21 @@ class BatchAgent:
         on_match_start: Callable[[int], None] | None = None,
         read_range: RangeReader | None = None,
         crash: Callable[[BaseException], Awaitable[None]] | None = None,
+        ack_range: Callable[[str, int, int, int], None] | None = None,
     ) -> None:
         self._settings = settings
+        self._ack_range = ack_range
         self._on_match_start = on_match_start
         self._table = state_table
         self._batches = batches_topic
         self._dead_letters = dead_letters
         self._metrics = metrics
         self._crash = crash
+        self._stopping = False  # set once a failure stopped the worker
         self._ledger = PartitionLedger(state_table, metrics=metrics, read_range=read_range)
+        # The last state written per key, with the bytes written: a state is parsed from
+        # the table only when those bytes changed under it (recovery, another owner).
+        self._states: dict[bytes, tuple[bytes, MatchState]] = {}
         # Held while a record is being processed: a revoke waits for it (app.py).
         self.busy = asyncio.Lock()
 
@@ -81,6 +94,10 @@ class BatchAgent:
         """The agent body: one record at a time, acked only once fully handled."""
         manual = stream.noack()
         async for event in manual.events():
+            if self._stopping:
+                # The worker is stopping after a failure: take nothing more, ack nothing
+                # (faust ends this loop when it stops the stream).
+                continue
             message = event.message
             try:
                 async with self.busy:
@@ -106,7 +123,11 @@ class BatchAgent:
                 )
                 self._metrics.add("worker_stops", reason=type(exc).__name__)
                 if self._crash is not None:
+                    # No raise: faust's supervisor would restart the agent and hand it
+                    # the partition's next records while the app shuts down.
+                    self._stopping = True
                     await self._crash(exc)
+                    continue
                 raise
             await manual.ack(event)
 
@@ -121,6 +142,7 @@ class BatchAgent:
         timestamp_ms: int,
     ) -> None:
         """One record: refill a skipped range first, then handle it and note its offset."""
+        before = self._ledger.last(partition)
         for record in await self._ledger.missing_before(topic, partition, offset):
             await self.handle(
                 key=record.key,
@@ -130,6 +152,10 @@ class BatchAgent:
                 timestamp_ms=record.timestamp,
             )
             self._ledger.folded(partition, record.offset)
+        if before is not None and offset > before + 1 and self._ack_range is not None:
+            # faust never handed these offsets over, so it never sees them acked: without
+            # this its commit would stop below them for the rest of the assignment.
+            self._ack_range(topic, partition, before + 1, offset - 1)
         await self.handle(
             key=key, value=value, partition=partition, offset=offset, timestamp_ms=timestamp_ms
         )
@@ -137,7 +163,19 @@ class BatchAgent:
 
     def read_state(self, key: bytes) -> MatchState | None:
         raw = self._table.get(key)
-        return None if raw is None else state_from_dict(orjson.loads(raw))
+        if raw is None:
+            return None
+        cached = self._states.get(key)
+        if cached is not None and cached[0] is raw:
+            return cached[1]  # the state this agent wrote last: no need to parse it again
+        state = state_from_dict(orjson.loads(raw))
+        self._states[key] = (raw, state)
+        return state
+
+    def _write_state(self, key: bytes, state: MatchState) -> None:
+        raw = orjson.dumps(state_to_dict(state))
+        self._table[key] = raw
+        self._states[key] = (raw, state)
 
     async def handle(
         self,
@@ -191,7 +229,7 @@ class BatchAgent:
         await self._send_emits(key, step)
         if step.outcome in ("rejected", "ended"):
             await self._dead_letter_action(key, value, partition, offset, step)
-        self._table[key] = orjson.dumps(state_to_dict(step.state))
+        self._write_state(key, step.state)
 
     async def _send_emits(self, key: bytes, step: Step) -> None:
         for emit in step.emits:
@@ -233,14 +271,16 @@ class BatchAgent:
         self, key: bytes, value: bytes | None, partition: int, offset: int, step: Step
     ) -> None:
         action = step.action
-        assert action is not None
+        game_id = step.state.game_id
         if step.outcome == "rejected":
-            kind = ImplausibleAction.__name__
-            message = step.rejection or "implausible action"
+            rejected = ImplausibleAction if action is not None else ImplausibleControl
+            kind = rejected.__name__
+            message = step.rejection or "implausible record"
         else:
+            assert action is not None
             kind = LateAction.__name__
             message = f"action_id {action.action_id} arrived after match_end (no new match_start)"
-        await self._dead_letter(key, value, partition, offset, kind, message, action.game_id)
+        await self._dead_letter(key, value, partition, offset, kind, message, game_id)
 
     def _count_action(self, decoded: DecodedAction) -> None:
         action = decoded.action

@@ -42,7 +42,7 @@ import orjson
 from pitchcast.agents.output import DeadLetters, send_until_acked
 from pitchcast.commentary.assembly import build_commentary, commentary_headers
 from pitchcast.commentary.backends.base import CommentaryResult
-from pitchcast.commentary.conversation import LiveTurn, render_answer
+from pitchcast.commentary.conversation import LiveTurn, batch_so_far, render_answer
 from pitchcast.commentary.live import LiveWriter
 from pitchcast.commentary.service import (
     AlreadyPublished,
@@ -76,6 +76,35 @@ Source = Literal["llm", "template"]
 _DESK_IDLE_S = 600.0
 
 
+class _AckOrder:
+    """Acks a partition's records in the order they were delivered, never past one in work.
+
+    faust commits the end of the first run of acked offsets without checking that the run
+    starts at the committed offset (faust-streaming 0.15.3 ``Consumer._new_offset``), so an
+    ack out of log order (match B's batch published while match A's earlier one is still
+    being written on the same partition) could let the commit pass A's records: a crash
+    then would lose them. Records are released here as their work ends, and acked only
+    as a prefix of the partition's delivery order.
+    """
+
+    def __init__(self) -> None:
+        self._pending: dict[int, Ack] = {}  # offset -> ack, in delivery order
+        self._done: set[int] = set()
+
+    def register(self, offset: int, ack: Ack) -> None:
+        self._pending.setdefault(offset, ack)
+
+    async def release(self, offsets: list[int]) -> None:
+        self._done.update(offsets)
+        while self._pending:
+            offset = next(iter(self._pending))
+            if offset not in self._done:
+                return
+            ack = self._pending.pop(offset)
+            self._done.discard(offset)
+            await ack()
+
+
 class _BatchWork:
     """What the desk knows of one batch: its actions so far, its close, its records."""
 
@@ -86,7 +115,7 @@ class _BatchWork:
         self.actions: dict[int, Action] = {}
         self.appended_ms: dict[int, int] = {}
         self.close: Batch | None = None
-        self.acks: list[Ack] = []
+        self.offsets: list[int] = []  # its hand-off records, released once it is published
         self.results: dict[str, CommentaryResult | AlreadyPublished] = {}
         self._changed = asyncio.Event()
 
@@ -106,22 +135,9 @@ class _BatchWork:
 
     def view(self, n: int) -> Batch:
         """The batch so far (positions 0..n-1), as the live prompt and validation see it."""
-        actions = tuple(self.actions[p] for p in range(n))
-        opening = self.opening
-        assert opening is not None and actions
-        return Batch(
-            game_id=self.game_id,
-            batch_index=self.batch_index,
-            period_id=actions[0].period_id,
-            first_action_id=actions[0].action_id,
-            last_action_id=actions[-1].action_id,
-            close_reason="full",
-            actions=actions,
-            score=opening.story.score,
-            match_info=opening.match_info,
-            roster=tuple(dict.fromkeys([*opening.roster, *_names(actions)])),
-            story=opening.story,
-        )
+        assert self.opening is not None
+        actions = [self.actions[p] for p in range(n)]
+        return batch_so_far(self.game_id, self.batch_index, self.opening, actions)
 
     def position_of(self, action_id: int) -> int | None:
         for position, action in self.actions.items():
@@ -154,11 +170,15 @@ class _Desk:
             self._arrived = asyncio.Event()
         return work
 
-    async def get(self, batch_index: int) -> _BatchWork:
-        """The work of ``batch_index``, once its first record arrived (TimeoutError when
-        nothing arrives for the idle time)."""
+    async def get(self, batch_index: int, *, idle_s: float | None = None) -> _BatchWork:
+        """The work of ``batch_index``, once its first record arrived. With ``idle_s``,
+        TimeoutError when nothing at all arrives for that long (the publisher's call: one
+        idle decision per desk)."""
         while batch_index not in self.works:
-            async with asyncio.timeout(_DESK_IDLE_S):
+            if idle_s is None:
+                await self._arrived.wait()
+                continue
+            async with asyncio.timeout(idle_s):
                 await self._arrived.wait()
         return self.works[batch_index]
 
@@ -259,6 +279,8 @@ class CommentaryAgent:
         self._lines_topic = lines_topic
         self._dead_letters = dead_letters
         self._desks: dict[int, _Desk] = {}
+        self._acks: dict[int, _AckOrder] = {}  # per partition of the hand-off topic
+        self._stopping = False  # set once a failure stopped the worker
         self.mode = settings.llm_mode
         self._live = LiveWriter(
             writer,
@@ -272,19 +294,49 @@ class CommentaryAgent:
         """The agent body: route each hand-off record to its match; never blocks on the LLM."""
         manual = stream.noack()
         async for event in manual.events():
+            if self._stopping:
+                # The worker is stopping after a failure no retry fixed: take nothing
+                # more, ack nothing (a new desk would publish later batches before the
+                # unacked ones); faust ends this loop when it stops the stream.
+                continue
             message = event.message
-            await self.submit(
-                key=message.key,
-                value=message.value,
-                partition=message.partition,
-                offset=message.offset,
-                ack=lambda event=event: manual.ack(event),
-            )
+            try:
+                await self.submit(
+                    key=message.key,
+                    value=message.value,
+                    partition=message.partition,
+                    offset=message.offset,
+                    ack=lambda event=event: manual.ack(event),
+                )
+            except Exception as exc:
+                # A dead letter that cannot be delivered (or a bug): nothing is acked past
+                # this record, and the worker stops so that it is read again.
+                log.critical(
+                    "pitchcast.commentary.stopping",
+                    extra={"where": "intake", "partition": message.partition,
+                           "offset": message.offset, "error_kind": type(exc).__name__},
+                    exc_info=exc,
+                )  # fmt: skip
+                self.metrics.add("worker_stops", reason=type(exc).__name__)
+                if self._crash is None:
+                    raise
+                # No raise: faust's supervisor would restart the agent and hand it the
+                # partition's next records while the app shuts down.
+                self._stopping = True
+                await self._crash(exc)
 
     async def submit(
         self, *, key: bytes | None, value: bytes | None, partition: int, offset: int, ack: Ack
     ) -> None:
-        """Take one hand-off record; bad ones go to the dead-letter topic and are acked."""
+        """Take one hand-off record; bad ones go to the dead-letter topic and are acked.
+
+        A dead letter that cannot be delivered raises: the record stays unacked and
+        :meth:`run` stops the worker (as in the batch agent). Acking it would lose it,
+        and leaving it unacked while the agent goes on would hold its partition's
+        commit for the whole assignment. The restarted worker reads it again.
+        """
+        order = self._acks.setdefault(partition, _AckOrder())
+        order.register(offset, ack)
         try:
             record = decode_handoff(value, max_bytes=self.settings.max_message_bytes)
         except InvalidMessage as exc:
@@ -297,7 +349,7 @@ class CommentaryAgent:
                 error_kind=exc.kind,
                 error_message=str(exc),
             )
-            await ack()
+            await order.release([offset])
             return
         desk = self._desks.get(record.game_id)
         if desk is None:
@@ -305,11 +357,15 @@ class CommentaryAgent:
             desk.next_to_publish = record.batch_index
             self._start(desk)
         if desk.next_to_publish is not None and record.batch_index < desk.next_to_publish:
+            # A copy of a batch this worker already published (a redelivery, or a match
+            # replayed from its start): nothing to write or publish again.
             self.metrics.add("handoff_duplicates")
-            await ack()  # a copy of a batch this worker already published
+            if isinstance(record, Batch):
+                self.metrics.add("commentary_already_published", len(self.settings.personas))
+            await order.release([offset])
             return
         work = desk.work(record.batch_index)
-        work.acks.append(ack)
+        work.offsets.append(offset)
         if isinstance(record, BatchAction):
             if record.position not in work.actions:
                 work.actions[record.position] = record.action
@@ -340,16 +396,21 @@ class CommentaryAgent:
 
     # --- revoke / shutdown -----------------------------------------------------------
 
-    async def revoke(self, partitions: set[int] | None = None) -> int:
-        """Cancel the desks of ``partitions`` (all when None) without acking their records."""
+    async def revoke(self, partitions: set[int] | None = None, *, timeout_s: float = 5.0) -> int:
+        """Cancel the desks of ``partitions`` (all when None) without acking their records;
+        wait at most ``timeout_s`` for their tasks (LLM calls in flight) to unwind."""
         dropped = [
             d for d in self._desks.values() if partitions is None or d.partition in partitions
         ]
         for desk in dropped:
             self._drop(desk)
+        # Their records are delivered again: the ack order starts over with them.
+        for partition in list(self._acks):
+            if partitions is None or partition in partitions:
+                del self._acks[partition]
         tasks = [t for d in dropped for t in d.tasks]
         if tasks:
-            await asyncio.wait(tasks, timeout=5.0)
+            await asyncio.wait(tasks, timeout=timeout_s)
         if dropped:
             self.metrics.add("desks_revoked", len(dropped))
         return len(dropped)
@@ -382,8 +443,6 @@ class CommentaryAgent:
                 work.results[persona] = await self._write(desk, work, persona)
                 work.notify()
                 index += 1
-        except TimeoutError:
-            return
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -544,7 +603,12 @@ class CommentaryAgent:
         personas = self.settings.personas
         try:
             while True:
-                work = await desk.get(index)
+                try:
+                    work = await desk.get(index, idle_s=_DESK_IDLE_S)
+                except TimeoutError:
+                    if desk.works:
+                        continue  # records wait for earlier ones: not idle
+                    raise
                 # Its close too: every record of the batch is acked together.
                 while work.close is None or len(work.results) < len(personas):
                     await work.changed()
@@ -553,8 +617,7 @@ class CommentaryAgent:
                     if isinstance(result, AlreadyPublished):
                         continue
                     await self._publish_record(desk, work, persona, result)
-                for ack in work.acks:
-                    await ack()
+                await self._acks[desk.partition].release(work.offsets)
                 desk.works.pop(index, None)
                 index += 1
                 desk.next_to_publish = index
@@ -579,6 +642,7 @@ class CommentaryAgent:
             exc_info=exc,
         )
         self.metrics.add("worker_stops", reason=type(exc).__name__)
+        self._stopping = True
         self._drop(desk)
         if self._crash is not None:
             await self._crash(exc)

@@ -10,9 +10,16 @@ the group's offset by one or two records and the next worker re-read nearly ever
 
 :class:`DedupedAckConsumer` lets faust compute the offset as usual, then drops repeats
 from the acked list and carries the offset on through the consecutive run that follows.
+The same race can also skip records (the partition ledger reads them itself,
+``agents/ledger.py``); :meth:`DedupedAckConsumer.ack_range` acks what the ledger folded
+in, or faust's commit would stop below it.
 Only the arithmetic changes: what counts as acked is still faust's decision. It relies on
-faust-streaming 0.15.x internals; the integration test
-``test_successive_workers_on_one_group_commit_to_the_end`` guards it.
+faust-streaming internals (``Consumer._new_offset``, ``_acked``, ``_acked_index``,
+``_gap``) as they are in **faust-streaming 0.15.3**, the version ``pyproject.toml``
+pins: :data:`FAUST_VERSION` names it, and ``tests/unit/agents/test_offsets.py`` fails on
+any other installed version, so an upgrade re-checks this override first. Its
+arithmetic is unit-tested there; the integration test
+``test_successive_workers_on_one_group_commit_to_the_end`` guards it end to end.
 """
 
 from __future__ import annotations
@@ -22,8 +29,12 @@ from faust.transport import by_url
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP
 from faust.types.transports import TransportT
+from faust.types.tuples import ack_lock
 
-__all__ = ["DedupedAckApp", "DedupedAckConsumer"]
+__all__ = ["FAUST_VERSION", "DedupedAckApp", "DedupedAckConsumer"]
+
+#: The faust-streaming release this override was written and checked against.
+FAUST_VERSION = "0.15.3"
 
 
 class DedupedAckConsumer(faust_aiokafka.Consumer):
@@ -43,6 +54,20 @@ class DedupedAckConsumer(faust_aiokafka.Consumer):
         index.difference_update({o for o in acked if o < offset})
         acked[:] = remaining
         return offset
+
+    def ack_range(self, tp: TP, first: int, last: int) -> None:
+        """Count ``first..last`` of ``tp`` as acked: records the partition ledger read
+        and folded in itself because faust never handed them over (its recovery race).
+        Without this, faust's acked list keeps a hole there and the commit stops below
+        it for the rest of the assignment."""
+        with ack_lock:
+            committed = self._committed_offset[tp]
+            acked, index = self._acked[tp], self._acked_index[tp]
+            for offset in range(first, last + 1):
+                if (committed is None or offset >= committed) and offset not in index:
+                    index.add(offset)
+                    acked.append(offset)
+            acked.sort()
 
 
 class _DedupedAckTransport(faust_aiokafka.Transport):

@@ -79,7 +79,14 @@ class IdleTicker:
             tick = Control(
                 game_id=game_id, control="tick", at=self._wall_clock(), after_offset=offset
             )
-            await send_acked(self._topic, key=key, value=encode(tick))
+            try:
+                await send_acked(self._topic, key=key, value=encode(tick))
+            except Exception as exc:  # a timer that raises stops the worker: try next time
+                log.warning(
+                    "pitchcast.ticks.send_failed",
+                    extra={"game_id": game_id, "error_kind": type(exc).__name__},
+                )
+                continue
             seen, since, _ = self._watch[key]
             self._watch[key] = (seen, since, now)
             sent += 1

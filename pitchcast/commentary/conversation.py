@@ -27,23 +27,20 @@ import orjson
 from pitchcast.commentary.prompt import (
     ACTION_COLUMNS,
     SECTION_ACTIONS,
-    SECTION_PLAYERS,
-    SECTION_SCORE,
-    SECTION_TEAMS,
     action_row,
     csv_block,
-    match_line,
-    prompt_field,
+    header_blocks,
+    player_block,
     request_line,
+    score_line,
     system_prompt,
-    team_rows,
 )
 from pitchcast.commentary.slots import SlotTable, build_slots
-from pitchcast.schemas.records import Batch, Score
+from pitchcast.schemas.records import Action, Batch, BatchOpening, Score
 from pitchcast.settings import Persona
-from pitchcast.story import Story, advance_story, new_story
+from pitchcast.story import Story, advance_story, new_story, notable_players
 
-__all__ = ["LiveTurn", "build_live_messages", "render_answer", "score_before"]
+__all__ = ["LiveTurn", "batch_so_far", "build_live_messages", "render_answer", "score_before"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +49,32 @@ class LiveTurn:
 
     rows: tuple[int, ...]
     answer: str
+
+
+def batch_so_far(
+    game_id: int, batch_index: int, opening: BatchOpening, actions: Sequence[Action]
+) -> Batch:
+    """A batch that is still filling, as the live prompt and validation see it: its
+    actions so far, the story at its open, and the score after its last action so far."""
+    if not actions:
+        raise ValueError("a batch so far has at least one action")
+    story = opening.story
+    for action in actions:
+        story = advance_story(story, action)
+    names = [n for a in actions for n in (a.player_name_ko, a.team_name_ko) if n]
+    return Batch(
+        game_id=game_id,
+        batch_index=batch_index,
+        period_id=actions[0].period_id,
+        first_action_id=actions[0].action_id,
+        last_action_id=actions[-1].action_id,
+        close_reason="full",
+        actions=tuple(actions),
+        score=story.score,
+        match_info=opening.match_info,
+        roster=tuple(dict.fromkeys([*opening.roster, *names])),
+        story=opening.story,
+    )
 
 
 def render_answer(lines: Sequence[tuple[int, str, str]], *, structured: bool) -> str:
@@ -70,24 +93,6 @@ def score_before(batch: Batch, row: int) -> Score:
     return story.score
 
 
-def _score_text(score: Score, slots: SlotTable) -> str:
-    if slots.home_ref and slots.away_ref:
-        return f"{SECTION_SCORE} {slots.home_ref} {score.home}:{score.away} {slots.away_ref}"
-    return f"{SECTION_SCORE} 홈 {score.home}:{score.away} 원정"
-
-
-def _player_block(slots: SlotTable, refs: Sequence[str]) -> str:
-    with_position = bool(slots.position_of_player)
-    header = ("ref", "team", "name", "pos") if with_position else ("ref", "team", "name")
-    rows = []
-    for ref in refs:
-        row = [ref, slots.team_of_player.get(ref, ""), prompt_field(slots.players[ref])]
-        if with_position:
-            row.append(prompt_field(slots.position_of_player.get(ref)))
-        rows.append(row)
-    return SECTION_PLAYERS + "\n" + csv_block(header, rows)
-
-
 def _turn_text(
     batch: Batch,
     slots: SlotTable,
@@ -99,21 +104,23 @@ def _turn_text(
 ) -> tuple[str, Score]:
     blocks: list[str] = []
     score = score_before(batch, rows[0])
+    new_refs: list[str] = []
     if first:
-        blocks += [
-            match_line(batch),
-            SECTION_TEAMS + "\n" + csv_block(("ref", "name", "side"), team_rows(slots)),
-            _score_text(score, slots),
-        ]
+        blocks += header_blocks(batch, slots, score)
+        # The players the story names come first in the table (see slots.build_slots),
+        # whether or not they act in the batch: turn 1 must not depend on later actions.
+        for key, _name, _team in notable_players(batch.story):
+            ref = slots.player_ref_by_key.get(key)
+            if ref is not None and ref not in new_refs:
+                new_refs.append(ref)
     elif score != shown_score:
-        blocks.append(_score_text(score, slots))
-    new_refs = []
+        blocks.append(score_line(score, slots))
     for row in rows:
         ref = slots.player_ref(batch.actions[row - 1])
         if ref is not None and ref not in introduced and ref not in new_refs:
             new_refs.append(ref)
     if new_refs:
-        blocks.append(_player_block(slots, new_refs))
+        blocks.append(player_block(slots, new_refs))
         introduced.update(new_refs)
     action_rows = [action_row(row, batch.actions[row - 1], slots) for row in rows]
     blocks.append(SECTION_ACTIONS + "\n" + csv_block(ACTION_COLUMNS, action_rows))

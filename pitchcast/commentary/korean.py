@@ -15,6 +15,9 @@ end of the word aloud:
 * **Digits**, read as Sino-Korean numbers: 1 일(ㄹ) 2 이 3 삼 4 사 5 오 6 육 7 칠(ㄹ)
   8 팔(ㄹ) 9 구 0 영; a number ending in zeros by its unit: 10 십, 100 백, 1,000 천,
   10,000 만, 10^8 억, 10^12 조. Decimals are read digit by digit after the point.
+* **A unit right after a number** is read as the unit, and the unit chooses: ``m``, ``cm``,
+  ``mm``, ``km`` 미터 and ``%`` 퍼센트 end in a vowel (36m 삼십육 미터**를**, 50%**가**),
+  ``kg`` 킬로그램 and ``g`` 그램 in a consonant. Only lower-case units count: ``3M`` is a name.
 * **Latin letters**: an acronym (one letter, or an upper-case run of at most three
   letters or without vowels: ``FC``, ``HD``, ``K``) is read letter by letter, and only
   L 엘 / R 알 (ㄹ) and M 엠 / N 엔 end in a consonant. A word is read the way Korean
@@ -39,6 +42,7 @@ notation used in Korean writing (``이(가)``, ``(으)로``).
 from __future__ import annotations
 
 import enum
+import re
 import unicodedata
 from functools import lru_cache
 
@@ -175,6 +179,10 @@ _DIGIT_SOUND = (_C, _R, _V, _C, _V, _V, _C, _R, _R, _V)
 # 유 브이 더블유 엑스 와이 제트.
 _LETTER_SOUND = {chr(ord("A") + i): _V for i in range(26)} | {"L": _R, "R": _R, "M": _C, "N": _C}
 _VOWEL_LETTERS = frozenset("aeiou")
+# Units read after a number: 미터 (m, cm, mm, km), 퍼센트 (%) end in a vowel, 그램 in ㅁ.
+_UNIT_SOUND = {"m": _V, "cm": _V, "mm": _V, "km": _V, "%": _V, "kg": _C, "g": _C}
+_UNIT_AT_END = re.compile(r"\d\s?(km|cm|mm|kg|m|g|%)$")
+_SENTENCE_MARKS = " .,!?…~"
 
 
 def _reading_end(text: str) -> str:
@@ -313,7 +321,11 @@ def _kana_sound(char: str) -> FinalSound | None:
 @lru_cache(maxsize=4096)
 def final_sound(word: str) -> FinalSound:
     """How ``word`` ends when read aloud in Korean (see the module docstring)."""
-    text = _reading_end(_fold(word))
+    folded = _fold(word)
+    unit = _UNIT_AT_END.search(folded.rstrip(_SENTENCE_MARKS))
+    if unit is not None:
+        return _UNIT_SOUND[unit.group(1)]
+    text = _reading_end(folded)
     if not text:
         return FinalSound.UNKNOWN
     last = text[-1]

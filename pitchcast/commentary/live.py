@@ -29,7 +29,7 @@ from typing import Literal
 from pitchcast.commentary.backends.base import ItemCallback, RowsAnswer
 from pitchcast.commentary.conversation import LiveTurn, render_answer
 from pitchcast.commentary.service import CommentaryService
-from pitchcast.exceptions import LLMCircuitOpen, LLMError, LLMRequestRefused
+from pitchcast.exceptions import DeliveryFailed, LLMCircuitOpen, LLMError, LLMRequestRefused
 from pitchcast.schemas.records import Batch, CommentaryItem, Usage
 from pitchcast.settings import Persona
 
@@ -114,6 +114,18 @@ class LiveWriter:
         if reason is not None:
             source = "template" if all(s == "template" for s in sources.values()) else "mixed"
             self.service.metrics.add("fallbacks", reason=reason.split(":", 1)[0], source=source)
+            logger.warning(
+                "pitchcast.commentary.fallback",
+                extra={
+                    "game_id": batch.game_id,
+                    "batch_index": batch.batch_index,
+                    "persona": persona,
+                    "reason": reason,
+                    "source": source,
+                    "rows": [row for row, s in sources.items() if s == "template"],
+                    "mode": "live",
+                },
+            )
         if answer is not None:
             self.service.count_tokens(answer.usage)
         every_row_from_llm = answer is not None and all(s == "llm" for s in sources.values())
@@ -198,8 +210,8 @@ class LiveWriter:
             outcome = exc.kind
             service.record_failure(exc)
             return None, exc.kind
-        except asyncio.CancelledError:
-            raise
+        except (asyncio.CancelledError, DeliveryFailed):
+            raise  # a line that could not be published is not the LLM's failure
         except Exception as exc:
             verdict = True
             outcome = "unexpected"

@@ -6,7 +6,10 @@ reads it once, checks every entry and turns each phrasing into a :class:`Phrase`
 A mistake is a :class:`PhrasebookError` that names the entry (``[received.CASTER]
 lines[3]``) and says what is wrong: an unknown section or key, a kind or persona
 missing, no lines, a tone that is not one of the six, an unknown slot or one the kind
-does not fill, a particle the Korean helpers do not know, a line written twice.
+does not fill, a particle the Korean helpers do not know, a sentence written at two
+rotation positions of one persona, a sentence that is only a name. (Sentences are what
+``pitchcast eval`` counts, with its own definition of a sentence shape: a tail sentence
+two phrasings share would come back as often as both together.)
 
 Slots are the ``{...}`` groups of a phrasing. Their names are Korean words
 (``{선수}``, ``{구역}``); a particle after a name is written as the pair
@@ -15,6 +18,7 @@ Slots are the ``{...}`` groups of a phrasing. Their names are Korean words
 
 from __future__ import annotations
 
+import re
 import string
 import tomllib
 from collections.abc import Mapping
@@ -25,7 +29,8 @@ from pathlib import Path
 from typing import Any, Final
 
 from pitchcast.commentary.actions import ACTION_KINDS
-from pitchcast.commentary.korean import particle_for
+from pitchcast.commentary.korean import attach_particle, particle_for
+from pitchcast.quality.repetition import NAME_MASK, line_shapes
 from pitchcast.schemas.records import TONES, Tone
 from pitchcast.settings import PERSONAS
 
@@ -41,6 +46,7 @@ __all__ = [
     "load_phrasebook",
     "parse_phrasebook",
     "phrasebook",
+    "sentence_shapes",
 ]
 
 # Slots every action line can use: always filled.
@@ -114,8 +120,8 @@ class Phrasebook:
     tones: Mapping[str, Mapping[str, Tone]]
     # persona -> the tone of routine play
     routine_tones: Mapping[str, Tone]
-    # persona -> state -> sentence
-    score_states: Mapping[str, Mapping[str, Phrase]]
+    # persona -> state -> sentences (rotated by the match's goal count)
+    score_states: Mapping[str, Mapping[str, tuple[Phrase, ...]]]
     # story section -> persona -> sentences
     story: Mapping[str, Mapping[str, tuple[Phrase, ...]]]
 
@@ -241,9 +247,10 @@ def _kind(
     return banks, tones
 
 
-def _score_states(section: Mapping[str, Any]) -> dict[str, dict[str, Phrase]]:
+def _score_states(section: Mapping[str, Any]) -> dict[str, dict[str, tuple[Phrase, ...]]]:
+    """Each state is a sentence or a list of them (taken in turn, goal after goal)."""
     _check_keys(section, frozenset(PERSONAS), "score_state")
-    states: dict[str, dict[str, Phrase]] = {}
+    states: dict[str, dict[str, tuple[Phrase, ...]]] = {}
     for persona in PERSONAS:
         where = f"score_state.{persona}"
         table = _table(section, persona, where)
@@ -252,7 +259,13 @@ def _score_states(section: Mapping[str, Any]) -> dict[str, dict[str, Phrase]]:
         for state in SCORE_STATES:
             if state not in table:
                 raise PhrasebookError(f'[{where}] is missing {state} = "..."')
-            states[persona][state] = _phrase(table[state], f"[{where}] {state}", _SCORE_STATE_SLOTS)
+            value = table[state]
+            texts = value if isinstance(value, list) and value else [value]
+            states[persona][state] = tuple(
+                _phrase(text, f"[{where}] {state}" + (f"[{i}]" if len(texts) > 1 else ""),
+                        _SCORE_STATE_SLOTS)
+                for i, text in enumerate(texts)
+            )  # fmt: skip
     return states
 
 
@@ -267,17 +280,83 @@ def _story(name: str, section: Mapping[str, Any]) -> dict[str, tuple[Phrase, ...
     return banks
 
 
-def _no_repeats(book: Phrasebook) -> None:
-    """A line written twice in one persona would read as one sentence shape twice."""
+# Sample values that render a phrasing the way a line reads, for the sentence check: names
+# of the sample roster (masked by the shape), and one value per kind of slot, so that two
+# sentences that differ only in which zone or which minute they name count as one.
+_SAMPLE_NAMES: Final = ("손흥민", "서울")
+_SAMPLE_VALUES: Mapping[str, str] = {
+    "선수": "손흥민", "앞선수": "손흥민", "팀": "서울", "득점팀": "서울",
+    "구역": "페널티 박스 앞", "도착구역": "페널티 박스 앞",
+    "시간": "전반 12분", "앞골시간": "전반 12분", "앞경고시간": "전반 12분",
+    "거리": "12m", "방향": "전방", "라인": "골라인", "슈팅": "슈팅", "반칙": "파울",
+    "동작": "동작", "스코어": "서울 1 : 0 서울", "상황": "", "골차": "2",
+    "골순서": "두 번째", "개인골순서": "두 번째", "슈팅순서": "두 번째",
+    "득점수": "한 골", "경고순서": "두 번째",
+}  # fmt: skip
+
+
+class _Sample(str):
+    __slots__ = ()
+
+    def __format__(self, spec: str) -> str:
+        return attach_particle(str(self), spec) if spec else str(self)
+
+
+class _SampleValues(dict[str, _Sample]):
+    def __missing__(self, slot: str) -> _Sample:
+        return _Sample(slot)  # a slot added later without a sample value: its own name
+
+
+def sentence_shapes(phrase: Phrase) -> list[str]:
+    """The sentence shapes a line written from ``phrase`` has (as ``pitchcast eval``
+    counts them: :func:`pitchcast.quality.repetition.line_shapes`)."""
+    values = _SampleValues({k: _Sample(v) for k, v in _SAMPLE_VALUES.items()})
+    return line_shapes(phrase.text.format_map(values), _SAMPLE_NAMES)
+
+
+# A masked name with the particle pair after it: {N}, {N}이/가.
+_NAME_WITH_PARTICLE = re.compile(re.escape(NAME_MASK) + r"(?:\S+/\S+)?")
+
+
+def _only_names(shape: str) -> bool:
+    """A sentence that is only a name (``…! 손흥민.``): every line ending so shares it."""
+    rest = _NAME_WITH_PARTICLE.sub("", shape)
+    return not rest.strip(" ,")
+
+
+def _sentences_once(book: Phrasebook) -> None:
+    """Every sentence of a persona belongs to one rotation position.
+
+    A match counts sentences, not lines: a sentence two phrasings share (a tail such as
+    "{선수}의 패스입니다.") comes back whenever either is used, however far apart their
+    rotation puts them. So a sentence may appear in the twins of one position only, and
+    no sentence may be just a name.
+    """
     for persona in PERSONAS:
-        seen: dict[str, str] = {}
-        banks = [[p for slot in bank[persona] for p in slot] for bank in book.kinds.values()]
-        banks += [list(bank[persona]) for bank in book.story.values()]
-        for bank in banks:
-            for phrase in bank:
-                other = seen.setdefault(phrase.text, phrase.entry)
-                if other != phrase.entry:
-                    raise PhrasebookError(f"{phrase.entry} {phrase.text!r} repeats {other}")
+        owner: dict[str, tuple[str, str]] = {}
+        units: list[tuple[str, tuple[Phrase, ...]]] = []
+        for kind, banks in book.kinds.items():
+            units += [(f"{kind}[{i}]", slot) for i, slot in enumerate(banks[persona])]
+        for section, banks in book.story.items():
+            units += [(f"{section}[{i}]", (p,)) for i, p in enumerate(banks[persona])]
+        for state, phrases in book.score_states[persona].items():
+            units += [(f"score_state.{state}[{i}]", (p,)) for i, p in enumerate(phrases)]
+        for unit, phrases in units:
+            for phrase in phrases:
+                for shape in sentence_shapes(phrase):
+                    if _only_names(shape):
+                        raise PhrasebookError(
+                            f"{phrase.entry} {phrase.text!r}: a sentence that is only a name"
+                            " reads the same in every line that ends so; join it to the"
+                            " sentence before (…, {선수}의 패스.)"
+                        )
+                    first = owner.setdefault(shape, (unit, phrase.entry))
+                    if first[0] != unit:
+                        raise PhrasebookError(
+                            f"{phrase.entry} {phrase.text!r}: the sentence {shape!r} is also"
+                            f" in {first[1]}; a sentence may be written once per persona"
+                            " (twins of one position aside)"
+                        )
 
 
 def parse_phrasebook(text: str, *, source: str = "phrasebook.toml") -> Phrasebook:
@@ -312,7 +391,7 @@ def parse_phrasebook(text: str, *, source: str = "phrasebook.toml") -> Phraseboo
         score_states=_score_states(_table(data, "score_state", "score_state")),
         story=story,
     )
-    _no_repeats(book)
+    _sentences_once(book)
     return book
 
 

@@ -51,7 +51,13 @@ import orjson
 from pitchcast.cache import NO_LOCK, RedisStore
 from pitchcast.commentary.backends.base import CommentaryBackend, CommentaryResult, ItemCallback
 from pitchcast.commentary.breaker import Breaker, CircuitBreaker
-from pitchcast.exceptions import CommentaryRejected, LLMCircuitOpen, LLMError, LLMRequestRefused
+from pitchcast.exceptions import (
+    CommentaryRejected,
+    DeliveryFailed,
+    LLMCircuitOpen,
+    LLMError,
+    LLMRequestRefused,
+)
 from pitchcast.metrics import BREAKER_STATE_CODES, Metrics
 from pitchcast.schemas.records import Batch, CommentaryItem, Usage, commentary_id_for
 from pitchcast.settings import Persona, Settings
@@ -126,6 +132,8 @@ class _LineSink:
             token = _LINE_SOURCE.set(self.source)
             try:
                 await self._on_item(item)
+            except DeliveryFailed:
+                raise  # Kafka did not take the line: the worker stops, nothing is acked
             except Exception as exc:
                 # The line did not go out; the batch record will still carry it.
                 self._metrics.add("line_callback_errors")
@@ -238,6 +246,8 @@ class CommentaryService:
             sink.source = "template"
         try:
             return await self._write(batch, persona, cid, deadline, sink)
+        except DeliveryFailed:
+            raise
         except Exception as exc:
             # A bug below must cost one batch its LLM answer, not the batch itself.
             logger.exception(
@@ -421,6 +431,8 @@ class CommentaryService:
             outcome = "LLMTimeout"
             self._failed(cid)
             return await self._fallback(batch, persona, cid, sink, "LLMTimeout")
+        except DeliveryFailed:
+            raise  # a line could not be published: not the LLM's failure
         except Exception as exc:
             verdict = True
             outcome = "unexpected"

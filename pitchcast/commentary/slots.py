@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 from pitchcast.commentary import korean
 from pitchcast.schemas.records import Action, Batch
+from pitchcast.story import notable_players, player_key
 
 __all__ = [
     "PLACEHOLDER_RE",
@@ -107,19 +108,11 @@ class SlotTable:
         return {**self.teams, **self.players}
 
     def player_ref(self, action: Action) -> str | None:
-        key = _player_key(action)
+        key = player_key(action)
         return self.player_ref_by_key.get(key) if key is not None else None
 
     def team_ref(self, action: Action) -> str | None:
         return self.team_ref_by_id.get(action.team_id)
-
-
-def _player_key(action: Action) -> str | None:
-    if action.player_id is not None:
-        return f"id:{action.player_id:g}:{action.team_id}"
-    if action.player_name_ko:
-        return f"name:{action.player_name_ko}:{action.team_id}"
-    return None
 
 
 def _display_name(raw: str | None) -> str | None:
@@ -149,13 +142,26 @@ def build_slots(batch: Batch) -> SlotTable:
     player_ref_by_key: dict[str, str] = {}
     team_of_player: dict[str, str] = {}
     position_of_player: dict[str, str] = {}
+
+    def team_ref_of(team_id: int, name: str | None) -> str:
+        ref = team_ref_by_id.get(team_id)
+        if ref is None:
+            ref = f"T{len(teams) + 1}"
+            teams[ref] = _display_name(name) or f"팀 {team_id}"
+            team_ref_by_id[team_id] = ref
+        return ref
+
     for action in batch.actions:
-        team_ref = team_ref_by_id.get(action.team_id)
-        if team_ref is None:
-            team_ref = f"T{len(teams) + 1}"
-            teams[team_ref] = _display_name(action.team_name_ko) or f"팀 {action.team_id}"
-            team_ref_by_id[action.team_id] = team_ref
-        key = _player_key(action)
+        team_ref_of(action.team_id, action.team_name_ko)
+    # The players the match story is about come first, so the story can name them.
+    for key, name, team_id in notable_players(batch.story):
+        ref = f"P{len(players) + 1}"
+        player_ref_by_key[key] = ref
+        players[ref] = _display_name(name) or "선수"
+        team_of_player[ref] = team_ref_of(team_id, None)
+    for action in batch.actions:
+        team_ref = team_ref_of(action.team_id, action.team_name_ko)
+        key = player_key(action)
         if key is None or key in player_ref_by_key:
             continue
         ref = f"P{len(players) + 1}"

@@ -8,14 +8,18 @@ action, each as a phrasebook section and the slot values that make it true:
   third goal with the minute of his previous one; a goal that turns the match round
   (the team trailed earlier and now leads);
 * shots: a player's n-th shot of the match from the second on (``세 번째 슈팅``), noting
-  the goals he already scored;
+  the goals he already scored; not on a shot that scores (the ``Goal`` row right after
+  it tells the goal's story, and "his third shot, one goal so far" reads wrong there);
 * cards: a player's second caution with the minute of his first; a team's n-th caution;
 * pressure: a team with a clearly higher share of its play in the final third over the
   recent minutes (:func:`pitchcast.story.momentum`), said at most once every
   :data:`PRESSURE_EVERY` actions of the match and only on that team's own routine play.
 
 Every number comes from the story (``len(story.goals) + 1`` and so on), and nothing is
-said when the story cannot tell. Also here: the story before each action of a batch
+said when the story cannot tell. Each sentence carries a *turn* that counts the
+section's events over the whole match (the match's goals, shots, cards), never one
+player's or team's, so that two such sentences close together (two players' second
+shots a minute apart) take different phrasings. Also here: the story before each action of a batch
 (:func:`stories_before`), which is what :func:`advance_story` folding the batch's
 earlier actions onto ``batch.story`` gives.
 """
@@ -65,7 +69,7 @@ class StoryLine:
 
     section: str
     slots: dict[str, str]
-    turn: int  # which of the section's sentences (rotated by the writer)
+    turn: int  # which of the section's sentences: a match-wide count (rotated by the writer)
 
 
 def stories_before(start: Story, actions: tuple[Action, ...]) -> Iterator[Story]:
@@ -128,7 +132,7 @@ def _goal_lines(
                 "개인골순서": ordinal_word(len(own_earlier) + 1),
                 "앞골시간": minute_text_of(last.period_id, last.minute),
             }
-            lines.append(StoryLine("story_goal_brace", slots, len(own_earlier)))
+            lines.append(StoryLine("story_goal_brace", slots, number))
     side = _side(story, goal.team_id)
     if side is not None:
         trailed = any(_margin(g.score, side) < 0 for g in story.goals)
@@ -148,12 +152,12 @@ def _shot_lines(action: Action, story: Story, actor: str, team: str) -> list[Sto
     tally = story.player(player_key(action))
     if tally is None or tally.shots < 1:
         return []
-    number = tally.shots + 1
-    slots = {"선수": actor, "팀": team, "슈팅순서": ordinal_word(number)}
+    slots = {"선수": actor, "팀": team, "슈팅순서": ordinal_word(tally.shots + 1)}
+    shots = sum(t.shots for t in story.teams)  # the match's shots before this one
     if tally.goals >= 1:
         slots["득점수"] = count_word(tally.goals, "골")
-        return [StoryLine("story_shot_scorer", slots, number)]
-    return [StoryLine("story_shot_nth", slots, number)]
+        return [StoryLine("story_shot_scorer", slots, shots)]
+    return [StoryLine("story_shot_nth", slots, shots)]
 
 
 _CAUTIONS = ("yellow", "second_yellow")
@@ -174,7 +178,7 @@ def _card_lines(action: Action, kind: str, story: Story, actor: str, team: str) 
     )
     if team_cautions >= 1 and team:
         slots = {"팀": team, "경고순서": ordinal_word(team_cautions + 1)}
-        return [StoryLine("story_card_team", slots, team_cautions)]
+        return [StoryLine("story_card_team", slots, len(story.cards))]
     return []
 
 
@@ -223,6 +227,8 @@ def story_lines(
     if kind in ("goal", "own_goal", "goal_plain", "own_goal_plain"):
         return _goal_lines(action, story, actor, team_name)
     if action.type_name in SHOT_TYPES:
+        if kind == "shot_goal":
+            return []  # the Goal row that follows carries the goal's story
         return _shot_lines(action, story, actor, team)
     if kind in _CAUTIONS:
         return _card_lines(action, kind, story, actor, team)

@@ -226,8 +226,10 @@ def _score_after(action: Action, before: Score, info: MatchInfo | None) -> tuple
 
 
 def _score_slots(
-    after: Score, side: int, info: MatchInfo | None, persona: str, book: Phrasebook
+    after: Score, side: int, info: MatchInfo | None, persona: str, book: Phrasebook, turn: int
 ) -> dict[str, _Slot]:
+    """The score after the goal and what it means; ``turn`` (the match's goals before this
+    one) rotates the state's sentences, so two goals in a row never say it alike."""
     # Shorter names here: a score line carries both teams and must fit one line.
     home = clean(_team_name_by_id(info, info.home_team_id), _SCORE_NAME_MAX_CHARS) if info else ""
     away = clean(_team_name_by_id(info, info.away_team_id), _SCORE_NAME_MAX_CHARS) if info else ""
@@ -242,7 +244,8 @@ def _score_slots(
         state = "extend"
     else:
         state = "chase"
-    sentence = book.score_states[persona][state].text.format_map(
+    sentences = book.score_states[persona][state]
+    sentence = sentences[turn % len(sentences)].text.format_map(
         {"득점팀": _Slot(home if side == 0 else away), "골차": _Slot(str(abs(difference)))}
     )
     return {
@@ -384,12 +387,15 @@ def _story_text(
     for line in lines:
         values = {k: _Slot(v) for k, v in line.slots.items() if v}
         bank = book.story[line.section][ctx.persona]
-        usable = [p for p in bank if p.fields <= frozenset(values)]
-        if not usable:
-            continue
-        text = usable[line.turn % len(usable)].text.format_map(values)
-        if len(text) + 1 <= room:
-            return text
+        # The turn's sentence, or the next one that has its slots: a sentence keeps its
+        # place in the rotation whatever the others need.
+        for step in range(len(bank)):
+            phrase = bank[(line.turn + step) % len(bank)]
+            if phrase.fields <= frozenset(values):
+                text = phrase.text.format_map(values)
+                if len(text) + 1 <= room:
+                    return text
+                break
     return ""
 
 
@@ -402,7 +408,8 @@ def _write(action: Action, ctx: _Context) -> tuple[Tone, str]:
         if scored is None:
             kind += "_plain"
         else:
-            slots.update(_score_slots(*scored, ctx.info, ctx.persona, book))
+            goals = len(ctx.story.goals)
+            slots.update(_score_slots(*scored, ctx.info, ctx.persona, book, goals))
     try:
         last_opening, last_zones = _predicted_opening(ctx, book)
     except Exception:  # the previous line is a guess: never let it cost this one

@@ -13,7 +13,10 @@ A line is valid when:
 * grounding: a name of the match's roster (``batch.roster``, the match info's teams)
   that the text writes out must belong to an action of this batch or the match info.
   Names outside the roster cannot be told from ordinary words; slot filling is what
-  keeps the model from writing them.
+  keeps the model from writing them;
+* numbers: a score, minute or count the line states must agree with the action and the
+  match story around it (:mod:`pitchcast.quality.claims`, the same rules ``pitchcast
+  eval`` applies); what those rules cannot read is let through, never guessed at.
 
 :func:`validate_items` checks a complete answer strictly: exactly one line per
 requested row, no extra, duplicate or unknown rows. :class:`LineAssembler` checks a
@@ -37,7 +40,9 @@ from pitchcast.commentary.slots import (
     names_in_batch,
 )
 from pitchcast.exceptions import CommentaryRejected
+from pitchcast.quality.claims import LineFacts, check_claims, facts_names
 from pitchcast.schemas.records import TONES, Action, Batch, CommentaryItem, Tone
+from pitchcast.story import advance_story
 
 __all__ = [
     "MAX_DESCRIPTION_CHARS",
@@ -140,6 +145,7 @@ class ItemChecker:
             )
         self._forbidden = roster - self._allowed
         self._known_refs = ", ".join(self.slots.refs)
+        self._facts = _facts_by_row(batch)
 
     def action_for(self, row: int) -> Action | None:
         """The action behind row ``row`` (1-based), or None."""
@@ -185,6 +191,12 @@ class ItemChecker:
             ungrounded = self.ungrounded_names(raw)
             if ungrounded:
                 reasons.append(f"n={row}: names someone not in this batch: {', '.join(ungrounded)}")
+            facts = self._facts.get(row)
+            if facts is not None and filled:
+                for error in check_claims(filled, facts).errors:
+                    reasons.append(
+                        f"n={row}: states {error.stated!r}, but the data says {error.expected}"
+                    )
         if reasons or tone is None:
             raise CommentaryRejected(reasons)
         return CommentaryItem(
@@ -193,6 +205,24 @@ class ItemChecker:
             tone=tone,
             description=filled,
         )
+
+
+def _facts_by_row(batch: Batch) -> dict[int, LineFacts]:
+    """Per row, the action and the story just before and after it (for number checks).
+    Empty for a batch without its story (records of pitchcast 0.1)."""
+    if batch.story is None:
+        return {}
+    info = batch.match_info
+    home = tuple(n for n in (info.home_team_name_ko, info.home_team_name) if n) if info else ()
+    away = tuple(n for n in (info.away_team_name_ko, info.away_team_name) if n) if info else ()
+    names = facts_names(home, away, tuple(batch.roster))
+    facts: dict[int, LineFacts] = {}
+    story = batch.story
+    for row, action in enumerate(batch.actions, start=1):
+        after = advance_story(story, action)
+        facts[row] = LineFacts(action, story, after, **names)
+        story = after
+    return facts
 
 
 def validate_items(

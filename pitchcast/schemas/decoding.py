@@ -31,6 +31,7 @@ from pitchcast.story import story_from_dict
 
 __all__ = [
     "MAX_PERIOD_ID",
+    "MAX_TEXT_CHARS",
     "MAX_TIME_SECONDS",
     "DecodedAction",
     "decode_batch",
@@ -45,6 +46,10 @@ __all__ = [
 MAX_PERIOD_ID = 5
 # No period lasts three hours: a larger clock is a corrupted record.
 MAX_TIME_SECONDS = 3 * 3600.0
+# Names and vocabulary words are short (the prompt shows 40 characters of a name). A
+# longer text would be carried in the match's roster and in every later batch record,
+# until a hand-off record no longer fits the message cap.
+MAX_TEXT_CHARS = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +120,10 @@ def _text(data: dict[str, Any], key: str, *, required: bool = False) -> str | No
         return None
     if not isinstance(value, str):
         raise SchemaViolation(f"field {key!r} must be a string, got {value!r}")
+    if len(value) > MAX_TEXT_CHARS:
+        raise SchemaViolation(
+            f"field {key!r} is {len(value)} characters long, above {MAX_TEXT_CHARS}"
+        )
     return value
 
 

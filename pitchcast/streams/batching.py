@@ -19,14 +19,19 @@ replaying the log forms the same batches with the same ids.
   An ``action_id`` the match already accepted is a duplicate: dropped (whatever its
   content). An unseen older ``action_id`` (a late action) joins the open batch.
 * What cannot be real is rejected, never folded in (the agent dead-letters it): an
-  action of an earlier period after a later one started, or an ``action_id`` more than
-  ``max_action_id_jump`` beyond the previous accepted one (a typo or a corrupted
-  record would otherwise look like the match's future). One such record costs itself
-  and nothing around it. Periods outside 1..5 never get here (decoding refuses them).
+  action of an earlier period after a later one started, of a period that skips one
+  (1 then 3; a shoot-out may follow period 2 or 4), of a team that is neither of the
+  match info's two teams, or with an ``action_id`` more than ``max_action_id_jump``
+  beyond the previous accepted one (a typo or a corrupted record would otherwise look
+  like the match's future, or move the match to a later period). One such record costs
+  itself and nothing around it. Periods outside 1..5 never get here (decoding refuses
+  them).
 * ``match_start`` while the match is open refreshes the match info only (a feed that
-  reconnects re-sends it); after ``match_end`` (or on a fresh match) it starts the match
-  over at ``batch_index`` 0, so a replayed match reproduces its ids and is deduplicated
-  by the commentary stage. Actions after ``match_end`` are rejected as late.
+  reconnects re-sends it; fields it leaves empty are kept); one that names other teams
+  than the match's is rejected (it would make every real action look foreign). After
+  ``match_end`` (or on a fresh match) it starts the match over at ``batch_index`` 0, so
+  a replayed match reproduces its ids and is deduplicated by the commentary stage.
+  Actions after ``match_end`` are rejected as late.
 
 The same state and record always give the same step; the agent relies on that to send a
 closed batch identically until the broker acknowledges it (nothing is acked before).
@@ -75,7 +80,7 @@ Outcome = Literal[
     "batched",  # the action joined the open batch and closed it (full)
     "redelivery",  # offset already folded into the state
     "duplicate",  # action_id already accepted in this match
-    "rejected",  # implausible: never folded in (see Step.rejection)
+    "rejected",  # implausible: never folded in (see Step.rejection); an action or a match_start
     "ended",  # an action of a match that already ended (no new match_start)
     "control",  # a control message was applied
 ]
@@ -178,11 +183,29 @@ def _copy(state: MatchState) -> MatchState:
     )
 
 
+# Periods go one at a time (1, 2, then extra time 3, 4); a shoot-out (5) may follow the
+# second half directly (competitions without extra time) or extra time.
+_SHOOT_OUT = 5
+
+
 def _implausible(state: MatchState, action: Action, max_jump: int) -> str | None:
     if action.period_id < state.period_id:
         return (
             f"action_id {action.action_id} of period {action.period_id} arrived after"
             f" period {state.period_id} started"
+        )
+    skipped = state.period_id and action.period_id > state.period_id + 1
+    if skipped and not (action.period_id == _SHOOT_OUT and state.period_id in (2, 4)):
+        return (
+            f"action_id {action.action_id} of period {action.period_id} during period"
+            f" {state.period_id}: periods cannot be skipped"
+        )
+    info = state.match_info
+    teams = None if info is None else (info.home_team_id, info.away_team_id)
+    if teams is not None and None not in teams and action.team_id not in teams:
+        return (
+            f"action_id {action.action_id} of team_id {action.team_id}, which plays in"
+            f" neither team of the match ({teams[0]}, {teams[1]})"
         )
     last = state.last_action_id
     if last is not None and action.action_id - last > max_jump:
@@ -249,11 +272,38 @@ def _is_underway(state: MatchState) -> bool:
     )
 
 
+def _conflict(known: MatchInfo | None, info: MatchInfo) -> str | None:
+    """Why ``info`` cannot describe the match ``known`` describes (other teams), or None."""
+    if known is None:
+        return None
+    for side in ("home_team_id", "away_team_id"):
+        before, after = getattr(known, side), getattr(info, side)
+        if before is not None and after is not None and before != after:
+            return (
+                f"match_start of a match under way names {side} {after}, not {before}:"
+                " not this match"
+            )
+    return None
+
+
+def _merged(known: MatchInfo | None, info: MatchInfo) -> MatchInfo:
+    """``info`` with the fields it leaves empty kept from ``known``."""
+    if known is None:
+        return info
+    fields = {name: getattr(info, name) for name in info.__dataclass_fields__}
+    for name, value in fields.items():
+        if value is None:
+            fields[name] = getattr(known, name)
+    return MatchInfo(**fields)
+
+
 def _start(state: MatchState, info: MatchInfo | None) -> MatchState:
     if _is_underway(state):
-        # A feed that reconnects re-sends match_start: refresh what it says, nothing else.
+        # A feed that reconnects re-sends match_start: refresh what it says, nothing else
+        # (what it leaves empty stays; _apply_control refused one that names other teams).
         if info is None:
             return state
+        info = _merged(state.match_info, info)
         state.match_info = info
         if state.story.home_team_id is None:
             state.story = story_with_match_info(state.story, info)
@@ -286,7 +336,13 @@ def _tick_due(state: MatchState, control: Control, ts_ms: int, idle_timeout_s: f
 def _apply_control(state: MatchState, control: Control, ts_ms: int, idle_timeout_s: float) -> Step:
     kind = control.control
     if kind == "match_start":
-        return Step(_start(state, control.match_info), "control")
+        info = control.match_info
+        conflict = (
+            None if info is None or not _is_underway(state) else _conflict(state.match_info, info)
+        )
+        if conflict is not None:
+            return Step(state, "rejected", rejection=conflict)
+        return Step(_start(state, info), "control")
     if state.ended:
         return Step(state, "control")
     batch: Batch | None = None

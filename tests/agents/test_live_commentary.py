@@ -92,3 +92,72 @@ async def test_a_hanging_match_never_delays_the_others(mode: str) -> None:
     stuck = [s.value for s in harness.commentary.sent if s.value["game_id"] == 6]
     assert {r["source"] for r in stuck} == {"template"}
     assert {r["fallback_reason"] for r in stuck} == {"deadline"}
+
+
+async def _feed_at(harness: Harness, game: int, records: list[bytes], first_offset: int) -> None:
+    for i, value in enumerate(records):
+        offset = first_offset + i
+
+        async def ack(offset: int = offset) -> None:
+            harness.acked.append((game, offset))
+
+        await harness.agent.submit(
+            key=str(game).encode(), value=value, partition=0, offset=offset, ack=ack
+        )
+
+
+async def test_acks_never_pass_an_earlier_unpublished_batch_of_the_partition() -> None:
+    """Review F1: match B published first must not let the commit pass match A's records."""
+    backend = ScriptedRowsBackend(hang_games={1})
+    harness = Harness.build(backend, llm_live_deadline_s=1.5)
+    a, b = handoff_records(1, 10), handoff_records(2, 10)
+    await _feed_at(harness, 1, a, 0)
+    await _feed_at(harness, 2, b, len(a))
+    await _wait(lambda: any(s.value["game_id"] == 2 for s in harness.commentary.sent))
+    assert harness.acked == [], "B is published, but A's records come first on the partition"
+    await _wait(lambda: len(harness.commentary.sent) == 2, timeout=10)
+    await _wait(lambda: len(harness.acked) == len(a) + len(b))
+    assert [offset for _, offset in harness.acked] == list(range(len(a) + len(b)))
+
+
+async def test_a_desk_idle_for_long_still_writes_the_next_batch(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Review F2: lanes never give up on their own; only an empty desk is dropped."""
+    import pitchcast.agents.commentary as commentary_agent
+
+    monkeypatch.setattr(commentary_agent, "_DESK_IDLE_S", 0.3)
+    harness = Harness.build(ScriptedRowsBackend())
+    records = handoff_records(3, 20)
+    first = next(i for i, r in enumerate(records) if b'"pitchcast.batch.v2"' in r) + 1
+    await _feed_at(harness, 3, records[:first], 0)
+    await _wait(lambda: len(harness.commentary.sent) == 1)
+    await asyncio.sleep(0.8)  # longer than the idle time, with nothing pending
+    await _feed_at(harness, 3, records[first:], first)
+    await _wait(lambda: len(harness.commentary.sent) == 2)
+
+
+async def test_a_line_that_cannot_be_published_stops_the_worker_unacked() -> None:
+    """Review F4: a line is part of the contract; its send failing is not swallowed."""
+    from pitchcast.exceptions import DeliveryFailed
+
+    crashed: list[BaseException] = []
+    harness = Harness.build(ScriptedRowsBackend(), delivery_timeout_s=0.2)
+
+    async def crash(exc: BaseException) -> None:
+        crashed.append(exc)
+
+    harness.agent._crash = crash
+    sends = 0
+    original = harness.lines.send
+
+    async def flaky(**kwargs):  # type: ignore[no-untyped-def]
+        nonlocal sends
+        sends += 1
+        if sends >= 3:
+            raise ConnectionError("broker away")
+        return await original(**kwargs)
+
+    harness.lines.send = flaky  # type: ignore[method-assign]
+    await _feed_at(harness, 4, handoff_records(4, 10), 0)
+    await _wait(lambda: bool(crashed))
+    assert isinstance(crashed[0], DeliveryFailed)
+    assert harness.acked == [] and harness.commentary.sent == []

@@ -134,6 +134,7 @@ async def test_every_record_conforms_to_the_asyncapi_document(
     assert set(seen) == {
         "action",
         "control",
+        "batch_action",
         "batch",
         "commentary",
         "commentary_line",

@@ -86,13 +86,15 @@ async def _check_lines(env: dict[str, str], worker: WorkerProcess, commentary: l
     assert order == sorted(order), "lines of a match leave in batch and line order"
 
 
+@pytest.mark.parametrize("mode", ["live", "batch"])
 async def test_healthy_llm_comments_every_batch_and_replays_hit_redis(
     pipeline_env: dict[str, str],
     start_worker: Callable[..., WorkerProcess],
     llm_server: FakeLLMServer,
+    mode: str,
 ) -> None:
     """Every batch comes from the LLM; the same match replayed again costs no LLM request."""
-    env = _llm_env(pipeline_env, llm_server)
+    env = _llm_env(pipeline_env, llm_server, PITCHCAST_LLM_MODE=mode)
     worker = start_worker(env)
     await _replay(env, [1])
     expected = EXPECTED_BATCHES[1]

@@ -7,7 +7,18 @@ from click.testing import CliRunner
 
 from pitchcast.cli import main
 
-COMMANDS = ["config", "stack", "topics", "worker", "replay", "tail", "demo", "serve-llm", "dlq"]
+COMMANDS = [
+    "config",
+    "stack",
+    "topics",
+    "worker",
+    "replay",
+    "tail",
+    "demo",
+    "serve-llm",
+    "dlq",
+    "eval",
+]
 
 
 @pytest.mark.parametrize("command", COMMANDS)

@@ -240,3 +240,16 @@ def test_pitchcast_config_refuses_impossible_settings_without_secrets(
     assert result.exit_code == 1
     assert "PITCHCAST_LLM_READ_TIMEOUT_S=30 must be shorter" in result.output
     assert "sk-CLI-SECRET" not in result.output
+
+
+def test_processing_guarantee_defaults_to_at_least_once_and_reaches_faust() -> None:
+    """exactly_once is an option (RELIABILITY.md); the app hands the setting to faust."""
+    from faust.types.enums import ProcessingGuarantee
+
+    from pitchcast.app import create_app
+
+    assert load_settings().processing_guarantee == "at_least_once"
+    with pytest.raises(ValueError):
+        load_settings(processing_guarantee="at_most_once")
+    app = create_app(load_settings(processing_guarantee="exactly_once")).app
+    assert app.conf.processing_guarantee == ProcessingGuarantee.EXACTLY_ONCE

@@ -62,3 +62,21 @@ async def test_ticks_name_the_newest_action_and_repeat_every_half_timeout() -> N
     assert await ticker.tick() == 0
     clock[0] = 145.0
     assert await ticker.tick() == 1
+
+
+async def test_a_tick_that_cannot_be_sent_is_tried_again_not_fatal() -> None:
+    """The broker being away must not crash the worker through its timer."""
+
+    class _Down(_Topic):
+        async def send(self, **_: Any) -> Any:
+            raise ConnectionError("broker away")
+
+    clock = [100.0]
+    ticker = IdleTicker(
+        read_states=lambda: [(b"1", _state(1, 7))], events_topic=_Down(), idle_timeout_s=30.0,
+        metrics=Metrics(), clock=lambda: clock[0],
+    )  # fmt: skip
+    await ticker.tick()
+    clock[0] = 130.0
+    assert await ticker.tick() == 0
+    assert ticker.due(now=131.0) == [(b"1", 1, 7)], "still due: it will be tried again"

@@ -118,6 +118,26 @@ def test_numbers_read_by_their_unit(number: str, expected: str) -> None:
 @pytest.mark.parametrize(
     ("word", "expected"),
     [
+        ("36m", "36m를"),  # 삼십육 미터: the unit is read, not the digit
+        ("31m", "31m를"),
+        ("40 m", "40 m를"),
+        ("1.5km", "1.5km를"),
+        ("12cm", "12cm를"),
+        ("50%", "50%를"),  # 오십 퍼센트
+        ("7kg", "7kg을"),  # 칠 킬로그램
+        ("36m.", "36m.를"),
+        ("3M", "3M을"),  # upper case: a name read by its letters (쓰리엠)
+        ("Team m", "Team m을"),  # no number before it: the letter 엠
+    ],
+)
+def test_a_unit_after_a_number_is_read_as_the_unit(word: str, expected: str) -> None:
+    """36m reads 삼십육 미터 and takes 를; 7kg reads 칠 킬로그램 and takes 을."""
+    assert with_object(word) == expected
+
+
+@pytest.mark.parametrize(
+    ("word", "expected"),
+    [
         ("FC", FinalSound.VOWEL),  # 에프씨
         ("HD", FinalSound.VOWEL),  # 에이치디
         ("LM", FinalSound.CONSONANT),  # 엘엠

@@ -16,6 +16,7 @@ from pitchcast.commentary.phrasebook import (
     load_phrasebook,
     parse_phrasebook,
     phrasebook,
+    sentence_shapes,
 )
 from pitchcast.settings import PERSONAS
 
@@ -172,8 +173,31 @@ MISTAKES = [
     ),
     pytest.param(
         lambda t: _in_section(t, "pass_side.CASTER", _SECOND_SIDE_PASS, _FIRST_RECEIVED),
-        r"'\{선수:이/가\} 공을 받습니다.' repeats \[(received|pass_side).CASTER\] lines",
+        r"the sentence '\{N\}이/가 공을 받습니다' is also in \[(received|pass_side).CASTER\] lines",
         id="repeated-line",
+    ),
+    pytest.param(
+        lambda t: _in_section(
+            t,
+            "pass_forward.CASTER",
+            "앞으로 한 칸 전진, {선수}의 패스입니다.",
+            "앞으로 한 칸 전진합니다. {선수}의 백패스입니다.",
+        ),
+        r"\[pass_back.CASTER\] lines\[5\] .*the sentence '\{N\}의 백패스입니다' is also in"
+        r" \[pass_forward.CASTER\] lines\[5\]",
+        id="shared-sentence",
+    ),
+    pytest.param(
+        lambda t: _in_section(t, "pass_long.FRIEND", "길게 뻥, {선수}!", "길게 뻥! {선수}."),
+        r"\[pass_long.FRIEND\] lines\[0\]\[1\] .*a sentence that is only a name",
+        id="name-alone",
+    ),
+    pytest.param(
+        lambda t: _in_section(
+            t, "score_state.CASTER", "경기는 다시 동점이 됩니다!", "{득점팀:이/가} 앞서 나갑니다!"
+        ),
+        r"\[score_state.CASTER\] level\[1\] .*is also in \[score_state.CASTER\] lead\[0\]",
+        id="score-state-sentence",
     ),
     pytest.param(
         lambda t: _in_section(t, "goal.ANALYST", " 스코어 {스코어}.", "."),
@@ -191,7 +215,7 @@ MISTAKES = [
         id="story-slot",
     ),
     pytest.param(
-        lambda t: _in_section(t, "score_state.ANALYST", 'level = "', 'draw = "'),
+        lambda t: _in_section(t, "score_state.ANALYST", "level = [", "draw = ["),
         r"\[score_state.ANALYST\]: unknown key 'draw'",
         id="score-state-key",
     ),
@@ -215,6 +239,26 @@ def test_mistakes_are_reported_with_the_entry(mutate: object, expected: str) -> 
     assert text != SHIPPED
     message = _error(text)
     assert re.search(expected, message), message
+
+
+def test_twins_of_one_position_may_share_a_sentence() -> None:
+    """Only one twin is said per action, so twins may share a sentence; the shipped book
+    does (a position's twins differ in how they open, not in how they end)."""
+    bank = phrasebook().lines("pass_back", "CASTER")
+    shared = [
+        position
+        for position in bank
+        if len(position) > 1
+        and set(sentence_shapes(position[0])) & set(sentence_shapes(position[1]))
+    ]
+    assert shared
+
+
+def test_score_states_rotate_goal_after_goal() -> None:
+    """Each score state has more than one sentence, so two goals in a row differ."""
+    for persona, states in phrasebook().score_states.items():
+        for state, sentences in states.items():
+            assert len(sentences) >= 2, (persona, state)
 
 
 def test_twins_are_tried_in_order() -> None:

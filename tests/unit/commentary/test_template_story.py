@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
 import re
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -19,11 +20,12 @@ from pitchcast.commentary import template as template_module
 from pitchcast.commentary.phrasebook import phrasebook
 from pitchcast.commentary.storytelling import PRESSURE_EVERY, pressing_team
 from pitchcast.commentary.template import write_template_commentary, write_template_line
+from pitchcast.quality.repetition import line_shapes
 from pitchcast.schemas.decoding import encode
 from pitchcast.schemas.records import Action, Batch, CommentaryItem, MatchInfo, Score
 from pitchcast.settings import PERSONAS, Persona
 from pitchcast.story import Story, advance_story, new_story
-from pitchcast.testing.repetition import sample_batches
+from tests.commentary_batches import sample_batches as _sample_batches
 
 REPO = Path(__file__).resolve().parents[3]
 HOME, AWAY = 1, 2
@@ -78,6 +80,18 @@ def _lines(actions: Sequence[Action], persona: Persona) -> list[str]:
         for action in chunk:
             story = advance_story(story, action)
     return lines
+
+
+def sample_batches(game: int, rename: Callable[[Action], Action] | None = None) -> list[Batch]:
+    """The batches of sample match ``game`` (1 or 3) as the batcher closes them."""
+    if rename is None:
+        return _batches_of(game)
+    return _sample_batches(f"events_metrica_{game}.csv", game, rename=rename)
+
+
+@functools.cache
+def _batches_of(game: int) -> list[Batch]:
+    return _sample_batches(f"events_metrica_{game}.csv", game)
 
 
 def _line_by_line(batch: Batch, persona: Persona) -> tuple[CommentaryItem, ...]:
@@ -302,6 +316,47 @@ def test_a_scorers_next_shot_mentions_his_goal(persona: Persona) -> None:
     ]
     last = _lines(actions, persona)[-1]
     assert "한 골" in last and "두 번째" in last, last
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_a_scoring_shot_leaves_the_story_to_its_goal_row(persona: Persona) -> None:
+    """손흥민's second shot scores: its line tells no shot count (the Goal row right after it
+    tells the goal), and the two lines share no sentence."""
+    actions = [
+        _action(1, "Shot", player=7, result_name="Off Target"),
+        *_padding(2, 4),
+        _action(6, "Shot", player=7, result_name="Goal"),
+        _action(7, "Goal", player=7),
+    ]
+    lines = _lines(actions, persona)
+    shot, goal = lines[-2], lines[-1]
+    assert "번째" not in shot and "골을 기록" not in shot, shot
+    names = ["손흥민", "울산 HD FC", "전북 현대"]
+    assert not set(line_shapes(shot, names)) & set(line_shapes(goal, names)), (shot, goal)
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_story_sentences_turn_with_the_match_not_the_player(persona: Persona) -> None:
+    """Two players' second shots a few actions apart take different story sentences, and
+    two goals in a row that mean the same (2-0, then 3-0) say it differently."""
+    names = ["손흥민", "김민재", "울산 HD FC", "전북 현대"]
+    shots = [
+        _action(1, "Shot", player=7, result_name="Off Target"),
+        _action(2, "Shot", player=10, result_name="Off Target"),
+        *_padding(3, 3),
+        _action(6, "Shot", player=7, result_name="Blocked"),
+        _action(7, "Shot", player=10, result_name="Blocked"),
+    ]
+    lines = _lines(shots, persona)
+    seventh, tenth = lines[-2], lines[-1]
+    assert "두 번째" in seventh and "두 번째" in tenth
+    assert not set(line_shapes(seventh, names)) & set(line_shapes(tenth, names)), lines[-2:]
+    book = phrasebook()
+    said = [
+        template_module._score_slots(Score(n, 0), 0, INFO, persona, book, n - 1)["상황"]
+        for n in (2, 3)  # the second and the third goal: both extend the lead
+    ]
+    assert said[0] != said[1], said
 
 
 @pytest.mark.parametrize("persona", PERSONAS)

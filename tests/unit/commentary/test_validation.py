@@ -210,3 +210,29 @@ def test_pure_modules_import_no_io_libraries() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_a_line_stating_a_wrong_number_is_rejected_a_right_one_kept() -> None:
+    """Issue 10.6: scores, minutes and counts must agree with the action and the story."""
+    from pitchcast.story import advance_story, new_story
+    from tests.commentary_batches import sample_batches
+
+    batches = sample_batches()
+    batch = next(b for b in batches if any(a.type_name == "Goal" for a in b.actions))
+    row = next(i for i, a in enumerate(batch.actions, 1) if a.type_name == "Goal")
+    story = batch.story or new_story(batch.match_info)
+    for action in batch.actions[:row]:
+        story = advance_story(story, action)
+    checker = ItemChecker(batch)
+    home, away = story.score.home, story.score.away
+    right = f"골입니다! 스코어 Home {home} : {away} Away."
+    wrong = f"골입니다! 스코어 Home {home + 1} : {away + 3} Away."
+    assert checker.check(ParsedItem(row, "excited", right)).description == right
+    with pytest.raises(CommentaryRejected) as caught:
+        checker.check(ParsedItem(row, "excited", wrong))
+    assert "but the data says" in caught.value.reasons[0]
+    minute = batch.actions[0]
+    with pytest.raises(CommentaryRejected):
+        checker.check(
+            ParsedItem(1, "calm", f"전반 {(minute.time_seconds // 60 + 30) % 45 + 1:.0f}분, 패스.")
+        )

@@ -7,6 +7,7 @@ import pytest
 
 from pitchcast.commentary.assembly import build_commentary
 from pitchcast.commentary.backends.base import CommentaryResult
+from pitchcast.exceptions import SchemaViolation
 from pitchcast.schemas.contract import SCHEMA_NAMES, validator_for
 from pitchcast.schemas.decoding import decode_batch, decode_event, encode
 from pitchcast.schemas.records import (
@@ -82,6 +83,19 @@ def test_decoder_and_schema_agree_on_an_action() -> None:
     """What the decoder accepts, the schema accepts too."""
     decoded = decode_event(encode(ACTION), max_bytes=65536, clamp_margin=5.0)
     validator_for("action").validate(_json(decoded.action))  # type: ignore[union-attr]
+
+
+def test_decoder_and_schema_refuse_an_overlong_name() -> None:
+    """A 101-character name is refused by both; a 100-character one passes both."""
+    for length, ok in ((100, True), (101, False)):
+        data = {**_json(ACTION), "player_name_ko": "박" * length}
+        assert validator_for("action").is_valid(data) is ok
+        try:
+            decode_event(orjson.dumps(data), max_bytes=65536, clamp_margin=5.0)
+            decoded = True
+        except SchemaViolation:
+            decoded = False
+        assert decoded is ok
 
 
 def test_commentary_id_is_deterministic_uuid5() -> None:

@@ -183,6 +183,69 @@ def test_an_earlier_period_after_a_later_one_started_is_rejected() -> None:
     assert log.feed(p2[3]).outcome == "assigned"
 
 
+def test_a_skipped_period_is_rejected_and_costs_only_itself() -> None:
+    """A period-3 action during period 1 (a corrupted period) does not end the half."""
+    actions = _actions("events_metrica_1.csv")
+    p1 = [a for a in actions if a.period_id == 1]
+    log = Log()
+    for a in p1[:5]:
+        log.feed(a)
+    step = log.feed(replace(p1[5], action_id=50_000, period_id=3))
+    assert step.outcome == "rejected" and "cannot be skipped" in (step.rejection or "")
+    assert [log.feed(a).outcome for a in p1[5:10]] == ["assigned"] * 4 + ["batched"]
+
+
+def test_a_shoot_out_may_follow_the_second_half() -> None:
+    """Competitions without extra time go from period 2 straight to the shoot-out (5)."""
+    actions = _actions("events_metrica_1.csv")
+    p2 = [a for a in actions if a.period_id == 2]
+    log = Log()
+    log.feed(p2[0])
+    assert log.feed(replace(p2[1], period_id=5)).outcome == "assigned"
+
+
+def test_an_action_of_a_team_not_in_the_match_is_rejected() -> None:
+    """With the match info's two teams known, a third team's action cannot be real."""
+    actions = _actions("events_metrica_1.csv")
+    info = read_match_info(DATA / "match_info.csv")[1]
+    log = Log()
+    log.feed(Control(game_id=1, control="match_start", match_info=info))
+    log.feed(actions[0])
+    step = log.feed(replace(actions[1], action_id=50_000, team_id=2**62))
+    assert step.outcome == "rejected" and "neither team" in (step.rejection or "")
+    assert log.feed(actions[1]).outcome == "assigned"
+
+
+def test_a_match_start_naming_other_teams_mid_match_is_rejected() -> None:
+    """A match_start of another match on this game id would make every real action
+    foreign: rejected, the match info kept."""
+    actions = _actions("events_metrica_1.csv")
+    info = read_match_info(DATA / "match_info.csv")[1]
+    log = Log()
+    log.feed(Control(game_id=1, control="match_start", match_info=info))
+    log.feed(actions[0])
+    other = replace(info, home_team_id=900, away_team_id=901, home_team_name_ko="다른 팀")
+    step = log.feed(Control(game_id=1, control="match_start", match_info=other))
+    assert step.outcome == "rejected" and "not this match" in (step.rejection or "")
+    assert step.state.match_info == info and step.state.last_offset == 2
+    assert log.feed(actions[1]).outcome == "assigned"
+
+
+def test_a_match_start_refresh_keeps_what_it_leaves_empty() -> None:
+    """A re-sent match_start with fewer fields (or none) never blanks the match info."""
+    actions = _actions("events_metrica_1.csv")
+    info = read_match_info(DATA / "match_info.csv")[1]
+    log = Log()
+    log.feed(Control(game_id=1, control="match_start", match_info=info))
+    log.feed(actions[0])
+    log.feed(Control(game_id=1, control="match_start", match_info=MatchInfo(game_id=1)))
+    assert log.state is not None and log.state.match_info == info
+    log.feed(
+        Control(game_id=1, control="match_start", match_info=MatchInfo(game_id=1, venue="문수"))
+    )
+    assert log.state.match_info == replace(info, venue="문수")
+
+
 def test_repeated_match_start_mid_match_only_refreshes_the_match_info() -> None:
     """Issue 7.3: a feed that reconnects and re-sends match_start keeps the batch indexes."""
     actions = _actions("events_metrica_1.csv")

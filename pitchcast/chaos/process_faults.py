@@ -1,0 +1,352 @@
+"""Fault scenarios around the worker's processes and services: SIGKILLs, a rebalance with
+LLM calls in flight, the broker or Redis stopped, a kill between the LLM's answer and
+publication, exactly_once under SIGKILL, and an idle match.
+
+Sizes are in each function (``setup.size(ci, full)``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections import Counter
+
+import orjson
+
+from pitchcast.app import revoke_bounds
+from pitchcast.chaos.check import Figures
+from pitchcast.chaos.run import Run, match_slice
+from pitchcast.chaos.services import PrivateKafka, SlowProxy
+from pitchcast.chaos.setup import (
+    Setup,
+    async_hooks,
+    conversation,
+    count_messages,
+    fake_llm,
+    game_on,
+    line_lags,
+    merge,
+    moments,
+    revokes,
+)
+from pitchcast.settings import load_settings
+
+__all__ = [
+    "broker",
+    "exactly_once",
+    "idle",
+    "kill_before_publish",
+    "rebalance",
+    "redis",
+    "sigkill",
+]
+
+
+# --- SIGKILL ----------------------------------------------------------------------------
+
+
+async def sigkill(setup: Setup, *, guarantee: str = "at_least_once") -> Figures:
+    """SIGKILL of the worker at random moments during a replay, restarted each time."""
+    rng = random.Random(setup.seed)
+    match = match_slice(1, per_period=setup.size(150, None))
+    kills = setup.size(1 if guarantee == "exactly_once" else 2, 3)
+    env = {"PITCHCAST_KAFKA_SESSION_TIMEOUT_S": "6"}
+    name = "sigkill"
+    if guarantee != "at_least_once":
+        env["PITCHCAST_PROCESSING_GUARANTEE"] = guarantee
+        name = "exactly-once"
+    eos = guarantee == "exactly_once"
+    async with Run(
+        name,
+        profile=setup.profile,
+        kafka=setup.kafka,
+        workdir=setup.workdir,
+        mode=setup.mode,
+        personas=("CASTER", "FRIEND"),
+        llm=fake_llm(ttft_s=0.03),
+        env=env,
+        read_committed=eos,
+    ) as run:
+        messages = match.outgoing()
+        at = moments(rng, len(messages), kills)
+        if eos:
+            # One more kill, at the worst moment for transactions: just after a
+            # commentary record was acknowledged, before faust commits.
+            first = await run.start_worker(inject=["kill-after-publish:4"])
+            run.expect_exit(first)
+
+            async def restart_after_injected_kill() -> None:
+                while first.alive:
+                    await asyncio.sleep(0.1)
+                run.figures.kills += 1
+                run.figures.restarts += 1
+                await run.start_worker(ready=False)
+
+            run.background(restart_after_injected_kill())
+        else:
+            await run.start_worker()
+
+        async def kill() -> None:
+            live = run.live_workers
+            if live:
+                await run.kill(live[-1])
+
+        speed = match.duration_s / setup.size(18.0, 90.0)
+        await run.feed.play(messages, speed=speed, hooks=dict.fromkeys(at, kill))
+        count_messages(run, match)
+        run.figures.extra["killed before messages"] = at
+        figures = await run.finish(run.expected([match]), timeout_s=setup.size(180, 400))
+    lags = sorted(line_lags(run))
+    if lags:
+        # Kills delay the lines in flight; the median shows the pace between kills.
+        figures.extra["line lag p50 / p90 (s)"] = (
+            f"{lags[len(lags) // 2]:.2f} / {lags[len(lags) * 9 // 10]:.2f}"
+        )
+    return figures
+
+
+async def exactly_once(setup: Setup) -> Figures:
+    """The SIGKILL scenario with processing_guarantee=exactly_once, read_committed readers."""
+    return await sigkill(setup, guarantee="exactly_once")
+
+
+# --- rebalance with a slow LLM -----------------------------------------------------------
+
+
+async def rebalance(setup: Setup) -> Figures:
+    """A second worker joins mid-match and leaves later, LLM calls in flight meanwhile."""
+    per_period = setup.size(25, 200)
+    first = match_slice(1, per_period=per_period, game_id=game_on(0, 2, 100))
+    second = match_slice(3, per_period=per_period, game_id=game_on(1, 2, 100))
+    # A paced LLM (time to first token of an A40) that keeps up with 2.5 actions/s per
+    # match: every lane has a request in flight most of the time.
+    tpot = 0.01
+    async with Run(
+        "rebalance",
+        profile=setup.profile,
+        kafka=setup.kafka,
+        workdir=setup.workdir,
+        mode=setup.mode,
+        partitions=2,
+        llm=fake_llm(ttft_s=0.22, tpot_s=tpot),
+    ) as run:
+        await run.start_worker()
+        messages = merge(first, second)
+        joined = asyncio.Event()
+
+        async def join() -> None:
+            async def start() -> None:
+                await run.start_worker()
+                joined.set()
+
+            run.background(start())
+
+        async def leaving() -> None:
+            await joined.wait()
+            run.figures.extra["second worker's stats"] = {
+                k: v for k, v in (await run.stop(run.workers[1])).items()
+                if k in ("desks_revoked", "commentary_published", "lines_published")
+            }  # fmt: skip
+
+        async def leave() -> None:
+            run.background(leaving())
+
+        n = len(messages)
+        speed = max(first.duration_s, second.duration_s) / (len(first.action_ids) / 2.5)
+        await run.feed.play(messages, speed=speed, hooks={n * 3 // 10: join, n * 7 // 10: leave})
+        count_messages(run, first, second)
+        figures = await run.finish(run.expected([first, second]), timeout_s=setup.size(240, 600))
+    seen = revokes(run)
+    figures.extra["revokes (seconds, desks cancelled)"] = seen
+    # The bound app.py gives a revoke at the session timeout the scenario runs with.
+    bound = sum(revoke_bounds(load_settings()))
+    if not any(desks for _, desks in seen):
+        figures.problems.append("no revoke cancelled commentary work in flight")
+    if any(seconds < 0 or seconds > bound for seconds, _ in seen):
+        figures.problems.append(f"a revoke took longer than {bound:g} s (or did not say)")
+    return figures
+
+
+# --- the broker stopped -------------------------------------------------------------------
+
+
+async def broker(setup: Setup) -> Figures:
+    """The broker stopped for a while mid-match, started again: the worker recovers alone."""
+    outage_s = setup.size(6.0, 20.0)
+    kafka = PrivateKafka(setup.workdir / "private-kafka")
+    kafka.start()
+    match = match_slice(1, per_period=setup.size(150, None))
+    try:
+        async with Run(
+            "broker-stop",
+            profile=setup.profile,
+            kafka=kafka.bootstrap,
+            workdir=setup.workdir,
+            mode=setup.mode,
+            llm=fake_llm(),
+        ) as run:
+            await run.start_worker()
+            run.supervise()  # a worker that exits is a crash (counted), restarted
+
+            async def outage() -> None:
+                kafka.stop()
+                await asyncio.sleep(outage_s)
+                kafka.start()
+
+            async def stop_broker() -> None:
+                run.background(outage())
+
+            messages = match.outgoing()
+            speed = match.duration_s / setup.size(20.0, 90.0)
+            await run.feed.play(messages, speed=speed, hooks={len(messages) * 4 // 10: stop_broker})
+            count_messages(run, match)
+            run.figures.extra["broker stopped for (s)"] = outage_s
+            run.figures.extra["feed retries"] = run.feed.retries
+            figures = await run.finish(run.expected([match]), timeout_s=setup.size(240, 600))
+    finally:
+        kafka.stop()
+    if figures.crashes:
+        figures.problems.append(
+            f"the worker exited {figures.crashes} time(s) instead of recovering"
+        )
+    return figures
+
+
+# --- Redis stopped, and Redis slow -----------------------------------------------------------
+
+
+async def redis(setup: Setup) -> Figures:
+    """Redis stopped mid-match and started again (empty); later slower than its timeout."""
+    outage_s = setup.size(3.0, 20.0)
+    match = match_slice(1, per_period=setup.size(120, None))
+    async with Run(
+        "redis",
+        profile=setup.profile,
+        kafka=setup.kafka,
+        workdir=setup.workdir,
+        mode=setup.mode,
+        personas=("CASTER", "FRIEND"),
+        llm=fake_llm(),
+    ) as run:
+        proxy = SlowProxy(run.redis.port).start()
+        run.extra_env["PITCHCAST_REDIS_URL"] = f"redis://127.0.0.1:{proxy.port}/0"
+        try:
+            await run.start_worker()
+
+            async def down() -> None:
+                run.redis.stop()
+                await asyncio.sleep(outage_s)
+                run.redis.start()
+
+            async def slow() -> None:
+                proxy.delay_s = 0.6  # the worker's Redis socket timeout is 0.25 s
+                await asyncio.sleep(outage_s)
+                proxy.delay_s = 0.0
+
+            messages = match.outgoing()
+            n = len(messages)
+            hooks = {
+                n * 2 // 10: lambda: run.background(down()),
+                n * 6 // 10: lambda: run.background(slow()),
+            }
+            speed = match.duration_s / setup.size(15.0, 90.0)
+            await run.feed.play(messages, speed=speed, hooks=async_hooks(hooks))
+            count_messages(run, match)
+            run.figures.extra["redis stopped, then slow, for (s) each"] = outage_s
+            figures = await run.finish(run.expected([match]), timeout_s=setup.size(180, 400))
+        finally:
+            proxy.stop()
+    if figures.crashes or len(run.workers) != 1:
+        figures.problems.append("the worker restarted")
+    if not figures.worker.get("redis_outages"):
+        figures.problems.append("the worker never saw Redis go away")
+    return figures
+
+
+# --- killed after the LLM answered, before publication ---------------------------------------
+
+
+async def kill_before_publish(setup: Setup) -> Figures:
+    """The worker killed after the LLM answered a batch, before its record was published:
+    the restart publishes it from what Redis holds, with no second LLM request."""
+    batch = 3
+    match = match_slice(1, per_period=setup.size(40, 300))
+    messages = match.outgoing()
+    # Everything up to (and with) the action that closes batch `batch`: nothing after it.
+    actions_seen = 0
+    cut = 0
+    for i, (_, (_, value, _)) in enumerate(messages):
+        if b'"control"' not in (value or b""):
+            actions_seen += 1
+        if actions_seen == (batch + 1) * 10:
+            cut = i + 1
+            break
+    llm = fake_llm()
+    async with Run(
+        "kill-before-publish",
+        profile=setup.profile,
+        kafka=setup.kafka,
+        workdir=setup.workdir,
+        mode=setup.mode,
+        personas=("CASTER", "FRIEND"),
+        llm=llm,
+        env={"PITCHCAST_KAFKA_SESSION_TIMEOUT_S": "6"},
+    ) as run:
+        doomed = await run.start_worker(inject=[f"kill-before-publish:{batch}"])
+        run.expect_exit(doomed)
+        await run.feed.play(messages[:cut], speed=None)
+        while doomed.alive:
+            await asyncio.sleep(0.2)
+        run.figures.kills += 1
+        before = llm.requests
+        asked = {conversation(p) for p in before}
+        run.figures.restarts += 1
+        await run.start_worker()
+        await run.feed.play(messages[cut:], speed=None)
+        count_messages(run, match)
+        figures = await run.finish(run.expected([match]), timeout_s=setup.size(120, 300))
+    again = [p for p in llm.requests[len(before) :] if conversation(p) in asked]
+    figures.extra["llm requests before the kill"] = len(before)
+    figures.extra["requests again for answered batches"] = len(again)
+    if doomed.returncode != -9:
+        figures.problems.append(f"the injected kill did not happen (exit {doomed.returncode})")
+    if again:
+        figures.problems.append(f"{len(again)} LLM requests repeated an answered batch")
+    restored = figures.worker.get("lines_restored", 0)
+    if not restored:
+        figures.problems.append("the restart restored no line from Redis")
+    return figures
+
+
+# --- idle flush ---------------------------------------------------------------------------
+
+
+async def idle(setup: Setup) -> Figures:
+    """A match goes quiet mid-batch: an idle tick closes the open batch, end to end."""
+    match = match_slice(1, per_period=setup.size(25, 95))
+    messages = match.outgoing()
+    async with Run(
+        "idle",
+        profile=setup.profile,
+        kafka=setup.kafka,
+        workdir=setup.workdir,
+        mode=setup.mode,
+        llm=fake_llm(),
+        env={"PITCHCAST_IDLE_TIMEOUT_S": "3", "PITCHCAST_TICK_INTERVAL_S": "0.5"},
+    ) as run:
+        await run.start_worker()
+
+        async def quiet() -> None:
+            await asyncio.sleep(6.0)  # twice the idle timeout
+
+        # Go quiet in the middle of a batch of period 1 (and not at its end).
+        await run.feed.play(messages, speed=None, hooks={len(messages) // 4: quiet})
+        count_messages(run, match)
+        figures = await run.finish(run.expected([match]), timeout_s=120)
+    reasons = Counter(
+        orjson.loads(r.value or b"{}")["close_reason"] for r in run.records.get("commentary", [])
+    )
+    figures.extra["close reasons"] = dict(reasons)
+    if not reasons.get("idle"):
+        figures.problems.append("no batch was closed by an idle tick")
+    return figures

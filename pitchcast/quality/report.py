@@ -1,0 +1,261 @@
+"""Figures of a played match per persona, and the report: report.md and figures.json.
+
+:func:`evaluate` runs every checker over a :class:`~.run.MatchRun` and returns plain
+data (every number of the report, and a few examples of each problem);
+:func:`write_report` writes ``figures.json``, the PNG plots (:mod:`.plots`, optional)
+and ``report.md`` into a folder.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from pitchcast.quality.claims import ClaimCheck, LineFacts, check_claims
+from pitchcast.quality.fit import event_class, length_figures, tone_fit
+from pitchcast.quality.grounding import allowed_names, clean_name, match_info_names
+from pitchcast.quality.grounding import ungrounded_names as find_ungrounded
+from pitchcast.quality.particles import ParticleCheck, check_particles
+from pitchcast.quality.repetition import repetition
+from pitchcast.quality.run import Line, MatchRun, line_minute
+from pitchcast.schemas.records import MatchInfo
+
+__all__ = ["EXAMPLES", "Names", "evaluate", "failures", "match_names", "write_report"]
+
+EXAMPLES = 8
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Names:
+    roster: tuple[str, ...]
+    home: tuple[str, ...]
+    away: tuple[str, ...]
+    players: tuple[str, ...]
+
+
+def match_names(run: MatchRun) -> Names:
+    """Every name of the match, and which are the home and away team's."""
+    played = run.played
+    info = played.match_info if isinstance(played.match_info, MatchInfo) else None
+    if info is None and played.batches:
+        info = played.batches[0].match_info
+    home: list[str] = []
+    away: list[str] = []
+    if info is not None:
+        home += [clean_name(n) for n in (info.home_team_name_ko, info.home_team_name) if n]
+        away += [clean_name(n) for n in (info.away_team_name_ko, info.away_team_name) if n]
+    players: list[str] = []
+    for action in played.actions:
+        team = clean_name(action.team_name_ko)
+        if team and info is not None:
+            if action.team_id == info.home_team_id and team not in home:
+                home.append(team)
+            elif action.team_id == info.away_team_id and team not in away:
+                away.append(team)
+        player = clean_name(action.player_name_ko)
+        if player and player not in players:
+            players.append(player)
+    teams = [clean_name(a.team_name_ko) for a in played.actions if clean_name(a.team_name_ko)]
+    roster = dict.fromkeys([*match_info_names(info), *home, *away, *teams, *players])
+    return Names(tuple(roster), tuple(home), tuple(away), tuple(players))
+
+
+def _short(text: str, limit: int = 120) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _quantile(values: Sequence[float], q: float) -> float | None:
+    ordered = sorted(values)
+    if not ordered:
+        return None
+    return ordered[min(int(q * (len(ordered) - 1) + 0.5), len(ordered) - 1)]
+
+
+def _example(line: Line, cls: str) -> dict[str, Any]:
+    action = line.action
+    return {
+        "event": cls,
+        "minute": line_minute(line),
+        "action": f"{action.type_name} {action.result_name or ''}".strip(),
+        "tone": line.tone,
+        "text": line.text,
+    }
+
+
+def _persona_figures(run: MatchRun, lines: list[Line], names: Names) -> dict[str, Any]:
+    played = run.played
+    batches = {b.batch_index: b for b in played.batches}
+    info = played.batches[0].match_info if played.batches else None
+    particles = ParticleCheck()
+    claims = ClaimCheck()
+    ungrounded: list[dict[str, Any]] = []
+    for line in lines:
+        batch = batches[line.batch_index]
+        allowed = allowed_names(batch.actions[: line.known], batch.match_info or info)
+        for found in find_ungrounded(line.text, names.roster, allowed):
+            ungrounded.append(
+                {"name": found.name, "line": line.text, "action_id": line.action.action_id}
+            )
+        particles.merge(check_particles(line.text, names.roster))
+        before, after = played.stories[line.action.action_id]
+        facts = LineFacts(line.action, before, after, names.home, names.away, names.players)
+        claims.merge(check_claims(line.text, facts))
+    texts = [line.text for line in lines]
+    rep = repetition(
+        texts, [line.batch_index for line in lines], [line.clock_s / 60 for line in lines],
+        names.roster,
+    )  # fmt: skip
+    persona = lines[0].persona if lines else ""
+    fit = tone_fit([line.action for line in lines], [line.tone for line in lines], texts, persona)
+    length = length_figures(texts)
+    examples: list[dict[str, Any]] = []
+    for cls in ("goal", "own_goal", "card", "big_chance", "error", "failed_shot", "other"):
+        for line in lines:
+            if event_class(line.action) == cls:
+                examples.append(_example(line, cls))
+                break
+    claim_kinds = Counter(error.kind for error in claims.errors)
+    figures: dict[str, Any] = {
+        "lines": len(lines),
+        "sources": dict(Counter(line.source for line in lines)),
+        "grounding": {
+            "errors": len(ungrounded) + len(claims.errors),
+            "ungrounded_names": len(ungrounded),
+            "claims_checked": claims.checked,
+            "claim_errors": len(claims.errors),
+            "claim_errors_by_kind": dict(claim_kinds),
+            "unparsed": len(claims.unparsed),
+            "examples_names": ungrounded[:EXAMPLES],
+            "examples_claims": [dataclasses.asdict(e) for e in claims.errors[:EXAMPLES]],
+            "examples_unparsed": [dataclasses.asdict(u) for u in claims.unparsed[:EXAMPLES]],
+        },
+        "particles": {
+            "checked": particles.checked,
+            "errors": len(particles.errors),
+            "unchecked": len(particles.unchecked),
+            "examples": [dataclasses.asdict(e) for e in particles.errors[:EXAMPLES]],
+            "examples_unchecked": [dataclasses.asdict(u) for u in particles.unchecked[:EXAMPLES]],
+        },
+        "repetition": dataclasses.asdict(rep),
+        "fit": {
+            "confusion": fit.confusion,
+            "judged": fit.judged,
+            "misfits": len(fit.misfits),
+            "misfits_by_event": dict(Counter(m.event for m in fit.misfits)),
+            "examples": [dataclasses.asdict(m) for m in fit.misfits[:EXAMPLES]],
+        },
+        "length": dataclasses.asdict(length),
+        "examples": examples,
+    }
+    if run.backend != "template":
+        figures["server"] = _server_figures(run, lines)
+    return figures
+
+
+def _server_figures(run: MatchRun, lines: list[Line]) -> dict[str, Any]:
+    llm = [line for line in lines if line.source == "llm"]
+    latencies = [line.latency_s for line in llm]
+    tokens = [line.completion_tokens for line in llm if line.completion_tokens is not None]
+    persona = lines[0].persona if lines else ""
+    requests = [r for r in run.requests if r.persona == persona]
+    first = {}
+    for line in llm:
+        first.setdefault(line.request, line.latency_s)
+    return {
+        "llm_lines": len(llm),
+        "requests": len(requests),
+        "fallback_requests": sum(1 for r in requests if r.fallback_reason),
+        "fallback_reasons": dict(Counter(r.fallback_reason for r in requests if r.fallback_reason)),
+        "latency_s": {
+            q: _quantile(latencies, v) for q, v in (("p50", 0.5), ("p90", 0.9), ("max", 1.0))
+        },
+        "first_line_s": {
+            q: _quantile(list(first.values()), v) for q, v in (("p50", 0.5), ("p90", 0.9))
+        },
+        "request_s": {
+            q: _quantile([r.seconds for r in requests], v) for q, v in (("p50", 0.5), ("p90", 0.9))
+        },
+        "tokens_per_line": {
+            "mean": sum(tokens) / len(tokens) if tokens else None,
+            "p50": _quantile(tokens, 0.5),
+            "p90": _quantile(tokens, 0.9),
+        },
+        "completion_tokens": sum(r.completion_tokens for r in requests),
+        "prompt_tokens": sum(r.prompt_tokens for r in requests),
+        "latencies": [round(x, 4) for x in latencies],
+    }
+
+
+def evaluate(run: MatchRun) -> dict[str, Any]:
+    """Every figure of the report, per persona, as plain data."""
+    names = match_names(run)
+    played = run.played
+    return {
+        "game_id": played.game_id,
+        "mode": run.mode,
+        "backend": run.backend,
+        "model": run.model,
+        "actions": len(played.actions),
+        "batches": len(played.batches),
+        "final_score": dataclasses.asdict(played.stories[played.actions[-1].action_id][1].score)
+        if played.actions
+        else None,
+        "seconds": round(run.seconds, 3),
+        "personas": {
+            persona: _persona_figures(run, lines, names) for persona, lines in run.lines.items()
+        },
+    }
+
+
+def failures(
+    figures: dict[str, Any],
+    *,
+    max_shape_share: float | None = None,
+    min_shape_gap: int | None = None,
+) -> list[str]:
+    """Why the evaluation fails: grounding or particle errors, and the repetition
+    thresholds when given. Empty when it passes."""
+    problems = []
+    for persona, fig in figures["personas"].items():
+        if fig["grounding"]["errors"]:
+            problems.append(f"{persona}: {fig['grounding']['errors']} grounding errors")
+        if fig["particles"]["errors"]:
+            problems.append(f"{persona}: {fig['particles']['errors']} particle errors")
+        rep = fig["repetition"]
+        if max_shape_share is not None and rep["top_share"] > max_shape_share:
+            problems.append(
+                f"{persona}: the most used shape is in {rep['top_share']:.2%} of lines"
+                f" (> {max_shape_share:.2%})"
+            )
+        gap = rep["shortest_gap_lines"]
+        if min_shape_gap is not None and gap is not None and gap < min_shape_gap:
+            problems.append(f"{persona}: a shape came back after {gap} lines (< {min_shape_gap})")
+    return problems
+
+
+def write_report(
+    figures: dict[str, Any], out: Path, *, title: str, plots: bool = True
+) -> list[Path]:
+    """Write figures.json, the plots and report.md into ``out``; returns the files."""
+    from pitchcast.quality.markdown import render_report
+
+    out.mkdir(parents=True, exist_ok=True)
+    written = [out / "figures.json"]
+    written[0].write_bytes(
+        orjson.dumps(figures, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS) + b"\n"
+    )
+    images: list[Path] = []
+    if plots:
+        from pitchcast.quality.plots import draw_plots
+
+        images = draw_plots(figures, out)
+        written += images
+    report = out / "report.md"
+    report.write_text(render_report(figures, title=title, images=[p.name for p in images]))
+    written.append(report)
+    return written

@@ -1,0 +1,219 @@
+"""The commentary agent: an unreadable hand-off record and its dead letter; revokes."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from pitchcast.agents.commentary import CommentaryAgent
+from pitchcast.agents.output import DeadLetters
+from pitchcast.app import revoke_bounds
+from pitchcast.cache import RedisStore
+from pitchcast.commentary.backends.template import TemplateBackend
+from pitchcast.commentary.service import CommentaryService
+from pitchcast.exceptions import DeliveryFailed
+from pitchcast.metrics import Metrics
+from pitchcast.schemas.decoding import encode
+from pitchcast.schemas.records import BatchAction, BatchOpening
+from pitchcast.settings import load_settings
+from pitchcast.story import new_story
+from tests.commentary_batches import korean_batch
+
+
+class Topic:
+    """A topic whose sends are acknowledged, or refused."""
+
+    def __init__(self, *, refuse: bool = False) -> None:
+        self.refuse = refuse
+        self.sent: list[bytes] = []
+
+    def get_topic_name(self) -> str:
+        return "dlq"
+
+    async def send(self, *, key: Any, value: bytes, headers: Any = None, force: bool) -> Any:
+        if self.refuse:
+            raise ConnectionError("the dead-letter topic refuses writes")
+        self.sent.append(value)
+
+        async def acked() -> None:
+            return None
+
+        return acked()
+
+
+def _agent(dlq: Topic, crashes: list[BaseException]) -> CommentaryAgent:
+    metrics = Metrics()
+    store = RedisStore(enabled=False, metrics=metrics)
+    writer = CommentaryService(TemplateBackend(), TemplateBackend(), store, metrics=metrics)
+
+    async def crash(exc: BaseException) -> None:
+        crashes.append(exc)
+
+    return CommentaryAgent(
+        settings=load_settings(),
+        writer=writer,
+        commentary_topic=Topic(),
+        dead_letters=DeadLetters(dlq, value_cap=1024, metrics=metrics, budget_s=0.3),
+        metrics=metrics,
+        crash=crash,
+    )
+
+
+async def test_an_unreadable_record_is_dead_lettered_then_acked() -> None:
+    """A record that is not a hand-off record goes to the dead-letter topic, then is acked."""
+    dlq, crashes, acks = Topic(), [], []
+    agent = _agent(dlq, crashes)
+
+    async def ack() -> None:
+        acks.append(1)
+
+    await agent.submit(key=b"1", value=b"{oops", partition=0, offset=7, ack=ack)
+    assert len(dlq.sent) == 1 and acks == [1] and crashes == []
+
+
+class _Message:
+    def __init__(self, offset: int, value: bytes) -> None:
+        self.key, self.value, self.partition, self.offset = b"1", value, 0, offset
+
+
+class _Event:
+    def __init__(self, message: _Message) -> None:
+        self.message = message
+
+
+class _Stream:
+    """faust's manual-ack stream as the agent uses it: noack(), events(), ack()."""
+
+    def __init__(self, values: list[bytes]) -> None:
+        self.values = values
+        self.acked: list[int] = []
+
+    def noack(self) -> _Stream:
+        return self
+
+    async def events(self) -> Any:
+        for offset, value in enumerate(self.values):
+            yield _Event(_Message(offset, value))
+
+    async def ack(self, event: _Event) -> None:
+        self.acked.append(event.message.offset)
+
+
+async def test_an_undeliverable_dead_letter_stops_the_worker_without_acking() -> None:
+    """Issue 7.5: the record is neither acked nor left behind while the agent goes on."""
+    dlq, crashes = Topic(refuse=True), []
+    agent = _agent(dlq, crashes)
+    batch = korean_batch()
+    good = encode(
+        BatchAction(
+            game_id=batch.game_id, batch_index=0, position=0, action=batch.actions[0],
+            appended_ts_ms=0, opening=BatchOpening(batch.match_info, new_story(batch.match_info)),
+        )
+    )  # fmt: skip
+    stream = _Stream([b"{oops", good, b"{oops again"])
+    await agent.run(stream)
+    assert stream.acked == [] and len(crashes) == 1 and isinstance(crashes[0], DeliveryFailed)
+    assert agent.metrics.get("worker_stops", reason="DeliveryFailed") == 1
+    # Nothing after the failure was taken: no desk opened, no second dead letter tried.
+    assert agent.metrics.get("worker_stops") == 1 and not agent._desks
+
+
+class HungLLM(TemplateBackend):
+    """A primary whose live requests never answer (until cancelled)."""
+
+    name = "openai"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls = 0
+        self.cancelled = 0
+
+    async def write_rows(self, *args: Any, **kwargs: Any) -> Any:
+        self.calls += 1
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            self.cancelled += 1
+            raise
+
+
+async def test_revoke_cancels_llm_calls_in_flight_without_acking() -> None:
+    """Issue 7.5: a revoke stops the lanes of revoked partitions within its bound."""
+    metrics = Metrics()
+    llm = HungLLM()
+    store = RedisStore(enabled=False, metrics=metrics)
+    writer = CommentaryService(llm, TemplateBackend(), store, metrics=metrics)  # type: ignore[arg-type]
+    agent = CommentaryAgent(
+        settings=load_settings(llm_mode="live"),
+        writer=writer,
+        commentary_topic=Topic(),
+        dead_letters=DeadLetters(Topic(), value_cap=1024, metrics=metrics),
+        metrics=metrics,
+    )
+    batch = korean_batch()
+    acks: list[int] = []
+
+    async def ack() -> None:
+        acks.append(1)
+
+    record = BatchAction(
+        game_id=batch.game_id, batch_index=0, position=0, action=batch.actions[0],
+        appended_ts_ms=0, opening=BatchOpening(batch.match_info, new_story(batch.match_info)),
+    )  # fmt: skip
+    await agent.submit(key=b"1", value=encode(record), partition=2, offset=0, ack=ack)
+    while not llm.calls:
+        await asyncio.sleep(0.01)
+    started = asyncio.get_running_loop().time()
+    assert await agent.revoke({1}, timeout_s=1.0) == 0  # another partition: untouched
+    assert await agent.revoke({2}, timeout_s=1.0) == 1
+    assert asyncio.get_running_loop().time() - started < 1.0
+    assert llm.cancelled == 1 and acks == []
+    assert metrics.get("desks_revoked") == 1
+
+
+def test_revoke_bounds_stay_within_half_the_session_timeout() -> None:
+    """The two waits of a revoke never add up to more than half the session timeout."""
+    for session in (6.0, 10.0, 30.0, 45.0, 300.0):
+        grace, cancel = revoke_bounds(load_settings(kafka_session_timeout_s=session))
+        assert grace > 0 and cancel > 0 and grace + cancel <= session / 2
+    assert revoke_bounds(load_settings()) == (10.0, 5.0)
+
+
+class Stream:
+    """faust's manual-ack stream, as the agent uses it."""
+
+    def __init__(self, values: list[bytes]) -> None:
+        self.values = values
+        self.acked: list[int] = []
+
+    def noack(self) -> Stream:
+        return self
+
+    async def events(self) -> Any:
+        for offset, value in enumerate(self.values):
+            message = type(
+                "Message",
+                (),
+                {"key": b"1", "value": value, "partition": 0, "offset": offset},
+            )
+            yield type("Event", (), {"message": message})()
+
+    async def ack(self, event: Any) -> None:
+        self.acked.append(event.message.offset)
+
+
+async def test_after_stopping_the_worker_the_intake_takes_nothing_more() -> None:
+    """Records after the one whose dead letter failed are neither written nor acked."""
+    crashes: list[BaseException] = []
+    agent = _agent(Topic(refuse=True), crashes)
+    batch = korean_batch()
+    record = BatchAction(
+        game_id=batch.game_id, batch_index=0, position=0, action=batch.actions[0],
+        appended_ts_ms=0, opening=BatchOpening(batch.match_info, new_story(batch.match_info)),
+    )  # fmt: skip
+    stream = Stream([b"{oops", encode(record)])
+    await agent.run(stream)  # no raise: faust would restart the agent and go on
+    assert len(crashes) == 1 and stream.acked == []
+    assert agent._desks == {}, "the next record was not taken"

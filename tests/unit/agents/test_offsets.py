@@ -1,0 +1,106 @@
+"""DedupedAckConsumer: faust's commit offset, carried past repeated acks (agents/offsets.py)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from importlib.metadata import version
+
+import pytest
+from faust.types import TP
+from intervaltree import IntervalTree
+
+from pitchcast.agents.offsets import FAUST_VERSION, DedupedAckConsumer
+
+TP0 = TP("match-events", 0)
+
+
+def _consumer(
+    acked: list[int], *, committed: int | None = None, gaps: tuple[tuple[int, int], ...] = ()
+) -> DedupedAckConsumer:
+    """Only the state ``_new_offset`` reads: acked offsets, their index, gaps, the commit."""
+    consumer = DedupedAckConsumer.__new__(DedupedAckConsumer)
+    consumer._acked = defaultdict(list)
+    consumer._acked_index = defaultdict(set)
+    consumer._gap = defaultdict(IntervalTree)
+    consumer._committed_offset = defaultdict(lambda: None)
+    consumer._acked[TP0] = list(acked)
+    consumer._acked_index[TP0] = set(acked)
+    consumer._committed_offset[TP0] = committed
+    for first, end in gaps:
+        consumer._gap[TP0].addi(first, end)
+    return consumer
+
+
+def test_the_installed_faust_is_the_version_the_workaround_was_checked_on() -> None:
+    """agents/offsets.py overrides a faust internal: another faust needs another look."""
+    assert version("faust-streaming") == FAUST_VERSION
+
+
+def test_consecutive_acks_commit_past_the_last_one() -> None:
+    """0..9 acked: commit 10, nothing left (as faust computes it)."""
+    consumer = _consumer(list(range(10)))
+    assert consumer._new_offset(TP0) == 10
+    assert consumer._acked[TP0] == [] and consumer._acked_index[TP0] == set()
+
+
+def test_nothing_acked_commits_nothing() -> None:
+    """No acked offset: no new commit."""
+    assert _consumer([])._new_offset(TP0) is None
+
+
+def test_a_hole_stops_the_commit_at_the_hole() -> None:
+    """5, 6, 8, 9 acked after 4: commit 7; 8 and 9 wait for 7."""
+    consumer = _consumer([5, 6, 8, 9], committed=4)
+    assert consumer._new_offset(TP0) == 7
+    assert consumer._acked[TP0] == [8, 9] and consumer._acked_index[TP0] == {8, 9}
+
+
+def test_a_hole_at_the_head_commits_nothing() -> None:
+    """7, 8 acked after 4 (5 and 6 not yet): no new commit, nothing dropped."""
+    consumer = _consumer([7, 8], committed=4)
+    assert consumer._new_offset(TP0) is None
+    assert consumer._acked[TP0] == [7, 8]
+
+
+def test_repeated_acks_no_longer_end_the_run() -> None:
+    """5, 5, 6, 6, 7, 8: faust alone commits 6 (a repeat ends its run); this commits 9."""
+    consumer = _consumer([5, 5, 6, 6, 7, 8], committed=4)
+    assert consumer._new_offset(TP0) == 9
+    assert consumer._acked[TP0] == [] and consumer._acked_index[TP0] == set()
+
+
+def test_a_gap_over_acked_records_commits_to_its_end() -> None:
+    """faust's recovery race: records 5..7 acked and also counted as a gap [5, 8)."""
+    consumer = _consumer([5, 6, 7], committed=4, gaps=((5, 8),))
+    assert consumer._new_offset(TP0) == 8
+    assert consumer._acked[TP0] == []
+
+
+def test_a_gap_that_fills_a_hole_joins_the_runs() -> None:
+    """5 and 9 acked, 6..8 a gap faust adds: commit 10."""
+    consumer = _consumer([5, 9], committed=4, gaps=((6, 9),))
+    assert consumer._new_offset(TP0) == 10
+
+
+@pytest.mark.parametrize("repeats", [1, 2, 5])
+def test_what_follows_a_hole_is_kept_once(repeats: int) -> None:
+    """Repeats after a hole are kept once, and the next commit goes on from there."""
+    consumer = _consumer([5, 6] + [8, 9] * repeats, committed=4)
+    assert consumer._new_offset(TP0) == 7
+    assert consumer._acked[TP0] == [8, 9] and consumer._acked_index[TP0] == {8, 9}
+    consumer._acked[TP0].append(7)
+    consumer._acked_index[TP0].add(7)
+    consumer._committed_offset[TP0] = 6
+    assert consumer._new_offset(TP0) == 10
+
+
+def test_offsets_the_ledger_refilled_let_the_commit_pass() -> None:
+    """faust handed over 54.. after a commit at 48: the ledger folded 48..53 in itself.
+    Unacked by faust, they would hold the commit at 48; acked as a range, it moves on."""
+    consumer = _consumer([54, 55], committed=47)
+    assert consumer._new_offset(TP0) is None  # 48..53 missing: stuck
+    consumer.ack_range(TP0, 48, 53)
+    assert consumer._new_offset(TP0) == 56
+    consumer._committed_offset[TP0] = 56  # as faust notes it once committed
+    consumer.ack_range(TP0, 50, 51)  # below the commit by now: ignored
+    assert consumer._acked[TP0] == [] and consumer._acked_index[TP0] == set()
