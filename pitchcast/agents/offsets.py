@@ -20,6 +20,18 @@ pins: :data:`FAUST_VERSION` names it, and ``tests/unit/agents/test_offsets.py`` 
 any other installed version, so an upgrade re-checks this override first. Its
 arithmetic is unit-tested there; the integration test
 ``test_successive_workers_on_one_group_commit_to_the_end`` guards it end to end.
+
+Upstream issues: repeats in ``_acked`` stall commits (robinhood/faust#625); the recovery
+race itself is faust-streaming's ``tables/recovery.py`` resume-before-seek. A known
+upstream hole this override deliberately keeps: ``_new_offset`` tolerates one missing
+offset right after the committed one (``min(acked) - committed > 1``), so an ack out of
+order can commit past a record still in work (faust-streaming/faust#606, open; fix
+proposed in #707). faust needs that tolerance for offsets that carry no record
+(transaction markers under ``exactly_once``), so pitchcast does not change it; instead
+both agents hand faust their acks only as a prefix of each partition's delivery order
+(the batch agent acks one record at a time; the commentary agent through
+``_AckOrder``), and the tolerance is never reached. A unit test pins that faust
+behaviour, so a faust that changes it is noticed.
 """
 
 from __future__ import annotations

@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import pytest
-
 from pitchcast.agents.commentary import CommentaryAgent
 from pitchcast.agents.output import DeadLetters
 from pitchcast.app import revoke_bounds
