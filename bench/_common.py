@@ -11,14 +11,16 @@ import sys
 import time
 import uuid
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from pitchcast.settings import load_settings
-from pitchcast.streams.admin import partition_count
+from pitchcast.streams.admin import TOPIC_CONFIGS, partition_count
 from pitchcast.streams.match_csv import read_match_info
 from pitchcast.streams.replay import ReplayMessage, plan_replay
 
@@ -85,7 +87,11 @@ async def create_topics(bootstrap: str, names: list[str], partitions: int) -> No
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
-        await admin.create_topics([NewTopic(n, partitions, 1) for n in names])
+        # As pitchcast creates them: every timestamp is the broker's (LogAppendTime).
+        configs = dict(TOPIC_CONFIGS)
+        await admin.create_topics(
+            [NewTopic(n, partitions, 1, topic_configs=configs) for n in names]
+        )
     finally:
         await admin.close()
     await asyncio.sleep(1.0)  # leaders
@@ -141,6 +147,26 @@ class Worker:
 
 async def count_until(bootstrap: str, topic: str, expected: int, timeout: float) -> list[Any]:
     """Read ``topic`` from the beginning until ``expected`` records (returns them)."""
+    return await read_until(bootstrap, topic, lambda records: len(records) >= expected, timeout)
+
+
+async def read_quiet(bootstrap: str, topic: str, quiet_s: float, timeout: float) -> list[Any]:
+    """Read ``topic`` from the beginning until nothing new came for ``quiet_s``."""
+    last = [0, time.monotonic()]  # records seen, when the count last grew
+
+    def done(records: list[Any]) -> bool:
+        now = time.monotonic()
+        if len(records) > last[0]:
+            last[:] = [len(records), now]
+        return bool(records) and now - last[1] >= quiet_s
+
+    return await read_until(bootstrap, topic, done, timeout)
+
+
+async def read_until(
+    bootstrap: str, topic: str, done: Callable[[list[Any]], bool], timeout: float
+) -> list[Any]:
+    """Read ``topic`` from the beginning until ``done(records so far)`` (returns them)."""
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     await consumer.start()
     records: list[Any] = []
@@ -150,9 +176,142 @@ async def count_until(bootstrap: str, topic: str, expected: int, timeout: float)
         consumer.assign(tps)
         await consumer.seek_to_beginning(*tps)
         deadline = time.monotonic() + timeout
-        while len(records) < expected and time.monotonic() < deadline:
+        while not done(records) and time.monotonic() < deadline:
             for batch in (await consumer.getmany(timeout_ms=200)).values():
                 records.extend(batch)
         return records
     finally:
         await consumer.stop()
+
+
+# A hand-off record of one action (``pitchcast.batch_action.v1``).
+BATCH_ACTION = b'"schema":"pitchcast.batch_action.v1"'
+
+
+def until_marked(expected: int, marker: bytes) -> Callable[[list[Any]], bool]:
+    """A :func:`read_until` condition: ``expected`` records whose value holds ``marker``
+    (looked at once each)."""
+    seen = [0, 0]  # records looked at, matching ones among them
+
+    def done(records: list[Any]) -> bool:
+        seen[1] += sum(1 for r in records[seen[0] :] if marker in r.value)
+        seen[0] = len(records)
+        return seen[1] >= expected
+
+    return done
+
+
+# --- a round of matches -----------------------------------------------------------------
+
+
+def slice_plan(plan: list[ReplayMessage], start_s: float, length_s: float) -> list[ReplayMessage]:
+    """``length_s`` of match time from ``start_s`` on, as a match of its own: its
+    match_start, the messages of the window (times from 0), then period_end and match_end."""
+    window = [
+        ReplayMessage(m.game_id, m.at_s - start_s, m.value)
+        for m in plan
+        if start_s <= m.at_s < start_s + length_s and m.value.get("control") in (None, "period_end")
+    ]
+    actions = [m for m in window if "control" not in m.value]
+    if not actions:
+        raise ValueError(f"no action between {start_s:g} s and {start_s + length_s:g} s")
+    period = actions[-1].value["period_id"]
+    end = max(m.at_s for m in window)
+    gid = plan[0].game_id
+    closing = [
+        ReplayMessage(gid, end, {"game_id": gid, "control": c, "period_id": period})
+        for c in ("period_end", "match_end")
+    ]
+    if window[-1].value.get("control") == "period_end":
+        closing = closing[1:]
+    return [ReplayMessage(gid, 0.0, plan[0].value), *window, *closing]
+
+
+def round_plans(matches: int, minutes: float, first_game_id: int) -> list[list[ReplayMessage]]:
+    """A round of N matches that kick off together, ``minutes`` of match time each.
+
+    Match n replays sample n % 2 from minute (n // 2) x ``minutes`` on, under its own
+    game id: no two matches send the same actions at the same time (copies would send
+    byte-identical prompts, which the LLM's prefix cache would share; real matches never
+    do)."""
+    wholes = sample_plans(2, first_game_id=0)
+    plans = []
+    for n in range(matches):
+        whole = wholes[n % 2]
+        length = whole[-1].at_s
+        start = ((n // 2) * minutes * 60) % max(length - minutes * 60, 1.0)
+        gid = first_game_id + n
+        renamed = [ReplayMessage(gid, m.at_s, _renamed(m.value, gid)) for m in whole]
+        plans.append(slice_plan(renamed, start, minutes * 60))
+    return plans
+
+
+def _renamed(value: dict[str, Any], gid: int) -> dict[str, Any]:
+    info = value.get("match_info")
+    renamed = {**value, "game_id": gid}
+    if info:
+        renamed["match_info"] = {**info, "game_id": gid}
+    return renamed
+
+
+def count_actions(plans: list[list[ReplayMessage]]) -> int:
+    return sum(1 for p in plans for m in p if "control" not in m.value)
+
+
+# --- processes ------------------------------------------------------------------------------
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) / ticks
+
+
+class FakeLLM:
+    """The fake LLM server (bench/_fake_server.py: a test double, lines attributed per
+    match and persona) as a subprocess."""
+
+    def __init__(self, profile: str, time_scale: float, log: Path, *extra: str) -> None:
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}/v1"
+        self.log = log
+        self.handle = log.open("wb")
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                str(REPO / "bench" / "_fake_server.py"),
+                "--port",
+                str(self.port),
+                "--profile",
+                profile,
+                "--time-scale",
+                f"{time_scale:g}",
+                *extra,
+            ],
+            stdout=self.handle,
+            stderr=subprocess.STDOUT,
+            cwd=REPO,
+        )
+        deadline = time.monotonic() + 60
+        while "fake LLM server" not in log.read_text(errors="replace"):
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"fake LLM server did not start; see {log}")
+            time.sleep(0.1)
+
+    def stats(self, *, requests: bool = False) -> dict[str, Any]:
+        url = f"http://127.0.0.1:{self.port}/stats" + ("?requests=1" if requests else "")
+        return httpx.get(url, timeout=60).json()
+
+    def reset(self) -> None:
+        """Zero the accounting and empty the prefix cache (nothing may be in flight)."""
+        response = httpx.post(f"http://127.0.0.1:{self.port}/stats/reset?cache=1", timeout=30)
+        response.raise_for_status()
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGINT)
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        self.handle.close()

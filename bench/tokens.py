@@ -12,13 +12,21 @@ rendered four ways and counted with the Qwen2.5 BPE (tiktoken + dashscope's
 * the system prompt of each persona (static, shared by every request: prefix-cached);
 * completion per batch: pitchcast's ``n|tone|text`` lines and its structured JSON
   (``{"lines":[[n,"tone","text"],...]}``) vs the naive keyed JSON
-  ``[{"action_id": .., "tone": .., "description": ..}]`` holding the same texts.
+  ``[{"action_id": .., "tone": .., "description": ..}]`` holding the same texts;
+* live mode next to batch mode (``--live-rows``): each full batch written as its
+  growing conversation (``build_live_messages``, structured outputs, as the worker sends
+  it), ``k`` rows per request, through the fake LLM server (instant profile: its
+  chat template, Qwen2.5 tokens and prefix cache, one cache for all batches, as one
+  vLLM holds it): per request the prompt's tokens in total and its new tail (prefilled,
+  not served from the cache), completion tokens per request and per line; and per batch
+  the same summed, against batch mode's one request per batch (same server, same cache).
 
 Completion texts come from the fake LLM server's writer (``--texts fake``, default: what
 a model answers to pitchcast's prompt, ``{P1}`` references included, ~15-40 chars a
 line) or from the template writer (``--texts template``: names written out).
 
     python bench/tokens.py --persona CASTER --matches 1 3
+    python bench/tokens.py --live-rows 1 2 3          # live mode: 1, 2 or 3 rows a request
 """
 
 from __future__ import annotations
@@ -37,8 +45,14 @@ import httpx
 import orjson
 from _common import DATA, percentile
 
+from pitchcast.commentary.conversation import LiveTurn, build_live_messages
 from pitchcast.commentary.parsing import parse_answer
-from pitchcast.commentary.prompt import build_messages, build_user_prompt, system_prompt
+from pitchcast.commentary.prompt import (
+    build_messages,
+    build_user_prompt,
+    response_format,
+    system_prompt,
+)
 from pitchcast.commentary.template import write_template_commentary
 from pitchcast.schemas.records import Action, Batch, Control, MatchInfo
 from pitchcast.settings import PERSONAS, Persona
@@ -158,6 +172,93 @@ def template_lines(batch: Batch, persona: Persona) -> list[Line]:
     return [(n, item.tone, item.description) for n, item in enumerate(items, start=1)]
 
 
+# --- live mode vs batch mode, through the server's accounting ----------------------------------
+
+
+def _usage(client: httpx.Client, messages: list[dict[str, str]], rows: Sequence[int]) -> tuple:
+    """(answer, prompt tokens, cached prompt tokens, completion tokens) of one request,
+    structured outputs on, as the worker sends it."""
+    body = {
+        "model": "bench",
+        "messages": messages,
+        "stream": False,
+        "max_tokens": 2000,
+        "response_format": response_format(rows),
+    }
+    response = client.post("/chat/completions", json=body)
+    response.raise_for_status()
+    data = response.json()
+    usage = data["usage"]
+    cached = usage.get("prompt_tokens_details", {}).get("cached_tokens", 0)
+    content = data["choices"][0]["message"]["content"]
+    return content, usage["prompt_tokens"], cached, usage["completion_tokens"]
+
+
+def live_requests(
+    client: httpx.Client, batch: Batch, persona: Persona, per_request: int
+) -> list[tuple[int, int, int, int]]:
+    """The batch as a live conversation, ``per_request`` rows a request: per request
+    (rows, prompt tokens, cached prompt tokens, completion tokens)."""
+    turns: list[LiveTurn] = []
+    out = []
+    rows_all = list(range(1, len(batch.actions) + 1))
+    for start in range(0, len(rows_all), per_request):
+        rows = rows_all[start : start + per_request]
+        messages = build_live_messages(batch, persona, turns, rows, structured=True)
+        answer, prompt, cached, completion = _usage(client, messages, rows)
+        turns.append(LiveTurn(tuple(rows), answer))
+        out.append((len(rows), prompt, cached, completion))
+    return out
+
+
+def live_vs_batch(batches: Sequence[Batch], persona: Persona, groups: Sequence[int]) -> None:
+    """Per request and per batch: prompt tokens, new tail, completion; live vs batch mode."""
+    print(
+        f"\nLive mode vs batch mode, {persona}, structured outputs, {len(batches)} full batches "
+        "(fake LLM server's writer and prefix cache; one cache for the whole run)"
+    )
+    header = f"  {'':<52} {'mean':>7} {'p50':>6} {'p95':>6}"
+    with FakeLLMServer() as server, httpx.Client(base_url=server.base_url) as client:
+        batch_mode = []
+        for b in batches:
+            messages = build_messages(b, persona, structured=True)
+            rows = list(range(1, len(b.actions) + 1))
+            _, prompt, cached, completion = _usage(client, messages, rows)
+            batch_mode.append((prompt, prompt - cached, completion))
+        print(f"\n batch mode: one request per batch\n{header}")
+        for label, index in (("prompt tokens", 0), ("  of which prefilled (not cached)", 1)):
+            _row(label, [r[index] for r in batch_mode])
+        _row("completion tokens per batch (= per request)", [r[2] for r in batch_mode])
+        _row("completion tokens per line", [r[2] / 10 for r in batch_mode], digits=1)
+        for group in groups:
+            server.reset()
+            per_batch = [live_requests(client, b, persona, group) for b in batches]
+            requests = [r for batch_requests in per_batch for r in batch_requests]
+            print(f"\n live mode, {group} row(s) a request ({len(requests)} requests)\n{header}")
+            _row("prompt tokens per request (the whole conversation)", [r[1] for r in requests])
+            _row("  new tail per request (prefilled, not cached)", [r[1] - r[2] for r in requests])
+            _row("completion tokens per request", [r[3] for r in requests])
+            _row("completion tokens per line", [r[3] / r[0] for r in requests], digits=1)
+            _row(
+                "per batch: prompt tokens, all its requests",
+                [sum(r[1] for r in b) for b in per_batch],
+            )
+            _row(
+                "per batch: prefilled tokens, all its requests",
+                [sum(r[1] - r[2] for r in b) for b in per_batch],
+            )
+            _row("per batch: completion tokens", [sum(r[3] for r in b) for b in per_batch])
+
+
+def _row(label: str, values: Sequence[float], *, digits: int = 0) -> None:
+    mean, p50, p95 = (
+        statistics.fmean(values),
+        percentile(list(values), 50),
+        percentile(list(values), 95),
+    )
+    print(f"  {label:<52} {mean:7.1f} {p50:6.{digits}f} {p95:6.{digits}f}")
+
+
 # --- report -------------------------------------------------------------------------------------
 
 
@@ -188,6 +289,9 @@ def main() -> None:
         "--matches", type=int, nargs="+", default=[1, 3], help="game ids of data/ samples"
     )
     parser.add_argument("--texts", choices=("fake", "template"), default="fake")
+    parser.add_argument(
+        "--live-rows", type=int, nargs="*", default=[1, 2, 3], help="live: rows a request"
+    )
     args = parser.parse_args()
 
     if qwen_encoding() is None:
@@ -210,11 +314,15 @@ def main() -> None:
         baselines=(1, 2),
     )
 
-    print("\nSystem prompt, tokens (static per persona, same bytes every request)")
+    print("\nSystem prompt, tokens (static per persona and mode, same bytes every request)")
     for name in PERSONAS:
-        plain = count_tokens(system_prompt(name, structured=False))
-        structured = count_tokens(system_prompt(name, structured=True))
-        print(f"  {name:<8} lines format {plain:5d}   structured format {structured:5d}")
+        cells = []
+        for live in (False, True):
+            plain = count_tokens(system_prompt(name, structured=False, live=live))
+            structured = count_tokens(system_prompt(name, structured=True, live=live))
+            mode = "live" if live else "batch"
+            cells.append(f"{mode}: lines {plain:4d} structured {structured:4d}")
+        print(f"  {name:<8} " + "   ".join(cells))
 
     if args.texts == "fake":
         source = "the fake LLM server's writer answering pitchcast's prompt, {P1} references"
@@ -242,6 +350,8 @@ def main() -> None:
         ],
         baselines=(2,),
     )
+    if args.live_rows:
+        live_vs_batch(batches, persona, args.live_rows)
 
 
 if __name__ == "__main__":

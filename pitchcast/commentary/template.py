@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from functools import cache
 from typing import Final
@@ -60,7 +60,12 @@ from pitchcast.schemas.records import Action, Batch, CommentaryItem, MatchInfo, 
 from pitchcast.settings import PERSONAS, Persona
 from pitchcast.story import Story, new_story
 
-__all__ = ["MAX_DESCRIPTION_CHARS", "write_template_commentary", "write_template_line"]
+__all__ = [
+    "MAX_DESCRIPTION_CHARS",
+    "write_template_commentary",
+    "write_template_line",
+    "write_template_rows",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -553,6 +558,19 @@ def write_template_commentary(batch: Batch, persona: Persona) -> tuple[Commentar
     batch is the match's first). Deterministic and total: it does not raise on any
     batch the schema accepts.
     """
+    rows = range(1, len(batch.actions) + 1)
+    return tuple(write_template_rows(batch, persona, rows).values())
+
+
+def write_template_rows(
+    batch: Batch, persona: Persona, rows: Iterable[int]
+) -> dict[int, CommentaryItem]:
+    """The items of ``rows`` only (1-based positions of ``batch``), in row order: each
+    the same as ``write_template_commentary(batch, persona)[row - 1]``. Live mode asks
+    for the newest rows of a growing batch each time: the others are not written again."""
+    wanted = sorted(set(rows))
+    if wanted and not 1 <= wanted[0] <= wanted[-1] <= len(batch.actions):
+        raise ValueError(f"rows {wanted} outside 1..{len(batch.actions)}")
     voice = _voice(persona)
     try:
         start, shared = _batch_context(batch, voice)
@@ -560,9 +578,12 @@ def write_template_commentary(batch: Batch, persona: Persona) -> tuple[Commentar
         logger.warning("pitchcast.template.story_failed", exc_info=True)
         start = new_story(None)
         shared = _Context(voice, start, batch.match_info, None, batch.game_id, False, False)
-    items: list[CommentaryItem] = []
-    previous: Action | None = None
-    for action, story in zip(batch.actions, stories_before(start, batch.actions), strict=True):
-        items.append(_item(action, replace(shared, story=story, previous=previous)))
-        previous = action
-    return tuple(items)
+    actions = batch.actions[: wanted[-1]] if wanted else ()
+    stories = list(stories_before(start, actions))
+    items: dict[int, CommentaryItem] = {}
+    for row in wanted:
+        previous = actions[row - 2] if row > 1 else None
+        items[row] = _item(
+            actions[row - 1], replace(shared, story=stories[row - 1], previous=previous)
+        )
+    return items

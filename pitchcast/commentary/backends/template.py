@@ -12,7 +12,7 @@ from typing import Any
 
 from pitchcast.commentary.backends.base import CommentaryResult, ItemCallback, RowsAnswer
 from pitchcast.commentary.phrasebook import phrasebook
-from pitchcast.commentary.template import write_template_commentary
+from pitchcast.commentary.template import write_template_commentary, write_template_rows
 from pitchcast.schemas.records import Batch, CommentaryItem, Usage
 from pitchcast.settings import Persona
 
@@ -52,8 +52,7 @@ class TemplateBackend:
         on_item: ItemCallback | None = None,
     ) -> RowsAnswer:
         """Live mode: the lines of ``rows`` (1-based) of a batch still filling, in order."""
-        written = write_template_commentary(batch, persona)
-        items = {row: written[row - 1] for row in rows}
+        items = write_template_rows(batch, persona, rows)
         if on_item is not None:
             for row in rows:
                 await on_item(items[row])

@@ -26,7 +26,11 @@ from pitchcast.commentary import actions as actions_module
 from pitchcast.commentary import template as template_module
 from pitchcast.commentary.backends.template import TemplateBackend
 from pitchcast.commentary.phrasebook import phrasebook
-from pitchcast.commentary.template import MAX_DESCRIPTION_CHARS, write_template_commentary
+from pitchcast.commentary.template import (
+    MAX_DESCRIPTION_CHARS,
+    write_template_commentary,
+    write_template_rows,
+)
 from pitchcast.schemas.decoding import decode_event, encode, match_info_from_mapping
 from pitchcast.schemas.records import (
     TONES,
@@ -843,3 +847,40 @@ async def test_backend_without_callback() -> None:
     result = await TemplateBackend().write(batch, "FRIEND")
     assert [i.action_id for i in result.items] == [a.action_id for a in batch.actions]
     assert math.isfinite(sum(i.time_seconds for i in result.items))
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_rows_alone_are_the_lines_of_the_whole_batch(persona: Persona) -> None:
+    """write_template_rows gives, for any rows, exactly the whole batch's items at them."""
+    rng = random.Random(7)
+    for game in (1, 3):
+        for batch in _sample_batches(game)[::7]:
+            whole = write_template_commentary(batch, persona)
+            n = len(batch.actions)
+            picks = [[r] for r in range(1, n + 1)] + [rng.sample(range(1, n + 1), min(3, n))]
+            for rows in picks:
+                written = write_template_rows(batch, persona, rows)
+                assert list(written) == sorted(rows)
+                assert written == {r: whole[r - 1] for r in rows}
+    with pytest.raises(ValueError):
+        write_template_rows(_sample_batches(1)[0], persona, [0])
+
+
+async def test_backend_live_rows_write_only_the_rows_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Live mode asks for a growing batch's newest row: the earlier rows are not written again."""
+    batch = _sample_batches(1)[3]
+    whole = write_template_commentary(batch, "CASTER")
+    written: list[int] = []
+    real_item = template_module._item
+
+    def counting(action: Action, ctx: Any) -> CommentaryItem:
+        written.append(action.action_id)
+        return real_item(action, ctx)
+
+    monkeypatch.setattr(template_module, "_item", counting)
+    backend = TemplateBackend()
+    for row in range(1, len(batch.actions) + 1):
+        view = replace(batch, actions=batch.actions[:row])
+        answer = await backend.write_rows(view, "CASTER", [], [row])
+        assert answer.items == {row: whole[row - 1]}
+    assert written == [a.action_id for a in batch.actions]  # each line written once

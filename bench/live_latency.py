@@ -1,0 +1,467 @@
+"""Event -> line and event -> record latency, and LLM cost, of live and batch mode.
+
+One command, one process run, both modes on the same fake LLM server:
+
+* the fake LLM server (a TEST DOUBLE: a simulated vLLM engine timed as a 7-8B model on
+  one A40 or H100, ``bench/_fake_server.py``) runs as a subprocess, ``--time-scale K``
+  times faster than the model says;
+* for each mode in turn (live, then batch): fresh topics (LogAppendTime: every
+  timestamp is the broker's), consumer group and Redis namespace; the server's
+  accounting reset and its prefix cache emptied; a real ``pitchcast worker`` subprocess
+  (``openai`` backend, ``PITCHCAST_LLM_MODE`` = the mode); a round of N matches that
+  kick off together (the two sample matches in turn, each from its own minute so no two
+  send the same actions: ``_common.round_plans``), replayed K times faster than real;
+* per line on ``commentary-lines``: its broker timestamp minus the broker timestamp of
+  its action on the events topic; per ``commentary`` record: its timestamp minus that of
+  the batch's last action. Wall latencies are multiplied by K and reported in match
+  seconds. The worker's own time settings (LLM deadlines and timeouts, backoff, idle
+  timeout) are divided by K, so they mean what they say in match time.
+
+With K > 1 the pipeline's own time (Kafka hops, Redis, the worker's CPU) is multiplied
+by K as well: the report prints the action -> hand-off hop and the client-vs-model
+ratio so that share can be read off. The worker's and the server's CPU use are printed:
+a process near 100% of a core is the bottleneck, not the modelled GPU.
+
+    python bench/live_latency.py --matches 6 --personas 1 --profile a40 --time-scale 1 --minutes 15
+    python bench/live_latency.py --matches 6 --personas 3 --time-scale 2 --minutes 10
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import tempfile
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+from _common import (
+    BATCH_ACTION,
+    REPO,
+    FakeLLM,
+    Worker,
+    bench_env,
+    count_actions,
+    count_until,
+    cpu_seconds,
+    create_topics,
+    delete_topics,
+    expected_batches,
+    percentile,
+    read_quiet,
+    read_until,
+    round_plans,
+    until_marked,
+)
+
+from pitchcast.settings import PERSONAS, Settings, load_settings
+from pitchcast.streams.replay import ReplayMessage, replay
+
+MODEL = "bench-7b"
+# RunPod Serverless, per second of a running worker (docs.runpod.io/serverless/pricing,
+# as read on 2026-11-29; the page carries no date): flex / active.
+PRICE_PER_S = {"a40": (0.00034, 0.00024), "h100": (0.00116, 0.00093)}
+PRICE_SOURCE = "docs.runpod.io/serverless/pricing, read 2026-11-29 (the page is undated)"
+# Actions of a whole match, the two samples' mean (2,462 and 4,118).
+WHOLE_MATCH_ACTIONS = 3290
+# Worker settings that are durations: divided by the time scale (match time -> wall).
+_TIMED_SETTINGS = (
+    "llm_live_deadline_s",
+    "llm_batch_deadline_s",
+    "llm_connect_timeout_s",
+    "llm_read_timeout_s",
+    "llm_min_attempt_s",
+    "llm_backoff_initial_s",
+    "llm_backoff_max_s",
+    "llm_breaker_reset_s",
+    "idle_timeout_s",
+    "tick_interval_s",
+)
+
+
+@dataclass
+class ModeRun:
+    """What one mode's run measured (wall milliseconds unless said otherwise)."""
+
+    mode: str
+    time_scale: float
+    wall_s: float = 0.0
+    actions: int = 0
+    actions_by_game: dict[str, int] = field(default_factory=dict)
+    line_ms: list[float] = field(default_factory=list)
+    record_ms: list[float] = field(default_factory=list)
+    record_reasons: list[str] = field(default_factory=list)  # close reason of each record
+    handoff_ms: list[float] = field(default_factory=list)  # action -> batch_action record
+    lines_expected: int = 0
+    records_expected: int = 0
+    record_sources: dict[str, int] = field(default_factory=dict)
+    worker_cpu_s: float = 0.0
+    server_cpu_s: float = 0.0
+    worker: dict[str, float] = field(default_factory=dict)  # /pitchcast/stats/ snapshot
+    server: dict[str, Any] = field(default_factory=dict)  # /stats?requests=1
+
+    def match_s(self, values: list[float]) -> list[float]:
+        """Wall milliseconds -> match seconds."""
+        return [v * self.time_scale / 1000 for v in values]
+
+
+def worker_env(args: argparse.Namespace, mode: str, base_url: str) -> dict[str, str]:
+    env = bench_env(args.bootstrap, args.redis, args.partitions)
+    env.update(
+        {
+            "PITCHCAST_LLM_BACKEND": "openai",
+            "PITCHCAST_LLM_BASE_URL": base_url,
+            "PITCHCAST_LLM_MODEL": MODEL,
+            "PITCHCAST_LLM_MODE": mode,
+            "PITCHCAST_PERSONAS": ",".join(PERSONAS[: args.personas]),
+            "PITCHCAST_LLM_MAX_IN_FLIGHT": str(args.max_in_flight),
+        }
+    )
+    for name in _TIMED_SETTINGS:
+        default = Settings.model_fields[name].default
+        env[f"PITCHCAST_{name.upper()}"] = f"{default / args.time_scale:.4f}"
+    for pair in getattr(args, "env", None) or []:  # experiments: any other worker setting
+        key, _, value = pair.partition("=")
+        env[key] = value
+    return env
+
+
+def _wait_ready(worker: Worker, timeout_s: float = 60.0) -> None:
+    """Until ``/ready`` answers 200: partitions assigned, the broker answers."""
+    worker.wait_ready()
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{worker.port}/ready", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"worker not ready; see {worker.log}")
+
+
+async def run_mode(
+    args: argparse.Namespace,
+    mode: str,
+    server: FakeLLM,
+    plans: list[list[ReplayMessage]],
+    tmp: Path,
+) -> ModeRun:
+    """One mode: fresh topics and worker, the round replayed, every timestamp read back."""
+    env = worker_env(args, mode, server.base_url)
+    prefix = env["PITCHCAST_APP_ID"].removesuffix("-app")
+    topics = {k: v for k, v in env.items() if k.startswith("PITCHCAST_TOPIC_")}
+    await create_topics(args.bootstrap, list(topics.values()), args.partitions)
+    settings = load_settings(
+        kafka_bootstrap_servers=args.bootstrap, topic_events=topics["PITCHCAST_TOPIC_EVENTS"]
+    )
+    run = ModeRun(mode=mode, time_scale=args.time_scale, actions=count_actions(plans))
+    run.actions_by_game = {f"game:{p[0].game_id}": count_actions([p]) for p in plans}
+    batches = expected_batches(plans)
+    run.lines_expected = run.actions * args.personas
+    run.records_expected = batches * args.personas
+    server.reset()
+    worker = Worker(env, tmp / f"worker-{mode}.log")
+    try:
+        _wait_ready(worker)
+        cpu0 = cpu_seconds(worker.process.pid), cpu_seconds(server.process.pid)
+        started = time.monotonic()
+        await replay(settings, plans, speed=args.time_scale)
+        # Every line, then (a batch's lines go before its record) the last records.
+        lines = await count_until(
+            args.bootstrap,
+            topics["PITCHCAST_TOPIC_LINES"],
+            run.lines_expected,
+            timeout=120 + 60 / args.time_scale,
+        )
+        run.wall_s = time.monotonic() - started
+        run.worker_cpu_s = cpu_seconds(worker.process.pid) - cpu0[0]
+        run.server_cpu_s = cpu_seconds(server.process.pid) - cpu0[1]
+        run.worker = httpx.get(f"http://127.0.0.1:{worker.port}/pitchcast/stats/").json()
+        run.server = server.stats(requests=True)
+        records = await read_quiet(
+            args.bootstrap, topics["PITCHCAST_TOPIC_COMMENTARY"], quiet_s=3.0, timeout=60
+        )
+    finally:
+        worker.stop()
+    try:
+        events = await count_until(
+            args.bootstrap, topics["PITCHCAST_TOPIC_EVENTS"], run.actions, timeout=30
+        )
+        handoff = await read_until(
+            args.bootstrap,
+            topics["PITCHCAST_TOPIC_BATCHES"],
+            until_marked(run.actions, BATCH_ACTION),
+            timeout=30,
+        )
+    finally:
+        await delete_topics(args.bootstrap, prefix)
+    _measure(run, events, lines, records, handoff)
+    return run
+
+
+def _measure(run: ModeRun, events: list, lines: list, records: list, handoff: list) -> None:  # type: ignore[type-arg]
+    """Latencies from the broker timestamps of the four topics."""
+    appended: dict[tuple[int, int], int] = {}
+    for r in events:
+        v = orjson.loads(r.value)
+        if "action_id" in v:
+            appended[(v["game_id"], v["action_id"])] = r.timestamp
+    for r in lines:
+        v = orjson.loads(r.value)
+        at = appended.get((v["game_id"], v["item"]["action_id"]))
+        if at is not None:
+            run.line_ms.append(r.timestamp - at)
+    sources: Counter[str] = Counter()
+    for r in records:
+        v = orjson.loads(r.value)
+        sources[v["source"]] += 1
+        last = max(appended.get((v["game_id"], i["action_id"]), 0) for i in v["items"])
+        if last:
+            run.record_ms.append(r.timestamp - last)
+            run.record_reasons.append(v["close_reason"])
+    run.record_sources = dict(sources)
+    for r in handoff:
+        v = orjson.loads(r.value)
+        if v.get("schema", "").startswith("pitchcast.batch_action"):
+            at = appended.get((v["game_id"], v["action"]["action_id"]))
+            if at is not None:
+                run.handoff_ms.append(r.timestamp - at)
+
+
+# --- report ------------------------------------------------------------------------------
+
+
+def _dist(label: str, values: list[float], unit: str = "s") -> str:
+    if not values:
+        return f"  {label:<34} (none)"
+    cells = "".join(
+        f" {name} {percentile(values, q):7.2f}"
+        for name, q in (("p50", 50), ("p95", 95), ("p99", 99))
+    )
+    return f"  {label:<34} n={len(values):5d} {cells}  max {max(values):7.2f} {unit}"
+
+
+def _requests(run: ModeRun) -> list[dict[str, Any]]:
+    return [r for r in run.server.get("requests", []) if r["output_tokens"]]
+
+
+def report_latency(run: ModeRun, personas: int) -> None:
+    scale = run.time_scale
+    print(
+        f"\n{run.mode} mode: {run.wall_s:.0f} s wall ({run.wall_s * scale / 60:.1f} match min); "
+        f"records by source {run.record_sources}"
+    )
+    print(
+        f"  lines {len(run.line_ms)} of {run.lines_expected}, records {len(run.record_ms)} "
+        f"(batches of 10: {run.records_expected}; idle closes add some)   "
+        f"(match seconds = wall x {scale:g})"
+    )
+    print(_dist("event -> line", run.match_s(run.line_ms)))
+    print(_dist("event -> commentary record", run.match_s(run.record_ms)))
+    for reasons, label in (
+        (("full",), "  batches closed full"),
+        (("idle",), "  closed idle (tick)"),
+    ):
+        values = [v for v, r in zip(run.record_ms, run.record_reasons, strict=True) if r in reasons]
+        print(_dist(label, run.match_s(values)))
+    print(_dist("  action -> hand-off record", run.match_s(run.handoff_ms)))
+    requests = _requests(run)
+    if requests:
+        ttft = [r["ttft_s"] for r in requests if r["ttft_s"] is not None]
+        queue = [r["queue_s"] for r in requests if r["queue_s"] is not None]
+        model = [r["finished_s"] - r["arrival_s"] for r in requests if r["finished_s"]]
+        tokens = [r["output_tokens"] for r in requests]
+        print(
+            f"  LLM requests {len(requests)} ({len(requests) / max(len(run.line_ms), 1):.2f} a "
+            f"line); model: TTFT p50 {percentile(ttft, 50):.3f} s p99 {percentile(ttft, 99):.3f}"
+            f" s, queue p99 {percentile(queue, 99):.3f} s, request p50 "
+            f"{percentile(model, 50):.2f} s p99 {percentile(model, 99):.2f} s; output tokens "
+            f"a request p50 {percentile(tokens, 50):.0f} p99 {percentile(tokens, 99):.0f}"
+        )
+        count = run.worker.get("llm_request_seconds_count", 0)
+        if count and model:
+            client = run.worker["llm_request_seconds_sum"] / count * scale
+            print(
+                f"  faithfulness: client-side mean request {client:.3f} s (wall x {scale:g}) vs "
+                f"model {statistics.fmean(model):.3f} s: x{client / statistics.fmean(model):.3f}"
+            )
+    engine = run.server.get("engine", {})
+    by_source: Counter[str] = Counter()
+    for key, value in run.worker.items():
+        if key.startswith("lines_published{"):
+            by_source[key.rsplit("source=", 1)[-1].rstrip("}")] += int(value)
+    print(f"  lines by source {dict(by_source)}")
+    print(
+        f"  engine: busy {engine.get('busy_s', 0):.0f} GPU-s, peak {engine.get('peak_running')} "
+        f"running / {engine.get('peak_waiting')} waiting; fallbacks "
+        f"{int(run.worker.get('fallbacks', 0))}"
+    )
+    print(
+        f"  CPU over the run: worker {100 * run.worker_cpu_s / run.wall_s:.0f}% of a core, fake "
+        f"server {100 * run.server_cpu_s / run.wall_s:.0f}%"
+    )
+
+
+def report_cost(runs: list[ModeRun], profile: str) -> None:
+    flex, active = PRICE_PER_S.get(profile, (float("nan"), float("nan")))
+    print(
+        f"\ncost (model seconds; {profile} price flex ${flex}/s, active ${active}/s: "
+        f"{PRICE_SOURCE})"
+    )
+    print(
+        f"  {'mode':<6} {'match/persona':<22} {'req':>5} {'prompt':>8} {'cached':>8} "
+        f"{'prefilled':>9} {'generated':>9} {'GPU-s':>8} {'GPU-s/1k act':>12}"
+    )
+    per_mode: dict[str, float] = {}
+    saturated: dict[str, float] = {}
+    for run in runs:
+        rows = run.server.get("matches", {})
+        for name, m in rows.items():
+            if name.startswith("game:"):
+                actions = run.actions_by_game.get(name.split("/", 1)[0], 0)
+                per_k = 1000 * m["gpu_seconds"] / max(actions, 1)
+                print(
+                    f"  {run.mode:<6} {name:<22} {m['requests']:>5} {m['prompt_tokens']:>8} "
+                    f"{m['cached_prompt_tokens']:>8} {m['prefilled_tokens']:>9} "
+                    f"{m['output_tokens']:>9} {m['gpu_seconds']:>8.1f} {per_k:>12.1f}"
+                )
+        totals = run.server.get("totals", {})
+        streams = max(len([n for n in rows if n.startswith("game:")]), 1)
+        per_action = totals.get("gpu_seconds", 0) / max(run.actions * len(_personas(rows)), 1)
+        per_mode[run.mode] = per_action
+        whole = per_action * WHOLE_MATCH_ACTIONS
+        print(
+            f"  {run.mode:<6} {f'all ({streams} streams)':<22} {totals.get('requests', 0):>5} "
+            f"{totals.get('prompt_tokens', 0):>8} {totals.get('cached_prompt_tokens', 0):>8} "
+            f"{totals.get('prefilled_tokens', 0):>9} {totals.get('output_tokens', 0):>9} "
+            f"{totals.get('gpu_seconds', 0):>8.1f} {1000 * per_action:>12.1f}"
+        )
+        print(
+            f"         a whole match ({WHOLE_MATCH_ACTIONS} actions), one persona: "
+            f"{whole:.0f} GPU-s = ${whole * flex:.3f} flex, ${whole * active:.3f} active"
+        )
+        # What the same tokens cost on a GPU kept full (steps shared by many sequences):
+        # decode at the profile's throughput cap, prefill at its prompt rate.
+        model = run.server.get("profile", {})
+        full = totals.get("output_tokens", 0) / model.get("max_decode_tokens_per_s", 1) + (
+            totals.get("prefilled_tokens", 0) / model.get("prefill_tokens_per_s", 1)
+        )
+        full_whole = full / max(run.actions * len(_personas(rows)), 1) * WHOLE_MATCH_ACTIONS
+        saturated[run.mode] = full
+        print(
+            f"         on a saturated GPU: {full:.0f} GPU-s for this run, {full_whole:.0f} a "
+            f"whole match and persona = ${full_whole * flex:.3f} flex"
+        )
+    if "live" in per_mode and "batch" in per_mode and per_mode["batch"]:
+        ratio = per_mode["live"] / per_mode["batch"]
+        verdict = "met" if ratio <= 1.5 else "MISSED"
+        print(f"  live / batch GPU-seconds: x{ratio:.2f} (target <= 1.5: {verdict})")
+        if saturated.get("batch"):
+            print(
+                f"  live / batch on a saturated GPU: x{saturated['live'] / saturated['batch']:.2f}"
+            )
+
+
+def _personas(rows: dict[str, Any]) -> set[str]:
+    return {n.rsplit("/", 1)[-1] for n in rows if "/" in n} or {"?"}
+
+
+def report_targets(runs: list[ModeRun], personas: int) -> None:
+    print("\ntargets (event -> line, match seconds)")
+    for run in runs:
+        values = run.match_s(run.line_ms)
+        p50, p99 = percentile(values, 50), percentile(values, 99)
+        ok = "met" if p50 <= 2.0 and p99 <= 5.0 else "missed"
+        print(
+            f"  {run.mode:<6} {personas} persona(s): p50 {p50:.2f} s (<= 2.0), p99 {p99:.2f} s "
+            f"(<= 5): {ok}"
+        )
+
+
+def plot(runs: list[ModeRun], path: Path, title: str) -> None:
+    """CDF of event -> line per mode (match seconds, log axis)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 3.6), dpi=100)
+    for run in runs:
+        values = sorted(run.match_s(run.line_ms))
+        if not values:
+            continue
+        ys = [(i + 1) / len(values) for i in range(len(values))]
+        ax.plot(values, ys, label=f"{run.mode} (p50 {percentile(values, 50):.1f} s)")
+    ax.axvline(2.0, color="grey", linestyle=":", linewidth=1)
+    ax.axvline(5.0, color="grey", linestyle="--", linewidth=1)
+    ax.set_xscale("log")
+    ax.set_xlabel("event -> line, match seconds (log)")
+    ax.set_ylabel("share of lines")
+    ax.set_title(title, fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+    print(f"\nplot: {path.relative_to(REPO) if path.is_relative_to(REPO) else path}")
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--matches", type=int, default=6)
+    p.add_argument("--personas", type=int, choices=(1, 2, 3), default=1)
+    p.add_argument("--profile", choices=("a40", "h100"), default="a40")
+    p.add_argument("--time-scale", type=float, default=1.0, help="replay and model K x faster")
+    p.add_argument("--minutes", type=float, default=15.0, help="match minutes of each match")
+    p.add_argument("--modes", nargs="+", choices=("live", "batch"), default=["live", "batch"])
+    p.add_argument("--max-in-flight", type=int, default=48, help="PITCHCAST_LLM_MAX_IN_FLIGHT")
+    p.add_argument("--env", nargs="*", default=[], help="more worker settings: KEY=VALUE")
+    p.add_argument("--plot", type=Path, default=None, help="PNG of the event -> line CDFs")
+    p.add_argument("--save", type=Path, default=None, help="JSON of every latency (re-plots)")
+    p.add_argument("--partitions", type=int, default=6)
+    p.add_argument("--bootstrap", default="127.0.0.1:9092")
+    p.add_argument("--redis", default="redis://127.0.0.1:6379/0")
+    return p
+
+
+async def main() -> None:
+    args = parser().parse_args()
+    plans = round_plans(args.matches, args.minutes, first_game_id=7000)
+    print(
+        f"{args.matches} matches x {args.personas} persona(s), {args.minutes:g} match minutes "
+        f"each ({count_actions(plans)} actions, {expected_batches(plans)} batches), kick-off "
+        f"together; fake LLM server profile {args.profile}, time scale {args.time_scale:g}; "
+        f"LLM_MAX_IN_FLIGHT {args.max_in_flight}"
+    )
+    runs: list[ModeRun] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        server = FakeLLM(args.profile, args.time_scale, Path(tmp) / "fake-llm.log")
+        try:
+            for mode in args.modes:
+                run = await run_mode(args, mode, server, plans, Path(tmp))
+                report_latency(run, args.personas)
+                runs.append(run)
+        finally:
+            server.stop()
+    report_targets(runs, args.personas)
+    report_cost(runs, args.profile)
+    if args.plot:
+        title = (
+            f"event -> line, {args.matches} matches x {args.personas} persona(s), "
+            f"{args.profile} (fake server, x{args.time_scale:g})"
+        )
+        plot(runs, args.plot, title)
+    if args.save:
+        args.save.write_text(json.dumps([asdict(r) for r in runs]))
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
