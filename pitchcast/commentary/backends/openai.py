@@ -475,14 +475,14 @@ class OpenAIBackend:
         )
         started = time.monotonic()
         endpoint.requests += 1
-        with self._translated(endpoint):
+        with self._wire.translated(endpoint):
             response = await self._client.post(
                 endpoint.chat_url,
                 content=orjson.dumps(payload),
                 headers=self._wire.headers(endpoint, stream=False),
                 timeout=timeout,
             )
-            await self._raise_for_status(response, endpoint)
+            await self._wire.raise_for_status(response, endpoint)
         logger.info(
             "pitchcast.llm.warmed_up",
             extra={

@@ -106,7 +106,7 @@ class ChatWire:
         timeout = httpx.Timeout(
             connect=limits.connect, read=limits.read, write=limits.write, pool=limits.pool
         )
-        with self._translated(endpoint):
+        with self.translated(endpoint):
             if stream:
                 async with self._client.stream(
                     "POST",
@@ -115,7 +115,7 @@ class ChatWire:
                     headers=self.headers(endpoint, stream=True),
                     timeout=timeout,
                 ) as response:
-                    await self._raise_for_status(response, endpoint)
+                    await self.raise_for_status(response, endpoint)
                     if response.headers.get("content-type", "").startswith("application/json"):
                         # A server that ignores "stream": one ordinary completion body.
                         await response.aread()
@@ -130,7 +130,7 @@ class ChatWire:
                     headers=self.headers(endpoint, stream=False),
                     timeout=timeout,
                 )
-                await self._raise_for_status(response, endpoint)
+                await self.raise_for_status(response, endpoint)
                 answer = self._read_body(response, endpoint)
                 await take(parser.feed(answer.text))
         await take(parser.finish())
@@ -150,7 +150,7 @@ class ChatWire:
         endpoint: Endpoint,
     ) -> Answer:
         finish_reason: str | None = None
-        prompt_tokens = completion_tokens = cached_tokens = 0
+        prompt_tokens = completion_tokens = cached = 0
         done = False
         async for line in response.aiter_lines():
             if not line.startswith("data:"):
@@ -176,7 +176,7 @@ class ChatWire:
             if isinstance(usage, dict):
                 prompt_tokens = int(usage.get("prompt_tokens") or 0)
                 completion_tokens = int(usage.get("completion_tokens") or 0)
-                cached_tokens = cached_tokens(usage)
+                cached = cached_tokens(usage)
             for choice in event.get("choices") or ():
                 delta = choice.get("delta") or {}
                 content = delta.get("content")
@@ -193,7 +193,7 @@ class ChatWire:
             finish_reason,
             prompt_tokens,
             completion_tokens,
-            cached_prompt_tokens=cached_tokens,
+            cached_prompt_tokens=cached,
         )
 
     def _read_body(self, response: httpx.Response, endpoint: Endpoint) -> Answer:
@@ -233,7 +233,7 @@ class ChatWire:
         text = raw[:_ERROR_BODY_MAX_BYTES].decode("utf-8", "replace")
         return self.redact(text)[:_ERROR_SNIPPET_CHARS]
 
-    async def _raise_for_status(self, response: httpx.Response, endpoint: Endpoint) -> None:
+    async def raise_for_status(self, response: httpx.Response, endpoint: Endpoint) -> None:
         """By HTTP status only (RunPod's worker sends ``code: null`` in error bodies):
         429 rate limited, 408 timeout, 5xx unavailable, any other 4xx refused."""
         status = response.status_code
@@ -263,7 +263,7 @@ class ChatWire:
         return LLMUnavailable(message)
 
     @contextlib.contextmanager
-    def _translated(self, endpoint: Endpoint) -> Iterator[None]:
+    def translated(self, endpoint: Endpoint) -> Iterator[None]:
         """httpx errors in, LLMError out (the message never carries a key)."""
         where = endpoint.label
         try:
