@@ -59,6 +59,28 @@ class RecordingTopic:
         return future
 
 
+class RawTopic:
+    """A topic that keeps the raw values sent, acknowledged at once, or refuses every send."""
+
+    def __init__(self, name: str = "topic", *, refuse: bool = False) -> None:
+        self.name = name
+        self.refuse = refuse
+        self.sent: list[bytes] = []
+
+    def get_topic_name(self) -> str:
+        return self.name
+
+    async def send(self, *, key: Any, value: bytes, headers: Any = None, force: bool) -> Any:
+        if self.refuse:
+            raise ConnectionError(f"{self.name} refuses writes")
+        self.sent.append(value)
+
+        async def acked() -> None:
+            return None
+
+        return acked()
+
+
 class ScriptedRowsBackend(TemplateBackend):
     """A live-capable "LLM": template text, tagged, after ``delay_s``; hangs for some games."""
 

@@ -12,6 +12,7 @@ from pitchcast.exceptions import DeliveryFailed
 from pitchcast.metrics import Metrics
 from pitchcast.settings import load_settings
 from pitchcast.streams.admin import RangeRead
+from tests.agents_support import RawTopic as Topic
 
 ACTION = {
     "game_id": 1, "period_id": 1, "time_seconds": 3.0, "team_id": 11, "player_id": 19.0,
@@ -22,25 +23,6 @@ ACTION = {
 
 def _value(action_id: int) -> bytes:
     return orjson.dumps({**ACTION, "action_id": action_id})
-
-
-class Topic:
-    def __init__(self, *, refuse: bool = False) -> None:
-        self.refuse = refuse
-        self.sent: list[bytes] = []
-
-    def get_topic_name(self) -> str:
-        return "topic"
-
-    async def send(self, *, key: Any, value: bytes, headers: Any = None, force: bool) -> Any:
-        if self.refuse:
-            raise ConnectionError("refused")
-        self.sent.append(value)
-
-        async def acked() -> None:
-            return None
-
-        return acked()
 
 
 class Record:

@@ -17,28 +17,8 @@ from pitchcast.schemas.decoding import encode
 from pitchcast.schemas.records import BatchAction, BatchOpening
 from pitchcast.settings import load_settings
 from pitchcast.story import new_story
+from tests.agents_support import RawTopic as Topic
 from tests.commentary_batches import korean_batch
-
-
-class Topic:
-    """A topic whose sends are acknowledged, or refused."""
-
-    def __init__(self, *, refuse: bool = False) -> None:
-        self.refuse = refuse
-        self.sent: list[bytes] = []
-
-    def get_topic_name(self) -> str:
-        return "dlq"
-
-    async def send(self, *, key: Any, value: bytes, headers: Any = None, force: bool) -> Any:
-        if self.refuse:
-            raise ConnectionError("the dead-letter topic refuses writes")
-        self.sent.append(value)
-
-        async def acked() -> None:
-            return None
-
-        return acked()
 
 
 def _agent(dlq: Topic, crashes: list[BaseException]) -> CommentaryAgent:
