@@ -81,6 +81,34 @@ class RawTopic:
         return acked()
 
 
+class ManualAckStream:
+    """faust's manual-ack stream as the agents use it: ``noack()``, ``events()``, ``ack()``.
+
+    Its records are ``values`` at offsets 0, 1, ... of partition 0; ``acked`` lists the
+    offsets the agent acked."""
+
+    def __init__(self, values: list[bytes], *, topic: str = "events") -> None:
+        self.values = values
+        self.topic = topic
+        self.acked: list[int] = []
+
+    def noack(self) -> ManualAckStream:
+        return self
+
+    async def events(self) -> Any:
+        for offset, value in enumerate(self.values):
+            message = type(
+                "Message",
+                (),
+                {"topic": self.topic, "key": b"1", "value": value, "partition": 0,
+                 "offset": offset, "timestamp": 0.0},
+            )  # fmt: skip
+            yield type("Event", (), {"message": message})()
+
+    async def ack(self, event: Any) -> None:
+        self.acked.append(event.message.offset)
+
+
 class ScriptedRowsBackend(TemplateBackend):
     """A live-capable "LLM": template text, tagged, after ``delay_s``; hangs for some games."""
 

@@ -12,6 +12,7 @@ from pitchcast.exceptions import DeliveryFailed
 from pitchcast.metrics import Metrics
 from pitchcast.settings import load_settings
 from pitchcast.streams.admin import RangeRead
+from tests.agents_support import ManualAckStream as Stream
 from tests.agents_support import RawTopic as Topic
 
 ACTION = {
@@ -59,30 +60,6 @@ async def test_a_refilled_range_is_acked_to_faust() -> None:
         )  # fmt: skip
     assert acked == [("events", 2, 1, 4)]
     assert len(agent._batches.sent) == 6  # six actions handed off, in order
-
-
-class Stream:
-    """faust's manual-ack stream, as the agent uses it."""
-
-    def __init__(self, values: list[bytes]) -> None:
-        self.values = values
-        self.acked: list[int] = []
-
-    def noack(self) -> Stream:
-        return self
-
-    async def events(self) -> Any:
-        for offset, value in enumerate(self.values):
-            message = type(
-                "Message",
-                (),
-                {"topic": "events", "key": b"1", "value": value, "partition": 0,
-                 "offset": offset, "timestamp": 0.0},
-            )  # fmt: skip
-            yield type("Event", (), {"message": message})()
-
-    async def ack(self, event: Any) -> None:
-        self.acked.append(event.message.offset)
 
 
 async def test_after_stopping_the_worker_the_agent_takes_nothing_more() -> None:

@@ -17,6 +17,7 @@ from pitchcast.schemas.decoding import encode
 from pitchcast.schemas.records import BatchAction, BatchOpening
 from pitchcast.settings import load_settings
 from pitchcast.story import new_story
+from tests.agents_support import ManualAckStream as Stream
 from tests.agents_support import RawTopic as Topic
 from tests.commentary_batches import korean_batch
 
@@ -49,53 +50,6 @@ async def test_an_unreadable_record_is_dead_lettered_then_acked() -> None:
 
     await agent.submit(key=b"1", value=b"{oops", partition=0, offset=7, ack=ack)
     assert len(dlq.sent) == 1 and acks == [1] and crashes == []
-
-
-class _Message:
-    def __init__(self, offset: int, value: bytes) -> None:
-        self.key, self.value, self.partition, self.offset = b"1", value, 0, offset
-
-
-class _Event:
-    def __init__(self, message: _Message) -> None:
-        self.message = message
-
-
-class _Stream:
-    """faust's manual-ack stream as the agent uses it: noack(), events(), ack()."""
-
-    def __init__(self, values: list[bytes]) -> None:
-        self.values = values
-        self.acked: list[int] = []
-
-    def noack(self) -> _Stream:
-        return self
-
-    async def events(self) -> Any:
-        for offset, value in enumerate(self.values):
-            yield _Event(_Message(offset, value))
-
-    async def ack(self, event: _Event) -> None:
-        self.acked.append(event.message.offset)
-
-
-async def test_an_undeliverable_dead_letter_stops_the_worker_without_acking() -> None:
-    """Issue 7.5: the record is neither acked nor left behind while the agent goes on."""
-    dlq, crashes = Topic(refuse=True), []
-    agent = _agent(dlq, crashes)
-    batch = korean_batch()
-    good = encode(
-        BatchAction(
-            game_id=batch.game_id, batch_index=0, position=0, action=batch.actions[0],
-            appended_ts_ms=0, opening=BatchOpening(batch.match_info, new_story(batch.match_info)),
-        )
-    )  # fmt: skip
-    stream = _Stream([b"{oops", good, b"{oops again"])
-    await agent.run(stream)
-    assert stream.acked == [] and len(crashes) == 1 and isinstance(crashes[0], DeliveryFailed)
-    assert agent.metrics.get("worker_stops", reason="DeliveryFailed") == 1
-    # Nothing after the failure was taken: no desk opened, no second dead letter tried.
-    assert agent.metrics.get("worker_stops") == 1 and not agent._desks
 
 
 class HungLLM(TemplateBackend):
@@ -159,31 +113,9 @@ def test_revoke_bounds_stay_within_half_the_session_timeout() -> None:
     assert revoke_bounds(load_settings()) == (10.0, 5.0)
 
 
-class Stream:
-    """faust's manual-ack stream, as the agent uses it."""
-
-    def __init__(self, values: list[bytes]) -> None:
-        self.values = values
-        self.acked: list[int] = []
-
-    def noack(self) -> Stream:
-        return self
-
-    async def events(self) -> Any:
-        for offset, value in enumerate(self.values):
-            message = type(
-                "Message",
-                (),
-                {"key": b"1", "value": value, "partition": 0, "offset": offset},
-            )
-            yield type("Event", (), {"message": message})()
-
-    async def ack(self, event: Any) -> None:
-        self.acked.append(event.message.offset)
-
-
 async def test_after_stopping_the_worker_the_intake_takes_nothing_more() -> None:
-    """Records after the one whose dead letter failed are neither written nor acked."""
+    """Issue 7.5: a dead letter that cannot be delivered stops the worker without acking,
+    and the records after it are neither written nor acked."""
     crashes: list[BaseException] = []
     agent = _agent(Topic(refuse=True), crashes)
     batch = korean_batch()
@@ -191,7 +123,8 @@ async def test_after_stopping_the_worker_the_intake_takes_nothing_more() -> None
         game_id=batch.game_id, batch_index=0, position=0, action=batch.actions[0],
         appended_ts_ms=0, opening=BatchOpening(batch.match_info, new_story(batch.match_info)),
     )  # fmt: skip
-    stream = Stream([b"{oops", encode(record)])
+    stream = Stream([b"{oops", encode(record), b"{oops again"])
     await agent.run(stream)  # no raise: faust would restart the agent and go on
-    assert len(crashes) == 1 and stream.acked == []
+    assert len(crashes) == 1 and isinstance(crashes[0], DeliveryFailed)
+    assert stream.acked == [] and agent.metrics.get("worker_stops", reason="DeliveryFailed") == 1
     assert agent._desks == {}, "the next record was not taken"
