@@ -15,13 +15,13 @@ import re
 import socket
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
-from typing import Any, NoReturn
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from tests.utils import CreateTopics, UniqueName, wait_until_async
+from tests.utils import CreateTopics, UniqueName, unavailable, wait_until_async
 
 # Re-exported: some test modules import the fixture signatures from here.
 __all__ = ["CreateTopics", "UniqueName"]
@@ -46,16 +46,6 @@ def clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 # --- services ---------------------------------------------------------------
-
-
-def _in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
-
-
-def _unavailable(reason: str) -> NoReturn:
-    if _in_ci():
-        pytest.fail(f"{reason} (CI=true: integration tests must not be skipped)", pytrace=False)
-    pytest.skip(reason)
 
 
 def _answers(host: str, port: int, timeout: float = 3.0) -> bool:
@@ -106,14 +96,14 @@ def kafka_bootstrap() -> Iterator[str]:
     if configured:
         host, _, port = configured.split(",")[0].rpartition(":")
         if not port.isdigit() or not _answers(host or "127.0.0.1", int(port)):
-            _unavailable(
+            unavailable(
                 f"{KAFKA_ENV}={configured} does not answer (is `pitchcast stack up` running?)"
             )
         yield configured
         return
     container, why = _start_container(_kafka_container)
     if container is None:
-        _unavailable(
+        unavailable(
             f"no Kafka for integration tests: set {KAFKA_ENV}=host:port "
             f"(`pitchcast stack up` serves 127.0.0.1:9092) or run a Docker engine ({why})"
         )
@@ -134,14 +124,12 @@ def redis_url() -> Iterator[str]:
         ):
             # Only host and port are shown: the URL may carry a password.
             where = f"{parts.hostname}:{parts.port or 6379}"
-            _unavailable(
-                f"{REDIS_ENV} ({where}) does not answer (is `pitchcast stack up` running?)"
-            )
+            unavailable(f"{REDIS_ENV} ({where}) does not answer (is `pitchcast stack up` running?)")
         yield configured
         return
     container, why = _start_container(_redis_container)
     if container is None:
-        _unavailable(
+        unavailable(
             f"no Redis for integration tests: set {REDIS_ENV}=redis://host:port/0 "
             f"(`pitchcast stack up` serves redis://127.0.0.1:6379/0) or run a Docker engine ({why})"
         )

@@ -4,13 +4,35 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import os
 import time
 from collections.abc import Awaitable, Callable
-from typing import Protocol, TypeVar
+from typing import NoReturn, Protocol, TypeVar
 
-__all__ = ["CreateTopics", "UniqueName", "wait_until", "wait_until_async"]
+import pytest
+
+__all__ = [
+    "CreateTopics",
+    "UniqueName",
+    "in_ci",
+    "unavailable",
+    "wait_until",
+    "wait_until_async",
+]
 
 T = TypeVar("T")
+
+
+def in_ci() -> bool:
+    """CI sets ``CI=true``: there a missing service or tool is a failure, not a skip."""
+    return os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
+
+
+def unavailable(reason: str) -> NoReturn:
+    """A test's service or tool is missing: fail in CI, skip elsewhere (with the reason)."""
+    if in_ci():
+        pytest.fail(f"{reason} (CI=true: a test must not be skipped)", pytrace=False)
+    pytest.skip(reason)
 
 
 def wait_until(

@@ -11,7 +11,6 @@ Test modules import the fixtures they use from here (no ``pytest_plugins`` neede
 
 from __future__ import annotations
 
-import os
 import shutil
 import socket
 import ssl
@@ -23,17 +22,11 @@ from pathlib import Path
 import pytest
 
 from tests.tls_support import TLSFiles, client_context
+from tests.utils import unavailable
 
 __all__ = ["RedisServer", "free_port", "own_redis_fixture", "redis_server_bin_fixture"]
 
 _START_TIMEOUT_S = 10.0
-
-
-def _unavailable(reason: str) -> None:
-    # A CI run without Redis is a broken CI run, not a green one.
-    if os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}:
-        pytest.fail(f"{reason} (CI=true: Redis is required)")
-    pytest.skip(reason)
 
 
 def free_port() -> int:
@@ -145,7 +138,7 @@ def redis_server_bin_fixture() -> str:
     """Path of Debian's ``redis-server``; skip (or fail in CI) when it is not installed."""
     binary = shutil.which("redis-server")
     if binary is None:
-        _unavailable("redis-server is not installed (apt-get install redis-server)")
+        unavailable("redis-server is not installed (apt-get install redis-server)")
     assert binary is not None
     return binary
 

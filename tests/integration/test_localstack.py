@@ -18,6 +18,7 @@ import pytest
 from pitchcast.exceptions import StackError
 from pitchcast.localstack import LocalStack
 from pitchcast.settings import load_settings
+from tests.utils import unavailable
 
 
 def _free_ports(count: int) -> list[int]:
@@ -56,9 +57,7 @@ def _require(*tools: str) -> None:
     missing = [tool for tool in tools if shutil.which(tool) is None]
     if missing:
         reason = f"the local stack needs {', '.join(missing)} (see scripts/bootstrap)"
-        if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
-            pytest.fail(reason, pytrace=False)
-        pytest.skip(reason)
+        unavailable(reason)
 
 
 @pytest.fixture
