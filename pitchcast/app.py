@@ -25,7 +25,7 @@ from pitchcast.streams.batching import MatchState
 from pitchcast.streams.clients import faust_credentials
 from pitchcast.web import install_web
 
-__all__ = ["Pitchcast", "build_writer", "create_app", "revoke_bounds"]
+__all__ = ["Pitchcast", "build_writer", "create_app", "revoke_bounds", "run_worker"]
 
 log = logging.getLogger("pitchcast.app")
 
@@ -263,3 +263,30 @@ def create_app(settings: Settings, *, writer: Any | None = None) -> Pitchcast:
         commentary_agent=commentary_agent,
         writer=writer,
     )
+
+
+def run_worker(settings: Settings, *, prepare: Callable[[Pitchcast], None] | None = None) -> None:
+    """Start a worker the way ``pitchcast worker`` does: log the settings (secrets
+    masked), create or check the topics (:class:`~pitchcast.exceptions.PitchcastError`
+    when they cannot serve), build the app, let ``prepare`` adjust it (the fault suite's
+    injections), then run faust's worker until it stops."""
+    from pitchcast.logs import configure_logging, logging_config
+    from pitchcast.streams.admin import ensure_topics
+
+    configure_logging(settings)
+    logger = logging.getLogger("pitchcast")
+    logger.info("pitchcast.settings %s", " ".join(f"{k}={v}" for k, v in settings.as_env().items()))
+    for line in asyncio.run(ensure_topics(settings)):
+        logger.info("pitchcast.topics %s", line)
+    asyncio.set_event_loop(asyncio.new_event_loop())
+    pitchcast = create_app(settings)
+    if prepare is not None:
+        prepare(pitchcast)
+    # faust replaces the root handler at start: hand it pitchcast's configuration.
+    faust.Worker(
+        pitchcast.app,
+        loglevel=settings.log_level,
+        logging_config=logging_config(settings),
+        quiet=True,
+        redirect_stdouts=False,
+    ).execute_from_commandline()

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import sys
 from pathlib import Path
 
@@ -129,32 +128,13 @@ def worker(web_port: int | None, personas: str | None, backend: str | None) -> N
     Creates missing topics first and refuses to start when the match-keyed topics
     do not all have PITCHCAST_PARTITIONS partitions.
     """
-    import faust
-
-    from pitchcast.app import create_app
-    from pitchcast.logs import configure_logging, logging_config
-    from pitchcast.streams.admin import ensure_topics
+    from pitchcast.app import run_worker
 
     settings = _settings(web_port=web_port, personas=personas, llm_backend=backend)
-    configure_logging(settings)
-    logging.getLogger("pitchcast").info(
-        "pitchcast.settings %s", " ".join(f"{k}={v}" for k, v in settings.as_env().items())
-    )
     try:
-        for line in asyncio.run(ensure_topics(settings)):
-            logging.getLogger("pitchcast").info("pitchcast.topics %s", line)
+        run_worker(settings)
     except PitchcastError as exc:
         raise click.ClickException(str(exc)) from exc
-    asyncio.set_event_loop(asyncio.new_event_loop())
-    pitchcast = create_app(settings)
-    # faust replaces the root handler at start: hand it pitchcast's configuration.
-    faust.Worker(
-        pitchcast.app,
-        loglevel=settings.log_level,
-        logging_config=logging_config(settings),
-        quiet=True,
-        redirect_stdouts=False,
-    ).execute_from_commandline()
 
 
 # --- replay / tail -----------------------------------------------------------
