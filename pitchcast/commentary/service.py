@@ -44,20 +44,15 @@ import random
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
-from urllib.parse import urlsplit
 
 import orjson
 
 from pitchcast.cache import NO_LOCK, RedisStore
 from pitchcast.commentary.backends.base import CommentaryBackend, CommentaryResult, ItemCallback
+from pitchcast.commentary.backends.endpoints import endpoint_label
 from pitchcast.commentary.breaker import Breaker, CircuitBreaker
-from pitchcast.exceptions import (
-    CommentaryRejected,
-    DeliveryFailed,
-    LLMCircuitOpen,
-    LLMError,
-    LLMRequestRefused,
-)
+from pitchcast.commentary.guarded import GuardedLLM
+from pitchcast.exceptions import DeliveryFailed
 from pitchcast.metrics import BREAKER_STATE_CODES, Metrics
 from pitchcast.schemas.records import Batch, CommentaryItem, Usage, commentary_id_for
 from pitchcast.settings import Persona, Settings
@@ -68,14 +63,12 @@ __all__ = [
     "CommentaryService",
     "WriteOutcome",
     "current_line_source",
-    "endpoint_label",
 ]
 
 logger = logging.getLogger("pitchcast.commentary")
 
 _CACHE_FORMAT = 1
 _POLL_INITIAL_S = 0.05
-_REASON_MAX_CHARS = 120
 
 
 @runtime_checkable
@@ -103,14 +96,6 @@ _LINE_SOURCE: ContextVar[str] = ContextVar("pitchcast_line_source", default="llm
 def current_line_source() -> str:
     """Inside an ``on_item`` callback: who wrote the line (``llm`` or ``template``)."""
     return _LINE_SOURCE.get()
-
-
-def endpoint_label(base_url: str) -> str:
-    """The LLM endpoint as a metric label: host, port and path, never credentials."""
-    parts = urlsplit(base_url)
-    host = parts.hostname or "?"
-    port = f":{parts.port}" if parts.port else ""
-    return f"{host}{port}{parts.path.rstrip('/')}"
 
 
 class _LineSink:
@@ -185,7 +170,6 @@ class CommentaryService:
         self.fallback = fallback
         self.store = store
         self.deadline_s = deadline_s
-        self.breaker = breaker if breaker is not None else CircuitBreaker(5, 30.0)
         # The lock must outlive a holder that runs to its deadline, or a loser would
         # take it while the holder is still calling the LLM.
         self.lock_ttl_s = lock_ttl_s if lock_ttl_s is not None else deadline_s + 5.0
@@ -193,13 +177,33 @@ class CommentaryService:
         self.cache_ttl_s = cache_ttl_s
         # Shared with the store by default, so one object holds all the stage's figures.
         self.metrics = metrics if metrics is not None else store.metrics
-        self.endpoint = endpoint or primary.name
         self.mode = mode
+        # The one guarded call to the primary, shared with live requests (live.py).
+        self.guarded = GuardedLLM(
+            breaker=breaker if breaker is not None else CircuitBreaker(5, 30.0),
+            metrics=self.metrics,
+            endpoint=endpoint or primary.name,
+            backend=primary.name,
+            max_in_flight=max_in_flight,
+        )
         self.metrics.track(
             "breaker_state", lambda: BREAKER_STATE_CODES[self.breaker.state], endpoint=self.endpoint
         )
-        # One bound for all matches of this worker: the LLM endpoint's concurrency.
-        self.in_flight = asyncio.Semaphore(max_in_flight)
+
+    @property
+    def breaker(self) -> Breaker:
+        """The primary's breaker (read by /ready and the metrics; verdicts: guarded.py)."""
+        return self.guarded.breaker
+
+    @property
+    def in_flight(self) -> asyncio.Semaphore:
+        """The worker's in-flight slots, shared by batch and live requests."""
+        return self.guarded.in_flight
+
+    @property
+    def endpoint(self) -> str:
+        """The LLM endpoint as a metric label."""
+        return self.guarded.endpoint
 
     @classmethod
     def from_settings(
@@ -228,7 +232,7 @@ class CommentaryService:
             lock_poll_max_s=settings.lock_poll_max_s,
             cache_ttl_s=settings.cache_ttl_s,
             metrics=metrics,
-            endpoint=endpoint_label(settings.llm_base_url) if llm else primary.name,
+            endpoint=endpoint_label(settings.llm_base_url, scheme=False) if llm else primary.name,
             mode=settings.llm_mode,
         )
 
@@ -381,107 +385,29 @@ class CommentaryService:
         deadline: float,
         sink: _LineSink,
     ) -> CommentaryResult:
-        """One LLM attempt under the breaker, the semaphore and the deadline."""
-        if not self.breaker.allow():
-            return await self._fallback(batch, persona, cid, sink, "circuit_open")
-        called = False
-        verdict = False
-        outcome = "cancelled"  # what the call came to, for llm_requests
-        timer = _FirstLineTimer(sink, self.metrics, persona, self.mode)
-        try:
-            async with asyncio.timeout_at(deadline) as scope:
-                try:
-                    async with self.in_flight:
-                        called = True
-                        timer.start()
-                        self.metrics.add("llm_in_flight", 1)
-                        try:
-                            result = await self.primary.write(batch, persona, on_item=timer)
-                        finally:
-                            self.metrics.add("llm_in_flight", -1)
-                        verdict = True
-                except TimeoutError:
-                    if scope.expired():
-                        raise
-                    raise _BackendTimeout from None  # the backend's own, not our deadline
-        except TimeoutError:
-            verdict = called
-            outcome = "deadline"
-            if called:
-                self._failed(cid)
-            return await self._fallback(batch, persona, cid, sink, "deadline")
-        except LLMCircuitOpen:
-            return await self._fallback(batch, persona, cid, sink, "circuit_open")
-        except LLMRequestRefused as exc:
-            # The endpoint is up and refused this request: no verdict on the breaker.
-            return await self._fallback(batch, persona, cid, sink, _refused_reason(exc))
-        except LLMError as exc:
-            verdict = True
-            outcome = exc.kind
-            self._failed(cid)
-            return await self._fallback(batch, persona, cid, sink, exc.kind)
-        except CommentaryRejected as exc:
-            # The endpoint answered: it is up, the answer was bad. Not a breaker failure.
-            verdict = True
-            outcome = "rejected"
-            self._succeeded(cid)
-            return await self._fallback(batch, persona, cid, sink, _rejected_reason(exc))
-        except _BackendTimeout:
-            verdict = True
-            outcome = "LLMTimeout"
-            self._failed(cid)
-            return await self._fallback(batch, persona, cid, sink, "LLMTimeout")
-        except DeliveryFailed:
-            raise  # a line could not be published: not the LLM's failure
-        except Exception as exc:
-            verdict = True
-            outcome = "unexpected"
-            self._failed(cid)
-            logger.exception(
-                "pitchcast.commentary.backend_error",
-                extra={
-                    "commentary_id": cid,
-                    "backend": self.primary.name,
-                    "error_kind": type(exc).__name__,
-                },
-            )
-            return await self._fallback(
-                batch, persona, cid, sink, f"unexpected: {type(exc).__name__}"
-            )
-        else:
-            outcome = "ok"
-        finally:
-            if not verdict:
-                self.breaker.release()  # cancelled or never sent: free the half-open probe
-            if called:
-                self.metrics.add("llm_requests", endpoint=self.endpoint, outcome=outcome)
-
-        self._succeeded(cid)
-        timer.complete()
-        self.count_tokens(result.usage)
+        """One guarded LLM request (:mod:`.guarded`); the template on any failure."""
+        primary = self.primary
+        called = await self.guarded.call(
+            lambda on_item: primary.write(batch, persona, on_item=on_item),
+            deadline=deadline,
+            persona=persona,
+            mode=self.mode,
+            context={"commentary_id": cid},
+            on_item=sink,
+        )
+        result = called.answer
+        if result is None or called.reason is not None:
+            return await self._fallback(batch, persona, cid, sink, called.reason or "unexpected")
         if key is not None:
             # Cache before the lock is released, so a waiting loser finds the answer.
             await self.store.set_answer(key, _dump_result(result), self.cache_ttl_s)
         await sink.emit_rest(result.items)
         return result
 
-    def count_tokens(self, usage: Usage) -> None:
-        """Prompt tokens (served from the server's prefix cache or not) and completion."""
-        cached = usage.cached_prompt_tokens
-        tokens = {
-            "prompt_cached": cached,
-            "prompt_uncached": max(usage.prompt_tokens - cached, 0),
-            "completion": usage.completion_tokens,
-        }
-        for kind, n in tokens.items():
-            if n:
-                self.metrics.add("llm_tokens", n, kind=kind)
-
     async def _fallback(
         self, batch: Batch, persona: Persona, cid: str, sink: _LineSink, reason: str
     ) -> CommentaryResult:
         """The template writes the batch; lines the primary already emitted are kept."""
-        kind = reason.split(":", 1)[0]
         written = await self.fallback.write(batch, persona)
         kept = dict(sink.emitted)
         if kept:
@@ -502,16 +428,14 @@ class CommentaryService:
                 usage=written.usage,
                 fallback_reason=reason,
             )
-        self.metrics.add("fallbacks", reason=kind, source=result.source)
-        logger.warning(
-            "pitchcast.commentary.fallback",
-            extra={
+        self.guarded.record_fallback(
+            reason,
+            result.source,
+            {
                 "commentary_id": cid,
                 "game_id": batch.game_id,
                 "batch_index": batch.batch_index,
                 "persona": persona,
-                "reason": reason,
-                "source": result.source,
                 "kept_lines": len(kept),
             },
         )
@@ -547,84 +471,6 @@ class CommentaryService:
                 extra={"commentary_id": cid, "error_kind": type(exc).__name__},
             )
             return None
-
-    def record_failure(self, exc: Exception | None = None) -> None:
-        """An LLM request failed (an outage: timeouts, 5xx, 429, connection errors)."""
-        self._failed(type(exc).__name__ if exc is not None else "live")
-
-    def record_success(self) -> None:
-        """An LLM request was answered (even if the answer was then rejected)."""
-        self._succeeded("live")
-
-    def _failed(self, cid: str) -> None:
-        if self.breaker.record_failure():
-            self.metrics.add("breaker_opened", endpoint=self.endpoint)
-            logger.warning(
-                "pitchcast.breaker_opened",
-                extra={
-                    "commentary_id": cid,
-                    "backend": self.primary.name,
-                    "failures": self.breaker.consecutive_failures,
-                    "reset_after_s": self.breaker.reset_after_s,
-                },
-            )
-
-    def _succeeded(self, cid: str) -> None:
-        if self.breaker.record_success():
-            logger.info(
-                "pitchcast.breaker_closed",
-                extra={"commentary_id": cid, "backend": self.primary.name},
-            )
-
-
-class _FirstLineTimer:
-    """Passes the primary's lines on; times the first one and the complete answer."""
-
-    def __init__(self, sink: _LineSink, metrics: Metrics, persona: str, mode: str) -> None:
-        self._sink = sink
-        self._metrics = metrics
-        self._labels = {"persona": persona, "mode": mode}
-        self._started: float | None = None
-        self._first_seen = False
-
-    def start(self) -> None:
-        self._started = asyncio.get_running_loop().time()
-
-    def _elapsed(self) -> float:
-        assert self._started is not None
-        return asyncio.get_running_loop().time() - self._started
-
-    async def __call__(self, item: CommentaryItem) -> None:
-        if not self._first_seen:
-            self._first_seen = True
-            self._metrics.observe("llm_time_to_first_line_seconds", self._elapsed(), **self._labels)
-        await self._sink(item)
-
-    def complete(self) -> None:
-        """The answer is complete (a non-streamed answer's first line comes with it)."""
-        elapsed = self._elapsed()
-        if not self._first_seen:
-            self._first_seen = True
-            self._metrics.observe("llm_time_to_first_line_seconds", elapsed, **self._labels)
-        self._metrics.observe("llm_request_seconds", elapsed, **self._labels)
-
-
-class _BackendTimeout(Exception):
-    """A bare TimeoutError from the backend itself (not the batch deadline)."""
-
-
-def _rejected_reason(exc: CommentaryRejected) -> str:
-    first = exc.reasons[0] if exc.reasons else "rejected"
-    # Validation messages only: they never carry credentials, but they may be long.
-    first = " ".join(first.split())
-    if len(first) > _REASON_MAX_CHARS:
-        first = first[: _REASON_MAX_CHARS - 1] + "…"
-    return f"{exc.kind}: {first}"
-
-
-def _refused_reason(exc: LLMRequestRefused) -> str:
-    # The status only: the server's message may quote the request.
-    return f"{exc.kind}: HTTP {exc.status}" if exc.status else f"{exc.kind}: error event"
 
 
 def _dump_result(result: CommentaryResult) -> bytes:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
+from pitchcast.commentary.conversation import LiveTurn
 from pitchcast.schemas.records import Batch, CommentaryItem, Usage
 from pitchcast.settings import Persona
 
@@ -43,7 +44,8 @@ class RowsAnswer:
 
 
 class CommentaryBackend(Protocol):
-    """Writes the commentary of one batch in one persona."""
+    """Writes the commentary of one batch in one persona (batch mode), or of some rows
+    of a batch still filling, in its conversation (live mode)."""
 
     name: str
 
@@ -51,6 +53,23 @@ class CommentaryBackend(Protocol):
         self, batch: Batch, persona: Persona, *, on_item: ItemCallback | None = None
     ) -> CommentaryResult:
         """One item per action of ``batch``; raise a ``PitchcastError`` on failure."""
+        ...
+
+    async def write_rows(
+        self,
+        batch: Batch,
+        persona: Persona,
+        turns: Sequence[LiveTurn],
+        rows: Sequence[int],
+        *,
+        settled: Mapping[int, CommentaryItem],
+        deadline: float | None = None,
+        on_item: ItemCallback | None = None,
+    ) -> RowsAnswer:
+        """The valid lines of ``rows`` (1-based positions of ``batch``, the actions so
+        far) after ``turns``, ``settled`` being the rows written before; each valid line
+        goes to ``on_item`` in row order. ``deadline`` is absolute loop time. Raise a
+        ``PitchcastError`` on failure; rows left out are the caller's to fill."""
         ...
 
     async def aclose(self) -> None:

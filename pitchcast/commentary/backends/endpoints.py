@@ -55,9 +55,12 @@ POINTS_PER_ENDPOINT = 64
 _ORDER_CACHE_MAX = 4096
 
 
-def endpoint_label(url: str) -> str:
+def endpoint_label(url: str, *, scheme: bool = True) -> str:
     """``scheme://host[:port]/path`` of ``url``: what logs and errors name (never a
-    user, password or query string)."""
+    user, password or query string). Without ``scheme``, ``host[:port]/path``: the
+    ``endpoint`` label of the service's metrics (given the whole
+    ``PITCHCAST_LLM_BASE_URL``, so with several endpoints it names the first and
+    carries the rest of the list in its path)."""
     parts = urlsplit(url)
     host = parts.hostname or "?"
     if ":" in host:
@@ -67,7 +70,8 @@ def endpoint_label(url: str) -> str:
     except ValueError:
         port = None
     netloc = f"{host}:{port}" if port is not None else host
-    return f"{parts.scheme}://{netloc}{parts.path}".rstrip("/")
+    label = f"{netloc}{parts.path}".rstrip("/")
+    return f"{parts.scheme}://{label}" if scheme else label
 
 
 def pair_keys(

@@ -380,7 +380,7 @@ class OpenAIBackend:
         rows: Sequence[int],
         *,
         settled: Mapping[int, CommentaryItem],
-        deadline: float,
+        deadline: float | None = None,
         on_item: ItemCallback | None = None,
     ) -> RowsAnswer:
         """Live mode: the lines of ``rows`` of a batch still filling, in its conversation.
@@ -388,10 +388,12 @@ class OpenAIBackend:
         ``batch`` holds the actions so far; ``turns`` the earlier requests and their
         answers; ``settled`` the rows already written. Valid lines go to ``on_item`` in
         row order as they stream in. Retries as :meth:`write` does, until ``deadline``
-        (loop time); no repair round (a line is wanted within seconds: the caller fills
+        (loop time; by default the batch deadline from now); no repair round (a line is wanted within seconds: the caller fills
         what is missing). Raises :class:`~pitchcast.exceptions.LLMError` on failure.
         """
         config = self.config
+        if deadline is None:
+            deadline = asyncio.get_running_loop().time() + config.batch_deadline_s
         structured = config.structured_output
         assembler = LineAssembler(batch, max_chars=config.max_description_chars, settled=settled)
         usage = _UsageSum()

@@ -1,0 +1,293 @@
+"""The one guarded call to the primary LLM, for batch and live mode alike.
+
+:meth:`GuardedLLM.call` wraps one backend request (a batch's :meth:`write`, a live
+request's :meth:`write_rows`, later one fork of a burst) in everything a request to the
+LLM owes the worker, in order:
+
+1. the breaker: while it lets nothing through, nothing is sent (``circuit_open``);
+2. the deadline (``asyncio.timeout_at``), which covers the wait for a slot too;
+3. one of the worker's in-flight slots, held only while the request is in flight
+   (``llm_in_flight``), so a hanging match never holds more than its own requests;
+4. the breaker's verdict on what came back: an answer (even one judged invalid) is a
+   success; a timeout, an outage or anything unexpected a failure; a refusal (a
+   permanent 4xx), an open circuit met by the backend, a cancellation: no verdict, and
+   a half-open probe taken is handed back;
+5. the figures: ``llm_requests{outcome}``, ``llm_request_seconds``,
+   ``llm_time_to_first_line_seconds``, ``llm_tokens``, ``breaker_opened``, and the
+   reason the caller falls back with (:attr:`Guarded.reason`).
+
+Every call keeps its state in its own frame, so one lane may run several at once (each
+takes its own slot). :meth:`GuardedLLM.record_fallback` is the one place that counts
+``fallbacks`` and writes the ``pitchcast.commentary.fallback`` log, whatever the reason
+(also one met before any call: the lock wait's deadline, a circuit open up front).
+
+The breaker's verdicts on the service's breaker are recorded here and nowhere else. A
+backend with several endpoints (openai) also records each attempt's verdict on its
+endpoint's own breaker (:mod:`.backends.failover`); its service-level breaker is a view
+that ignores the verdicts given here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Generic, Protocol, TypeVar
+
+from pitchcast.commentary.backends.base import ItemCallback
+from pitchcast.commentary.breaker import Breaker
+from pitchcast.exceptions import (
+    CommentaryRejected,
+    DeliveryFailed,
+    LLMCircuitOpen,
+    LLMError,
+    LLMRequestRefused,
+)
+from pitchcast.metrics import Metrics
+from pitchcast.schemas.records import CommentaryItem, Usage
+
+__all__ = ["Guarded", "GuardedLLM", "refused_reason", "rejected_reason"]
+
+logger = logging.getLogger("pitchcast.commentary")
+
+_REASON_MAX_CHARS = 120
+
+
+class _Answered(Protocol):
+    @property
+    def usage(self) -> Usage: ...
+
+
+AnswerT = TypeVar("AnswerT", bound=_Answered)
+# The request itself: called once, with the line callback to stream valid lines to.
+Send = Callable[[ItemCallback], Awaitable[AnswerT]]
+# A returned answer that is not good enough: the reason, else None.
+Judge = Callable[[AnswerT], "str | None"]
+
+
+@dataclass(frozen=True, slots=True)
+class Guarded(Generic[AnswerT]):
+    """What one guarded call came to.
+
+    ``answer`` is what the backend returned (None when it raised or nothing was sent);
+    ``reason`` the fallback reason when the caller must fill in with the template (None
+    when the answer is good). Both are set for an answer the judge refused.
+    """
+
+    answer: AnswerT | None
+    reason: str | None
+
+
+class GuardedLLM:
+    """Breaker, in-flight slots, deadline, verdicts and figures of the primary LLM.
+
+    One per worker, shared by its batch and live requests.
+    """
+
+    def __init__(
+        self,
+        *,
+        breaker: Breaker,
+        metrics: Metrics,
+        endpoint: str,
+        backend: str,
+        max_in_flight: int,
+    ) -> None:
+        self.breaker = breaker
+        self.metrics = metrics
+        # The endpoint as a metric label, and the backend's name for logs.
+        self.endpoint = endpoint
+        self.backend = backend
+        # One bound for all matches of this worker: the LLM endpoint's concurrency.
+        self.in_flight = asyncio.Semaphore(max_in_flight)
+
+    async def call(
+        self,
+        send: Send[AnswerT],
+        *,
+        deadline: float,
+        persona: str,
+        mode: str,
+        context: Mapping[str, object],
+        on_item: ItemCallback | None = None,
+        judge: Judge[AnswerT] | None = None,
+    ) -> Guarded[AnswerT]:
+        """``send(on_item)`` under the breaker, a slot and ``deadline`` (loop time).
+
+        ``persona`` and ``mode`` label the timings; ``context`` names the request in
+        logs (its ``commentary_id`` at least). Never raises for the backend's sake:
+        cancellation and :class:`~pitchcast.exceptions.DeliveryFailed` (a line the
+        agent could not publish, not the LLM's failure) go through.
+        """
+        if not self.breaker.allow():
+            return Guarded(None, "circuit_open")
+        metrics = self.metrics
+        loop = asyncio.get_running_loop()
+        timer = _LineTimer(metrics, on_item, persona=persona, mode=mode)
+        called = False
+        verdict = False
+        outcome = "cancelled"  # what the call came to, for llm_requests
+        try:
+            async with asyncio.timeout_at(deadline) as scope:
+                try:
+                    async with self.in_flight:
+                        called = True
+                        timer.start(loop.time())
+                        metrics.add("llm_in_flight", 1)
+                        try:
+                            answer = await send(timer)
+                        finally:
+                            metrics.add("llm_in_flight", -1)
+                except TimeoutError:
+                    if scope.expired():
+                        raise
+                    raise _BackendTimeout from None  # the backend's own, not the deadline
+        except TimeoutError:
+            # Only a request that was sent says something about the endpoint.
+            verdict = called
+            outcome = "deadline"
+            if called:
+                self._failed(context)
+            return Guarded(None, "deadline")
+        except LLMCircuitOpen:
+            outcome = "circuit_open"
+            return Guarded(None, "circuit_open")
+        except LLMRequestRefused as exc:
+            # The endpoint is up and refused this request: no verdict on the breaker.
+            outcome = exc.kind
+            return Guarded(None, refused_reason(exc))
+        except LLMError as exc:
+            verdict = True
+            outcome = exc.kind
+            self._failed(context)
+            return Guarded(None, exc.kind)
+        except CommentaryRejected as exc:
+            # The endpoint answered: it is up, the answer was bad. Not a breaker failure.
+            verdict = True
+            outcome = "rejected"
+            self._succeeded(context)
+            return Guarded(None, rejected_reason(exc))
+        except _BackendTimeout:
+            verdict = True
+            outcome = "LLMTimeout"
+            self._failed(context)
+            return Guarded(None, "LLMTimeout")
+        except DeliveryFailed:
+            raise  # a line could not be published: not the LLM's failure
+        except Exception as exc:
+            verdict = True
+            outcome = "unexpected"
+            self._failed(context)
+            logger.exception(
+                "pitchcast.commentary.backend_error",
+                extra={**context, "backend": self.backend, "error_kind": type(exc).__name__},
+            )
+            return Guarded(None, f"unexpected: {type(exc).__name__}")
+        else:
+            verdict = True
+            reason = judge(answer) if judge is not None else None
+            outcome = "ok" if reason is None else "rejected"
+        finally:
+            if not verdict:
+                self.breaker.release()  # cancelled or never sent: free a half-open probe
+            if called:
+                metrics.add("llm_requests", endpoint=self.endpoint, outcome=outcome)
+
+        self._succeeded(context)
+        timer.complete(loop.time(), first_line=reason is None)
+        self.count_tokens(answer.usage)
+        return Guarded(answer, reason)
+
+    def count_tokens(self, usage: Usage) -> None:
+        """Prompt tokens (served from the server's prefix cache or not) and completion."""
+        cached = usage.cached_prompt_tokens
+        tokens = {
+            "prompt_cached": cached,
+            "prompt_uncached": max(usage.prompt_tokens - cached, 0),
+            "completion": usage.completion_tokens,
+        }
+        for kind, n in tokens.items():
+            if n:
+                self.metrics.add("llm_tokens", n, kind=kind)
+
+    def record_fallback(self, reason: str, source: str, fields: Mapping[str, object]) -> None:
+        """The template wrote (some of) a request's lines: ``fallbacks{reason, source}``
+        (the reason's kind, before any ``:``) and the fallback log with ``fields``."""
+        self.metrics.add("fallbacks", reason=reason.split(":", 1)[0], source=source)
+        logger.warning(
+            "pitchcast.commentary.fallback",
+            extra={**fields, "reason": reason, "source": source},
+        )
+
+    # --- verdicts ---------------------------------------------------------------------
+
+    def _failed(self, context: Mapping[str, object]) -> None:
+        if self.breaker.record_failure():
+            self.metrics.add("breaker_opened", endpoint=self.endpoint)
+            logger.warning(
+                "pitchcast.breaker_opened",
+                extra={
+                    **context,
+                    "backend": self.backend,
+                    "failures": self.breaker.consecutive_failures,
+                    "reset_after_s": self.breaker.reset_after_s,
+                },
+            )
+
+    def _succeeded(self, context: Mapping[str, object]) -> None:
+        if self.breaker.record_success():
+            logger.info("pitchcast.breaker_closed", extra={**context, "backend": self.backend})
+
+
+class _LineTimer:
+    """Passes the backend's lines on; times the first one and the whole request."""
+
+    def __init__(
+        self, metrics: Metrics, on_item: ItemCallback | None, *, persona: str, mode: str
+    ) -> None:
+        self._metrics = metrics
+        self._on_item = on_item
+        self._labels = {"persona": persona, "mode": mode}
+        self._started = 0.0
+        self._first_seen = False
+
+    def start(self, now: float) -> None:
+        self._started = now
+
+    async def __call__(self, item: CommentaryItem) -> None:
+        if not self._first_seen:
+            self._first_seen = True
+            elapsed = asyncio.get_running_loop().time() - self._started
+            self._metrics.observe("llm_time_to_first_line_seconds", elapsed, **self._labels)
+        if self._on_item is not None:
+            await self._on_item(item)
+
+    def complete(self, now: float, *, first_line: bool) -> None:
+        """The answer is in. A good answer that streamed no line (a non-streamed one)
+        had its first line now."""
+        elapsed = now - self._started
+        if first_line and not self._first_seen:
+            self._first_seen = True
+            self._metrics.observe("llm_time_to_first_line_seconds", elapsed, **self._labels)
+        self._metrics.observe("llm_request_seconds", elapsed, **self._labels)
+
+
+class _BackendTimeout(Exception):
+    """A bare TimeoutError from the backend itself (not the request's deadline)."""
+
+
+def rejected_reason(exc: CommentaryRejected) -> str:
+    """``CommentaryRejected: <first reason>``, on one line and at most 120 characters."""
+    first = exc.reasons[0] if exc.reasons else "rejected"
+    # Validation messages only: they never carry credentials, but they may be long.
+    first = " ".join(first.split())
+    if len(first) > _REASON_MAX_CHARS:
+        first = first[: _REASON_MAX_CHARS - 1] + "…"
+    return f"{exc.kind}: {first}"
+
+
+def refused_reason(exc: LLMRequestRefused) -> str:
+    """``LLMRequestRefused: HTTP <status>`` (or ``: error event`` without a status)."""
+    # The status only: the server's message may quote the request.
+    return f"{exc.kind}: HTTP {exc.status}" if exc.status else f"{exc.kind}: error event"
