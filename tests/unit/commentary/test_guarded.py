@@ -21,7 +21,6 @@ from pitchcast.exceptions import (
 from pitchcast.metrics import Metrics
 from pitchcast.schemas.records import CommentaryItem, Usage
 
-
 REFUSED = "LLMRequestRefused"
 REJECTED = "CommentaryRejected"
 
