@@ -46,8 +46,11 @@ When every row has a valid line, extra lines (a row that does not exist, written
 the last one) are ignored with a warning rather than rejected: there is nothing left
 to repair and every line already left.
 
-Every httpx error is translated (``raise ... from exc``, in :mod:`.wire`, the HTTP
-exchange itself) into the :class:`~pitchcast.exceptions.LLMError` family. API keys are
+The HTTP exchange itself is :mod:`.wire` (bytes in, text pieces and usage out, every
+httpx error translated into the :class:`~pitchcast.exceptions.LLMError` family);
+endpoint choice, retries and each attempt's verdict on its endpoint are
+:mod:`.failover`; this module reads the text (:class:`~..parsing.AnswerParser`) and
+checks the lines (:class:`~..validation.LineAssembler`). API keys are
 sent per request, only to their own endpoint, never logged, and removed from any text a
 server sends back before it reaches a message; logs and errors name an endpoint by
 ``scheme://host:port/path``.
@@ -59,9 +62,9 @@ assembler, game_id, deadline); the batch path and the live path share it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
-import random
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -69,7 +72,6 @@ from typing import Any
 
 import httpx
 import orjson
-import stamina
 from pydantic import SecretStr
 
 from pitchcast.commentary.backends.base import CommentaryResult, ItemCallback, RowsAnswer
@@ -79,9 +81,10 @@ from pitchcast.commentary.backends.endpoints import (
     EndpointRing,
     pair_keys,
 )
-from pitchcast.commentary.backends.timing import attempt_budget, backoff
-from pitchcast.commentary.backends.wire import Answer, ChatWire
+from pitchcast.commentary.backends.failover import Failover
+from pitchcast.commentary.backends.wire import ChatWire, Completion
 from pitchcast.commentary.conversation import LiveTurn, build_live_messages
+from pitchcast.commentary.parsing import AnswerParser, ParsedItem
 from pitchcast.commentary.prompt import (
     PROMPT_VERSION,
     build_messages,
@@ -90,16 +93,7 @@ from pitchcast.commentary.prompt import (
     system_prompt,
 )
 from pitchcast.commentary.validation import MAX_DESCRIPTION_CHARS, LineAssembler
-from pitchcast.exceptions import (
-    CommentaryRejected,
-    LLMCircuitOpen,
-    LLMError,
-    LLMRateLimited,
-    LLMRequestRefused,
-    LLMTimeout,
-    LLMUnavailable,
-    PitchcastError,
-)
+from pitchcast.exceptions import CommentaryRejected, LLMCircuitOpen, LLMTimeout
 from pitchcast.schemas.records import Batch, CommentaryItem, Usage
 from pitchcast.settings import Persona, Settings, split_list
 
@@ -107,7 +101,6 @@ __all__ = ["OpenAIBackend", "OpenAIConfig"]
 
 logger = logging.getLogger("pitchcast.llm")
 
-_RETRYABLE = (LLMUnavailable, LLMTimeout, LLMRateLimited)
 _WARMUP_PROMPT = "준비"
 
 
@@ -182,15 +175,25 @@ class OpenAIConfig:
 
 
 @dataclass(slots=True)
+class _Answer:
+    """One completion as received and read."""
+
+    text: str
+    finish_reason: str | None
+    usage: Usage = field(default_factory=Usage)
+    problems: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
 class _UsageSum:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cached_prompt_tokens: int = 0
 
-    def add(self, answer: Answer) -> None:
-        self.prompt_tokens += answer.prompt_tokens
-        self.completion_tokens += answer.completion_tokens
-        self.cached_prompt_tokens += answer.cached_prompt_tokens
+    def add(self, usage: Usage) -> None:
+        self.prompt_tokens += usage.prompt_tokens
+        self.completion_tokens += usage.completion_tokens
+        self.cached_prompt_tokens += usage.cached_prompt_tokens
 
     def freeze(self) -> Usage:
         return Usage(
@@ -198,14 +201,6 @@ class _UsageSum:
             completion_tokens=self.completion_tokens,
             cached_prompt_tokens=self.cached_prompt_tokens,
         )
-
-
-@dataclass(slots=True)
-class _Attempts:
-    """Where a request's attempts went (for the retry decision)."""
-
-    made: int = 0
-    endpoint: Endpoint | None = None
 
 
 class OpenAIBackend:
@@ -249,6 +244,7 @@ class OpenAIBackend:
         self._wire = ChatWire(
             self._client, secrets=keys, connect_timeout_s=config.connect_timeout_s
         )
+        self._failover = Failover(self.ring, config)
 
     @classmethod
     def from_settings(
@@ -388,8 +384,9 @@ class OpenAIBackend:
         ``batch`` holds the actions so far; ``turns`` the earlier requests and their
         answers; ``settled`` the rows already written. Valid lines go to ``on_item`` in
         row order as they stream in. Retries as :meth:`write` does, until ``deadline``
-        (loop time; by default the batch deadline from now); no repair round (a line is wanted within seconds: the caller fills
-        what is missing). Raises :class:`~pitchcast.exceptions.LLMError` on failure.
+        (loop time; by default the batch deadline from now); no repair round (a line
+        is wanted within seconds: the caller fills what is missing). Raises
+        :class:`~pitchcast.exceptions.LLMError` on failure.
         """
         config = self.config
         if deadline is None:
@@ -477,14 +474,7 @@ class OpenAIBackend:
         )
         started = time.monotonic()
         endpoint.requests += 1
-        with self._wire.translated(endpoint):
-            response = await self._client.post(
-                endpoint.chat_url,
-                content=orjson.dumps(payload),
-                headers=self._wire.headers(endpoint, stream=False),
-                timeout=timeout,
-            )
-            await self._wire.raise_for_status(response, endpoint)
+        await self._wire.ping(endpoint, payload, timeout)
         logger.info(
             "pitchcast.llm.warmed_up",
             extra={
@@ -513,139 +503,67 @@ class OpenAIBackend:
         on_item: ItemCallback | None = None,
         usage: _UsageSum | None = None,
         context: dict[str, Any] | None = None,
-    ) -> Answer:
+    ) -> _Answer:
         """One answer to ``messages`` for ``rows``, fed line by line to ``assembler``.
 
-        The match's endpoints are tried in its ring order (``game_id``); attempts are
-        retried while one can still start before ``deadline`` (absolute
-        ``loop.time()``), each with the budget of :func:`.timing.attempt_budget`.
-        The caller bounds the whole exchange by the deadline (``asyncio.timeout_at``).
+        The match's endpoints are tried in its ring order (``game_id``), with retries
+        while one can still start before ``deadline`` (absolute ``loop.time()``):
+        :class:`~.failover.Failover`. The caller bounds the whole exchange by the
+        deadline (``asyncio.timeout_at``).
         """
-        loop = asyncio.get_running_loop()
-        config = self.config
-        context = context if context is not None else {"game_id": game_id}
-        attempts = _Attempts()
-
-        def decide_retry(exc: Exception) -> bool | float:
-            # stamina's hook: False = give up, a float = wait that long, then retry.
-            if not isinstance(exc, LLMError) or isinstance(exc, LLMCircuitOpen | LLMRequestRefused):
-                return False
-            failed = attempts.endpoint
-            following = None if failed is None else self.ring.after(game_id, failed, reserve=False)
-            if following is None:
-                self._abandon(context, exc, "every endpoint's breaker is open", 0.0, loop, deadline)
-                return False
-            if not isinstance(exc, _RETRYABLE) and following is failed:
-                return False  # a broken body: only another endpoint may do better
-            if following is not failed:
-                # Another endpoint: the failed one's Retry-After and backoff are not its.
-                wait = random.uniform(0, config.backoff_jitter_s)
-            elif isinstance(exc, LLMRateLimited) and exc.retry_after is not None:
-                wait = exc.retry_after
-            else:
-                wait = backoff(
-                    attempts.made,
-                    initial_s=config.backoff_initial_s,
-                    max_s=config.backoff_max_s,
-                    jitter_s=config.backoff_jitter_s,
-                )
-            if wait + config.min_attempt_s > deadline - loop.time():
-                self._abandon(context, exc, "no time left", wait, loop, deadline)
-                return False
-            return wait
-
         payload = self._payload(messages, rows, game_id=game_id)
-        async for attempt in stamina.retry_context(
-            on=decide_retry, attempts=config.retry_attempts, timeout=None
-        ):
-            with attempt:
-                previous = attempts.endpoint
-                endpoint = (
-                    self.ring.first(game_id)
-                    if previous is None
-                    else self.ring.after(game_id, previous)
-                )
-                if endpoint is None:
-                    raise LLMCircuitOpen("every LLM endpoint's circuit breaker is open")
-                if previous is not None and endpoint is not previous:
-                    logger.info(
-                        "pitchcast.llm.failover",
-                        extra={**context, "from": previous.label, "to": endpoint.label},
-                    )
-                attempts.made += 1
-                attempts.endpoint = endpoint
-                budget = attempt_budget(
-                    deadline - loop.time(),
-                    read_timeout_s=config.read_timeout_s,
-                    min_attempt_s=config.min_attempt_s,
-                    last=attempts.made >= config.retry_attempts,
-                )
-                # Rows settled by an earlier, interrupted attempt stay as they went out.
-                assembler.begin_attempt()
-                answer = await self._attempt(
-                    endpoint, payload, budget, assembler, on_item, deadline, context
-                )
-                if usage is not None:
-                    usage.add(answer)
-                return answer
-        raise AssertionError("stamina ended the retries without an outcome")  # pragma: no cover
 
-    def _abandon(
-        self,
-        context: dict[str, Any],
-        exc: PitchcastError,
-        why: str,
-        wait: float,
-        loop: asyncio.AbstractEventLoop,
-        deadline: float,
-    ) -> None:
-        logger.warning(
-            "pitchcast.llm.retry_abandoned",
-            extra={
-                **context,
-                "error_kind": exc.kind,
-                "why": why,
-                "wait_s": round(wait, 3),
-                "left_s": round(deadline - loop.time(), 3),
-            },
+        async def attempt(endpoint: Endpoint, budget: float) -> _Answer:
+            # Rows settled by an earlier, interrupted attempt stay as they went out.
+            assembler.begin_attempt()
+            answer = await self._read(endpoint, payload, budget, assembler, on_item)
+            if usage is not None:
+                usage.add(answer.usage)
+            return answer
+
+        return await self._failover.run(
+            attempt,
+            game_id=game_id,
+            deadline=deadline,
+            context=context if context is not None else {"game_id": game_id},
         )
 
-    async def _attempt(
+    async def _read(
         self,
         endpoint: Endpoint,
         payload: dict[str, Any],
         budget: float,
         assembler: LineAssembler,
         on_item: ItemCallback | None,
-        deadline: float,
-        context: dict[str, Any],
-    ) -> Answer:
-        """One request to ``endpoint``; its outcome is the endpoint breaker's verdict."""
-        endpoint.requests += 1
-        verdict = False
-        try:
-            answer = await self._wire.request(endpoint, payload, budget, assembler, on_item)
-        except LLMRequestRefused as exc:
-            verdict = True
-            endpoint.refused()
-            logger.warning(
-                "pitchcast.llm.request_refused",
-                extra={**context, "endpoint": endpoint.label, "status": exc.status},
+    ) -> _Answer:
+        """One request's answer: its text parsed into lines as it arrives, each line
+        checked by ``assembler``, the settled ones handed to ``on_item`` in row order."""
+        parser = AnswerParser()
+        parsed_count = 0
+
+        async def take(parsed: list[ParsedItem]) -> None:
+            nonlocal parsed_count
+            parsed_count += len(parsed)
+            for item in parsed:
+                for settled in assembler.add(item):
+                    if on_item is not None:
+                        await on_item(settled)
+
+        completion = Completion(None, Usage())
+        async with contextlib.aclosing(self._wire.exchange(endpoint, payload, budget)) as pieces:
+            async for piece in pieces:
+                if isinstance(piece, Completion):
+                    completion = piece
+                else:
+                    await take(parser.feed(piece))
+        await take(parser.finish())
+        answer = _Answer(parser.text, completion.finish_reason, completion.usage)
+        if parser.undecodable_items:
+            answer.problems.append(f"{parser.undecodable_items} JSON item(s) are not valid JSON")
+        if parsed_count == 0 and not parser.json_values and answer.text.strip():
+            answer.problems.append(
+                "no line in the requested format (n|tone|text lines, or the JSON shape)"
             )
-            raise
-        except LLMError as exc:
-            verdict = True
-            endpoint.failed(exc.kind)
-            raise
-        except asyncio.CancelledError:
-            if asyncio.get_running_loop().time() >= deadline:
-                verdict = True  # the deadline cut this attempt: it did not answer in time
-                endpoint.failed("deadline")
-            raise
-        finally:
-            if not verdict:
-                endpoint.no_verdict()  # cancelled from outside, or a bug: no evidence
-        endpoint.succeeded()
         return answer
 
     def _payload(
@@ -670,7 +588,7 @@ class OpenAIBackend:
             )
         return payload
 
-    def _note(self, answer: Answer) -> str | None:
+    def _note(self, answer: _Answer) -> str | None:
         notes = list(answer.problems)
         if answer.finish_reason == "length":
             notes.append(f"the answer was cut at max_tokens={self.config.max_tokens}")

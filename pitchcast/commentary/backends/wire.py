@@ -1,30 +1,29 @@
-"""One HTTP exchange with an OpenAI-compatible chat-completions endpoint.
+"""One HTTP exchange with an OpenAI-compatible chat-completions endpoint: bytes only.
 
-What :class:`~.openai.OpenAIBackend` needs of the wire, apart from choosing endpoints and
-retrying: send one request (streamed SSE or a plain body) within an attempt's budget,
-feed the answer's lines to the assembler as they complete, read usage (prompt, cached
-and completion tokens), and turn every HTTP status, error object and httpx error into
-the :class:`~pitchcast.exceptions.LLMError` family. API keys go only into their own
-endpoint's ``authorization`` header and are removed from any text a server sends back
-before it reaches a message.
+What :class:`~.openai.OpenAIBackend` needs of the wire, apart from choosing endpoints,
+retrying and reading the answer: send one request (streamed SSE or a plain body) within
+an attempt's budget, yield the answer's text in pieces as they arrive, then how it
+ended (:class:`Completion`: finish reason and usage, prompt, cached and completion
+tokens), and turn every HTTP status, error object and httpx error into the
+:class:`~pitchcast.exceptions.LLMError` family. What the text says (lines, rows, JSON)
+is not the wire's business: :mod:`.openai` parses and checks it. API keys go only into
+their own endpoint's ``authorization`` header and are removed from any text a server
+sends back before it reaches a message.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Awaitable, Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import orjson
 
-from pitchcast.commentary.backends.base import ItemCallback
 from pitchcast.commentary.backends.endpoints import Endpoint
 from pitchcast.commentary.backends.errors import error_class, parse_retry_after
 from pitchcast.commentary.backends.timing import attempt_timeouts
-from pitchcast.commentary.parsing import AnswerParser, ParsedItem
-from pitchcast.commentary.validation import LineAssembler
 from pitchcast.exceptions import (
     LLMBadResponse,
     LLMError,
@@ -34,8 +33,9 @@ from pitchcast.exceptions import (
     LLMUnavailable,
     PitchcastError,
 )
+from pitchcast.schemas.records import Usage
 
-__all__ = ["Answer", "ChatWire", "cached_tokens"]
+__all__ = ["ChatWire", "Completion", "Piece", "cached_tokens"]
 
 _ERROR_SNIPPET_CHARS = 200
 _ERROR_BODY_MAX_BYTES = 4096
@@ -49,16 +49,24 @@ def cached_tokens(usage: dict[str, Any]) -> int:
     return 0
 
 
-@dataclass(slots=True)
-class Answer:
-    """One completion as received."""
+def _usage(usage: dict[str, Any]) -> Usage:
+    return Usage(
+        prompt_tokens=int(usage.get("prompt_tokens") or 0),
+        completion_tokens=int(usage.get("completion_tokens") or 0),
+        cached_prompt_tokens=cached_tokens(usage),
+    )
 
-    text: str
+
+@dataclass(frozen=True, slots=True)
+class Completion:
+    """How an answer ended: the last thing :meth:`ChatWire.exchange` yields."""
+
     finish_reason: str | None
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    problems: list[str] = field(default_factory=list)
-    cached_prompt_tokens: int = 0
+    usage: Usage
+
+
+# What an exchange yields: pieces of the answer's text, then its Completion.
+Piece = str | Completion
 
 
 class ChatWire:
@@ -81,49 +89,22 @@ class ChatWire:
             headers["authorization"] = f"Bearer {endpoint.secret}"
         return headers
 
-    async def request(
-        self,
-        endpoint: Endpoint,
-        payload: dict[str, Any],
-        budget: float,
-        assembler: LineAssembler,
-        on_item: ItemCallback | None,
-    ) -> Answer:
-        parser = AnswerParser()
-        parsed_count = 0
+    async def exchange(
+        self, endpoint: Endpoint, payload: dict[str, Any], budget: float
+    ) -> AsyncIterator[Piece]:
+        """Send ``payload`` to ``endpoint`` (streamed when ``payload["stream"]``) within
+        ``budget`` seconds per wait (:func:`.timing.attempt_timeouts`); yield the text
+        as it arrives, then a :class:`Completion`. Raises the ``LLMError`` family.
 
-        async def take(parsed: list[ParsedItem]) -> None:
-            nonlocal parsed_count
-            parsed_count += len(parsed)
-            for item in parsed:
-                for settled in assembler.add(item):
-                    if on_item is not None:
-                        await on_item(settled)
-
+        Iterate it inside ``contextlib.aclosing`` so that a consumer that stops early
+        closes the response at once."""
         body = orjson.dumps(payload)
-        stream = bool(payload["stream"])
         limits = attempt_timeouts(budget, connect_timeout_s=self._connect_timeout_s)
         timeout = httpx.Timeout(
             connect=limits.connect, read=limits.read, write=limits.write, pool=limits.pool
         )
         with self.translated(endpoint):
-            if stream:
-                async with self._client.stream(
-                    "POST",
-                    endpoint.chat_url,
-                    content=body,
-                    headers=self.headers(endpoint, stream=True),
-                    timeout=timeout,
-                ) as response:
-                    await self.raise_for_status(response, endpoint)
-                    if response.headers.get("content-type", "").startswith("application/json"):
-                        # A server that ignores "stream": one ordinary completion body.
-                        await response.aread()
-                        answer = self._read_body(response, endpoint)
-                        await take(parser.feed(answer.text))
-                    else:
-                        answer = await self._read_stream(response, parser, take, endpoint)
-            else:
+            if not payload["stream"]:
                 response = await self._client.post(
                     endpoint.chat_url,
                     content=body,
@@ -131,26 +112,48 @@ class ChatWire:
                     timeout=timeout,
                 )
                 await self.raise_for_status(response, endpoint)
-                answer = self._read_body(response, endpoint)
-                await take(parser.feed(answer.text))
-        await take(parser.finish())
-        if parser.undecodable_items:
-            answer.problems.append(f"{parser.undecodable_items} JSON item(s) are not valid JSON")
-        if parsed_count == 0 and not parser.json_values and answer.text.strip():
-            answer.problems.append(
-                "no line in the requested format (n|tone|text lines, or the JSON shape)"
+                text, completion = self._read_body(response, endpoint)
+                if text:
+                    yield text
+                yield completion
+                return
+            async with self._client.stream(
+                "POST",
+                endpoint.chat_url,
+                content=body,
+                headers=self.headers(endpoint, stream=True),
+                timeout=timeout,
+            ) as response:
+                await self.raise_for_status(response, endpoint)
+                if response.headers.get("content-type", "").startswith("application/json"):
+                    # A server that ignores "stream": one ordinary completion body.
+                    await response.aread()
+                    text, completion = self._read_body(response, endpoint)
+                    if text:
+                        yield text
+                    yield completion
+                    return
+                async for piece in self._read_stream(response, endpoint):
+                    yield piece
+
+    async def ping(
+        self, endpoint: Endpoint, payload: dict[str, Any], timeout: httpx.Timeout
+    ) -> None:
+        """A request whose answer needs only a success status (a warm-up)."""
+        with self.translated(endpoint):
+            response = await self._client.post(
+                endpoint.chat_url,
+                content=orjson.dumps(payload),
+                headers=self.headers(endpoint, stream=False),
+                timeout=timeout,
             )
-        return answer
+            await self.raise_for_status(response, endpoint)
 
     async def _read_stream(
-        self,
-        response: httpx.Response,
-        parser: AnswerParser,
-        take: Callable[[list[ParsedItem]], Awaitable[None]],
-        endpoint: Endpoint,
-    ) -> Answer:
+        self, response: httpx.Response, endpoint: Endpoint
+    ) -> AsyncIterator[Piece]:
         finish_reason: str | None = None
-        prompt_tokens = completion_tokens = cached = 0
+        usage = Usage()
         done = False
         async for line in response.aiter_lines():
             if not line.startswith("data:"):
@@ -172,31 +175,22 @@ class ChatWire:
                 raise self._error_object(
                     event["error"], f"error event in the stream from {endpoint.label}"
                 )
-            usage = event.get("usage")
-            if isinstance(usage, dict):
-                prompt_tokens = int(usage.get("prompt_tokens") or 0)
-                completion_tokens = int(usage.get("completion_tokens") or 0)
-                cached = cached_tokens(usage)
+            if isinstance(event.get("usage"), dict):
+                usage = _usage(event["usage"])
             for choice in event.get("choices") or ():
                 delta = choice.get("delta") or {}
                 content = delta.get("content")
                 if content:
-                    await take(parser.feed(content))
+                    yield content
                 if choice.get("finish_reason"):
                     finish_reason = choice["finish_reason"]
         if not done and finish_reason is None:
             raise LLMUnavailable(
                 f"the stream from {endpoint.label} ended before the answer was complete"
             )
-        return Answer(
-            parser.text,
-            finish_reason,
-            prompt_tokens,
-            completion_tokens,
-            cached_prompt_tokens=cached,
-        )
+        yield Completion(finish_reason, usage)
 
-    def _read_body(self, response: httpx.Response, endpoint: Endpoint) -> Answer:
+    def _read_body(self, response: httpx.Response, endpoint: Endpoint) -> tuple[str, Completion]:
         try:
             data = orjson.loads(response.content)
         except orjson.JSONDecodeError as exc:
@@ -214,12 +208,9 @@ class ChatWire:
         message = choices[0].get("message") or {}
         content = message.get("content") if isinstance(message, dict) else None
         usage = data.get("usage") or {}
-        return Answer(
-            text=content if isinstance(content, str) else "",
-            finish_reason=choices[0].get("finish_reason"),
-            prompt_tokens=int(usage.get("prompt_tokens") or 0),
-            completion_tokens=int(usage.get("completion_tokens") or 0),
-            cached_prompt_tokens=cached_tokens(usage),
+        return (
+            content if isinstance(content, str) else "",
+            Completion(choices[0].get("finish_reason"), _usage(usage)),
         )
 
     # --- errors ---------------------------------------------------------------------------
