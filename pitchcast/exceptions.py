@@ -1,16 +1,34 @@
 """The one exception tree of pitchcast. The class name is the dead-letter ``error_kind``.
 
+Every error pitchcast raises on purpose is a :class:`PitchcastError`. The classes are
+defined here, except three that belong to one module's own API (marked with their
+module); a test walks the package and holds every exception class to this drawing.
+Errors that callers may also catch as ``ValueError`` keep it as a second base (marked
+``+ValueError``).
+
 ::
 
     PitchcastError
     ├── ConfigurationError          settings that cannot work (partition count mismatch, ...)
     ├── StackError                  the local Kafka/Redis stack could not start or stop
-    ├── InvalidMessage              a message on an input topic that cannot be processed
+    ├── PhrasebookError             +ValueError: a mistake in the template's phrasebook,
+    │                               naming the entry (the worker does not start)
+    ├── MetricError                 +ValueError: an undeclared metric, wrong labels, or a
+    │                               write that does not fit the kind (a bug in the caller)
+    ├── InvalidMessage              +ValueError: a message on an input topic that cannot
+    │   │                           be processed
     │   ├── MessageTooLarge         value above the size cap, not decoded
     │   ├── UndecodableMessage      not UTF-8 or not JSON
     │   ├── SchemaViolation         JSON, but missing keys, wrong types, bad coordinates
-    │   └── ImplausibleAction       well-formed, but cannot be a real action of its match
+    │   │   └── MalformedCsv        a match CSV row that does not fit (streams.match_csv)
+    │   ├── ImplausibleAction       well-formed, but cannot be a real action of its match
+    │   └── ImplausibleControl      well-formed, but a control that cannot be about its
+    │                               match (a match_start naming other teams mid-match)
     ├── LateAction                  an action of a match that already ended
+    ├── RefillIncomplete            a skipped offset range could not be read to its end
+    │                               (agents.ledger)
+    ├── DlqError                    a dead-letter command that cannot be carried out as
+    │                               asked (streams.dlq)
     ├── DeliveryFailed              Kafka did not acknowledge a send within the budget
     ├── LLMError                    the LLM could not give an answer
     │   ├── LLMTimeout
@@ -32,6 +50,7 @@ __all__ = [
     "ConfigurationError",
     "DeliveryFailed",
     "ImplausibleAction",
+    "ImplausibleControl",
     "InvalidMessage",
     "LLMBadResponse",
     "LLMCircuitOpen",
@@ -42,6 +61,8 @@ __all__ = [
     "LLMUnavailable",
     "LateAction",
     "MessageTooLarge",
+    "MetricError",
+    "PhrasebookError",
     "PitchcastError",
     "SchemaViolation",
     "StackError",
@@ -64,6 +85,14 @@ class ConfigurationError(PitchcastError):
 
 class StackError(PitchcastError):
     """The local development stack (Kafka, Redis) failed."""
+
+
+class PhrasebookError(PitchcastError, ValueError):
+    """The phrasebook has a mistake; the message names the entry and the problem."""
+
+
+class MetricError(PitchcastError, ValueError):
+    """An undeclared family, wrong labels, or a write that does not fit the kind."""
 
 
 class InvalidMessage(PitchcastError, ValueError):

@@ -37,6 +37,8 @@ from prometheus_client.core import (
     Metric,
 )
 
+from pitchcast.exceptions import MetricError
+
 __all__ = [
     "BREAKER_STATE_CODES",
     "FAMILIES",
@@ -128,10 +130,6 @@ FAMILIES: tuple[Family, ...] = (
     _c("redis_calls_skipped", "Redis calls not sent during an outage (between probes)"),
 )
 # fmt: on
-
-
-class MetricError(ValueError):
-    """An undeclared family, wrong labels, or a write that does not fit the kind."""
 
 
 @dataclass(slots=True)

@@ -30,6 +30,7 @@ from typing import Any, Final
 
 from pitchcast.commentary.actions import ACTION_KINDS
 from pitchcast.commentary.korean import attach_particle, particle_for
+from pitchcast.exceptions import PhrasebookError
 from pitchcast.quality.repetition import NAME_MASK, line_shapes
 from pitchcast.schemas.records import TONES, Tone
 from pitchcast.settings import PERSONAS
@@ -85,10 +86,6 @@ STORY_SECTIONS: Mapping[str, frozenset[str]] = {
 }
 _KIND_KEYS: Final = frozenset({"about"})
 _PERSONA_KEYS: Final = frozenset({"tone", "lines"})
-
-
-class PhrasebookError(ValueError):
-    """The phrasebook has a mistake; the message names the entry and the problem."""
 
 
 @dataclass(frozen=True, slots=True)
