@@ -10,14 +10,15 @@ through). In order, it:
 3. writes from the template at once while the circuit breaker is open
    (``fallback_reason="circuit_open"``). A backend with several endpoints (openai)
    brings its own breaker, a view that is open only while every endpoint's breaker is;
-   it records each attempt's verdict on its endpoint itself;
+   it records each attempt's verdict on its endpoint itself (``backends/failover.py``);
 4. takes the per-batch lock ``<ns>:lock:<commentary_id>`` (SET NX, TTL = deadline +
    margin). A loser polls (50 ms doubling to ``lock_poll_max_s``) for the published
    marker (-> :class:`AlreadyPublished`), the cached answer (-> that answer) or the
    lock's release/expiry (-> it takes the lock and goes on). It never skips: at the
    deadline it writes from the template (``"lock_wait_deadline"``);
-5. calls the primary under the in-flight semaphore, inside ``asyncio.timeout_at`` of
-   the batch deadline (which started at step 1, so lock and semaphore waits count);
+5. calls the primary through the guarded call (:mod:`.guarded`, shared with live
+   mode: breaker, in-flight slot, verdict, figures), inside ``asyncio.timeout_at`` of
+   the batch deadline (which started at step 1, so lock and slot waits count);
 6. on success caches the answer (before releasing the lock, so a loser finds it);
    on ``LLMError`` / ``CommentaryRejected`` / deadline / anything unexpected, writes from
    the template: ``source="template"``, or ``"mixed"`` when the primary had already
