@@ -23,8 +23,8 @@ and its matches come back to it (their first choice again). A probe taken by one
 request sends the others on to their next choice meanwhile.
 
 Nothing here does I/O; the backend sends the requests and its retry loop
-(:mod:`.failover`) reports each attempt's outcome to the endpoint (:meth:`Endpoint.succeeded`, :meth:`Endpoint.failed`,
-:meth:`Endpoint.no_verdict`).
+(:mod:`.failover`) reports each attempt's outcome to the endpoint
+(:meth:`Endpoint.succeeded`, :meth:`Endpoint.failed`, :meth:`Endpoint.no_verdict`).
 """
 
 from __future__ import annotations
