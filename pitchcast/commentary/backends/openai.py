@@ -50,9 +50,9 @@ The HTTP exchange itself is :mod:`.wire` (bytes in, text pieces and usage out, e
 httpx error translated into the :class:`~pitchcast.exceptions.LLMError` family);
 endpoint choice, retries and each attempt's verdict on its endpoint are
 :mod:`.failover`; this module reads the text (:class:`~..parsing.AnswerParser`) and
-checks the lines (:class:`~..validation.LineAssembler`). API keys are
-sent per request, only to their own endpoint, never logged, and removed from any text a
-server sends back before it reaches a message; logs and errors name an endpoint by
+checks the lines (:class:`~..validation.LineAssembler`). API keys are sent per
+request, only to their own endpoint, never logged, and removed from any text a server
+sends back before it reaches a message; logs and errors name an endpoint by
 ``scheme://host:port/path``.
 
 :meth:`OpenAIBackend._complete` is the entry point for any exchange (messages, rows,
