@@ -74,3 +74,19 @@ def test_rules_name_only_metrics_pitchcast_exports() -> None:
     named = {word for word in re.findall(r"[a-zA-Z_:][a-zA-Z0-9_:]*", text)}
     named = {word for word in named if word.startswith(PREFIX)}
     assert named and named <= exported, sorted(named - exported)
+
+
+def test_runbook_links_point_at_sections_of_the_operations_doc() -> None:
+    """Each alert's ``runbook`` annotation names a heading of docs/operations.md."""
+    doc = (DEPLOY.parents[1] / "docs" / "operations.md").read_text(encoding="utf-8")
+    anchors = {_anchor(line.lstrip("#")) for line in doc.splitlines() if line.startswith("#")}
+    for group in yaml.safe_load(RULES.read_text())["groups"]:
+        for rule in group["rules"]:
+            if "alert" in rule:
+                page, _, anchor = rule["annotations"]["runbook"].partition("#")
+                assert page == "docs/operations.md" and anchor in anchors, rule["alert"]
+
+
+def _anchor(heading: str) -> str:
+    """GitHub's anchor of a Markdown heading: lower case, punctuation dropped, spaces to -."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
