@@ -73,8 +73,15 @@ def draw(args: argparse.Namespace) -> None:
         series.sort(key=lambda s: s[0])
         stepped = defaults.get("custom", {}).get("lineInterpolation") == "stepAfter"
         if stacked and series:
+            # Series start and stop at different times: stack them on one time axis, a
+            # missing point counting as 0 (as Grafana's stacking does).
+            axis = sorted({t for _, times, _ in series for t in times})
+            stack = [
+                [dict(zip(times, values, strict=True)).get(t, 0.0) for t in axis]
+                for _, times, values in series
+            ]
             labels = [name for name, _, _ in series]
-            ax.stackplot(series[0][1], *[v for _, _, v in series], labels=labels, alpha=0.7)
+            ax.stackplot(axis, *stack, labels=labels, alpha=0.7)
         elif stepped:
             for name, times, values in series:
                 ax.step(times, values, where="post", label=name, linewidth=1.2)
