@@ -198,6 +198,7 @@ class CommentaryService:
         self.metrics.track(
             "breaker_state", lambda: BREAKER_STATE_CODES[self.breaker.state], endpoint=self.endpoint
         )
+        self._openings_seen = getattr(self.breaker, "times_opened", 0)
         # One bound for all matches of this worker: the LLM endpoint's concurrency.
         self.in_flight = asyncio.Semaphore(max_in_flight)
 
@@ -557,8 +558,7 @@ class CommentaryService:
         self._succeeded("live")
 
     def _failed(self, cid: str) -> None:
-        if self.breaker.record_failure():
-            self.metrics.add("breaker_opened", endpoint=self.endpoint)
+        if self._count_openings(self.breaker.record_failure()):
             logger.warning(
                 "pitchcast.breaker_opened",
                 extra={
@@ -575,6 +575,20 @@ class CommentaryService:
                 "pitchcast.breaker_closed",
                 extra={"commentary_id": cid, "backend": self.primary.name},
             )
+        self._count_openings(False)  # an endpoint may have tripped before a failover
+
+    def _count_openings(self, tripped: bool) -> int:
+        """Add the breaker's openings since the last call to ``breaker_opened``. The
+        openai backend's breakers (one per endpoint) trip inside the backend, and its
+        view answers False to the service's verdicts: its ``times_opened`` counts them."""
+        total = getattr(self.breaker, "times_opened", None)
+        if total is None:
+            new = int(tripped)
+        else:
+            new, self._openings_seen = total - self._openings_seen, total
+        if new:
+            self.metrics.add("breaker_opened", new, endpoint=self.endpoint)
+        return new
 
 
 class _FirstLineTimer:
