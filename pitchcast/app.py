@@ -23,6 +23,7 @@ from pitchcast.settings import Settings
 from pitchcast.streams.admin import read_range
 from pitchcast.streams.batching import MatchState
 from pitchcast.streams.clients import faust_credentials
+from pitchcast.streams.lag import LAG_INTERVAL_S, ConsumerLag
 from pitchcast.web import install_web
 
 __all__ = ["Pitchcast", "build_writer", "create_app", "revoke_bounds", "run_worker"]
@@ -211,6 +212,10 @@ def create_app(settings: Settings, *, writer: Any | None = None) -> Pitchcast:
         metrics=metrics,
     )
     app.timer(interval=settings.tick_interval_s, name="pitchcast.idle_ticks")(ticker.tick)
+    # The group's lag on both input topics, from broker offsets (streams/lag.py).
+    lag = ConsumerLag(settings, metrics, [settings.topic_events, settings.topic_batches])
+    app.timer(interval=LAG_INTERVAL_S, name="pitchcast.consumer_lag")(lag.update)
+    app.on_before_shutdown.connect(lag.close)
 
     @app.on_partitions_revoked.connect
     async def _on_revoked(_app: Any, revoked: Any, **_: Any) -> None:

@@ -101,6 +101,7 @@ class GuardedLLM:
         self.backend = backend
         # One bound for all matches of this worker: the LLM endpoint's concurrency.
         self.in_flight = asyncio.Semaphore(max_in_flight)
+        self._openings_seen = getattr(breaker, "times_opened", 0)
 
     async def call(
         self,
@@ -223,8 +224,7 @@ class GuardedLLM:
     # --- verdicts ---------------------------------------------------------------------
 
     def _failed(self, context: Mapping[str, object]) -> None:
-        if self.breaker.record_failure():
-            self.metrics.add("breaker_opened", endpoint=self.endpoint)
+        if self._count_openings(self.breaker.record_failure()):
             logger.warning(
                 "pitchcast.breaker_opened",
                 extra={
@@ -238,6 +238,20 @@ class GuardedLLM:
     def _succeeded(self, context: Mapping[str, object]) -> None:
         if self.breaker.record_success():
             logger.info("pitchcast.breaker_closed", extra={**context, "backend": self.backend})
+        self._count_openings(False)  # an endpoint may have tripped before a failover
+
+    def _count_openings(self, tripped: bool) -> int:
+        """Add the breaker's openings since the last call to ``breaker_opened``. The
+        openai backend's breakers (one per endpoint) trip inside the backend, and its
+        view answers False to these verdicts: its ``times_opened`` counts them."""
+        total = getattr(self.breaker, "times_opened", None)
+        if total is None:
+            new = int(tripped)
+        else:
+            new, self._openings_seen = total - self._openings_seen, total
+        if new:
+            self.metrics.add("breaker_opened", new, endpoint=self.endpoint)
+        return new
 
 
 class _LineTimer:

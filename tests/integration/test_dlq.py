@@ -23,6 +23,12 @@ from pitchcast.settings import load_settings
 from pitchcast.streams.admin import read_range
 from pitchcast.streams.match_csv import read_actions, read_match_info
 from pitchcast.streams.replay import plan_replay
+from tests.asyncapi_contract import (
+    channel_for_address,
+    check_record,
+    load_document,
+    message_contracts,
+)
 from tests.integration.pipeline import DATA, REPO, WorkerProcess, read_topic
 
 pytestmark = pytest.mark.integration
@@ -129,6 +135,10 @@ async def test_list_show_and_replay_after_a_fix(
     assert headers["pitchcast-replay-of"] == entry["source"]
     assert headers["pitchcast-replay-from"] == entry["dlq"]
     assert again.key == b"1" and orjson.loads(again.value) == big
+    # docs/asyncapi.yaml describes the replayed record, replay headers included.
+    document = load_document()
+    contracts = message_contracts(document, channel_for_address(document, "match-events"))
+    assert check_record(contracts, key="1", headers=headers, value=big) == "action"
 
     twice = await _cli(env, "replay", oversized["id"])
     assert twice.returncode == 0 and "already replayed" in twice.stdout

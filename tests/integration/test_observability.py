@@ -53,6 +53,18 @@ def _wait_ready(worker: WorkerProcess, timeout: float = 60.0) -> dict:  # type: 
         time.sleep(0.5)
 
 
+def _wait_lag(worker: WorkerProcess, timeout: float = 30.0) -> dict:  # type: ignore[type-arg]
+    """The consumer_lag samples, once the worker's lag task has read them once."""
+    deadline = time.monotonic() + timeout
+    while True:
+        samples = _scrape(worker)
+        if _total(samples, "pitchcast_lag_reads_total", outcome="ok") >= 1:
+            return {ls: v for (n, ls), v in samples.items() if n == "pitchcast_consumer_lag"}
+        assert _total(samples, "pitchcast_lag_reads_total", outcome="error") == 0
+        assert time.monotonic() < deadline, "no lag read within 30 s"
+        time.sleep(1)
+
+
 async def test_metrics_and_readiness_move_during_a_replay(
     pipeline_env: dict[str, str], start_worker: Callable[..., WorkerProcess]
 ) -> None:
@@ -71,6 +83,7 @@ async def test_metrics_and_readiness_move_during_a_replay(
     assert _total(before, "pitchcast_events_in_total") == 0
     assert _total(before, "pitchcast_redis_up") == 1
     assert ("pitchcast_breaker_state", (("endpoint", "template"),)) in before
+    assert ("pitchcast_lag_reads_total", (("outcome", "ok"),)) in before  # lag task wired
 
     settings = load_settings(
         kafka_bootstrap_servers=pipeline_env["PITCHCAST_KAFKA_BOOTSTRAP_SERVERS"],
@@ -115,6 +128,14 @@ async def test_metrics_and_readiness_move_during_a_replay(
     events = pipeline_env["PITCHCAST_TOPIC_EVENTS"]
     assert _total(after, received, topic=events) >= ACTIONS + 2
     assert _total(after, received, topic=events) > _total(before, received, topic=events)
+
+    # The group's lag, read from the broker every 15 s: a gauge per input topic and
+    # partition, 0 once everything is committed.
+    lag = _wait_lag(worker)
+    topics = {pipeline_env["PITCHCAST_TOPIC_EVENTS"], pipeline_env["PITCHCAST_TOPIC_BATCHES"]}
+    assert {dict(labels)["topic"] for labels in lag} == topics
+    assert len(lag) == 2 * 3  # 3 partitions each
+    assert all(value >= 0 for value in lag.values())
 
     # The JSON view holds the same figures.
     stats = worker.stats()

@@ -194,6 +194,8 @@ async def test_the_service_falls_back_only_when_every_endpoint_is_open(
     second = await service.write(batch_of(game, 1), "CASTER")
     assert second.fallback_reason == "LLMUnavailable"  # type: ignore[union-attr]
     assert service.breaker.state == "open"
+    # Each endpoint's breaker opened once: counted although they trip inside the backend.
+    assert service.metrics.get("breaker_opened") == 2
     sent = fake_llm.request_count + server_b.request_count
     skipped = await service.write(batch_of(game, 2), "CASTER")
     assert skipped.fallback_reason == "circuit_open"  # type: ignore[union-attr]
@@ -203,6 +205,8 @@ async def test_the_service_falls_back_only_when_every_endpoint_is_open(
     back = await service.write(batch_of(game, 3), "CASTER")
     assert back.source == "llm"  # type: ignore[union-attr]
     assert service.breaker.state == "closed"
+    # The first endpoint's probe failed (still scripted to fail): it opened again.
+    assert service.metrics.get("breaker_opened") == 3
     await service.aclose()
 
 

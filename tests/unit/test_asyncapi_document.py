@@ -1,40 +1,54 @@
-"""docs/asyncapi.yaml is a valid AsyncAPI 3.0 document that describes every topic."""
+"""docs/asyncapi.yaml is a valid AsyncAPI 3.0 document that describes every topic.
+
+Valid means: the official AsyncAPI 3.0.0 JSON Schema (asyncapi/spec-json-schemas, vendored
+in tests/vendor/asyncapi/) accepts it under ``jsonschema``.
+"""
 
 from __future__ import annotations
 
 import copy
 
-import pydantic
-import pytest
+from jsonschema import Draft202012Validator, FormatChecker
 
 from pitchcast.schemas import headers
 from pitchcast.schemas.contract import SCHEMA_NAMES, validator_for
 from pitchcast.settings import load_settings
+from pitchcast.streams import dlq
 from tests.asyncapi_contract import (
     channel_for_address,
     external_schema_name,
     load_document,
     message_contracts,
-    parse_with_asyncapi3,
+    official_schema_errors,
     resolve,
     walk_refs,
 )
 
 
-def test_document_parses_as_asyncapi_3() -> None:
-    """The asyncapi3 object model (pydantic) accepts the whole document."""
+def test_document_passes_the_official_asyncapi_3_schema() -> None:
+    """The official AsyncAPI 3.0.0 JSON Schema (draft-07, bindings included) accepts it."""
     document = load_document()
     assert document["asyncapi"] == "3.0.0"
-    parsed = parse_with_asyncapi3(document)
-    assert set(parsed.channels.root) == set(document["channels"])
+    assert official_schema_errors(document) == []
 
 
-def test_object_model_refuses_a_broken_document() -> None:
+def test_official_schema_refuses_a_ref_as_kafka_key() -> None:
+    """Kafka binding 0.5.0's ``key`` is ``oneOf: [Reference, Schema]``: a bare ``$ref``
+    matches both, so the document writes keys inline (YAML alias), never as a ``$ref``."""
+    broken = copy.deepcopy(load_document())
+    kafka = broken["components"]["messages"]["action"]["bindings"]["kafka"]
+    assert kafka["bindingVersion"] == "0.5.0" and "$ref" not in kafka["key"]
+    kafka["key"] = {"$ref": "#/components/schemas/gameIdKey"}
+    (error,) = official_schema_errors(broken)
+    assert error.startswith("components/messages/action:")
+
+
+def test_official_schema_refuses_an_asyncapi_2_operation() -> None:
     """The structural check has teeth: an AsyncAPI 2 style operation is refused."""
     broken = copy.deepcopy(load_document())
     broken["operations"]["writeCommentary"]["action"] = "publish"
-    with pytest.raises(pydantic.ValidationError):
-        parse_with_asyncapi3(broken)
+    errors = official_schema_errors(broken)
+    assert errors and all(e.startswith("operations/writeCommentary") for e in errors)
 
 
 def test_every_topic_has_a_channel_at_its_default_name() -> None:
@@ -94,3 +108,23 @@ def test_header_schemas_name_the_type_tokens_pitchcast_sends() -> None:
         headers.TYPE_ID_COMMENTARY_LINE,
         headers.TYPE_ID_DEAD_LETTER,
     }
+
+
+def test_replay_headers_are_the_ones_dlq_replay_sends() -> None:
+    """Both input channels describe the ``pitchcast-replay-*`` headers: all three or none."""
+    document = load_document()
+    schema = document["components"]["schemas"]["replayHeaders"]
+    assert set(schema["properties"]) == {dlq.REPLAY_OF, dlq.REPLAY_FROM, dlq.REPLAYED_AT}
+    for channel in ("matchEvents", "batches"):
+        for message in message_contracts(document, channel):
+            assert message.headers is not None, message.name
+    check = Draft202012Validator(schema, format_checker=FormatChecker())
+    replayed = {
+        dlq.REPLAY_OF: "match-events:3:1207",
+        dlq.REPLAY_FROM: "commentary-dlq:3:17",
+        dlq.REPLAYED_AT: "2026-05-01T12:00:00.000Z",
+    }
+    assert check.is_valid(replayed)
+    assert check.is_valid({}) and check.is_valid({"traceparent": "00-ab-cd-01"})
+    assert not check.is_valid({dlq.REPLAY_OF: "match-events:3:1207"})
+    assert not check.is_valid({**replayed, dlq.REPLAY_FROM: "commentary-dlq"})

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import ast
+from pathlib import Path
+
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 
@@ -92,3 +95,39 @@ def test_two_registries_in_one_process() -> None:
         registry = CollectorRegistry()
         registry.register(Metrics())
         assert b"# HELP pitchcast_events_in_total" in generate_latest(registry)
+
+
+PACKAGE = Path(__file__).resolve().parents[2] / "pitchcast"
+OPERATIONS = PACKAGE.parent / "docs" / "operations.md"
+_WRITES = frozenset({"add", "set", "observe", "track"})
+
+
+def _written_families() -> set[str]:
+    """Names passed as a literal first argument to ``.add/.set/.observe/.track`` anywhere
+    in the package (every write is spelled out: the table is grep-able)."""
+    names = {family.name for family in FAMILIES}
+    written = set()
+    for path in PACKAGE.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr in _WRITES
+                and node.args
+                and isinstance(node.args[0], ast.Constant)
+                and node.args[0].value in names
+            ):
+                written.add(node.args[0].value)
+    return written
+
+
+def test_every_declared_family_is_written_by_the_code() -> None:
+    """A family nobody writes is a flat line on a dashboard and an alert that never fires."""
+    never = sorted({family.name for family in FAMILIES} - _written_families())
+    assert never == [], f"declared in pitchcast/metrics.py but never written: {never}"
+
+
+def test_every_declared_family_is_documented() -> None:
+    """docs/operations.md's metrics table names every family."""
+    text = OPERATIONS.read_text(encoding="utf-8")
+    assert [f.name for f in FAMILIES if f"`{f.name}`" not in text] == []
