@@ -27,7 +27,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * pitchcast's format (tests/unit checks the samples against pitchcast's JSON Schemas). No
  * broker: the listeners are not started.
  */
-@SpringBootTest(properties = { "spring.kafka.listener.auto-startup=false", "spring.main.banner-mode=off" })
+@SpringBootTest(properties = { "spring.kafka.listener.auto-startup=false", "spring.kafka.admin.auto-create=false",
+        "spring.datasource.url=jdbc:h2:mem:deserialization", "spring.main.banner-mode=off" })
 class DeserializationTest {
 
     private static final JsonMapper JSON = JsonMapper.builder().build();
