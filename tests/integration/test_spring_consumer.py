@@ -1,27 +1,36 @@
 """The Spring Boot example consumes what pitchcast's real worker produced.
 
 The worker (template backend) comments a short match and dead-letters two bad inputs
-into this test's own topics; the test then appends, on the same partitions, poison
-records (bad JSON, a Java class name as ``__TypeId__``, a payload of the wrong shape)
-followed by redelivered copies of real records. ``mvn test`` in examples/spring-consumer
-runs the example application against those topics (PitchcastOutputTest, plus the
-broker-free DeserializationTest); the Java test checks every field of every record,
-that each id is shown once and that the poison is logged and skipped, and writes what it
-mapped to a result file that this test checks again.
+into this test's own topics. First, what it wrote must still be what the example's
+fixtures hold (``scripts/export-spring-fixtures`` exports them from the same run; compared
+after normalising timestamps and the personas' interleaving). Then the test appends, on
+the same partitions, poison records (bad JSON, a Java class name as ``__TypeId__``, a
+payload of the wrong shape) followed by redelivered copies of real records, and runs
+``mvn test`` in examples/spring-consumer once: the standalone tests (the embedded-broker
+EmbeddedBrokerTest on the fixtures, DeserializationTest, RetryBackOffTest) and, with the
+plan, PitchcastOutputTest against these topics. The Java test checks that every batch is
+stored as its record says and writes the store to a result file that this test checks
+again; this test also reads the example's dead-letter topics (``<topic>-dlt``): exactly
+the poison, byte for byte, with Spring's ``kafka_dlt-*`` headers.
 """
 
 from __future__ import annotations
 
+import importlib.machinery
+import importlib.util
 import shutil
 import subprocess
 import time
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import orjson
 import pytest
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 
 from tests.integration.pipeline import REPO, WorkerProcess
 from tests.integration.short_match import (
@@ -29,6 +38,7 @@ from tests.integration.short_match import (
     Outgoing,
     RawRecord,
     produce,
+    read_raw,
     run_short_match,
 )
 from tests.utils import unavailable
@@ -36,8 +46,20 @@ from tests.utils import unavailable
 pytestmark = pytest.mark.integration
 
 EXAMPLE = REPO / "examples" / "spring-consumer"
-# Cold: Maven resolves Spring Boot once (~250 jars); warm: compile and two test classes.
+# Cold: Maven resolves Spring Boot once (~300 jars); warm: compile and four test classes
+# (about a minute on 2 cores, most of it the embedded broker's test).
 MAVEN_TIMEOUT_S = 900.0
+
+
+def _exporter() -> ModuleType:
+    """scripts/export-spring-fixtures as a module (its file name has no .py)."""
+    path = REPO / "scripts" / "export-spring-fixtures"
+    loader = importlib.machinery.SourceFileLoader("export_spring_fixtures", str(path))
+    spec = importlib.util.spec_from_loader(loader.name, loader)
+    assert spec is not None
+    module = importlib.util.module_from_spec(spec)
+    loader.exec_module(module)
+    return module
 
 
 def _tool(name: str) -> str:
@@ -109,13 +131,20 @@ async def test_spring_consumer_reads_pitchcast_output(
     unique_name: Callable[[str], str],
     tmp_path: Path,
 ) -> None:
-    """Every field mapped, each commentary and line shown once, poison logged and skipped."""
+    """Fixtures current; each batch stored once as its record says; poison dead-lettered as is."""
     mvn = _tool("mvn")
     _tool("javac")  # Maven compiles the example: a JDK, not only a JRE
     env = {**pipeline_env, "PITCHCAST_PERSONAS": ",".join(PERSONAS)}
     worker = start_worker(env)
     output = await run_short_match(env, worker)
     worker.stop()
+    exporter = _exporter()
+    fresh = exporter.fixture_files(output, env["PITCHCAST_TOPIC_EVENTS"])
+    for name, content in fresh.items():
+        committed = (exporter.FIXTURES / name).read_text()
+        assert exporter.normalised(content) == exporter.normalised(committed), (
+            f"{name} is out of date: run scripts/export-spring-fixtures and commit the result"
+        )
     bootstrap = env["PITCHCAST_KAFKA_BOOTSTRAP_SERVERS"]
     topics = {
         "commentary": env["PITCHCAST_TOPIC_COMMENTARY"],
@@ -187,29 +216,62 @@ async def test_spring_consumer_reads_pitchcast_output(
     assert result_path.exists(), f"PitchcastOutputTest did not run:\n{_report(log_path)}"
     result = orjson.loads(result_path.read_bytes())
 
+    # Each batch stored once, complete, with exactly its record's items; duplicates were upserts.
     originals = {r.json()["commentary_id"]: r.json() for r in output.commentary}
-    mapped = {c["commentary_id"]: c for c in result["commentary"]}
-    assert mapped.keys() == originals.keys()
+    stored = {b["commentary_id"]: b for b in result["batches"]}
+    assert stored.keys() == originals.keys()
     for commentary_id, original in originals.items():
-        assert _same(original, mapped[commentary_id]), (original, mapped[commentary_id])
-    line_ids = {f"{r.json()['commentary_id']}:{r.json()['line_index']}" for r in output.lines}
-    assert {f"{x['commentary_id']}:{x['line_index']}" for x in result["lines"]} == line_ids
-    mapped_lines = _by_line(result, output)
-    assert all(_same(r.json(), m) for r, m in zip(output.lines, mapped_lines, strict=True))
-    assert sorted(result["shown"]) == sorted([*originals, *line_ids]), "each id shown once"
-    assert result["redelivered"] == 2
-    assert result["commentary_received"] == len(output.commentary) + 1
-    poison = {(p["topic"], p["partition"], p["offset"]) for p in result["poison"]}
-    assert poison == {
-        *((topics["commentary"], r.partition, r.offset) for r in appended_commentary[:2]),
-        (topics["lines"], appended_lines[0].partition, appended_lines[0].offset),
-    }
+        batch = stored[commentary_id]
+        assert batch["complete"], batch
+        assert _same(original["items"], batch["items"]), (original["items"], batch["items"])
+        last = max(
+            r.json()["line_index"]
+            for r in output.lines
+            if r.json()["commentary_id"] == commentary_id
+        )
+        # The last line may have come after its record (the topics are not ordered with
+        # respect to each other): then it changed nothing, and the record completed the batch.
+        assert batch["final_line_index"] in (None, last)
     letters = {d["value_sha256"]: d for d in result["dead_letters"]}
     for letter in output.dead_letters:
         assert _same(letter.json(), letters[letter.json()["value_sha256"]])
 
+    # The poison, and only the poison, on the example's own dead-letter topics, byte for byte.
+    for channel, poison in (("commentary", appended_commentary[:2]), ("lines", appended_lines[:1])):
+        dlt = await _read_all(bootstrap, f"{topics[channel]}-dlt")
+        assert len(dlt) == len(poison), dlt
+        by_offset = {_long_header(r, "kafka_dlt-original-offset"): r for r in dlt}
+        for original in poison:
+            letter = by_offset[original.offset]
+            headers = dict(letter.headers)
+            assert letter.value == original.value
+            assert letter.key == original.key
+            assert headers["kafka_dlt-original-topic"] == topics[channel].encode()
+            assert headers["kafka_dlt-exception-fqcn"].endswith(b".DeserializationException")
+            assert headers.get("__TypeId__") == dict(original.headers).get("__TypeId__")
+    assert await _read_all(bootstrap, f"{topics['dlq']}-dlt") == []
 
-def _by_line(result: dict[str, Any], output: Any) -> list[Any]:
-    """The mapped lines in the order of the original records."""
-    by_id = {f"{x['commentary_id']}:{x['line_index']}": x for x in result["lines"]}
-    return [by_id[f"{r.json()['commentary_id']}:{r.json()['line_index']}"] for r in output.lines]
+
+def _long_header(record: RawRecord, name: str) -> int:
+    """A header Spring writes as a big-endian long (``kafka_dlt-original-offset``)."""
+    (raw,) = [value for key, value in record.headers if key == name]
+    return int.from_bytes(raw, "big", signed=True)
+
+
+async def _read_all(bootstrap: str, topic: str) -> list[RawRecord]:
+    """Every record ``topic`` holds now (up to its end offsets)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        (described,) = await admin.describe_topics([topic])
+    finally:
+        await admin.close()
+    assert described["error_code"] == 0 and described["partitions"], f"no topic {topic}"
+    tps = [TopicPartition(topic, p["partition"]) for p in described["partitions"]]
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        total = sum((await consumer.end_offsets(tps)).values())
+    finally:
+        await consumer.stop()
+    return await read_raw(bootstrap, topic, until=lambda records: len(records) >= total)

@@ -9,28 +9,30 @@ import org.springframework.stereotype.Component;
 
 /**
  * One listener per pitchcast topic. The value deserializer has already turned each record
- * into the record class its {@code __TypeId__} header names (see application.yml).
+ * into the record class its {@code __TypeId__} header names (see application.yml); a
+ * listener that throws leaves the record to the error handler ({@link KafkaConfig}):
+ * retried when the failure may pass (the database), dead-lettered otherwise, never skipped.
  */
 @Component
 public class PitchcastListeners {
 
-    private final CommentaryFeed feed;
+    private final CommentaryStore store;
 
     private final DeadLetterLog deadLetters;
 
-    public PitchcastListeners(CommentaryFeed feed, DeadLetterLog deadLetters) {
-        this.feed = feed;
+    public PitchcastListeners(CommentaryStore store, DeadLetterLog deadLetters) {
+        this.store = store;
         this.deadLetters = deadLetters;
     }
 
     @KafkaListener(topics = "${pitchcast.topics.commentary}")
     public void commentary(Commentary commentary) {
-        this.feed.upsert(commentary);
+        this.store.saveRecord(commentary);
     }
 
     @KafkaListener(topics = "${pitchcast.topics.lines}")
     public void line(CommentaryLine line) {
-        this.feed.upsert(line);
+        this.store.saveLine(line);
     }
 
     @KafkaListener(topics = "${pitchcast.topics.dlq}")

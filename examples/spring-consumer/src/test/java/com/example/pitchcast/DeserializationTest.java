@@ -3,6 +3,7 @@ package com.example.pitchcast;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 
@@ -24,10 +25,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * The value deserializer exactly as application.yml configures it, on sample messages in
- * pitchcast's format (tests/unit checks the samples against pitchcast's JSON Schemas). No
+ * pitchcast's format (tests/unit checks the samples against pitchcast's JSON Schemas) and on
+ * every record of the fixtures pitchcast's real worker published ({@link Fixtures}). No
  * broker: the listeners are not started.
  */
-@SpringBootTest(properties = { "spring.kafka.listener.auto-startup=false", "spring.main.banner-mode=off" })
+@SpringBootTest(properties = { "spring.kafka.listener.auto-startup=false", "spring.kafka.admin.auto-create=false",
+        "spring.datasource.url=jdbc:h2:mem:deserialization", "spring.main.banner-mode=off" })
 class DeserializationTest {
 
     private static final JsonMapper JSON = JsonMapper.builder().build();
@@ -89,6 +92,25 @@ class DeserializationTest {
         assertThat(letter).isInstanceOf(DeadLetter.class);
         assertThat(((DeadLetter) letter).errorKind()).isEqualTo("UndecodableMessage");
         assertThat(SameJson.differences(JSON.readValue(letterJson, Object.class), mapped(letter))).isEmpty();
+    }
+
+    @Test
+    void everyFieldOfEveryFixtureRecordIsMapped() {
+        ErrorHandlingDeserializer<Object> deserializer = valueDeserializer();
+        Map<String, List<Fixtures.Fixture>> topics = Map.of("commentary", Fixtures.COMMENTARY, "commentary-lines",
+                Fixtures.LINES, "commentary-dlq", Fixtures.DEAD_LETTERS);
+        int mapped = 0;
+        for (Map.Entry<String, List<Fixtures.Fixture>> topic : topics.entrySet()) {
+            for (Fixtures.Fixture fixture : topic.getValue()) {
+                RecordHeaders headers = new RecordHeaders(fixture.headers());
+                Object value = deserializer.deserialize(topic.getKey(), headers, fixture.value());
+                assertThat(value).as("%s %s", topic.getKey(), new String(fixture.value(), StandardCharsets.UTF_8))
+                    .isNotNull();
+                assertThat(SameJson.differences(fixture.json(), mapped(value))).isEmpty();
+                mapped++;
+            }
+        }
+        assertThat(mapped).isEqualTo(Fixtures.COMMENTARY.size() + Fixtures.LINES.size() + Fixtures.DEAD_LETTERS.size());
     }
 
     @Test

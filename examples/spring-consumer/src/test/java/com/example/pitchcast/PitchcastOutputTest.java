@@ -2,7 +2,6 @@ package com.example.pitchcast;
 
 import java.io.File;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -11,6 +10,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
 
+import com.example.pitchcast.CommentaryStore.StoredBatch;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 import tools.jackson.databind.json.JsonMapper;
@@ -23,16 +23,19 @@ import org.springframework.test.context.DynamicPropertySource;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * The application on a real broker, on records pitchcast's worker produced, plus a
- * redelivered copy of some of them and poison records in between.
+ * The application on pitchcast's live pipeline: the broker and topics the real worker just
+ * wrote to, plus poison records and redelivered copies the Python side appended.
  *
  * <p>Run by pitchcast's tests/integration/test_spring_consumer.py, which writes the plan
  * ({@code -Dpitchcast.expected=FILE}): broker, topics, consumer group, and every record on
  * the topics with its role (original, duplicate, poison) and its JSON value. This test
- * waits until the application has handled every record, writes what it mapped to the
- * plan's result file (for the Python side), then checks every field of every record.
+ * waits until the group has committed every record, checks that each batch is stored as
+ * its record says, and writes the store and the dead letters it logged to the plan's
+ * result file; the Python side checks them again and reads the dead-letter topics.
+ * Without the plan it is skipped: {@link EmbeddedBrokerTest} is the standalone test.
  */
-@SpringBootTest(properties = { "spring.main.banner-mode=off", "logging.level.org.apache.kafka=warn" })
+@SpringBootTest(properties = { "spring.main.banner-mode=off", "logging.level.org.apache.kafka=warn",
+        "spring.datasource.url=jdbc:h2:mem:live;DB_CLOSE_DELAY=-1" })
 @EnabledIfSystemProperty(named = "pitchcast.expected", matches = ".+")
 class PitchcastOutputTest {
 
@@ -41,18 +44,15 @@ class PitchcastOutputTest {
     private static Map<String, Object> plan;
 
     @Autowired
-    private CommentaryFeed feed;
+    private CommentaryStore store;
 
     @Autowired
     private DeadLetterLog deadLetters;
 
-    @Autowired
-    private PoisonRecords poisonRecords;
-
     @DynamicPropertySource
     static void broker(DynamicPropertyRegistry registry) {
-        plan = readPlan();
-        Map<String, Object> topics = map(plan.get("topics"));
+        plan = Fixtures.map(JSON.readValue(new File(System.getProperty("pitchcast.expected")), Map.class));
+        Map<String, Object> topics = Fixtures.map(plan.get("topics"));
         registry.add("spring.kafka.bootstrap-servers", () -> plan.get("bootstrap"));
         registry.add("spring.kafka.consumer.group-id", () -> plan.get("group_id"));
         registry.add("pitchcast.topics.commentary", () -> topics.get("commentary"));
@@ -61,135 +61,67 @@ class PitchcastOutputTest {
     }
 
     @Test
-    void mapsEveryFieldShowsEachIdOnceAndSkipsPoison() throws Exception {
-        List<Map<String, Object>> records = new ArrayList<>();
-        for (Object record : (List<?>) plan.get("records")) {
-            records.add(map(record));
+    void storesEveryBatchAsItsRecordSays() throws Exception {
+        Map<String, Object> topics = Fixtures.map(plan.get("topics"));
+        Duration timeout = Duration.ofSeconds(((Number) plan.get("timeout_s")).longValue());
+        try (KafkaProbe kafka = new KafkaProbe((String) plan.get("bootstrap"))) {
+            Set<String> names = new HashSet<>();
+            topics.values().forEach((name) -> names.add((String) name));
+            kafka.awaitConsumed((String) plan.get("group_id"), names, timeout);
         }
-        Map<String, Object> topics = map(plan.get("topics"));
-        awaitEveryRecord(records, topics, Duration.ofSeconds(((Number) plan.get("timeout_s")).longValue()));
         writeResult(new File((String) plan.get("result")));
 
-        // Every field of every record, through the type mapping and the snake_case mapper.
+        Set<UUID> commentaryIds = new HashSet<>();
         List<String> differences = new ArrayList<>();
-        Set<String> commentaryIds = new HashSet<>();
-        Set<String> lineIds = new HashSet<>();
-        int duplicates = 0;
-        for (Map<String, Object> record : records) {
-            String role = (String) record.get("role");
-            Map<String, Object> value = map(record.get("value"));
-            duplicates += "duplicate".equals(role) ? 1 : 0;
-            if (!"original".equals(role)) {
+        for (Object entry : (List<?>) plan.get("records")) {
+            Map<String, Object> record = Fixtures.map(entry);
+            if (!"commentary".equals(record.get("channel")) || !"original".equals(record.get("role"))) {
                 continue;
             }
-            Object mapped = switch ((String) record.get("channel")) {
-                case "commentary" -> {
-                    String id = (String) value.get("commentary_id");
-                    commentaryIds.add(id);
-                    yield this.feed.commentary().get(UUID.fromString(id));
-                }
-                case "lines" -> {
-                    String id = value.get("commentary_id") + ":" + value.get("line_index");
-                    lineIds.add(id);
-                    yield this.feed.lines().get(id);
-                }
-                case "dlq" -> this.deadLetters.letters()
-                    .stream()
-                    .filter((letter) -> letter.valueSha256().equals(value.get("value_sha256")))
-                    .findFirst()
-                    .orElse(null);
-                default -> throw new IllegalStateException("unknown channel " + record.get("channel"));
-            };
-            if (mapped == null) {
-                differences.add(record.get("channel") + "@" + record.get("offset") + ": never received");
+            Map<String, Object> value = Fixtures.map(record.get("value"));
+            UUID id = UUID.fromString((String) value.get("commentary_id"));
+            commentaryIds.add(id);
+            StoredBatch batch = this.store.batch(id).orElse(null);
+            if (batch == null || !batch.complete()) {
+                differences.add(id + ": not stored complete: " + batch);
                 continue;
             }
-            for (String difference : SameJson.differences(value, tree(mapped))) {
-                differences.add(record.get("channel") + "@" + record.get("offset") + " " + difference);
-            }
+            List<Object> stored = this.store.items(id)
+                .stream()
+                .map((item) -> (Object) Map.of("action_id", item.actionId(), "time_seconds", item.timeSeconds(), "tone",
+                        item.tone(), "description", item.description()))
+                .toList();
+            differences.addAll(SameJson.differences(value.get("items"), stored));
         }
-        assertThat(differences).isEmpty();
         assertThat(commentaryIds).isNotEmpty();
-        assertThat(lineIds).isNotEmpty();
+        assertThat(differences).isEmpty();
+        assertThat(this.store.batches()).map(StoredBatch::commentaryId).containsExactlyInAnyOrderElementsOf(commentaryIds);
         assertThat(this.deadLetters.letters()).isNotEmpty();
-
-        // Upserts: each commentary id and line id shown once, redeliveries only replaced.
-        assertThat(this.feed.commentary().keySet()).map(UUID::toString).containsExactlyInAnyOrderElementsOf(commentaryIds);
-        assertThat(this.feed.lines().keySet()).containsExactlyInAnyOrderElementsOf(lineIds);
-        assertThat(this.feed.shown()).doesNotHaveDuplicates().hasSize(commentaryIds.size() + lineIds.size());
-        assertThat(this.feed.redelivered()).isEqualTo(duplicates);
-        assertThat(duplicates).isPositive();
-
-        // Poison: logged with where it is, skipped; the records after it were still read.
-        List<String> expectedPoison = new ArrayList<>();
-        for (Map<String, Object> record : records) {
-            if ("poison".equals(record.get("role"))) {
-                expectedPoison.add(topics.get(record.get("channel")) + "/" + record.get("partition") + "@" + record.get("offset"));
-            }
-        }
-        assertThat(expectedPoison).isNotEmpty();
-        assertThat(this.poisonRecords.poisons())
-            .map((p) -> p.topic() + "/" + p.partition() + "@" + p.offset())
-            .containsExactlyInAnyOrderElementsOf(expectedPoison);
-    }
-
-    /** Waits until the application has handled (listener or error handler) every record. */
-    private void awaitEveryRecord(List<Map<String, Object>> records, Map<String, Object> topics, Duration timeout)
-            throws InterruptedException {
-        Map<String, Long> expected = new LinkedHashMap<>();
-        for (Map<String, Object> record : records) {
-            expected.merge((String) record.get("channel"), 1L, Long::sum);
-        }
-        Instant deadline = Instant.now().plus(timeout);
-        Map<String, Long> handled = handled(topics);
-        while (!handled.equals(expected) && Instant.now().isBefore(deadline)) {
-            Thread.sleep(200);
-            handled = handled(topics);
-        }
-        assertThat(handled).as("records handled per topic").isEqualTo(expected);
-    }
-
-    private Map<String, Long> handled(Map<String, Object> topics) {
-        Map<String, Long> handled = new LinkedHashMap<>();
-        handled.put("commentary", this.feed.commentaryReceived());
-        handled.put("lines", this.feed.linesReceived());
-        handled.put("dlq", (long) this.deadLetters.letters().size());
-        for (PoisonRecords.Poison poison : this.poisonRecords.poisons()) {
-            topics.forEach((channel, topic) -> {
-                if (topic.equals(poison.topic())) {
-                    handled.merge(channel, 1L, Long::sum);
-                }
-            });
-        }
-        handled.values().removeIf((n) -> n == 0);
-        return handled;
     }
 
     private void writeResult(File file) {
+        List<Object> batches = new ArrayList<>();
+        for (StoredBatch batch : this.store.batches()) {
+            Map<String, Object> entry = new LinkedHashMap<>();
+            entry.put("commentary_id", batch.commentaryId().toString());
+            entry.put("persona", batch.persona());
+            entry.put("batch_index", batch.batchIndex());
+            entry.put("complete", batch.complete());
+            entry.put("final_line_index", batch.finalLineIndex());
+            entry.put("items", this.store.items(batch.commentaryId())
+                .stream()
+                .map((item) -> Map.of("action_id", item.actionId(), "time_seconds", item.timeSeconds(), "tone",
+                        item.tone(), "description", item.description()))
+                .toList());
+            batches.add(entry);
+        }
         Map<String, Object> result = new LinkedHashMap<>();
-        result.put("commentary", this.feed.commentary().values().stream().map(PitchcastOutputTest::tree).toList());
-        result.put("lines", this.feed.lines().values().stream().map(PitchcastOutputTest::tree).toList());
-        result.put("dead_letters", this.deadLetters.letters().stream().map(PitchcastOutputTest::tree).toList());
-        result.put("poison", this.poisonRecords.poisons().stream().map(PitchcastOutputTest::tree).toList());
-        result.put("shown", this.feed.shown());
-        result.put("commentary_received", this.feed.commentaryReceived());
-        result.put("lines_received", this.feed.linesReceived());
-        result.put("redelivered", this.feed.redelivered());
+        result.put("batches", batches);
+        result.put("dead_letters", this.deadLetters.letters()
+            .stream()
+            .map((letter) -> JSON.readValue(SnakeCaseJsonDeserializer.mapper().writeValueAsBytes(letter), Object.class))
+            .toList());
         JSON.writerWithDefaultPrettyPrinter().writeValue(file, result);
-    }
-
-    /** A mapped record written back as JSON by the same snake_case mapper, as plain values. */
-    private static Object tree(Object record) {
-        return JSON.readValue(SnakeCaseJsonDeserializer.mapper().writeValueAsBytes(record), Object.class);
-    }
-
-    private static Map<String, Object> readPlan() {
-        return map(JSON.readValue(new File(System.getProperty("pitchcast.expected")), Map.class));
-    }
-
-    @SuppressWarnings("unchecked")
-    private static Map<String, Object> map(Object value) {
-        return (Map<String, Object>) value;
     }
 
 }
