@@ -114,6 +114,7 @@ function addLine(line) {
   const node = el("li", null, "line");
   node.dataset.action = line.action_id;
   node.dataset.line = line.id;
+  node.dataset.batch = line.batch_index;
   const meta = el("div", null, "meta");
   meta.append(el("span", line.clock, "clock"), el("span", line.tone, "tone-" + line.tone));
   const source = line.source || "?";
@@ -133,7 +134,14 @@ function addBatch(batch) {
     (batch.fallback_reason ? " (" + batch.fallback_reason + ")" : "") + " · " + batch.items + " items";
   const node = el("li", text, "batch");
   node.dataset.batch = batch.batch_index;
-  column(batch.persona).prepend(node);
+  const list = column(batch.persona);
+  // A line does not carry why the template wrote it; its batch's record does.
+  if (batch.fallback_reason) {
+    for (const chip of list.querySelectorAll('li.line[data-batch="' + batch.batch_index + '"] .chip.template')) {
+      if (!chip.textContent.includes(":")) chip.textContent = "template: " + batch.fallback_reason;
+    }
+  }
+  list.prepend(node);
 }
 
 function drawSummary(s) {
@@ -174,11 +182,36 @@ function drawStory(goals, cards) {
 
 let goals = [];
 let cards = [];
+// Updates that arrive while a snapshot is being fetched wait for it, then apply on top
+// (each is keyed, so one the snapshot already holds is not drawn twice).
+let loading = false;
+let pending = [];
+
+function apply(kind, data) {
+  if (loading) { pending.push([kind, data]); return; }
+  if (kind === "action") {
+    const a = data.action;
+    addAction(a);
+    if (a.type === "Goal" || a.type === "Own Goal" || /Card/.test(a.result)) load();
+    else redrawMoves();
+  } else if (kind === "line") addLine(data.line);
+  else if (kind === "batch") addBatch(data.batch);
+}
 
 async function load() {
-  const response = await fetch("/api/matches/" + encodeURIComponent(gameId));
-  if (!response.ok) return;
-  const snap = await response.json();
+  if (loading) return;
+  loading = true;
+  let snap = null;
+  try {
+    const response = await fetch("/api/matches/" + encodeURIComponent(gameId));
+    if (response.ok) snap = await response.json();
+  } catch (error) {
+    snap = null;
+  }
+  const queued = pending;
+  pending = [];
+  loading = false;
+  if (snap === null) { queued.forEach(([k, d]) => apply(k, d)); return; }
   actions.clear(); lineIds.clear(); batchIds.clear(); recent = [];
   document.getElementById("columns").replaceChildren();
   drawPitch();
@@ -193,20 +226,16 @@ async function load() {
   drawStory(goals, cards);
   drawSummary(snap.summary);
   redrawMoves();
+  queued.forEach(([k, d]) => apply(k, d));
 }
 
 function connect() {
   const source = new EventSource("/api/matches/" + encodeURIComponent(gameId) + "/events");
   source.addEventListener("open", () => load());
   source.addEventListener("summary", (e) => drawSummary(JSON.parse(e.data)));
-  source.addEventListener("action", (e) => {
-    const a = JSON.parse(e.data).action;
-    addAction(a);
-    if (a.type === "Goal" || a.type === "Own Goal" || /Card/.test(a.result)) load();
-    else redrawMoves();
-  });
-  source.addEventListener("line", (e) => addLine(JSON.parse(e.data).line));
-  source.addEventListener("batch", (e) => addBatch(JSON.parse(e.data).batch));
+  for (const kind of ["action", "line", "batch"]) {
+    source.addEventListener(kind, (e) => apply(kind, JSON.parse(e.data)));
+  }
   source.addEventListener("reset", () => load());
   source.addEventListener("reload", () => load());
   source.addEventListener("error", () => {
