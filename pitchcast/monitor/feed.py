@@ -36,6 +36,9 @@ log = logging.getLogger("pitchcast.monitor")
 
 # Each page's queue; past it the page is dropped and reconnects (see the module doc).
 PAGE_QUEUE = 2000
+# How often, and how patiently, the reader asks the broker whether it is there.
+PROBE_EVERY_S = 3.0
+PROBE_TIMEOUT_S = 3.0
 
 
 class Hub:
@@ -119,6 +122,20 @@ async def _assign(
     return partitions
 
 
+async def _probe(
+    consumer: AIOKafkaConsumer, partitions: list[TopicPartition], status: FeedStatus
+) -> None:
+    """Tell the pages whether the broker answers: aiokafka only retries, silently."""
+    while True:
+        try:
+            await asyncio.wait_for(consumer.end_offsets(partitions), timeout=PROBE_TIMEOUT_S)
+        except (KafkaError, TimeoutError, OSError) as exc:
+            status.connected, status.error = False, type(exc).__name__
+        else:
+            status.connected, status.error = True, ""
+        await asyncio.sleep(PROBE_EVERY_S)
+
+
 async def read_topics(
     settings: Settings,
     board: Board,
@@ -131,18 +148,20 @@ async def read_topics(
     """Read until cancelled; reconnect and look the topics up again after any failure."""
     handlers = _handlers(settings, board)
     while True:
+        probe: asyncio.Task[None] | None = None
         consumer = AIOKafkaConsumer(
             **aiokafka_options(settings), enable_auto_commit=False, group_id=None
         )
         try:
             await consumer.start()
-            await _assign(consumer, settings, list(handlers), lookback_s)
+            partitions = await _assign(consumer, settings, list(handlers), lookback_s)
             # Everything is read again from the look-back: start the board afresh too.
             board.clear()
             hub.publish([{"type": "reload"}])
             status.connected, status.error = True, ""
             if ready is not None:
                 ready.set()
+            probe = asyncio.create_task(_probe(consumer, partitions[:1], status))
             while True:
                 batches = await consumer.getmany(timeout_ms=500, max_records=2000)
                 updates: list[Update] = []
@@ -162,4 +181,6 @@ async def read_topics(
             log.warning("monitor: cannot read the topics (%s); retrying in 2 s", exc)
             await asyncio.sleep(2.0)
         finally:
+            if probe is not None:
+                probe.cancel()
             await consumer.stop()
