@@ -503,6 +503,12 @@ def serve_llm(
 @click.option("--personas", help="Comma-separated personas, e.g. CASTER,FRIEND.")
 @click.option("--no-stack", is_flag=True, help="Use the Kafka/Redis of the settings as they are.")
 @click.option("--game-id", type=int, help="Game id to replay under [a new one per run].")
+@click.option(
+    "--monitor",
+    is_flag=True,
+    help="Serve the booth monitor and print the match's page address "
+    "[PITCHCAST_MONITOR_HOST, PITCHCAST_MONITOR_PORT].",
+)
 def demo(
     speed: float,
     as_fast: bool,
@@ -510,6 +516,7 @@ def demo(
     personas: str | None,
     no_stack: bool,
     game_id: int | None,
+    monitor: bool,
 ) -> None:
     """Start the stack and a worker, replay a sample match, print its commentary.
 
@@ -528,6 +535,7 @@ def demo(
             echo=click.echo,
             start_stack=not no_stack,
             game_id=game_id,
+            monitor=monitor,
         )
     except PitchcastError as exc:
         raise click.ClickException(str(exc)) from exc
@@ -541,6 +549,15 @@ def _register_eval() -> None:
 
 
 _register_eval()
+
+
+def _register_monitor() -> None:
+    from pitchcast.monitor.command import monitor_command
+
+    main.add_command(monitor_command, name="monitor")
+
+
+_register_monitor()
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -65,8 +65,13 @@ def run_demo(
     echo: Callable[[str], None],
     start_stack: bool = True,
     game_id: int | None = None,
+    monitor: bool = False,
 ) -> int:
-    """Run the whole pipeline on one sample match; returns how many batches were shown."""
+    """Run the whole pipeline on one sample match; returns how many batches were shown.
+
+    With ``monitor``, the booth monitor serves the match's page while it is commented,
+    and stays up after the match until Ctrl-C.
+    """
     if start_stack:
         from pitchcast.localstack import LocalStack
 
@@ -98,7 +103,9 @@ def run_demo(
         last_batches = len(settings.personas)
         pace = "as fast as possible" if speed is None else f"{speed:g}x real time"
         echo(f"replaying {events_file.name} (game {game_id}, {len(plan)} messages, {pace})")
-        return asyncio.run(_replay_and_tail(settings, plan, game_id, speed, echo, last_batches))
+        return asyncio.run(
+            _replay_and_tail(settings, plan, game_id, speed, echo, last_batches, monitor)
+        )
     finally:
         worker.send_signal(signal.SIGTERM)
         try:
@@ -117,6 +124,31 @@ def _game_id(path: Path) -> int | None:
 
 
 async def _replay_and_tail(
+    settings: Settings,
+    plan: list,  # type: ignore[type-arg]
+    game_id: int,
+    speed: float | None,
+    echo: Callable[[str], None],
+    last_batches: int,
+    monitor: bool = False,
+) -> int:
+    serving: asyncio.Task[None] | None = None
+    if monitor:
+        from pitchcast.monitor.command import serve_monitor
+
+        started = asyncio.Event()
+        serving = asyncio.create_task(serve_monitor(settings, echo=echo, started=started))
+        await asyncio.wait_for(started.wait(), timeout=30)
+        address = f"http://{settings.monitor_host}:{settings.monitor_port}"
+        echo(f"watch it: {address}/matches/{game_id}")
+    shown = await _replay_and_tail_only(settings, plan, game_id, speed, echo, last_batches)
+    if serving is not None:
+        echo("the match is over; the monitor stays up until Ctrl-C")
+        await serving
+    return shown
+
+
+async def _replay_and_tail_only(
     settings: Settings,
     plan: list,  # type: ignore[type-arg]
     game_id: int,

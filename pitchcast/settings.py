@@ -72,6 +72,14 @@ class Settings(BaseSettings):
     web_host: str = "127.0.0.1"
     data_dir: Path = Path(".pitchcast/worker")
 
+    # --- Booth monitor (`pitchcast monitor`: reads the topics; not part of the worker) ---
+    monitor_host: str = "127.0.0.1"
+    monitor_port: int = Field(default=6070, ge=1, le=65535)
+    # HTTP basic auth (any user name): required to bind anywhere but loopback. Never logged.
+    monitor_password: SecretStr | None = None
+    # How far back the monitor starts reading: a live match's match_start lies within it.
+    monitor_lookback_s: float = Field(default=3 * 3600.0, gt=0)
+
     # --- Stream semantics --------------------------------------------------
     batch_size: int = Field(default=10, ge=1, le=100)
     idle_timeout_s: float = Field(default=30.0, gt=0)

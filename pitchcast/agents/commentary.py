@@ -583,6 +583,7 @@ class CommentaryAgent:
             item=item,
             final=final,
             created_at=utc_now_iso(),
+            source=source,
         )
         await send_until_acked(
             self._lines_topic,

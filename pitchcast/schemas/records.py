@@ -238,6 +238,9 @@ class CommentaryLine:
     final: bool
     created_at: str
     schema: str = LINE_SCHEMA
+    # Who wrote the line: "llm", or "template" when the LLM did not write it validly in
+    # time (added in 0.2; optional for readers, see docs/schema-evolution.md).
+    source: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,91 @@
+"""``pitchcast monitor``: the reader and the web server, run together until stopped."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+
+import click
+from aiohttp import web
+
+from pitchcast.monitor.board import Board
+from pitchcast.monitor.feed import FeedStatus, Hub, read_topics
+from pitchcast.monitor.server import MonitorState, build_app, check_binding
+from pitchcast.settings import Settings
+
+__all__ = ["monitor_command", "serve_monitor"]
+
+log = logging.getLogger("pitchcast.monitor")
+
+
+async def serve_monitor(
+    settings: Settings,
+    *,
+    host: str | None = None,
+    port: int | None = None,
+    echo: Callable[[str], None] = print,
+    started: asyncio.Event | None = None,
+    stop: asyncio.Event | None = None,
+) -> None:
+    """Serve until ``stop`` is set (or the task is cancelled)."""
+    host = host or settings.monitor_host
+    port = port if port is not None else settings.monitor_port
+    password = settings.monitor_password.get_secret_value() if settings.monitor_password else None
+    check_binding(host, password)
+    board = Board(max_bytes=settings.max_message_bytes, clamp_margin=settings.clamp_margin_m)
+    hub = Hub()
+    status = FeedStatus()
+    state = MonitorState(
+        board, hub, status, idle_timeout_s=settings.idle_timeout_s, password=password
+    )
+    runner = web.AppRunner(build_app(state), handle_signals=False, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    await site.start()
+    reader = asyncio.create_task(
+        read_topics(settings, board, hub, status, lookback_s=settings.monitor_lookback_s)
+    )
+    auth = " (basic auth)" if password else ""
+    echo(f"pitchcast monitor: http://{host}:{port}/{auth}")
+    if started is not None:
+        started.set()
+    try:
+        if stop is None:
+            await asyncio.Future()  # until cancelled
+        else:
+            await stop.wait()
+    finally:
+        reader.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await reader
+        hub.close()  # ends every open event stream, so the runner can close
+        await runner.cleanup()
+
+
+@click.command()
+@click.option("--host", help="Address to bind [default: 127.0.0.1; PITCHCAST_MONITOR_HOST].")
+@click.option("--port", type=int, help="Port [default: 6070; PITCHCAST_MONITOR_PORT].")
+def monitor_command(host: str | None, port: int | None) -> None:
+    """Serve the booth monitor: each live match on a web page as pitchcast comments it.
+
+    It reads match-events, commentary-lines, commentary and commentary-dlq with a
+    consumer of its own (no consumer group, nothing committed), from
+    PITCHCAST_MONITOR_LOOKBACK_S ago (3 h), and serves / (the live matches) and
+    /matches/GAME_ID (the pitch, the lines per persona, batches, the story so far).
+    Binding anything but loopback needs PITCHCAST_MONITOR_PASSWORD (HTTP basic auth).
+
+    \b
+    Example:
+      pitchcast monitor                 # then open http://127.0.0.1:6070/
+    """
+    from pitchcast.exceptions import PitchcastError
+    from pitchcast.settings import load_settings
+
+    try:
+        asyncio.run(serve_monitor(load_settings(), host=host, port=port, echo=click.echo))
+    except PitchcastError as exc:
+        raise click.ClickException(str(exc)) from exc
+    except KeyboardInterrupt:
+        click.echo("monitor stopped")

@@ -1,0 +1,192 @@
+"""The monitor's board: matches, score, lines, latency figures, and what it cannot read."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+import pytest
+
+from pitchcast.monitor.board import Board, percentile
+
+GAME = 4242
+HOME, AWAY = 10, 20
+
+
+def _start(game_id: int = GAME, home: str = "울산 HD", away: str = "전북") -> bytes:
+    return orjson.dumps(
+        {
+            "game_id": game_id,
+            "control": "match_start",
+            "period_id": 1,
+            "match_info": {
+                "game_id": game_id,
+                "home_team_id": HOME,
+                "away_team_id": AWAY,
+                "home_team_name_ko": home,
+                "away_team_name_ko": away,
+            },
+        }
+    )
+
+
+def _action(action_id: int, *, team: int = HOME, type_name: str = "Pass", **extra: Any) -> bytes:
+    value = {
+        "game_id": GAME, "action_id": action_id, "period_id": 1,
+        "time_seconds": 60.0 + action_id, "team_id": team, "player_id": 7.0,
+        "result_name": "Successful", "start_x": 50.0, "start_y": 30.0, "end_x": 60.0,
+        "end_y": 40.0, "dx": 10.0, "dy": 10.0, "type_name": type_name,
+        "player_name_ko": "이강인", "team_name_ko": "울산 HD",
+    }  # fmt: skip
+    value.update(extra)
+    return orjson.dumps(value)
+
+
+def _line(action_id: int, index: int, *, persona: str = "CASTER", source: str = "llm") -> bytes:
+    return orjson.dumps(
+        {
+            "schema": "pitchcast.commentary_line.v1",
+            "commentary_id": f"cid-{persona}-0",
+            "line_index": index,
+            "game_id": GAME,
+            "batch_index": 0,
+            "persona": persona,
+            "item": {
+                "action_id": action_id,
+                "time_seconds": 60.0 + action_id,
+                "tone": "calm",
+                "description": "이강인이 패스합니다.",
+            },
+            "final": False,
+            "created_at": "2026-12-06T00:00:00Z",
+            "source": source,
+        }
+    )
+
+
+def _record(persona: str = "CASTER") -> bytes:
+    return orjson.dumps(
+        {
+            "commentary_id": f"cid-{persona}-0",
+            "game_id": GAME,
+            "batch_index": 0,
+            "persona": persona,
+            "first_action_id": 1,
+            "last_action_id": 2,
+            "close_reason": "idle",
+            "source": "mixed",
+            "fallback_reason": "deadline",
+            "items": [{}, {}],
+        }
+    )
+
+
+def test_percentile_is_nearest_rank() -> None:
+    assert percentile([], 50) is None
+    assert percentile([3.0], 95) == 3.0
+    values = [float(v) for v in range(1, 101)]
+    assert percentile(values, 50) == 50.0
+    assert percentile(values, 95) == 95.0
+
+
+def test_a_match_from_start_to_lines_with_latency_from_the_action() -> None:
+    board = Board()
+    assert board.on_event(_start(), 1_000) == [{"type": "reset", "game_id": GAME}]
+    (update,) = board.on_event(_action(1), 2_000)
+    assert update["action"]["side"] == "home"
+    assert update["action"]["player"] == "이강인"
+    board.on_event(_action(2, team=AWAY), 3_000)
+    (line,) = board.on_line(_line(1, 0), 3_500)
+    assert line["line"]["latency_ms"] == 1_500
+    assert line["line"]["source"] == "llm"
+    board.on_line(_line(2, 1, source="template"), 5_000)
+    summary = board.matches[GAME].summary(now_ms=6_000, idle_timeout_s=30)
+    assert (summary["home"], summary["away"]) == ("울산 HD", "전북")
+    assert summary["personas"]["CASTER"]["p50_s"] == 1.5
+    assert summary["personas"]["CASTER"]["p95_s"] == 2.0
+    assert summary["template_share"] == 0.5
+    assert summary["lines_last_minute"] == 2
+    assert summary["stalled"] is False
+
+
+def test_a_redelivered_line_or_record_is_shown_once() -> None:
+    board = Board()
+    board.on_event(_start(), 0)
+    board.on_event(_action(1), 1)
+    assert len(board.on_line(_line(1, 0), 2)) == 1
+    assert board.on_line(_line(1, 0), 3) == []
+    assert len(board.on_record(_record(), 4)) == 1
+    assert board.on_record(_record(), 5) == []
+
+
+def test_goals_own_goals_and_cards_make_the_story() -> None:
+    board = Board()
+    board.on_event(_start(), 0)
+    board.on_event(_action(1, type_name="Goal"), 1)
+    # An own goal by a home player is a goal for the away side.
+    board.on_event(_action(2, type_name="Own Goal"), 2)
+    board.on_event(_action(3, type_name="Foul", result_name="Yellow_Card", team=AWAY), 3)
+    match = board.matches[GAME]
+    assert match.score == {"home": 1, "away": 1}
+    assert [g["side"] for g in match.goals] == ["home", "away"]
+    assert match.goals[1]["own_goal"] is True
+    assert match.cards[0]["card"] == "Yellow_Card"
+    # A duplicated action id (the worker drops it too) does not score twice.
+    board.on_event(_action(1, type_name="Goal"), 4)
+    assert match.score == {"home": 1, "away": 1}
+
+
+def test_a_match_with_no_line_for_longer_than_the_idle_timeout_is_stalled() -> None:
+    board = Board()
+    board.on_event(_start(), 0)
+    board.on_event(_action(1), 1_000)
+    board.on_line(_line(1, 0), 2_000)
+    assert board.matches[GAME].summary(now_ms=31_000, idle_timeout_s=30)["stalled"] is False
+    assert board.matches[GAME].summary(now_ms=33_000, idle_timeout_s=30)["stalled"] is True
+    board.on_event(orjson.dumps({"game_id": GAME, "control": "match_end"}), 34_000)
+    assert board.matches[GAME].summary(now_ms=99_000, idle_timeout_s=30)["stalled"] is False
+
+
+@pytest.mark.parametrize(
+    ("handler", "raw", "topic"),
+    [
+        ("on_event", b"{not json", "events"),
+        ("on_event", None, "events"),
+        ("on_event", orjson.dumps({"game_id": GAME, "action_id": "x"}), "events"),
+        ("on_line", b"\xff\xfe", "lines"),
+        ("on_line", orjson.dumps({"game_id": GAME, "item": "nope"}), "lines"),
+        ("on_line", orjson.dumps([1, 2]), "lines"),
+        ("on_record", orjson.dumps({"game_id": "1"}), "commentary"),
+        ("on_dead_letter", b"", "dlq"),
+    ],
+)
+def test_a_malformed_record_is_counted_and_skipped(
+    handler: str, raw: bytes | None, topic: str
+) -> None:
+    board = Board()
+    board.on_event(_start(), 0)
+    assert getattr(board, handler)(raw, 1) == []
+    assert board.malformed[topic] == 1
+    # ...and the next good record is read as usual.
+    assert len(board.on_event(_action(1), 2)) == 1
+
+
+def test_dead_letters_are_counted_per_match_and_reason() -> None:
+    board = Board()
+    board.on_event(_start(), 0)
+    letter = {"error_kind": "SchemaViolation", "game_id": GAME}
+    board.on_dead_letter(orjson.dumps(letter), 1)
+    board.on_dead_letter(orjson.dumps(letter), 2)
+    board.on_dead_letter(orjson.dumps({"error_kind": "UndecodableMessage", "game_id": None}), 3)
+    summary = board.matches[GAME].summary(now_ms=4, idle_timeout_s=30)
+    assert summary["dead_letters_by_reason"] == {"SchemaViolation": 2}
+    assert board.malformed["dlq_unkeyed"] == 1
+
+
+def test_a_new_match_start_begins_the_match_afresh() -> None:
+    board = Board()
+    board.on_event(_start(), 0)
+    board.on_event(_action(1, type_name="Goal"), 1)
+    board.on_event(_start(), 2)
+    assert board.matches[GAME].score == {"home": 0, "away": 0}
+    assert board.matches[GAME].actions == {}
