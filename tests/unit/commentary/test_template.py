@@ -382,7 +382,8 @@ def test_unknown_type_passes_through_as_text(persona: Persona) -> None:
         ("Foul", "Direct_Red_Card", "tense", "analytical", "disappointed"),
         ("Pass", "Successful", "calm", "analytical", "playful"),
         ("Pass", "Unsuccessful", "disappointed", "analytical", "disappointed"),
-        ("Own Goal", None, "disappointed", "analytical", "disappointed"),
+        # A goal for the other side (issue 16), not the scorer's disappointment.
+        ("Own Goal", None, "excited", "analytical", "excited"),
     ],
 )
 def test_tone_follows_the_event_and_the_persona(
