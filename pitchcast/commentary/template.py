@@ -225,6 +225,14 @@ def _score_after(action: Action, before: Score, info: MatchInfo | None) -> tuple
     return after, side
 
 
+_COUNT_WORDS = ("영", "한", "두", "세", "네", "다섯", "여섯", "일곱", "여덟", "아홉", "열")
+
+
+def _count_word(n: int) -> str:
+    """A goal difference as said aloud: "두 골 차", not "2골 차" (read 이골)."""
+    return _COUNT_WORDS[n] if 0 <= n < len(_COUNT_WORDS) else str(n)
+
+
 def _score_slots(
     after: Score, side: int, info: MatchInfo | None, persona: str, book: Phrasebook, turn: int
 ) -> dict[str, _Slot]:
@@ -246,10 +254,12 @@ def _score_slots(
         state = "chase"
     sentences = book.score_states[persona][state]
     sentence = sentences[turn % len(sentences)].text.format_map(
-        {"득점팀": _Slot(home if side == 0 else away), "골차": _Slot(str(abs(difference)))}
+        {"득점팀": _Slot(home if side == 0 else away), "골차": _Slot(_count_word(abs(difference)))}
     )
+    # Read as a broadcast reads it, home first: "2대 1" (the sentence or {상황} says who
+    # leads; a team name on each side of the numbers reads like a data feed).
     return {
-        "스코어": _Slot(f"{home} {after.home} : {after.away} {away}"),
+        "스코어": _Slot(f"{after.home}대 {after.away}"),
         "상황": _Slot(sentence),
     }
 

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
+from pitchcast.checks.wording import find_wording
 from pitchcast.commentary.parsing import ParsedItem
 from pitchcast.commentary.prompt import MAX_TEXT_CHARS, format_rows
 from pitchcast.commentary.slots import (
@@ -197,6 +198,10 @@ class ItemChecker:
                     reasons.append(
                         f"n={row}: states {error.stated!r}, but the data says {error.expected}"
                     )
+            # Wording the data cannot support (a gesture, a feeling, an intent...), read
+            # before the names are filled in, so a name never matches a pattern.
+            for found in find_wording(raw, action.type_name):
+                reasons.append(f"n={row}: {found.matched!r}: {found.why}")
         if reasons or tone is None:
             raise CommentaryRejected(reasons)
         return CommentaryItem(

@@ -67,6 +67,27 @@ def _grounding(fig: dict[str, Any]) -> list[str]:
     return out
 
 
+def _voice(fig: dict[str, Any]) -> list[str]:
+    w, pace = fig["wording"], fig["pace"]
+    mix = ", ".join(f"{k} {v:.0%}" for k, v in fig["endings"].items())
+    tones = ", ".join(f"{k} {v:.0%}" for k, v in fig["tones"].items())
+    out = [
+        f"**Voice and pace.** Endings: {mix or 'none'}. Tones: {tones or 'none'}."
+        f" Lines per minute of play: {_num(pace['lines_per_minute'], 1)}"
+        f" (the busiest minute: {pace['worst_minute']}).",
+        "",
+        f"**Wording.** {w['unsupported']} unsupported claims (gestures, feelings, intent,"
+        f" causes, play away from the ball), {w['mistakes']} known mistakes"
+        " (`pitchcast/checks/wording.toml`).",
+    ]
+    for example in w["examples"]:
+        out.append(
+            f"- {example['kind']} `{example['matched']}` ({example['why']}):"
+            f" {_cell(example['text'])}"
+        )
+    return out
+
+
 def _particles(fig: dict[str, Any]) -> list[str]:
     p = fig["particles"]
     out = [
@@ -187,7 +208,7 @@ def render_report(figures: dict[str, Any], *, title: str, images: list[str]) -> 
         out += ["", f"![{name}]({name})"]
     for persona, fig in figures["personas"].items():
         out += ["", f"## {persona}", ""]
-        for part in (_examples, _grounding, _particles, _repetition, _fit, _server):
+        for part in (_examples, _grounding, _particles, _voice, _repetition, _fit, _server):
             lines = part(fig)
             if lines:
                 out += [*lines, ""]

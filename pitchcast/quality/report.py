@@ -16,6 +16,8 @@ from typing import Any
 
 import orjson
 
+from pitchcast.checks.register import ending_of
+from pitchcast.checks.wording import find_wording
 from pitchcast.quality.claims import ClaimCheck, LineFacts, check_claims
 from pitchcast.quality.fit import event_class, length_figures, tone_fit
 from pitchcast.quality.grounding import allowed_names, clean_name, match_info_names
@@ -120,6 +122,13 @@ def _persona_figures(run: MatchRun, lines: list[Line], names: Names) -> dict[str
                 examples.append(_example(line, cls))
                 break
     claim_kinds = Counter(error.kind for error in claims.errors)
+    wording = [
+        (line, found) for line in lines for found in find_wording(line.text, line.action.type_name)
+    ]
+    unsupported = [(ln, f) for ln, f in wording if f.kind.startswith("unsupported")]
+    mistakes = [(ln, f) for ln, f in wording if f.kind == "mistake"]
+    per_minute = Counter(int(line.clock_s // 60) for line in lines)
+    minutes_of_play = (max(per_minute) + 1) if per_minute else 0
     figures: dict[str, Any] = {
         "lines": len(lines),
         "sources": dict(Counter(line.source for line in lines)),
@@ -150,11 +159,31 @@ def _persona_figures(run: MatchRun, lines: list[Line], names: Names) -> dict[str
             "examples": [dataclasses.asdict(m) for m in fit.misfits[:EXAMPLES]],
         },
         "length": dataclasses.asdict(length),
+        "wording": {
+            "unsupported": len(unsupported),
+            "mistakes": len(mistakes),
+            "by_kind": dict(Counter(f.kind for _, f in wording)),
+            "examples": [
+                {"kind": f.kind, "matched": f.matched, "why": f.why, "text": ln.text}
+                for ln, f in (unsupported[: EXAMPLES // 2] + mistakes[: EXAMPLES // 2])
+            ],
+        },
+        "endings": _shares(Counter(ending_of(line.text) for line in lines)),
+        "tones": _shares(Counter(line.tone for line in lines)),
+        "pace": {
+            "lines_per_minute": len(lines) / minutes_of_play if minutes_of_play else None,
+            "worst_minute": max(per_minute.values(), default=0),
+        },
         "examples": examples,
     }
     if run.backend != "template":
         figures["server"] = _server_figures(run, lines)
     return figures
+
+
+def _shares(counts: Counter[str]) -> dict[str, float]:
+    total = sum(counts.values())
+    return {k: n / total for k, n in counts.most_common()} if total else {}
 
 
 def _server_figures(run: MatchRun, lines: list[Line]) -> dict[str, Any]:
@@ -218,7 +247,8 @@ def failures(
     max_shape_share: float | None = None,
     min_shape_gap: int | None = None,
 ) -> list[str]:
-    """Why the evaluation fails: grounding or particle errors, and the repetition
+    """Why the evaluation fails: grounding or particle errors, unsupported claims or known
+    wording mistakes (``pitchcast/checks/wording.toml``), and the repetition
     thresholds when given. Empty when it passes."""
     problems = []
     for persona, fig in figures["personas"].items():
@@ -226,6 +256,11 @@ def failures(
             problems.append(f"{persona}: {fig['grounding']['errors']} grounding errors")
         if fig["particles"]["errors"]:
             problems.append(f"{persona}: {fig['particles']['errors']} particle errors")
+        wording = fig["wording"]
+        if wording["unsupported"]:
+            problems.append(f"{persona}: {wording['unsupported']} unsupported claims")
+        if wording["mistakes"]:
+            problems.append(f"{persona}: {wording['mistakes']} known wording mistakes")
         rep = fig["repetition"]
         if max_shape_share is not None and rep["top_share"] > max_shape_share:
             problems.append(

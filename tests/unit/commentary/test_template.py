@@ -10,6 +10,7 @@ import logging
 import math
 import os
 import random
+import re
 import subprocess
 import sys
 import unicodedata
@@ -381,7 +382,8 @@ def test_unknown_type_passes_through_as_text(persona: Persona) -> None:
         ("Foul", "Direct_Red_Card", "tense", "analytical", "disappointed"),
         ("Pass", "Successful", "calm", "analytical", "playful"),
         ("Pass", "Unsuccessful", "disappointed", "analytical", "disappointed"),
-        ("Own Goal", None, "disappointed", "analytical", "disappointed"),
+        # A goal for the other side (issue 16), not the scorer's disappointment.
+        ("Own Goal", None, "excited", "analytical", "excited"),
     ],
 )
 def test_tone_follows_the_event_and_the_persona(
@@ -537,13 +539,16 @@ def _goal_scores(actions: Sequence[Action], info: MatchInfo) -> dict[int, tuple[
     return scores
 
 
+_SCORE = re.compile(r"[0-9]+대 [0-9]+")
+
+
 @pytest.mark.parametrize("game", [1, 3])
 def test_goal_lines_show_the_running_score(game: int) -> None:
     """Each goal line shows the score right after that goal; own goals count for the other side."""
     actions, info = _koreanised(game)
     expected = _goal_scores(actions, info)
     assert expected  # game 1: 3-1 with an own goal; game 3: 0-2
-    home_name, away_name = KOREAN_TEAMS[game]
+    home_name, _ = KOREAN_TEAMS[game]
     seen = 0
     for persona in PERSONAS:
         for batch in _batches(actions, info):
@@ -552,10 +557,13 @@ def test_goal_lines_show_the_running_score(game: int) -> None:
             ):
                 if action.action_id in expected:
                     h, a = expected[action.action_id]
-                    assert f"{home_name} {h} : {a} {away_name}" in item.description
+                    # Read as a broadcast reads it (issue 16): "스코어 2대 1", home first;
+                    # the leading team is named by the score-state sentence.
+                    assert f"{h}대 {a}" in item.description
+                    assert f"{home_name} {h}" not in item.description
                     seen += 1
                 elif action.type_name == "Shot":
-                    assert " : " not in item.description  # the Shot is not another goal
+                    assert not _SCORE.search(item.description)  # the Shot is not another goal
     assert seen == 3 * len(expected)
     final = list(expected.values())[-1]
     assert final == ((3, 1) if game == 1 else (0, 2))
@@ -575,10 +583,10 @@ def test_score_after_several_goals_in_one_batch() -> None:
     batch = _batch(actions, score=Score(home=1, away=2))
     for persona in PERSONAS:
         items = write_template_commentary(batch, persona)
-        assert "울산 HD FC 1 : 0 포항 스틸러스" in items[1].description
-        assert "울산 HD FC 1 : 1 포항 스틸러스" in items[3].description
-        assert "울산 HD FC 1 : 2 포항 스틸러스" in items[4].description
-        assert " : " not in items[0].description
+        assert "1대 0" in items[1].description
+        assert "1대 1" in items[3].description
+        assert "1대 2" in items[4].description
+        assert not _SCORE.search(items[0].description)
         assert all(items[i].tone == "excited" for i in (0, 1, 4))
 
 
@@ -591,7 +599,7 @@ def test_goal_without_a_consistent_score_omits_it(score: Score, info: MatchInfo 
     batch = _batch([_action(type_name="Goal")], score=score, info=info)
     for persona in PERSONAS:
         (item,) = write_template_commentary(batch, persona)
-        assert " : " not in item.description
+        assert not _SCORE.search(item.description)
         assert item.tone == "excited"
 
 

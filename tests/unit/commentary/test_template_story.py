@@ -213,7 +213,7 @@ def test_old_records_mid_match_tell_no_story() -> None:
     )  # fmt: skip
     for persona in PERSONAS:
         items = write_template_commentary(batch, persona)
-        assert "울산 HD FC 2 : 1 전북 현대" in items[2].description
+        assert "2대 1" in items[2].description
         assert not any("번째" in i.description or "첫 골" in i.description for i in items)
 
 
@@ -241,9 +241,9 @@ def test_goals_are_counted_and_the_first_is_the_opener(persona: Persona) -> None
         _action(13, "Goal", team=AWAY, player=9),
     ]
     first, second = _goal_lines(actions, persona)
-    assert "번째" not in first and "울산 HD FC 1 : 0 전북 현대" in first
+    assert "번째" not in first and "1대 0" in first
     assert "첫" in first or "선제골" in first or "균형이 처음으로" in first
-    assert "두 번째" in second and "울산 HD FC 1 : 1 전북 현대" in second
+    assert "두 번째" in second and "1대 1" in second
 
 
 @pytest.mark.parametrize("persona", PERSONAS)
@@ -258,7 +258,7 @@ def test_a_players_second_goal_recalls_his_first(persona: Persona) -> None:
     _, second = _goal_lines(actions, persona)
     assert "전반 3분" in second, second
     assert "번째" not in second or "두 번째" in second
-    assert "울산 HD FC 2 : 0 전북 현대" in second
+    assert "2대 0" in second
 
 
 @pytest.mark.parametrize("persona", PERSONAS)
@@ -283,7 +283,7 @@ def test_own_goal_counts_for_the_other_team_without_crediting_its_scorer(persona
     """An own goal is the match's n-th goal; the story never calls it the scorer's goal."""
     actions = [_action(1, "Goal", player=7), *_padding(2, 4), _action(6, "Own Goal", player=10)]
     _, own = _goal_lines(actions, persona)
-    assert "두 번째" in own and "울산 HD FC 1 : 1 전북 현대" in own
+    assert "두 번째" in own and "1대 1" in own
     assert "김민재의 선제골" not in own and "김민재의 오늘" not in own
 
 
@@ -479,8 +479,8 @@ def test_goal_lines_with_the_story_show_the_score_after_the_goal(game: int) -> N
                 story = advance_story(story, action)
                 if action.type_name in ("Goal", "Own Goal"):
                     score = story.score
-                    home, away = info.home_team_name_ko, info.away_team_name_ko
-                    assert f"{home} {score.home} : {score.away} {away}" in item.description
+                    # Read as a broadcast reads it (issue 16): "2대 1", home first.
+                    assert f"{score.home}대 {score.away}" in item.description
                     seen += 1
     assert seen == 3 * (4 if game == 1 else 2)
 

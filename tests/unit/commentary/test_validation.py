@@ -236,3 +236,14 @@ def test_a_line_stating_a_wrong_number_is_rejected_a_right_one_kept() -> None:
         checker.check(
             ParsedItem(1, "calm", f"전반 {(minute.time_seconds // 60 + 30) % 45 + 1:.0f}분, 패스.")
         )
+
+
+def test_an_llm_line_that_invents_a_gesture_or_a_feeling_is_refused() -> None:
+    """Issue 16: a line that states what the data cannot show is refused (and then written
+    by the template); the reason names the wording and why."""
+    answer = _answer()
+    answer[2] = ParsedItem(3, "calm", "{P1}이 공을 잃고 고개를 젓습니다")
+    (reason,) = _reasons(answer)
+    assert reason.startswith("n=3: '고개를 젓'") and "몸짓" in reason
+    answer[2] = ParsedItem(3, "calm", "{P1}의 패스가 끊깁니다")
+    assert len(validate_items(korean_batch(), answer)) == 10

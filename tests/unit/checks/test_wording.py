@@ -1,0 +1,81 @@
+"""The wording lexicon: each known mistake and each unsupported claim is caught, the right
+phrasing is not, and regret is allowed only at a chance."""
+
+from __future__ import annotations
+
+import pytest
+
+from pitchcast.checks.wording import find_wording, parse_lexicon
+
+
+def _kinds(text: str, type_name: str | None = None) -> set[str]:
+    return {f.kind for f in find_wording(text, type_name)}
+
+
+# Each mistake of issue 16's list, as the phrasebook wrote it, and the fixed phrasing.
+MISTAKES = [
+    ("Player9의 슈팅이 그대로 골문을 가릅니다!", "Player9의 슈팅이 그대로 골망을 가릅니다!"),
+    ("전반 3분, Player9가 슈팅을 성공시킵니다!", "Player9의 슈팅, 골로 연결됩니다!"),
+    (
+        "전반 7분, 슈팅이 골문으로 향합니다! 선방에 걸립니다!",
+        "골문으로 향합니다! 골키퍼 선방에 막힙니다!",
+    ),
+    (
+        "Player14가 과감하게 때렸지만 골대를 외면합니다.",
+        "Player14가 때렸지만 슈팅은 골문을 벗어납니다.",
+    ),
+    (
+        "자기 진영 오른쪽 쪽으로 Player21의 패스가 이어집니다.",
+        "자기 진영 오른쪽으로 Player21의 패스가 이어집니다.",
+    ),
+    ("Home은 이제 2골 차 우위입니다.", "Home은 이제 두 골 차 우위입니다."),
+    ("Home이 격차를 2골로 벌립니다!", "Home이 격차를 두 골로 벌립니다!"),
+    ("해냅니다! Home 1 : 0 Away가 됩니다.", "해냅니다! 이제 1대 0."),
+    ("터치라인 밖으로 공이 흘러 나갑니다.", "터치라인 밖으로 공이 흘러나갑니다."),
+]
+
+
+@pytest.mark.parametrize(("wrong", "right"), MISTAKES)
+def test_each_known_mistake_is_caught_and_its_fix_is_not(wrong: str, right: str) -> None:
+    assert "mistake" in _kinds(wrong)
+    assert _kinds(right) == set()
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("골킥이 연결되지 않습니다. Player11이 입술을 깨뭅니다.", "unsupported.gesture"),
+        ("Player15가 고개를 젓습니다.", "unsupported.gesture"),
+        ("공을 받은 Player22, 주변을 한 번 둘러봅니다.", "unsupported.gesture"),
+        ("크로스가 무위로 돌아갑니다. Player18이 아쉬워합니다.", "unsupported.feeling"),
+        ("공을 받는 Player21, 침착합니다.", "unsupported.feeling"),
+        ("Player22의 파울, 수비 전환이 늦은 탓입니다.", "unsupported.cause"),
+        ("옐로카드로 이어집니다. 전술적 반칙으로 보입니다.", "unsupported.cause"),
+        ("스로인이 끊깁니다. 받을 선수의 움직임이 부족했습니다.", "unsupported.cause"),
+        ("점유율 관리 차원의 후방 패스, Player22의 판단입니다.", "unsupported.intent"),
+        ("뒷공간을 노리는 긴 패스, Player12입니다.", "unsupported.aim"),
+        ("아쉽습니다, Player16의 패스가 동료에게 닿지 않습니다.", "unsupported.regret"),
+    ],
+)
+def test_claims_the_data_cannot_support_are_caught(text: str, kind: str) -> None:
+    assert kind in _kinds(text, "Pass")
+
+
+def test_regret_and_aim_are_allowed_at_a_chance_only() -> None:
+    shot = "Player8의 슈팅, 골문을 노렸지만 아쉽게 벗어납니다."
+    assert _kinds(shot, "Shot") == set()
+    assert {"unsupported.regret", "unsupported.aim"} <= _kinds(shot, "Pass")
+
+
+def test_plain_commentary_passes() -> None:
+    for text in (
+        "Player9가 앞쪽 동료에게 패스를 건넵니다.",
+        "전반 2분, 골입니다! Player9가 득점합니다! Home이 앞서 나갑니다! 스코어 1대 0.",
+        "자기 진영 왼쪽에서 Player20이 패스를 받습니다.",
+    ):
+        assert find_wording(text) == []
+
+
+def test_a_bad_pattern_names_its_entry() -> None:
+    with pytest.raises(ValueError, match=r"\[unsupported.x\] bad pattern"):
+        parse_lexicon('[unsupported.x]\npatterns = ["("]\n')
