@@ -28,9 +28,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Final
 
+from pitchcast.checks.shapes import NAME_MASK, line_shapes
 from pitchcast.commentary.actions import ACTION_KINDS
 from pitchcast.commentary.korean import attach_particle, particle_for
-from pitchcast.quality.repetition import NAME_MASK, line_shapes
 from pitchcast.schemas.records import TONES, Tone
 from pitchcast.settings import PERSONAS
 
@@ -309,7 +309,7 @@ class _SampleValues(dict[str, _Sample]):
 
 def sentence_shapes(phrase: Phrase) -> list[str]:
     """The sentence shapes a line written from ``phrase`` has (as ``pitchcast eval``
-    counts them: :func:`pitchcast.quality.repetition.line_shapes`)."""
+    counts them: :func:`pitchcast.checks.shapes.line_shapes`)."""
     values = _SampleValues({k: _Sample(v) for k, v in _SAMPLE_VALUES.items()})
     return line_shapes(phrase.text.format_map(values), _SAMPLE_NAMES)
 

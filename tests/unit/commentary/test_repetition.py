@@ -13,8 +13,9 @@ from functools import cache
 
 import pytest
 
+from pitchcast.checks.shapes import line_shapes
 from pitchcast.commentary.template import write_template_commentary
-from pitchcast.quality.repetition import RepetitionFigures, line_shapes, repetition
+from pitchcast.quality.repetition import RepetitionFigures, repetition
 from pitchcast.schemas.records import Batch
 from pitchcast.settings import PERSONAS, Persona
 from tests.commentary_batches import sample_batches

@@ -16,11 +16,11 @@ from typing import Any
 
 import pytest
 
+from pitchcast.checks.shapes import line_shapes
 from pitchcast.commentary import template as template_module
 from pitchcast.commentary.phrasebook import phrasebook
 from pitchcast.commentary.storytelling import PRESSURE_EVERY, pressing_team
 from pitchcast.commentary.template import write_template_commentary, write_template_line
-from pitchcast.quality.repetition import line_shapes
 from pitchcast.schemas.decoding import encode
 from pitchcast.schemas.records import Action, Batch, CommentaryItem, MatchInfo, Score
 from pitchcast.settings import PERSONAS, Persona

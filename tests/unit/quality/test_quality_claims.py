@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import pytest
 
-from pitchcast.quality.claims import LineFacts, check_claims
+from pitchcast.checks.claims import LineFacts, check_claims
 from pitchcast.schemas.records import Action
 from pitchcast.story import Story, advance_story, new_story
 from tests.commentary_batches import korean_match_info

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pitchcast.quality.particles import check_particles, find_names
+from pitchcast.checks.particles import check_particles, find_names
 
 NAMES = [
     "이강인",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pitchcast.quality.reading import letter_names, reading_of, sino_korean, sound_of
+from pitchcast.checks.reading import letter_names, reading_of, sino_korean, sound_of
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from pitchcast.quality.repetition import distinct_n, line_shapes, mask, repetition
+from pitchcast.checks.shapes import line_shapes, mask
+from pitchcast.quality.repetition import distinct_n, repetition
 
 NAMES = ["이강인", "세징야", "Player 10", "Home"]
 

@@ -30,7 +30,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from pitchcast.quality.reading import RIEUL, UNKNOWN, VOWEL, Sound, sound_of
+from pitchcast.checks.reading import RIEUL, UNKNOWN, VOWEL, Sound, sound_of
 
 __all__ = [
     "ParticleCheck",

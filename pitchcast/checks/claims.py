@@ -18,7 +18,7 @@ written without spaces is the tactical idiom (1대1 경합, 2대1 패스) when a
 A number pair followed by 분, 초, m, 명, 번, 골, 회 is not a score (``10-15분``).
 
 **Minute.** ``전반 12분``, ``후반 67분``, ``연장 전반 98분``, ``전반 45+2분`` must name the
-action's period and its minute (:func:`pitchcast.story.match_minute`) within ±1, or the
+action's period and its minute (:func:`pitchcast.schemas.records.match_minute`) within ±1, or the
 period and minute of an earlier goal or card of the story (a line may recall them).
 Korean broadcasts count both ways, so in the second half ``후반 12분`` (12 minutes into
 the half, 57th) and ``후반 57분`` are both read, and the same in extra time. A bare
@@ -45,9 +45,9 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from pitchcast.quality.particles import find_names
-from pitchcast.schemas.records import Action, Score
-from pitchcast.story import CARD_RESULTS, SHOT_TYPES, Story, match_minute, player_key
+from pitchcast.checks.particles import find_names
+from pitchcast.schemas.records import Action, Score, Story, match_minute, player_key
+from pitchcast.schemas.vocabulary import CARD_RESULTS, SHOT_TYPES
 
 __all__ = ["ClaimCheck", "ClaimError", "LineFacts", "Unparsed", "check_claims"]
 
