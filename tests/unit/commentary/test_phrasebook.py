@@ -7,9 +7,9 @@ from importlib import resources
 
 import pytest
 
-from pitchcast.commentary import template as template_module
-from pitchcast.commentary.actions import ACTION_KINDS
-from pitchcast.commentary.phrasebook import (
+from pitchcast.commentary.template import writer as template_module
+from pitchcast.commentary.template.actions import ACTION_KINDS
+from pitchcast.commentary.template.phrasebook import (
     ALWAYS_SLOTS,
     STORY_SECTIONS,
     PhrasebookError,
@@ -20,7 +20,9 @@ from pitchcast.commentary.phrasebook import (
 )
 from pitchcast.settings import PERSONAS
 
-SHIPPED = resources.files("pitchcast.commentary").joinpath("phrasebook.toml").read_text("utf-8")
+SHIPPED = (
+    resources.files("pitchcast.commentary.template").joinpath("phrasebook.toml").read_text("utf-8")
+)
 
 
 def _without(text: str, header: str) -> str:

@@ -22,15 +22,15 @@ from typing import Any
 import orjson
 import pytest
 
-from pitchcast.commentary import actions as actions_module
-from pitchcast.commentary import template as template_module
 from pitchcast.commentary.backends.template import TemplateBackend
-from pitchcast.commentary.phrasebook import phrasebook
 from pitchcast.commentary.template import (
     MAX_DESCRIPTION_CHARS,
     write_template_commentary,
     write_template_rows,
 )
+from pitchcast.commentary.template import actions as actions_module
+from pitchcast.commentary.template import writer as template_module
+from pitchcast.commentary.template.phrasebook import phrasebook
 from pitchcast.schemas.decoding import decode_event, encode, match_info_from_mapping
 from pitchcast.schemas.records import (
     TONES,
@@ -750,7 +750,7 @@ def test_random_input_never_raises(caplog: pytest.LogCaptureFixture) -> None:
     results = [None, *sorted(RESULT_NAMES), "Odd", ""]
     names = [None, *KOREAN_PLAYERS, *WEIRD_NAMES, "Player19", "Player 10", "Kim", "K7"]
     numbers = [0.0, 3.5, 52.5, 104.9, 105.0, 68.0, -0.0, float("nan"), float("inf"), 1e12]
-    caplog.set_level(logging.WARNING, logger="pitchcast.commentary.template")
+    caplog.set_level(logging.WARNING, logger="pitchcast.commentary.template.writer")
     for batch_index in range(300):
         actions = [
             Action(

@@ -17,10 +17,10 @@ from typing import Any
 import pytest
 
 from pitchcast.checks.shapes import line_shapes
-from pitchcast.commentary import template as template_module
-from pitchcast.commentary.phrasebook import phrasebook
-from pitchcast.commentary.storytelling import PRESSURE_EVERY, pressing_team
 from pitchcast.commentary.template import write_template_commentary, write_template_line
+from pitchcast.commentary.template import writer as template_module
+from pitchcast.commentary.template.phrasebook import phrasebook
+from pitchcast.commentary.template.storytelling import PRESSURE_EVERY, pressing_team
 from pitchcast.schemas.decoding import encode
 from pitchcast.schemas.records import Action, Batch, CommentaryItem, MatchInfo, Score
 from pitchcast.settings import PERSONAS, Persona

@@ -29,8 +29,8 @@ from pathlib import Path
 from typing import Any, Final
 
 from pitchcast.checks.shapes import NAME_MASK, line_shapes
-from pitchcast.commentary.actions import ACTION_KINDS
 from pitchcast.commentary.korean import attach_particle, particle_for
+from pitchcast.commentary.template.actions import ACTION_KINDS
 from pitchcast.schemas.records import TONES, Tone
 from pitchcast.settings import PERSONAS
 

@@ -9,9 +9,9 @@ action the schema accepts.
 How a line is made:
 
 1. The action is sorted into a *kind* (``pass_side``, ``shot_on``, ``goal``...) from its
-   type, result and geometry (:mod:`pitchcast.commentary.actions`).
+   type, result and geometry (:mod:`.actions`).
 2. The kind's phrasings for the persona come from the phrasebook
-   (:mod:`pitchcast.commentary.phrasebook`, data in ``phrasebook.toml``) and fill slots:
+   (:mod:`.phrasebook`, data in ``phrasebook.toml``) and fill slots:
    the player and team names with the right particle, the zone, the minute, the score...
 3. **Rotation.** The phrasing is chosen from the log alone, with no memory of earlier
    lines, so that a restarted worker or a replay writes the same lines: the k-th action
@@ -28,7 +28,7 @@ How a line is made:
    holds for them too. Only a position with no usable sentence sends the search to the
    positions half a turn, a quarter... away (the loader keeps that rare).
 5. A story sentence follows when the story makes one true (a second goal, a player's
-   third shot, a second caution, a team pressing): :mod:`pitchcast.commentary.storytelling`.
+   third shot, a second caution, a team pressing): :mod:`.storytelling`.
 """
 
 from __future__ import annotations
@@ -40,7 +40,8 @@ from dataclasses import dataclass, replace
 from functools import cache
 from typing import Final
 
-from pitchcast.commentary.actions import (
+from pitchcast.commentary.korean import attach_particle
+from pitchcast.commentary.template.actions import (
     ATTACKING_DEPTHS,
     Geometry,
     classify,
@@ -53,9 +54,8 @@ from pitchcast.commentary.actions import (
     minute_text,
     zone,
 )
-from pitchcast.commentary.korean import attach_particle
-from pitchcast.commentary.phrasebook import Phrase, Phrasebook, Slot, phrasebook
-from pitchcast.commentary.storytelling import stories_before, story_lines
+from pitchcast.commentary.template.phrasebook import Phrase, Phrasebook, Slot, phrasebook
+from pitchcast.commentary.template.storytelling import stories_before, story_lines
 from pitchcast.schemas.records import Action, Batch, CommentaryItem, MatchInfo, Score, Tone
 from pitchcast.settings import PERSONAS, Persona
 from pitchcast.story import Story, new_story

@@ -30,8 +30,8 @@ import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from pitchcast.commentary.actions import SHOT_TYPES, minute_text_of
 from pitchcast.commentary.korean import count_word, ordinal_word
+from pitchcast.commentary.template.actions import SHOT_TYPES, minute_text_of
 from pitchcast.schemas.records import Action, Score
 from pitchcast.story import Goal, Story, advance_story, momentum, player_key
 
