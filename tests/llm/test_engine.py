@@ -10,13 +10,10 @@ from dataclasses import replace
 import pytest
 
 from pitchcast.testing.engine import (
-    PROFILES,
     EngineCore,
     EngineRequest,
-    Profile,
-    kv_cache_tokens,
-    profile_named,
 )
+from pitchcast.testing.profiles import PROFILES, Profile, kv_cache_tokens, profile_named
 
 # A small made-up GPU: easy numbers, no KV-read term unless a test adds it.
 TOY = Profile(

@@ -14,8 +14,8 @@ import httpx
 import pytest
 
 from pitchcast.commentary.prompt import build_messages
-from pitchcast.testing.engine import profile_named
 from pitchcast.testing.fake_llm import FakeLLMServer
+from pitchcast.testing.profiles import profile_named
 from pitchcast.testing.qwen_tokens import chat_token_ids
 from tests.commentary_batches import korean_batch
 from tests.llm.live_conversations import LIVE_TURNS, live_chat
