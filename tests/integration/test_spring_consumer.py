@@ -23,15 +23,15 @@ from typing import Any
 import orjson
 import pytest
 
-from tests.integration.pipeline import REPO, WorkerProcess
-from tests.integration.short_match import (
+from tests.support.pipeline import REPO, WorkerProcess
+from tests.support.short_match import (
     PERSONAS,
     Outgoing,
     RawRecord,
     produce,
     run_short_match,
 )
-from tests.utils import unavailable
+from tests.support.utils import unavailable
 
 pytestmark = pytest.mark.integration
 
