@@ -2,7 +2,7 @@
 
 Sentences are counted as ``pitchcast eval`` counts them
 (:func:`pitchcast.quality.repetition.repetition`: names, their particles and numbers
-masked, each sentence of a line one shape). The eval gate (``test_quality_samples``)
+masked, each sentence of a line one shape). The eval gate (``quality/test_command.py``)
 plays the matches through the commentary stage; this test asks
 :func:`write_template_commentary` directly, batch by batch as the batcher closes them.
 """
