@@ -17,8 +17,8 @@ from typing import Any
 
 from pitchcast.commentary.prompt import system_prompt
 from pitchcast.settings import PERSONAS
-from pitchcast.testing.engine import profile_named
 from pitchcast.testing.fake_llm import FakeLLMServer, qwen_encoding
+from pitchcast.testing.profiles import profile_named
 
 _PERSONA_OF = {
     system_prompt(p, structured=s, live=live): p

@@ -32,8 +32,8 @@ import httpx
 from tokens import full_batches
 
 from pitchcast.commentary.prompt import build_messages
-from pitchcast.testing.engine import profile_named
 from pitchcast.testing.fake_llm import FakeLLMServer
+from pitchcast.testing.profiles import profile_named
 from pitchcast.testing.qwen_tokens import tokenizer_name
 
 

@@ -13,6 +13,7 @@ deadline (:mod:`pitchcast.commentary.backends.timing` states the rule).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -20,11 +21,19 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from pitchcast.commentary.backends.endpoints import pair_keys
-from pitchcast.commentary.backends.timing import max_attempts_within, min_time_for_attempts
 from pitchcast.exceptions import ConfigurationError
 
-__all__ = ["PERSONAS", "Persona", "Settings", "load_settings", "split_list"]
+__all__ = [
+    "PERSONAS",
+    "Persona",
+    "Settings",
+    "base_backoff",
+    "load_settings",
+    "max_attempts_within",
+    "min_time_for_attempts",
+    "pair_keys",
+    "split_list",
+]
 
 Persona = Literal["CASTER", "ANALYST", "FRIEND"]
 PERSONAS: tuple[Persona, ...] = ("CASTER", "ANALYST", "FRIEND")
@@ -363,6 +372,74 @@ def split_list(value: str, *, keep_empty: bool = False) -> list[str]:
     if keep_empty:
         return entries if any(entries) else []
     return [entry for entry in entries if entry]
+
+
+# The rules the settings check the LLM configuration with. The backend applies the same
+# ones at run time (pitchcast.commentary.backends.endpoints and .timing import them).
+
+
+def pair_keys(
+    count: int, *, api_key: str | None = None, api_keys: Sequence[str | None] | None = None
+) -> list[str]:
+    """One key per endpoint ("" = send no Authorization header).
+
+    ``api_keys`` (aligned with the URLs, empty entries for endpoints without a key) or
+    ``api_key`` (the same key for every endpoint); not both. Messages never quote a key.
+    """
+    if api_keys:
+        if api_key:
+            raise ConfigurationError(
+                "set PITCHCAST_LLM_API_KEY (one key for every endpoint) or "
+                "PITCHCAST_LLM_API_KEYS (one per endpoint), not both"
+            )
+        if len(api_keys) != count:
+            raise ConfigurationError(
+                f"PITCHCAST_LLM_API_KEYS has {len(api_keys)} entries for {count} endpoint(s) "
+                "in PITCHCAST_LLM_BASE_URL: give one per URL, in the same order "
+                "(an empty entry for an endpoint without a key)"
+            )
+        return [key or "" for key in api_keys]
+    return [api_key or ""] * count
+
+
+def base_backoff(failed_attempts: int, *, initial_s: float, max_s: float) -> float:
+    """The jitter-free wait after the ``failed_attempts``-th failed attempt (1-based)."""
+    return min(max_s, initial_s * 2 ** max(failed_attempts - 1, 0))
+
+
+def min_time_for_attempts(
+    attempts: int, *, min_attempt_s: float, backoff_initial_s: float, backoff_max_s: float
+) -> float:
+    """The least time ``attempts`` attempts take: each ``min_attempt_s``, plus the
+    jitter-free backoff between consecutive ones."""
+    waits = sum(
+        base_backoff(n, initial_s=backoff_initial_s, max_s=backoff_max_s)
+        for n in range(1, attempts)
+    )
+    return attempts * min_attempt_s + waits
+
+
+def max_attempts_within(
+    deadline_s: float,
+    *,
+    min_attempt_s: float,
+    backoff_initial_s: float,
+    backoff_max_s: float,
+    limit: int = 1000,
+) -> int:
+    """How many attempts fit in ``deadline_s`` at the least (0 if not even one)."""
+    fitting = 0
+    for attempts in range(1, limit + 1):
+        needed = min_time_for_attempts(
+            attempts,
+            min_attempt_s=min_attempt_s,
+            backoff_initial_s=backoff_initial_s,
+            backoff_max_s=backoff_max_s,
+        )
+        if needed > deadline_s:
+            break
+        fitting = attempts
+    return fitting
 
 
 def _mask_url_password(url: str) -> str:

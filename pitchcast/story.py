@@ -25,11 +25,26 @@ The final score of the match info never enters: only what the log showed so far.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from dataclasses import dataclass, replace
 
-from pitchcast.schemas.records import Action, MatchInfo, Score
+# The story's data types live with the records a batch carries them in; re-exported
+# here, the story's computation, for its callers.
+from pitchcast.schemas.records import (
+    Action,
+    Card,
+    Goal,
+    MatchInfo,
+    MinuteBucket,
+    PlayerTally,
+    Score,
+    Story,
+    TeamTally,
+    kind_key,
+    match_minute,
+    player_key,
+    story_from_dict,
+)
+from pitchcast.schemas.vocabulary import CARD_RESULTS, SHOT_TYPES, CardKind
 
 __all__ = [
     "CARD_RESULTS",
@@ -55,141 +70,14 @@ __all__ = [
     "story_with_match_info",
 ]
 
-# Actions that count as a shot (a "Goal" row repeats the shot that scored: not counted).
-SHOT_TYPES = frozenset({"Shot", "Shot_Freekick", "Penalty Kick"})
 ON_TARGET_RESULTS = frozenset({"On Target", "Goal"})
 PASS_TYPES = frozenset({"Pass", "Cross", "Pass_Freekick", "Pass_Corner"})
 FOUL_TYPES = frozenset({"Foul", "Handball_Foul"})
-CardKind = Literal["yellow", "second_yellow", "red"]
-CARD_RESULTS: Mapping[str, CardKind] = {
-    "Yellow_Card": "yellow",
-    "Second_Yellow_Card": "second_yellow",
-    "Direct_Red_Card": "red",
-}
 # The acting team attacks towards x = 105: the final third starts at 70 m.
 FINAL_THIRD_X = 70.0
 MOMENTUM_MINUTES = 5
 # A pass is the key pass of a shot when the shot comes within this many actions.
 _KEY_PASS_REACH = 3
-# Match clock at the start of each period (minutes).
-_PERIOD_START_MINUTE = {1: 0, 2: 45, 3: 90, 4: 105, 5: 120}
-
-
-def match_minute(period_id: int, time_seconds: float) -> int:
-    """The minute being played on the match clock: 1..45 first half, 46.. second half."""
-    seconds = time_seconds if time_seconds == time_seconds and time_seconds >= 0 else 0.0
-    return _PERIOD_START_MINUTE.get(period_id, 0) + min(int(seconds // 60), 998) + 1
-
-
-def player_key(action: Action) -> str | None:
-    """Who acted: the player id (with the team, ids repeat across teams), else the name."""
-    if action.player_id is not None:
-        return f"id:{action.player_id:g}:{action.team_id}"
-    if action.player_name_ko:
-        return f"name:{action.player_name_ko}:{action.team_id}"
-    return None
-
-
-def kind_key(action: Action) -> str:
-    """``type|result``: the key of :attr:`Story.kinds`."""
-    return f"{action.type_name}|{action.result_name or ''}"
-
-
-@dataclass(frozen=True, slots=True)
-class Goal:
-    action_id: int
-    team_id: int  # the team credited with the goal (the other one on an own goal)
-    player: str | None  # the scorer's name as the feed wrote it
-    player_key: str | None
-    period_id: int
-    minute: int
-    own_goal: bool
-    score: Score  # after this goal
-
-
-@dataclass(frozen=True, slots=True)
-class Card:
-    action_id: int
-    team_id: int
-    player: str | None
-    player_key: str | None
-    period_id: int
-    minute: int
-    card: CardKind
-
-
-@dataclass(frozen=True, slots=True)
-class TeamTally:
-    team_id: int
-    shots: int = 0
-    on_target: int = 0
-    corners: int = 0
-    fouls: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class PlayerTally:
-    key: str
-    name: str | None
-    team_id: int
-    shots: int = 0
-    on_target: int = 0
-    goals: int = 0
-    key_passes: int = 0
-    interceptions: int = 0
-    fouls: int = 0
-    cards: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class MinuteBucket:
-    period_id: int
-    minute: int
-    team_id: int
-    actions: int = 0
-    final_third: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class Story:
-    """The story of one match so far. Immutable: :func:`advance_story` returns a new one."""
-
-    home_team_id: int | None = None
-    away_team_id: int | None = None
-    score: Score = field(default_factory=Score)
-    goals: tuple[Goal, ...] = ()
-    cards: tuple[Card, ...] = ()
-    teams: tuple[TeamTally, ...] = ()  # in order of first appearance
-    players: tuple[PlayerTally, ...] = ()  # in order of first notable event
-    recent: tuple[MinuteBucket, ...] = ()
-    kinds: tuple[tuple[str, int], ...] = ()  # sorted by key
-    actions: int = 0  # actions folded in so far
-    # (passer key, team id, ordinal, passer name) of the last completed pass (key passes).
-    last_pass: tuple[str, int, int, str | None] | None = None
-
-    def team(self, team_id: int) -> TeamTally:
-        """The tally of ``team_id`` (zeros for a team not seen yet)."""
-        for tally in self.teams:
-            if tally.team_id == team_id:
-                return tally
-        return TeamTally(team_id)
-
-    def player(self, key: str | None) -> PlayerTally | None:
-        """The tally of a player, or None before anything notable happened to them."""
-        if key is None:
-            return None
-        for tally in self.players:
-            if tally.key == key:
-                return tally
-        return None
-
-    def occurrences(self, action: Action) -> int:
-        """How many earlier actions of the match had this action's (type, result)."""
-        key = kind_key(action)
-        for name, count in self.kinds:
-            if name == key:
-                return count
-        return 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -385,21 +273,3 @@ def notable_players(story: Story | None, limit: int = 6) -> list[tuple[str, str 
     for tally in busy:
         chosen.setdefault(tally.key, (tally.key, tally.name, tally.team_id))
     return list(chosen.values())[:limit]
-
-
-def story_from_dict(data: Mapping[str, Any]) -> Story:
-    """The inverse of orjson's dataclass serialisation of a :class:`Story`."""
-    last = data.get("last_pass")
-    return Story(
-        home_team_id=data.get("home_team_id"),
-        away_team_id=data.get("away_team_id"),
-        score=Score(**data.get("score", {})),
-        goals=tuple(Goal(**{**g, "score": Score(**g["score"])}) for g in data.get("goals", ())),
-        cards=tuple(Card(**c) for c in data.get("cards", ())),
-        teams=tuple(TeamTally(**t) for t in data.get("teams", ())),
-        players=tuple(PlayerTally(**p) for p in data.get("players", ())),
-        recent=tuple(MinuteBucket(**b) for b in data.get("recent", ())),
-        kinds=tuple((str(k), int(n)) for k, n in data.get("kinds", ())),
-        actions=int(data.get("actions", 0)),
-        last_pass=None if last is None else (str(last[0]), int(last[1]), int(last[2]), last[3]),
-    )

@@ -21,10 +21,13 @@ from urllib.parse import urlsplit
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from tests.utils import CreateTopics, UniqueName, unavailable, wait_until_async
+from tests.support.utils import CreateTopics, UniqueName, unavailable, wait_until_async
 
 # Re-exported: some test modules import the fixture signatures from here.
 __all__ = ["CreateTopics", "UniqueName"]
+
+# The fake LLM server and backends on it (fixtures any test may ask for).
+pytest_plugins = ["tests.support.llm_fixtures"]
 
 KAFKA_ENV = "PITCHCAST_TEST_KAFKA"
 REDIS_ENV = "PITCHCAST_TEST_REDIS"

@@ -15,7 +15,7 @@ A line is valid when:
   Names outside the roster cannot be told from ordinary words; slot filling is what
   keeps the model from writing them;
 * numbers: a score, minute or count the line states must agree with the action and the
-  match story around it (:mod:`pitchcast.quality.claims`, the same rules ``pitchcast
+  match story around it (:mod:`pitchcast.checks.claims`, the same rules ``pitchcast
   eval`` applies); what those rules cannot read is let through, never guessed at.
 
 :func:`validate_items` checks a complete answer strictly: exactly one line per
@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
+from pitchcast.checks.claims import LineFacts, check_claims, facts_names
 from pitchcast.checks.wording import find_wording
 from pitchcast.commentary.parsing import ParsedItem
 from pitchcast.commentary.prompt import MAX_TEXT_CHARS, format_rows
@@ -41,7 +42,6 @@ from pitchcast.commentary.slots import (
     names_in_batch,
 )
 from pitchcast.exceptions import CommentaryRejected
-from pitchcast.quality.claims import LineFacts, check_claims, facts_names
 from pitchcast.schemas.records import TONES, Action, Batch, CommentaryItem, Tone
 from pitchcast.story import advance_story
 

@@ -1,14 +1,11 @@
 """Commentary quality: offline checks of the lines pitchcast writes for a whole match.
 
-Everything here measures; nothing here writes commentary. The checkers are pure and
-deliberately independent of the code that wrote the lines (they never import
-``pitchcast.commentary.korean`` or ``.slots``), so a bug there cannot hide itself:
+Everything here measures; nothing here writes commentary. The line checks the
+commentary stage shares (reading, particles, claims, sentence shapes) live below it, in
+:mod:`pitchcast.checks`; the eval's own, as independent of the writer's code:
 
-* :mod:`.reading`: how a word, a number or a Latin name ends when read aloud;
-* :mod:`.particles`: the particle after every name and number in a line;
 * :mod:`.grounding`: roster names a line may not mention;
-* :mod:`.claims`: scores, minutes and counts a line states, against the story;
-* :mod:`.repetition`: sentence shapes, their frequency and spacing, distinct n-grams;
+* :mod:`.repetition`: sentence shapes' frequency and spacing, distinct n-grams;
 * :mod:`.fit`: tone against the event, line length against the prompt's bounds.
 
 :mod:`.run` plays a match through the real batcher and commentary stage (no Kafka),

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 
 from pitchcast.commentary.prompt import LINE_CHARS, MAX_TEXT_CHARS
 from pitchcast.schemas.records import TONES, Action
-from pitchcast.story import CARD_RESULTS, SHOT_TYPES
+from pitchcast.schemas.vocabulary import CARD_RESULTS, SHOT_TYPES
 
 __all__ = [
     "EVENT_CLASSES",

@@ -19,7 +19,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from pitchcast.quality.particles import find_names
+from pitchcast.checks.particles import find_names
 from pitchcast.schemas.records import Action, MatchInfo
 
 __all__ = ["MIN_NAME_CHARS", "UngroundedName", "allowed_names", "clean_name", "ungrounded_names"]

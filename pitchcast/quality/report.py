@@ -16,13 +16,13 @@ from typing import Any
 
 import orjson
 
+from pitchcast.checks.claims import ClaimCheck, LineFacts, check_claims
+from pitchcast.checks.particles import ParticleCheck, check_particles
 from pitchcast.checks.register import ending_of
 from pitchcast.checks.wording import find_wording
-from pitchcast.quality.claims import ClaimCheck, LineFacts, check_claims
 from pitchcast.quality.fit import event_class, length_figures, tone_fit
 from pitchcast.quality.grounding import allowed_names, clean_name, match_info_names
 from pitchcast.quality.grounding import ungrounded_names as find_ungrounded
-from pitchcast.quality.particles import ParticleCheck, check_particles
 from pitchcast.quality.repetition import repetition
 from pitchcast.quality.run import Line, MatchRun, line_minute
 from pitchcast.schemas.records import MatchInfo

@@ -25,9 +25,9 @@ from pitchcast.schemas.records import (
     Control,
     MatchInfo,
     Score,
+    story_from_dict,
 )
 from pitchcast.schemas.vocabulary import PITCH_LENGTH_M, PITCH_WIDTH_M
-from pitchcast.story import story_from_dict
 
 __all__ = [
     "MAX_PERIOD_ID",

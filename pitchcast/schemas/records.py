@@ -9,11 +9,12 @@ real produced messages against those files.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from datetime import UTC, datetime
+from typing import Any, Literal
 
-if TYPE_CHECKING:  # story.py builds on these records; at run time the field is just data
-    from pitchcast.story import Story
+from pitchcast.schemas.vocabulary import CardKind
 
 __all__ = [
     "BATCH_ACTION_SCHEMA",
@@ -29,6 +30,7 @@ __all__ = [
     "Batch",
     "BatchAction",
     "BatchOpening",
+    "Card",
     "CloseReason",
     "Commentary",
     "CommentaryItem",
@@ -36,11 +38,21 @@ __all__ = [
     "Control",
     "ControlKind",
     "DeadLetter",
+    "Goal",
     "MatchInfo",
+    "MinuteBucket",
+    "PlayerTally",
     "Score",
+    "Story",
+    "TeamTally",
     "Tone",
     "Usage",
     "commentary_id_for",
+    "kind_key",
+    "match_minute",
+    "player_key",
+    "story_from_dict",
+    "utc_now_iso",
 ]
 
 COMMENTARY_SCHEMA = "pitchcast.commentary.v1"
@@ -57,6 +69,11 @@ ControlKind = Literal["match_start", "period_end", "match_end", "tick"]
 CONTROL_KINDS: tuple[ControlKind, ...] = ("match_start", "period_end", "match_end", "tick")
 
 COMMENTARY_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "pitchcast.commentary")
+
+
+def utc_now_iso() -> str:
+    """Now, as an ISO 8601 UTC timestamp with a Z suffix (``created_at``, ``failed_at``)."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def commentary_id_for(game_id: int, batch_index: int, persona: str) -> str:
@@ -130,6 +147,148 @@ class Control:
 class Score:
     home: int = 0
     away: int = 0
+
+
+# The match story so far, as the batcher folds it (pitchcast.story computes it; a batch
+# carries it as it stood when the batch opened; story.schema.json is its contract).
+
+# Match clock at the start of each period (minutes).
+_PERIOD_START_MINUTE = {1: 0, 2: 45, 3: 90, 4: 105, 5: 120}
+
+
+def match_minute(period_id: int, time_seconds: float) -> int:
+    """The minute being played on the match clock: 1..45 first half, 46.. second half."""
+    seconds = time_seconds if time_seconds == time_seconds and time_seconds >= 0 else 0.0
+    return _PERIOD_START_MINUTE.get(period_id, 0) + min(int(seconds // 60), 998) + 1
+
+
+def player_key(action: Action) -> str | None:
+    """Who acted: the player id (with the team, ids repeat across teams), else the name."""
+    if action.player_id is not None:
+        return f"id:{action.player_id:g}:{action.team_id}"
+    if action.player_name_ko:
+        return f"name:{action.player_name_ko}:{action.team_id}"
+    return None
+
+
+def kind_key(action: Action) -> str:
+    """``type|result``: the key of :attr:`Story.kinds`."""
+    return f"{action.type_name}|{action.result_name or ''}"
+
+
+@dataclass(frozen=True, slots=True)
+class Goal:
+    action_id: int
+    team_id: int  # the team credited with the goal (the other one on an own goal)
+    player: str | None  # the scorer's name as the feed wrote it
+    player_key: str | None
+    period_id: int
+    minute: int
+    own_goal: bool
+    score: Score  # after this goal
+
+
+@dataclass(frozen=True, slots=True)
+class Card:
+    action_id: int
+    team_id: int
+    player: str | None
+    player_key: str | None
+    period_id: int
+    minute: int
+    card: CardKind
+
+
+@dataclass(frozen=True, slots=True)
+class TeamTally:
+    team_id: int
+    shots: int = 0
+    on_target: int = 0
+    corners: int = 0
+    fouls: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class PlayerTally:
+    key: str
+    name: str | None
+    team_id: int
+    shots: int = 0
+    on_target: int = 0
+    goals: int = 0
+    key_passes: int = 0
+    interceptions: int = 0
+    fouls: int = 0
+    cards: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class MinuteBucket:
+    period_id: int
+    minute: int
+    team_id: int
+    actions: int = 0
+    final_third: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Story:
+    """The story of one match so far. Immutable: :func:`advance_story` returns a new one."""
+
+    home_team_id: int | None = None
+    away_team_id: int | None = None
+    score: Score = field(default_factory=Score)
+    goals: tuple[Goal, ...] = ()
+    cards: tuple[Card, ...] = ()
+    teams: tuple[TeamTally, ...] = ()  # in order of first appearance
+    players: tuple[PlayerTally, ...] = ()  # in order of first notable event
+    recent: tuple[MinuteBucket, ...] = ()
+    kinds: tuple[tuple[str, int], ...] = ()  # sorted by key
+    actions: int = 0  # actions folded in so far
+    # (passer key, team id, ordinal, passer name) of the last completed pass (key passes).
+    last_pass: tuple[str, int, int, str | None] | None = None
+
+    def team(self, team_id: int) -> TeamTally:
+        """The tally of ``team_id`` (zeros for a team not seen yet)."""
+        for tally in self.teams:
+            if tally.team_id == team_id:
+                return tally
+        return TeamTally(team_id)
+
+    def player(self, key: str | None) -> PlayerTally | None:
+        """The tally of a player, or None before anything notable happened to them."""
+        if key is None:
+            return None
+        for tally in self.players:
+            if tally.key == key:
+                return tally
+        return None
+
+    def occurrences(self, action: Action) -> int:
+        """How many earlier actions of the match had this action's (type, result)."""
+        key = kind_key(action)
+        for name, count in self.kinds:
+            if name == key:
+                return count
+        return 0
+
+
+def story_from_dict(data: Mapping[str, Any]) -> Story:
+    """The inverse of orjson's dataclass serialisation of a :class:`Story`."""
+    last = data.get("last_pass")
+    return Story(
+        home_team_id=data.get("home_team_id"),
+        away_team_id=data.get("away_team_id"),
+        score=Score(**data.get("score", {})),
+        goals=tuple(Goal(**{**g, "score": Score(**g["score"])}) for g in data.get("goals", ())),
+        cards=tuple(Card(**c) for c in data.get("cards", ())),
+        teams=tuple(TeamTally(**t) for t in data.get("teams", ())),
+        players=tuple(PlayerTally(**p) for p in data.get("players", ())),
+        recent=tuple(MinuteBucket(**b) for b in data.get("recent", ())),
+        kinds=tuple((str(k), int(n)) for k, n in data.get("kinds", ())),
+        actions=int(data.get("actions", 0)),
+        last_pass=None if last is None else (str(last[0]), int(last[1]), int(last[2]), last[3]),
+    )
 
 
 @dataclass(frozen=True, slots=True)

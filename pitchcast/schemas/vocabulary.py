@@ -5,7 +5,18 @@ Unknown values are not errors: they pass through to the prompt as text and are c
 
 from __future__ import annotations
 
-__all__ = ["PITCH_LENGTH_M", "PITCH_WIDTH_M", "RESULT_NAMES", "TYPE_NAMES"]
+from collections.abc import Mapping
+from typing import Literal
+
+__all__ = [
+    "CARD_RESULTS",
+    "PITCH_LENGTH_M",
+    "PITCH_WIDTH_M",
+    "RESULT_NAMES",
+    "SHOT_TYPES",
+    "TYPE_NAMES",
+    "CardKind",
+]
 
 PITCH_LENGTH_M = 105.0
 PITCH_WIDTH_M = 68.0
@@ -28,3 +39,13 @@ RESULT_NAMES: frozenset[str] = frozenset(
         "Second_Yellow_Card",
     }
 )  # fmt: skip
+
+# Actions that count as a shot (a "Goal" row repeats the shot that scored: not counted).
+SHOT_TYPES = frozenset({"Shot", "Shot_Freekick", "Penalty Kick"})
+
+CardKind = Literal["yellow", "second_yellow", "red"]
+CARD_RESULTS: Mapping[str, CardKind] = {
+    "Yellow_Card": "yellow",
+    "Second_Yellow_Card": "second_yellow",
+    "Direct_Red_Card": "red",
+}

@@ -52,13 +52,13 @@ from pitchcast.schemas.records import (
     Control,
     MatchInfo,
     Score,
+    story_from_dict,
 )
 from pitchcast.story import (
     Story,
     TeamTally,
     advance_story,
     new_story,
-    story_from_dict,
     story_with_match_info,
 )
 

@@ -4,17 +4,11 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from datetime import UTC, datetime
 from typing import Literal
 
-from pitchcast.schemas.records import DeadLetter
+from pitchcast.schemas.records import DeadLetter, utc_now_iso
 
 __all__ = ["build_dead_letter", "utc_now_iso"]
-
-
-def utc_now_iso() -> str:
-    """Now, as an ISO 8601 UTC timestamp with a Z suffix."""
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _printable(raw: bytes, cap: int) -> tuple[str, Literal["utf-8", "base64"]]:

@@ -1,4 +1,4 @@
-"""The timing model of the test-double LLM server: a simulated vLLM engine.
+"""The simulated vLLM engine of the test-double LLM server: when tokens come out.
 
 This is a TEST DOUBLE, not a model. It decides WHEN the fake server's tokens come out,
 charging time the way vLLM (V1 engine, chunked prefill, automatic prefix caching) does:
@@ -8,30 +8,19 @@ charging time the way vLLM (V1 engine, chunked prefill, automatic prefix caching
   request is admitted at a step boundary, only if the KV cache can hold its whole
   sequence (prompt + answer; vLLM allocates lazily and preempts instead, which a
   workload far below the cache size never triggers).
-* **Prefix cache.** The prompt's tokens are cut into 16-token blocks, each hashed
-  together with the hash of the block before it (so block *i* stands for tokens
-  0..16i+15, and only a byte-identical prefix hits). At admission, the leading blocks
+* **Prefix cache** (:mod:`.prefix_cache`). At admission, the leading prompt blocks
   found in the cache are reused for free, up to ``prompt - 1`` tokens (vLLM always
-  recomputes the last prompt token for its logits). Blocks enter the cache as they are
-  computed, answer tokens included. Blocks no running sequence uses are evicted least
-  recently used first; a finished sequence's blocks are released tail first, so a
-  shared head outlives it. Capacity: :func:`kv_cache_tokens`.
+  recomputes the last prompt token for its logits); blocks enter the cache as they are
+  computed, answer tokens included. Capacity: the profile's ``kv_cache_tokens``.
 * **Steps.** The engine runs steps back to back while it has work. Each step carries
   one token of every decoding sequence, plus prompt chunks (up to
   ``max_num_batched_tokens`` tokens in the step, decodes first: vLLM's chunked
-  prefill). A step takes::
-
-      max(itl_min * (1 + KV bytes read / weight bytes), decoding / max_decode_tokens_per_s)
-        + prompt tokens in the step / prefill_tokens_per_s
-
-  The first term is the decode roofline: a step reads the weights once (``itl_min``,
-  one stream alone) plus the KV cache of every decoding sequence, until the batch is
-  large enough to be bound by ``max_decode_tokens_per_s``. The second is prefill,
-  charged per *uncached* prompt token; decoding sequences in the same step wait for
-  it (a mixed step). A prompt whose last chunk is in a step gets its first token at
-  the end of that step; a decoding sequence gets one token per step; a finished answer
-  costs one more token (the end-of-sequence token, counted in ``completion_tokens`` as
-  vLLM does) unless it was cut by ``max_tokens``.
+  prefill); what a step costs is the profile's (:mod:`.profiles`, the timing model:
+  a decode roofline plus prefill per uncached prompt token). Decoding sequences in a
+  step with prompt chunks wait for them (a mixed step). A prompt whose last chunk is in
+  a step gets its first token at the end of that step; a decoding sequence gets one
+  token per step; a finished answer costs one more token (the end-of-sequence token,
+  counted in ``completion_tokens`` as vLLM does) unless it was cut by ``max_tokens``.
 
 Accounting: ``busy_s`` is the engine's busy time (each step counted once, whatever
 it carries): the modelled GPU-seconds. Each step's time is also split among its
@@ -49,234 +38,15 @@ import itertools
 import math
 import threading
 import time
-from collections import OrderedDict, defaultdict, deque
+from collections import defaultdict, deque
 from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
-from pitchcast.commentary.serving import GIB, MODEL_SHAPES, RUNTIME_OVERHEAD_GIB, ModelShape
+from pitchcast.testing.prefix_cache import PrefixCache, block_hashes
+from pitchcast.testing.profiles import Profile
 
-__all__ = [
-    "PROFILES",
-    "AsyncEngine",
-    "EngineCore",
-    "EngineRequest",
-    "PrefixCache",
-    "Profile",
-    "Step",
-    "kv_cache_tokens",
-    "profile_named",
-]
-
-BLOCK_SIZE = 16
-_QWEN_7B = MODEL_SHAPES["qwen/qwen2.5-7b-instruct"]
-
-
-def kv_cache_tokens(
-    gpu_memory_gib: float,
-    shape: ModelShape = _QWEN_7B,
-    *,
-    gpu_memory_utilization: float = 0.90,
-    runtime_overhead_gib: float = RUNTIME_OVERHEAD_GIB,
-) -> int:
-    """Tokens of KV cache vLLM gets on a GPU, sized like ``pitchcast serve-llm`` does:
-    (memory x utilization - weights - runtime overhead) / KV bytes per token."""
-    kv_bytes = (
-        gpu_memory_gib * gpu_memory_utilization - shape.weights_gib - runtime_overhead_gib
-    ) * GIB
-    return max(0, int(kv_bytes // shape.kv_bytes_per_token))
-
-
-@dataclass(frozen=True, slots=True)
-class Profile:
-    """What the engine charges (see the module docstring); sources in BENCHMARKS.md."""
-
-    name: str
-    itl_min_s: float  # one decode step with one short sequence: reads the weights once
-    max_decode_tokens_per_s: float  # decode throughput the batch cannot exceed
-    prefill_tokens_per_s: float  # uncached prompt tokens per second of a step
-    max_num_seqs: int
-    max_num_batched_tokens: int  # tokens per step (decodes + prompt chunks)
-    kv_cache_tokens: int
-    weight_bytes: float = 0.0  # bytes read per step; 0 leaves the KV read out
-    kv_bytes_per_token: float = 0.0
-    block_size: int = BLOCK_SIZE
-
-    @property
-    def kv_cache_blocks(self) -> int:
-        return self.kv_cache_tokens // self.block_size
-
-    @property
-    def timed(self) -> bool:
-        """False for the instant profile: every step takes no time."""
-        return self.itl_min_s > 0 or not math.isinf(self.prefill_tokens_per_s)
-
-    def decode_seconds(self, decoding: int, context_tokens: int = 0) -> float:
-        """The decode part of a step with ``decoding`` sequences holding ``context_tokens``
-        tokens of KV cache between them."""
-        if decoding <= 0:
-            return 0.0
-        memory = self.itl_min_s
-        if self.weight_bytes > 0:
-            memory *= 1 + context_tokens * self.kv_bytes_per_token / self.weight_bytes
-        return max(memory, decoding / self.max_decode_tokens_per_s)
-
-    def step_seconds(self, decoding: int, prefill_tokens: int, context_tokens: int = 0) -> float:
-        """How long a step carrying these tokens takes."""
-        # A step with only prompt chunks still reads the weights once.
-        fixed = self.decode_seconds(decoding, context_tokens) if decoding else self.itl_min_s
-        return fixed + prefill_tokens / self.prefill_tokens_per_s
-
-    def describe(self) -> dict[str, Any]:
-        """The parameters, for ``GET /stats`` and banners."""
-        return {
-            "name": self.name,
-            "itl_min_s": self.itl_min_s,
-            "max_decode_tokens_per_s": _finite(self.max_decode_tokens_per_s),
-            "prefill_tokens_per_s": _finite(self.prefill_tokens_per_s),
-            "max_num_seqs": self.max_num_seqs,
-            "max_num_batched_tokens": self.max_num_batched_tokens,
-            "kv_cache_tokens": self.kv_cache_tokens,
-            "block_size": self.block_size,
-            "weight_bytes": self.weight_bytes,
-            "kv_bytes_per_token": self.kv_bytes_per_token,
-        }
-
-
-def _finite(value: float) -> float | None:
-    return None if math.isinf(value) else value
-
-
-# GPU memory as torch reports it (the serve-llm plan's figure for the A40; 80 GB H100).
-_A40_GIB = 44.3
-_H100_GIB = 79.1
-_SHAPE = {
-    "weight_bytes": _QWEN_7B.params_billions * 1e9 * _QWEN_7B.weight_bytes,
-    "kv_bytes_per_token": _QWEN_7B.kv_bytes_per_token,
-}
-
-PROFILES: dict[str, Profile] = {
-    # Qwen2.5-7B-class, bf16, vLLM V1 on one A40 48 GB, as `pitchcast serve-llm` sizes it.
-    "a40": Profile(
-        name="a40",
-        itl_min_s=0.024,
-        max_decode_tokens_per_s=1390.0,
-        prefill_tokens_per_s=5500.0,
-        max_num_seqs=48,
-        max_num_batched_tokens=2048,
-        kv_cache_tokens=kv_cache_tokens(_A40_GIB),
-        **_SHAPE,
-    ),
-    # The same model on one H100 SXM 80 GB.
-    "h100": Profile(
-        name="h100",
-        itl_min_s=0.0065,
-        max_decode_tokens_per_s=12500.0,
-        prefill_tokens_per_s=30000.0,
-        max_num_seqs=48,
-        max_num_batched_tokens=8192,
-        kv_cache_tokens=kv_cache_tokens(_H100_GIB),
-        **_SHAPE,
-    ),
-    # No time at all (unit tests); the A40's cache and limits, so accounting still means
-    # something, but a large sequence limit so tests never queue by accident.
-    "instant": Profile(
-        name="instant",
-        itl_min_s=0.0,
-        max_decode_tokens_per_s=math.inf,
-        prefill_tokens_per_s=math.inf,
-        max_num_seqs=1024,
-        max_num_batched_tokens=1 << 30,
-        kv_cache_tokens=kv_cache_tokens(_A40_GIB),
-    ),
-}
-
-
-def profile_named(name: str, **overrides: Any) -> Profile:
-    """A profile of :data:`PROFILES` with some fields replaced (None values are ignored)."""
-    try:
-        base = PROFILES[name]
-    except KeyError:
-        raise ValueError(f"unknown profile {name!r}; expected one of {sorted(PROFILES)}") from None
-    changes = {k: v for k, v in overrides.items() if v is not None}
-    return replace(base, **changes) if changes else base
-
-
-# --- the prefix cache -----------------------------------------------------------------------
-
-
-def block_hashes(tokens: Sequence[int], block_size: int = BLOCK_SIZE) -> list[int]:
-    """One hash per full block, each chained to the one before (vLLM's scheme)."""
-    hashes: list[int] = []
-    previous = 0
-    for start in range(0, len(tokens) - block_size + 1, block_size):
-        previous = hash((previous, tuple(tokens[start : start + block_size])))
-        hashes.append(previous)
-    return hashes
-
-
-class PrefixCache:
-    """KV blocks: cached ones by hash (with the number of running sequences using each),
-    plus blocks running sequences hold that are not (or not yet) cached."""
-
-    def __init__(self, capacity_blocks: int) -> None:
-        self.capacity_blocks = capacity_blocks
-        self.refs: dict[int, int] = {}  # hash -> running sequences using it
-        self.free: OrderedDict[int, None] = OrderedDict()  # unused cached blocks, LRU first
-        self.private = 0  # held blocks that are no cache entry
-        self.evictions = 0
-
-    @property
-    def used_blocks(self) -> int:
-        return len(self.refs) + self.private
-
-    def hits(self, hashes: Sequence[int], limit: int) -> int:
-        """How many leading blocks of ``hashes`` (at most ``limit``) are cached."""
-        count = 0
-        for block in hashes[:limit]:
-            if block not in self.refs:
-                break
-            count += 1
-        return count
-
-    def fits(self, hit_hashes: Sequence[int], new_blocks: int) -> bool:
-        """Whether a sequence reusing ``hit_hashes`` and needing ``new_blocks`` more fits
-        once unused blocks are evicted."""
-        reusable_free = sum(1 for h in hit_hashes if self.refs[h] == 0)
-        evictable = len(self.free) - reusable_free
-        return self.used_blocks - evictable + new_blocks <= self.capacity_blocks
-
-    def acquire(self, hit_hashes: Sequence[int], new_blocks: int) -> None:
-        """Take the hit blocks and ``new_blocks`` fresh ones (evicting as needed)."""
-        for block in hit_hashes:
-            if self.refs[block] == 0:
-                del self.free[block]
-            self.refs[block] += 1
-        while self.used_blocks + new_blocks > self.capacity_blocks and self.free:
-            block, _ = self.free.popitem(last=False)
-            del self.refs[block]
-            self.evictions += 1
-        self.private += new_blocks
-
-    def register(self, block: int) -> bool:
-        """A held private block was just computed: make it a cache entry. False when the
-        hash is already cached (the block stays a private duplicate)."""
-        if block in self.refs:
-            return False
-        self.refs[block] = 1
-        self.private -= 1
-        return True
-
-    def release(self, held: Sequence[int], private: int) -> None:
-        """A sequence ended: its cache entries become evictable, tail first."""
-        self.private -= private
-        for block in reversed(held):
-            self.refs[block] -= 1
-            if self.refs[block] == 0:
-                self.free[block] = None
-
-
-# --- requests and steps ------------------------------------------------------------------
+__all__ = ["AsyncEngine", "EngineCore", "EngineRequest", "Step"]
 
 
 @dataclass(eq=False, slots=True)

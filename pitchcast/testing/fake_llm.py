@@ -13,7 +13,7 @@ template and tokenized with the real Qwen2.5 vocabulary (:mod:`.qwen_tokens`); p
 tokens found in the prefix cache (16-token blocks, chained hashes, LRU, sized like the
 profile's GPU) cost nothing, the others cost prefill time; answer tokens come out one
 per engine step, and a step takes longer when more sequences decode at once; at most
-``max_num_seqs`` run, the others queue. Profiles (:data:`.engine.PROFILES`):
+``max_num_seqs`` run, the others queue. Profiles (:data:`.profiles.PROFILES`):
 
 * ``instant`` (default): every step takes no time (unit tests), accounting still kept;
 * ``a40`` / ``h100``: a 7-8B model in bf16 on one GPU, calibrated from published vLLM
@@ -63,14 +63,16 @@ import random
 import threading
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from dataclasses import dataclass
-from typing import Any, Literal
+from collections.abc import Sequence
+from typing import Any
 from urllib.parse import parse_qs
 
-from pitchcast.testing.engine import AsyncEngine, EngineRequest, Profile, profile_named
+from pitchcast.testing.answer import Answer
+from pitchcast.testing.engine import AsyncEngine
 from pitchcast.testing.fake_writer import CONTENT_FAULTS, write_answer
+from pitchcast.testing.faults import DEFAULT_RANDOM_FAULTS, Fault, FaultKind, error_object
 from pitchcast.testing.mini_http import MiniHTTPServer, Request
+from pitchcast.testing.profiles import Profile, profile_named
 from pitchcast.testing.qwen_tokens import (
     chat_token_ids,
     count_tokens,
@@ -90,52 +92,6 @@ __all__ = [
     "qwen_encoding",
     "split_tokens",
 ]
-
-FaultKind = Literal[
-    "status",  # an HTTP error status (``status``, default 500), JSON error body
-    "rate_limit",  # 429 with a Retry-After header (``retry_after`` seconds)
-    "hang",  # read the request, answer nothing for ``delay_s`` (default: until stop)
-    "slow",  # a valid answer, paced with ``ttft_s`` / ``tpot_s`` of the fault (and no
-    # faster than the engine: on a timed profile each token waits for both)
-    "garbage",  # 200 with a body (or SSE data) that is not JSON
-    "cut_stream",  # stream ``after_tokens`` tokens, then drop the connection
-    "malformed",  # a completion whose content breaks the format (unclosed JSON)
-    "wrong_count",  # a valid answer without its last line
-    "extra_line",  # a valid answer plus a line for a row that does not exist
-    "unknown_row",  # the last line renumbered to a row that does not exist
-    "bad_tone",  # the first line with a tone outside the closed set
-    "invented_name",  # ``name`` written out in the first line (a roster name, say)
-    "unknown_ref",  # the first line uses a reference no table defines ({P99})
-    # HTTP 200, ``after_tokens`` tokens, then an error event in the stream (vLLM's shape:
-    # ``data: {"error": {...}}``) of class ``status``; ``null_code`` as RunPod sends it.
-    # Not streamed: the error object in a 200 body.
-    "stream_error",
-]
-
-DEFAULT_RANDOM_FAULTS: tuple[FaultKind, ...] = ("status", "rate_limit", "wrong_count", "malformed")
-
-
-@dataclass(frozen=True, slots=True)
-class Fault:
-    """One scripted misbehaviour, applied to one chat-completions request."""
-
-    kind: FaultKind
-    status: int = 500
-    retry_after: float | None = 1.0
-    delay_s: float | None = None
-    ttft_s: float | None = None
-    tpot_s: float | None = None
-    after_tokens: int = 5
-    name: str = "이동국"
-    # For "status": put the request's Authorization header in the error body, as a
-    # careless proxy would (checks that clients never repeat what the server echoes).
-    echo_headers: bool = False
-    # For "status" and "stream_error": the error object's ``code`` is null (RunPod's
-    # worker-vllm wraps vLLM errors so), and its ``type`` is ``error_type`` or vLLM's
-    # name for ``status`` (BadRequestError, NotFoundError, InternalServerError...).
-    null_code: bool = False
-    error_type: str | None = None
-
 
 # --- the server ----------------------------------------------------------------------
 
@@ -409,7 +365,7 @@ class FakeLLMServer(MiniHTTPServer):
             return await self._send_error(writer, 400, str(exc))
         try:
             if not stream:
-                await self._generate(answer)
+                await answer.generate()
                 return await self._send_json(writer, 200, answer.body())
             options = payload.get("stream_options") or {}
             return await self._stream(
@@ -427,7 +383,7 @@ class FakeLLMServer(MiniHTTPServer):
         received: float,
         *,
         stream: bool,
-    ) -> _Answer:
+    ) -> Answer:
         messages = payload["messages"]
         ids, pieces = tokens_and_pieces(self._answer(payload, fault))
         max_tokens = payload.get("max_tokens")
@@ -448,7 +404,7 @@ class FakeLLMServer(MiniHTTPServer):
         tpot = fault.tpot_s if slow and fault.tpot_s is not None else self.tpot_s
         with self._lock:
             number = self._request_count
-        return _Answer(
+        return Answer(
             engine=engine,
             request=engine_request,
             pieces=pieces,
@@ -475,43 +431,8 @@ class FakeLLMServer(MiniHTTPServer):
             **({"invented_name": fault.name} if fault is not None else {}),
         )
 
-    async def _generate(
-        self, answer: _Answer, emit: Callable[[list[int]], Awaitable[None]] | None = None
-    ) -> bool:
-        """Wait for the answer's tokens (at the engine's times, or at the fixed pacing's)
-        and hand each group of indexes to ``emit``; False when the stream is cut."""
-        async for indexes in self._paced(answer):
-            cut = answer.cut_after
-            if cut is not None and any(cut <= i < len(answer.pieces) for i in indexes):
-                if emit is not None:
-                    await emit([i for i in indexes if i < cut])
-                return False
-            if emit is not None:
-                await emit(indexes)
-        return True
-
-    async def _paced(self, answer: _Answer) -> AsyncIterator[list[int]]:
-        """The engine's groups of token indexes; with fixed pacing, each token held back
-        until its due time (the ones already due go together)."""
-        if answer.pacing is None:
-            async for indexes in answer.engine.tokens(answer.request):
-                yield indexes
-            return
-        ttft, tpot = answer.pacing
-        started = time.monotonic()
-        async for indexes in answer.engine.tokens(answer.request):
-            pending = list(indexes)
-            while pending:
-                now = time.monotonic()
-                due = [i for i in pending if started + ttft + tpot * i <= now]
-                if due:
-                    yield due
-                    pending = pending[len(due) :]
-                    continue
-                await asyncio.sleep(started + ttft + tpot * pending[0] - now)
-
     async def _stream(
-        self, writer: asyncio.StreamWriter, answer: _Answer, *, include_usage: bool
+        self, writer: asyncio.StreamWriter, answer: Answer, *, include_usage: bool
     ) -> bool:
         head = self._head(
             200,
@@ -533,7 +454,7 @@ class FakeLLMServer(MiniHTTPServer):
             if data:
                 await self._write(writer, data)
 
-        if not await self._generate(answer, emit):
+        if not await answer.generate(emit):
             if answer.error is not None:
                 # An error event, then the end of the stream, as vLLM does.
                 data = b"data: " + json.dumps({"error": answer.error}).encode() + b"\n\n"
@@ -554,95 +475,9 @@ class FakeLLMServer(MiniHTTPServer):
         return True
 
 
-# vLLM's error ``type`` per status (its OpenAI server names them after the HTTP class).
-_ERROR_TYPES = {
-    400: "BadRequestError",
-    401: "AuthenticationError",
-    403: "PermissionDeniedError",
-    404: "NotFoundError",
-    422: "UnprocessableEntityError",
-    429: "RateLimitError",
-}
-
-
-def error_object(status: int, message: str, fault: Fault | None = None) -> dict[str, Any]:
-    """The ``error`` object of an error body or event: vLLM's shape, or RunPod's
-    (``code`` null) when the fault says so."""
-    default_type = _ERROR_TYPES.get(status, "InternalServerError" if status >= 500 else "Error")
-    error_type = fault.error_type if fault is not None and fault.error_type else default_type
-    null_code = fault is not None and fault.null_code
-    return {
-        "message": message,
-        "type": error_type,
-        "param": None,
-        "code": None if null_code else status,
-    }
-
-
 def _flag(query: str, name: str) -> bool:
     values = parse_qs(query).get(name, [])
     return bool(values) and values[-1].lower() in ("1", "true", "yes")
-
-
-@dataclass(slots=True)
-class _Answer:
-    """One answer on its way out: the engine request and what to send."""
-
-    engine: AsyncEngine
-    request: EngineRequest
-    pieces: list[str]
-    model: str
-    completion_id: str
-    pacing: tuple[float, float] | None  # (ttft, tpot) in wall seconds, when fixed
-    cut_after: int | None
-    error: dict[str, Any] | None = None  # sent as an error event where the stream is cut
-    created: int = 0
-
-    def __post_init__(self) -> None:
-        self.created = int(time.time())
-
-    @property
-    def finish_reason(self) -> str:
-        return "stop" if self.request.eos else "length"
-
-    def usage(self) -> dict[str, Any]:
-        prompt = self.request.prompt_tokens
-        completion = self.request.to_generate
-        return {
-            "prompt_tokens": prompt,
-            "completion_tokens": completion,
-            "total_tokens": prompt + completion,
-            "prompt_tokens_details": {"cached_tokens": self.request.cached_tokens},
-        }
-
-    def body(self) -> dict[str, Any]:
-        return {
-            "id": self.completion_id,
-            "object": "chat.completion",
-            "created": self.created,
-            "model": self.model,
-            "choices": [
-                {
-                    "index": 0,
-                    "message": {"role": "assistant", "content": "".join(self.pieces)},
-                    "finish_reason": self.finish_reason,
-                }
-            ],
-            "usage": self.usage(),
-        }
-
-    def event(self, choices: list[dict[str, Any]], extra: dict[str, Any] | None = None) -> bytes:
-        """One SSE event as an HTTP chunk."""
-        chunk = {
-            "id": self.completion_id,
-            "object": "chat.completion.chunk",
-            "created": self.created,
-            "model": self.model,
-            "choices": choices,
-            **(extra or {}),
-        }
-        data = b"data: " + json.dumps(chunk, ensure_ascii=False).encode() + b"\n\n"
-        return f"{len(data):x}\r\n".encode() + data + b"\r\n"
 
 
 # --- command line ----------------------------------------------------------------------

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.pipeline import WorkerProcess
+from tests.support.pipeline import WorkerProcess
 
 PARTITIONS = 3
 

@@ -14,14 +14,14 @@ import pytest
 
 from pitchcast.settings import load_settings
 from pitchcast.streams.replay import replay
-from tests.asyncapi_contract import (
+from tests.support.asyncapi_contract import (
     channel_for_address,
     check_record,
     load_document,
     message_contracts,
 )
-from tests.integration.pipeline import WorkerProcess
-from tests.integration.short_match import (
+from tests.support.pipeline import WorkerProcess
+from tests.support.short_match import (
     BAD_INPUTS,
     PERSONAS,
     RawRecord,

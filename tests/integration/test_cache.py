@@ -14,7 +14,7 @@ from pitchcast.cache import NO_LOCK, RedisStore
 from pitchcast.exceptions import ConfigurationError
 from pitchcast.settings import load_settings
 from tests.conftest import UniqueName
-from tests.integration.redis_support import (  # noqa: F401  (fixtures register on import)
+from tests.support.redis_fixtures import (  # noqa: F401  (fixtures register on import)
     RedisServer,
     free_port,
     own_redis_fixture,

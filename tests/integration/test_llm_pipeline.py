@@ -11,13 +11,13 @@ import pytest
 
 from pitchcast.schemas.contract import validator_for
 from pitchcast.testing.fake_llm import FakeLLMServer
-from tests.integration.pipeline import WorkerProcess, read_topic
 from tests.integration.test_pipeline import (
     EXPECTED_BATCHES,
     _check_contract,
     _check_match,
     _replay,
 )
+from tests.support.pipeline import WorkerProcess, read_topic
 
 pytestmark = pytest.mark.integration
 

@@ -18,7 +18,7 @@ import pytest
 from pitchcast.exceptions import StackError
 from pitchcast.localstack import LocalStack
 from pitchcast.settings import load_settings
-from tests.utils import unavailable
+from tests.support.utils import unavailable
 
 
 def _free_ports(count: int) -> list[int]:

@@ -20,7 +20,7 @@ from pitchcast.settings import load_settings
 from pitchcast.streams.match_csv import read_match_info
 from pitchcast.streams.replay import plan_replay, replay
 from pitchcast.testing.fake_llm import FakeLLMServer, Fault
-from tests.integration.pipeline import DATA, WorkerProcess, free_port, read_topic
+from tests.support.pipeline import DATA, WorkerProcess, free_port, read_topic
 
 pytestmark = pytest.mark.integration
 

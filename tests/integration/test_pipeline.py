@@ -18,7 +18,7 @@ from pitchcast.schemas.contract import validator_for
 from pitchcast.settings import load_settings
 from pitchcast.streams.match_csv import read_actions, read_match_info
 from pitchcast.streams.replay import plan_replay, replay
-from tests.integration.pipeline import DATA, Record, WorkerProcess, read_topic
+from tests.support.pipeline import DATA, Record, WorkerProcess, read_topic
 
 pytestmark = pytest.mark.integration
 

@@ -12,7 +12,7 @@ import pytest
 import redis.asyncio as aioredis
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from tests.utils import CreateTopics, UniqueName
+from tests.support.utils import CreateTopics, UniqueName
 
 pytestmark = pytest.mark.integration
 

@@ -32,8 +32,8 @@ import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from tests.integration.pipeline import REPO, WorkerProcess
-from tests.integration.short_match import (
+from tests.support.pipeline import REPO, WorkerProcess
+from tests.support.short_match import (
     PERSONAS,
     Outgoing,
     RawRecord,
@@ -41,7 +41,7 @@ from tests.integration.short_match import (
     read_raw,
     run_short_match,
 )
-from tests.utils import unavailable
+from tests.support.utils import unavailable
 
 pytestmark = pytest.mark.integration
 

@@ -14,7 +14,7 @@ from pitchcast.schemas import headers
 from pitchcast.schemas.contract import SCHEMA_NAMES, validator_for
 from pitchcast.settings import load_settings
 from pitchcast.streams import dlq
-from tests.asyncapi_contract import (
+from tests.support.asyncapi_contract import (
     channel_for_address,
     external_schema_name,
     load_document,

@@ -1,10 +1,10 @@
-"""tests.utils.unavailable: a missing service fails in CI and skips elsewhere."""
+"""tests.support.utils.unavailable: a missing service fails in CI and skips elsewhere."""
 
 from __future__ import annotations
 
 import pytest
 
-from tests.utils import unavailable
+from tests.support.utils import unavailable
 
 
 @pytest.mark.parametrize("value", ["true", "1", "TRUE ", "yes"])

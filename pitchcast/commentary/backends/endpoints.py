@@ -39,6 +39,7 @@ from urllib.parse import urlsplit
 
 from pitchcast.commentary.breaker import BreakerState, CircuitBreaker
 from pitchcast.exceptions import ConfigurationError
+from pitchcast.settings import pair_keys  # the settings check the same pairing
 
 __all__ = [
     "POINTS_PER_ENDPOINT",
@@ -72,30 +73,6 @@ def endpoint_label(url: str, *, scheme: bool = True) -> str:
     netloc = f"{host}:{port}" if port is not None else host
     label = f"{netloc}{parts.path}".rstrip("/")
     return f"{parts.scheme}://{label}" if scheme else label
-
-
-def pair_keys(
-    count: int, *, api_key: str | None = None, api_keys: Sequence[str | None] | None = None
-) -> list[str]:
-    """One key per endpoint ("" = send no Authorization header).
-
-    ``api_keys`` (aligned with the URLs, empty entries for endpoints without a key) or
-    ``api_key`` (the same key for every endpoint); not both. Messages never quote a key.
-    """
-    if api_keys:
-        if api_key:
-            raise ConfigurationError(
-                "set PITCHCAST_LLM_API_KEY (one key for every endpoint) or "
-                "PITCHCAST_LLM_API_KEYS (one per endpoint), not both"
-            )
-        if len(api_keys) != count:
-            raise ConfigurationError(
-                f"PITCHCAST_LLM_API_KEYS has {len(api_keys)} entries for {count} endpoint(s) "
-                "in PITCHCAST_LLM_BASE_URL: give one per URL, in the same order "
-                "(an empty entry for an endpoint without a key)"
-            )
-        return [key or "" for key in api_keys]
-    return [api_key or ""] * count
 
 
 def _point(text: str) -> int:

@@ -11,8 +11,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pitchcast.commentary.backends.base import CommentaryResult, ItemCallback, RowsAnswer
-from pitchcast.commentary.phrasebook import phrasebook
 from pitchcast.commentary.template import write_template_commentary, write_template_rows
+from pitchcast.commentary.template.phrasebook import phrasebook
 from pitchcast.schemas.records import Batch, CommentaryItem, Usage
 from pitchcast.settings import Persona
 

@@ -33,6 +33,9 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
+# The settings refuse a retry count that cannot fit the deadline with the same rules.
+from pitchcast.settings import base_backoff, max_attempts_within, min_time_for_attempts
+
 __all__ = [
     "AttemptTimeouts",
     "attempt_budget",
@@ -86,39 +89,5 @@ def backoff(
     jitter_s: float = 0.0,
 ) -> float:
     """The wait after the ``failed_attempts``-th failed attempt (1-based), with jitter."""
-    base = min(max_s, initial_s * 2 ** max(failed_attempts - 1, 0))
+    base = base_backoff(failed_attempts, initial_s=initial_s, max_s=max_s)
     return base + (random.uniform(0, jitter_s) if jitter_s > 0 else 0.0)
-
-
-def min_time_for_attempts(
-    attempts: int, *, min_attempt_s: float, backoff_initial_s: float, backoff_max_s: float
-) -> float:
-    """The least time ``attempts`` attempts take: each ``min_attempt_s``, plus the
-    jitter-free backoff between consecutive ones."""
-    waits = sum(
-        backoff(n, initial_s=backoff_initial_s, max_s=backoff_max_s) for n in range(1, attempts)
-    )
-    return attempts * min_attempt_s + waits
-
-
-def max_attempts_within(
-    deadline_s: float,
-    *,
-    min_attempt_s: float,
-    backoff_initial_s: float,
-    backoff_max_s: float,
-    limit: int = 1000,
-) -> int:
-    """How many attempts fit in ``deadline_s`` at the least (0 if not even one)."""
-    fitting = 0
-    for attempts in range(1, limit + 1):
-        needed = min_time_for_attempts(
-            attempts,
-            min_attempt_s=min_attempt_s,
-            backoff_initial_s=backoff_initial_s,
-            backoff_max_s=backoff_max_s,
-        )
-        if needed > deadline_s:
-            break
-        fitting = attempts
-    return fitting

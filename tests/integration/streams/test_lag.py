@@ -13,7 +13,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from pitchcast.metrics import Metrics
 from pitchcast.settings import load_settings
 from pitchcast.streams.lag import ConsumerLag
-from tests.utils import CreateTopics, UniqueName
+from tests.support.utils import CreateTopics, UniqueName
 
 pytestmark = pytest.mark.integration
 

@@ -17,9 +17,9 @@ from pitchcast.schemas.decoding import encode
 from pitchcast.schemas.records import BatchAction, BatchOpening
 from pitchcast.settings import load_settings
 from pitchcast.story import new_story
-from tests.agents_support import ManualAckStream as Stream
-from tests.agents_support import RawTopic as Topic
-from tests.commentary_batches import korean_batch
+from tests.support.agents import ManualAckStream as Stream
+from tests.support.agents import RawTopic as Topic
+from tests.support.commentary_batches import korean_batch
 
 
 def _agent(dlq: Topic, crashes: list[BaseException]) -> CommentaryAgent:

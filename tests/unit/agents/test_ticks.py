@@ -8,7 +8,7 @@ from typing import Any
 from pitchcast.agents.ticks import IdleTicker
 from pitchcast.metrics import Metrics
 from pitchcast.streams.batching import MatchState
-from tests.commentary_batches import sample_actions
+from tests.support.commentary_batches import sample_actions
 
 
 def _state(game_id: int, offset: int | None, *, ended: bool = False) -> MatchState:

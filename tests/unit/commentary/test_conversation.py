@@ -13,7 +13,7 @@ from pitchcast.commentary.prompt import (
     SECTION_STORY,
     build_messages,
 )
-from tests.commentary_batches import sample_batches
+from tests.support.commentary_batches import sample_batches
 
 BATCHES = sample_batches()
 

@@ -13,7 +13,7 @@ from pitchcast.commentary.service import CommentaryService
 from pitchcast.exceptions import LLMUnavailable
 from pitchcast.metrics import Metrics
 from pitchcast.schemas.records import CommentaryItem
-from tests.commentary_batches import korean_batch
+from tests.support.commentary_batches import korean_batch
 
 
 class RowsLLM:

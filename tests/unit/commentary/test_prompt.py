@@ -29,7 +29,7 @@ from pitchcast.commentary.prompt import (
 from pitchcast.schemas.records import TONES, Score
 from pitchcast.settings import PERSONAS
 from pitchcast.testing.fake_llm import count_tokens, qwen_encoding
-from tests.commentary_batches import korean_batch, sample_batches
+from tests.support.commentary_batches import korean_batch, sample_batches
 
 
 def _section(text: str, header: str) -> list[dict[str, str]]:

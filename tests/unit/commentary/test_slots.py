@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 
 from pitchcast.commentary.slots import build_slots, clean_text, fill_slots, names_in_batch
-from tests.commentary_batches import OUTSIDER, korean_batch
+from tests.support.commentary_batches import OUTSIDER, korean_batch
 
 
 def test_players_and_teams_get_references_in_order() -> None:

@@ -18,7 +18,7 @@ from pitchcast.commentary.validation import (
 )
 from pitchcast.exceptions import CommentaryRejected
 from pitchcast.schemas.records import TONES
-from tests.commentary_batches import OUTSIDER, korean_batch
+from tests.support.commentary_batches import OUTSIDER, korean_batch
 
 
 def _answer(count: int = 10) -> list[ParsedItem]:
@@ -215,7 +215,7 @@ def test_pure_modules_import_no_io_libraries() -> None:
 def test_a_line_stating_a_wrong_number_is_rejected_a_right_one_kept() -> None:
     """Issue 10.6: scores, minutes and counts must agree with the action and the story."""
     from pitchcast.story import advance_story, new_story
-    from tests.commentary_batches import sample_batches
+    from tests.support.commentary_batches import sample_batches
 
     batches = sample_batches()
     batch = next(b for b in batches if any(a.type_name == "Goal" for a in b.actions))

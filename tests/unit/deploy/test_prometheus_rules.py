@@ -14,7 +14,7 @@ from pathlib import Path
 import yaml
 
 from pitchcast.metrics import FAMILIES, PREFIX
-from tests.utils import unavailable
+from tests.support.utils import unavailable
 
 DEPLOY = Path(__file__).resolve().parents[3] / "deploy" / "prometheus"
 RULES = DEPLOY / "alerts.yml"

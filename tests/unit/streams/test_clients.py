@@ -14,7 +14,7 @@ from faust.transport.drivers.aiokafka import credentials_to_aiokafka_auth
 from pitchcast.exceptions import ConfigurationError
 from pitchcast.settings import load_settings
 from pitchcast.streams.clients import aiokafka_options, faust_credentials
-from tests.tls_support import TLSFiles, tls_files_fixture  # noqa: F401  (fixture)
+from tests.support.tls import TLSFiles, tls_files_fixture  # noqa: F401  (fixture)
 
 PASSWORD = "kafka-SASL-secret-9f2"
 MECHANISMS = ["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]

@@ -1,0 +1,230 @@
+"""In-process harness for the commentary agent: topics that record, backends that script.
+
+The agent runs for real (desks, lanes, line store, ordering, acks); Kafka topics are
+replaced by :class:`RecordingTopic` (every send is "acked" at once and kept, with the
+loop time it was sent at) and the hand-off records come from the real batcher.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from pitchcast.agents.commentary import CommentaryAgent
+from pitchcast.agents.output import DeadLetters
+from pitchcast.cache import RedisStore
+from pitchcast.commentary.backends.base import CommentaryResult, ItemCallback, RowsAnswer
+from pitchcast.commentary.backends.template import TemplateBackend
+from pitchcast.commentary.service import CommentaryService
+from pitchcast.metrics import Metrics
+from pitchcast.schemas.decoding import encode
+from pitchcast.schemas.records import Batch, CommentaryItem, Control, Usage
+from pitchcast.settings import Persona, Settings, load_settings
+from pitchcast.streams.batching import advance
+from tests.support.commentary_batches import sample_actions
+
+__all__ = [
+    "Harness",
+    "RecordingTopic",
+    "ScriptedRowsBackend",
+    "handoff_records",
+]
+
+
+@dataclass
+class Sent:
+    key: bytes | None
+    value: dict[str, Any]
+    at: float
+
+
+class RecordingTopic:
+    """A topic whose sends are acknowledged at once and remembered."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.sent: list[Sent] = []
+
+    def get_topic_name(self) -> str:
+        return self.name
+
+    async def send(self, *, key: bytes | None, value: bytes, **_: Any) -> Any:
+        self.sent.append(Sent(key, orjson.loads(value), asyncio.get_running_loop().time()))
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        future.set_result(None)
+        return future
+
+
+class RawTopic:
+    """A topic that keeps the raw values sent, acknowledged at once, or refuses every send."""
+
+    def __init__(self, name: str = "topic", *, refuse: bool = False) -> None:
+        self.name = name
+        self.refuse = refuse
+        self.sent: list[bytes] = []
+
+    def get_topic_name(self) -> str:
+        return self.name
+
+    async def send(self, *, key: Any, value: bytes, headers: Any = None, force: bool) -> Any:
+        if self.refuse:
+            raise ConnectionError(f"{self.name} refuses writes")
+        self.sent.append(value)
+
+        async def acked() -> None:
+            return None
+
+        return acked()
+
+
+class ManualAckStream:
+    """faust's manual-ack stream as the agents use it: ``noack()``, ``events()``, ``ack()``.
+
+    Its records are ``values`` at offsets 0, 1, ... of partition 0; ``acked`` lists the
+    offsets the agent acked."""
+
+    def __init__(self, values: list[bytes], *, topic: str = "events") -> None:
+        self.values = values
+        self.topic = topic
+        self.acked: list[int] = []
+
+    def noack(self) -> ManualAckStream:
+        return self
+
+    async def events(self) -> Any:
+        for offset, value in enumerate(self.values):
+            message = type(
+                "Message",
+                (),
+                {"topic": self.topic, "key": b"1", "value": value, "partition": 0,
+                 "offset": offset, "timestamp": 0.0},
+            )  # fmt: skip
+            yield type("Event", (), {"message": message})()
+
+    async def ack(self, event: Any) -> None:
+        self.acked.append(event.message.offset)
+
+
+class ScriptedRowsBackend(TemplateBackend):
+    """A live-capable "LLM": template text, tagged, after ``delay_s``; hangs for some games."""
+
+    name = "scripted"
+    model = "scripted-llm"
+
+    def __init__(self, *, delay_s: float = 0.0, hang_games: set[int] | None = None) -> None:
+        self.delay_s = delay_s
+        self.hang_games = hang_games or set()
+        self.calls: list[tuple[int, int, tuple[int, ...]]] = []
+        self.batch_calls: list[tuple[int, int]] = []
+
+    async def write(
+        self, batch: Batch, persona: Persona, *, on_item: ItemCallback | None = None
+    ) -> CommentaryResult:
+        """Batch mode: the whole window in one call (hangs for the games told to)."""
+        self.batch_calls.append((batch.game_id, batch.batch_index))
+        if batch.game_id in self.hang_games:
+            await asyncio.Event().wait()
+        await asyncio.sleep(self.delay_s)
+        written = await super().write(batch, persona)
+        items = tuple(
+            CommentaryItem(i.action_id, i.time_seconds, i.tone, "[llm] " + i.description)
+            for i in written.items
+        )
+        if on_item is not None:
+            for item in items:
+                await on_item(item)
+        return CommentaryResult(items=items, source="llm", model=self.model, usage=Usage(10, 5))
+
+    async def write_rows(
+        self,
+        batch: Batch,
+        persona: Persona,
+        turns: Sequence[Any],
+        rows: Sequence[int],
+        *,
+        settled: Mapping[int, CommentaryItem] | None = None,
+        deadline: float | None = None,
+        on_item: ItemCallback | None = None,
+    ) -> RowsAnswer:
+        self.calls.append((batch.game_id, batch.batch_index, tuple(rows)))
+        if batch.game_id in self.hang_games:
+            await asyncio.Event().wait()
+        await asyncio.sleep(self.delay_s)
+        answer = await super().write_rows(batch, persona, turns, rows, settled=settled)
+        items = {
+            row: CommentaryItem(i.action_id, i.time_seconds, i.tone, "[llm] " + i.description)
+            for row, i in answer.items.items()
+        }
+        if on_item is not None:
+            for row in rows:
+                await on_item(items[row])
+        return RowsAnswer(items=items, raw=dict(answer.raw), answer="", usage=Usage(10, 5))
+
+
+def handoff_records(
+    game_id: int, actions: int, *, name: str = "events_metrica_1.csv"
+) -> list[bytes]:
+    """The hand-off records (encoded) the batcher emits for the first ``actions`` of a
+    sample match, re-keyed to ``game_id``, ending with a match_end."""
+    from dataclasses import replace
+
+    state = None
+    out: list[bytes] = []
+    events: list[Any] = [Control(game_id=game_id, control="match_start")]
+    events += [replace(a, game_id=game_id) for a in sample_actions(name)[:actions]]
+    events.append(Control(game_id=game_id, control="match_end"))
+    for offset, event in enumerate(events):
+        step = advance(state, event, offset=offset, timestamp_ms=1_000 * offset)
+        state = step.state
+        out.extend(encode(e) for e in step.emits)
+    return out
+
+
+@dataclass
+class Harness:
+    """A commentary agent with recording topics, a scripted primary and a store."""
+
+    settings: Settings
+    primary: Any
+    store: RedisStore = field(default_factory=lambda: RedisStore(enabled=False))
+    metrics: Metrics = field(default_factory=Metrics)
+    acked: list[tuple[int, int]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.service = CommentaryService(
+            self.primary,
+            TemplateBackend(),
+            self.store,
+            deadline_s=self.settings.llm_batch_deadline_s,
+            max_in_flight=self.settings.llm_max_in_flight,
+            metrics=self.metrics,
+        )
+        self.commentary = RecordingTopic("commentary")
+        self.lines = RecordingTopic("commentary-lines")
+        self.dlq = RecordingTopic("commentary-dlq")
+        self.agent = CommentaryAgent(
+            settings=self.settings,
+            writer=self.service,
+            commentary_topic=self.commentary,
+            dead_letters=DeadLetters(self.dlq, value_cap=4096, metrics=self.metrics),
+            metrics=self.metrics,
+            lines_topic=self.lines,
+        )
+
+    @classmethod
+    def build(cls, primary: Any, **overrides: Any) -> Harness:
+        return cls(settings=load_settings(**overrides), primary=primary)
+
+    async def feed(self, key: int, records: list[bytes], *, partition: int = 0) -> None:
+        for offset, value in enumerate(records):
+
+            async def ack(offset: int = offset) -> None:
+                self.acked.append((key, offset))
+
+            await self.agent.submit(
+                key=str(key).encode(), value=value, partition=partition, offset=offset, ack=ack
+            )

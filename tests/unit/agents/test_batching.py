@@ -1,0 +1,77 @@
+"""The batch agent: a refilled range is acked to faust; after a stop it takes nothing more."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from pitchcast.agents.batching import BatchAgent
+from pitchcast.agents.output import DeadLetters
+from pitchcast.exceptions import DeliveryFailed
+from pitchcast.metrics import Metrics
+from pitchcast.settings import load_settings
+from pitchcast.streams.admin import RangeRead
+from tests.support.agents import ManualAckStream as Stream
+from tests.support.agents import RawTopic as Topic
+
+ACTION = {
+    "game_id": 1, "period_id": 1, "time_seconds": 3.0, "team_id": 11, "player_id": 19.0,
+    "result_name": None, "start_x": 1.0, "start_y": 2.0, "end_x": 3.0, "end_y": 4.0,
+    "dx": 2.0, "dy": 2.0, "type_name": "Pass", "player_name_ko": "P", "team_name_ko": "Home",
+}  # fmt: skip
+
+
+def _value(action_id: int) -> bytes:
+    return orjson.dumps({**ACTION, "action_id": action_id})
+
+
+class Record:
+    def __init__(self, offset: int) -> None:
+        self.offset, self.key, self.value, self.timestamp = offset, b"1", _value(offset), 0
+
+
+def _agent(**kwargs: Any) -> BatchAgent:
+    metrics = Metrics()
+    return BatchAgent(
+        settings=load_settings(delivery_timeout_s=0.3),
+        state_table={},
+        batches_topic=Topic(),
+        dead_letters=DeadLetters(
+            kwargs.pop("dlq", Topic()), value_cap=1024, metrics=metrics, budget_s=0.3
+        ),
+        metrics=metrics,
+        **kwargs,
+    )
+
+
+async def test_a_refilled_range_is_acked_to_faust() -> None:
+    """Offsets 1..4 never handed over: read from the log, folded in, then acked as a range."""
+    acked: list[tuple[str, int, int, int]] = []
+
+    async def read_range(topic: str, partition: int, first: int, last: int) -> RangeRead:
+        return RangeRead([Record(o) for o in range(first, last + 1)], True, 0)
+
+    agent = _agent(read_range=read_range, ack_range=lambda *a: acked.append(a))
+    for offset in (0, 5):
+        await agent.process(
+            topic="events", key=b"1", value=_value(offset), partition=2, offset=offset,
+            timestamp_ms=0,
+        )  # fmt: skip
+    assert acked == [("events", 2, 1, 4)]
+    assert len(agent._batches.sent) == 6  # six actions handed off, in order
+
+
+async def test_after_stopping_the_worker_the_agent_takes_nothing_more() -> None:
+    """A dead letter that cannot be delivered: the worker is stopped, the record not acked,
+    and the agent does not go on with the next records while the app shuts down."""
+    crashes: list[BaseException] = []
+
+    async def crash(exc: BaseException) -> None:
+        crashes.append(exc)
+
+    agent = _agent(dlq=Topic(refuse=True), crash=crash)
+    stream = Stream([_value(0), b"{not json", _value(2)])
+    await agent.run(stream)  # no raise: faust would restart the agent and go on
+    assert stream.acked == [0] and len(crashes) == 1 and isinstance(crashes[0], DeliveryFailed)
+    assert len(agent._batches.sent) == 1, "offset 2 was not processed"

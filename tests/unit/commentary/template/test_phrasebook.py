@@ -1,0 +1,272 @@
+"""The phrasebook: the shipped one loads, and every mistake names its entry."""
+
+from __future__ import annotations
+
+import re
+from importlib import resources
+
+import pytest
+
+from pitchcast.commentary.template import writer as template_module
+from pitchcast.commentary.template.actions import ACTION_KINDS
+from pitchcast.commentary.template.phrasebook import (
+    ALWAYS_SLOTS,
+    STORY_SECTIONS,
+    PhrasebookError,
+    load_phrasebook,
+    parse_phrasebook,
+    phrasebook,
+    sentence_shapes,
+)
+from pitchcast.settings import PERSONAS
+
+SHIPPED = (
+    resources.files("pitchcast.commentary.template").joinpath("phrasebook.toml").read_text("utf-8")
+)
+
+
+def _without(text: str, header: str) -> str:
+    """``text`` without the section ``[header]`` (up to the next section)."""
+    pattern = re.compile(rf"^\[{re.escape(header)}\]\n(?:(?!\[).*\n|\n)*", re.MULTILINE)
+    assert pattern.search(text), header
+    return pattern.sub("", text, count=1)
+
+
+def _in_section(text: str, header: str, old: str, new: str) -> str:
+    """``text`` with the first ``old`` inside section ``[header]`` replaced by ``new``."""
+    start = text.index(f"[{header}]\n")
+    end = text.find("\n[", start + 1)
+    end = len(text) if end < 0 else end
+    block = text[start:end]
+    assert old in block, (header, old)
+    return text[:start] + block.replace(old, new, 1) + text[end:]
+
+
+def _error(text: str) -> str:
+    with pytest.raises(PhrasebookError) as caught:
+        parse_phrasebook(text)
+    return str(caught.value)
+
+
+def test_shipped_phrasebook_loads_once_with_every_kind_and_persona() -> None:
+    """The packaged file is valid: every kind and story section, in all three voices."""
+    book = phrasebook()
+    assert book is phrasebook()  # loaded once
+    assert set(book.kinds) == set(ACTION_KINDS)
+    assert set(book.story) == set(STORY_SECTIONS)
+    for bank in (*book.kinds.values(), *book.story.values()):
+        assert set(bank) == set(PERSONAS)
+    assert load_phrasebook() == book
+
+
+def test_frequent_kinds_have_large_banks() -> None:
+    """The kinds that make most lines have the positions the repetition targets need."""
+    book = phrasebook()
+    minimum = {"received": 24, "pass_side": 16, "carry": 16, "pass_forward": 14, "pass_back": 14}
+    minimum |= {"pass_fail": 10, "interception": 8, "recovery": 8, "duel_won": 8, "duel_lost": 8}
+    for kind, size in minimum.items():
+        for persona in PERSONAS:
+            assert len(book.lines(kind, persona)) >= size, (kind, persona)
+
+
+def test_every_story_sentence_renders_within_the_line_limit() -> None:
+    """Story sentences format with plausible values and stay short enough to add to a line."""
+    raw = {
+        "선수": "Player 10",
+        "팀": "울산 HD FC",
+        "시간": "후반 90+4분",
+        "골순서": "두 번째",
+        "개인골순서": "세 번째",
+        "앞골시간": "전반 45+2분",
+        "슈팅순서": "열한 번째",
+        "득점수": "두 골",
+        "앞경고시간": "전반 12분",
+        "경고순서": "세 번째",
+    }
+    values = {slot: template_module._Slot(value) for slot, value in raw.items()}
+    for section, bank in phrasebook().story.items():
+        for persona, lines in bank.items():
+            for phrase in lines:
+                text = phrase.text.format_map(values)
+                assert "{" not in text and len(text) <= 60, (section, persona, text)
+
+
+def test_slot_names_are_documented_at_the_top_of_the_file() -> None:
+    """An editor finds every slot explained in the file's header comment."""
+    header = SHIPPED.split("[voice.CASTER]")[0]
+    for slot in ALWAYS_SLOTS | {"팀", "거리", "방향", "앞선수", "스코어", "상황"}:
+        assert "{" + slot + "}" in header, slot
+
+
+def _without_kind(text: str, kind: str) -> str:
+    for header in (kind, *(f"{kind}.{persona}" for persona in PERSONAS)):
+        text = _without(text, header)
+    return text
+
+
+def _lines_of(text: str, header: str, lines: str) -> str:
+    """``text`` with the lines of ``[header]`` replaced by the TOML array ``lines``."""
+    pattern = rf"(\[{re.escape(header)}\]\n(?:tone = .*\n)?lines = )\[[^\]]*\]"
+    return re.sub(pattern, lambda m: m.group(1) + lines, text, count=1)
+
+
+_FIRST_RECEIVED = "{선수:이/가} 공을 받습니다."
+_SECOND_SIDE_PASS = "짧은 횡패스, {선수:이/가} 옆 동료에게 내줍니다."
+MISTAKES = [
+    pytest.param(
+        lambda t: _in_section(t, "received.CASTER", _FIRST_RECEIVED, "{선슈} 받음."),
+        r"\[received.CASTER\] lines\[0\] .*unknown slot \{선슈\}",
+        id="unknown-slot",
+    ),
+    pytest.param(
+        lambda t: _in_section(t, "pass_side.CASTER", _SECOND_SIDE_PASS, "{앞선수} 패스."),
+        r"\[pass_side.CASTER\] lines\[1\] .*unknown slot \{앞선수\} here",
+        id="slot-of-another-kind",
+    ),
+    pytest.param(
+        lambda t: _without(t, "received.FRIEND"),
+        r"missing \[received.FRIEND\]",
+        id="missing-persona",
+    ),
+    pytest.param(
+        lambda t: _without_kind(t, "offside"),
+        r"missing \[offside\]",
+        id="missing-kind",
+    ),
+    pytest.param(
+        lambda t: _lines_of(t, "pause.ANALYST", "[]"),
+        r"\[pause.ANALYST\] has no lines",
+        id="empty-kind",
+    ),
+    pytest.param(
+        lambda t: _in_section(t, "goal.CASTER", 'tone = "excited"', 'tone = "happy"'),
+        r"\[goal.CASTER\] tone 'happy' is not one of excited, tense",
+        id="bad-tone",
+    ),
+    pytest.param(
+        lambda t: _in_section(t, "voice.FRIEND", '"playful"', '"joyful"'),
+        r"\[voice.FRIEND\] tone 'joyful'",
+        id="bad-voice-tone",
+    ),
+    pytest.param(
+        lambda t: t + '\n[recieved]\nabout = "typo"\n',
+        r"unknown section \[recieved\]",
+        id="unknown-section",
+    ),
+    pytest.param(
+        lambda t: _in_section(t, "catch.ANALYST", "lines = [", 'tones = "calm"\nlines = ['),
+        r"\[catch.ANALYST\]: unknown key 'tones'",
+        id="unknown-key",
+    ),
+    pytest.param(
+        lambda t: _in_section(t, "foul.CASTER", "{선수}의 파울이", "{선수:이/를} 파울이"),
+        r"\[foul.CASTER\] lines\[0\] .*unknown particle '이/를'",
+        id="bad-particle",
+    ),
+    pytest.param(
+        lambda t: _in_section(t, "foul.CASTER", "{선수}의 파울이", "{선수의 파울이"),
+        r"\[foul.CASTER\] lines\[0\] .*braces do not pair up",
+        id="unpaired-brace",
+    ),
+    pytest.param(
+        lambda t: _in_section(t, "foul.CASTER", "{선수}의 파울이", "{0}의 파울이"),
+        r"\[foul.CASTER\] lines\[0\] .*\{0\} is not a slot",
+        id="positional-field",
+    ),
+    pytest.param(
+        lambda t: _in_section(t, "pass_side.CASTER", _SECOND_SIDE_PASS, _FIRST_RECEIVED),
+        r"the sentence '\{N\}이/가 공을 받습니다' is also in \[(received|pass_side).CASTER\] lines",
+        id="repeated-line",
+    ),
+    pytest.param(
+        lambda t: _in_section(
+            t,
+            "pass_forward.CASTER",
+            "앞으로 한 칸 전진, {선수}의 패스입니다.",
+            "앞으로 한 칸 전진합니다. {선수}의 백패스입니다.",
+        ),
+        r"\[pass_back.CASTER\] lines\[5\] .*the sentence '\{N\}의 백패스입니다' is also in"
+        r" \[pass_forward.CASTER\] lines\[5\]",
+        id="shared-sentence",
+    ),
+    pytest.param(
+        lambda t: _in_section(t, "pass_long.FRIEND", "길게 뻥, {선수}!", "길게 뻥! {선수}."),
+        r"\[pass_long.FRIEND\] lines\[0\]\[1\] .*a sentence that is only a name",
+        id="name-alone",
+    ),
+    pytest.param(
+        lambda t: _in_section(
+            t, "score_state.CASTER", "경기는 다시 동점이 됩니다!", "{득점팀:이/가} 앞서 나갑니다!"
+        ),
+        r"\[score_state.CASTER\] level\[1\] .*is also in \[score_state.CASTER\] lead\[0\]",
+        id="score-state-sentence",
+    ),
+    pytest.param(
+        lambda t: _in_section(t, "goal.ANALYST", " 스코어 {스코어}.", "."),
+        r"\[goal.ANALYST\] lines\[0\] .*every line here needs \{스코어\}",
+        id="goal-without-score",
+    ),
+    pytest.param(
+        lambda t: _lines_of(t, "pause.CASTER", '["{팀}이 잠시 멈춥니다."]'),
+        r"\[pause.CASTER\]: at least one line must use only the always-filled slots",
+        id="no-always-usable-line",
+    ),
+    pytest.param(
+        lambda t: _in_section(t, "story_pressure.CASTER", "{팀:이/가} 최근", "{구역}에서 최근"),
+        r"\[story_pressure.CASTER\] lines\[0\] .*unknown slot \{구역\}",
+        id="story-slot",
+    ),
+    pytest.param(
+        lambda t: _in_section(t, "score_state.ANALYST", "level = [", "draw = ["),
+        r"\[score_state.ANALYST\]: unknown key 'draw'",
+        id="score-state-key",
+    ),
+    pytest.param(
+        lambda t: _in_section(t, "received.CASTER", f'"{_FIRST_RECEIVED}",', "[],"),
+        r"\[received.CASTER\] lines\[0\]: an empty \[ \]",
+        id="empty-twin",
+    ),
+    pytest.param(
+        lambda t: t.replace("[voice.CASTER]", "[voice.CASTER", 1),
+        r"not valid TOML",
+        id="not-toml",
+    ),
+]
+
+
+@pytest.mark.parametrize(("mutate", "expected"), MISTAKES)
+def test_mistakes_are_reported_with_the_entry(mutate: object, expected: str) -> None:
+    """Each kind of mistake raises PhrasebookError naming the section, line and problem."""
+    text = mutate(SHIPPED)  # type: ignore[operator]
+    assert text != SHIPPED
+    message = _error(text)
+    assert re.search(expected, message), message
+
+
+def test_twins_of_one_position_may_share_a_sentence() -> None:
+    """Only one twin is said per action, so twins may share a sentence; the shipped book
+    does (a position's twins differ in how they open, not in how they end)."""
+    bank = phrasebook().lines("pass_back", "CASTER")
+    shared = [
+        position
+        for position in bank
+        if len(position) > 1
+        and set(sentence_shapes(position[0])) & set(sentence_shapes(position[1]))
+    ]
+    assert shared
+
+
+def test_score_states_rotate_goal_after_goal() -> None:
+    """Each score state has more than one sentence, so two goals in a row differ."""
+    for persona, states in phrasebook().score_states.items():
+        for state, sentences in states.items():
+            assert len(sentences) >= 2, (persona, state)
+
+
+def test_twins_are_tried_in_order() -> None:
+    """A list of sentences is one rotation position: its sentences are its alternatives."""
+    bank = phrasebook().lines("received", "CASTER")
+    twins = [position for position in bank if len(position) > 1]
+    assert twins
+    for position in twins:
+        assert all(p.entry.endswith(f"[{i}]") for i, p in enumerate(position))

@@ -1,0 +1,65 @@
+"""Playing a match through the real batcher and commentary stage, without Kafka."""
+
+from __future__ import annotations
+
+from pitchcast.agents.commentary import _BatchWork
+from pitchcast.cache import RedisStore
+from pitchcast.commentary.backends.template import TemplateBackend
+from pitchcast.commentary.service import CommentaryService
+from pitchcast.quality.run import live_view, play_match, write_match
+from pitchcast.streams.match_csv import read_match_info
+from tests.support.commentary_batches import DATA, sample_batches
+
+
+def template_service() -> CommentaryService:
+    return CommentaryService(TemplateBackend(), TemplateBackend(), RedisStore(enabled=False))
+
+
+def test_the_batches_are_those_of_the_batcher() -> None:
+    """The played match has the batches (actions, scores, reasons) the batcher forms."""
+    info = read_match_info(DATA / "match_info.csv")[1]
+    played = play_match(DATA / "events_metrica_1.csv", info)
+    expected = sample_batches("events_metrica_1.csv", 1)
+    assert [b.actions for b in played.batches] == [b.actions for b in expected]
+    assert [b.score for b in played.batches] == [b.score for b in expected]
+    assert [b.close_reason for b in played.batches] == [b.close_reason for b in expected]
+    assert len(played.actions) == 2462 and set(played.openings) == set(range(247))
+    final = played.stories[played.actions[-1].action_id][1].score
+    assert (final.home, final.away) == (3, 1)
+
+
+def test_a_slice_ends_the_match_after_its_last_action() -> None:
+    """--max-actions 25: 25 actions in three batches, the last one closed at the cut."""
+    played = play_match(DATA / "events_metrica_1.csv", None, max_actions=25)
+    assert [len(b.actions) for b in played.batches] == [10, 10, 5]
+    assert played.batches[-1].close_reason == "period_end"
+
+
+def test_live_view_is_the_agent_view() -> None:
+    """live_view mirrors the commentary agent's view of a filling batch, field by field."""
+    info = read_match_info(DATA / "match_info.csv")[1]
+    played = play_match(DATA / "events_metrica_1.csv", info, max_actions=40)
+    for batch in played.batches:
+        opening = played.openings[batch.batch_index]
+        work = _BatchWork(batch.game_id, batch.batch_index)
+        work.opening = opening
+        work.actions = dict(enumerate(batch.actions))
+        for known in range(1, len(batch.actions) + 1):
+            assert live_view(batch, opening, known) == work.view(known)
+
+
+async def test_every_action_gets_one_line_per_persona_in_both_modes() -> None:
+    """Live and batch mode write one line per action, in order, for every persona."""
+    info = read_match_info(DATA / "match_info.csv")[1]
+    played = play_match(DATA / "events_metrica_1.csv", info, max_actions=30)
+    ids = [a.action_id for a in played.actions]
+    for mode in ("live", "batch"):
+        run = await write_match(played, template_service(), ["CASTER", "FRIEND"], mode=mode)
+        for persona in ("CASTER", "FRIEND"):
+            lines = run.lines[persona]
+            assert [line.action.action_id for line in lines] == ids
+            assert all(line.text and line.source == "template" for line in lines)
+    # Live: actions that arrive together (a pass and its reception) share a request.
+    live = await write_match(played, template_service(), ["CASTER"], mode="live")
+    assert 3 < len(live.requests) < 30
+    assert all(line.known >= line.position + 1 for line in live.lines["CASTER"])

@@ -1,0 +1,93 @@
+"""The fake LLM server's writer on live-mode chats: rows gathered over turns, last request only."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from pitchcast.commentary.parsing import parse_answer
+from pitchcast.commentary.prompt import build_messages, build_repair_messages
+from pitchcast.schemas.records import TONES
+from pitchcast.testing.fake_writer import read_prompt, write_answer
+from tests.support.commentary_batches import korean_batch
+from tests.support.live_conversations import LIVE_TURNS, live_chat, repair_turn
+
+# Retries are instant here unless a test asks for real_backoff (tests/support/llm_fixtures.py).
+pytestmark = pytest.mark.usefixtures("instant_retries")
+
+_REF = re.compile(r"\{([PT]\d+)\}")
+
+
+@pytest.mark.parametrize("turns", [1, 2, 3, 4])
+@pytest.mark.parametrize("structured", [False, True])
+def test_live_turns_get_lines_for_their_own_rows_with_known_references(
+    turns: int, structured: bool
+) -> None:
+    """Each live request is answered for the rows of its last [요청] only, naming only
+    players and teams defined in this or an earlier user message."""
+    _, rows, defined = LIVE_TURNS[turns - 1]
+    answer = write_answer(live_chat(turns, structured=structured), structured=structured)
+    items = parse_answer(answer)
+    assert [item.row for item in items] == rows
+    assert all(item.tone in TONES for item in items)
+    used = {ref for item in items for ref in _REF.findall(item.text)}
+    assert used <= defined
+    if structured:
+        assert answer.startswith('{"lines":[[')
+
+
+def test_rows_players_and_teams_are_gathered_over_all_user_messages() -> None:
+    """Later user messages add players and action rows; rows are keyed by their number."""
+    rows = read_prompt(live_chat(4))
+    assert rows is not None
+    assert sorted(rows.actions) == [1, 2, 3, 4, 5, 6, 7]
+    assert rows.players == {"P1": "김민재", "P2": "손흥민", "P3": "이강인", "P4": "주민규"}
+    assert rows.teams == {"T1": "울산 HD", "T2": "전북 현대"}
+    assert rows.actions[6]["type"] == "Shot" and rows.actions[7]["player"] == "P4"
+
+
+def test_the_shot_row_is_written_for_the_player_of_its_turn() -> None:
+    """Row 6 (P3's shot on target, P3 introduced in the same turn) is an excited line for P3."""
+    (item,) = [i for i in parse_answer(write_answer(live_chat(3), structured=False)) if i.row == 6]
+    assert item.tone == "excited" and "{P3}" in item.text
+
+
+def test_a_row_naming_an_undefined_player_falls_back_to_its_team() -> None:
+    """A row whose player was never listed is written without that reference."""
+    messages = live_chat(2)
+    messages.append({"role": "assistant", "content": "3|calm|{P2}가 전진합니다."})
+    messages.append(
+        {
+            "role": "user",
+            "content": "[액션]\nn,m,team,player,type,result,sx,sy,ex,ey\n"
+            "4,11,T2,P9,Pass,Successful,20,34,40,30\n[요청] 4번, 1줄",
+        }
+    )
+    (item,) = parse_answer(write_answer(messages, structured=False))
+    assert item.row == 4
+    assert "{P9}" not in item.text and "{T2}" in item.text
+
+
+def test_a_repair_turn_in_live_mode_rewrites_only_the_rows_asked() -> None:
+    """A [검토] message after a live exchange: only its [요청] rows are written again."""
+    messages = live_chat(3)
+    messages.append({"role": "assistant", "content": "4|calm|...\n5|calm|이동국 선수가 ..."})
+    messages.append({"role": "user", "content": repair_turn("5")})
+    items = parse_answer(write_answer(messages, structured=False))
+    assert [item.row for item in items] == [5]
+    assert "{P3}" in items[0].text
+
+
+def test_batch_mode_and_its_repair_turn_still_work() -> None:
+    """One user message with the whole batch: all 10 rows; its repair turn: the rows asked."""
+    batch = korean_batch()
+    items = parse_answer(write_answer(build_messages(batch, "CASTER"), structured=False))
+    assert [item.row for item in items] == list(range(1, 11))
+    repair = build_repair_messages(batch, "CASTER", "1|calm|x", ["3번: 빠짐"], [3, 7])
+    assert [item.row for item in parse_answer(write_answer(repair, structured=False))] == [3, 7]
+
+
+def test_a_chat_without_actions_gets_a_short_answer() -> None:
+    """A warm-up (no [액션] anywhere) is answered with one short token."""
+    assert write_answer([{"role": "user", "content": "?"}], structured=False) == "네"
