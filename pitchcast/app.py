@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -11,11 +10,11 @@ from typing import Any
 
 import faust
 from aiokafka.partitioner import DefaultPartitioner
-from faust.types import TP
 
+from pitchcast.agents.acks.offsets import DedupedAckApp, consumer_ack_range
+from pitchcast.agents.acks.revoke import RevokeSteps, revoke_bounds
 from pitchcast.agents.batching import BatchAgent, is_match_key
 from pitchcast.agents.commentary import CommentaryAgent
-from pitchcast.agents.offsets import DedupedAckApp, DedupedAckConsumer
 from pitchcast.agents.output import DeadLetters
 from pitchcast.agents.ticks import IdleTicker
 from pitchcast.metrics import Metrics
@@ -42,14 +41,6 @@ class Pitchcast:
     batch_agent: BatchAgent
     commentary_agent: CommentaryAgent
     writer: Any
-
-
-def revoke_bounds(settings: Settings) -> tuple[float, float]:
-    """How long a revoke waits (for the batch agent's record in progress, then for the
-    cancelled commentary work to unwind): together at most half the session timeout,
-    so the group never gives up on this worker while it revokes."""
-    half = settings.kafka_session_timeout_s / 2
-    return min(settings.revoke_grace_s, half * 2 / 3), min(5.0, half / 3)
 
 
 def build_writer(settings: Settings, metrics: Metrics | None = None) -> Any:
@@ -91,7 +82,9 @@ def _warm_up_on_match_start(
 
 def create_app(settings: Settings, *, writer: Any | None = None) -> Pitchcast:
     """Build the Faust app from settings. ``writer`` replaces the commentary stage in tests."""
-    # faust's app, with a consumer whose commits keep up after a recovery (agents/offsets.py).
+    metrics = Metrics()
+    bounds = revoke_bounds(settings)
+    # faust's app, with a consumer whose commits keep up after a recovery (agents/acks/).
     app = DedupedAckApp(
         settings.app_id,
         broker=[f"kafka://{host}" for host in settings.kafka_bootstrap_servers.split(",")],
@@ -117,8 +110,9 @@ def create_app(settings: Settings, *, writer: Any | None = None) -> Pitchcast:
         web_port=settings.web_port,
         web_bind=settings.web_host,
         datadir=str(settings.data_dir),
+        revoke_bounds=bounds,
+        pitchcast_metrics=metrics,
     )
-    metrics = Metrics()
 
     def topic(name: str) -> Any:
         return app.topic(
@@ -157,12 +151,6 @@ def create_app(settings: Settings, *, writer: Any | None = None) -> Pitchcast:
     if writer is None:
         writer = build_writer(settings, metrics)
 
-    def ack_range(topic: str, partition: int, first: int, last: int) -> None:
-        # Offsets the partition ledger refilled: acked to faust's consumer (offsets.py).
-        consumer = app.consumer
-        if isinstance(consumer, DedupedAckConsumer):
-            consumer.ack_range(TP(topic, partition), first, last)
-
     batch_agent = BatchAgent(
         settings=settings,
         state_table=state_table,
@@ -174,7 +162,7 @@ def create_app(settings: Settings, *, writer: Any | None = None) -> Pitchcast:
             settings, topic, partition, first, last
         ),
         crash=crash,
-        ack_range=ack_range,
+        ack_range=consumer_ack_range(app),
     )
     commentary_agent = CommentaryAgent(
         settings=settings,
@@ -212,35 +200,20 @@ def create_app(settings: Settings, *, writer: Any | None = None) -> Pitchcast:
     )
     app.timer(interval=settings.tick_interval_s, name="pitchcast.idle_ticks")(ticker.tick)
 
+    revoke_steps = RevokeSteps(
+        bounds=bounds,
+        batches_topic=settings.topic_batches,
+        batch_busy=batch_agent.busy,
+        cancel_commentary=lambda partitions, bound_s: commentary_agent.revoke(
+            partitions, timeout_s=bound_s
+        ),
+        commit=lambda: app.consumer.commit(),
+        metrics=metrics,
+    )
+
     @app.on_partitions_revoked.connect
     async def _on_revoked(_app: Any, revoked: Any, **_: Any) -> None:
-        # faust suspended the streams and cleared their buffers before this signal; the
-        # consumer rejoins the group only after it returns, so no new owner starts yet.
-        began = asyncio.get_running_loop().time()
-        grace, cancel_s = revoke_bounds(settings)
-        # 1. the batch agent's record in progress finishes (sends, state, ack);
-        try:
-            async with asyncio.timeout(grace):
-                async with batch_agent.busy:
-                    pass
-        except TimeoutError:
-            log.warning("pitchcast.revoke.batch_agent_busy", extra={"waited_s": grace})
-        # 2. commentary work of revoked partitions stops without acking its records;
-        partitions = {tp.partition for tp in revoked if tp.topic == settings.topic_batches}
-        dropped = await commentary_agent.revoke(partitions, timeout_s=cancel_s)
-        # 3. what was acked meanwhile is committed. (What was acked on the revoked
-        # partitions before this signal was committed by DedupedAckConsumer: faust forgets
-        # those acks before the signal runs.)
-        with contextlib.suppress(Exception):
-            await app.consumer.commit()
-        log.info(
-            "pitchcast.revoked",
-            extra={
-                "partitions": sorted(partitions),
-                "desks": dropped,
-                "seconds": round(asyncio.get_running_loop().time() - began, 3),
-            },
-        )
+        await revoke_steps(revoked)  # agents/acks/revoke.py: every step bounded
 
     # /metrics (faust's sensor + ours), /health, /ready, /pitchcast/stats/.
     install_web(app, settings=settings, metrics=metrics, writer=writer)

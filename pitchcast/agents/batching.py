@@ -7,7 +7,7 @@ order, one at a time to this agent):
    per partition is kept in the changelogged table (the partition ledger); a jump is
    refilled from the log before going on (and the refilled offsets are acked to faust's
    consumer, which never handed them over), and a refill that cannot complete stops the
-   worker without acking (see :mod:`pitchcast.agents.ledger`);
+   worker without acking (see :mod:`pitchcast.agents.acks.ledger`);
 2. decode the raw bytes (bad input → dead letter, then the record is done);
 3. fold it into the match's state (:func:`pitchcast.streams.batching.advance`): the
    action is assigned its batch and position at once;
@@ -32,7 +32,7 @@ from typing import Any
 
 import orjson
 
-from pitchcast.agents.ledger import PartitionLedger, RangeReader
+from pitchcast.agents.acks.ledger import PartitionLedger, RangeReader
 from pitchcast.agents.output import DeadLetters, send_until_acked
 from pitchcast.exceptions import (
     ImplausibleAction,

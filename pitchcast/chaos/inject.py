@@ -148,7 +148,7 @@ def _skip(pitchcast: Pitchcast, partition: int, first: int, count: int) -> None:
     events = pitchcast.settings.topic_events
 
     # faust never handed them over, so it never acks them either.
-    from pitchcast.agents.offsets import DedupedAckConsumer
+    from pitchcast.agents.acks.offsets import DedupedAckConsumer
 
     ack = DedupedAckConsumer.ack
 

@@ -7,7 +7,6 @@ from typing import Any
 
 from pitchcast.agents.commentary import CommentaryAgent
 from pitchcast.agents.output import DeadLetters
-from pitchcast.app import revoke_bounds
 from pitchcast.cache import RedisStore
 from pitchcast.commentary.backends.template import TemplateBackend
 from pitchcast.commentary.service import CommentaryService
@@ -103,14 +102,6 @@ async def test_revoke_cancels_llm_calls_in_flight_without_acking() -> None:
     assert asyncio.get_running_loop().time() - started < 1.0
     assert llm.cancelled == 1 and acks == []
     assert metrics.get("desks_revoked") == 1
-
-
-def test_revoke_bounds_stay_within_half_the_session_timeout() -> None:
-    """The two waits of a revoke never add up to more than half the session timeout."""
-    for session in (6.0, 10.0, 30.0, 45.0, 300.0):
-        grace, cancel = revoke_bounds(load_settings(kafka_session_timeout_s=session))
-        assert grace > 0 and cancel > 0 and grace + cancel <= session / 2
-    assert revoke_bounds(load_settings()) == (10.0, 5.0)
 
 
 async def test_after_stopping_the_worker_the_intake_takes_nothing_more() -> None:
