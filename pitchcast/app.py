@@ -15,13 +15,14 @@ from pitchcast.agents.acks.offsets import DedupedAckApp, consumer_ack_range
 from pitchcast.agents.acks.revoke import RevokeSteps, revoke_bounds
 from pitchcast.agents.batching import BatchAgent, is_match_key
 from pitchcast.agents.commentary import CommentaryAgent
-from pitchcast.agents.output import DeadLetters
+from pitchcast.agents.publisher import KafkaPublisher
 from pitchcast.agents.ticks import IdleTicker
 from pitchcast.metrics import Metrics
 from pitchcast.settings import Settings
 from pitchcast.streams.admin import read_range
 from pitchcast.streams.batching import MatchState
 from pitchcast.streams.clients import faust_credentials
+from pitchcast.streams.dead_letters import DeadLetters
 from pitchcast.web import install_web
 
 __all__ = ["Pitchcast", "build_writer", "create_app", "revoke_bounds", "run_worker"]
@@ -164,13 +165,19 @@ def create_app(settings: Settings, *, writer: Any | None = None) -> Pitchcast:
         crash=crash,
         ack_range=consumer_ack_range(app),
     )
+    publisher = KafkaPublisher(
+        settings=settings,
+        store=writer.store,
+        commentary_topic=commentary,
+        lines_topic=lines,
+        metrics=metrics,
+    )
     commentary_agent = CommentaryAgent(
         settings=settings,
         writer=writer,
-        commentary_topic=commentary,
+        publisher=publisher,
         dead_letters=dead_letters,
         metrics=metrics,
-        lines_topic=lines,
         crash=crash,
     )
     app.agent(events, name="batcher")(batch_agent.run)

@@ -33,7 +33,6 @@ from typing import Any
 import orjson
 
 from pitchcast.agents.acks.ledger import PartitionLedger, RangeReader
-from pitchcast.agents.output import DeadLetters, send_until_acked
 from pitchcast.exceptions import (
     ImplausibleAction,
     ImplausibleControl,
@@ -47,6 +46,8 @@ from pitchcast.schemas.records import Batch
 from pitchcast.schemas.vocabulary import RESULT_NAMES, TYPE_NAMES
 from pitchcast.settings import Settings
 from pitchcast.streams.batching import MatchState, Step, advance, state_from_dict, state_to_dict
+from pitchcast.streams.dead_letters import DeadLetters
+from pitchcast.streams.sending import send_until_acked
 
 __all__ = ["BatchAgent", "is_match_key"]
 

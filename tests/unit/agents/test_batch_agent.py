@@ -7,11 +7,11 @@ from typing import Any
 import orjson
 
 from pitchcast.agents.batching import BatchAgent
-from pitchcast.agents.output import DeadLetters
 from pitchcast.exceptions import DeliveryFailed
 from pitchcast.metrics import Metrics
 from pitchcast.settings import load_settings
 from pitchcast.streams.admin import RangeRead
+from pitchcast.streams.dead_letters import DeadLetters
 from tests.agents_support import ManualAckStream as Stream
 from tests.agents_support import RawTopic as Topic
 
