@@ -9,18 +9,17 @@ from dataclasses import dataclass
 from typing import Any
 
 import faust
-from aiokafka.partitioner import DefaultPartitioner
 
 from pitchcast.agents.acks.offsets import DedupedAckApp, consumer_ack_range
 from pitchcast.agents.acks.revoke import RevokeSteps, revoke_bounds
-from pitchcast.agents.batching import BatchAgent, is_match_key
+from pitchcast.agents.batching import BatchAgent
 from pitchcast.agents.commentary import CommentaryAgent
 from pitchcast.agents.publisher import KafkaPublisher
 from pitchcast.agents.ticks import IdleTicker
+from pitchcast.agents.warmup import warm_up_on_match_start
 from pitchcast.metrics import Metrics
 from pitchcast.settings import Settings
 from pitchcast.streams.admin import read_range
-from pitchcast.streams.batching import MatchState
 from pitchcast.streams.clients import faust_credentials
 from pitchcast.streams.dead_letters import DeadLetters
 from pitchcast.web import install_web
@@ -28,8 +27,6 @@ from pitchcast.web import install_web
 __all__ = ["Pitchcast", "build_writer", "create_app", "revoke_bounds", "run_worker"]
 
 log = logging.getLogger("pitchcast.app")
-
-_PARTITIONER = DefaultPartitioner()
 
 
 @dataclass
@@ -60,25 +57,6 @@ def build_writer(settings: Settings, metrics: Metrics | None = None) -> Any:
     return CommentaryService.from_settings(
         settings, primary=primary, fallback=fallback, store=store, metrics=metrics
     )
-
-
-def _warm_up_on_match_start(
-    settings: Settings, writer: Any, metrics: Metrics
-) -> Callable[[int], None] | None:
-    """A tiny LLM request when a match starts, so a serverless endpoint is warm in time."""
-    warm_up = getattr(writer, "warm_up", None)
-    if not settings.llm_warmup or settings.llm_backend != "openai" or warm_up is None:
-        return None
-    running: set[asyncio.Task[Any]] = set()  # keep references until they finish
-
-    def start(game_id: int) -> None:
-        task = asyncio.create_task(warm_up(game_id))
-        running.add(task)
-        task.add_done_callback(running.discard)
-        metrics.add("llm_warmups")
-        log.info("pitchcast.llm_warmup game_id=%s", game_id)
-
-    return start
 
 
 def create_app(settings: Settings, *, writer: Any | None = None) -> Pitchcast:
@@ -158,7 +136,7 @@ def create_app(settings: Settings, *, writer: Any | None = None) -> Pitchcast:
         batches_topic=batches,
         dead_letters=dead_letters,
         metrics=metrics,
-        on_match_start=_warm_up_on_match_start(settings, writer, metrics),
+        on_match_start=warm_up_on_match_start(settings, writer, metrics),
         read_range=lambda topic, partition, first, last: read_range(
             settings, topic, partition, first, last
         ),
@@ -183,24 +161,12 @@ def create_app(settings: Settings, *, writer: Any | None = None) -> Pitchcast:
     app.agent(events, name="batcher")(batch_agent.run)
     app.agent(batches, name="commentator")(commentary_agent.run)
 
-    def local_states() -> list[tuple[bytes, MatchState]]:
-        # Only matches of partitions this worker owns now: the memory store keeps the
-        # keys it wrote after a revoke, and a tick for someone else's match is noise.
-        owned = {
-            tp.partition for tp in app.consumer.assignment() if tp.topic == settings.topic_events
-        }
-        every = list(range(settings.partitions))
-        states = []
-        for key in list(state_table.keys()):
-            # The key's partition, by the Java-compatible murmur2 feeds must use (§2).
-            if is_match_key(key) and _PARTITIONER(key, every, every) in owned:
-                state = batch_agent.read_state(key)
-                if state is not None:
-                    states.append((key, state))
-        return states
+    def owned_events_partitions() -> set[int]:
+        assigned = app.consumer.assignment()
+        return {tp.partition for tp in assigned if tp.topic == settings.topic_events}
 
     ticker = IdleTicker(
-        read_states=local_states,
+        read_states=lambda: batch_agent.owned_states(owned_events_partitions()),
         events_topic=events,
         idle_timeout_s=settings.idle_timeout_s,
         metrics=metrics,

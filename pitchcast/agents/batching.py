@@ -31,6 +31,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
+from aiokafka.partitioner import DefaultPartitioner
 
 from pitchcast.agents.acks.ledger import PartitionLedger, RangeReader
 from pitchcast.exceptions import (
@@ -52,6 +53,8 @@ from pitchcast.streams.sending import send_until_acked
 __all__ = ["BatchAgent", "is_match_key"]
 
 log = logging.getLogger("pitchcast.batch")
+
+_PARTITIONER = DefaultPartitioner()
 
 
 def is_match_key(key: Any) -> bool:
@@ -161,6 +164,20 @@ class BatchAgent:
             key=key, value=value, partition=partition, offset=offset, timestamp_ms=timestamp_ms
         )
         self._ledger.folded(partition, offset)
+
+    def owned_states(self, owned: set[int]) -> list[tuple[bytes, MatchState]]:
+        """The match states of the events partitions in ``owned`` (the idle ticker's
+        view). The memory store keeps the keys it wrote after a revoke, and a tick for
+        someone else's match is noise, so keys of other partitions are left out."""
+        every = list(range(self._settings.partitions))
+        states = []
+        for key in list(self._table.keys()):
+            # The key's partition, by the Java-compatible murmur2 feeds must use (§2).
+            if is_match_key(key) and _PARTITIONER(key, every, every) in owned:
+                state = self.read_state(key)
+                if state is not None:
+                    states.append((key, state))
+        return states
 
     def read_state(self, key: bytes) -> MatchState | None:
         raw = self._table.get(key)
