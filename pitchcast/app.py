@@ -3,34 +3,31 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import faust
-from aiokafka.partitioner import DefaultPartitioner
-from faust.types import TP
 
-from pitchcast.agents.batching import BatchAgent, is_match_key
+from pitchcast.agents.acks.offsets import DedupedAckApp, consumer_ack_range
+from pitchcast.agents.acks.revoke import RevokeSteps, revoke_bounds
+from pitchcast.agents.batching import BatchAgent
 from pitchcast.agents.commentary import CommentaryAgent
-from pitchcast.agents.offsets import DedupedAckApp, DedupedAckConsumer
-from pitchcast.agents.output import DeadLetters
+from pitchcast.agents.publisher import KafkaPublisher
 from pitchcast.agents.ticks import IdleTicker
+from pitchcast.agents.warmup import warm_up_on_match_start
 from pitchcast.metrics import Metrics
 from pitchcast.settings import Settings
 from pitchcast.streams.admin import read_range
-from pitchcast.streams.batching import MatchState
 from pitchcast.streams.clients import faust_credentials
+from pitchcast.streams.dead_letters import DeadLetters
 from pitchcast.streams.lag import LAG_INTERVAL_S, ConsumerLag
 from pitchcast.web import install_web
 
 __all__ = ["Pitchcast", "build_writer", "create_app", "revoke_bounds", "run_worker"]
 
 log = logging.getLogger("pitchcast.app")
-
-_PARTITIONER = DefaultPartitioner()
 
 
 @dataclass
@@ -43,14 +40,6 @@ class Pitchcast:
     batch_agent: BatchAgent
     commentary_agent: CommentaryAgent
     writer: Any
-
-
-def revoke_bounds(settings: Settings) -> tuple[float, float]:
-    """How long a revoke waits (for the batch agent's record in progress, then for the
-    cancelled commentary work to unwind): together at most half the session timeout,
-    so the group never gives up on this worker while it revokes."""
-    half = settings.kafka_session_timeout_s / 2
-    return min(settings.revoke_grace_s, half * 2 / 3), min(5.0, half / 3)
 
 
 def build_writer(settings: Settings, metrics: Metrics | None = None) -> Any:
@@ -71,28 +60,11 @@ def build_writer(settings: Settings, metrics: Metrics | None = None) -> Any:
     )
 
 
-def _warm_up_on_match_start(
-    settings: Settings, writer: Any, metrics: Metrics
-) -> Callable[[int], None] | None:
-    """A tiny LLM request when a match starts, so a serverless endpoint is warm in time."""
-    warm_up = getattr(writer, "warm_up", None)
-    if not settings.llm_warmup or settings.llm_backend != "openai" or warm_up is None:
-        return None
-    running: set[asyncio.Task[Any]] = set()  # keep references until they finish
-
-    def start(game_id: int) -> None:
-        task = asyncio.create_task(warm_up(game_id))
-        running.add(task)
-        task.add_done_callback(running.discard)
-        metrics.add("llm_warmups")
-        log.info("pitchcast.llm_warmup game_id=%s", game_id)
-
-    return start
-
-
 def create_app(settings: Settings, *, writer: Any | None = None) -> Pitchcast:
     """Build the Faust app from settings. ``writer`` replaces the commentary stage in tests."""
-    # faust's app, with a consumer whose commits keep up after a recovery (agents/offsets.py).
+    metrics = Metrics()
+    bounds = revoke_bounds(settings)
+    # faust's app, with a consumer whose commits keep up after a recovery (agents/acks/).
     app = DedupedAckApp(
         settings.app_id,
         broker=[f"kafka://{host}" for host in settings.kafka_bootstrap_servers.split(",")],
@@ -118,8 +90,9 @@ def create_app(settings: Settings, *, writer: Any | None = None) -> Pitchcast:
         web_port=settings.web_port,
         web_bind=settings.web_host,
         datadir=str(settings.data_dir),
+        revoke_bounds=bounds,
+        pitchcast_metrics=metrics,
     )
-    metrics = Metrics()
 
     def topic(name: str) -> Any:
         return app.topic(
@@ -158,55 +131,43 @@ def create_app(settings: Settings, *, writer: Any | None = None) -> Pitchcast:
     if writer is None:
         writer = build_writer(settings, metrics)
 
-    def ack_range(topic: str, partition: int, first: int, last: int) -> None:
-        # Offsets the partition ledger refilled: acked to faust's consumer (offsets.py).
-        consumer = app.consumer
-        if isinstance(consumer, DedupedAckConsumer):
-            consumer.ack_range(TP(topic, partition), first, last)
-
     batch_agent = BatchAgent(
         settings=settings,
         state_table=state_table,
         batches_topic=batches,
         dead_letters=dead_letters,
         metrics=metrics,
-        on_match_start=_warm_up_on_match_start(settings, writer, metrics),
+        on_match_start=warm_up_on_match_start(settings, writer, metrics),
         read_range=lambda topic, partition, first, last: read_range(
             settings, topic, partition, first, last
         ),
         crash=crash,
-        ack_range=ack_range,
+        ack_range=consumer_ack_range(app),
+    )
+    publisher = KafkaPublisher(
+        settings=settings,
+        store=writer.store,
+        commentary_topic=commentary,
+        lines_topic=lines,
+        metrics=metrics,
     )
     commentary_agent = CommentaryAgent(
         settings=settings,
         writer=writer,
-        commentary_topic=commentary,
+        publisher=publisher,
         dead_letters=dead_letters,
         metrics=metrics,
-        lines_topic=lines,
         crash=crash,
     )
     app.agent(events, name="batcher")(batch_agent.run)
     app.agent(batches, name="commentator")(commentary_agent.run)
 
-    def local_states() -> list[tuple[bytes, MatchState]]:
-        # Only matches of partitions this worker owns now: the memory store keeps the
-        # keys it wrote after a revoke, and a tick for someone else's match is noise.
-        owned = {
-            tp.partition for tp in app.consumer.assignment() if tp.topic == settings.topic_events
-        }
-        every = list(range(settings.partitions))
-        states = []
-        for key in list(state_table.keys()):
-            # The key's partition, by the Java-compatible murmur2 feeds must use (§2).
-            if is_match_key(key) and _PARTITIONER(key, every, every) in owned:
-                state = batch_agent.read_state(key)
-                if state is not None:
-                    states.append((key, state))
-        return states
+    def owned_events_partitions() -> set[int]:
+        assigned = app.consumer.assignment()
+        return {tp.partition for tp in assigned if tp.topic == settings.topic_events}
 
     ticker = IdleTicker(
-        read_states=local_states,
+        read_states=lambda: batch_agent.owned_states(owned_events_partitions()),
         events_topic=events,
         idle_timeout_s=settings.idle_timeout_s,
         metrics=metrics,
@@ -217,35 +178,20 @@ def create_app(settings: Settings, *, writer: Any | None = None) -> Pitchcast:
     app.timer(interval=LAG_INTERVAL_S, name="pitchcast.consumer_lag")(lag.update)
     app.on_before_shutdown.connect(lag.close)
 
+    revoke_steps = RevokeSteps(
+        bounds=bounds,
+        batches_topic=settings.topic_batches,
+        batch_busy=batch_agent.busy,
+        cancel_commentary=lambda partitions, bound_s: commentary_agent.revoke(
+            partitions, timeout_s=bound_s
+        ),
+        commit=lambda: app.consumer.commit(),
+        metrics=metrics,
+    )
+
     @app.on_partitions_revoked.connect
     async def _on_revoked(_app: Any, revoked: Any, **_: Any) -> None:
-        # faust suspended the streams and cleared their buffers before this signal; the
-        # consumer rejoins the group only after it returns, so no new owner starts yet.
-        began = asyncio.get_running_loop().time()
-        grace, cancel_s = revoke_bounds(settings)
-        # 1. the batch agent's record in progress finishes (sends, state, ack);
-        try:
-            async with asyncio.timeout(grace):
-                async with batch_agent.busy:
-                    pass
-        except TimeoutError:
-            log.warning("pitchcast.revoke.batch_agent_busy", extra={"waited_s": grace})
-        # 2. commentary work of revoked partitions stops without acking its records;
-        partitions = {tp.partition for tp in revoked if tp.topic == settings.topic_batches}
-        dropped = await commentary_agent.revoke(partitions, timeout_s=cancel_s)
-        # 3. what was acked meanwhile is committed. (What was acked on the revoked
-        # partitions before this signal was committed by DedupedAckConsumer: faust forgets
-        # those acks before the signal runs.)
-        with contextlib.suppress(Exception):
-            await app.consumer.commit()
-        log.info(
-            "pitchcast.revoked",
-            extra={
-                "partitions": sorted(partitions),
-                "desks": dropped,
-                "seconds": round(asyncio.get_running_loop().time() - began, 3),
-            },
-        )
+        await revoke_steps(revoked)  # agents/acks/revoke.py: every step bounded
 
     # /metrics (faust's sensor + ours), /health, /ready, /pitchcast/stats/.
     install_web(app, settings=settings, metrics=metrics, writer=writer)

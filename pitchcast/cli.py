@@ -257,7 +257,7 @@ def _dlq_filters(
     until: str | None,
     source_offsets: str | None,
 ) -> object:
-    from pitchcast.streams.dlq import Filters, parse_id, parse_offsets, parse_time
+    from pitchcast.streams.dead_letters.tooling import Filters, parse_id, parse_offsets, parse_time
 
     try:
         return Filters(
@@ -304,7 +304,7 @@ def dlq_list(
     """List dead letters, oldest first: id, time, game, reason, source, size, message."""
     import orjson
 
-    from pitchcast.streams.dlq import describe, format_row, read_dead_letters
+    from pitchcast.streams.dead_letters.tooling import describe, format_row, read_dead_letters
 
     settings = _settings()
     filters = _dlq_filters((), game_id, reasons, since, until, source_offsets)
@@ -321,7 +321,7 @@ def dlq_show(dead_letter_id: str) -> None:
     """Print one dead letter in full (with its value decoded when it is JSON)."""
     import orjson
 
-    from pitchcast.streams.dlq import describe, read_dead_letters
+    from pitchcast.streams.dead_letters.tooling import describe, read_dead_letters
 
     settings = _settings()
     filters = _dlq_filters((dead_letter_id,), None, (), None, None, None)
@@ -363,7 +363,12 @@ def dlq_replay(
       pitchcast dlq replay 0:12 0:13 --dry-run
       pitchcast dlq replay --reason SchemaViolation --game-id 126283 --since 2h
     """
-    from pitchcast.streams.dlq import plan_replay, read_dead_letters, replayed_ids, send_replay
+    from pitchcast.streams.dead_letters.tooling import (
+        plan_replay,
+        read_dead_letters,
+        replayed_ids,
+        send_replay,
+    )
 
     settings = _settings()
     filters = _dlq_filters(ids, game_id, reasons, since, until, source_offsets)

@@ -26,9 +26,9 @@ Errors that callers may also catch as ``ValueError`` keep it as a second base (m
     │                               match (a match_start naming other teams mid-match)
     ├── LateAction                  an action of a match that already ended
     ├── RefillIncomplete            a skipped offset range could not be read to its end
-    │                               (agents.ledger)
+    │                               (agents.acks.ledger)
     ├── DlqError                    a dead-letter command that cannot be carried out as
-    │                               asked (streams.dlq)
+    │                               asked (streams.dead_letters)
     ├── DeliveryFailed              Kafka did not acknowledge a send within the budget
     ├── LLMError                    the LLM could not give an answer
     │   ├── LLMTimeout

@@ -113,6 +113,7 @@ FAMILIES: tuple[Family, ...] = (
     _c("handoff_duplicates", "Hand-off records of batches already published here"),
     _c("handoff_mismatches", "Closed batches whose actions differ from those handed off"),
     _c("desks_revoked", "Matches whose commentary work a rebalance cancelled"),
+    _c("revoke_steps_cut", "Revoke steps cut at their bound (agents/acks/revoke.py)", "step"),
     # --- the LLM stage (commentary service) ---
     _c("llm_requests", "Calls of the primary backend, by outcome", "endpoint outcome"),
     _h("llm_time_to_first_line_seconds", "LLM call start to its first line", "persona mode"),

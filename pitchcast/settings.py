@@ -105,7 +105,7 @@ class Settings(BaseSettings):
     delivery_timeout_s: float = Field(default=120.0, gt=0)
     # On a rebalance, how long the batch agent's record in progress may take to finish
     # before the partitions are given up; capped so that the whole revoke stays within
-    # half the session timeout (app.revoke_bounds).
+    # half the session timeout (agents/acks/revoke.py).
     revoke_grace_s: float = Field(default=10.0, gt=0)
 
     # --- Reliability (fault suite, RELIABILITY.md) ---------------------------

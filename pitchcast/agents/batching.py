@@ -7,7 +7,7 @@ order, one at a time to this agent):
    per partition is kept in the changelogged table (the partition ledger); a jump is
    refilled from the log before going on (and the refilled offsets are acked to faust's
    consumer, which never handed them over), and a refill that cannot complete stops the
-   worker without acking (see :mod:`pitchcast.agents.ledger`);
+   worker without acking (see :mod:`pitchcast.agents.acks.ledger`);
 2. decode the raw bytes (bad input → dead letter, then the record is done);
 3. fold it into the match's state (:func:`pitchcast.streams.batching.advance`): the
    action is assigned its batch and position at once;
@@ -31,9 +31,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
+from aiokafka.partitioner import DefaultPartitioner
 
-from pitchcast.agents.ledger import PartitionLedger, RangeReader
-from pitchcast.agents.output import DeadLetters, send_until_acked
+from pitchcast.agents.acks.ledger import PartitionLedger, RangeReader
 from pitchcast.exceptions import (
     ImplausibleAction,
     ImplausibleControl,
@@ -47,10 +47,14 @@ from pitchcast.schemas.records import Batch
 from pitchcast.schemas.vocabulary import RESULT_NAMES, TYPE_NAMES
 from pitchcast.settings import Settings
 from pitchcast.streams.batching import MatchState, Step, advance, state_from_dict, state_to_dict
+from pitchcast.streams.dead_letters import DeadLetters
+from pitchcast.streams.sending import send_until_acked
 
 __all__ = ["BatchAgent", "is_match_key"]
 
 log = logging.getLogger("pitchcast.batch")
+
+_PARTITIONER = DefaultPartitioner()
 
 
 def is_match_key(key: Any) -> bool:
@@ -160,6 +164,20 @@ class BatchAgent:
             key=key, value=value, partition=partition, offset=offset, timestamp_ms=timestamp_ms
         )
         self._ledger.folded(partition, offset)
+
+    def owned_states(self, owned: set[int]) -> list[tuple[bytes, MatchState]]:
+        """The match states of the events partitions in ``owned`` (the idle ticker's
+        view). The memory store keeps the keys it wrote after a revoke, and a tick for
+        someone else's match is noise, so keys of other partitions are left out."""
+        every = list(range(self._settings.partitions))
+        states = []
+        for key in list(self._table.keys()):
+            # The key's partition, by the Java-compatible murmur2 feeds must use (§2).
+            if is_match_key(key) and _PARTITIONER(key, every, every) in owned:
+                state = self.read_state(key)
+                if state is not None:
+                    states.append((key, state))
+        return states
 
     def read_state(self, key: bytes) -> MatchState | None:
         raw = self._table.get(key)

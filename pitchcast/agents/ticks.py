@@ -16,11 +16,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from pitchcast.agents.output import send_acked
 from pitchcast.metrics import Metrics
 from pitchcast.schemas.decoding import encode
 from pitchcast.schemas.records import Control
 from pitchcast.streams.batching import MatchState
+from pitchcast.streams.sending import send_acked
 
 __all__ = ["IdleTicker"]
 

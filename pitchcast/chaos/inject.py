@@ -148,7 +148,7 @@ def _skip(pitchcast: Pitchcast, partition: int, first: int, count: int) -> None:
     events = pitchcast.settings.topic_events
 
     # faust never handed them over, so it never acks them either.
-    from pitchcast.agents.offsets import DedupedAckConsumer
+    from pitchcast.agents.acks.offsets import DedupedAckConsumer
 
     ack = DedupedAckConsumer.ack
 
@@ -175,7 +175,7 @@ def _skip(pitchcast: Pitchcast, partition: int, first: int, count: int) -> None:
 def apply(pitchcast: Pitchcast, injections: list[str]) -> None:
     """Wrap the app's transport as ``injections`` say (see the module docstring)."""
     batch_agent = pitchcast.batch_agent
-    commentary_agent = pitchcast.commentary_agent
+    publisher: Any = pitchcast.commentary_agent.publisher  # agents/publisher.KafkaPublisher
     for injection in injections:
         name, _, args = injection.partition(":")
         parts = args.split(":") if args else []
@@ -185,9 +185,11 @@ def apply(pitchcast: Pitchcast, injections: list[str]) -> None:
             letters = batch_agent._dead_letters  # shared by both agents
             letters._topic = FailingTopic(letters._topic, Path(args))
         elif name == "kill-before-publish":
-            commentary_agent._topic = KillBeforePublish(commentary_agent._topic, int(parts[0]))
+            publisher.commentary_topic = KillBeforePublish(
+                publisher.commentary_topic, int(parts[0])
+            )
         elif name == "kill-after-publish":
-            commentary_agent._topic = KillAfterPublish(commentary_agent._topic, int(parts[0]))
+            publisher.commentary_topic = KillAfterPublish(publisher.commentary_topic, int(parts[0]))
         elif name == "skip":
             _skip(pitchcast, int(parts[0]), int(parts[1]), int(parts[2]))
         else:

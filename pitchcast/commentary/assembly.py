@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pitchcast.commentary.backends.base import CommentaryResult
 from pitchcast.schemas.headers import COMMENTARY_HEADERS, commentary_headers
-from pitchcast.schemas.records import Batch, Commentary, commentary_id_for, utc_now_iso
+from pitchcast.schemas.records import Batch, Commentary, commentary_id_for
+from pitchcast.schemas.timestamps import utc_now_iso
 
 # The headers live in pitchcast.schemas.headers; re-exported here for existing callers.
 __all__ = ["COMMENTARY_HEADERS", "build_commentary", "commentary_headers"]

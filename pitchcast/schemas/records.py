@@ -11,7 +11,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pitchcast.schemas.vocabulary import CardKind
@@ -52,7 +51,6 @@ __all__ = [
     "match_minute",
     "player_key",
     "story_from_dict",
-    "utc_now_iso",
 ]
 
 COMMENTARY_SCHEMA = "pitchcast.commentary.v1"
@@ -69,11 +67,6 @@ ControlKind = Literal["match_start", "period_end", "match_end", "tick"]
 CONTROL_KINDS: tuple[ControlKind, ...] = ("match_start", "period_end", "match_end", "tick")
 
 COMMENTARY_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "pitchcast.commentary")
-
-
-def utc_now_iso() -> str:
-    """Now, as an ISO 8601 UTC timestamp with a Z suffix (``created_at``, ``failed_at``)."""
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def commentary_id_for(game_id: int, batch_index: int, persona: str) -> str:

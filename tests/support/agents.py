@@ -1,6 +1,6 @@
 """In-process harness for the commentary agent: topics that record, backends that script.
 
-The agent runs for real (desks, lanes, line store, ordering, acks); Kafka topics are
+The agent runs for real (desks, lanes, publisher, line store, ordering, acks); Kafka topics are
 replaced by :class:`RecordingTopic` (every send is "acked" at once and kept, with the
 loop time it was sent at) and the hand-off records come from the real batcher.
 """
@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 
 from pitchcast.agents.commentary import CommentaryAgent
-from pitchcast.agents.output import DeadLetters
+from pitchcast.agents.publisher import KafkaPublisher
 from pitchcast.cache import RedisStore
 from pitchcast.commentary.backends.base import CommentaryResult, ItemCallback, RowsAnswer
 from pitchcast.commentary.backends.template import TemplateBackend
@@ -25,6 +25,7 @@ from pitchcast.schemas.decoding import encode
 from pitchcast.schemas.records import Batch, CommentaryItem, Control, Usage
 from pitchcast.settings import Persona, Settings, load_settings
 from pitchcast.streams.batching import advance
+from pitchcast.streams.dead_letters import DeadLetters
 from tests.support.commentary_batches import sample_actions
 
 __all__ = [
@@ -209,10 +210,15 @@ class Harness:
         self.agent = CommentaryAgent(
             settings=self.settings,
             writer=self.service,
-            commentary_topic=self.commentary,
+            publisher=KafkaPublisher(
+                settings=self.settings,
+                store=self.store,
+                commentary_topic=self.commentary,
+                lines_topic=self.lines,
+                metrics=self.metrics,
+            ),
             dead_letters=DeadLetters(self.dlq, value_cap=4096, metrics=self.metrics),
             metrics=self.metrics,
-            lines_topic=self.lines,
         )
 
     @classmethod

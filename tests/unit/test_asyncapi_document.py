@@ -13,7 +13,7 @@ from jsonschema import Draft202012Validator, FormatChecker
 from pitchcast.schemas import headers
 from pitchcast.schemas.contract import SCHEMA_NAMES, validator_for
 from pitchcast.settings import load_settings
-from pitchcast.streams import dlq
+from pitchcast.streams.dead_letters import tooling as dlq
 from tests.support.asyncapi_contract import (
     channel_for_address,
     external_schema_name,

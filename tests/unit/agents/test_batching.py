@@ -7,11 +7,11 @@ from typing import Any
 import orjson
 
 from pitchcast.agents.batching import BatchAgent
-from pitchcast.agents.output import DeadLetters
 from pitchcast.exceptions import DeliveryFailed
 from pitchcast.metrics import Metrics
 from pitchcast.settings import load_settings
 from pitchcast.streams.admin import RangeRead
+from pitchcast.streams.dead_letters import DeadLetters
 from tests.support.agents import ManualAckStream as Stream
 from tests.support.agents import RawTopic as Topic
 
@@ -75,3 +75,30 @@ async def test_after_stopping_the_worker_the_agent_takes_nothing_more() -> None:
     await agent.run(stream)  # no raise: faust would restart the agent and go on
     assert stream.acked == [0] and len(crashes) == 1 and isinstance(crashes[0], DeliveryFailed)
     assert len(agent._batches.sent) == 1, "offset 2 was not processed"
+
+
+async def test_the_idle_ticker_sees_only_the_matches_of_owned_partitions() -> None:
+    """owned_states: match states whose key murmur2 puts on an owned events partition;
+    ledger entries and other partitions' matches are left out."""
+    from aiokafka.partitioner import DefaultPartitioner
+
+    agent = _agent()
+    every = list(range(agent._settings.partitions))
+    for game_id in (1, 2, 3, 4, 5, 6):
+        key = str(game_id).encode()
+        await agent.process(
+            topic="events", key=key, value=orjson.dumps({**ACTION, "game_id": game_id,
+            "action_id": 1}), partition=0, offset=game_id, timestamp_ms=0,
+        )  # fmt: skip
+    partition_of = {
+        str(g).encode(): DefaultPartitioner()(str(g).encode(), every, every) for g in range(1, 7)
+    }
+    owned = {partition_of[b"1"]}
+    states = agent.owned_states(owned)
+    assert sorted(key for key, _ in states) == sorted(
+        k for k, p in partition_of.items() if p in owned
+    )
+    assert all(str(state.game_id).encode() == key and state.open for key, state in states)
+    assert b"@partition:0" in agent._table  # the ledger's entry, never taken for a match
+    assert agent.owned_states(set()) == []
+    assert len(agent.owned_states(set(every))) == 6

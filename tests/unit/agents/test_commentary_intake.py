@@ -6,8 +6,7 @@ import asyncio
 from typing import Any
 
 from pitchcast.agents.commentary import CommentaryAgent
-from pitchcast.agents.output import DeadLetters
-from pitchcast.app import revoke_bounds
+from pitchcast.agents.publisher import KafkaPublisher
 from pitchcast.cache import RedisStore
 from pitchcast.commentary.backends.template import TemplateBackend
 from pitchcast.commentary.service import CommentaryService
@@ -15,11 +14,18 @@ from pitchcast.exceptions import DeliveryFailed
 from pitchcast.metrics import Metrics
 from pitchcast.schemas.decoding import encode
 from pitchcast.schemas.records import BatchAction, BatchOpening
-from pitchcast.settings import load_settings
+from pitchcast.settings import Settings, load_settings
 from pitchcast.story import new_story
+from pitchcast.streams.dead_letters import DeadLetters
 from tests.support.agents import ManualAckStream as Stream
 from tests.support.agents import RawTopic as Topic
 from tests.support.commentary_batches import korean_batch
+
+
+def _publisher(settings: Settings, store: RedisStore, metrics: Metrics) -> KafkaPublisher:
+    return KafkaPublisher(
+        settings=settings, store=store, commentary_topic=Topic(), lines_topic=None, metrics=metrics
+    )
 
 
 def _agent(dlq: Topic, crashes: list[BaseException]) -> CommentaryAgent:
@@ -30,10 +36,11 @@ def _agent(dlq: Topic, crashes: list[BaseException]) -> CommentaryAgent:
     async def crash(exc: BaseException) -> None:
         crashes.append(exc)
 
+    settings = load_settings()
     return CommentaryAgent(
-        settings=load_settings(),
+        settings=settings,
         writer=writer,
-        commentary_topic=Topic(),
+        publisher=_publisher(settings, store, metrics),
         dead_letters=DeadLetters(dlq, value_cap=1024, metrics=metrics, budget_s=0.3),
         metrics=metrics,
         crash=crash,
@@ -77,10 +84,11 @@ async def test_revoke_cancels_llm_calls_in_flight_without_acking() -> None:
     llm = HungLLM()
     store = RedisStore(enabled=False, metrics=metrics)
     writer = CommentaryService(llm, TemplateBackend(), store, metrics=metrics)  # type: ignore[arg-type]
+    settings = load_settings(llm_mode="live")
     agent = CommentaryAgent(
-        settings=load_settings(llm_mode="live"),
+        settings=settings,
         writer=writer,
-        commentary_topic=Topic(),
+        publisher=_publisher(settings, store, metrics),
         dead_letters=DeadLetters(Topic(), value_cap=1024, metrics=metrics),
         metrics=metrics,
     )
@@ -103,14 +111,6 @@ async def test_revoke_cancels_llm_calls_in_flight_without_acking() -> None:
     assert asyncio.get_running_loop().time() - started < 1.0
     assert llm.cancelled == 1 and acks == []
     assert metrics.get("desks_revoked") == 1
-
-
-def test_revoke_bounds_stay_within_half_the_session_timeout() -> None:
-    """The two waits of a revoke never add up to more than half the session timeout."""
-    for session in (6.0, 10.0, 30.0, 45.0, 300.0):
-        grace, cancel = revoke_bounds(load_settings(kafka_session_timeout_s=session))
-        assert grace > 0 and cancel > 0 and grace + cancel <= session / 2
-    assert revoke_bounds(load_settings()) == (10.0, 5.0)
 
 
 async def test_after_stopping_the_worker_the_intake_takes_nothing_more() -> None:

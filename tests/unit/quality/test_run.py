@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from pitchcast.agents.commentary import _BatchWork
 from pitchcast.cache import RedisStore
 from pitchcast.commentary.backends.template import TemplateBackend
+from pitchcast.commentary.desk import BatchWork
 from pitchcast.commentary.service import CommentaryService
 from pitchcast.quality.run import live_view, play_match, write_match
 from pitchcast.streams.match_csv import read_match_info
@@ -41,7 +41,7 @@ def test_live_view_is_the_agent_view() -> None:
     played = play_match(DATA / "events_metrica_1.csv", info, max_actions=40)
     for batch in played.batches:
         opening = played.openings[batch.batch_index]
-        work = _BatchWork(batch.game_id, batch.batch_index)
+        work = BatchWork(batch.game_id, batch.batch_index)
         work.opening = opening
         work.actions = dict(enumerate(batch.actions))
         for known in range(1, len(batch.actions) + 1):

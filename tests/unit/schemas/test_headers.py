@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from pitchcast.agents.output import DeadLetters
 from pitchcast.commentary.assembly import build_commentary
 from pitchcast.commentary.backends.base import CommentaryResult
 from pitchcast.metrics import Metrics
@@ -18,6 +17,7 @@ from pitchcast.schemas.headers import (
     line_headers,
 )
 from pitchcast.schemas.records import CommentaryItem, CommentaryLine
+from pitchcast.streams.dead_letters import DeadLetters
 from tests.unit.schemas.test_contract import BATCH
 
 ITEM = CommentaryItem(action_id=170, time_seconds=612.4, tone="excited", description="골!")

@@ -14,18 +14,18 @@ that mark it as a replay::
 
 A letter whose value was truncated (larger than ``dlq_value_cap_bytes``), whose digest
 does not match, or whose key was not UTF-8 cannot be rebuilt byte for byte: it is
-refused, with the reason. What was replayed is recorded twice: in those headers, in the
-log itself (durable, seen by every consumer), and as one JSON line per record appended
-to an audit file on the operator's side (``PITCHCAST_DLQ_AUDIT_FILE``), which also stops
-the same letter from being replayed twice by accident (``--force`` overrides).
+refused, with the reason (:func:`~pitchcast.streams.dead_letters.letters.original_record`,
+the inverse of how the agents build a letter). What was replayed is recorded twice: in
+those headers, in the log itself (durable, seen by every consumer), and as one JSON line
+per record appended to an audit file on the operator's side (``PITCHCAST_DLQ_AUDIT_FILE``),
+which also stops the same letter from being replayed twice by accident (``--force``
+overrides).
 """
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import getpass
-import hashlib
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -37,10 +37,11 @@ import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from pitchcast.exceptions import PitchcastError
+from pitchcast.schemas.timestamps import utc_now_iso
 from pitchcast.settings import Settings
 from pitchcast.streams.admin import partition_count
 from pitchcast.streams.clients import aiokafka_options
-from pitchcast.streams.dead_letters import utc_now_iso
+from pitchcast.streams.dead_letters.letters import original_record
 
 __all__ = [
     "DeadLetterEntry",
@@ -251,30 +252,10 @@ def _rebuild(entry: DeadLetterEntry, allowed_topics: set[str]) -> ReplayItem | s
     if topic not in allowed_topics:
         reads = ", ".join(sorted(allowed_topics))
         return f"source topic {topic!r} is not one pitchcast reads ({reads})"
-    if letter.get("value_truncated"):
-        return (
-            f"the value was truncated to the dead-letter cap ({letter.get('value_length')} bytes"
-            " originally); it cannot be rebuilt: re-send it from the producer"
-        )
-    text = letter.get("value")
-    value: bytes | None
-    if text is None:
-        value = None
-    elif letter.get("value_encoding") == "base64":
-        try:
-            value = base64.b64decode(text, validate=True)
-        except ValueError:
-            return "the base64 value does not decode"
-    else:
-        value = str(text).encode("utf-8")
-    digest = hashlib.sha256(value or b"").hexdigest()
-    if letter.get("value_sha256") and digest != letter["value_sha256"]:
-        return "the rebuilt value does not match value_sha256 (the letter is not the original)"
-    key_text = letter.get("key")
-    if isinstance(key_text, str) and "\ufffd" in key_text:
-        return "the original key was not UTF-8; it cannot be rebuilt"
-    key = None if key_text is None else str(key_text).encode("utf-8")
-    return ReplayItem(entry=entry, topic=str(topic), key=key, value=value)
+    original = original_record(letter)
+    if isinstance(original, str):
+        return original
+    return ReplayItem(entry=entry, topic=original.topic, key=original.key, value=original.value)
 
 
 def plan_replay(

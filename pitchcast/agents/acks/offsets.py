@@ -11,12 +11,12 @@ the group's offset by one or two records and the next worker re-read nearly ever
 :class:`DedupedAckConsumer` lets faust compute the offset as usual, then drops repeats
 from the acked list and carries the offset on through the consecutive run that follows.
 The same race can also skip records (the partition ledger reads them itself,
-``agents/ledger.py``); :meth:`DedupedAckConsumer.ack_range` acks what the ledger folded
+``agents/acks/ledger.py``); :meth:`DedupedAckConsumer.ack_range` acks what the ledger folded
 in, or faust's commit would stop below it.
 Only the arithmetic changes: what counts as acked is still faust's decision. It relies on
 faust-streaming internals (``Consumer._new_offset``, ``_acked``, ``_acked_index``,
 ``_gap``) as they are in **faust-streaming 0.15.3**, the version ``pyproject.toml``
-pins: :data:`FAUST_VERSION` names it, and ``tests/unit/agents/test_offsets.py`` fails on
+pins: :data:`FAUST_VERSION` names it, and ``tests/unit/agents/acks/test_offsets.py`` fails on
 any other installed version, so an upgrade re-checks this override first. Its
 arithmetic is unit-tested there; the integration test
 ``test_successive_workers_on_one_group_commit_to_the_end`` guards it end to end.
@@ -30,16 +30,18 @@ proposed in #707). faust needs that tolerance for offsets that carry no record
 (transaction markers under ``exactly_once``), so pitchcast does not change it; instead
 both agents hand faust their acks only as a prefix of each partition's delivery order
 (the batch agent acks one record at a time; the commentary agent through
-``_AckOrder``), and the tolerance is never reached. A unit test pins that faust
-behaviour, so a faust that changes it is noticed.
+:class:`~pitchcast.agents.acks.order.AckOrder`), and the tolerance is never reached. A
+unit test pins that faust behaviour, so a faust that changes it is noticed.
 
 On a revoke, faust forgets the revoked partitions' acks before the app hears of it;
-:meth:`DedupedAckConsumer.on_partitions_revoked` commits them first.
+:meth:`DedupedAckConsumer.on_partitions_revoked` commits them first, within the first
+step's bound of the revoke (:mod:`pitchcast.agents.acks.revoke`).
 """
 
 from __future__ import annotations
 
-import logging
+from collections.abc import Callable
+from typing import Any
 
 import faust
 from faust.transport import by_url
@@ -48,12 +50,13 @@ from faust.types import TP
 from faust.types.transports import TransportT
 from faust.types.tuples import ack_lock
 
-__all__ = ["FAUST_VERSION", "DedupedAckApp", "DedupedAckConsumer"]
+from pitchcast.agents.acks.revoke import RevokeBounds, bounded
+from pitchcast.metrics import Metrics
+
+__all__ = ["FAUST_VERSION", "DedupedAckApp", "DedupedAckConsumer", "consumer_ack_range"]
 
 #: The faust-streaming release this override was written and checked against.
 FAUST_VERSION = "0.15.3"
-
-log = logging.getLogger("pitchcast.offsets")
 
 
 class DedupedAckConsumer(faust_aiokafka.Consumer):
@@ -85,15 +88,19 @@ class DedupedAckConsumer(faust_aiokafka.Consumer):
         ``exactly_once`` faust commits through its transactions and is left alone.
         """
         if revoked and not self.app.in_transaction:
-            try:
-                await self.maybe_wait_for_commit_to_finish()  # else commit() returns early
-                await self.commit(revoked)
-            except Exception as exc:  # the next owner re-reads instead: nothing is lost
-                log.warning(
-                    "pitchcast.offsets.revoke_commit_failed",
-                    extra={"error_kind": type(exc).__name__},
-                )
+            # Bounded (step 1 of the revoke): a commit cut or failed costs re-reads by
+            # the next owner, never the revoke itself.
+            await bounded(
+                "commit_revoked",
+                self.app.revoke_bounds.commit_revoked_s,
+                self._commit_revoked(revoked),
+                metrics=getattr(self.app, "pitchcast_metrics", None),
+            )
         await super().on_partitions_revoked(revoked)
+
+    async def _commit_revoked(self, revoked: set[TP]) -> None:
+        await self.maybe_wait_for_commit_to_finish()  # else commit() returns early
+        await self.commit(revoked)
 
     def ack_range(self, tp: TP, first: int, last: int) -> None:
         """Count ``first..last`` of ``tp`` as acked: records the partition ledger read
@@ -115,10 +122,41 @@ class _DedupedAckTransport(faust_aiokafka.Transport):
 
 
 class DedupedAckApp(faust.App):
-    """``faust.App`` whose Kafka consumer is :class:`DedupedAckConsumer`."""
+    """``faust.App`` whose Kafka consumer is :class:`DedupedAckConsumer`.
+
+    ``revoke_bounds`` bounds the consumer's revoke commit (by default from faust's
+    session timeout and a 10 s grace); ``pitchcast_metrics`` counts cut revoke steps."""
+
+    revoke_bounds: RevokeBounds
+    pitchcast_metrics: Metrics | None
+
+    def __init__(
+        self,
+        *args: Any,
+        revoke_bounds: RevokeBounds | None = None,
+        pitchcast_metrics: Metrics | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.revoke_bounds = revoke_bounds or RevokeBounds.within(
+            float(self.conf.broker_session_timeout), 10.0
+        )
+        self.pitchcast_metrics = pitchcast_metrics
 
     def _new_transport(self) -> TransportT:
         url = self.conf.broker_consumer[0]
         if by_url(url) is not faust_aiokafka.Transport:
             return super()._new_transport()
         return _DedupedAckTransport(self.conf.broker_consumer, self)
+
+
+def consumer_ack_range(app: faust.App) -> Callable[[str, int, int, int], None]:
+    """``(topic, partition, first, last)`` -> ack that range to ``app``'s consumer: the
+    offsets the partition ledger refilled (see :meth:`DedupedAckConsumer.ack_range`)."""
+
+    def ack_range(topic: str, partition: int, first: int, last: int) -> None:
+        consumer = app.consumer
+        if isinstance(consumer, DedupedAckConsumer):
+            consumer.ack_range(TP(topic, partition), first, last)
+
+    return ack_range

@@ -1,7 +1,8 @@
-"""DedupedAckConsumer: faust's commit offset, carried past repeated acks (agents/offsets.py)."""
+"""DedupedAckConsumer: faust's commit offset, carried past repeated acks (agents/acks/)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from importlib.metadata import version
 
@@ -9,7 +10,9 @@ import pytest
 from faust.types import TP
 from intervaltree import IntervalTree
 
-from pitchcast.agents.offsets import FAUST_VERSION, DedupedAckConsumer
+from pitchcast.agents.acks.offsets import FAUST_VERSION, DedupedAckConsumer
+from pitchcast.agents.acks.revoke import RevokeBounds
+from pitchcast.metrics import Metrics
 
 TP0 = TP("match-events", 0)
 
@@ -32,7 +35,7 @@ def _consumer(
 
 
 def test_the_installed_faust_is_the_version_the_workaround_was_checked_on() -> None:
-    """agents/offsets.py overrides a faust internal: another faust needs another look."""
+    """agents/acks/offsets.py overrides a faust internal: another faust needs another look."""
     assert version("faust-streaming") == FAUST_VERSION
 
 
@@ -111,13 +114,15 @@ def test_faust_tolerates_one_missing_offset_at_the_head() -> None:
 
     Kept on purpose (transaction markers take offsets without records); the agents never
     ack out of delivery order, so it never passes a record in work. If faust changes this,
-    offsets.py's reasoning needs another look."""
+    acks/offsets.py's reasoning needs another look."""
     consumer = _consumer([5, 6], committed=4)
     assert consumer._new_offset(TP0) == 7
 
 
 class _App:
     in_transaction = False
+    revoke_bounds = RevokeBounds.within(30.0, 10.0)
+    pitchcast_metrics: Metrics | None = None
 
 
 async def test_a_revoke_commits_the_revoked_partitions_before_faust_forgets_their_acks(
@@ -181,3 +186,43 @@ async def test_a_failed_revoke_commit_still_lets_faust_revoke(
     monkeypatch.setattr(faust_aiokafka.Consumer, "on_partitions_revoked", faust_revoke)
     await consumer.on_partitions_revoked({TP0})
     assert revoked == [{TP0}]
+
+
+async def test_a_hanging_revoke_commit_is_cut_at_its_bound_and_faust_revokes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Issue 18: the revoke commit is bounded (step 1 of agents/acks/revoke.py); a commit
+    that never answers is cut there, counted, and faust's revoke still runs."""
+    from faust.transport.drivers import aiokafka as faust_aiokafka
+
+    consumer = _consumer([5], committed=5)
+    app = _App()
+    app.revoke_bounds = RevokeBounds.within(3.0, 10.0)  # commit_revoked_s = 0.1
+    app.pitchcast_metrics = Metrics()
+    consumer.app = app  # type: ignore[assignment]
+    revoked: list[set[TP]] = []
+    cancelled: list[bool] = []
+
+    async def no_commit_in_flight() -> bool:
+        return False
+
+    async def commit(topics: set[TP]) -> bool:
+        try:
+            await asyncio.Event().wait()  # the coordinator never answers
+        except asyncio.CancelledError:
+            cancelled.append(True)
+            raise
+        return True
+
+    async def faust_revoke(self: object, tps: set[TP]) -> None:
+        revoked.append(tps)
+
+    consumer.maybe_wait_for_commit_to_finish = no_commit_in_flight  # type: ignore[method-assign]
+    consumer.commit = commit  # type: ignore[method-assign,assignment]
+    monkeypatch.setattr(faust_aiokafka.Consumer, "on_partitions_revoked", faust_revoke)
+    started = asyncio.get_running_loop().time()
+    await consumer.on_partitions_revoked({TP0})
+    took = asyncio.get_running_loop().time() - started
+    assert 0.1 <= took < 0.5, took
+    assert cancelled == [True] and revoked == [{TP0}]
+    assert app.pitchcast_metrics.get("revoke_steps_cut", step="commit_revoked") == 1

@@ -1,4 +1,4 @@
-"""Sending to Kafka from agents: wait for the broker's ack, retry, dead letters.
+"""Sending to Kafka from the agents: wait for the broker's ack, retry the same bytes.
 
 A send that fails is retried with the same bytes until the broker acknowledges it or
 the delivery budget runs out; then :class:`~pitchcast.exceptions.DeliveryFailed` is
@@ -17,12 +17,8 @@ from typing import Any
 
 from pitchcast.exceptions import DeliveryFailed
 from pitchcast.metrics import Metrics
-from pitchcast.schemas.decoding import encode
-from pitchcast.schemas.headers import dead_letter_headers
-from pitchcast.schemas.records import DeadLetter
-from pitchcast.streams.dead_letters import build_dead_letter
 
-__all__ = ["DeadLetters", "send_acked", "send_until_acked"]
+__all__ = ["send_acked", "send_until_acked"]
 
 log = logging.getLogger("pitchcast.output")
 
@@ -76,72 +72,3 @@ async def send_until_acked(
             )
             await asyncio.sleep(min(wait * random.uniform(0.8, 1.2), max(left, 0)))
             wait = min(wait * 2, _BACKOFF_MAX_S)
-
-
-class DeadLetters:
-    """Writes dead letters keyed like their source, so they stay on the match's partition.
-
-    A dead letter that cannot be delivered raises :class:`DeliveryFailed`: the record
-    it describes must not be acked either.
-    """
-
-    def __init__(
-        self, topic: Any, *, value_cap: int, metrics: Metrics, budget_s: float = 120.0
-    ) -> None:
-        self._topic = topic
-        self._value_cap = value_cap
-        self._metrics = metrics
-        self._budget_s = budget_s
-
-    async def send(
-        self,
-        *,
-        source_topic: str,
-        partition: int | None,
-        offset: int | None,
-        key: bytes | None,
-        value: bytes | None,
-        error_kind: str,
-        error_message: str,
-        game_id: int | None = None,
-        extra: dict[str, object] | None = None,
-    ) -> DeadLetter:
-        letter = build_dead_letter(
-            source_topic=source_topic,
-            partition=partition,
-            offset=offset,
-            key=key,
-            value=value,
-            error_kind=error_kind,
-            error_message=error_message,
-            value_cap=self._value_cap,
-            game_id=game_id,
-            extra=extra,
-        )
-        if key is None and game_id is not None:
-            key = str(game_id).encode()
-        await send_until_acked(
-            self._topic,
-            key=key,
-            value=encode(letter),
-            headers=dead_letter_headers(),
-            budget_s=self._budget_s,
-            metrics=self._metrics,
-        )
-        self._metrics.add("dead_letters", reason=error_kind)
-        log.warning(
-            "pitchcast.dead_letter kind=%s topic=%s partition=%s offset=%s: %s",
-            error_kind,
-            source_topic,
-            partition,
-            offset,
-            letter.error_message,
-            extra={
-                "error_kind": error_kind,
-                "source_topic": source_topic,
-                "partition": partition,
-                "offset": offset,
-                "game_id": game_id,
-            },
-        )
-        return letter

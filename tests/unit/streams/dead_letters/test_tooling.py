@@ -9,7 +9,7 @@ import pytest
 
 from pitchcast.settings import load_settings
 from pitchcast.streams.dead_letters import build_dead_letter
-from pitchcast.streams.dlq import (
+from pitchcast.streams.dead_letters.tooling import (
     DeadLetterEntry,
     DlqError,
     Filters,

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from pitchcast.agents.ledger import PartitionLedger, RefillIncomplete
+from pitchcast.agents.acks.ledger import PartitionLedger, RefillIncomplete
 from pitchcast.metrics import Metrics
 from pitchcast.streams.admin import RangeRead
 

@@ -1,0 +1,114 @@
+"""A match's desk: its batches in flight, as the hand-off records made them known.
+
+Per match there is a :class:`Desk`; per batch a :class:`BatchWork` that fills as the
+batch's actions arrive (in live mode, one by one, each at its final position) and once
+its close arrives. Lanes (:mod:`pitchcast.commentary.lanes`) wait on a work for what
+they need; the commentary agent publishes a batch's records once every lane finished
+it. No Kafka or Redis here: the desk only holds what arrived and wakes who waits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from pitchcast.commentary.backends.base import CommentaryResult
+from pitchcast.commentary.conversation import batch_so_far
+from pitchcast.commentary.service import AlreadyPublished
+from pitchcast.schemas.records import Action, Batch, BatchAction, BatchOpening
+
+__all__ = ["BatchWork", "Desk"]
+
+
+class BatchWork:
+    """What the desk knows of one batch: its actions so far, its close, its records."""
+
+    def __init__(self, game_id: int, batch_index: int) -> None:
+        self.game_id = game_id
+        self.batch_index = batch_index
+        self.opening: BatchOpening | None = None
+        self.actions: dict[int, Action] = {}
+        self.appended_ms: dict[int, int] = {}
+        self.close: Batch | None = None
+        self.offsets: list[int] = []  # its hand-off records, released once it is published
+        self.results: dict[str, CommentaryResult | AlreadyPublished] = {}
+        self._changed = asyncio.Event()
+
+    def notify(self) -> None:
+        self._changed.set()
+        self._changed = asyncio.Event()
+
+    async def changed(self) -> None:
+        await self._changed.wait()
+
+    def take_action(self, record: BatchAction) -> None:
+        """An action at its position (the first copy wins), and the opening it carries."""
+        if record.position not in self.actions:
+            self.actions[record.position] = record.action
+            self.appended_ms[record.position] = record.appended_ts_ms
+        if record.opening is not None:
+            self.opening = record.opening
+
+    def take_close(self, batch: Batch) -> int:
+        """The closed batch; returns at how many positions its action differs from the
+        one handed off there (the close's actions are kept)."""
+        mismatches = 0
+        for position, action in enumerate(batch.actions):
+            seen = self.actions.get(position)
+            if seen is not None and seen.action_id != action.action_id:
+                mismatches += 1
+            self.actions[position] = action
+            self.appended_ms.setdefault(position, batch.closed_by_ts_ms or 0)
+        self.close = batch
+        return mismatches
+
+    def known(self) -> int:
+        """How many actions from position 0 on are known without a hole."""
+        n = 0
+        while n in self.actions:
+            n += 1
+        return n
+
+    def view(self, n: int) -> Batch:
+        """The batch so far (positions 0..n-1), as the live prompt and validation see it."""
+        assert self.opening is not None
+        actions = [self.actions[p] for p in range(n)]
+        return batch_so_far(self.game_id, self.batch_index, self.opening, actions)
+
+    def position_of(self, action_id: int) -> int | None:
+        for position, action in self.actions.items():
+            if action.action_id == action_id:
+                return position
+        return None
+
+
+class Desk:
+    """One match: its batches in flight, and the tasks (lanes, publisher) working on them."""
+
+    def __init__(self, game_id: int, key: bytes | None, partition: int) -> None:
+        self.game_id = game_id
+        self.key = key
+        self.partition = partition
+        self.works: dict[int, BatchWork] = {}
+        self.next_to_publish: int | None = None
+        self.tasks: list[asyncio.Task[None]] = []
+        self._arrived = asyncio.Event()
+
+    def work(self, batch_index: int) -> BatchWork:
+        work = self.works.get(batch_index)
+        if work is None:
+            work = self.works[batch_index] = BatchWork(self.game_id, batch_index)
+            self._arrived.set()
+            self._arrived = asyncio.Event()
+        return work
+
+    async def get(self, batch_index: int, *, idle_s: float | None = None) -> BatchWork:
+        """The work of ``batch_index``, once its first record arrived. With ``idle_s``,
+        TimeoutError when nothing at all arrives for that long (the publisher's call: one
+        idle decision per desk)."""
+        while batch_index not in self.works:
+            if idle_s is None:
+                await self._arrived.wait()
+                continue
+            async with asyncio.timeout(idle_s):
+                await self._arrived.wait()
+        return self.works[batch_index]

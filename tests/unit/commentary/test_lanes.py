@@ -1,0 +1,184 @@
+"""Lanes against the publisher seam alone: no Kafka, no Redis, every step in its order."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+
+import orjson
+
+from pitchcast.cache import RedisStore
+from pitchcast.commentary.backends.template import TemplateBackend
+from pitchcast.commentary.desk import BatchWork, Desk
+from pitchcast.commentary.lanes import Lanes
+from pitchcast.commentary.service import AlreadyPublished, CommentaryService
+from pitchcast.metrics import Metrics
+from pitchcast.schemas.records import (
+    Batch,
+    BatchAction,
+    BatchOpening,
+    Commentary,
+    CommentaryItem,
+    CommentaryLine,
+    commentary_id_for,
+)
+from pitchcast.settings import load_settings
+from pitchcast.story import new_story
+from tests.commentary_batches import korean_batch
+
+
+class MemoryPublisher:
+    """The :class:`~pitchcast.commentary.publisher.Publisher` seam, in memory: a line
+    store, published markers, and a log of every step in the order it happened."""
+
+    def __init__(self) -> None:
+        self.lines: dict[tuple[str, int], list[object]] = {}  # -> [payload, published]
+        self.marked: set[str] = set()
+        self.steps: list[tuple[str, int]] = []
+        self.sent: list[CommentaryLine] = []
+
+    async def stored_lines(self, commentary_id: str) -> dict[int, tuple[bytes, bool]]:
+        return {
+            position: (payload, published)  # type: ignore[misc]
+            for (cid, position), (payload, published) in self.lines.items()
+            if cid == commentary_id
+        }
+
+    async def claim_line(self, commentary_id: str, position: int, payload: bytes) -> bytes:
+        self.steps.append(("claim", position))
+        stored = self.lines.setdefault((commentary_id, position), [payload, False])
+        return stored[0]  # type: ignore[return-value]
+
+    async def send_line(
+        self, line: CommentaryLine, *, key: bytes | None, source: str, appended_ms: int | None
+    ) -> None:
+        self.steps.append(("send", line.line_index))
+        self.sent.append(line)
+        self.lines[(line.commentary_id, line.line_index)][1] = True
+        self.steps.append(("mark", line.line_index))
+
+    async def is_published(self, commentary_id: str) -> bool:
+        return commentary_id in self.marked
+
+    async def send_record(
+        self, commentary: Commentary, *, key: bytes | None, closed_by_ts_ms: int | None
+    ) -> bool:
+        raise AssertionError("lanes never publish records: the agent does")
+
+
+def _lanes(publisher: MemoryPublisher, mode: str = "batch") -> tuple[Lanes, Metrics]:
+    metrics = Metrics()
+    writer = CommentaryService(
+        TemplateBackend(), TemplateBackend(), RedisStore(enabled=False), metrics=metrics
+    )
+    settings = load_settings(llm_mode=mode)
+    return Lanes(settings=settings, writer=writer, publisher=publisher, metrics=metrics), metrics
+
+
+def _closed(batch: Batch) -> tuple[Desk, BatchWork]:
+    desk = Desk(batch.game_id, b"7", 0)
+    work = desk.work(batch.batch_index)
+    work.take_close(batch)
+    return desk, work
+
+
+async def test_a_closed_batch_is_claimed_sent_and_marked_line_by_line() -> None:
+    """Batch mode: each line is claimed, then sent, then marked, in action order; the
+    result is exactly the lines sent; only the batch's last line is final."""
+    publisher = MemoryPublisher()
+    lanes, _ = _lanes(publisher)
+    batch = korean_batch(4)
+    desk, work = _closed(batch)
+    result = await lanes.write(desk, work, "CASTER")
+    assert not isinstance(result, AlreadyPublished)
+    expected = [(step, p) for p in range(4) for step in ("claim", "send", "mark")]
+    assert publisher.steps == expected
+    assert [line.item for line in publisher.sent] == list(result.items)
+    assert [line.final for line in publisher.sent] == [False, False, False, True]
+    assert [i.action_id for i in result.items] == [a.action_id for a in batch.actions]
+
+
+async def test_lines_another_owner_stored_are_reused_and_published_once() -> None:
+    """A stored, unpublished line is published as stored (no new claim); a claim another
+    owner won publishes the winner's text; the result holds what was published."""
+    publisher = MemoryPublisher()
+    lanes, metrics = _lanes(publisher)
+    batch = korean_batch(3)
+    desk, work = _closed(batch)
+    cid = commentary_id_for(batch.game_id, batch.batch_index, "CASTER")
+    theirs = [
+        CommentaryItem(a.action_id, a.time_seconds, "calm", f"earlier owner {n}")
+        for n, a in enumerate(batch.actions)
+    ]
+
+    def payload(n: int) -> bytes:
+        return orjson.dumps({"item": theirs[n], "raw": None, "source": "llm"})
+
+    publisher.lines[(cid, 0)] = [payload(0), False]  # stored, never published
+    original_claim = publisher.claim_line
+
+    async def raced_claim(commentary_id: str, position: int, candidate: bytes) -> bytes:
+        if position == 2:  # another owner claims line 2 first
+            publisher.lines.setdefault((commentary_id, 2), [payload(2), False])
+        return await original_claim(commentary_id, position, candidate)
+
+    publisher.claim_line = raced_claim  # type: ignore[method-assign]
+    result = await lanes.write(desk, work, "CASTER")
+    assert not isinstance(result, AlreadyPublished)
+    assert publisher.steps[:2] == [("send", 0), ("mark", 0)]  # restored: no claim
+    assert ("claim", 0) not in publisher.steps
+    assert [line.line_index for line in publisher.sent] == [0, 1, 2]
+    assert result.items[0] == theirs[0] and result.items[2] == theirs[2]
+    assert result.items[1] != theirs[1]  # written here
+    assert [line.item for line in publisher.sent] == list(result.items)
+    assert metrics.get("lines_restored") == 1 and metrics.get("lines_claimed_elsewhere") == 1
+
+
+async def test_a_batch_marked_published_is_not_written() -> None:
+    """The record is marked published: nothing is claimed, sent or asked for."""
+    publisher = MemoryPublisher()
+    lanes, metrics = _lanes(publisher)
+    batch = korean_batch(3)
+    desk, work = _closed(batch)
+    publisher.marked.add(commentary_id_for(batch.game_id, batch.batch_index, "FRIEND"))
+    result = await lanes.write(desk, work, "FRIEND")
+    assert isinstance(result, AlreadyPublished) and publisher.steps == []
+    assert metrics.get("commentary_already_published") == 1
+
+
+async def test_a_live_lane_publishes_each_action_as_it_arrives() -> None:
+    """Live mode: lines go out as actions arrive, before the close; the run loop hands
+    each batch's result to its work and goes on to the next batch."""
+    publisher = MemoryPublisher()
+    lanes, _ = _lanes(publisher, mode="live")
+    batch = replace(korean_batch(3), batch_index=0)
+    desk = Desk(batch.game_id, b"7", 0)
+    desk.next_to_publish = 0
+    lane = asyncio.create_task(lanes.run(desk, "ANALYST"))
+    work = desk.work(0)
+    opening = BatchOpening(batch.match_info, new_story(batch.match_info))
+    for position, action in enumerate(batch.actions):
+        work.take_action(
+            BatchAction(
+                game_id=batch.game_id, batch_index=0, position=position, action=action,
+                appended_ts_ms=0, opening=opening if position == 0 else None,
+            )
+        )  # fmt: skip
+        work.notify()
+        for _ in range(100):
+            if len(publisher.sent) == position + 1:
+                break
+            await asyncio.sleep(0.01)
+        assert [line.line_index for line in publisher.sent] == list(range(position + 1))
+    assert "ANALYST" not in work.results  # not closed yet
+    work.take_close(batch)
+    work.notify()
+    for _ in range(100):
+        if "ANALYST" in work.results:
+            break
+        await asyncio.sleep(0.01)
+    result = work.results["ANALYST"]
+    assert not isinstance(result, AlreadyPublished)
+    assert list(result.items) == [line.item for line in publisher.sent]
+    assert not lane.done()  # waits for batch 1
+    lane.cancel()
