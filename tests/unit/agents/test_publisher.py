@@ -11,8 +11,8 @@ from pitchcast.exceptions import DeliveryFailed
 from pitchcast.metrics import Metrics
 from pitchcast.schemas.records import CommentaryItem, CommentaryLine, Usage
 from pitchcast.settings import load_settings
-from tests.agents_support import RawTopic as Topic
-from tests.commentary_batches import korean_batch
+from tests.support.agents import RawTopic as Topic
+from tests.support.commentary_batches import korean_batch
 
 
 class Store:

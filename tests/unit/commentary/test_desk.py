@@ -9,7 +9,7 @@ import pytest
 
 from pitchcast.commentary.desk import Desk
 from pitchcast.schemas.records import BatchAction
-from tests.commentary_batches import korean_batch
+from tests.support.commentary_batches import korean_batch
 
 
 def _action(position: int, batch_index: int = 17) -> BatchAction:

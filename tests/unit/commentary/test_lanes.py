@@ -24,7 +24,7 @@ from pitchcast.schemas.records import (
 )
 from pitchcast.settings import load_settings
 from pitchcast.story import new_story
-from tests.commentary_batches import korean_batch
+from tests.support.commentary_batches import korean_batch
 
 
 class MemoryPublisher:

@@ -11,7 +11,7 @@ from pitchcast.streams.dead_letters import (
     build_dead_letter,
     original_record,
 )
-from tests.agents_support import RawTopic as Topic
+from tests.support.agents import RawTopic as Topic
 
 
 def _letter(value: bytes | None, *, key: bytes | None = b"7", cap: int = 8192) -> dict:  # type: ignore[type-arg]
