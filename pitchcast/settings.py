@@ -24,7 +24,7 @@ from pitchcast.commentary.backends.endpoints import pair_keys
 from pitchcast.commentary.backends.timing import max_attempts_within, min_time_for_attempts
 from pitchcast.exceptions import ConfigurationError
 
-__all__ = ["PERSONAS", "Persona", "Settings", "load_settings", "split_list"]
+__all__ = ["PERSONAS", "Persona", "Settings", "env_text", "load_settings", "split_list"]
 
 Persona = Literal["CASTER", "ANALYST", "FRIEND"]
 PERSONAS: tuple[Persona, ...] = ("CASTER", "ANALYST", "FRIEND")
@@ -334,11 +334,12 @@ class Settings(BaseSettings):
         """The settings as their environment variables would be written, secrets masked:
         ``PITCHCAST_PERSONAS=CASTER,ANALYST``, booleans ``true``/``false``, unset empty."""
         return {
-            f"PITCHCAST_{name.upper()}": _env_text(value) for name, value in self.describe().items()
+            f"PITCHCAST_{name.upper()}": env_text(value) for name, value in self.describe().items()
         }
 
 
-def _env_text(value: Any) -> str:
+def env_text(value: Any) -> str:
+    """A setting's value as its environment variable is written (see :meth:`Settings.as_env`)."""
     if value is None:
         return ""
     if isinstance(value, bool):

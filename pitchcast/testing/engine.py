@@ -54,7 +54,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from pitchcast.commentary.serving import GIB, MODEL_SHAPES, RUNTIME_OVERHEAD_GIB, ModelShape
+from pitchcast.gpu_memory import GIB, MODEL_SHAPES, RUNTIME_OVERHEAD_GIB, ModelShape
 
 __all__ = [
     "PROFILES",

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from pitchcast.commentary.serving import STRUCTURED_OUTPUTS_CONFIG, build_vllm_command
+from pitchcast.cli.serving import STRUCTURED_OUTPUTS_CONFIG, build_vllm_command
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 MODEL = "skt/A.X-4.0-Light"
 
 
