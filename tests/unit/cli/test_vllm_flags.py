@@ -1,16 +1,23 @@
 """`pitchcast serve-llm`'s flags: the same in docker-compose.yml, and known to `vllm serve`.
 
-The compose check always runs. The `vllm serve --help` check runs where vLLM is
-installed (GPU hosts: `pip install -e ".[gpu]"`); it is how the upper bound on vllm in
-pyproject.toml is raised: install the new release, run this file, then move the bound.
+The compose check always runs. The `vllm serve --help` check needs vLLM, either in this
+interpreter (GPU hosts: `pip install -e ".[gpu]"`) or in a venv of its own named by
+PITCHCAST_TEST_VLLM_PYTHON (its python; vLLM pins click, numpy and fastapi below
+pitchcast's lock, so it does not share .venv). CI does not install it: a current vLLM
+is 151 wheels, 4.6 GB to download and about 9 GB installed (torch with the CUDA
+libraries even on a CPU-only machine), longer to install than CI's remaining budget;
+the figures are in README's Development section. That check is how the bound on vllm in
+pyproject.toml moves: install the new release, run this file, then move the bound.
 """
 
 from __future__ import annotations
 
-import importlib.metadata
+import importlib.util
+import json
+import os
 import re
-import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -57,30 +64,60 @@ def _flags(argv: list[str]) -> list[str]:
     return [arg for arg in argv if arg.startswith("--")]
 
 
-@pytest.mark.skipif(shutil.which("vllm") is None, reason="vllm is installed on GPU hosts only")
-def test_vllm_serve_knows_every_flag() -> None:
-    """Every flag serve-llm emits appears in `vllm serve --help=all`; the structured
-    outputs config is accepted; the installed vllm is inside pyproject's bound."""
-    result = subprocess.run(
-        ["vllm", "serve", "--help=all"], capture_output=True, text=True, timeout=300, check=False
-    )
-    if result.returncode != 0:  # a release without grouped help
-        result = subprocess.run(
-            ["vllm", "serve", "--help"], capture_output=True, text=True, timeout=300, check=False
-        )
-    known = set(re.findall(r"--[a-z0-9-]+", result.stdout + result.stderr))
-    argv = build_vllm_command(48.0, MODEL, MODEL, 4096)
-    missing = [flag for flag in _flags(argv) if flag not in known]
-    assert not missing, f"vllm {importlib.metadata.version('vllm')} lacks {missing}"
+def _vllm_python() -> Path | None:
+    """The interpreter that has vLLM: PITCHCAST_TEST_VLLM_PYTHON, else this one if it has it."""
+    named = os.environ.get("PITCHCAST_TEST_VLLM_PYTHON")
+    if named:
+        return Path(named)
+    return Path(sys.executable) if importlib.util.find_spec("vllm") is not None else None
 
-    from vllm.config import StructuredOutputsConfig
 
-    StructuredOutputsConfig(**STRUCTURED_OUTPUTS_CONFIG)  # raises when refused
+# What vLLM itself says: its version, and whether it accepts the structured outputs config.
+_PROBE = """
+import importlib.metadata, json, sys
+from vllm.config import StructuredOutputsConfig
+StructuredOutputsConfig(**json.loads(sys.argv[1]))
+print(importlib.metadata.version("vllm"))
+"""
 
+
+def _vllm_bound() -> tuple[tuple[int, ...], tuple[int, ...]]:
     pyproject = (REPO / "pyproject.toml").read_text(encoding="utf-8")
     bound = re.search(r'"vllm>=([0-9.]+),<([0-9.]+)"', pyproject)
     assert bound is not None
-    installed = tuple(int(x) for x in importlib.metadata.version("vllm").split(".")[:2])
-    low = tuple(int(x) for x in bound.group(1).split("."))
-    high = tuple(int(x) for x in bound.group(2).split("."))
-    assert low <= installed < high, f"vllm {installed} outside >={low},<{high}"
+    return tuple(map(int, bound.group(1).split("."))), tuple(map(int, bound.group(2).split(".")))
+
+
+def test_vllm_serve_knows_every_flag() -> None:
+    """Every flag serve-llm emits appears in `vllm serve --help=all`; the structured
+    outputs config is accepted; the vllm is inside pyproject's bound."""
+    python = _vllm_python()
+    if python is None:
+        # Not tests.utils.unavailable: CI leaves vLLM out on purpose (see the docstring).
+        pytest.skip(
+            "vllm is not installed (GPU hosts, or PITCHCAST_TEST_VLLM_PYTHON); CI leaves it"
+            " out: 4.6 GB of wheels, longer to install than CI's budget"
+        )
+    vllm = [str(python.parent / "vllm"), "serve"]  # its console script, beside its python
+    result = subprocess.run(
+        [*vllm, "--help=all"], capture_output=True, text=True, timeout=600, check=False
+    )
+    if result.returncode != 0:  # a release without grouped help
+        result = subprocess.run(
+            [*vllm, "--help"], capture_output=True, text=True, timeout=600, check=False
+        )
+    known = set(re.findall(r"--[a-z0-9-]+", result.stdout + result.stderr))
+    probe = subprocess.run(
+        [str(python), "-c", _PROBE, json.dumps(STRUCTURED_OUTPUTS_CONFIG)],
+        capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    assert probe.returncode == 0, f"vLLM refused the structured outputs config:\n{probe.stderr}"
+    version = probe.stdout.strip().splitlines()[-1]
+
+    argv = build_vllm_command(48.0, MODEL, MODEL, 4096)
+    missing = [flag for flag in _flags(argv) if flag not in known]
+    assert not missing, f"vllm {version} lacks {missing}"
+
+    low, high = _vllm_bound()
+    installed = tuple(int(x) for x in version.split(".")[:2])
+    assert low <= installed < high, f"vllm {version} outside >={low},<{high}"
