@@ -13,10 +13,12 @@ RUN useradd --create-home --uid 10001 pitchcast
 WORKDIR /app
 
 # Dependencies first, from pyproject.toml and an empty package, so that a code change
-# reuses this layer instead of reinstalling faust and friends.
+# reuses this layer instead of reinstalling faust and friends; at the tested versions of
+# requirements/lock.txt.
 COPY pyproject.toml README.md ./
+COPY requirements/lock.txt ./requirements/lock.txt
 RUN mkdir pitchcast && touch pitchcast/__init__.py \
-    && pip install . \
+    && pip install -c requirements/lock.txt . \
     && pip uninstall -y pitchcast \
     && rm -rf pitchcast build ./*.egg-info
 

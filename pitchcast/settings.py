@@ -28,6 +28,7 @@ __all__ = [
     "Persona",
     "Settings",
     "base_backoff",
+    "env_text",
     "load_settings",
     "max_attempts_within",
     "min_time_for_attempts",
@@ -351,11 +352,12 @@ class Settings(BaseSettings):
         """The settings as their environment variables would be written, secrets masked:
         ``PITCHCAST_PERSONAS=CASTER,ANALYST``, booleans ``true``/``false``, unset empty."""
         return {
-            f"PITCHCAST_{name.upper()}": _env_text(value) for name, value in self.describe().items()
+            f"PITCHCAST_{name.upper()}": env_text(value) for name, value in self.describe().items()
         }
 
 
-def _env_text(value: Any) -> str:
+def env_text(value: Any) -> str:
+    """A setting's value as its environment variable is written (see :meth:`Settings.as_env`)."""
     if value is None:
         return ""
     if isinstance(value, bool):

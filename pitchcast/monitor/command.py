@@ -1,4 +1,5 @@
-"""``pitchcast monitor``: the reader and the web server, run together until stopped."""
+"""The booth monitor's process: the reader and the web server, run together until stopped
+(``pitchcast monitor``, ``pitchcast demo --monitor``)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ import contextlib
 import logging
 from collections.abc import Callable
 
-import click
 from aiohttp import web
 
 from pitchcast.monitor.board import Board
@@ -15,7 +15,7 @@ from pitchcast.monitor.feed import FeedStatus, Hub, read_topics
 from pitchcast.monitor.server import MonitorState, build_app, check_binding
 from pitchcast.settings import Settings
 
-__all__ = ["monitor_command", "serve_monitor"]
+__all__ = ["serve_monitor"]
 
 log = logging.getLogger("pitchcast.monitor")
 
@@ -62,30 +62,3 @@ async def serve_monitor(
             await reader
         hub.close()  # ends every open event stream, so the runner can close
         await runner.cleanup()
-
-
-@click.command()
-@click.option("--host", help="Address to bind [default: 127.0.0.1; PITCHCAST_MONITOR_HOST].")
-@click.option("--port", type=int, help="Port [default: 6070; PITCHCAST_MONITOR_PORT].")
-def monitor_command(host: str | None, port: int | None) -> None:
-    """Serve the booth monitor: each live match on a web page as pitchcast comments it.
-
-    It reads match-events, commentary-lines, commentary and commentary-dlq with a
-    consumer of its own (no consumer group, nothing committed), from
-    PITCHCAST_MONITOR_LOOKBACK_S ago (3 h), and serves / (the live matches) and
-    /matches/GAME_ID (the pitch, the lines per persona, batches, the story so far).
-    Binding anything but loopback needs PITCHCAST_MONITOR_PASSWORD (HTTP basic auth).
-
-    \b
-    Example:
-      pitchcast monitor                 # then open http://127.0.0.1:6070/
-    """
-    from pitchcast.exceptions import PitchcastError
-    from pitchcast.settings import load_settings
-
-    try:
-        asyncio.run(serve_monitor(load_settings(), host=host, port=port, echo=click.echo))
-    except PitchcastError as exc:
-        raise click.ClickException(str(exc)) from exc
-    except KeyboardInterrupt:
-        click.echo("monitor stopped")

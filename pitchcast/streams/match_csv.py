@@ -11,7 +11,14 @@ from pitchcast.exceptions import SchemaViolation
 from pitchcast.schemas.decoding import match_info_from_mapping
 from pitchcast.schemas.records import MatchInfo
 
-__all__ = ["ACTION_COLUMNS", "MalformedCsv", "read_actions", "read_match_info"]
+__all__ = [
+    "ACTION_COLUMNS",
+    "MalformedCsv",
+    "first_game_id",
+    "match_info_beside",
+    "read_actions",
+    "read_match_info",
+]
 
 ACTION_COLUMNS: tuple[str, ...] = (
     "game_id", "action_id", "period_id", "time_seconds", "team_id", "player_id",
@@ -65,6 +72,20 @@ def read_actions(path: Path) -> Iterator[dict[str, Any]]:
                 if action[column] is None:
                     raise MalformedCsv(path, line, f"column {column!r} is empty")
             yield action
+
+
+def first_game_id(path: Path) -> int | None:
+    """The game id of the first action of a match CSV (None when it has no rows)."""
+    for action in read_actions(path):
+        return int(action["game_id"])
+    return None
+
+
+def match_info_beside(path: Path) -> Path | None:
+    """``match_info.csv`` in the folder of match CSV ``path``, if there is one: where
+    ``pitchcast replay`` and ``pitchcast eval`` look when no --match-info is given."""
+    beside = path.parent / "match_info.csv"
+    return beside if beside.is_file() else None
 
 
 def read_match_info(path: Path) -> dict[int, MatchInfo]:

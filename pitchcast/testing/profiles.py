@@ -23,7 +23,7 @@ import math
 from dataclasses import dataclass, replace
 from typing import Any
 
-from pitchcast.commentary.serving import GIB, MODEL_SHAPES, RUNTIME_OVERHEAD_GIB, ModelShape
+from pitchcast.gpu_memory import GIB, MODEL_SHAPES, RUNTIME_OVERHEAD_GIB, ModelShape
 
 __all__ = ["BLOCK_SIZE", "PROFILES", "Profile", "kv_cache_tokens", "profile_named"]
 

@@ -200,12 +200,11 @@ def test_items_of_an_incomplete_answer_are_refused() -> None:
 
 
 def test_pure_modules_import_no_io_libraries() -> None:
-    """prompt, slots, parsing, validation and serving load without httpx, redis or Kafka."""
+    """prompt, slots, parsing and validation load without httpx, redis or Kafka."""
     code = (
         "import sys\n"
         "import pitchcast.commentary.prompt, pitchcast.commentary.slots\n"
         "import pitchcast.commentary.parsing, pitchcast.commentary.validation\n"
-        "import pitchcast.commentary.serving\n"
         "print(sorted(m for m in ('httpx', 'redis', 'aiokafka', 'faust') if m in sys.modules))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

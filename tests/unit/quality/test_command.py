@@ -14,6 +14,8 @@ from tests.support.commentary_batches import DATA
 
 MATCHES = {"events_metrica_1.csv": 2462, "events_metrica_3.csv": 4118}
 PERSONAS = ("CASTER", "ANALYST", "FRIEND")
+# Four whole-match evaluations (~30 s each on 2 cores): the full run has them, not --quick.
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")

@@ -14,8 +14,8 @@ Sizing, in :func:`plan_vllm`:
 * one sequence needs ``(prompt + output) x KV bytes per token`` of KV cache. Per token:
   2 (K and V) x layers x KV heads x head size x 2 bytes. Qwen2.5-7B (28 layers, 4 KV
   heads, 128): 56 KiB; a Llama-shaped 8B with 8 KV heads (32 layers): 128 KiB, the
-  default for models not listed in :data:`MODEL_SHAPES`. A 2,048 + 600 token sequence
-  is then 145-331 MiB;
+  default for models not listed in :data:`~pitchcast.gpu_memory.MODEL_SHAPES`. A 2,048
+  + 600 token sequence is then 145-331 MiB;
 * ``--max-num-seqs`` = how many such sequences fit, capped at :data:`WORKLOAD_MAX_SEQS`
   (6 matches x 3 personas x 2 overlapping batches = 36, plus repairs and warm-ups).
   More would only lengthen each decoding step. Prefix caching shares the system
@@ -38,6 +38,14 @@ import math
 from dataclasses import dataclass
 
 from pitchcast.exceptions import ConfigurationError
+from pitchcast.gpu_memory import (
+    DEFAULT_MODEL_SHAPE,
+    GIB,
+    MODEL_SHAPES,
+    RUNTIME_OVERHEAD_GIB,
+    ModelShape,
+    shape_for,
+)
 
 __all__ = [
     "DEFAULT_MODEL_SHAPE",
@@ -51,45 +59,12 @@ __all__ = [
     "plan_vllm",
 ]
 
-GIB = 1024**3
 #: ``--structured-outputs-config``; also the RunPod / compose value (docs/operations.md).
 STRUCTURED_OUTPUTS_CONFIG = {"backend": "xgrammar", "disable_any_whitespace": True}
 WORKLOAD_MAX_SEQS = 48
 DEFAULT_GPU_MEMORY_UTILIZATION = 0.90
-# Activations at the profiled batch, CUDA graphs, sampler and tokenizer buffers.
-RUNTIME_OVERHEAD_GIB = 2.0
 PROMPT_TOKENS = 2048
 OUTPUT_TOKENS = 600
-
-
-@dataclass(frozen=True, slots=True)
-class ModelShape:
-    """What the memory sizing needs to know about a model."""
-
-    params_billions: float
-    layers: int
-    kv_heads: int
-    head_dim: int
-    weight_bytes: float = 2.0  # bf16 / fp16
-    kv_bytes: float = 2.0  # KV cache in the model dtype (no fp8 KV)
-
-    @property
-    def weights_gib(self) -> float:
-        return self.params_billions * 1e9 * self.weight_bytes / GIB
-
-    @property
-    def kv_bytes_per_token(self) -> float:
-        return 2 * self.layers * self.kv_heads * self.head_dim * self.kv_bytes
-
-
-# From the models' config.json (num_hidden_layers, num_key_value_heads, head size).
-MODEL_SHAPES: dict[str, ModelShape] = {
-    "qwen/qwen2.5-7b-instruct": ModelShape(7.6, 28, 4, 128),
-    "lgai-exaone/exaone-3.5-7.8b-instruct": ModelShape(7.8, 32, 8, 128),
-    "meta-llama/llama-3.1-8b-instruct": ModelShape(8.0, 32, 8, 128),
-}
-# Unknown 7-8B models (skt/A.X-4.0-Light included): the larger KV of the common shapes.
-DEFAULT_MODEL_SHAPE = ModelShape(8.0, 32, 8, 128)
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,10 +98,6 @@ class VllmPlan:
         )
 
 
-def _shape_for(model: str) -> ModelShape:
-    return MODEL_SHAPES.get(model.lower(), DEFAULT_MODEL_SHAPE)
-
-
 def plan_vllm(
     gpu_memory_gib: float,
     model: str,
@@ -151,7 +122,7 @@ def plan_vllm(
             f"max_model_len {max_model_len} is below one batch's prompt and answer"
             f" ({PROMPT_TOKENS} + {OUTPUT_TOKENS} tokens)"
         )
-    shape = shape or _shape_for(model)
+    shape = shape or shape_for(model)
     usable_gib = gpu_memory_gib * gpu_memory_utilization
     kv_cache_gib = usable_gib - shape.weights_gib - RUNTIME_OVERHEAD_GIB
     per_sequence_bytes = (PROMPT_TOKENS + OUTPUT_TOKENS) * shape.kv_bytes_per_token

@@ -8,8 +8,8 @@ import types
 
 import pytest
 
-from pitchcast.commentary import serving
-from pitchcast.commentary.serving import (
+from pitchcast.cli import serving
+from pitchcast.cli.serving import (
     WORKLOAD_MAX_SEQS,
     ModelShape,
     build_vllm_command,

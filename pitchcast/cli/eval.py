@@ -1,0 +1,94 @@
+"""``pitchcast eval``: a whole match through the commentary stage, and its quality report."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from pitchcast.cli.options import clear_errors, option, settings_with
+
+__all__ = ["eval_command"]
+
+# Eval judges every persona unless told otherwise (the worker's default is CASTER alone).
+_ALL_PERSONAS = "CASTER,ANALYST,FRIEND"
+
+
+@click.command("eval", short_help="Quality report of a match's commentary (no Kafka).")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@option(
+    "--match-info",
+    type=click.Path(exists=True, dir_okay=False),
+    default_text="match_info.csv beside FILE, if any",
+    help="match_info.csv with the 17 K League columns.",
+)
+@option("--backend", type=click.Choice(["template", "openai"]), setting="llm_backend",
+        help="Commentary backend.")  # fmt: skip
+@option("--personas", setting="personas", default=_ALL_PERSONAS,
+        help="Comma-separated personas to write and judge.")  # fmt: skip
+@option("--mode", type=click.Choice(["live", "batch"]), setting="llm_mode",
+        help="Live (a few lines per request) or batch (a window per request).")  # fmt: skip
+@option("--base-url", setting="llm_base_url", help="OpenAI-compatible endpoint, up to /v1.")
+@option("--model", setting="llm_model", help="Served model name.")
+@option("--out", type=click.Path(file_okay=False), default_text=".pitchcast/eval/FILE-stem",
+        help="Report folder.")  # fmt: skip
+@option("--max-actions", type=int, default_text="all",
+        help="Only the first N actions (a short slice).")  # fmt: skip
+@option("--no-plots", is_flag=True, help="No PNG plots (figures.json and report.md only).")
+@option("--max-shape-share", type=float, default_text="no threshold",
+        help="Fail above this top sentence-shape share, e.g. 0.015.")  # fmt: skip
+@option("--min-shape-gap", type=int, default_text="no threshold",
+        help="Fail when a sentence shape comes back within N lines, e.g. 30.")  # fmt: skip
+def eval_command(
+    file: str,
+    match_info: str | None,
+    backend: str | None,
+    personas: str,
+    mode: str | None,
+    base_url: str | None,
+    model: str | None,
+    out: str | None,
+    max_actions: int | None,
+    no_plots: bool,
+    max_shape_share: float | None,
+    min_shape_gap: int | None,
+) -> None:
+    """Run a whole match through the batcher and commentary stage (no Kafka) and report
+    on the quality of its lines, per persona.
+
+    \b
+    Grounding (names outside the batch, wrong scores, minutes, counts), Korean particles
+    after names and numbers, repetition (sentence shapes, gaps, distinct n-grams), tone
+    against the event and line length; with a server, latency and tokens per line.
+    Writes report.md, figures.json and PNG plots. Exits 1 on any grounding or particle
+    error, or when a --max-shape-share / --min-shape-gap threshold is missed.
+
+    \b
+    Examples:
+      pitchcast eval data/events_metrica_1.csv
+      pitchcast eval data/events_metrica_3.csv --backend openai --base-url http://127.0.0.1:8000/v1
+    """
+    from pitchcast.quality.command import run_eval, summary_lines
+
+    settings = settings_with(
+        llm_backend=backend, llm_mode=mode, llm_base_url=base_url, llm_model=model,
+        personas=personas,
+    )  # fmt: skip
+    path = Path(file)
+    folder = Path(out) if out else Path(".pitchcast") / "eval" / path.stem
+    with clear_errors():
+        outcome = run_eval(
+            settings, path,
+            match_info=Path(match_info) if match_info else None,
+            personas=settings.personas, out=folder, max_actions=max_actions,
+            plots=not no_plots, max_shape_share=max_shape_share, min_shape_gap=min_shape_gap,
+            echo=click.echo,
+        )  # fmt: skip
+    for line in summary_lines(outcome.figures):
+        click.echo(line)
+    click.echo(f"report: {folder / 'report.md'}")
+    if outcome.problems:
+        for problem in outcome.problems:
+            click.echo(f"FAIL {problem}", err=True)
+        sys.exit(1)

@@ -1,0 +1,67 @@
+"""``pitchcast serve-llm``: vLLM's OpenAI-compatible server, sized for this workload."""
+
+from __future__ import annotations
+
+import click
+
+from pitchcast.cli.options import clear_errors, option, settings_with
+
+__all__ = ["serve_llm"]
+
+
+@click.command("serve-llm", short_help="vLLM sized for this workload (GPU hosts).")
+@option("--model", setting="llm_model", help="Hugging Face model to serve.")
+@option("--served-model-name", default_text="--model", help="Name clients send as `model`.")
+@option("--host", default="0.0.0.0", help="Address to listen on.")
+@option("--port", type=int, default=8000, help="Port to listen on.")
+@option("--max-model-len", type=int, default=4096, help="Longest prompt + answer, in tokens.")
+@option("--gpu-memory-gib", type=float, default_text="read via torch",
+        help="Size for this much GPU memory.")  # fmt: skip
+@option("--dtype", default="bfloat16", help="`half` before Ampere.")
+@option("--dry-run", is_flag=True, help="Print the command and its sizing; do not run it.")
+def serve_llm(
+    model: str | None,
+    served_model_name: str | None,
+    host: str,
+    port: int,
+    max_model_len: int,
+    gpu_memory_gib: float | None,
+    dtype: str,
+    dry_run: bool,
+) -> None:
+    """Run vLLM's OpenAI-compatible server sized for this workload (GPU hosts).
+
+    Needs the `gpu` extra (`pip install -e ".[gpu]"`) and an NVIDIA GPU. Sizes
+    --max-num-seqs and --gpu-memory-utilization from the GPU's memory, turns on prefix
+    caching (the static system prompts) and structured outputs. Point workers at it
+    with PITCHCAST_LLM_BACKEND=openai and PITCHCAST_LLM_BASE_URL=http://HOST:PORT/v1.
+
+    \b
+    Examples:
+      pitchcast serve-llm
+      pitchcast serve-llm --gpu-memory-gib 24 --dry-run
+    """
+    import os
+    import shlex
+    import shutil
+
+    from pitchcast.cli.serving import build_vllm_command, detect_gpu_memory_gib, plan_vllm
+
+    model = model or settings_with().llm_model
+    served = served_model_name or model
+    with clear_errors():
+        memory = gpu_memory_gib if gpu_memory_gib is not None else detect_gpu_memory_gib()
+        plan = plan_vllm(memory, model, served, max_model_len, dtype=dtype)
+        command = build_vllm_command(
+            memory, model, served, max_model_len, host=host, port=port, dtype=dtype
+        )
+    click.echo(plan.explain())
+    click.echo(shlex.join(command))
+    if dry_run:
+        return
+    if shutil.which(command[0]) is None:
+        raise click.ClickException(
+            "vllm is not installed: pip install -e '.[gpu]' on a machine with an NVIDIA GPU"
+        )
+    # vLLM reads its API key from VLLM_API_KEY in the environment, never from argv.
+    os.execvp(command[0], command)

@@ -1,0 +1,41 @@
+"""The pipeline commands' own logic: which match info a replay sends."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from pitchcast.cli.pipeline_commands import plan_files
+
+DATA = Path(__file__).resolve().parents[3] / "data"
+
+
+def _match_start_info(plan: list) -> dict | None:
+    first = plan[0].value
+    assert first["control"] == "match_start"
+    return first["match_info"]
+
+
+def test_replay_finds_the_match_info_beside_the_file(tmp_path: Path) -> None:
+    """Without --match-info, replay sends the match_info.csv of the file's folder, as
+    eval does; a file alone in its folder is replayed without match info."""
+    (tmp_path / "with").mkdir()
+    (tmp_path / "alone").mkdir()
+    beside = shutil.copy(DATA / "events_metrica_1.csv", tmp_path / "with" / "match.csv")
+    shutil.copy(DATA / "match_info.csv", tmp_path / "with" / "match_info.csv")
+    alone = shutil.copy(DATA / "events_metrica_1.csv", tmp_path / "alone" / "match.csv")
+
+    with_info, without = plan_files([Path(beside), Path(alone)], match_info=None, game_id=None)
+
+    info = _match_start_info(with_info)
+    assert info is not None and info["home_team_name"] == "Home" and info["home_score"] == 3
+    assert _match_start_info(without) is None
+
+
+def test_an_explicit_match_info_file_wins(tmp_path: Path) -> None:
+    """--match-info applies to every file, and the game id replaces the file's."""
+    alone = shutil.copy(DATA / "events_metrica_1.csv", tmp_path / "match.csv")
+    (plan,) = plan_files([Path(alone)], match_info=DATA / "match_info.csv", game_id=900)
+    info = _match_start_info(plan)
+    assert info is not None and info["game_id"] == 900
+    assert {message.game_id for message in plan} == {900}
