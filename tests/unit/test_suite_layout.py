@@ -21,7 +21,7 @@ CROSS_MODULE = {
     "unit/test_suite_layout.py": "checks the test tree itself",
     "unit/test_unavailable_services.py": "checks tests/support/utils.py, the test support",
     "unit/test_asyncapi_document.py": "docs/asyncapi.yaml against settings, schemas, headers",
-    "unit/test_vllm_flags.py": "tests commentary/serving.py; moves with it (issue 14, H6)",
+    "unit/test_lock.py": "requirements/lock.txt against pyproject.toml (not a module)",
     "integration/test_pipeline.py": "the whole pipeline end to end, worker subprocess",
     "integration/test_llm_pipeline.py": "the LLM stage end to end with the fake LLM server",
     "integration/test_asyncapi.py": "a real worker's records on every topic vs the AsyncAPI doc",

@@ -14,7 +14,7 @@ from pitchcast.cli import main
 from pitchcast.cli.chaos import SCENARIO_NAMES
 from pitchcast.cli.options import PitchcastOption
 
-REPO = Path(__file__).resolve().parents[3]
+REPO = Path(__file__).resolve().parents[2]
 # Every default and variable is shown the one way click shows them, in one bracket at the
 # end of the option's help: [env var: PITCHCAST_X; default: V], either part optional.
 ONE_WAY = re.compile(r"\[(env var: PITCHCAST_[A-Z0-9_]+)?(; )?(default: [^\[\]]+)?\]$")
@@ -52,7 +52,7 @@ def test_the_command_tree_is_the_documented_one() -> None:
     names = {" ".join(path) for path in EVERY_COMMAND if path}
     assert names == {
         "demo", "stack", "stack up", "stack down", "stack status", "topics", "worker",
-        "replay", "tail", "dlq", "dlq list", "dlq show", "dlq replay", "config", "eval",
+        "replay", "tail", "monitor", "dlq", "dlq list", "dlq show", "dlq replay", "config", "eval",
         "chaos", "serve-llm",
     }  # fmt: skip
     readme = (REPO / "README.md").read_text(encoding="utf-8")
