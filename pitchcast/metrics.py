@@ -95,6 +95,7 @@ FAMILIES: tuple[Family, ...] = (
     _c("offset_gap_records", "Records inside offset gaps (skipped, refilled)", "state"),
     _c("ticks_sent", "Idle ticks written to the events topic"),
     _c("send_retries", "Kafka sends retried with the same bytes (no ack yet)", "topic"),
+    _c("sends_acked_late", "Kafka sends acked over 1 s after the first try", "topic"),
     _c("worker_stops", "Failures that stopped the worker without acking", "reason"),
     # --- commentary and lines (commentary agent) ---
     _c("commentary_published", "Commentary records published, by source", "persona source"),
