@@ -21,6 +21,7 @@ from pitchcast.commentary.validation import validate_items
 from pitchcast.testing.fake_llm import FakeLLMServer, count_tokens, qwen_encoding, split_tokens
 from tests.commentary_batches import korean_batch
 from tests.llm.support import TEST_MODEL
+from tests.utils import unavailable
 
 BATCH = korean_batch()
 
@@ -123,13 +124,17 @@ def test_requests_are_counted_and_recorded(fake_llm: FakeLLMServer) -> None:
     assert fake_llm.request_count == 0 and fake_llm.requests == []
 
 
-@pytest.mark.skipif(qwen_encoding() is None, reason="tiktoken/dashscope not installed")
 def test_token_counts_match_dashscope_qwen_tokenizer() -> None:
     """Counts agree with dashscope's own Qwen tokenizer; split pieces join back to the text."""
-    tokenizers = pytest.importorskip("dashscope.tokenizers.qwen_tokenizer")
+    if qwen_encoding() is None:
+        unavailable("tiktoken/dashscope not installed")
     from pathlib import Path
 
-    import dashscope
+    try:
+        import dashscope
+        from dashscope.tokenizers import qwen_tokenizer as tokenizers
+    except ImportError:
+        unavailable("dashscope's Qwen tokenizer not installed")
 
     vocab = Path(dashscope.__file__).parent / "resources" / "qwen.tiktoken"
     reference = tokenizers.QwenTokenizer(str(vocab))
