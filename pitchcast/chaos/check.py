@@ -49,6 +49,7 @@ __all__ = [
     "Figures",
     "check_commits",
     "check_topics",
+    "commit_problems",
     "find_secrets",
     "line_lags",
     "value_digest",

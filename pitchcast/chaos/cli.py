@@ -17,13 +17,20 @@ __all__ = ["main", "run_scenarios"]
 
 
 async def run_scenarios(
-    names: Sequence[str], *, full: bool, kafka: str, workdir: Path, mode: str | None
+    names: Sequence[str],
+    *,
+    full: bool,
+    kafka: str,
+    workdir: Path,
+    mode: str | None,
+    kills: int | None = None,
 ) -> list[Figures]:
     """Run each scenario (in each of its modes, or ``mode``) and print its figures."""
     results = []
     for name in names:
         for scenario_mode in [mode] if mode else MODES.get(name, ("live",)):
-            setup = Setup("full" if full else "ci", kafka, workdir, mode=scenario_mode)
+            profile = "full" if full else "ci"
+            setup = Setup(profile, kafka, workdir, mode=scenario_mode, kills=kills)
             figures = await SCENARIOS[name](setup)
             print(figures.render(), flush=True)
             results.append(figures)
@@ -40,6 +47,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--full", action="store_true", help="full sizes (default: CI sizes)")
     parser.add_argument("--mode", choices=["live", "batch"], help="only this LLM mode")
     parser.add_argument("--workdir", type=Path, help="logs and private services [a temp dir]")
+    parser.add_argument(
+        "--kills",
+        type=int,
+        help="sigkill / exactly-once: this many kills (0: the line lag without kills)",
+    )
     args = parser.parse_args(argv)
     names = list(SCENARIOS) if args.scenarios == ["all"] else args.scenarios
     unknown = [n for n in names if n not in SCENARIOS]
@@ -56,7 +68,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     started = time.monotonic()
     print(f"pitchcast chaos: Kafka {kafka}, logs in {workdir}", flush=True)
     results = asyncio.run(
-        run_scenarios(names, full=args.full, kafka=kafka, workdir=workdir, mode=args.mode)
+        run_scenarios(
+            names, full=args.full, kafka=kafka, workdir=workdir, mode=args.mode, kills=args.kills
+        )
     )
     failed = [f"{f.scenario}/{f.mode}" for f in results if not f.ok]
     print(
