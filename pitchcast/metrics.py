@@ -97,6 +97,7 @@ FAMILIES: tuple[Family, ...] = (
     _c("offset_gap_records", "Records inside offset gaps (skipped, refilled)", "state"),
     _c("ticks_sent", "Idle ticks written to the events topic"),
     _c("send_retries", "Kafka sends retried with the same bytes (no ack yet)", "topic"),
+    _c("sends_acked_late", "Kafka sends acked over 1 s after the first try", "topic"),
     _c("worker_stops", "Failures that stopped the worker without acking", "reason"),
     _g("consumer_lag", "The group's uncommitted records (broker end - committed offset)",
        "topic partition"),

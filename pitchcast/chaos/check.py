@@ -11,9 +11,22 @@ After every scenario (whatever was injected), read from the beginning of each to
 * ``commentary-lines``: no line id (``commentary_id:line_index``) with two texts, and
   each commentary record's items equal to the lines published for it;
 * the hand-off topic: no (batch, position) with two different actions;
-* the dead-letter topic: counted by reason, and every expected dead letter present
-  with its reason;
+* the dead-letter topic: every bad message sent counted on its own (tombstones, which
+  all share one digest, included): exactly one dead letter with its reason per message,
+  per reason as many letters as messages sent; a letter with another reason, a letter
+  more than sent, a letter of a value never sent as bad, and a letter of a dropped
+  duplicate each fail. The same letter again for one source record (same topic,
+  partition, offset) is a redelivery copy: counted, and failed only in a run with no
+  kill, restart or crash that could have redelivered it;
+* every non-``llm`` commentary record carries its ``fallback_reason``;
+* line lags, from the action's broker timestamp on the events topic to its line's first
+  publication: within ``Expected.line_bound_s`` when the scenario sets one;
+* :func:`check_commits`: the group's commits reach the end offsets of what it consumes;
 * every text a scenario produced (logs, records, stats): no secret in it.
+
+``lost`` is the sum over game x persona of the real actions in no published batch.
+A scenario calls :func:`check_topics` (and :func:`check_commits`) on what it read to
+the topics' end offsets; :meth:`pitchcast.chaos.run.Run.finish` does both.
 
 :class:`Figures` holds the counts a scenario prints (:meth:`Figures.render`).
 """
@@ -31,7 +44,16 @@ import orjson
 from pitchcast.chaos.harness import RawRecord
 from pitchcast.schemas.records import commentary_id_for
 
-__all__ = ["Expected", "Figures", "check_topics", "find_secrets", "value_digest"]
+__all__ = [
+    "Expected",
+    "Figures",
+    "check_commits",
+    "check_topics",
+    "commit_problems",
+    "find_secrets",
+    "line_lags",
+    "value_digest",
+]
 
 # The fields that make a commentary what it is; the rest is bookkeeping of one publication.
 _CONTENT = (
@@ -55,10 +77,21 @@ class Expected:
     times: dict[int, dict[int, float]]
     personas: Sequence[str]
     lines: bool = True
-    # sha256 of a bad value -> the dead-letter reason it must get (error_kind).
-    dead_letters: dict[str, str] = field(default_factory=dict)
-    # sha256 of a value that must never become a dead letter nor an action (dropped copies).
-    dropped: set[str] = field(default_factory=set)
+    # One (sha256 of the value, dead-letter reason) per bad message sent, each counted on
+    # its own; a mapping sha256 -> reason is read as one message per value.
+    dead_letters: Sequence[tuple[str, str]] | Mapping[str, str] = ()
+    # sha256 of values that must never become a dead letter nor an action (dropped copies).
+    dropped: Iterable[str] = ()
+    # Every line within this many seconds of its action (events topic to lines topic).
+    line_bound_s: float | None = None
+    # Every commentary record not written by the LLM alone names why.
+    fallback_reasons: bool = True
+
+    def __post_init__(self) -> None:
+        if isinstance(self.dead_letters, Mapping):
+            self.dead_letters = list(self.dead_letters.items())
+        self.dead_letters = [(digest, reason) for digest, reason in self.dead_letters]
+        self.dropped = set(self.dropped)
 
 
 @dataclass
@@ -83,6 +116,8 @@ class Figures:
     handoff_records: int = 0
     handoff_copies: int = 0
     dead_letters: Counter[str] = field(default_factory=Counter)
+    dead_letter_copies: int = 0  # the same letter again for one source record
+    line_lags: list[float] = field(default_factory=list)  # seconds, action to line
     worker: dict[str, float] = field(default_factory=dict)  # selected worker stats
     llm_requests: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
@@ -113,10 +148,18 @@ class Figures:
             f"  lines: {self.lines_records} records, {self.line_ids} line ids, "
             f"raw duplicates seen {self.line_copies}, removed {self.line_copies}",
             f"  hand-off: {self.handoff_records} records, raw duplicates {self.handoff_copies}",
-            f"  dead letters: {sum(self.dead_letters.values())} ({letters})",
+            f"  dead letters: {sum(self.dead_letters.values())} ({letters})"
+            + (f", redelivery copies {self.dead_letter_copies}" if self.dead_letter_copies else ""),
             f"  worker: {worker}",
             f"  llm requests: {self.llm_requests}",
         ]
+        if self.line_lags:
+            lags = sorted(self.line_lags)
+            out.append(
+                "  line lag from the action (s): p50 "
+                f"{lags[len(lags) // 2]:.2f}, p90 {lags[len(lags) * 9 // 10]:.2f},"
+                f" max {lags[-1]:.2f}"
+            )
         out += [f"  {k}: {v}" for k, v in self.extra.items()]
         out.append(f"  lost: {self.lost}")
         out.append("  problems: " + ("none" if not self.problems else ""))
@@ -142,13 +185,95 @@ def check_topics(
     lines: Sequence[RawRecord],
     handoff: Sequence[RawRecord],
     dead_letters: Sequence[RawRecord],
+    events: Sequence[RawRecord] = (),
+    redelivered: bool | None = None,
 ) -> None:
-    """Check every promise; counts go to ``figures``, broken promises to its problems."""
+    """Check every promise on what the topics held, read to their end offsets; counts go
+    to ``figures``, broken promises to its problems.
+
+    ``events`` (the events topic as sent) gives each action's broker time for the line
+    lags; ``redelivered`` says whether the run could have redelivered a record (default:
+    it killed, restarted or lost a worker).
+    """
+    if redelivered is None:
+        redelivered = bool(figures.kills or figures.restarts or figures.crashes)
     records = _check_commentary(figures, expected, commentary)
     if expected.lines:
         _check_lines(figures, records, lines)
+        figures.line_lags = line_lags(events, lines)
+        bound = expected.line_bound_s
+        late = [lag for lag in figures.line_lags if bound is not None and lag > bound]
+        if late:
+            figures.problems.append(
+                f"{len(late)} lines late: published more than {bound:g} s after their action"
+                f" (slowest {max(late):.2f} s)"
+            )
     _check_handoff(figures, handoff)
-    _check_dead_letters(figures, expected, dead_letters)
+    _check_dead_letters(figures, expected, dead_letters, redelivered=redelivered)
+
+
+def line_lags(events: Sequence[RawRecord], lines: Sequence[RawRecord]) -> list[float]:
+    """Seconds from each action's record on the events topic to the first publication of
+    its line (both broker timestamps); an action sent twice counts from its first copy."""
+    sent: dict[tuple[int, int], int] = {}
+    for record in events:
+        try:
+            data = orjson.loads(record.value or b"null")
+        except orjson.JSONDecodeError:
+            continue  # a malformed message of the scenario
+        if not isinstance(data, dict):
+            continue
+        game_id, action_id = data.get("game_id"), data.get("action_id")
+        if isinstance(game_id, int) and isinstance(action_id, int):
+            key = (game_id, action_id)
+            sent[key] = min(sent.get(key, record.timestamp), record.timestamp)
+    first: dict[tuple[str, int], tuple[int, tuple[int, int]]] = {}
+    for record in lines:
+        data = _json(record)
+        line_id = (data["commentary_id"], data["line_index"])
+        if line_id not in first or record.timestamp < first[line_id][0]:
+            first[line_id] = (record.timestamp, (data["game_id"], data["item"]["action_id"]))
+    return [
+        (published - sent[action]) / 1000.0
+        for published, action in first.values()
+        if action in sent
+    ]
+
+
+def commit_problems(
+    positions: Mapping[str, Mapping[int, tuple[int, int]]],
+    records: Mapping[str, Sequence[RawRecord]],
+    *,
+    markers: bool = False,
+) -> list[str]:
+    """What :func:`check_commits` reports (empty when every commit reaches the end)."""
+    behind = {}
+    for name, partitions in sorted(positions.items()):
+        held: dict[int, list[int]] = defaultdict(list)
+        for record in records.get(name, ()):
+            held[record.partition].append(record.offset)
+        for partition, (committed, end) in sorted(partitions.items()):
+            if committed >= end:
+                continue
+            if markers and not any(offset >= committed for offset in held[partition]):
+                continue  # only transaction markers (or aborted records) past the commit
+            behind[f"{name}[{partition}]"] = f"{committed} of {end}"
+    return [f"uncommitted offsets: commits stuck below the end {behind}"] if behind else []
+
+
+def check_commits(
+    figures: Figures,
+    positions: Mapping[str, Mapping[int, tuple[int, int]]],
+    records: Mapping[str, Sequence[RawRecord]],
+    *,
+    markers: bool = False,
+) -> None:
+    """Every record of the consumed topics acknowledged: per topic name and partition,
+    ``positions`` gives (the group's committed offset, or -1; the end offset), and the
+    commit must reach the end. With ``markers`` (the topic was written in transactions),
+    the offsets between the commit and the end may hold only transaction markers: no
+    record of ``records`` (the topic read to its end) at or past the commit."""
+    figures.problems += commit_problems(positions, records, markers=markers)
 
 
 def _check_commentary(
@@ -171,6 +296,19 @@ def _check_commentary(
         if len(versions) > 1:
             problems.append(f"commentary_id {cid} published with {len(versions)} contents")
         chosen[cid] = next(iter(versions.values()))
+    if expected.fallback_reasons:
+        unexplained = sorted(
+            {
+                (data["game_id"], data["persona"], data["batch_index"], data["source"])
+                for record in commentary
+                if (data := _json(record))["source"] != "llm" and not data.get("fallback_reason")
+            }
+        )
+        if unexplained:
+            problems.append(
+                f"{len(unexplained)} records not written by the LLM alone carry no"
+                f" fallback_reason (missing reason), e.g. {unexplained[:5]}"
+            )
 
     lost = 0
     for game_id, ids in expected.actions.items():
@@ -198,7 +336,7 @@ def _check_commentary(
             missing = [i for i in ids if i not in where]
             twice = [i for i, batches in where.items() if len(batches) > 1]
             unreal = sorted(set(where) - set(ids))
-            lost = max(lost, len(missing))
+            lost += len(missing)
             if missing:
                 problems.append(
                     f"game {game_id} {persona}: {len(missing)} actions never commented,"
@@ -276,28 +414,76 @@ def _check_handoff(figures: Figures, handoff: Sequence[RawRecord]) -> None:
 
 
 def _check_dead_letters(
-    figures: Figures, expected: Expected, dead_letters: Sequence[RawRecord]
+    figures: Figures, expected: Expected, dead_letters: Sequence[RawRecord], *, redelivered: bool
 ) -> None:
-    found: dict[str, list[str]] = defaultdict(list)
+    problems = figures.problems
+    # Each source record's letters; one without a source position stands on its own.
+    by_source: dict[tuple[Any, ...], list[tuple[str, str]]] = defaultdict(list)
     for record in dead_letters:
         data = _json(record)
         figures.dead_letters[data["error_kind"]] += 1
-        found[data["value_sha256"]].append(data["error_kind"])
-    wrong: list[str] = []
-    missing = 0
-    for digest, kind in expected.dead_letters.items():
-        kinds = found.get(digest)
-        if not kinds:
-            missing += 1
-        elif kind not in kinds:
-            wrong.append(f"{kind} -> {sorted(set(kinds))}")
+        source = (data.get("source_topic"), data.get("partition"), data.get("offset"))
+        if None in source:
+            source = ("dead letter", record.partition, record.offset)
+        by_source[source].append((data["value_sha256"], data["error_kind"]))
+    found: Counter[tuple[str, str]] = Counter()  # (digest, reason) -> source records
+    for letters in by_source.values():
+        figures.dead_letter_copies += len(letters) - len(set(letters))
+        found.update(set(letters))
+    if figures.dead_letter_copies and not redelivered:
+        problems.append(
+            f"{figures.dead_letter_copies} dead letters duplicated for one source record,"
+            " in a run where nothing could redeliver it"
+        )
+    sent: Counter[tuple[str, str]] = Counter(expected.dead_letters)  # type: ignore[arg-type]
+    reasons: dict[str, set[str]] = defaultdict(set)
+    for digest, reason in sent:
+        reasons[digest].add(reason)
+    missing = {k: n - found[k] for k, n in sent.items() if found[k] < n}
+    extra = {k: n - sent[k] for k, n in found.items() if n > sent[k]}
+    wrong = {k: n for k, n in extra.items() if k[0] in reasons and k[1] not in reasons[k[0]]}
+    twice = {k: n for k, n in extra.items() if k[0] in reasons and k[1] in reasons[k[0]]}
+    dropped = {k: n for k, n in extra.items() if k[0] not in reasons and k[0] in expected.dropped}
+    unsent = {
+        k: n for k, n in extra.items() if k[0] not in reasons and k[0] not in expected.dropped
+    }
+
+    def examples(counts: Mapping[tuple[str, str], int]) -> str:
+        return ", ".join(f"{reason} of {digest[:12]}" for digest, reason in list(counts)[:5])
+
     if missing:
-        figures.problems.append(f"{missing} bad messages have no dead letter")
+        problems.append(
+            f"{sum(missing.values())} bad messages have no dead letter with their reason"
+            f" (missing), e.g. {examples(missing)}"
+        )
     if wrong:
-        figures.problems.append(f"{len(wrong)} dead letters with another reason, e.g. {wrong[:5]}")
-    dropped_letters = sum(1 for d in expected.dropped if d in found)
-    if dropped_letters:
-        figures.problems.append(f"{dropped_letters} dropped duplicates became dead letters")
+        shown = [
+            f"{digest[:12]}: sent as {sorted(reasons[digest])}, lettered {reason}"
+            for digest, reason in list(wrong)[:5]
+        ]
+        problems.append(f"{sum(wrong.values())} dead letters with a wrong reason, e.g. {shown}")
+    if twice:
+        problems.append(
+            f"{sum(twice.values())} dead letters more than the bad messages sent (duplicated),"
+            f" e.g. {examples(twice)}"
+        )
+    if dropped:
+        problems.append(f"{sum(dropped.values())} dropped duplicates became dead letters")
+    if unsent:
+        problems.append(
+            f"{sum(unsent.values())} dead letters of values never sent as bad,"
+            f" e.g. {examples(unsent)}"
+        )
+    sent_by_reason = Counter(reason for _, reason in sent.elements())
+    found_by_reason: Counter[str] = Counter()
+    for (digest, reason), n in found.items():
+        if digest in reasons:
+            found_by_reason[reason] += n
+    if sent_by_reason != found_by_reason:
+        problems.append(
+            f"dead letters by reason differ from what was sent: sent {dict(sent_by_reason)},"
+            f" found {dict(found_by_reason)}"
+        )
 
 
 def find_secrets(secrets: Sequence[str], texts: Mapping[str, str | bytes]) -> list[str]:

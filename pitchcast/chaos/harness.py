@@ -258,11 +258,42 @@ class TopicReader:
                 new += 1
         return new
 
-    async def drain(self, quiet_polls: int = 2) -> None:
-        """Poll until ``quiet_polls`` polls in a row bring nothing new."""
-        quiet = 0
-        while quiet < quiet_polls:
-            quiet = 0 if await self.poll() else quiet + 1
+    async def read_to_end(self, timeout_s: float = 60.0) -> dict[int, int]:
+        """Read until this reader's position reaches every partition's end offset, taken
+        when called (the last stable offset under ``read_committed``); partition -> end.
+        Raises :class:`TimeoutError` when the end is not reached in ``timeout_s``."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            consumer = None
+            try:
+                consumer = await self._open()
+                if consumer is None:
+                    return {}  # the topic was never created: nothing to read
+                tps = sorted(consumer.assignment())
+                ends = await consumer.end_offsets(tps)
+            except (KafkaError, OSError):
+                await self.close()
+                self.records.clear()
+                consumer = None
+            if consumer is not None:
+                break
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{self.topic}: not readable in {timeout_s:g} s")
+            await asyncio.sleep(0.5)
+        while True:
+            # position() counts transaction markers and aborted records read past too.
+            positions = {tp: await consumer.position(tp) for tp in ends}
+            if all(positions[tp] >= end for tp, end in ends.items()):
+                return {tp.partition: end for tp, end in ends.items()}
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{self.topic}: end offsets {ends} not reached")
+            await self.poll()
+            if self._consumer is None:  # the broker went away: start over
+                return await self.read_to_end(max(deadline - time.monotonic(), 1.0))
+
+    async def drain(self) -> None:
+        """Everything up to the end offsets (:meth:`read_to_end`)."""
+        await self.read_to_end()
 
     async def close(self) -> None:
         consumer, self._consumer = self._consumer, None

@@ -22,7 +22,13 @@ from typing import Any
 
 import orjson
 
-from pitchcast.chaos.check import Expected, Figures, check_topics, find_secrets
+from pitchcast.chaos.check import (
+    Expected,
+    Figures,
+    check_topics,
+    commit_problems,
+    find_secrets,
+)
 from pitchcast.chaos.harness import (
     Feed,
     Outgoing,
@@ -46,8 +52,9 @@ FILES = {1: DATA / "events_metrica_1.csv", 3: DATA / "events_metrica_3.csv"}
 # Worker stats worth printing after a scenario (summed over their labels).
 _STATS = (
     "duplicates_dropped", "offset_gaps", "offset_gap_records", "redis_outages",
-    "worker_stops", "send_retries", "handoff_duplicates", "desks_revoked", "ticks_sent",
-    "fallbacks", "lines_restored", "commentary_already_published",
+    "worker_stops", "send_retries", "sends_acked_late", "handoff_duplicates",
+    "desks_revoked", "ticks_sent", "fallbacks", "lines_restored",
+    "commentary_already_published",
 )  # fmt: skip
 
 
@@ -321,13 +328,18 @@ class Run:
     ) -> Figures:
         """Wait for the commentary, check every promise, grep for secrets; the figures."""
         figures = self.figures
-        readers = {name: self.reader(name) for name in ("lines", "batches", "dlq")}
+        readers = {name: self.reader(name) for name in ("lines", "batches", "dlq", "events")}
         commentary = None
         try:
             commentary = await self.wait_commented(expected, timeout_s=timeout_s)
             await asyncio.sleep(settle_s)  # copies written late still count
             await self._check_commits()
-            await asyncio.gather(*(r.drain() for r in (commentary, *readers.values())))
+            # Every topic to its end offsets (taken now, after the commits reached theirs).
+            for reader in (commentary, *readers.values()):
+                try:
+                    await reader.read_to_end()
+                except TimeoutError as exc:
+                    figures.problems.append(f"output not read to its end: {exc}")
             live = self.live_workers
             if live:
                 stats = self.stats = await live[-1].stats()
@@ -340,6 +352,7 @@ class Run:
                 lines=readers["lines"].records,
                 handoff=readers["batches"].records,
                 dead_letters=readers["dlq"].records,
+                events=readers["events"].records,
             )
             for name, reader in (("commentary", commentary), *readers.items()):
                 self.records[name] = reader.records
@@ -369,41 +382,34 @@ class Run:
         return figures
 
     async def _check_commits(self, timeout_s: float = 30.0) -> None:
-        """Once all is done, the group's commits reach the last record of what it
+        """Once all is done, the group's commits reach the end offsets of what it
         consumes: no record was left unacknowledged (it would hold its partition's
-        commit). (The last record, not the end: a transaction's commit marker ends a
-        partition under exactly_once.)"""
+        commit). Under exactly_once a transaction's commit marker may end a partition:
+        only markers may lie between the commit and the end (:func:`.check.check_commits`).
+        """
         if not self.live_workers:
             return
-        last: dict[str, dict[int, int]] = {}
-        readers = {name: self.reader(name) for name in ("events", "batches")}
-        try:
-            await asyncio.gather(*(r.drain() for r in readers.values()))
-        finally:
-            for reader in readers.values():
-                await reader.close()
-        for name, reader in readers.items():
-            last[name] = {}
-            for record in reader.records:
-                last[name][record.partition] = max(
-                    last[name].get(record.partition, -1), record.offset
-                )
         group = f"{self.prefix}-app"
+        names = ("events", "batches")
         deadline = time.monotonic() + timeout_s
         while True:
-            behind = {}
-            for name in ("events", "batches"):
-                lag = await commit_lag(self.kafka, group, self.topics[name])
-                for p, (committed, _) in lag.items():
-                    wanted = last[name].get(p, -1) + 1
-                    if committed < wanted:
-                        behind[f"{name}[{p}]"] = (committed, wanted)
-            if not behind or time.monotonic() > deadline:
+            positions = {
+                name: await commit_lag(self.kafka, group, self.topics[name]) for name in names
+            }
+            records: dict[str, list[RawRecord]] = {}
+            if self.read_committed:  # which offsets past a commit hold records
+                for name in names:
+                    reader = self.reader(name)
+                    try:
+                        await reader.read_to_end()
+                    finally:
+                        await reader.close()
+                    records[name] = reader.records
+            problems = commit_problems(positions, records, markers=self.read_committed)
+            if not problems or time.monotonic() > deadline:
                 break
             await asyncio.sleep(1.0)
-        if behind:
-            shown = {k: f"{c} of {e}" for k, (c, e) in sorted(behind.items())}
-            self.figures.problems.append(f"commits stuck below the end: {shown}")
+        self.figures.problems += problems
 
     async def close(self) -> None:
         for task in self._tasks:

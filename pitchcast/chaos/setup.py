@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 from aiokafka.partitioner import DefaultPartitioner
 
+from pitchcast.chaos import check
 from pitchcast.chaos.harness import Outgoing, Worker
 from pitchcast.chaos.run import MODEL, MatchSlice, Run
 from pitchcast.testing.fake_llm import FakeLLMServer
@@ -45,6 +46,8 @@ class Setup:
     workdir: Path
     mode: str = "live"
     seed: int = 20261122
+    # The sigkill scenarios' kill count instead of their size's (0: the pace without kills).
+    kills: int | None = None
 
     @property
     def full(self) -> bool:
@@ -142,21 +145,8 @@ def request_spans(llm: FakeLLMServer) -> list[float]:
 
 
 def line_lags(run: Run) -> list[float]:
-    """Seconds from each action's hand-off record to its line (both broker times)."""
-    appended: dict[tuple[int, int, int], int] = {}
-    for record in run.records.get("batches", []):
-        data = orjson.loads(record.value or b"{}")
-        if data.get("schema") == "pitchcast.batch_action.v1":
-            appended.setdefault(
-                (data["game_id"], data["batch_index"], data["position"]), record.timestamp
-            )
-    lags = []
-    for record in run.records.get("lines", []):
-        data = orjson.loads(record.value or b"{}")
-        at = appended.get((data["game_id"], data["batch_index"], data["line_index"]))
-        if at is not None:
-            lags.append((record.timestamp - at) / 1000.0)
-    return lags
+    """Seconds from each action on the events topic to its line (both broker times)."""
+    return check.line_lags(run.records.get("events", []), run.records.get("lines", []))
 
 
 async def exits(worker: Worker, timeout_s: float) -> bool:

@@ -22,12 +22,14 @@ async def run_scenarios(
     workdir: Path,
     mode: str | None,
     echo: Callable[[str], None] = print,
+    kills: int | None = None,
 ) -> list[Figures]:
     """Run each scenario (in each of its modes, or ``mode``) and print its figures."""
     results = []
     for name in names:
         for scenario_mode in [mode] if mode else MODES.get(name, ("live",)):
-            setup = Setup("full" if full else "ci", kafka, workdir, mode=scenario_mode)
+            profile = "full" if full else "ci"
+            setup = Setup(profile, kafka, workdir, mode=scenario_mode, kills=kills)
             figures = await SCENARIOS[name](setup)
             echo(figures.render())
             results.append(figures)
@@ -42,6 +44,7 @@ def run_suite(
     workdir: Path,
     mode: str | None,
     echo: Callable[[str], None] = print,
+    kills: int | None = None,
 ) -> list[str]:
     """Run the scenarios ``names`` against the broker ``kafka``; the failed ones' names."""
     # The scenarios' own clients retry through outages on purpose: no log line per retry,
@@ -53,7 +56,9 @@ def run_suite(
     started = time.monotonic()
     echo(f"pitchcast chaos: Kafka {kafka}, logs in {workdir}")
     results = asyncio.run(
-        run_scenarios(names, full=full, kafka=kafka, workdir=workdir, mode=mode, echo=echo)
+        run_scenarios(
+            names, full=full, kafka=kafka, workdir=workdir, mode=mode, echo=echo, kills=kills
+        )
     )
     failed = [f"{f.scenario}/{f.mode}" for f in results if not f.ok]
     echo(

@@ -28,12 +28,15 @@ SCENARIO_NAMES = (
 @option("--workdir", type=click.Path(file_okay=False, path_type=Path),
         default_text="a new temporary folder", help="Logs and private services.")  # fmt: skip
 @option("--kafka", setting="kafka_bootstrap_servers", help="The shared broker, host:port.")
+@option("--kills", type=int, default_text="the scenario's own",
+        help="sigkill, exactly-once: this many kills (0: the lag without kills).")  # fmt: skip
 def chaos(
     scenarios: tuple[str, ...],
     full: bool,
     mode: str | None,
     workdir: Path | None,
     kafka: str | None,
+    kills: int | None,
 ) -> None:
     """Run fault scenarios and print their figures; exit 1 when one breaks a promise.
 
@@ -66,5 +69,6 @@ def chaos(
         workdir=workdir or Path(tempfile.mkdtemp(prefix="pitchcast-chaos-")),
         mode=mode,
         echo=click.echo,
+        kills=kills,
     )
     sys.exit(1 if failed else 0)

@@ -24,6 +24,8 @@ log = logging.getLogger("pitchcast.output")
 
 _BACKOFF_INITIAL_S = 0.2
 _BACKOFF_MAX_S = 5.0
+# An ack later than this means the broker was away (counted: the fault suite's evidence).
+_LATE_ACK_S = 1.0
 
 
 async def send_acked(
@@ -49,11 +51,16 @@ async def send_until_acked(
     deadline = loop.time() + budget_s
     wait = _BACKOFF_INITIAL_S
     attempt = 0
+    started = loop.time()
     while True:
         attempt += 1
         try:
             async with asyncio.timeout_at(deadline):
-                return await send_acked(topic, key=key, value=value, headers=headers)
+                acked = await send_acked(topic, key=key, value=value, headers=headers)
+            if metrics is not None and loop.time() - started > _LATE_ACK_S:
+                name = getattr(topic, "get_topic_name", lambda: str(topic))()
+                metrics.add("sends_acked_late", topic=name)
+            return acked
         except asyncio.CancelledError:
             raise
         except Exception as exc:

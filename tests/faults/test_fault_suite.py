@@ -2,9 +2,11 @@
 
 The same scenarios run at full size with ``scripts/chaos all --full`` (RELIABILITY.md).
 Each test prints the scenario's figures (``pytest -s`` shows them) and fails with them
-when a promise is broken: an action lost or commented twice, a batch index missing, a
-``commentary_id`` or line id with two contents, a dead letter missing or with another
-reason, a commit left behind, a secret in any output.
+when a promise is broken (``pitchcast/chaos/check.py``): an action lost or commented
+twice, a batch index missing, a ``commentary_id`` or line id with two contents, a dead
+letter missing, duplicated or with another reason, a record without its fallback
+reason, a late line, a commit below the end offset, a secret in any output; or when the
+scenario's fault did not reach the worker (its premise).
 """
 
 from __future__ import annotations

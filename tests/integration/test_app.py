@@ -12,8 +12,8 @@ from collections.abc import Callable
 import pytest
 
 from pitchcast.schemas.contract import validator_for
-from tests.integration.pipeline import WorkerProcess
-from tests.integration.short_match import ACTIONS, PERSONAS, run_short_match, short_plan
+from tests.support.pipeline import WorkerProcess
+from tests.support.short_match import ACTIONS, PERSONAS, run_short_match, short_plan
 
 pytestmark = [pytest.mark.integration, pytest.mark.smoke]
 

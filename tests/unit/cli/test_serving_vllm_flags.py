@@ -94,7 +94,7 @@ def test_vllm_serve_knows_every_flag() -> None:
     outputs config is accepted; the vllm is inside pyproject's bound."""
     python = _vllm_python()
     if python is None:
-        # Not tests.utils.unavailable: CI leaves vLLM out on purpose (see the docstring).
+        # Not tests.support.utils.unavailable: CI leaves vLLM out on purpose (see the docstring).
         pytest.skip(
             "vllm is not installed (GPU hosts, or PITCHCAST_TEST_VLLM_PYTHON); CI leaves it"
             " out: 4.6 GB of wheels, 17 min to install on 2 cores, over CI's 25-min budget"

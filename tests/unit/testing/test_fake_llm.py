@@ -21,6 +21,7 @@ from pitchcast.commentary.validation import validate_items
 from pitchcast.testing.fake_llm import FakeLLMServer, count_tokens, qwen_encoding, split_tokens
 from tests.support.commentary_batches import korean_batch
 from tests.support.llm import TEST_MODEL
+from tests.support.utils import unavailable
 
 # Retries are instant here unless a test asks for real_backoff (tests/support/llm_fixtures.py).
 pytestmark = pytest.mark.usefixtures("instant_retries")
@@ -126,13 +127,17 @@ def test_requests_are_counted_and_recorded(fake_llm: FakeLLMServer) -> None:
     assert fake_llm.request_count == 0 and fake_llm.requests == []
 
 
-@pytest.mark.skipif(qwen_encoding() is None, reason="tiktoken/dashscope not installed")
 def test_token_counts_match_dashscope_qwen_tokenizer() -> None:
     """Counts agree with dashscope's own Qwen tokenizer; split pieces join back to the text."""
-    tokenizers = pytest.importorskip("dashscope.tokenizers.qwen_tokenizer")
+    if qwen_encoding() is None:
+        unavailable("tiktoken/dashscope not installed")
     from pathlib import Path
 
-    import dashscope
+    try:
+        import dashscope
+        from dashscope.tokenizers import qwen_tokenizer as tokenizers
+    except ImportError:
+        unavailable("dashscope's Qwen tokenizer not installed")
 
     vocab = Path(dashscope.__file__).parent / "resources" / "qwen.tiktoken"
     reference = tokenizers.QwenTokenizer(str(vocab))
