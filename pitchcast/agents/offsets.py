@@ -35,11 +35,23 @@ behaviour, so a faust that changes it is noticed.
 
 On a revoke, faust forgets the revoked partitions' acks before the app hears of it;
 :meth:`DedupedAckConsumer.on_partitions_revoked` commits them first.
+
+The same transport gives the app :class:`IdempotentProducer`: faust 0.15.3 builds its
+aiokafka producer with ``acks`` from ``producer_acks`` (default -1, "all") but turns on
+``enable_idempotence`` only inside a transaction (``exactly_once``:
+``Producer._settings_extra``), and aiokafka 0.14 defaults it to off. Without it, a send
+retried after a leader failover can write a record twice; with it, the broker drops the
+copy by producer id and sequence number. It overrides the private
+``Producer._settings_extra`` of faust-streaming 0.15.3 (no public setting exists;
+upstream: faust-streaming/faust has no ``producer_enable_idempotence`` setting);
+``tests/unit/agents/test_offsets.py`` checks the producer faust builds from it.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
+from typing import Any
 
 import faust
 from faust.transport import by_url
@@ -48,7 +60,7 @@ from faust.types import TP
 from faust.types.transports import TransportT
 from faust.types.tuples import ack_lock
 
-__all__ = ["FAUST_VERSION", "DedupedAckApp", "DedupedAckConsumer"]
+__all__ = ["FAUST_VERSION", "DedupedAckApp", "DedupedAckConsumer", "IdempotentProducer"]
 
 #: The faust-streaming release this override was written and checked against.
 FAUST_VERSION = "0.15.3"
@@ -110,8 +122,17 @@ class DedupedAckConsumer(faust_aiokafka.Consumer):
             acked.sort()
 
 
+class IdempotentProducer(faust_aiokafka.Producer):
+    """faust's aiokafka producer with ``acks=all`` and idempotence, in and out of
+    transactions (faust sets idempotence only in them)."""
+
+    def _settings_extra(self) -> Mapping[str, Any]:
+        return {**super()._settings_extra(), "acks": "all", "enable_idempotence": True}
+
+
 class _DedupedAckTransport(faust_aiokafka.Transport):
     Consumer = DedupedAckConsumer
+    Producer = IdempotentProducer
 
 
 class DedupedAckApp(faust.App):

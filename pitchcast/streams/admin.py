@@ -64,7 +64,10 @@ async def ensure_topics(settings: Settings) -> list[str]:
                         name=t,
                         num_partitions=settings.partitions,
                         replication_factor=settings.replication_factor,
-                        topic_configs=dict(TOPIC_CONFIGS),
+                        topic_configs={
+                            **dict(TOPIC_CONFIGS),
+                            "min.insync.replicas": str(settings.min_insync_replicas),
+                        },
                     )
                     for t in missing
                 ]
@@ -78,7 +81,11 @@ async def ensure_topics(settings: Settings) -> list[str]:
             if failed:
                 raise ConfigurationError(f"could not create topics: {'; '.join(failed)}")
             for topic in missing:
-                report.append(f"created {topic} ({settings.partitions} partitions)")
+                report.append(
+                    f"created {topic} ({settings.partitions} partitions, replication factor "
+                    f"{settings.replication_factor}, min.insync.replicas "
+                    f"{settings.min_insync_replicas})"
+                )
             existing = await _partition_counts(admin, wanted)
         wrong = {t: n for t, n in existing.items() if n != settings.partitions}
         if wrong:
