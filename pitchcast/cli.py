@@ -61,11 +61,23 @@ def stack() -> None:
 
 
 @stack.command("up")
-def stack_up() -> None:
+@click.option(
+    "--brokers",
+    type=click.Choice(["1", "3"]),
+    help="Kafka nodes: 3 = a KRaft cluster, replication 3, min ISR 2 [PITCHCAST_STACK_BROKERS].",
+)
+@click.option(
+    "--secure",
+    is_flag=True,
+    default=None,
+    help="SASL_SSL (SCRAM-SHA-512) + ACLs on Kafka, TLS + password on Redis.",
+)
+def stack_up(brokers: str | None, secure: bool | None) -> None:
     """Start Kafka (KRaft, 127.0.0.1) and Redis; harmless when already running."""
     from pitchcast.localstack import LocalStack
 
-    _run_stack(lambda s: LocalStack(s).up(echo=click.echo))
+    overrides = {"stack_brokers": int(brokers) if brokers else None, "stack_secure": secure}
+    _run_stack(lambda s: LocalStack(s).up(echo=click.echo), **overrides)
 
 
 @stack.command("down")
@@ -73,7 +85,7 @@ def stack_down() -> None:
     """Stop the Kafka and Redis processes that `stack up` started."""
     from pitchcast.localstack import LocalStack
 
-    _run_stack(lambda s: LocalStack(s).down(echo=click.echo))
+    _run_stack(lambda s: LocalStack.as_started(s).down(echo=click.echo))
 
 
 @stack.command("status")
@@ -81,12 +93,12 @@ def stack_status() -> None:
     """Say what runs; exit code 1 unless both Kafka and Redis run."""
     from pitchcast.localstack import LocalStack
 
-    ok = _run_stack(lambda s: LocalStack(s).status(echo=click.echo))
+    ok = _run_stack(lambda s: LocalStack.as_started(s).status(echo=click.echo))
     sys.exit(0 if ok else 1)
 
 
-def _run_stack(action: object) -> object:
-    settings = _settings()
+def _run_stack(action: object, **overrides: object) -> object:
+    settings = _settings(**overrides)
     try:
         return action(settings)  # type: ignore[operator]
     except PitchcastError as exc:
