@@ -213,11 +213,21 @@ def _plot(samples: Sequence[Sample], path: Path) -> None:
 
 
 async def soak(
-    kafka: str, workdir: Path, *, speed: float = 10.0, sample_s: float = 10.0
+    kafka: str,
+    workdir: Path,
+    *,
+    speed: float = 10.0,
+    sample_s: float = 10.0,
+    per_period: int | None = None,
 ) -> tuple[Figures, list[Sample]]:
-    """Run the round; its figures (with the growth check) and the samples."""
+    """Run the round; its figures (with the growth check) and the samples. ``per_period``
+    keeps only each match's first actions of each period (a quick try of the run itself)."""
     matches = [
-        match_slice(1 if i % 2 == 0 else 3, game_id=game_on(i, MATCHES, 1000 * (i + 1)))
+        match_slice(
+            1 if i % 2 == 0 else 3,
+            per_period=per_period,
+            game_id=game_on(i, MATCHES, 1000 * (i + 1)),
+        )
         for i in range(MATCHES)
     ]
     samples: list[Sample] = []
@@ -283,13 +293,18 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--speed", type=float, default=10.0, help="times real time [10]")
     parser.add_argument("--sample-s", type=float, default=10.0, help="seconds between samples")
     parser.add_argument("--workdir", type=Path, help="logs, CSV and plot [a temp dir]")
+    parser.add_argument(
+        "--per-period", type=int, help="only each match's first N actions per period (a try)"
+    )
     args = parser.parse_args(argv)
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="pitchcast-soak-"))
     workdir.mkdir(parents=True, exist_ok=True)
     kafka = load_settings().kafka_bootstrap_servers
     print(f"pitchcast soak: Kafka {kafka}, speed {args.speed:g}x, logs in {workdir}", flush=True)
-    figures, samples = asyncio.run(soak(kafka, workdir, speed=args.speed, sample_s=args.sample_s))
+    figures, samples = asyncio.run(
+        soak(kafka, workdir, speed=args.speed, sample_s=args.sample_s, per_period=args.per_period)
+    )
     with (workdir / "soak.csv").open("w", newline="") as handle:
         writer = csv.writer(handle)
         columns = ["at_s", "worker", "rss_mb", "fds", "tasks", "redis_mb", "redis_keys",
