@@ -2,9 +2,12 @@
 
 Six matches at once (the two sample matches, three times each, under six game ids, one per
 partition), every action of both halves, at ``--speed`` times real time (10 by default),
-all three personas in live mode on the test LLM server, one worker; a SIGKILL of the
-worker at 40% of the round (a new one starts at once) and a Redis restart (empty, as a
-Redis without persistence comes back) at 60%. Every ``--sample-s`` seconds it samples:
+all three personas in live mode on the test LLM server, one worker; a Redis restart
+(empty, as a Redis without persistence comes back) at 40% of the round and a SIGKILL of
+the worker at 60% (a new one starts at once), once everything fed before it is
+commented: a crash while records whose lines were claimed in the lost Redis are unacked
+is the documented limit "Redis down and a crash together", not what the soak measures.
+Every ``--sample-s`` seconds it samples:
 
 * the worker's RSS and open file descriptors (``/proc``) and its asyncio tasks (the
   ``asyncio_tasks`` figure of ``/pitchcast/stats/``);
@@ -39,12 +42,13 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from pitchcast.chaos.check import Figures
+from pitchcast.chaos.check import Expected, Figures
 from pitchcast.chaos.run import Run, match_slice
 from pitchcast.chaos.setup import fake_llm, game_on, merge
 from pitchcast.settings import PERSONAS
@@ -163,6 +167,16 @@ def _window_lags(run: Run, samples: list[Sample], began_wall_ms: int) -> None:
         previous = sample.at_s
 
 
+def _fed_so_far(run: Run, sent: Sequence[tuple[float, Any]]) -> Expected:
+    """What must be commented once ``sent`` (action records) is commented."""
+    actions: dict[int, list[int]] = {}
+    for _, (_, value, _) in sent:
+        data = orjson.loads(value or b"{}")
+        if "control" not in data:
+            actions.setdefault(data["game_id"], []).append(data["action_id"])
+    return Expected(actions=actions, times={}, personas=run.personas)
+
+
 def growth_problems(samples: Sequence[Sample]) -> list[str]:
     """The bounded series that keep growing (the rule in the module docstring)."""
     problems = []
@@ -205,7 +219,7 @@ def _plot(samples: Sequence[Sample], path: Path) -> None:
     for axis in axes[-1]:
         axis.set_xlabel("minutes")
     figure.suptitle(
-        "pitchcast soak: 6 matches, 3 personas, live, SIGKILL at 40%, Redis restart at 60%"
+        "pitchcast soak: 6 matches, 3 personas, live, Redis restart at 40%, SIGKILL at 60%"
     )
     figure.tight_layout()
     figure.savefig(path, dpi=90)
@@ -255,11 +269,8 @@ async def soak(
 
         sampling = asyncio.create_task(sampler())
 
-        async def kill() -> None:
-            live = run.live_workers
-            if live:
-                run.figures.extra["SIGKILL at (s)"] = round(time.monotonic() - began)
-                await run.kill(live[-1])
+        messages = merge(*matches)
+        n = len(messages)
 
         async def redis_restart() -> None:
             run.figures.extra["Redis restarted at (s)"] = round(time.monotonic() - began)
@@ -267,11 +278,24 @@ async def soak(
             await asyncio.sleep(2.0)
             run.redis.start()
 
-        messages = merge(*matches)
-        n = len(messages)
+        async def kill() -> None:
+            # A crash while records whose lines were claimed in the Redis that was lost
+            # are still unacked gives a line id a second text: the known limit "Redis down
+            # and a crash together" (RELIABILITY.md). The soak keeps the two apart: it
+            # kills once everything fed so far is commented (the feed waits meanwhile).
+            waited = time.monotonic()
+            await run.wait_commented(_fed_so_far(run, messages[: n * 6 // 10]), timeout_s=900)
+            run.figures.extra["feed paused before the kill until caught up (s)"] = round(
+                time.monotonic() - waited
+            )
+            live = run.live_workers
+            if live:
+                run.figures.extra["SIGKILL at (s)"] = round(time.monotonic() - began)
+                await run.kill(live[-1])
+
         try:
             await run.feed.play(
-                messages, speed=speed, hooks={n * 4 // 10: kill, n * 6 // 10: redis_restart}
+                messages, speed=speed, hooks={n * 4 // 10: redis_restart, n * 6 // 10: kill}
             )
             for match in matches:
                 run.figures.messages["actions"] += len(match.action_ids)
