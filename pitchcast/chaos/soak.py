@@ -284,7 +284,10 @@ async def soak(
             # and a crash together" (RELIABILITY.md). The soak keeps the two apart: it
             # kills once everything fed so far is commented (the feed waits meanwhile).
             waited = time.monotonic()
-            await run.wait_commented(_fed_so_far(run, messages[: n * 6 // 10]), timeout_s=900)
+            reader = await run.wait_commented(
+                _fed_so_far(run, messages[: n * 6 // 10]), timeout_s=900
+            )
+            await reader.close()
             run.figures.extra["feed paused before the kill until caught up (s)"] = round(
                 time.monotonic() - waited
             )
