@@ -68,7 +68,7 @@ class Sample:
     worker: int  # which incarnation (0 before the kill, 1 after)
     rss_mb: float
     fds: int
-    tasks: int
+    tasks: int | None  # None while the worker does not answer
     redis_mb: float
     redis_keys: int
     changelog_records: int
@@ -134,7 +134,7 @@ async def _sample(run: Run, began: float) -> Sample | None:
         worker=run.workers.index(worker),
         rss_mb=round(rss, 1),
         fds=fds,
-        tasks=int(stats.get("asyncio_tasks", -1)),
+        tasks=int(stats["asyncio_tasks"]) if "asyncio_tasks" in stats else None,
         redis_mb=round(redis_mb, 2),
         redis_keys=keys,
         changelog_records=changelog,
