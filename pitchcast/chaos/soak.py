@@ -231,7 +231,7 @@ async def soak(
     workdir: Path,
     *,
     speed: float = 10.0,
-    sample_s: float = 10.0,
+    sample_s: float = 15.0,
     per_period: int | None = None,
 ) -> tuple[Figures, list[Sample]]:
     """Run the round; its figures (with the growth check) and the samples. ``per_period``
@@ -318,7 +318,7 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     parser = argparse.ArgumentParser(prog="scripts/soak", description=__doc__.split("\n\n")[0])
     parser.add_argument("--speed", type=float, default=10.0, help="times real time [10]")
-    parser.add_argument("--sample-s", type=float, default=10.0, help="seconds between samples")
+    parser.add_argument("--sample-s", type=float, default=15.0, help="seconds between samples")
     parser.add_argument("--workdir", type=Path, help="logs, CSV and plot [a temp dir]")
     parser.add_argument(
         "--per-period", type=int, help="only each match's first N actions per period (a try)"
