@@ -42,9 +42,9 @@ aiokafka producer with ``acks`` from ``producer_acks`` (default -1, "all") but t
 ``Producer._settings_extra``), and aiokafka 0.14 defaults it to off. Without it, a send
 retried after a leader failover can write a record twice; with it, the broker drops the
 copy by producer id and sequence number. It overrides the private
-``Producer._settings_extra`` of faust-streaming 0.15.3 (no public setting exists;
-upstream: faust-streaming/faust has no ``producer_enable_idempotence`` setting);
-``tests/unit/agents/test_offsets.py`` checks the producer faust builds from it.
+``Producer._settings_extra`` of faust-streaming 0.15.3: faust has no setting for it, and
+no upstream issue asking for one was found (2026-12); ``tests/unit/agents/test_offsets.py``
+checks the producer faust builds from it, and the version pin there covers an upgrade.
 """
 
 from __future__ import annotations
