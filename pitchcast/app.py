@@ -77,6 +77,7 @@ def create_app(settings: Settings, *, writer: Any | None = None) -> Pitchcast:
         table_standby_replicas=0,
         key_serializer="raw",
         value_serializer="raw",
+        # acks=all is faust's default too; idempotence is not (agents/offsets.py sets it).
         producer_acks=-1,
         broker_session_timeout=settings.kafka_session_timeout_s,
         broker_heartbeat_interval=settings.kafka_session_timeout_s / 10,
@@ -116,6 +117,8 @@ def create_app(settings: Settings, *, writer: Any | None = None) -> Pitchcast:
         key_type=bytes,
         value_type=bytes,
         partitions=settings.partitions,
+        # faust creates the changelog with topic_replication_factor; its min ISR is ours.
+        extra_topic_configs={"min.insync.replicas": str(settings.min_insync_replicas)},
     )
     dead_letters = DeadLetters(
         dlq,

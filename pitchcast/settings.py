@@ -68,6 +68,9 @@ class Settings(BaseSettings):
     publish_lines: bool = True
     partitions: int = Field(default=6, ge=1)
     replication_factor: int = Field(default=1, ge=1)
+    # min.insync.replicas of every topic pitchcast creates (faust's changelog too): with
+    # acks=all, a write is acknowledged once this many replicas have it. 2 with 3 replicas.
+    min_insync_replicas: int = Field(default=1, ge=1)
     create_topics: bool = True
 
     # A dead worker's partitions move to the others after this long without heartbeats.
@@ -187,6 +190,11 @@ class Settings(BaseSettings):
     stack_kafka_controller_port: int = 9093
     stack_redis_port: int = 6379
     stack_kafka_version: str = "4.1.1"
+    # `stack up --brokers 3`: node i (0-based) listens on stack_kafka_port + 2i and its
+    # controller on stack_kafka_controller_port + 2i.
+    stack_brokers: Literal[1, 3] = 1
+    # `stack up --secure`: SASL_SSL (SCRAM-SHA-512) + ACLs on Kafka, TLS + password on Redis.
+    stack_secure: bool = False
 
     # --- Operations: logs (pitchcast/logs.py) -------------------------------
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
@@ -214,6 +222,7 @@ class Settings(BaseSettings):
     def _combinations_that_can_work(self) -> Settings:
         problems = [
             *self._kafka_problems(),
+            *self._replication_problems(),
             *self._redis_problems(),
             *self._llm_endpoint_problems(),
         ]
@@ -222,6 +231,14 @@ class Settings(BaseSettings):
         if problems:
             raise ValueError("settings that cannot work: " + "; ".join(problems))
         return self
+
+    def _replication_problems(self) -> list[str]:
+        if self.min_insync_replicas > self.replication_factor:
+            return [
+                f"PITCHCAST_MIN_INSYNC_REPLICAS={self.min_insync_replicas} exceeds "
+                f"PITCHCAST_REPLICATION_FACTOR={self.replication_factor}: no write could succeed"
+            ]
+        return []
 
     def _kafka_problems(self) -> list[str]:
         problems = []

@@ -231,7 +231,8 @@ def install_web(app: Any, *, settings: Settings, metrics: Metrics, writer: Any) 
 
     @app.page("/pitchcast/stats/")
     async def stats(web: Any, request: Any) -> Any:
-        return web.json(metrics.snapshot())
+        # asyncio_tasks: what the soak run watches for leaks (not a Prometheus series).
+        return web.json({**metrics.snapshot(), "asyncio_tasks": len(asyncio.all_tasks())})
 
     @app.on_before_shutdown.connect
     async def _close_probe(_app: Any, **_: Any) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from pitchcast.chaos import input_faults, process_faults
+from pitchcast.chaos import cluster_faults, input_faults, process_faults
 from pitchcast.chaos.check import Figures
 from pitchcast.chaos.setup import Setup
 
@@ -30,6 +30,11 @@ SCENARIOS: dict[str, Callable[[Setup], Awaitable[Figures]]] = {
     "skip": input_faults.skip,
     "idle": process_faults.idle,
     "exactly-once": process_faults.exactly_once,
+    # On a private three-node cluster (chaos/cluster_faults.py).
+    "leader-kill": cluster_faults.leader_kill,
+    "broker-pause": cluster_faults.broker_pause,
+    "controller-kill": cluster_faults.controller_kill,
+    "cluster": cluster_faults.all_three,  # the three above in one match (CI)
 }
 # The LLM modes each scenario runs in by command (live is pitchcast's default mode).
 MODES: dict[str, tuple[str, ...]] = {

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from pitchcast.cli.options import clear_errors, settings_with
+from pitchcast.cli.options import clear_errors, option, settings_with
 
 __all__ = ["stack"]
 
@@ -19,17 +19,33 @@ def stack() -> None:
     Ports and folder come from PITCHCAST_STACK_* (see `pitchcast config`).
     Examples:
       pitchcast stack up
+      pitchcast stack up --brokers 3          a three-node KRaft cluster
+      pitchcast stack up --secure             SASL_SSL + ACLs on Kafka, TLS + password on Redis
       pitchcast stack status && pitchcast stack down
     """
 
 
 @stack.command("up")
-def stack_up() -> None:
+@option(
+    "--brokers",
+    type=click.Choice(["1", "3"]),
+    setting="stack_brokers",
+    help="Kafka nodes: 3 is a KRaft cluster with replication 3 and min ISR 2.",
+)
+@option(
+    "--secure",
+    is_flag=True,
+    default=None,
+    setting="stack_secure",
+    help="SASL_SSL (SCRAM-SHA-512) and ACLs on Kafka, TLS and a password on Redis.",
+)
+def stack_up(brokers: str | None, secure: bool | None) -> None:
     """Start Kafka (KRaft, 127.0.0.1) and Redis; harmless when already running."""
     from pitchcast.localstack import LocalStack
 
+    settings = settings_with(stack_brokers=int(brokers) if brokers else None, stack_secure=secure)
     with clear_errors():
-        LocalStack(settings_with()).up(echo=click.echo)
+        LocalStack(settings).up(echo=click.echo)
 
 
 @stack.command("down")
@@ -38,7 +54,7 @@ def stack_down() -> None:
     from pitchcast.localstack import LocalStack
 
     with clear_errors():
-        LocalStack(settings_with()).down(echo=click.echo)
+        LocalStack.as_started(settings_with()).down(echo=click.echo)
 
 
 @stack.command("status")
@@ -47,5 +63,5 @@ def stack_status() -> None:
     from pitchcast.localstack import LocalStack
 
     with clear_errors():
-        ok = LocalStack(settings_with()).status(echo=click.echo)
+        ok = LocalStack.as_started(settings_with()).status(echo=click.echo)
     sys.exit(0 if ok else 1)

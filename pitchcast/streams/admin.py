@@ -17,6 +17,7 @@ from pitchcast.streams.clients import aiokafka_options
 __all__ = [
     "TOPIC_CONFIGS",
     "RangeRead",
+    "ensure_changelog",
     "ensure_topics",
     "match_keyed_topics",
     "partition_count",
@@ -64,7 +65,10 @@ async def ensure_topics(settings: Settings) -> list[str]:
                         name=t,
                         num_partitions=settings.partitions,
                         replication_factor=settings.replication_factor,
-                        topic_configs=dict(TOPIC_CONFIGS),
+                        topic_configs={
+                            **dict(TOPIC_CONFIGS),
+                            "min.insync.replicas": str(settings.min_insync_replicas),
+                        },
                     )
                     for t in missing
                 ]
@@ -78,7 +82,11 @@ async def ensure_topics(settings: Settings) -> list[str]:
             if failed:
                 raise ConfigurationError(f"could not create topics: {'; '.join(failed)}")
             for topic in missing:
-                report.append(f"created {topic} ({settings.partitions} partitions)")
+                report.append(
+                    f"created {topic} ({settings.partitions} partitions, replication factor "
+                    f"{settings.replication_factor}, min.insync.replicas "
+                    f"{settings.min_insync_replicas})"
+                )
             existing = await _partition_counts(admin, wanted)
         wrong = {t: n for t, n in existing.items() if n != settings.partitions}
         if wrong:
@@ -89,6 +97,41 @@ async def ensure_topics(settings: Settings) -> list[str]:
             )
         report.extend(f"ok {t} ({existing[t]} partitions)" for t in wanted if t not in missing)
         return report
+    except KafkaError as exc:
+        raise ConfigurationError(
+            f"cannot reach Kafka at {settings.kafka_bootstrap_servers}: {exc}"
+        ) from exc
+    finally:
+        await admin.close()
+
+
+async def ensure_changelog(settings: Settings, topic: str) -> str:
+    """Create faust's changelog ``topic`` (compacted, as faust makes it) when missing: on a
+    cluster where only an admin may create topics, the worker finds it made."""
+    admin = AIOKafkaAdminClient(**aiokafka_options(settings), request_timeout_ms=15000)
+    try:
+        await admin.start()
+        if await _partition_counts(admin, [topic]):
+            return f"ok {topic}"
+        response = await admin.create_topics(
+            [
+                NewTopic(
+                    name=topic,
+                    num_partitions=settings.partitions,
+                    replication_factor=settings.replication_factor,
+                    topic_configs={
+                        "cleanup.policy": "compact",
+                        "min.insync.replicas": str(settings.min_insync_replicas),
+                    },
+                )
+            ]
+        )
+        for error in response.to_object()["topic_errors"]:
+            if error["error_code"] not in (0, TopicAlreadyExistsError.errno):
+                raise ConfigurationError(
+                    f"could not create {topic}: {error.get('error_message') or error['error_code']}"
+                )
+        return f"created {topic} ({settings.partitions} partitions, compacted)"
     except KafkaError as exc:
         raise ConfigurationError(
             f"cannot reach Kafka at {settings.kafka_bootstrap_servers}: {exc}"

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from pitchcast.chaos.cluster_faults import IN_CLUSTER_RUN
 from pitchcast.chaos.scenarios import SCENARIOS, Setup
 
 pytestmark = pytest.mark.integration
@@ -34,6 +35,7 @@ CI_RUNS = [
     ("skip", "live"),
     ("idle", "live"),
     ("exactly-once", "live"),
+    ("cluster", "live"),  # leader-kill, broker-pause, controller-kill in one match
 ]
 
 
@@ -51,4 +53,4 @@ async def test_fault_scenario(
 
 def test_every_scenario_runs_in_ci() -> None:
     """No scenario is left out of the reduced suite."""
-    assert {s for s, _ in CI_RUNS} == set(SCENARIOS)
+    assert {s for s, _ in CI_RUNS} | set(IN_CLUSTER_RUN) == set(SCENARIOS)

@@ -36,11 +36,21 @@ unit test pins that faust behaviour, so a faust that changes it is noticed.
 On a revoke, faust forgets the revoked partitions' acks before the app hears of it;
 :meth:`DedupedAckConsumer.on_partitions_revoked` commits them first, within the first
 step's bound of the revoke (:mod:`pitchcast.agents.acks.revoke`).
+
+The same transport gives the app :class:`IdempotentProducer`: faust 0.15.3 builds its
+aiokafka producer with ``acks`` from ``producer_acks`` (default -1, "all") but turns on
+``enable_idempotence`` only inside a transaction (``exactly_once``:
+``Producer._settings_extra``), and aiokafka 0.14 defaults it to off. Without it, a send
+retried after a leader failover can write a record twice; with it, the broker drops the
+copy by producer id and sequence number. It overrides the private
+``Producer._settings_extra`` of faust-streaming 0.15.3: faust has no setting for it, and
+no upstream issue asking for one was found (2026-12); ``tests/unit/agents/acks/test_offsets.py``
+checks the producer faust builds from it, and the version pin there covers an upgrade.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import faust
@@ -53,7 +63,13 @@ from faust.types.tuples import ack_lock
 from pitchcast.agents.acks.revoke import RevokeBounds, bounded
 from pitchcast.metrics import Metrics
 
-__all__ = ["FAUST_VERSION", "DedupedAckApp", "DedupedAckConsumer", "consumer_ack_range"]
+__all__ = [
+    "FAUST_VERSION",
+    "DedupedAckApp",
+    "DedupedAckConsumer",
+    "IdempotentProducer",
+    "consumer_ack_range",
+]
 
 #: The faust-streaming release this override was written and checked against.
 FAUST_VERSION = "0.15.3"
@@ -117,8 +133,17 @@ class DedupedAckConsumer(faust_aiokafka.Consumer):
             acked.sort()
 
 
+class IdempotentProducer(faust_aiokafka.Producer):
+    """faust's aiokafka producer with ``acks=all`` and idempotence, in and out of
+    transactions (faust sets idempotence only in them)."""
+
+    def _settings_extra(self) -> Mapping[str, Any]:
+        return {**super()._settings_extra(), "acks": "all", "enable_idempotence": True}
+
+
 class _DedupedAckTransport(faust_aiokafka.Transport):
     Consumer = DedupedAckConsumer
+    Producer = IdempotentProducer
 
 
 class DedupedAckApp(faust.App):

@@ -226,3 +226,21 @@ async def test_a_hanging_revoke_commit_is_cut_at_its_bound_and_faust_revokes(
     assert 0.1 <= took < 0.5, took
     assert cancelled == [True] and revoked == [{TP0}]
     assert app.pitchcast_metrics.get("revoke_steps_cut", step="commit_revoked") == 1
+
+
+async def test_the_app_producer_is_idempotent_with_acks_all() -> None:
+    """faust 0.15.3 turns idempotence on only in transactions; the app's producer always
+    has it, with acks=all (IdempotentProducer over faust's private _settings_extra)."""
+    from pitchcast.agents.acks.offsets import IdempotentProducer
+    from pitchcast.app import create_app
+    from pitchcast.settings import load_settings
+
+    app = create_app(load_settings(kafka_bootstrap_servers="127.0.0.1:1")).app
+    assert isinstance(app.producer, IdempotentProducer)
+    assert not app.in_transaction
+    producer = app.producer._new_producer()
+    try:
+        assert producer._txn_manager is not None  # aiokafka's idempotence state
+        assert producer._sender._acks == -1
+    finally:
+        await producer.client.close()

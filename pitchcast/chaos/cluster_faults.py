@@ -1,0 +1,270 @@
+"""Fault scenarios on a three-node Kafka cluster (replication 3, ``min.insync.replicas=2``):
+the partition leader SIGKILLed mid-match and restarted, a broker paused (SIGSTOP) longer
+than the broker session timeout and resumed, the active controller SIGKILLed and
+restarted. ``cluster`` runs the three one after the other in one match on one cluster:
+the reduced form CI runs (one cluster start instead of three).
+
+Each runs one whole match (CI: its first actions of each period) through a real worker
+on the private cluster (:class:`~.cluster.PrivateCluster`), checked by the same checker
+as every scenario, and proves its premise: the node hit really led what the scenario
+says (the match's partition, the worker's group, the quorum), the leadership really
+moved, and the node came back into every ISR afterwards.
+
+Sizes are in each function (``setup.size(ci, full)``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
+
+from aiokafka.partitioner import DefaultPartitioner
+
+from pitchcast.chaos.check import Figures
+from pitchcast.chaos.cluster import PrivateCluster
+from pitchcast.chaos.run import Run, match_slice
+from pitchcast.chaos.setup import Setup, count_messages, fake_llm, line_lags
+
+__all__ = ["IN_CLUSTER_RUN", "all_three", "broker_pause", "controller_kill", "leader_kill"]
+
+#: The scenarios ``cluster`` (:func:`all_three`) runs together in one match.
+IN_CLUSTER_RUN = ("leader-kill", "broker-pause", "controller-kill")
+
+# A broker that misses heartbeats to the controller this long is fenced and loses its
+# leaderships (Kafka's broker.session.timeout.ms default, which the stack keeps).
+BROKER_SESSION_TIMEOUT_S = 9.0
+_PARTITIONS = 3
+
+
+def _partition_of(game_id: int) -> int:
+    every = list(range(_PARTITIONS))
+    return int(DefaultPartitioner()(str(game_id).encode(), every, every))
+
+
+Fault = Callable[[PrivateCluster, Run, Figures], Awaitable[None]]
+
+
+async def _on_cluster(
+    setup: Setup, name: str, faults: Sequence[Fault], *, at: float, match_s: float
+) -> Figures:
+    """A match through a worker on a private cluster; ``faults`` run one after the other
+    beside the feed from ``at`` of the match, each once the previous one's node is back in
+    every ISR; every node is up again before the final check."""
+    cluster = PrivateCluster(setup.workdir / f"private-cluster-{name}")
+    match = match_slice(1, per_period=setup.size(120, None))
+    try:
+        await asyncio.to_thread(cluster.start)
+        async with setup.run(
+            name,
+            kafka=cluster.bootstrap,
+            partitions=_PARTITIONS,
+            llm=fake_llm(),
+            env={**cluster.env, "PITCHCAST_KAFKA_SESSION_TIMEOUT_S": "6"},
+        ) as run:
+            await run.start_worker()
+            run.supervise()  # a worker that exits is a crash (counted), restarted
+            extra = run.figures.extra
+            topics = [run.topics[t] for t in ("events", "batches", "commentary", "lines")]
+            isr_bound = setup.size(60, 120)
+
+            async def in_turn() -> None:
+                for n, fault in enumerate(faults):
+                    if n and await cluster.wait_in_sync(topics, timeout_s=isr_bound) is None:
+                        run.figures.problems.append("a node never came back into every ISR")
+                    await fault(cluster, run, run.figures)
+
+            faulted: list[asyncio.Task[None]] = []
+
+            async def inject() -> None:
+                faulted.append(asyncio.create_task(in_turn()))
+
+            messages = match.outgoing()
+            speed = match.duration_s / match_s
+            hooks = {int(len(messages) * at): inject}
+            try:
+                await run.feed.play(messages, speed=speed, hooks=hooks)
+                await asyncio.gather(*faulted)  # the node is back before the check
+            finally:
+                for task in faulted:
+                    task.cancel()
+            count_messages(run, match)
+            extra["feed retries"] = run.feed.retries
+            back = await cluster.wait_in_sync(topics, timeout_s=isr_bound)
+            if back is None:
+                run.figures.problems.append("a node never came back into every ISR")
+            else:
+                extra["all three in every ISR again after (s)"] = round(back, 1)
+            figures = await run.finish(run.expected([match]), timeout_s=setup.size(240, 600))
+    finally:
+        cluster.stop()
+    lags = sorted(line_lags(run))
+    if lags:
+        figures.extra["line lag p50 / p90 / max (s)"] = (
+            f"{lags[len(lags) // 2]:.2f} / {lags[len(lags) * 9 // 10]:.2f} / {lags[-1]:.2f}"
+        )
+    if figures.crashes:
+        figures.problems.append(
+            f"the worker exited {figures.crashes} time(s) instead of riding out the fault"
+        )
+    return figures
+
+
+# --- the faults ----------------------------------------------------------------------------
+
+
+def _kill_leader(down_s: float) -> Fault:
+    """SIGKILL of the node leading the match's events partition; restarted after
+    ``down_s``. The worker reads and writes through the other two meanwhile."""
+
+    async def fault(cluster: PrivateCluster, run: Run, figures: Figures) -> None:
+        extra = figures.extra
+        topic, partition = run.topics["events"], _partition_of(1)
+        leader, isr = (await cluster.partitions(topic))[partition]
+        extra["leader-kill: killed node (leader of the match's events partition)"] = leader
+        extra["leader-kill: ISR before"] = isr
+        sent = run.feed.sent
+        await asyncio.to_thread(cluster.kill, leader)
+        killed_at = time.monotonic()
+        figures.kills += 1
+        moved = await cluster.wait_leader_moves(topic, partition, leader, timeout_s=30)
+        if moved is None:
+            figures.problems.append(f"leader-kill: the leadership never left node {leader}")
+        else:
+            extra["leader-kill: new leader elected after (s)"] = round(moved, 2)
+            extra["leader-kill: new leader"] = (await cluster.partitions(topic))[partition][0]
+        await asyncio.sleep(max(0.0, down_s - (time.monotonic() - killed_at)))
+        await asyncio.to_thread(cluster.start)  # the killed node again (`stack up` blocks)
+        extra["leader-kill: node down, kill to answering again (s)"] = round(
+            time.monotonic() - killed_at, 1
+        )
+        extra["leader-kill: records fed while the node was down"] = run.feed.sent - sent
+        if run.feed.sent == sent:
+            figures.problems.append("leader-kill: nothing was fed while the node was down")
+
+    return fault
+
+
+def _pause_coordinator(paused_s: float) -> Fault:
+    """SIGSTOP of the worker group's coordinator (a node that answers nothing yet keeps
+    its connections open) for ``paused_s``, longer than the broker session timeout; then
+    SIGCONT."""
+
+    async def fault(cluster: PrivateCluster, run: Run, figures: Figures) -> None:
+        extra = figures.extra
+        group = f"{run.prefix}-app"
+        node = await cluster.coordinator(group)
+        topic = run.topics["events"]
+        leaders = {p: leader for p, (leader, _) in (await cluster.partitions(topic)).items()}
+        led = [p for p, leader in leaders.items() if leader == node]
+        extra["broker-pause: paused node (the group's coordinator)"] = node
+        extra["broker-pause: events partitions it led"] = led
+        sent = run.feed.sent
+        cluster.pause(node)
+        paused_at = time.monotonic()
+        try:
+            # The coordinator (the leader of the group's __consumer_offsets partition)
+            # must move off the paused node once the controller fences it.
+            moved_s: float | None = None
+            while time.monotonic() - paused_at < paused_s:
+                try:
+                    now = await cluster.coordinator(group)
+                except Exception:  # a lookup that reached the paused node: ask again
+                    now = node
+                if now != node:
+                    moved_s = time.monotonic() - paused_at
+                    extra["broker-pause: coordinator moved to"] = now
+                    break
+                await asyncio.sleep(0.25)
+            if moved_s is None:
+                figures.problems.append(
+                    f"broker-pause: the coordinator stayed on node {node} for {paused_s:g} s"
+                )
+            else:
+                extra["broker-pause: coordinator moved after (s)"] = round(moved_s, 2)
+            for partition in led:
+                moved = await cluster.wait_leader_moves(topic, partition, node, timeout_s=10)
+                if moved is None:
+                    figures.problems.append(
+                        f"broker-pause: events[{partition}] still led by the paused node"
+                    )
+            await asyncio.sleep(max(0.0, paused_s - (time.monotonic() - paused_at)))
+        finally:
+            cluster.resume(node)
+        extra["broker-pause: paused for (s)"] = paused_s
+        extra["broker-pause: records fed while paused"] = run.feed.sent - sent
+        if run.feed.sent == sent:
+            figures.problems.append("broker-pause: nothing was fed while the node was paused")
+
+    return fault
+
+
+def _kill_controller(down_s: float) -> Fault:
+    """SIGKILL of the active KRaft controller (a combined node: its broker dies too); the
+    other two elect a new one; restarted after ``down_s``."""
+
+    async def fault(cluster: PrivateCluster, run: Run, figures: Figures) -> None:
+        extra = figures.extra
+        controller = cluster.active_controller()
+        if controller is None:
+            figures.problems.append("controller-kill: no active controller in the nodes' logs")
+            return
+        extra["controller-kill: killed node (the active controller)"] = controller
+        sent = run.feed.sent
+        await asyncio.to_thread(cluster.kill, controller)
+        killed_at = time.monotonic()
+        figures.kills += 1
+        moved = await cluster.wait_controller_moves(controller, timeout_s=30)
+        if moved is None:
+            figures.problems.append(f"controller-kill: no new controller after node {controller}")
+        else:
+            extra["controller-kill: new controller elected after (s)"] = round(moved, 2)
+            extra["controller-kill: new controller"] = cluster.active_controller()
+        await asyncio.sleep(max(0.0, down_s - (time.monotonic() - killed_at)))
+        await asyncio.to_thread(cluster.start)
+        extra["controller-kill: node down, kill to answering again (s)"] = round(
+            time.monotonic() - killed_at, 1
+        )
+        extra["controller-kill: records fed while the node was down"] = run.feed.sent - sent
+        if run.feed.sent == sent:
+            figures.problems.append("controller-kill: nothing was fed while the node was down")
+
+    return fault
+
+
+# --- the scenarios ----------------------------------------------------------------------
+
+
+async def leader_kill(setup: Setup) -> Figures:
+    """The leader of the match's partition SIGKILLed at 40% of the match, restarted."""
+    fault = _kill_leader(setup.size(8.0, 30.0))
+    return await _on_cluster(setup, "leader-kill", [fault], at=0.4, match_s=setup.size(40.0, 120.0))
+
+
+async def broker_pause(setup: Setup) -> Figures:
+    """The group's coordinator paused past the broker session timeout at 40%, resumed."""
+    fault = _pause_coordinator(setup.size(BROKER_SESSION_TIMEOUT_S + 5.0, 30.0))
+    return await _on_cluster(
+        setup, "broker-pause", [fault], at=0.4, match_s=setup.size(40.0, 120.0)
+    )
+
+
+async def controller_kill(setup: Setup) -> Figures:
+    """The active controller SIGKILLed at 40% of the match, restarted."""
+    fault = _kill_controller(setup.size(8.0, 30.0))
+    return await _on_cluster(
+        setup, "controller-kill", [fault], at=0.4, match_s=setup.size(40.0, 120.0)
+    )
+
+
+async def all_three(setup: Setup) -> Figures:
+    """The three faults in turn in one match on one cluster: CI's reduced form, at CI
+    size whatever the profile (the full sizes are the three scenarios on their own)."""
+    reduced = replace(setup, profile="ci")
+    faults = [
+        _kill_leader(8.0),
+        _pause_coordinator(BROKER_SESSION_TIMEOUT_S + 5.0),
+        _kill_controller(8.0),
+    ]
+    return await _on_cluster(reduced, "cluster", faults, at=0.1, match_s=130.0)
