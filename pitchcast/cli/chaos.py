@@ -17,6 +17,7 @@ __all__ = ["SCENARIO_NAMES", "chaos"]
 SCENARIO_NAMES = (
     "sigkill", "rebalance", "broker-stop", "redis", "kill-before-publish", "llm-faults",
     "malformed", "lost-ack", "dlq-fail", "skip", "idle", "exactly-once",
+    "leader-kill", "broker-pause", "controller-kill", "cluster",
 )  # fmt: skip
 
 
@@ -45,7 +46,9 @@ def chaos(
     \b
     SCENARIOS: all, or some of
       sigkill, rebalance, broker-stop, redis, kill-before-publish, llm-faults,
-      malformed, lost-ack, dlq-fail, skip, idle, exactly-once
+      malformed, lost-ack, dlq-fail, skip, idle, exactly-once,
+      leader-kill, broker-pause, controller-kill (a three-broker cluster each),
+      cluster (the three in one match)
 
     \b
     Examples:

@@ -26,10 +26,10 @@ from pathlib import Path
 
 import pytest
 import redis
-from tests.integration.pipeline import WorkerProcess
-from tests.integration.short_match import BAD_INPUTS
-from tests.tls_support import make_tls_files
-from tests.utils import unavailable
+from tests.support.pipeline import WorkerProcess
+from tests.support.short_match import BAD_INPUTS
+from tests.support.tls import make_tls_files
+from tests.support.utils import unavailable
 
 from pitchcast.localstack import LocalStack
 from pitchcast.settings import load_settings
