@@ -26,13 +26,13 @@ from pathlib import Path
 
 import pytest
 import redis
+
+from pitchcast.localstack import LocalStack
+from pitchcast.settings import load_settings
 from tests.support.pipeline import WorkerProcess
 from tests.support.short_match import BAD_INPUTS
 from tests.support.tls import make_tls_files
 from tests.support.utils import unavailable
-
-from pitchcast.localstack import LocalStack
-from pitchcast.settings import load_settings
 
 pytestmark = pytest.mark.integration
 
