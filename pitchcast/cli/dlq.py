@@ -35,7 +35,7 @@ def _dlq_filters(
     until: str | None,
     source_offsets: str | None,
 ) -> Any:
-    from pitchcast.streams.dlq import Filters, parse_id, parse_offsets, parse_time
+    from pitchcast.streams.dead_letters.tooling import Filters, parse_id, parse_offsets, parse_time
 
     try:
         return Filters(
@@ -100,7 +100,7 @@ def dlq_list(
     """
     import orjson
 
-    from pitchcast.streams.dlq import describe, format_row, read_dead_letters
+    from pitchcast.streams.dead_letters.tooling import describe, format_row, read_dead_letters
 
     settings = settings_with()
     filters = _dlq_filters((), game_id, reasons, since, until, source_offsets)
@@ -122,7 +122,7 @@ def dlq_show(dead_letter_id: str) -> None:
     """
     import orjson
 
-    from pitchcast.streams.dlq import describe, read_dead_letters
+    from pitchcast.streams.dead_letters.tooling import describe, read_dead_letters
 
     settings = settings_with()
     filters = _dlq_filters((dead_letter_id,), None, (), None, None, None)
@@ -165,7 +165,7 @@ def dlq_replay(
       pitchcast dlq replay 0:12 0:13 --dry-run
       pitchcast dlq replay --reason SchemaViolation --game-id 126283 --since 2h
     """
-    from pitchcast.streams.dlq import plan_replay, read_dead_letters, replayed_ids, send_replay
+    from pitchcast.streams.dead_letters.tooling import plan_replay, read_dead_letters, replayed_ids, send_replay
 
     settings = settings_with()
     filters = _dlq_filters(ids, game_id, reasons, since, until, source_offsets)
