@@ -49,6 +49,14 @@ _TRAILING = re.compile(r"[\s.!?…~,'\"”’)\]]+$")
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")
 
 
+# Nouns that end like a predicate ("…까지!", "상대", "골대", "시야", "골 에어리어"): calls,
+# whatever their last syllable.
+_NOUN_ENDINGS = (
+    "까지", "상대", "골대", "시야", "분야", "바다", "의지", "정지",
+    "필요", "중요", "주요", "에어리어",
+)  # fmt: skip
+
+
 def _final_word(text: str) -> str:
     body = _TRAILING.sub("", text.strip())
     return body.split()[-1] if body else ""
@@ -61,7 +69,7 @@ def _has_final_b(syllable: str) -> bool:
 
 
 def _class_of(word: str) -> str:
-    if len(word) < 2:
+    if len(word) < 2 or word.endswith(_NOUN_ENDINGS):
         return "noun / call"
     if word.endswith("니까") and not (word.endswith("습니까") or _has_final_b(word[-3:-2] or " ")):
         return "~어/아"  # 하니까, 잘하니까: a casual reason, not the formal question
@@ -87,33 +95,13 @@ def sentence_endings(text: str) -> list[tuple[str, str]]:
     return found
 
 
-# Nouns that end like a casual predicate: "…까지!", "상대", "골대", "시야" are calls, not 반말.
-# The casual classes count for CASTER and ANALYST only on a predicate (a Hangul syllable
-# before the ending, and not one of these).
-_NOUN_ENDINGS = (
-    "까지",
-    "상대",
-    "골대",
-    "시야",
-    "분야",
-    "바다",
-    "의지",
-    "정지",
-    "필요",
-    "중요",
-    "주요",
-    "에어리어",
-)
-_CASUAL_ALLOWED_ENDS = (
-    "대",
-    "라",
-    "자",
-    "니",
-    "래",
-)  # mostly nouns at a line's end (상대, 골라...)
+# Endings of the ~어/아 class that end nouns more often than 반말 at a line's end
+# (상대, 수신자, 골라인...): not counted as a slip.
+_CASUAL_ALLOWED_ENDS = ("대", "라", "자", "니", "래")
 
 
 def _is_predicate(word: str) -> bool:
+    """A word that can carry a register: two syllables or more after any reference."""
     core = word.rsplit("}", 1)[-1]  # "{P1}이야": only what follows a reference
     return len(core) >= 2 and not core.endswith(_NOUN_ENDINGS)
 

@@ -717,6 +717,23 @@ def test_pitch_zones_for_the_acting_team(x: float, y: float, tactical: bool, zon
 
 
 @pytest.mark.parametrize(
+    ("x", "y", "zone"),
+    [
+        (95.0, 34.0, "박스 한가운데"),
+        (80.0, 34.0, "박스 바로 앞"),
+        (80.0, 5.0, "상대 골대 쪽 오른편"),
+        (60.0, 63.0, "상대 쪽 왼편"),
+        (40.0, 34.0, "자기 쪽 가운데"),
+        (8.0, 34.0, "자기 골문 앞"),
+    ],
+)
+def test_a_friend_names_places_in_everyday_words(x: float, y: float, zone: str) -> None:
+    """Issue 16: FRIEND's own words for places; the thirds are the plain ones."""
+    assert actions_module.zone(x, y, False, casual=True) == zone
+    assert actions_module.direction(10.0, 10.0, False, casual=True) == "왼쪽 앞"
+
+
+@pytest.mark.parametrize(
     ("dx", "dy", "direction"),
     [(20.0, 0.0, "전방"), (10.0, 10.0, "왼쪽 전방"), (0.0, -10.0, "오른쪽"), (-20.0, 1.0, "뒤")],
 )
