@@ -13,6 +13,8 @@ Errors that callers may also catch as ``ValueError`` keep it as a second base (m
     ├── StackError                  the local Kafka/Redis stack could not start or stop
     ├── PhrasebookError             +ValueError: a mistake in the template's phrasebook,
     │                               naming the entry (the worker does not start)
+    ├── PromptContentError          +ValueError: a mistake in the prompt's content file
+    │                               (prompt.toml: glossary, examples), naming the entry
     ├── MetricError                 +ValueError: an undeclared metric, wrong labels, or a
     │                               write that does not fit the kind (a bug in the caller)
     ├── InvalidMessage              +ValueError: a message on an input topic that cannot
@@ -64,6 +66,7 @@ __all__ = [
     "MetricError",
     "PhrasebookError",
     "PitchcastError",
+    "PromptContentError",
     "SchemaViolation",
     "StackError",
     "UndecodableMessage",
@@ -89,6 +92,10 @@ class StackError(PitchcastError):
 
 class PhrasebookError(PitchcastError, ValueError):
     """The phrasebook has a mistake; the message names the entry and the problem."""
+
+
+class PromptContentError(PitchcastError, ValueError):
+    """``prompt.toml`` (glossary, examples) has a mistake; the message says where."""
 
 
 class MetricError(PitchcastError, ValueError):

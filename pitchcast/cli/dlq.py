@@ -165,7 +165,12 @@ def dlq_replay(
       pitchcast dlq replay 0:12 0:13 --dry-run
       pitchcast dlq replay --reason SchemaViolation --game-id 126283 --since 2h
     """
-    from pitchcast.streams.dead_letters.tooling import plan_replay, read_dead_letters, replayed_ids, send_replay
+    from pitchcast.streams.dead_letters.tooling import (
+        plan_replay,
+        read_dead_letters,
+        replayed_ids,
+        send_replay,
+    )
 
     settings = settings_with()
     filters = _dlq_filters(ids, game_id, reasons, since, until, source_offsets)

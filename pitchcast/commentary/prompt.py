@@ -7,7 +7,15 @@ cache of a byte-identical prefix):
    It depends only on (persona, structured flag), never on the batch, so every request
    of a persona shares it. Output instructions live here, not in the user message.
 2. ``user``: the batch as data: match line, teams, running score, players, actions as
-   CSV with only the columns the commentary needs, coordinates rounded to 2 decimals.
+   CSV with only the columns the commentary needs: the zone, end zone and direction
+   words pitchcast computes from the coordinates (the template writer's own words,
+   :func:`~pitchcast.commentary.actions.zone`; they replace the end coordinates), and the
+   start coordinates rounded to 2 decimals (how far from goal a shot was).
+
+The system prompt also carries what a small model cannot work out: a glossary from every
+K League event type and result to its Korean broadcast term, and a worked example (8
+actions: a turnover, a shot, a foul and a goal) answered in the persona's voice and
+register. Both are content, in ``prompt.toml`` (:mod:`.prompt_content`).
 
 Players and teams appear as references (``P1``, ``T1``, see :mod:`.slots`); the model
 writes ``{P1}`` and pitchcast fills in the name. Every free-text field that comes from
@@ -33,10 +41,13 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import Sequence
 from typing import Any
 
+from pitchcast.commentary.prompt_content import prompt_content
 from pitchcast.commentary.slots import SlotTable, build_slots, clean_text
+from pitchcast.commentary.template.actions import direction, geometry, zone
 from pitchcast.schemas.records import TONES, Action, Batch, Score
 from pitchcast.settings import PERSONAS, Persona
 from pitchcast.story import MOMENTUM_MINUTES, Story, match_minute, momentum
@@ -74,7 +85,7 @@ __all__ = [
     "team_rows",
 ]
 
-PROMPT_VERSION = "pitchcast-prompt-3"
+PROMPT_VERSION = "pitchcast-prompt-4"
 
 # Length the prompt asks for, in characters of the written line (placeholders included).
 LINE_CHARS = (15, 40)
@@ -90,7 +101,11 @@ SECTION_ACTIONS = "[액션]"
 SECTION_REQUEST = "[요청]"
 SECTION_REVIEW = "[검토]"
 
-ACTION_COLUMNS = ("n", "m", "team", "player", "type", "result", "sx", "sy", "ex", "ey")
+ACTION_COLUMNS = (
+    "n", "m", "team", "player", "type", "result", "zone", "to", "dir", "sx", "sy",
+)  # fmt: skip
+# Below this distance (m) the ball stayed put: no end zone and no direction (as the template).
+_MOVED_M = 3.0
 
 _FIELD_MAX_CHARS = 40
 _PREVIOUS_ANSWER_MAX_CHARS = 2000
@@ -106,34 +121,21 @@ _PERIOD_NAMES = {1: "전반", 2: "후반", 3: "연장 전반", 4: "연장 후반
 
 _PERSONA_INTROS: dict[Persona, str] = {
     "CASTER": (
-        "당신은 K리그 경기를 생중계하는 캐스터다. 눈앞의 장면을 현재형으로, 빠르고 생생하게 "
-        "전한다. 말투는 방송 존댓말(~합니다, ~하네요)."
+        "당신은 K리그 경기를 생중계하는 TV 캐스터다. 눈앞의 장면을 현재형으로, 빠르고 생생하게 "
+        "전한다. 말투는 방송 존댓말이고 어미를 섞는다: ~합니다, ~하죠, ~하네요, 그리고 명사로 "
+        "끝나는 짧은 외침(골키퍼 정면!). 낮춤말 어미(~한다, ~했어, ~야)는 쓰지 않는다."
     ),
     "ANALYST": (
-        "당신은 K리그 전술 해설위원이다. 각 장면의 위치와 방향, 거리, 공격과 수비의 "
-        "흐름을 짚는다(전진 패스, 측면 전환, 볼 회수 위치). 평가는 기록(슈팅 수, 공격 지역 비중)이 "
-        "뒷받침할 때만 한다. "
-        "말투는 차분한 존댓말(~입니다, ~하죠)."
+        "당신은 K리그 해설위원이다. 각 장면을 평가하며 위치와 방향, 공격과 수비의 흐름을 "
+        "짚는다(전진 패스, 측면 전환, 볼 회수 위치). 평가는 기록(슈팅 수, 공격 지역 비중)이 "
+        "뒷받침할 때만 한다. 외래어 대신 방송 용어를 쓴다(볼 회수, 경합, 드리블). 거리는 "
+        "롱패스, 측면 전환처럼 거리가 의미 있을 때만 말한다. 말투는 차분한 존댓말, 어미는 "
+        "~하죠, ~해요, ~합니다를 섞는다. 낮춤말 어미(~한다, ~했어)는 쓰지 않는다."
     ),
     "FRIEND": (
         "당신은 옆자리에서 같이 K리그 경기를 보는 친구다. 반말로 편하게, 감탄과 가벼운 농담을 "
-        "섞어 말한다(~했어!, ~잖아, 와 이거 봐). 욕설이나 비하는 하지 않는다."
-    ),
-}
-
-# Two example lines per persona, in that persona's voice (rows 1 and 2 of a batch).
-_PERSONA_EXAMPLES: dict[Persona, tuple[tuple[str, str], tuple[str, str]]] = {
-    "CASTER": (
-        ("calm", "{P1}이 뒤에서 {P2}에게 짧게 내줍니다."),
-        ("excited", "{P2}가 오른쪽 측면을 단숨에 파고듭니다!"),
-    ),
-    "ANALYST": (
-        ("analytical", "{P1}이 수비 라인 앞에서 방향을 바꿔 반대쪽으로 공을 보냅니다."),
-        ("tense", "{P2}의 파울로 {T2}의 공격이 끊기죠."),
-    ),
-    "FRIEND": (
-        ("calm", "{P1}이 뒤로 살짝 돌려놨어, 다시 뒤에서 시작이야."),
-        ("playful", "{P2} 혼자 쭉 몰고 올라간다, 벌써 하프라인 넘었어!"),
+        "섞어 말한다(~했어!, ~잖아, ~네, ~다, 와 이거 봐). 존댓말 어미(~니다, ~요, ~죠)는 쓰지 "
+        "않는다. 장소는 쉬운 말로 한다(박스 앞, 자기 쪽, 상대 쪽). 욕설이나 비하는 하지 않는다."
     ),
 }
 
@@ -141,6 +143,13 @@ _TONE_GUIDE = (
     "excited(골, 결정적 슈팅, 멋진 돌파), tense(위험한 장면, 파울, 카드), calm(평범한 빌드업), "
     "analytical(전술적 의미), playful(재미있는 장면), disappointed(실패, 실수, 놓친 기회)"
 )
+
+
+def _glossary() -> str:
+    content = prompt_content()
+    types = ", ".join(f"{k}={v}" for k, v in content.types.items())
+    results = ", ".join(f"{k}={v}" for k, v in content.results.items())
+    return f"- type: {types}\n- result: {results}"
 
 
 def _common_rules() -> str:
@@ -155,15 +164,20 @@ def _common_rules() -> str:
 - {SECTION_PLAYERS} ref,team,name(,pos): 선수 참조(P1, P2...).
 - {SECTION_ACTIONS} {",".join(ACTION_COLUMNS)}: 시간 순서의 액션. n은 번호, m은 경기 시간(분: \
 전반 1~45, 후반 46~90, 추가 시간은 그 뒤로 이어짐), type과 result는 K리그 이벤트 이름(영어, \
-result가 비면 기록 없음), sx,sy에서 ex,ey까지가 공의 이동(미터, 경기장 105x68, 행동한 팀은 \
-언제나 x=105 쪽으로 공격하고 y=0 쪽이 공격 방향 기준 오른쪽 측면, ex,ey가 비면 제자리).
+result가 비면 기록 없음). zone은 동작이 시작된 곳, to는 공이 간 곳, dir은 공이 간 방향으로, \
+pitchcast가 좌표에서 계산한 말이다(공이 거의 움직이지 않았으면 to와 dir은 빈칸). 왼쪽, 오른쪽은 \
+언제나 행동한 팀의 공격 방향 기준이다. sx,sy는 시작 좌표(미터, 경기장 105x68, 행동한 팀은 언제나 \
+x=105 쪽으로 공격, 상대 골문은 x=105, y=34).
 - {SECTION_REQUEST} 해설할 번호.
+
+용어(type, result를 말할 때 이 말을 쓴다):
+{_glossary()}
 
 규칙:
 - 요청한 번호마다 정확히 한 줄을 번호 순서대로 쓴다. 빠뜨리거나 합치거나 더하지 않는다.
 - 선수와 팀은 이름 대신 참조를 중괄호로 감싸 쓴다: {{P1}}, {{T2}}. 조사는 바로 뒤에 붙인다\
 ({{P1}}이, {{T2}}는). 받침에 맞게 자동으로 고쳐진다. 표에 없는 선수나 팀은 말하지 않는다.
-- 좌표 숫자는 말하지 않고 위치로 바꿔 말한다(자기 진영, 중원, 오른쪽 측면, 페널티 박스 안).
+- 좌표 숫자는 말하지 않는다. 위치와 방향은 zone, to, dir의 말로 한다.
 - 스코어는 {SECTION_SCORE}에 있는 것만 말한다. 결과를 예측하거나 지어내지 않는다.
 - 경기 흐름(몇 번째 골, 몇 번째 슈팅, 경고)은 {SECTION_STORY}와 액션에서 셀 수 있는 것만 말한다. \
 숫자를 모르면 숫자 없이 말한다.
@@ -176,19 +190,26 @@ result가 비면 기록 없음), sx,sy에서 ex,ey까지가 공의 이동(미터
 
 
 def _format_block(persona: Persona, *, structured: bool) -> str:
-    (tone1, text1), (tone2, text2) = _PERSONA_EXAMPLES[persona]
+    content = prompt_content()
+    lines = content.examples[persona]
+    example_input = (
+        f"{SECTION_SCORE} {content.example_score}\n{SECTION_ACTIONS}\n{content.example_actions}"
+    )
     if structured:
+        rows = ",".join(
+            json.dumps([line.row, line.tone, line.text], ensure_ascii=False, separators=(",", ":"))
+            for line in lines
+        )
         return (
             'JSON 하나만 쓴다: {"lines":[[번호,"tone","해설"],...]}. '
             "요청한 번호마다 한 항목, 번호 순서대로.\n"
-            "예:\n"
-            f'{{"lines":[[1,"{tone1}","{text1}"],[2,"{tone2}","{text2}"]]}}'
+            f"예(입력 일부):\n{example_input}\n답:\n"
+            f'{{"lines":[{rows}]}}'
         )
+    answer = "\n".join(f"{line.row}|{line.tone}|{line.text}" for line in lines)
     return (
         "한 줄에 하나씩 번호|tone|해설 형식으로만 쓴다. 다른 말, 머리말, 코드 블록은 쓰지 않는다.\n"
-        "예:\n"
-        f"1|{tone1}|{text1}\n"
-        f"2|{tone2}|{text2}"
+        f"예(입력 일부):\n{example_input}\n답:\n{answer}"
     )
 
 
@@ -319,7 +340,8 @@ def team_rows(slots: SlotTable) -> list[list[str]]:
 
 
 def action_row(row: int, action: Action, slots: SlotTable) -> list[str]:
-    moved = (action.end_x, action.end_y) != (action.start_x, action.start_y)
+    shape = geometry(action)
+    went = shape.distance >= _MOVED_M
     return [
         str(row),
         str(match_minute(action.period_id, action.time_seconds)),
@@ -327,10 +349,11 @@ def action_row(row: int, action: Action, slots: SlotTable) -> list[str]:
         slots.player_ref(action) or "",
         prompt_field(action.type_name),
         prompt_field(action.result_name),
+        zone(shape.x, shape.y, tactical=False),
+        zone(shape.end_x, shape.end_y, tactical=False) if went else "",
+        direction(shape.dx, shape.dy, tactical=False) if went else "",
         _coord(action.start_x),
         _coord(action.start_y),
-        _coord(action.end_x) if moved else "",
-        _coord(action.end_y) if moved else "",
     ]
 
 

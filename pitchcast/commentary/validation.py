@@ -16,7 +16,11 @@ A line is valid when:
   keeps the model from writing them;
 * numbers: a score, minute or count the line states must agree with the action and the
   match story around it (:mod:`pitchcast.checks.claims`, the same rules ``pitchcast
-  eval`` applies); what those rules cannot read is let through, never guessed at.
+  eval`` applies); what those rules cannot read is let through, never guessed at;
+* wording: nothing the data cannot support (:mod:`pitchcast.checks.wording`);
+* register: when the persona is given, every sentence ends in its register
+  (:func:`pitchcast.checks.register.register_slips`: no 반말 from CASTER or ANALYST, no
+  존댓말 from FRIEND), so a refused line is written by the template in the same voice.
 
 :func:`validate_items` checks a complete answer strictly: exactly one line per
 requested row, no extra, duplicate or unknown rows. :class:`LineAssembler` checks a
@@ -30,6 +34,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 
 from pitchcast.checks.claims import LineFacts, check_claims, facts_names
+from pitchcast.checks.register import register_slips
 from pitchcast.checks.wording import find_wording
 from pitchcast.commentary.parsing import ParsedItem
 from pitchcast.commentary.prompt import MAX_TEXT_CHARS, format_rows
@@ -126,10 +131,12 @@ class ItemChecker:
         *,
         slots: SlotTable | None = None,
         max_chars: int = MAX_DESCRIPTION_CHARS,
+        persona: str | None = None,
     ) -> None:
         self.batch = batch
         self.slots = slots or build_slots(batch)
         self.max_chars = max_chars
+        self.persona = persona  # None: no register check
         self.rows: tuple[int, ...] = tuple(range(1, len(batch.actions) + 1))
         self._actions: dict[int, Action] = dict(zip(self.rows, batch.actions, strict=True))
         self._allowed = _cleaned_names(names_in_batch(batch, self.slots))
@@ -202,6 +209,13 @@ class ItemChecker:
             # before the names are filled in, so a name never matches a pattern.
             for found in find_wording(raw, action.type_name):
                 reasons.append(f"n={row}: {found.matched!r}: {found.why}")
+            if self.persona is not None:
+                slips = register_slips(raw, self.persona)
+                if slips:
+                    reasons.append(
+                        f"n={row}: {', '.join(slips)}: not {self.persona}'s register"
+                        f" ({_REGISTER_HINTS.get(self.persona, '')})"
+                    )
         if reasons or tone is None:
             raise CommentaryRejected(reasons)
         return CommentaryItem(
@@ -210,6 +224,13 @@ class ItemChecker:
             tone=tone,
             description=filled,
         )
+
+
+_REGISTER_HINTS = {
+    "CASTER": "존댓말: ~니다, ~죠, ~네요, or a short call",
+    "ANALYST": "존댓말: ~죠, ~요, ~니다",
+    "FRIEND": "반말: ~어/아, ~네, ~다, ~지, ~야",
+}
 
 
 def _facts_by_row(batch: Batch) -> dict[int, LineFacts]:
@@ -236,13 +257,14 @@ def validate_items(
     *,
     rows: Sequence[int] | None = None,
     max_chars: int = MAX_DESCRIPTION_CHARS,
+    persona: str | None = None,
 ) -> tuple[CommentaryItem, ...]:
     """One valid item per requested row (default: every action of ``batch``), in order.
 
     Strict: a missing, extra, duplicate or unknown row, or any invalid line, raises
     :class:`CommentaryRejected` listing every problem found.
     """
-    checker = ItemChecker(batch, max_chars=max_chars)
+    checker = ItemChecker(batch, max_chars=max_chars, persona=persona)
     expected = tuple(rows) if rows is not None else checker.rows
     reasons: list[str] = []
     if len(parsed_items) != len(expected):
@@ -301,8 +323,9 @@ class LineAssembler:
         max_chars: int = MAX_DESCRIPTION_CHARS,
         checker: ItemChecker | None = None,
         settled: Mapping[int, CommentaryItem] | None = None,
+        persona: str | None = None,
     ) -> None:
-        self.checker = checker or ItemChecker(batch, max_chars=max_chars)
+        self.checker = checker or ItemChecker(batch, max_chars=max_chars, persona=persona)
         self.rows = self.checker.rows
         # Rows written by earlier requests (live mode): final, never asked again.
         self._settled: dict[int, CommentaryItem] = dict(settled or {})

@@ -69,12 +69,17 @@ def _grounding(fig: dict[str, Any]) -> list[str]:
 
 def _voice(fig: dict[str, Any]) -> list[str]:
     w, pace = fig["wording"], fig["pace"]
+    register = fig.get("register", {"slips": 0, "examples": []})
     mix = ", ".join(f"{k} {v:.0%}" for k, v in fig["endings"].items())
     tones = ", ".join(f"{k} {v:.0%}" for k, v in fig["tones"].items())
     out = [
         f"**Voice and pace.** Endings: {mix or 'none'}. Tones: {tones or 'none'}."
         f" Lines per minute of play: {_num(pace['lines_per_minute'], 1)}"
         f" (the busiest minute: {pace['worst_minute']}).",
+        "",
+        f"**Register.** {register['slips']} lines out of the persona's register (CASTER and"
+        " ANALYST in 반말, FRIEND in 존댓말; `pitchcast/checks/register.py`).",
+        *(f"- {', '.join(e['slips'])}: {_cell(e['text'])}" for e in register["examples"]),
         "",
         f"**Wording.** {w['unsupported']} unsupported claims (gestures, feelings, intent,"
         f" causes, play away from the ball), {w['mistakes']} known mistakes"

@@ -18,7 +18,7 @@ import orjson
 
 from pitchcast.checks.claims import ClaimCheck, LineFacts, check_claims
 from pitchcast.checks.particles import ParticleCheck, check_particles
-from pitchcast.checks.register import ending_of
+from pitchcast.checks.register import ending_of, register_slips
 from pitchcast.checks.wording import find_wording
 from pitchcast.quality.fit import event_class, length_figures, tone_fit
 from pitchcast.quality.grounding import allowed_names, clean_name, match_info_names
@@ -127,6 +127,7 @@ def _persona_figures(run: MatchRun, lines: list[Line], names: Names) -> dict[str
     ]
     unsupported = [(ln, f) for ln, f in wording if f.kind.startswith("unsupported")]
     mistakes = [(ln, f) for ln, f in wording if f.kind == "mistake"]
+    slips = [(ln, found) for ln in lines if (found := register_slips(ln.text, ln.persona))]
     per_minute = Counter(int(line.clock_s // 60) for line in lines)
     minutes_of_play = (max(per_minute) + 1) if per_minute else 0
     figures: dict[str, Any] = {
@@ -169,6 +170,13 @@ def _persona_figures(run: MatchRun, lines: list[Line], names: Names) -> dict[str
             ],
         },
         "endings": _shares(Counter(ending_of(line.text) for line in lines)),
+        "register": {
+            "slips": len(slips),
+            "examples": [
+                {"slips": found, "text": ln.text, "source": ln.source}
+                for ln, found in slips[:EXAMPLES]
+            ],
+        },
         "tones": _shares(Counter(line.tone for line in lines)),
         "pace": {
             "lines_per_minute": len(lines) / minutes_of_play if minutes_of_play else None,
@@ -248,7 +256,8 @@ def failures(
     min_shape_gap: int | None = None,
 ) -> list[str]:
     """Why the evaluation fails: grounding or particle errors, unsupported claims or known
-    wording mistakes (``pitchcast/checks/wording.toml``), and the repetition
+    wording mistakes (``pitchcast/checks/wording.toml``), lines out of the persona's
+    register (``pitchcast/checks/register.py``), and the repetition
     thresholds when given. Empty when it passes."""
     problems = []
     for persona, fig in figures["personas"].items():
@@ -261,6 +270,9 @@ def failures(
             problems.append(f"{persona}: {wording['unsupported']} unsupported claims")
         if wording["mistakes"]:
             problems.append(f"{persona}: {wording['mistakes']} known wording mistakes")
+        slips = fig.get("register", {}).get("slips", 0)
+        if slips:
+            problems.append(f"{persona}: {slips} lines out of the persona's register")
         rep = fig["repetition"]
         if max_shape_share is not None and rep["top_share"] > max_shape_share:
             problems.append(

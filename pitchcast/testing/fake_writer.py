@@ -164,6 +164,8 @@ _FILLERS = (
 
 
 def _zone(row: dict[str, str]) -> str:
+    if row.get("zone"):
+        return row["zone"]  # pitchcast's own words (prompt 4 on)
     try:
         x, y = float(row.get("sx") or 0), float(row.get("sy") or 34)
     except ValueError:
@@ -174,6 +176,11 @@ def _zone(row: dict[str, str]) -> str:
 
 
 def _way(row: dict[str, str]) -> str:
+    way = row.get("dir")
+    if way is not None:  # pitchcast's direction words (prompt 4 on)
+        if way == "전방":
+            return "앞으로 길게" if row.get("to", "").startswith("페널티") else "앞으로"
+        return "뒤로" if "뒤" in way else "옆으로"
     try:
         dx = float(row.get("ex") or row.get("sx") or 0) - float(row.get("sx") or 0)
     except ValueError:

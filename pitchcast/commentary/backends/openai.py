@@ -314,7 +314,7 @@ class OpenAIBackend:
             allowed = f"{config.batch_deadline_s:g}s"
         else:
             allowed = f"{max(deadline - loop.time(), 0.0):.3g}s"
-        assembler = LineAssembler(batch, max_chars=config.max_description_chars)
+        assembler = LineAssembler(batch, max_chars=config.max_description_chars, persona=persona)
         usage = _UsageSum()
         game_id = batch.game_id
         context = {"game_id": game_id, "batch_index": batch.batch_index, "persona": persona}
@@ -392,7 +392,9 @@ class OpenAIBackend:
         if deadline is None:
             deadline = asyncio.get_running_loop().time() + config.batch_deadline_s
         structured = config.structured_output
-        assembler = LineAssembler(batch, max_chars=config.max_description_chars, settled=settled)
+        assembler = LineAssembler(
+            batch, max_chars=config.max_description_chars, settled=settled, persona=persona
+        )
         usage = _UsageSum()
         context = {"game_id": batch.game_id, "batch_index": batch.batch_index, "persona": persona}
         messages = build_live_messages(batch, persona, turns, rows, structured=structured)

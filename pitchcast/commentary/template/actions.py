@@ -97,6 +97,16 @@ _PLAIN_ZONES: Mapping[str, tuple[str, str, str]] = {
     "box": ("페널티 박스 오른쪽", "페널티 박스 중앙", "페널티 박스 왼쪽"),
     "six": ("골문 바로 앞", "골문 바로 앞", "골문 바로 앞"),
 }
+# Everyday words (FRIEND): the places a fan names from the sofa, same thirds as plain.
+_CASUAL_ZONES: Mapping[str, tuple[str, str, str]] = {
+    "own_box": ("자기 골문 앞 오른쪽", "자기 골문 앞", "자기 골문 앞 왼쪽"),
+    "own_third": ("뒤쪽 오른편 깊은 데", "자기 골대 쪽 깊은 데", "뒤쪽 왼편 깊은 데"),
+    "own_half": ("자기 쪽 오른편", "자기 쪽 가운데", "자기 쪽 왼편"),
+    "opp_half": ("상대 쪽 오른편", "상대 쪽 가운데", "상대 쪽 왼편"),
+    "final_third": ("상대 골대 쪽 오른편", "박스 바로 앞", "상대 골대 쪽 왼편"),
+    "box": ("박스 안 오른쪽", "박스 한가운데", "박스 안 왼쪽"),
+    "six": ("골대 코앞", "골대 코앞", "골대 코앞"),
+}
 # Tactical words (ANALYST): depth and one of five vertical lanes, right to left.
 _TACTICAL_DEPTHS: Mapping[str, str] = {
     "own_box": "자기 박스",
@@ -110,8 +120,9 @@ _TACTICAL_DEPTHS: Mapping[str, str] = {
 _TACTICAL_LANES = ("우측면", "우측 하프스페이스", "중앙", "좌측 하프스페이스", "좌측면")
 
 
-def zone(x: float, y: float, tactical: bool) -> str:
-    """The zone's name in plain words, or in an analyst's words when ``tactical``."""
+def zone(x: float, y: float, tactical: bool, *, casual: bool = False) -> str:
+    """The zone's name in plain words, in an analyst's words when ``tactical``, or in a
+    friend's everyday words when ``casual``."""
     where = depth(x, y)
     if tactical:
         if where == "six":
@@ -119,19 +130,21 @@ def zone(x: float, y: float, tactical: bool) -> str:
         lane = min(int(y / (PITCH_Y / 5)), 4) if y > 0 else 0
         return f"{_TACTICAL_DEPTHS[where]} {_TACTICAL_LANES[lane]}"
     lane = 0 if y < PITCH_Y / 3 else (2 if y > 2 * PITCH_Y / 3 else 1)
-    return _PLAIN_ZONES[where][lane]
+    return (_CASUAL_ZONES if casual else _PLAIN_ZONES)[where][lane]
 
 
-def direction(dx: float, dy: float, tactical: bool) -> str:
-    """Where the ball went, for the acting team: +x is forward, +y is to its left."""
+def direction(dx: float, dy: float, tactical: bool, *, casual: bool = False) -> str:
+    """Where the ball went, for the acting team: +x is forward, +y is to its left
+    (``casual``: 앞 rather than 전방)."""
     angle = math.degrees(math.atan2(dy, dx))
     side = ("좌측" if tactical else "왼쪽") if angle > 0 else ("우측" if tactical else "오른쪽")
     back = "후방" if tactical else "뒤"
     turn = abs(angle)
+    ahead = "앞" if casual else "전방"
     if turn <= 30:
-        return "전방"
+        return ahead
     if turn <= 70:
-        return f"{side} 전방"
+        return f"{side} {ahead}"
     if turn < 110:
         return side
     if turn < 150:

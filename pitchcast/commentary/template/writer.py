@@ -302,6 +302,7 @@ _ZONE_SLOTS = frozenset({"구역", "도착구역"})
 def _draft(action: Action, ctx: _Context, previous: Action | None) -> _Drafted:
     """The kind and slot values of ``action`` (``previous``: the action before it)."""
     tactical = ctx.persona == "ANALYST"
+    casual = ctx.persona == "FRIEND"  # a friend's own words for places
     type_name = action.type_name if isinstance(action.type_name, str) else ""
     raw_result = action.result_name if isinstance(action.result_name, str) else None
     shape = geometry(action)
@@ -310,8 +311,8 @@ def _draft(action: Action, ctx: _Context, previous: Action | None) -> _Drafted:
     actor = _actor(action, team)
     slots: dict[str, _Slot] = {
         "선수": _Slot(actor),
-        "구역": _Slot(zone(shape.x, shape.y, tactical)),
-        "도착구역": _Slot(zone(shape.end_x, shape.end_y, tactical)),
+        "구역": _Slot(zone(shape.x, shape.y, tactical, casual=casual)),
+        "도착구역": _Slot(zone(shape.end_x, shape.end_y, tactical, casual=casual)),
         "시간": _Slot(minute_text(action.period_id, action.time_seconds)),
         "라인": _Slot(line_kind(shape.x, shape.y)),
         "슈팅": _Slot(_SHOT_NOUNS.get(type_name, "슈팅")),
@@ -322,7 +323,7 @@ def _draft(action: Action, ctx: _Context, previous: Action | None) -> _Drafted:
         slots["팀"] = _Slot(team)  # a nameless actor already reads "<team> 선수"
     if shape.distance >= 3.0:
         slots["거리"] = _Slot(f"{shape.distance:.0f}m")
-        slots["방향"] = _Slot(direction(shape.dx, shape.dy, tactical))
+        slots["방향"] = _Slot(direction(shape.dx, shape.dy, tactical, casual=casual))
     if kind == "received":
         passer = _passer(previous, action, actor)
         if passer:

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 from dataclasses import replace
+from importlib import resources
 
 import jsonschema
 import pytest
 
+from pitchcast.checks.register import register_slips
+from pitchcast.checks.wording import find_wording
 from pitchcast.commentary import prompt
 from pitchcast.commentary.prompt import (
     ACTION_COLUMNS,
@@ -26,7 +30,13 @@ from pitchcast.commentary.prompt import (
     response_format,
     system_prompt,
 )
+from pitchcast.commentary.prompt_content import (
+    PromptContentError,
+    parse_prompt_content,
+    prompt_content,
+)
 from pitchcast.schemas.records import TONES, Score
+from pitchcast.schemas.vocabulary import RESULT_NAMES, TYPE_NAMES
 from pitchcast.settings import PERSONAS
 from pitchcast.testing.fake_llm import count_tokens, qwen_encoding
 from tests.support.commentary_batches import korean_batch, sample_batches
@@ -104,19 +114,19 @@ def test_user_prompt_has_match_teams_running_score_players_and_actions() -> None
 
 
 def test_actions_csv_has_only_needed_columns_and_rounded_coordinates() -> None:
-    """Columns are n,m,team,player,type,result,sx,sy,ex,ey; metres with at most 2 decimals."""
+    """Columns are n,m,team,player,type,result,zone,to,dir,sx,sy (the end coordinates are
+    the words of to and dir); metres with at most 2 decimals."""
     text = build_user_prompt(korean_batch())
     rows = _section(text, SECTION_ACTIONS)
     assert tuple(rows[0]) == ACTION_COLUMNS
     assert "dx" not in text and "game_id" not in text and "126283" not in text
     carry = rows[2]
-    assert (carry["sx"], carry["sy"], carry["ex"], carry["ey"]) == ("45.25", "22", "60.12", "18.99")
-    # A row without movement leaves the end blank (the prompt says: stayed put).
-    assert (rows[1]["ex"], rows[1]["ey"]) == ("", "")
+    assert (carry["sx"], carry["sy"]) == ("45.25", "22")
+    assert "ex" not in carry and "ey" not in carry
     assert rows[0]["m"] == "11" and rows[0]["n"] == "1"  # the match minute being played
     assert rows[1]["result"] == ""
     for row in rows:
-        for key in ("sx", "sy", "ex", "ey"):
+        for key in ("sx", "sy"):
             assert re.fullmatch(r"(-?\d+(\.\d{1,2})?)?", row[key]), row[key]
 
 
@@ -228,7 +238,65 @@ def test_prompt_version_is_a_plain_label() -> None:
 
 @pytest.mark.skipif(qwen_encoding() is None, reason="tiktoken/dashscope not installed")
 def test_data_part_of_the_prompt_stays_compact() -> None:
-    """A sample-match batch, match story included, costs under 700 Qwen2.5 tokens of data
-    (the seeds' JSON: ~1,440; without the story pitchcast's data part was ~444)."""
+    """A sample-match batch, match story and zone words included, costs under 800 Qwen2.5
+    tokens of data (the seeds' JSON: ~1,440; without the story pitchcast's data part was
+    ~444; with the story and coordinates only, at most 669; with the zone, end zone and
+    direction words instead of the end coordinates, at most 792, 682 on average)."""
     counts = [count_tokens(build_user_prompt(b)) for b in sample_batches()]
-    assert max(counts) < 700
+    assert max(counts) < 800
+
+
+def test_zone_and_direction_words_are_data_columns() -> None:
+    """Issue 16: pitchcast computes the zone, the end zone and the direction (the template's
+    own words) and passes them as columns; a ball that stayed put has neither end nor way."""
+    rows = _section(build_user_prompt(korean_batch()), SECTION_ACTIONS)
+    carry = rows[2]  # 45.25,22 -> 60.12,18.99: own half to past halfway, right flank, forward
+    assert (carry["zone"], carry["to"], carry["dir"]) == (
+        "자기 진영 오른쪽",
+        "하프라인 너머 오른쪽",
+        "전방",
+    )
+    assert rows[1]["zone"] and (rows[1]["to"], rows[1]["dir"]) == ("", "")
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+@pytest.mark.parametrize("structured", [False, True])
+def test_the_glossary_and_the_worked_example_are_in_the_static_prompt(
+    persona: str, structured: bool
+) -> None:
+    """Issue 16: every K League type and result has its Korean term in the system prompt,
+    and the worked example is answered in the persona's voice: 6-8 lines covering a
+    turnover, a shot, a foul and a goal, claiming nothing the data cannot show, each in the
+    persona's register, in the answer format asked for."""
+    text = system_prompt(persona, structured=structured)  # type: ignore[arg-type]
+    content = prompt_content()
+    for name, term in (*content.types.items(), *content.results.items()):
+        assert f"{name}={term}" in text
+    assert set(content.types) == TYPE_NAMES and set(content.results) == RESULT_NAMES
+    assert content.example_header == ACTION_COLUMNS
+    example = list(csv.DictReader(io.StringIO(content.example_actions)))
+    kinds = {(row["type"], row["result"]) for row in example}
+    assert {("Pass", "Unsuccessful"), ("Interception", "")} <= kinds  # a turnover
+    assert {"Shot", "Foul", "Goal"} <= {row["type"] for row in example}
+    lines = content.examples[persona]
+    assert 6 <= len(lines) <= 8 and len(lines) == len(example)
+    for line, row in zip(lines, example, strict=True):
+        assert not find_wording(line.text, row["type"]), line.text
+        assert not register_slips(line.text, persona), line.text
+        shown = (
+            json.dumps([line.row, line.tone, line.text], ensure_ascii=False, separators=(",", ":"))
+            if structured
+            else f"{line.row}|{line.tone}|{line.text}"
+        )
+        assert shown in text
+
+
+def test_a_glossary_missing_a_type_is_an_error() -> None:
+    """The loader names what is missing: a new K League type needs its term first."""
+    shipped = resources.files("pitchcast.commentary").joinpath("prompt.toml").read_text("utf-8")
+    with pytest.raises(PromptContentError, match="missing \\['Offside'\\]"):
+        parse_prompt_content(shipped.replace('"Offside" = "오프사이드"\n', ""))
+    with pytest.raises(PromptContentError, match="one line per example action"):
+        parse_prompt_content(
+            shipped.replace('  [8, "excited", "골! {P3} 동점골이야, 1대 1!"],\n', "")
+        )

@@ -246,3 +246,34 @@ def test_an_llm_line_that_invents_a_gesture_or_a_feeling_is_refused() -> None:
     assert reason.startswith("n=3: '고개를 젓'") and "몸짓" in reason
     answer[2] = ParsedItem(3, "calm", "{P1}의 패스가 끊깁니다")
     assert len(validate_items(korean_batch(), answer)) == 10
+
+
+@pytest.mark.parametrize(
+    ("persona", "slip", "kept"),
+    [
+        ("CASTER", "{P1}이 공을 잡았어!", "{P1}이 공을 잡죠."),
+        ("ANALYST", "{P1}의 패스가 끊겼다.", "{P1}의 패스가 끊겨요."),
+        ("FRIEND", "{P1}이 공을 잡습니다.", "{P1}이 공 잡았어!"),
+        ("FRIEND", "{P1} 패스 좋아요.", "{P1} 패스 좋다."),
+    ],
+)
+def test_an_llm_line_out_of_its_persona_register_is_refused(
+    persona: str, slip: str, kept: str
+) -> None:
+    """Issue 16: with the persona given, a line that leaves its register (CASTER or ANALYST
+    in 반말, FRIEND in 존댓말) is refused, so the template writes it in the same voice; the
+    reason names the ending. Without a persona no register is checked."""
+    answer = _answer()
+    if persona == "FRIEND":
+        answer = [ParsedItem(p.row, p.tone, f"{{P1}}이 {p.row}번째 장면 만들었어.") for p in answer]
+    answer[4] = ParsedItem(5, "calm", slip)
+    (reason,) = _reasons(answer, persona=persona)
+    assert reason.startswith("n=5: ") and f"not {persona}'s register" in reason
+    answer[4] = ParsedItem(5, "calm", kept)
+    assert len(validate_items(korean_batch(), answer, persona=persona)) == 10
+    answer[4] = ParsedItem(5, "calm", slip)
+    assert len(validate_items(korean_batch(), answer)) == 10  # no persona: no rule
+    assembler = LineAssembler(korean_batch(), persona=persona)
+    assembler.begin_attempt()
+    assert assembler.add(answer[0]) and not assembler.add(answer[4])
+    assert f"not {persona}'s register" in assembler.reasons[0]

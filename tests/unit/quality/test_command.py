@@ -9,6 +9,7 @@ import orjson
 import pytest
 from click.testing import CliRunner
 
+from pitchcast.checks.register import CASUAL, POLITE
 from pitchcast.cli import main
 from tests.support.commentary_batches import DATA
 
@@ -90,3 +91,24 @@ def test_repetition_targets(
     rep = figures["personas"][persona]["repetition"]
     assert rep["top_share"] <= 0.015, rep["top"][:3]
     assert rep["shortest_gap_lines"] >= 30, rep["shortest_gap_lines_shape"]
+
+
+@pytest.mark.parametrize("mode", ["batch", "live"])
+@pytest.mark.parametrize("name", list(MATCHES))
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_voice_targets(
+    evaluations: dict[tuple[str, str], Any], name: str, persona: str, mode: str
+) -> None:
+    """Issue 16: three voices. No ending class in more than 70% of a persona's lines and at
+    least three at 10% or more (FRIEND: three 반말 classes; CASTER and ANALYST: 존댓말
+    classes or short calls); no line out of the persona's register; no unsupported claim
+    and no known wording mistake."""
+    _, figures, _ = evaluations[(name, mode)]
+    fig = figures["personas"][persona]
+    endings = fig["endings"]
+    assert max(endings.values()) <= 0.70, endings
+    counted = CASUAL if persona == "FRIEND" else POLITE | {"noun / call"}
+    assert sum(share >= 0.10 for e, share in endings.items() if e in counted) >= 3, endings
+    assert fig["register"]["slips"] == 0, fig["register"]["examples"]
+    assert fig["wording"]["unsupported"] == 0, fig["wording"]["examples"]
+    assert fig["wording"]["mistakes"] == 0, fig["wording"]["examples"]

@@ -6,11 +6,12 @@ import re
 
 import pytest
 
+from pitchcast.checks.register import register_slips
 from pitchcast.commentary.parsing import parse_answer
 from pitchcast.commentary.prompt import build_messages, build_repair_messages
 from pitchcast.schemas.records import TONES
 from pitchcast.testing.fake_writer import read_prompt, write_answer
-from tests.support.commentary_batches import korean_batch
+from tests.support.commentary_batches import korean_batch, sample_batches
 from tests.support.live_conversations import LIVE_TURNS, live_chat, repair_turn
 
 # Retries are instant here unless a test asks for real_backoff (tests/support/llm_fixtures.py).
@@ -91,3 +92,13 @@ def test_batch_mode_and_its_repair_turn_still_work() -> None:
 def test_a_chat_without_actions_gets_a_short_answer() -> None:
     """A warm-up (no [액션] anywhere) is answered with one short token."""
     assert write_answer([{"role": "user", "content": "?"}], structured=False) == "네"
+
+
+@pytest.mark.parametrize("persona", ["CASTER", "ANALYST", "FRIEND"])
+def test_lines_keep_the_persona_register(persona: str) -> None:
+    """Issue 16: the test LLM writes each persona in its register (CASTER and ANALYST in
+    존댓말, FRIEND in 반말), so the validation's register check refuses none of its lines."""
+    for batch in sample_batches()[:30]:
+        answer = write_answer(build_messages(batch, persona), structured=False)  # type: ignore[arg-type]
+        for item in parse_answer(answer):
+            assert register_slips(item.text, persona) == [], item.text

@@ -111,7 +111,7 @@ def _lines_of(text: str, header: str, lines: str) -> str:
 
 
 _FIRST_RECEIVED = "{선수:이/가} 공을 받습니다."
-_SECOND_SIDE_PASS = "짧은 횡패스, {선수:이/가} 옆 동료에게 내줍니다."
+_SECOND_SIDE_PASS = "짧은 횡패스, {선수:이/가} 옆 동료에게 내주죠."
 MISTAKES = [
     pytest.param(
         lambda t: _in_section(t, "received.CASTER", _FIRST_RECEIVED, "{선슈} 받음."),

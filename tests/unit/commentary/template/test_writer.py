@@ -23,6 +23,7 @@ from typing import Any
 import orjson
 import pytest
 
+from pitchcast.checks.register import ending_of, register_slips
 from pitchcast.commentary.backends.template import TemplateBackend
 from pitchcast.commentary.template import (
     MAX_DESCRIPTION_CHARS,
@@ -404,13 +405,16 @@ def _all_sample_items(persona: Persona) -> list[tuple[Action, CommentaryItem]]:
 
 
 def test_three_distinct_voices() -> None:
-    """CASTER speaks in 합니다/습니다, FRIEND in 반말, ANALYST in zones and distances."""
+    """CASTER and ANALYST speak in 존댓말 with mixed endings (~니다, ~죠, ~네요, ~요, calls),
+    FRIEND in 반말; every sentence keeps its persona's register; ANALYST names zones."""
     caster = [i.description for _, i in _all_sample_items("CASTER")]
     analyst = [i.description for _, i in _all_sample_items("ANALYST")]
     friend = [i.description for _, i in _all_sample_items("FRIEND")]
-    formal = sum("니다" in d for d in caster) / len(caster)
-    assert formal >= 0.9, formal
+    for persona, lines in (("CASTER", caster), ("ANALYST", analyst), ("FRIEND", friend)):
+        assert not [d for d in lines if register_slips(d, persona)], persona
     assert not [d for d in friend if "니다" in d]
+    formal = sum(ending_of(d) == "~니다" for d in caster) / len(caster)
+    assert 0.3 <= formal <= 0.7, formal
     tactical_words = (
         "하프스페이스",
         "파이널 서드",
@@ -710,6 +714,23 @@ def test_minute_of_play(period: int, seconds: float, text: str) -> None:
 def test_pitch_zones_for_the_acting_team(x: float, y: float, tactical: bool, zone: str) -> None:
     """Zones read for the team that attacks towards x = 105 with its right flank at y = 0."""
     assert actions_module.zone(x, y, tactical) == zone
+
+
+@pytest.mark.parametrize(
+    ("x", "y", "zone"),
+    [
+        (95.0, 34.0, "박스 한가운데"),
+        (80.0, 34.0, "박스 바로 앞"),
+        (80.0, 5.0, "상대 골대 쪽 오른편"),
+        (60.0, 63.0, "상대 쪽 왼편"),
+        (40.0, 34.0, "자기 쪽 가운데"),
+        (8.0, 34.0, "자기 골문 앞"),
+    ],
+)
+def test_a_friend_names_places_in_everyday_words(x: float, y: float, zone: str) -> None:
+    """Issue 16: FRIEND's own words for places; the thirds are the plain ones."""
+    assert actions_module.zone(x, y, False, casual=True) == zone
+    assert actions_module.direction(10.0, 10.0, False, casual=True) == "왼쪽 앞"
 
 
 @pytest.mark.parametrize(
