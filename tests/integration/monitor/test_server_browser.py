@@ -228,7 +228,14 @@ async def test_the_match_page_live_in_a_browser(
         )
         monitor.start()
         _wait("the page to reconnect", lambda: browser.find_element(By.ID, "feed").text == "live")
-        _wait("the lines again", lambda: len(_lines(browser, "CASTER")) >= ACTIONS)
+        try:
+            _wait("the lines again", lambda: len(_lines(browser, "CASTER")) >= ACTIONS)
+        except AssertionError:
+            # What the monitor holds against what the page shows, and the monitor's log.
+            held = httpx.get(f"{monitor.url}/api/matches/{GAME_ID}").text[:300]
+            shown = len(_lines(browser, "CASTER"))
+            log = monitor.log_path.read_text(errors="replace")[-2000:]
+            raise AssertionError(f"page shows {shown} lines; monitor: {held}\n{log}") from None
         assert browser.execute_script("return window.__pwned === undefined")
     finally:
         monitor.stop()
