@@ -12,6 +12,8 @@ import com.fasterxml.jackson.annotation.JsonProperty;
  *
  * @param last the JSON field {@code final} (true on the batch's last line); {@code final}
  *     is a Java keyword, so this one component is named explicitly
+ * @param source who wrote the line: {@code llm}, or {@code template} when the LLM did not
+ *     write it validly in time (added within v1: null on lines of older pitchcast releases)
  */
 public record CommentaryLine(
         String schema,
@@ -22,7 +24,8 @@ public record CommentaryLine(
         String persona,
         CommentaryItem item,
         @JsonProperty("final") boolean last,
-        Instant createdAt) {
+        Instant createdAt,
+        String source) {
 
     /** The line id: {@code commentary_id:line_index}. */
     public String lineId() {
