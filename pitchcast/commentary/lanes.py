@@ -36,9 +36,13 @@ from pitchcast.schemas.records import CommentaryItem, CommentaryLine, Usage, com
 from pitchcast.schemas.timestamps import utc_now_iso
 from pitchcast.settings import Persona, Settings
 
-__all__ = ["Lanes", "LineBook"]
+__all__ = ["RESTORED_REASON", "Lanes", "LineBook"]
 
 Source = Literal["llm", "template"]
+
+
+# The fallback reason of a record whose template lines were written before a restart.
+RESTORED_REASON = "restored: template lines of an earlier owner"
 
 
 class LineBook:
@@ -274,10 +278,15 @@ class Lanes:
             model = getattr(self.writer.primary, "model", None) or self.writer.primary.name
             if source != "llm":
                 model = "template" if source == "template" else f"{model}+template"
+        reason = reasons[0] if reasons else None
+        if reason is None and source != "llm":
+            # Template lines an earlier owner stored: the store keeps who wrote a line,
+            # not why, and a record not written by the LLM alone always says why.
+            reason = RESTORED_REASON
         return CommentaryResult(
             items=items,
             source=source,  # type: ignore[arg-type]
             model=model,
             usage=usage,
-            fallback_reason=reasons[0] if reasons else None,
+            fallback_reason=reason,
         )

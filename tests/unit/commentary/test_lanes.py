@@ -10,7 +10,7 @@ import orjson
 from pitchcast.cache import RedisStore
 from pitchcast.commentary.backends.template import TemplateBackend
 from pitchcast.commentary.desk import BatchWork, Desk
-from pitchcast.commentary.lanes import Lanes
+from pitchcast.commentary.lanes import RESTORED_REASON, Lanes
 from pitchcast.commentary.service import AlreadyPublished, CommentaryService
 from pitchcast.metrics import Metrics
 from pitchcast.schemas.records import (
@@ -182,3 +182,25 @@ async def test_a_live_lane_publishes_each_action_as_it_arrives() -> None:
     assert list(result.items) == [line.item for line in publisher.sent]
     assert not lane.done()  # waits for batch 1
     lane.cancel()
+
+
+async def test_a_record_with_template_lines_of_an_earlier_owner_says_why() -> None:
+    """The line store keeps who wrote a line, not why: a live batch whose template lines
+    came from an earlier owner is "mixed" and still carries a fallback reason (the fault
+    suite's checker requires one on every record not written by the LLM alone)."""
+    publisher = MemoryPublisher()
+    lanes, _ = _lanes(publisher, mode="live")
+    batch = korean_batch(2)
+    desk, work = _closed(batch)
+    cid = commentary_id_for(batch.game_id, batch.batch_index, "CASTER")
+    for n, action in enumerate(batch.actions):
+        item = CommentaryItem(action.action_id, action.time_seconds, "calm", f"stored {n}")
+        source = "template" if n == 0 else "llm"
+        publisher.lines[(cid, n)] = [
+            orjson.dumps({"item": item, "raw": None, "source": source}),
+            True,
+        ]
+    result = await lanes.write(desk, work, "CASTER")
+    assert not isinstance(result, AlreadyPublished)
+    assert result.source == "mixed"
+    assert result.fallback_reason == RESTORED_REASON
