@@ -89,6 +89,8 @@ class MatchBoard:
     cards: list[dict[str, Any]] = field(default_factory=list)
     dead_letters: Counter[str] = field(default_factory=Counter)
     last_line_ms: int | None = None
+    # Lines read before their action (topics are not ordered between them), by action id.
+    waiting: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
 
     # -- input ------------------------------------------------------------------------
 
@@ -99,6 +101,22 @@ class MatchBoard:
             self.home_name = info.home_team_name_ko or info.home_team_name or "Home"
             self.away_name = info.away_team_name_ko or info.away_team_name or "Away"
         self.started_ms = ts_ms
+
+    def keep_since(self, before: MatchBoard, ts_ms: int) -> None:
+        """Take the lines and batches of ``before`` published at or after ``ts_ms``."""
+        for persona, lines in before.lines.items():
+            for line in lines:
+                if line["ts_ms"] >= ts_ms:
+                    self.lines.setdefault(persona, deque(maxlen=LINES_KEPT)).append(line)
+                    self.line_ids.add(line["id"])
+                    self.last_line_ms = max(self.last_line_ms or 0, line["ts_ms"])
+                    if line["latency_ms"] is None:
+                        self.waiting.setdefault(line["action_id"], []).append(line)
+        for persona, batches in before.batches.items():
+            for batch in batches:
+                if batch["ts_ms"] >= ts_ms:
+                    self.batches.setdefault(persona, deque(maxlen=BATCHES_KEPT)).append(batch)
+                    self.batch_ids.add(batch["id"])
 
     def side_of(self, team_id: int) -> str | None:
         if team_id == self.home_team_id:
@@ -112,6 +130,9 @@ class MatchBoard:
         view = _action_view(action, side, ts_ms)
         self.actions[action.action_id] = view
         self.recent.append(action.action_id)
+        for line in self.waiting.pop(action.action_id, []):
+            line["latency_ms"] = line["ts_ms"] - ts_ms
+            line["clock"] = view["clock"]
         self.period_id = action.period_id
         self.time_seconds = action.time_seconds
         scorer_side = side
@@ -165,6 +186,8 @@ class MatchBoard:
             "ts_ms": ts_ms,
         }
         self.lines.setdefault(view["persona"], deque(maxlen=LINES_KEPT)).append(view)
+        if action is None:
+            self.waiting.setdefault(view["action_id"], []).append(view)
         self.last_line_ms = ts_ms
         return view
 
@@ -283,9 +306,14 @@ class Board:
 
     def _on_control(self, control: Control, ts_ms: int) -> list[Update]:
         if control.control == "match_start":
-            # A new start of a game id the board already holds (a replay) begins afresh.
+            # A new start of a game id the board already holds (a replay) begins afresh,
+            # but keeps what was read of this run already: topics carry no order between
+            # them, so on a re-read a line may come before its match_start.
+            before = self.matches.get(control.game_id)
             board = self.matches[control.game_id] = MatchBoard(control.game_id)
             board.start(control.match_info, ts_ms)
+            if before is not None:
+                board.keep_since(before, ts_ms)
             return [{"type": "reset", "game_id": control.game_id}]
         if control.control == "match_end":
             self._match(control.game_id).ended = True

@@ -190,3 +190,19 @@ def test_a_new_match_start_begins_the_match_afresh() -> None:
     board.on_event(_start(), 2)
     assert board.matches[GAME].score == {"home": 0, "away": 0}
     assert board.matches[GAME].actions == {}
+
+
+def test_a_line_read_before_its_match_start_is_kept() -> None:
+    """Topics have no order between them: re-reading from the look-back, a match's lines
+    may be read before its match_start. They stay; a replay's older lines do not."""
+    board = Board()
+    board.on_line(_line(1, 0), 5_000)  # read first, published after the match started
+    old = _line(2, 1)
+    board.on_line(old, 500)  # an earlier run of the same game id
+    board.on_event(_start(), 1_000)
+    board.on_event(_action(1), 2_000)
+    kept = board.matches[GAME].lines["CASTER"]
+    assert [line["action_id"] for line in kept] == [1]
+    # Its latency is known once its action is read.
+    assert kept[0]["latency_ms"] == 3_000
+    assert board.on_line(_line(1, 0), 6_000) == []  # still known: not shown twice
