@@ -279,7 +279,7 @@ class Lanes:
             if source != "llm":
                 model = "template" if source == "template" else f"{model}+template"
         reason = reasons[0] if reasons else None
-        if reason is None and source != "llm":
+        if reason is None and source != "llm" and book.restored:
             # Template lines an earlier owner stored: the store keeps who wrote a line,
             # not why, and a record not written by the LLM alone always says why.
             reason = RESTORED_REASON
