@@ -21,6 +21,9 @@ import time
 from pathlib import Path
 
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.client import AIOKafkaClient
+from aiokafka.errors import for_code
+from aiokafka.protocol.coordination import FindCoordinatorRequest
 
 from pitchcast.chaos.services import free_port
 from pitchcast.localstack.processes import port_free, read_text, send_signal, wait_gone
@@ -131,13 +134,24 @@ class PrivateCluster:
             p["partition"]: (p["leader"], sorted(p["isr"])) for p in described.get("partitions", [])
         }
 
-    async def coordinator(self, group: str) -> int:
-        admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap, request_timeout_ms=5000)
+    async def coordinator(self, group: str, *, not_asking: int | None = None) -> int:
+        """The node coordinating ``group``, asked of a node other than ``not_asking``.
+
+        A paused node still accepts connections (the kernel answers the handshake), so a
+        request that reaches it hangs until its timeout: while one node is paused, the
+        bootstrap and the question go only to the other two.
+        """
+        nodes = [n for n in range(1, self.brokers + 1) if n != not_asking]
+        bootstrap = ",".join(self.stack.nodes[n - 1].bootstrap_servers for n in nodes)
+        client = AIOKafkaClient(bootstrap_servers=bootstrap, request_timeout_ms=3000)
         try:
-            await admin.start()
-            return await admin.find_coordinator(group)
+            await client.bootstrap()
+            response = await client.send(nodes[0], FindCoordinatorRequest(group, 0))
+            if response.error_code:
+                raise for_code(response.error_code)(f"no coordinator for {group}")
+            return int(response.coordinator_id)
         finally:
-            await admin.close()
+            await client.close()
 
     async def wait_leader_moves(
         self, topic: str, partition: int, away_from: int, timeout_s: float
