@@ -42,11 +42,9 @@ from typing import Final
 
 from pitchcast.commentary.korean import attach_particle
 from pitchcast.commentary.template.actions import (
-    ATTACKING_DEPTHS,
     Geometry,
     classify,
     clean,
-    depth,
     direction,
     finite,
     geometry,
@@ -56,6 +54,7 @@ from pitchcast.commentary.template.actions import (
 )
 from pitchcast.commentary.template.phrasebook import Phrase, Phrasebook, Slot, phrasebook
 from pitchcast.commentary.template.storytelling import stories_before, story_lines
+from pitchcast.commentary.template.tone import situation_tone
 from pitchcast.schemas.records import Action, Batch, CommentaryItem, MatchInfo, Score, Tone
 from pitchcast.settings import PERSONAS, Persona
 from pitchcast.story import Story, new_story
@@ -445,11 +444,9 @@ def _write(action: Action, ctx: _Context) -> tuple[Tone, str]:
     )
     if told:
         text = f"{text} {told}"
-    tone = book.tone(kind, ctx.persona)
-    if kind == "freekick_ok" and depth(drafted.geometry.x, drafted.geometry.y) not in (
-        ATTACKING_DEPTHS
-    ):
-        tone = book.routine_tones[ctx.persona]  # a free kick in its own half threatens nothing
+    # The kind's tone, raised or lowered by the situation (a free kick in its own half
+    # threatens nothing; a reception in the six-yard box does).
+    tone = situation_tone(ctx.persona, book.tone(kind, ctx.persona), action, ctx.story)
     return tone, text + note
 
 
