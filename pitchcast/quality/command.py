@@ -98,6 +98,9 @@ def run_eval(
     )
     run = asyncio.run(_write(settings, played, personas))
     figures = evaluate(run)
+    # The density setting (s14/density); a worker without it shows every line.
+    density = getattr(settings, "density", None) or getattr(settings, "commentary_density", None)
+    figures["density"] = str(density or "every")
     title = f"{path.name}, {settings.llm_backend} backend, {settings.llm_mode} mode"
     files = write_report(figures, out, title=title, plots=plots)
     problems = failures(figures, max_shape_share=max_shape_share, min_shape_gap=min_shape_gap)

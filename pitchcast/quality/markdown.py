@@ -74,9 +74,10 @@ def _voice(fig: dict[str, Any]) -> list[str]:
     tones = ", ".join(f"{k} {v:.0%}" for k, v in fig["tones"].items())
     out = [
         f"**Voice and pace.** Endings: {mix or 'none'}. Tones: {tones or 'none'}."
-        f" Lines per minute of play: {_num(pace['lines_per_minute'], 1)}"
+        f" Shown lines per minute of play: {_num(pace['lines_per_minute'], 1)}"
         f" (the busiest minute: {pace['worst_minute']}).",
         "",
+        *_telling(fig),
         f"**Register.** {register['slips']} lines out of the persona's register (CASTER and"
         " ANALYST in 반말, FRIEND in 존댓말; `pitchcast/checks/register.py`).",
         *(f"- {', '.join(e['slips'])}: {_cell(e['text'])}" for e in register["examples"]),
@@ -90,6 +91,32 @@ def _voice(fig: dict[str, Any]) -> list[str]:
             f"- {example['kind']} `{example['matched']}` ({example['why']}):"
             f" {_cell(example['text'])}"
         )
+    return out
+
+
+def _telling(fig: dict[str, Any]) -> list[str]:
+    """Key events told and moments told twice (:mod:`.telling`); absent in old figures."""
+    key, twice = fig.get("key_events"), fig.get("told_twice")
+    if key is None or twice is None:
+        return []
+    kinds = ", ".join(
+        f"{kind} {row['told']}/{row['events']}" for kind, row in key["by_kind"].items()
+    )
+    moments = ", ".join(f"{k} {v}" for k, v in twice["by_moment"].items()) or "none"
+    out = [
+        f"**Told.** {fig.get('shown_lines', fig['lines'])} of {fig['lines']} lines shown."
+        f" Key events told: {key['told']} of {key['events']} ({_pct(key['share'])}; {kinds});"
+        f" moments told twice in consecutive lines: {twice['count']} ({moments}).",
+        *(
+            f"- not told: {m['action']} at minute {m['minute']} (action {m['action_id']})"
+            for m in key["missed"]
+        ),
+        *(
+            f"- {e['moment']} told twice: {' / '.join(map(_cell, e['lines']))}"
+            for e in twice["examples"][:3]
+        ),
+        "",
+    ]
     return out
 
 

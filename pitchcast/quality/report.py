@@ -25,6 +25,7 @@ from pitchcast.quality.grounding import allowed_names, clean_name, match_info_na
 from pitchcast.quality.grounding import ungrounded_names as find_ungrounded
 from pitchcast.quality.repetition import repetition
 from pitchcast.quality.run import Line, MatchRun, line_minute
+from pitchcast.quality.telling import coverage, is_shown, pace, told_twice
 from pitchcast.schemas.records import MatchInfo
 
 __all__ = ["EXAMPLES", "Names", "evaluate", "failures", "match_names", "write_report"]
@@ -122,14 +123,15 @@ def _persona_figures(run: MatchRun, lines: list[Line], names: Names) -> dict[str
                 examples.append(_example(line, cls))
                 break
     claim_kinds = Counter(error.kind for error in claims.errors)
+    # What a fan reads: voice, tone and wording are judged on shown lines (telling.py).
+    shown = [line for line in lines if is_shown(line)]
     wording = [
-        (line, found) for line in lines for found in find_wording(line.text, line.action.type_name)
+        (line, found) for line in shown for found in find_wording(line.text, line.action.type_name)
     ]
     unsupported = [(ln, f) for ln, f in wording if f.kind.startswith("unsupported")]
     mistakes = [(ln, f) for ln, f in wording if f.kind == "mistake"]
-    slips = [(ln, found) for ln in lines if (found := register_slips(ln.text, ln.persona))]
-    per_minute = Counter(int(line.clock_s // 60) for line in lines)
-    minutes_of_play = (max(per_minute) + 1) if per_minute else 0
+    slips = [(ln, found) for ln in shown if (found := register_slips(ln.text, ln.persona))]
+    told = coverage(lines)
     figures: dict[str, Any] = {
         "lines": len(lines),
         "sources": dict(Counter(line.source for line in lines)),
@@ -169,7 +171,7 @@ def _persona_figures(run: MatchRun, lines: list[Line], names: Names) -> dict[str
                 for ln, f in (unsupported[: EXAMPLES // 2] + mistakes[: EXAMPLES // 2])
             ],
         },
-        "endings": _shares(Counter(ending_of(line.text) for line in lines)),
+        "endings": _shares(Counter(ending_of(line.text) for line in shown)),
         "register": {
             "slips": len(slips),
             "examples": [
@@ -177,11 +179,17 @@ def _persona_figures(run: MatchRun, lines: list[Line], names: Names) -> dict[str
                 for ln, found in slips[:EXAMPLES]
             ],
         },
-        "tones": _shares(Counter(line.tone for line in lines)),
-        "pace": {
-            "lines_per_minute": len(lines) / minutes_of_play if minutes_of_play else None,
-            "worst_minute": max(per_minute.values(), default=0),
+        "tones": _shares(Counter(line.tone for line in shown)),
+        "shown_lines": len(shown),
+        "pace": dataclasses.asdict(pace(lines)),
+        "key_events": {
+            "events": told.key_events,
+            "told": told.told,
+            "share": told.share,
+            "by_kind": told.by_kind,
+            "missed": told.missed,
         },
+        "told_twice": told_twice(lines, played.actions),
         "examples": examples,
     }
     if run.backend != "template":
@@ -257,8 +265,9 @@ def failures(
 ) -> list[str]:
     """Why the evaluation fails: grounding or particle errors, unsupported claims or known
     wording mistakes (``pitchcast/checks/wording.toml``), lines out of the persona's
-    register (``pitchcast/checks/register.py``), and the repetition
-    thresholds when given. Empty when it passes."""
+    register (``pitchcast/checks/register.py``), a key event not told, a moment told
+    twice below ``every`` density (:mod:`.telling`), and the repetition thresholds when
+    given. Empty when it passes."""
     problems = []
     for persona, fig in figures["personas"].items():
         if fig["grounding"]["errors"]:
@@ -270,6 +279,12 @@ def failures(
             problems.append(f"{persona}: {wording['unsupported']} unsupported claims")
         if wording["mistakes"]:
             problems.append(f"{persona}: {wording['mistakes']} known wording mistakes")
+        key = fig.get("key_events")
+        if key and key["told"] < key["events"]:
+            problems.append(f"{persona}: {key['events'] - key['told']} key events not told")
+        twice = fig.get("told_twice", {}).get("count", 0)
+        if figures.get("density", "every") != "every" and twice:
+            problems.append(f"{persona}: {twice} moments told twice")
         slips = fig.get("register", {}).get("slips", 0)
         if slips:
             problems.append(f"{persona}: {slips} lines out of the persona's register")

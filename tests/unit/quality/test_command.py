@@ -112,3 +112,53 @@ def test_voice_targets(
     assert fig["register"]["slips"] == 0, fig["register"]["examples"]
     assert fig["wording"]["unsupported"] == 0, fig["wording"]["examples"]
     assert fig["wording"]["mistakes"] == 0, fig["wording"]["examples"]
+
+
+@pytest.mark.parametrize("mode", ["batch", "live"])
+@pytest.mark.parametrize("name", list(MATCHES))
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_every_key_event_is_told(
+    evaluations: dict[tuple[str, str], Any], name: str, persona: str, mode: str
+) -> None:
+    """Issue 16: every shot, goal, card, penalty and corner has a shown line or is told with
+    one (at any density), and the eval reports the tone mix of the shown lines."""
+    _, figures, _ = evaluations[(name, mode)]
+    fig = figures["personas"][persona]
+    key = fig["key_events"]
+    assert key["events"] >= 30, key  # both sample matches have shots, goals, cards, corners
+    assert key["told"] == key["events"], key["missed"]
+    assert abs(sum(fig["tones"].values()) - 1.0) < 1e-9
+    assert fig["shown_lines"] <= fig["lines"]
+
+
+# Shown lines per minute of play and moments told twice at the density the eval ran with.
+# Issue 16's targets hold at `story` density (the default once s14/density is merged):
+# mean <= 12 shown lines a minute, no minute above 20, no moment told twice.
+# TODO(s14/density): until the density setting exists the eval runs at `every` (one shown
+# line per action); the bounds below are then the figures of this branch (regression
+# bounds, not targets). After the merge the `story` branch of the test is the one that runs.
+_EVERY_BOUNDS = {  # match: (lines per minute, busiest minute, moments told twice)
+    "events_metrica_1.csv": (26.0, 55, 166),
+    "events_metrica_3.csv": (43.0, 75, 217),
+}
+
+
+@pytest.mark.parametrize("mode", ["batch", "live"])
+@pytest.mark.parametrize("name", list(MATCHES))
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_pace_and_moments_told_once(
+    evaluations: dict[tuple[str, str], Any], name: str, persona: str, mode: str
+) -> None:
+    _, figures, _ = evaluations[(name, mode)]
+    fig = figures["personas"][persona]
+    pace, twice = fig["pace"], fig["told_twice"]
+    density = figures["density"]
+    if density == "every":
+        per_minute, worst, told_twice = _EVERY_BOUNDS[name]
+        assert pace["shown"] == MATCHES[name]
+    else:
+        assert density == "story", density  # the default the targets are set for
+        per_minute, worst, told_twice = 12.0, 20, 0
+    assert pace["lines_per_minute"] <= per_minute, pace
+    assert pace["worst_minute"] <= worst, pace
+    assert twice["count"] <= told_twice, twice["examples"]
