@@ -6,8 +6,10 @@ A line that states one invented it. The lexicon is content, kept in ``wording.to
 beside this module (regular expressions per kind, with the reason), so an editor can
 extend it without touching code; :func:`find_wording` reads a line against it.
 
-* ``unsupported``: gestures, feelings, intent, causes, off-ball play; ``아쉽`` (regret)
-  only at a chance (a shot and its outcomes), not at every lost ball;
+* ``unsupported``: gestures, feelings, intent, causes, off-ball play, reading the play
+  (읽었다, 예측), the manner of a touch (과감하게, 서두르지 않고), and a judgement
+  (좋은 선택, 판단 미스, 정석) unless the line states a figure behind it (``unless``);
+  ``아쉽`` (regret) only at a chance (a shot and its outcomes), not at every lost ball;
 * ``mistakes``: phrasings that are wrong Korean or misleading (``골문을 가릅니다``,
   ``2골 차`` read as 이골, a team name before 가 됩니다 ...).
 
@@ -41,6 +43,7 @@ class _Rule:
     pattern: re.Pattern[str]
     why: str
     allowed_for: frozenset[str]
+    unless: re.Pattern[str] | None  # a line that also matches this is backed (a figure)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +56,7 @@ class Lexicon:
             if type_name is not None and type_name in rule.allowed_for:
                 continue
             match = rule.pattern.search(text)
-            if match:
+            if match and not (rule.unless is not None and rule.unless.search(text)):
                 found.append(Finding(rule.kind, match.group(0), rule.why))
         return found
 
@@ -63,17 +66,21 @@ def parse_lexicon(text: str) -> Lexicon:
     data = tomllib.loads(text)
     rules: list[_Rule] = []
     for group, entry in (data.get("unsupported") or {}).items():
+        where = f"unsupported.{group}"
+        unless = _compile(entry["unless"], where) if entry.get("unless") else None
         for pattern in entry.get("patterns", []):
             rules.append(
                 _Rule(
-                    f"unsupported.{group}",
-                    _compile(pattern, f"unsupported.{group}"),
+                    where,
+                    _compile(pattern, where),
                     entry.get("why", ""),
                     frozenset(entry.get("allowed_for", [])),
+                    unless,
                 )
             )
     for pattern, why in (data.get("mistakes") or {}).items():
-        rules.append(_Rule("mistake", _compile(pattern, "mistakes"), str(why), frozenset()))
+        rule = _Rule("mistake", _compile(pattern, "mistakes"), str(why), frozenset(), None)
+        rules.append(rule)
     return Lexicon(tuple(rules))
 
 

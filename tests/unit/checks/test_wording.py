@@ -55,6 +55,14 @@ def test_each_known_mistake_is_caught_and_its_fix_is_not(wrong: str, right: str)
         ("점유율 관리 차원의 후방 패스, Player22의 판단입니다.", "unsupported.intent"),
         ("뒷공간을 노리는 긴 패스, Player12입니다.", "unsupported.aim"),
         ("아쉽습니다, Player16의 패스가 동료에게 닿지 않습니다.", "unsupported.regret"),
+        ("Player2가 길목을 읽고 공을 빼앗습니다.", "unsupported.reading"),
+        ("좋은 예측입니다, Player2가 패스를 차단하네요.", "unsupported.reading"),
+        ("과감한 태클, Player5가 공을 걷어 냅니다!", "unsupported.manner"),
+        ("서두르지 않는 Player7, 공을 뒤로 돌리죠.", "unsupported.manner"),
+        ("옆으로 빼 주는 Player9, 센스 있네.", "unsupported.manner"),
+        ("볼을 뒤로 돌립니다. 점유를 우선하는 선택이죠.", "unsupported.judgement"),
+        ("인터셉트 성공. Player3의 수비 판단이 좋죠.", "unsupported.judgement"),
+        ("인터셉트 성공. Home의 수비 조직이 제 역할을 하죠.", "unsupported.judgement"),
     ],
 )
 def test_claims_the_data_cannot_support_are_caught(text: str, kind: str) -> None:
@@ -65,6 +73,14 @@ def test_regret_and_aim_are_allowed_at_a_chance_only() -> None:
     shot = "Player8의 슈팅, 골문을 노렸지만 아쉽게 벗어납니다."
     assert _kinds(shot, "Shot") == set()
     assert {"unsupported.regret", "unsupported.aim"} <= _kinds(shot, "Pass")
+
+
+def test_a_judgement_with_a_figure_behind_it_passes() -> None:
+    """ANALYST may judge when the line states the figure (issue 16: a judgement backed by
+    the story's figures); the same words without one are unsupported."""
+    assert _kinds("Player8의 두 번째 경고. 전술 재조정이 불가피하죠.", "Foul") == set()
+    assert _kinds("오늘 3번째 슈팅, 슈팅 선택이 과감하진 않아요.", "Shot") == {"unsupported.manner"}
+    assert _kinds("전술 재조정이 불가피하죠.", "Foul") == {"unsupported.judgement"}
 
 
 def test_plain_commentary_passes() -> None:

@@ -7,11 +7,13 @@ from importlib import resources
 
 import pytest
 
+from pitchcast.checks.wording import find_wording
 from pitchcast.commentary.template import writer as template_module
 from pitchcast.commentary.template.actions import ACTION_KINDS
 from pitchcast.commentary.template.phrasebook import (
     ALWAYS_SLOTS,
     STORY_SECTIONS,
+    Phrase,
     PhrasebookError,
     load_phrasebook,
     parse_phrasebook,
@@ -270,3 +272,60 @@ def test_twins_are_tried_in_order() -> None:
     assert twins
     for position in twins:
         assert all(p.entry.endswith(f"[{i}]") for i, p in enumerate(position))
+
+
+# --- Claims the data cannot support (issue 16, item 2) ---------------------------------------
+
+# The action type each kind is written for, where the lexicon allows a word only at some
+# types (regret and aim at a chance): any other kind is checked as a plain pass.
+_CHANCE_KIND_TYPES = {
+    "shot": "Shot", "goal_miss": "Goal Miss", "goal_post": "Goal Post", "goal": "Goal",
+    "own_goal": "Own Goal", "cross": "Cross", "corner": "Pass_Corner", "offside": "Offside",
+    "catch": "Catch", "parry": "Parry", "block": "Block", "story_shot": "Shot",
+    "story_goal": "Goal",
+}  # fmt: skip
+
+
+def _type_of(section: str) -> str:
+    for prefix, type_name in sorted(_CHANCE_KIND_TYPES.items(), key=lambda kv: -len(kv[0])):
+        if section.startswith(prefix):
+            return type_name
+    return "Pass"
+
+
+def _every_phrase() -> list[tuple[str, Phrase]]:
+    """(type it is written for, phrase) of every variant: kinds, twins, score states, story."""
+    book = phrasebook()
+    out = [
+        (_type_of(kind), phrase)
+        for kind, personas in book.kinds.items()
+        for slots in personas.values()
+        for slot in slots
+        for phrase in slot
+    ]
+    for states in book.score_states.values():
+        out += [("Goal", phrase) for phrases in states.values() for phrase in phrases]
+    for section, personas in book.story.items():
+        out += [(_type_of(section), p) for phrases in personas.values() for p in phrases]
+    return out
+
+
+def test_no_phrasebook_line_claims_what_the_data_cannot_show() -> None:
+    """Every variant passes the wording lexicon (pitchcast/checks/wording.toml) at its kind:
+    no gesture, feeling, intent, reading of the play, manner, unbacked judgement, cause or
+    off-ball play, no regret but at a chance, and none of the known mistakes."""
+    phrases = _every_phrase()
+    assert len(phrases) > 1400
+    found = [
+        f"{phrase.entry} {phrase.text}: {', '.join(f'{f.kind} {f.matched!r}' for f in findings)}"
+        for type_name, phrase in phrases
+        if (findings := find_wording(phrase.text, type_name))
+    ]
+    assert found == []
+
+
+def test_the_lexicon_would_catch_a_planted_claim() -> None:
+    """The sweep above is not vacuous: a planted line of each kind is caught at a pass."""
+    for planted in ("{선수:이/가} 길목을 읽고 차단합니다.", "과감한 전진, {선수}!",
+                    "{선수}의 현명한 판단이죠.", "아쉽네요, {선수}의 패스."):  # fmt: skip
+        assert find_wording(planted, "Pass"), planted
