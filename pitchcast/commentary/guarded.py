@@ -31,12 +31,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
 from pitchcast.commentary.backends.base import ItemCallback
 from pitchcast.commentary.breaker import Breaker
+from pitchcast.commentary.validation import wording_refusals
 from pitchcast.exceptions import (
     CommentaryRejected,
     DeliveryFailed,
@@ -168,6 +169,7 @@ class GuardedLLM:
             verdict = True
             outcome = "rejected"
             self._succeeded(context)
+            self._count_refusals(exc.reasons)
             return Guarded(None, rejected_reason(exc))
         except _BackendTimeout:
             verdict = True
@@ -187,6 +189,7 @@ class GuardedLLM:
             return Guarded(None, f"unexpected: {type(exc).__name__}")
         else:
             verdict = True
+            self._count_refusals(getattr(answer, "problems", ()))
             reason = judge(answer) if judge is not None else None
             outcome = "ok" if reason is None else "rejected"
         finally:
@@ -211,6 +214,12 @@ class GuardedLLM:
         for kind, n in tokens.items():
             if n:
                 self.metrics.add("llm_tokens", n, kind=kind)
+
+    def _count_refusals(self, reasons: Iterable[str]) -> None:
+        """``lines_refused{check}``: LLM lines refused for wording the data cannot support
+        (the template writes them instead; their fallback is counted as ever)."""
+        for kind in wording_refusals(reasons):
+            self.metrics.add("lines_refused", check=kind)
 
     def record_fallback(self, reason: str, source: str, fields: Mapping[str, object]) -> None:
         """The template wrote (some of) a request's lines: ``fallbacks{reason, source}``

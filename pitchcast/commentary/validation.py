@@ -31,6 +31,7 @@ for what a repair keeps.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 
 from pitchcast.checks.claims import LineFacts, check_claims, facts_names
@@ -57,6 +58,7 @@ __all__ = [
     "LineAssembler",
     "normalize_tone",
     "validate_items",
+    "wording_refusals",
 ]
 
 MAX_DESCRIPTION_CHARS = MAX_TEXT_CHARS
@@ -208,7 +210,7 @@ class ItemChecker:
             # Wording the data cannot support (a gesture, a feeling, an intent...), read
             # before the names are filled in, so a name never matches a pattern.
             for found in find_wording(raw, action.type_name):
-                reasons.append(f"n={row}: {found.matched!r}: {found.why}")
+                reasons.append(f"n={row}: {found.matched!r} [{found.kind}]: {found.why}")
             if self.persona is not None:
                 slips = register_slips(raw, self.persona)
                 if slips:
@@ -231,6 +233,15 @@ _REGISTER_HINTS = {
     "ANALYST": "존댓말: ~죠, ~요, ~니다",
     "FRIEND": "반말: ~어/아, ~네, ~다, ~지, ~야",
 }
+
+
+_WORDING_KIND = re.compile(r"\[((?:unsupported\.[a-z]+)|mistake)\]:")
+
+
+def wording_refusals(reasons: Iterable[str]) -> list[str]:
+    """The wording kinds (``unsupported.manner``, ``mistake``...) among refusal reasons:
+    lines refused for a claim the data cannot support, for the ``lines_refused`` metric."""
+    return [m.group(1) for reason in reasons if (m := _WORDING_KIND.search(reason))]
 
 
 def _facts_by_row(batch: Batch) -> dict[int, LineFacts]:

@@ -304,3 +304,21 @@ async def test_a_good_answer_that_streamed_no_line_had_its_first_line_when_it_ca
     await _call(guarded, send)
     assert guarded.metrics.get("llm_time_to_first_line_seconds", mode="live") == 1
     assert guarded.metrics.get("llm_request_seconds", mode="live") == 1
+
+
+async def test_lines_refused_for_wording_are_counted_by_kind() -> None:
+    """Issue 16: an LLM line with a claim the data cannot support is refused (the template
+    writes it); ``lines_refused{check}`` counts it, in a rejected batch and in a live answer."""
+    guarded, _, _ = _guarded()
+    manner = "n=2: '과감' [unsupported.manner]: 어떻게 했는지는 자료에 없습니다."
+
+    async def rejected(on_line: ItemCallback) -> Reply:
+        raise CommentaryRejected([manner, "n=3: tone 'x' is not one of ..."])
+
+    async def live(on_line: ItemCallback) -> Reply:
+        return Reply("x", problems=("n=4: '고개를 젓' [unsupported.gesture]: 몸짓", manner))
+
+    await _call(guarded, rejected)
+    await _call(guarded, live)
+    assert guarded.metrics.get("lines_refused", check="unsupported.manner") == 2
+    assert guarded.metrics.get("lines_refused", check="unsupported.gesture") == 1

@@ -15,6 +15,7 @@ from pitchcast.commentary.validation import (
     LineAssembler,
     normalize_tone,
     validate_items,
+    wording_refusals,
 )
 from pitchcast.exceptions import CommentaryRejected
 from pitchcast.schemas.records import TONES
@@ -243,9 +244,13 @@ def test_an_llm_line_that_invents_a_gesture_or_a_feeling_is_refused() -> None:
     answer = _answer()
     answer[2] = ParsedItem(3, "calm", "{P1}이 공을 잃고 고개를 젓습니다")
     (reason,) = _reasons(answer)
-    assert reason.startswith("n=3: '고개를 젓'") and "몸짓" in reason
+    assert reason.startswith("n=3: '고개를 젓' [unsupported.gesture]") and "몸짓" in reason
+    assert wording_refusals([reason]) == ["unsupported.gesture"]
+    answer[2] = ParsedItem(3, "calm", "{P1}이 길목을 읽고 과감하게 끊습니다")
+    assert set(wording_refusals(_reasons(answer))) == {"unsupported.reading", "unsupported.manner"}
     answer[2] = ParsedItem(3, "calm", "{P1}의 패스가 끊깁니다")
     assert len(validate_items(korean_batch(), answer)) == 10
+    assert wording_refusals(["n=3: bad tone", "missing n=4"]) == []
 
 
 @pytest.mark.parametrize(
