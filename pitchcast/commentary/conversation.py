@@ -36,6 +36,7 @@ from pitchcast.commentary.prompt import (
     system_prompt,
 )
 from pitchcast.commentary.slots import SlotTable, build_slots
+from pitchcast.commentary.template.storytelling import stories_before
 from pitchcast.schemas.records import Action, Batch, BatchOpening, Score
 from pitchcast.settings import Persona
 from pitchcast.story import Story, advance_story, new_story, notable_players
@@ -122,7 +123,8 @@ def _turn_text(
     if new_refs:
         blocks.append(player_block(slots, new_refs))
         introduced.update(new_refs)
-    action_rows = [action_row(row, batch.actions[row - 1], slots) for row in rows]
+    stories = list(stories_before(batch.story or new_story(batch.match_info), batch.actions))
+    action_rows = [action_row(row, batch.actions[row - 1], slots, stories[row - 1]) for row in rows]
     blocks.append(SECTION_ACTIONS + "\n" + csv_block(ACTION_COLUMNS, action_rows))
     blocks.append(request_line(rows))
     return "\n".join(blocks), score

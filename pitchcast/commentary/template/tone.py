@@ -45,7 +45,9 @@ from pitchcast.schemas.records import Action, Tone
 from pitchcast.schemas.vocabulary import CARD_RESULTS, SHOT_TYPES
 from pitchcast.story import Story, match_minute
 
-__all__ = ["MOODS", "Mood", "Situation", "read_situation", "situation_tone", "tone_for"]
+__all__ = [
+    "MOODS", "Mood", "Situation", "mood_word", "read_situation", "situation_tone", "tone_for",
+]  # fmt: skip
 
 Mood = Literal[
     "goal", "card", "foul", "chance", "miss", "danger", "build", "lost", "routine"
@@ -136,6 +138,14 @@ def read_situation(action: Action, story: Story) -> Situation:
     on_target_close = result == "On Target" and where in _BOX
     big = mood == "chance" and (pressing or tight or on_target_close)
     return Situation(mood, where, tight, pressing, big)
+
+
+def mood_word(situation: Situation) -> str:
+    """The situation as the prompt's ``mood`` column: the mood, ``big_chance`` for a big
+    one, and empty for routine play (most rows: fewer prompt tokens)."""
+    if situation.big:
+        return "big_chance"
+    return "" if situation.mood == "routine" else situation.mood
 
 
 def tone_for(persona: str, base: Tone, situation: Situation) -> Tone:

@@ -238,12 +238,13 @@ def test_prompt_version_is_a_plain_label() -> None:
 
 @pytest.mark.skipif(qwen_encoding() is None, reason="tiktoken/dashscope not installed")
 def test_data_part_of_the_prompt_stays_compact() -> None:
-    """A sample-match batch, match story and zone words included, costs under 800 Qwen2.5
+    """A sample-match batch, match story and zone words included, costs under 820 Qwen2.5
     tokens of data (the seeds' JSON: ~1,440; without the story pitchcast's data part was
     ~444; with the story and coordinates only, at most 669; with the zone, end zone and
-    direction words instead of the end coordinates, at most 792, 682 on average)."""
+    direction words instead of the end coordinates, at most 792, 682 on average; with the
+    mood column, empty at routine play, at most 802, 687 on average)."""
     counts = [count_tokens(build_user_prompt(b)) for b in sample_batches()]
-    assert max(counts) < 800
+    assert max(counts) < 820
 
 
 def test_zone_and_direction_words_are_data_columns() -> None:
@@ -257,6 +258,28 @@ def test_zone_and_direction_words_are_data_columns() -> None:
         "전방",
     )
     assert rows[1]["zone"] and (rows[1]["to"], rows[1]["dir"]) == ("", "")
+
+
+def test_the_mood_of_each_action_is_a_data_column() -> None:
+    """Issue 16, item 3: pitchcast computes the weight of the moment from zone, score,
+    minute and story (commentary/template/tone.py) and passes it where the tone is asked
+    for; routine play leaves it empty. The worked example carries the same column."""
+    rows = _section(build_user_prompt(korean_batch()), SECTION_ACTIONS)
+    moods = [row["mood"] for row in rows]
+    assert moods == ["", "", "", "", "", "chance", "danger", "", "", "card"]
+    example = list(csv.DictReader(io.StringIO(prompt_content().example_actions)))
+    assert [row["mood"] for row in example] == [
+        "",
+        "",
+        "",
+        "miss",
+        "card",
+        "danger",
+        "goal",
+        "goal",
+    ]
+    for persona in PERSONAS:
+        assert "mood" in system_prompt(persona) and "tone: goal" in system_prompt(persona)
 
 
 @pytest.mark.parametrize("persona", PERSONAS)
