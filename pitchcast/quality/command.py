@@ -116,6 +116,19 @@ def summary_lines(figures: dict[str, Any]) -> list[str]:
             f"{persona:8} lines {fig['lines']:5}  grounding errors {fig['grounding']['errors']}"
             f"  particle errors {fig['particles']['errors']}  shapes {rep['distinct_shapes']}"
             f"  top shape {rep['top_share']:.2%}  shortest gap {rep['shortest_gap_lines']} lines"
-            f"  misfits {fig['fit']['misfits']}/{fig['fit']['judged']}"
+            f"  misfits {fig['fit']['misfits']}/{fig['fit']['judged']}" + _telling_summary(fig)
         )
     return out
+
+
+def _telling_summary(fig: dict[str, Any]) -> str:
+    """Shown lines a minute, key events told, moments told twice, unsupported claims."""
+    pace, key, twice = fig.get("pace"), fig.get("key_events"), fig.get("told_twice")
+    if not (pace and key and twice):
+        return ""
+    per_minute = pace["lines_per_minute"] or 0.0
+    return (
+        f"  shown/min {per_minute:.1f} (max {pace['worst_minute']})"
+        f"  key told {key['told']}/{key['events']}  told twice {twice['count']}"
+        f"  unsupported {fig['wording']['unsupported']}"
+    )
