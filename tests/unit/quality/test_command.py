@@ -72,7 +72,14 @@ def test_the_report_covers_every_persona_and_action(
             assert fig["repetition"]["distinct_shapes"] > 100
             assert fig["fit"]["judged"] > 20
         report = (out / "report.md").read_text()
-        for heading in ("## CASTER", "## ANALYST", "## FRIEND", "**Grounding.**", "**Tone.**"):
+        for heading in (
+            "## CASTER",
+            "## ANALYST",
+            "## FRIEND",
+            "**Grounding.**",
+            "**Tone.**",
+            "**Told.**",
+        ):
             assert heading in report
     _, _, out = evaluations[(name, "batch")]
     if name == "events_metrica_1.csv":
