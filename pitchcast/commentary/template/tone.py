@@ -4,10 +4,11 @@ A line's tone is first the voice's reaction to the kind of event (the phrasebook
 ``tone`` of the kind, e.g. CASTER ``tense`` at a cross that arrives); then the situation
 raises or lowers it. Pure: the action and the story before it decide, nothing else.
 
-:func:`read_situation` reads, for the acting team: where the action happened (its
-depth; for a pass or carry the deeper of its start and end), how it stood (the score
-margin, the minute: the last ten minutes of a game within one goal are *tight*) and the
-story (the team has been pressing: :func:`.storytelling.pressing_team`). It names one
+:func:`read_situation` reads where the action happened (its depth for the acting team;
+for a pass or carry the deeper of its start and end), how the game stands (the score
+and the minute: from the 80th minute of a game within one goal it is *tight*, for both
+sides) and the story (the acting team has been pressing:
+:func:`.storytelling.pressing_team`). It names one
 *mood*, persona-neutral, which the prompt passes to the LLM as data:
 
 =========  ===========================================================================
@@ -31,7 +32,7 @@ routine    everything else: a pass, a reception, a cut or a lost ball in midfiel
 routine play and does not sound disappointed for whichever side lost the ball; the
 phrasebook's tone of the kind stays where the event carries it (fouls, cards, shots,
 crosses and set pieces in the attacking third). ANALYST stays analytical except at a
-goal (excited) and a big chance or a danger in a tight finish (tense).
+goal (excited), a big chance, and a danger in a tight finish (tense).
 """
 
 from __future__ import annotations
@@ -79,7 +80,7 @@ class Situation:
     depth: str  # actions.depth of the acting team: six, box, final_third, ... own_box
     tight: bool  # the last ten minutes within one goal
     pressing: bool  # the acting team has been pressing (storytelling.pressing_team)
-    big: bool  # a chance after pressure or in a tight finish
+    big: bool  # a chance after pressure, in a tight finish, or on target from the box
 
 
 def _reach(action: Action) -> str:
@@ -93,25 +94,13 @@ def _reach(action: Action) -> str:
     return max(start, end, key=order.index)
 
 
-def _margin(action: Action, story: Story) -> int | None:
-    """The acting team's goals minus the other's, before the action (None: sides unknown)."""
-    score = story.score
-    if story.home_team_id is not None and action.team_id == story.home_team_id:
-        return score.home - score.away
-    if story.away_team_id is not None and action.team_id == story.away_team_id:
-        return score.away - score.home
-    return None
-
-
 def read_situation(action: Action, story: Story) -> Situation:
     """The situation of ``action`` given the story just before it."""
     where = _reach(action)
     minute = match_minute(action.period_id, action.time_seconds)
-    margin = _margin(action, story)
-    if margin is None:
-        margin = story.score.home - story.score.away  # either side: the gap is what counts
-    tight = action.period_id in (2, 4) and minute >= TIGHT_FROM_MINUTE
-    tight = tight and abs(margin) <= TIGHT_MARGIN
+    # Either side's view: a one-goal game is tight for both.
+    margin = abs(story.score.home - story.score.away)
+    tight = action.period_id in (2, 4) and minute >= TIGHT_FROM_MINUTE and margin <= TIGHT_MARGIN
     pressing = pressing_team(story) == action.team_id
     kind, result = action.type_name, action.result_name
     mood: Mood
@@ -155,9 +144,8 @@ def tone_for(persona: str, base: Tone, situation: Situation) -> Tone:
     if mood == "goal":
         return "excited"
     if persona == "ANALYST":
-        if situation.tight and (situation.big or mood == "danger"):
-            return "tense"
-        return "tense" if situation.big else "analytical"
+        tense = situation.big or (situation.tight and mood == "danger")
+        return "tense" if tense else "analytical"
     if mood == "foul" and situation.depth in ("own_box", "own_third"):
         return "tense"  # a free kick near its own goal, or a penalty
     if mood in ("card", "foul", "miss"):
