@@ -23,6 +23,7 @@ import orjson
 
 from pitchcast.commentary.backends.base import CommentaryResult
 from pitchcast.commentary.conversation import LiveTurn, render_answer
+from pitchcast.commentary.density import Density, told_in
 from pitchcast.commentary.desk import BatchWork, Desk
 from pitchcast.commentary.live import LiveWriter
 from pitchcast.commentary.publisher import Publisher
@@ -57,8 +58,10 @@ class LineBook:
         persona: Persona,
         *,
         batch_size: int,
+        density: Density = "every",
     ) -> None:
         self.publisher = publisher
+        self.density = density
         self.metrics = metrics
         self.desk = desk
         self.work = work
@@ -86,7 +89,7 @@ class LineBook:
             text, published = stored[position]
             self._take(position, text)
             self.restored += 1
-            if not published:
+            if not published and self.items[position].shown:
                 await self._publish(position)
         if stored:
             self.metrics.add("lines_restored", len(stored), persona=self.persona)
@@ -98,12 +101,16 @@ class LineBook:
             return
         if source is None:  # batch mode: the service says who wrote the line
             source = "template" if current_line_source() == "template" else "llm"
+        # Density: an action told with another's line is stored (the record keeps one
+        # item per action) but never published as a line.
+        item = told_in(item, [self.work.actions.get(p) for p in range(position + 1)], self.density)
         payload = orjson.dumps({"item": item, "raw": raw, "source": source})
         stored = await self.publisher.claim_line(self.cid, position, payload)
         if stored != payload:
             self.metrics.add("lines_claimed_elsewhere", persona=self.persona)
         self._take(position, stored)
-        await self._publish(position)
+        if self.items[position].shown:
+            await self._publish(position)
 
     def _take(self, position: int, stored: bytes) -> None:
         data = orjson.loads(stored)
@@ -184,7 +191,7 @@ class Lanes:
             return AlreadyPublished(cid)
         book = LineBook(
             self.publisher, self.metrics, desk, work, persona,
-            batch_size=self.settings.batch_size,
+            batch_size=self.settings.batch_size, density=self.settings.density,
         )  # fmt: skip
         await book.restore()
         if self.mode == "live" and (work.opening is not None or work.close is None):

@@ -36,6 +36,7 @@ from typing import Any
 import orjson
 
 from pitchcast.commentary.conversation import batch_so_far
+from pitchcast.commentary.density import Density, decide
 from pitchcast.commentary.live import LiveWriter
 from pitchcast.commentary.service import AlreadyPublished, CommentaryService, current_line_source
 from pitchcast.schemas.decoding import DecodedAction, decode_event, decode_handoff, encode
@@ -184,9 +185,10 @@ def live_view(batch: Batch, opening: BatchOpening, known: int) -> Batch:
 class _Recorder:
     """Collects one persona's lines with their timing."""
 
-    def __init__(self, run: MatchRun, persona: str) -> None:
+    def __init__(self, run: MatchRun, persona: str, density: Density = "every") -> None:
         self.run = run
         self.persona = persona
+        self.density = density
         self.lines: list[Line] = run.lines.setdefault(persona, [])
         self.pending: list[tuple[CommentaryItem, str, float]] = []
         self.started = 0.0
@@ -215,7 +217,10 @@ class _Recorder:
         )  # fmt: skip
         self.run.requests.append(request)
         tokens = usage[1] / llm_lines if llm_lines and usage[1] else None
+        told = decide(batch.actions, self.density)  # causal: the prefix decides the same
         for row in rows:
+            if not told[row - 1].shown:
+                continue  # told with another line: not on commentary-lines
             action = batch.actions[row - 1]
             item, source, at = by_id[action.action_id]
             self.lines.append(
@@ -292,8 +297,10 @@ async def write_match(
     mode: str,
     structured: bool = True,
     live_deadline_s: float = 8.0,
+    density: Density = "every",
 ) -> MatchRun:
-    """The lines of every batch of ``played`` in each persona, as the agent writes them."""
+    """The lines of every batch of ``played`` in each persona, as the agent writes them;
+    at ``density``, only the shown lines (those ``commentary-lines`` carries)."""
     primary = service.primary
     run = MatchRun(played, mode, primary.name, getattr(primary, "model", primary.name))
     started = time.perf_counter()
@@ -302,7 +309,7 @@ async def write_match(
     # depend on how busy this machine is).
     virtual_time = primary.name != "template"
     for persona in personas:
-        recorder = _Recorder(run, persona)
+        recorder = _Recorder(run, persona, density)
         clock = 0.0
         for batch in played.batches:
             opening = played.openings.get(batch.batch_index)

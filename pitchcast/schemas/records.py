@@ -344,6 +344,11 @@ class CommentaryItem:
     time_seconds: float
     tone: Tone
     description: str
+    # Density (added in 0.3; absent = shown, see docs/schema-evolution.md): an action
+    # without a line of its own has ``shown`` false, an empty description, and
+    # ``told_with`` the id of the shown action whose line tells its moment (None: none).
+    shown: bool = True
+    told_with: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
