@@ -134,7 +134,8 @@ async def test_spring_consumer_reads_pitchcast_output(
     """Fixtures current; each batch stored once as its record says; poison dead-lettered as is."""
     mvn = _tool("mvn")
     _tool("javac")  # Maven compiles the example: a JDK, not only a JRE
-    env = {**pipeline_env, "PITCHCAST_PERSONAS": ",".join(PERSONAS)}
+    # The fixtures' density (scripts/export-spring-fixtures): silent items in the records.
+    env = {**pipeline_env, "PITCHCAST_PERSONAS": ",".join(PERSONAS), "PITCHCAST_DENSITY": "story"}
     worker = start_worker(env)
     output = await run_short_match(env, worker)
     worker.stop()
