@@ -23,7 +23,7 @@ import orjson
 
 from pitchcast.commentary.backends.base import CommentaryResult
 from pitchcast.commentary.conversation import LiveTurn, render_answer
-from pitchcast.commentary.density import Density, told_in
+from pitchcast.commentary.density import Density, decide, told_in
 from pitchcast.commentary.desk import BatchWork, Desk
 from pitchcast.commentary.live import LiveWriter
 from pitchcast.commentary.publisher import Publisher
@@ -118,6 +118,20 @@ class LineBook:
         self.raw[position] = data.get("raw") or self.items[position].description
         self.sources[position] = data.get("source")
 
+    async def settle_silent(self, rows: range) -> list[int]:
+        """Store the silent items of ``rows`` (1-based); return the shown rows to write."""
+        actions = [self.work.actions.get(p) for p in range(rows.stop - 1)]
+        if self.density == "every" or any(a is None for a in actions):
+            return list(rows)
+        told = decide([a for a in actions if a is not None], self.density)
+        for row in rows:
+            if not told[row - 1].shown:
+                action = actions[row - 1]
+                assert action is not None
+                silent = CommentaryItem(action.action_id, action.time_seconds, "calm", "")
+                await self.emit(silent, None, "template")
+        return [row for row in rows if told[row - 1].shown]
+
     def _is_final(self, position: int) -> bool:
         # Known when the line goes out: the batch's last line once it closed, the last
         # position of a full window always. (A batch closed early after its last line
@@ -208,17 +222,22 @@ class Lanes:
     ) -> CommentaryResult:
         turns: list[LiveTurn] = []
         done = book.next_position()
-        if done:  # lines of an earlier owner: one turn that holds them
-            rows = tuple(range(1, done + 1))
-            lines = [(r, book.items[r - 1].tone, book.raw[r - 1]) for r in rows]
+        # Lines of an earlier owner: one turn that holds them (the shown ones).
+        restored = tuple(r for r in range(1, done + 1) if book.items[r - 1].shown)
+        if restored:
+            lines = [(r, book.items[r - 1].tone, book.raw[r - 1]) for r in restored]
             structured = self.settings.llm_structured_output
-            turns.append(LiveTurn(rows, render_answer(lines, structured=structured)))
+            turns.append(LiveTurn(restored, render_answer(lines, structured=structured)))
         usage = [0, 0]
         reasons: list[str] = []
         while True:
             start, known = book.next_position(), work.known()
             if start < known:
-                rows = list(range(start + 1, known + 1))
+                # Density: the LLM is asked only for the shown rows; the others are
+                # stored at once as told with another line (LineBook.emit).
+                rows = await book.settle_silent(range(start + 1, known + 1))
+                if not rows:
+                    continue
 
                 async def on_item(item: CommentaryItem, source: Source) -> None:
                     await book.emit(item, None, source)
@@ -280,7 +299,9 @@ class Lanes:
                 source = "mixed"  # lines of an earlier owner came from the LLM stream
             model = whole.model
         else:
-            kinds = {book.sources.get(p) or "llm" for p in range(len(close.actions))}
+            # Who wrote the shown lines (a silent item has no text: no writer).
+            shown = [p for p in range(len(close.actions)) if items[p].shown] or [0]
+            kinds = {book.sources.get(p) or "llm" for p in shown}
             source = "mixed" if len(kinds) > 1 else kinds.pop()
             model = getattr(self.writer.primary, "model", None) or self.writer.primary.name
             if source != "llm":
