@@ -274,7 +274,11 @@ class Lanes:
         async def on_item(item: CommentaryItem) -> None:
             await book.emit(item, None, None)
 
-        outcome = await self.writer.write(batch, persona, on_item=on_item)
+        # Density: the LLM is asked only for the shown rows (None: every row is shown).
+        told = decide(batch.actions, book.density)
+        shown = [row for row, t in enumerate(told, start=1) if t.shown]
+        rows = shown if len(shown) < len(told) else None
+        outcome = await self.writer.write(batch, persona, on_item=on_item, rows=rows)
         if isinstance(outcome, AlreadyPublished):
             return outcome
         for item in outcome.items:  # whatever on_item did not take (it failed): take now

@@ -437,25 +437,32 @@ def story_block(story: Story | None, slots: SlotTable) -> str | None:
     return SECTION_STORY + "\n" + "\n".join(lines) if lines else None
 
 
-def build_user_prompt(batch: Batch, *, slots: SlotTable | None = None) -> str:
-    """The batch as compact data: match, teams, running score, players, actions (CSV)."""
+def build_user_prompt(
+    batch: Batch, *, slots: SlotTable | None = None, rows: Sequence[int] | None = None
+) -> str:
+    """The batch as compact data: match, teams, running score, players, actions (CSV),
+    and the rows asked for (``rows``: the shown ones at a density; default every row)."""
     slots = slots or build_slots(batch)
     blocks = header_blocks(batch, slots, opening_score(batch))
     if slots.players:
         blocks.append(player_block(slots, list(slots.players)))
     action_rows = [action_row(i, a, slots) for i, a in enumerate(batch.actions, start=1)]
     blocks.append(SECTION_ACTIONS + "\n" + csv_block(ACTION_COLUMNS, action_rows))
-    blocks.append(request_line(range(1, len(batch.actions) + 1)))
+    blocks.append(request_line(rows if rows is not None else range(1, len(batch.actions) + 1)))
     return "\n".join(blocks)
 
 
 def build_messages(
-    batch: Batch, persona: Persona, *, structured: bool = False
+    batch: Batch,
+    persona: Persona,
+    *,
+    structured: bool = False,
+    rows: Sequence[int] | None = None,
 ) -> list[dict[str, str]]:
     """Chat messages for one (batch, persona): the static system prompt first."""
     return [
         {"role": "system", "content": system_prompt(persona, structured=structured)},
-        {"role": "user", "content": build_user_prompt(batch)},
+        {"role": "user", "content": build_user_prompt(batch, rows=rows)},
     ]
 
 
@@ -467,8 +474,10 @@ def build_repair_messages(
     rows: Sequence[int],
     *,
     structured: bool = False,
+    asked: Sequence[int] | None = None,
 ) -> list[dict[str, str]]:
-    """The one repair turn: the first exchange, what was wrong, and the rows to rewrite."""
+    """The one repair turn: the first exchange (which asked for ``asked``), what was
+    wrong, and the rows to rewrite."""
     shown = [f"- {clean_text(r)[:_REASON_MAX_CHARS]}" for r in list(reasons)[:_MAX_REASONS]]
     if len(reasons) > _MAX_REASONS:
         shown.append(f"- (그 밖에 {len(reasons) - _MAX_REASONS}건)")
@@ -481,7 +490,7 @@ def build_repair_messages(
         )
     )
     return [
-        *build_messages(batch, persona, structured=structured),
+        *build_messages(batch, persona, structured=structured, rows=asked),
         {"role": "assistant", "content": answer},
         {"role": "user", "content": review},
     ]

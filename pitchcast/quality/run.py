@@ -240,7 +240,10 @@ async def _write_batch_mode(
         recorder.take(item, "template" if current_line_source() == "template" else "llm")
 
     recorder.start()
-    outcome = await service.write(batch, persona, on_item=on_item)
+    told = decide(batch.actions, recorder.density)
+    shown = [row for row, t in enumerate(told, start=1) if t.shown]
+    rows = shown if len(shown) < len(told) else None  # as the lane asks (lanes._write_whole)
+    outcome = await service.write(batch, persona, on_item=on_item, rows=rows)
     assert not isinstance(outcome, AlreadyPublished)  # no Redis marker offline
     seen = {item.action_id for item, _, _ in recorder.pending}
     for item in outcome.items:  # lines on_item did not see (it never fails here)

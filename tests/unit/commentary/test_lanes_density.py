@@ -103,3 +103,18 @@ async def test_a_restart_publishes_stored_shown_lines_and_never_a_silent_one(mod
     ]
     stored = orjson.loads(publisher.lines[(cid, silent)][0])  # type: ignore[arg-type]
     assert stored["item"]["shown"] is False and stored["item"]["description"] == ""
+
+
+async def test_batch_lane_asks_only_for_shown_rows() -> None:
+    batch = _batch()
+    told = decide(batch.actions, "story")
+    publisher, backend = MemoryPublisher(), ScriptedRowsBackend()
+    desk = Desk(batch.game_id, b"1", 0)
+    work = desk.work(batch.batch_index)
+    work.take_close(batch)
+    result = await _lanes(publisher, backend, "batch").write(desk, work, "CASTER")
+    assert not isinstance(result, AlreadyPublished)
+    shown = [p for p, t in enumerate(told) if t.shown]
+    assert backend.batch_rows == [tuple(p + 1 for p in shown)]
+    assert [line.line_index for line in publisher.sent] == shown
+    assert [(i.shown, i.told_with) for i in result.items] == [(t.shown, t.told_with) for t in told]
