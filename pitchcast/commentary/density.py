@@ -133,6 +133,8 @@ def decide(actions: Sequence[Action], density: Density) -> tuple[Told, ...]:
         if anchor is None:
             anchor = _build_up(actions, told, position)
         if anchor is None:
+            anchor = _played_on(actions, told, position)
+        if anchor is None:
             told.append(SHOWN if _shown_alone(action) else Told(False))
             continue
         # The moment is told by the anchor's line, or by the line that tells the anchor.
@@ -230,6 +232,23 @@ def _build_up(actions: Sequence[Action], told: Sequence[Told], position: int) ->
             passes += 1
             if passes >= _QUIET_PASSES:
                 return None
+    return None
+
+
+def _played_on(actions: Sequence[Action], told: Sequence[Told], position: int) -> int | None:
+    """A completed pass (not into or out of the box) by a player whose own ball-winning or
+    first touch was just told: one moment ("he wins it and plays on")."""
+    action = actions[position]
+    if action.type_name != "Pass" or action.result_name == _UNSUCCESSFUL:
+        return None
+    if _where(action) in _BOX or _where(action, end=True) in _BOX:
+        return None
+    for p in _earlier(actions, position):
+        other = actions[p]
+        if not _same_player(other, action):
+            continue
+        if told[p].shown and other.type_name in _WINS | _RECEPTIONS | {"Duel"}:
+            return p
     return None
 
 

@@ -32,12 +32,21 @@ from pitchcast.commentary.service import (
     CommentaryService,
     current_line_source,
 )
+from pitchcast.commentary.template.moments import (
+    MOMENT_LINE_INDEX,
+    Moment,
+    moment_after,
+    moment_before,
+    write_moment,
+)
 from pitchcast.metrics import Metrics
 from pitchcast.schemas.records import CommentaryItem, CommentaryLine, Usage, commentary_id_for
 from pitchcast.schemas.timestamps import utc_now_iso
 from pitchcast.settings import Persona, Settings
 
 __all__ = ["RESTORED_REASON", "Lanes", "LineBook"]
+
+_MOMENT_INDEXES = frozenset(MOMENT_LINE_INDEX.values())
 
 Source = Literal["llm", "template"]
 
@@ -72,6 +81,8 @@ class LineBook:
         self.raw: dict[int, str] = {}
         self.sources: dict[int, Source | None] = {}
         self.restored = 0
+        # Lines of the match's flow (kick-off, half-time...): line index -> published.
+        self.moments: dict[int, bool] = {}
 
     def next_position(self) -> int:
         n = 0
@@ -85,8 +96,14 @@ class LineBook:
     async def restore(self) -> None:
         """Lines an earlier owner stored: reused as they are; published if they were not."""
         stored = await self.publisher.stored_lines(self.cid)
-        for position in sorted(stored):
+        # In the order they were first published: a kick-off line before the batch's lines.
+        for position in sorted(stored, key=lambda p: (p != MOMENT_LINE_INDEX["before"], p)):
             text, published = stored[position]
+            if position in _MOMENT_INDEXES:
+                self.moments[position] = published
+                if not published:
+                    await self._publish_moment(position, orjson.loads(text))
+                continue
             self._take(position, text)
             self.restored += 1
             if not published and self.items[position].shown:
@@ -131,6 +148,31 @@ class LineBook:
                 silent = CommentaryItem(action.action_id, action.time_seconds, "calm", "")
                 await self.emit(silent, None, "template")
         return [row for row in rows if told[row - 1].shown]
+
+    async def emit_moment(self, moment: Moment, item: CommentaryItem) -> None:
+        """A line of the match's flow: claimed like a line (the first text wins), then
+        published once; not an item of the record (it tells no action)."""
+        index = moment.line_index
+        if self.moments.get(index):
+            return
+        payload = orjson.dumps({"item": item, "raw": None, "source": "control"})
+        stored = await self.publisher.claim_line(self.cid, index, payload)
+        await self._publish_moment(index, orjson.loads(stored))
+
+    async def _publish_moment(self, index: int, data: dict[str, object]) -> None:
+        line = CommentaryLine(
+            commentary_id=self.cid,
+            line_index=index,
+            game_id=self.work.game_id,
+            batch_index=self.work.batch_index,
+            persona=self.persona,
+            item=CommentaryItem(**data["item"]),  # type: ignore[arg-type]
+            final=False,
+            created_at=utc_now_iso(),
+            source="control",
+        )
+        await self.publisher.send_line(line, key=self.desk.key, source="control", appended_ms=None)
+        self.moments[index] = True
 
     def _is_final(self, position: int) -> bool:
         # Known when the line goes out: the batch's last line once it closed, the last
@@ -211,11 +253,35 @@ class Lanes:
         if self.mode == "live" and (work.opening is not None or work.close is None):
             while work.opening is None and work.close is None:
                 await work.changed()
+        result: CommentaryResult | AlreadyPublished
         if self.mode == "live" and work.opening is not None:
-            return await self._write_live(work, persona, book)
-        while work.close is None:
-            await work.changed()
-        return await self._write_whole(work, persona, book)
+            await self._moment(book, work, persona, before=True)
+            result = await self._write_live(work, persona, book)
+        else:
+            while work.close is None:
+                await work.changed()
+            await self._moment(book, work, persona, before=True)
+            result = await self._write_whole(work, persona, book)
+        await self._moment(book, work, persona, before=False)
+        return result
+
+    async def _moment(
+        self, book: LineBook, work: BatchWork, persona: Persona, *, before: bool
+    ) -> None:
+        """Kick-off before the batch's first line, half-time or full time after its last
+        (template/moments.py), at the densities that tell moments (not ``every``)."""
+        if book.density == "every":
+            return
+        opening, close = work.opening, work.close
+        info = opening.match_info if opening is not None else close.match_info if close else None
+        if before:
+            first = work.actions.get(0)
+            story = opening.story if opening is not None else close.story if close else None
+            moment = None if first is None else moment_before(first, story)
+        else:
+            moment = None if close is None else moment_after(close)
+        if moment is not None:
+            await book.emit_moment(moment, write_moment(moment, persona, info))
 
     async def _write_live(
         self, work: BatchWork, persona: Persona, book: LineBook

@@ -396,7 +396,8 @@ class CommentaryLine:
     created_at: str
     schema: str = LINE_SCHEMA
     # Who wrote the line: "llm", or "template" when the LLM did not write it validly in
-    # time (added in 0.2; optional for readers, see docs/schema-evolution.md).
+    # time (added in 0.2; optional for readers, see docs/schema-evolution.md); "control"
+    # for a line of the match's flow (kick-off, half-time, full time; added in 0.3).
     source: str | None = None
 
 

@@ -78,13 +78,17 @@ class ShortMatch:
 
 
 def shown_lines(density: str) -> int:
-    """How many of the short match's actions get a line of their own at ``density``
-    (batches of 10 in log order, one period: the batcher's own boundaries)."""
+    """How many lines the short match gets at ``density``: its actions with a line of
+    their own (batches of 10 in log order, one period: the batcher's own boundaries),
+    and the lines of the match's flow."""
     actions = [Action(**m.value) for m in short_plan() if m.value.get("control") is None]
-    return sum(
+    shown = sum(
         len(shown_rows(actions[start : start + 10], density))  # type: ignore[arg-type]
         for start in range(0, len(actions), 10)
     )
+    # Past ``every``, the kick-off and the half-time line (period_end closes the last batch;
+    # match_end then finds no open batch).
+    return shown if density == "every" else shown + 2
 
 
 def short_plan(

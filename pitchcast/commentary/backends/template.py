@@ -66,7 +66,7 @@ class TemplateBackend:
         raw = {row: item.description for row, item in items.items()}
         return RowsAnswer(items=items, raw=raw, answer="")
 
-    def cache_key(self, batch: Batch, persona: Persona) -> None:
+    def cache_key(self, batch: Batch, persona: Persona, rows: Sequence[int] | None = None) -> None:
         """Always None: template output is cheap and deterministic, so it is never cached."""
         return None
 

@@ -1,4 +1,5 @@
-"""Density on a real worker, broker and Redis: only shown lines go out, the record keeps all.
+"""Density on a real worker, broker and Redis: only shown lines go out (and the lines of
+the match's flow: kick-off, half-time), the record keeps every action.
 
 The short match (25 actions of sample match 1, two personas) goes through a real
 ``pitchcast worker`` subprocess at ``story`` density, in live and in batch mode.
@@ -44,7 +45,19 @@ async def test_story_density_publishes_only_shown_lines_and_keeps_every_item(
     records = [r.json() for r in sorted(short.commentary, key=lambda r: r.offset)]
     line_schema, record_schema = validator_for("commentary_line"), validator_for("commentary")
     for persona in PERSONAS:
-        mine = [line for line in lines if line["persona"] == persona]
+        moments = [
+            line for line in lines if line["persona"] == persona and line.get("source") == "control"
+        ]
+        # Kick-off before the first line, half-time after the last (period_end closed it).
+        assert [(m["batch_index"], m["line_index"]) for m in moments] == [(0, 100), (2, 101)]
+        assert (
+            "킥오프" in moments[0]["item"]["description"]
+            or "시작" in moments[0]["item"]["description"]
+        )
+        assert "전반" in moments[1]["item"]["description"]
+        mine = [
+            line for line in lines if line["persona"] == persona and line.get("source") != "control"
+        ]
         assert [line["item"]["action_id"] for line in mine] == shown_ids, persona
         batches_of = sorted(
             (r for r in records if r["persona"] == persona), key=lambda r: r["batch_index"]

@@ -261,3 +261,13 @@ def test_told_in_empties_a_silent_item() -> None:
     assert told_in(item, [None, actions[1]], "story") == item  # a hole: shown, never lost
     first = CommentaryItem(1, 1.0, "calm", "손흥민의 패스.")
     assert told_in(first, actions[:1], "story") == first
+
+
+def test_a_player_who_wins_the_ball_and_plays_on_is_told_once() -> None:
+    told = story([rival(1, "Cross", "Successful", x=60.0), kim(2, "Interception"),
+                  kim(3, "Pass", "Successful")])  # fmt: skip
+    assert told[1:] == [Told(True), Told(False, 2)]
+    # Not when his pass goes into the box: that is a moment of its own.
+    told = story([rival(1, "Cross", "Successful", x=60.0), kim(2, "Interception", x=80.0),
+                  kim(3, "Pass", "Successful", x=80.0, end=(95.0, 34.0))])  # fmt: skip
+    assert told[2] == Told(True)

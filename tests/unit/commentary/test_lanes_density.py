@@ -4,6 +4,7 @@ and the record keeps every action (the publisher seam alone, no Kafka or Redis).
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 
 import orjson
 import pytest
@@ -68,8 +69,10 @@ async def test_live_lane_asks_only_for_shown_rows() -> None:
 
     asked = [row for _, _, rows in backend.calls for row in rows]
     assert asked == [p + 1 for p in shown]  # each shown row once, no silent one
-    assert [line.line_index for line in publisher.sent] == shown
-    assert all(line.item.description.startswith("[llm] ") for line in publisher.sent)
+    # The match's first batch opens with the kick-off line (not an item of the record).
+    assert [line.line_index for line in publisher.sent] == [100, *shown]
+    assert publisher.sent[0].source == "control"
+    assert all(line.item.description.startswith("[llm] ") for line in publisher.sent[1:])
     assert [i.action_id for i in result.items] == [a.action_id for a in batch.actions]
     for item, decision in zip(result.items, told, strict=True):
         assert (item.shown, item.told_with) == (decision.shown, decision.told_with)
@@ -99,7 +102,8 @@ async def test_a_restart_publishes_stored_shown_lines_and_never_a_silent_one(mod
     again = await _lanes(publisher, ScriptedRowsBackend(), mode).write(desk, work, "CASTER")
     assert not isinstance(again, AlreadyPublished)
     assert [line.line_index for line in publisher.sent] == [
-        p for p, t in enumerate(told) if t.shown
+        100,
+        *(p for p, t in enumerate(told) if t.shown),
     ]
     stored = orjson.loads(publisher.lines[(cid, silent)][0])  # type: ignore[arg-type]
     assert stored["item"]["shown"] is False and stored["item"]["description"] == ""
@@ -116,5 +120,37 @@ async def test_batch_lane_asks_only_for_shown_rows() -> None:
     assert not isinstance(result, AlreadyPublished)
     shown = [p for p, t in enumerate(told) if t.shown]
     assert backend.batch_rows == [tuple(p + 1 for p in shown)]
-    assert [line.line_index for line in publisher.sent] == shown
+    assert [line.line_index for line in publisher.sent] == [100, *shown]
     assert [(i.shown, i.told_with) for i in result.items] == [(t.shown, t.told_with) for t in told]
+
+
+async def test_every_density_tells_no_moments_and_asks_every_row() -> None:
+    batch = _batch()
+    publisher, backend = MemoryPublisher(), ScriptedRowsBackend()
+    metrics = Metrics()
+    writer = CommentaryService(
+        backend, TemplateBackend(), RedisStore(enabled=False), metrics=metrics
+    )
+    settings = load_settings(llm_mode="batch", density="every", llm_backend="openai")
+    lanes = Lanes(settings=settings, writer=writer, publisher=publisher, metrics=metrics)
+    desk = Desk(batch.game_id, b"1", 0)
+    work = desk.work(batch.batch_index)
+    work.take_close(replace(batch, close_reason="period_end"))
+    await lanes.write(desk, work, "CASTER")
+    assert backend.batch_rows == [None]
+    assert [line.line_index for line in publisher.sent] == list(range(len(batch.actions)))
+
+
+async def test_a_batch_closed_by_period_end_is_followed_by_half_time_once() -> None:
+    batch = replace(_batch(), close_reason="period_end")
+    publisher, backend = MemoryPublisher(), ScriptedRowsBackend()
+    desk = Desk(batch.game_id, b"1", 0)
+    work = desk.work(batch.batch_index)
+    work.take_close(batch)
+    await _lanes(publisher, backend, "batch").write(desk, work, "CASTER")
+    assert publisher.sent[-1].line_index == 101 and publisher.sent[-1].source == "control"
+    assert "전반" in publisher.sent[-1].item.description
+    # A new owner finds the moment lines published: it publishes neither again.
+    sent = len(publisher.sent)
+    await _lanes(publisher, ScriptedRowsBackend(), "batch").write(desk, work, "CASTER")
+    assert publisher.sent[sent:] == []

@@ -136,6 +136,10 @@ public class CommentaryStore {
     @Transactional
     public boolean saveLine(CommentaryLine line) {
         Messages.requireComplete(line);
+        if (line.moment()) {
+            // Kick-off, half-time, full time: for a live display; no item of the batch.
+            return false;
+        }
         UUID id = line.commentaryId();
         this.jdbc.sql(INSERT_BATCH_IF_ABSENT).params(id, line.gameId(), line.batchIndex(), line.persona()).update();
         boolean complete = this.jdbc.sql(LOCK_BATCH).param(id).query(Boolean.class).single();
