@@ -344,6 +344,9 @@ class Lanes:
         told = decide(batch.actions, book.density)
         shown = [row for row, t in enumerate(told, start=1) if t.shown]
         rows = shown if len(shown) < len(told) else None
+        if rows == []:  # nothing to tell (key density): no request at all
+            await book.settle_silent(range(1, len(batch.actions) + 1))
+            return self._assemble(work, book, [], Usage(), None)
         outcome = await self.writer.write(batch, persona, on_item=on_item, rows=rows)
         if isinstance(outcome, AlreadyPublished):
             return outcome
@@ -370,8 +373,10 @@ class Lanes:
             model = whole.model
         else:
             # Who wrote the shown lines (a silent item has no text: no writer).
-            shown = [p for p in range(len(close.actions)) if items[p].shown] or [0]
+            shown = [p for p in range(len(close.actions)) if items[p].shown]
             kinds = {book.sources.get(p) or "llm" for p in shown}
+            if not kinds:  # no line (key density): the configured writer, no fallback
+                kinds = {"template" if self.writer.primary.name == "template" else "llm"}
             source = "mixed" if len(kinds) > 1 else kinds.pop()
             model = getattr(self.writer.primary, "model", None) or self.writer.primary.name
             if source != "llm":

@@ -328,6 +328,8 @@ class OpenAIBackend:
             batch, max_chars=config.max_description_chars, persona=persona, settled=silent
         )
         asked = list(rows) if rows is not None else assembler.rows
+        if not asked:  # every row silent: nothing to ask
+            return CommentaryResult(items=assembler.items(), source="llm", model=config.model)
         usage = _UsageSum()
         game_id = batch.game_id
         context = {"game_id": game_id, "batch_index": batch.batch_index, "persona": persona}

@@ -154,3 +154,28 @@ async def test_a_batch_closed_by_period_end_is_followed_by_half_time_once() -> N
     sent = len(publisher.sent)
     await _lanes(publisher, ScriptedRowsBackend(), "batch").write(desk, work, "CASTER")
     assert publisher.sent[sent:] == []
+
+
+@pytest.mark.parametrize("mode", ["live", "batch"])
+async def test_key_density_asks_nothing_for_a_batch_without_key_events(mode: str) -> None:
+    batch = _batch()
+    assert not any(t.shown for t in decide(batch.actions, "key"))  # a build-up: no key event
+    publisher, backend = MemoryPublisher(), ScriptedRowsBackend()
+    metrics = Metrics()
+    writer = CommentaryService(
+        backend, TemplateBackend(), RedisStore(enabled=False), metrics=metrics
+    )
+    settings = load_settings(llm_mode=mode, density="key", llm_backend="openai")
+    lanes = Lanes(settings=settings, writer=writer, publisher=publisher, metrics=metrics)
+    desk = Desk(batch.game_id, b"1", 0)
+    work = desk.work(batch.batch_index)
+    for position in range(len(batch.actions)):
+        work.take_action(_action(batch, position))
+    work.take_close(batch)
+    result = await lanes.write(desk, work, "CASTER")
+    assert not isinstance(result, AlreadyPublished)
+    assert backend.calls == [] and backend.batch_calls == []
+    assert [line.source for line in publisher.sent] == ["control"]  # the kick-off only
+    assert [i.shown for i in result.items] == [False] * len(batch.actions)
+    assert all(i.told_with is None for i in result.items)
+    assert result.source == "llm" and result.fallback_reason is None

@@ -112,6 +112,10 @@ async def test_a_density_asks_only_for_the_shown_rows(
     assert asked.rstrip().endswith(prompt.request_line(rows))
     assert backend.cache_key(BATCH, "CASTER", rows) != backend.cache_key(BATCH, "CASTER")
     assert backend.cache_key(BATCH, "CASTER", None) == backend.cache_key(BATCH, "CASTER")
+    # Nothing shown: nothing asked.
+    silent = await backend.write(BATCH, "CASTER", rows=[])
+    assert fake_llm.request_count == 1
+    assert [i.shown for i in silent.items] == [False] * len(ACTION_IDS)
 
 
 async def test_lines_reach_on_item_in_order_before_the_stream_ends(
