@@ -267,12 +267,22 @@ async def _write_live(
     turns = []
     settled: dict[int, CommentaryItem] = {}
     done = 0
+    told = decide(batch.actions, recorder.density)  # causal: as the lane decides it
     while done < len(batch.actions):
         clock = max(clock, arrivals[done])
         known = done
         while known < len(batch.actions) and arrivals[known] <= clock:
             known += 1
-        rows = list(range(done + 1, known + 1))
+        # As the lane asks (LineBook.settle_silent): only the shown rows; the others are
+        # settled silent at once.
+        rows = [row for row in range(done + 1, known + 1) if told[row - 1].shown]
+        for row in range(done + 1, known + 1):
+            if not told[row - 1].shown:
+                action = batch.actions[row - 1]
+                settled[row] = CommentaryItem(action.action_id, action.time_seconds, "calm", "")
+        if not rows:
+            done = known
+            continue
 
         async def on_item(item: CommentaryItem, source: str) -> None:
             recorder.take(item, source)
