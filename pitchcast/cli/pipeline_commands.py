@@ -186,6 +186,7 @@ def tail(from_beginning: bool, game_id: int | None, lines: bool) -> None:
     help="Match CSV to replay.",
 )
 @option("--personas", setting="personas", help="Comma-separated personas, e.g. CASTER,FRIEND.")
+@option("--density", type=_DENSITIES, setting="density", help="What is told: every, story, key.")
 @option("--no-stack", is_flag=True, help="Use the Kafka/Redis of the settings as they are.")
 @option("--game-id", type=int, default_text="a new one per run", help="Game id to replay under.")
 @option(
@@ -199,6 +200,7 @@ def demo(
     as_fast: bool,
     events_file: str | None,
     personas: str | None,
+    density: str | None,
     no_stack: bool,
     game_id: int | None,
     with_monitor: bool,
@@ -215,7 +217,7 @@ def demo(
     """
     from pitchcast.demo import default_data_dir, run_demo
 
-    settings = settings_with(personas=personas)
+    settings = settings_with(personas=personas, density=density)
     data = default_data_dir()
     with clear_errors():
         shown = run_demo(
