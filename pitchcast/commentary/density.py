@@ -38,7 +38,16 @@ from pitchcast.commentary.template.actions import depth
 from pitchcast.schemas.records import Action, CommentaryItem
 from pitchcast.schemas.vocabulary import CARD_RESULTS, SHOT_TYPES
 
-__all__ = ["DENSITIES", "Density", "Told", "decide", "is_key", "shown_rows", "told_in"]
+__all__ = [
+    "DENSITIES",
+    "Density",
+    "Told",
+    "decide",
+    "is_key",
+    "shown_rows",
+    "silent_items",
+    "told_in",
+]
 
 Density = Literal["every", "story", "key"]
 DENSITIES: tuple[Density, ...] = ("every", "story", "key")
@@ -280,3 +289,19 @@ def told_in(
     if told.shown:
         return item
     return replace(item, description="", shown=False, told_with=told.told_with)
+
+
+def silent_items(
+    actions: Sequence[Action], rows: Sequence[int] | None
+) -> dict[int, CommentaryItem]:
+    """Placeholder items (no text, not shown) of the rows not in ``rows`` (1-based): what
+    a request asking only for ``rows`` settles at once (None: every row is asked for).
+    :func:`told_in` gives each its ``told_with`` when it is stored."""
+    if rows is None:
+        return {}
+    asked = set(rows)
+    return {
+        row: CommentaryItem(a.action_id, a.time_seconds, "calm", "", shown=False)
+        for row, a in enumerate(actions, start=1)
+        if row not in asked
+    }

@@ -84,6 +84,7 @@ from pitchcast.commentary.backends.endpoints import (
 from pitchcast.commentary.backends.failover import Failover
 from pitchcast.commentary.backends.wire import ChatWire, Completion
 from pitchcast.commentary.conversation import LiveTurn, build_live_messages
+from pitchcast.commentary.density import silent_items
 from pitchcast.commentary.parsing import AnswerParser, ParsedItem
 from pitchcast.commentary.prompt import (
     PROMPT_VERSION,
@@ -319,14 +320,10 @@ class OpenAIBackend:
             allowed = f"{config.batch_deadline_s:g}s"
         else:
             allowed = f"{max(deadline - loop.time(), 0.0):.3g}s"
-        silent = {
-            row: CommentaryItem(a.action_id, a.time_seconds, "calm", "", shown=False)
-            for row, a in enumerate(batch.actions, start=1)
-            if rows is not None and row not in rows
-        }
         assembler = LineAssembler(
-            batch, max_chars=config.max_description_chars, persona=persona, settled=silent
-        )
+            batch, max_chars=config.max_description_chars, persona=persona,
+            settled=silent_items(batch.actions, rows),
+        )  # fmt: skip
         asked = list(rows) if rows is not None else assembler.rows
         if not asked:  # every row silent: nothing to ask
             return CommentaryResult(items=assembler.items(), source="llm", model=config.model)
