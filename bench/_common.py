@@ -80,6 +80,9 @@ def bench_env(bootstrap: str, redis_url: str, partitions: int) -> dict[str, str]
         "PITCHCAST_TOPIC_DLQ": f"{prefix}-dlq",
         "PITCHCAST_PARTITIONS": str(partitions),
         "PITCHCAST_LOG_LEVEL": "INFO",
+        # One line per action: the benchmarks count lines against actions (latency per
+        # action).
+        "PITCHCAST_DENSITY": "every",
     }
 
 

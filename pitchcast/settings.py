@@ -147,6 +147,9 @@ class Settings(BaseSettings):
     # --- Commentary / LLM --------------------------------------------------
     personas: Annotated[tuple[Persona, ...], NoDecode] = ("CASTER",)
     llm_backend: Literal["template", "openai"] = "template"
+    # What is told when (commentary/density.py): every action, one line per moment
+    # (story), or key events only. The commentary record keeps one item per action.
+    density: Literal["every", "story", "key"] = "story"
     # live: each action's line is asked for as the action arrives (a few at a time, in
     # the batch's growing conversation); batch: the whole 10-action window in one request.
     llm_mode: Literal["live", "batch"] = "live"

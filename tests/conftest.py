@@ -42,10 +42,14 @@ _TOPIC_ERROR_ALREADY_EXISTS = 36
 
 @pytest.fixture(autouse=True)
 def clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Each test starts from pitchcast's defaults; only the test-service variables stay."""
+    """Each test starts from pitchcast's defaults; only the test-service variables stay.
+
+    One exception: the density is ``every`` (one line per action), the contract most
+    delivery tests count on; the density tests set ``story`` or ``key`` themselves."""
     for name in list(os.environ):
         if name.startswith("PITCHCAST_") and not name.startswith("PITCHCAST_TEST_"):
             monkeypatch.delenv(name)
+    monkeypatch.setenv("PITCHCAST_DENSITY", "every")
 
 
 # --- services ---------------------------------------------------------------

@@ -376,6 +376,11 @@ def _check_lines(
     for cid, record in records.items():
         for index, item in enumerate(record["items"]):
             line = items.get((cid, index))
+            if not item.get("shown", True):
+                # Density: an item told with another line has no line of its own.
+                if line is not None:
+                    problems.append(f"line {cid}:{index} published though not shown")
+                continue
             if line is None:
                 problems.append(f"line {cid}:{index} (batch {record['batch_index']}) missing")
             elif line != item:

@@ -13,6 +13,7 @@ __all__ = ["eval_command"]
 
 # Eval judges every persona unless told otherwise (the worker's default is CASTER alone).
 _ALL_PERSONAS = "CASTER,ANALYST,FRIEND"
+_DENSITIES = click.Choice(["every", "story", "key"])
 
 
 @click.command("eval", short_help="Quality report of a match's commentary (no Kafka).")
@@ -27,6 +28,8 @@ _ALL_PERSONAS = "CASTER,ANALYST,FRIEND"
         help="Commentary backend.")  # fmt: skip
 @option("--personas", setting="personas", default=_ALL_PERSONAS,
         help="Comma-separated personas to write and judge.")  # fmt: skip
+@option("--density", type=_DENSITIES, setting="density",
+        help="What is told: every action, story moments or key events.")  # fmt: skip
 @option("--mode", type=click.Choice(["live", "batch"]), setting="llm_mode",
         help="Live (a few lines per request) or batch (a window per request).")  # fmt: skip
 @option("--base-url", setting="llm_base_url", help="OpenAI-compatible endpoint, up to /v1.")
@@ -45,6 +48,7 @@ def eval_command(
     match_info: str | None,
     backend: str | None,
     personas: str,
+    density: str | None,
     mode: str | None,
     base_url: str | None,
     model: str | None,
@@ -73,7 +77,7 @@ def eval_command(
 
     settings = settings_with(
         llm_backend=backend, llm_mode=mode, llm_base_url=base_url, llm_model=model,
-        personas=personas,
+        personas=personas, density=density,
     )  # fmt: skip
     path = Path(file)
     folder = Path(out) if out else Path(".pitchcast") / "eval" / path.stem

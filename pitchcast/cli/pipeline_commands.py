@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 __all__ = ["config", "demo", "plan_files", "replay", "tail", "topics", "worker"]
 
 _BACKENDS = click.Choice(["template", "openai"])
+_DENSITIES = click.Choice(["every", "story", "key"])
 
 
 @click.command(short_help="Print the effective settings, secrets masked.")
@@ -47,7 +48,10 @@ def topics() -> None:
 @option("--web-port", type=int, setting="web_port", help="Port of the worker's web server.")
 @option("--personas", setting="personas", help="Comma-separated personas, e.g. CASTER,ANALYST.")
 @option("--backend", type=_BACKENDS, setting="llm_backend", help="Commentary backend.")
-def worker(web_port: int | None, personas: str | None, backend: str | None) -> None:
+@option("--density", type=_DENSITIES, setting="density", help="What is told: every, story, key.")
+def worker(
+    web_port: int | None, personas: str | None, backend: str | None, density: str | None
+) -> None:
     """Run the Faust worker: batch agent, commentary agent, idle ticks.
 
     Creates missing topics first and refuses to start when the match-keyed topics
@@ -59,7 +63,9 @@ def worker(web_port: int | None, personas: str | None, backend: str | None) -> N
     """
     from pitchcast.app import run_worker
 
-    settings = settings_with(web_port=web_port, personas=personas, llm_backend=backend)
+    settings = settings_with(
+        web_port=web_port, personas=personas, llm_backend=backend, density=density
+    )
     with clear_errors():
         run_worker(settings)
 
@@ -180,6 +186,7 @@ def tail(from_beginning: bool, game_id: int | None, lines: bool) -> None:
     help="Match CSV to replay.",
 )
 @option("--personas", setting="personas", help="Comma-separated personas, e.g. CASTER,FRIEND.")
+@option("--density", type=_DENSITIES, setting="density", help="What is told: every, story, key.")
 @option("--no-stack", is_flag=True, help="Use the Kafka/Redis of the settings as they are.")
 @option("--game-id", type=int, default_text="a new one per run", help="Game id to replay under.")
 @option(
@@ -193,6 +200,7 @@ def demo(
     as_fast: bool,
     events_file: str | None,
     personas: str | None,
+    density: str | None,
     no_stack: bool,
     game_id: int | None,
     with_monitor: bool,
@@ -209,7 +217,7 @@ def demo(
     """
     from pitchcast.demo import default_data_dir, run_demo
 
-    settings = settings_with(personas=personas)
+    settings = settings_with(personas=personas, density=density)
     data = default_data_dir()
     with clear_errors():
         shown = run_demo(

@@ -19,6 +19,7 @@ Rows are positions in the batch + 1, as in batch mode. Pure: no I/O.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -102,9 +103,13 @@ def _turn_text(
     first: bool,
     introduced: set[str],
     shown_score: Score | None,
+    after: int = 0,
 ) -> tuple[str, Score]:
+    # Density: the actions since the previous turn (``after``) are all shown as data;
+    # only ``rows`` are asked for (the others are told with those lines, or not at all).
+    context = list(range(after + 1, rows[-1] + 1))
     blocks: list[str] = []
-    score = score_before(batch, rows[0])
+    score = score_before(batch, context[0])
     new_refs: list[str] = []
     if first:
         blocks += header_blocks(batch, slots, score)
@@ -116,7 +121,7 @@ def _turn_text(
                 new_refs.append(ref)
     elif score != shown_score:
         blocks.append(score_line(score, slots))
-    for row in rows:
+    for row in context:
         ref = slots.player_ref(batch.actions[row - 1])
         if ref is not None and ref not in introduced and ref not in new_refs:
             new_refs.append(ref)
@@ -124,7 +129,9 @@ def _turn_text(
         blocks.append(player_block(slots, new_refs))
         introduced.update(new_refs)
     stories = list(stories_before(batch.story or new_story(batch.match_info), batch.actions))
-    action_rows = [action_row(row, batch.actions[row - 1], slots, stories[row - 1]) for row in rows]
+    action_rows = [
+        action_row(row, batch.actions[row - 1], slots, stories[row - 1]) for row in context
+    ]
     blocks.append(SECTION_ACTIONS + "\n" + csv_block(ACTION_COLUMNS, action_rows))
     blocks.append(request_line(rows))
     return "\n".join(blocks), score
@@ -141,26 +148,34 @@ def build_live_messages(
     """The conversation for the next request of a batch (``batch`` holds its actions so far).
 
     ``turns`` are the earlier requests with their kept answers; ``rows`` the new ones.
-    Together they must cover rows 1.. in order, without gaps.
+    Together they ask for rows in increasing order; a row between two asked ones is shown
+    as data in the later turn but not asked for (density: told with another line).
     """
     covered = [r for turn in turns for r in turn.rows] + list(rows)
-    if covered != list(range(1, len(covered) + 1)) or len(covered) > len(batch.actions):
-        raise ValueError(f"turns and rows must cover 1..n in order, got {covered}")
-    view = replace(batch, actions=batch.actions[: len(covered)])
+    increasing = all(a < b for a, b in itertools.pairwise(covered))
+    if not rows or not covered or covered[0] < 1 or not increasing:
+        raise ValueError(f"turns and rows must ask for rows 1.. in increasing order, got {covered}")
+    if covered[-1] > len(batch.actions):
+        raise ValueError(f"row {covered[-1]} is past the batch's {len(batch.actions)} actions")
+    view = replace(batch, actions=batch.actions[: covered[-1]])
     slots = build_slots(view)
     messages = [
         {"role": "system", "content": system_prompt(persona, structured=structured, live=True)}
     ]
     introduced: set[str] = set()
     shown: Score | None = None
+    after = 0
     for index, turn in enumerate(turns):
         text, shown = _turn_text(
-            view, slots, turn.rows, first=index == 0, introduced=introduced, shown_score=shown
-        )
+            view, slots, turn.rows, first=index == 0, introduced=introduced, shown_score=shown,
+            after=after,
+        )  # fmt: skip
+        after = turn.rows[-1]
         messages.append({"role": "user", "content": text})
         messages.append({"role": "assistant", "content": turn.answer})
     text, _ = _turn_text(
-        view, slots, list(rows), first=not turns, introduced=introduced, shown_score=shown
-    )
+        view, slots, list(rows), first=not turns, introduced=introduced, shown_score=shown,
+        after=after,
+    )  # fmt: skip
     messages.append({"role": "user", "content": text})
     return messages

@@ -23,6 +23,7 @@ import orjson
 
 from pitchcast.commentary.backends.base import CommentaryResult
 from pitchcast.commentary.conversation import LiveTurn, render_answer
+from pitchcast.commentary.density import Density, decide, told_in
 from pitchcast.commentary.desk import BatchWork, Desk
 from pitchcast.commentary.live import LiveWriter
 from pitchcast.commentary.publisher import Publisher
@@ -31,12 +32,21 @@ from pitchcast.commentary.service import (
     CommentaryService,
     current_line_source,
 )
+from pitchcast.commentary.template.moments import (
+    MOMENT_LINE_INDEX,
+    Moment,
+    moment_after,
+    moment_before,
+    write_moment,
+)
 from pitchcast.metrics import Metrics
 from pitchcast.schemas.records import CommentaryItem, CommentaryLine, Usage, commentary_id_for
 from pitchcast.schemas.timestamps import utc_now_iso
 from pitchcast.settings import Persona, Settings
 
 __all__ = ["RESTORED_REASON", "Lanes", "LineBook"]
+
+_MOMENT_INDEXES = frozenset(MOMENT_LINE_INDEX.values())
 
 Source = Literal["llm", "template"]
 
@@ -57,8 +67,10 @@ class LineBook:
         persona: Persona,
         *,
         batch_size: int,
+        density: Density = "every",
     ) -> None:
         self.publisher = publisher
+        self.density = density
         self.metrics = metrics
         self.desk = desk
         self.work = work
@@ -69,6 +81,8 @@ class LineBook:
         self.raw: dict[int, str] = {}
         self.sources: dict[int, Source | None] = {}
         self.restored = 0
+        # Lines of the match's flow (kick-off, half-time...): line index -> published.
+        self.moments: dict[int, bool] = {}
 
     def next_position(self) -> int:
         n = 0
@@ -82,11 +96,17 @@ class LineBook:
     async def restore(self) -> None:
         """Lines an earlier owner stored: reused as they are; published if they were not."""
         stored = await self.publisher.stored_lines(self.cid)
-        for position in sorted(stored):
+        # In the order they were first published: a kick-off line before the batch's lines.
+        for position in sorted(stored, key=lambda p: (p != MOMENT_LINE_INDEX["before"], p)):
             text, published = stored[position]
+            if position in _MOMENT_INDEXES:
+                self.moments[position] = published
+                if not published:
+                    await self._publish_moment(position, orjson.loads(text))
+                continue
             self._take(position, text)
             self.restored += 1
-            if not published:
+            if not published and self.items[position].shown:
                 await self._publish(position)
         if stored:
             self.metrics.add("lines_restored", len(stored), persona=self.persona)
@@ -98,18 +118,61 @@ class LineBook:
             return
         if source is None:  # batch mode: the service says who wrote the line
             source = "template" if current_line_source() == "template" else "llm"
+        # Density: an action told with another's line is stored (the record keeps one
+        # item per action) but never published as a line.
+        item = told_in(item, [self.work.actions.get(p) for p in range(position + 1)], self.density)
         payload = orjson.dumps({"item": item, "raw": raw, "source": source})
         stored = await self.publisher.claim_line(self.cid, position, payload)
         if stored != payload:
             self.metrics.add("lines_claimed_elsewhere", persona=self.persona)
         self._take(position, stored)
-        await self._publish(position)
+        if self.items[position].shown:
+            await self._publish(position)
 
     def _take(self, position: int, stored: bytes) -> None:
         data = orjson.loads(stored)
         self.items[position] = CommentaryItem(**data["item"])
         self.raw[position] = data.get("raw") or self.items[position].description
         self.sources[position] = data.get("source")
+
+    async def settle_silent(self, rows: range) -> list[int]:
+        """Store the silent items of ``rows`` (1-based); return the shown rows to write."""
+        actions = [self.work.actions.get(p) for p in range(rows.stop - 1)]
+        if self.density == "every" or any(a is None for a in actions):
+            return list(rows)
+        told = decide([a for a in actions if a is not None], self.density)
+        for row in rows:
+            if not told[row - 1].shown:
+                action = actions[row - 1]
+                assert action is not None
+                silent = CommentaryItem(action.action_id, action.time_seconds, "calm", "")
+                await self.emit(silent, None, "template")
+        return [row for row in rows if told[row - 1].shown]
+
+    async def emit_moment(self, moment: Moment, item: CommentaryItem) -> None:
+        """A line of the match's flow: claimed like a line (the first text wins), then
+        published once; not an item of the record (it tells no action)."""
+        index = moment.line_index
+        if self.moments.get(index):
+            return
+        payload = orjson.dumps({"item": item, "raw": None, "source": "control"})
+        stored = await self.publisher.claim_line(self.cid, index, payload)
+        await self._publish_moment(index, orjson.loads(stored))
+
+    async def _publish_moment(self, index: int, data: dict[str, object]) -> None:
+        line = CommentaryLine(
+            commentary_id=self.cid,
+            line_index=index,
+            game_id=self.work.game_id,
+            batch_index=self.work.batch_index,
+            persona=self.persona,
+            item=CommentaryItem(**data["item"]),  # type: ignore[arg-type]
+            final=False,
+            created_at=utc_now_iso(),
+            source="control",
+        )
+        await self.publisher.send_line(line, key=self.desk.key, source="control", appended_ms=None)
+        self.moments[index] = True
 
     def _is_final(self, position: int) -> bool:
         # Known when the line goes out: the batch's last line once it closed, the last
@@ -184,34 +247,63 @@ class Lanes:
             return AlreadyPublished(cid)
         book = LineBook(
             self.publisher, self.metrics, desk, work, persona,
-            batch_size=self.settings.batch_size,
+            batch_size=self.settings.batch_size, density=self.settings.density,
         )  # fmt: skip
         await book.restore()
         if self.mode == "live" and (work.opening is not None or work.close is None):
             while work.opening is None and work.close is None:
                 await work.changed()
+        result: CommentaryResult | AlreadyPublished
         if self.mode == "live" and work.opening is not None:
-            return await self._write_live(work, persona, book)
-        while work.close is None:
-            await work.changed()
-        return await self._write_whole(work, persona, book)
+            await self._moment(book, work, persona, before=True)
+            result = await self._write_live(work, persona, book)
+        else:
+            while work.close is None:
+                await work.changed()
+            await self._moment(book, work, persona, before=True)
+            result = await self._write_whole(work, persona, book)
+        await self._moment(book, work, persona, before=False)
+        return result
+
+    async def _moment(
+        self, book: LineBook, work: BatchWork, persona: Persona, *, before: bool
+    ) -> None:
+        """Kick-off before the batch's first line, half-time or full time after its last
+        (template/moments.py), at the densities that tell moments (not ``every``)."""
+        if book.density == "every":
+            return
+        opening, close = work.opening, work.close
+        info = opening.match_info if opening is not None else close.match_info if close else None
+        if before:
+            first = work.actions.get(0)
+            story = opening.story if opening is not None else close.story if close else None
+            moment = None if first is None else moment_before(first, story)
+        else:
+            moment = None if close is None else moment_after(close)
+        if moment is not None:
+            await book.emit_moment(moment, write_moment(moment, persona, info))
 
     async def _write_live(
         self, work: BatchWork, persona: Persona, book: LineBook
     ) -> CommentaryResult:
         turns: list[LiveTurn] = []
         done = book.next_position()
-        if done:  # lines of an earlier owner: one turn that holds them
-            rows = tuple(range(1, done + 1))
-            lines = [(r, book.items[r - 1].tone, book.raw[r - 1]) for r in rows]
+        # Lines of an earlier owner: one turn that holds them (the shown ones).
+        restored = tuple(r for r in range(1, done + 1) if book.items[r - 1].shown)
+        if restored:
+            lines = [(r, book.items[r - 1].tone, book.raw[r - 1]) for r in restored]
             structured = self.settings.llm_structured_output
-            turns.append(LiveTurn(rows, render_answer(lines, structured=structured)))
+            turns.append(LiveTurn(restored, render_answer(lines, structured=structured)))
         usage = [0, 0]
         reasons: list[str] = []
         while True:
             start, known = book.next_position(), work.known()
             if start < known:
-                rows = list(range(start + 1, known + 1))
+                # Density: the LLM is asked only for the shown rows; the others are
+                # stored at once as told with another line (LineBook.emit).
+                rows = await book.settle_silent(range(start + 1, known + 1))
+                if not rows:
+                    continue
 
                 async def on_item(item: CommentaryItem, source: Source) -> None:
                     await book.emit(item, None, source)
@@ -248,7 +340,14 @@ class Lanes:
         async def on_item(item: CommentaryItem) -> None:
             await book.emit(item, None, None)
 
-        outcome = await self.writer.write(batch, persona, on_item=on_item)
+        # Density: the LLM is asked only for the shown rows (None: every row is shown).
+        told = decide(batch.actions, book.density)
+        shown = [row for row, t in enumerate(told, start=1) if t.shown]
+        rows = shown if len(shown) < len(told) else None
+        if rows == []:  # nothing to tell (key density): no request at all
+            await book.settle_silent(range(1, len(batch.actions) + 1))
+            return self._assemble(work, book, [], Usage(), None)
+        outcome = await self.writer.write(batch, persona, on_item=on_item, rows=rows)
         if isinstance(outcome, AlreadyPublished):
             return outcome
         for item in outcome.items:  # whatever on_item did not take (it failed): take now
@@ -273,7 +372,11 @@ class Lanes:
                 source = "mixed"  # lines of an earlier owner came from the LLM stream
             model = whole.model
         else:
-            kinds = {book.sources.get(p) or "llm" for p in range(len(close.actions))}
+            # Who wrote the shown lines (a silent item has no text: no writer).
+            shown = [p for p in range(len(close.actions)) if items[p].shown]
+            kinds = {book.sources.get(p) or "llm" for p in shown}
+            if not kinds:  # no line (key density): the configured writer, no fallback
+                kinds = {"template" if self.writer.primary.name == "template" else "llm"}
             source = "mixed" if len(kinds) > 1 else kinds.pop()
             model = getattr(self.writer.primary, "model", None) or self.writer.primary.name
             if source != "llm":

@@ -179,7 +179,9 @@ x=105 쪽으로 공격, 상대 골문은 x=105, y=34). mood는 pitchcast가 위�
 유효 슈팅), chance, miss(빗나간 슈팅), card, foul, danger(상대 박스 안의 플레이, 자기 박스 수비), \
 build(압박 중이거나 종반 접전의 공격 지역 플레이), lost(상대 박스에서 공을 잃음), 빈칸은 \
 routine(그 밖의 평범한 플레이).
-- {SECTION_REQUEST} 해설할 번호.
+- {SECTION_REQUEST} 해설할 번호. 요청에 없는 번호는 요청한 줄이 함께 전하는 장면이다(패스를 받은 \
+선수, 경합의 상대편, 반칙 뒤의 프리킥): 그 번호의 줄은 쓰지 않고, 필요하면 요청한 줄에서 함께 \
+말한다(예: 패스 줄에 받은 선수).
 
 용어(type, result를 말할 때 이 말을 쓴다):
 {_glossary()}
@@ -452,8 +454,11 @@ def story_block(story: Story | None, slots: SlotTable) -> str | None:
     return SECTION_STORY + "\n" + "\n".join(lines) if lines else None
 
 
-def build_user_prompt(batch: Batch, *, slots: SlotTable | None = None) -> str:
-    """The batch as compact data: match, teams, running score, players, actions (CSV)."""
+def build_user_prompt(
+    batch: Batch, *, slots: SlotTable | None = None, rows: Sequence[int] | None = None
+) -> str:
+    """The batch as compact data: match, teams, running score, players, actions (CSV),
+    and the rows asked for (``rows``: the shown ones at a density; default every row)."""
     slots = slots or build_slots(batch)
     blocks = header_blocks(batch, slots, opening_score(batch))
     if slots.players:
@@ -464,17 +469,21 @@ def build_user_prompt(batch: Batch, *, slots: SlotTable | None = None) -> str:
         for (i, a), story in zip(enumerate(batch.actions, start=1), stories, strict=True)
     ]
     blocks.append(SECTION_ACTIONS + "\n" + csv_block(ACTION_COLUMNS, action_rows))
-    blocks.append(request_line(range(1, len(batch.actions) + 1)))
+    blocks.append(request_line(rows if rows is not None else range(1, len(batch.actions) + 1)))
     return "\n".join(blocks)
 
 
 def build_messages(
-    batch: Batch, persona: Persona, *, structured: bool = False
+    batch: Batch,
+    persona: Persona,
+    *,
+    structured: bool = False,
+    rows: Sequence[int] | None = None,
 ) -> list[dict[str, str]]:
     """Chat messages for one (batch, persona): the static system prompt first."""
     return [
         {"role": "system", "content": system_prompt(persona, structured=structured)},
-        {"role": "user", "content": build_user_prompt(batch)},
+        {"role": "user", "content": build_user_prompt(batch, rows=rows)},
     ]
 
 
@@ -486,8 +495,10 @@ def build_repair_messages(
     rows: Sequence[int],
     *,
     structured: bool = False,
+    asked: Sequence[int] | None = None,
 ) -> list[dict[str, str]]:
-    """The one repair turn: the first exchange, what was wrong, and the rows to rewrite."""
+    """The one repair turn: the first exchange (which asked for ``asked``), what was
+    wrong, and the rows to rewrite."""
     shown = [f"- {clean_text(r)[:_REASON_MAX_CHARS]}" for r in list(reasons)[:_MAX_REASONS]]
     if len(reasons) > _MAX_REASONS:
         shown.append(f"- (그 밖에 {len(reasons) - _MAX_REASONS}건)")
@@ -500,7 +511,7 @@ def build_repair_messages(
         )
     )
     return [
-        *build_messages(batch, persona, structured=structured),
+        *build_messages(batch, persona, structured=structured, rows=asked),
         {"role": "assistant", "content": answer},
         {"role": "user", "content": review},
     ]

@@ -42,6 +42,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+from collections.abc import Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
@@ -77,7 +78,9 @@ class CacheableBackend(Protocol):
     """A backend whose answers may be cached: the key covers everything that shapes the
     answer (model, sampling, persona, prompt version, prompt)."""
 
-    def cache_key(self, batch: Batch, persona: Persona) -> str | None: ...
+    def cache_key(
+        self, batch: Batch, persona: Persona, rows: Sequence[int] | None = None
+    ) -> str | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,17 +243,23 @@ class CommentaryService:
     # --- the agent's calls -----------------------------------------------------
 
     async def write(
-        self, batch: Batch, persona: Persona, *, on_item: ItemCallback | None = None
+        self,
+        batch: Batch,
+        persona: Persona,
+        *,
+        on_item: ItemCallback | None = None,
+        rows: Sequence[int] | None = None,
     ) -> WriteOutcome:
         """Commentary for one (batch, persona), or :class:`AlreadyPublished`. Never raises
-        for a batch, except cancellation (and a failing template backend)."""
+        for a batch, except cancellation (and a failing template backend). ``rows``
+        (density): the LLM is asked only for these rows (None: every row)."""
         cid = commentary_id_for(batch.game_id, batch.batch_index, persona)
         deadline = asyncio.get_running_loop().time() + self.deadline_s
         sink = _LineSink(on_item, self.metrics, cid)
         if self.primary.name == "template":
             sink.source = "template"
         try:
-            return await self._write(batch, persona, cid, deadline, sink)
+            return await self._write(batch, persona, cid, deadline, sink, rows)
         except DeliveryFailed:
             raise
         except Exception as exc:
@@ -298,9 +307,15 @@ class CommentaryService:
     # --- the steps ---------------------------------------------------------------
 
     async def _write(
-        self, batch: Batch, persona: Persona, cid: str, deadline: float, sink: _LineSink
+        self,
+        batch: Batch,
+        persona: Persona,
+        cid: str,
+        deadline: float,
+        sink: _LineSink,
+        rows: Sequence[int] | None = None,
     ) -> WriteOutcome:
-        key = self._cache_key(batch, persona)
+        key = self._cache_key(batch, persona, rows)
         early = await self._settled(batch, cid, key, sink)
         if early is not None:
             return early
@@ -315,7 +330,7 @@ class CommentaryService:
             return token_or_outcome
         token = token_or_outcome
         try:
-            return await self._attempt(batch, persona, cid, key, deadline, sink)
+            return await self._attempt(batch, persona, cid, key, deadline, sink, rows)
         finally:
             if token != NO_LOCK:
                 await self.store.release_lock(cid, token)
@@ -385,11 +400,14 @@ class CommentaryService:
         key: str | None,
         deadline: float,
         sink: _LineSink,
+        rows: Sequence[int] | None = None,
     ) -> CommentaryResult:
         """One guarded LLM request (:mod:`.guarded`); the template on any failure."""
         primary = self.primary
+        # Only a density that silences rows passes them (backends without it still work).
+        extra: dict[str, Any] = {} if rows is None else {"rows": rows}
         called = await self.guarded.call(
-            lambda on_item: primary.write(batch, persona, on_item=on_item),
+            lambda on_item: primary.write(batch, persona, on_item=on_item, **extra),
             deadline=deadline,
             persona=persona,
             mode=self.mode,
@@ -446,11 +464,17 @@ class CommentaryService:
 
     # --- helpers -------------------------------------------------------------------
 
-    def _cache_key(self, batch: Batch, persona: Persona) -> str | None:
+    def _cache_key(
+        self, batch: Batch, persona: Persona, rows: Sequence[int] | None = None
+    ) -> str | None:
         if not isinstance(self.primary, CacheableBackend):
             return None
         try:
-            key = self.primary.cache_key(batch, persona)
+            key = (
+                self.primary.cache_key(batch, persona)
+                if rows is None
+                else self.primary.cache_key(batch, persona, rows)
+            )
         except Exception as exc:
             logger.warning(
                 "pitchcast.commentary.cache_key_failed",
@@ -494,6 +518,8 @@ def _load_result(raw: bytes, batch: Batch) -> CommentaryResult:
             time_seconds=float(it["time_seconds"]),
             tone=it["tone"],
             description=str(it["description"]),
+            shown=bool(it.get("shown", True)),
+            told_with=it.get("told_with"),
         )
         for it in data["items"]
     )

@@ -428,6 +428,9 @@ class LineAssembler:
         settled: list[CommentaryItem] = []
         while self._next < len(self.rows):
             row = self.rows[self._next]
+            if row in self._settled:  # given settled (live: a row told with another line)
+                self._next += 1
+                continue
             item = self._kept.pop(row, None)
             if item is None and not self._structural:
                 item = self._accepted.get(row)

@@ -64,6 +64,7 @@ async def _write(settings: Settings, played: Any, personas: Sequence[Persona]) -
             mode=settings.llm_mode,
             structured=settings.llm_structured_output,
             live_deadline_s=settings.llm_live_deadline_s,
+            density=settings.density,
         )
     finally:
         await service.aclose()

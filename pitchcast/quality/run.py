@@ -36,6 +36,7 @@ from typing import Any
 import orjson
 
 from pitchcast.commentary.conversation import batch_so_far
+from pitchcast.commentary.density import Density, decide
 from pitchcast.commentary.live import LiveWriter
 from pitchcast.commentary.service import AlreadyPublished, CommentaryService, current_line_source
 from pitchcast.schemas.decoding import DecodedAction, decode_event, decode_handoff, encode
@@ -184,9 +185,10 @@ def live_view(batch: Batch, opening: BatchOpening, known: int) -> Batch:
 class _Recorder:
     """Collects one persona's lines with their timing."""
 
-    def __init__(self, run: MatchRun, persona: str) -> None:
+    def __init__(self, run: MatchRun, persona: str, density: Density = "every") -> None:
         self.run = run
         self.persona = persona
+        self.density = density
         self.lines: list[Line] = run.lines.setdefault(persona, [])
         self.pending: list[tuple[CommentaryItem, str, float]] = []
         self.started = 0.0
@@ -215,7 +217,10 @@ class _Recorder:
         )  # fmt: skip
         self.run.requests.append(request)
         tokens = usage[1] / llm_lines if llm_lines and usage[1] else None
+        told = decide(batch.actions, self.density)  # causal: the prefix decides the same
         for row in rows:
+            if not told[row - 1].shown:
+                continue  # told with another line: not on commentary-lines
             action = batch.actions[row - 1]
             item, source, at = by_id[action.action_id]
             self.lines.append(
@@ -235,7 +240,10 @@ async def _write_batch_mode(
         recorder.take(item, "template" if current_line_source() == "template" else "llm")
 
     recorder.start()
-    outcome = await service.write(batch, persona, on_item=on_item)
+    told = decide(batch.actions, recorder.density)
+    shown = [row for row, t in enumerate(told, start=1) if t.shown]
+    rows = shown if len(shown) < len(told) else None  # as the lane asks (lanes._write_whole)
+    outcome = await service.write(batch, persona, on_item=on_item, rows=rows)
     assert not isinstance(outcome, AlreadyPublished)  # no Redis marker offline
     seen = {item.action_id for item, _, _ in recorder.pending}
     for item in outcome.items:  # lines on_item did not see (it never fails here)
@@ -259,12 +267,22 @@ async def _write_live(
     turns = []
     settled: dict[int, CommentaryItem] = {}
     done = 0
+    told = decide(batch.actions, recorder.density)  # causal: as the lane decides it
     while done < len(batch.actions):
         clock = max(clock, arrivals[done])
         known = done
         while known < len(batch.actions) and arrivals[known] <= clock:
             known += 1
-        rows = list(range(done + 1, known + 1))
+        # As the lane asks (LineBook.settle_silent): only the shown rows; the others are
+        # settled silent at once.
+        rows = [row for row in range(done + 1, known + 1) if told[row - 1].shown]
+        for row in range(done + 1, known + 1):
+            if not told[row - 1].shown:
+                action = batch.actions[row - 1]
+                settled[row] = CommentaryItem(action.action_id, action.time_seconds, "calm", "")
+        if not rows:
+            done = known
+            continue
 
         async def on_item(item: CommentaryItem, source: str) -> None:
             recorder.take(item, source)
@@ -292,8 +310,10 @@ async def write_match(
     mode: str,
     structured: bool = True,
     live_deadline_s: float = 8.0,
+    density: Density = "every",
 ) -> MatchRun:
-    """The lines of every batch of ``played`` in each persona, as the agent writes them."""
+    """The lines of every batch of ``played`` in each persona, as the agent writes them;
+    at ``density``, only the shown lines (those ``commentary-lines`` carries)."""
     primary = service.primary
     run = MatchRun(played, mode, primary.name, getattr(primary, "model", primary.name))
     started = time.perf_counter()
@@ -302,7 +322,7 @@ async def write_match(
     # depend on how busy this machine is).
     virtual_time = primary.name != "template"
     for persona in personas:
-        recorder = _Recorder(run, persona)
+        recorder = _Recorder(run, persona, density)
         clock = 0.0
         for batch in played.batches:
             opening = played.openings.get(batch.batch_index)

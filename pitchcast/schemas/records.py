@@ -344,6 +344,11 @@ class CommentaryItem:
     time_seconds: float
     tone: Tone
     description: str
+    # Density (added in 0.3; absent = shown, see docs/schema-evolution.md): an action
+    # without a line of its own has ``shown`` false, an empty description, and
+    # ``told_with`` the id of the shown action whose line tells its moment (None: none).
+    shown: bool = True
+    told_with: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -391,7 +396,8 @@ class CommentaryLine:
     created_at: str
     schema: str = LINE_SCHEMA
     # Who wrote the line: "llm", or "template" when the LLM did not write it validly in
-    # time (added in 0.2; optional for readers, see docs/schema-evolution.md).
+    # time (added in 0.2; optional for readers, see docs/schema-evolution.md); "control"
+    # for a line of the match's flow (kick-off, half-time, full time; added in 0.3).
     source: str | None = None
 
 

@@ -22,7 +22,8 @@ def _clock(period_id: int, seconds: float) -> str:
 
 
 def format_commentary(message: dict[str, Any]) -> str:
-    """A header line for the batch, then one line per item."""
+    """A header line for the batch, then one line per shown item (an item told with
+    another's line, ``shown: false``, has no text of its own)."""
     score = message.get("score") or {}
     source = message.get("source", "?")
     if message.get("fallback_reason"):
@@ -34,6 +35,8 @@ def format_commentary(message: dict[str, Any]) -> str:
     )
     lines = [head]
     for item in message.get("items", []):
+        if item.get("shown") is False:
+            continue
         when = _clock(message.get("period_id", 1), float(item.get("time_seconds", 0.0)))
         lines.append(f"  {when}  [{item.get('tone')}] {item.get('description')}")
     return "\n".join(lines)

@@ -121,12 +121,20 @@ class ScriptedRowsBackend(TemplateBackend):
         self.hang_games = hang_games or set()
         self.calls: list[tuple[int, int, tuple[int, ...]]] = []
         self.batch_calls: list[tuple[int, int]] = []
+        self.batch_rows: list[tuple[int, ...] | None] = []
 
     async def write(
-        self, batch: Batch, persona: Persona, *, on_item: ItemCallback | None = None
+        self,
+        batch: Batch,
+        persona: Persona,
+        *,
+        on_item: ItemCallback | None = None,
+        rows: Sequence[int] | None = None,
     ) -> CommentaryResult:
-        """Batch mode: the whole window in one call (hangs for the games told to)."""
+        """Batch mode: the whole window in one call (hangs for the games told to);
+        ``rows`` asked for are recorded (density)."""
         self.batch_calls.append((batch.game_id, batch.batch_index))
+        self.batch_rows.append(None if rows is None else tuple(rows))
         if batch.game_id in self.hang_games:
             await asyncio.Event().wait()
         await asyncio.sleep(self.delay_s)

@@ -19,7 +19,8 @@ import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from pitchcast.schemas.records import MatchInfo
+from pitchcast.commentary.density import shown_rows
+from pitchcast.schemas.records import Action, MatchInfo
 from pitchcast.settings import load_settings
 from pitchcast.streams.match_csv import read_match_info
 from pitchcast.streams.replay import ReplayMessage, plan_replay, replay
@@ -35,6 +36,7 @@ __all__ = [
     "read_raw",
     "run_short_match",
     "short_plan",
+    "shown_lines",
 ]
 
 PERSONAS = ("CASTER", "FRIEND")
@@ -73,6 +75,20 @@ class ShortMatch:
     commentary: list[RawRecord]
     lines: list[RawRecord]
     dead_letters: list[RawRecord]
+
+
+def shown_lines(density: str) -> int:
+    """How many lines the short match gets at ``density``: its actions with a line of
+    their own (batches of 10 in log order, one period: the batcher's own boundaries),
+    and the lines of the match's flow."""
+    actions = [Action(**m.value) for m in short_plan() if m.value.get("control") is None]
+    shown = sum(
+        len(shown_rows(actions[start : start + 10], density))  # type: ignore[arg-type]
+        for start in range(0, len(actions), 10)
+    )
+    # Past ``every``, the kick-off and the half-time line (period_end closes the last batch;
+    # match_end then finds no open batch).
+    return shown if density == "every" else shown + 2
 
 
 def short_plan(
@@ -173,6 +189,7 @@ async def run_short_match(env: dict[str, str], worker: WorkerProcess) -> ShortMa
     await produce(bootstrap, settings.topic_events, [(k, v, []) for k, v in BAD_INPUTS])
     personas = len(env["PITCHCAST_PERSONAS"].split(","))
     batches = math.ceil(ACTIONS / 10)
+    shown = shown_lines(env.get("PITCHCAST_DENSITY", "every"))
     commentary = await read_raw(
         bootstrap,
         env["PITCHCAST_TOPIC_COMMENTARY"],
@@ -182,7 +199,7 @@ async def run_short_match(env: dict[str, str], worker: WorkerProcess) -> ShortMa
     lines = await read_raw(
         bootstrap,
         env["PITCHCAST_TOPIC_LINES"],
-        until=lambda rs: len(rs) >= ACTIONS * personas,
+        until=lambda rs: len(rs) >= shown * personas,
         worker=worker,
     )
     dead_letters = await read_raw(
@@ -192,6 +209,6 @@ async def run_short_match(env: dict[str, str], worker: WorkerProcess) -> ShortMa
         worker=worker,
     )
     assert len(commentary) == batches * personas
-    assert len(lines) == ACTIONS * personas
+    assert len(lines) == shown * personas
     assert len(dead_letters) == len(BAD_INPUTS)
     return ShortMatch(commentary=commentary, lines=lines, dead_letters=dead_letters)

@@ -50,9 +50,16 @@ class CommentaryBackend(Protocol):
     name: str
 
     async def write(
-        self, batch: Batch, persona: Persona, *, on_item: ItemCallback | None = None
+        self,
+        batch: Batch,
+        persona: Persona,
+        *,
+        on_item: ItemCallback | None = None,
+        rows: Sequence[int] | None = None,
     ) -> CommentaryResult:
-        """One item per action of ``batch``; raise a ``PitchcastError`` on failure."""
+        """One item per action of ``batch``; raise a ``PitchcastError`` on failure.
+        ``rows`` (density): the 1-based rows to write lines for; the others get a silent
+        item (no text). The service passes it only when some row is silent."""
         ...
 
     async def write_rows(

@@ -84,6 +84,7 @@ from pitchcast.commentary.backends.endpoints import (
 from pitchcast.commentary.backends.failover import Failover
 from pitchcast.commentary.backends.wire import ChatWire, Completion
 from pitchcast.commentary.conversation import LiveTurn, build_live_messages
+from pitchcast.commentary.density import silent_items
 from pitchcast.commentary.parsing import AnswerParser, ParsedItem
 from pitchcast.commentary.prompt import (
     PROMPT_VERSION,
@@ -272,7 +273,7 @@ class OpenAIBackend:
 
     # --- the CommentaryBackend seam ------------------------------------------------------
 
-    def cache_key(self, batch: Batch, persona: Persona) -> str:
+    def cache_key(self, batch: Batch, persona: Persona, rows: Sequence[int] | None = None) -> str:
         """sha256 of everything that shapes the answer: model, sampling settings, persona,
         prompt version, structured flag and the full prompt (plus the batch's identity,
         since the prompt holds no action ids and the cached items do). Not the endpoint:
@@ -288,7 +289,9 @@ class OpenAIBackend:
             "prompt_version": PROMPT_VERSION,
             "structured": config.structured_output,
             "max_chars": config.max_description_chars,
-            "messages": build_messages(batch, persona, structured=config.structured_output),
+            "messages": build_messages(
+                batch, persona, structured=config.structured_output, rows=rows
+            ),
             "batch": [batch.game_id, [a.action_id for a in batch.actions]],
         }
         return hashlib.sha256(orjson.dumps(material, option=orjson.OPT_SORT_KEYS)).hexdigest()
@@ -300,10 +303,13 @@ class OpenAIBackend:
         *,
         on_item: ItemCallback | None = None,
         deadline: float | None = None,
+        rows: Sequence[int] | None = None,
     ) -> CommentaryResult:
         """One validated item per action of ``batch``; see the module docstring.
 
         ``deadline`` is an absolute ``loop.time()``; by default the batch deadline from now.
+        ``rows`` (density): only these rows are asked for; the others get a silent item
+        (no text) at once.
         """
         config = self.config
         if not batch.actions:
@@ -314,17 +320,23 @@ class OpenAIBackend:
             allowed = f"{config.batch_deadline_s:g}s"
         else:
             allowed = f"{max(deadline - loop.time(), 0.0):.3g}s"
-        assembler = LineAssembler(batch, max_chars=config.max_description_chars, persona=persona)
+        assembler = LineAssembler(
+            batch, max_chars=config.max_description_chars, persona=persona,
+            settled=silent_items(batch.actions, rows),
+        )  # fmt: skip
+        asked = list(rows) if rows is not None else assembler.rows
+        if not asked:  # every row silent: nothing to ask
+            return CommentaryResult(items=assembler.items(), source="llm", model=config.model)
         usage = _UsageSum()
         game_id = batch.game_id
         context = {"game_id": game_id, "batch_index": batch.batch_index, "persona": persona}
         structured = config.structured_output
         try:
             async with asyncio.timeout_at(deadline):
-                messages = build_messages(batch, persona, structured=structured)
+                messages = build_messages(batch, persona, structured=structured, rows=rows)
                 answer = await self._complete(
                     messages,
-                    assembler.rows,
+                    asked,
                     assembler,
                     game_id=game_id,
                     deadline=deadline,
@@ -340,8 +352,9 @@ class OpenAIBackend:
                         extra={**context, "rows": rows, "reasons": reasons[:10]},
                     )
                     repair = build_repair_messages(
-                        batch, persona, answer.text, reasons, rows, structured=structured
-                    )
+                        batch, persona, answer.text, reasons, rows, structured=structured,
+                        asked=asked,
+                    )  # fmt: skip
                     answer = await self._complete(
                         repair,
                         rows,

@@ -31,9 +31,16 @@ class TemplateBackend:
         phrasebook()
 
     async def write(
-        self, batch: Batch, persona: Persona, *, on_item: ItemCallback | None = None
+        self,
+        batch: Batch,
+        persona: Persona,
+        *,
+        on_item: ItemCallback | None = None,
+        rows: Sequence[int] | None = None,
     ) -> CommentaryResult:
-        """One item per action of ``batch``; ``on_item`` gets each item, in order."""
+        """One item per action of ``batch``; ``on_item`` gets each item, in order.
+        ``rows`` (the shown rows at a density) changes nothing: the template costs
+        nothing, and the line book keeps the silent items silent."""
         items = write_template_commentary(batch, persona)
         if on_item is not None:
             for item in items:
@@ -59,7 +66,7 @@ class TemplateBackend:
         raw = {row: item.description for row, item in items.items()}
         return RowsAnswer(items=items, raw=raw, answer="")
 
-    def cache_key(self, batch: Batch, persona: Persona) -> None:
+    def cache_key(self, batch: Batch, persona: Persona, rows: Sequence[int] | None = None) -> None:
         """Always None: template output is cheap and deterministic, so it is never cached."""
         return None
 

@@ -83,6 +83,12 @@ STORY_SECTIONS: Mapping[str, frozenset[str]] = {
     "story_card_second": frozenset({"선수", "팀", "앞경고시간"}),
     "story_card_team": frozenset({"팀", "경고순서"}),
     "story_pressure": frozenset({"팀"}),
+    # Lines of the match's flow, from its control messages (template/moments.py).
+    "moment_kick_off": frozenset({"홈팀", "원정팀"}),
+    "moment_second_half": frozenset({"홈팀", "원정팀"}),
+    "moment_half_time": frozenset({"홈팀", "원정팀", "홈득점", "원정득점"}),
+    "moment_period_end": frozenset({"홈팀", "원정팀", "홈득점", "원정득점"}),
+    "moment_full_time": frozenset({"홈팀", "원정팀", "홈득점", "원정득점"}),
 }
 _KIND_KEYS: Final = frozenset({"about"})
 _PERSONA_KEYS: Final = frozenset({"tone", "lines"})
@@ -289,6 +295,7 @@ _SAMPLE_VALUES: Mapping[str, str] = {
     "동작": "동작", "스코어": "서울 1 : 0 서울", "상황": "", "골차": "2",
     "골순서": "두 번째", "개인골순서": "두 번째", "슈팅순서": "두 번째",
     "득점수": "한 골", "경고순서": "두 번째",
+    "홈팀": "서울", "원정팀": "서울", "홈득점": "1", "원정득점": "0",
 }  # fmt: skip
 
 

@@ -8,10 +8,12 @@ import pytest
 
 from pitchcast.commentary.conversation import LiveTurn, build_live_messages, render_answer
 from pitchcast.commentary.prompt import (
+    SECTION_ACTIONS,
     SECTION_PLAYERS,
     SECTION_SCORE,
     SECTION_STORY,
     build_messages,
+    request_line,
 )
 from tests.support.commentary_batches import sample_batches
 
@@ -69,10 +71,24 @@ def test_a_goal_shows_the_new_score_in_the_next_turn() -> None:
 
 
 def test_rows_must_continue_the_earlier_turns() -> None:
-    """A gap or a repeat in the rows is refused."""
+    """A repeat, a row going back or past the batch is refused."""
     batch = BATCHES[0]
-    with pytest.raises(ValueError):
-        build_live_messages(batch, "CASTER", [LiveTurn((1,), "1|calm|x")], [3])
+    for turns, rows in (([(1,)], [1]), ([(2,)], [1]), ([], [0]), ([], [len(batch.actions) + 1])):
+        with pytest.raises(ValueError):
+            build_live_messages(batch, "CASTER", [LiveTurn(t, "x") for t in turns], rows)
+
+
+def test_rows_between_asked_ones_are_data_but_not_asked_for() -> None:
+    """Density: rows told with another line are shown in the turn's action table, and
+    only the shown rows are requested; the prompt still only grows."""
+    batch = BATCHES[0]
+    first = build_live_messages(batch, "CASTER", [], [1])
+    turns = [LiveTurn((1,), "1|calm|x")]
+    later = build_live_messages(batch, "CASTER", turns, [4, 6])
+    assert later[: len(first)] == first
+    table = later[-1]["content"].split(SECTION_ACTIONS + "\n")[1].splitlines()
+    assert [line.split(",")[0] for line in table[1:6]] == ["2", "3", "4", "5", "6"]
+    assert table[6:] == [request_line([4, 6])]
 
 
 def test_live_and_batch_prompts_share_nothing_but_the_data() -> None:

@@ -27,6 +27,7 @@ def evaluations(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str
         for mode in ("batch", "live"):
             out = tmp_path_factory.mktemp(f"{Path(name).stem}-{mode}")
             args = ["eval", str(DATA / name), "--backend", "template", "--mode", mode]
+            args += ["--density", "every"]  # one line per action (story: test_run_density)
             args += ["--personas", ",".join(PERSONAS), "--out", str(out)]
             if (name, mode) != ("events_metrica_1.csv", "batch"):
                 args.append("--no-plots")  # one run draws the plots: enough to test them

@@ -63,3 +63,28 @@ async def test_every_action_gets_one_line_per_persona_in_both_modes() -> None:
     live = await write_match(played, template_service(), ["CASTER"], mode="live")
     assert 3 < len(live.requests) < 30
     assert all(line.known >= line.position + 1 for line in live.lines["CASTER"])
+
+
+async def test_at_a_density_only_the_shown_lines_are_counted() -> None:
+    """eval at story density records the lines commentary-lines would carry, and in live
+    mode asks (the template here) only for shown rows."""
+    from pitchcast.commentary.density import decide
+
+    info = read_match_info(DATA / "match_info.csv")[1]
+    played = play_match(DATA / "events_metrica_1.csv", info, max_actions=60)
+    shown = [
+        a.action_id
+        for b in played.batches
+        for a, t in zip(b.actions, decide(b.actions, "story"), strict=True)
+        if t.shown
+    ]
+    assert 0 < len(shown) < len(played.actions)
+    for mode in ("live", "batch"):
+        run = await write_match(played, template_service(), ["CASTER"], mode=mode, density="story")
+        assert [line.action.action_id for line in run.lines["CASTER"]] == shown, mode
+        assert all(line.text for line in run.lines["CASTER"])
+        if mode == "live":  # each request asked only for shown rows
+            told = {b.batch_index: decide(b.actions, "story") for b in played.batches}
+            for request in run.requests:
+                assert request.rows
+                assert all(told[request.batch_index][row - 1].shown for row in request.rows)

@@ -14,6 +14,7 @@ from pitchcast.schemas.records import (
     Action,
     Batch,
     CommentaryItem,
+    CommentaryLine,
     Control,
     MatchInfo,
     Score,
@@ -104,3 +105,44 @@ def test_commentary_id_is_deterministic_uuid5() -> None:
     assert commentary_id_for(126283, 17, "CASTER") != commentary_id_for(126283, 17, "ANALYST")
     # Pinned: consumers (Spring) may compute it too; it must never change.
     assert commentary_id_for(126283, 17, "CASTER") == "b140d7ef-7371-59da-9f70-745b01bab9a4"
+
+
+def test_silent_items_follow_the_density_contract() -> None:
+    """A record keeps an item per action: a silent one has shown false, no text and the
+    action it was told with; a shown one has text; absent means shown (older records);
+    a line is always shown."""
+    commentary = validator_for("commentary")
+    record = _json(
+        build_commentary(
+            BATCH,
+            "CASTER",
+            CommentaryResult(
+                items=(
+                    CommentaryItem(170, 612.4, "calm", "이강인의 패스."),
+                    CommentaryItem(171, 613.0, "calm", "", shown=False, told_with=170),
+                    CommentaryItem(172, 614.0, "calm", "", shown=False, told_with=None),
+                ),
+                source="template",
+                model="template",
+            ),
+        )
+    )
+    assert isinstance(record, dict)
+    commentary.validate(record)
+    items = record["items"]
+    for wrong in (
+        {**items[1], "description": "말이 있는 침묵"},  # silent with a text
+        {**items[0], "description": ""},  # shown without a text
+        {**items[0], "told_with": 170},  # shown, yet told with another
+    ):
+        assert not commentary.is_valid({**record, "items": [wrong]}), wrong
+    older = {k: v for k, v in items[0].items() if k not in ("shown", "told_with")}
+    commentary.validate({**record, "items": [older]})
+    line = _json(
+        CommentaryLine(
+            commentary_id=record["commentary_id"], line_index=1, game_id=1, batch_index=17,
+            persona="CASTER", item=CommentaryItem(171, 613.0, "calm", "", shown=False,
+            told_with=170), final=False, created_at="2026-11-22T12:00:00Z",
+        )
+    )  # fmt: skip
+    assert not validator_for("commentary_line").is_valid(line)

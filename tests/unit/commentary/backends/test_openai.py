@@ -94,6 +94,30 @@ async def test_a_valid_answer_becomes_one_item_per_action(
     assert request["messages"][0]["content"] == system_prompt("CASTER", structured=structured)
 
 
+@pytest.mark.parametrize("structured", [True, False], ids=["json", "lines"])
+async def test_a_density_asks_only_for_the_shown_rows(
+    make_backend: MakeBackend, fake_llm: FakeLLMServer, structured: bool
+) -> None:
+    """Density: the request asks for the shown rows only; the others come back silent
+    (no text) without being asked; the cache key tells the two requests apart."""
+    backend = make_backend(structured_output=structured)
+    rows = [1, 4, 7]
+    result = await backend.write(BATCH, "CASTER", rows=rows)
+    assert [i.action_id for i in result.items] == ACTION_IDS
+    for row, item in enumerate(result.items, start=1):
+        assert bool(item.description) is (row in rows)
+        assert item.shown is (row in rows)
+    assert fake_llm.request_count == 1
+    asked = _last_user_message(fake_llm.requests[0])
+    assert asked.rstrip().endswith(prompt.request_line(rows))
+    assert backend.cache_key(BATCH, "CASTER", rows) != backend.cache_key(BATCH, "CASTER")
+    assert backend.cache_key(BATCH, "CASTER", None) == backend.cache_key(BATCH, "CASTER")
+    # Nothing shown: nothing asked.
+    silent = await backend.write(BATCH, "CASTER", rows=[])
+    assert fake_llm.request_count == 1
+    assert [i.shown for i in silent.items] == [False] * len(ACTION_IDS)
+
+
 async def test_lines_reach_on_item_in_order_before_the_stream_ends(
     make_backend: MakeBackend, fake_llm: FakeLLMServer
 ) -> None:

@@ -84,6 +84,11 @@ def test_every_story_sentence_renders_within_the_line_limit() -> None:
         "득점수": "두 골",
         "앞경고시간": "전반 12분",
         "경고순서": "세 번째",
+        # moment_* sections (kick-off, half-time, full time): whole lines of their own.
+        "홈팀": "울산 HD FC",
+        "원정팀": "포항 스틸러스",
+        "홈득점": "2",
+        "원정득점": "10",
     }
     values = {slot: template_module._Slot(value) for slot, value in raw.items()}
     for section, bank in phrasebook().story.items():

@@ -38,5 +38,12 @@ CREATE TABLE IF NOT EXISTS commentary_item (
     time_seconds  DOUBLE PRECISION NOT NULL,
     tone          VARCHAR(16)      NOT NULL,
     description   VARCHAR(2000)    NOT NULL,
+    -- Density (pitchcast 0.3): FALSE for an action told with another item's line (its
+    -- description is empty; told_with names that item's action), absent = shown.
+    shown         BOOLEAN          DEFAULT TRUE NOT NULL,
+    told_with     BIGINT,
     PRIMARY KEY (commentary_id, item_index)
 );
+-- A database created before pitchcast 0.3 gains the two columns.
+ALTER TABLE commentary_item ADD COLUMN IF NOT EXISTS shown BOOLEAN DEFAULT TRUE NOT NULL;
+ALTER TABLE commentary_item ADD COLUMN IF NOT EXISTS told_with BIGINT;

@@ -31,6 +31,8 @@ import org.springframework.transaction.annotation.Transactional;
  * <li>A line of a complete batch changes nothing: the topics are not ordered with respect
  * to each other, so a line may arrive after its record, and must neither overwrite the
  * record's text nor bring back an item the record does not have.</li>
+ * <li>Each item keeps pitchcast's {@code shown} and {@code told_with} (density): an item not
+ * shown has no line and an empty description; a display lists only shown items.</li>
  * <li>Every write is an upsert, so a redelivered line or record (Kafka delivers at least
  * once; pitchcast may publish a batch again after a crash, with the same ids) leaves the
  * same rows.</li>
@@ -53,7 +55,8 @@ public class CommentaryStore {
     }
 
     /** An item as stored. */
-    public record StoredItem(int index, long actionId, double timeSeconds, String tone, String description) {
+    public record StoredItem(int index, long actionId, double timeSeconds, String tone, String description,
+            boolean shown, Long toldWith) {
     }
 
     private static final String INSERT_BATCH_IF_ABSENT = """
@@ -74,14 +77,16 @@ public class CommentaryStore {
             MERGE INTO commentary_item i
             USING (SELECT CAST(? AS UUID) AS commentary_id, CAST(? AS INTEGER) AS item_index,
                           CAST(? AS BIGINT) AS action_id, CAST(? AS DOUBLE PRECISION) AS time_seconds,
-                          CAST(? AS VARCHAR(16)) AS tone, CAST(? AS VARCHAR(2000)) AS description) s
+                          CAST(? AS VARCHAR(16)) AS tone, CAST(? AS VARCHAR(2000)) AS description,
+                          CAST(? AS BOOLEAN) AS shown, CAST(? AS BIGINT) AS told_with) s
             ON i.commentary_id = s.commentary_id AND i.item_index = s.item_index
             WHEN MATCHED THEN
                 UPDATE SET action_id = s.action_id, time_seconds = s.time_seconds, tone = s.tone,
-                           description = s.description
+                           description = s.description, shown = s.shown, told_with = s.told_with
             WHEN NOT MATCHED THEN
-                INSERT (commentary_id, item_index, action_id, time_seconds, tone, description)
-                VALUES (s.commentary_id, s.item_index, s.action_id, s.time_seconds, s.tone, s.description)
+                INSERT (commentary_id, item_index, action_id, time_seconds, tone, description, shown, told_with)
+                VALUES (s.commentary_id, s.item_index, s.action_id, s.time_seconds, s.tone, s.description, s.shown,
+                        s.told_with)
             """;
 
     private static final String UPSERT_RECORD = """
@@ -131,6 +136,10 @@ public class CommentaryStore {
     @Transactional
     public boolean saveLine(CommentaryLine line) {
         Messages.requireComplete(line);
+        if (line.moment()) {
+            // Kick-off, half-time, full time: for a live display; no item of the batch.
+            return false;
+        }
         UUID id = line.commentaryId();
         this.jdbc.sql(INSERT_BATCH_IF_ABSENT).params(id, line.gameId(), line.batchIndex(), line.persona()).update();
         boolean complete = this.jdbc.sql(LOCK_BATCH).param(id).query(Boolean.class).single();
@@ -139,7 +148,8 @@ public class CommentaryStore {
         }
         CommentaryItem item = line.item();
         this.jdbc.sql(UPSERT_ITEM)
-            .params(id, line.lineIndex(), item.actionId(), item.timeSeconds(), item.tone(), item.description())
+            .params(id, line.lineIndex(), item.actionId(), item.timeSeconds(), item.tone(), item.description(),
+                    item.visible(), item.toldWith())
             .update();
         if (line.last()) {
             this.jdbc.sql("UPDATE commentary_batch SET final_line_index = ? WHERE commentary_id = ?")
@@ -168,7 +178,8 @@ public class CommentaryStore {
         List<Object[]> rows = new ArrayList<>();
         for (int index = 0; index < record.items().size(); index++) {
             CommentaryItem item = record.items().get(index);
-            rows.add(new Object[] { id, index, item.actionId(), item.timeSeconds(), item.tone(), item.description() });
+            rows.add(new Object[] { id, index, item.actionId(), item.timeSeconds(), item.tone(), item.description(),
+                    item.visible(), item.toldWith() });
         }
         this.jdbcTemplate.batchUpdate(UPSERT_ITEM, rows);
     }
@@ -189,12 +200,12 @@ public class CommentaryStore {
     /** A batch's items in order. */
     public List<StoredItem> items(UUID commentaryId) {
         return this.jdbc.sql("""
-                SELECT item_index, action_id, time_seconds, tone, description FROM commentary_item
+                SELECT item_index, action_id, time_seconds, tone, description, shown, told_with FROM commentary_item
                 WHERE commentary_id = ? ORDER BY item_index
                 """)
             .param(commentaryId)
             .query((rs, n) -> new StoredItem(rs.getInt(1), rs.getLong(2), rs.getDouble(3), rs.getString(4),
-                    rs.getString(5)))
+                    rs.getString(5), rs.getBoolean(6), rs.getObject(7, Long.class)))
             .list();
     }
 

@@ -74,7 +74,23 @@ class DeserializationTest {
         assertThat(commentary.fallbackReason()).isEqualTo("LLMTimeout");
         assertThat(commentary.usage().promptTokens()).isEqualTo(512);
         assertThat(commentary.items().get(0).timeSeconds()).isEqualTo(612.4);
+        assertThat(commentary.items().get(0).visible()).isTrue();
+        assertThat(commentary.items().get(1).visible()).isFalse();
+        assertThat(commentary.items().get(1).toldWith()).isEqualTo(170L);
         assertThat(SameJson.differences(JSON.readValue(json, Object.class), mapped(commentary))).isEmpty();
+    }
+
+    @Test
+    void anItemWithoutShownIsShown() {
+        // Records before pitchcast 0.3 carry neither shown nor told_with (schema-evolution.md).
+        String json = """
+                {"commentary_id":"b140d7ef-7371-59da-9f70-745b01bab9a4","line_index":0,"game_id":1,
+                 "batch_index":0,"persona":"CASTER","final":false,"created_at":"2026-11-22T12:00:00Z",
+                 "item":{"action_id":1,"time_seconds":1.0,"tone":"calm","description":"x"}}""";
+        Object line = valueDeserializer().deserialize("commentary-lines", typed("commentary_line"),
+                json.getBytes(StandardCharsets.UTF_8));
+        assertThat(((CommentaryLine) line).item().visible()).isTrue();
+        assertThat(((CommentaryLine) line).item().toldWith()).isNull();
     }
 
     @Test

@@ -11,6 +11,7 @@ import java.util.Set;
 import java.util.UUID;
 
 import com.example.pitchcast.CommentaryStore.StoredBatch;
+import com.example.pitchcast.CommentaryStore.StoredItem;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 import tools.jackson.databind.json.JsonMapper;
@@ -88,8 +89,7 @@ class PitchcastOutputTest {
             }
             List<Object> stored = this.store.items(id)
                 .stream()
-                .map((item) -> (Object) Map.of("action_id", item.actionId(), "time_seconds", item.timeSeconds(), "tone",
-                        item.tone(), "description", item.description()))
+                .map((item) -> (Object) itemJson(item))
                 .toList();
             differences.addAll(SameJson.differences(value.get("items"), stored));
         }
@@ -97,6 +97,18 @@ class PitchcastOutputTest {
         assertThat(differences).isEmpty();
         assertThat(this.store.batches()).map(StoredBatch::commentaryId).containsExactlyInAnyOrderElementsOf(commentaryIds);
         assertThat(this.deadLetters.letters()).isNotEmpty();
+    }
+
+    /** A stored item in pitchcast's item shape (told_with may be null: no Map.of). */
+    private static Map<String, Object> itemJson(StoredItem item) {
+        Map<String, Object> json = new LinkedHashMap<>();
+        json.put("action_id", item.actionId());
+        json.put("time_seconds", item.timeSeconds());
+        json.put("tone", item.tone());
+        json.put("description", item.description());
+        json.put("shown", item.shown());
+        json.put("told_with", item.toldWith());
+        return json;
     }
 
     private void writeResult(File file) {
@@ -110,8 +122,7 @@ class PitchcastOutputTest {
             entry.put("final_line_index", batch.finalLineIndex());
             entry.put("items", this.store.items(batch.commentaryId())
                 .stream()
-                .map((item) -> Map.of("action_id", item.actionId(), "time_seconds", item.timeSeconds(), "tone",
-                        item.tone(), "description", item.description()))
+                .map(PitchcastOutputTest::itemJson)
                 .toList());
             batches.add(entry);
         }

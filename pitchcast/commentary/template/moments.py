@@ -1,0 +1,128 @@
+"""Lines of the match's flow: kick-off, the start of a later period, half-time, the end
+of a period and full time, from what the control messages did to the batches.
+
+The batcher turns the controls into batch boundaries (``match_start`` starts batch 0
+with a fresh story, ``period_end`` and ``match_end`` close a batch with that reason, an
+action of a new period opens a batch), so the commentary stage reads them back from its
+hand-off records, deterministically (a restarted owner finds the same moments):
+
+* before the first action of a batch whose opening story is empty: kick-off;
+* before the first action of a batch that starts a later period (the story's recent
+  play is all from earlier periods): the start of that period;
+* after the last action of a batch closed by ``period_end``: half-time (period 1) or the
+  end of the period; by ``match_end``: full time.
+
+The sentences are in the phrasebook (``moment_*`` sections), in every persona; they
+state the teams and the score, nothing else. Pure.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Final, Literal
+
+from pitchcast.commentary.korean import attach_particle
+from pitchcast.commentary.template.actions import clean
+from pitchcast.commentary.template.phrasebook import phrasebook
+from pitchcast.schemas.records import Action, Batch, CommentaryItem, MatchInfo, Score, Story
+
+__all__ = [
+    "MOMENT_LINE_INDEX",
+    "Moment",
+    "MomentKind",
+    "moment_after",
+    "moment_before",
+    "write_moment",
+]
+
+MomentKind = Literal["kick_off", "second_half", "half_time", "period_end", "full_time"]
+
+# The line index of a moment line on commentary-lines (its batch's commentary_id): past
+# every action position, one per place (before the batch's first action, after its last).
+MOMENT_LINE_INDEX: Final = {"before": 100, "after": 101}
+_NAME_MAX_CHARS: Final = 20
+
+
+@dataclass(frozen=True, slots=True)
+class Moment:
+    """A moment of the match's flow and the action it stands beside."""
+
+    kind: MomentKind
+    place: Literal["before", "after"]
+    action: Action
+    score: Score
+
+    @property
+    def line_index(self) -> int:
+        return MOMENT_LINE_INDEX[self.place]
+
+
+def moment_before(first: Action, story: Story | None) -> Moment | None:
+    """The moment before a batch's first action (``story``: the story at the batch's
+    open), if it starts the match or a period."""
+    if story is None:
+        return None
+    if story.actions == 0:
+        return Moment("kick_off", "before", first, story.score)
+    periods = [bucket.period_id for bucket in story.recent]
+    if periods and max(periods) < first.period_id:
+        return Moment("second_half", "before", first, story.score)
+    return None
+
+
+def moment_after(batch: Batch) -> Moment | None:
+    """The moment after a closed batch's last action, if its close ended a period."""
+    if not batch.actions:
+        return None
+    last = batch.actions[-1]
+    if batch.close_reason == "match_end":
+        return Moment("full_time", "after", last, batch.score)
+    if batch.close_reason == "period_end":
+        kind: MomentKind = "half_time" if batch.period_id == 1 else "period_end"
+        return Moment(kind, "after", last, batch.score)
+    return None
+
+
+def _team(info: MatchInfo | None, home: bool) -> str:
+    if info is not None:
+        name = (
+            (info.home_team_name_ko or info.home_team_name)
+            if home
+            else (info.away_team_name_ko or info.away_team_name)
+        )
+        text = clean(name, _NAME_MAX_CHARS)
+        if text:
+            return text
+    return "홈팀" if home else "원정팀"
+
+
+class _Value(str):
+    """A slot value whose format spec is a particle (as the writer's slots)."""
+
+    __slots__ = ()
+
+    def __format__(self, spec: str) -> str:
+        return attach_particle(str(self), spec) if spec else str(self)
+
+
+def write_moment(moment: Moment, persona: str, info: MatchInfo | None) -> CommentaryItem:
+    """The line of ``moment`` in ``persona``: a phrasing of its bank chosen by a stable
+    hash of the match, persona, kind and period (the same line after a restart)."""
+    bank = phrasebook().story[f"moment_{moment.kind}"][persona]
+    action = moment.action
+    seed = f"{action.game_id}:{persona}:{moment.kind}:{action.period_id}"
+    digest = hashlib.blake2b(seed.encode(), digest_size=8).digest()
+    phrase = bank[int.from_bytes(digest) % len(bank)]
+    values = {
+        "홈팀": _Value(_team(info, home=True)),
+        "원정팀": _Value(_team(info, home=False)),
+        "홈득점": _Value(str(moment.score.home)),
+        "원정득점": _Value(str(moment.score.away)),
+    }
+    return CommentaryItem(
+        action_id=action.action_id,
+        time_seconds=action.time_seconds,
+        tone="calm",
+        description=phrase.text.format_map(values),
+    )

@@ -1,0 +1,91 @@
+"""Lines of the match's flow: which batch boundary is which moment, and their lines."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from pitchcast.checks.register import register_slips
+from pitchcast.commentary.template.moments import (
+    MOMENT_LINE_INDEX,
+    moment_after,
+    moment_before,
+    write_moment,
+)
+from pitchcast.schemas.records import MinuteBucket, Score
+from pitchcast.settings import PERSONAS
+from pitchcast.story import new_story
+from tests.support.commentary_batches import korean_batch, korean_match_info
+
+
+def test_the_first_batch_of_a_match_opens_with_the_kick_off() -> None:
+    batch = korean_batch()
+    moment = moment_before(batch.actions[0], new_story(batch.match_info))
+    assert moment is not None and moment.kind == "kick_off"
+    assert moment.line_index == MOMENT_LINE_INDEX["before"]
+    assert moment.action == batch.actions[0]
+
+
+def test_a_batch_that_starts_a_later_period_opens_with_its_start() -> None:
+    batch = korean_batch()
+    first = replace(batch.actions[0], period_id=2)
+    played = replace(
+        new_story(batch.match_info), actions=900, recent=(MinuteBucket(1, 45, 1, 10, 3),)
+    )
+    moment = moment_before(first, played)
+    assert moment is not None and moment.kind == "second_half"
+    # The same period going on, or no story at all: no moment.
+    assert moment_before(replace(first, period_id=1), played) is None
+    assert moment_before(first, None) is None
+
+
+@pytest.mark.parametrize(
+    ("reason", "period", "kind"),
+    [
+        ("period_end", 1, "half_time"),
+        ("period_end", 2, "period_end"),
+        ("match_end", 2, "full_time"),
+        ("full", 1, None),
+        ("idle", 2, None),
+    ],
+)
+def test_a_close_that_ends_a_period_is_followed_by_its_moment(
+    reason: str, period: int, kind: str | None
+) -> None:
+    batch = replace(korean_batch(), close_reason=reason, period_id=period, score=Score(2, 1))
+    moment = moment_after(batch)
+    if kind is None:
+        assert moment is None
+        return
+    assert moment is not None and moment.kind == kind
+    assert moment.action == batch.actions[-1] and moment.score == Score(2, 1)
+    assert moment.line_index == MOMENT_LINE_INDEX["after"]
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+@pytest.mark.parametrize("reason", ["period_end", "match_end"])
+def test_moment_lines_name_the_teams_and_score_in_the_personas_register(
+    persona: str, reason: str
+) -> None:
+    info = korean_match_info()
+    batch = replace(korean_batch(), close_reason=reason, period_id=1, score=Score(2, 1))
+    moment = moment_after(batch)
+    assert moment is not None
+    item = write_moment(moment, persona, info)
+    assert item.action_id == batch.actions[-1].action_id and item.shown
+    text = item.description
+    assert str(info.home_team_name_ko) in text and str(info.away_team_name_ko) in text
+    assert "2" in text and "1" in text
+    assert register_slips(text, persona) == []
+    assert write_moment(moment, persona, info) == item  # the same line after a restart
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_kick_off_without_match_info_still_reads(persona: str) -> None:
+    batch = korean_batch()
+    moment = moment_before(batch.actions[0], new_story(None))
+    assert moment is not None
+    text = write_moment(moment, persona, None).description
+    assert "홈팀" in text and "원정팀" in text
+    assert register_slips(text, persona) == []

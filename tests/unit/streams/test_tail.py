@@ -1,0 +1,23 @@
+"""How `pitchcast tail` (and the demo) print commentary records."""
+
+from __future__ import annotations
+
+from pitchcast.streams.tail import format_commentary
+
+
+def test_a_record_prints_its_shown_items_only() -> None:
+    """Items told with another line (density) have no text: they are not printed."""
+    record = {
+        "game_id": 1, "batch_index": 0, "persona": "CASTER", "period_id": 1,
+        "score": {"home": 0, "away": 0}, "close_reason": "full", "source": "template",
+        "items": [
+            {"action_id": 1, "time_seconds": 61.0, "tone": "calm", "description": "패스.",
+             "shown": True, "told_with": None},
+            {"action_id": 2, "time_seconds": 62.0, "tone": "calm", "description": "",
+             "shown": False, "told_with": 1},
+            {"action_id": 3, "time_seconds": 63.0, "tone": "calm", "description": "옛 기록."},
+        ],
+    }  # fmt: skip
+    lines = format_commentary(record).splitlines()
+    assert len(lines) == 3  # the header, then items 1 and 3 (absent shown: shown)
+    assert lines[1].endswith("[calm] 패스.") and lines[2].endswith("[calm] 옛 기록.")
