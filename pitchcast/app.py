@@ -184,7 +184,7 @@ def create_app(settings: Settings, *, writer: Any | None = None) -> Pitchcast:
     revoke_steps = RevokeSteps(
         bounds=bounds,
         batches_topic=settings.topic_batches,
-        batch_busy=batch_agent.busy,
+        batch_settled=batch_agent.settled,
         cancel_commentary=lambda partitions, bound_s: commentary_agent.revoke(
             partitions, timeout_s=bound_s
         ),
