@@ -111,7 +111,7 @@ class Settings(BaseSettings):
     # sends are out but not all acknowledged (their state not yet written, their offsets
     # not acked). Bounds memory; a stalled broker fills it and holds the agent back.
     handoff_window: int = Field(default=256, ge=1)
-    # On a rebalance, how long the batch agent's record in progress may take to finish
+    # On a rebalance, how long the batch agent's records in progress may take to finish
     # before the partitions are given up; capped so that the whole revoke stays within
     # half the session timeout (agents/acks/revoke.py).
     revoke_grace_s: float = Field(default=10.0, gt=0)
