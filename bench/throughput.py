@@ -3,7 +3,9 @@
 Both read the same pre-produced ``match-events`` log of N matches. The baseline does
 the batch stage's logical work by hand (decode, validate, group 10 per match, produce,
 await acks); pitchcast runs its real worker (changelog-backed state, batches topic,
-commentary agent, template commentary, Redis marker). Prints actions/s for both.
+commentary agent, template commentary, Redis marker). Prints actions/s for both, the
+worker's CPU time, and when the batch stage (the hand-off records) and the lines were done,
+from the topics' broker timestamps.
 
     python bench/throughput.py --matches 6 --partitions 6
 """
@@ -139,6 +141,17 @@ async def main() -> None:
         print(
             f"  of which hand-off    : {stage_s:6.2f} s  {actions / stage_s:8.0f} actions/s"
             f"  (events -> pitchcast-batches, {len(handoff)} records)"
+        )
+        lines = await read_until(
+            args.bootstrap,
+            env["PITCHCAST_TOPIC_LINES"],
+            lambda records: len(records) >= actions,
+            timeout=60,
+        )
+        first, last = ((f(r.timestamp for r in lines) - started_ms) / 1000 for f in (min, max))
+        print(
+            f"  lines                : first at {first:.2f} s, last at {last:.2f} s,"
+            f" {len(lines) / (last - first):.0f} lines/s between"
         )
         print("domain need: 6 matches x ~1 action/s = ~6 actions/s")
     finally:
