@@ -320,7 +320,9 @@ class BatchAgent:
                 self._decided.pop(key, None)
             else:
                 self._decided[key] = (decided, count - 1)
-        self._staged_ledger[partition] = (offset, context)
+        staged = self._staged_ledger.get(partition)
+        if staged is None or offset > staged[0]:  # a redelivery never moves it back
+            self._staged_ledger[partition] = (offset, context)
         for emit in emits:
             if isinstance(emit, Batch):
                 self._metrics.add("handoff_records_out", kind="batch")
