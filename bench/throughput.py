@@ -3,7 +3,9 @@
 Both read the same pre-produced ``match-events`` log of N matches. The baseline does
 the batch stage's logical work by hand (decode, validate, group 10 per match, produce,
 await acks); pitchcast runs its real worker (changelog-backed state, batches topic,
-commentary agent, template commentary, Redis marker). Prints actions/s for both.
+commentary agent, template commentary, Redis marker). Prints actions/s for both, the
+worker's CPU time, and when the batch stage (the hand-off records) and the lines were done,
+from the topics' broker timestamps.
 
     python bench/throughput.py --matches 6 --partitions 6
 """
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import tempfile
 import time
 from collections import defaultdict
@@ -25,6 +28,7 @@ from _common import (
     create_topics,
     delete_topics,
     expected_batches,
+    read_until,
     sample_plans,
 )
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -111,21 +115,53 @@ async def main() -> None:
             try:
                 worker.wait_ready()
                 started = time.perf_counter()
+                started_ms = time.time() * 1000
                 out = await count_until(
                     args.bootstrap, env["PITCHCAST_TOPIC_COMMENTARY"], expected, timeout=600
                 )
                 seconds = time.perf_counter() - started
                 rss = _peak_rss_mib(worker.process.pid)
+                cpu = _cpu_seconds(worker.process.pid)
             finally:
                 worker.stop()
         assert len(out) >= expected, f"only {len(out)} of {expected} commentary messages"
         print(
             f"pitchcast worker       : {seconds:6.2f} s  {actions / seconds:8.0f} actions/s"
-            f"  (batches + template commentary; peak RSS {rss:.0f} MiB)"
+            f"  (batches + template commentary; peak RSS {rss:.0f} MiB, CPU {cpu:.1f} s)"
+        )
+        # The batch stage alone: from the start to the last hand-off record's broker
+        # timestamp (LogAppendTime, this machine's clock).
+        handoff = await read_until(
+            args.bootstrap,
+            env["PITCHCAST_TOPIC_BATCHES"],
+            lambda records: len(records) >= actions + expected,
+            timeout=60,
+        )
+        stage_s = (max(r.timestamp for r in handoff) - started_ms) / 1000
+        print(
+            f"  of which hand-off    : {stage_s:6.2f} s  {actions / stage_s:8.0f} actions/s"
+            f"  (events -> pitchcast-batches, {len(handoff)} records)"
+        )
+        lines = await read_until(
+            args.bootstrap,
+            env["PITCHCAST_TOPIC_LINES"],
+            lambda records: len(records) >= actions,
+            timeout=60,
+        )
+        first, last = ((f(r.timestamp for r in lines) - started_ms) / 1000 for f in (min, max))
+        print(
+            f"  lines                : first at {first:.2f} s, last at {last:.2f} s,"
+            f" {len(lines) / (last - first):.0f} lines/s between"
         )
         print("domain need: 6 matches x ~1 action/s = ~6 actions/s")
     finally:
         await delete_topics(args.bootstrap, prefix)
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of the process so far (``/proc/<pid>/stat``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _peak_rss_mib(pid: int) -> float:

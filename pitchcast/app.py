@@ -85,7 +85,7 @@ def create_app(settings: Settings, *, writer: Any | None = None) -> Pitchcast:
         consumer_auto_offset_reset="earliest",
         processing_guarantee=settings.processing_guarantee,
         # A rebalance must not wait for records held until their batch is published: the
-        # revoke handler below finishes the batch agent's record in progress and cancels
+        # revoke handler below finishes the batch agent's records in progress and cancels
         # the commentary work instead (its records are read again by the new owner).
         stream_wait_empty=False,
         web_port=settings.web_port,
@@ -184,7 +184,7 @@ def create_app(settings: Settings, *, writer: Any | None = None) -> Pitchcast:
     revoke_steps = RevokeSteps(
         bounds=bounds,
         batches_topic=settings.topic_batches,
-        batch_busy=batch_agent.busy,
+        batch_settled=batch_agent.settled,
         cancel_commentary=lambda partitions, bound_s: commentary_agent.revoke(
             partitions, timeout_s=bound_s
         ),

@@ -107,7 +107,11 @@ class Settings(BaseSettings):
     # How long a send to Kafka is retried (same bytes) before the worker stops without
     # acking the record it was processing; it is read again after the restart.
     delivery_timeout_s: float = Field(default=120.0, gt=0)
-    # On a rebalance, how long the batch agent's record in progress may take to finish
+    # The batch agent's hand-off window: at most this many input records whose hand-off
+    # sends are out but not all acknowledged (their state not yet written, their offsets
+    # not acked). Bounds memory; a stalled broker fills it and holds the agent back.
+    handoff_window: int = Field(default=256, ge=1)
+    # On a rebalance, how long the batch agent's records in progress may take to finish
     # before the partitions are given up; capped so that the whole revoke stays within
     # half the session timeout (agents/acks/revoke.py).
     revoke_grace_s: float = Field(default=10.0, gt=0)

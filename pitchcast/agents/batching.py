@@ -3,29 +3,40 @@
 For each record of a partition, in order (faust delivers a partition's records in
 order, one at a time to this agent):
 
-1. make sure no earlier record of the partition was skipped: the last offset folded in
-   per partition is kept in the changelogged table (the partition ledger); a jump is
-   refilled from the log before going on (and the refilled offsets are acked to faust's
-   consumer, which never handed them over), and a refill that cannot complete stops the
-   worker without acking (see :mod:`pitchcast.agents.acks.ledger`);
+1. make sure no earlier record of the partition was skipped: the last offset decided
+   per partition is kept in memory and, once committed, in the changelogged table (the
+   partition ledger); a jump is refilled from the log before going on (and the refilled
+   offsets are acked to faust's consumer, which never handed them over, once they are
+   committed), and a refill that cannot complete stops the worker without acking (see
+   :mod:`pitchcast.agents.acks.ledger`);
 2. decode the raw bytes (bad input → dead letter, then the record is done);
 3. fold it into the match's state (:func:`pitchcast.streams.batching.advance`): the
    action is assigned its batch and position at once;
-4. send what the step emits (each assigned action, then a closed batch) to
-   ``pitchcast-batches`` and wait for the broker's acks, retrying the same bytes; a
-   rejected or late action goes to the dead-letter topic;
-5. only then write the new match state and the ledger to the table;
-6. ack the record, so faust may commit its offset.
+4. hand what the step emits (each assigned action, then a closed batch) to the producer
+   for ``pitchcast-batches``, in order, without waiting for the acks of earlier records
+   (:func:`~pitchcast.streams.sending.send_in_order`; each send is retried with the
+   same bytes until acknowledged); a rejected or late action goes to the dead-letter
+   topic;
+5. the record waits in the hand-off window (:mod:`pitchcast.agents.acks.window`); once
+   it is the oldest there and every send of it is acknowledged, its new match state and
+   the ledger are written to the table;
+6. then it is acked, so faust may commit its offset.
 
-A failed send is never skipped: the record is not acked and the state not written, so
-after the restart the same state folds the same record into the same step and sends
-the same records again (decided once, re-sent identically). A send that the broker
-wrote but did not acknowledge is written twice; consumers recognise the copy.
+The state in the table and the acked offsets thus always stand for a prefix of the input
+whose hand-off the broker has. The next record of a match folds into the state decided
+for the previous one (kept in memory while it is in the window), never into an older one.
+
+A failed send is never skipped: the window does not move past it, and once its budget
+is spent the worker stops with nothing after it written or acked, so after the restart
+the same state folds the same records into the same steps and sends the same records
+again (decided once, re-sent identically). A send that the broker wrote but did not
+acknowledge is written twice; consumers recognise the copy.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -34,6 +45,7 @@ import orjson
 from aiokafka.partitioner import DefaultPartitioner
 
 from pitchcast.agents.acks.ledger import PartitionLedger, RangeReader
+from pitchcast.agents.acks.window import HandoffWindow, Pending
 from pitchcast.exceptions import (
     ImplausibleAction,
     ImplausibleControl,
@@ -48,7 +60,7 @@ from pitchcast.schemas.vocabulary import RESULT_NAMES, TYPE_NAMES
 from pitchcast.settings import Settings
 from pitchcast.streams.batching import MatchState, Step, advance, state_from_dict, state_to_dict
 from pitchcast.streams.dead_letters import DeadLetters
-from pitchcast.streams.sending import send_until_acked
+from pitchcast.streams.sending import send_in_order
 
 __all__ = ["BatchAgent", "is_match_key"]
 
@@ -91,49 +103,100 @@ class BatchAgent:
         # The last state written per key, with the bytes written: a state is parsed from
         # the table only when those bytes changed under it (recovery, another owner).
         self._states: dict[bytes, tuple[bytes, MatchState]] = {}
-        # Held while a record is being processed: a revoke waits for it (app.py).
+        # Per key with records in the window: the state decided for its newest record,
+        # and how many of its records are in the window (the next record folds into it).
+        self._decided: dict[bytes, tuple[MatchState, int]] = {}
+        self._window = HandoffWindow(settings.handoff_window, flush=self._flush)
+        # What a run of committed records writes (window.py): the newest state per key
+        # and ledger offset per partition, each with the context of its record's event.
+        self._staged_states: dict[bytes, tuple[MatchState, contextvars.Context]] = {}
+        self._staged_ledger: dict[int, tuple[int, contextvars.Context]] = {}
+        self._committer: asyncio.Task[None] | None = None  # commits the window's head
+        # Held while a record is being taken in (folded, its sends handed over).
         self.busy = asyncio.Lock()
 
     async def run(self, stream: Any) -> None:
-        """The agent body: one record at a time, acked only once fully handled."""
+        """The agent body: records taken in one at a time, acked once committed."""
         manual = stream.noack()
-        async for event in manual.events():
-            if self._stopping:
-                # The worker is stopping after a failure: take nothing more, ack nothing
-                # (faust ends this loop when it stops the stream).
-                continue
-            message = event.message
-            try:
-                async with self.busy:
-                    await self.process(
-                        topic=message.topic,
-                        key=message.key,
-                        value=message.value,
-                        partition=message.partition,
-                        offset=message.offset,
-                        timestamp_ms=int(message.timestamp * 1000),
-                    )
-            except Exception as exc:
-                # Not acked: nothing after this record of the partition may be processed
-                # either, or the record would later look like a redelivery. Stop the worker.
-                log.critical(
-                    "pitchcast.batch.stopping",
-                    extra={
-                        "partition": message.partition,
-                        "offset": message.offset,
-                        "error_kind": type(exc).__name__,
-                    },
-                    exc_info=exc,
-                )
-                self._metrics.add("worker_stops", reason=type(exc).__name__)
-                if self._crash is not None:
-                    # No raise: faust's supervisor would restart the agent and hand it
-                    # the partition's next records while the app shuts down.
-                    self._stopping = True
-                    await self._crash(exc)
+        self._start_committer()
+        try:
+            async for event in manual.events():
+                if self._stopping:
+                    # The worker is stopping after a failure: take nothing more, ack
+                    # nothing (faust ends this loop when it stops the stream).
                     continue
-                raise
-            await manual.ack(event)
+                message = event.message
+                try:
+                    async with self.busy:
+                        await self.process(
+                            topic=message.topic,
+                            key=message.key,
+                            value=message.value,
+                            partition=message.partition,
+                            offset=message.offset,
+                            timestamp_ms=int(message.timestamp * 1000),
+                            ack=lambda event=event: manual.ack(event),
+                        )
+                except Exception as exc:
+                    # Not acked: nothing after this record of the partition may be
+                    # processed either, or it would later look like a redelivery.
+                    await self._stop(exc, message.partition, message.offset)
+                    if self._crash is None:
+                        raise
+                    continue
+                # Let the committer and the other agents run between records: a send
+                # handed over does not wait, so without this a full stream buffer would
+                # be taken in at one go.
+                await asyncio.sleep(0)
+            await self.settled()
+            if self._window.failure is not None and self._crash is None:
+                raise self._window.failure
+        finally:
+            if self._committer is not None:
+                self._committer.cancel()
+                self._committer = None
+
+    def _start_committer(self) -> None:
+        if self._committer is None or self._committer.done():
+            self._committer = asyncio.create_task(self._commit_window())
+
+    async def settled(self) -> None:
+        """Wait until the record being taken in and every record in the window are
+        committed and acked (a revoke's step 2; tests)."""
+        async with self.busy:
+            await self._window.settled()
+
+    async def _commit_window(self) -> None:
+        try:
+            await self._window.run()
+        except Exception as exc:
+            await self._stop(exc, None, None)
+
+    async def _stop(self, exc: BaseException, partition: int | None, offset: int | None) -> None:
+        """A failure no retry fixed: nothing more is taken in, committed or acked."""
+        if self._stopping:
+            return
+        self._stopping = True
+        dropped = self._window.abandon()
+        self._decided.clear()
+        self._staged_states.clear()
+        self._staged_ledger.clear()
+        self._ledger.forget_decided()
+        log.critical(
+            "pitchcast.batch.stopping",
+            extra={
+                "partition": partition,
+                "offset": offset,
+                "abandoned": dropped,
+                "error_kind": type(exc).__name__,
+            },
+            exc_info=exc,
+        )
+        self._metrics.add("worker_stops", reason=type(exc).__name__)
+        if self._crash is not None:
+            # No raise: faust's supervisor would restart the agent and hand it the
+            # partition's next records while the app shuts down.
+            await self._crash(exc)
 
     async def process(
         self,
@@ -144,10 +207,13 @@ class BatchAgent:
         partition: int,
         offset: int,
         timestamp_ms: int,
+        ack: Callable[[], Awaitable[Any]] | None = None,
     ) -> None:
-        """One record: refill a skipped range first, then handle it and note its offset."""
+        """One record: refill a skipped range first, then take it in (its ``ack`` runs
+        once it is committed)."""
         before = self._ledger.last(partition)
-        for record in await self._ledger.missing_before(topic, partition, offset):
+        refilled = await self._ledger.missing_before(topic, partition, offset)
+        for record in refilled:
             await self.handle(
                 key=record.key,
                 value=record.value,
@@ -155,15 +221,26 @@ class BatchAgent:
                 offset=record.offset,
                 timestamp_ms=record.timestamp,
             )
-            self._ledger.folded(partition, record.offset)
         if before is not None and offset > before + 1 and self._ack_range is not None:
             # faust never handed these offsets over, so it never sees them acked: without
-            # this its commit would stop below them for the rest of the assignment.
-            self._ack_range(topic, partition, before + 1, offset - 1)
+            # this its commit would stop below them for the rest of the assignment. Acked
+            # once they are committed, in the window's order.
+            ack_range = self._ack_range
+            first, last = before + 1, offset - 1
+
+            async def acked_range() -> None:
+                ack_range(topic, partition, first, last)
+
+            await self._window.admit()
+            self._window.add(Pending((), lambda: None, acked_range))
         await self.handle(
-            key=key, value=value, partition=partition, offset=offset, timestamp_ms=timestamp_ms
+            key=key,
+            value=value,
+            partition=partition,
+            offset=offset,
+            timestamp_ms=timestamp_ms,
+            ack=ack,
         )
-        self._ledger.folded(partition, offset)
 
     def owned_states(self, owned: set[int]) -> list[tuple[bytes, MatchState]]:
         """The match states of the events partitions in ``owned`` (the idle ticker's
@@ -190,10 +267,79 @@ class BatchAgent:
         self._states[key] = (raw, state)
         return state
 
+    def _decided_state(self, key: bytes) -> MatchState | None:
+        """The state the next record of ``key`` folds into: the one decided for its
+        newest record in the window, else the one in the table."""
+        decided = self._decided.get(key)
+        return decided[0] if decided is not None else self.read_state(key)
+
     def _write_state(self, key: bytes, state: MatchState) -> None:
         raw = orjson.dumps(state_to_dict(state))
         self._table[key] = raw
         self._states[key] = (raw, state)
+
+    def _take_in(
+        self,
+        *,
+        partition: int,
+        offset: int,
+        sends: list[asyncio.Task[Any]],
+        key: bytes | None = None,
+        state: MatchState | None = None,
+        emits: tuple[Any, ...] = (),
+        ack: Callable[[], Awaitable[Any]] | None = None,
+    ) -> None:
+        """Put a record in the window; committing it writes ``state`` (when the record
+        changed it) and the ledger, in the context of its event (faust's table writes
+        its changelog to the event's partition), then acks it."""
+        if key is not None and state is not None:
+            count = self._decided.get(key, (state, 0))[1]
+            self._decided[key] = (state, count + 1)
+        self._ledger.decided(partition, offset)
+        context = contextvars.copy_context()
+
+        def commit() -> None:
+            self._commit(partition, offset, key, state, emits, context)
+
+        self._window.add(Pending(sends, commit, ack))
+
+    def _commit(
+        self,
+        partition: int,
+        offset: int,
+        key: bytes | None,
+        state: MatchState | None,
+        emits: tuple[Any, ...],
+        context: contextvars.Context,
+    ) -> None:
+        """One record of a run is committed: stage what it writes (see _flush)."""
+        if key is not None and state is not None:
+            self._staged_states[key] = (state, context)
+            decided, count = self._decided.get(key, (state, 1))
+            if count <= 1:
+                self._decided.pop(key, None)
+            else:
+                self._decided[key] = (decided, count - 1)
+        staged = self._staged_ledger.get(partition)
+        if staged is None or offset > staged[0]:  # a redelivery never moves it back
+            self._staged_ledger[partition] = (offset, context)
+        for emit in emits:
+            if isinstance(emit, Batch):
+                self._metrics.add("handoff_records_out", kind="batch")
+                self._metrics.add("batches_closed", reason=emit.close_reason)
+            else:
+                self._metrics.add("handoff_records_out", kind="batch_action")
+
+    def _flush(self) -> None:
+        """Write a committed run's newest state per match and ledger offset per
+        partition, in the context of the record that decided each (faust's table
+        writes its changelog to the partition of the current event)."""
+        states, self._staged_states = self._staged_states, {}
+        ledger, self._staged_ledger = self._staged_ledger, {}
+        for key, (state, context) in states.items():
+            context.run(self._write_state, key, state)
+        for partition, (offset, context) in ledger.items():
+            context.run(self._ledger.folded, partition, offset)
 
     async def handle(
         self,
@@ -203,9 +349,14 @@ class BatchAgent:
         partition: int,
         offset: int,
         timestamp_ms: int,
+        ack: Callable[[], Awaitable[Any]] | None = None,
     ) -> None:
-        """Decode, fold, send, then write the state. Raises only on delivery failure."""
+        """Decode, fold, hand the sends over, and put the record in the window (its
+        state is written once they are acknowledged). Raises only on delivery failure
+        of a dead letter."""
         settings = self._settings
+        self._start_committer()  # run() starts it; a direct call (tests) too
+        await self._window.admit()
         try:
             decoded = decode_event(
                 value,
@@ -222,6 +373,7 @@ class BatchAgent:
         except InvalidMessage as exc:
             self._metrics.add("events_in", kind="invalid")
             await self._dead_letter(key, value, partition, offset, exc.kind, str(exc))
+            self._take_in(partition=partition, offset=offset, sends=[], ack=ack)
             return
         if isinstance(decoded, DecodedAction):
             self._count_action(decoded)
@@ -231,7 +383,7 @@ class BatchAgent:
                 self._on_match_start(decoded.game_id)
 
         step = advance(
-            self.read_state(key),
+            self._decided_state(key),
             event,
             offset=offset,
             timestamp_ms=timestamp_ms,
@@ -243,26 +395,30 @@ class BatchAgent:
             kind = "redelivery" if step.outcome == "redelivery" else "action_id"
             self._metrics.add("duplicates_dropped", kind=kind)
         if step.outcome == "redelivery":
-            return  # already folded in: nothing to send, nothing to write
-        await self._send_emits(key, step)
-        if step.outcome in ("rejected", "ended"):
-            await self._dead_letter_action(key, value, partition, offset, step)
-        self._write_state(key, step.state)
-
-    async def _send_emits(self, key: bytes, step: Step) -> None:
-        for emit in step.emits:
-            await send_until_acked(
+            # Already folded in: nothing to send, nothing to write.
+            self._take_in(partition=partition, offset=offset, sends=[], ack=ack)
+            return
+        sends = [
+            await send_in_order(
                 self._batches,
                 key=key,
                 value=encode(emit),
-                budget_s=self._settings.delivery_timeout_s,
+                budget_s=settings.delivery_timeout_s,
                 metrics=self._metrics,
             )
-            if isinstance(emit, Batch):
-                self._metrics.add("handoff_records_out", kind="batch")
-                self._metrics.add("batches_closed", reason=emit.close_reason)
-            else:
-                self._metrics.add("handoff_records_out", kind="batch_action")
+            for emit in step.emits
+        ]
+        if step.outcome in ("rejected", "ended"):
+            await self._dead_letter_action(key, value, partition, offset, step)
+        self._take_in(
+            partition=partition,
+            offset=offset,
+            sends=sends,
+            key=key,
+            state=step.state,
+            emits=step.emits,
+            ack=ack,
+        )
 
     async def _dead_letter(
         self,

@@ -18,7 +18,7 @@ from typing import Any
 from pitchcast.exceptions import DeliveryFailed
 from pitchcast.metrics import Metrics
 
-__all__ = ["send_acked", "send_until_acked"]
+__all__ = ["send_acked", "send_in_order", "send_until_acked"]
 
 log = logging.getLogger("pitchcast.output")
 
@@ -47,16 +47,76 @@ async def send_until_acked(
     metrics: Metrics | None = None,
 ) -> Any:
     """Send the same bytes until acked; :class:`DeliveryFailed` once ``budget_s`` is spent."""
+    deadline = asyncio.get_running_loop().time() + budget_s
+    return await _until_acked(topic, key, value, headers, deadline, budget_s, metrics, None)
+
+
+async def send_in_order(
+    topic: Any,
+    *,
+    key: bytes | None,
+    value: bytes,
+    headers: list[tuple[str, bytes]] | None = None,
+    budget_s: float,
+    metrics: Metrics | None = None,
+) -> asyncio.Task[Any]:
+    """Hand the record to the producer now; a task waits for its ack (the pipelined
+    :func:`send_until_acked`: same retries, same budget, counted from now).
+
+    Records handed over by successive calls are written in call order per partition:
+    aiokafka 0.14 keeps one produce request in flight per broker, mutes a partition
+    while its batch is out, and puts a batch it retries back at the head of the
+    partition's queue (``producer/sender.py``, ``message_accumulator.py reenqueue``);
+    with idempotence the broker also refuses a batch out of sequence. Only a retry
+    made here (after the producer gave up on the record, or its ack was lost) is
+    written after the records handed over meanwhile."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + budget_s
+    try:
+        # force=True: send now, not attached to the current event's commit.
+        first: Any = await topic.send(key=key, value=value, headers=headers, force=True)
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:  # retried by the task, like a failed ack
+        first = _Refused(exc)
+    return asyncio.create_task(
+        _until_acked(topic, key, value, headers, deadline, budget_s, metrics, first)
+    )
+
+
+class _Refused:
+    """The producer refused the first attempt (the task retries it)."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+
+async def _until_acked(
+    topic: Any,
+    key: bytes | None,
+    value: bytes,
+    headers: list[tuple[str, bytes]] | None,
+    deadline: float,
+    budget_s: float,
+    metrics: Metrics | None,
+    first: Any,
+) -> Any:
+    """The retry loop; ``first`` is the first attempt's pending ack when it was already
+    handed over (:func:`send_in_order`), else None."""
+    loop = asyncio.get_running_loop()
     wait = _BACKOFF_INITIAL_S
     attempt = 0
-    started = loop.time()
+    started = deadline - budget_s
     while True:
         attempt += 1
         try:
             async with asyncio.timeout_at(deadline):
-                acked = await send_acked(topic, key=key, value=value, headers=headers)
+                if first is None:
+                    acked = await send_acked(topic, key=key, value=value, headers=headers)
+                elif isinstance(first, _Refused):
+                    raise first.error
+                else:
+                    acked = await first
             if metrics is not None and loop.time() - started > _LATE_ACK_S:
                 name = getattr(topic, "get_topic_name", lambda: str(topic))()
                 metrics.add("sends_acked_late", topic=name)
@@ -64,6 +124,7 @@ async def send_until_acked(
         except asyncio.CancelledError:
             raise
         except Exception as exc:
+            first = None
             name = getattr(topic, "get_topic_name", lambda: str(topic))()
             left = deadline - loop.time()
             if left <= 0:

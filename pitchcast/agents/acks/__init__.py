@@ -4,6 +4,8 @@
   prefix of each partition's delivery order;
 * :mod:`.ledger`: :class:`PartitionLedger`, the batch agent's last folded offset per
   partition and the refill of a skipped range;
+* :mod:`.window`: :class:`HandoffWindow`, the batch agent's pipelined hand-off: records
+  committed (state written, acked) only as a prefix whose sends are acknowledged;
 * :mod:`.offsets`: :class:`DedupedAckConsumer`, the faust-streaming 0.15.3 commit
   workaround (repeated acks, the ledger's refilled ranges, the commit on revoke);
 * :mod:`.revoke`: the steps of a revoke, each bounded, all bounds from half the session

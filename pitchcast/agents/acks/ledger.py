@@ -19,6 +19,12 @@ and counted as lost: it cannot be read by anyone.
 
 With no ledger entry yet (a partition never folded by this deployment) there is no
 baseline and faust's position is trusted: that is where a new consumer group starts.
+
+The batch agent pipelines its hand-off (:mod:`pitchcast.agents.acks.window`): a record
+is *decided* (folded, its sends handed over) before the records ahead of it are
+committed. :meth:`PartitionLedger.decided` notes that in memory, so the gap check
+compares with the last record decided; the table entry is written only when the
+record is committed (:meth:`PartitionLedger.folded`), after its sends were acknowledged.
 """
 
 from __future__ import annotations
@@ -66,21 +72,42 @@ class PartitionLedger:
         self._read_range = read_range
         self._attempts = attempts
         self._retry_wait_s = retry_wait_s
+        self._decided: dict[int, int] = {}  # partition -> last offset decided, uncommitted
 
     @staticmethod
     def key(partition: int) -> bytes:
         return LEDGER_PREFIX + str(partition).encode()
 
     def last(self, partition: int) -> int | None:
-        """The last offset of ``partition`` folded in, or None before the first one."""
+        """The last offset of ``partition`` decided or folded in, or None before the
+        first one."""
+        decided = self._decided.get(partition)
+        return decided if decided is not None else self.stored(partition)
+
+    def stored(self, partition: int) -> int | None:
+        """The last offset of ``partition`` committed to the table."""
         raw = self._table.get(self.key(partition))
         return None if raw is None else int(raw)
 
-    def folded(self, partition: int, offset: int) -> None:
-        """Note that ``offset`` was folded in (call while processing that record)."""
+    def decided(self, partition: int, offset: int) -> None:
+        """Note that ``offset`` was folded and its hand-off sent, not yet committed."""
         last = self.last(partition)
         if last is None or offset > last:
+            self._decided[partition] = offset
+
+    def folded(self, partition: int, offset: int) -> None:
+        """Note in the table that ``offset`` was folded in (call when committing that
+        record, in the context of its event: the table's changelog partition is the
+        event's)."""
+        stored = self.stored(partition)
+        if stored is None or offset > stored:
             self._table[self.key(partition)] = str(offset).encode()
+        if self._decided.get(partition) == offset:
+            del self._decided[partition]  # everything decided is committed
+
+    def forget_decided(self) -> None:
+        """Drop what was decided but not committed (the window was abandoned)."""
+        self._decided.clear()
 
     async def missing_before(self, topic: str, partition: int, offset: int) -> list[Any]:
         """The records between the last folded offset and ``offset``, read from the log.

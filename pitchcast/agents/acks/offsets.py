@@ -29,7 +29,8 @@ order can commit past a record still in work (faust-streaming/faust#606, open; f
 proposed in #707). faust needs that tolerance for offsets that carry no record
 (transaction markers under ``exactly_once``), so pitchcast does not change it; instead
 both agents hand faust their acks only as a prefix of each partition's delivery order
-(the batch agent acks one record at a time; the commentary agent through
+(the batch agent through its hand-off window, :mod:`pitchcast.agents.acks.window`,
+in arrival order; the commentary agent through
 :class:`~pitchcast.agents.acks.order.AckOrder`), and the tolerance is never reached. A
 unit test pins that faust behaviour, so a faust that changes it is noticed.
 

@@ -7,7 +7,8 @@ order they run:
 1. ``commit_revoked_s`` (1/15): the consumer commits what was acked on the revoked
    partitions before faust forgets those acks (:mod:`pitchcast.agents.acks.offsets`);
 2. ``batch_record_s`` (2/3, at most ``PITCHCAST_REVOKE_GRACE_S``): the batch agent's
-   record in progress finishes (sends, state, ack);
+   record in progress is taken in and every record in its hand-off window is committed
+   (sends acknowledged, state written, acked: :mod:`pitchcast.agents.acks.window`);
 3. ``cancel_s`` (1/5, at most 5 s): the commentary work of the revoked partitions is
    cancelled, un-acked, and its tasks (LLM calls in flight) unwind;
 4. ``commit_s`` (1/15): what was acked meanwhile is committed.
@@ -85,11 +86,6 @@ async def bounded(
         return False
 
 
-async def _free(lock: asyncio.Lock) -> None:
-    async with lock:
-        pass
-
-
 class RevokeSteps:
     """Steps 2-4, run from the app's ``on_partitions_revoked`` signal.
 
@@ -102,14 +98,14 @@ class RevokeSteps:
         *,
         bounds: RevokeBounds,
         batches_topic: str,
-        batch_busy: asyncio.Lock,
+        batch_settled: Callable[[], Awaitable[Any]],
         cancel_commentary: Callable[[set[int], float], Awaitable[int]],
         commit: Callable[[], Awaitable[Any]],
         metrics: Metrics | None = None,
     ) -> None:
         self.bounds = bounds
         self._batches_topic = batches_topic
-        self._batch_busy = batch_busy
+        self._batch_settled = batch_settled
         self._cancel = cancel_commentary
         self._commit = commit
         self._metrics = metrics
@@ -117,9 +113,9 @@ class RevokeSteps:
     async def __call__(self, revoked: Any) -> None:
         loop = asyncio.get_running_loop()
         began = loop.time()
-        # 2. the batch agent's record in progress finishes (sends, state, ack);
+        # 2. the batch agent's records in progress finish (sends, state, ack);
         await bounded(
-            "batch_record", self.bounds.batch_record_s, _free(self._batch_busy),
+            "batch_record", self.bounds.batch_record_s, self._batch_settled(),
             metrics=self._metrics,
         )  # fmt: skip
         # 3. commentary work of revoked partitions stops without acking its records

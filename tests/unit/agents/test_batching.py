@@ -58,6 +58,7 @@ async def test_a_refilled_range_is_acked_to_faust() -> None:
             topic="events", key=b"1", value=_value(offset), partition=2, offset=offset,
             timestamp_ms=0,
         )  # fmt: skip
+    await agent.settled()
     assert acked == [("events", 2, 1, 4)]
     assert len(agent._batches.sent) == 6  # six actions handed off, in order
 
@@ -90,6 +91,7 @@ async def test_the_idle_ticker_sees_only_the_matches_of_owned_partitions() -> No
             topic="events", key=key, value=orjson.dumps({**ACTION, "game_id": game_id,
             "action_id": 1}), partition=0, offset=game_id, timestamp_ms=0,
         )  # fmt: skip
+    await agent.settled()
     partition_of = {
         str(g).encode(): DefaultPartitioner()(str(g).encode(), every, every) for g in range(1, 7)
     }

@@ -37,6 +37,11 @@ class _Steps:
         self.commit_hangs = commit_hangs
         self.calls: list[Any] = []
 
+    async def settled(self) -> None:
+        """The batch agent's settle: its record in progress (held by ``busy``) ends."""
+        async with self.busy:
+            pass
+
     async def cancel(self, partitions: set[int], bound_s: float) -> int:
         self.calls.append(("cancel", partitions, bound_s))
         return len(partitions)
@@ -51,7 +56,7 @@ def _revoke(steps: _Steps, bounds: RevokeBounds, metrics: Metrics) -> RevokeStep
     return RevokeSteps(
         bounds=bounds,
         batches_topic="batches",
-        batch_busy=steps.busy,
+        batch_settled=steps.settled,
         cancel_commentary=steps.cancel,
         commit=steps.commit,
         metrics=metrics,
@@ -97,7 +102,7 @@ async def test_a_failing_commit_does_not_fail_the_revoke() -> None:
     revoke = RevokeSteps(
         bounds=RevokeBounds.within(30.0, 10.0),
         batches_topic="batches",
-        batch_busy=steps.busy,
+        batch_settled=steps.settled,
         cancel_commentary=steps.cancel,
         commit=refuse,
         metrics=metrics,
