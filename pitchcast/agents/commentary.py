@@ -244,8 +244,13 @@ class CommentaryAgent:
                         key=desk.key,
                         closed_by_ts_ms=work.close.closed_by_ts_ms,
                     )
-                # 3. the batch's hand-off records, as a prefix of the partition's order.
-                await self._acks[desk.partition].release(work.offsets)
+                # 3. the batch's hand-off records, as a prefix of the partition's order;
+                # unless a revoke dropped this desk meanwhile (a send finishing through
+                # its cancellation): its records are another owner's now, read again.
+                order = self._acks.get(desk.partition)
+                if self._desks.get(desk.game_id) is not desk or order is None:
+                    return
+                await order.release(work.offsets)
                 desk.works.pop(index, None)
                 index += 1
                 desk.next_to_publish = index

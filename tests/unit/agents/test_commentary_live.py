@@ -161,3 +161,39 @@ async def test_a_line_that_cannot_be_published_stops_the_worker_unacked() -> Non
     await _wait(lambda: bool(crashed))
     assert isinstance(crashed[0], DeliveryFailed)
     assert harness.acked == [] and harness.commentary.sent == []
+
+
+async def test_a_record_send_that_outlives_a_revoke_neither_acks_nor_stops_the_worker() -> None:
+    """A revoke drops the partition's ack order while the publisher is inside a record
+    send that completes through the cancellation (a send awaited to its ack): the
+    publisher must let the records go (the next owner reads them again), not crash on
+    the order that is gone (a KeyError once stopped a worker in the scale-out test)."""
+    harness = Harness.build(ScriptedRowsBackend(), personas="CASTER")
+    inside, finish = asyncio.Event(), asyncio.Event()
+    publisher = harness.agent.publisher
+    real_send = publisher.send_record
+
+    async def send_through_cancel(*args, **kwargs):  # type: ignore[no-untyped-def]
+        inside.set()
+        try:
+            await finish.wait()
+        except asyncio.CancelledError:
+            await finish.wait()  # the send finishes anyway; the cancel is swallowed
+        return await real_send(*args, **kwargs)
+
+    publisher.send_record = send_through_cancel  # type: ignore[method-assign]
+    crashes: list[BaseException] = []
+
+    async def crash(exc: BaseException) -> None:
+        crashes.append(exc)
+
+    harness.agent._crash = crash
+    await harness.feed(9, handoff_records(9, 10))
+    await _wait(inside.is_set)
+    revoke = asyncio.create_task(harness.agent.revoke({0}, timeout_s=0.5))
+    await asyncio.sleep(0.05)
+    finish.set()
+    assert await revoke == 1
+    await asyncio.sleep(0.1)
+    assert crashes == [] and harness.metrics.get("worker_stops") == 0
+    assert harness.acked == [], "a revoked partition's records are not acked"
