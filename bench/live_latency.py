@@ -477,6 +477,8 @@ def parser() -> argparse.ArgumentParser:
                    help="run once per itl_min in ms (24 27 30 36) and print a table")  # fmt: skip
     p.add_argument("--plot", type=Path, default=None, help="PNG of the event -> line CDFs")
     p.add_argument("--save", type=Path, default=None, help="JSON of every latency (re-plots)")
+    p.add_argument("--replot", type=Path, nargs="+", default=None,
+                   help="only plot saved runs (--save files) into --plot")  # fmt: skip
     p.add_argument("--partitions", type=int, default=6)
     p.add_argument("--bootstrap", default="127.0.0.1:9092")
     p.add_argument("--redis", default="redis://127.0.0.1:6379/0")
@@ -550,8 +552,26 @@ def print_sensitivity(rows: list[dict[str, float]], args: argparse.Namespace) ->
         )
 
 
+def replot(saved: list[Path], path: Path, title: str) -> None:
+    """Plot live runs of earlier ``--save`` files, labelled by mode and ms a token."""
+    labelled: list[tuple[str, ModeRun]] = []
+    for file in saved:
+        data = json.loads(file.read_text())
+        runs = data["runs"] if isinstance(data, dict) else data
+        for raw in runs:
+            run = ModeRun(**raw)
+            itl = run.server.get("profile", {}).get("itl_min_s", 0) * 1000
+            if run.mode == "live":
+                labelled.append((f"{itl:g} ms/token", run))
+    labelled.sort(key=lambda pair: float(pair[0].split()[0]))
+    plot(labelled, path, title)
+
+
 async def main() -> None:
     args = parser().parse_args()
+    if args.replot:
+        replot(args.replot, args.plot or Path("live.png"), f"event -> line, live, {args.profile}")
+        return
     if args.modes is None:
         args.modes = ["live"] if args.sensitivity else ["live", "batch"]
     plans = round_plans(args.matches, args.minutes, first_game_id=7000)
