@@ -172,6 +172,7 @@ async def main() -> None:
     parser.add_argument("--plot", type=Path, default=None)
     parser.add_argument("--save", type=Path, default=None)
     parser.add_argument("--max-in-flight", type=int, default=96)
+    parser.add_argument("--env", nargs="*", default=[], help="more worker settings: KEY=VALUE")
     parser.add_argument(
         "--replot", type=Path, nargs="+", default=None, help="merge saved runs into --plot"
     )
@@ -202,6 +203,7 @@ async def main() -> None:
                     "--matches", str(matches), "--personas", str(personas),
                     "--profile", profile, "--time-scale", f"{scale:g}",
                     "--minutes", f"{minutes:g}", "--max-in-flight", str(args.max_in_flight),
+                    *(["--env", *args.env] if args.env else []),
                 ]
             )  # fmt: skip
             plans = round_plans(matches, minutes, first_game_id=9000)
