@@ -261,6 +261,8 @@ def _dist(label: str, values: list[float], unit: str = "s") -> str:
 
 
 def _lines_by(run: ModeRun, source: str) -> list[float]:
+    if len(run.line_sources) != len(run.line_ms):
+        return []  # a run saved before lines carried their source
     return [ms for ms, s in zip(run.line_ms, run.line_sources, strict=True) if s == source]
 
 
