@@ -48,8 +48,17 @@ def main() -> None:
     parser.add_argument("--profile", default="a40")
     parser.add_argument("--time-scale", type=float, default=1.0)
     parser.add_argument("--max-num-seqs", type=int, default=None)
+    parser.add_argument("--itl-min", type=float, default=None, help="seconds a token, alone")
+    parser.add_argument(
+        "--answer-miss-blocks", type=int, default=None, help="0: samples always canonical"
+    )
     args = parser.parse_args()
-    profile = profile_named(args.profile, max_num_seqs=args.max_num_seqs)
+    profile = profile_named(
+        args.profile,
+        max_num_seqs=args.max_num_seqs,
+        itl_min_s=args.itl_min,
+        answer_miss_blocks=args.answer_miss_blocks,
+    )
     server = PersonaServer(port=args.port, profile=profile, time_scale=args.time_scale)
 
     async def run() -> None:
@@ -58,7 +67,8 @@ def main() -> None:
         await asyncio.to_thread(server._ready.wait)
         print(
             f"fake LLM server (a test double) on {server.base_url}: profile {profile.name}, "
-            f"time scale {args.time_scale:g}",
+            f"itl_min {profile.itl_min_s * 1e3:g} ms, answer miss blocks "
+            f"{profile.answer_miss_blocks}, time scale {args.time_scale:g}",
             flush=True,
         )
         await task

@@ -25,7 +25,7 @@ import tempfile
 from pathlib import Path
 
 from _common import REPO, FakeLLM, count_actions, percentile, round_plans
-from live_latency import ModeRun, run_mode
+from live_latency import ModeRun, _lines_by, run_mode
 from live_latency import parser as latency_parser
 
 TARGET_P99_S = 5.0
@@ -55,7 +55,32 @@ def summary(run: ModeRun, streams: int) -> dict[str, float]:
         v for k, v in run.worker.items() if k.startswith("lines_published{") and "template" in k
     )
     engine = run.server.get("engine", {})
+    # Busy over the span the modelled GPU had requests (first arrival to last end), apart
+    # from the share of the whole wall time (which includes any wait for missing lines).
+    span = (
+        max(r["finished_s"] for r in requests if r["finished_s"])
+        - min(r["arrival_s"] for r in requests)
+        if requests
+        else 0.0
+    )
+    llm = run.match_s(_lines_by(run, "llm"))
+    queue = [r["queue_s"] for r in requests if r["queue_s"] is not None]
+    reasons = {
+        k.removeprefix("fallbacks"): v for k, v in run.worker.items() if k.startswith("fallbacks{")
+    }
     return {
+        "llm_p50": percentile(llm, 50),
+        "llm_p99": percentile(llm, 99),
+        "gpu_busy_span": engine.get("busy_s", 0) / span if span else float("nan"),
+        "span_s": span,
+        "wall_s": run.wall_s,
+        "replay_wall_s": run.replay_wall_s,
+        "lines_expected": run.lines_expected,
+        "aborted": sum(1 for r in run.server.get("requests", []) if r["aborted"]),
+        "queue_p99": percentile(queue, 99),
+        "peak_waiting": engine.get("peak_waiting", 0),
+        "prefix_hit_rate": run.server.get("totals", {}).get("prefix_hit_rate", 0.0),
+        "fallback_reasons": reasons,  # type: ignore[dict-item]
         "streams": streams,
         "time_scale": run.time_scale,
         "lines": len(values),
@@ -82,6 +107,16 @@ def print_row(point: str, s: dict[str, float]) -> None:
         f"x{s['client_vs_model']:.2f} {int(s['template_lines']):>5}",
         flush=True,
     )
+    if "llm_p99" in s:  # rows saved before these figures were added have none
+        print(
+            f"  {'':>6} LLM lines p50 {s['llm_p50']:.2f} p99 {s['llm_p99']:.2f} s; GPU busy "
+            f"{100 * s['gpu_busy_span']:.0f}% of the {s['span_s']:.0f} s it had requests "
+            f"(wall {s['wall_s']:.0f} s, replay {s['replay_wall_s']:.0f} s; lines "
+            f"{int(s['lines'])} of {int(s['lines_expected'])}); aborted {int(s['aborted'])}, "
+            f"queue p99 {s['queue_p99']:.2f} s, peak waiting {int(s['peak_waiting'])}; hit "
+            f"rate {100 * s['prefix_hit_rate']:.1f}%; fallbacks {s['fallback_reasons']}",
+            flush=True,
+        )
 
 
 HEADER = (
@@ -126,6 +161,8 @@ def plot(results: dict[str, list[dict[str, float]]], path: Path) -> None:
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--profiles", nargs="+", default=["a40", "h100"])
+    parser.add_argument("--minutes", type=float, default=None, help="fix each point's length")
+    parser.add_argument("--time-scale", type=float, default=None, help="fix each point's K")
     parser.add_argument("--points", nargs="+", default=["1x1", "2x1", "4x1", "6x1", "6x3"])
     parser.add_argument("--load", type=float, default=24, help="streams x time scale at most")
     parser.add_argument("--lines", type=int, default=1500, help="lines a point writes, about")
@@ -135,6 +172,7 @@ async def main() -> None:
     parser.add_argument("--plot", type=Path, default=None)
     parser.add_argument("--save", type=Path, default=None)
     parser.add_argument("--max-in-flight", type=int, default=96)
+    parser.add_argument("--env", nargs="*", default=[], help="more worker settings: KEY=VALUE")
     parser.add_argument(
         "--replot", type=Path, nargs="+", default=None, help="merge saved runs into --plot"
     )
@@ -158,11 +196,14 @@ async def main() -> None:
             matches, personas = _point(point)
             streams = matches * personas
             scale, minutes = choose(streams, args.load, args.lines)
+            scale = args.time_scale or scale
+            minutes = args.minutes or minutes
             run_args = latency_parser().parse_args(
                 [
                     "--matches", str(matches), "--personas", str(personas),
                     "--profile", profile, "--time-scale", f"{scale:g}",
                     "--minutes", f"{minutes:g}", "--max-in-flight", str(args.max_in_flight),
+                    *(["--env", *args.env] if args.env else []),
                 ]
             )  # fmt: skip
             plans = round_plans(matches, minutes, first_game_id=9000)

@@ -24,6 +24,11 @@ a process near 100% of a core is the bottleneck, not the modelled GPU.
 
     python bench/live_latency.py --matches 6 --personas 1 --profile a40 --time-scale 1 --minutes 15
     python bench/live_latency.py --matches 6 --personas 3 --time-scale 2 --minutes 10
+
+``--sensitivity 24 27 30 36`` runs the modes once per time a token of one stream alone
+(the profile's ``itl_min``, in ms; the rest of the profile unchanged) on a fresh server
+each, and ends with one table: action -> line over all lines and over the LLM's lines
+only, template lines, prefix-cache hit rate and GPU-seconds on a saturated GPU.
 """
 
 from __future__ import annotations
@@ -62,11 +67,14 @@ from _common import (
 
 from pitchcast.settings import PERSONAS, Settings, load_settings
 from pitchcast.streams.replay import ReplayMessage, replay
+from pitchcast.testing.profiles import GPU_PROFILES
 
 MODEL = "bench-7b"
 # RunPod Serverless, per second of a running worker (docs.runpod.io/serverless/pricing,
 # as read on 2026-11-29; the page carries no date): flex / active.
 PRICE_PER_S = {"a40": (0.00034, 0.00024), "h100": (0.00116, 0.00093)}
+for _quantized in ("a40-awq", "a40-fp8"):  # the same card
+    PRICE_PER_S[_quantized] = PRICE_PER_S["a40"]
 PRICE_SOURCE = "docs.runpod.io/serverless/pricing, read 2026-11-29 (the page is undated)"
 # Actions of a whole match, the two samples' mean (2,462 and 4,118).
 WHOLE_MATCH_ACTIONS = 3290
@@ -95,6 +103,8 @@ class ModeRun:
     actions: int = 0
     actions_by_game: dict[str, int] = field(default_factory=dict)
     line_ms: list[float] = field(default_factory=list)
+    line_sources: list[str] = field(default_factory=list)  # who wrote each line of line_ms
+    replay_wall_s: float = 0.0  # the replay alone (wall_s adds the wait for the last lines)
     record_ms: list[float] = field(default_factory=list)
     record_reasons: list[str] = field(default_factory=list)  # close reason of each record
     handoff_ms: list[float] = field(default_factory=list)  # action -> batch_action record
@@ -173,6 +183,7 @@ async def run_mode(
         cpu0 = cpu_seconds(worker.process.pid), cpu_seconds(server.process.pid)
         started = time.monotonic()
         await replay(settings, plans, speed=args.time_scale)
+        run.replay_wall_s = time.monotonic() - started
         # Every line, then (a batch's lines go before its record) the last records.
         lines = await count_until(
             args.bootstrap,
@@ -218,6 +229,7 @@ def _measure(run: ModeRun, events: list, lines: list, records: list, handoff: li
         at = appended.get((v["game_id"], v["item"]["action_id"]))
         if at is not None:
             run.line_ms.append(r.timestamp - at)
+            run.line_sources.append(v.get("source") or "?")
     sources: Counter[str] = Counter()
     for r in records:
         v = orjson.loads(r.value)
@@ -248,6 +260,12 @@ def _dist(label: str, values: list[float], unit: str = "s") -> str:
     return f"  {label:<34} n={len(values):5d} {cells}  max {max(values):7.2f} {unit}"
 
 
+def _lines_by(run: ModeRun, source: str) -> list[float]:
+    if len(run.line_sources) != len(run.line_ms):
+        return []  # a run saved before lines carried their source
+    return [ms for ms, s in zip(run.line_ms, run.line_sources, strict=True) if s == source]
+
+
 def _requests(run: ModeRun) -> list[dict[str, Any]]:
     return [r for r in run.server.get("requests", []) if r["output_tokens"]]
 
@@ -264,6 +282,8 @@ def report_latency(run: ModeRun, personas: int) -> None:
         f"(match seconds = wall x {scale:g})"
     )
     print(_dist("event -> line", run.match_s(run.line_ms)))
+    for source in ("llm", "template"):
+        print(_dist(f"  lines by the {source}", run.match_s(_lines_by(run, source))))
     print(_dist("event -> commentary record", run.match_s(run.record_ms)))
     for reasons, label in (
         (("full",), "  batches closed full"),
@@ -292,6 +312,14 @@ def report_latency(run: ModeRun, personas: int) -> None:
                 f"  faithfulness: client-side mean request {client:.3f} s (wall x {scale:g}) vs "
                 f"model {statistics.fmean(model):.3f} s: x{client / statistics.fmean(model):.3f}"
             )
+    totals = run.server.get("totals", {})
+    print(
+        f"  prefix cache: {totals.get('cached_prompt_tokens', 0)} of "
+        f"{totals.get('prompt_tokens', 0)} prompt tokens "
+        f"({100 * totals.get('prefix_hit_rate', 0):.1f}%; answer miss blocks "
+        f"{run.server.get('profile', {}).get('answer_miss_blocks')}); aborted requests "
+        f"{sum(1 for r in run.server.get('requests', []) if r['aborted'])}"
+    )
     engine = run.server.get("engine", {})
     by_source: Counter[str] = Counter()
     for key, value in run.worker.items():
@@ -309,7 +337,16 @@ def report_latency(run: ModeRun, personas: int) -> None:
     )
 
 
-def report_cost(runs: list[ModeRun], profile: str) -> None:
+def report_cost(runs: list[ModeRun], profile: str) -> dict[str, dict[str, float]]:
+    """GPU-seconds three ways, per run and per whole match and persona (returned by mode).
+
+    * busy: the engine's busy time in this run, shared by every stream at this load (a
+      ceiling that tracks the run's length once the GPU is never idle, not a cost);
+    * saturated: the tokens prefilled and decoded priced on a GPU kept full by many
+      matches (decode at the profile's throughput cap, prefill at its rate);
+    * alone: every request as if alone on the GPU, one after the other (its prompt
+      chunks, then one decode step per token): what one match costs served by itself.
+    """
     flex, active = PRICE_PER_S.get(profile, (float("nan"), float("nan")))
     print(
         f"\ncost (model seconds; {profile} price flex ${flex}/s, active ${active}/s: "
@@ -317,56 +354,56 @@ def report_cost(runs: list[ModeRun], profile: str) -> None:
     )
     print(
         f"  {'mode':<6} {'match/persona':<22} {'req':>5} {'prompt':>8} {'cached':>8} "
-        f"{'prefilled':>9} {'generated':>9} {'GPU-s':>8} {'GPU-s/1k act':>12}"
+        f"{'prefilled':>9} {'generated':>9} {'busy':>7} {'saturated':>9} {'alone':>7}"
     )
-    per_mode: dict[str, float] = {}
-    saturated: dict[str, float] = {}
+    per_match: dict[str, dict[str, float]] = {}
     for run in runs:
         rows = run.server.get("matches", {})
         for name, m in rows.items():
             if name.startswith("game:"):
-                actions = run.actions_by_game.get(name.split("/", 1)[0], 0)
-                per_k = 1000 * m["gpu_seconds"] / max(actions, 1)
                 print(
                     f"  {run.mode:<6} {name:<22} {m['requests']:>5} {m['prompt_tokens']:>8} "
                     f"{m['cached_prompt_tokens']:>8} {m['prefilled_tokens']:>9} "
-                    f"{m['output_tokens']:>9} {m['gpu_seconds']:>8.1f} {per_k:>12.1f}"
+                    f"{m['output_tokens']:>9} {m['gpu_seconds']:>7.1f} "
+                    f"{m.get('saturated_gpu_seconds', 0):>9.1f} "
+                    f"{m.get('serial_gpu_seconds', 0):>7.1f}"
                 )
         totals = run.server.get("totals", {})
         streams = max(len([n for n in rows if n.startswith("game:")]), 1)
-        per_action = totals.get("gpu_seconds", 0) / max(run.actions * len(_personas(rows)), 1)
-        per_mode[run.mode] = per_action
-        whole = per_action * WHOLE_MATCH_ACTIONS
         print(
             f"  {run.mode:<6} {f'all ({streams} streams)':<22} {totals.get('requests', 0):>5} "
             f"{totals.get('prompt_tokens', 0):>8} {totals.get('cached_prompt_tokens', 0):>8} "
             f"{totals.get('prefilled_tokens', 0):>9} {totals.get('output_tokens', 0):>9} "
-            f"{totals.get('gpu_seconds', 0):>8.1f} {1000 * per_action:>12.1f}"
+            f"{totals.get('gpu_seconds', 0):>7.1f} {totals.get('saturated_gpu_seconds', 0):>9.1f} "
+            f"{totals.get('serial_gpu_seconds', 0):>7.1f}"
         )
-        print(
-            f"         a whole match ({WHOLE_MATCH_ACTIONS} actions), one persona: "
-            f"{whole:.0f} GPU-s = ${whole * flex:.3f} flex, ${whole * active:.3f} active"
-        )
-        # What the same tokens cost on a GPU kept full (steps shared by many sequences):
-        # decode at the profile's throughput cap, prefill at its prompt rate.
-        model = run.server.get("profile", {})
-        full = totals.get("output_tokens", 0) / model.get("max_decode_tokens_per_s", 1) + (
-            totals.get("prefilled_tokens", 0) / model.get("prefill_tokens_per_s", 1)
-        )
-        full_whole = full / max(run.actions * len(_personas(rows)), 1) * WHOLE_MATCH_ACTIONS
-        saturated[run.mode] = full
-        print(
-            f"         on a saturated GPU: {full:.0f} GPU-s for this run, {full_whole:.0f} a "
-            f"whole match and persona = ${full_whole * flex:.3f} flex"
-        )
-    if "live" in per_mode and "batch" in per_mode and per_mode["batch"]:
-        ratio = per_mode["live"] / per_mode["batch"]
-        verdict = "met" if ratio <= 1.5 else "MISSED"
-        print(f"  live / batch GPU-seconds: x{ratio:.2f} (target <= 1.5: {verdict})")
-        if saturated.get("batch"):
-            print(
-                f"  live / batch on a saturated GPU: x{saturated['live'] / saturated['batch']:.2f}"
+        lines = max(run.actions * len(_personas(rows)), 1)
+        whole = {
+            kind: totals.get(key, 0) / lines * WHOLE_MATCH_ACTIONS
+            for kind, key in (
+                ("busy", "gpu_seconds"),
+                ("saturated", "saturated_gpu_seconds"),
+                ("alone", "serial_gpu_seconds"),
             )
+        }
+        per_match[run.mode] = whole
+        print(
+            f"         a whole match ({WHOLE_MATCH_ACTIONS} actions), one persona: served alone "
+            f"{whole['alone']:.0f} GPU-s (${whole['alone'] * flex:.2f} flex); on a saturated "
+            f"GPU {whole['saturated']:.0f} GPU-s (${whole['saturated'] * flex:.3f}); its "
+            f"share of this run's busy time {whole['busy']:.0f} GPU-s"
+        )
+    if "live" in per_match and "batch" in per_match:
+        live, batch = per_match["live"], per_match["batch"]
+        ratio = live["saturated"] / batch["saturated"] if batch["saturated"] else float("nan")
+        verdict = "met" if ratio <= 1.3 else "MISSED"
+        print(
+            f"  live / batch on a saturated GPU: x{ratio:.2f} (target <= 1.3: {verdict}); "
+            f"served alone: x{live['alone'] / max(batch['alone'], 1e-9):.2f}; busy (a "
+            f"ceiling, ~the run's length in both modes): "
+            f"x{live['busy'] / max(batch['busy'], 1e-9):.2f}"
+        )
+    return per_match
 
 
 def _personas(rows: dict[str, Any]) -> set[str]:
@@ -385,20 +422,30 @@ def report_targets(runs: list[ModeRun], personas: int) -> None:
         )
 
 
-def plot(runs: list[ModeRun], path: Path, title: str) -> None:
-    """CDF of event -> line per mode (match seconds, log axis)."""
+def plot(runs: list[tuple[str, ModeRun]], path: Path, title: str) -> None:
+    """CDF of event -> line per labelled run (match seconds, log axis); a run with
+    template lines gets a dotted CDF of its LLM lines alone."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6.4, 3.6), dpi=100)
-    for run in runs:
+    for label, run in runs:
         values = sorted(run.match_s(run.line_ms))
         if not values:
             continue
         ys = [(i + 1) / len(values) for i in range(len(values))]
-        ax.plot(values, ys, label=f"{run.mode} (p50 {percentile(values, 50):.1f} s)")
+        (line,) = ax.plot(
+            values,
+            ys,
+            label=f"{label} (p50 {percentile(values, 50):.1f} s, "
+            f"p99 {percentile(values, 99):.1f} s)",
+        )
+        llm = sorted(run.match_s(_lines_by(run, "llm")))
+        if llm and len(llm) < len(values):
+            ax.plot(llm, [(i + 1) / len(llm) for i in range(len(llm))], linestyle=":",
+                    color=line.get_color(), linewidth=1)  # fmt: skip
     ax.axvline(2.0, color="grey", linestyle=":", linewidth=1)
     ax.axvline(5.0, color="grey", linestyle="--", linewidth=1)
     ax.set_xscale("log")
@@ -418,32 +465,46 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--matches", type=int, default=6)
     p.add_argument("--personas", type=int, choices=(1, 2, 3), default=1)
-    p.add_argument("--profile", choices=("a40", "h100"), default="a40")
+    p.add_argument("--profile", choices=GPU_PROFILES, default="a40")
     p.add_argument("--time-scale", type=float, default=1.0, help="replay and model K x faster")
     p.add_argument("--minutes", type=float, default=15.0, help="match minutes of each match")
-    p.add_argument("--modes", nargs="+", choices=("live", "batch"), default=["live", "batch"])
+    p.add_argument("--modes", nargs="+", choices=("live", "batch"), default=None,
+                   help="default: live and batch; live only with --sensitivity")  # fmt: skip
     p.add_argument("--max-in-flight", type=int, default=48, help="PITCHCAST_LLM_MAX_IN_FLIGHT")
     p.add_argument("--env", nargs="*", default=[], help="more worker settings: KEY=VALUE")
+    p.add_argument("--itl-ms", type=float, default=None, help="the profile's itl_min, in ms")
+    p.add_argument("--answer-miss-blocks", type=int, default=None,
+                   help="the profile's prefix-cache miss (0: canonical samples)")  # fmt: skip
+    p.add_argument("--sensitivity", type=float, nargs="+", default=None, metavar="MS",
+                   help="run once per itl_min in ms (24 27 30 36) and print a table")  # fmt: skip
     p.add_argument("--plot", type=Path, default=None, help="PNG of the event -> line CDFs")
     p.add_argument("--save", type=Path, default=None, help="JSON of every latency (re-plots)")
+    p.add_argument("--replot", type=Path, nargs="+", default=None,
+                   help="only plot saved runs (--save files) into --plot")  # fmt: skip
     p.add_argument("--partitions", type=int, default=6)
     p.add_argument("--bootstrap", default="127.0.0.1:9092")
     p.add_argument("--redis", default="redis://127.0.0.1:6379/0")
     return p
 
 
-async def main() -> None:
-    args = parser().parse_args()
-    plans = round_plans(args.matches, args.minutes, first_game_id=7000)
-    print(
-        f"{args.matches} matches x {args.personas} persona(s), {args.minutes:g} match minutes "
-        f"each ({count_actions(plans)} actions, {expected_batches(plans)} batches), kick-off "
-        f"together; fake LLM server profile {args.profile}, time scale {args.time_scale:g}; "
-        f"LLM_MAX_IN_FLIGHT {args.max_in_flight}"
-    )
+def server_flags(args: argparse.Namespace, itl_ms: float | None) -> list[str]:
+    """The fake server's profile overrides."""
+    flags: list[str] = []
+    if itl_ms is not None:
+        flags += ["--itl-min", f"{itl_ms / 1000:g}"]
+    if args.answer_miss_blocks is not None:
+        flags += ["--answer-miss-blocks", str(args.answer_miss_blocks)]
+    return flags
+
+
+async def run_modes(
+    args: argparse.Namespace, plans: list[list[ReplayMessage]], itl_ms: float | None
+) -> list[ModeRun]:
+    """Every mode of ``args`` in turn on one fresh fake server."""
     runs: list[ModeRun] = []
     with tempfile.TemporaryDirectory() as tmp:
-        server = FakeLLM(args.profile, args.time_scale, Path(tmp) / "fake-llm.log")
+        log = Path(tmp) / "fake-llm.log"
+        server = FakeLLM(args.profile, args.time_scale, log, *server_flags(args, itl_ms))
         try:
             for mode in args.modes:
                 run = await run_mode(args, mode, server, plans, Path(tmp))
@@ -451,6 +512,100 @@ async def main() -> None:
                 runs.append(run)
         finally:
             server.stop()
+    return runs
+
+
+def sensitivity_row(itl_ms: float, run: ModeRun, cost: dict[str, float]) -> dict[str, float]:
+    values, llm = run.match_s(run.line_ms), run.match_s(_lines_by(run, "llm"))
+    totals = run.server.get("totals", {})
+    return {
+        "itl_ms": itl_ms,
+        "lines": len(values),
+        "p50": percentile(values, 50),
+        "p95": percentile(values, 95),
+        "p99": percentile(values, 99),
+        "max": max(values, default=float("nan")),
+        "llm_p50": percentile(llm, 50),
+        "llm_p99": percentile(llm, 99),
+        "template": len(values) - len(llm),
+        "hit_rate": totals.get("prefix_hit_rate", 0.0),
+        "saturated": cost.get("saturated", float("nan")),
+        "alone": cost.get("alone", float("nan")),
+    }
+
+
+def print_sensitivity(rows: list[dict[str, float]], args: argparse.Namespace) -> None:
+    print(
+        f"\nsensitivity: {args.matches} matches x {args.personas} persona(s), live, profile "
+        f"{args.profile} with itl_min set per row; action -> line in match seconds; GPU-s "
+        f"for a whole match and persona"
+    )
+    print(
+        f"  {'ms/token':>8} {'p50':>6} {'p95':>6} {'p99':>6} {'max':>6}   {'LLM p50':>7} "
+        f"{'LLM p99':>7}   {'template':>12} {'hit rate':>8} {'saturated':>9} {'alone':>6}"
+    )
+    for r in rows:
+        share = 100 * r["template"] / max(r["lines"], 1)
+        print(
+            f"  {r['itl_ms']:>8g} {r['p50']:>6.2f} {r['p95']:>6.2f} {r['p99']:>6.2f} "
+            f"{r['max']:>6.2f}   {r['llm_p50']:>7.2f} {r['llm_p99']:>7.2f}   "
+            f"{int(r['template']):>5} ({share:4.1f}%) {100 * r['hit_rate']:>7.1f}% "
+            f"{r['saturated']:>9.0f} {r['alone']:>6.0f}"
+        )
+
+
+def replot(saved: list[Path], path: Path, title: str) -> None:
+    """Plot live runs of earlier ``--save`` files, labelled by mode and ms a token."""
+    labelled: list[tuple[str, ModeRun]] = []
+    for file in saved:
+        data = json.loads(file.read_text())
+        runs = data["runs"] if isinstance(data, dict) else data
+        for raw in runs:
+            run = ModeRun(**raw)
+            itl = run.server.get("profile", {}).get("itl_min_s", 0) * 1000
+            if run.mode == "live":
+                labelled.append((f"{itl:g} ms/token", run))
+    labelled.sort(key=lambda pair: float(pair[0].split()[0]))
+    plot(labelled, path, title)
+
+
+async def main() -> None:
+    args = parser().parse_args()
+    if args.replot:
+        replot(args.replot, args.plot or Path("live.png"), f"event -> line, live, {args.profile}")
+        return
+    if args.modes is None:
+        args.modes = ["live"] if args.sensitivity else ["live", "batch"]
+    plans = round_plans(args.matches, args.minutes, first_game_id=7000)
+    print(
+        f"{args.matches} matches x {args.personas} persona(s), {args.minutes:g} match minutes "
+        f"each ({count_actions(plans)} actions, {expected_batches(plans)} batches), kick-off "
+        f"together; fake LLM server profile {args.profile}, time scale {args.time_scale:g}; "
+        f"LLM_MAX_IN_FLIGHT {args.max_in_flight}"
+    )
+    if args.sensitivity:
+        rows: list[dict[str, float]] = []
+        labelled: list[tuple[str, ModeRun]] = []
+        for itl_ms in args.sensitivity:
+            print(f"\n=== itl_min {itl_ms:g} ms ===")
+            runs = await run_modes(args, plans, itl_ms)
+            costs = report_cost(runs, args.profile)
+            live = next((r for r in runs if r.mode == "live"), runs[0])
+            rows.append(sensitivity_row(itl_ms, live, costs.get(live.mode, {})))
+            labelled += [(f"{r.mode} {itl_ms:g} ms", r) for r in runs]
+            print_sensitivity(rows, args)  # so far: a partial run still leaves a table
+        if args.plot:
+            title = (
+                f"event -> line by ms per token, {args.matches} matches x {args.personas} "
+                f"persona(s), {args.profile} (fake server, x{args.time_scale:g})"
+            )
+            plot(labelled, args.plot, title)
+        if args.save:
+            args.save.write_text(
+                json.dumps({"rows": rows, "runs": [asdict(r) for _, r in labelled]})
+            )
+        return
+    runs = await run_modes(args, plans, args.itl_ms)
     report_targets(runs, args.personas)
     report_cost(runs, args.profile)
     if args.plot:
@@ -458,7 +613,7 @@ async def main() -> None:
             f"event -> line, {args.matches} matches x {args.personas} persona(s), "
             f"{args.profile} (fake server, x{args.time_scale:g})"
         )
-        plot(runs, args.plot, title)
+        plot([(r.mode, r) for r in runs], args.plot, title)
     if args.save:
         args.save.write_text(json.dumps([asdict(r) for r in runs]))
 

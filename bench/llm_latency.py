@@ -54,6 +54,7 @@ from pitchcast.schemas.records import Batch, CommentaryItem
 from pitchcast.settings import PERSONAS
 from pitchcast.testing.engine import EngineRequest
 from pitchcast.testing.fake_llm import FakeLLMServer, qwen_encoding
+from pitchcast.testing.profiles import GPU_PROFILES
 
 MODEL = "bench-7b"
 SEEDS_REPORTED_S = (20.0, 30.0)
@@ -414,7 +415,7 @@ async def main() -> None:
     parser.add_argument("--batches", type=int, default=40, help="full batches, both matches")
     parser.add_argument("--concurrency", type=int, default=4, help="batches at once (K)")
     parser.add_argument(
-        "--profile", choices=("a40", "h100"), default="a40", help="the server's timing model"
+        "--profile", choices=GPU_PROFILES, default="a40", help="the server's timing model"
     )
     parser.add_argument("--time-scale", type=float, default=1.0, help="run the model faster")
     parser.add_argument("--ttft", type=float, default=None, help="fixed pacing instead: s")

@@ -48,6 +48,9 @@ MODEL_SHAPES: dict[str, ModelShape] = {
     "qwen/qwen2.5-7b-instruct": ModelShape(7.6, 28, 4, 128),
     "lgai-exaone/exaone-3.5-7.8b-instruct": ModelShape(7.8, 32, 8, 128),
     "meta-llama/llama-3.1-8b-instruct": ModelShape(8.0, 32, 8, 128),
+    # LG AI Research's 4-bit checkpoint (W4A16, group 128): 5.31 GB of safetensors for
+    # 7.8 B parameters (embeddings in 16 bits), 0.68 bytes a parameter.
+    "lgai-exaone/exaone-3.5-7.8b-instruct-awq": ModelShape(7.8, 32, 8, 128, weight_bytes=0.68),
 }
 # Unknown 7-8B models (skt/A.X-4.0-Light included): the larger KV of the common shapes.
 DEFAULT_MODEL_SHAPE = ModelShape(8.0, 32, 8, 128)

@@ -25,6 +25,19 @@ On a 48 GB A40 (44.3 GiB visible): 39.9 GiB usable - 14.9 weights - 2 overhead =
 of KV cache, ~70 sequences of an 8B model: the cap (48) applies. On a 24 GB card
 (~22 GiB visible) only ~8 fit.
 
+Faster decoding (what each buys, from the test server's profiles: README, "Live or
+batch"; BENCHMARKS.md):
+
+* **a 4-bit or 8-bit checkpoint**: serve it as the model (e.g.
+  ``LGAI-EXAONE/EXAONE-3.5-7.8B-Instruct-AWQ``); vLLM reads its ``quantization_config``
+  and picks the kernel (AWQ runs as ``awq_marlin`` on Ampere and newer). ``quantization``
+  (``--quantization``) forces a method, e.g. ``fp8`` to quantize a bf16 checkpoint's
+  weights at load: weight-only through FP8 Marlin on Ampere (A40), W8A8 on Hopper. The
+  weights shrink (:data:`QUANTIZED_WEIGHT_BYTES`), so more KV cache fits;
+* **speculative decoding** (``--speculative-config``, a JSON object with ``method``: an
+  ``ngram`` prompt lookup, a draft model or an EAGLE head): passed through as given; no
+  profile of the test server models it.
+
 :func:`build_vllm_command` returns the argv; ``pitchcast serve-llm`` runs it. The API
 key is never a flag (argv is visible to every user of the host): vLLM reads
 ``VLLM_API_KEY`` from its environment.
@@ -35,7 +48,8 @@ from __future__ import annotations
 import importlib.util
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
 from pitchcast.exceptions import ConfigurationError
 from pitchcast.gpu_memory import (
@@ -50,6 +64,8 @@ from pitchcast.gpu_memory import (
 __all__ = [
     "DEFAULT_MODEL_SHAPE",
     "MODEL_SHAPES",
+    "QUANTIZATION_METHODS",
+    "QUANTIZED_WEIGHT_BYTES",
     "STRUCTURED_OUTPUTS_CONFIG",
     "WORKLOAD_MAX_SEQS",
     "ModelShape",
@@ -62,6 +78,14 @@ __all__ = [
 #: ``--structured-outputs-config``; also the RunPod / compose value (docs/operations.md).
 STRUCTURED_OUTPUTS_CONFIG = {"backend": "xgrammar", "disable_any_whitespace": True}
 WORKLOAD_MAX_SEQS = 48
+#: ``--quantization`` values offered (vLLM's names: ``QuantizationMethods`` in
+#: vllm/model_executor/layers/quantization/__init__.py). ``awq_marlin`` / ``gptq_marlin``
+#: for 4-bit checkpoints (vLLM picks them itself for such a checkpoint), ``fp8`` for 8-bit
+#: weights (a bf16 checkpoint is quantized at load).
+QUANTIZATION_METHODS = ("awq_marlin", "gptq_marlin", "fp8")
+#: Bytes a parameter with each method, embeddings kept in 16 bits: EXAONE-3.5-7.8B AWQ
+#: is 5.31 GB for 7.8 B parameters; Qwen2.5-7B with FP8 linear layers 8.7 GB for 7.6 B.
+QUANTIZED_WEIGHT_BYTES = {"awq_marlin": 0.68, "gptq_marlin": 0.68, "fp8": 1.15}
 DEFAULT_GPU_MEMORY_UTILIZATION = 0.90
 PROMPT_TOKENS = 2048
 OUTPUT_TOKENS = 600
@@ -107,11 +131,12 @@ def plan_vllm(
     shape: ModelShape | None = None,
     gpu_memory_utilization: float = DEFAULT_GPU_MEMORY_UTILIZATION,
     dtype: str = "bfloat16",
+    quantization: str | None = None,
 ) -> VllmPlan:
     """Size the server for this workload (see the module docstring).
 
     Raises :class:`ConfigurationError` when the model and one full-length sequence do
-    not fit in the memory given.
+    not fit in the memory given, or for a quantization method not offered.
     """
     if gpu_memory_gib <= 0:
         raise ConfigurationError(f"GPU memory must be positive, got {gpu_memory_gib} GiB")
@@ -123,6 +148,13 @@ def plan_vllm(
             f" ({PROMPT_TOKENS} + {OUTPUT_TOKENS} tokens)"
         )
     shape = shape or shape_for(model)
+    if quantization is not None:
+        if quantization not in QUANTIZED_WEIGHT_BYTES:
+            raise ConfigurationError(
+                f"quantization {quantization!r} is not one of {', '.join(QUANTIZATION_METHODS)}"
+            )
+        bytes_per_param = min(shape.weight_bytes, QUANTIZED_WEIGHT_BYTES[quantization])
+        shape = replace(shape, weight_bytes=bytes_per_param)
     usable_gib = gpu_memory_gib * gpu_memory_utilization
     kv_cache_gib = usable_gib - shape.weights_gib - RUNTIME_OVERHEAD_GIB
     per_sequence_bytes = (PROMPT_TOKENS + OUTPUT_TOKENS) * shape.kv_bytes_per_token
@@ -162,6 +194,8 @@ def build_vllm_command(
     shape: ModelShape | None = None,
     gpu_memory_utilization: float = DEFAULT_GPU_MEMORY_UTILIZATION,
     dtype: str = "bfloat16",
+    quantization: str | None = None,
+    speculative_config: dict[str, Any] | None = None,
 ) -> list[str]:
     """The ``vllm serve`` argv for this workload on a GPU of ``gpu_memory_gib``.
 
@@ -169,7 +203,9 @@ def build_vllm_command(
     (T4, V100) need ``"half"``. Structured outputs use the xgrammar backend with
     whitespace disabled, so a JSON answer costs no indentation tokens. (vLLM refuses
     ``disable_any_whitespace`` with ``backend: auto``: only xgrammar and guidance support
-    it, see ``vllm/config/structured_outputs.py``.)
+    it, see ``vllm/config/structured_outputs.py``.) ``quantization`` and
+    ``speculative_config`` add ``--quantization`` and ``--speculative-config`` (module
+    docstring); without them the argv is the compose file's.
     """
     plan = plan_vllm(
         gpu_memory_gib,
@@ -179,8 +215,19 @@ def build_vllm_command(
         shape=shape,
         gpu_memory_utilization=gpu_memory_utilization,
         dtype=dtype,
+        quantization=quantization,
     )
+    if speculative_config is not None and not isinstance(speculative_config.get("method"), str):
+        raise ConfigurationError(
+            'the speculative config needs a "method" (e.g. {"method": "ngram", '
+            '"num_speculative_tokens": 3, "prompt_lookup_max": 4})'
+        )
     structured = json.dumps(STRUCTURED_OUTPUTS_CONFIG, separators=(",", ":"))
+    extra: list[str] = []
+    if quantization is not None:
+        extra += ["--quantization", quantization]
+    if speculative_config is not None:
+        extra += ["--speculative-config", json.dumps(speculative_config, separators=(",", ":"))]
     return [
         "vllm",
         "serve",
@@ -204,6 +251,7 @@ def build_vllm_command(
         "--enable-prefix-caching",
         "--structured-outputs-config",
         structured,
+        *extra,
     ]
 
 

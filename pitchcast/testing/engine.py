@@ -23,9 +23,15 @@ charging time the way vLLM (V1 engine, chunked prefill, automatic prefix caching
   counted in ``completion_tokens`` as vLLM does) unless it was cut by ``max_tokens``.
 
 Accounting: ``busy_s`` is the engine's busy time (each step counted once, whatever
-it carries): the modelled GPU-seconds. Each step's time is also split among its
-sequences (the decode part equally, the prefill part by prompt tokens), which gives
-the GPU-seconds of a request and, summed, of a match (the request's ``user``).
+it carries): the modelled GPU-seconds of this run, at this load. Each step's time is
+also split among its sequences (the decode part equally, the prefill part by prompt
+tokens), which gives the GPU-seconds of a request and, summed, of a match (the
+request's ``user``). Two figures do not depend on who else shared the steps, so a cost
+comparison can fail: ``saturated_gpu_seconds`` (the tokens prefilled and decoded priced
+on a GPU kept full: :meth:`Profile.saturated_seconds`) and ``serial_gpu_seconds`` (each
+request as if alone on the GPU, one after the other: its prompt chunks, then one decode
+step per further token; requests that overlap, like a burst's forks, would share steps,
+so for them this is an upper bound).
 
 :class:`EngineCore` is the pure simulation on a model clock (tests drive it directly);
 :class:`AsyncEngine` runs it against the wall clock, ``time_scale`` times faster.
@@ -43,7 +49,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from pitchcast.testing.prefix_cache import PrefixCache, block_hashes
+from pitchcast.testing.prefix_cache import PrefixCache, answer_divergence, block_hashes
 from pitchcast.testing.profiles import Profile
 
 __all__ = ["AsyncEngine", "EngineCore", "EngineRequest", "Step"]
@@ -134,18 +140,25 @@ class _Tally:
     prefilled_tokens: int = 0
     output_tokens: int = 0
     gpu_seconds: float = 0.0
+    serial_gpu_seconds: float = 0.0
     queue_seconds: float = 0.0
     ttft_seconds: float = 0.0
     first_tokens: int = 0
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self, profile: Profile) -> dict[str, Any]:
+        saturated = profile.saturated_seconds(self.prefilled_tokens, self.output_tokens)
         return {
             "requests": self.requests,
             "prompt_tokens": self.prompt_tokens,
             "cached_prompt_tokens": self.cached_prompt_tokens,
             "prefilled_tokens": self.prefilled_tokens,
             "output_tokens": self.output_tokens,
+            "prefix_hit_rate": round(self.cached_prompt_tokens / self.prompt_tokens, 4)
+            if self.prompt_tokens
+            else 0.0,
             "gpu_seconds": round(self.gpu_seconds, 6),
+            "saturated_gpu_seconds": round(saturated, 6),
+            "serial_gpu_seconds": round(self.serial_gpu_seconds, 6),
             "mean_queue_s": round(self.queue_seconds / self.requests, 6) if self.requests else 0,
             "mean_ttft_s": round(self.ttft_seconds / self.first_tokens, 6)
             if self.first_tokens
@@ -198,7 +211,17 @@ class EngineCore:
             eos=eos or not output_ids,  # at least one token comes out
             arrival=self.clock if now is None else now,
         )
-        request.hashes = block_hashes([*prompt_ids, *output_ids], size)
+        # The answer's last full block(s) stand for sampled tokens that the next turn's
+        # canonical tokenization does not reproduce (the profile's answer_miss_blocks).
+        diverge = answer_divergence(
+            len(prompt_ids), len(output_ids), self.profile.answer_miss_blocks, size
+        )
+        request.hashes = block_hashes(
+            [*prompt_ids, *output_ids],
+            size,
+            diverge_at=diverge,
+            salt=("sampled", request.request_id),
+        )
         self.waiting.append(request)
         self.records.append(request)
         tally = self.matches[user]
@@ -241,6 +264,7 @@ class EngineCore:
                 take = min(request.prompt_tokens - request.computed, budget)
                 if take > 0:
                     chunks.append((request, take))
+                    self._register_blocks(request, request.computed + take)
                     budget -= take
             elif budget > 0:
                 decodes.append(request)
@@ -254,6 +278,10 @@ class EngineCore:
             self.waiting.popleft()
             take = min(head.prompt_tokens - head.computed, budget)
             chunks.append((head, take))
+            # vLLM V1 caches a prompt's blocks when it schedules them (they are computed
+            # in this step, before any attention reads them), so a request admitted
+            # after it in the same step, like the next fork of a burst, hits them.
+            self._register_blocks(head, head.computed + take)
             budget -= take
         if not decodes and not chunks:
             return None
@@ -281,6 +309,12 @@ class EngineCore:
         tally.cached_prompt_tokens += request.cached_tokens
         tally.prefilled_tokens += request.prefilled_tokens
         tally.queue_seconds += now - request.arrival
+        # Alone on the GPU, its prompt would take one step per chunk of the token budget.
+        chunks = max(1, math.ceil(request.prefilled_tokens / self.profile.max_num_batched_tokens))
+        tally.serial_gpu_seconds += (
+            self.profile.step_seconds(0, request.prefilled_tokens)
+            + (chunks - 1) * self.profile.itl_min_s
+        )
         return True
 
     # --- completing a step -----------------------------------------------------------------
@@ -325,17 +359,22 @@ class EngineCore:
             self.matches[request.user].gpu_seconds += share
 
     def _sample(self, request: EngineRequest, at: float) -> None:
+        tally = self.matches[request.user]
+        if request.generated:  # a decode step of its own, had it been alone on the GPU
+            context = request.computed + request.generated - 1
+            tally.serial_gpu_seconds += self.profile.decode_seconds(1, context)
         request.generated += 1
         request.token_times.append(at)
-        tally = self.matches[request.user]
         tally.output_tokens += 1
         if request.generated == 1:
             tally.ttft_seconds += at - request.arrival
             tally.first_tokens += 1
 
-    def _register_blocks(self, request: EngineRequest) -> None:
-        # KV exists for the prompt and for every sampled token fed back (all but the last).
-        kv_tokens = request.computed + max(request.generated - 1, 0)
+    def _register_blocks(self, request: EngineRequest, kv_tokens: int | None = None) -> None:
+        # KV exists for the prompt and for every sampled token fed back (all but the last);
+        # the scheduler passes what a step it is building will have computed.
+        if kv_tokens is None:
+            kv_tokens = request.computed + max(request.generated - 1, 0)
         full = min(kv_tokens // self.profile.block_size, len(request.hashes))
         while request.registered < full:
             block = request.hashes[request.registered]
@@ -377,6 +416,7 @@ class EngineCore:
                 "queue_seconds",
                 "ttft_seconds",
                 "first_tokens",
+                "serial_gpu_seconds",
             ):
                 setattr(totals, name, getattr(totals, name) + getattr(tally, name))
         totals.gpu_seconds = self.busy_s
@@ -395,8 +435,8 @@ class EngineCore:
                 "kv_blocks_cached": len(self.cache.refs),
                 "kv_evictions": self.cache.evictions,
             },
-            "totals": totals.as_dict(),
-            "matches": {user: t.as_dict() for user, t in sorted(self.matches.items())},
+            "totals": totals.as_dict(self.profile),
+            "matches": {user: t.as_dict(self.profile) for user, t in sorted(self.matches.items())},
         }
         if with_requests:
             result["requests"] = [r.record() for r in self.records]

@@ -3,10 +3,13 @@ cost nothing.
 
 The prompt's tokens are cut into 16-token blocks, each hashed together with the hash of
 the block before it (:func:`block_hashes`: block *i* stands for tokens 0..16i+15, so
-only a byte-identical prefix hits). The engine takes the leading cached blocks at
-admission, registers blocks as they are computed (answer tokens included) and releases
-a finished sequence's blocks tail first; unused blocks are evicted least recently used
-first (:class:`PrefixCache`).
+only a byte-identical prefix hits). A real model's sampled tokens are not always the
+canonical tokenization of their own text, which the client sends back in the next turn:
+:func:`answer_divergence` says from where an answer's blocks are taken to differ (the
+profile's ``answer_miss_blocks`` last full blocks), so the next turn prefills them again.
+The engine takes the leading cached blocks at admission, registers blocks as they are
+computed (answer tokens included) and releases a finished sequence's blocks tail first;
+unused blocks are evicted least recently used first (:class:`PrefixCache`).
 """
 
 from __future__ import annotations
@@ -16,17 +19,45 @@ from collections.abc import Sequence
 
 from pitchcast.testing.profiles import BLOCK_SIZE
 
-__all__ = ["PrefixCache", "block_hashes"]
+__all__ = ["PrefixCache", "answer_divergence", "block_hashes"]
 
 
-def block_hashes(tokens: Sequence[int], block_size: int = BLOCK_SIZE) -> list[int]:
-    """One hash per full block, each chained to the one before (vLLM's scheme)."""
+def block_hashes(
+    tokens: Sequence[int],
+    block_size: int = BLOCK_SIZE,
+    *,
+    diverge_at: int | None = None,
+    salt: object = None,
+) -> list[int]:
+    """One hash per full block, each chained to the one before (vLLM's scheme).
+
+    With ``diverge_at``, the tokens from that position on stand for tokens a model
+    sampled that differ from what the same text tokenizes to: every block holding one
+    of them is hashed with ``salt`` too, so no later prompt (rendered and tokenized from
+    text) hits it, nor, through the chain, any block after it.
+    """
     hashes: list[int] = []
     previous = 0
     for start in range(0, len(tokens) - block_size + 1, block_size):
-        previous = hash((previous, tuple(tokens[start : start + block_size])))
+        key: object = tuple(tokens[start : start + block_size])
+        if diverge_at is not None and start + block_size > diverge_at:
+            key = (salt, key)
+        previous = hash((previous, key))
         hashes.append(previous)
     return hashes
+
+
+def answer_divergence(
+    prompt_tokens: int, answer_tokens: int, miss_blocks: int, size: int
+) -> int | None:
+    """Where a sampled answer is taken to differ from its canonical re-tokenization: the
+    start of the last ``miss_blocks`` full blocks that hold answer tokens (None when the
+    answer fills no block, or ``miss_blocks`` is 0: nothing cached would differ)."""
+    if miss_blocks <= 0 or answer_tokens <= 0:
+        return None
+    full = (prompt_tokens + answer_tokens) // size
+    first = max(full - miss_blocks, prompt_tokens // size)
+    return first * size if first < full else None
 
 
 class PrefixCache:

@@ -106,3 +106,32 @@ def test_detection_reads_total_memory_in_gib(monkeypatch: pytest.MonkeyPatch) ->
     assert detect_gpu_memory_gib() == pytest.approx(48.0)
     with pytest.raises(ConfigurationError, match="no CUDA device 3"):
         detect_gpu_memory_gib(3)
+
+
+def test_fp8_weights_leave_more_kv_cache_and_pass_the_flag() -> None:
+    """--quantization fp8 on a bf16 Qwen2.5-7B: 1.15 bytes a parameter instead of 2, so
+    ~6 GiB more KV cache on an A40; the flag goes to vLLM as given."""
+    bf16 = plan_vllm(A40_GIB, "Qwen/Qwen2.5-7B-Instruct", "q")
+    fp8 = plan_vllm(A40_GIB, "Qwen/Qwen2.5-7B-Instruct", "q", quantization="fp8")
+    assert bf16.weights_gib - fp8.weights_gib == pytest.approx(7.6e9 * 0.85 / 2**30)
+    assert fp8.sequences_that_fit > bf16.sequences_that_fit
+    argv = build_vllm_command(A40_GIB, "Qwen/Qwen2.5-7B-Instruct", "q", quantization="fp8")
+    assert _flag(argv, "--quantization") == "fp8"
+    assert "--quantization" not in build_vllm_command(A40_GIB, "Qwen/Qwen2.5-7B-Instruct", "q")
+
+
+def test_an_awq_checkpoint_is_sized_by_its_own_weights() -> None:
+    """EXAONE-3.5-7.8B-Instruct-AWQ: 5.31 GB of weights; no flag needed (vLLM reads the
+    checkpoint's quantization_config)."""
+    plan = plan_vllm(A40_GIB, "LGAI-EXAONE/EXAONE-3.5-7.8B-Instruct-AWQ", "exaone")
+    assert plan.weights_gib == pytest.approx(7.8e9 * 0.68 / 2**30)
+    with pytest.raises(ConfigurationError, match="not one of"):
+        plan_vllm(A40_GIB, "x", "x", quantization="int3")
+
+
+def test_speculative_decoding_is_passed_through_as_compact_json() -> None:
+    spec = {"method": "ngram", "num_speculative_tokens": 3, "prompt_lookup_max": 4}
+    argv = build_vllm_command(A40_GIB, "m", "m", speculative_config=spec)
+    assert json.loads(_flag(argv, "--speculative-config")) == spec
+    with pytest.raises(ConfigurationError, match="method"):
+        build_vllm_command(A40_GIB, "m", "m", speculative_config={"num_speculative_tokens": 3})

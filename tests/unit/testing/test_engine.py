@@ -66,8 +66,9 @@ def test_a_repeated_prompt_is_served_from_the_cache_but_its_last_token() -> None
 
 
 def test_an_extended_prompt_reuses_the_earlier_prompt_and_its_answer() -> None:
-    """A chat that grows (live mode): the next prompt starts with the last prompt and answer."""
-    core = EngineCore(TOY)
+    """A chat that grows (live mode): the next prompt starts with the last prompt and answer.
+    With a model whose samples are always canonical, every full block of them hits."""
+    core = EngineCore(replace(TOY, answer_miss_blocks=0))
     prompt, answer = _tokens(200), _tokens(45, start=5000)
     _run(core, prompt, answer)
     grown = [*prompt, *answer, *_tokens(80, start=9000)]
@@ -230,3 +231,69 @@ def test_an_aborted_request_frees_its_slot_and_blocks() -> None:
     assert gone.aborted and waiting.done and not core.running
     assert core.cache.private == 0
     assert all(refs == 0 for refs in core.cache.refs.values())
+
+
+def _conversation(core: EngineCore, turns: int) -> list[EngineRequest]:
+    """A live chat: each prompt is the previous prompt, its answer and a new 37-token row."""
+    prompt, done = _tokens(300), []
+    for turn in range(turns):
+        answer = _tokens(41 + 7 * turn, start=10_000 * (turn + 1))
+        done.append(_run(core, prompt, answer))
+        prompt = [*prompt, *answer, *_tokens(37, start=500_000 + 1000 * turn)]
+    return done
+
+
+def test_the_honest_miss_reprefills_exactly_one_block_per_answer_turn() -> None:
+    """Against a model whose samples are always canonical, every later turn prefills exactly
+    16 tokens more (the answer's last full block) and is served 16 fewer from the cache."""
+    canonical = _conversation(EngineCore(replace(TOY, answer_miss_blocks=0)), 6)
+    honest = _conversation(EngineCore(TOY), 6)
+    assert canonical[0].prefilled_tokens == honest[0].prefilled_tokens == 300
+    for ideal, real in zip(canonical[1:], honest[1:], strict=True):
+        assert real.prefilled_tokens - ideal.prefilled_tokens == 16
+        assert ideal.cached_tokens - real.cached_tokens == 16
+
+
+def test_concurrent_forks_share_the_prefix_and_prefill_only_their_tails() -> None:
+    """A burst's forks sent at once (same conversation and burst turn, a 5-token row marker
+    each): the first admitted prefills the new burst turn, the others only their tail,
+    even in the same step (vLLM V1 caches blocks as it schedules them)."""
+    core = EngineCore(TOY)
+    history = _tokens(320)
+    _run(core, history, output=())  # the conversation so far is cached
+    burst = [*history, *_tokens(90, start=7000)]  # + the burst's user turn (410 tokens)
+    forks = [
+        core.submit([*burst, *_tokens(5, start=90_000 + 100 * k)], _tokens(30), eos=True)
+        for k in range(4)
+    ]
+    step = core.schedule()
+    assert step is not None and len(step.chunks) == 4  # all four admitted in one step
+    _drain(core)
+    first, *others = forks
+    assert first.cached_tokens == 320 and first.prefilled_tokens == 95
+    for fork in others:  # 25 full blocks (400 tokens) shared: 15 tokens of tail each
+        assert fork.cached_tokens == 400 and fork.prefilled_tokens == 15
+
+
+def test_saturated_and_serial_gpu_seconds_price_the_tokens_not_the_load() -> None:
+    """The same requests cost the same saturated and serial GPU-seconds whether they come
+    one after the other or all at once, while the busy time (shared steps) does not."""
+
+    def load(at_once: bool) -> dict[str, float]:
+        core = EngineCore(TOY)
+        for k in range(4):
+            core.submit(_tokens(64, start=1000 * k), _tokens(20), eos=True, now=0.0)
+            if not at_once:
+                _drain(core)
+        _drain(core)
+        return core.stats()["totals"]
+
+    serial, together = load(False), load(True)
+    for key in ("saturated_gpu_seconds", "serial_gpu_seconds"):
+        assert serial[key] == pytest.approx(together[key])
+    # 4 x (64 prefilled at 1000/s + 21 tokens at 100/s), and 4 x (one prefill step of
+    # 0.02 + 0.064 s, then 20 decode steps of 0.02 s).
+    assert together["saturated_gpu_seconds"] == pytest.approx(4 * (0.064 + 0.21))
+    assert together["serial_gpu_seconds"] == pytest.approx(4 * (0.084 + 20 * 0.02))
+    assert together["gpu_seconds"] < serial["gpu_seconds"]  # shared steps
+    assert together["prefix_hit_rate"] == 0.0
