@@ -280,7 +280,9 @@ class EngineCore:
             chunks.append((head, take))
             # vLLM V1 caches a prompt's blocks when it schedules them (they are computed
             # in this step, before any attention reads them), so a request admitted
-            # after it in the same step, like the next fork of a burst, hits them.
+            # after it in the same step, like the next fork of a burst, hits them
+            # (vllm/v1/core/kv_cache_manager.py, KVCacheManager.allocate_slots: it calls
+            # coordinator.cache_blocks(request, num_tokens_to_cache) before the forward).
             self._register_blocks(head, head.computed + take)
             budget -= take
         if not decodes and not chunks:
