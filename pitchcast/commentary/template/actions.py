@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
+from pitchcast.density_rules import depth  # one place: the density decision uses it too
 from pitchcast.schemas.records import Action
 
 __all__ = [
@@ -65,24 +66,6 @@ def finite(value: object, default: float) -> float:
 
 
 # --- Pitch geometry ----------------------------------------------------------------------------
-
-
-def depth(x: float, y: float) -> str:
-    """Where on the length of the pitch, for the acting team (attacking towards x = 105)."""
-    in_box_width = 13.84 <= y <= 54.16
-    if x >= 99.5 and 24.84 <= y <= 43.16:
-        return "six"
-    if x >= 88.5 and in_box_width:
-        return "box"
-    if x >= 70.0:
-        return "final_third"
-    if x >= 52.5:
-        return "opp_half"
-    if x <= 16.5 and in_box_width:
-        return "own_box"
-    if x < 35.0:
-        return "own_third"
-    return "own_half"
 
 
 ATTACKING_DEPTHS: Final = frozenset({"final_third", "box", "six"})
