@@ -38,6 +38,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final, Literal
 
+from pitchcast.pitch import depth
 from pitchcast.schemas.records import Action, Story
 from pitchcast.schemas.vocabulary import CARD_RESULTS, SHOT_TYPES
 
@@ -101,24 +102,6 @@ _ATTACK: Final = frozenset({"final_third", "box", "six"})
 _BOX: Final = frozenset({"box", "six"})
 _OWN_BOX: Final = frozenset({"own_box"})
 _UNSUCCESSFUL: Final = "Unsuccessful"
-
-
-def depth(x: float, y: float) -> str:
-    """Where on the length of the pitch, for the acting team (attacking towards x = 105)."""
-    in_box_width = 13.84 <= y <= 54.16
-    if x >= 99.5 and 24.84 <= y <= 43.16:
-        return "six"
-    if x >= 88.5 and in_box_width:
-        return "box"
-    if x >= 70.0:
-        return "final_third"
-    if x >= 52.5:
-        return "opp_half"
-    if x <= 16.5 and in_box_width:
-        return "own_box"
-    if x < 35.0:
-        return "own_third"
-    return "own_half"
 
 
 def _where(action: Action, end: bool = False) -> str:

@@ -33,6 +33,7 @@ from dataclasses import dataclass, replace
 # The story's data types live with the records a batch carries them in; re-exported
 # here, the story's computation, for its callers.
 from pitchcast.density_rules import TAIL, Told, decide_next
+from pitchcast.pitch import rotation_key
 from pitchcast.schemas.records import (
     Action,
     Card,
@@ -72,6 +73,7 @@ __all__ = [
     "player_key",
     "story_from_dict",
     "story_with_match_info",
+    "told_before",
 ]
 
 ON_TARGET_RESULTS = frozenset({"On Target", "Goal"})
@@ -190,7 +192,7 @@ def advance_story(story: Story, action: Action) -> Story:
         story,
         teams=teams,
         kinds=_with_kind(story.kinds, kind_key(action)),
-        told=_with_kind(story.told, kind_key(action)) if told.shown else story.told,
+        told=_with_kind(story.told, rotation_key(action)) if told.shown else story.told,
         tail=(*story.tail[-(TAIL - 1) :], (action, told.shown, told.told_with)),
         actions=ordinal + 1,
         recent=_with_minute(story, action, minute),
@@ -258,6 +260,12 @@ def advance_story(story: Story, action: Action) -> Story:
     elif story.last_pass is not None and story.last_pass[1] != action.team_id:
         story = replace(story, last_pass=None)
     return replace(story, players=players)
+
+
+def told_before(story: Story, action: Action) -> int:
+    """How many earlier actions of the match ``story`` density showed under ``action``'s
+    rotation key (its (type, result), and line kind where geometry splits it)."""
+    return story.count(rotation_key(action), told=True)
 
 
 def notable_players(story: Story | None, limit: int = 6) -> list[tuple[str, str | None, int]]:

@@ -243,8 +243,8 @@ class Story:
     # The last actions (at most density_rules.TAIL) with how ``story`` density tells
     # them (shown, told_with): the decision of the next batch's first actions sees them.
     tail: tuple[tuple[Action, bool, int | None], ...] = ()
-    # How many earlier actions of each (type, result) ``story`` density showed, sorted
-    # by key: the template rotates on it below ``every`` density.
+    # How many earlier actions ``story`` density showed, per rotation key
+    # (pitch.rotation_key), sorted by key: the template rotates on it below ``every``.
     told: tuple[tuple[str, int], ...] = ()
 
     def team(self, team_id: int) -> TeamTally:
@@ -265,18 +265,14 @@ class Story:
 
     def occurrences(self, action: Action) -> int:
         """How many earlier actions of the match had this action's (type, result)."""
-        return _count(self.kinds, kind_key(action))
+        return self.count(kind_key(action))
 
-    def told_before(self, action: Action) -> int:
-        """How many earlier actions with this action's (type, result) ``story`` showed."""
-        return _count(self.told, kind_key(action))
-
-
-def _count(counts: tuple[tuple[str, int], ...], key: str) -> int:
-    for name, count in counts:
-        if name == key:
-            return count
-    return 0
+    def count(self, key: str, *, told: bool = False) -> int:
+        """The count of ``key`` in :attr:`kinds` (``told``: in :attr:`told`)."""
+        for name, count in self.told if told else self.kinds:
+            if name == key:
+                return count
+        return 0
 
 
 def story_from_dict(data: Mapping[str, Any]) -> Story:

@@ -14,14 +14,14 @@ How a line is made:
    (:mod:`.phrasebook`, data in ``phrasebook.toml``) and fill slots:
    the player and team names with the right particle, the zone, the minute, the score...
 3. **Rotation.** The phrasing is chosen from the log alone, with no memory of earlier
-   lines, so that a restarted worker or a replay writes the same lines: the k-th *told*
-   action of the match with this (type, result) (``story.occurrences(action)`` at
-   ``every`` density, ``story.told_before(action)`` below it, so silent actions use up
-   no position) takes the k-th position of a permutation of the kind's bank, fixed per
-   (match, persona, kind) by a stable hash. A bank of n positions therefore gives a
-   sentence again only n told actions of that (type, result) later, at the earliest;
-   kinds that split one (type, result) by geometry (forward, back, side passes...) index
-   their banks with the same count, so the same holds for each of them.
+   lines, so that a restarted worker or a replay writes the same lines: the k-th told
+   action of its count takes the k-th position of a permutation of the kind's bank,
+   fixed per (match, persona, kind) by a stable hash. At ``every`` density the count is
+   the actions with this (type, result) (``story.occurrences``; kinds that split one
+   (type, result) by geometry index their banks with the same count); below it, the
+   actions ``story`` density showed under the action's rotation key, its line kind
+   (``told_before``), so silent actions use up no position. A bank of n positions
+   therefore gives a sentence again only n counted actions later, at the earliest.
 4. A position may hold a second sentence (a *twin*), used when the first needs a slot
    this action lacks (the passer, a distance) or would open like the previous line
    probably did (the same name or word, the same zone; the previous line is predicted
@@ -58,7 +58,7 @@ from pitchcast.commentary.template.storytelling import stories_before, story_lin
 from pitchcast.commentary.template.tone import situation_tone
 from pitchcast.schemas.records import Action, Batch, CommentaryItem, MatchInfo, Score, Tone
 from pitchcast.settings import PERSONAS, Persona
-from pitchcast.story import Story, new_story
+from pitchcast.story import Story, new_story, told_before
 
 __all__ = [
     "MAX_DESCRIPTION_CHARS",
@@ -355,7 +355,7 @@ def _turn(ctx: _Context, action: Action) -> int:
     try:
         if ctx.density == "every":
             return ctx.story.occurrences(action) + ctx.turn_offset
-        return ctx.story.told_before(action) + ctx.turn_offset
+        return told_before(ctx.story, action) + ctx.turn_offset
     except Exception:  # an action whose kind key cannot be built: rotate on its id
         return int(finite(action.action_id, 0.0)) % 9973
 
