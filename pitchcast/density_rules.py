@@ -4,10 +4,11 @@ Three densities (setting ``PITCHCAST_DENSITY``):
 
 * ``every``: one shown line per action (pitchcast 0.2's behaviour);
 * ``story`` (the default): one line per *moment*. A pass is told and its reception is
-  silent (the pass line names the receiver when the writer already sees him); a duel
-  is told once (the second side's row is silent); a turnover is told once (the
-  interception or recovery right after the other team's failed pass is silent, and so
-  is a failed pass right after the same player won the ball); a foul and its free kick
+  silent (the pass line does not wait for it, so it names no receiver); a duel is told
+  once (the second side's row is silent); a turnover is told once (the interception,
+  recovery, won duel, clearance or block right after the other team's failed ball is
+  silent, and so is a failed pass right after the same player won the ball); a foul
+  and its free kick
   once; a ball going out after the same team's failed pass is silent. Routine
   receptions, recoveries, carries, clearances and restarts are silent unless where they
   happen makes them matter (the final third or the box; a ball won in the other half,
