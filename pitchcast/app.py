@@ -48,7 +48,7 @@ def build_writer(settings: Settings, metrics: Metrics | None = None) -> Any:
     from pitchcast.commentary.backends.template import TemplateBackend
     from pitchcast.commentary.service import CommentaryService
 
-    fallback = TemplateBackend()
+    fallback = TemplateBackend(settings.density)
     primary: Any = fallback
     if settings.llm_backend == "openai":
         from pitchcast.commentary.backends.openai import OpenAIBackend

@@ -17,8 +17,11 @@ What it holds, all small and bounded:
   fouls, cards;
 * momentum: per team, actions and actions in the final third over the last
   :data:`MOMENTUM_MINUTES` minutes of the current period (minute buckets);
-* how often each (type, result) pair occurred so far (the template rotates its
-  phrasings with it) and the number of actions so far.
+* how often each (type, result) pair occurred so far, and how often ``story`` density
+  showed it (the template rotates its phrasings with one or the other), and the number
+  of actions so far;
+* the last few actions with how ``story`` density told them (the tail): the density
+  decision of a batch's first actions sees the end of the batch before.
 
 The final score of the match info never enters: only what the log showed so far.
 """
@@ -29,6 +32,8 @@ from dataclasses import dataclass, replace
 
 # The story's data types live with the records a batch carries them in; re-exported
 # here, the story's computation, for its callers.
+from pitchcast.density_rules import TAIL, Told, decide_next
+from pitchcast.pitch import rotation_key
 from pitchcast.schemas.records import (
     Action,
     Card,
@@ -68,6 +73,7 @@ __all__ = [
     "player_key",
     "story_from_dict",
     "story_with_match_info",
+    "told_before",
 ]
 
 ON_TARGET_RESULTS = frozenset({"On Target", "Goal"})
@@ -180,10 +186,14 @@ def advance_story(story: Story, action: Action) -> Story:
     teams = story.teams
     if all(t.team_id != action.team_id for t in teams):
         teams = (*teams, TeamTally(action.team_id))
+    history = [(a, Told(shown, with_)) for a, shown, with_ in story.tail]
+    told = decide_next(history, action)
     story = replace(
         story,
         teams=teams,
         kinds=_with_kind(story.kinds, kind_key(action)),
+        told=_with_kind(story.told, rotation_key(action)) if told.shown else story.told,
+        tail=(*story.tail[-(TAIL - 1) :], (action, told.shown, told.told_with)),
         actions=ordinal + 1,
         recent=_with_minute(story, action, minute),
     )
@@ -250,6 +260,12 @@ def advance_story(story: Story, action: Action) -> Story:
     elif story.last_pass is not None and story.last_pass[1] != action.team_id:
         story = replace(story, last_pass=None)
     return replace(story, players=players)
+
+
+def told_before(story: Story, action: Action) -> int:
+    """How many earlier actions of the match ``story`` density showed under ``action``'s
+    rotation key (its (type, result), and line kind where geometry splits it)."""
+    return story.count(rotation_key(action), told=True)
 
 
 def notable_players(story: Story | None, limit: int = 6) -> list[tuple[str, str | None, int]]:

@@ -40,7 +40,13 @@ from pitchcast.commentary.template.moments import (
     write_moment,
 )
 from pitchcast.metrics import Metrics
-from pitchcast.schemas.records import CommentaryItem, CommentaryLine, Usage, commentary_id_for
+from pitchcast.schemas.records import (
+    CommentaryItem,
+    CommentaryLine,
+    Story,
+    Usage,
+    commentary_id_for,
+)
 from pitchcast.schemas.timestamps import utc_now_iso
 from pitchcast.settings import Persona, Settings
 
@@ -120,7 +126,8 @@ class LineBook:
             source = "template" if current_line_source() == "template" else "llm"
         # Density: an action told with another's line is stored (the record keeps one
         # item per action) but never published as a line.
-        item = told_in(item, [self.work.actions.get(p) for p in range(position + 1)], self.density)
+        known = [self.work.actions.get(p) for p in range(position + 1)]
+        item = told_in(item, known, self.density, self._story())
         payload = orjson.dumps({"item": item, "raw": raw, "source": source})
         stored = await self.publisher.claim_line(self.cid, position, payload)
         if stored != payload:
@@ -128,6 +135,11 @@ class LineBook:
         self._take(position, stored)
         if self.items[position].shown:
             await self._publish(position)
+
+    def _story(self) -> Story | None:
+        """The story when the batch opened: its tail decides the first actions."""
+        opening, close = self.work.opening, self.work.close
+        return opening.story if opening is not None else close.story if close else None
 
     def _take(self, position: int, stored: bytes) -> None:
         data = orjson.loads(stored)
@@ -140,7 +152,7 @@ class LineBook:
         actions = [self.work.actions.get(p) for p in range(rows.stop - 1)]
         if self.density == "every" or any(a is None for a in actions):
             return list(rows)
-        told = decide([a for a in actions if a is not None], self.density)
+        told = decide([a for a in actions if a is not None], self.density, self._story())
         for row in rows:
             if not told[row - 1].shown:
                 action = actions[row - 1]
@@ -341,7 +353,7 @@ class Lanes:
             await book.emit(item, None, None)
 
         # Density: the LLM is asked only for the shown rows (None: every row is shown).
-        told = decide(batch.actions, book.density)
+        told = decide(batch.actions, book.density, batch.story)
         shown = [row for row, t in enumerate(told, start=1) if t.shown]
         rows = shown if len(shown) < len(told) else None
         if rows == []:  # nothing to tell (key density): no request at all

@@ -37,9 +37,9 @@ def build_service(settings: Settings) -> Any:
 
         primary = OpenAIBackend.from_settings(settings)
     else:
-        primary = TemplateBackend()
+        primary = TemplateBackend(settings.density)
     return CommentaryService.from_settings(
-        settings, primary, TemplateBackend(), RedisStore(enabled=False)
+        settings, primary, TemplateBackend(settings.density), RedisStore(enabled=False)
     )
 
 

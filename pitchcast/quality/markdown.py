@@ -215,7 +215,8 @@ def render_report(figures: dict[str, Any], *, title: str, images: list[str]) -> 
         f"Game {figures['game_id']}: {figures['actions']} actions in {figures['batches']}"
         f" batches, final score {score.get('home')}-{score.get('away')} (home-away)."
         f" Backend `{figures['backend']}` (model `{figures['model']}`), `{figures['mode']}`"
-        f" mode; written in {figures['seconds']} s. Made by `pitchcast eval`; the rules of"
+        f" mode, `{figures.get('density', 'every')}` density (only shown lines are judged);"
+        f" written in {figures['seconds']} s. Made by `pitchcast eval`; the rules of"
         " each check are in the docstrings of `pitchcast/quality/`.",
         "",
         *_summary(figures),

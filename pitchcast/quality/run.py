@@ -217,7 +217,9 @@ class _Recorder:
         )  # fmt: skip
         self.run.requests.append(request)
         tokens = usage[1] / llm_lines if llm_lines and usage[1] else None
-        told = decide(batch.actions, self.density)  # causal: the prefix decides the same
+        told = decide(
+            batch.actions, self.density, batch.story
+        )  # causal: the prefix decides the same
         for row in rows:
             if not told[row - 1].shown:
                 continue  # told with another line: not on commentary-lines
@@ -240,7 +242,7 @@ async def _write_batch_mode(
         recorder.take(item, "template" if current_line_source() == "template" else "llm")
 
     recorder.start()
-    told = decide(batch.actions, recorder.density)
+    told = decide(batch.actions, recorder.density, batch.story)
     shown = [row for row, t in enumerate(told, start=1) if t.shown]
     rows = shown if len(shown) < len(told) else None  # as the lane asks (lanes._write_whole)
     outcome = await service.write(batch, persona, on_item=on_item, rows=rows)
@@ -267,7 +269,7 @@ async def _write_live(
     turns = []
     settled: dict[int, CommentaryItem] = {}
     done = 0
-    told = decide(batch.actions, recorder.density)  # causal: as the lane decides it
+    told = decide(batch.actions, recorder.density, batch.story)  # causal: as the lane decides it
     while done < len(batch.actions):
         clock = max(clock, arrivals[done])
         known = done

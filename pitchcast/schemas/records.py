@@ -240,6 +240,12 @@ class Story:
     actions: int = 0  # actions folded in so far
     # (passer key, team id, ordinal, passer name) of the last completed pass (key passes).
     last_pass: tuple[str, int, int, str | None] | None = None
+    # The last actions (at most density_rules.TAIL) with how ``story`` density tells
+    # them (shown, told_with): the decision of the next batch's first actions sees them.
+    tail: tuple[tuple[Action, bool, int | None], ...] = ()
+    # How many earlier actions ``story`` density showed, per rotation key
+    # (pitch.rotation_key), sorted by key: the template rotates on it below ``every``.
+    told: tuple[tuple[str, int], ...] = ()
 
     def team(self, team_id: int) -> TeamTally:
         """The tally of ``team_id`` (zeros for a team not seen yet)."""
@@ -259,8 +265,11 @@ class Story:
 
     def occurrences(self, action: Action) -> int:
         """How many earlier actions of the match had this action's (type, result)."""
-        key = kind_key(action)
-        for name, count in self.kinds:
+        return self.count(kind_key(action))
+
+    def count(self, key: str, *, told: bool = False) -> int:
+        """The count of ``key`` in :attr:`kinds` (``told``: in :attr:`told`)."""
+        for name, count in self.told if told else self.kinds:
             if name == key:
                 return count
         return 0
@@ -281,6 +290,11 @@ def story_from_dict(data: Mapping[str, Any]) -> Story:
         kinds=tuple((str(k), int(n)) for k, n in data.get("kinds", ())),
         actions=int(data.get("actions", 0)),
         last_pass=None if last is None else (str(last[0]), int(last[1]), int(last[2]), last[3]),
+        tail=tuple(
+            (Action(**a), bool(shown), None if with_ is None else int(with_))
+            for a, shown, with_ in data.get("tail", ())
+        ),
+        told=tuple((str(k), int(n)) for k, n in data.get("told", ())),
     )
 
 

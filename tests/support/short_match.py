@@ -19,9 +19,10 @@ import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from pitchcast.commentary.density import shown_rows
+from pitchcast.commentary.density import Told, decide
 from pitchcast.schemas.records import Action, MatchInfo
 from pitchcast.settings import load_settings
+from pitchcast.story import advance_story, new_story
 from pitchcast.streams.match_csv import read_match_info
 from pitchcast.streams.replay import ReplayMessage, plan_replay, replay
 from tests.support.pipeline import DATA, WorkerProcess
@@ -36,6 +37,7 @@ __all__ = [
     "read_raw",
     "run_short_match",
     "short_plan",
+    "short_told",
     "shown_lines",
 ]
 
@@ -77,15 +79,25 @@ class ShortMatch:
     dead_letters: list[RawRecord]
 
 
+def short_told(density: str) -> list[tuple[Action, Told]]:
+    """How the short match's actions are told at ``density``: batches of 10 in log order
+    (one period: the batcher's own boundaries), each decided after the story it opens
+    with (the tail of the batch before), as the worker decides them."""
+    actions = [Action(**m.value) for m in short_plan() if m.value.get("control") is None]
+    out: list[tuple[Action, Told]] = []
+    story = new_story()
+    for start in range(0, len(actions), 10):
+        batch = actions[start : start + 10]
+        out += zip(batch, decide(batch, density, story), strict=True)  # type: ignore[arg-type]
+        for action in batch:
+            story = advance_story(story, action)
+    return out
+
+
 def shown_lines(density: str) -> int:
     """How many lines the short match gets at ``density``: its actions with a line of
-    their own (batches of 10 in log order, one period: the batcher's own boundaries),
-    and the lines of the match's flow."""
-    actions = [Action(**m.value) for m in short_plan() if m.value.get("control") is None]
-    shown = sum(
-        len(shown_rows(actions[start : start + 10], density))  # type: ignore[arg-type]
-        for start in range(0, len(actions), 10)
-    )
+    their own, and the lines of the match's flow."""
+    shown = sum(told.shown for _, told in short_told(density))
     # Past ``every``, the kick-off and the half-time line (period_end closes the last batch;
     # match_end then finds no open batch).
     return shown if density == "every" else shown + 2

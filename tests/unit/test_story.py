@@ -8,6 +8,8 @@ from pathlib import Path
 import orjson
 import pytest
 
+from pitchcast.density_rules import TAIL
+from pitchcast.schemas.contract import validator_for
 from pitchcast.schemas.records import Action, MatchInfo, Score
 from pitchcast.story import (
     MOMENTUM_MINUTES,
@@ -16,6 +18,7 @@ from pitchcast.story import (
     momentum,
     new_story,
     story_from_dict,
+    told_before,
 )
 from pitchcast.streams.match_csv import read_actions
 
@@ -126,6 +129,28 @@ def test_occurrences_count_earlier_actions_of_the_same_kind() -> None:
     assert story.actions == 2
 
 
+def test_the_story_keeps_the_last_actions_and_counts_the_shown_ones() -> None:
+    """Story.tail: the last TAIL actions with how story density told them; Story.told:
+    the shown ones per rotation key (a pass's reception is silent: not counted)."""
+    passes = []
+    for n in range(1, 2 * TAIL, 2):
+        passes += [
+            _action(n, "Pass", result_name="Successful", time_seconds=float(n)),
+            _action(n + 1, "Pass Received", player=10, time_seconds=n + 0.5),
+        ]
+    story = _fold(*passes)
+    assert len(story.tail) == TAIL
+    assert [a.action_id for a, _, _ in story.tail] == [a.action_id for a in passes[-TAIL:]]
+    shown_ids = {a.action_id for a, shown, _ in story.tail if shown}
+    for action, shown, told_with in story.tail:
+        if action.type_name == "Pass Received":  # told with the pass's line
+            assert not shown
+            assert told_with is None or told_with < action.action_id
+    assert shown_ids  # some passes of the build-up are told
+    assert told_before(story, passes[1]) == 0  # receptions were never shown
+    assert 0 < told_before(story, passes[0]) < TAIL  # a build-up is told every few passes
+
+
 @pytest.mark.parametrize("name", ["events_metrica_1.csv", "events_metrica_3.csv"])
 def test_whole_match_story_is_deterministic_and_round_trips(name: str) -> None:
     """Folding a real match twice gives the same story, and it survives JSON."""
@@ -141,4 +166,5 @@ def test_whole_match_story_is_deterministic_and_round_trips(name: str) -> None:
     assert story == fold()
     assert story.actions == len(actions)
     assert story_from_dict(orjson.loads(orjson.dumps(story))) == story
+    validator_for("story").validate(orjson.loads(orjson.dumps(story)))
     assert len(orjson.dumps(story)) < 16_000  # it rides in every batch record

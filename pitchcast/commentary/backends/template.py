@@ -24,8 +24,12 @@ class TemplateBackend:
 
     name = "template"
     model = "template"
+    # The density its lines are told at: below ``every`` the phrasing rotation counts
+    # only the actions shown (so silent ones use up no sentence).
+    density = "every"
 
-    def __init__(self) -> None:
+    def __init__(self, density: str = "every") -> None:
+        self.density = density
         # Load and check the phrasebook now: a broken one stops the worker at start
         # (PhrasebookError naming the entry) instead of degrading every line later.
         phrasebook()
@@ -41,7 +45,7 @@ class TemplateBackend:
         """One item per action of ``batch``; ``on_item`` gets each item, in order.
         ``rows`` (the shown rows at a density) changes nothing: the template costs
         nothing, and the line book keeps the silent items silent."""
-        items = write_template_commentary(batch, persona)
+        items = write_template_commentary(batch, persona, self.density)
         if on_item is not None:
             for item in items:
                 await on_item(item)
@@ -59,7 +63,7 @@ class TemplateBackend:
         on_item: ItemCallback | None = None,
     ) -> RowsAnswer:
         """Live mode: the lines of ``rows`` (1-based) of a batch still filling, in order."""
-        items = write_template_rows(batch, persona, rows)
+        items = write_template_rows(batch, persona, rows, self.density)
         if on_item is not None:
             for row in rows:
                 await on_item(items[row])

@@ -12,10 +12,18 @@ from __future__ import annotations
 import math
 import unicodedata
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Final
 
-from pitchcast.schemas.records import Action
+from pitchcast.pitch import (  # one place: the density decision and the story use them too
+    PITCH_X,
+    PITCH_Y,
+    Geometry,
+    carry_kind,
+    depth,
+    finite,
+    geometry,
+    pass_kind,
+)
 
 __all__ = [
     "ACTION_KINDS",
@@ -36,9 +44,6 @@ __all__ = [
     "zone",
 ]
 
-PITCH_X: Final = 105.0
-PITCH_Y: Final = 68.0
-
 
 def clean(text: object, limit: int) -> str:
     """Printable, single-line text of at most ``limit`` characters ('' for None)."""
@@ -57,32 +62,7 @@ def clean(text: object, limit: int) -> str:
     return cleaned
 
 
-def finite(value: object, default: float) -> float:
-    """``value`` as a float when it is a finite number, else ``default``."""
-    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
-        return float(value)
-    return default
-
-
 # --- Pitch geometry ----------------------------------------------------------------------------
-
-
-def depth(x: float, y: float) -> str:
-    """Where on the length of the pitch, for the acting team (attacking towards x = 105)."""
-    in_box_width = 13.84 <= y <= 54.16
-    if x >= 99.5 and 24.84 <= y <= 43.16:
-        return "six"
-    if x >= 88.5 and in_box_width:
-        return "box"
-    if x >= 70.0:
-        return "final_third"
-    if x >= 52.5:
-        return "opp_half"
-    if x <= 16.5 and in_box_width:
-        return "own_box"
-    if x < 35.0:
-        return "own_third"
-    return "own_half"
 
 
 ATTACKING_DEPTHS: Final = frozenset({"final_third", "box", "six"})
@@ -189,29 +169,6 @@ def minute_text(period_id: object, time_seconds: object) -> str:
     return minute_text_of(period, start + minute)
 
 
-@dataclass(frozen=True, slots=True)
-class Geometry:
-    """The geometry of an action, made safe: finite numbers on the pitch."""
-
-    x: float
-    y: float
-    end_x: float
-    end_y: float
-    dx: float
-    dy: float
-    distance: float
-
-
-def geometry(action: Action) -> Geometry:
-    """Start, end and movement of ``action``, clamped to the pitch (NaN reads as centre)."""
-    x = min(max(finite(action.start_x, 52.5), 0.0), PITCH_X)
-    y = min(max(finite(action.start_y, 34.0), 0.0), PITCH_Y)
-    end_x = min(max(finite(action.end_x, x), 0.0), PITCH_X)
-    end_y = min(max(finite(action.end_y, y), 0.0), PITCH_Y)
-    dx, dy = end_x - x, end_y - y
-    return Geometry(x, y, end_x, end_y, dx, dy, math.hypot(dx, dy))
-
-
 # --- Kinds -----------------------------------------------------------------------------------
 
 _SHOT_KINDS: Mapping[str | None, str] = {
@@ -290,21 +247,6 @@ ACTION_KINDS: Final[tuple[str, ...]] = tuple(
 )
 
 
-def _pass_kind(shape: Geometry) -> str:
-    ends_in_box = depth(shape.end_x, shape.end_y) in ("box", "six")
-    if ends_in_box and depth(shape.x, shape.y) not in ("box", "six"):
-        return "pass_box"
-    if shape.distance >= 30.0:
-        if abs(shape.dy) >= 20.0 and abs(shape.dy) >= abs(shape.dx):
-            return "pass_switch"
-        return "pass_long" if shape.dx >= 0 else "pass_back"
-    if shape.dx <= -3.0 and abs(shape.dx) >= abs(shape.dy):
-        return "pass_back"
-    if shape.distance >= 3.0 and abs(shape.dy) > abs(shape.dx):
-        return "pass_side"
-    return "pass_forward"
-
-
 def classify(type_name: str, result: str | None, shape: Geometry) -> tuple[str, str | None]:
     """(kind, result to add as a note) for one action.
 
@@ -316,7 +258,7 @@ def classify(type_name: str, result: str | None, shape: Geometry) -> tuple[str, 
     if type_name == "Pass":
         if failed:
             return "pass_fail", None
-        return _pass_kind(shape), None if ok else result
+        return pass_kind(shape), None if ok else result
     if type_name in _TWO_WAY:
         good, bad = _TWO_WAY[type_name]
         if result is None and type_name in ("Duel", "Tackle", "Take-On"):
@@ -336,8 +278,7 @@ def classify(type_name: str, result: str | None, shape: Geometry) -> tuple[str, 
         kind = "goal" if type_name == "Goal" else "own_goal"
         return kind, None if result in (None, "Successful", "Goal") else result
     if type_name == "Carry":
-        kind = "carry_forward" if shape.dx >= 8.0 else "carry"
-        return kind, None if ok else result
+        return carry_kind(shape), None if ok else result
     if type_name in _ONE_WAY:
         return _ONE_WAY[type_name], None if ok else result
     return "unknown", result

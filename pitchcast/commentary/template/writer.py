@@ -14,13 +14,14 @@ How a line is made:
    (:mod:`.phrasebook`, data in ``phrasebook.toml``) and fill slots:
    the player and team names with the right particle, the zone, the minute, the score...
 3. **Rotation.** The phrasing is chosen from the log alone, with no memory of earlier
-   lines, so that a restarted worker or a replay writes the same lines: the k-th action
-   of the match with this (type, result) (``story.occurrences(action)``) takes the
-   k-th position of a permutation of the kind's bank, fixed per (match, persona, kind)
-   by a stable hash. A bank of n positions therefore gives a sentence again only n
-   actions of that (type, result) later, at the earliest; kinds that split one (type,
-   result) by geometry (forward, back, side passes...) index their banks with the same
-   count, so the same holds for each of them.
+   lines, so that a restarted worker or a replay writes the same lines: the k-th told
+   action of its count takes the k-th position of a permutation of the kind's bank,
+   fixed per (match, persona, kind) by a stable hash. At ``every`` density the count is
+   the actions with this (type, result) (``story.occurrences``; kinds that split one
+   (type, result) by geometry index their banks with the same count); below it, the
+   actions ``story`` density showed under the action's rotation key, its line kind
+   (``told_before``), so silent actions use up no position. A bank of n positions
+   therefore gives a sentence again only n counted actions later, at the earliest.
 4. A position may hold a second sentence (a *twin*), used when the first needs a slot
    this action lacks (the passer, a distance) or would open like the previous line
    probably did (the same name or word, the same zone; the previous line is predicted
@@ -57,7 +58,7 @@ from pitchcast.commentary.template.storytelling import stories_before, story_lin
 from pitchcast.commentary.template.tone import situation_tone
 from pitchcast.schemas.records import Action, Batch, CommentaryItem, MatchInfo, Score, Tone
 from pitchcast.settings import PERSONAS, Persona
-from pitchcast.story import Story, new_story
+from pitchcast.story import Story, new_story, told_before
 
 __all__ = [
     "MAX_DESCRIPTION_CHARS",
@@ -282,6 +283,8 @@ class _Context:
     # Added to every turn when the story does not count from kick-off (old records),
     # so that batches do not all start the rotation at the same place.
     turn_offset: int = 0
+    # Below ``every`` the rotation counts the actions ``story`` density showed.
+    density: str = "every"
 
 
 @dataclass(frozen=True, slots=True)
@@ -350,7 +353,9 @@ def _seed(ctx: _Context, kind: str) -> str:
 
 def _turn(ctx: _Context, action: Action) -> int:
     try:
-        return ctx.story.occurrences(action) + ctx.turn_offset
+        if ctx.density == "every":
+            return ctx.story.occurrences(action) + ctx.turn_offset
+        return told_before(ctx.story, action) + ctx.turn_offset
     except Exception:  # an action whose kind key cannot be built: rotate on its id
         return int(finite(action.action_id, 0.0)) % 9973
 
@@ -495,6 +500,7 @@ def write_template_line(
     match_info: MatchInfo | None,
     previous: Action | None = None,
     game_id: int,
+    density: str = "every",
 ) -> CommentaryItem:
     """One Korean commentary line for ``action`` in ``persona``'s voice.
 
@@ -503,13 +509,14 @@ def write_template_line(
     without story sentences or score. ``previous`` is the action before it in the
     batch (None for the first). Deterministic and total: the same arguments give the
     same line in every process, and no action the schema accepts makes it raise.
+    ``density`` (every, story, key) chooses what the phrasing rotation counts.
     """
     if story is None:  # nothing counted: the action id turns the rotation
         offset = int(finite(action.action_id, 0.0)) % 1_000_003
         ctx = _Context(_voice(persona), new_story(match_info), match_info, previous, game_id,
-                       history=False, score=False, turn_offset=offset)  # fmt: skip
+                       history=False, score=False, turn_offset=offset, density=density)  # fmt: skip
     else:
-        ctx = _Context(_voice(persona), story, match_info, previous, game_id)
+        ctx = _Context(_voice(persona), story, match_info, previous, game_id, density=density)
     return _item(action, ctx)
 
 
@@ -557,7 +564,9 @@ def _batch_context(batch: Batch, voice: str) -> tuple[Story, _Context]:
     return story, _Context(voice, story, info, None, game_id, from_kickoff, True, offset)
 
 
-def write_template_commentary(batch: Batch, persona: Persona) -> tuple[CommentaryItem, ...]:
+def write_template_commentary(
+    batch: Batch, persona: Persona, density: str = "every"
+) -> tuple[CommentaryItem, ...]:
     """One Korean commentary item per action of ``batch``, in order, in ``persona``'s voice.
 
     The same items as :func:`write_template_line` for each action with the story folded
@@ -567,11 +576,11 @@ def write_template_commentary(batch: Batch, persona: Persona) -> tuple[Commentar
     batch the schema accepts.
     """
     rows = range(1, len(batch.actions) + 1)
-    return tuple(write_template_rows(batch, persona, rows).values())
+    return tuple(write_template_rows(batch, persona, rows, density).values())
 
 
 def write_template_rows(
-    batch: Batch, persona: Persona, rows: Iterable[int]
+    batch: Batch, persona: Persona, rows: Iterable[int], density: str = "every"
 ) -> dict[int, CommentaryItem]:
     """The items of ``rows`` only (1-based positions of ``batch``), in row order: each
     the same as ``write_template_commentary(batch, persona)[row - 1]``. Live mode asks
@@ -591,7 +600,6 @@ def write_template_rows(
     items: dict[int, CommentaryItem] = {}
     for row in wanted:
         previous = actions[row - 2] if row > 1 else None
-        items[row] = _item(
-            actions[row - 1], replace(shared, story=stories[row - 1], previous=previous)
-        )
+        ctx = replace(shared, story=stories[row - 1], previous=previous, density=density)
+        items[row] = _item(actions[row - 1], ctx)
     return items

@@ -11,11 +11,9 @@ from collections.abc import Callable
 
 import pytest
 
-from pitchcast.commentary.density import decide
 from pitchcast.schemas.contract import validator_for
-from pitchcast.schemas.records import Action
 from tests.support.pipeline import WorkerProcess
-from tests.support.short_match import PERSONAS, run_short_match, short_plan
+from tests.support.short_match import PERSONAS, run_short_match, short_told
 
 pytestmark = pytest.mark.integration
 
@@ -34,10 +32,10 @@ async def test_story_density_publishes_only_shown_lines_and_keeps_every_item(
     short = await run_short_match(env, worker)
     worker.stop()
 
-    actions = [Action(**m.value) for m in short_plan() if m.value.get("control") is None]
-    batches = [actions[start : start + 10] for start in range(0, len(actions), 10)]
-    told = [t for batch in batches for t in decide(batch, "story")]
-    shown_ids = [a.action_id for a, t in zip(actions, told, strict=True) if t.shown]
+    decided = short_told("story")  # each batch after the story it opens with
+    actions = [a for a, _ in decided]
+    told = [t for _, t in decided]
+    shown_ids = [a.action_id for a, t in decided if t.shown]
     # The match has both kinds, or the test proves nothing.
     assert 0 < len(shown_ids) < len(actions)
 

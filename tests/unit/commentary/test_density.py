@@ -4,12 +4,22 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
+from itertools import pairwise
 from typing import Any
 
 import pytest
 
-from pitchcast.commentary.density import DENSITIES, Told, decide, is_key, shown_rows, told_in
-from pitchcast.schemas.records import Action, CommentaryItem
+from pitchcast.commentary.density import (
+    DENSITIES,
+    TAIL,
+    Told,
+    decide,
+    is_key,
+    shown_rows,
+    told_in,
+)
+from pitchcast.schemas.records import Action, CommentaryItem, Story
+from pitchcast.story import advance_story, new_story
 from tests.support.commentary_batches import sample_actions
 
 HOME, AWAY = 4220, 4639
@@ -232,24 +242,79 @@ def test_decisions_are_causal() -> None:
                 assert decide(batch[:n], density) == whole[:n]
 
 
-@pytest.mark.parametrize("name", ["events_metrica_1.csv", "events_metrica_3.csv"])
-def test_told_with_names_a_shown_action_of_the_batch(name: str) -> None:
-    actions = sample_actions(name)
-    shown = silent = 0
+def _opened(actions: list[Action]) -> list[tuple[list[Action], Story]]:
+    """The batches of 10 of ``actions``, each with the story as it opened."""
+    out = []
+    opening = new_story()
     for start in range(0, len(actions), 10):
         batch = actions[start : start + 10]
-        told = decide(batch, "story")
-        ids = {a.action_id: t for a, t in zip(batch, told, strict=True)}
+        out.append((batch, opening))
+        for action in batch:
+            opening = advance_story(opening, action)
+    return out
+
+
+@pytest.mark.parametrize("name", ["events_metrica_1.csv", "events_metrica_3.csv"])
+def test_told_with_names_a_shown_action_of_the_batch_or_the_one_before(name: str) -> None:
+    actions = sample_actions(name)
+    shown = silent = across = 0
+    decided: dict[int, Told] = {}
+    for batch, opening in _opened(actions):
+        told = decide(batch, "story", opening)
+        ids = {a.action_id for a in batch}
+        decided.update({a.action_id: t for a, t in zip(batch, told, strict=True)})
         for t in told:
             if t.shown:
                 shown += 1
                 assert t.told_with is None
             else:
                 silent += 1
-                assert t.told_with is None or ids[t.told_with].shown
-        assert [r for r, t in enumerate(told, 1) if t.shown] == shown_rows(batch, "story")
+                assert t.told_with is None or decided[t.told_with].shown
+                across += t.told_with is not None and t.told_with not in ids
+        rows = shown_rows(batch, "story", opening)
+        assert [r for r, t in enumerate(told, 1) if t.shown] == rows
     # Story tells fewer than half the actions, and still most of them are bound to a line.
     assert shown < (shown + silent) / 2
+    assert across > 0  # moments split by a batch boundary are told with the batch before
+
+
+@pytest.mark.parametrize("name", ["events_metrica_1.csv", "events_metrica_3.csv"])
+def test_the_story_folds_the_decisions_the_batches_make(name: str) -> None:
+    """Story.tail and Story.told (what the template rotates on) hold the same decisions
+    as deciding each batch with the story it opened with: the fold and the lane agree."""
+    batches = _opened(sample_actions(name))
+    for (batch, opening), (_, after) in pairwise(batches):
+        told = decide(batch, "story", opening)
+        decided = [(a, t.shown, t.told_with) for a, t in zip(batch, told, strict=True)]
+        assert decided[-TAIL:] == list(after.tail)
+        assert len(after.tail) == TAIL
+        counted = sum(n for _, n in after.told) - sum(n for _, n in opening.told)
+        assert counted == sum(t.shown for t in told)
+
+
+def test_a_duel_split_by_the_batch_boundary_is_told_once() -> None:
+    """The batch's first action sees the end of the batch before (Story.tail)."""
+    opening = advance_story(new_story(), rival(1, "Duel", "Unsuccessful"))
+    assert decide([kim(2, "Duel", "Successful")], "story", opening) == (Told(False, 1),)
+    # Without the story the first action has nothing before it: told on its own.
+    assert decide([kim(2, "Duel", "Successful")], "story") == (Told(True),)
+    lost = advance_story(new_story(), act(1, "Pass", "Unsuccessful"))
+    assert decide([rival(2, "Interception")], "story", lost) == (Told(False, 1),)
+    item = CommentaryItem(2, 2.0, "calm", "세징야가 끊어 냅니다.")
+    assert told_in(item, [rival(2, "Interception")], "story", lost).told_with == 1
+
+
+def test_a_ball_won_cleared_or_blocked_off_a_failed_pass_is_one_turnover() -> None:
+    for winner in (
+        rival(2, "Duel", "Successful"),
+        rival(2, "Clearance", x=10.0),
+        rival(2, "Block"),
+        rival(2, "Aerial Clearance", "Successful"),
+    ):
+        assert story([act(1, "Pass", "Unsuccessful"), winner]) == [Told(True), Told(False, 1)]
+    # A duel lost by the side that won the ball back is no turnover of that pass.
+    told = story([act(1, "Pass", "Unsuccessful"), rival(2, "Duel", "Unsuccessful", x=10.0)])
+    assert told[1].told_with != 1
 
 
 def test_told_in_empties_a_silent_item() -> None:

@@ -75,7 +75,7 @@ async def test_at_a_density_only_the_shown_lines_are_counted() -> None:
     shown = [
         a.action_id
         for b in played.batches
-        for a, t in zip(b.actions, decide(b.actions, "story"), strict=True)
+        for a, t in zip(b.actions, decide(b.actions, "story", b.story), strict=True)
         if t.shown
     ]
     assert 0 < len(shown) < len(played.actions)
@@ -84,7 +84,7 @@ async def test_at_a_density_only_the_shown_lines_are_counted() -> None:
         assert [line.action.action_id for line in run.lines["CASTER"]] == shown, mode
         assert all(line.text for line in run.lines["CASTER"])
         if mode == "live":  # each request asked only for shown rows
-            told = {b.batch_index: decide(b.actions, "story") for b in played.batches}
+            told = {b.batch_index: decide(b.actions, "story", b.story) for b in played.batches}
             for request in run.requests:
                 assert request.rows
                 assert all(told[request.batch_index][row - 1].shown for row in request.rows)

@@ -9,11 +9,13 @@ plays the matches through the commentary stage; this test asks
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import cache
 
 import pytest
 
 from pitchcast.checks.shapes import line_shapes
+from pitchcast.commentary.density import decide
 from pitchcast.commentary.template import write_template_commentary
 from pitchcast.quality.repetition import RepetitionFigures, repetition
 from pitchcast.schemas.records import Batch
@@ -53,6 +55,48 @@ def _figures(game: int, persona: Persona) -> RepetitionFigures:
             texts.append(item.description)
             indices.append(batch.batch_index)
     return repetition(texts, indices, [0.0] * len(texts), _names(batches))
+
+
+@cache
+def _story_figures(game: int, persona: Persona) -> RepetitionFigures:
+    """The shown lines at ``story`` density, written as the template writes them there."""
+    batches = _batches(game)
+    texts: list[str] = []
+    indices: list[int] = []
+    for batch in batches:
+        items = write_template_commentary(batch, persona, "story")
+        for item, told in zip(items, decide(batch.actions, "story", batch.story), strict=True):
+            if told.shown:
+                texts.append(item.description)
+                indices.append(batch.batch_index)
+    return repetition(texts, indices, [0.0] * len(texts), _names(batches))
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+@pytest.mark.parametrize("game", [1, 3])
+def test_at_story_density_the_shown_lines_hold_the_targets(game: int, persona: Persona) -> None:
+    """Below ``every`` the rotation counts only shown actions of each line kind, so the
+    targets hold for the lines a fan reads (silent actions use up no sentence)."""
+    figures = _story_figures(game, persona)
+    assert figures.lines < LINES[game] / 2
+    # Measured: 1.34 % / 43 lines (match 1), 1.36 % / 45-52 lines (match 3).
+    assert figures.top_share <= MAX_TOP_SHARE, figures.top[:3]
+    assert figures.shortest_gap_lines is not None
+    assert figures.shortest_gap_lines >= MIN_GAP, figures.shortest_gap_lines_shape
+
+
+def test_at_story_density_silent_actions_take_no_rotation_position() -> None:
+    """The same shown action after more silent ones of its kind gets the same sentence
+    below ``every``; at ``every`` each action of the kind moves the rotation on."""
+    batch = _batches(1)[5]
+    story = batch.story
+    assert story is not None
+    more = tuple((k, n + 7) for k, n in story.kinds)  # seven more actions of each kind
+    again = replace(batch, story=replace(story, kinds=more))
+    assert write_template_commentary(again, "CASTER", "story") == write_template_commentary(
+        batch, "CASTER", "story"
+    )
+    assert write_template_commentary(again, "CASTER") != write_template_commentary(batch, "CASTER")
 
 
 def test_shapes_mask_names_particles_and_numbers() -> None:
