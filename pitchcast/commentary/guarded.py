@@ -6,8 +6,10 @@ LLM owes the worker, in order:
 
 1. the breaker: while it lets nothing through, nothing is sent (``circuit_open``);
 2. the deadline (``asyncio.timeout_at``), which covers the wait for a slot too;
-3. one of the worker's in-flight slots, held only while the request is in flight
-   (``llm_in_flight``), so a hanging match never holds more than its own requests;
+3. one of the worker's in-flight slots (:mod:`.in_flight`), held only while the
+   request is in flight (``llm_in_flight``), so a hanging match never holds more than
+   its own requests; a burst's extra forks bring a spare slot they already hold
+   (``holding_slot``), taken only from idle capacity;
 4. the breaker's verdict on what came back: an answer (even one judged invalid) is a
    success; a timeout, an outage or anything unexpected a failure; a refusal (a
    permanent 4xx), an open circuit met by the backend, a cancellation: no verdict, and
@@ -30,6 +32,7 @@ that ignores the verdicts given here.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -37,6 +40,7 @@ from typing import Generic, Protocol, TypeVar
 
 from pitchcast.commentary.backends.base import ItemCallback
 from pitchcast.commentary.breaker import Breaker
+from pitchcast.commentary.in_flight import SlotPool
 from pitchcast.exceptions import (
     CommentaryRejected,
     DeliveryFailed,
@@ -100,7 +104,7 @@ class GuardedLLM:
         self.endpoint = endpoint
         self.backend = backend
         # One bound for all matches of this worker: the LLM endpoint's concurrency.
-        self.in_flight = asyncio.Semaphore(max_in_flight)
+        self.slots = SlotPool(max_in_flight)
         self._openings_seen = getattr(breaker, "times_opened", 0)
 
     async def call(
@@ -113,13 +117,16 @@ class GuardedLLM:
         context: Mapping[str, object],
         on_item: ItemCallback | None = None,
         judge: Judge[AnswerT] | None = None,
+        holding_slot: bool = False,
     ) -> Guarded[AnswerT]:
         """``send(on_item)`` under the breaker, a slot and ``deadline`` (loop time).
 
         ``persona`` and ``mode`` label the timings; ``context`` names the request in
-        logs (its ``commentary_id`` at least). Never raises for the backend's sake:
-        cancellation and :class:`~pitchcast.exceptions.DeliveryFailed` (a line the
-        agent could not publish, not the LLM's failure) go through.
+        logs (its ``commentary_id`` at least). ``holding_slot``: the caller holds a
+        slot of :attr:`slots` already (a spare one), so none is taken here. Never
+        raises for the backend's sake: cancellation and
+        :class:`~pitchcast.exceptions.DeliveryFailed` (a line the agent could not
+        publish, not the LLM's failure) go through.
         """
         if not self.breaker.allow():
             return Guarded(None, "circuit_open")
@@ -132,7 +139,7 @@ class GuardedLLM:
         try:
             async with asyncio.timeout_at(deadline) as scope:
                 try:
-                    async with self.in_flight:
+                    async with contextlib.nullcontext() if holding_slot else self.slots.take():
                         called = True
                         timer.start(loop.time())
                         metrics.add("llm_in_flight", 1)

@@ -97,7 +97,7 @@ from pitchcast.exceptions import CommentaryRejected, LLMCircuitOpen, LLMTimeout
 from pitchcast.schemas.records import Batch, CommentaryItem, Usage
 from pitchcast.settings import Persona, Settings, split_list
 
-__all__ = ["OpenAIBackend", "OpenAIConfig"]
+__all__ = ["OpenAIBackend", "OpenAIConfig", "fork_request"]
 
 logger = logging.getLogger("pitchcast.llm")
 
@@ -378,6 +378,7 @@ class OpenAIBackend:
         settled: Mapping[int, CommentaryItem],
         deadline: float | None = None,
         on_item: ItemCallback | None = None,
+        fork: int | None = None,
     ) -> RowsAnswer:
         """Live mode: the lines of ``rows`` of a batch still filling, in its conversation.
 
@@ -387,33 +388,51 @@ class OpenAIBackend:
         (loop time; by default the batch deadline from now); no repair round (a line
         is wanted within seconds: the caller fills what is missing). Raises
         :class:`~pitchcast.exceptions.LLMError` on failure.
+
+        With ``fork`` (one of ``rows``): one fork of the burst ``rows``, the line of that
+        row alone. Its prompt is every other fork's up to the last part (:func:`.fork_request`):
+        the same messages, then a JSON schema of that one row (structured outputs), or
+        an assistant turn pre-filled with the row's marker that the model continues to
+        the end of the line.
         """
         config = self.config
         if deadline is None:
             deadline = asyncio.get_running_loop().time() + config.batch_deadline_s
         structured = config.structured_output
+        asked = list(rows) if fork is None else [fork]
+        # A fork's line settles without its neighbours' (another fork writes them).
+        others = {row: _NEIGHBOUR for row in rows if row not in asked}
         assembler = LineAssembler(
-            batch, max_chars=config.max_description_chars, settled=settled, persona=persona
+            batch,
+            max_chars=config.max_description_chars,
+            settled={**settled, **others},
+            persona=persona,
         )
         usage = _UsageSum()
         context = {"game_id": batch.game_id, "batch_index": batch.batch_index, "persona": persona}
         messages = build_live_messages(batch, persona, turns, rows, structured=structured)
+        extra: dict[str, Any] = {}
+        prefill = ""
+        if fork is not None:
+            messages, extra, prefill = fork_request(messages, fork, structured=structured)
         try:
             async with asyncio.timeout_at(deadline):
                 answer = await self._complete(
                     messages,
-                    rows,
+                    asked,
                     assembler,
                     game_id=batch.game_id,
                     deadline=deadline,
                     on_item=on_item,
                     usage=usage,
                     context=context,
+                    extra=extra,
+                    prefill=prefill,
                 )
         except TimeoutError as exc:
             raise LLMTimeout("no answer within the live deadline") from exc
         problems = assembler.end_attempt(note=self._note(answer))
-        wanted = set(rows)
+        wanted = set(asked)
         items = {
             row: item
             for row, item in zip(assembler.rows, assembler.settled, strict=False)
@@ -505,20 +524,24 @@ class OpenAIBackend:
         on_item: ItemCallback | None = None,
         usage: _UsageSum | None = None,
         context: dict[str, Any] | None = None,
+        extra: Mapping[str, Any] | None = None,
+        prefill: str = "",
     ) -> _Answer:
         """One answer to ``messages`` for ``rows``, fed line by line to ``assembler``.
 
         The match's endpoints are tried in its ring order (``game_id``), with retries
         while one can still start before ``deadline`` (absolute ``loop.time()``):
         :class:`~.failover.Failover`. The caller bounds the whole exchange by the
-        deadline (``asyncio.timeout_at``).
+        deadline (``asyncio.timeout_at``). ``extra`` goes into the request body as is;
+        ``prefill`` is the start of the answer the request already holds (read first).
         """
         payload = self._payload(messages, rows, game_id=game_id)
+        payload.update(extra or {})
 
         async def attempt(endpoint: Endpoint, budget: float) -> _Answer:
             # Rows settled by an earlier, interrupted attempt stay as they went out.
             assembler.begin_attempt()
-            answer = await self._read(endpoint, payload, budget, assembler, on_item)
+            answer = await self._read(endpoint, payload, budget, assembler, on_item, prefill)
             if usage is not None:
                 usage.add(answer.usage)
             return answer
@@ -537,9 +560,11 @@ class OpenAIBackend:
         budget: float,
         assembler: LineAssembler,
         on_item: ItemCallback | None,
+        prefill: str = "",
     ) -> _Answer:
         """One request's answer: its text parsed into lines as it arrives, each line
-        checked by ``assembler``, the settled ones handed to ``on_item`` in row order."""
+        checked by ``assembler``, the settled ones handed to ``on_item`` in row order.
+        ``prefill`` (the pre-filled start of the answer) is read before the stream."""
         parser = AnswerParser()
         parsed_count = 0
 
@@ -552,6 +577,8 @@ class OpenAIBackend:
                         await on_item(settled)
 
         completion = Completion(None, Usage())
+        if prefill:
+            await take(parser.feed(prefill))
         async with contextlib.aclosing(self._wire.exchange(endpoint, payload, budget)) as pieces:
             async for piece in pieces:
                 if isinstance(piece, Completion):
@@ -595,3 +622,31 @@ class OpenAIBackend:
         if answer.finish_reason == "length":
             notes.append(f"the answer was cut at max_tokens={self.config.max_tokens}")
         return "; ".join(notes) or None
+
+
+# Stands for a burst row another fork writes: settled as far as this fork's line goes.
+_NEIGHBOUR = CommentaryItem(0, 0.0, "calm", "")
+
+
+def fork_request(
+    messages: list[dict[str, str]], row: int, *, structured: bool
+) -> tuple[list[dict[str, str]], dict[str, Any], str]:
+    """The last part of one fork's request: (messages, extra body fields, pre-filled text).
+
+    Structured outputs: the messages unchanged (every fork's prompt is the same bytes)
+    and the JSON schema of ``row`` alone names the row (``_payload``). vLLM applies the
+    schema's grammar to the generated tokens only, from its start, so it cannot follow a
+    pre-filled partial JSON answer. Lines: an assistant turn pre-filled with the row's
+    marker (``7|``) that vLLM continues (``continue_final_message``, which excludes
+    ``add_generation_prompt``) up to the end of the line (``stop``). DESIGN.md,
+    "Forks", cites vLLM's and RunPod worker-vllm's sources for these fields.
+    """
+    if structured:
+        return messages, {}, ""
+    marker = f"{row}|"
+    extra = {
+        "continue_final_message": True,
+        "add_generation_prompt": False,
+        "stop": ["\n"],
+    }
+    return [*messages, {"role": "assistant", "content": marker}], extra, marker

@@ -173,7 +173,6 @@ async def test_a_deadline_met_waiting_for_a_slot_is_no_request_and_no_verdict() 
     guarded, breaker, clock = _guarded(slots=1, failures=1)
     breaker.record_failure()
     clock.now = 11.0  # half open: the next call is the probe
-    await guarded.in_flight.acquire()  # every slot busy
     sent = False
 
     async def send(on_line: ItemCallback) -> Reply:
@@ -181,10 +180,8 @@ async def test_a_deadline_met_waiting_for_a_slot_is_no_request_and_no_verdict() 
         sent = True
         return Reply("")
 
-    try:
+    async with guarded.slots.take():  # every slot busy
         called = await _call(guarded, send, within=0.05)
-    finally:
-        guarded.in_flight.release()
     assert called.reason == "deadline" and not sent
     assert guarded.metrics.get("llm_requests") == 0
     # The probe it had taken is free again.
