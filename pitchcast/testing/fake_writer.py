@@ -240,12 +240,18 @@ def _tone(row: dict[str, str], casual: bool) -> str:
     return "playful" if casual else "calm"
 
 
+# How a line opens, by its place in the request's rows (a burst): a model that sees the
+# burst varies its openings, so the lines of one burst do not all start alike.
+_LEADS = (("", ""), ("{zone}에서 ", "{zone}에서 "), ("이번에는 ", "이번엔 "), ("이어서 ", "곧바로 "))
+
+
 def _line_text(
     row: dict[str, str],
     rows: PromptRows,
     casual: bool,
     length: tuple[int, int],
     rng: random.Random,
+    place: int = 0,
 ) -> str:
     # Only references the chat has defined so far (a row naming an unknown one falls
     # back to its team, then to no name at all).
@@ -256,6 +262,10 @@ def _line_text(
     team_ref = f"{{{team}}}" if team else "팀"
     who = f"{{{player}}}{rng.choice(('이', '가'))}" if player else team_ref
     phrase = _PHRASES.get(row.get("type", ""), _DEFAULT_PHRASE)[1 if casual else 0]
+    lead = _LEADS[place % len(_LEADS)][1 if casual else 0]
+    if lead.startswith("{zone}") and "{zone}에서 " not in phrase:
+        lead = _LEADS[2][1 if casual else 0]
+    phrase = lead + phrase.replace(lead, "", 1) if lead else phrase
     text = phrase.format(p=who, t=team_ref, zone=_zone(row), way=_way(row))
     low, high = length
     target = rng.randint(low, high)
@@ -270,14 +280,21 @@ def _line_text(
 
 
 def _write_lines(
-    rows: PromptRows, wanted: list[int], *, casual: bool, length: tuple[int, int], seed: int
+    rows: PromptRows,
+    wanted: list[int],
+    *,
+    casual: bool,
+    length: tuple[int, int],
+    seed: int,
+    burst: Sequence[int] = (),
 ) -> list[list[Any]]:
     rng = random.Random(seed)
     lines: list[list[Any]] = []
     for number in wanted:
         action = rows.actions.get(number)
         if action is not None:
-            text = _line_text(action, rows, casual, length, rng)
+            place = burst.index(number) if number in burst else 0
+            text = _line_text(action, rows, casual, length, rng, place)
             lines.append([number, _tone(action, casual), text])
     return lines
 
@@ -337,14 +354,14 @@ def write_answer(
     casual = "반말" in system
     match = _LENGTH_RE.search(system)
     length = (int(match.group(1)), int(match.group(2))) if match else LINE_CHARS
-    wanted = requested_rows(messages, rows)
+    wanted = burst = requested_rows(messages, rows)
     marker_row = _prefilled_row(messages) if prefilled else None
     if marker_row is not None:
         wanted = [marker_row]
     elif structured and schema_rows:
         wanted = [row for row in schema_rows if row in rows.actions] or wanted
     seed = len(first_user) * 31 + sum(wanted)
-    lines = _write_lines(rows, wanted, casual=casual, length=length, seed=seed)
+    lines = _write_lines(rows, wanted, casual=casual, length=length, seed=seed, burst=burst)
     lines = _apply_content_fault(lines, fault, invented_name)
     text = _render(lines, structured=structured, malformed=fault == "malformed")
     if marker_row is not None:
