@@ -242,7 +242,12 @@ def _tone(row: dict[str, str], casual: bool) -> str:
 
 # How a line opens, by its place in the request's rows (a burst): a model that sees the
 # burst varies its openings, so the lines of one burst do not all start alike.
-_LEADS = (("", ""), ("{zone}에서 ", "{zone}에서 "), ("이번에는 ", "이번엔 "), ("이어서 ", "곧바로 "))
+_LEADS = (
+    ("", ""),
+    ("{zone}에서 ", "{zone}에서 "),
+    ("이번에는 ", "이번엔 "),
+    ("이어서 ", "곧바로 "),
+)
 
 
 def _line_text(
