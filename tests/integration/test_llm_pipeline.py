@@ -111,7 +111,11 @@ async def test_healthy_llm_comments_every_batch_and_replays_hit_redis(
         if r.value["source"] != "llm":
             assert mode == "live" and r.value["source"] == "mixed", r.value
             assert r.value["fallback_reason"].startswith("repeated_in_burst"), r.value
-    assert sum(r.value["source"] == "llm" for r in records) > expected // 2
+    # The whole match arrives at once here: bursts of ten rows, where the fake writer's
+    # openings come round again (pitchcast/testing/fake_writer.py): most lines stay its.
+    stats = worker.stats()
+    by_llm = stats.get("lines_published{persona=CASTER,source=llm}", 0)
+    assert by_llm > 0.6 * stats["lines_published"], stats
     assert {r.value["model"] for r in records} <= {MODEL, f"{MODEL}+template"}
     assert all(r.value["usage"]["completion_tokens"] > 0 for r in records)
     await _check_lines(env, worker, records)
