@@ -207,7 +207,14 @@ class LiveWriter:
             row: loop.create_future() for row in rows
         }
 
+        started = loop.time()
+        running: dict[int, asyncio.Task[None]] = {}  # row -> the task writing it
+
         async def fork(row: int, *, holding_slot: bool) -> None:
+            task = asyncio.current_task()
+            if task is not None:
+                running[row] = task
+
             def send(on_line: ItemCallback) -> Awaitable[RowsAnswer]:
                 return service.primary.write_rows(
                     batch, persona, turns, rows,
@@ -255,7 +262,7 @@ class LiveWriter:
         template: RowsAnswer | None = None
         try:
             for row in rows:
-                called = await outcomes[row]
+                called = await _outcome(row, outcomes, running, started)
                 answer = called.answer
                 if answer is not None:
                     prompt_tokens += answer.usage.prompt_tokens
@@ -311,6 +318,39 @@ class LiveWriter:
             usage=Usage(prompt_tokens, completion_tokens, cached_tokens),
             fallback_reason=reason,
         )
+
+
+# A fork still out when every other fork of its burst is in gets as long again as the
+# burst took so far (at least this), then the template writes its row: the next burst
+# waits for this one's turn, and one hung fork must not hold the lane to the deadline.
+STRAGGLER_MIN_S = 0.25
+STRAGGLER_REASON = "straggler"
+
+
+async def _outcome(
+    row: int,
+    outcomes: Mapping[int, asyncio.Future[Guarded[RowsAnswer]]],
+    running: Mapping[int, asyncio.Task[None]],
+    started: float,
+) -> Guarded[RowsAnswer]:
+    """The fork of ``row``'s outcome, or, once it is the burst's last one out and its
+    grace ran out, its task cancelled and ``straggler`` (the template writes the row)."""
+    outcome = outcomes[row]
+    others = [future for other, future in outcomes.items() if other != row]
+    while not outcome.done():
+        waiting = [future for future in others if not future.done()]
+        if not waiting and others:
+            loop = asyncio.get_running_loop()
+            grace = max(STRAGGLER_MIN_S, loop.time() - started)
+            try:
+                return await asyncio.wait_for(asyncio.shield(outcome), grace)
+            except TimeoutError:
+                task = running.get(row)
+                if task is not None:
+                    task.cancel()
+                return Guarded(None, STRAGGLER_REASON)
+        await asyncio.wait([outcome, *waiting], return_when=asyncio.FIRST_COMPLETED)
+    return outcome.result()
 
 
 def _fail_pending(
