@@ -83,7 +83,7 @@ from pitchcast.commentary.backends.endpoints import (
 )
 from pitchcast.commentary.backends.failover import Failover
 from pitchcast.commentary.backends.wire import ChatWire, Completion
-from pitchcast.commentary.conversation import LiveTurn, build_live_messages
+from pitchcast.commentary.conversation import LiveTurn, build_live_messages, fork_request
 from pitchcast.commentary.parsing import AnswerParser, ParsedItem
 from pitchcast.commentary.prompt import (
     PROMPT_VERSION,
@@ -97,7 +97,7 @@ from pitchcast.exceptions import CommentaryRejected, LLMCircuitOpen, LLMTimeout
 from pitchcast.schemas.records import Batch, CommentaryItem, Usage
 from pitchcast.settings import Persona, Settings, split_list
 
-__all__ = ["OpenAIBackend", "OpenAIConfig", "fork_request"]
+__all__ = ["OpenAIBackend", "OpenAIConfig"]
 
 logger = logging.getLogger("pitchcast.llm")
 
@@ -390,7 +390,8 @@ class OpenAIBackend:
         :class:`~pitchcast.exceptions.LLMError` on failure.
 
         With ``fork`` (one of ``rows``): one fork of the burst ``rows``, the line of that
-        row alone. Its prompt is every other fork's up to the last part (:func:`.fork_request`):
+        row alone. Its prompt is every other fork's up to the last part
+        (:func:`~pitchcast.commentary.conversation.fork_request`):
         the same messages, then a JSON schema of that one row (structured outputs), or
         an assistant turn pre-filled with the row's marker that the model continues to
         the end of the line.
@@ -626,27 +627,3 @@ class OpenAIBackend:
 
 # Stands for a burst row another fork writes: settled as far as this fork's line goes.
 _NEIGHBOUR = CommentaryItem(0, 0.0, "calm", "")
-
-
-def fork_request(
-    messages: list[dict[str, str]], row: int, *, structured: bool
-) -> tuple[list[dict[str, str]], dict[str, Any], str]:
-    """The last part of one fork's request: (messages, extra body fields, pre-filled text).
-
-    Structured outputs: the messages unchanged (every fork's prompt is the same bytes)
-    and the JSON schema of ``row`` alone names the row (``_payload``). vLLM applies the
-    schema's grammar to the generated tokens only, from its start, so it cannot follow a
-    pre-filled partial JSON answer. Lines: an assistant turn pre-filled with the row's
-    marker (``7|``) that vLLM continues (``continue_final_message``, which excludes
-    ``add_generation_prompt``) up to the end of the line (``stop``). DESIGN.md,
-    "Forks", cites vLLM's and RunPod worker-vllm's sources for these fields.
-    """
-    if structured:
-        return messages, {}, ""
-    marker = f"{row}|"
-    extra = {
-        "continue_final_message": True,
-        "add_generation_prompt": False,
-        "stop": ["\n"],
-    }
-    return [*messages, {"role": "assistant", "content": marker}], extra, marker

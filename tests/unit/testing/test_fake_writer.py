@@ -7,8 +7,7 @@ import re
 import pytest
 
 from pitchcast.checks.register import register_slips
-from pitchcast.commentary.backends.openai import fork_request
-from pitchcast.commentary.conversation import build_live_messages
+from pitchcast.commentary.conversation import build_live_messages, fork_request
 from pitchcast.commentary.parsing import parse_answer
 from pitchcast.commentary.prompt import build_messages, build_repair_messages, response_format
 from pitchcast.schemas.records import TONES

@@ -6,8 +6,7 @@ import asyncio
 
 import pytest
 
-from pitchcast.commentary.backends.openai import fork_request
-from pitchcast.commentary.conversation import build_live_messages
+from pitchcast.commentary.conversation import build_live_messages, fork_request
 from pitchcast.testing.fake_llm import FakeLLMServer
 from tests.support.commentary_batches import korean_batch
 from tests.support.llm import MakeBackend
