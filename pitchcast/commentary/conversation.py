@@ -180,9 +180,10 @@ def fork_request(
     Structured outputs: the messages unchanged (every fork's prompt is the same bytes)
     and the JSON schema of ``row`` alone names the row (its ``response_format``). vLLM
     applies the schema's grammar to the generated tokens only, from its start, so it
-    cannot follow a pre-filled partial JSON answer. Lines: an assistant turn pre-filled with the row's
-    marker (``7|``) that vLLM continues (``continue_final_message``, which excludes
-    ``add_generation_prompt``) up to the end of the line (``stop``). DESIGN.md section 4,
+    cannot follow a pre-filled partial JSON answer. Lines: an assistant turn pre-filled
+    with the row's marker (``7|``) that vLLM continues (``continue_final_message``,
+    which excludes ``add_generation_prompt``) up to the end of the line (``stop``).
+    DESIGN.md section 4,
     "A burst written side by side", cites vLLM's and RunPod worker-vllm's sources.
     """
     if structured:
