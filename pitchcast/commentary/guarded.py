@@ -51,7 +51,7 @@ from pitchcast.exceptions import (
 from pitchcast.metrics import Metrics
 from pitchcast.schemas.records import CommentaryItem, Usage
 
-__all__ = ["Guarded", "GuardedLLM", "refused_reason", "rejected_reason"]
+__all__ = ["FailureGroup", "Guarded", "GuardedLLM", "refused_reason", "rejected_reason"]
 
 logger = logging.getLogger("pitchcast.commentary")
 
@@ -118,12 +118,15 @@ class GuardedLLM:
         on_item: ItemCallback | None = None,
         judge: Judge[AnswerT] | None = None,
         holding_slot: bool = False,
+        failures: FailureGroup | None = None,
     ) -> Guarded[AnswerT]:
         """``send(on_item)`` under the breaker, a slot and ``deadline`` (loop time).
 
         ``persona`` and ``mode`` label the timings; ``context`` names the request in
         logs (its ``commentary_id`` at least). ``holding_slot``: the caller holds a
-        slot of :attr:`slots` already (a spare one), so none is taken here. Never
+        slot of :attr:`slots` already (a spare one), so none is taken here.
+        ``failures``: the request's group (a burst's forks), whose failures count once
+        on the breaker. Never
         raises for the backend's sake: cancellation and
         :class:`~pitchcast.exceptions.DeliveryFailed` (a line the agent could not
         publish, not the LLM's failure) go through.
@@ -153,10 +156,8 @@ class GuardedLLM:
                     raise _BackendTimeout from None  # the backend's own, not the deadline
         except TimeoutError:
             # Only a request that was sent says something about the endpoint.
-            verdict = called
             outcome = "deadline"
-            if called:
-                self._failed(context)
+            verdict = called and self._failed_once(context, failures)
             return Guarded(None, "deadline")
         except LLMCircuitOpen:
             outcome = "circuit_open"
@@ -166,9 +167,8 @@ class GuardedLLM:
             outcome = exc.kind
             return Guarded(None, refused_reason(exc))
         except LLMError as exc:
-            verdict = True
             outcome = exc.kind
-            self._failed(context)
+            verdict = self._failed_once(context, failures)
             return Guarded(None, exc.kind)
         except CommentaryRejected as exc:
             # The endpoint answered: it is up, the answer was bad. Not a breaker failure.
@@ -177,16 +177,14 @@ class GuardedLLM:
             self._succeeded(context)
             return Guarded(None, rejected_reason(exc))
         except _BackendTimeout:
-            verdict = True
             outcome = "LLMTimeout"
-            self._failed(context)
+            verdict = self._failed_once(context, failures)
             return Guarded(None, "LLMTimeout")
         except DeliveryFailed:
             raise  # a line could not be published: not the LLM's failure
         except Exception as exc:
-            verdict = True
             outcome = "unexpected"
-            self._failed(context)
+            verdict = self._failed_once(context, failures)
             logger.exception(
                 "pitchcast.commentary.backend_error",
                 extra={**context, "backend": self.backend, "error_kind": type(exc).__name__},
@@ -230,6 +228,18 @@ class GuardedLLM:
 
     # --- verdicts ---------------------------------------------------------------------
 
+    def _failed_once(self, context: Mapping[str, object], group: FailureGroup | None) -> bool:
+        """A failure verdict, unless one request of ``group`` already gave one: forks
+        sent together that time out together are one slow moment of the endpoint, not
+        several (r forks would otherwise open the breaker for every match at once).
+        False when no verdict was given (a half-open probe taken is then handed back)."""
+        if group is not None:
+            if group.counted:
+                return False
+            group.counted = True
+        self._failed(context)
+        return True
+
     def _failed(self, context: Mapping[str, object]) -> None:
         if self._count_openings(self.breaker.record_failure()):
             logger.warning(
@@ -259,6 +269,16 @@ class GuardedLLM:
         if new:
             self.metrics.add("breaker_opened", new, endpoint=self.endpoint)
         return new
+
+
+class FailureGroup:
+    """Requests sent together (the forks of one live burst): their failures give the
+    breaker one verdict (:meth:`GuardedLLM.call`'s ``failures``)."""
+
+    __slots__ = ("counted",)
+
+    def __init__(self) -> None:
+        self.counted = False
 
 
 class _LineTimer:

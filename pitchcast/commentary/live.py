@@ -39,7 +39,7 @@ from typing import Literal
 from pitchcast.checks.bursts import repeats_in_burst
 from pitchcast.commentary.backends.base import ItemCallback, RowsAnswer
 from pitchcast.commentary.conversation import LiveTurn, render_answer
-from pitchcast.commentary.guarded import Guarded
+from pitchcast.commentary.guarded import FailureGroup, Guarded
 from pitchcast.commentary.service import CommentaryService
 from pitchcast.schemas.records import Batch, CommentaryItem, Usage, commentary_id_for
 from pitchcast.settings import Persona
@@ -209,6 +209,7 @@ class LiveWriter:
 
         started = loop.time()
         running: dict[int, asyncio.Task[None]] = {}  # row -> the task writing it
+        failures = FailureGroup()  # the burst's forks: one failure verdict at most
 
         async def fork(row: int, *, holding_slot: bool) -> None:
             task = asyncio.current_task()
@@ -235,6 +236,7 @@ class LiveWriter:
                 },
                 judge=_rejected,
                 holding_slot=holding_slot,
+                failures=failures,
             )
             outcomes[row].set_result(called)
 

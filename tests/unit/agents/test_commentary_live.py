@@ -99,11 +99,9 @@ async def test_a_hanging_match_never_delays_the_others(mode: str, forks: int) ->
     await _wait(lambda: len(harness.commentary.sent) == 12, timeout=15)
     stuck = [s.value for s in harness.commentary.sent if s.value["game_id"] == 6]
     assert {r["source"] for r in stuck} == {"template"}
-    # Each fork that timed out is a failed request: a burst of them may open the breaker
-    # before the second batch (which then falls back at once).
-    reasons = [r["fallback_reason"] for r in sorted(stuck, key=lambda r: r["batch_index"])]
-    assert reasons[0] == "deadline"
-    assert set(reasons) <= ({"deadline", "circuit_open"} if forks > 1 else {"deadline"})
+    # A burst's forks timing out together are one failure for the breaker, as one
+    # request was: the hanging match does not open it for everyone.
+    assert {r["fallback_reason"] for r in stuck} == {"deadline"}
 
 
 async def _feed_at(harness: Harness, game: int, records: list[bytes], first_offset: int) -> None:

@@ -10,7 +10,7 @@ import pytest
 
 from pitchcast.commentary.backends.base import ItemCallback
 from pitchcast.commentary.breaker import CircuitBreaker
-from pitchcast.commentary.guarded import GuardedLLM
+from pitchcast.commentary.guarded import FailureGroup, GuardedLLM
 from pitchcast.exceptions import (
     CommentaryRejected,
     DeliveryFailed,
@@ -301,3 +301,20 @@ async def test_a_good_answer_that_streamed_no_line_had_its_first_line_when_it_ca
     await _call(guarded, send)
     assert guarded.metrics.get("llm_time_to_first_line_seconds", mode="live") == 1
     assert guarded.metrics.get("llm_request_seconds", mode="live") == 1
+
+
+async def test_requests_sent_together_give_the_breaker_one_failure() -> None:
+    """Issue 15: the forks of one burst failing together are one failure, not r (five
+    forks would open a five-failure breaker for every match at once)."""
+    guarded, breaker, _ = _guarded(failures=2)
+
+    async def send(on_line: ItemCallback) -> Reply:
+        raise LLMUnavailable("503")
+
+    group = FailureGroup()
+    called = await asyncio.gather(*(_call(guarded, send, failures=group) for _ in range(4)))
+    assert {c.reason for c in called} == {"LLMUnavailable"}
+    assert breaker.consecutive_failures == 1 and breaker.state == "closed"
+    assert guarded.metrics.get("llm_requests", outcome="LLMUnavailable") == 4
+    await _call(guarded, send, failures=FailureGroup())  # the next burst: one more
+    assert breaker.state == "open"
