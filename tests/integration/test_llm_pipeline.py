@@ -169,7 +169,10 @@ async def test_faults_on_a_share_of_requests_never_lose_a_batch(
             assert r.value["fallback_reason"] is None
         else:
             assert r.value["fallback_reason"], r.value
-    assert sources["llm"] > expected // 2, sources
+    # Live forks: a batch is ten requests, so few batches are all the LLM's; count lines.
+    stats = worker.stats()
+    by_llm = sum(v for k, v in stats.items() if k.startswith("lines_published{") and "llm" in k)
+    assert by_llm > stats["lines_published"] // 2, stats
     assert sources["template"] + sources["mixed"] > 0, sources
     assert len(set(llm_server.faults_applied) - {None}) >= 5
     assert worker.stats().get("llm_warmups") == 1
