@@ -53,9 +53,21 @@ def expected_batches(plans: list[list[ReplayMessage]], batch_size: int = 10) -> 
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A free local port: any, or one of ``PITCHCAST_BENCH_PORTS`` ("low-high") when set
+    (a machine whose users are each given a range)."""
+    span = os.environ.get("PITCHCAST_BENCH_PORTS")
+    candidates = [0]
+    if span:
+        low, high = (int(part) for part in span.split("-"))
+        candidates = list(range(low, high + 1))
+    for port in candidates:
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return int(sock.getsockname()[1])
+    raise RuntimeError(f"no free port in PITCHCAST_BENCH_PORTS={span}")
 
 
 def percentile(values: list[float], q: float) -> float:

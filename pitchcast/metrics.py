@@ -124,6 +124,8 @@ FAMILIES: tuple[Family, ...] = (
     _c("llm_warmups", "Warm-up requests sent on match_start"),
     _c("fallbacks", "Batches the template wrote, by reason and source", "reason source"),
     _c("lines_refused", "LLM lines refused for wording the data cannot support", "check"),
+    _c("live_burst_repeats", "Lines of a live burst that repeated an earlier line of it "
+       "(sentence shape or opening) and were rewritten by the template", "persona kind"),
     _g("breaker_state", "Circuit breaker: 0 closed, 1 half open, 2 open", "endpoint"),
     _c("breaker_opened", "Times the circuit breaker opened", "endpoint"),
     _c("lock_waits", "Batches that waited for another worker's lock"),

@@ -159,6 +159,9 @@ class Settings(BaseSettings):
     llm_mode: Literal["live", "batch"] = "live"
     # Live requests (a few lines) get this long before the template writes what is left.
     llm_live_deadline_s: float = Field(default=8.0, gt=0)
+    # Live: a burst of r new rows is r requests sent at once (forks of one cached prompt),
+    # at most this many in flight per (match, persona); 1 = one request of r lines.
+    llm_live_forks: int = Field(default=5, ge=1)
     # One or more OpenAI-compatible endpoints, comma-separated. A match sticks to one
     # (consistent hashing of its game_id) and fails over to the next one in its ring
     # order (commentary/backends/endpoints.py).

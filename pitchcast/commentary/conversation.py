@@ -22,6 +22,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 import orjson
 
@@ -42,7 +43,14 @@ from pitchcast.schemas.records import Action, Batch, BatchOpening, Score
 from pitchcast.settings import Persona
 from pitchcast.story import Story, advance_story, new_story, notable_players
 
-__all__ = ["LiveTurn", "batch_so_far", "build_live_messages", "render_answer", "score_before"]
+__all__ = [
+    "LiveTurn",
+    "batch_so_far",
+    "build_live_messages",
+    "fork_request",
+    "render_answer",
+    "score_before",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,3 +187,28 @@ def build_live_messages(
     )  # fmt: skip
     messages.append({"role": "user", "content": text})
     return messages
+
+
+def fork_request(
+    messages: list[dict[str, str]], row: int, *, structured: bool
+) -> tuple[list[dict[str, str]], dict[str, Any], str]:
+    """The last part of one fork's request: (messages, extra body fields, pre-filled text).
+
+    Structured outputs: the messages unchanged (every fork's prompt is the same bytes)
+    and the JSON schema of ``row`` alone names the row (its ``response_format``). vLLM
+    applies the schema's grammar to the generated tokens only, from its start, so it
+    cannot follow a pre-filled partial JSON answer. Lines: an assistant turn pre-filled
+    with the row's marker (``7|``) that vLLM continues (``continue_final_message``,
+    which excludes ``add_generation_prompt``) up to the end of the line (``stop``).
+    DESIGN.md section 4,
+    "A burst written side by side", cites vLLM's and RunPod worker-vllm's sources.
+    """
+    if structured:
+        return messages, {}, ""
+    marker = f"{row}|"
+    extra = {
+        "continue_final_message": True,
+        "add_generation_prompt": False,
+        "stop": ["\n"],
+    }
+    return [*messages, {"role": "assistant", "content": marker}], extra, marker

@@ -6,8 +6,10 @@ LLM owes the worker, in order:
 
 1. the breaker: while it lets nothing through, nothing is sent (``circuit_open``);
 2. the deadline (``asyncio.timeout_at``), which covers the wait for a slot too;
-3. one of the worker's in-flight slots, held only while the request is in flight
-   (``llm_in_flight``), so a hanging match never holds more than its own requests;
+3. one of the worker's in-flight slots (:mod:`.in_flight`), held only while the
+   request is in flight (``llm_in_flight``), so a hanging match never holds more than
+   its own requests; a burst's extra forks bring a spare slot they already hold
+   (``holding_slot``), taken only from idle capacity;
 4. the breaker's verdict on what came back: an answer (even one judged invalid) is a
    success; a timeout, an outage or anything unexpected a failure; a refusal (a
    permanent 4xx), an open circuit met by the backend, a cancellation: no verdict, and
@@ -30,6 +32,7 @@ that ignores the verdicts given here.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -37,6 +40,7 @@ from typing import Generic, Protocol, TypeVar
 
 from pitchcast.commentary.backends.base import ItemCallback
 from pitchcast.commentary.breaker import Breaker
+from pitchcast.commentary.in_flight import SlotPool
 from pitchcast.commentary.validation import wording_refusals
 from pitchcast.exceptions import (
     CommentaryRejected,
@@ -48,7 +52,7 @@ from pitchcast.exceptions import (
 from pitchcast.metrics import Metrics
 from pitchcast.schemas.records import CommentaryItem, Usage
 
-__all__ = ["Guarded", "GuardedLLM", "refused_reason", "rejected_reason"]
+__all__ = ["FailureGroup", "Guarded", "GuardedLLM", "refused_reason", "rejected_reason"]
 
 logger = logging.getLogger("pitchcast.commentary")
 
@@ -101,7 +105,7 @@ class GuardedLLM:
         self.endpoint = endpoint
         self.backend = backend
         # One bound for all matches of this worker: the LLM endpoint's concurrency.
-        self.in_flight = asyncio.Semaphore(max_in_flight)
+        self.slots = SlotPool(max_in_flight)
         self._openings_seen = getattr(breaker, "times_opened", 0)
 
     async def call(
@@ -114,13 +118,19 @@ class GuardedLLM:
         context: Mapping[str, object],
         on_item: ItemCallback | None = None,
         judge: Judge[AnswerT] | None = None,
+        holding_slot: bool = False,
+        failures: FailureGroup | None = None,
     ) -> Guarded[AnswerT]:
         """``send(on_item)`` under the breaker, a slot and ``deadline`` (loop time).
 
         ``persona`` and ``mode`` label the timings; ``context`` names the request in
-        logs (its ``commentary_id`` at least). Never raises for the backend's sake:
-        cancellation and :class:`~pitchcast.exceptions.DeliveryFailed` (a line the
-        agent could not publish, not the LLM's failure) go through.
+        logs (its ``commentary_id`` at least). ``holding_slot``: the caller holds a
+        slot of :attr:`slots` already (a spare one), so none is taken here.
+        ``failures``: the request's group (a burst's forks), whose failures count once
+        on the breaker. Never
+        raises for the backend's sake: cancellation and
+        :class:`~pitchcast.exceptions.DeliveryFailed` (a line the agent could not
+        publish, not the LLM's failure) go through.
         """
         if not self.breaker.allow():
             return Guarded(None, "circuit_open")
@@ -133,7 +143,7 @@ class GuardedLLM:
         try:
             async with asyncio.timeout_at(deadline) as scope:
                 try:
-                    async with self.in_flight:
+                    async with contextlib.nullcontext() if holding_slot else self.slots.take():
                         called = True
                         timer.start(loop.time())
                         metrics.add("llm_in_flight", 1)
@@ -147,10 +157,8 @@ class GuardedLLM:
                     raise _BackendTimeout from None  # the backend's own, not the deadline
         except TimeoutError:
             # Only a request that was sent says something about the endpoint.
-            verdict = called
             outcome = "deadline"
-            if called:
-                self._failed(context)
+            verdict = called and self._failed_once(context, failures)
             return Guarded(None, "deadline")
         except LLMCircuitOpen:
             outcome = "circuit_open"
@@ -160,9 +168,8 @@ class GuardedLLM:
             outcome = exc.kind
             return Guarded(None, refused_reason(exc))
         except LLMError as exc:
-            verdict = True
             outcome = exc.kind
-            self._failed(context)
+            verdict = self._failed_once(context, failures)
             return Guarded(None, exc.kind)
         except CommentaryRejected as exc:
             # The endpoint answered: it is up, the answer was bad. Not a breaker failure.
@@ -172,16 +179,14 @@ class GuardedLLM:
             self._count_refusals(exc.reasons)
             return Guarded(None, rejected_reason(exc))
         except _BackendTimeout:
-            verdict = True
             outcome = "LLMTimeout"
-            self._failed(context)
+            verdict = self._failed_once(context, failures)
             return Guarded(None, "LLMTimeout")
         except DeliveryFailed:
             raise  # a line could not be published: not the LLM's failure
         except Exception as exc:
-            verdict = True
             outcome = "unexpected"
-            self._failed(context)
+            verdict = self._failed_once(context, failures)
             logger.exception(
                 "pitchcast.commentary.backend_error",
                 extra={**context, "backend": self.backend, "error_kind": type(exc).__name__},
@@ -232,6 +237,18 @@ class GuardedLLM:
 
     # --- verdicts ---------------------------------------------------------------------
 
+    def _failed_once(self, context: Mapping[str, object], group: FailureGroup | None) -> bool:
+        """A failure verdict, unless one request of ``group`` already gave one: forks
+        sent together that time out together are one slow moment of the endpoint, not
+        several (r forks would otherwise open the breaker for every match at once).
+        False when no verdict was given (a half-open probe taken is then handed back)."""
+        if group is not None:
+            if group.counted:
+                return False
+            group.counted = True
+        self._failed(context)
+        return True
+
     def _failed(self, context: Mapping[str, object]) -> None:
         if self._count_openings(self.breaker.record_failure()):
             logger.warning(
@@ -261,6 +278,16 @@ class GuardedLLM:
         if new:
             self.metrics.add("breaker_opened", new, endpoint=self.endpoint)
         return new
+
+
+class FailureGroup:
+    """Requests sent together (the forks of one live burst): their failures give the
+    breaker one verdict (:meth:`GuardedLLM.call`'s ``failures``)."""
+
+    __slots__ = ("counted",)
+
+    def __init__(self) -> None:
+        self.counted = False
 
 
 class _LineTimer:

@@ -1,8 +1,10 @@
 """Lanes: per (match, persona), the match's batches written one after the other.
 
-* ``live`` mode: as soon as actions arrive, the lane asks for their lines (at most one
-  request in flight per lane; everything that arrived meanwhile goes in the next one;
-  never across a batch boundary); each line is published the moment it is valid;
+* ``live`` mode: as soon as actions arrive, the lane asks for their lines as one burst
+  (:meth:`Lanes.rows_to_write`; with ``llm_live_forks`` > 1 one request per row, sent
+  at once: :mod:`.live`); everything that arrived meanwhile waits for the burst's turn
+  to be appended and goes in the next one, never across a batch boundary; each line
+  is published the moment it and the burst's earlier lines are valid;
 * ``batch`` mode, or a batch whose first records this worker never saw: the lane waits
   for the close and writes the whole batch at once (the commentary service: cache,
   lock, retries, repair, template fallback), publishing each line as it is valid.
@@ -236,6 +238,7 @@ class Lanes:
             writer,
             deadline_s=settings.llm_live_deadline_s,
             structured=settings.llm_structured_output,
+            forks=settings.llm_live_forks,
         )
 
     async def run(self, desk: Desk, persona: Persona) -> None:
@@ -243,11 +246,16 @@ class Lanes:
         result is handed to the work (the agent publishes it). Runs until cancelled;
         a failure no retry fixed raises."""
         index = desk.next_to_publish or 0
-        while True:
-            work = await desk.get(index)
-            work.results[persona] = await self.write(desk, work, persona)
-            work.notify()
-            index += 1
+        slots = self.writer.guarded.slots
+        slots.add_lane()  # forks of other lanes leave this lane a slot (in_flight.py)
+        try:
+            while True:
+                work = await desk.get(index)
+                work.results[persona] = await self.write(desk, work, persona)
+                work.notify()
+                index += 1
+        finally:
+            slots.add_lane(-1)
 
     async def write(
         self, desk: Desk, work: BatchWork, persona: Persona
@@ -311,9 +319,7 @@ class Lanes:
         while True:
             start, known = book.next_position(), work.known()
             if start < known:
-                # Density: the LLM is asked only for the shown rows; the others are
-                # stored at once as told with another line (LineBook.emit).
-                rows = await book.settle_silent(range(start + 1, known + 1))
+                rows = await self.rows_to_write(book, start, known)
                 if not rows:
                     continue
 
@@ -340,6 +346,15 @@ class Lanes:
                 break
             await work.changed()
         return self._assemble(work, book, reasons, Usage(usage[0], usage[1]), None)
+
+    @staticmethod
+    async def rows_to_write(book: LineBook, start: int, known: int) -> list[int]:
+        """The next burst of a live lane: of the rows (1-based) after the ``start`` lines
+        written, up to the ``known`` actions, the shown ones. The one place that says
+        which rows a burst writes: at a density below ``every`` the silent rows are
+        stored at once as told with another line (:meth:`LineBook.settle_silent`), and
+        the LLM is asked only for the shown ones."""
+        return await book.settle_silent(range(start + 1, known + 1))
 
     async def _write_whole(
         self, work: BatchWork, persona: Persona, book: LineBook

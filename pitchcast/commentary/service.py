@@ -54,6 +54,7 @@ from pitchcast.commentary.backends.base import CommentaryBackend, CommentaryResu
 from pitchcast.commentary.backends.endpoints import endpoint_label
 from pitchcast.commentary.breaker import Breaker, CircuitBreaker
 from pitchcast.commentary.guarded import GuardedLLM
+from pitchcast.commentary.in_flight import SlotPool
 from pitchcast.exceptions import DeliveryFailed
 from pitchcast.metrics import BREAKER_STATE_CODES, Metrics
 from pitchcast.schemas.records import Batch, CommentaryItem, Usage, commentary_id_for
@@ -200,9 +201,9 @@ class CommentaryService:
         return self.guarded.breaker
 
     @property
-    def in_flight(self) -> asyncio.Semaphore:
+    def in_flight(self) -> SlotPool:
         """The worker's in-flight slots, shared by batch and live requests."""
-        return self.guarded.in_flight
+        return self.guarded.slots
 
     @property
     def endpoint(self) -> str:

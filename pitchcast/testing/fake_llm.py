@@ -69,7 +69,7 @@ from urllib.parse import parse_qs
 
 from pitchcast.testing.answer import Answer
 from pitchcast.testing.engine import AsyncEngine
-from pitchcast.testing.fake_writer import CONTENT_FAULTS, write_answer
+from pitchcast.testing.fake_writer import CONTENT_FAULTS, schema_rows, write_answer
 from pitchcast.testing.faults import DEFAULT_RANDOM_FAULTS, Fault, FaultKind, error_object
 from pitchcast.testing.mini_http import MiniHTTPServer, Request
 from pitchcast.testing.profiles import Profile, profile_named
@@ -393,7 +393,7 @@ class FakeLLMServer(MiniHTTPServer):
             ids, pieces, eos = ids[:max_tokens], pieces[:max_tokens], False
         user = payload.get("user")
         engine_request = engine.submit(
-            chat_token_ids(messages),
+            chat_token_ids(messages, continue_final=bool(payload.get("continue_final_message"))),
             ids,
             eos=eos,
             user=user if isinstance(user, str) and user else "unknown",
@@ -424,12 +424,15 @@ class FakeLLMServer(MiniHTTPServer):
     def _answer(self, payload: dict[str, Any], fault: Fault | None) -> str:
         """The text of the answer (subclasses may reshape it; the engine times its tokens)."""
         response_format = payload.get("response_format") or {}
-        return write_answer(
+        text = write_answer(
             payload["messages"],
             structured=response_format.get("type") in ("json_schema", "json_object"),
             fault=fault.kind if fault is not None and fault.kind in CONTENT_FAULTS else None,
+            schema_rows=schema_rows(response_format),
+            prefilled=bool(payload.get("continue_final_message")),
             **({"invented_name": fault.name} if fault is not None else {}),
         )
+        return _until_stop(text, payload.get("stop"))
 
     async def _stream(
         self, writer: asyncio.StreamWriter, answer: Answer, *, include_usage: bool
@@ -473,6 +476,13 @@ class FakeLLMServer(MiniHTTPServer):
             writer, final + tail + f"{len(done):x}\r\n".encode() + done + b"\r\n0\r\n\r\n"
         )
         return True
+
+
+def _until_stop(text: str, stop: Any) -> str:
+    """``text`` up to its first ``stop`` string (not included), as vLLM cuts it."""
+    stops = [stop] if isinstance(stop, str) else stop if isinstance(stop, list) else []
+    cuts = [text.find(s) for s in stops if isinstance(s, str) and s and s in text]
+    return text[: min(cuts)] if cuts else text
 
 
 def _flag(query: str, name: str) -> bool:

@@ -17,6 +17,11 @@ Two prompt shapes are understood:
 Teams, players and action rows are gathered across ALL user messages (a later message
 adds rows; action rows are keyed by their ``n``), and lines are written for the rows of
 the LAST user message's ``[요청]``. A line names only players and teams defined so far.
+
+A fork of a live burst (pitchcast's ``fork``) asks for one row of that ``[요청]``: in
+the JSON format, its schema's rows say which (:func:`schema_rows`; a real model's
+grammar allows no other); in lines, the chat ends with an assistant turn pre-filled
+with the row's marker (``7|``, ``continue_final_message``): the answer continues it.
 """
 
 from __future__ import annotations
@@ -40,7 +45,14 @@ from pitchcast.commentary.prompt import (
     parse_rows,
 )
 
-__all__ = ["CONTENT_FAULTS", "PromptRows", "read_prompt", "requested_rows", "write_answer"]
+__all__ = [
+    "CONTENT_FAULTS",
+    "PromptRows",
+    "read_prompt",
+    "requested_rows",
+    "schema_rows",
+    "write_answer",
+]
 
 # Faults that change the written content (the server's other faults change the transport).
 CONTENT_FAULTS = frozenset(
@@ -126,6 +138,29 @@ def requested_rows(messages: Sequence[Any], rows: PromptRows) -> list[int]:
     return sorted(rows.actions)
 
 
+def schema_rows(response_format: Any) -> list[int] | None:
+    """The rows a ``response_format`` JSON schema allows (its ``const`` row numbers),
+    None when it names none."""
+    try:
+        lines = response_format["json_schema"]["schema"]["properties"]["lines"]
+        rows = [int(item["prefixItems"][0]["const"]) for item in lines["prefixItems"]]
+    except (KeyError, TypeError, ValueError, IndexError):
+        return None
+    return rows or None
+
+
+_MARKER_RE = re.compile(r"^\s*(\d+)\|$")
+
+
+def _prefilled_row(messages: Sequence[Any]) -> int | None:
+    """The row of a pre-filled last assistant turn (``7|``), else None."""
+    last = messages[-1] if messages else None
+    if not isinstance(last, dict) or last.get("role") != "assistant":
+        return None
+    match = _MARKER_RE.match(str(last.get("content") or ""))
+    return int(match.group(1)) if match else None
+
+
 # --- writing commentary --------------------------------------------------------------
 
 # Per K League type: (polite broadcast phrase, casual phrase). ``{p}`` is the player
@@ -205,12 +240,23 @@ def _tone(row: dict[str, str], casual: bool) -> str:
     return "playful" if casual else "calm"
 
 
+# How a line opens, by its place in the request's rows (a burst): a model that sees the
+# burst varies its openings, so the lines of one burst do not all start alike.
+_LEADS = (
+    ("", ""),
+    ("{zone}에서 ", "{zone}에서 "),
+    ("이번에는 ", "이번엔 "),
+    ("이어서 ", "곧바로 "),
+)
+
+
 def _line_text(
     row: dict[str, str],
     rows: PromptRows,
     casual: bool,
     length: tuple[int, int],
     rng: random.Random,
+    place: int = 0,
 ) -> str:
     # Only references the chat has defined so far (a row naming an unknown one falls
     # back to its team, then to no name at all).
@@ -221,6 +267,10 @@ def _line_text(
     team_ref = f"{{{team}}}" if team else "팀"
     who = f"{{{player}}}{rng.choice(('이', '가'))}" if player else team_ref
     phrase = _PHRASES.get(row.get("type", ""), _DEFAULT_PHRASE)[1 if casual else 0]
+    lead = _LEADS[place % len(_LEADS)][1 if casual else 0]
+    if lead.startswith("{zone}") and "{zone}에서 " not in phrase:
+        lead = _LEADS[2][1 if casual else 0]
+    phrase = lead + phrase.replace(lead, "", 1) if lead else phrase
     text = phrase.format(p=who, t=team_ref, zone=_zone(row), way=_way(row))
     low, high = length
     target = rng.randint(low, high)
@@ -235,14 +285,21 @@ def _line_text(
 
 
 def _write_lines(
-    rows: PromptRows, wanted: list[int], *, casual: bool, length: tuple[int, int], seed: int
+    rows: PromptRows,
+    wanted: list[int],
+    *,
+    casual: bool,
+    length: tuple[int, int],
+    seed: int,
+    burst: Sequence[int] = (),
 ) -> list[list[Any]]:
     rng = random.Random(seed)
     lines: list[list[Any]] = []
     for number in wanted:
         action = rows.actions.get(number)
         if action is not None:
-            text = _line_text(action, rows, casual, length, rng)
+            place = burst.index(number) if number in burst else 0
+            text = _line_text(action, rows, casual, length, rng, place)
             lines.append([number, _tone(action, casual), text])
     return lines
 
@@ -285,9 +342,15 @@ def write_answer(
     structured: bool,
     fault: str | None = None,
     invented_name: str = "이동국",
+    schema_rows: Sequence[int] | None = None,
+    prefilled: bool = False,
 ) -> str:
     """The answer to ``messages``: lines for the requested rows (``fault`` one of
-    :data:`CONTENT_FAULTS` spoils them); "네" for a chat with no action rows."""
+    :data:`CONTENT_FAULTS` spoils them); "네" for a chat with no action rows.
+
+    ``schema_rows``: the rows the JSON schema allows (they win over ``[요청]``);
+    ``prefilled``: the last assistant turn is continued (a ``7|`` marker: that row's
+    line, without the marker)."""
     rows = read_prompt(messages)
     if rows is None:
         return "네"  # a warm-up or any other prompt: one short token
@@ -296,8 +359,16 @@ def write_answer(
     casual = "반말" in system
     match = _LENGTH_RE.search(system)
     length = (int(match.group(1)), int(match.group(2))) if match else LINE_CHARS
-    wanted = requested_rows(messages, rows)
+    wanted = burst = requested_rows(messages, rows)
+    marker_row = _prefilled_row(messages) if prefilled else None
+    if marker_row is not None:
+        wanted = [marker_row]
+    elif structured and schema_rows:
+        wanted = [row for row in schema_rows if row in rows.actions] or wanted
     seed = len(first_user) * 31 + sum(wanted)
-    lines = _write_lines(rows, wanted, casual=casual, length=length, seed=seed)
+    lines = _write_lines(rows, wanted, casual=casual, length=length, seed=seed, burst=burst)
     lines = _apply_content_fault(lines, fault, invented_name)
-    return _render(lines, structured=structured, malformed=fault == "malformed")
+    text = _render(lines, structured=structured, malformed=fault == "malformed")
+    if marker_row is not None:
+        text = text.removeprefix(f"{marker_row}|")  # the marker is already in the chat
+    return text

@@ -183,8 +183,11 @@ def _content_text(content: Any) -> str:
     return "" if content is None else str(content)
 
 
-def chat_token_ids(messages: Sequence[Any]) -> list[int]:
-    """The prompt ids of ``messages`` rendered with Qwen2.5's chat template."""
+def chat_token_ids(messages: Sequence[Any], *, continue_final: bool = False) -> list[int]:
+    """The prompt ids of ``messages`` rendered with Qwen2.5's chat template.
+
+    ``continue_final`` (vLLM's ``continue_final_message``): the last message is left
+    open, without its ``<|im_end|>`` and without a generation prompt after it."""
     turns = [
         (str(m.get("role") or "user"), _content_text(m.get("content")))
         for m in messages
@@ -192,8 +195,13 @@ def chat_token_ids(messages: Sequence[Any]) -> list[int]:
     ]
     if not turns or turns[0][0] != "system":
         turns.insert(0, ("system", QWEN_DEFAULT_SYSTEM))
+    open_turn = turns.pop() if continue_final and len(turns) > 1 else None
     ids: list[int] = []
     for role, content in turns:
         ids.extend(_message_ids(role, content))
+    if open_turn is not None:
+        role, content = open_turn
+        ids.extend((IM_START, *encode(f"{role}\n{content}")))
+        return ids
     ids.extend((IM_START, *encode("assistant\n")))
     return ids

@@ -110,6 +110,12 @@ class ManualAckStream:
         self.acked.append(event.message.offset)
 
 
+# Ends every line the scripted "LLM" writes. Glued to the last word: a tag of its own
+# (a leading word, or a sentence) would give every line of a burst the same opening or
+# shape, and the burst check (pitchcast.checks.bursts) would rewrite them.
+LLM_TAG = "[llm]"
+
+
 class ScriptedRowsBackend(TemplateBackend):
     """A live-capable "LLM": template text, tagged, after ``delay_s``; hangs for some games."""
 
@@ -119,7 +125,10 @@ class ScriptedRowsBackend(TemplateBackend):
     def __init__(self, *, delay_s: float = 0.0, hang_games: set[int] | None = None) -> None:
         self.delay_s = delay_s
         self.hang_games = hang_games or set()
+        # Per live request: (game, batch, the rows it writes: a fork's row alone).
         self.calls: list[tuple[int, int, tuple[int, ...]]] = []
+        # Per live burst: (game, batch, its rows), whether one request or forks wrote it.
+        self.bursts: list[tuple[int, int, tuple[int, ...]]] = []
         self.batch_calls: list[tuple[int, int]] = []
         self.batch_rows: list[tuple[int, ...] | None] = []
 
@@ -140,7 +149,7 @@ class ScriptedRowsBackend(TemplateBackend):
         await asyncio.sleep(self.delay_s)
         written = await super().write(batch, persona)
         items = tuple(
-            CommentaryItem(i.action_id, i.time_seconds, i.tone, "[llm] " + i.description)
+            CommentaryItem(i.action_id, i.time_seconds, i.tone, i.description + LLM_TAG)
             for i in written.items
         )
         if on_item is not None:
@@ -158,18 +167,22 @@ class ScriptedRowsBackend(TemplateBackend):
         settled: Mapping[int, CommentaryItem] | None = None,
         deadline: float | None = None,
         on_item: ItemCallback | None = None,
+        fork: int | None = None,
     ) -> RowsAnswer:
-        self.calls.append((batch.game_id, batch.batch_index, tuple(rows)))
+        written = tuple(rows) if fork is None else (fork,)
+        self.calls.append((batch.game_id, batch.batch_index, written))
+        if fork is None or fork == rows[0]:
+            self.bursts.append((batch.game_id, batch.batch_index, tuple(rows)))
         if batch.game_id in self.hang_games:
             await asyncio.Event().wait()
         await asyncio.sleep(self.delay_s)
-        answer = await super().write_rows(batch, persona, turns, rows, settled=settled)
+        answer = await super().write_rows(batch, persona, turns, rows, settled=settled, fork=fork)
         items = {
-            row: CommentaryItem(i.action_id, i.time_seconds, i.tone, "[llm] " + i.description)
+            row: CommentaryItem(i.action_id, i.time_seconds, i.tone, i.description + LLM_TAG)
             for row, i in answer.items.items()
         }
         if on_item is not None:
-            for row in rows:
+            for row in written:
                 await on_item(items[row])
         return RowsAnswer(items=items, raw=dict(answer.raw), answer="", usage=Usage(10, 5))
 

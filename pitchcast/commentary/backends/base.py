@@ -72,11 +72,15 @@ class CommentaryBackend(Protocol):
         settled: Mapping[int, CommentaryItem],
         deadline: float | None = None,
         on_item: ItemCallback | None = None,
+        fork: int | None = None,
     ) -> RowsAnswer:
         """The valid lines of ``rows`` (1-based positions of ``batch``, the actions so
         far) after ``turns``, ``settled`` being the rows written before; each valid line
         goes to ``on_item`` in row order. ``deadline`` is absolute loop time. Raise a
-        ``PitchcastError`` on failure; rows left out are the caller's to fill."""
+        ``PitchcastError`` on failure; rows left out are the caller's to fill.
+
+        ``fork``: one row of ``rows`` (a burst) whose line alone this request writes,
+        from a prompt that every fork of the burst shares up to its last part."""
         ...
 
     async def aclose(self) -> None:

@@ -83,7 +83,7 @@ from pitchcast.commentary.backends.endpoints import (
 )
 from pitchcast.commentary.backends.failover import Failover
 from pitchcast.commentary.backends.wire import ChatWire, Completion
-from pitchcast.commentary.conversation import LiveTurn, build_live_messages
+from pitchcast.commentary.conversation import LiveTurn, build_live_messages, fork_request
 from pitchcast.commentary.density import silent_items
 from pitchcast.commentary.parsing import AnswerParser, ParsedItem
 from pitchcast.commentary.prompt import (
@@ -391,6 +391,7 @@ class OpenAIBackend:
         settled: Mapping[int, CommentaryItem],
         deadline: float | None = None,
         on_item: ItemCallback | None = None,
+        fork: int | None = None,
     ) -> RowsAnswer:
         """Live mode: the lines of ``rows`` of a batch still filling, in its conversation.
 
@@ -400,33 +401,52 @@ class OpenAIBackend:
         (loop time; by default the batch deadline from now); no repair round (a line
         is wanted within seconds: the caller fills what is missing). Raises
         :class:`~pitchcast.exceptions.LLMError` on failure.
+
+        With ``fork`` (one of ``rows``): one fork of the burst ``rows``, the line of that
+        row alone. Its prompt is every other fork's up to the last part
+        (:func:`~pitchcast.commentary.conversation.fork_request`):
+        the same messages, then a JSON schema of that one row (structured outputs), or
+        an assistant turn pre-filled with the row's marker that the model continues to
+        the end of the line.
         """
         config = self.config
         if deadline is None:
             deadline = asyncio.get_running_loop().time() + config.batch_deadline_s
         structured = config.structured_output
+        asked = list(rows) if fork is None else [fork]
+        # A fork's line settles without its neighbours' (another fork writes them).
+        others = {row: _NEIGHBOUR for row in rows if row not in asked}
         assembler = LineAssembler(
-            batch, max_chars=config.max_description_chars, settled=settled, persona=persona
+            batch,
+            max_chars=config.max_description_chars,
+            settled={**settled, **others},
+            persona=persona,
         )
         usage = _UsageSum()
         context = {"game_id": batch.game_id, "batch_index": batch.batch_index, "persona": persona}
         messages = build_live_messages(batch, persona, turns, rows, structured=structured)
+        extra: dict[str, Any] = {}
+        prefill = ""
+        if fork is not None:
+            messages, extra, prefill = fork_request(messages, fork, structured=structured)
         try:
             async with asyncio.timeout_at(deadline):
                 answer = await self._complete(
                     messages,
-                    rows,
+                    asked,
                     assembler,
                     game_id=batch.game_id,
                     deadline=deadline,
                     on_item=on_item,
                     usage=usage,
                     context=context,
+                    extra=extra,
+                    prefill=prefill,
                 )
         except TimeoutError as exc:
             raise LLMTimeout("no answer within the live deadline") from exc
         problems = assembler.end_attempt(note=self._note(answer))
-        wanted = set(rows)
+        wanted = set(asked)
         items = {
             row: item
             for row, item in zip(assembler.rows, assembler.settled, strict=False)
@@ -518,20 +538,24 @@ class OpenAIBackend:
         on_item: ItemCallback | None = None,
         usage: _UsageSum | None = None,
         context: dict[str, Any] | None = None,
+        extra: Mapping[str, Any] | None = None,
+        prefill: str = "",
     ) -> _Answer:
         """One answer to ``messages`` for ``rows``, fed line by line to ``assembler``.
 
         The match's endpoints are tried in its ring order (``game_id``), with retries
         while one can still start before ``deadline`` (absolute ``loop.time()``):
         :class:`~.failover.Failover`. The caller bounds the whole exchange by the
-        deadline (``asyncio.timeout_at``).
+        deadline (``asyncio.timeout_at``). ``extra`` goes into the request body as is;
+        ``prefill`` is the start of the answer the request already holds (read first).
         """
         payload = self._payload(messages, rows, game_id=game_id)
+        payload.update(extra or {})
 
         async def attempt(endpoint: Endpoint, budget: float) -> _Answer:
             # Rows settled by an earlier, interrupted attempt stay as they went out.
             assembler.begin_attempt()
-            answer = await self._read(endpoint, payload, budget, assembler, on_item)
+            answer = await self._read(endpoint, payload, budget, assembler, on_item, prefill)
             if usage is not None:
                 usage.add(answer.usage)
             return answer
@@ -550,9 +574,11 @@ class OpenAIBackend:
         budget: float,
         assembler: LineAssembler,
         on_item: ItemCallback | None,
+        prefill: str = "",
     ) -> _Answer:
         """One request's answer: its text parsed into lines as it arrives, each line
-        checked by ``assembler``, the settled ones handed to ``on_item`` in row order."""
+        checked by ``assembler``, the settled ones handed to ``on_item`` in row order.
+        ``prefill`` (the pre-filled start of the answer) is read before the stream."""
         parser = AnswerParser()
         parsed_count = 0
 
@@ -565,6 +591,8 @@ class OpenAIBackend:
                         await on_item(settled)
 
         completion = Completion(None, Usage())
+        if prefill:
+            await take(parser.feed(prefill))
         async with contextlib.aclosing(self._wire.exchange(endpoint, payload, budget)) as pieces:
             async for piece in pieces:
                 if isinstance(piece, Completion):
@@ -608,3 +636,7 @@ class OpenAIBackend:
         if answer.finish_reason == "length":
             notes.append(f"the answer was cut at max_tokens={self.config.max_tokens}")
         return "; ".join(notes) or None
+
+
+# Stands for a burst row another fork writes: settled as far as this fork's line goes.
+_NEIGHBOUR = CommentaryItem(0, 0.0, "calm", "")

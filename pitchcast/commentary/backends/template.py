@@ -61,9 +61,14 @@ class TemplateBackend:
         settled: Mapping[int, CommentaryItem] | None = None,
         deadline: float | None = None,
         on_item: ItemCallback | None = None,
+        fork: int | None = None,
     ) -> RowsAnswer:
-        """Live mode: the lines of ``rows`` (1-based) of a batch still filling, in order."""
+        """Live mode: the lines of ``rows`` (1-based) of a batch still filling, in order
+        (with ``fork``, the line of that row alone)."""
         items = write_template_rows(batch, persona, rows, self.density)
+        if fork is not None:
+            rows = [fork]
+            items = {fork: items[fork]}
         if on_item is not None:
             for row in rows:
                 await on_item(items[row])

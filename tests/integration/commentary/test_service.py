@@ -482,13 +482,10 @@ async def test_waiting_for_a_free_llm_slot_counts_toward_the_deadline(
     """A batch that gets no LLM slot within its deadline goes to the template, uncounted."""
     llm = FakeLLM()
     service = services(llm, deadline_s=0.3, max_in_flight=1)
-    await service.in_flight.acquire()  # every slot busy (as with slow calls of other matches)
-    try:
+    async with service.in_flight.take():  # every slot busy (as with other matches' calls)
         started = time.perf_counter()
         result = is_result(await service.write(make_batch(), "CASTER"))
         elapsed = time.perf_counter() - started
-    finally:
-        service.in_flight.release()
     assert result.fallback_reason == "deadline" and llm.calls == 0
     assert 0.25 <= elapsed < 0.6, elapsed
     # The LLM was never asked, so this is not evidence against it.

@@ -10,7 +10,7 @@ import pytest
 
 from pitchcast.commentary.backends.base import ItemCallback
 from pitchcast.commentary.breaker import CircuitBreaker
-from pitchcast.commentary.guarded import GuardedLLM
+from pitchcast.commentary.guarded import FailureGroup, GuardedLLM
 from pitchcast.exceptions import (
     CommentaryRejected,
     DeliveryFailed,
@@ -173,7 +173,6 @@ async def test_a_deadline_met_waiting_for_a_slot_is_no_request_and_no_verdict() 
     guarded, breaker, clock = _guarded(slots=1, failures=1)
     breaker.record_failure()
     clock.now = 11.0  # half open: the next call is the probe
-    await guarded.in_flight.acquire()  # every slot busy
     sent = False
 
     async def send(on_line: ItemCallback) -> Reply:
@@ -181,10 +180,8 @@ async def test_a_deadline_met_waiting_for_a_slot_is_no_request_and_no_verdict() 
         sent = True
         return Reply("")
 
-    try:
+    async with guarded.slots.take():  # every slot busy
         called = await _call(guarded, send, within=0.05)
-    finally:
-        guarded.in_flight.release()
     assert called.reason == "deadline" and not sent
     assert guarded.metrics.get("llm_requests") == 0
     # The probe it had taken is free again.
@@ -322,3 +319,20 @@ async def test_lines_refused_for_wording_are_counted_by_kind() -> None:
     await _call(guarded, live)
     assert guarded.metrics.get("lines_refused", check="unsupported.manner") == 2
     assert guarded.metrics.get("lines_refused", check="unsupported.gesture") == 1
+
+
+async def test_requests_sent_together_give_the_breaker_one_failure() -> None:
+    """Issue 15: the forks of one burst failing together are one failure, not r (five
+    forks would open a five-failure breaker for every match at once)."""
+    guarded, breaker, _ = _guarded(failures=2)
+
+    async def send(on_line: ItemCallback) -> Reply:
+        raise LLMUnavailable("503")
+
+    group = FailureGroup()
+    called = await asyncio.gather(*(_call(guarded, send, failures=group) for _ in range(4)))
+    assert {c.reason for c in called} == {"LLMUnavailable"}
+    assert breaker.consecutive_failures == 1 and breaker.state == "closed"
+    assert guarded.metrics.get("llm_requests", outcome="LLMUnavailable") == 4
+    await _call(guarded, send, failures=FailureGroup())  # the next burst: one more
+    assert breaker.state == "open"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -12,7 +13,7 @@ from pitchcast.commentary.live import LiveWriter
 from pitchcast.commentary.service import CommentaryService
 from pitchcast.exceptions import LLMUnavailable
 from pitchcast.metrics import Metrics
-from pitchcast.schemas.records import CommentaryItem
+from pitchcast.schemas.records import CommentaryItem, Usage
 from tests.support.commentary_batches import korean_batch
 
 
@@ -84,3 +85,153 @@ async def test_a_failed_live_request_falls_back_and_is_counted() -> None:
     assert written.fallback_reason == "LLMUnavailable"
     assert metrics.get("fallbacks", reason="LLMUnavailable", source="template") == 1
     assert metrics.get("llm_requests", outcome="LLMUnavailable") == 1
+
+
+# --- forks (issue 15) ---------------------------------------------------------------------
+
+
+class ForkLLM(RowsLLM):
+    """Writes one row per call (``fork``); counts calls in flight; row delays and texts
+    can be scripted."""
+
+    def __init__(
+        self,
+        delays: dict[int, float] | None = None,
+        texts: dict[int, str] | None = None,
+        failing: set[int] | None = None,
+    ) -> None:
+        super().__init__()
+        self.delays = delays or {}
+        self.texts = texts or {}
+        self.failing = failing or set()
+        self.in_flight = 0
+        self.peak = 0
+        self.forks: list[int | None] = []
+
+    async def write_rows(  # type: ignore[override]
+        self,
+        batch: Any,
+        persona: Any,
+        turns: Sequence[Any],
+        rows: Sequence[int],
+        *,
+        settled: Mapping[int, CommentaryItem] | None = None,
+        deadline: float | None = None,
+        on_item: ItemCallback | None = None,
+        fork: int | None = None,
+    ) -> RowsAnswer:
+        assert fork is not None, "with forks every request is a fork"
+        self.forks.append(fork)
+        self.in_flight += 1
+        self.peak = max(self.peak, self.in_flight)
+        try:
+            await asyncio.sleep(self.delays.get(fork, 0.01))
+            if fork in self.failing:
+                raise LLMUnavailable("503")
+            answer = await self.template.write_rows(batch, persona, turns, rows, fork=fork)
+            item = answer.items[fork]
+            if fork in self.texts:
+                item = CommentaryItem(
+                    item.action_id, item.time_seconds, item.tone, self.texts[fork]
+                )
+            if on_item is not None:
+                await on_item(item)
+            return RowsAnswer({fork: item}, {fork: item.description}, "", Usage(100, 20, 90))
+        finally:
+            self.in_flight -= 1
+
+
+def _fork_writer(primary: ForkLLM, metrics: Metrics, *, forks: int, slots: int = 8) -> LiveWriter:
+    store = RedisStore(enabled=False, metrics=metrics)
+    service = CommentaryService(
+        primary,  # type: ignore[arg-type]
+        TemplateBackend(),
+        store,
+        metrics=metrics,
+        max_in_flight=slots,
+    )
+    return LiveWriter(service, deadline_s=5.0, structured=False, forks=forks)
+
+
+async def _write_burst(writer: LiveWriter, rows: list[int]) -> tuple[Any, list[Any]]:
+    batch = korean_batch()
+    lines: list[tuple[int, str, float]] = []
+    loop = asyncio.get_running_loop()
+
+    async def on_item(item: CommentaryItem, source: str) -> None:
+        lines.append((item.action_id, source, loop.time()))
+
+    written = await writer.write_rows(batch, "CASTER", [], rows, settled={}, on_item=on_item)
+    return written, lines
+
+
+async def test_a_burst_is_written_side_by_side_and_released_in_row_order() -> None:
+    """Five rows, three forks: at most three requests at once; row 1 is slow, the others
+    wait for it and leave right after it; the burst is one assistant turn."""
+    metrics = Metrics()
+    primary = ForkLLM(delays={1: 0.2})  # within the straggler grace (0.25 s)
+    writer = _fork_writer(primary, metrics, forks=3)
+    started = asyncio.get_running_loop().time()
+    written, lines = await _write_burst(writer, [1, 2, 3, 4, 5])
+    batch = korean_batch()
+    assert [a for a, _, _ in lines] == [a.action_id for a in batch.actions[:5]]
+    assert {s for _, s, _ in lines} == {"llm"}
+    assert primary.peak == 3 and sorted(primary.forks) == [1, 2, 3, 4, 5]
+    # Rows 2-5 were written while row 1 was: the burst took ~one slow line, not the sum.
+    assert lines[-1][2] - started < 0.2 + 0.2
+    assert written.turn.rows == (1, 2, 3, 4, 5)
+    assert written.turn.answer.splitlines()[0].startswith("1|")
+    assert [line.split("|")[0] for line in written.turn.answer.splitlines()] == list("12345")
+    assert written.usage.prompt_tokens == 500 and written.usage.cached_prompt_tokens == 450
+    assert metrics.get("llm_requests", outcome="ok") == 5 and metrics.get("fallbacks") == 0
+
+
+async def test_a_line_repeating_an_earlier_one_of_its_burst_is_rewritten_by_the_template() -> None:
+    metrics = Metrics()
+    texts = {
+        1: "김민재가 왼쪽에서 앞으로 패스를 보냅니다.",
+        2: "이강인이 왼쪽에서 앞으로 패스를 보냅니다.",
+    }
+    writer = _fork_writer(ForkLLM(texts=texts), metrics, forks=4)
+    written, lines = await _write_burst(writer, [1, 2, 3])
+    assert [s for _, s, _ in lines] == ["llm", "template", "llm"]
+    assert written.items[2].description != texts[2]
+    assert written.fallback_reason == "repeated_in_burst: shape"
+    assert metrics.get("live_burst_repeats", persona="CASTER", kind="shape") == 1
+    assert metrics.get("fallbacks", reason="repeated_in_burst", source="mixed") == 1
+
+
+async def test_a_failed_fork_costs_only_its_own_row() -> None:
+    metrics = Metrics()
+    writer = _fork_writer(ForkLLM(failing={2}), metrics, forks=4)
+    written, lines = await _write_burst(writer, [1, 2, 3])
+    assert [s for _, s, _ in lines] == ["llm", "template", "llm"]
+    assert written.fallback_reason == "LLMUnavailable"
+    assert metrics.get("llm_requests", outcome="LLMUnavailable") == 1
+
+
+async def test_forks_beyond_the_lane_s_own_slot_wait_for_idle_capacity() -> None:
+    """Two slots, and two other lanes registered that hold none: no slot is spare, so the
+    burst's forks go one at a time on the lane's own slot (and still all get written)."""
+    metrics = Metrics()
+    primary = ForkLLM()
+    writer = _fork_writer(primary, metrics, forks=4, slots=2)
+    writer.service.guarded.slots.add_lane(2)
+    written, lines = await _write_burst(writer, [1, 2, 3, 4])
+    assert primary.peak == 1 and [s for _, s, _ in lines] == ["llm"] * 4
+    assert written.fallback_reason is None
+
+
+async def test_a_fork_still_out_when_its_burst_is_in_is_cut_and_written_by_the_template() -> None:
+    """Row 2 hangs: once rows 1 and 3 are in, it gets as long again (at least 0.25 s),
+    then the template writes it and its request is cancelled (no slot kept)."""
+    metrics = Metrics()
+    primary = ForkLLM(delays={2: 30.0})
+    writer = _fork_writer(primary, metrics, forks=3)
+    started = asyncio.get_running_loop().time()
+    written, lines = await _write_burst(writer, [1, 2, 3])
+    assert asyncio.get_running_loop().time() - started < 1.0
+    assert [s for _, s, _ in lines] == ["llm", "template", "llm"]
+    assert written.fallback_reason == "straggler"
+    assert primary.in_flight == 0 and metrics.get("llm_in_flight") == 0
+    assert metrics.get("llm_requests", outcome="cancelled") == 1

@@ -19,6 +19,7 @@ from pitchcast.commentary.parsing import parse_answer
 from pitchcast.commentary.prompt import LINE_CHARS, build_messages
 from pitchcast.commentary.validation import validate_items
 from pitchcast.testing.fake_llm import FakeLLMServer, count_tokens, qwen_encoding, split_tokens
+from pitchcast.testing.qwen_tokens import IM_END, chat_token_ids
 from tests.support.commentary_batches import korean_batch
 from tests.support.llm import TEST_MODEL
 from tests.support.utils import unavailable
@@ -208,3 +209,14 @@ def test_cli_refuses_fixed_pacing_with_a_timed_profile() -> None:
     )
     assert result.returncode == 2
     assert "--profile instant" in result.stderr
+
+
+def test_a_continued_final_message_is_left_open() -> None:
+    """continue_final_message: the last turn has no end token and no generation prompt
+    follows, so the answer's tokens continue it (issue 15's forks)."""
+    closed = [{"role": "system", "content": "s"}, {"role": "user", "content": "u"}]
+    prefilled = [*closed, {"role": "assistant", "content": "3|"}]
+    open_ids = chat_token_ids(prefilled, continue_final=True)
+    assert open_ids[-1] != IM_END
+    assert open_ids[: len(chat_token_ids(closed)) - 2] == chat_token_ids(closed)[:-2]
+    assert chat_token_ids(prefilled) != open_ids

@@ -7,10 +7,11 @@ import re
 import pytest
 
 from pitchcast.checks.register import register_slips
+from pitchcast.commentary.conversation import build_live_messages, fork_request
 from pitchcast.commentary.parsing import parse_answer
-from pitchcast.commentary.prompt import build_messages, build_repair_messages
+from pitchcast.commentary.prompt import build_messages, build_repair_messages, response_format
 from pitchcast.schemas.records import TONES
-from pitchcast.testing.fake_writer import read_prompt, write_answer
+from pitchcast.testing.fake_writer import read_prompt, schema_rows, write_answer
 from tests.support.commentary_batches import korean_batch, sample_batches
 from tests.support.live_conversations import LIVE_TURNS, live_chat, repair_turn
 
@@ -102,3 +103,19 @@ def test_lines_keep_the_persona_register(persona: str) -> None:
         answer = write_answer(build_messages(batch, persona), structured=False)  # type: ignore[arg-type]
         for item in parse_answer(answer):
             assert register_slips(item.text, persona) == [], item.text
+
+
+def test_a_fork_gets_the_line_of_its_own_row_only() -> None:
+    """Issue 15: a fork's chat asks for a burst's rows; a pre-filled ``k|`` marker (lines)
+    or the JSON schema's rows (structured) say which row it writes."""
+    batch = korean_batch(4)
+    shared = build_live_messages(batch, "CASTER", [], [1, 2, 3, 4], structured=False)
+    messages, _, marker = fork_request(shared, 3, structured=False)
+    answer = write_answer(messages, structured=False, prefilled=True)
+    assert "\n" not in answer and not answer.startswith("3|")
+    assert [item.row for item in parse_answer(marker + answer)] == [3]
+    shared = build_live_messages(batch, "CASTER", [], [1, 2, 3, 4], structured=True)
+    rows = schema_rows(response_format([2]))
+    assert rows == [2] and schema_rows({}) is None
+    answer = write_answer(shared, structured=True, schema_rows=rows)
+    assert [item.row for item in parse_answer(answer)] == [2]

@@ -1,0 +1,80 @@
+"""OpenAIBackend live forks against the fake server: one row each, one shared prompt."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from pitchcast.commentary.conversation import build_live_messages, fork_request
+from pitchcast.testing.fake_llm import FakeLLMServer
+from tests.support.commentary_batches import korean_batch
+from tests.support.llm import MakeBackend
+
+pytestmark = pytest.mark.usefixtures("instant_retries")
+
+BATCH = korean_batch(4)
+ROWS = [1, 2, 3, 4]
+
+
+@pytest.mark.parametrize("structured", [True, False], ids=["json", "lines"])
+async def test_each_fork_writes_its_row_alone(
+    make_backend: MakeBackend, fake_llm: FakeLLMServer, structured: bool
+) -> None:
+    """Four forks at once: each answer holds the line of its own row, valid, names filled."""
+    backend = make_backend(structured_output=structured)
+    answers = await asyncio.gather(
+        *(backend.write_rows(BATCH, "CASTER", [], ROWS, settled={}, fork=row) for row in ROWS)
+    )
+    for row, answer in zip(ROWS, answers, strict=True):
+        assert list(answer.items) == [row] and answer.problems == ()
+        assert answer.items[row].action_id == BATCH.actions[row - 1].action_id
+        assert "{" not in answer.items[row].description and answer.raw[row]
+    assert fake_llm.request_count == 4
+
+
+async def test_json_forks_send_the_same_prompt_and_name_the_row_in_the_schema(
+    make_backend: MakeBackend, fake_llm: FakeLLMServer
+) -> None:
+    backend = make_backend(structured_output=True)
+    for row in ROWS:
+        await backend.write_rows(BATCH, "CASTER", [], ROWS, settled={}, fork=row)
+    requests = fake_llm.requests
+    assert all(r["messages"] == requests[0]["messages"] for r in requests)
+    assert requests[0]["messages"] == build_live_messages(
+        BATCH, "CASTER", [], ROWS, structured=True
+    )
+    schemas = [r["response_format"]["json_schema"]["schema"] for r in requests]
+    consts = [
+        [item["prefixItems"][0]["const"] for item in s["properties"]["lines"]["prefixItems"]]
+        for s in schemas
+    ]
+    assert consts == [[row] for row in ROWS]
+    assert all("continue_final_message" not in r for r in requests)
+
+
+async def test_line_forks_prefill_the_row_marker_and_stop_at_the_line_end(
+    make_backend: MakeBackend, fake_llm: FakeLLMServer
+) -> None:
+    """Plain lines: the shared messages, then an assistant turn ``k|`` that vLLM continues;
+    the prefix cache serves every fork but the first all the shared tokens."""
+    backend = make_backend(structured_output=False)
+    answers = []
+    for row in ROWS:
+        answers.append(await backend.write_rows(BATCH, "CASTER", [], ROWS, settled={}, fork=row))
+    shared = build_live_messages(BATCH, "CASTER", [], ROWS, structured=False)
+    for row, request in zip(ROWS, fake_llm.requests, strict=True):
+        assert request["messages"] == [*shared, {"role": "assistant", "content": f"{row}|"}]
+        assert request["continue_final_message"] is True
+        assert request["add_generation_prompt"] is False
+        assert request["stop"] == ["\n"]
+    later = answers[1:]
+    assert all(a.usage.cached_prompt_tokens >= a.usage.prompt_tokens - 32 for a in later)
+
+
+def test_fork_request_leaves_json_prompts_alone() -> None:
+    messages = [{"role": "system", "content": "s"}, {"role": "user", "content": "u"}]
+    assert fork_request(messages, 3, structured=True) == (messages, {}, "")
+    forked, extra, prefill = fork_request(messages, 3, structured=False)
+    assert forked[:2] == messages and forked[2] == {"role": "assistant", "content": "3|"}
+    assert prefill == "3|" and extra["continue_final_message"] is True
