@@ -19,7 +19,7 @@ from pitchcast.metrics import Metrics
 from pitchcast.schemas.records import Batch, BatchAction, BatchOpening, commentary_id_for
 from pitchcast.settings import load_settings
 from pitchcast.story import new_story
-from tests.support.agents import ScriptedRowsBackend
+from tests.support.agents import LLM_TAG, ScriptedRowsBackend
 from tests.support.commentary_batches import sample_batches
 from tests.unit.commentary.test_lanes import MemoryPublisher
 
@@ -72,7 +72,7 @@ async def test_live_lane_asks_only_for_shown_rows() -> None:
     # The match's first batch opens with the kick-off line (not an item of the record).
     assert [line.line_index for line in publisher.sent] == [100, *shown]
     assert publisher.sent[0].source == "control"
-    assert all(line.item.description.startswith("[llm] ") for line in publisher.sent[1:])
+    assert all(line.item.description.endswith(LLM_TAG) for line in publisher.sent[1:])
     assert [i.action_id for i in result.items] == [a.action_id for a in batch.actions]
     for item, decision in zip(result.items, told, strict=True):
         assert (item.shown, item.told_with) == (decision.shown, decision.told_with)
