@@ -184,13 +184,32 @@ async def run_mode(
         started = time.monotonic()
         await replay(settings, plans, speed=args.time_scale)
         run.replay_wall_s = time.monotonic() - started
-        # Every line, then (a batch's lines go before its record) the last records.
-        lines = await count_until(
-            args.bootstrap,
-            topics["PITCHCAST_TOPIC_LINES"],
-            run.lines_expected,
-            timeout=120 + 60 / args.time_scale,
-        )
+        if env.get("PITCHCAST_DENSITY", "every") == "every":
+            # Every line, then (a batch's lines go before its record) the last records.
+            lines = await count_until(
+                args.bootstrap,
+                topics["PITCHCAST_TOPIC_LINES"],
+                run.lines_expected,
+                timeout=120 + 60 / args.time_scale,
+            )
+        else:
+            # Below `every` only shown actions get a line: the records (one item per
+            # action, `shown` on each) say how many, and come after their lines.
+            records = await count_until(
+                args.bootstrap,
+                topics["PITCHCAST_TOPIC_COMMENTARY"],
+                run.records_expected,
+                timeout=120 + 60 / args.time_scale,
+            )
+            run.lines_expected = sum(
+                item.get("shown", True) for r in records for item in orjson.loads(r.value)["items"]
+            )
+            lines = await read_until(
+                args.bootstrap,
+                topics["PITCHCAST_TOPIC_LINES"],
+                lambda got: sum(not _is_moment(r) for r in got) >= run.lines_expected,
+                timeout=60,
+            )
         run.wall_s = time.monotonic() - started
         run.worker_cpu_s = cpu_seconds(worker.process.pid) - cpu0[0]
         run.server_cpu_s = cpu_seconds(server.process.pid) - cpu0[1]
@@ -217,6 +236,10 @@ async def run_mode(
     return run
 
 
+def _is_moment(record: Any) -> bool:
+    return bool(orjson.loads(record.value).get("source") == "control")
+
+
 def _measure(run: ModeRun, events: list, lines: list, records: list, handoff: list) -> None:  # type: ignore[type-arg]
     """Latencies from the broker timestamps of the four topics."""
     appended: dict[tuple[int, int], int] = {}
@@ -226,6 +249,8 @@ def _measure(run: ModeRun, events: list, lines: list, records: list, handoff: li
             appended[(v["game_id"], v["action_id"])] = r.timestamp
     for r in lines:
         v = orjson.loads(r.value)
+        if v.get("source") == "control":
+            continue  # kick-off, half-time, full time: lines of no action
         at = appended.get((v["game_id"], v["item"]["action_id"]))
         if at is not None:
             run.line_ms.append(r.timestamp - at)
