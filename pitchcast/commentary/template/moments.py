@@ -9,8 +9,9 @@ hand-off records, deterministically (a restarted owner finds the same moments):
 * before the first action of a batch whose opening story is empty: kick-off;
 * before the first action of a batch that starts a later period (the story's recent
   play is all from earlier periods): the start of that period;
-* after the last action of a batch closed by ``period_end``: half-time (period 1) or the
-  end of the period; by ``match_end``: full time.
+* after the last action of a batch closed by ``period_end``: half-time (period 1), the
+  end of the second half (period 2), or the end of the period (extra time); by
+  ``match_end``: full time.
 
 The sentences are in the phrasebook (``moment_*`` sections), in every persona; they
 state the teams and the score, nothing else. Pure.
@@ -36,7 +37,9 @@ __all__ = [
     "write_moment",
 ]
 
-MomentKind = Literal["kick_off", "second_half", "half_time", "period_end", "full_time"]
+MomentKind = Literal[
+    "kick_off", "second_half", "half_time", "second_half_end", "period_end", "full_time"
+]
 
 # The line index of a moment line on commentary-lines (its batch's commentary_id): past
 # every action position, one per place (before the batch's first action, after its last).
@@ -79,7 +82,11 @@ def moment_after(batch: Batch) -> Moment | None:
     if batch.close_reason == "match_end":
         return Moment("full_time", "after", last, batch.score)
     if batch.close_reason == "period_end":
-        kind: MomentKind = "half_time" if batch.period_id == 1 else "period_end"
+        # The feed sends period_end before match_end, and period_end closes the last
+        # batch: the end of the second half is what a fan is told at the whistle (it is
+        # true whether or not extra time follows; match_end finds no batch to close).
+        kinds: dict[int, MomentKind] = {1: "half_time", 2: "second_half_end"}
+        kind = kinds.get(batch.period_id, "period_end")
         return Moment(kind, "after", last, batch.score)
     return None
 

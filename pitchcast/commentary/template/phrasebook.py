@@ -87,6 +87,7 @@ STORY_SECTIONS: Mapping[str, frozenset[str]] = {
     "moment_kick_off": frozenset({"홈팀", "원정팀"}),
     "moment_second_half": frozenset({"홈팀", "원정팀"}),
     "moment_half_time": frozenset({"홈팀", "원정팀", "홈득점", "원정득점"}),
+    "moment_second_half_end": frozenset({"홈팀", "원정팀", "홈득점", "원정득점"}),
     "moment_period_end": frozenset({"홈팀", "원정팀", "홈득점", "원정득점"}),
     "moment_full_time": frozenset({"홈팀", "원정팀", "홈득점", "원정득점"}),
 }

@@ -44,7 +44,8 @@ def test_a_batch_that_starts_a_later_period_opens_with_its_start() -> None:
     ("reason", "period", "kind"),
     [
         ("period_end", 1, "half_time"),
-        ("period_end", 2, "period_end"),
+        ("period_end", 2, "second_half_end"),
+        ("period_end", 3, "period_end"),
         ("match_end", 2, "full_time"),
         ("full", 1, None),
         ("idle", 2, None),
