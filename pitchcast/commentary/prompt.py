@@ -9,8 +9,9 @@ cache of a byte-identical prefix):
 2. ``user``: the batch as data: match line, teams, running score, players, actions as
    CSV with only the columns the commentary needs: the zone, end zone and direction
    words pitchcast computes from the coordinates (the template writer's own words,
-   :func:`~pitchcast.commentary.actions.zone`; they replace the end coordinates), and the
-   start coordinates rounded to 2 decimals (how far from goal a shot was).
+   :func:`~pitchcast.commentary.template.actions.zone`; they replace the end
+   coordinates), and the start coordinates rounded to 2 decimals (how far from goal a
+   shot was).
 
 The system prompt also carries what a small model cannot work out: a glossary from every
 K League event type and result to its Korean broadcast term, and a worked example (8

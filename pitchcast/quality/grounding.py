@@ -7,8 +7,9 @@ the players and teams of the actions its batch held when the line was written, a
 match info's teams; any other roster name it writes out is an ungrounded mention.
 
 Names shorter than two characters are not looked for (a single letter occurs
-everywhere), and a name is found only as a word (see :func:`.particles.find_names`):
-``Player 1`` is not found inside ``Player 10``. A roster name inside a longer allowed
+everywhere), and a name is found only as a word (see
+:func:`pitchcast.checks.particles.find_names`): ``Player 1`` is not found inside
+``Player 10``. A roster name inside a longer allowed
 name (``Team A`` inside ``Team A2``) does not count. Names outside the roster cannot be
 told from ordinary words and are not looked for.
 """

@@ -226,7 +226,8 @@ class MinuteBucket:
 
 @dataclass(frozen=True, slots=True)
 class Story:
-    """The story of one match so far. Immutable: :func:`advance_story` returns a new one."""
+    """The story of one match so far. Immutable: :func:`~pitchcast.story.advance_story`
+    returns a new one."""
 
     home_team_id: int | None = None
     away_team_id: int | None = None
