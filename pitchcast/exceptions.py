@@ -30,7 +30,7 @@ Errors that callers may also catch as ``ValueError`` keep it as a second base (m
     ├── RefillIncomplete            a skipped offset range could not be read to its end
     │                               (agents.acks.ledger)
     ├── DlqError                    a dead-letter command that cannot be carried out as
-    │                               asked (streams.dead_letters)
+    │                               asked (streams.dead_letters.tooling)
     ├── DeliveryFailed              Kafka did not acknowledge a send within the budget
     ├── LLMError                    the LLM could not give an answer
     │   ├── LLMTimeout
