@@ -3,7 +3,7 @@
 Each channel's messages are resolved to validators: the payload through the JSON Schema
 file it references (compiled by ``pitchcast.schemas.contract``), the headers and the
 Kafka key through the inline schemas. A record conforms when exactly one message of its
-channel accepts its key, its headers and its value.
+channel accepts its key, its headers (each of them described) and its value.
 """
 
 from __future__ import annotations
@@ -160,6 +160,14 @@ def check_record(
         errors = [f"payload: {e.message}" for e in contract.payload.iter_errors(value)]
         if contract.headers is not None:
             errors += [f"headers: {e.message}" for e in contract.headers.iter_errors(headers)]
+        # The header schemas stay open (consumers must ignore headers they do not know),
+        # so a header pitchcast writes but the document does not describe is caught here.
+        described = (
+            set(contract.headers.schema.get("properties", {})) if contract.headers else set()
+        )
+        errors += [
+            f"headers: {name!r} is not described" for name in sorted(set(headers) - described)
+        ]
         if contract.key is not None:
             errors += [f"key: {e.message}" for e in contract.key.iter_errors(key)]
         if errors:

@@ -2,8 +2,9 @@
 
 The contract tests (AsyncAPI, the Spring consumer) need every kind of record pitchcast
 writes, not a whole match: 25 actions of sample match 1 in two personas make 3 batches
-(10, 10, and 5 closed by ``period_end``), 6 commentary records and 50 lines, and two
-malformed inputs make 2 dead letters.
+(10, 10, and 5 closed by ``period_end``), 6 commentary records and 50 lines at density
+``every`` (16 at ``story``, the default: 6 action lines and 2 moment lines a persona), and
+two malformed inputs make 2 dead letters.
 """
 
 from __future__ import annotations

@@ -14,8 +14,9 @@ import tools.jackson.databind.json.JsonMapper;
 /**
  * Records pitchcast's real worker published, exported by {@code scripts/export-spring-fixtures}
  * (src/test/resources/fixtures/, one JSON line per record: key, headers, value as the exact
- * text on the topic): 6 commentary records (3 batches in CASTER and FRIEND), their 50 lines,
- * and 2 dead letters.
+ * text on the topic): 6 commentary records (3 batches in CASTER and FRIEND), their 16 lines
+ * (story density: 6 action lines and 2 kick-off / end-of-period lines a persona), and 2 dead
+ * letters.
  */
 final class Fixtures {
 
