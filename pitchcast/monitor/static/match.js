@@ -111,7 +111,8 @@ async function select(line, node) {
 function addLine(line) {
   if (lineIds.has(line.id)) return;
   lineIds.add(line.id);
-  const node = el("li", null, "line");
+  // A line of the match's flow (kick-off, half-time, full time): source "control".
+  const node = el("li", null, line.source === "control" ? "line moment" : "line");
   node.dataset.action = line.action_id;
   node.dataset.line = line.id;
   node.dataset.batch = line.batch_index;
@@ -131,7 +132,9 @@ function addBatch(batch) {
   if (batchIds.has(batch.id)) return;
   batchIds.add(batch.id);
   const text = "batch " + batch.batch_index + " · " + batch.close_reason + " · " + batch.source +
-    (batch.fallback_reason ? " (" + batch.fallback_reason + ")" : "") + " · " + batch.items + " items";
+    (batch.fallback_reason ? " (" + batch.fallback_reason + ")" : "") + " · " + batch.items + " actions" +
+    // At story and key density some actions are told with another's line, or not at all.
+    (batch.shown !== undefined && batch.shown !== batch.items ? ", " + batch.shown + " with a line" : "");
   const node = el("li", text, "batch");
   node.dataset.batch = batch.batch_index;
   const list = column(batch.persona);
