@@ -366,7 +366,9 @@ class Board:
         return []
 
     def summaries(self, now_ms: int, idle_timeout_s: float) -> list[dict[str, Any]]:
-        return [self.matches[g].summary(now_ms, idle_timeout_s) for g in sorted(self.matches)]
+        """Every match, the live ones first (a finished one stays within the look-back)."""
+        order = sorted(self.matches, key=lambda g: (self.matches[g].ended, g))
+        return [self.matches[g].summary(now_ms, idle_timeout_s) for g in order]
 
 
 def _json_object(raw: bytes | None) -> dict[str, Any] | None:

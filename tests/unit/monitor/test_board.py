@@ -154,6 +154,10 @@ def test_a_match_with_no_line_for_longer_than_the_idle_timeout_is_stalled() -> N
     assert board.matches[GAME].summary(now_ms=33_000, idle_timeout_s=30)["stalled"] is True
     board.on_event(orjson.dumps({"game_id": GAME, "control": "match_end"}), 34_000)
     assert board.matches[GAME].summary(now_ms=99_000, idle_timeout_s=30)["stalled"] is False
+    # The index lists the live matches first, a finished one after them.
+    board.on_event(_start(GAME + 1), 35_000)
+    order = [s["game_id"] for s in board.summaries(now_ms=99_000, idle_timeout_s=30)]
+    assert order == [GAME + 1, GAME]
 
 
 @pytest.mark.parametrize(
