@@ -138,7 +138,15 @@ async def _replay_and_tail(
 
         started = asyncio.Event()
         serving = asyncio.create_task(serve_monitor(settings, echo=echo, started=started))
-        await asyncio.wait_for(started.wait(), timeout=30)
+        waiting = asyncio.create_task(started.wait())
+        # A monitor that cannot start (its port taken) says why at once, not after 30 s.
+        await asyncio.wait({serving, waiting}, timeout=30, return_when=asyncio.FIRST_COMPLETED)
+        waiting.cancel()
+        if serving.done():
+            serving.result()  # raises what stopped it
+        if not started.is_set():
+            serving.cancel()
+            raise PitchcastError("the booth monitor did not start within 30 s")
         address = f"http://{settings.monitor_host}:{settings.monitor_port}"
         echo(f"watch it: {address}/matches/{game_id}")
     shown = await _replay_and_tail_only(settings, plan, game_id, speed, echo, last_batches)

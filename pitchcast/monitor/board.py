@@ -31,6 +31,9 @@ BATCHES_KEPT = 120
 LATENCY_WINDOW_MS = 5 * 60 * 1000
 LINES_PER_MINUTE_WINDOW_MS = 60 * 1000
 CARD_RESULTS = frozenset({"Yellow_Card", "Second_Yellow_Card", "Direct_Red_Card"})
+# A line of the match's flow (kick-off, half-time, full time; docs/schema-evolution.md 0.3):
+# no action's line, so neither in the action -> line figures nor in the template share.
+CONTROL_SOURCE = "control"
 _MAX_VALUE_BYTES = 1 << 20
 
 
@@ -205,6 +208,8 @@ class MatchBoard:
             "source": record.get("source", ""),
             "fallback_reason": record.get("fallback_reason") or "",
             "items": len(record.get("items") or ()),
+            # At story and key density a record's silent items (shown: false) have no line.
+            "shown": sum(1 for item in record.get("items") or () if _is_shown(item)),
             "ts_ms": ts_ms,
         }
         self.batches.setdefault(view["persona"], deque(maxlen=BATCHES_KEPT)).append(view)
@@ -220,18 +225,19 @@ class MatchBoard:
         template_recent = 0
         for persona, lines in sorted(self.lines.items()):
             recent = [ln for ln in lines if now_ms - ln["ts_ms"] <= LATENCY_WINDOW_MS]
-            latencies = [ln["latency_ms"] / 1000 for ln in recent if ln["latency_ms"] is not None]
-            template = sum(1 for ln in recent if ln["source"] == "template")
+            told = [ln for ln in recent if ln["source"] != CONTROL_SOURCE]
+            latencies = [ln["latency_ms"] / 1000 for ln in told if ln["latency_ms"] is not None]
+            template = sum(1 for ln in told if ln["source"] == "template")
             personas[persona] = {
                 "p50_s": percentile(latencies, 50),
                 "p95_s": percentile(latencies, 95),
                 "lines_5min": len(recent),
-                "template_share": template / len(recent) if recent else None,
+                "template_share": template / len(told) if told else None,
             }
             lines_last_minute += sum(
                 1 for ln in recent if now_ms - ln["ts_ms"] <= LINES_PER_MINUTE_WINDOW_MS
             )
-            all_recent += len(recent)
+            all_recent += len(told)
             template_recent += template
         since_ms = self.last_line_ms if self.last_line_ms is not None else self.started_ms
         idle_s = max(0.0, (now_ms - since_ms) / 1000) if since_ms else None
@@ -325,6 +331,10 @@ class Board:
         if line is None or not _is_line(line):
             self.malformed["lines"] += 1
             return []
+        if not _is_shown(line["item"]) or not line["item"]["description"].strip():
+            # The lines topic carries only shown items; a silent one has no text to show.
+            self.malformed["lines_silent"] += 1
+            return []
         view = self._match(line["game_id"]).add_line(line, ts_ms)
         if view is None:
             return []
@@ -356,7 +366,9 @@ class Board:
         return []
 
     def summaries(self, now_ms: int, idle_timeout_s: float) -> list[dict[str, Any]]:
-        return [self.matches[g].summary(now_ms, idle_timeout_s) for g in sorted(self.matches)]
+        """Every match, the live ones first (a finished one stays within the look-back)."""
+        order = sorted(self.matches, key=lambda g: (self.matches[g].ended, g))
+        return [self.matches[g].summary(now_ms, idle_timeout_s) for g in order]
 
 
 def _json_object(raw: bytes | None) -> dict[str, Any] | None:
@@ -387,6 +399,11 @@ def _is_line(line: dict[str, Any]) -> bool:
         and item.get("tone") in TONES
         and isinstance(item.get("description"), str)
     )
+
+
+def _is_shown(item: Any) -> bool:
+    """An item with a line of its own: absent ``shown`` means shown (before 0.3)."""
+    return isinstance(item, dict) and item.get("shown") is not False
 
 
 def _is_record(record: dict[str, Any]) -> bool:

@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from aiohttp import web
 
+from pitchcast.exceptions import ConfigurationError
 from pitchcast.monitor.board import Board
 from pitchcast.monitor.feed import FeedStatus, Hub, read_topics
 from pitchcast.monitor.server import MonitorState, build_app, check_binding
@@ -43,7 +44,14 @@ async def serve_monitor(
     runner = web.AppRunner(build_app(state), handle_signals=False, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
-    await site.start()
+    try:
+        await site.start()
+    except OSError as exc:  # the port is taken, or the address is not this machine's
+        await runner.cleanup()
+        raise ConfigurationError(
+            f"the monitor cannot listen on {host}:{port} ({exc.strerror or exc}): "
+            "pick another with --port or PITCHCAST_MONITOR_PORT"
+        ) from exc
     reader = asyncio.create_task(
         read_topics(settings, board, hub, status, lookback_s=settings.monitor_lookback_s)
     )

@@ -43,17 +43,31 @@ function drawPitch() {
     svg("rect", { x: 0, y: 24.84, width: 5.5, height: 18.32 }),
     svg("rect", { x: 99.5, y: 24.84, width: 5.5, height: 18.32 }),
   );
-  pitch.append(lines, svg("g", { id: "moves" }));
+  // Arrowheads for the moves, one per colour (a marker draws in its own colour).
+  const defs = svg("defs");
+  for (const kind of ["home", "away", "other", "selected"]) {
+    const marker = svg("marker", {
+      id: "arrow-" + kind, class: "arrow " + kind, viewBox: "0 0 10 10", refX: 8, refY: 5,
+      markerWidth: 5, markerHeight: 5, orient: "auto", markerUnits: "strokeWidth",
+    });
+    marker.append(svg("path", { d: "M 0 0 L 10 5 L 0 10 z" }));
+    defs.append(marker);
+  }
+  pitch.append(defs, lines, svg("g", { id: "moves" }));
 }
 
-function actionNode(a) {
-  const group = svg("g", { id: "a-" + a.action_id, class: "action " + (a.side || "other") });
+function actionNode(a, selected) {
+  const side = a.side === "home" || a.side === "away" ? a.side : "other";
+  const group = svg("g", { id: "a-" + a.action_id, class: "action " + side });
   const title = svg("title");
   title.textContent = a.clock + " " + a.player + " · " + a.type + (a.result ? " · " + a.result : "");
   const [sx, sy] = a.start;
   const [ex, ey] = a.end;
   if (Math.hypot(ex - sx, ey - sy) > 0.5) {
-    group.append(svg("line", { class: "move", x1: px(sx), y1: py(sy), x2: px(ex), y2: py(ey) }));
+    const arrow = "url(#arrow-" + (selected ? "selected" : side) + ")";
+    group.append(svg("line", {
+      class: "move", x1: px(sx), y1: py(sy), x2: px(ex), y2: py(ey), "marker-end": arrow,
+    }));
   }
   group.append(svg("circle", { class: "dot", cx: px(sx), cy: py(sy), r: 0.9 }), title);
   return group;
@@ -67,7 +81,7 @@ function redrawMoves() {
     shown.push(selectedAction);
   }
   shown.forEach((id, i) => {
-    const node = actionNode(actions.get(id));
+    const node = actionNode(actions.get(id), id === selectedAction);
     if (i === shown.length - 1 && id !== selectedAction) node.classList.add("newest");
     if (id === selectedAction) node.classList.add("selected");
     moves.append(node);
@@ -111,7 +125,8 @@ async function select(line, node) {
 function addLine(line) {
   if (lineIds.has(line.id)) return;
   lineIds.add(line.id);
-  const node = el("li", null, "line");
+  // A line of the match's flow (kick-off, half-time, full time): source "control".
+  const node = el("li", null, line.source === "control" ? "line moment" : "line");
   node.dataset.action = line.action_id;
   node.dataset.line = line.id;
   node.dataset.batch = line.batch_index;
@@ -131,7 +146,9 @@ function addBatch(batch) {
   if (batchIds.has(batch.id)) return;
   batchIds.add(batch.id);
   const text = "batch " + batch.batch_index + " · " + batch.close_reason + " · " + batch.source +
-    (batch.fallback_reason ? " (" + batch.fallback_reason + ")" : "") + " · " + batch.items + " items";
+    (batch.fallback_reason ? " (" + batch.fallback_reason + ")" : "") + " · " + batch.items + " actions" +
+    // At story and key density some actions are told with another's line, or not at all.
+    (batch.shown !== undefined && batch.shown !== batch.items ? ", " + batch.shown + " with a line" : "");
   const node = el("li", text, "batch");
   node.dataset.batch = batch.batch_index;
   const list = column(batch.persona);

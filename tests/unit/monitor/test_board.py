@@ -42,7 +42,15 @@ def _action(action_id: int, *, team: int = HOME, type_name: str = "Pass", **extr
     return orjson.dumps(value)
 
 
-def _line(action_id: int, index: int, *, persona: str = "CASTER", source: str = "llm") -> bytes:
+def _line(
+    action_id: int,
+    index: int,
+    *,
+    persona: str = "CASTER",
+    source: str = "llm",
+    text: str = "이강인이 패스합니다.",
+    **item: Any,
+) -> bytes:
     return orjson.dumps(
         {
             "schema": "pitchcast.commentary_line.v1",
@@ -55,7 +63,8 @@ def _line(action_id: int, index: int, *, persona: str = "CASTER", source: str = 
                 "action_id": action_id,
                 "time_seconds": 60.0 + action_id,
                 "tone": "calm",
-                "description": "이강인이 패스합니다.",
+                "description": text,
+                **item,
             },
             "final": False,
             "created_at": "2026-12-06T00:00:00Z",
@@ -145,6 +154,10 @@ def test_a_match_with_no_line_for_longer_than_the_idle_timeout_is_stalled() -> N
     assert board.matches[GAME].summary(now_ms=33_000, idle_timeout_s=30)["stalled"] is True
     board.on_event(orjson.dumps({"game_id": GAME, "control": "match_end"}), 34_000)
     assert board.matches[GAME].summary(now_ms=99_000, idle_timeout_s=30)["stalled"] is False
+    # The index lists the live matches first, a finished one after them.
+    board.on_event(_start(GAME + 1), 35_000)
+    order = [s["game_id"] for s in board.summaries(now_ms=99_000, idle_timeout_s=30)]
+    assert order == [GAME + 1, GAME]
 
 
 @pytest.mark.parametrize(
@@ -206,3 +219,33 @@ def test_a_line_read_before_its_match_start_is_kept() -> None:
     # Its latency is known once its action is read.
     assert kept[0]["latency_ms"] == 3_000
     assert board.on_line(_line(1, 0), 6_000) == []  # still known: not shown twice
+
+
+def test_story_density_silent_items_are_no_lines_and_moment_lines_no_latency_figure() -> None:
+    """At ``story`` density (docs/schema-evolution.md 0.3) a record's silent items have no
+    line, and kick-off / full-time lines (source ``control``, line index 100 / 101) are
+    shown but are no action's line: out of the latency figures and the template share."""
+    board = Board()
+    board.on_event(_start(), 0)
+    board.on_event(_action(1), 1_000)
+    board.on_event(_action(2), 2_000)
+    kick_off = _line(1, 100, source="control", text="킥오프! 울산 HD와 전북의 경기가 시작됩니다.")
+    assert board.on_line(kick_off, 60_000)[0]["line"]["source"] == "control"
+    board.on_line(_line(1, 0, source="template"), 2_500)
+    # A silent item is not a line, even if one reached the lines topic.
+    assert board.on_line(_line(2, 1, text="", shown=False, told_with=1), 2_600) == []
+    assert board.on_line(_line(2, 1, text=" "), 2_600) == []
+    assert board.malformed["lines_silent"] == 2
+    lines = board.matches[GAME].lines["CASTER"]
+    assert [(ln["line_index"], ln["source"]) for ln in lines] == [(100, "control"), (0, "template")]
+    summary = board.matches[GAME].summary(now_ms=61_000, idle_timeout_s=30)
+    # Only the action's line counts: 1.5 s, not the kick-off line's 59 s; template 100%.
+    assert summary["personas"]["CASTER"]["p95_s"] == 1.5
+    assert summary["personas"]["CASTER"]["template_share"] == 1.0
+    assert summary["template_share"] == 1.0
+    assert summary["lines_last_minute"] == 2
+    # The batch boundary says how many of its actions have a line of their own.
+    record = orjson.loads(_record())
+    record["items"] = [{"action_id": 1}, {"action_id": 2, "shown": False, "told_with": 1}]
+    (update,) = board.on_record(orjson.dumps(record), 3_000)
+    assert (update["batch"]["items"], update["batch"]["shown"]) == (2, 1)

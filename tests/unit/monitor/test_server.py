@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import re
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import orjson
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from pitchcast.exceptions import ConfigurationError
+from pitchcast.monitor import server
 from pitchcast.monitor.board import Board
 from pitchcast.monitor.feed import FeedStatus, Hub
 from pitchcast.monitor.server import MonitorState, build_app, check_binding
@@ -61,9 +64,30 @@ async def test_an_unknown_game_is_a_404_page(client: TestClient) -> None:
     assert page.status == 404
     assert "No live match" in await page.text()
     assert (await client.get("/matches/not-a-number")).status == 404
+    # What the address carries is never echoed into the page.
+    hostile = await client.get("/matches/%3Cscript%3Ealert(1)%3C%2Fscript%3E")
+    assert hostile.status == 404
+    assert "alert(1)" not in await hostile.text()
     assert (await client.get("/api/matches/999")).status == 404
     assert (await client.get("/api/matches/999/events")).status == 404
     assert (await client.get(f"/api/matches/{GAME}/actions/777")).status == 404
+
+
+def test_the_pages_set_data_only_as_text() -> None:
+    """Names and texts reach the page only through textContent and attribute values (the
+    browser test shows a name with markup as text): no script parses a string as markup,
+    and no page runs inline script (the Content-Security-Policy forbids it too)."""
+    static = Path(server.__file__).parent / "static"
+    scripts = {p.name: p.read_text(encoding="utf-8") for p in static.glob("*.js")}
+    assert set(scripts) == {"index.js", "match.js"}
+    for name, text in scripts.items():
+        for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write",
+                     "eval(", "Function(", "DOMParser", "createContextualFragment"):  # fmt: skip
+            assert sink not in text, f"{name} uses {sink}"
+        assert "textContent" in text
+    for page in static.glob("*.html"):
+        tags = re.findall(r"<script\b[^>]*>(.*?)</script>", page.read_text(), re.DOTALL)
+        assert tags and all(body.strip() == "" for body in tags), page.name
 
 
 async def test_static_files_only_from_the_folder(client: TestClient) -> None:
