@@ -190,6 +190,7 @@ def create_app(settings: Settings, *, writer: Any | None = None) -> Pitchcast:
         ),
         commit=lambda: app.consumer.commit(),
         metrics=metrics,
+        began_at=app.take_revoke_began,
     )
 
     @app.on_partitions_revoked.connect

@@ -20,7 +20,8 @@ After every scenario (whatever was injected), read from the beginning of each to
   kill, restart or crash that could have redelivered it;
 * every non-``llm`` commentary record carries its ``fallback_reason``;
 * line lags, from the action's broker timestamp on the events topic to its line's first
-  publication: within ``Expected.line_bound_s`` when the scenario sets one;
+  publication: within ``Expected.line_bound_s`` when the scenario sets one, and then
+  every line measured (a line whose action is not on the events topic fails);
 * :func:`check_commits`: the group's commits reach the end offsets of what it consumes;
 * every text a scenario produced (logs, records, stats): no secret in it.
 
@@ -207,6 +208,14 @@ def check_topics(
             figures.problems.append(
                 f"{len(late)} lines late: published more than {bound:g} s after their action"
                 f" (slowest {max(late):.2f} s)"
+            )
+        # A bound holds only for lines whose lag was measured: a line whose action is not
+        # on the events topic (or an events topic not read) must not pass it unseen.
+        unmeasured = figures.line_ids - len(figures.line_lags)
+        if bound is not None and unmeasured:
+            figures.problems.append(
+                f"{unmeasured} lines unmeasured: their action's record is not on the events"
+                f" topic read, so the {bound:g} s bound cannot be checked for them"
             )
     _check_handoff(figures, handoff)
     _check_dead_letters(figures, expected, dead_letters, redelivered=redelivered)

@@ -34,6 +34,7 @@ __all__ = [
     "exactly_once",
     "idle",
     "kill_before_publish",
+    "outage_missed",
     "rebalance",
     "redis",
     "sigkill",
@@ -204,11 +205,33 @@ async def broker(setup: Setup) -> Figures:
         figures.problems.append(
             f"the worker exited {figures.crashes} time(s) instead of recovering"
         )
-    # The premise: the outage reached the worker (a send retried, or acked only after it).
+    figures.problems += outage_missed(figures, [w.log_text() for w in run.workers])
+    return figures
+
+
+# What aiokafka 0.14 logs when a consumer loses its broker: a fetch that failed
+# (consumer/fetcher.py), the group coordinator given up (consumer/group_coordinator.py).
+_CONSUMER_LOST = ("Failed fetch messages from", "Marking the coordinator dead")
+
+
+def outage_missed(figures: Figures, logs: list[str]) -> list[str]:
+    """The broker-stop premise: the outage reached both sides of the worker. Its
+    producers: a send retried or acknowledged late (the worker's own counts); its
+    consumer: a failed fetch or a coordinator marked dead in its log (counted into
+    ``figures.extra``). Empty when both did."""
+    lost = {marker: sum(log.count(marker) for log in logs) for marker in _CONSUMER_LOST}
+    figures.extra["consumer: failed fetches / coordinator marked dead"] = (
+        f"{lost[_CONSUMER_LOST[0]]} / {lost[_CONSUMER_LOST[1]]}"
+    )
+    problems = []
     felt = figures.worker.get("send_retries", 0) + figures.worker.get("sends_acked_late", 0)
     if not felt:
-        figures.problems.append("the outage missed the worker: no send retried or acked late")
-    return figures
+        problems.append("the outage missed the worker's sends: none retried or acked late")
+    if not any(lost.values()):
+        problems.append(
+            "the outage missed the worker's consumer: no failed fetch, no coordinator lost"
+        )
+    return problems
 
 
 # --- Redis stopped, and Redis slow -----------------------------------------------------------

@@ -386,9 +386,11 @@ class Run:
         consumes: no record was left unacknowledged (it would hold its partition's
         commit). Under exactly_once a transaction's commit marker may end a partition:
         only markers may lie between the commit and the end (:func:`.check.check_commits`).
+        Checked whether or not a worker is still alive: with none, the commits are what
+        the last one left, read once (no later commit can come to wait for).
         """
         if not self.live_workers:
-            return
+            timeout_s = 0.0
         group = f"{self.prefix}-app"
         names = ("events", "batches")
         deadline = time.monotonic() + timeout_s

@@ -109,7 +109,7 @@ def revokes(run: Run) -> list[tuple[float, int]]:
     for worker in run.workers:
         for line in worker.log_text().splitlines():
             if "pitchcast.revoked" in line:
-                seconds = re.search(r"seconds=([\d.]+)", line)
+                seconds = re.search(r"\bseconds=([\d.]+)", line)  # the whole revoke
                 desks = re.search(r"desks=(\d+)", line)
                 found.append(
                     (

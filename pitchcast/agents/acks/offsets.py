@@ -51,6 +51,7 @@ checks the producer faust builds from it, and the version pin there covers an up
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -103,7 +104,10 @@ class DedupedAckConsumer(faust_aiokafka.Consumer):
         the last periodic commit (``broker_commit_interval``). Kafka's rule is to commit
         in the revoke callback, while the partitions are still ours. Under
         ``exactly_once`` faust commits through its transactions and is left alone.
+        The time it begins is kept on the app: the revoke's last step reports the whole
+        revoke's duration from it (:class:`~pitchcast.agents.acks.revoke.RevokeSteps`).
         """
+        self.app.revoke_began_at = asyncio.get_running_loop().time()
         if revoked and not self.app.in_transaction:
             # Bounded (step 1 of the revoke): a commit cut or failed costs re-reads by
             # the next owner, never the revoke itself.
@@ -155,6 +159,8 @@ class DedupedAckApp(faust.App):
 
     revoke_bounds: RevokeBounds
     pitchcast_metrics: Metrics | None
+    # When the running revoke began (the consumer's step 1), on the event loop's clock.
+    revoke_began_at: float | None = None
 
     def __init__(
         self,
@@ -168,6 +174,11 @@ class DedupedAckApp(faust.App):
             float(self.conf.broker_session_timeout), 10.0
         )
         self.pitchcast_metrics = pitchcast_metrics
+
+    def take_revoke_began(self) -> float | None:
+        """When the running revoke began (its step 1), once; None when not known."""
+        began, self.revoke_began_at = self.revoke_began_at, None
+        return began
 
     def _new_transport(self) -> TransportT:
         url = self.conf.broker_consumer[0]

@@ -102,6 +102,7 @@ class RevokeSteps:
         cancel_commentary: Callable[[set[int], float], Awaitable[int]],
         commit: Callable[[], Awaitable[Any]],
         metrics: Metrics | None = None,
+        began_at: Callable[[], float | None] | None = None,
     ) -> None:
         self.bounds = bounds
         self._batches_topic = batches_topic
@@ -109,10 +110,15 @@ class RevokeSteps:
         self._cancel = cancel_commentary
         self._commit = commit
         self._metrics = metrics
+        # When step 1 began (the consumer's revoke commit, before faust's own revoke and
+        # this signal): the logged ``seconds`` then cover the whole revoke.
+        self._began_at = began_at
 
     async def __call__(self, revoked: Any) -> None:
         loop = asyncio.get_running_loop()
-        began = loop.time()
+        signalled = loop.time()
+        earlier = self._began_at() if self._began_at is not None else None
+        began = signalled if earlier is None or earlier > signalled else earlier
         # 2. the batch agent's records in progress finish (sends, state, ack);
         await bounded(
             "batch_record", self.bounds.batch_record_s, self._batch_settled(),
@@ -130,6 +136,8 @@ class RevokeSteps:
             extra={
                 "partitions": sorted(partitions),
                 "desks": dropped,
+                # The whole revoke (from step 1 when known), and steps 2-4 alone.
                 "seconds": round(loop.time() - began, 3),
+                "steps_seconds": round(loop.time() - signalled, 3),
             },
         )

@@ -259,6 +259,21 @@ def test_a_late_line_fails_measured_from_the_action_on_the_events_topic() -> Non
     assert max(figures.line_lags) == 2.1
 
 
+def test_a_bound_with_lines_it_cannot_measure_fails() -> None:
+    """A line whose action is not on the events topic read has no lag: under a bound it
+    fails rather than pass unmeasured (and with no events read at all, every line does)."""
+    run = _run()
+    run.extra["line_bound_s"] = 2.0
+    run.events = [e for e in run.events if b'"action_id":3,' not in (e.value or b"")]
+    _fails_naming(run, "1 lines unmeasured")
+    run = _run()
+    run.extra["line_bound_s"] = 2.0
+    run.events = []
+    run.commits = {}
+    figures = _fails_naming(run, "4 lines unmeasured")
+    assert figures.line_lags == []
+
+
 # --- hand-off ------------------------------------------------------------------------------
 
 

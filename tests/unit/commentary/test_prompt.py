@@ -40,6 +40,7 @@ from pitchcast.schemas.vocabulary import RESULT_NAMES, TYPE_NAMES
 from pitchcast.settings import PERSONAS
 from pitchcast.testing.fake_llm import count_tokens, qwen_encoding
 from tests.support.commentary_batches import korean_batch, sample_batches
+from tests.support.utils import unavailable
 
 
 def _section(text: str, header: str) -> list[dict[str, str]]:
@@ -236,13 +237,14 @@ def test_prompt_version_is_a_plain_label() -> None:
     assert prompt.PROMPT_VERSION.strip() == PROMPT_VERSION
 
 
-@pytest.mark.skipif(qwen_encoding() is None, reason="tiktoken/dashscope not installed")
 def test_data_part_of_the_prompt_stays_compact() -> None:
     """A sample-match batch, match story and zone words included, costs under 820 Qwen2.5
     tokens of data (the seeds' JSON: ~1,440; without the story pitchcast's data part was
     ~444; with the story and coordinates only, at most 669; with the zone, end zone and
     direction words instead of the end coordinates, at most 792, 682 on average; with the
     mood column, empty at routine play, at most 802, 687 on average)."""
+    if qwen_encoding() is None:
+        unavailable("tiktoken/dashscope not installed (the `tokens` extra)")
     counts = [count_tokens(build_user_prompt(b)) for b in sample_batches()]
     assert max(counts) < 820
 

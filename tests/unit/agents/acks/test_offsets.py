@@ -10,7 +10,7 @@ import pytest
 from faust.types import TP
 from intervaltree import IntervalTree
 
-from pitchcast.agents.acks.offsets import FAUST_VERSION, DedupedAckConsumer
+from pitchcast.agents.acks.offsets import FAUST_VERSION, DedupedAckApp, DedupedAckConsumer
 from pitchcast.agents.acks.revoke import RevokeBounds
 from pitchcast.metrics import Metrics
 
@@ -123,6 +123,7 @@ class _App:
     in_transaction = False
     revoke_bounds = RevokeBounds.within(30.0, 10.0)
     pitchcast_metrics: Metrics | None = None
+    revoke_began_at: float | None = None
 
 
 async def test_a_revoke_commits_the_revoked_partitions_before_faust_forgets_their_acks(
@@ -225,6 +226,8 @@ async def test_a_hanging_revoke_commit_is_cut_at_its_bound_and_faust_revokes(
     took = asyncio.get_running_loop().time() - started
     assert 0.1 <= took < 0.5, took
     assert cancelled == [True] and revoked == [{TP0}]
+    # When step 1 began, kept for the revoke's last step to time the whole revoke.
+    assert app.revoke_began_at is not None and 0 <= app.revoke_began_at - started < 0.05
     assert app.pitchcast_metrics.get("revoke_steps_cut", step="commit_revoked") == 1
 
 
@@ -244,3 +247,13 @@ async def test_the_app_producer_is_idempotent_with_acks_all() -> None:
         assert producer._sender._acks == -1
     finally:
         await producer.client.close()
+
+
+def test_the_app_hands_the_revoke_start_over_once() -> None:
+    """The revoke's last step takes when step 1 began; a later revoke that did not pass
+    through the consumer (none known) is not timed from a stale start."""
+    app = DedupedAckApp("unit-revoke-start", broker="kafka://127.0.0.1:1", autodiscover=False)
+    assert app.take_revoke_began() is None
+    app.revoke_began_at = 12.5
+    assert app.take_revoke_began() == 12.5
+    assert app.take_revoke_began() is None

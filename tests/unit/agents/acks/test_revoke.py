@@ -110,3 +110,28 @@ async def test_a_failing_commit_does_not_fail_the_revoke() -> None:
     await revoke({TP("batches", 0)})
     assert steps.calls == [("cancel", {0}, 3.0)]
     assert metrics.get("revoke_steps_cut") == 0
+
+
+async def test_the_logged_time_covers_the_whole_revoke_from_step_one(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """With the time step 1 began (the consumer's commit, before faust's own revoke and
+    this signal), ``seconds`` is the whole revoke and ``steps_seconds`` steps 2-4; the
+    rebalance scenario checks ``seconds`` against the bound."""
+    steps, metrics = _Steps(), Metrics()
+    loop = asyncio.get_running_loop()
+    began = loop.time() - 0.4  # step 1 and faust's own revoke took 0.4 s
+    revoke = RevokeSteps(
+        bounds=RevokeBounds.within(30.0, 10.0),
+        batches_topic="batches",
+        batch_settled=steps.settled,
+        cancel_commentary=steps.cancel,
+        commit=steps.commit,
+        metrics=metrics,
+        began_at=lambda: began,
+    )
+    with caplog.at_level(logging.INFO, logger="pitchcast.revoke"):
+        await revoke({TP("batches", 0)})
+    (logged,) = [r for r in caplog.records if r.getMessage() == "pitchcast.revoked"]
+    assert 0.4 <= logged.seconds < 1.0  # type: ignore[attr-defined]
+    assert logged.steps_seconds < 0.2  # type: ignore[attr-defined]
