@@ -23,7 +23,7 @@ from pitchcast.checks.wording import find_wording
 from pitchcast.quality.fit import event_class, length_figures, tone_fit
 from pitchcast.quality.grounding import allowed_names, clean_name, match_info_names
 from pitchcast.quality.grounding import ungrounded_names as find_ungrounded
-from pitchcast.quality.repetition import repetition
+from pitchcast.quality.repetition import burst_repeats, repetition
 from pitchcast.quality.run import Line, MatchRun, line_minute
 from pitchcast.quality.telling import coverage, is_shown, pace, told_twice
 from pitchcast.schemas.records import MatchInfo
@@ -154,6 +154,10 @@ def _persona_figures(run: MatchRun, lines: list[Line], names: Names) -> dict[str
             "examples_unchecked": [dataclasses.asdict(u) for u in particles.unchecked[:EXAMPLES]],
         },
         "repetition": dataclasses.asdict(rep),
+        # Lines written together from one prompt: a live burst, a batch-mode request.
+        "burst_repeats": dataclasses.asdict(
+            burst_repeats(texts, [line.request for line in lines], names.roster)
+        ),
         "fit": {
             "confusion": fit.confusion,
             "judged": fit.judged,
