@@ -355,8 +355,8 @@ class Lanes:
         """The rows of a burst the template writes because the lane is behind: its minor
         rows (commentary/backlog.py), only with ``llm_live_backlog_minor_after_s`` > 0."""
         after_s = self.settings.llm_live_backlog_minor_after_s
-        if after_s <= 0 or not rows:
-            return []
+        if after_s <= 0 or not rows or self.writer.primary.name == "template":
+            return []  # off, or the template writes every row anyway
         appended = work.appended_ms.get(rows[0] - 1)
         # The hand-off time is the batcher's clock, as in the action -> line figures.
         waited = (time.time() * 1000 - appended) / 1000 if appended else None

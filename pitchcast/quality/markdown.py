@@ -161,10 +161,12 @@ def _bursts(fig: dict[str, Any]) -> list[str]:
     kinds = ", ".join(f"{k} {v}" for k, v in burst["by_kind"].items()) or "none"
     out = [
         f"**Repeated shape within a burst.** {burst['repeated_pairs']} of {burst['pairs']}"
-        f" pairs of lines written together ({_pct(burst['share'])}; {kinds}), over"
+        f" pairs of lines written together ({_pct(burst['share'])}; {kinds};"
+        f" {burst.get('llm_repeated_pairs', 0)} with the later line the LLM's), over"
         f" {burst['bursts']} bursts, {burst['bursts_of_two_or_more']} of two lines or more."
         " A pair repeats when both lines use one sentence shape or open with the same words"
-        " (`pitchcast/checks/bursts.py`); live, the target is none.",
+        " (`pitchcast/checks/bursts.py`). Live, the burst check rewrites an LLM line that"
+        " repeats with the template: the target is none of the LLM's.",
     ]
     for earlier, later in burst["examples"]:
         out.append(f"- {_cell(earlier)} / {_cell(later)}")

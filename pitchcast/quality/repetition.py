@@ -146,31 +146,41 @@ class BurstRepeats:
     bursts_of_two_or_more: int = 0
     pairs: int = 0  # pairs of lines of one burst
     repeated_pairs: int = 0  # ... where the later line repeats the earlier one
+    llm_repeated_pairs: int = 0  # ... and the later line is the LLM's (target: none)
     share: float = 0.0  # repeated_pairs / pairs
     by_kind: dict[str, int] = field(default_factory=dict)  # shape / opening -> pairs
     examples: list[tuple[str, str]] = field(default_factory=list)  # (earlier, later)
 
 
 def burst_repeats(
-    texts: Sequence[str], bursts: Sequence[int], names: Sequence[str], *, examples: int = 8
+    texts: Sequence[str],
+    bursts: Sequence[int],
+    names: Sequence[str],
+    *,
+    sources: Sequence[str] | None = None,
+    examples: int = 8,
 ) -> BurstRepeats:
     """Pairs of lines of one burst with one sentence shape or the same opening.
 
-    ``texts`` in match order, each with the burst (request) it was written in; lines
-    of different bursts are never paired, however alike."""
-    of_burst: dict[int, list[str]] = defaultdict(list)
-    for text, burst in zip(texts, bursts, strict=True):
-        of_burst[burst].append(text)
+    ``texts`` in match order, each with the burst (request) it was written in and who
+    wrote it (``sources``: llm or template; None: unknown); lines of different bursts
+    are never paired, however alike. The template's lines are not checked against their
+    burst (the template is what rewrites a repeat): ``llm_repeated_pairs`` counts the
+    pairs whose later line the LLM wrote, the ones the burst check should have caught."""
+    of_burst: dict[int, list[tuple[str, str]]] = defaultdict(list)
+    for index, (text, burst) in enumerate(zip(texts, bursts, strict=True)):
+        of_burst[burst].append((text, sources[index] if sources is not None else ""))
     figures = BurstRepeats(bursts=len(of_burst))
     kinds: Counter[str] = Counter()
     for lines in of_burst.values():
         if len(lines) > 1:
             figures.bursts_of_two_or_more += 1
-        for earlier, later in itertools.combinations(lines, 2):
+        for (earlier, _), (later, source) in itertools.combinations(lines, 2):
             figures.pairs += 1
             kind = repeats_in_burst(later, [earlier], names)
             if kind is not None:
                 kinds[kind] += 1
+                figures.llm_repeated_pairs += source == "llm"
                 if len(figures.examples) < examples:
                     figures.examples.append((earlier, later))
     figures.repeated_pairs = sum(kinds.values())

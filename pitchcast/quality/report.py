@@ -113,6 +113,9 @@ def _persona_figures(run: MatchRun, lines: list[Line], names: Names) -> dict[str
         texts, [line.batch_index for line in lines], [line.clock_s / 60 for line in lines],
         names.roster,
     )  # fmt: skip
+    # Lines written together from one prompt: a live burst, a batch-mode request.
+    requests, sources = [line.request for line in lines], [line.source for line in lines]
+    bursts = burst_repeats(texts, requests, names.roster, sources=sources)
     persona = lines[0].persona if lines else ""
     fit = tone_fit([line.action for line in lines], [line.tone for line in lines], texts, persona)
     length = length_figures(texts)
@@ -154,10 +157,7 @@ def _persona_figures(run: MatchRun, lines: list[Line], names: Names) -> dict[str
             "examples_unchecked": [dataclasses.asdict(u) for u in particles.unchecked[:EXAMPLES]],
         },
         "repetition": dataclasses.asdict(rep),
-        # Lines written together from one prompt: a live burst, a batch-mode request.
-        "burst_repeats": dataclasses.asdict(
-            burst_repeats(texts, [line.request for line in lines], names.roster)
-        ),
+        "burst_repeats": dataclasses.asdict(bursts),
         "fit": {
             "confusion": fit.confusion,
             "judged": fit.judged,

@@ -44,6 +44,11 @@ def test_two_lines_of_one_burst_with_one_shape_are_counted() -> None:
     assert together.by_kind == {"shape": 1}
     assert together.share == 1 / 3
     assert together.examples == [("이강인이 공을 받습니다.", "세징야가 공을 받습니다.")]
+    assert together.llm_repeated_pairs == 0  # sources unknown
+    by_llm = burst_repeats(texts, [0, 0, 0], NAMES, sources=["llm", "llm", "template"])
+    assert by_llm.llm_repeated_pairs == 1
+    by_template = burst_repeats(texts, [0, 0, 0], NAMES, sources=["llm", "template", "llm"])
+    assert by_template.repeated_pairs == 1 and by_template.llm_repeated_pairs == 0
     apart = burst_repeats(texts, [0, 1, 1], NAMES)
     assert apart.pairs == 1 and apart.repeated_pairs == 0 and apart.share == 0.0
     assert apart.bursts == 2 and apart.bursts_of_two_or_more == 1
