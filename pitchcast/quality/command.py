@@ -65,6 +65,7 @@ async def _write(settings: Settings, played: Any, personas: Sequence[Persona]) -
             structured=settings.llm_structured_output,
             live_deadline_s=settings.llm_live_deadline_s,
             density=settings.density,
+            forks=settings.llm_live_forks,  # live: a burst as the lanes send it
         )
     finally:
         await service.aclose()

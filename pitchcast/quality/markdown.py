@@ -154,6 +154,25 @@ def _repetition(fig: dict[str, Any]) -> list[str]:
     return out
 
 
+def _bursts(fig: dict[str, Any]) -> list[str]:
+    burst = fig.get("burst_repeats")
+    if not burst:
+        return []
+    kinds = ", ".join(f"{k} {v}" for k, v in burst["by_kind"].items()) or "none"
+    out = [
+        f"**Repeated shape within a burst.** {burst['repeated_pairs']} of {burst['pairs']}"
+        f" pairs of lines written together ({_pct(burst['share'])}; {kinds};"
+        f" {burst.get('llm_repeated_pairs', 0)} with the later line the LLM's), over"
+        f" {burst['bursts']} bursts, {burst['bursts_of_two_or_more']} of two lines or more."
+        " A pair repeats when both lines use one sentence shape or open with the same words"
+        " (`pitchcast/checks/bursts.py`). Live, the burst check rewrites an LLM line that"
+        " repeats with the template: the target is none of the LLM's.",
+    ]
+    for earlier, later in burst["examples"]:
+        out.append(f"- {_cell(earlier)} / {_cell(later)}")
+    return out
+
+
 def _examples(fig: dict[str, Any]) -> list[str]:
     out = ["**Example lines** (the first of each kind of event).", ""]
     out += ["| event | minute | action | tone | line |", "| --- | ---: | --- | --- | --- |"]
@@ -241,7 +260,16 @@ def render_report(figures: dict[str, Any], *, title: str, images: list[str]) -> 
         out += ["", f"![{name}]({name})"]
     for persona, fig in figures["personas"].items():
         out += ["", f"## {persona}", ""]
-        for part in (_examples, _grounding, _particles, _voice, _repetition, _fit, _server):
+        for part in (
+            _examples,
+            _grounding,
+            _particles,
+            _voice,
+            _repetition,
+            _bursts,
+            _fit,
+            _server,
+        ):
             lines = part(fig)
             if lines:
                 out += [*lines, ""]

@@ -14,7 +14,12 @@ masked, one shape per sentence). A line *uses* a shape when one of its sentences
   (whitespace-separated words, punctuation stripped) of the masked lines. Korean is
   agglutinative: an eojeol is a word with its particles and endings, so eojeol n-grams
   see phrasing (``공을 받습니다``) where character n-grams would mostly count the syllable
-  inventory, and masking keeps many players from passing for many phrasings.
+  inventory, and masking keeps many players from passing for many phrasings;
+* repeated shape within a burst (:func:`burst_repeats`): of the lines written together
+  from one prompt (a live burst, or a batch-mode request), the pairs where the later
+  line repeats the earlier one as :mod:`pitchcast.checks.bursts` judges it (one sentence
+  shape, or the same opening). Live, a fork's line that repeats one is rewritten by the
+  template, so the target is none (tests/unit/quality/test_command.py).
 """
 
 from __future__ import annotations
@@ -24,9 +29,17 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from pitchcast.checks.bursts import repeats_in_burst
 from pitchcast.checks.shapes import line_shapes, mask, tokens_of
 
-__all__ = ["RepetitionFigures", "ShapeUse", "distinct_n", "repetition"]
+__all__ = [
+    "BurstRepeats",
+    "RepetitionFigures",
+    "ShapeUse",
+    "burst_repeats",
+    "distinct_n",
+    "repetition",
+]
 
 
 def distinct_n(token_lines: Iterable[Sequence[str]], n: int) -> float:
@@ -124,4 +137,53 @@ def repetition(
     figures.distinct_1 = distinct_n(token_lines, 1)
     figures.distinct_2 = distinct_n(token_lines, 2)
     figures.distinct_3 = distinct_n(token_lines, 3)
+    return figures
+
+
+@dataclass(slots=True)
+class BurstRepeats:
+    bursts: int = 0  # groups of lines written together
+    bursts_of_two_or_more: int = 0
+    pairs: int = 0  # pairs of lines of one burst
+    repeated_pairs: int = 0  # ... where the later line repeats the earlier one
+    llm_repeated_pairs: int = 0  # ... and the later line is the LLM's (target: none)
+    share: float = 0.0  # repeated_pairs / pairs
+    by_kind: dict[str, int] = field(default_factory=dict)  # shape / opening -> pairs
+    examples: list[tuple[str, str]] = field(default_factory=list)  # (earlier, later)
+
+
+def burst_repeats(
+    texts: Sequence[str],
+    bursts: Sequence[int],
+    names: Sequence[str],
+    *,
+    sources: Sequence[str] | None = None,
+    examples: int = 8,
+) -> BurstRepeats:
+    """Pairs of lines of one burst with one sentence shape or the same opening.
+
+    ``texts`` in match order, each with the burst (request) it was written in and who
+    wrote it (``sources``: llm or template; None: unknown); lines of different bursts
+    are never paired, however alike. The template's lines are not checked against their
+    burst (the template is what rewrites a repeat): ``llm_repeated_pairs`` counts the
+    pairs whose later line the LLM wrote, the ones the burst check should have caught."""
+    of_burst: dict[int, list[tuple[str, str]]] = defaultdict(list)
+    for index, (text, burst) in enumerate(zip(texts, bursts, strict=True)):
+        of_burst[burst].append((text, sources[index] if sources is not None else ""))
+    figures = BurstRepeats(bursts=len(of_burst))
+    kinds: Counter[str] = Counter()
+    for lines in of_burst.values():
+        if len(lines) > 1:
+            figures.bursts_of_two_or_more += 1
+        for (earlier, _), (later, source) in itertools.combinations(lines, 2):
+            figures.pairs += 1
+            kind = repeats_in_burst(later, [earlier], names)
+            if kind is not None:
+                kinds[kind] += 1
+                figures.llm_repeated_pairs += source == "llm"
+                if len(figures.examples) < examples:
+                    figures.examples.append((earlier, later))
+    figures.repeated_pairs = sum(kinds.values())
+    figures.by_kind = dict(kinds)
+    figures.share = figures.repeated_pairs / figures.pairs if figures.pairs else 0.0
     return figures

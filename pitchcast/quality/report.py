@@ -23,7 +23,7 @@ from pitchcast.checks.wording import find_wording
 from pitchcast.quality.fit import event_class, length_figures, tone_fit
 from pitchcast.quality.grounding import allowed_names, clean_name, match_info_names
 from pitchcast.quality.grounding import ungrounded_names as find_ungrounded
-from pitchcast.quality.repetition import repetition
+from pitchcast.quality.repetition import burst_repeats, repetition
 from pitchcast.quality.run import Line, MatchRun, line_minute
 from pitchcast.quality.telling import coverage, is_shown, pace, told_twice
 from pitchcast.schemas.records import MatchInfo
@@ -113,6 +113,9 @@ def _persona_figures(run: MatchRun, lines: list[Line], names: Names) -> dict[str
         texts, [line.batch_index for line in lines], [line.clock_s / 60 for line in lines],
         names.roster,
     )  # fmt: skip
+    # Lines written together from one prompt: a live burst, a batch-mode request.
+    requests, sources = [line.request for line in lines], [line.source for line in lines]
+    bursts = burst_repeats(texts, requests, names.roster, sources=sources)
     persona = lines[0].persona if lines else ""
     fit = tone_fit([line.action for line in lines], [line.tone for line in lines], texts, persona)
     length = length_figures(texts)
@@ -154,6 +157,7 @@ def _persona_figures(run: MatchRun, lines: list[Line], names: Names) -> dict[str
             "examples_unchecked": [dataclasses.asdict(u) for u in particles.unchecked[:EXAMPLES]],
         },
         "repetition": dataclasses.asdict(rep),
+        "burst_repeats": dataclasses.asdict(bursts),
         "fit": {
             "confusion": fit.confusion,
             "judged": fit.judged,

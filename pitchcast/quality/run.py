@@ -17,7 +17,10 @@ the commentary stage sees it. Then, per persona and batch:
   Time is virtual: a request starts when its first action has arrived and the previous
   request ended, and lasts as long as the real request took (with the template, no
   time: it answers at once), so bursts are those of a match played at 1x with this
-  backend, without waiting for the match clock.
+  backend, without waiting for the match clock. With ``forks`` > 1 (the worker's
+  ``llm_live_forks``) a burst's rows are forks of one prompt, as the lanes send them,
+  and a line that repeats an earlier one of its burst is rewritten by the template
+  (:mod:`pitchcast.commentary.live`); with the template backend a burst is one call.
 
 Each line records the latency from its request's start to the line (the time the
 backend took: with the server's own pacing, at this worker's load, requests back to
@@ -313,13 +316,14 @@ async def write_match(
     structured: bool = True,
     live_deadline_s: float = 8.0,
     density: Density = "every",
+    forks: int = 1,
 ) -> MatchRun:
     """The lines of every batch of ``played`` in each persona, as the agent writes them;
     at ``density``, only the shown lines (those ``commentary-lines`` carries)."""
     primary = service.primary
     run = MatchRun(played, mode, primary.name, getattr(primary, "model", primary.name))
     started = time.perf_counter()
-    writer = LiveWriter(service, deadline_s=live_deadline_s, structured=structured)
+    writer = LiveWriter(service, deadline_s=live_deadline_s, structured=structured, forks=forks)
     # The template answers at once: a request takes no virtual time (and bursts do not
     # depend on how busy this machine is).
     virtual_time = primary.name != "template"

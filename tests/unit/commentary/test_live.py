@@ -235,3 +235,43 @@ async def test_a_fork_still_out_when_its_burst_is_in_is_cut_and_written_by_the_t
     assert written.fallback_reason == "straggler"
     assert primary.in_flight == 0 and metrics.get("llm_in_flight") == 0
     assert metrics.get("llm_requests", outcome="cancelled") == 1
+
+
+class AskedRowsLLM(RowsLLM):
+    """RowsLLM that remembers the rows each request asked for."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked: list[list[int]] = []
+
+    async def write_rows(self, batch: Any, persona: Any, turns: Any, rows: Any, **kw: Any) -> Any:
+        self.asked.append(list(rows))
+        return await super().write_rows(batch, persona, turns, rows, **kw)
+
+
+async def test_rows_handed_to_the_template_are_not_asked_for_and_released_in_order() -> None:
+    """Backlog: row 2 given to the template is never asked of the LLM, its line comes out
+    between rows 1 and 3, the turn holds only the asked rows, and the fallback says why."""
+    metrics = Metrics()
+    primary = AskedRowsLLM()
+    writer = _writer(primary, metrics)
+    batch = korean_batch()
+    lines: list[tuple[int, str]] = []
+
+    async def on_item(item: CommentaryItem, source: str) -> None:
+        lines.append((item.action_id, source))
+
+    written = await writer.write_rows(
+        batch, "CASTER", [], [1, 2, 3], settled={}, on_item=on_item, template_rows=[2]
+    )
+    assert primary.asked == [[1, 3]]
+    ids = [a.action_id for a in batch.actions[:3]]
+    assert lines == [(ids[0], "llm"), (ids[1], "template"), (ids[2], "llm")]
+    assert written.turn.rows == (1, 3) and set(written.items) == {1, 2, 3}
+    assert written.fallback_reason == "backlog_minor"
+    assert metrics.get("fallbacks", reason="backlog_minor", source="mixed") == 1
+    only = await writer.write_rows(
+        batch, "CASTER", [], [2], settled={}, on_item=on_item, template_rows=[2]
+    )
+    assert only.turn.rows == () and only.sources == {2: "template"}  # no request at all
+    assert primary.asked == [[1, 3]]

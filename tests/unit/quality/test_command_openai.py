@@ -50,6 +50,8 @@ def test_server_lines_carry_latency_and_tokens(
         assert 5 < server["tokens_per_line"]["mean"] < 80
         assert server["completion_tokens"] > 0 and server["prompt_tokens"] > 0
         assert fig["grounding"]["errors"] == 0 and fig["particles"]["errors"] == 0
+        if mode == "live":  # bursts are forks: the burst check leaves no LLM repeat
+            assert fig["burst_repeats"]["llm_repeated_pairs"] == 0, fig["burst_repeats"]
     assert (tmp_path / "latency.png").stat().st_size > 1000
     assert "**Server.**" in (tmp_path / "report.md").read_text()
 
