@@ -37,9 +37,12 @@ def build_service(settings: Settings) -> Any:
 
         primary = OpenAIBackend.from_settings(settings)
     else:
-        primary = TemplateBackend(settings.density)
+        primary = TemplateBackend(settings.density, settings.friend_supports)
     return CommentaryService.from_settings(
-        settings, primary, TemplateBackend(settings.density), RedisStore(enabled=False)
+        settings,
+        primary,
+        TemplateBackend(settings.density, settings.friend_supports),
+        RedisStore(enabled=False),
     )
 
 
