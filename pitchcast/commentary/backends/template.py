@@ -27,10 +27,11 @@ class TemplateBackend:
     # The density its lines are told at: below ``every`` the phrasing rotation counts
     # only the actions shown (so silent ones use up no sentence).
     density = "every"
+    # The team FRIEND backs (PITCHCAST_FRIEND_SUPPORTS); a match without it: neutral.
+    supports = ""
 
     def __init__(self, density: str = "every", supports: str = "") -> None:
         self.density = density
-        # The team FRIEND backs (PITCHCAST_FRIEND_SUPPORTS); a match without it: neutral.
         self.supports = supports
         # Load and check the phrasebook now: a broken one stops the worker at start
         # (PhrasebookError naming the entry) instead of degrading every line later.
