@@ -31,6 +31,7 @@ _DENSITIES = click.Choice(["every", "story", "key"])
 @option("--density", type=_DENSITIES, setting="density",
         help="What is told: every action, story moments or key events.")  # fmt: skip
 @option("--friend-supports", setting="friend_supports", metavar="TEAM",
+        default_text="none: a neutral FRIEND",
         help="The team FRIEND backs: a team id or name as in match_info.")  # fmt: skip
 @option("--mode", type=click.Choice(["live", "batch"]), setting="llm_mode",
         help="Live (a few lines per request) or batch (a window per request).")  # fmt: skip
