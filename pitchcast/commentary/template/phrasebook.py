@@ -39,8 +39,10 @@ from pitchcast.settings import PERSONAS
 
 __all__ = [
     "ALWAYS_SLOTS",
+    "BACKING_MOMENTS",
     "BACKING_PERSONA",
     "BACKING_SIDES",
+    "BACKING_STATES",
     "KIND_SLOTS",
     "SCORE_STATES",
     "STORY_SECTIONS",
@@ -76,6 +78,12 @@ _REQUIRED: Mapping[str, frozenset[str]] = {
 # FRIEND's backing banks (a FRIEND who backs a team): whose action the line is about.
 BACKING_PERSONA: Final = "FRIEND"
 BACKING_SIDES: Final = ("ours", "theirs")
+# A backing FRIEND's lines at the end of a period: by how its team stands.
+BACKING_MOMENTS: Final = ("half_time", "second_half_end", "period_end", "full_time")
+BACKING_STATES: Final = ("ahead", "level", "behind")
+_BACKING_MOMENT_SLOTS: Final = frozenset(
+    {"홈팀", "원정팀", "홈득점", "원정득점", "우리팀", "상대팀", "우리득점", "상대득점"}
+)
 # Score sentences of goal lines: the scoring team and the goal difference.
 SCORE_STATES: Final = ("lead", "extend", "level", "chase")
 _SCORE_STATE_SLOTS: Final = frozenset({"득점팀", "골차"})
@@ -137,6 +145,8 @@ class Phrasebook:
     story: Mapping[str, Mapping[str, tuple[Phrase, ...]]]
     # FRIEND backing a team: kind -> side (ours, theirs) -> rotation positions
     backing: Mapping[str, Mapping[str, tuple[Slot, ...]]] = field(default_factory=dict)
+    # ... and at the end of a period: moment -> state (ahead, level, behind) -> sentences
+    backing_moments: Mapping[str, Mapping[str, tuple[Phrase, ...]]] = field(default_factory=dict)
 
     def lines(self, kind: str, persona: str) -> tuple[Slot, ...]:
         return self.kinds[kind][persona]
@@ -285,6 +295,27 @@ def _backing(section: Mapping[str, Any]) -> dict[str, dict[str, tuple[Slot, ...]
     return banks
 
 
+def _backing_moments(section: Mapping[str, Any]) -> dict[str, dict[str, tuple[Phrase, ...]]]:
+    """``[backing_moment.<moment>]``: ``ahead``, ``level``, ``behind`` = a sentence or a list."""
+    _check_keys(section, frozenset(BACKING_MOMENTS), "backing_moment")
+    moments: dict[str, dict[str, tuple[Phrase, ...]]] = {}
+    for moment in section:
+        where = f"backing_moment.{moment}"
+        table = _table(section, moment, where)
+        _check_keys(table, _KIND_KEYS | frozenset(BACKING_STATES), where)
+        moments[moment] = {}
+        for state in BACKING_STATES:
+            if state not in table:
+                raise PhrasebookError(f'[{where}] is missing {state} = ["...", ...]')
+            value = table[state]
+            texts = value if isinstance(value, list) and value else [value]
+            moments[moment][state] = tuple(
+                _phrase(text, f"[{where}] {state}[{i}]", _BACKING_MOMENT_SLOTS)
+                for i, text in enumerate(texts)
+            )
+    return moments
+
+
 def _score_states(section: Mapping[str, Any]) -> dict[str, dict[str, tuple[Phrase, ...]]]:
     """Each state is a sentence or a list of them (taken in turn, goal after goal)."""
     _check_keys(section, frozenset(PERSONAS), "score_state")
@@ -384,6 +415,12 @@ def _sentences_once(book: Phrasebook) -> None:
             for kind, sides in book.backing.items():
                 for side, bank in sides.items():
                     units += [(f"backing.{kind}.{side}[{i}]", slot) for i, slot in enumerate(bank)]
+            for moment, states in book.backing_moments.items():
+                for state, phrases in states.items():
+                    units += [
+                        (f"backing_moment.{moment}.{state}[{i}]", (p,))
+                        for i, p in enumerate(phrases)
+                    ]
         for unit, phrases in units:
             for phrase in phrases:
                 for shape in sentence_shapes(phrase):
@@ -408,7 +445,9 @@ def parse_phrasebook(text: str, *, source: str = "phrasebook.toml") -> Phraseboo
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise PhrasebookError(f"{source}: not valid TOML: {exc}") from exc
-    expected = {"voice", "score_state", "backing", *ACTION_KINDS, *STORY_SECTIONS}
+    expected = {
+        "voice", "score_state", "backing", "backing_moment", *ACTION_KINDS, *STORY_SECTIONS,
+    }  # fmt: skip
     unknown = sorted(set(data) - expected)
     if unknown:
         raise PhrasebookError(
@@ -434,6 +473,11 @@ def parse_phrasebook(text: str, *, source: str = "phrasebook.toml") -> Phraseboo
         score_states=_score_states(_table(data, "score_state", "score_state")),
         story=story,
         backing=_backing(_table(data, "backing", "backing")) if "backing" in data else {},
+        backing_moments=(
+            _backing_moments(_table(data, "backing_moment", "backing_moment"))
+            if "backing_moment" in data
+            else {}
+        ),
     )
     _sentences_once(book)
     return book

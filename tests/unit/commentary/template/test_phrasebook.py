@@ -335,6 +335,8 @@ def _every_phrase() -> list[tuple[str, Phrase]]:
         out += [(_type_of(section), p) for phrases in personas.values() for p in phrases]
     for kind, sides in book.backing.items():  # a FRIEND backing a team: its own reactions
         out += [(_type_of(kind), p) for bank in sides.values() for slot in bank for p in slot]
+    for states in book.backing_moments.values():  # ... and its end-of-period lines
+        out += [("Pass", p) for phrases in states.values() for p in phrases]
     return out
 
 
@@ -373,3 +375,14 @@ def test_a_backing_friend_has_banks_for_goals_shots_and_cards() -> None:
             assert len(bank) >= 3, kind
             for phrase in (p for slot in bank for p in slot):
                 assert register_slips(phrase.text, "FRIEND") == [], phrase.entry
+
+
+def test_a_backing_friend_ends_every_period_whatever_the_standing() -> None:
+    """Half-time, the end of the second half, of an extra-time period and full time: a
+    sentence at least for ahead, level and behind, in FRIEND's register."""
+    moments = phrasebook().backing_moments
+    assert set(moments) == {"half_time", "second_half_end", "period_end", "full_time"}
+    for moment, states in moments.items():
+        assert set(states) == {"ahead", "level", "behind"}, moment
+        for phrase in (p for phrases in states.values() for p in phrases):
+            assert register_slips(phrase.text, "FRIEND") == [], phrase.entry
