@@ -48,7 +48,7 @@ def build_writer(settings: Settings, metrics: Metrics | None = None) -> Any:
     from pitchcast.commentary.backends.template import TemplateBackend
     from pitchcast.commentary.service import CommentaryService
 
-    fallback = TemplateBackend(settings.density)
+    fallback = TemplateBackend(settings.density, settings.friend_supports)
     primary: Any = fallback
     if settings.llm_backend == "openai":
         from pitchcast.commentary.backends.openai import OpenAIBackend

@@ -24,6 +24,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from pitchcast.exceptions import ConfigurationError
 
 __all__ = [
+    "FRIEND_SUPPORTS_MAX_CHARS",
     "PERSONAS",
     "Persona",
     "Settings",
@@ -35,6 +36,9 @@ __all__ = [
     "pair_keys",
     "split_list",
 ]
+
+# A team name is short; a longer value is a mistake (a file pasted, a list).
+FRIEND_SUPPORTS_MAX_CHARS = 40
 
 Persona = Literal["CASTER", "ANALYST", "FRIEND"]
 PERSONAS: tuple[Persona, ...] = ("CASTER", "ANALYST", "FRIEND")
@@ -154,6 +158,9 @@ class Settings(BaseSettings):
     # What is told when (commentary/density.py): every action, one line per moment
     # (story), or key events only. The commentary record keeps one item per action.
     density: Literal["every", "story", "key"] = "story"
+    # The team FRIEND backs (template/backing.py): a team id or name as match_info spells
+    # it (id, Korean or English name); empty = neutral. A match without it: neutral.
+    friend_supports: str = ""
     # live: each action's line is asked for as the action arrives (a few at a time, in
     # the batch's growing conversation); batch: the whole 10-action window in one request.
     llm_mode: Literal["live", "batch"] = "live"
@@ -232,6 +239,22 @@ class Settings(BaseSettings):
         if not value:
             raise ValueError("at least one persona is required (CASTER, ANALYST, FRIEND)")
         return tuple(dict.fromkeys(value))  # keep order, drop repeats
+
+    @field_validator("friend_supports")
+    @classmethod
+    def _one_team(cls, value: str) -> str:
+        value = " ".join(value.split())
+        if "," in value:
+            raise ValueError(
+                "PITCHCAST_FRIEND_SUPPORTS names one team (a team id or its name as in "
+                "match_info), not a list"
+            )
+        if len(value) > FRIEND_SUPPORTS_MAX_CHARS or not value.isprintable():
+            raise ValueError(
+                "PITCHCAST_FRIEND_SUPPORTS must be a team id or name of at most "
+                f"{FRIEND_SUPPORTS_MAX_CHARS} printable characters"
+            )
+        return value
 
     @model_validator(mode="after")
     def _combinations_that_can_work(self) -> Settings:

@@ -30,6 +30,9 @@ _DENSITIES = click.Choice(["every", "story", "key"])
         help="Comma-separated personas to write and judge.")  # fmt: skip
 @option("--density", type=_DENSITIES, setting="density",
         help="What is told: every action, story moments or key events.")  # fmt: skip
+@option("--friend-supports", setting="friend_supports", metavar="TEAM",
+        default_text="none: a neutral FRIEND",
+        help="The team FRIEND backs: a team id or name as in match_info.")  # fmt: skip
 @option("--mode", type=click.Choice(["live", "batch"]), setting="llm_mode",
         help="Live (a few lines per request) or batch (a window per request).")  # fmt: skip
 @option("--base-url", setting="llm_base_url", help="OpenAI-compatible endpoint, up to /v1.")
@@ -49,6 +52,7 @@ def eval_command(
     backend: str | None,
     personas: str,
     density: str | None,
+    friend_supports: str | None,
     mode: str | None,
     base_url: str | None,
     model: str | None,
@@ -77,7 +81,7 @@ def eval_command(
 
     settings = settings_with(
         llm_backend=backend, llm_mode=mode, llm_base_url=base_url, llm_model=model,
-        personas=personas, density=density,
+        personas=personas, density=density, friend_supports=friend_supports,
     )  # fmt: skip
     path = Path(file)
     folder = Path(out) if out else Path(".pitchcast") / "eval" / path.stem

@@ -30,6 +30,7 @@ from pitchcast.commentary.prompt import (
     ACTION_COLUMNS,
     SECTION_ACTIONS,
     action_row,
+    backing_of,
     csv_block,
     header_blocks,
     player_block,
@@ -152,8 +153,10 @@ def build_live_messages(
     rows: Sequence[int],
     *,
     structured: bool = False,
+    supports: str = "",
 ) -> list[dict[str, str]]:
     """The conversation for the next request of a batch (``batch`` holds its actions so far).
+    ``supports``: the team a FRIEND backs (its system prompt names the side).
 
     ``turns`` are the earlier requests with their kept answers; ``rows`` the new ones.
     Together they ask for rows in increasing order; a row between two asked ones is shown
@@ -167,9 +170,9 @@ def build_live_messages(
         raise ValueError(f"row {covered[-1]} is past the batch's {len(batch.actions)} actions")
     view = replace(batch, actions=batch.actions[: covered[-1]])
     slots = build_slots(view)
-    messages = [
-        {"role": "system", "content": system_prompt(persona, structured=structured, live=True)}
-    ]
+    backs = backing_of(batch, persona, supports)
+    system = system_prompt(persona, structured=structured, live=True, backs=backs)
+    messages = [{"role": "system", "content": system}]
     introduced: set[str] = set()
     shown: Score | None = None
     after = 0

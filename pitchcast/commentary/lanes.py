@@ -303,7 +303,8 @@ class Lanes:
         else:
             moment = None if close is None else moment_after(close)
         if moment is not None:
-            await book.emit_moment(moment, write_moment(moment, persona, info))
+            line = write_moment(moment, persona, info, self.settings.friend_supports)
+            await book.emit_moment(moment, line)
 
     async def _write_live(
         self, work: BatchWork, persona: Persona, book: LineBook

@@ -35,6 +35,11 @@ batch, so the server's grammar cache hits):
 * structured outputs on: ``{"lines":[[n,"tone","text"],...]}``, constrained by
   :func:`response_format` (``prefixItems`` with a ``const`` row per position).
 
+A FRIEND who backs a team (``PITCHCAST_FRIEND_SUPPORTS`` naming one team of the match)
+gets one more sentence in its persona line: which reference it backs (T1 home, T2 away)
+and how its tone follows that side. Each side's prompt is as static as the neutral one;
+CASTER and ANALYST never take a side.
+
 Change any text here and bump :data:`PROMPT_VERSION` (it is part of the cache key).
 """
 
@@ -49,6 +54,7 @@ from typing import Any
 from pitchcast.commentary.prompt_content import prompt_content
 from pitchcast.commentary.slots import SlotTable, build_slots, clean_text
 from pitchcast.commentary.template.actions import direction, geometry, zone
+from pitchcast.commentary.template.backing import BackedSide, backed_side
 from pitchcast.commentary.template.storytelling import stories_before
 from pitchcast.commentary.template.tone import mood_word, read_situation
 from pitchcast.schemas.records import TONES, Action, Batch, Score
@@ -69,6 +75,7 @@ __all__ = [
     "SECTION_STORY",
     "SECTION_TEAMS",
     "action_row",
+    "backing_of",
     "build_messages",
     "build_repair_messages",
     "build_user_prompt",
@@ -88,7 +95,7 @@ __all__ = [
     "team_rows",
 ]
 
-PROMPT_VERSION = "pitchcast-prompt-5"
+PROMPT_VERSION = "pitchcast-prompt-6"
 
 # Length the prompt asks for, in characters of the written line (placeholders included).
 LINE_CHARS = (15, 40)
@@ -146,6 +153,25 @@ tone: goal·big_chance·danger·build는 excited, chance와 card는 tense, miss�
 disappointed, foul은 disappointed나 tense, routine은 playful."
     ),
 }
+
+# A FRIEND who backs a team (PITCHCAST_FRIEND_SUPPORTS naming one team of the match):
+# which one, by its reference (T1 is always the home team, T2 the away team).
+_BACKED_REFS: dict[BackedSide, tuple[str, str]] = {"home": ("T1", "홈"), "away": ("T2", "원정")}
+
+
+def _backing_rule(side: BackedSide) -> str:
+    """The sentence the FRIEND intro gains when the speaker backs ``side``."""
+    ref, where = _BACKED_REFS[side]
+    return (
+        f"너는 {ref}({where} 팀)의 팬이고, 그 팀을 '우리'라고 부른다. 편은 tone과 네 반응에만 "
+        f"드러난다: {ref}의 골·찬스·상대 박스 안 플레이는 excited, {ref}의 실점·빗나간 슈팅·"
+        f"{ref} 선수의 카드는 disappointed, 상대의 찬스와 {ref} 박스 안 위협은 tense, 상대의 "
+        "빗나간 슈팅과 카드는 playful(이 규칙이 위 tone 규칙보다 먼저다). 반응은 네 말로만 한다"
+        "(우리 골이다!, 아 실점이야…, 휴 살았다): 선수의 감정·몸짓은 여전히 말하지 않고, "
+        "감정 낱말(기쁘다, 실망) 대신 감탄으로 말한다. 자료에 없는 것(몇 번째 실점인지 모를 때 "
+        "'또')은 말하지 않는다. 상대를 비하하지 않는다."
+    )
+
 
 _TONE_GUIDE = (
     "excited(골, 결정적 슈팅, 멋진 돌파), tense(위험한 장면, 파울, 카드), calm(평범한 빌드업), "
@@ -238,29 +264,57 @@ _LIVE_RULES = f"""생중계다. 경기가 진행되는 동안 대화가 이어�
 - 앞에서 쓴 해설과 같은 문장을 반복하지 않는다."""
 
 
-def _build_system_prompt(persona: Persona, *, structured: bool, live: bool) -> str:
-    parts = [_PERSONA_INTROS[persona], _common_rules()]
+def _build_system_prompt(
+    persona: Persona, *, structured: bool, live: bool, backs: BackedSide | None = None
+) -> str:
+    intro = _PERSONA_INTROS[persona]
+    if backs is not None:
+        intro += " " + _backing_rule(backs)
+    parts = [intro, _common_rules()]
     if live:
         parts.append(_LIVE_RULES)
     parts.append("출력: " + _format_block(persona, structured=structured))
     return "\n\n".join(parts)
 
 
-# Built once: the same bytes for every request (prefix caching).
-_SYSTEM_PROMPTS: dict[tuple[Persona, bool, bool], str] = {
-    (persona, structured, live): _build_system_prompt(persona, structured=structured, live=live)
+# Only FRIEND takes a side; CASTER and ANALYST stay neutral whatever the setting.
+_BACKING_PERSONA: Persona = "FRIEND"
+
+# Built once: the same bytes for every request (prefix caching). A backing FRIEND has
+# one prompt per side, each as static as the neutral one.
+_SYSTEM_PROMPTS: dict[tuple[Persona, bool, bool, BackedSide | None], str] = {
+    (persona, structured, live, backs): _build_system_prompt(
+        persona, structured=structured, live=live, backs=backs
+    )
     for persona in PERSONAS
     for structured in (False, True)
     for live in (False, True)
+    for backs in ((None, "home", "away") if persona == _BACKING_PERSONA else (None,))
 }
 
 
-def system_prompt(persona: Persona, *, structured: bool = False, live: bool = False) -> str:
-    """The static system prompt of ``persona`` (identical bytes on every call)."""
+def system_prompt(
+    persona: Persona,
+    *,
+    structured: bool = False,
+    live: bool = False,
+    backs: BackedSide | None = None,
+) -> str:
+    """The static system prompt of ``persona`` (identical bytes on every call); ``backs``:
+    the side a FRIEND backs (ignored for the other personas, who stay neutral)."""
+    side = backs if persona == _BACKING_PERSONA else None
     try:
-        return _SYSTEM_PROMPTS[(persona, structured, live)]
+        return _SYSTEM_PROMPTS[(persona, structured, live, side)]
     except KeyError:
         raise ValueError(f"unknown persona {persona!r}; expected one of {PERSONAS}") from None
+
+
+def backing_of(batch: Batch, persona: Persona, supports: str) -> BackedSide | None:
+    """The side ``persona`` backs in ``batch``'s match: FRIEND only, when ``supports``
+    (``PITCHCAST_FRIEND_SUPPORTS``) names one of its teams; None (neutral) otherwise."""
+    if persona != _BACKING_PERSONA or not supports:
+        return None
+    return backed_side(supports, batch.match_info)
 
 
 # --- the user prompt ------------------------------------------------------------
@@ -480,10 +534,13 @@ def build_messages(
     *,
     structured: bool = False,
     rows: Sequence[int] | None = None,
+    supports: str = "",
 ) -> list[dict[str, str]]:
-    """Chat messages for one (batch, persona): the static system prompt first."""
+    """Chat messages for one (batch, persona): the static system prompt first (a FRIEND
+    backing a team of the match, ``supports``, has its side's)."""
+    backs = backing_of(batch, persona, supports)
     return [
-        {"role": "system", "content": system_prompt(persona, structured=structured)},
+        {"role": "system", "content": system_prompt(persona, structured=structured, backs=backs)},
         {"role": "user", "content": build_user_prompt(batch, rows=rows)},
     ]
 
@@ -497,6 +554,7 @@ def build_repair_messages(
     *,
     structured: bool = False,
     asked: Sequence[int] | None = None,
+    supports: str = "",
 ) -> list[dict[str, str]]:
     """The one repair turn: the first exchange (which asked for ``asked``), what was
     wrong, and the rows to rewrite."""
@@ -512,7 +570,7 @@ def build_repair_messages(
         )
     )
     return [
-        *build_messages(batch, persona, structured=structured, rows=asked),
+        *build_messages(batch, persona, structured=structured, rows=asked, supports=supports),
         {"role": "assistant", "content": answer},
         {"role": "user", "content": review},
     ]

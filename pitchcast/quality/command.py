@@ -37,9 +37,12 @@ def build_service(settings: Settings) -> Any:
 
         primary = OpenAIBackend.from_settings(settings)
     else:
-        primary = TemplateBackend(settings.density)
+        primary = TemplateBackend(settings.density, settings.friend_supports)
     return CommentaryService.from_settings(
-        settings, primary, TemplateBackend(settings.density), RedisStore(enabled=False)
+        settings,
+        primary,
+        TemplateBackend(settings.density, settings.friend_supports),
+        RedisStore(enabled=False),
     )
 
 
@@ -103,6 +106,8 @@ def run_eval(
     # The density setting (s14/density); a worker without it shows every line.
     density = getattr(settings, "density", None) or getattr(settings, "commentary_density", None)
     figures["density"] = str(density or "every")
+    # The team FRIEND backs ("" = neutral; a match without that team: neutral too).
+    figures["friend_supports"] = getattr(settings, "friend_supports", "")
     title = f"{path.name}, {settings.llm_backend} backend, {settings.llm_mode} mode"
     files = write_report(figures, out, title=title, plots=plots)
     problems = failures(figures, max_shape_share=max_shape_share, min_shape_gap=min_shape_gap)

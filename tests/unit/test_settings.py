@@ -253,3 +253,28 @@ def test_processing_guarantee_defaults_to_at_least_once_and_reaches_faust() -> N
         load_settings(processing_guarantee="at_most_once")
     app = create_app(load_settings(processing_guarantee="exactly_once")).app
     assert app.conf.processing_guarantee == ProcessingGuarantee.EXACTLY_ONCE
+
+
+# --- FRIEND backing a team ---------------------------------------------------------------
+
+
+def test_friend_supports_is_neutral_by_default_and_read_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert load_settings().friend_supports == ""
+    monkeypatch.setenv("PITCHCAST_FRIEND_SUPPORTS", "  울산  HD FC ")
+    assert load_settings().friend_supports == "울산 HD FC"  # spaces tidied, case kept
+    assert load_settings().as_env()["PITCHCAST_FRIEND_SUPPORTS"] == "울산 HD FC"
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("FC서울,울산 HD FC", "names one team"),
+        ("x" * 41, "at most 40 printable characters"),
+        ("FC서울\x00", "at most 40 printable characters"),
+    ],
+)
+def test_friend_supports_refuses_what_cannot_be_one_team(value: str, problem: str) -> None:
+    message = refused(friend_supports=value)
+    assert "PITCHCAST_FRIEND_SUPPORTS" in message and problem in message

@@ -127,6 +127,8 @@ class OpenAIConfig:
     retry_attempts: int = 4
     max_connections: int = 8
     max_description_chars: int = MAX_DESCRIPTION_CHARS
+    # The team FRIEND backs (PITCHCAST_FRIEND_SUPPORTS): its system prompt names the side.
+    friend_supports: str = ""
     # Backoff between attempts: initial * 2**(n-1), capped, plus up to jitter seconds.
     backoff_initial_s: float = 0.25
     backoff_max_s: float = 4.0
@@ -162,6 +164,7 @@ class OpenAIConfig:
             backoff_max_s=settings.llm_backoff_max_s,
             breaker_failures=settings.llm_breaker_failures,
             breaker_reset_s=settings.llm_breaker_reset_s,
+            friend_supports=settings.friend_supports,
         )
 
     def endpoint_keys(self) -> list[str]:
@@ -290,7 +293,11 @@ class OpenAIBackend:
             "structured": config.structured_output,
             "max_chars": config.max_description_chars,
             "messages": build_messages(
-                batch, persona, structured=config.structured_output, rows=rows
+                batch,
+                persona,
+                structured=config.structured_output,
+                rows=rows,
+                supports=config.friend_supports,
             ),
             "batch": [batch.game_id, [a.action_id for a in batch.actions]],
         }
@@ -333,7 +340,10 @@ class OpenAIBackend:
         structured = config.structured_output
         try:
             async with asyncio.timeout_at(deadline):
-                messages = build_messages(batch, persona, structured=structured, rows=rows)
+                messages = build_messages(
+                    batch, persona, structured=structured, rows=rows,
+                    supports=config.friend_supports,
+                )  # fmt: skip
                 answer = await self._complete(
                     messages,
                     asked,
@@ -353,7 +363,7 @@ class OpenAIBackend:
                     )
                     repair = build_repair_messages(
                         batch, persona, answer.text, reasons, rows, structured=structured,
-                        asked=asked,
+                        asked=asked, supports=config.friend_supports,
                     )  # fmt: skip
                     answer = await self._complete(
                         repair,
@@ -424,7 +434,9 @@ class OpenAIBackend:
         )
         usage = _UsageSum()
         context = {"game_id": batch.game_id, "batch_index": batch.batch_index, "persona": persona}
-        messages = build_live_messages(batch, persona, turns, rows, structured=structured)
+        messages = build_live_messages(
+            batch, persona, turns, rows, structured=structured, supports=config.friend_supports
+        )
         extra: dict[str, Any] = {}
         prefill = ""
         if fork is not None:

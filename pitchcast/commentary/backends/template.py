@@ -27,9 +27,12 @@ class TemplateBackend:
     # The density its lines are told at: below ``every`` the phrasing rotation counts
     # only the actions shown (so silent ones use up no sentence).
     density = "every"
+    # The team FRIEND backs (PITCHCAST_FRIEND_SUPPORTS); a match without it: neutral.
+    supports = ""
 
-    def __init__(self, density: str = "every") -> None:
+    def __init__(self, density: str = "every", supports: str = "") -> None:
         self.density = density
+        self.supports = supports
         # Load and check the phrasebook now: a broken one stops the worker at start
         # (PhrasebookError naming the entry) instead of degrading every line later.
         phrasebook()
@@ -45,7 +48,7 @@ class TemplateBackend:
         """One item per action of ``batch``; ``on_item`` gets each item, in order.
         ``rows`` (the shown rows at a density) changes nothing: the template costs
         nothing, and the line book keeps the silent items silent."""
-        items = write_template_commentary(batch, persona, self.density)
+        items = write_template_commentary(batch, persona, self.density, self.supports)
         if on_item is not None:
             for item in items:
                 await on_item(item)
@@ -65,7 +68,7 @@ class TemplateBackend:
     ) -> RowsAnswer:
         """Live mode: the lines of ``rows`` (1-based) of a batch still filling, in order
         (with ``fork``, the line of that row alone)."""
-        items = write_template_rows(batch, persona, rows, self.density)
+        items = write_template_rows(batch, persona, rows, self.density, self.supports)
         if fork is not None:
             rows = [fork]
             items = {fork: items[fork]}

@@ -14,7 +14,9 @@ hand-off records, deterministically (a restarted owner finds the same moments):
   ``match_end``: full time.
 
 The sentences are in the phrasebook (``moment_*`` sections), in every persona; they
-state the teams and the score, nothing else. Pure.
+state the teams and the score, nothing else. A FRIEND who backs a team of the match
+(``PITCHCAST_FRIEND_SUPPORTS``, :mod:`.backing`) ends a period from its team's side
+(``[backing_moment.*]``: ahead, level or behind; excited, tense or disappointed). Pure.
 """
 
 from __future__ import annotations
@@ -25,8 +27,17 @@ from typing import Final, Literal
 
 from pitchcast.commentary.korean import attach_particle
 from pitchcast.commentary.template.actions import clean
-from pitchcast.commentary.template.phrasebook import phrasebook
-from pitchcast.schemas.records import Action, Batch, CommentaryItem, MatchInfo, Score, Story
+from pitchcast.commentary.template.backing import BackedSide, backed_side
+from pitchcast.commentary.template.phrasebook import BACKING_PERSONA, Phrase, phrasebook
+from pitchcast.schemas.records import (
+    Action,
+    Batch,
+    CommentaryItem,
+    MatchInfo,
+    Score,
+    Story,
+    Tone,
+)
 
 __all__ = [
     "MOMENT_LINE_INDEX",
@@ -113,23 +124,64 @@ class _Value(str):
         return attach_particle(str(self), spec) if spec else str(self)
 
 
-def write_moment(moment: Moment, persona: str, info: MatchInfo | None) -> CommentaryItem:
+_BACKED_TONES: Final[dict[str, Tone]] = {
+    "ahead": "excited", "level": "tense", "behind": "disappointed",
+}  # fmt: skip
+
+
+def _backed(
+    moment: Moment, persona: str, info: MatchInfo | None, supports: str
+) -> tuple[BackedSide, tuple[Phrase, ...], str] | None:
+    """(side, sentences, state) of a backing FRIEND at a moment that has them, else None."""
+    if persona != BACKING_PERSONA or not supports:
+        return None
+    side = backed_side(supports, info)
+    states = phrasebook().backing_moments.get(moment.kind)
+    if side is None or not states:
+        return None
+    ours, theirs = moment.score.home, moment.score.away
+    if side == "away":
+        ours, theirs = theirs, ours
+    state = "ahead" if ours > theirs else "behind" if ours < theirs else "level"
+    return side, states[state], state
+
+
+def write_moment(
+    moment: Moment, persona: str, info: MatchInfo | None, supports: str = ""
+) -> CommentaryItem:
     """The line of ``moment`` in ``persona``: a phrasing of its bank chosen by a stable
-    hash of the match, persona, kind and period (the same line after a restart)."""
-    bank = phrasebook().story[f"moment_{moment.kind}"][persona]
+    hash of the match, persona, kind and period (the same line after a restart);
+    ``supports``: the team a FRIEND backs (its own lines at the end of a period)."""
     action = moment.action
     seed = f"{action.game_id}:{persona}:{moment.kind}:{action.period_id}"
-    digest = hashlib.blake2b(seed.encode(), digest_size=8).digest()
-    phrase = bank[int.from_bytes(digest) % len(bank)]
+    digest = int.from_bytes(hashlib.blake2b(seed.encode(), digest_size=8).digest())
+    home, away = _team(info, home=True), _team(info, home=False)
     values = {
-        "홈팀": _Value(_team(info, home=True)),
-        "원정팀": _Value(_team(info, home=False)),
+        "홈팀": _Value(home),
+        "원정팀": _Value(away),
         "홈득점": _Value(str(moment.score.home)),
         "원정득점": _Value(str(moment.score.away)),
     }
+    tone: Tone = "calm"
+    backed = _backed(moment, persona, info, supports)
+    if backed is None:
+        bank: tuple[Phrase, ...] = phrasebook().story[f"moment_{moment.kind}"][persona]
+    else:
+        side, bank, state = backed
+        tone = _BACKED_TONES[state]
+        ours, theirs = (home, away) if side == "home" else (away, home)
+        goals = (moment.score.home, moment.score.away)
+        mine, other = goals if side == "home" else goals[::-1]
+        values |= {
+            "우리팀": _Value(ours),
+            "상대팀": _Value(theirs),
+            "우리득점": _Value(str(mine)),
+            "상대득점": _Value(str(other)),
+        }
+    phrase = bank[digest % len(bank)]
     return CommentaryItem(
         action_id=action.action_id,
         time_seconds=action.time_seconds,
-        tone="calm",
+        tone=tone,
         description=phrase.text.format_map(values),
     )

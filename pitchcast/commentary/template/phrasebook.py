@@ -7,7 +7,9 @@ A mistake is a :class:`PhrasebookError` that names the entry (``[received.CASTER
 lines[3]``) and says what is wrong: an unknown section or key, a kind or persona
 missing, no lines, a tone that is not one of the six, an unknown slot or one the kind
 does not fill, a particle the Korean helpers do not know, a sentence written at two
-rotation positions of one persona, a sentence that is only a name. (Sentences are what
+rotation positions of one persona, a sentence that is only a name. FRIEND's backing
+banks (``[backing.<kind>.ours]`` and ``.theirs``, used when it backs a team) follow the
+rules of the kind's banks and count as FRIEND's sentences. (Sentences are what
 ``pitchcast eval`` counts, with its own definition of a sentence shape: a tail sentence
 two phrasings share would come back as often as both together.)
 
@@ -22,7 +24,7 @@ import re
 import string
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -37,6 +39,10 @@ from pitchcast.settings import PERSONAS
 
 __all__ = [
     "ALWAYS_SLOTS",
+    "BACKING_MOMENTS",
+    "BACKING_PERSONA",
+    "BACKING_SIDES",
+    "BACKING_STATES",
     "KIND_SLOTS",
     "SCORE_STATES",
     "STORY_SECTIONS",
@@ -69,6 +75,15 @@ _REQUIRED: Mapping[str, frozenset[str]] = {
     "goal": frozenset({"스코어"}),
     "own_goal": frozenset({"스코어"}),
 }
+# FRIEND's backing banks (a FRIEND who backs a team): whose action the line is about.
+BACKING_PERSONA: Final = "FRIEND"
+BACKING_SIDES: Final = ("ours", "theirs")
+# A backing FRIEND's lines at the end of a period: by how its team stands.
+BACKING_MOMENTS: Final = ("half_time", "second_half_end", "period_end", "full_time")
+BACKING_STATES: Final = ("ahead", "level", "behind")
+_BACKING_MOMENT_SLOTS: Final = frozenset(
+    {"홈팀", "원정팀", "홈득점", "원정득점", "우리팀", "상대팀", "우리득점", "상대득점"}
+)
 # Score sentences of goal lines: the scoring team and the goal difference.
 SCORE_STATES: Final = ("lead", "extend", "level", "chase")
 _SCORE_STATE_SLOTS: Final = frozenset({"득점팀", "골차"})
@@ -128,6 +143,10 @@ class Phrasebook:
     score_states: Mapping[str, Mapping[str, tuple[Phrase, ...]]]
     # story section -> persona -> sentences
     story: Mapping[str, Mapping[str, tuple[Phrase, ...]]]
+    # FRIEND backing a team: kind -> side (ours, theirs) -> rotation positions
+    backing: Mapping[str, Mapping[str, tuple[Slot, ...]]] = field(default_factory=dict)
+    # ... and at the end of a period: moment -> state (ahead, level, behind) -> sentences
+    backing_moments: Mapping[str, Mapping[str, tuple[Phrase, ...]]] = field(default_factory=dict)
 
     def lines(self, kind: str, persona: str) -> tuple[Slot, ...]:
         return self.kinds[kind][persona]
@@ -222,7 +241,6 @@ def _slots(table: Mapping[str, Any], where: str, allowed: frozenset[str]) -> tup
 def _kind(
     name: str, section: Mapping[str, Any], routine: Mapping[str, Tone]
 ) -> tuple[dict[str, tuple[Slot, ...]], dict[str, Tone]]:
-    allowed = ALWAYS_SLOTS | _OPTIONAL_SLOTS | KIND_SLOTS.get(name, frozenset())
     _check_keys(section, _KIND_KEYS | frozenset(PERSONAS), name)
     banks: dict[str, tuple[Slot, ...]] = {}
     tones: dict[str, Tone] = {}
@@ -231,24 +249,71 @@ def _kind(
         table = _table(section, persona, where)
         _check_keys(table, _PERSONA_KEYS, where)
         tones[persona] = _tone(table["tone"], where) if "tone" in table else routine[persona]
-        bank = _slots(table, where, allowed)
-        phrases = [phrase for slot in bank for phrase in slot]
-        required = _REQUIRED.get(name, frozenset())
-        for phrase in phrases:
-            if not required <= phrase.fields:
-                slots = ", ".join("{" + s + "}" for s in sorted(required))
-                raise PhrasebookError(
-                    f"{phrase.entry} {phrase.text!r}: every line here needs {slots}"
-                )
-        core = ALWAYS_SLOTS | KIND_SLOTS.get(name, frozenset())
-        if not any(phrase.fields <= core for phrase in phrases):
-            raise PhrasebookError(
-                f"[{where}]: at least one line must use only the always-filled slots"
-                f" ({', '.join('{' + s + '}' for s in sorted(core))}): {{팀}}, {{거리}} and"
-                " {방향} are sometimes unknown"
-            )
-        banks[persona] = bank
+        banks[persona] = _action_bank(name, table, where)
     return banks, tones
+
+
+def _action_bank(kind: str, table: Mapping[str, Any], where: str) -> tuple[Slot, ...]:
+    """The checked bank of ``kind`` in ``[where]``: the kind's slots, its required ones
+    on every line, and one line at least on the always-filled slots."""
+    allowed = ALWAYS_SLOTS | _OPTIONAL_SLOTS | KIND_SLOTS.get(kind, frozenset())
+    bank = _slots(table, where, allowed)
+    phrases = [phrase for slot in bank for phrase in slot]
+    required = _REQUIRED.get(kind, frozenset())
+    for phrase in phrases:
+        if not required <= phrase.fields:
+            slots = ", ".join("{" + s + "}" for s in sorted(required))
+            raise PhrasebookError(f"{phrase.entry} {phrase.text!r}: every line here needs {slots}")
+    core = ALWAYS_SLOTS | KIND_SLOTS.get(kind, frozenset())
+    if not any(phrase.fields <= core for phrase in phrases):
+        raise PhrasebookError(
+            f"[{where}]: at least one line must use only the always-filled slots"
+            f" ({', '.join('{' + s + '}' for s in sorted(core))}): {{팀}}, {{거리}} and"
+            " {방향} are sometimes unknown"
+        )
+    return bank
+
+
+def _backing(section: Mapping[str, Any]) -> dict[str, dict[str, tuple[Slot, ...]]]:
+    """``[backing.<kind>.ours]`` / ``.theirs``: FRIEND's banks when it backs a team (the
+    action of the backed team, or of the other one). A kind without them stays neutral."""
+    banks: dict[str, dict[str, tuple[Slot, ...]]] = {}
+    for kind, table in section.items():
+        where = f"backing.{kind}"
+        if kind not in ACTION_KINDS:
+            raise PhrasebookError(
+                f"[{where}]: unknown kind {kind!r}; a backing bank is for one of the code's"
+                f" kinds ({', '.join(ACTION_KINDS[:4])}, ...)"
+            )
+        table = _table(section, kind, where)
+        _check_keys(table, _KIND_KEYS | frozenset(BACKING_SIDES), where)
+        banks[kind] = {}
+        for side in BACKING_SIDES:
+            side_table = _table(table, side, f"{where}.{side}")
+            _check_keys(side_table, frozenset({"lines"}), f"{where}.{side}")
+            banks[kind][side] = _action_bank(kind, side_table, f"{where}.{side}")
+    return banks
+
+
+def _backing_moments(section: Mapping[str, Any]) -> dict[str, dict[str, tuple[Phrase, ...]]]:
+    """``[backing_moment.<moment>]``: ``ahead``, ``level``, ``behind`` = a sentence or a list."""
+    _check_keys(section, frozenset(BACKING_MOMENTS), "backing_moment")
+    moments: dict[str, dict[str, tuple[Phrase, ...]]] = {}
+    for moment in section:
+        where = f"backing_moment.{moment}"
+        table = _table(section, moment, where)
+        _check_keys(table, _KIND_KEYS | frozenset(BACKING_STATES), where)
+        moments[moment] = {}
+        for state in BACKING_STATES:
+            if state not in table:
+                raise PhrasebookError(f'[{where}] is missing {state} = ["...", ...]')
+            value = table[state]
+            texts = value if isinstance(value, list) and value else [value]
+            moments[moment][state] = tuple(
+                _phrase(text, f"[{where}] {state}[{i}]", _BACKING_MOMENT_SLOTS)
+                for i, text in enumerate(texts)
+            )
+    return moments
 
 
 def _score_states(section: Mapping[str, Any]) -> dict[str, dict[str, tuple[Phrase, ...]]]:
@@ -346,6 +411,16 @@ def _sentences_once(book: Phrasebook) -> None:
             units += [(f"{section}[{i}]", (p,)) for i, p in enumerate(banks[persona])]
         for state, phrases in book.score_states[persona].items():
             units += [(f"score_state.{state}[{i}]", (p,)) for i, p in enumerate(phrases)]
+        if persona == BACKING_PERSONA:
+            for kind, sides in book.backing.items():
+                for side, bank in sides.items():
+                    units += [(f"backing.{kind}.{side}[{i}]", slot) for i, slot in enumerate(bank)]
+            for moment, states in book.backing_moments.items():
+                for state, phrases in states.items():
+                    units += [
+                        (f"backing_moment.{moment}.{state}[{i}]", (p,))
+                        for i, p in enumerate(phrases)
+                    ]
         for unit, phrases in units:
             for phrase in phrases:
                 for shape in sentence_shapes(phrase):
@@ -370,7 +445,9 @@ def parse_phrasebook(text: str, *, source: str = "phrasebook.toml") -> Phraseboo
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise PhrasebookError(f"{source}: not valid TOML: {exc}") from exc
-    expected = {"voice", "score_state", *ACTION_KINDS, *STORY_SECTIONS}
+    expected = {
+        "voice", "score_state", "backing", "backing_moment", *ACTION_KINDS, *STORY_SECTIONS,
+    }  # fmt: skip
     unknown = sorted(set(data) - expected)
     if unknown:
         raise PhrasebookError(
@@ -395,6 +472,12 @@ def parse_phrasebook(text: str, *, source: str = "phrasebook.toml") -> Phraseboo
         routine_tones=routine,
         score_states=_score_states(_table(data, "score_state", "score_state")),
         story=story,
+        backing=_backing(_table(data, "backing", "backing")) if "backing" in data else {},
+        backing_moments=(
+            _backing_moments(_table(data, "backing_moment", "backing_moment"))
+            if "backing_moment" in data
+            else {}
+        ),
     )
     _sentences_once(book)
     return book

@@ -32,7 +32,9 @@ routine    everything else: a pass, a reception, a cut or a lost ball in midfiel
 routine play and does not sound disappointed for whichever side lost the ball; the
 phrasebook's tone of the kind stays where the event carries it (fouls, cards, shots,
 crosses and set pieces in the attacking third). ANALYST stays analytical except at a
-goal (excited), a big chance, and a danger in a tight finish (tense).
+goal (excited), a big chance, and a danger in a tight finish (tense). A FRIEND who backs
+a team (``PITCHCAST_FRIEND_SUPPORTS``) is not neutral: the mood is read from the backed
+side (:func:`.backing.backed_tone`: its goal delights, a goal against it disappoints).
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from dataclasses import dataclass
 from typing import Final, Literal
 
 from pitchcast.commentary.template.actions import depth, geometry
+from pitchcast.commentary.template.backing import backed_tone, side_of
 from pitchcast.commentary.template.storytelling import pressing_team
 from pitchcast.schemas.records import Action, Tone
 from pitchcast.schemas.vocabulary import CARD_RESULTS, SHOT_TYPES
@@ -162,6 +165,15 @@ def tone_for(persona: str, base: Tone, situation: Situation) -> Tone:
     return routine
 
 
-def situation_tone(persona: str, base: Tone, action: Action, story: Story) -> Tone:
-    """The tone of a line about ``action`` (story: just before it) in ``persona``'s voice."""
-    return tone_for(persona, base, read_situation(action, story))
+def situation_tone(
+    persona: str, base: Tone, action: Action, story: Story, backed: int | None = None
+) -> Tone:
+    """The tone of a line about ``action`` (story: just before it) in ``persona``'s voice;
+    ``backed``: the team id a FRIEND backs in this match (None: neutral), whose fan's
+    tone follows the side the moment is good or bad news for (:mod:`.backing`)."""
+    situation = read_situation(action, story)
+    if persona == "FRIEND" and backed is not None:
+        own_goal = action.type_name == "Own Goal"
+        side = side_of(action, backed)
+        return backed_tone(side, situation.mood, situation.depth, own_goal=own_goal)
+    return tone_for(persona, base, situation)

@@ -13,6 +13,8 @@ How a line is made:
 2. The kind's phrasings for the persona come from the phrasebook
    (:mod:`.phrasebook`, data in ``phrasebook.toml``) and fill slots:
    the player and team names with the right particle, the zone, the minute, the score...
+   A FRIEND who backs a team in the match (:mod:`.backing`) takes the kind's
+   ``[backing]`` bank for the side of the action when the phrasebook has one.
 3. **Rotation.** The phrasing is chosen from the log alone, with no memory of earlier
    lines, so that a restarted worker or a replay writes the same lines: the k-th told
    action of its count takes the k-th position of a permutation of the kind's bank,
@@ -53,7 +55,14 @@ from pitchcast.commentary.template.actions import (
     minute_text,
     zone,
 )
-from pitchcast.commentary.template.phrasebook import Phrase, Phrasebook, Slot, phrasebook
+from pitchcast.commentary.template.backing import backed_team_id, side_of
+from pitchcast.commentary.template.phrasebook import (
+    BACKING_PERSONA,
+    Phrase,
+    Phrasebook,
+    Slot,
+    phrasebook,
+)
 from pitchcast.commentary.template.storytelling import stories_before, story_lines
 from pitchcast.commentary.template.tone import situation_tone
 from pitchcast.schemas.records import Action, Batch, CommentaryItem, MatchInfo, Score, Tone
@@ -285,6 +294,8 @@ class _Context:
     turn_offset: int = 0
     # Below ``every`` the rotation counts the actions ``story`` density showed.
     density: str = "every"
+    # The team id a FRIEND backs in this match (template/backing.py); None: neutral.
+    backed: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -351,6 +362,19 @@ def _seed(ctx: _Context, kind: str) -> str:
     return f"{ctx.game_id}:{ctx.persona}:{kind}"
 
 
+def _bank(
+    ctx: _Context, book: Phrasebook, kind: str, action: Action
+) -> tuple[tuple[Slot, ...], str]:
+    """The kind's bank and rotation seed: a backing FRIEND's own bank for the side of
+    the action when the phrasebook has one, else the persona's."""
+    if ctx.backed is not None and ctx.persona == BACKING_PERSONA:
+        sides = book.backing.get(kind)
+        if sides:
+            side = side_of(action, ctx.backed)
+            return sides[side], f"{_seed(ctx, kind)}:{side}"
+    return book.lines(kind, ctx.persona), _seed(ctx, kind)
+
+
 def _turn(ctx: _Context, action: Action) -> int:
     try:
         if ctx.density == "every":
@@ -377,8 +401,8 @@ def _predicted_opening(ctx: _Context, book: Phrasebook) -> tuple[str, frozenset[
     if kind == "received":
         slots["앞선수"] = _Slot("?")  # usually known: assume the natural phrasing rendered
     turn = max(_turn(ctx, previous) - 1, 0)
-    bank = book.lines(kind, ctx.persona)
-    phrase = _pick(bank, turn, _seed(ctx, kind), frozenset(slots), lambda _: 0)
+    bank, seed = _bank(ctx, book, kind, previous)
+    phrase = _pick(bank, turn, seed, frozenset(slots), lambda _: 0)
     return _opening(phrase, slots), _zones_in(phrase, slots)
 
 
@@ -437,8 +461,8 @@ def _write(action: Action, ctx: _Context) -> tuple[Tone, str]:
             return 2
         return 1 if _zones_in(phrase, slots) & last_zones else 0
 
-    bank = book.lines(kind, ctx.persona)
-    phrase = _pick(bank, _turn(ctx, action), _seed(ctx, kind), frozenset(slots), echo)
+    bank, seed = _bank(ctx, book, kind, action)
+    phrase = _pick(bank, _turn(ctx, action), seed, frozenset(slots), echo)
     text = phrase.text.format_map(slots)
     note = ""
     if drafted.note:
@@ -451,7 +475,8 @@ def _write(action: Action, ctx: _Context) -> tuple[Tone, str]:
         text = f"{text} {told}"
     # The kind's tone, raised or lowered by the situation (a free kick in its own half
     # threatens nothing; a reception in the six-yard box does).
-    tone = situation_tone(ctx.persona, book.tone(kind, ctx.persona), action, ctx.story)
+    base = book.tone(kind, ctx.persona)
+    tone = situation_tone(ctx.persona, base, action, ctx.story, ctx.backed)
     return tone, text + note
 
 
@@ -501,6 +526,7 @@ def write_template_line(
     previous: Action | None = None,
     game_id: int,
     density: str = "every",
+    supports: str = "",
 ) -> CommentaryItem:
     """One Korean commentary line for ``action`` in ``persona``'s voice.
 
@@ -509,15 +535,24 @@ def write_template_line(
     without story sentences or score. ``previous`` is the action before it in the
     batch (None for the first). Deterministic and total: the same arguments give the
     same line in every process, and no action the schema accepts makes it raise.
-    ``density`` (every, story, key) chooses what the phrasing rotation counts.
+    ``density`` (every, story, key) chooses what the phrasing rotation counts;
+    ``supports`` the team a FRIEND backs (``PITCHCAST_FRIEND_SUPPORTS``; template/backing.py).
     """
+    voice = _voice(persona)
+    backed = _backed(voice, supports, match_info)
     if story is None:  # nothing counted: the action id turns the rotation
         offset = int(finite(action.action_id, 0.0)) % 1_000_003
-        ctx = _Context(_voice(persona), new_story(match_info), match_info, previous, game_id,
-                       history=False, score=False, turn_offset=offset, density=density)  # fmt: skip
+        ctx = _Context(voice, new_story(match_info), match_info, previous, game_id,
+                       history=False, score=False, turn_offset=offset, density=density,
+                       backed=backed)  # fmt: skip
     else:
-        ctx = _Context(_voice(persona), story, match_info, previous, game_id, density=density)
+        ctx = _Context(voice, story, match_info, previous, game_id, density=density, backed=backed)
     return _item(action, ctx)
+
+
+def _backed(voice: str, supports: str, info: MatchInfo | None) -> int | None:
+    """The team FRIEND backs in this match; None for the other voices, or neutral."""
+    return backed_team_id(supports, info) if voice == BACKING_PERSONA else None
 
 
 # --- A whole batch -------------------------------------------------------------------------------
@@ -565,7 +600,7 @@ def _batch_context(batch: Batch, voice: str) -> tuple[Story, _Context]:
 
 
 def write_template_commentary(
-    batch: Batch, persona: Persona, density: str = "every"
+    batch: Batch, persona: Persona, density: str = "every", supports: str = ""
 ) -> tuple[CommentaryItem, ...]:
     """One Korean commentary item per action of ``batch``, in order, in ``persona``'s voice.
 
@@ -576,11 +611,15 @@ def write_template_commentary(
     batch the schema accepts.
     """
     rows = range(1, len(batch.actions) + 1)
-    return tuple(write_template_rows(batch, persona, rows, density).values())
+    return tuple(write_template_rows(batch, persona, rows, density, supports).values())
 
 
 def write_template_rows(
-    batch: Batch, persona: Persona, rows: Iterable[int], density: str = "every"
+    batch: Batch,
+    persona: Persona,
+    rows: Iterable[int],
+    density: str = "every",
+    supports: str = "",
 ) -> dict[int, CommentaryItem]:
     """The items of ``rows`` only (1-based positions of ``batch``), in row order: each
     the same as ``write_template_commentary(batch, persona)[row - 1]``. Live mode asks
@@ -597,9 +636,12 @@ def write_template_rows(
         shared = _Context(voice, start, batch.match_info, None, batch.game_id, False, False)
     actions = batch.actions[: wanted[-1]] if wanted else ()
     stories = list(stories_before(start, actions))
+    backed = _backed(voice, supports, batch.match_info)
     items: dict[int, CommentaryItem] = {}
     for row in wanted:
         previous = actions[row - 2] if row > 1 else None
-        ctx = replace(shared, story=stories[row - 1], previous=previous, density=density)
+        ctx = replace(
+            shared, story=stories[row - 1], previous=previous, density=density, backed=backed
+        )
         items[row] = _item(actions[row - 1], ctx)
     return items

@@ -179,3 +179,23 @@ async def test_key_density_asks_nothing_for_a_batch_without_key_events(mode: str
     assert [i.shown for i in result.items] == [False] * len(batch.actions)
     assert all(i.told_with is None for i in result.items)
     assert result.source == "llm" and result.fallback_reason is None
+
+
+async def test_a_backing_friend_s_half_time_line_takes_its_team_s_side() -> None:
+    """PITCHCAST_FRIEND_SUPPORTS reaches the moment lines: the half-time line of a FRIEND
+    backing sample match 3's away team (id 32) is its own, with a standing tone."""
+    batch = replace(_batch(), close_reason="period_end")
+    publisher = MemoryPublisher()
+    metrics = Metrics()
+    writer = CommentaryService(
+        ScriptedRowsBackend(), TemplateBackend(), RedisStore(enabled=False), metrics=metrics
+    )
+    settings = load_settings(llm_mode="batch", density="story", friend_supports="32")
+    lanes = Lanes(settings=settings, writer=writer, publisher=publisher, metrics=metrics)
+    desk = Desk(batch.game_id, b"1", 0)
+    work = desk.work(batch.batch_index)
+    work.take_close(batch)
+    await lanes.write(desk, work, "FRIEND")
+    half_time = publisher.sent[-1]
+    assert half_time.line_index == 101 and half_time.source == "control"
+    assert half_time.item.tone in ("excited", "tense", "disappointed"), half_time.item

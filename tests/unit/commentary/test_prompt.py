@@ -325,3 +325,31 @@ def test_a_glossary_missing_a_type_is_an_error() -> None:
         parse_prompt_content(
             shipped.replace('  [8, "excited", "골! {P3} 동점골이야, 1대 1!"],\n', "")
         )
+
+
+def test_a_backing_friend_s_persona_line_names_its_side_and_the_others_stay_neutral() -> None:
+    """FRIEND backing the home team is told T1 is its team, the away team T2; CASTER and
+    ANALYST get the neutral prompt whatever the setting; each prompt is static bytes."""
+    neutral = system_prompt("FRIEND")
+    home = system_prompt("FRIEND", backs="home")
+    away = system_prompt("FRIEND", backs="away", structured=True, live=True)
+    assert "T1(홈 팀)의 팬" in home and "T2(원정 팀)의 팬" in away
+    assert "팬이고" not in neutral and home.startswith(neutral.split("\n\n")[0])
+    assert home is system_prompt("FRIEND", backs="home")
+    for persona in ("CASTER", "ANALYST"):
+        assert system_prompt(persona, backs="home") == system_prompt(persona)
+
+
+def test_build_messages_backs_a_team_of_the_match_only() -> None:
+    """supports names the batch's home team (by name or id): FRIEND's prompt says so; a
+    team not in the match, or another persona: the neutral prompt."""
+    batch = korean_batch()
+    for supports in ("울산 HD", "4220"):
+        system = prompt.build_messages(batch, "FRIEND", supports=supports)[0]["content"]
+        assert system == system_prompt("FRIEND", backs="home")
+    assert prompt.build_messages(batch, "FRIEND", supports="전북현대")[0]["content"] == (
+        system_prompt("FRIEND", backs="away")
+    )
+    for persona, supports in (("FRIEND", "FC서울"), ("FRIEND", ""), ("CASTER", "울산 HD")):
+        system = prompt.build_messages(batch, persona, supports=supports)[0]["content"]  # type: ignore[arg-type]
+        assert system == system_prompt(persona)  # type: ignore[arg-type]

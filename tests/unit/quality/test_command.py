@@ -212,6 +212,10 @@ def test_story_density_holds_issue_16_targets(
     or known mistake; no particle or grounding error; no sentence shape in more than
     1.5% of the shown lines, none back within 30; the persona's ending rule."""
     result, figures = story_evaluations[(name, mode)]
+    _assert_story_targets(result, figures, name, persona)
+
+
+def _assert_story_targets(result: Any, figures: dict[str, Any], name: str, persona: str) -> None:
     assert result.exit_code == 0, result.output
     assert figures["density"] == "story"
     fig = figures["personas"][persona]
@@ -234,3 +238,40 @@ def test_story_density_holds_issue_16_targets(
     counted = CASUAL if persona == "FRIEND" else POLITE | {"noun / call"}
     assert sum(share >= 0.10 for e, share in endings.items() if e in counted) >= 3, endings
     assert fig["register"]["slips"] == 0, fig["register"]["examples"]
+
+
+# The team FRIEND backs in each sample match: the home team by name, the away team by id.
+_BACKED = {"events_metrica_1.csv": "Home", "events_metrica_3.csv": "32"}
+
+
+@pytest.fixture(scope="module")
+def backing_evaluations(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], Any]:
+    """FRIEND alone at `story` density, backing a team of each sample match (~3 s a run)."""
+    results = {}
+    for name, team in _BACKED.items():
+        for mode in ("batch", "live"):
+            out = tmp_path_factory.mktemp(f"{Path(name).stem}-{mode}-backing")
+            args = ["eval", str(DATA / name), "--backend", "template", "--mode", mode]
+            args += ["--density", "story", "--personas", "FRIEND", "--friend-supports", team]
+            args += ["--out", str(out), "--no-plots"]
+            result = CliRunner().invoke(main, args, catch_exceptions=False)
+            figures = orjson.loads((out / "figures.json").read_bytes())
+            results[(name, mode)] = (result, figures)
+    return results
+
+
+@pytest.mark.parametrize("mode", ["batch", "live"])
+@pytest.mark.parametrize("name", list(MATCHES))
+def test_a_backing_friend_holds_issue_16_targets(
+    backing_evaluations: dict[tuple[str, str], Any],
+    story_evaluations: dict[tuple[str, str], Any],
+    name: str,
+    mode: str,
+) -> None:
+    """PITCHCAST_FRIEND_SUPPORTS naming a team of the match: FRIEND's lines follow that
+    side (a tone mix other than the neutral FRIEND's) and keep every target above."""
+    result, figures = backing_evaluations[(name, mode)]
+    assert figures["friend_supports"] == _BACKED[name]
+    _assert_story_targets(result, figures, name, "FRIEND")
+    _, neutral = story_evaluations[(name, mode)]
+    assert figures["personas"]["FRIEND"]["tones"] != neutral["personas"]["FRIEND"]["tones"]

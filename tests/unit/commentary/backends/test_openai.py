@@ -718,3 +718,32 @@ async def test_every_request_carries_the_bearer_key_and_sampling() -> None:
         body = json.loads(request.content)
         assert (body["temperature"], body["top_p"], body["max_tokens"]) == (0.7, 0.9, 600)
     await client.aclose()
+
+
+async def test_a_backing_friend_has_its_own_cache_key_and_the_others_do_not(
+    make_backend: MakeBackend, fake_llm: FakeLLMServer
+) -> None:
+    """PITCHCAST_FRIEND_SUPPORTS changes FRIEND's prompt (so its key) when the match has
+    the team; CASTER's key, and FRIEND's for a match without that team, stay the same."""
+    neutral = make_backend()
+    backing = make_backend(friend_supports="울산 HD")
+    elsewhere = make_backend(friend_supports="FC서울")
+    assert backing.cache_key(BATCH, "FRIEND") != neutral.cache_key(BATCH, "FRIEND")
+    assert backing.cache_key(BATCH, "CASTER") == neutral.cache_key(BATCH, "CASTER")
+    assert elsewhere.cache_key(BATCH, "FRIEND") == neutral.cache_key(BATCH, "FRIEND")
+
+
+async def test_a_backing_friend_s_requests_carry_its_side_in_batch_and_live_mode(
+    make_backend: MakeBackend, fake_llm: FakeLLMServer
+) -> None:
+    """The batch request and the live request of FRIEND open with the system prompt of
+    the side it backs (the home team here: T1); CASTER's open with the neutral one."""
+    backend = make_backend(friend_supports="ulsan hd")
+    await backend.write(BATCH, "FRIEND")
+    await backend.write_rows(BATCH, "FRIEND", [], [1, 2], settled={})
+    await backend.write(BATCH, "CASTER")
+    batch_mode, live_mode, caster = (r["messages"][0]["content"] for r in fake_llm.requests[:3])
+    assert batch_mode == system_prompt("FRIEND", structured=True, backs="home")
+    assert live_mode == system_prompt("FRIEND", structured=True, live=True, backs="home")
+    assert "T1(홈 팀)의 팬" in batch_mode and "T1(홈 팀)의 팬" in live_mode
+    assert caster == system_prompt("CASTER", structured=True)

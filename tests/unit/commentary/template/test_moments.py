@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 import pytest
 
 from pitchcast.checks.register import register_slips
+from pitchcast.checks.wording import find_wording
 from pitchcast.commentary.template.moments import (
     MOMENT_LINE_INDEX,
     moment_after,
     moment_before,
     write_moment,
 )
+from pitchcast.commentary.template.phrasebook import phrasebook
 from pitchcast.schemas.records import MinuteBucket, Score
 from pitchcast.settings import PERSONAS
 from pitchcast.story import new_story
@@ -90,3 +93,40 @@ def test_kick_off_without_match_info_still_reads(persona: str) -> None:
     text = write_moment(moment, persona, None).description
     assert "홈팀" in text and "원정팀" in text
     assert register_slips(text, persona) == []
+
+
+@pytest.mark.parametrize(
+    ("supports", "score", "tone", "says"),
+    [
+        ("울산 HD", Score(2, 1), "excited", "2대 1"),  # the home team backed, ahead
+        ("4219", Score(2, 1), "disappointed", "1대 2"),  # the away team backed, behind
+        ("전북 현대", Score(1, 1), "tense", "1대 1"),
+    ],
+)
+@pytest.mark.parametrize(("reason", "period"), [("period_end", 1), ("period_end", 2),
+                                                ("period_end", 3), ("match_end", 2)])  # fmt: skip
+def test_a_backing_friend_ends_a_period_from_its_team_s_side(
+    supports: str, score: Score, tone: str, says: str, reason: str, period: int
+) -> None:
+    """Half-time, the end of the second half or of a period, full time: a backing FRIEND
+    gives its team's score first, in the tone of its standing; its own bank, in 반말,
+    with nothing the lexicon refuses. CASTER is neutral whatever the setting."""
+    info = korean_match_info()
+    batch = replace(korean_batch(), close_reason=reason, period_id=period, score=score)
+    moment = moment_after(batch)
+    assert moment is not None
+    item = write_moment(moment, "FRIEND", info, supports)
+    states = phrasebook().backing_moments[moment.kind]
+    texts = {p.text for phrases in states.values() for p in phrases}
+    neutral = write_moment(moment, "FRIEND", info)
+    assert item.tone == tone and says in item.description, item
+    assert item != neutral and neutral.tone == "calm"
+    assert any(
+        re.fullmatch(".+?".join(re.escape(x) for x in re.split(r"\{[^}]*\}", t)), item.description)
+        for t in texts
+    ), item.description
+    assert register_slips(item.description, "FRIEND") == []
+    assert find_wording(item.description, "Pass") == []
+    assert write_moment(moment, "CASTER", info, supports) == write_moment(moment, "CASTER", info)
+    # A team not in the match: the neutral line.
+    assert write_moment(moment, "FRIEND", info, "FC서울") == neutral

@@ -7,6 +7,7 @@ from importlib import resources
 
 import pytest
 
+from pitchcast.checks.register import register_slips
 from pitchcast.checks.wording import find_wording
 from pitchcast.commentary.template import writer as template_module
 from pitchcast.commentary.template.actions import ACTION_KINDS
@@ -234,6 +235,26 @@ MISTAKES = [
         id="empty-twin",
     ),
     pytest.param(
+        lambda t: t.replace("[backing.yellow]", "[backing.yelow]", 1),
+        r"\[backing.yelow\]: unknown kind 'yelow'",
+        id="backing-unknown-kind",
+    ),
+    pytest.param(
+        lambda t: _without(t, "backing.red.theirs"),
+        r"missing \[backing.red.theirs\]",
+        id="backing-side-missing",
+    ),
+    pytest.param(
+        lambda t: _lines_of(t, "backing.goal.ours", '["{선수} 골이야, 우리 골!"]'),
+        r"\[backing.goal.ours\] lines\[0\] .*every line here needs \{스코어\}",
+        id="backing-goal-without-score",
+    ),
+    pytest.param(
+        lambda t: _lines_of(t, "backing.shot_off.theirs", '["{선수} 슛, 아 빗나갔다!"]'),
+        r"\[backing.shot_off.theirs\] lines\[0\] .*also in \[shot_off.FRIEND\]",
+        id="backing-repeats-a-friend-sentence",
+    ),
+    pytest.param(
         lambda t: t.replace("[voice.CASTER]", "[voice.CASTER", 1),
         r"not valid TOML",
         id="not-toml",
@@ -312,6 +333,10 @@ def _every_phrase() -> list[tuple[str, Phrase]]:
         out += [("Goal", phrase) for phrases in states.values() for phrase in phrases]
     for section, personas in book.story.items():
         out += [(_type_of(section), p) for phrases in personas.values() for p in phrases]
+    for kind, sides in book.backing.items():  # a FRIEND backing a team: its own reactions
+        out += [(_type_of(kind), p) for bank in sides.values() for slot in bank for p in slot]
+    for states in book.backing_moments.values():  # ... and its end-of-period lines
+        out += [("Pass", p) for phrases in states.values() for p in phrases]
     return out
 
 
@@ -334,3 +359,30 @@ def test_the_lexicon_would_catch_a_planted_claim() -> None:
     for planted in ("{선수:이/가} 길목을 읽고 차단합니다.", "과감한 전진, {선수}!",
                     "{선수}의 현명한 판단이죠.", "아쉽네요, {선수}의 패스."):  # fmt: skip
         assert find_wording(planted, "Pass"), planted
+
+
+def test_a_backing_friend_has_banks_for_goals_shots_and_cards() -> None:
+    """Both sides of every backed kind, in FRIEND's register; kinds the code knows."""
+    backing = phrasebook().backing
+    expected = {
+        "goal", "goal_plain", "own_goal", "own_goal_plain", "shot_goal", "shot_on",
+        "shot_off", "shot_blocked", "goal_post", "yellow", "second_yellow", "red",
+    }  # fmt: skip
+    assert set(backing) == expected
+    for kind, sides in backing.items():
+        assert set(sides) == {"ours", "theirs"}, kind
+        for bank in sides.values():
+            assert len(bank) >= 3, kind
+            for phrase in (p for slot in bank for p in slot):
+                assert register_slips(phrase.text, "FRIEND") == [], phrase.entry
+
+
+def test_a_backing_friend_ends_every_period_whatever_the_standing() -> None:
+    """Half-time, the end of the second half, of an extra-time period and full time: a
+    sentence at least for ahead, level and behind, in FRIEND's register."""
+    moments = phrasebook().backing_moments
+    assert set(moments) == {"half_time", "second_half_end", "period_end", "full_time"}
+    for moment, states in moments.items():
+        assert set(states) == {"ahead", "level", "behind"}, moment
+        for phrase in (p for phrases in states.values() for p in phrases):
+            assert register_slips(phrase.text, "FRIEND") == [], phrase.entry

@@ -130,3 +130,22 @@ def test_fouls_keep_their_tone_and_one_near_its_own_goal_is_tense() -> None:
     near_goal = _action("Foul", None, start_x=20.0)
     assert situation_tone("FRIEND", "disappointed", near_goal, _story()) == "tense"
     assert situation_tone("ANALYST", "analytical", near_goal, _story()) == "analytical"
+
+
+def test_a_backing_friend_s_tone_follows_the_backed_side() -> None:
+    """FRIEND backing the home team: its goal excites, the away team's goal disappoints,
+    an own goal by a home player disappoints; a neutral FRIEND is excited at every goal.
+    CASTER and ANALYST ignore the backed team."""
+    goal = _action("Goal", None, start_x=100.0, end_x=100.0)
+    against = replace(goal, team_id=AWAY)
+    own_goal = _action("Own Goal", None, start_x=5.0, end_x=5.0)
+    assert situation_tone("FRIEND", "excited", goal, _story(), backed=HOME) == "excited"
+    assert situation_tone("FRIEND", "excited", against, _story(), backed=HOME) == "disappointed"
+    assert situation_tone("FRIEND", "excited", own_goal, _story(), backed=HOME) == "disappointed"
+    assert situation_tone("FRIEND", "excited", own_goal, _story(), backed=AWAY) == "excited"
+    assert situation_tone("FRIEND", "excited", against, _story()) == "excited"
+    for persona in ("CASTER", "ANALYST"):
+        assert situation_tone(persona, "excited", against, _story(), backed=HOME) == "excited"
+    card = _action("Foul", "Yellow_Card", start_x=50.0)
+    assert situation_tone("FRIEND", "tense", card, _story(), backed=HOME) == "disappointed"
+    assert situation_tone("FRIEND", "tense", card, _story(), backed=AWAY) == "playful"
