@@ -10,6 +10,7 @@ import orjson
 import pytest
 
 from pitchcast.cache import RedisStore
+from pitchcast.commentary.backends.openai import OpenAIBackend
 from pitchcast.commentary.backends.template import TemplateBackend
 from pitchcast.commentary.density import decide
 from pitchcast.commentary.desk import Desk
@@ -19,8 +20,11 @@ from pitchcast.metrics import Metrics
 from pitchcast.schemas.records import Batch, BatchAction, BatchOpening, commentary_id_for
 from pitchcast.settings import load_settings
 from pitchcast.story import new_story
+from pitchcast.testing.fake_llm import FakeLLMServer
+from pitchcast.testing.fake_writer import read_prompt, requested_rows, schema_rows
 from tests.support.agents import LLM_TAG, ScriptedRowsBackend
 from tests.support.commentary_batches import sample_batches
+from tests.support.llm import config_for
 from tests.unit.commentary.test_lanes import MemoryPublisher
 
 
@@ -199,3 +203,76 @@ async def test_a_backing_friend_s_half_time_line_takes_its_team_s_side() -> None
     half_time = publisher.sent[-1]
     assert half_time.line_index == 101 and half_time.source == "control"
     assert half_time.item.tone in ("excited", "tense", "disappointed"), half_time.item
+
+
+def _corner_and_shot_batch() -> Batch:
+    # Sample match 3, batch 68: a corner (row 3) and a shot (row 6) among a clearance, a
+    # throw-in restart, duels, a reception and a recovery.
+    return sample_batches("events_metrica_3.csv", game_id=3)[68]
+
+
+def _asked_rows(server: FakeLLMServer) -> list[int]:
+    """The rows the fake LLM was asked to write, over every request (schema or [요청])."""
+    asked: list[int] = []
+    for payload in server.requests:
+        rows = schema_rows(payload.get("response_format"))
+        if rows is None:
+            prompt = read_prompt(payload["messages"])
+            rows = requested_rows(payload["messages"], prompt) if prompt else []
+        asked += rows
+    return asked
+
+
+@pytest.mark.usefixtures("instant_retries")
+@pytest.mark.parametrize("mode", ["live", "batch"])
+async def test_key_density_asks_the_real_llm_backend_only_for_key_rows(
+    fake_llm: FakeLLMServer, mode: str
+) -> None:
+    """Issue 16, `key` with the OpenAI backend against the fake LLM: a batch with a corner
+    and a shot among routine play asks only for those two rows (live: as they arrive),
+    only they become lines (the LLM's), and the record keeps every action, the others
+    silent."""
+    batch = _corner_and_shot_batch()
+    told = decide(batch.actions, "key", batch.story)
+    key_rows = [p for p, t in enumerate(told) if t.shown]
+    assert [batch.actions[p].type_name for p in key_rows] == ["Pass_Corner", "Shot"]
+    metrics = Metrics()
+    backend = OpenAIBackend(config_for(fake_llm))
+    writer = CommentaryService(
+        backend, TemplateBackend(), RedisStore(enabled=False), metrics=metrics
+    )
+    settings = load_settings(llm_mode=mode, density="key", llm_backend="openai")
+    publisher = MemoryPublisher()
+    lanes = Lanes(settings=settings, writer=writer, publisher=publisher, metrics=metrics)
+    desk = Desk(batch.game_id, b"3", 0)
+    work = desk.work(batch.batch_index)
+    try:
+        task = asyncio.create_task(lanes.write(desk, work, "CASTER"))
+        opening = BatchOpening(batch.match_info, batch.story, ())
+        for position, action in enumerate(batch.actions):  # one by one, as they arrive
+            work.take_action(
+                BatchAction(
+                    game_id=batch.game_id, batch_index=batch.batch_index, position=position,
+                    action=action, appended_ts_ms=position,
+                    opening=opening if position == 0 else None,
+                )
+            )  # fmt: skip
+            work.notify()
+            await asyncio.sleep(0.01)
+        work.take_close(batch)
+        work.notify()
+        result = await asyncio.wait_for(task, 10)
+    finally:
+        await backend.aclose()
+    assert not isinstance(result, AlreadyPublished)
+
+    # Each key row asked for once (live: one request a row; batch: one for both).
+    assert _asked_rows(fake_llm) == [p + 1 for p in key_rows]
+    assert fake_llm.request_count == (len(key_rows) if mode == "live" else 1)
+    assert [line.line_index for line in publisher.sent] == key_rows
+    assert {line.source for line in publisher.sent} == {"llm"}
+    assert [i.action_id for i in result.items] == [a.action_id for a in batch.actions]
+    for item, decision in zip(result.items, told, strict=True):
+        assert (item.shown, item.told_with) == (decision.shown, decision.told_with)
+        assert bool(item.description) is decision.shown
+    assert result.source == "llm" and result.fallback_reason is None
