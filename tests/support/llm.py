@@ -9,8 +9,9 @@ from pydantic import SecretStr
 
 from pitchcast.commentary.backends.openai import OpenAIBackend, OpenAIConfig
 from pitchcast.testing.fake_llm import FakeLLMServer
+from pitchcast.testing.fake_writer import read_prompt, requested_rows, schema_rows
 
-__all__ = ["TEST_API_KEY", "TEST_MODEL", "MakeBackend", "config_for"]
+__all__ = ["TEST_API_KEY", "TEST_MODEL", "MakeBackend", "asked_rows", "config_for"]
 
 TEST_MODEL = "pitchcast-test-model"
 # Looks like a real key so that a leak would be visible in any message or log.
@@ -35,3 +36,19 @@ def config_for(server: FakeLLMServer, **overrides: Any) -> OpenAIConfig:
     }
     values.update(overrides)
     return OpenAIConfig(**values)
+
+
+def asked_rows(server: FakeLLMServer) -> list[tuple[int, str]]:
+    """The rows ``server`` was asked to write, over every chat request in order: each as
+    its number in its batch (1-based) and its event type (requests without action
+    rows, such as a warm-up, ask for none)."""
+    asked: list[tuple[int, str]] = []
+    for payload in server.requests:
+        prompt = read_prompt(payload["messages"])
+        if prompt is None:
+            continue
+        rows = schema_rows(payload.get("response_format"))
+        if rows is None:
+            rows = requested_rows(payload["messages"], prompt)
+        asked += [(row, prompt.actions.get(row, {}).get("type", "")) for row in rows]
+    return asked

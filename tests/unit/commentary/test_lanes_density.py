@@ -21,10 +21,9 @@ from pitchcast.schemas.records import Batch, BatchAction, BatchOpening, commenta
 from pitchcast.settings import load_settings
 from pitchcast.story import new_story
 from pitchcast.testing.fake_llm import FakeLLMServer
-from pitchcast.testing.fake_writer import read_prompt, requested_rows, schema_rows
 from tests.support.agents import LLM_TAG, ScriptedRowsBackend
 from tests.support.commentary_batches import sample_batches
-from tests.support.llm import config_for
+from tests.support.llm import asked_rows, config_for
 from tests.unit.commentary.test_lanes import MemoryPublisher
 
 
@@ -211,18 +210,6 @@ def _corner_and_shot_batch() -> Batch:
     return sample_batches("events_metrica_3.csv", game_id=3)[68]
 
 
-def _asked_rows(server: FakeLLMServer) -> list[int]:
-    """The rows the fake LLM was asked to write, over every request (schema or [요청])."""
-    asked: list[int] = []
-    for payload in server.requests:
-        rows = schema_rows(payload.get("response_format"))
-        if rows is None:
-            prompt = read_prompt(payload["messages"])
-            rows = requested_rows(payload["messages"], prompt) if prompt else []
-        asked += rows
-    return asked
-
-
 @pytest.mark.usefixtures("instant_retries")
 @pytest.mark.parametrize("mode", ["live", "batch"])
 async def test_key_density_asks_the_real_llm_backend_only_for_key_rows(
@@ -267,7 +254,7 @@ async def test_key_density_asks_the_real_llm_backend_only_for_key_rows(
     assert not isinstance(result, AlreadyPublished)
 
     # Each key row asked for once (live: one request a row; batch: one for both).
-    assert _asked_rows(fake_llm) == [p + 1 for p in key_rows]
+    assert asked_rows(fake_llm) == [(p + 1, batch.actions[p].type_name) for p in key_rows]
     assert fake_llm.request_count == (len(key_rows) if mode == "live" else 1)
     assert [line.line_index for line in publisher.sent] == key_rows
     assert {line.source for line in publisher.sent} == {"llm"}
