@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import faust
-from faust.types import TP
 
 from pitchcast.agents.acks.handoff import HandoffGuard
 from pitchcast.agents.acks.offsets import (
@@ -17,6 +16,7 @@ from pitchcast.agents.acks.offsets import (
     consumer_ack_range,
     consumer_committed,
     consumer_not_gaps,
+    consumer_read_offset,
 )
 from pitchcast.agents.acks.revoke import RevokeSteps, revoke_bounds
 from pitchcast.agents.batching import BatchAgent
@@ -36,8 +36,8 @@ __all__ = ["Pitchcast", "build_writer", "create_app", "revoke_bounds", "run_work
 
 log = logging.getLogger("pitchcast.app")
 
-# How often the hand-off guard looks for records fetched but never handed to the agent
-# (two looks in a row find a skip: agents/acks/handoff.py).
+# How often the hand-off guard looks for records faust counts as read but never handed
+# to the commentary agent (two looks in a row find a skip: agents/acks/handoff.py).
 HANDOFF_SWEEP_S = 2.0
 
 
@@ -166,22 +166,11 @@ def create_app(settings: Settings, *, writer: Any | None = None) -> Pitchcast:
         metrics=metrics,
     )
 
-    async def batches_position(partition: int) -> int | None:
-        # The consumer's fetch position; None while unknown (not assigned, rebalancing).
-        try:
-            async with asyncio.timeout(HANDOFF_SWEEP_S):
-                position: int | None = await app.consumer.position(
-                    TP(settings.topic_batches, partition)
-                )
-                return position
-        except Exception:
-            return None
-
     # faust can skip hand-off records when an assignment starts: agents/acks/handoff.py.
     handoff_guard = HandoffGuard(
         topic=settings.topic_batches,
         committed=consumer_committed(app, settings.topic_batches),
-        position=batches_position,
+        read_offset=consumer_read_offset(app, settings.topic_batches),
         read_range=lambda topic, partition, first, last: read_range(
             settings, topic, partition, first, last
         ),

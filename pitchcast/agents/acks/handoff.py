@@ -1,21 +1,25 @@
 """The hand-off guard: no hand-off record is skipped unnoticed after an assignment.
 
 faust-streaming 0.15.3 can skip records of a stream partition when an assignment starts
-(faust-streaming/faust#596, open). ``Recovery.on_recovery_completed``
-(``tables/recovery.py``) resumes the stream partitions while the flow is still active
-from the changelog recovery, then awaits ``Consumer.perform_seek`` (seek to the
-committed offsets, ``_read_offset`` set back to them), then calls
-``app.flow_control.resume()``, which clears every stream buffer (``FlowControlQueue``
-with ``clear_on_resume``). Meanwhile the fetcher loop (``Consumer._drain_messages``)
-goes on handing over records fetched before the seek and sets ``_read_offset`` to each
-one after its callback returns, also after the seek reset it. So records handed over
-before the clear are thrown away with the buffer, and when they are fetched again
-after the seek the loop drops them as already read (``offset < _read_offset``: "DROPPED
-MESSAGE ROFF"). The agent never gets them; nothing acks them, so faust's commit stays
-below them (its ``_new_offset`` waits for the head of the range), but they wait for the
-next assignment. Here that was seen as the events ledger's ``pitchcast.ledger.gap``
-right after "Seek stream partitions to committed offsets", and as a ``dlq-fail`` worker
-never handed the last record of a hand-off partition.
+(faust-streaming/faust#596, open; #216/#217 fixed the same order for apps without
+tables). ``Recovery.on_recovery_completed`` (``tables/recovery.py``) resumes the stream
+partitions while the flow is still active from the changelog recovery, awaits
+``Consumer.perform_seek`` (seek to the committed offsets, ``_read_offset`` set back to
+them), then calls ``app.flow_control.resume()``, which clears every stream buffer
+(``FlowControlQueue`` with ``clear_on_resume``). Meanwhile the fetcher loop
+(``Consumer._drain_messages``) goes on handing over records fetched before the seek,
+and sets ``_read_offset`` to each one after its callback returns, also after the seek
+reset it. Records handed over before the clear go with the buffer, and when they are
+fetched again after the seek the loop drops them as read (``offset < _read_offset``,
+"DROPPED MESSAGE ROFF"). The agent never gets them. Either nothing acks them and
+faust's commit stays below them until the next assignment, or, when the loop's next
+record after the seek was more than one past the reset read offset, faust took the
+range for a hole in the log (``_add_gap``) and commits past it with the next acks: the
+records are lost. (One skipped record right at the committed offset is committed past
+as well: ``_new_offset`` tolerates one missing offset at the head.) Here it was seen as
+the events ledger's ``pitchcast.ledger.gap`` right after "Seek stream partitions to
+committed offsets", and as a ``dlq-fail`` worker never handed an unreadable hand-off
+record.
 
 The events topic has its partition ledger (:mod:`.ledger`); the hand-off topic has this
 guard, in memory, per assignment. For each partition it keeps the next offset it
@@ -27,19 +31,25 @@ taken. Two checks, both serialised with the agent's intake by :attr:`HandoffGuar
 * :meth:`HandoffGuard.before` a record at offset O past the expected E: E..O-1 are read
   from the log (:func:`.ledger.read_skipped`, as the ledger refills) and handed to the
   agent first, in order;
-* :meth:`HandoffGuard.sweep` (a timer) a partition whose consumer position is past E,
-  with the intake idle and E unchanged over two sweeps in a row: nothing that was
-  fetched reached the agent, so E..position-1 are read and handed over (a skip at the
-  end of a partition, where no later record would reveal it).
+* :meth:`HandoffGuard.sweep` (a timer) a partition whose read offset R (faust's
+  ``Consumer._read_offset``: the last offset its fetcher loop handed over, or the next
+  one to read after a seek; read through
+  :func:`pitchcast.agents.acks.offsets.consumer_read_offset`) is past E, with the
+  intake idle and E unchanged over two sweeps in a row: faust will drop every record
+  below R when it comes again, and the agent has nothing left in its buffer, so
+  E..R-1 are read and handed over (a skip at the end of a partition, where no later
+  record would reveal it; faust's own copy of R, if one comes, still reveals the rest).
 
 A refilled record is acked on its own offset when the agent is done with it
 (:func:`~pitchcast.agents.acks.offsets.consumer_ack_range`), and taken out of faust's
 gap list (when the loop handed over a record past the reset read offset, faust noted
 the range as a hole in the log and would commit it with the next ack:
 :meth:`~pitchcast.agents.acks.offsets.DedupedAckConsumer.not_gaps`); should faust hand
-it over afterwards after all, that copy is let go. With no committed offset (a new group, or a
-committed 0, which faust stores as None) there is no baseline and faust is trusted, as
-the ledger does without an entry.
+it over afterwards after all, that copy is let go. With no committed offset (a new
+group, or a committed 0, which faust stores as None) there is no baseline and faust is
+trusted, as the ledger does without an entry. The private attributes read here are
+those of faust-streaming 0.15.3, the pinned version
+(``tests/unit/agents/acks/test_offsets.py`` checks them and the pin).
 """
 
 from __future__ import annotations
@@ -68,7 +78,7 @@ class HandoffGuard:
         *,
         topic: str,
         committed: Callable[[int], int | None],
-        position: Callable[[int], Awaitable[int | None]],
+        read_offset: Callable[[int], int | None],
         read_range: RangeReader | None,
         metrics: Metrics,
         ready: Callable[[], bool] = lambda: True,
@@ -77,7 +87,7 @@ class HandoffGuard:
     ) -> None:
         self.topic = topic
         self._committed = committed
-        self._position = position
+        self._read_offset = read_offset
         self._read_range = read_range
         self._metrics = metrics
         self._ready = ready
@@ -121,9 +131,9 @@ class HandoffGuard:
         return records
 
     async def sweep(self, partitions: Iterable[int], hand_over: HandOver) -> int:
-        """Hand over what a partition's consumer fetched past the expected offset and the
-        agent never got (checked twice in a row, the intake idle); returns how many
-        records were handed over."""
+        """Hand over what faust counts as read on a partition and the agent never got
+        (its read offset past the expected one, twice in a row with the intake idle);
+        returns how many records were handed over."""
         if self.lock.locked() or not self._ready():
             self._behind.clear()  # the intake is busy or faust is rebalancing: not quiet
             return 0
@@ -132,20 +142,18 @@ class HandoffGuard:
         async with self.lock:
             for partition in sorted(partitions):
                 expected = self.expected(partition)
-                position = None if expected is None else await self._position(partition)
-                if epoch != self._epoch:
-                    break  # a revoke came in between: the next sweep starts over
-                if expected is None or position is None or position <= expected:
+                read = self._read_offset(partition)
+                if expected is None or read is None or read <= expected:
                     self._behind.pop(partition, None)
                     continue
                 if self._behind.get(partition) != expected:
                     self._behind[partition] = expected  # look again at the next sweep
                     continue
                 del self._behind[partition]
-                records = await self._read(partition, expected, position - 1)
+                records = await self._read(partition, expected, read - 1)
                 if epoch != self._epoch:
-                    break
-                self._expected[partition] = position
+                    break  # a revoke came in between: the next sweep starts over
+                self._expected[partition] = read
                 await hand_over(partition, records)
                 handed += len(records)
         return handed

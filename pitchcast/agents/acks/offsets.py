@@ -73,6 +73,7 @@ __all__ = [
     "consumer_ack_range",
     "consumer_committed",
     "consumer_not_gaps",
+    "consumer_read_offset",
 ]
 
 #: The faust-streaming release this override was written and checked against.
@@ -222,6 +223,20 @@ def consumer_not_gaps(app: faust.App, topic: str) -> Callable[[int, list[int]], 
             consumer.not_gaps(TP(topic, partition), offsets)
 
     return not_gaps
+
+
+def consumer_read_offset(app: faust.App, topic: str) -> Callable[[int], int | None]:
+    """``partition`` -> faust-streaming 0.15.3's private ``Consumer._read_offset`` of
+    ``topic``: the last offset its fetcher loop handed over (``_drain_messages``), or
+    the next to read after a seek (``perform_seek``, ``seek``); records below it are
+    dropped when fetched again. None when unknown. The hand-off guard's sweep
+    (:mod:`pitchcast.agents.acks.handoff`)."""
+
+    def read_offset(partition: int) -> int | None:
+        offsets: Mapping[TP, int | None] = cast(Any, app.consumer)._read_offset
+        return offsets.get(TP(topic, partition))
+
+    return read_offset
 
 
 def consumer_committed(app: faust.App, topic: str) -> Callable[[int], int | None]:

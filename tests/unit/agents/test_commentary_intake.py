@@ -135,7 +135,7 @@ async def test_after_stopping_the_worker_the_intake_takes_nothing_more() -> None
 
 
 class _SkippingLog:
-    """The hand-off log seen by the guard: committed 5, the fetch position at 9; every
+    """The hand-off log seen by the guard: committed 5, faust's read offset at 9; every
     record is unreadable (dead-lettered and acked at once: the order shows)."""
 
     def __init__(self) -> None:
@@ -148,7 +148,7 @@ class _SkippingLog:
         ]
         return RangeRead(records, complete=True, first_available=0)
 
-    async def position(self, partition: int) -> int:
+    def read_offset(self, partition: int) -> int:
         return 9
 
     def ack_range(self, topic: str, partition: int, first: int, last: int) -> None:
@@ -160,7 +160,7 @@ def _guarded_agent(dlq: Topic, log: _SkippingLog) -> CommentaryAgent:
     agent._handoff_guard = HandoffGuard(
         topic=agent.settings.topic_batches,
         committed=lambda partition: 5,
-        position=log.position,
+        read_offset=log.read_offset,
         read_range=log.read,
         metrics=agent.metrics,
         retry_wait_s=0,
@@ -192,8 +192,8 @@ async def test_records_faust_skipped_before_the_first_one_it_hands_over_come_fir
 
 
 async def test_a_skipped_tail_is_taken_by_the_sweep() -> None:
-    """Issue 18 (the dlq-fail flake): the consumer's position is past the committed
-    offset and nothing came: the second sweep takes 5..8 from the log."""
+    """Issue 18 (the dlq-fail flake): faust counts 5..8 as read and nothing came: the
+    second sweep takes them from the log."""
     dlq, log = Topic(), _SkippingLog()
     agent = _guarded_agent(dlq, log)
     assert await agent.sweep({0}) == 0

@@ -34,22 +34,19 @@ class _Log:
 
 
 class _Consumer:
-    """What the guard asks faust's consumer: the committed offset, the fetch position."""
+    """What the guard asks faust's consumer: the committed offset, the read offset."""
 
-    def __init__(self, committed: dict[int, int | None], position: dict[int, int]) -> None:
+    def __init__(self, committed: dict[int, int | None], read: dict[int, int]) -> None:
         self.committed = committed
-        self.positions = position
+        self.read = read
         self.not_gaps: list[tuple[int, list[int]]] = []
-
-    async def position(self, partition: int) -> int | None:
-        return self.positions.get(partition)
 
 
 def _guard(consumer: _Consumer, log: _Log, *, ready: bool = True) -> HandoffGuard:
     return HandoffGuard(
         topic="pitchcast-batches",
         committed=lambda p: consumer.committed.get(p),
-        position=consumer.position,
+        read_offset=lambda p: consumer.read.get(p),
         read_range=log,
         metrics=Metrics(),
         ready=lambda: ready,
@@ -102,8 +99,9 @@ async def test_a_range_that_cannot_be_read_to_its_end_raises() -> None:
 
 
 async def test_a_skipped_tail_is_found_by_two_quiet_sweeps() -> None:
-    """The last record of a partition skipped: nothing later reveals it, but the position
-    is past the committed offset while the agent got nothing, twice in a row."""
+    """The last record of a partition skipped: nothing later reveals it, but faust's read
+    offset is past the committed one while the agent got nothing, twice in a row (the
+    read offset equal to the committed one is faust's seek: nothing read yet)."""
     consumer, log = _Consumer({0: 5, 1: 3}, {0: 6, 1: 3}), _Log()
     guard = _guard(consumer, log)
     handed: list[tuple[int, list[int]]] = []
@@ -126,10 +124,30 @@ async def test_a_record_taken_between_sweeps_means_nothing_was_skipped() -> None
         raise AssertionError("nothing was skipped")
 
     await guard.sweep({0}, hand_over)
-    await guard.before(0, 5)  # the agent took 5 meanwhile; 6 is on its way
+    await guard.before(0, 5)  # the agent took 5 meanwhile; 6 and 7 are in its buffer
     await guard.sweep({0}, hand_over)
     await guard.before(0, 6)
+    await guard.before(0, 7)
+    assert await guard.sweep({0}, hand_over) == 0
     assert await guard.sweep({0}, hand_over) == 0 and log.calls == []
+
+
+async def test_a_partition_read_up_to_what_the_agent_got_is_not_behind() -> None:
+    """faust's read offset is the last record handed over: the agent got it."""
+    consumer, log = _Consumer({0: 5}, {0: 5}), _Log()
+    guard = _guard(consumer, log)
+
+    async def hand_over(partition: int, records: list[Any]) -> None:
+        raise AssertionError("nothing was skipped")
+
+    for _ in range(3):
+        assert await guard.sweep({0}, hand_over) == 0  # just seeked: 5 is the next
+    await guard.before(0, 5)
+    await guard.before(0, 6)
+    consumer.read[0] = 6
+    for _ in range(3):
+        assert await guard.sweep({0}, hand_over) == 0
+    assert log.calls == []
 
 
 async def test_no_sweep_while_the_intake_is_busy_or_faust_rebalances() -> None:
