@@ -10,7 +10,14 @@ from typing import Any
 
 import faust
 
-from pitchcast.agents.acks.offsets import DedupedAckApp, consumer_ack_range
+from pitchcast.agents.acks.handoff import HandoffGuard
+from pitchcast.agents.acks.offsets import (
+    DedupedAckApp,
+    consumer_ack_range,
+    consumer_committed,
+    consumer_not_gaps,
+    consumer_read_offset,
+)
 from pitchcast.agents.acks.revoke import RevokeSteps, revoke_bounds
 from pitchcast.agents.batching import BatchAgent
 from pitchcast.agents.commentary import CommentaryAgent
@@ -28,6 +35,10 @@ from pitchcast.web import install_web
 __all__ = ["Pitchcast", "build_writer", "create_app", "revoke_bounds", "run_worker"]
 
 log = logging.getLogger("pitchcast.app")
+
+# How often the hand-off guard looks for records faust counts as read but never handed
+# to the commentary agent (two looks in a row find a skip: agents/acks/handoff.py).
+HANDOFF_SWEEP_S = 2.0
 
 
 @dataclass
@@ -154,6 +165,19 @@ def create_app(settings: Settings, *, writer: Any | None = None) -> Pitchcast:
         lines_topic=lines,
         metrics=metrics,
     )
+
+    # faust can skip hand-off records when an assignment starts: agents/acks/handoff.py.
+    handoff_guard = HandoffGuard(
+        topic=settings.topic_batches,
+        committed=consumer_committed(app, settings.topic_batches),
+        read_offset=consumer_read_offset(app, settings.topic_batches),
+        read_range=lambda topic, partition, first, last: read_range(
+            settings, topic, partition, first, last
+        ),
+        metrics=metrics,
+        ready=lambda: not app.rebalancing and app.consumer.flow_active,
+        not_gaps=consumer_not_gaps(app, settings.topic_batches),
+    )
     commentary_agent = CommentaryAgent(
         settings=settings,
         writer=writer,
@@ -161,6 +185,8 @@ def create_app(settings: Settings, *, writer: Any | None = None) -> Pitchcast:
         dead_letters=dead_letters,
         metrics=metrics,
         crash=crash,
+        guard=handoff_guard,
+        ack_range=consumer_ack_range(app),
     )
     app.agent(events, name="batcher")(batch_agent.run)
     app.agent(batches, name="commentator")(commentary_agent.run)
@@ -168,6 +194,14 @@ def create_app(settings: Settings, *, writer: Any | None = None) -> Pitchcast:
     def owned_events_partitions() -> set[int]:
         assigned = app.consumer.assignment()
         return {tp.partition for tp in assigned if tp.topic == settings.topic_events}
+
+    async def sweep_handoff() -> None:
+        assigned = app.consumer.assignment()
+        await commentary_agent.sweep(
+            {tp.partition for tp in assigned if tp.topic == settings.topic_batches}
+        )
+
+    app.timer(interval=HANDOFF_SWEEP_S, name="pitchcast.handoff_sweep")(sweep_handoff)
 
     ticker = IdleTicker(
         read_states=lambda: batch_agent.owned_states(owned_events_partitions()),

@@ -93,7 +93,7 @@ FAMILIES: tuple[Family, ...] = (
     _c("handoff_records_out", "Records sent to the hand-off topic (batch, batch_action)", "kind"),
     _c("batches_closed", "Batches closed, by close reason", "reason"),
     _c("dead_letters", "Dead letters written, by reason (error kind)", "reason"),
-    _c("offset_gaps", "Jumps in the offsets faust handed to the batch agent"),
+    _c("offset_gaps", "Jumps in the offsets faust handed to the batch or commentary agent"),
     _c("offset_gap_records", "Records inside offset gaps (skipped, refilled)", "state"),
     _c("ticks_sent", "Idle ticks written to the events topic"),
     _c("send_retries", "Kafka sends retried with the same bytes (no ack yet)", "topic"),

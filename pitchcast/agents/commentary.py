@@ -20,6 +20,11 @@ Delivery order, per batch, in ``batch_index`` order per match:
 
 On a rebalance all desks of revoked partitions are cancelled without acking
 (:meth:`CommentaryAgent.revoke`): the new owner reads their records again.
+
+faust can skip hand-off records when an assignment starts; the hand-off guard
+(:mod:`pitchcast.agents.acks.handoff`) reads them from the log, and the agent takes them
+in order before the record that revealed the skip (or from :meth:`CommentaryAgent.sweep`
+when nothing followed them).
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
+from pitchcast.agents.acks.handoff import HandoffGuard
 from pitchcast.agents.acks.order import Ack, AckOrder
 from pitchcast.commentary.assembly import build_commentary
 from pitchcast.commentary.desk import Desk
@@ -62,9 +68,13 @@ class CommentaryAgent:
         dead_letters: DeadLetters,
         metrics: Metrics,
         crash: Callable[[BaseException], Awaitable[None]] | None = None,
+        guard: HandoffGuard | None = None,
+        ack_range: Callable[[str, int, int, int], None] | None = None,
     ) -> None:
         self.settings = settings
         self._crash = crash
+        self._handoff_guard = guard
+        self._ack_range = ack_range
         self.writer = writer
         self.publisher = publisher
         self.metrics = metrics
@@ -87,7 +97,7 @@ class CommentaryAgent:
                 continue
             message = event.message
             try:
-                await self.submit(
+                await self.take(
                     key=message.key,
                     value=message.value,
                     partition=message.partition,
@@ -110,6 +120,56 @@ class CommentaryAgent:
                 # partition's next records while the app shuts down.
                 self._stopping = True
                 await self._crash(exc)
+
+    async def take(
+        self, *, key: bytes | None, value: bytes | None, partition: int, offset: int, ack: Ack
+    ) -> None:
+        """One record faust handed over: the skipped records before it first (read from
+        the log by the guard), then the record, unless the guard already handed it over."""
+        guard = self._handoff_guard
+        if guard is None:
+            await self.submit(key=key, value=value, partition=partition, offset=offset, ack=ack)
+            return
+        async with guard.lock:
+            skipped = await guard.before(partition, offset)
+            if skipped is None:
+                return  # taken from the log already: this copy is let go, unacked
+            await self._take_refilled(partition, skipped)
+            await self.submit(key=key, value=value, partition=partition, offset=offset, ack=ack)
+
+    async def sweep(self, partitions: set[int]) -> int:
+        """Take what faust fetched on ``partitions`` but never handed over (a timer calls
+        this); a failure stops the worker as in the intake. Returns how many records."""
+        if self._handoff_guard is None or self._stopping:
+            return 0
+        try:
+            return await self._handoff_guard.sweep(partitions, self._take_refilled)
+        except Exception as exc:
+            log.critical(
+                "pitchcast.commentary.stopping",
+                extra={"where": "sweep", "error_kind": type(exc).__name__},
+                exc_info=exc,
+            )
+            self.metrics.add("worker_stops", reason=type(exc).__name__)
+            self._stopping = True
+            if self._crash is None:
+                raise
+            await self._crash(exc)
+            return 0
+
+    async def _take_refilled(self, partition: int, records: list[Any]) -> None:
+        """Records read from the log: each acked on its own offset once its batch is out."""
+        topic = self.settings.topic_batches
+        for record in records:
+
+            async def ack(offset: int = record.offset) -> None:
+                if self._ack_range is not None:
+                    self._ack_range(topic, partition, offset, offset)
+
+            await self.submit(
+                key=record.key, value=record.value, partition=partition, offset=record.offset,
+                ack=ack,
+            )  # fmt: skip
 
     async def submit(
         self, *, key: bytes | None, value: bytes | None, partition: int, offset: int, ack: Ack
@@ -191,6 +251,8 @@ class CommentaryAgent:
         for partition in list(self._acks):
             if partitions is None or partition in partitions:
                 del self._acks[partition]
+        if self._handoff_guard is not None:
+            self._handoff_guard.forget(partitions)
         tasks = [t for d in dropped for t in d.tasks]
         if tasks:
             await asyncio.wait(tasks, timeout=timeout_s)

@@ -39,12 +39,13 @@ class WorkerProcess:
     log_path: Path
     process: subprocess.Popen[bytes] | None = None
     web_port: int = field(default_factory=free_port)
+    module: str = "pitchcast.cli"  # or a test wrapper of it (tests/support/skipping_worker.py)
 
     def start(self) -> WorkerProcess:
         env = {**os.environ, **self.env, "PITCHCAST_WEB_PORT": str(self.web_port)}
         self._log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "pitchcast.cli", "worker"],
+            [sys.executable, "-m", self.module, "worker"],
             env=env,
             stdout=self._log,
             stderr=subprocess.STDOUT,

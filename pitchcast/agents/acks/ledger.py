@@ -118,50 +118,77 @@ class PartitionLedger:
         last = self.last(partition)
         if last is None or offset <= last + 1:
             return []
-        first, final = last + 1, offset - 1
-        self._metrics.add("offset_gaps")
-        self._metrics.add("offset_gap_records", final - first + 1, state="skipped")
+        return await read_skipped(
+            topic,
+            partition,
+            last + 1,
+            offset - 1,
+            read_range=self._read_range,
+            metrics=self._metrics,
+            attempts=self._attempts,
+            retry_wait_s=self._retry_wait_s,
+        )
+
+
+async def read_skipped(
+    topic: str,
+    partition: int,
+    first: int,
+    final: int,
+    *,
+    read_range: RangeReader | None,
+    metrics: Metrics,
+    attempts: int = _ATTEMPTS,
+    retry_wait_s: float = _RETRY_WAIT_S,
+) -> list[Any]:
+    """The records ``first..final`` of a partition that faust skipped, read from the log
+    (logged and counted as a gap). Raises :class:`RefillIncomplete` when the range cannot
+    be read to its end. Used by the partition ledger and the hand-off guard
+    (:mod:`pitchcast.agents.acks.handoff`)."""
+    offset = final + 1
+    metrics.add("offset_gaps")
+    metrics.add("offset_gap_records", final - first + 1, state="skipped")
+    log.error(
+        "pitchcast.ledger.gap partition=%s skipped offsets %s..%s",
+        partition,
+        first,
+        final,
+        extra={"topic": topic, "partition": partition, "first": first, "last": final},
+    )
+    if read_range is None:
+        raise RefillIncomplete(f"offsets {first}..{final} of {topic}[{partition}] skipped")
+    read: RangeRead | None = None
+    for attempt in range(1, attempts + 1):
+        try:
+            read = await read_range(topic, partition, first, final)
+        except Exception as exc:  # the broker may be restarting: try again
+            log.warning(
+                "pitchcast.ledger.refill_retry",
+                extra={
+                    "partition": partition,
+                    "attempt": attempt,
+                    "error_kind": type(exc).__name__,
+                },
+            )
+            read = None
+        if read is not None and read.complete:
+            break
+        await asyncio.sleep(retry_wait_s * attempt)
+    if read is None or not read.complete:
+        raise RefillIncomplete(
+            f"offsets {first}..{final} of {topic}[{partition}] could not be read"
+            f" to their end after {attempts} attempts"
+        )
+    if read.first_available > first:
+        lost = min(read.first_available, offset) - first
+        metrics.add("offset_gap_records", lost, state="deleted")
         log.error(
-            "pitchcast.ledger.gap partition=%s skipped offsets %s..%s",
+            "pitchcast.ledger.range_deleted partition=%s offsets %s..%s no longer exist",
             partition,
             first,
-            final,
-            extra={"partition": partition, "first": first, "last": final},
+            min(read.first_available, offset) - 1,
+            extra={"partition": partition, "first": first, "lost": lost},
         )
-        if self._read_range is None:
-            raise RefillIncomplete(f"offsets {first}..{final} of {topic}[{partition}] skipped")
-        read: RangeRead | None = None
-        for attempt in range(1, self._attempts + 1):
-            try:
-                read = await self._read_range(topic, partition, first, final)
-            except Exception as exc:  # the broker may be restarting: try again
-                log.warning(
-                    "pitchcast.ledger.refill_retry",
-                    extra={
-                        "partition": partition,
-                        "attempt": attempt,
-                        "error_kind": type(exc).__name__,
-                    },
-                )
-                read = None
-            if read is not None and read.complete:
-                break
-            await asyncio.sleep(self._retry_wait_s * attempt)
-        if read is None or not read.complete:
-            raise RefillIncomplete(
-                f"offsets {first}..{final} of {topic}[{partition}] could not be read"
-                f" to their end after {self._attempts} attempts"
-            )
-        if read.first_available > first:
-            lost = min(read.first_available, offset) - first
-            self._metrics.add("offset_gap_records", lost, state="deleted")
-            log.error(
-                "pitchcast.ledger.range_deleted partition=%s offsets %s..%s no longer exist",
-                partition,
-                first,
-                min(read.first_available, offset) - 1,
-                extra={"partition": partition, "first": first, "lost": lost},
-            )
-        records = [r for r in read.records if first <= r.offset <= final]
-        self._metrics.add("offset_gap_records", len(records), state="refilled")
-        return records
+    records = [r for r in read.records if first <= r.offset <= final]
+    metrics.add("offset_gap_records", len(records), state="refilled")
+    return records

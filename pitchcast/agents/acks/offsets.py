@@ -52,8 +52,8 @@ checks the producer faust builds from it, and the version pin there covers an up
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, cast
 
 import faust
 from faust.transport import by_url
@@ -71,6 +71,9 @@ __all__ = [
     "DedupedAckConsumer",
     "IdempotentProducer",
     "consumer_ack_range",
+    "consumer_committed",
+    "consumer_not_gaps",
+    "consumer_read_offset",
 ]
 
 #: The faust-streaming release this override was written and checked against.
@@ -137,6 +140,17 @@ class DedupedAckConsumer(faust_aiokafka.Consumer):
                     acked.append(offset)
             acked.sort()
 
+    def not_gaps(self, tp: TP, offsets: Iterable[int]) -> None:
+        """``offsets`` of ``tp`` hold records (the hand-off guard read them from the log):
+        take them out of faust's gap list. faust counts a jump in the offsets it hands
+        over as a hole in the log (``_add_gap``) and acks it with the next ack past it
+        (``_new_offset``); a skipped range it took for one would be committed while its
+        records are still in work. Their own acks, in order, move the commit instead."""
+        gap = self._gap.get(tp)
+        if gap:
+            for offset in offsets:
+                gap.chop(offset, offset + 1)
+
 
 class IdempotentProducer(faust_aiokafka.Producer):
     """faust's aiokafka producer with ``acks=all`` and idempotence, in and out of
@@ -197,3 +211,43 @@ def consumer_ack_range(app: faust.App) -> Callable[[str, int, int, int], None]:
             consumer.ack_range(TP(topic, partition), first, last)
 
     return ack_range
+
+
+def consumer_not_gaps(app: faust.App, topic: str) -> Callable[[int, list[int]], None]:
+    """``(partition, offsets)`` -> :meth:`DedupedAckConsumer.not_gaps` on ``app``'s
+    consumer (the hand-off guard's refilled offsets)."""
+
+    def not_gaps(partition: int, offsets: list[int]) -> None:
+        consumer = app.consumer
+        if isinstance(consumer, DedupedAckConsumer):
+            consumer.not_gaps(TP(topic, partition), offsets)
+
+    return not_gaps
+
+
+def consumer_read_offset(app: faust.App, topic: str) -> Callable[[int], int | None]:
+    """``partition`` -> faust-streaming 0.15.3's private ``Consumer._read_offset`` of
+    ``topic``: the last offset its fetcher loop handed over (``_drain_messages``), or
+    the next to read after a seek (``perform_seek``, ``seek``); records below it are
+    dropped when fetched again. None when unknown. The hand-off guard's sweep
+    (:mod:`pitchcast.agents.acks.handoff`)."""
+
+    def read_offset(partition: int) -> int | None:
+        offsets: Mapping[TP, int | None] = cast(Any, app.consumer)._read_offset
+        return offsets.get(TP(topic, partition))
+
+    return read_offset
+
+
+def consumer_committed(app: faust.App, topic: str) -> Callable[[int], int | None]:
+    """``partition`` -> the committed offset ``app``'s consumer measures acks against on
+    ``topic``, or None when it has none: faust-streaming 0.15.3's private
+    ``Consumer._committed_offset``, which ``perform_seek`` sets from the broker at the
+    start of an assignment and each commit moves on (the hand-off guard's baseline,
+    :mod:`pitchcast.agents.acks.handoff`). Read without inserting (it is a defaultdict)."""
+
+    def committed(partition: int) -> int | None:
+        offsets: Mapping[TP, int | None] = cast(Any, app.consumer)._committed_offset
+        return offsets.get(TP(topic, partition))
+
+    return committed

@@ -1,10 +1,13 @@
-"""The commentary agent: an unreadable hand-off record and its dead letter; revokes."""
+"""The commentary agent: an unreadable hand-off record and its dead letter; revokes;
+hand-off records faust skipped, taken from the log (agents/acks/handoff.py)."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
+from pitchcast.agents.acks.handoff import HandoffGuard
 from pitchcast.agents.commentary import CommentaryAgent
 from pitchcast.agents.publisher import KafkaPublisher
 from pitchcast.cache import RedisStore
@@ -16,6 +19,7 @@ from pitchcast.schemas.decoding import encode
 from pitchcast.schemas.records import BatchAction, BatchOpening
 from pitchcast.settings import Settings, load_settings
 from pitchcast.story import new_story
+from pitchcast.streams.admin import RangeRead
 from pitchcast.streams.dead_letters import DeadLetters
 from tests.support.agents import ManualAckStream as Stream
 from tests.support.agents import RawTopic as Topic
@@ -128,3 +132,70 @@ async def test_after_stopping_the_worker_the_intake_takes_nothing_more() -> None
     assert len(crashes) == 1 and isinstance(crashes[0], DeliveryFailed)
     assert stream.acked == [] and agent.metrics.get("worker_stops", reason="DeliveryFailed") == 1
     assert agent._desks == {}, "the next record was not taken"
+
+
+class _SkippingLog:
+    """The hand-off log seen by the guard: committed 5, faust's read offset at 9; every
+    record is unreadable (dead-lettered and acked at once: the order shows)."""
+
+    def __init__(self) -> None:
+        self.acked_ranges: list[tuple[int, int]] = []
+
+    async def read(self, topic: str, partition: int, first: int, last: int) -> RangeRead:
+        records = [
+            type("Record", (), {"offset": o, "key": b"1", "value": b"{oops"})()
+            for o in range(first, last + 1)
+        ]
+        return RangeRead(records, complete=True, first_available=0)
+
+    def read_offset(self, partition: int) -> int:
+        return 9
+
+    def ack_range(self, topic: str, partition: int, first: int, last: int) -> None:
+        self.acked_ranges.append((first, last))
+
+
+def _guarded_agent(dlq: Topic, log: _SkippingLog) -> CommentaryAgent:
+    agent = _agent(dlq, [])
+    agent._handoff_guard = HandoffGuard(
+        topic=agent.settings.topic_batches,
+        committed=lambda partition: 5,
+        read_offset=log.read_offset,
+        read_range=log.read,
+        metrics=agent.metrics,
+        retry_wait_s=0,
+    )
+    agent._ack_range = log.ack_range
+    return agent
+
+
+def _letter_offsets(dlq: Topic) -> list[int]:
+    return [json.loads(value)["offset"] for value in dlq.sent]
+
+
+async def test_records_faust_skipped_before_the_first_one_it_hands_over_come_first() -> None:
+    """Issue 18: committed 5, faust hands over 8 first. 5..7 are read from the log and
+    taken first, in order, each acked on its own offset; faust's own copy of 6, should
+    it come after all, is let go."""
+    dlq, log = Topic(), _SkippingLog()
+    agent = _guarded_agent(dlq, log)
+    acks: list[int] = []
+
+    async def ack() -> None:
+        acks.append(8)
+
+    await agent.take(key=b"1", value=b"{oops", partition=0, offset=8, ack=ack)
+    assert _letter_offsets(dlq) == [5, 6, 7, 8]
+    assert log.acked_ranges == [(5, 5), (6, 6), (7, 7)] and acks == [8]
+    await agent.take(key=b"1", value=b"{oops", partition=0, offset=6, ack=ack)
+    assert _letter_offsets(dlq) == [5, 6, 7, 8] and acks == [8]
+
+
+async def test_a_skipped_tail_is_taken_by_the_sweep() -> None:
+    """Issue 18 (the dlq-fail flake): faust counts 5..8 as read and nothing came: the
+    second sweep takes them from the log."""
+    dlq, log = Topic(), _SkippingLog()
+    agent = _guarded_agent(dlq, log)
+    assert await agent.sweep({0}) == 0
+    assert await agent.sweep({0}) == 4
+    assert _letter_offsets(dlq) == [5, 6, 7, 8] and log.acked_ranges[-1] == (8, 8)

@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import defaultdict
 from importlib.metadata import version
 
 import pytest
 from faust.types import TP
 from intervaltree import IntervalTree
+from mode.utils.logging import CompositeLogger
 
-from pitchcast.agents.acks.offsets import FAUST_VERSION, DedupedAckApp, DedupedAckConsumer
+from pitchcast.agents.acks.offsets import (
+    FAUST_VERSION,
+    DedupedAckApp,
+    DedupedAckConsumer,
+    consumer_committed,
+    consumer_read_offset,
+)
 from pitchcast.agents.acks.revoke import RevokeBounds
 from pitchcast.metrics import Metrics
 
@@ -107,6 +115,54 @@ def test_offsets_the_ledger_refilled_let_the_commit_pass() -> None:
     consumer._committed_offset[TP0] = 56  # as faust notes it once committed
     consumer.ack_range(TP0, 50, 51)  # below the commit by now: ignored
     assert consumer._acked[TP0] == [] and consumer._acked_index[TP0] == set()
+
+
+def test_a_range_faust_took_for_a_hole_is_not_committed_once_the_guard_read_it() -> None:
+    """Committed 5; faust's loop handed over 9 right after its seek and noted 6..9 as a
+    hole in the log (``_add_gap``). The guard read 5..8 back; 5 and 6 are done, 7 is
+    acked now: faust alone would commit 10, past 8 still in work; once 5..8 are no gap,
+    the commit stops at 8 (agents/acks/handoff.py)."""
+    untouched = _consumer([7], committed=7, gaps=((6, 10),))
+    assert untouched._new_offset(TP0) == 10
+    consumer = _consumer([7], committed=7, gaps=((6, 10),))
+    consumer.not_gaps(TP0, [5, 6, 7, 8])
+    assert consumer._new_offset(TP0) == 8
+    assert [(i.begin, i.end) for i in consumer._gap[TP0]] == [(9, 10)]
+
+
+async def test_faust_sets_the_offsets_the_guard_reads_when_it_seeks() -> None:
+    """faust-streaming 0.15.3's ``perform_seek`` keeps the broker's committed offsets in
+    ``_committed_offset`` and ``_read_offset`` (the hand-off guard's baseline and the
+    offset its sweep compares with); read without inserting a partition."""
+    consumer = _consumer([])
+    consumer._read_offset = defaultdict(lambda: None)
+    tp1 = TP("pitchcast-batches", 1)
+
+    async def seek_to_committed() -> dict[TP, int]:
+        return {tp1: 44}
+
+    async def seek_fetcher(tp: TP, offset: int) -> None:
+        return None
+
+    consumer.seek_to_committed = seek_to_committed  # type: ignore[method-assign]
+    consumer._seek = seek_fetcher  # type: ignore[method-assign]
+    consumer.log = CompositeLogger(logging.getLogger("faust-consumer"))  # type: ignore[assignment]
+    await consumer.perform_seek()
+    assert consumer._committed_offset[tp1] == 44 and consumer._read_offset[tp1] == 44
+
+    class _App:
+        pass
+
+    app = _App()
+    app.consumer = consumer  # type: ignore[attr-defined]
+    committed = consumer_committed(app, "pitchcast-batches")  # type: ignore[arg-type]
+    read_offset = consumer_read_offset(app, "pitchcast-batches")  # type: ignore[arg-type]
+    assert committed(1) == 44 and committed(2) is None
+    assert read_offset(1) == 44 and read_offset(2) is None
+    tp2 = TP("pitchcast-batches", 2)
+    assert tp2 not in consumer._committed_offset and tp2 not in consumer._read_offset
+    await consumer.seek(tp1, 50)  # faust's own seek moves the read offset too
+    assert read_offset(1) == 50
 
 
 def test_faust_tolerates_one_missing_offset_at_the_head() -> None:
