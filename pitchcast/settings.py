@@ -169,11 +169,6 @@ class Settings(BaseSettings):
     # Live: a burst of r new rows is r requests sent at once (forks of one cached prompt),
     # at most this many in flight per (match, persona); 1 = one request of r lines.
     llm_live_forks: int = Field(default=5, ge=1)
-    # Live backlog policy (commentary/backlog.py), 0 = off, the default until the
-    # benchmarks show it pays: a lane whose oldest pending row waited this long, or
-    # with more rows pending than its forks, is behind, and the template writes its
-    # minor rows (a reception right after its pass), fallbacks{reason="backlog_minor"}.
-    llm_live_backlog_minor_after_s: float = Field(default=0.0, ge=0)
     # One or more OpenAI-compatible endpoints, comma-separated. A match sticks to one
     # (consistent hashing of its game_id) and fails over to the next one in its ring
     # order (commentary/backends/endpoints.py).

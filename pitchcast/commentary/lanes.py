@@ -19,13 +19,11 @@ those lines; the agent publishes it. No Kafka or Redis here.
 
 from __future__ import annotations
 
-import time
 from typing import Literal
 
 import orjson
 
 from pitchcast.commentary.backends.base import CommentaryResult
-from pitchcast.commentary.backlog import is_behind, minor_rows
 from pitchcast.commentary.conversation import LiveTurn, render_answer
 from pitchcast.commentary.density import Density, decide, told_in
 from pitchcast.commentary.desk import BatchWork, Desk
@@ -332,7 +330,6 @@ class Lanes:
                 written = await self._live.write_rows(
                     work.view(known), persona, turns, rows,
                     settled=book.settled_rows(), on_item=on_item,
-                    template_rows=self._backlog_rows(work, rows),
                 )  # fmt: skip
                 # The line store may hold another owner's text: record sources and raw
                 # text only for the lines this request really wrote.
@@ -340,8 +337,7 @@ class Lanes:
                     if book.items.get(row - 1) == item:
                         book.sources[row - 1] = written.sources[row]
                         book.raw[row - 1] = written.raw[row]
-                if written.turn.rows:  # none: the template wrote every row (backlog)
-                    turns.append(written.turn)
+                turns.append(written.turn)
                 usage[0] += written.usage.prompt_tokens
                 usage[1] += written.usage.completion_tokens
                 if written.fallback_reason:
@@ -351,19 +347,6 @@ class Lanes:
                 break
             await work.changed()
         return self._assemble(work, book, reasons, Usage(usage[0], usage[1]), None)
-
-    def _backlog_rows(self, work: BatchWork, rows: list[int]) -> list[int]:
-        """The rows of a burst the template writes because the lane is behind: its minor
-        rows (commentary/backlog.py), only with ``llm_live_backlog_minor_after_s`` > 0."""
-        after_s = self.settings.llm_live_backlog_minor_after_s
-        if after_s <= 0 or not rows or self.writer.primary.name == "template":
-            return []  # off, or the template writes every row anyway
-        appended = work.appended_ms.get(rows[0] - 1)
-        # The hand-off time is the batcher's clock, as in the action -> line figures.
-        waited = (time.time() * 1000 - appended) / 1000 if appended else None
-        if not is_behind(waited, len(rows), after_s=after_s, forks=self.settings.llm_live_forks):
-            return []
-        return minor_rows([work.actions.get(p) for p in range(rows[-1])], rows)
 
     @staticmethod
     async def rows_to_write(book: LineBook, start: int, known: int) -> list[int]:

@@ -22,11 +22,6 @@ repeats an earlier line of its burst (:mod:`pitchcast.checks.bursts`) is rewritt
 the template (``live_burst_repeats``). Whatever wrote them, the burst's lines become
 one assistant turn (:class:`RowsWritten.turn`), so the next request extends the prompt.
 
-Rows the lane hands over as ``template_rows`` (its backlog policy, :mod:`.backlog`) are
-written by the template and released in row order among the LLM's; they are not asked
-for (shown as data, like a silent row), and the turn holds only the asked rows (no turn
-at all when every row was the template's: ``RowsWritten.turn.rows`` is empty).
-
 The request goes through the :class:`~.service.CommentaryService`'s guarded call
 (:mod:`.guarded`: breaker, in-flight slot, deadline, verdict, figures), so batch and
 live requests of one worker share the breaker and the slots. An answer with problems
@@ -37,13 +32,12 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
 from pitchcast.checks.bursts import repeats_in_burst
 from pitchcast.commentary.backends.base import ItemCallback, RowsAnswer
-from pitchcast.commentary.backlog import BACKLOG_REASON
 from pitchcast.commentary.conversation import LiveTurn, render_answer
 from pitchcast.commentary.guarded import FailureGroup, Guarded
 from pitchcast.commentary.service import CommentaryService
@@ -95,16 +89,9 @@ class LiveWriter:
         *,
         settled: Mapping[int, CommentaryItem],
         on_item: LineCallback,
-        template_rows: Collection[int] = (),
     ) -> RowsWritten:
         """One line per row of ``rows`` (1-based positions of ``batch``, which holds the
-        actions so far). ``settled`` are the rows written before, ``turns`` their requests;
-        ``template_rows`` those of ``rows`` the template writes without asking the LLM."""
-        if any(row in template_rows for row in rows):
-            return await self._write_with_template_rows(
-                batch, persona, turns, rows, settled=settled, on_item=on_item,
-                template_rows=template_rows,
-            )  # fmt: skip
+        actions so far). ``settled`` are the rows written before, ``turns`` their requests."""
         if self.forks > 1 and self.service.primary.name != "template":
             return await self._write_forks(
                 batch, persona, turns, rows, settled=settled, on_item=on_item
@@ -192,71 +179,6 @@ class LiveWriter:
             turn=LiveTurn(tuple(rows), text),
             usage=answer.usage if answer is not None else Usage(),
             fallback_reason=reason,
-        )
-
-    async def _write_with_template_rows(
-        self,
-        batch: Batch,
-        persona: Persona,
-        turns: Sequence[LiveTurn],
-        rows: Sequence[int],
-        *,
-        settled: Mapping[int, CommentaryItem],
-        on_item: LineCallback,
-        template_rows: Collection[int],
-    ) -> RowsWritten:
-        """``rows`` with the ``template_rows`` among them written by the template, the
-        others asked for as usual; every line released in row order."""
-        service = self.service
-        given = [row for row in rows if row in template_rows]
-        asked = [row for row in rows if row not in template_rows]
-        template = await service.fallback.write_rows(batch, persona, turns, rows, settled=settled)
-        released: set[int] = set()
-
-        async def release_before(row: int) -> None:
-            for r in given:
-                if r < row and r not in released:
-                    released.add(r)
-                    await on_item(template.items[r], "template")
-
-        async def sink(item: CommentaryItem, source: Source) -> None:
-            row = _row_of(batch, item, asked)
-            if row is not None:
-                await release_before(row)
-            await on_item(item, source)
-
-        inner: RowsWritten | None = None
-        if asked:
-            # The template's rows count as written, as a silent row does.
-            written = {**settled, **{row: template.items[row] for row in given}}
-            inner = await self.write_rows(
-                batch, persona, turns, asked, settled=written, on_item=sink
-            )
-        await release_before(rows[-1] + 1)
-        items = dict(inner.items) if inner is not None else {}
-        raw = dict(inner.raw) if inner is not None else {}
-        sources: dict[int, Source] = dict(inner.sources) if inner is not None else {}
-        for row in given:
-            items[row], raw[row], sources[row] = template.items[row], template.raw[row], "template"
-        service.guarded.record_fallback(
-            BACKLOG_REASON,
-            "template" if all(s == "template" for s in sources.values()) else "mixed",
-            {
-                "game_id": batch.game_id,
-                "batch_index": batch.batch_index,
-                "persona": persona,
-                "rows": given,
-                "mode": "live",
-            },
-        )
-        return RowsWritten(
-            items={row: items[row] for row in rows},
-            raw={row: raw[row] for row in rows},
-            sources={row: sources[row] for row in rows},
-            turn=inner.turn if inner is not None else LiveTurn((), ""),
-            usage=inner.usage if inner is not None else Usage(),
-            fallback_reason=(inner.fallback_reason if inner is not None else None)
-            or BACKLOG_REASON,
         )
 
     async def _write_forks(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from collections import Counter
 from dataclasses import replace
 from typing import Any
@@ -55,17 +54,8 @@ def counting_server() -> Any:
     server.stop()
 
 
-async def _run_lanes(
-    server: LaneCountingServer,
-    *,
-    forks: int,
-    games: int = 3,
-    appended_ms: int = 0,
-    **overrides: Any,
-) -> Any:
-    settings = load_settings(
-        llm_mode="live", llm_live_forks=forks, llm_max_in_flight=32, **overrides
-    )
+async def _run_lanes(server: LaneCountingServer, *, forks: int, games: int = 3) -> Any:
+    settings = load_settings(llm_mode="live", llm_live_forks=forks, llm_max_in_flight=32)
     metrics = Metrics()
     backend = OpenAIBackend(config_for(server, model="fake"))
     writer = CommentaryService(
@@ -84,7 +74,7 @@ async def _run_lanes(
             work.take_action(
                 BatchAction(
                     game_id=batch.game_id, batch_index=0, position=position, action=action,
-                    appended_ts_ms=appended_ms, opening=opening if position == 0 else None,
+                    appended_ts_ms=0, opening=opening if position == 0 else None,
                 )
             )  # fmt: skip
         work.take_close(batch)
@@ -122,40 +112,3 @@ async def test_a_lane_never_has_more_requests_in_flight_than_its_forks(
     template_lines = sum(line.source == "template" for line in publisher.sent)
     assert template_lines == metrics.get("live_burst_repeats") < 30
     assert metrics.get("fallbacks") == metrics.get("fallbacks", reason="repeated_in_burst")
-
-
-async def test_a_lane_behind_gives_its_minor_rows_to_the_template(
-    counting_server: LaneCountingServer,
-) -> None:
-    """The backlog policy on: ten rows for three forks (the lane is behind), the two
-    receptions right after their passes (rows 2 and 5 of the sample batch) are written
-    by the template and never asked for; every other row by the LLM (or the burst
-    check); every line once, in order."""
-    _, publisher, metrics = await _run_lanes(
-        counting_server, forks=3, games=1,
-        density="every", llm_live_backlog_minor_after_s=2.0,
-    )  # fmt: skip
-    lines = {line.line_index: line for line in publisher.sent}
-    assert [line.line_index for line in publisher.sent] == list(range(10))
-    assert lines[1].source == lines[4].source == "template"
-    assert metrics.get("fallbacks", reason="backlog_minor") == 1  # one burst
-    assert counting_server.request_count == 8  # one fork per row but the minor ones
-    repeats = metrics.get("live_burst_repeats")
-    assert sum(line.source == "template" for line in publisher.sent) == 2 + repeats
-
-
-async def test_a_lane_not_behind_asks_the_llm_for_its_minor_rows(
-    counting_server: LaneCountingServer,
-) -> None:
-    """The same burst handed off just now, with forks for every row: not behind, so
-    the receptions are asked for like any row."""
-    _, publisher, metrics = await _run_lanes(
-        counting_server, forks=10, games=1,
-        appended_ms=int(time.time() * 1000), density="every",
-        llm_live_backlog_minor_after_s=60.0,
-    )  # fmt: skip
-    assert [line.line_index for line in publisher.sent] == list(range(10))
-    assert metrics.get("fallbacks", reason="backlog_minor") == 0
-    assert counting_server.request_count == 10
-    template_lines = sum(line.source == "template" for line in publisher.sent)
-    assert template_lines == metrics.get("live_burst_repeats")
