@@ -60,6 +60,7 @@ import asyncio
 import contextlib
 import json
 import random
+import signal
 import threading
 import time
 from collections import deque
@@ -555,6 +556,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
 
     async def run() -> None:
+        # Ctrl-C and SIGTERM stop the server the way its owner's stop() does, so serving
+        # ends through its own path rather than by cancelling whatever the loop was in.
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, server.stop)
         # The vocabulary loads while the port opens; requests wait for it anyway.
         vocabulary = asyncio.create_task(asyncio.to_thread(qwen_encoding))
         task = asyncio.create_task(server.serve_forever())

@@ -195,7 +195,12 @@ def test_cli_serves_until_interrupted() -> None:
         assert stats["profile"]["name"] == "a40" and stats["engine"]["time_scale"] == 100
     finally:
         process.send_signal(signal.SIGINT)
-        process.wait(timeout=60)
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()  # no orphan server; the failure says what it printed
+            _, stderr = process.communicate()
+            pytest.fail(f"still serving 60 s after SIGINT; stderr: {stderr[-2000:]}")
     assert process.returncode in (0, -signal.SIGINT)
 
 
