@@ -114,8 +114,10 @@ async def _assign(
         partitions.extend(TopicPartition(topic, p) for p in range(count))
     consumer.assign(partitions)
     since_ms = int((time.time() - lookback_s) * 1000)
-    found = await consumer.offsets_for_times(dict.fromkeys(partitions, since_ms))
+    # The ends first: a record written between the two lookups is then found by time
+    # (LogAppendTime), never skipped by an end read after it (a new match's first actions).
     ends = await consumer.end_offsets(partitions)
+    found = await consumer.offsets_for_times(dict.fromkeys(partitions, since_ms))
     for tp in partitions:
         start = found.get(tp)
         consumer.seek(tp, start.offset if start is not None else ends[tp])
