@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 import string
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -303,16 +303,7 @@ def _backing_moments(section: Mapping[str, Any]) -> dict[str, dict[str, tuple[Ph
         where = f"backing_moment.{moment}"
         table = _table(section, moment, where)
         _check_keys(table, _KIND_KEYS | frozenset(BACKING_STATES), where)
-        moments[moment] = {}
-        for state in BACKING_STATES:
-            if state not in table:
-                raise PhrasebookError(f'[{where}] is missing {state} = ["...", ...]')
-            value = table[state]
-            texts = value if isinstance(value, list) and value else [value]
-            moments[moment][state] = tuple(
-                _phrase(text, f"[{where}] {state}[{i}]", _BACKING_MOMENT_SLOTS)
-                for i, text in enumerate(texts)
-            )
+        moments[moment] = _state_phrases(table, BACKING_STATES, where, _BACKING_MOMENT_SLOTS)
     return moments
 
 
@@ -324,18 +315,25 @@ def _score_states(section: Mapping[str, Any]) -> dict[str, dict[str, tuple[Phras
         where = f"score_state.{persona}"
         table = _table(section, persona, where)
         _check_keys(table, frozenset(SCORE_STATES), where)
-        states[persona] = {}
-        for state in SCORE_STATES:
-            if state not in table:
-                raise PhrasebookError(f'[{where}] is missing {state} = "..."')
-            value = table[state]
-            texts = value if isinstance(value, list) and value else [value]
-            states[persona][state] = tuple(
-                _phrase(text, f"[{where}] {state}" + (f"[{i}]" if len(texts) > 1 else ""),
-                        _SCORE_STATE_SLOTS)
-                for i, text in enumerate(texts)
-            )  # fmt: skip
+        states[persona] = _state_phrases(table, SCORE_STATES, where, _SCORE_STATE_SLOTS)
     return states
+
+
+def _state_phrases(
+    table: Mapping[str, Any], states: Iterable[str], where: str, slots: frozenset[str]
+) -> dict[str, tuple[Phrase, ...]]:
+    """Each state of ``table`` (all required): a sentence or a list of them."""
+    phrases: dict[str, tuple[Phrase, ...]] = {}
+    for state in states:
+        if state not in table:
+            raise PhrasebookError(f'[{where}] is missing {state} = "..." (or a list)')
+        value = table[state]
+        texts = value if isinstance(value, list) and value else [value]
+        phrases[state] = tuple(
+            _phrase(text, f"[{where}] {state}" + (f"[{i}]" if len(texts) > 1 else ""), slots)
+            for i, text in enumerate(texts)
+        )
+    return phrases
 
 
 def _story(name: str, section: Mapping[str, Any]) -> dict[str, tuple[Phrase, ...]]:
