@@ -7,6 +7,7 @@ with aiokafka at real time, N times faster, or as fast as the broker takes it.
 from __future__ import annotations
 
 import asyncio
+import heapq
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
@@ -21,7 +22,7 @@ from pitchcast.settings import Settings
 from pitchcast.streams.clients import aiokafka_options
 from pitchcast.streams.match_csv import MalformedCsv, read_actions
 
-__all__ = ["ReplayMessage", "plan_replay", "replay"]
+__all__ = ["ReplayMessage", "interleave", "plan_replay", "replay"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,14 +75,15 @@ def plan_replay(
     return plan
 
 
-def _interleave(plans: list[list[ReplayMessage]]) -> Iterator[ReplayMessage]:
-    # Several matches at once, merged by match time (stable within a match).
-    merged = sorted(
-        ((m.at_s, i, n, m) for i, plan in enumerate(plans) for n, m in enumerate(plan)),
-        key=lambda t: (t[0], t[1], t[2]),
-    )
-    for *_, message in merged:
-        yield message
+def interleave(plans: list[list[ReplayMessage]]) -> Iterator[ReplayMessage]:
+    """Several matches at once, merged by match time, as concurrent matches would be.
+
+    Each match keeps its file's order, the feed's log order, even where its clock goes
+    back (actions out of time order within a second): a sort would reorder them, and the
+    worker would batch another log than the file (and than ``pitchcast eval`` plays).
+    """
+    # heapq.merge only compares the heads of its inputs; equal times: the earlier plan.
+    return heapq.merge(*plans, key=lambda m: m.at_s)
 
 
 async def replay(
@@ -100,7 +102,7 @@ async def replay(
     try:
         started = time.monotonic()
         pending = []
-        for message in _interleave(plans):
+        for message in interleave(plans):
             if speed is not None:
                 delay = message.at_s / speed - (time.monotonic() - started)
                 if delay > 0:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 import pytest
 
-from pitchcast.streams.match_csv import MalformedCsv, read_match_info
-from pitchcast.streams.replay import plan_replay
+from pitchcast.streams.match_csv import ACTION_COLUMNS, MalformedCsv, read_match_info
+from pitchcast.streams.replay import interleave, plan_replay
+from tests.support.unseen_match import GAME_ID, match_actions, write_match
 
 DATA = Path(__file__).resolve().parents[3] / "data"
 
@@ -74,3 +76,24 @@ def test_malformed_csv_is_refused_with_its_line_number(
         plan_replay(path)
     assert caught.value.line == line
     assert needle in str(caught.value)
+
+
+def test_a_match_is_sent_in_its_file_order_when_its_clock_goes_back(tmp_path: Path) -> None:
+    """Actions out of time order within a second are sent as the file has them (the feed's
+    log order, which ``pitchcast eval`` plays too), even interleaved with another match."""
+    rows = match_actions()
+    rows[5]["time_seconds"], rows[6]["time_seconds"] = 8.9, 8.4  # 6 before 5 on the clock
+    glitched = tmp_path / "glitched"
+    glitched.mkdir()
+    path = glitched / "raw_data.csv"
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=ACTION_COLUMNS)
+        writer.writeheader()
+        writer.writerows({k: "" if v is None else v for k, v in r.items()} for r in rows)
+    plan = plan_replay(path)
+    other = plan_replay(write_match(tmp_path / "other", game_id=GAME_ID + 1))
+    assert list(interleave([plan])) == plan
+    both = list(interleave([plan, other]))
+    assert [m for m in both if m.game_id == GAME_ID] == plan
+    assert [m for m in both if m.game_id == GAME_ID + 1] == other
+    assert len(both) == len(plan) + len(other)
