@@ -991,3 +991,16 @@ async def test_the_backend_and_the_live_rows_back_the_same_team() -> None:
     rows = write_template_rows(batch, "FRIEND", [1], "every", "포항 스틸러스")
     assert result.items[0] == rows[1]
     assert result.items[0].tone == "excited" and "우리" in result.items[0].description
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+@pytest.mark.parametrize("player_id", [500101.0, 3577.0, 100.0, 7.5, 0.0, -3.0, 1e20])
+def test_a_nameless_players_id_is_never_read_out_as_a_shirt_number(
+    persona: Persona, player_id: float
+) -> None:
+    """K League and Metrica player ids are database ids (500101, P3577): only a whole 1..99
+    can be a shirt number, any other id leaves the nameless player as the team's player."""
+    nameless = _action(type_name="Shot", result_name="On Target", player_name_ko=None)
+    (item,) = write_template_commentary(_batch([replace(nameless, player_id=player_id)]), persona)
+    assert "울산 HD FC 선수" in item.description
+    assert "번 선수" not in item.description
