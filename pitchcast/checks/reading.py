@@ -18,7 +18,8 @@ answer is the final consonant (받침) of the last syllable of that reading.
   where the reading is plain: ``-m``/``-me`` (Home 홈) ㅁ; ``-n``/``-ne``/``-ng`` ㄴ/ㅇ;
   ``-l``/``-le`` (Paul 폴) ㄹ; ``-a``, ``-i``, ``-o``, ``-u``, ``-y``, ``-ee``, ``-er``,
   ``-or``, ``-ar``, ``-ay``, ``-ey`` (Away 어웨이, Player 플레이어) a vowel. Any other
-  ending is :data:`UNKNOWN`: not guessed.
+  ending is :data:`UNKNOWN`: not guessed. The name suffixes ``Jr`` 주니어 and ``Sr``
+  시니어 are read as words (a vowel), not letter by letter.
 * Trailing spaces and punctuation are skipped, and so is a trailing bracketed group when
   something is read before it (``손흥민(7)`` reads as 손흥민).
 
@@ -66,6 +67,8 @@ _WORD_ENDINGS: tuple[tuple[str, str], ...] = (
     ("m", "음"), ("n", "은"), ("l", "을"),
     ("a", "아"), ("i", "이"), ("o", "오"), ("u", "우"), ("y", "이"),
 )  # fmt: skip
+# Name suffixes read as words, though they have no vowel letter: Jr. 주니어, Sr. 시니어.
+_NAME_SUFFIXES: Final = {"Jr": "주니어", "Sr": "시니어"}
 _CLOSERS = {")": "(", "]": "[", "}": "{", "」": "「", "』": "『", "》": "《", "〉": "〈"}
 _NUMBER_AT_END = re.compile(r"(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?$")
 
@@ -141,6 +144,8 @@ def _strip_end(text: str) -> str:
 
 
 def _latin_reading(run: str) -> str | None:
+    if run in _NAME_SUFFIXES:
+        return _NAME_SUFFIXES[run]
     vowels = set("aeiouAEIOU")
     if len(run) == 1 or (run.isupper() and len(run) <= 3) or not (set(run) & vowels):
         return letter_names(run)
