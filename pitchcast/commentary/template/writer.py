@@ -74,6 +74,7 @@ from pitchcast.schemas.records import (
     Tone,
     shirt_number,
 )
+from pitchcast.schemas.vocabulary import SHOOT_OUT_PERIOD
 from pitchcast.settings import PERSONAS, Persona
 from pitchcast.story import Story, new_story, told_before
 
@@ -229,9 +230,10 @@ def _passer(previous: Action | None, action: Action, actor: str) -> str:
 
 
 def _score_after(action: Action, before: Score, info: MatchInfo | None) -> tuple[Score, int] | None:
-    """(score after the goal ``action``, scoring side), or None when it cannot be told."""
+    """(score after the goal ``action``, scoring side), or None when it cannot be told or
+    does not move (a shoot-out kick is no goal of the match)."""
     acting = _side(info, action.team_id)
-    if acting is None:
+    if acting is None or action.period_id == SHOOT_OUT_PERIOD:
         return None
     side = acting if action.type_name == "Goal" else 1 - acting
     if not all(isinstance(v, int) and not isinstance(v, bool) for v in (before.home, before.away)):
