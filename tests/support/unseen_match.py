@@ -1,4 +1,4 @@
-"""A match unlike the samples: another game id, K League-style team ids, Korean names.
+"""Matches unlike the samples: another game id, K League-style team ids, Korean names.
 
 The sample matches have "Player9" and "Home" for names, two halves that end on time and
 no cards or own goals. This one is written by hand (no data from elsewhere): game id
@@ -7,6 +7,8 @@ each kind of sound a particle cares about (a vowel, ㄹ, another 받침), of two
 syllables, one with a Latin part, one that is Latin only; stoppage time in both halves,
 a yellow and a direct red card, a goal and an own goal. ``write_match`` writes it as
 ``raw_data.csv`` / ``match_info.csv`` in the K League column layout.
+``write_korean_sample`` writes sample match 1 (2,462 real actions) under this match's
+ids, team names and Korean player names, one per Metrica player.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ __all__ = [
     "Player",
     "match_actions",
     "match_info_row",
+    "write_korean_sample",
     "write_match",
 ]
 
@@ -69,8 +72,8 @@ MATCH_INFO_COLUMNS: tuple[str, ...] = (
     "away_team_name_ko",
 )  # fmt: skip
 
-# (period, seconds, player, type, result, start (x, y), end (x, y)). The home team
-# attacks towards x = 105 in both halves (the K League data is normalised so).
+# (period, seconds, player, type, result, start (x, y), end (x, y)). Each row is
+# oriented so that its acting team attacks towards x = 105 (data/PROVENANCE.md).
 _Point = tuple[float, float]
 _SCRIPT: tuple[tuple[int, float, str, str, str | None, _Point, _Point], ...] = (
     (1, 0.0, "손흥민", "Pass", "Successful", (52.5, 34.0), (40.0, 30.0)),
@@ -83,8 +86,8 @@ _SCRIPT: tuple[tuple[int, float, str, str, str | None, _Point, _Point], ...] = (
     (1, 11.0, "기성용", "Recovery", "Successful", (30.0, 40.0), (30.0, 40.0)),
     (1, 13.0, "기성용", "Pass", "Successful", (30.0, 40.0), (55.0, 50.0)),
     (1, 14.6, "세징야", "Pass Received", None, (55.0, 50.0), (55.0, 50.0)),
-    (1, 16.0, "세징야", "Take-On", "Successful", (55.0, 50.0), (62.0, 48.0)),
-    (1, 18.0, "황보관일", "Tackle", "Successful", (62.0, 48.0), (62.0, 48.0)),
+    (1, 16.0, "세징야", "Take-On", "Unsuccessful", (55.0, 50.0), (62.0, 48.0)),
+    (1, 18.0, "황보관일", "Tackle", "Successful", (43.0, 20.0), (43.0, 20.0)),
     (1, 612.0, "남궁민수", "Foul", None, (60.0, 30.0), (60.0, 30.0)),
     (1, 613.0, "남궁민수", "Foul", "Yellow_Card", (60.0, 30.0), (60.0, 30.0)),
     (1, 700.0, "김민재", "Pass_Freekick", "Successful", (45.0, 34.0), (80.0, 30.0)),
@@ -97,9 +100,9 @@ _SCRIPT: tuple[tuple[int, float, str, str, str | None, _Point, _Point], ...] = (
     (2, 1.5, "홍철", "Pass Received", None, (40.0, 34.0), (40.0, 34.0)),
     (2, 900.0, "홍철", "Foul", "Direct_Red_Card", (30.0, 10.0), (30.0, 10.0)),
     (2, 1500.0, "이강인", "Cross", "Successful", (95.0, 60.0), (100.0, 34.0)),
-    (2, 1501.0, "백종범", "Own Goal", None, (101.0, 34.0), (105.0, 34.0)),
+    (2, 1501.0, "백종범", "Own Goal", None, (4.0, 34.0), (0.0, 34.0)),
     (2, 2700.0, "황인범", "Shot", "On Target", (85.0, 30.0), (105.0, 33.0)),
-    (2, 2702.0, "백종범", "Catch", "Successful", (104.0, 33.0), (104.0, 33.0)),
+    (2, 2702.0, "백종범", "Catch", "Successful", (1.0, 35.0), (1.0, 35.0)),
     (2, 2950.0, "Kim", "Pass", "Unsuccessful", (20.0, 34.0), (60.0, 34.0)),
     (2, 2955.0, "황보관일", "Interception", "Successful", (45.0, 34.0), (45.0, 34.0)),
     (2, 3010.0, "조현우", "Catch", "Successful", (3.0, 34.0), (3.0, 34.0)),
@@ -178,4 +181,42 @@ def write_match(folder: Path, *, game_id: int = GAME_ID, with_info: bool = True)
             writer = csv.DictWriter(handle, fieldnames=MATCH_INFO_COLUMNS)
             writer.writeheader()
             writer.writerow(match_info_row(game_id=game_id))
+    return path
+
+
+# Names for the 28 players of sample match 1: the match's own and more, among them a
+# name suffix (Jr.), a bracketed tag and a Latin-only name (Son).
+_MORE_NAMES = (
+    "설영우", "조규성", "이승우(B)", "Son", "박지성 Jr.", "황희찬", "백승호", "엄원상",
+    "오세훈", "정우영", "김진수", "권창훈", "이동경", "문선민", "주민규",
+)  # fmt: skip
+SAMPLE_GAME_ID = 126500
+
+
+def write_korean_sample(folder: Path, sample: Path) -> Path:
+    """Sample match 1 (``sample``: data/events_metrica_1.csv) as game 126500 of 수원 삼성
+    against FC서울 with Korean names; writes match_info.csv (3-1) beside it."""
+    names = [p.name for p in PLAYERS] + list(_MORE_NAMES)
+    teams = {11: HOME, 12: AWAY}
+    with sample.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    ids = sorted({float(r["player_id"]) for r in rows})
+    name_of = {pid: names[i % len(names)] for i, pid in enumerate(ids)}
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "raw_data.csv"
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=ACTION_COLUMNS)
+        writer.writeheader()
+        for row in rows:
+            pid = float(row["player_id"])
+            team = teams[int(row["team_id"])]
+            writer.writerow(
+                {**row, "game_id": SAMPLE_GAME_ID, "player_id": 500000 + int(pid),
+                 "player_name_ko": name_of[pid], "team_id": team[0], "team_name_ko": team[1]}
+            )  # fmt: skip
+    info = {**match_info_row(game_id=SAMPLE_GAME_ID), "home_score": 3, "away_score": 1}
+    with (folder / "match_info.csv").open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=MATCH_INFO_COLUMNS)
+        writer.writeheader()
+        writer.writerow(info)
     return path

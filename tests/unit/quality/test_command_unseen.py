@@ -1,0 +1,57 @@
+"""`pitchcast eval` on matches unlike the samples (tests/support/unseen_match.py): Korean
+player and team names of every ending, K League-size ids, stoppage time, cards, an own
+goal. The checks must pass right lines (세징야!, 박지성 Jr.가) and the writer must keep
+every particle, claim and key event right for names it was not written against."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from click.testing import CliRunner
+
+from pitchcast.cli import main
+from tests.support.commentary_batches import DATA
+from tests.support.unseen_match import write_korean_sample, write_match
+
+PERSONAS = ("CASTER", "ANALYST", "FRIEND")
+
+
+def _eval(path: Path, out: Path, density: str) -> tuple[Any, dict[str, Any]]:
+    args = ["eval", str(path), "--backend", "template", "--density", density, "--no-plots"]
+    args += ["--personas", ",".join(PERSONAS), "--out", str(out)]
+    result = CliRunner().invoke(main, args, catch_exceptions=False)
+    return result, orjson.loads((out / "figures.json").read_bytes())
+
+
+def _assert_clean(result: Any, figures: dict[str, Any]) -> None:
+    for persona in PERSONAS:
+        fig = figures["personas"][persona]
+        assert fig["grounding"]["errors"] == 0, fig["grounding"]
+        assert fig["particles"]["errors"] == 0, fig["particles"]
+        assert fig["particles"]["unchecked"] == 0, fig["particles"]
+        assert fig["register"]["slips"] == 0, fig["register"]
+        assert fig["wording"]["unsupported"] == 0, fig["wording"]
+        told = fig["key_events"]
+        assert told["told"] == told["events"] and told["missed"] == [], told
+    assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize("density", ["every", "story", "key"])
+def test_the_unseen_match_is_told_right(tmp_path: Path, density: str) -> None:
+    """30 actions of 수원 삼성 against FC서울: every density passes every check."""
+    path = write_match(tmp_path / "match")
+    result, figures = _eval(path, tmp_path / "eval", density)
+    assert figures["actions"] == 30
+    _assert_clean(result, figures)
+
+
+def test_a_whole_match_with_korean_names_is_told_right(tmp_path: Path) -> None:
+    """Sample match 1's 2,462 actions under Korean names, at the default density: no
+    particle, register or claim error for names the phrasebook was not written against."""
+    path = write_korean_sample(tmp_path / "match", DATA / "events_metrica_1.csv")
+    result, figures = _eval(path, tmp_path / "eval", "story")
+    assert figures["actions"] == 2462
+    _assert_clean(result, figures)
