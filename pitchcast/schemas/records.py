@@ -166,9 +166,11 @@ def shirt_number(player_id: float | None) -> int | None:
     Feeds put a database id there (K League's six-digit ids, Metrica's ``P3577``):
     commentary must not read such an id out as the number on a player's back.
     """
-    if player_id is None or not player_id.is_integer():
+    if not isinstance(player_id, int | float) or isinstance(player_id, bool):
         return None
-    return int(player_id) if 1 <= player_id <= _MAX_SHIRT_NUMBER else None
+    if not 1 <= player_id <= _MAX_SHIRT_NUMBER or player_id != int(player_id):
+        return None  # NaN fails the range check
+    return int(player_id)
 
 
 def player_key(action: Action) -> str | None:
