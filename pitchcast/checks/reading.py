@@ -23,12 +23,14 @@ answer is the final consonant (받침) of the last syllable of that reading.
 * Trailing spaces and punctuation are skipped, and so is a trailing bracketed group when
   something is read before it (``손흥민(7)`` reads as 손흥민).
 
+Decomposed Hangul (NFD, conjoining jamo) is read as its composed form.
 Anything else (Chinese characters, emoji, an empty string) is :data:`UNKNOWN`.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Final, Literal
 
 __all__ = [
@@ -159,7 +161,7 @@ def _latin_reading(run: str) -> str | None:
 def reading_of(word: str) -> str | None:
     """How the END of ``word`` is read aloud, spelled in Hangul (enough to take its last
     syllable), or None when it cannot be told."""
-    text = _strip_end(word)
+    text = _strip_end(unicodedata.normalize("NFC", word))  # conjoining jamo: one syllable
     if not text:
         return None
     last = text[-1]

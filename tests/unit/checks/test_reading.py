@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 import pytest
 
 from pitchcast.checks.reading import letter_names, reading_of, sino_korean, sound_of
@@ -100,3 +102,12 @@ def test_the_checker_reads_the_unseen_names_as_the_writer_does() -> None:
         assert final_sound(player.name).value == player.ends_in, player
     for team in (HOME[1], AWAY[1], "박지성 Jr.", "Neymar Jr"):
         assert sound_of(team) == final_sound(team).value, team
+
+
+@pytest.mark.parametrize(
+    ("word", "sound"), [("손흥민", "consonant"), ("김민재", "vowel"), ("홍철", "rieul")]
+)
+def test_decomposed_hangul_is_read_as_composed(word: str, sound: str) -> None:
+    """A name in NFD (conjoining jamo, as macOS writes file and CSV text) ends as its NFC
+    form does; it was unknown, so eval left its particles unchecked."""
+    assert sound_of(unicodedata.normalize("NFD", word)) == sound
