@@ -33,19 +33,36 @@ class ReplayMessage:
 
 
 def plan_replay(
-    path: Path, *, match_info: MatchInfo | None = None, game_id: int | None = None
+    path: Path,
+    *,
+    match_info: MatchInfo | None = None,
+    game_id: int | None = None,
+    only_game: int | None = None,
 ) -> list[ReplayMessage]:
     """Every message of the match in order: match_start, actions, period_end, match_end.
 
     The whole file is read first, so a malformed CSV is refused before anything is sent.
-    ``game_id`` replaces the file's game id (replaying one match as several).
+    ``only_game`` picks one game of a file that holds several (the K League
+    ``raw_data.csv`` holds a season); a file of several games without it is refused.
+    ``game_id`` replaces the game's id (replaying one match as several).
     """
     rows = list(read_actions(path))
     if not rows:
         raise MalformedCsv(path, 1, "no actions")
-    source_games = {row["game_id"] for row in rows}
-    if len(source_games) > 1 and game_id is None:
-        raise MalformedCsv(path, 1, f"several games in one file: {sorted(source_games)}")
+    source_games = list(dict.fromkeys(row["game_id"] for row in rows))
+    if only_game is not None:
+        rows = [row for row in rows if row["game_id"] == only_game]
+        if not rows:
+            raise MalformedCsv(
+                path, 1, f"no actions of game {only_game} (games: {_listed(source_games)})"
+            )
+    elif len(source_games) > 1:
+        raise MalformedCsv(
+            path,
+            1,
+            f"{len(source_games)} games in one file ({_listed(source_games)}): choose one"
+            " with --only-game",
+        )
     gid = game_id if game_id is not None else rows[0]["game_id"]
     info = None
     if match_info is not None:
@@ -73,6 +90,12 @@ def plan_replay(
         ReplayMessage(gid, end, {"game_id": gid, "control": "match_end", "period_id": period})
     )
     return plan
+
+
+def _listed(game_ids: list[int], shown: int = 5) -> str:
+    """The first game ids of a file, for an error message (a season holds hundreds)."""
+    more = f", ... {len(game_ids) - shown} more" if len(game_ids) > shown else ""
+    return ", ".join(str(g) for g in game_ids[:shown]) + more
 
 
 def interleave(plans: list[list[ReplayMessage]]) -> Iterator[ReplayMessage]:

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from pitchcast.cli import main
 from tests.support.commentary_batches import DATA
-from tests.support.unseen_match import write_korean_sample, write_match
+from tests.support.unseen_match import GAME_ID, write_korean_sample, write_match
 
 PERSONAS = ("CASTER", "ANALYST", "FRIEND")
 
@@ -55,3 +55,23 @@ def test_a_whole_match_with_korean_names_is_told_right(tmp_path: Path) -> None:
     result, figures = _eval(path, tmp_path / "eval", "story")
     assert figures["actions"] == 2462
     _assert_clean(result, figures)
+
+
+def test_one_game_of_a_season_file_is_evaluated_alone(tmp_path: Path) -> None:
+    """A file of several games (the K League raw_data.csv holds a season) is refused with
+    the way out; --only-game evaluates that game with its match info."""
+    first = write_match(tmp_path / "a").read_text(encoding="utf-8")
+    second = write_match(tmp_path / "b", game_id=GAME_ID + 1).read_text(encoding="utf-8")
+    season = tmp_path / "season"
+    season.mkdir()
+    (season / "raw_data.csv").write_text(first + second.split("\n", 1)[1], encoding="utf-8")
+    info = tmp_path / "b" / "match_info.csv"
+    args = ["eval", str(season / "raw_data.csv"), "--match-info", str(info), "--no-plots"]
+    refused = CliRunner().invoke(main, [*args, "--out", str(tmp_path / "no")])
+    assert refused.exit_code == 1 and "--only-game" in refused.output, refused.output
+    out = tmp_path / "eval"
+    result = CliRunner().invoke(main, [*args, "--only-game", str(GAME_ID + 1), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    figures = orjson.loads((out / "figures.json").read_bytes())
+    assert (figures["game_id"], figures["actions"]) == (GAME_ID + 1, 30)
+    assert figures["final_score"] == {"home": 2, "away": 0}  # its match info was found

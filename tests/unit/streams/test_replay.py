@@ -97,3 +97,34 @@ def test_a_match_is_sent_in_its_file_order_when_its_clock_goes_back(tmp_path: Pa
     assert [m for m in both if m.game_id == GAME_ID] == plan
     assert [m for m in both if m.game_id == GAME_ID + 1] == other
     assert len(both) == len(plan) + len(other)
+
+
+def _two_games(folder: Path) -> Path:
+    """One CSV holding two games, as the K League raw_data.csv holds all 198 of a season."""
+    first = write_match(folder / "a").read_text(encoding="utf-8")
+    second = write_match(folder / "b", game_id=GAME_ID + 1).read_text(encoding="utf-8")
+    path = folder / "raw_data.csv"
+    path.write_text(first + second.split("\n", 1)[1], encoding="utf-8")
+    return path
+
+
+def test_a_file_of_several_games_is_never_merged_into_one(tmp_path: Path) -> None:
+    """--game-id renames one game; on a file of several it merged them all into one match
+    (repeated action ids, periods going back). Refused, naming the way to choose one."""
+    path = _two_games(tmp_path)
+    for game_id in (None, 77):
+        with pytest.raises(MalformedCsv) as caught:
+            plan_replay(path, game_id=game_id)
+        assert "2 games in one file" in str(caught.value)
+        assert "--only-game" in str(caught.value)
+
+
+def test_one_game_of_a_file_of_several_is_played_alone(tmp_path: Path) -> None:
+    """``only_game`` plays that game's actions only, under its id or the --game-id given."""
+    path = _two_games(tmp_path)
+    plan = plan_replay(path, only_game=GAME_ID + 1)
+    assert {m.game_id for m in plan} == {GAME_ID + 1}
+    assert len(plan) == len(match_actions()) + 4
+    assert {m.game_id for m in plan_replay(path, only_game=GAME_ID, game_id=77)} == {77}
+    with pytest.raises(MalformedCsv, match="no actions of game 5"):
+        plan_replay(path, only_game=5)
