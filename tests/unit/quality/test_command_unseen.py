@@ -75,3 +75,16 @@ def test_one_game_of_a_season_file_is_evaluated_alone(tmp_path: Path) -> None:
     figures = orjson.loads((out / "figures.json").read_bytes())
     assert (figures["game_id"], figures["actions"]) == (GAME_ID + 1, 30)
     assert figures["final_score"] == {"home": 2, "away": 0}  # its match info was found
+
+
+@pytest.mark.parametrize("kept", [1, 3])
+def test_a_match_of_very_few_actions_is_told_right(tmp_path: Path, kept: int) -> None:
+    """A feed that stops after one or three actions: one batch, closed by match_end."""
+    path = write_match(tmp_path / "match")
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    path.write_text("".join(lines[: 1 + kept]), encoding="utf-8")
+    result, figures = _eval(path, tmp_path / "eval", "every")
+    assert (figures["actions"], figures["batches"]) == (kept, 1)
+    for persona in PERSONAS:
+        assert figures["personas"][persona]["lines"] == kept
+    _assert_clean(result, figures)
