@@ -49,7 +49,7 @@ from pitchcast.schemas.records import (
     player_key,
     story_from_dict,
 )
-from pitchcast.schemas.vocabulary import CARD_RESULTS, SHOT_TYPES, CardKind
+from pitchcast.schemas.vocabulary import CARD_RESULTS, SHOOT_OUT_PERIOD, SHOT_TYPES, CardKind
 
 __all__ = [
     "CARD_RESULTS",
@@ -200,7 +200,9 @@ def advance_story(story: Story, action: Action) -> Story:
     players = story.players
     type_name, result = action.type_name, action.result_name
 
-    if type_name in ("Goal", "Own Goal"):
+    # A shoot-out kick is no goal and no shot of the match (vocabulary.SHOOT_OUT_PERIOD).
+    in_match = action.period_id != SHOOT_OUT_PERIOD
+    if type_name in ("Goal", "Own Goal") and in_match:
         home_id = _home_id(story, action)
         acting_is_home = action.team_id == home_id
         home_scores = acting_is_home if type_name == "Goal" else not acting_is_home
@@ -219,7 +221,7 @@ def advance_story(story: Story, action: Action) -> Story:
         if key is not None and type_name == "Goal":
             players = _with_player(players, key, name, action.team_id, goals=1)
 
-    if type_name in SHOT_TYPES:
+    if type_name in SHOT_TYPES and in_match:
         on = 1 if result in ON_TARGET_RESULTS else 0
         story = replace(story, teams=_with_team(story, action.team_id, shots=1, on_target=on))
         if key is not None:

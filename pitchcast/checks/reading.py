@@ -18,16 +18,19 @@ answer is the final consonant (받침) of the last syllable of that reading.
   where the reading is plain: ``-m``/``-me`` (Home 홈) ㅁ; ``-n``/``-ne``/``-ng`` ㄴ/ㅇ;
   ``-l``/``-le`` (Paul 폴) ㄹ; ``-a``, ``-i``, ``-o``, ``-u``, ``-y``, ``-ee``, ``-er``,
   ``-or``, ``-ar``, ``-ay``, ``-ey`` (Away 어웨이, Player 플레이어) a vowel. Any other
-  ending is :data:`UNKNOWN`: not guessed.
+  ending is :data:`UNKNOWN`: not guessed. The name suffixes ``Jr`` 주니어 and ``Sr``
+  시니어 are read as words (a vowel), not letter by letter.
 * Trailing spaces and punctuation are skipped, and so is a trailing bracketed group when
   something is read before it (``손흥민(7)`` reads as 손흥민).
 
+Decomposed Hangul (NFD, conjoining jamo) is read as its composed form.
 Anything else (Chinese characters, emoji, an empty string) is :data:`UNKNOWN`.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Final, Literal
 
 __all__ = [
@@ -66,6 +69,8 @@ _WORD_ENDINGS: tuple[tuple[str, str], ...] = (
     ("m", "음"), ("n", "은"), ("l", "을"),
     ("a", "아"), ("i", "이"), ("o", "오"), ("u", "우"), ("y", "이"),
 )  # fmt: skip
+# Name suffixes read as words, though they have no vowel letter: Jr. 주니어, Sr. 시니어.
+_NAME_SUFFIXES: Final = {"Jr": "주니어", "Sr": "시니어"}
 _CLOSERS = {")": "(", "]": "[", "}": "{", "」": "「", "』": "『", "》": "《", "〉": "〈"}
 _NUMBER_AT_END = re.compile(r"(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?$")
 
@@ -141,6 +146,8 @@ def _strip_end(text: str) -> str:
 
 
 def _latin_reading(run: str) -> str | None:
+    if run in _NAME_SUFFIXES:
+        return _NAME_SUFFIXES[run]
     vowels = set("aeiouAEIOU")
     if len(run) == 1 or (run.isupper() and len(run) <= 3) or not (set(run) & vowels):
         return letter_names(run)
@@ -154,7 +161,7 @@ def _latin_reading(run: str) -> str | None:
 def reading_of(word: str) -> str | None:
     """How the END of ``word`` is read aloud, spelled in Hangul (enough to take its last
     syllable), or None when it cannot be told."""
-    text = _strip_end(word)
+    text = _strip_end(unicodedata.normalize("NFC", word))  # conjoining jamo: one syllable
     if not text:
         return None
     last = text[-1]

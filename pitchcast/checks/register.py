@@ -17,7 +17,7 @@ eval`` counts slips on every line.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 __all__ = [
     "CASUAL",
@@ -79,19 +79,36 @@ def _class_of(word: str) -> str:
     return "noun / call"
 
 
-def ending_of(text: str) -> str:
+def _ends_on_a_name(sentence: str, names: Iterable[str]) -> bool:
+    """The sentence's last word is a name (세징야!, ... 하창래.): a call, whatever the
+    name's last syllable looks like (야, 래, 니, 지 end predicates too)."""
+    body = _TRAILING.sub("", sentence.strip())
+    for name in names:
+        if name and body.endswith(name):
+            before = body[: -len(name)]
+            if not before or not before[-1].isalnum():
+                return True
+    return False
+
+
+def ending_of(text: str, *, names: Iterable[str] = ()) -> str:
     """The ending class of ``text``'s last sentence; ``noun / call`` when it ends on a word
-    that is not a predicate ending (a name, a noun: "골키퍼 정면!")."""
+    that is not a predicate ending (a name of ``names``, a noun: "골키퍼 정면!")."""
+    if _ends_on_a_name(text, names):
+        return "noun / call"
     return _class_of(_final_word(text))
 
 
-def sentence_endings(text: str) -> list[tuple[str, str]]:
-    """(final word, ending class) of every sentence of ``text``."""
+def sentence_endings(text: str, *, names: Iterable[str] = ()) -> list[tuple[str, str]]:
+    """(final word, ending class) of every sentence of ``text``; a sentence that ends on
+    a name of ``names`` is a call."""
+    names = tuple(names)
     found = []
     for sentence in _SENTENCE_END.split(text.strip()):
         word = _final_word(sentence)
         if word:
-            found.append((word, _class_of(word)))
+            call = _ends_on_a_name(sentence, names)
+            found.append((word, "noun / call" if call else _class_of(word)))
     return found
 
 
@@ -114,13 +131,14 @@ REGISTERS: Mapping[str, frozenset[str]] = {
 }
 
 
-def register_slips(text: str, persona: str) -> list[str]:
+def register_slips(text: str, persona: str, *, names: Iterable[str] = ()) -> list[str]:
     """The sentence endings of ``text`` outside ``persona``'s register ("넣었어" in a
     CASTER line, "좋아요" in a FRIEND line), as ``"word (~class)"``; empty when it keeps
-    it (and for a persona without a rule)."""
+    it (and for a persona without a rule). ``names`` are the names written into ``text``
+    (an LLM line checked before its ``{P1}`` references are filled in needs none)."""
     banned = REGISTERS.get(persona.upper(), frozenset())
     slips = []
-    for word, ending in sentence_endings(text):
+    for word, ending in sentence_endings(text, names=names):
         if ending not in banned or not _is_predicate(word):
             continue
         if ending == "~어/아" and word.endswith(_CASUAL_ALLOWED_ENDS):

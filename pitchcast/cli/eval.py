@@ -39,6 +39,8 @@ _DENSITIES = click.Choice(["every", "story", "key"])
 @option("--model", setting="llm_model", help="Served model name.")
 @option("--out", type=click.Path(file_okay=False), default_text=".pitchcast/eval/FILE-stem",
         help="Report folder.")  # fmt: skip
+@option("--only-game", type=int, default_text="the file's only game",
+        help="Only this game of a file that holds several.")  # fmt: skip
 @option("--max-actions", type=int, default_text="all",
         help="Only the first N actions (a short slice).")  # fmt: skip
 @option("--no-plots", is_flag=True, help="No PNG plots (figures.json and report.md only).")
@@ -57,6 +59,7 @@ def eval_command(
     base_url: str | None,
     model: str | None,
     out: str | None,
+    only_game: int | None,
     max_actions: int | None,
     no_plots: bool,
     max_shape_share: float | None,
@@ -89,7 +92,7 @@ def eval_command(
         outcome = run_eval(
             settings, path,
             match_info=Path(match_info) if match_info else None,
-            personas=settings.personas, out=folder, max_actions=max_actions,
+            personas=settings.personas, out=folder, max_actions=max_actions, only_game=only_game,
             plots=not no_plots, max_shape_share=max_shape_share, min_shape_gap=min_shape_gap,
             echo=click.echo,
         )  # fmt: skip

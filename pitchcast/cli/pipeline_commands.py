@@ -81,6 +81,8 @@ def worker(
 @option("--speed", type=float, default=1.0, help="Times real time.")
 @option("--max", "as_fast", is_flag=True, help="As fast as the broker takes it.")
 @option("--game-id", type=int, default_text="the file's", help="Replace the game id (one file).")
+@option("--only-game", type=int, default_text="the file's only game",
+        help="Play only this game of a file that holds several (one file).")  # fmt: skip
 @option("--quiet", is_flag=True, help="No progress bar.")
 def replay(
     files: tuple[str, ...],
@@ -88,6 +90,7 @@ def replay(
     speed: float,
     as_fast: bool,
     game_id: int | None,
+    only_game: int | None,
     quiet: bool,
 ) -> None:
     """Play match CSVs (K League raw_data.csv layout) into the events topic.
@@ -109,12 +112,15 @@ def replay(
         raise click.BadParameter("must be > 0", param_hint="--speed")
     if game_id is not None and len(files) > 1:
         raise click.BadParameter("only with a single file", param_hint="--game-id")
+    if only_game is not None and len(files) > 1:
+        raise click.BadParameter("only with a single file", param_hint="--only-game")
     settings = settings_with()
     with clear_errors():
         plans = plan_files(
             [Path(name) for name in files],
             match_info=Path(match_info) if match_info else None,
             game_id=game_id,
+            only_game=only_game,
         )
     total = sum(len(p) for p in plans)
     with Progress(disable=quiet, transient=False) as progress:
@@ -131,7 +137,7 @@ def replay(
 
 
 def plan_files(
-    files: list[Path], *, match_info: Path | None, game_id: int | None
+    files: list[Path], *, match_info: Path | None, game_id: int | None, only_game: int | None = None
 ) -> list[list[ReplayMessage]]:
     """The replay plan of each match CSV, with the match info of ``match_info``, else of
     the match_info.csv beside each file (as ``pitchcast eval`` finds it), else none."""
@@ -142,7 +148,8 @@ def plan_files(
     for path in files:
         info_file = match_info or match_info_beside(path)
         infos = read_match_info(info_file) if info_file else {}
-        plans.append(plan_replay(path, match_info=infos.get(first_game_id(path)), game_id=game_id))
+        info = infos.get(only_game if only_game is not None else first_game_id(path))
+        plans.append(plan_replay(path, match_info=info, game_id=game_id, only_game=only_game))
     return plans
 
 

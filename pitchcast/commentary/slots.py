@@ -25,7 +25,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from pitchcast.commentary import korean
-from pitchcast.schemas.records import Action, Batch
+from pitchcast.schemas.records import Action, Batch, shirt_number
 from pitchcast.story import notable_players, player_key
 
 __all__ = [
@@ -166,8 +166,9 @@ def build_slots(batch: Batch) -> SlotTable:
             continue
         ref = f"P{len(players) + 1}"
         player_ref_by_key[key] = ref
-        player_id = f"{action.player_id:g}" if action.player_id is not None else "?"
-        players[ref] = _display_name(action.player_name_ko) or f"{player_id}번 선수"
+        shirt = shirt_number(action.player_id)
+        label = "선수" if shirt is None else f"{shirt}번 선수"
+        players[ref] = _display_name(action.player_name_ko) or label
         team_of_player[ref] = team_ref
         position = _display_name(action.main_position or action.position_name)
         if position:

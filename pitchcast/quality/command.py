@@ -46,13 +46,14 @@ def build_service(settings: Settings) -> Any:
     )
 
 
-def _match_info(path: Path, info_file: Path | None) -> Any:
+def _match_info(path: Path, info_file: Path | None, only_game: int | None = None) -> Any:
     from pitchcast.streams.match_csv import first_game_id, match_info_beside, read_match_info
 
     info_file = info_file or match_info_beside(path)
     if info_file is None:
         return None
-    return read_match_info(info_file).get(first_game_id(path))
+    game = only_game if only_game is not None else first_game_id(path)
+    return read_match_info(info_file).get(game)
 
 
 async def _write(settings: Settings, played: Any, personas: Sequence[Persona]) -> Any:
@@ -82,6 +83,7 @@ def run_eval(
     personas: Sequence[Persona],
     out: Path,
     max_actions: int | None = None,
+    only_game: int | None = None,
     plots: bool = True,
     max_shape_share: float | None = None,
     min_shape_gap: int | None = None,
@@ -95,8 +97,10 @@ def run_eval(
         raise ConfigurationError(
             "the plots need matplotlib: pip install -e '.[eval]', or pass --no-plots"
         )
-    info = _match_info(path, match_info)
-    played = play_match(path, info, batch_size=settings.batch_size, max_actions=max_actions)
+    info = _match_info(path, match_info, only_game)
+    played = play_match(
+        path, info, batch_size=settings.batch_size, max_actions=max_actions, only_game=only_game
+    )
     echo(
         f"playing {path.name}: {len(played.actions)} actions, {len(played.batches)} batches,"
         f" {settings.llm_backend} backend, {settings.llm_mode} mode, {', '.join(personas)}"

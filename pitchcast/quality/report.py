@@ -133,7 +133,11 @@ def _persona_figures(run: MatchRun, lines: list[Line], names: Names) -> dict[str
     ]
     unsupported = [(ln, f) for ln, f in wording if f.kind.startswith("unsupported")]
     mistakes = [(ln, f) for ln, f in wording if f.kind == "mistake"]
-    slips = [(ln, found) for ln in shown if (found := register_slips(ln.text, ln.persona))]
+    slips = [
+        (ln, found)
+        for ln in shown
+        if (found := register_slips(ln.text, ln.persona, names=names.roster))
+    ]
     told = coverage(lines)
     figures: dict[str, Any] = {
         "lines": len(lines),
@@ -175,7 +179,7 @@ def _persona_figures(run: MatchRun, lines: list[Line], names: Names) -> dict[str
                 for ln, f in (unsupported[: EXAMPLES // 2] + mistakes[: EXAMPLES // 2])
             ],
         },
-        "endings": _shares(Counter(ending_of(line.text) for line in shown)),
+        "endings": _shares(Counter(ending_of(ln.text, names=names.roster) for ln in shown)),
         "register": {
             "slips": len(slips),
             "examples": [

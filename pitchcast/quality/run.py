@@ -121,14 +121,16 @@ def play_match(
     *,
     batch_size: int = 10,
     max_actions: int | None = None,
+    only_game: int | None = None,
 ) -> Played:
     """Every batch of the match CSV at ``path``, as the batcher forms and hands them off.
 
-    ``max_actions`` plays only the first actions (a short slice), ending the match there.
+    ``max_actions`` plays only the first actions (a short slice), ending the match there;
+    ``only_game`` the one game of a file that holds several.
     """
     from pitchcast.streams.replay import plan_replay  # imports aiokafka: only when used
 
-    plan = plan_replay(path, match_info=match_info)
+    plan = plan_replay(path, match_info=match_info, only_game=only_game)
     if max_actions is not None:
         plan = _slice(plan, max_actions)
     state: MatchState | None = None

@@ -13,6 +13,7 @@ __all__ = [
     "PITCH_LENGTH_M",
     "PITCH_WIDTH_M",
     "RESULT_NAMES",
+    "SHOOT_OUT_PERIOD",
     "SHOT_TYPES",
     "TYPE_NAMES",
     "CardKind",
@@ -39,6 +40,10 @@ RESULT_NAMES: frozenset[str] = frozenset(
         "Second_Yellow_Card",
     }
 )  # fmt: skip
+
+# The penalty shoot-out: its kicks decide a tied cup match but are neither goals nor
+# shots of the match (the score stays as extra time left it).
+SHOOT_OUT_PERIOD = 5
 
 # Actions that count as a shot (a "Goal" row repeats the shot that scored: not counted).
 SHOT_TYPES = frozenset({"Shot", "Shot_Freekick", "Penalty Kick"})

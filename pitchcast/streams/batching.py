@@ -54,6 +54,7 @@ from pitchcast.schemas.records import (
     Score,
     story_from_dict,
 )
+from pitchcast.schemas.vocabulary import SHOOT_OUT_PERIOD
 from pitchcast.story import (
     Story,
     TeamTally,
@@ -185,7 +186,6 @@ def _copy(state: MatchState) -> MatchState:
 
 # Periods go one at a time (1, 2, then extra time 3, 4); a shoot-out (5) may follow the
 # second half directly (competitions without extra time) or extra time.
-_SHOOT_OUT = 5
 
 
 def _implausible(state: MatchState, action: Action, max_jump: int) -> str | None:
@@ -195,7 +195,7 @@ def _implausible(state: MatchState, action: Action, max_jump: int) -> str | None
             f" period {state.period_id} started"
         )
     skipped = state.period_id and action.period_id > state.period_id + 1
-    if skipped and not (action.period_id == _SHOOT_OUT and state.period_id in (2, 4)):
+    if skipped and not (action.period_id == SHOOT_OUT_PERIOD and state.period_id in (2, 4)):
         return (
             f"action_id {action.action_id} of period {action.period_id} during period"
             f" {state.period_id}: periods cannot be skipped"

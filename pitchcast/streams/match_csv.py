@@ -41,6 +41,23 @@ class MalformedCsv(SchemaViolation):
         self.line = line
 
 
+def _not_utf8(path: Path) -> MalformedCsv:
+    """The error for a file that is not UTF-8, at the first line that is not."""
+    for number, line in enumerate(path.read_bytes().splitlines(), start=1):
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            byte = line[exc.start]
+            return MalformedCsv(
+                path,
+                number,
+                f"not UTF-8 text (byte 0x{byte:02x} at column {exc.start + 1}); a Korean CSV"
+                " saved by Excel is often CP949: save it as UTF-8"
+                " (iconv -f cp949 -t utf-8)",
+            )
+    return MalformedCsv(path, 1, "not UTF-8 text")
+
+
 def _convert(path: Path, line: int, column: str, text: str) -> Any:
     text = text.strip()
     if text == "" or text.lower() == "nan":
@@ -57,6 +74,13 @@ def _convert(path: Path, line: int, column: str, text: str) -> Any:
 
 def read_actions(path: Path) -> Iterator[dict[str, Any]]:
     """Rows of a match CSV as action dicts, typed; raises :class:`MalformedCsv`."""
+    try:
+        yield from _read_actions(path)
+    except UnicodeDecodeError:
+        raise _not_utf8(path) from None
+
+
+def _read_actions(path: Path) -> Iterator[dict[str, Any]]:
     with path.open(newline="", encoding="utf-8-sig") as handle:
         reader = csv.DictReader(handle)
         header = reader.fieldnames or []
@@ -89,7 +113,14 @@ def match_info_beside(path: Path) -> Path | None:
 
 
 def read_match_info(path: Path) -> dict[int, MatchInfo]:
-    """``match_info.csv`` rows by game_id."""
+    """``match_info.csv`` rows by game_id; raises :class:`MalformedCsv`."""
+    try:
+        return _read_match_info(path)
+    except UnicodeDecodeError:
+        raise _not_utf8(path) from None
+
+
+def _read_match_info(path: Path) -> dict[int, MatchInfo]:
     infos: dict[int, MatchInfo] = {}
     with path.open(newline="", encoding="utf-8-sig") as handle:
         reader = csv.DictReader(handle)

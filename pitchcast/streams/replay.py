@@ -7,6 +7,7 @@ with aiokafka at real time, N times faster, or as fast as the broker takes it.
 from __future__ import annotations
 
 import asyncio
+import heapq
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
@@ -21,7 +22,7 @@ from pitchcast.settings import Settings
 from pitchcast.streams.clients import aiokafka_options
 from pitchcast.streams.match_csv import MalformedCsv, read_actions
 
-__all__ = ["ReplayMessage", "plan_replay", "replay"]
+__all__ = ["ReplayMessage", "interleave", "plan_replay", "replay"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,19 +33,36 @@ class ReplayMessage:
 
 
 def plan_replay(
-    path: Path, *, match_info: MatchInfo | None = None, game_id: int | None = None
+    path: Path,
+    *,
+    match_info: MatchInfo | None = None,
+    game_id: int | None = None,
+    only_game: int | None = None,
 ) -> list[ReplayMessage]:
     """Every message of the match in order: match_start, actions, period_end, match_end.
 
     The whole file is read first, so a malformed CSV is refused before anything is sent.
-    ``game_id`` replaces the file's game id (replaying one match as several).
+    ``only_game`` picks one game of a file that holds several (the K League
+    ``raw_data.csv`` holds a season); a file of several games without it is refused.
+    ``game_id`` replaces the game's id (replaying one match as several).
     """
     rows = list(read_actions(path))
     if not rows:
         raise MalformedCsv(path, 1, "no actions")
-    source_games = {row["game_id"] for row in rows}
-    if len(source_games) > 1 and game_id is None:
-        raise MalformedCsv(path, 1, f"several games in one file: {sorted(source_games)}")
+    source_games = list(dict.fromkeys(row["game_id"] for row in rows))
+    if only_game is not None:
+        rows = [row for row in rows if row["game_id"] == only_game]
+        if not rows:
+            raise MalformedCsv(
+                path, 1, f"no actions of game {only_game} (games: {_listed(source_games)})"
+            )
+    elif len(source_games) > 1:
+        raise MalformedCsv(
+            path,
+            1,
+            f"{len(source_games)} games in one file ({_listed(source_games)}): choose one"
+            " with --only-game",
+        )
     gid = game_id if game_id is not None else rows[0]["game_id"]
     info = None
     if match_info is not None:
@@ -74,14 +92,21 @@ def plan_replay(
     return plan
 
 
-def _interleave(plans: list[list[ReplayMessage]]) -> Iterator[ReplayMessage]:
-    # Several matches at once, merged by match time (stable within a match).
-    merged = sorted(
-        ((m.at_s, i, n, m) for i, plan in enumerate(plans) for n, m in enumerate(plan)),
-        key=lambda t: (t[0], t[1], t[2]),
-    )
-    for *_, message in merged:
-        yield message
+def _listed(game_ids: list[int], shown: int = 5) -> str:
+    """The first game ids of a file, for an error message (a season holds hundreds)."""
+    more = f", ... {len(game_ids) - shown} more" if len(game_ids) > shown else ""
+    return ", ".join(str(g) for g in game_ids[:shown]) + more
+
+
+def interleave(plans: list[list[ReplayMessage]]) -> Iterator[ReplayMessage]:
+    """Several matches at once, merged by match time, as concurrent matches would be.
+
+    Each match keeps its file's order, the feed's log order, even where its clock goes
+    back (actions out of time order within a second): a sort would reorder them, and the
+    worker would batch another log than the file (and than ``pitchcast eval`` plays).
+    """
+    # heapq.merge only compares the heads of its inputs; equal times: the earlier plan.
+    return heapq.merge(*plans, key=lambda m: m.at_s)
 
 
 async def replay(
@@ -100,7 +125,7 @@ async def replay(
     try:
         started = time.monotonic()
         pending = []
-        for message in _interleave(plans):
+        for message in interleave(plans):
             if speed is not None:
                 delay = message.at_s / speed - (time.monotonic() - started)
                 if delay > 0:

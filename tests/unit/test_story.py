@@ -168,3 +168,23 @@ def test_whole_match_story_is_deterministic_and_round_trips(name: str) -> None:
     assert story_from_dict(orjson.loads(orjson.dumps(story))) == story
     validator_for("story").validate(orjson.loads(orjson.dumps(story)))
     assert len(orjson.dumps(story)) < 16_000  # it rides in every batch record
+
+
+def test_a_penalty_shoot_out_changes_neither_the_score_nor_the_goals_nor_the_shots() -> None:
+    """Kicks of a shoot-out (period 5) decide a tied cup match but are not goals or shots:
+    a 1-1 match stays 1-1, the scorers keep their match goals, the teams their shots."""
+    level = _fold(
+        _action(1, "Goal", player=9),
+        _action(2, "Goal", team=AWAY, player=11),
+    )
+    after = level
+    for n, (team, player) in enumerate([(HOME, 9), (AWAY, 11), (HOME, 7)], start=3):
+        kick = _action(n, "Penalty Kick", team=team, player=player, period_id=5,
+                       time_seconds=30.0 * n, result_name="Goal")  # fmt: skip
+        after = advance_story(after, kick)
+        after = advance_story(after, replace(kick, action_id=n + 10, type_name="Goal",
+                                             result_name=None))  # fmt: skip
+    assert after.score == Score(1, 1)
+    assert after.goals == level.goals
+    assert after.player("id:9:101").goals == 1
+    assert [t.shots for t in after.teams] == [t.shots for t in level.teams]

@@ -23,6 +23,7 @@ CROSS_MODULE = {
     "unit/test_asyncapi_document.py": "docs/asyncapi.yaml against settings, schemas, headers",
     "unit/test_lock.py": "requirements/lock.txt against pyproject.toml (not a module)",
     "integration/test_pipeline.py": "the whole pipeline end to end, worker subprocess",
+    "integration/test_unseen_match.py": "a Korean match with feed glitches, worker subprocess",
     "integration/test_llm_pipeline.py": "the LLM stage end to end with the fake LLM server",
     "integration/test_asyncapi.py": "a real worker's records on every topic vs the AsyncAPI doc",
     "integration/test_spring_consumer.py": "the Spring Boot example on a real worker's output",

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from pitchcast.commentary.korean import count_word, ordinal_word
 from pitchcast.commentary.template.actions import SHOT_TYPES, minute_text_of
 from pitchcast.schemas.records import Action, Score
+from pitchcast.schemas.vocabulary import SHOOT_OUT_PERIOD
 from pitchcast.story import Goal, Story, advance_story, momentum, player_key
 
 __all__ = [
@@ -227,8 +228,10 @@ def story_lines(
     if kind in ("goal", "own_goal", "goal_plain", "own_goal_plain"):
         return _goal_lines(action, story, actor, team_name)
     if action.type_name in SHOT_TYPES:
-        if kind == "shot_goal":
-            return []  # the Goal row that follows carries the goal's story
+        if kind == "shot_goal" or action.period_id == SHOOT_OUT_PERIOD:
+            # The Goal row that follows carries the goal's story; a shoot-out kick is
+            # no shot of the match (its n-th shot would be false).
+            return []
         return _shot_lines(action, story, actor, team)
     if kind in _CAUTIONS:
         return _card_lines(action, kind, story, actor, team)

@@ -65,7 +65,16 @@ from pitchcast.commentary.template.phrasebook import (
 )
 from pitchcast.commentary.template.storytelling import stories_before, story_lines
 from pitchcast.commentary.template.tone import situation_tone
-from pitchcast.schemas.records import Action, Batch, CommentaryItem, MatchInfo, Score, Tone
+from pitchcast.schemas.records import (
+    Action,
+    Batch,
+    CommentaryItem,
+    MatchInfo,
+    Score,
+    Tone,
+    shirt_number,
+)
+from pitchcast.schemas.vocabulary import SHOOT_OUT_PERIOD
 from pitchcast.settings import PERSONAS, Persona
 from pitchcast.story import Story, new_story, told_before
 
@@ -200,8 +209,8 @@ def _actor(action: Action, team: str) -> str:
     name = clean(action.player_name_ko, _NAME_MAX_CHARS)
     if name:
         return name
-    player_id = finite(action.player_id, -1.0)
-    number = f"{player_id:g}번 선수" if 0 <= player_id < 1e6 else "선수"
+    shirt = shirt_number(action.player_id)
+    number = "선수" if shirt is None else f"{shirt}번 선수"
     return f"{team} {number}" if team else number
 
 
@@ -221,9 +230,10 @@ def _passer(previous: Action | None, action: Action, actor: str) -> str:
 
 
 def _score_after(action: Action, before: Score, info: MatchInfo | None) -> tuple[Score, int] | None:
-    """(score after the goal ``action``, scoring side), or None when it cannot be told."""
+    """(score after the goal ``action``, scoring side), or None when it cannot be told or
+    does not move (a shoot-out kick is no goal of the match)."""
     acting = _side(info, action.team_id)
-    if acting is None:
+    if acting is None or action.period_id == SHOOT_OUT_PERIOD:
         return None
     side = acting if action.type_name == "Goal" else 1 - acting
     if not all(isinstance(v, int) and not isinstance(v, bool) for v in (before.home, before.away)):

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 import pytest
 
 from pitchcast.checks.reading import letter_names, reading_of, sino_korean, sound_of
+from pitchcast.commentary.korean import final_sound
+from tests.support.unseen_match import AWAY, HOME, PLAYERS
 
 
 @pytest.mark.parametrize(
@@ -78,3 +82,32 @@ def test_letter_names_spell_each_letter() -> None:
     """FC is 에프씨, HD is 에이치디."""
     assert letter_names("FC") == "에프씨"
     assert letter_names("hd") == "에이치디"
+
+
+@pytest.mark.parametrize(
+    ("word", "reading"),
+    [("박지성 Jr.", "주니어"), ("Neymar Jr", "주니어"), ("Kim Sr.", "시니어"), ("JR", "제이알")],
+)
+def test_junior_and_senior_are_read_as_words(word: str, reading: str) -> None:
+    """Jr. is 주니어 and Sr. 시니어 (vowels), not the letters 제이알 (ㄹ): 박지성 Jr.가 is
+    right. An upper-case JR stays an acronym."""
+    assert reading_of(word) == reading
+
+
+def test_the_checker_reads_the_unseen_names_as_the_writer_does() -> None:
+    """The eval's reading (written apart from pitchcast.commentary.korean) and the writer's
+    agree on every name of the unseen match, or eval fails a right line (박지성 Jr.가)."""
+    for player in PLAYERS:
+        assert sound_of(player.name) == player.ends_in, player
+        assert final_sound(player.name).value == player.ends_in, player
+    for team in (HOME[1], AWAY[1], "박지성 Jr.", "Neymar Jr"):
+        assert sound_of(team) == final_sound(team).value, team
+
+
+@pytest.mark.parametrize(
+    ("word", "sound"), [("손흥민", "consonant"), ("김민재", "vowel"), ("홍철", "rieul")]
+)
+def test_decomposed_hangul_is_read_as_composed(word: str, sound: str) -> None:
+    """A name in NFD (conjoining jamo, as macOS writes file and CSV text) ends as its NFC
+    form does; it was unknown, so eval left its particles unchecked."""
+    assert sound_of(unicodedata.normalize("NFD", word)) == sound

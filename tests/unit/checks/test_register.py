@@ -88,3 +88,15 @@ def test_lines_in_register(persona: str, text: str) -> None:
 def test_slips_out_of_register(persona: str, text: str, slip: str) -> None:
     word, ending = slip.split(" ")
     assert register_slips(text, persona) == [f"{word.rstrip('.!')} {ending}"]
+
+
+@pytest.mark.parametrize("name", ["세징야", "하창래", "바사니", "조르지", "김민아"])
+def test_a_sentence_that_ends_on_a_name_is_a_call_whatever_the_names_last_syllable(
+    name: str,
+) -> None:
+    """세징야 (Cesinha) ends like the 반말 ~야, 하창래 like ~래: a line that ends on the name
+    is a call, not 반말, once the check knows the names. An ending after the name counts."""
+    line = f"받아 주는 선수는 {name}! 패스를 받은 건 {name}."
+    assert register_slips(line, "CASTER", names=[name]) == []
+    assert ending_of(line, names=[name]) == "noun / call"
+    assert register_slips(f"또 {name}야!", "CASTER", names=[name]) != []  # the copula

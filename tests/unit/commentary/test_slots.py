@@ -138,3 +138,15 @@ def test_copula_for_digit_and_latin_names() -> None:
     assert fill_slots("{P1}지만 {P2}지만", slots)[0] == "Player19지만 Player 10이지만"
     assert fill_slots("{P3}였다, {P4}였다", slots)[0] == "Kim이었다, Lee였다"
     assert fill_slots("최고는 {P2}야", slots)[0] == "최고는 Player 10이야"
+
+
+@pytest.mark.parametrize("player_id", [500101.0, 3577.0, 1e20, None])
+def test_a_nameless_players_id_that_is_no_shirt_number_is_not_shown(
+    player_id: float | None,
+) -> None:
+    """A database id (K League's 500101, Metrica's 3577) or none at all is not a shirt
+    number: the nameless player is 선수, never 500101번 선수 or ?번 선수."""
+    batch = korean_batch(2)
+    nameless = replace(batch.actions[0], player_name_ko=None, player_id=player_id)
+    slots = build_slots(replace(batch, actions=(nameless, batch.actions[1])))
+    assert "번" not in "".join(slots.players.values())

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 import pytest
 
-from pitchcast.streams.match_csv import MalformedCsv, read_match_info
-from pitchcast.streams.replay import plan_replay
+from pitchcast.streams.match_csv import ACTION_COLUMNS, MalformedCsv, read_match_info
+from pitchcast.streams.replay import interleave, plan_replay
+from tests.support.unseen_match import GAME_ID, match_actions, write_match
 
 DATA = Path(__file__).resolve().parents[3] / "data"
 
@@ -74,3 +76,55 @@ def test_malformed_csv_is_refused_with_its_line_number(
         plan_replay(path)
     assert caught.value.line == line
     assert needle in str(caught.value)
+
+
+def test_a_match_is_sent_in_its_file_order_when_its_clock_goes_back(tmp_path: Path) -> None:
+    """Actions out of time order within a second are sent as the file has them (the feed's
+    log order, which ``pitchcast eval`` plays too), even interleaved with another match."""
+    rows = match_actions()
+    rows[5]["time_seconds"], rows[6]["time_seconds"] = 8.9, 8.4  # 6 before 5 on the clock
+    glitched = tmp_path / "glitched"
+    glitched.mkdir()
+    path = glitched / "raw_data.csv"
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=ACTION_COLUMNS)
+        writer.writeheader()
+        writer.writerows({k: "" if v is None else v for k, v in r.items()} for r in rows)
+    plan = plan_replay(path)
+    other = plan_replay(write_match(tmp_path / "other", game_id=GAME_ID + 1))
+    assert list(interleave([plan])) == plan
+    both = list(interleave([plan, other]))
+    assert [m for m in both if m.game_id == GAME_ID] == plan
+    assert [m for m in both if m.game_id == GAME_ID + 1] == other
+    assert len(both) == len(plan) + len(other)
+
+
+def _two_games(folder: Path) -> Path:
+    """One CSV holding two games, as the K League raw_data.csv holds all 198 of a season."""
+    first = write_match(folder / "a").read_text(encoding="utf-8")
+    second = write_match(folder / "b", game_id=GAME_ID + 1).read_text(encoding="utf-8")
+    path = folder / "raw_data.csv"
+    path.write_text(first + second.split("\n", 1)[1], encoding="utf-8")
+    return path
+
+
+def test_a_file_of_several_games_is_never_merged_into_one(tmp_path: Path) -> None:
+    """--game-id renames one game; on a file of several it merged them all into one match
+    (repeated action ids, periods going back). Refused, naming the way to choose one."""
+    path = _two_games(tmp_path)
+    for game_id in (None, 77):
+        with pytest.raises(MalformedCsv) as caught:
+            plan_replay(path, game_id=game_id)
+        assert "2 games in one file" in str(caught.value)
+        assert "--only-game" in str(caught.value)
+
+
+def test_one_game_of_a_file_of_several_is_played_alone(tmp_path: Path) -> None:
+    """``only_game`` plays that game's actions only, under its id or the --game-id given."""
+    path = _two_games(tmp_path)
+    plan = plan_replay(path, only_game=GAME_ID + 1)
+    assert {m.game_id for m in plan} == {GAME_ID + 1}
+    assert len(plan) == len(match_actions()) + 4
+    assert {m.game_id for m in plan_replay(path, only_game=GAME_ID, game_id=77)} == {77}
+    with pytest.raises(MalformedCsv, match="no actions of game 5"):
+        plan_replay(path, only_game=5)

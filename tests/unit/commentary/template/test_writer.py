@@ -991,3 +991,45 @@ async def test_the_backend_and_the_live_rows_back_the_same_team() -> None:
     rows = write_template_rows(batch, "FRIEND", [1], "every", "포항 스틸러스")
     assert result.items[0] == rows[1]
     assert result.items[0].tone == "excited" and "우리" in result.items[0].description
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+@pytest.mark.parametrize("player_id", [500101.0, 3577.0, 100.0, 7.5, 0.0, -3.0, 1e20])
+def test_a_nameless_players_id_is_never_read_out_as_a_shirt_number(
+    persona: Persona, player_id: float
+) -> None:
+    """K League and Metrica player ids are database ids (500101, P3577): only a whole 1..99
+    can be a shirt number, any other id leaves the nameless player as the team's player."""
+    nameless = _action(type_name="Shot", result_name="On Target", player_name_ko=None)
+    (item,) = write_template_commentary(_batch([replace(nameless, player_id=player_id)]), persona)
+    assert "울산 HD FC 선수" in item.description
+    assert "번 선수" not in item.description
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_a_shoot_out_kick_that_scores_states_no_match_score(persona: Persona) -> None:
+    """A shoot-out kick (period 5) is no match goal: its Goal row neither moves the score
+    ('스코어 2대 1' after a 1-1 draw) nor counts as the match's n-th goal or a comeback."""
+    level = replace(
+        _batch([_action(0, period_id=5, type_name="Pass")]),
+        score=Score(1, 1),
+    )
+    kick = _action(1, period_id=5, time_seconds=30.0, type_name="Penalty Kick",
+                   result_name="Goal", start_x=94.0, end_x=105.0)  # fmt: skip
+    goal = replace(kick, action_id=2, type_name="Goal", result_name=None)
+    batch = replace(level, actions=(kick, goal), first_action_id=1, last_action_id=2)
+    for item in write_template_commentary(batch, persona):
+        assert not _SCORE.search(item.description), item.description
+        assert "번째 골" not in item.description and "선제골" not in item.description
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_a_shoot_out_kick_is_not_told_as_a_players_next_shot(persona: Persona) -> None:
+    """A player with a shot in the match who misses his shoot-out kick has not taken his
+    second shot of the match: no '두 번째 슈팅' story on the kick."""
+    shot = _action(0, type_name="Shot", result_name="Off Target", start_x=90.0, end_x=105.0)
+    kick = _action(1, period_id=5, time_seconds=30.0, type_name="Penalty Kick",
+                   result_name="Off Target", start_x=94.0, end_x=105.0)  # fmt: skip
+    batch = replace(_batch([shot, kick]), first_action_id=0, last_action_id=1)
+    _, told = write_template_commentary(batch, persona)
+    assert "번째" not in told.description, told.description

@@ -1,0 +1,90 @@
+"""`pitchcast eval` on matches unlike the samples (tests/support/unseen_match.py): Korean
+player and team names of every ending, K League-size ids, stoppage time, cards, an own
+goal. The checks must pass right lines (세징야!, 박지성 Jr.가) and the writer must keep
+every particle, claim and key event right for names it was not written against."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from click.testing import CliRunner
+
+from pitchcast.cli import main
+from tests.support.commentary_batches import DATA
+from tests.support.unseen_match import GAME_ID, write_korean_sample, write_match
+
+PERSONAS = ("CASTER", "ANALYST", "FRIEND")
+
+
+def _eval(path: Path, out: Path, density: str) -> tuple[Any, dict[str, Any]]:
+    args = ["eval", str(path), "--backend", "template", "--density", density, "--no-plots"]
+    args += ["--personas", ",".join(PERSONAS), "--out", str(out)]
+    result = CliRunner().invoke(main, args, catch_exceptions=False)
+    return result, orjson.loads((out / "figures.json").read_bytes())
+
+
+def _assert_clean(result: Any, figures: dict[str, Any]) -> None:
+    for persona in PERSONAS:
+        fig = figures["personas"][persona]
+        assert fig["grounding"]["errors"] == 0, fig["grounding"]
+        assert fig["particles"]["errors"] == 0, fig["particles"]
+        assert fig["particles"]["unchecked"] == 0, fig["particles"]
+        assert fig["register"]["slips"] == 0, fig["register"]
+        assert fig["wording"]["unsupported"] == 0, fig["wording"]
+        told = fig["key_events"]
+        assert told["told"] == told["events"] and told["missed"] == [], told
+    assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize("density", ["every", "story", "key"])
+def test_the_unseen_match_is_told_right(tmp_path: Path, density: str) -> None:
+    """30 actions of 수원 삼성 against FC서울: every density passes every check."""
+    path = write_match(tmp_path / "match")
+    result, figures = _eval(path, tmp_path / "eval", density)
+    assert figures["actions"] == 30
+    _assert_clean(result, figures)
+
+
+def test_a_whole_match_with_korean_names_is_told_right(tmp_path: Path) -> None:
+    """Sample match 1's 2,462 actions under Korean names, at the default density: no
+    particle, register or claim error for names the phrasebook was not written against."""
+    path = write_korean_sample(tmp_path / "match", DATA / "events_metrica_1.csv")
+    result, figures = _eval(path, tmp_path / "eval", "story")
+    assert figures["actions"] == 2462
+    _assert_clean(result, figures)
+
+
+def test_one_game_of_a_season_file_is_evaluated_alone(tmp_path: Path) -> None:
+    """A file of several games (the K League raw_data.csv holds a season) is refused with
+    the way out; --only-game evaluates that game with its match info."""
+    first = write_match(tmp_path / "a").read_text(encoding="utf-8")
+    second = write_match(tmp_path / "b", game_id=GAME_ID + 1).read_text(encoding="utf-8")
+    season = tmp_path / "season"
+    season.mkdir()
+    (season / "raw_data.csv").write_text(first + second.split("\n", 1)[1], encoding="utf-8")
+    info = tmp_path / "b" / "match_info.csv"
+    args = ["eval", str(season / "raw_data.csv"), "--match-info", str(info), "--no-plots"]
+    refused = CliRunner().invoke(main, [*args, "--out", str(tmp_path / "no")])
+    assert refused.exit_code == 1 and "--only-game" in refused.output, refused.output
+    out = tmp_path / "eval"
+    result = CliRunner().invoke(main, [*args, "--only-game", str(GAME_ID + 1), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    figures = orjson.loads((out / "figures.json").read_bytes())
+    assert (figures["game_id"], figures["actions"]) == (GAME_ID + 1, 30)
+    assert figures["final_score"] == {"home": 2, "away": 0}  # its match info was found
+
+
+@pytest.mark.parametrize("kept", [1, 3])
+def test_a_match_of_very_few_actions_is_told_right(tmp_path: Path, kept: int) -> None:
+    """A feed that stops after one or three actions: one batch, closed by match_end."""
+    path = write_match(tmp_path / "match")
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    path.write_text("".join(lines[: 1 + kept]), encoding="utf-8")
+    result, figures = _eval(path, tmp_path / "eval", "every")
+    assert (figures["actions"], figures["batches"]) == (kept, 1)
+    for persona in PERSONAS:
+        assert figures["personas"][persona]["lines"] == kept
+    _assert_clean(result, figures)
