@@ -25,7 +25,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from pitchcast.commentary import korean
-from pitchcast.schemas.records import Action, Batch, shirt_number
+from pitchcast.schemas.records import Action, Batch
 from pitchcast.story import notable_players, player_key
 
 __all__ = [
@@ -166,9 +166,8 @@ def build_slots(batch: Batch) -> SlotTable:
             continue
         ref = f"P{len(players) + 1}"
         player_ref_by_key[key] = ref
-        shirt = shirt_number(action.player_id)
-        label = "선수" if shirt is None else f"{shirt}번 선수"
-        players[ref] = _display_name(action.player_name_ko) or label
+        # A player id is a database id, not the number on a shirt: nameless is 선수.
+        players[ref] = _display_name(action.player_name_ko) or "선수"
         team_of_player[ref] = team_ref
         position = _display_name(action.main_position or action.position_name)
         if position:

@@ -50,7 +50,6 @@ __all__ = [
     "kind_key",
     "match_minute",
     "player_key",
-    "shirt_number",
     "story_from_dict",
 ]
 
@@ -154,23 +153,6 @@ def match_minute(period_id: int, time_seconds: float) -> int:
     """The minute being played on the match clock: 1..45 first half, 46.. second half."""
     seconds = time_seconds if time_seconds == time_seconds and time_seconds >= 0 else 0.0
     return _PERIOD_START_MINUTE.get(period_id, 0) + min(int(seconds // 60), 998) + 1
-
-
-# Shirt numbers run 1..99 (K League rules).
-_MAX_SHIRT_NUMBER = 99
-
-
-def shirt_number(player_id: float | None) -> int | None:
-    """``player_id`` when it can be a shirt number (a whole 1..99), else None.
-
-    Feeds put a database id there (K League's six-digit ids, Metrica's ``P3577``):
-    commentary must not read such an id out as the number on a player's back.
-    """
-    if not isinstance(player_id, int | float) or isinstance(player_id, bool):
-        return None
-    if not 1 <= player_id <= _MAX_SHIRT_NUMBER or player_id != int(player_id):
-        return None  # NaN fails the range check
-    return int(player_id)
 
 
 def player_key(action: Action) -> str | None:

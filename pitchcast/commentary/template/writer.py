@@ -72,7 +72,6 @@ from pitchcast.schemas.records import (
     MatchInfo,
     Score,
     Tone,
-    shirt_number,
 )
 from pitchcast.schemas.vocabulary import SHOOT_OUT_PERIOD
 from pitchcast.settings import PERSONAS, Persona
@@ -209,9 +208,8 @@ def _actor(action: Action, team: str) -> str:
     name = clean(action.player_name_ko, _NAME_MAX_CHARS)
     if name:
         return name
-    shirt = shirt_number(action.player_id)
-    number = "선수" if shirt is None else f"{shirt}번 선수"
-    return f"{team} {number}" if team else number
+    # A player id is a database id, not the number on a shirt (DESIGN.md section 2).
+    return f"{team} 선수" if team else "선수"
 
 
 def _team(action: Action, info: MatchInfo | None) -> str:

@@ -35,11 +35,12 @@ def test_without_match_info_teams_are_numbered_by_appearance() -> None:
 
 
 def test_a_player_without_a_name_gets_a_label() -> None:
-    """An action with a player id but no name still gets a reference and a readable label."""
+    """An action with a player id but no name still gets a reference and a readable label
+    (선수: the id is a database id, not a shirt number)."""
     batch = korean_batch(2)
     nameless = replace(batch.actions[0], player_name_ko=None)
     slots = build_slots(replace(batch, actions=(nameless, batch.actions[1])))
-    assert slots.players["P1"] == "10번 선수"
+    assert slots.players["P1"] == "선수"
 
 
 @pytest.mark.parametrize(
@@ -140,12 +141,12 @@ def test_copula_for_digit_and_latin_names() -> None:
     assert fill_slots("최고는 {P2}야", slots)[0] == "최고는 Player 10이야"
 
 
-@pytest.mark.parametrize("player_id", [500101.0, 3577.0, 1e20, None])
+@pytest.mark.parametrize("player_id", [500101.0, 3577.0, 7.0, 1e20, None])
 def test_a_nameless_players_id_that_is_no_shirt_number_is_not_shown(
     player_id: float | None,
 ) -> None:
-    """A database id (K League's 500101, Metrica's 3577) or none at all is not a shirt
-    number: the nameless player is 선수, never 500101번 선수 or ?번 선수."""
+    """A database id (K League's 500101, Metrica's 3577, a small one like 7) or none at
+    all is not a shirt number: the nameless player is 선수, never 500101번 or ?번 선수."""
     batch = korean_batch(2)
     nameless = replace(batch.actions[0], player_name_ko=None, player_id=player_id)
     slots = build_slots(replace(batch, actions=(nameless, batch.actions[1])))

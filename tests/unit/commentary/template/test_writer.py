@@ -614,13 +614,14 @@ def test_goal_without_a_consistent_score_omits_it(score: Score, info: MatchInfo 
 
 @pytest.mark.parametrize("persona", PERSONAS)
 def test_missing_names_fall_back(persona: Persona) -> None:
-    """No player name: the team from the match info and the shirt id; nothing at all: 선수."""
+    """No player name: the team's player (the team from the match info); nothing at all:
+    선수. A player id is never read out as a shirt number."""
     nameless = _action(type_name="Shot", result_name="On Target", player_name_ko=None)
     no_team = replace(nameless, team_name_ko=None)
     no_id = replace(no_team, player_id=None)
     items = write_template_commentary(_batch([nameless, no_team, no_id]), persona)
-    assert "울산 HD FC 7번 선수" in items[0].description
-    assert "울산 HD FC 7번 선수" in items[1].description  # team name from match_info
+    assert "울산 HD FC 선수" in items[0].description
+    assert "울산 HD FC 선수" in items[1].description  # team name from match_info
     assert "울산 HD FC 선수" in items[2].description
     (bare,) = write_template_commentary(_batch([replace(no_id, team_id=5)], info=None), persona)
     assert "선수" in bare.description
@@ -994,12 +995,12 @@ async def test_the_backend_and_the_live_rows_back_the_same_team() -> None:
 
 
 @pytest.mark.parametrize("persona", PERSONAS)
-@pytest.mark.parametrize("player_id", [500101.0, 3577.0, 100.0, 7.5, 0.0, -3.0, 1e20])
+@pytest.mark.parametrize("player_id", [500101.0, 3577.0, 100.0, 7.0, 7.5, 0.0, -3.0, 1e20])
 def test_a_nameless_players_id_is_never_read_out_as_a_shirt_number(
     persona: Persona, player_id: float
 ) -> None:
-    """K League and Metrica player ids are database ids (500101, P3577): only a whole 1..99
-    can be a shirt number, any other id leaves the nameless player as the team's player."""
+    """K League and Metrica player ids are database ids (500101, P3577), and a small id is
+    no shirt number either: the feed carries none. The nameless player is the team's."""
     nameless = _action(type_name="Shot", result_name="On Target", player_name_ko=None)
     (item,) = write_template_commentary(_batch([replace(nameless, player_id=player_id)]), persona)
     assert "울산 HD FC 선수" in item.description
