@@ -262,7 +262,12 @@ class Metrics:
         """Every family with its current samples, for ``generate_latest``."""
         for family in self._families.values():
             metric = _empty(family)
-            for key, value in self._series(family):
+            series = list(self._series(family))
+            if not series and not family.labels and family.kind != "histogram":
+                # 0 from the start: Prometheus sees no increase() in a series whose first
+                # sample is already 1, so an alert on the first event would never fire.
+                series = [((), 0.0)]
+            for key, value in series:
                 labels = list(key)
                 if isinstance(value, _Histogram):
                     metric.add_metric(labels, value.cumulative(), value.total)  # type: ignore[call-arg]

@@ -19,7 +19,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from prometheus_client import CollectorRegistry
+from prometheus_client import CollectorRegistry, ProcessCollector
 
 from pitchcast.metrics import Metrics
 from pitchcast.settings import Settings
@@ -213,6 +213,9 @@ def install_web(app: Any, *, settings: Settings, metrics: Metrics, writer: Any) 
     # faust's series are named faust_* whatever the app id (tests use unique ids).
     setup_prometheus_sensors(app, pattern="/metrics", registry=registry, name_prefix="faust")
     registry.register(metrics)
+    # process_start_time_seconds: a worker that stopped itself (WorkerStops) usually exits
+    # before a scrape sees its counter; its restart is what Prometheus sees (WorkerRestarts).
+    ProcessCollector(registry=registry)
     readiness = Readiness(app, settings=settings, writer=writer)
 
     @app.on_partitions_assigned.connect

@@ -76,7 +76,8 @@ def worker(
     "--match-info",
     type=click.Path(exists=True, dir_okay=False),
     default_text="match_info.csv beside each FILE, if any",
-    help="match_info.csv with the 17 K League columns (sent with match_start).",
+    help="match_info.csv with the 17 K League columns (sent with match_start): the row "
+    "of --game-id, else of the file's game.",
 )
 @option("--speed", type=float, default=1.0, help="Times real time.")
 @option("--max", "as_fast", is_flag=True, help="As fast as the broker takes it.")
@@ -148,7 +149,15 @@ def plan_files(
     for path in files:
         info_file = match_info or match_info_beside(path)
         infos = read_match_info(info_file) if info_file else {}
-        info = infos.get(only_game if only_game is not None else first_game_id(path))
+        # The row of the id the match is replayed under first, else of the game played.
+        played = only_game if only_game is not None else first_game_id(path)
+        wanted = [g for g in (game_id, played) if g is not None]
+        info = next((infos[g] for g in wanted if g in infos), None)
+        if info is None and match_info is not None:
+            games = " or ".join(str(g) for g in dict.fromkeys(wanted))
+            raise click.BadParameter(
+                f"{match_info} has no row for game {games}", param_hint="--match-info"
+            )
         plans.append(plan_replay(path, match_info=info, game_id=game_id, only_game=only_game))
     return plans
 

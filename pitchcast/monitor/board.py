@@ -358,8 +358,12 @@ class Board:
             self.malformed["dlq"] += 1
             return []
         game_id = letter.get("game_id")
+        key = letter.get("key")
+        if game_id is None and isinstance(key, str) and key.isdigit():
+            # Undecodable input has no game_id, but its key names the match (as in `dlq list`).
+            game_id = int(key)
         if not _is_int(game_id):
-            # A letter of no known match (bad JSON has no game id): counted, not shown per match.
+            # A letter of no known match (no game id, no match key): counted, not shown per match.
             self.malformed["dlq_unkeyed"] += 1
             return []
         self._match(game_id).dead_letters[letter["error_kind"]] += 1

@@ -234,6 +234,15 @@ async def test_spring_consumer_reads_pitchcast_output(
         # The last line may have come after its record (the topics are not ordered with
         # respect to each other): then it changed nothing, and the record completed the batch.
         assert batch["final_line_index"] in (None, last)
+    # Kick-off and half-time lines, in no record, are stored too (commentary_moment).
+    moments = {(m["commentary_id"], m["line_index"]): m["description"] for m in result["moments"]}
+    flow = {
+        (r.json()["commentary_id"], r.json()["line_index"]): r.json()["item"]["description"]
+        for r in output.lines
+        if r.json().get("source") == "control"
+    }
+    assert flow, "the run published no kick-off or half-time line"
+    assert moments == flow
     letters = {d["value_sha256"]: d for d in result["dead_letters"]}
     for letter in output.dead_letters:
         assert _same(letter.json(), letters[letter.json()["value_sha256"]])

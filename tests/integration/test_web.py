@@ -84,6 +84,11 @@ async def test_metrics_and_readiness_move_during_a_replay(
     assert _total(before, "pitchcast_redis_up") == 1
     assert ("pitchcast_breaker_state", (("endpoint", "template"),)) in before
     assert ("pitchcast_lag_reads_total", (("outcome", "ok"),)) in before  # lag task wired
+    # Label-less counters exist at 0 before their first event (an alert's increase() sees
+    # the first one), and the process' start time shows restarts (WorkerRestarts).
+    assert _total(before, "pitchcast_offset_gaps_total") == 0
+    assert ("pitchcast_offset_gaps_total", ()) in before
+    assert _total(before, "process_start_time_seconds") > 0
 
     settings = load_settings(
         kafka_bootstrap_servers=pipeline_env["PITCHCAST_KAFKA_BOOTSTRAP_SERVERS"],

@@ -89,6 +89,22 @@ def test_prometheus_exposition_matches_the_table() -> None:
     assert f'{bucket}{{le="0.25",mode="live",persona="CASTER"}} 0.0' in text
 
 
+def test_unlabelled_counters_and_gauges_are_exported_at_zero_before_their_first_write() -> None:
+    """A series that first appears at 1 shows no ``increase()`` in Prometheus (it needs two
+    samples), so OffsetGaps would miss the first gap: label-less series exist from the start."""
+    metrics = Metrics()
+    registry = CollectorRegistry()
+    registry.register(metrics)
+    text = generate_latest(registry).decode()
+    for family in FAMILIES:
+        if family.labels or family.kind == "histogram":
+            continue
+        suffix = "_total" if family.kind == "counter" else ""
+        assert f"\n{PREFIX}{family.name}{suffix} 0.0\n" in text, family.name
+    metrics.add("offset_gaps")
+    assert "\npitchcast_offset_gaps_total 1.0\n" in generate_latest(registry).decode()
+
+
 def test_two_registries_in_one_process() -> None:
     """Several apps in one process (tests) each register their own Metrics without clashing."""
     for _ in range(2):

@@ -5,6 +5,9 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import click
+import pytest
+
 from pitchcast.cli.pipeline_commands import plan_files
 
 DATA = Path(__file__).resolve().parents[3] / "data"
@@ -39,3 +42,26 @@ def test_an_explicit_match_info_file_wins(tmp_path: Path) -> None:
     info = _match_start_info(plan)
     assert info is not None and info["game_id"] == 900
     assert {message.game_id for message in plan} == {900}
+
+
+def test_the_match_info_row_of_the_new_game_id_is_used(tmp_path: Path) -> None:
+    """With --game-id, a --match-info row for that id wins over the file's own game's
+    (before, the file's id was looked up and the row for the new id silently ignored)."""
+    info_file = tmp_path / "match_info.csv"
+    rows = (DATA / "match_info.csv").read_text(encoding="utf-8").splitlines()
+    row = rows[1].split(",")
+    row[0], row[14] = "917", '전북 <현대> & "모터스"'  # game_id, home_team_name_ko
+    info_file.write_text("\n".join([rows[0], ",".join(row)]) + "\n", encoding="utf-8")
+    (plan,) = plan_files([DATA / "events_metrica_1.csv"], match_info=info_file, game_id=917)
+    info = _match_start_info(plan)
+    assert info is not None and info["home_team_name_ko"] == row[14]
+
+
+def test_an_explicit_match_info_without_the_game_is_a_clear_error(tmp_path: Path) -> None:
+    """--match-info naming neither the file's game nor --game-id: an error, not a match
+    silently replayed without its teams."""
+    info_file = tmp_path / "match_info.csv"
+    rows = (DATA / "match_info.csv").read_text(encoding="utf-8").splitlines()
+    info_file.write_text("\n".join([rows[0], "5" + rows[1][1:]]) + "\n", encoding="utf-8")
+    with pytest.raises(click.BadParameter, match="no row for game 917 or 1"):
+        plan_files([DATA / "events_metrica_1.csv"], match_info=info_file, game_id=917)

@@ -196,6 +196,20 @@ def test_dead_letters_are_counted_per_match_and_reason() -> None:
     assert board.malformed["dlq_unkeyed"] == 1
 
 
+def test_a_dead_letter_without_a_game_id_counts_for_the_match_its_key_names() -> None:
+    """Input pitchcast could not decode has no game_id, but its Kafka key (the letter's
+    ``key``) names the match, as ``pitchcast dlq list`` shows it: the match's row counts
+    it (before, it went to "could not read" as ``dlq_unkeyed``)."""
+    board = Board()
+    board.on_event(_start(), 0)
+    letter = {"error_kind": "UndecodableMessage", "game_id": None, "key": str(GAME)}
+    board.on_dead_letter(orjson.dumps(letter), 1)
+    board.on_dead_letter(orjson.dumps({**letter, "key": "not-a-game"}), 2)
+    summary = board.matches[GAME].summary(now_ms=3, idle_timeout_s=30)
+    assert summary["dead_letters_by_reason"] == {"UndecodableMessage": 1}
+    assert board.malformed["dlq_unkeyed"] == 1
+
+
 def test_a_new_match_start_begins_the_match_afresh() -> None:
     board = Board()
     board.on_event(_start(), 0)

@@ -47,3 +47,22 @@ CREATE TABLE IF NOT EXISTS commentary_item (
 -- A database created before pitchcast 0.3 gains the two columns.
 ALTER TABLE commentary_item ADD COLUMN IF NOT EXISTS shown BOOLEAN DEFAULT TRUE NOT NULL;
 ALTER TABLE commentary_item ADD COLUMN IF NOT EXISTS told_with BIGINT;
+
+-- One row per line of the match's flow (source control, pitchcast 0.3: kick-off, start
+-- of a period, half-time, end of a period, full time), keyed like a line (line_index 100:
+-- before its batch's first action, 101: after its last). No item of the batch: the record
+-- does not carry it, so it has a table of its own that the record never touches.
+CREATE TABLE IF NOT EXISTS commentary_moment (
+    commentary_id UUID                     NOT NULL,
+    line_index    INTEGER                  NOT NULL,
+    game_id       BIGINT                   NOT NULL,
+    batch_index   INTEGER                  NOT NULL,
+    persona       VARCHAR(16)              NOT NULL,
+    -- The action the line stands beside.
+    action_id     BIGINT                   NOT NULL,
+    time_seconds  DOUBLE PRECISION         NOT NULL,
+    tone          VARCHAR(16)              NOT NULL,
+    description   VARCHAR(2000)            NOT NULL,
+    created_at    TIMESTAMP WITH TIME ZONE NOT NULL,
+    PRIMARY KEY (commentary_id, line_index)
+);

@@ -59,6 +59,11 @@ public class CommentaryStore {
             boolean shown, Long toldWith) {
     }
 
+    /** A line of the match's flow (kick-off, half-time, full time) as stored. */
+    public record StoredMoment(UUID commentaryId, int lineIndex, long gameId, int batchIndex, String persona,
+            long actionId, double timeSeconds, String tone, String description) {
+    }
+
     private static final String INSERT_BATCH_IF_ABSENT = """
             MERGE INTO commentary_batch b
             USING (SELECT CAST(? AS UUID) AS commentary_id, CAST(? AS BIGINT) AS game_id,
@@ -119,6 +124,26 @@ public class CommentaryStore {
                         s.created_at)
             """;
 
+    private static final String UPSERT_MOMENT = """
+            MERGE INTO commentary_moment m
+            USING (SELECT CAST(? AS UUID) AS commentary_id, CAST(? AS INTEGER) AS line_index,
+                          CAST(? AS BIGINT) AS game_id, CAST(? AS INTEGER) AS batch_index,
+                          CAST(? AS VARCHAR(16)) AS persona, CAST(? AS BIGINT) AS action_id,
+                          CAST(? AS DOUBLE PRECISION) AS time_seconds, CAST(? AS VARCHAR(16)) AS tone,
+                          CAST(? AS VARCHAR(2000)) AS description,
+                          CAST(? AS TIMESTAMP WITH TIME ZONE) AS created_at) s
+            ON m.commentary_id = s.commentary_id AND m.line_index = s.line_index
+            WHEN MATCHED THEN
+                UPDATE SET game_id = s.game_id, batch_index = s.batch_index, persona = s.persona,
+                           action_id = s.action_id, time_seconds = s.time_seconds, tone = s.tone,
+                           description = s.description, created_at = s.created_at
+            WHEN NOT MATCHED THEN
+                INSERT (commentary_id, line_index, game_id, batch_index, persona, action_id, time_seconds, tone,
+                        description, created_at)
+                VALUES (s.commentary_id, s.line_index, s.game_id, s.batch_index, s.persona, s.action_id,
+                        s.time_seconds, s.tone, s.description, s.created_at)
+            """;
+
     private final JdbcClient jdbc;
 
     private final JdbcTemplate jdbcTemplate;
@@ -129,7 +154,10 @@ public class CommentaryStore {
     }
 
     /**
-     * Shows one line: upserts its item unless the batch's record already arrived.
+     * Shows one line: upserts its item unless the batch's record already arrived. A line of
+     * the match's flow (kick-off, half-time, full time: source {@code control}) is no item
+     * of the batch, and the record never carries it: it is kept in {@code commentary_moment}
+     * whatever the batch's state, so the record neither overwrites nor deletes it.
      *
      * @return false when the batch is complete and the line changed nothing
      */
@@ -137,8 +165,13 @@ public class CommentaryStore {
     public boolean saveLine(CommentaryLine line) {
         Messages.requireComplete(line);
         if (line.moment()) {
-            // Kick-off, half-time, full time: for a live display; no item of the batch.
-            return false;
+            CommentaryItem item = line.item();
+            this.jdbc.sql(UPSERT_MOMENT)
+                .params(line.commentaryId(), line.lineIndex(), line.gameId(), line.batchIndex(), line.persona(),
+                        item.actionId(), item.timeSeconds(), item.tone(), item.description(),
+                        line.createdAt().atOffset(ZoneOffset.UTC))
+                .update();
+            return true;
         }
         UUID id = line.commentaryId();
         this.jdbc.sql(INSERT_BATCH_IF_ABSENT).params(id, line.gameId(), line.batchIndex(), line.persona()).update();
@@ -197,7 +230,7 @@ public class CommentaryStore {
             .list();
     }
 
-    /** A batch's items in order. */
+    /** A batch's items in order (not its lines of the match's flow: {@link #moments}). */
     public List<StoredItem> items(UUID commentaryId) {
         return this.jdbc.sql("""
                 SELECT item_index, action_id, time_seconds, tone, description, shown, told_with FROM commentary_item
@@ -206,6 +239,19 @@ public class CommentaryStore {
             .param(commentaryId)
             .query((rs, n) -> new StoredItem(rs.getInt(1), rs.getLong(2), rs.getDouble(3), rs.getString(4),
                     rs.getString(5), rs.getBoolean(6), rs.getObject(7, Long.class)))
+            .list();
+    }
+
+    /** A match's lines of its flow, by batch, line index and persona. */
+    public List<StoredMoment> moments(long gameId) {
+        return this.jdbc.sql("""
+                SELECT commentary_id, line_index, game_id, batch_index, persona, action_id, time_seconds, tone,
+                       description
+                FROM commentary_moment WHERE game_id = ? ORDER BY batch_index, line_index, persona
+                """)
+            .param(gameId)
+            .query((rs, n) -> new StoredMoment(rs.getObject(1, UUID.class), rs.getInt(2), rs.getLong(3),
+                    rs.getInt(4), rs.getString(5), rs.getLong(6), rs.getDouble(7), rs.getString(8), rs.getString(9)))
             .list();
     }
 

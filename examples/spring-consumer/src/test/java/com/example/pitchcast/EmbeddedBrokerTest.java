@@ -112,6 +112,7 @@ class EmbeddedBrokerTest {
     @BeforeEach
     void emptyStore() throws Exception {
         this.kafka = new KafkaProbe(this.broker.getBrokersAsString());
+        this.jdbc.update("DELETE FROM commentary_moment");
         this.jdbc.update("DELETE FROM commentary_item");
         this.jdbc.update("DELETE FROM commentary_batch");
         this.deadLettersBefore = deadLetters();
@@ -134,6 +135,7 @@ class EmbeddedBrokerTest {
 
         assertStoredAsRecords(Fixtures.COMMENTARY);
         assertThat(this.store.batches()).hasSize(Fixtures.COMMENTARY.size());
+        assertMomentsStored();
         for (Fixture record : Fixtures.COMMENTARY) {
             StoredBatch batch = this.store.batch(UUID.fromString(record.commentaryId())).orElseThrow();
             Fixture lastLine = last(actionLines(record.commentaryId()));
@@ -341,6 +343,42 @@ class EmbeddedBrokerTest {
         }
     }
 
+    /**
+     * Every kick-off and half-time line of the fixtures (source control) is stored as a
+     * moment with its text, though its batch's record (which does not carry it) arrived after it.
+     */
+    private void assertMomentsStored() {
+        List<Map<String, Object>> expected = new ArrayList<>();
+        for (Fixture line : Fixtures.LINES) {
+            Map<String, Object> json = line.json();
+            if (!"control".equals(json.get("source"))) {
+                continue;
+            }
+            Map<String, Object> item = Fixtures.map(json.get("item"));
+            Map<String, Object> want = new LinkedHashMap<>();
+            want.put("commentary_id", json.get("commentary_id"));
+            want.put("line_index", ((Number) json.get("line_index")).intValue());
+            want.put("persona", json.get("persona"));
+            want.put("action_id", ((Number) item.get("action_id")).longValue());
+            want.put("tone", item.get("tone"));
+            want.put("description", item.get("description"));
+            expected.add(want);
+        }
+        assertThat(expected).as("the fixtures' kick-off and half-time lines").isNotEmpty();
+        List<Map<String, Object>> stored = new ArrayList<>();
+        for (CommentaryStore.StoredMoment moment : this.store.moments(1)) {
+            Map<String, Object> got = new LinkedHashMap<>();
+            got.put("commentary_id", moment.commentaryId().toString());
+            got.put("line_index", moment.lineIndex());
+            got.put("persona", moment.persona());
+            got.put("action_id", moment.actionId());
+            got.put("tone", moment.tone());
+            got.put("description", moment.description());
+            stored.add(got);
+        }
+        assertThat(stored).as("the lines of the match's flow").containsExactlyInAnyOrderElementsOf(expected);
+    }
+
     /** A batch's lines of actions (not its kick-off or half-time lines: no item). */
     private static List<Fixture> actionLines(String commentaryId) {
         return Fixtures.linesOf(commentaryId)
@@ -375,6 +413,7 @@ class EmbeddedBrokerTest {
         for (StoredBatch batch : this.store.batches()) {
             out.put(batch.commentaryId().toString(), List.of(batch, this.store.items(batch.commentaryId())));
         }
+        out.put("moments", this.store.moments(1));
         return out;
     }
 

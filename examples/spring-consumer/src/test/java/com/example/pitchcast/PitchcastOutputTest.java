@@ -126,8 +126,21 @@ class PitchcastOutputTest {
                 .toList());
             batches.add(entry);
         }
+        List<Object> moments = new ArrayList<>();
+        this.store.batches().stream().map(StoredBatch::gameId).distinct().forEach((gameId) -> {
+            for (CommentaryStore.StoredMoment moment : this.store.moments(gameId)) {
+                Map<String, Object> entry = new LinkedHashMap<>();
+                entry.put("commentary_id", moment.commentaryId().toString());
+                entry.put("line_index", moment.lineIndex());
+                entry.put("persona", moment.persona());
+                entry.put("action_id", moment.actionId());
+                entry.put("description", moment.description());
+                moments.add(entry);
+            }
+        });
         Map<String, Object> result = new LinkedHashMap<>();
         result.put("batches", batches);
+        result.put("moments", moments);
         result.put("dead_letters", this.deadLetters.letters()
             .stream()
             .map((letter) -> JSON.readValue(SnakeCaseJsonDeserializer.mapper().writeValueAsBytes(letter), Object.class))
