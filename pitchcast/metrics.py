@@ -90,7 +90,11 @@ FAMILIES: tuple[Family, ...] = (
     _c("events_in", "Records read from the events topic (action, a control, invalid)", "kind"),
     _c("action_anomalies", "Actions kept with a remark (clamped, unknown type/result)", "kind"),
     _c("duplicates_dropped", "Records dropped as already seen (redelivery, action_id)", "kind"),
-    _c("handoff_records_out", "Records sent to the hand-off topic (batch, batch_action)", "kind"),
+    _c(
+        "handoff_records_out",
+        "Records sent to the hand-off topic (batch, batch_action, period_end)",
+        "kind",
+    ),
     _c("batches_closed", "Batches closed, by close reason", "reason"),
     _c("dead_letters", "Dead letters written, by reason (error kind)", "reason"),
     _c("offset_gaps", "Jumps in the offsets faust handed to the batch or commentary agent"),

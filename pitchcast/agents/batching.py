@@ -55,7 +55,7 @@ from pitchcast.exceptions import (
 )
 from pitchcast.metrics import Metrics
 from pitchcast.schemas.decoding import DecodedAction, decode_event, encode
-from pitchcast.schemas.records import Batch
+from pitchcast.schemas.records import Batch, PeriodEnd
 from pitchcast.schemas.vocabulary import RESULT_NAMES, TYPE_NAMES
 from pitchcast.settings import Settings
 from pitchcast.streams.batching import MatchState, Step, advance, state_from_dict, state_to_dict
@@ -327,6 +327,8 @@ class BatchAgent:
             if isinstance(emit, Batch):
                 self._metrics.add("handoff_records_out", kind="batch")
                 self._metrics.add("batches_closed", reason=emit.close_reason)
+            elif isinstance(emit, PeriodEnd):
+                self._metrics.add("handoff_records_out", kind="period_end")
             else:
                 self._metrics.add("handoff_records_out", kind="batch_action")
 

@@ -37,14 +37,14 @@ from typing import Any
 from pitchcast.agents.acks.handoff import HandoffGuard
 from pitchcast.agents.acks.order import Ack, AckOrder
 from pitchcast.commentary.assembly import build_commentary
-from pitchcast.commentary.desk import Desk
+from pitchcast.commentary.desk import Desk, PeriodEndWork
 from pitchcast.commentary.lanes import Lanes
 from pitchcast.commentary.publisher import Publisher
 from pitchcast.commentary.service import AlreadyPublished, CommentaryService
 from pitchcast.exceptions import InvalidMessage
 from pitchcast.metrics import Metrics
 from pitchcast.schemas.decoding import decode_handoff
-from pitchcast.schemas.records import Batch, BatchAction
+from pitchcast.schemas.records import Batch, BatchAction, PeriodEnd
 from pitchcast.settings import Settings
 from pitchcast.streams.dead_letters import DeadLetters
 
@@ -197,6 +197,9 @@ class CommentaryAgent:
             )
             await order.release([offset])
             return
+        if isinstance(record, PeriodEnd):
+            await self._take_period_end(record, key, partition, offset, order)
+            return
         desk = self._desks.get(record.game_id)
         if desk is None:
             desk = self._desks[record.game_id] = Desk(record.game_id, key, partition)
@@ -222,6 +225,31 @@ class CommentaryAgent:
                     extra={"game_id": record.game_id, "batch_index": record.batch_index},
                 )
         work.notify()
+
+    async def _take_period_end(
+        self, mark: PeriodEnd, key: bytes | None, partition: int, offset: int, order: AckOrder
+    ) -> None:
+        """A period's end after its batch had closed: the desk's lanes tell it before the
+        next batch (released once they all have), or it is told here when no lane will:
+        no desk (its batches are all out), or the next batch already arrived (a copy)."""
+        desk = self._desks.get(mark.game_id)
+        if desk is not None and mark.batch_index + 1 not in desk.works:
+            end = desk.period_ends.get(mark.batch_index)
+            if end is None or not end.done.is_set():
+                end = desk.take_period_end(mark, offset)
+                if len(end.offsets) == 1:
+                    task = asyncio.create_task(self._release_when_told(desk, end))
+                    desk.tasks.append(task)
+                return
+        else:
+            await self._lanes.tell_period_end(desk or Desk(mark.game_id, key, partition), mark)
+        await order.release([offset])  # told, by the lanes or just now
+
+    async def _release_when_told(self, desk: Desk, end: PeriodEndWork) -> None:
+        await end.done.wait()
+        order = self._acks.get(desk.partition)
+        if self._desks.get(desk.game_id) is desk and order is not None:
+            await order.release(list(end.offsets))
 
     def _start(self, desk: Desk) -> None:
         for persona in self.settings.personas:

@@ -14,9 +14,9 @@ import asyncio
 from pitchcast.commentary.backends.base import CommentaryResult
 from pitchcast.commentary.conversation import batch_so_far
 from pitchcast.commentary.service import AlreadyPublished
-from pitchcast.schemas.records import Action, Batch, BatchAction, BatchOpening
+from pitchcast.schemas.records import Action, Batch, BatchAction, BatchOpening, PeriodEnd
 
-__all__ = ["BatchWork", "Desk"]
+__all__ = ["BatchWork", "Desk", "PeriodEndWork"]
 
 
 class BatchWork:
@@ -81,6 +81,22 @@ class BatchWork:
         return None
 
 
+class PeriodEndWork:
+    """The end of a period after batch ``mark.batch_index`` had closed: each lane tells it
+    before the next batch's lines; its records are released once every lane has."""
+
+    def __init__(self, mark: PeriodEnd) -> None:
+        self.mark = mark
+        self.offsets: list[int] = []
+        self.told: set[str] = set()
+        self.done = asyncio.Event()  # set once every persona told it
+
+    def tell(self, persona: str, personas: int) -> None:
+        self.told.add(persona)
+        if len(self.told) >= personas:
+            self.done.set()
+
+
 class Desk:
     """One match: its batches in flight, and the tasks (lanes, publisher) working on them."""
 
@@ -89,9 +105,25 @@ class Desk:
         self.key = key
         self.partition = partition
         self.works: dict[int, BatchWork] = {}
+        # Ends of periods whose batch had closed already, by that batch's index.
+        self.period_ends: dict[int, PeriodEndWork] = {}
         self.next_to_publish: int | None = None
         self.tasks: list[asyncio.Task[None]] = []
         self._arrived = asyncio.Event()
+
+    def next_arrival(self) -> asyncio.Event:
+        """Set when the next batch or period end arrives (take it before looking)."""
+        return self._arrived
+
+    def take_period_end(self, mark: PeriodEnd, offset: int) -> PeriodEndWork:
+        """A period's end (or a copy of it), for the lanes to tell after its batch."""
+        end = self.period_ends.get(mark.batch_index)
+        if end is None:
+            end = self.period_ends[mark.batch_index] = PeriodEndWork(mark)
+        end.offsets.append(offset)
+        self._arrived.set()
+        self._arrived = asyncio.Event()
+        return end
 
     def work(self, batch_index: int) -> BatchWork:
         work = self.works.get(batch_index)

@@ -45,6 +45,7 @@ from pitchcast.metrics import Metrics
 from pitchcast.schemas.records import (
     CommentaryItem,
     CommentaryLine,
+    PeriodEnd,
     Story,
     Usage,
     commentary_id_for,
@@ -163,6 +164,16 @@ class LineBook:
                 await self.emit(silent, None, "template")
         return [row for row in rows if told[row - 1].shown]
 
+    async def restore_moments(self) -> None:
+        """Only the moment lines an earlier owner stored (the book of a batch published
+        already): whether each went out, and those that did not, published now."""
+        stored = await self.publisher.stored_lines(self.cid)
+        for index in sorted(_MOMENT_INDEXES & stored.keys()):
+            text, published = stored[index]
+            self.moments[index] = published
+            if not published:
+                await self._publish_moment(index, orjson.loads(text))
+
     async def emit_moment(self, moment: Moment, item: CommentaryItem) -> None:
         """A line of the match's flow: claimed like a line (the first text wins), then
         published once; not an item of the record (it tells no action)."""
@@ -250,7 +261,16 @@ class Lanes:
         slots.add_lane()  # forks of other lanes leave this lane a slot (in_flight.py)
         try:
             while True:
-                work = await desk.get(index)
+                # The end of the period after the previous batch, when it came after that
+                # batch had closed: told as it arrives, before any line of the next batch
+                # (in the log it comes before the next batch's records).
+                while True:
+                    arrival = desk.next_arrival()
+                    await self._tell_period_end(desk, index - 1, persona)
+                    if index in desk.works:
+                        break
+                    await arrival.wait()
+                work = desk.works[index]
                 work.results[persona] = await self.write(desk, work, persona)
                 work.notify()
                 index += 1
@@ -302,6 +322,35 @@ class Lanes:
             moment = None if close is None else moment_after(close)
         if moment is not None:
             line = write_moment(moment, persona, info, self.settings.friend_supports)
+            await book.emit_moment(moment, line)
+
+    async def _tell_period_end(self, desk: Desk, batch_index: int, persona: Persona) -> None:
+        end = desk.period_ends.get(batch_index)
+        if end is None or persona in end.told:
+            return
+        await self.tell_period_end(desk, end.mark, (persona,))
+        end.tell(persona, len(self.settings.personas))
+
+    async def tell_period_end(
+        self, desk: Desk, mark: PeriodEnd, personas: tuple[Persona, ...] | None = None
+    ) -> None:
+        """The end of a period whose batch had closed already (full, or idle, on the
+        period's last action): the moment after that batch's last action, once that
+        batch's lines are out (every persona by default). Claimed and published once like
+        every moment line (a copy of the mark finds it published)."""
+        if self.settings.density == "every":
+            return
+        moment = moment_after(mark)
+        if moment is None:
+            return
+        work = BatchWork(mark.game_id, mark.batch_index)
+        for persona in personas or self.settings.personas:
+            book = LineBook(
+                self.publisher, self.metrics, desk, work, persona,
+                batch_size=self.settings.batch_size, density=self.settings.density,
+            )  # fmt: skip
+            await book.restore_moments()
+            line = write_moment(moment, persona, mark.match_info, self.settings.friend_supports)
             await book.emit_moment(moment, line)
 
     async def _write_live(

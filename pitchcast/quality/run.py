@@ -155,8 +155,9 @@ def play_match(
                 played.stories[action.action_id] = (before, state.story)
                 if record.opening is not None:
                     played.openings[record.batch_index] = record.opening
-            else:
+            elif isinstance(record, Batch):
                 played.batches.append(record)
+            # A PeriodEnd is a moment line of the match's flow: not an action's line.
     return played
 
 

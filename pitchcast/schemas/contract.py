@@ -21,6 +21,7 @@ SCHEMA_NAMES: tuple[str, ...] = (
     "control",
     "dead_letter",
     "match_info",
+    "period_end",
     "story",
 )
 

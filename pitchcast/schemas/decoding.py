@@ -18,12 +18,14 @@ from pitchcast.schemas.records import (
     BATCH_SCHEMA,
     CLOSE_REASONS,
     CONTROL_KINDS,
+    PERIOD_END_SCHEMA,
     Action,
     Batch,
     BatchAction,
     BatchOpening,
     Control,
     MatchInfo,
+    PeriodEnd,
     Score,
     story_from_dict,
 )
@@ -261,12 +263,37 @@ def decode_event(
     return _decode_action(data, clamp_margin)
 
 
-def decode_handoff(raw: bytes | None, *, max_bytes: int) -> BatchAction | Batch:
-    """Decode one ``pitchcast-batches`` value: an assigned action or a closed batch."""
+def decode_handoff(raw: bytes | None, *, max_bytes: int) -> BatchAction | Batch | PeriodEnd:
+    """Decode one ``pitchcast-batches`` value: an assigned action, a closed batch, or the
+    end of a period whose batch had closed already."""
     data = _load_object(raw, max_bytes)
     if data.get("schema") == BATCH_ACTION_SCHEMA:
         return _batch_action(data)
+    if data.get("schema") == PERIOD_END_SCHEMA:
+        return _period_end(data)
     return _batch(data)
+
+
+def _period_end(data: dict[str, Any]) -> PeriodEnd:
+    try:
+        close_reason = data["close_reason"]
+        if close_reason not in ("period_end", "match_end"):
+            raise SchemaViolation(f"a period ends by period_end or match_end, not {close_reason!r}")
+        info = data.get("match_info")
+        ended = data.get("ended_by_ts_ms")
+        return PeriodEnd(
+            game_id=int(data["game_id"]),
+            batch_index=int(data["batch_index"]),
+            close_reason=close_reason,
+            last=_decode_action(data["last"], clamp_margin=0.0).action,
+            score=Score(**data["score"]),
+            match_info=None if info is None else match_info_from_mapping(info),
+            ended_by_ts_ms=None if ended is None else int(ended),
+        )
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        if isinstance(exc, SchemaViolation):
+            raise
+        raise SchemaViolation(f"not a pitchcast period end: {exc!r}") from exc
 
 
 def decode_batch(raw: bytes | None, *, max_bytes: int) -> Batch:

@@ -24,6 +24,7 @@ __all__ = [
     "CONTROL_KINDS",
     "DEAD_LETTER_SCHEMA",
     "LINE_SCHEMA",
+    "PERIOD_END_SCHEMA",
     "TONES",
     "Action",
     "Batch",
@@ -40,6 +41,7 @@ __all__ = [
     "Goal",
     "MatchInfo",
     "MinuteBucket",
+    "PeriodEnd",
     "PlayerTally",
     "Score",
     "Story",
@@ -57,6 +59,7 @@ COMMENTARY_SCHEMA = "pitchcast.commentary.v1"
 LINE_SCHEMA = "pitchcast.commentary_line.v1"
 BATCH_SCHEMA = "pitchcast.batch.v2"
 BATCH_ACTION_SCHEMA = "pitchcast.batch_action.v1"
+PERIOD_END_SCHEMA = "pitchcast.period_end.v1"
 DEAD_LETTER_SCHEMA = "pitchcast.dead_letter.v1"
 
 Tone = Literal["excited", "tense", "calm", "analytical", "playful", "disappointed"]
@@ -351,6 +354,25 @@ class Batch:
     # The match story as it stood when the batch opened (before its first action).
     story: Story | None = None
     schema: str = BATCH_SCHEMA
+
+
+@dataclass(frozen=True, slots=True)
+class PeriodEnd:
+    """The end of a period that found no open batch (``pitchcast-batches``): the batch
+    ``batch_index`` closed (``full``, or ``idle``) on the period's last action before the
+    feed said the period was over. The commentary stage tells the end (half-time, the
+    end of the second half...) after that batch's last action, as it does for a batch
+    the end closed itself."""
+
+    game_id: int
+    batch_index: int  # the batch that closed (full or idle) on the period's last action
+    close_reason: CloseReason  # period_end or match_end (what would have closed it)
+    last: Action  # that batch's last action
+    score: Score  # after it
+    match_info: MatchInfo | None = None
+    # Kafka timestamp (ms) of the record that ended the period.
+    ended_by_ts_ms: int | None = None
+    schema: str = PERIOD_END_SCHEMA
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,10 @@ replaying the log forms the same batches with the same ids.
   new period) and ``match_end`` close a partial one; an idle ``tick`` closes it when no
   action joined since the tick was written (``idle``). A close emits the complete
   :class:`~pitchcast.schemas.records.Batch` (actions in position order, the story at
-  its open).
+  its open). When the period's batch was closed already (its last action filled it, or
+  an idle tick came first), the period's end emits a
+  :class:`~pitchcast.schemas.records.PeriodEnd` for that batch instead, so the end of
+  the period is told all the same.
 * A record at or below the last offset folded into the state is a redelivery: dropped.
   An ``action_id`` the match already accepted is a duplicate: dropped (whatever its
   content). An unseen older ``action_id`` (a late action) joins the open batch.
@@ -51,6 +54,7 @@ from pitchcast.schemas.records import (
     CloseReason,
     Control,
     MatchInfo,
+    PeriodEnd,
     Score,
     story_from_dict,
 )
@@ -86,7 +90,7 @@ Outcome = Literal[
     "control",  # a control message was applied
 ]
 
-Emit = BatchAction | Batch
+Emit = BatchAction | Batch | PeriodEnd
 
 
 @dataclass(slots=True)
@@ -110,6 +114,10 @@ class MatchState:
     match_info: MatchInfo | None = None
     roster: list[str] = field(default_factory=list)  # player and team names seen
     ended: bool = False
+    # The last action of the newest batch when it closed before its period ended (full,
+    # or idle) and no batch opened since: a period that ends now ended on it (a
+    # PeriodEnd is emitted for that batch).
+    closed_on: Action | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,6 +183,24 @@ def _close(state: MatchState, reason: CloseReason, ts_ms: int | None) -> Batch |
     return batch
 
 
+def _period_end(state: MatchState, reason: CloseReason, ts_ms: int | None) -> PeriodEnd | None:
+    """The end of the period for the batch that closed (full or idle) on its last
+    action, if the newest batch did and none opened since; told once (forgotten here)."""
+    last = state.closed_on
+    if last is None:
+        return None
+    state.closed_on = None
+    return PeriodEnd(
+        game_id=state.game_id,
+        batch_index=state.batch_index - 1,
+        close_reason=reason,
+        last=last,
+        score=state.story.score,
+        match_info=state.match_info,
+        ended_by_ts_ms=ts_ms,
+    )
+
+
 def _copy(state: MatchState) -> MatchState:
     return replace(
         state,
@@ -227,13 +253,20 @@ def _apply_action(
     if reason is not None:
         return Step(state, "rejected", action=action, rejection=reason)
     emits: list[Emit] = []
-    # An action of a new period closes what is left of the previous one.
+    # An action of a new period closes what is left of the previous one (or, when its
+    # last action filled the batch, tells its end after that batch).
     if state.open and action.period_id != state.open[-1].period_id:
         batch = _close(state, "period_end", ts_ms)
         if batch is not None:
             emits.append(batch)
+    last_closed = state.closed_on
+    if last_closed is not None and action.period_id != last_closed.period_id:
+        mark = _period_end(state, "period_end", ts_ms)
+        assert mark is not None
+        emits.append(mark)
     opening = None
     if not state.open:
+        state.closed_on = None
         state.open_story = state.story
         opening = BatchOpening(
             match_info=state.match_info, story=state.story, roster=tuple(state.roster)
@@ -262,6 +295,7 @@ def _apply_action(
         batch = _close(state, "full", ts_ms)
         assert batch is not None
         emits.append(batch)
+        state.closed_on = action
         return Step(state, "batched", tuple(emits))
     return Step(state, "assigned", tuple(emits))
 
@@ -345,11 +379,11 @@ def _apply_control(state: MatchState, control: Control, ts_ms: int, idle_timeout
         return Step(_start(state, info), "control")
     if state.ended:
         return Step(state, "control")
-    batch: Batch | None = None
+    batch: Batch | PeriodEnd | None = None
     if kind == "period_end":
-        batch = _close(state, "period_end", ts_ms)
+        batch = _close(state, "period_end", ts_ms) or _period_end(state, "period_end", ts_ms)
     elif kind == "match_end":
-        batch = _close(state, "match_end", ts_ms)
+        batch = _close(state, "match_end", ts_ms) or _period_end(state, "match_end", ts_ms)
         state = MatchState(
             game_id=state.game_id,
             batch_index=state.batch_index,
@@ -359,6 +393,8 @@ def _apply_control(state: MatchState, control: Control, ts_ms: int, idle_timeout
         )
     elif _tick_due(state, control, ts_ms, idle_timeout_s):
         batch = _close(state, "idle", ts_ms)
+        assert batch is not None
+        state.closed_on = batch.actions[-1]
     return Step(state, "control", () if batch is None else (batch,))
 
 
@@ -406,6 +442,7 @@ def state_to_dict(state: MatchState) -> dict[str, Any]:
         "match_info": state.match_info,
         "roster": state.roster,
         "ended": state.ended,
+        "closed_on": state.closed_on,
     }
 
 
@@ -420,6 +457,7 @@ def state_from_dict(data: dict[str, Any]) -> MatchState:
         )
     info = data.get("match_info")
     open_story = data.get("open_story")
+    closed_on = data.get("closed_on")  # absent in states written before it
     return MatchState(
         game_id=data["game_id"],
         batch_index=data["batch_index"],
@@ -435,6 +473,7 @@ def state_from_dict(data: dict[str, Any]) -> MatchState:
         match_info=None if info is None else MatchInfo(**info),
         roster=list(data["roster"]),
         ended=data["ended"],
+        closed_on=None if closed_on is None else Action(**closed_on),
     )
 
 

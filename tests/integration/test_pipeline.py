@@ -73,8 +73,9 @@ def _check_contract(records: list[Record]) -> None:
 async def test_whole_match_is_commented_once_in_order(
     pipeline_env: dict[str, str], start_worker: Callable[..., WorkerProcess]
 ) -> None:
-    """All 2,462 actions of match 1 appear in exactly one published batch, in order."""
-    worker = start_worker(pipeline_env)
+    """All 2,462 actions of match 1 appear in exactly one published batch, in order (at
+    `story`, the default: the record keeps every action; the match's flow is told)."""
+    worker = start_worker({**pipeline_env, "PITCHCAST_DENSITY": "story"})
     await _replay(pipeline_env, [1])
     records = await read_topic(
         pipeline_env["PITCHCAST_KAFKA_BOOTSTRAP_SERVERS"],
@@ -89,15 +90,37 @@ async def test_whole_match_is_commented_once_in_order(
     handoff = await read_topic(
         pipeline_env["PITCHCAST_KAFKA_BOOTSTRAP_SERVERS"],
         pipeline_env["PITCHCAST_TOPIC_BATCHES"],
-        until=lambda rs: len(rs) >= EXPECTED_BATCHES[1] + n_actions,
+        until=lambda rs: len(rs) >= EXPECTED_BATCHES[1] + n_actions + 1,
     )
     handoff.sort(key=lambda r: r.offset)
-    kinds = {"pitchcast.batch.v2": "batch", "pitchcast.batch_action.v1": "batch_action"}
+    kinds = {
+        "pitchcast.batch.v2": "batch",
+        "pitchcast.batch_action.v1": "batch_action",
+        "pitchcast.period_end.v1": "period_end",
+    }
     for r in handoff:
         validator_for(kinds[r.value["schema"]]).validate(r.value)
     batches = [r for r in handoff if r.value["schema"] == "pitchcast.batch.v2"]
     assigned = [r for r in handoff if r.value["schema"] == "pitchcast.batch_action.v1"]
     assert len(batches) == EXPECTED_BATCHES[1] and len(assigned) == n_actions
+    # The second half (1,240 actions) ends on a full batch: its end is handed off after
+    # it, and told after its last action (the line 101 of that batch, each persona).
+    (end,) = [r for r in handoff if r.value["schema"] == "pitchcast.period_end.v1"]
+    assert end.value["batch_index"] == batches[-1].value["batch_index"]
+    assert end.value["close_reason"] == "period_end" and end.offset > batches[-1].offset
+    last_cid = max(records, key=lambda r: r.value["batch_index"]).value["commentary_id"]
+    lines = await read_topic(
+        pipeline_env["PITCHCAST_KAFKA_BOOTSTRAP_SERVERS"],
+        pipeline_env["PITCHCAST_TOPIC_LINES"],
+        until=lambda rs: any(
+            r.value["commentary_id"] == last_cid and r.value["line_index"] == 101 for r in rs
+        ),
+    )
+    (whistle,) = [
+        r for r in lines
+        if r.value["commentary_id"] == last_cid and r.value["line_index"] == 101
+    ]  # fmt: skip
+    assert whistle.value["source"] == "control" and whistle.value["item"]["description"]
     # Each action is handed off as it arrives, before its batch closes.
     for batch in batches:
         members = [r for r in assigned if r.value["batch_index"] == batch.value["batch_index"]]

@@ -34,6 +34,7 @@ from pitchcast.schemas.records import (
     Batch,
     CommentaryItem,
     MatchInfo,
+    PeriodEnd,
     Score,
     Story,
     Tone,
@@ -85,11 +86,16 @@ def moment_before(first: Action, story: Story | None) -> Moment | None:
     return None
 
 
-def moment_after(batch: Batch) -> Moment | None:
-    """The moment after a closed batch's last action, if its close ended a period."""
-    if not batch.actions:
+def moment_after(batch: Batch | PeriodEnd) -> Moment | None:
+    """The moment after a closed batch's last action, if its close ended a period (or,
+    for a :class:`PeriodEnd`, after the batch that had closed on the period's last
+    action)."""
+    if isinstance(batch, PeriodEnd):
+        last, period_id = batch.last, batch.last.period_id
+    elif batch.actions:
+        last, period_id = batch.actions[-1], batch.period_id
+    else:
         return None
-    last = batch.actions[-1]
     if batch.close_reason == "match_end":
         return Moment("full_time", "after", last, batch.score)
     if batch.close_reason == "period_end":
@@ -97,7 +103,7 @@ def moment_after(batch: Batch) -> Moment | None:
         # batch: the end of the second half is what a fan is told at the whistle (it is
         # true whether or not extra time follows; match_end finds no batch to close).
         kinds: dict[int, MomentKind] = {1: "half_time", 2: "second_half_end"}
-        kind = kinds.get(batch.period_id, "period_end")
+        kind = kinds.get(period_id, "period_end")
         return Moment(kind, "after", last, batch.score)
     return None
 

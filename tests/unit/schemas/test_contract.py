@@ -17,6 +17,7 @@ from pitchcast.schemas.records import (
     CommentaryLine,
     Control,
     MatchInfo,
+    PeriodEnd,
     Score,
     commentary_id_for,
 )
@@ -57,6 +58,12 @@ def test_records_validate_against_their_schemas() -> None:
     )
     validator_for("control").validate(_json(Control(game_id=1, control="tick", at=1.5)))
     validator_for("batch").validate(_json(BATCH))
+    end = PeriodEnd(
+        game_id=126283, batch_index=17, close_reason="period_end", last=ACTION,
+        score=Score(1, 0), match_info=INFO, ended_by_ts_ms=5,
+    )  # fmt: skip
+    validator_for("period_end").validate(_json(end))
+    assert not validator_for("period_end").is_valid({**_json(end), "close_reason": "full"})  # type: ignore[dict-item]
     item = CommentaryItem(action_id=170, time_seconds=612.4, tone="excited", description="골!")
     result = CommentaryResult(items=(item,), source="template", model="template")
     validator_for("commentary").validate(_json(build_commentary(BATCH, "CASTER", result)))

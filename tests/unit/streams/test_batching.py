@@ -8,7 +8,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from pitchcast.schemas.records import Action, Batch, BatchAction, Control, MatchInfo
+from pitchcast.schemas.records import Action, Batch, BatchAction, Control, MatchInfo, PeriodEnd
 from pitchcast.streams.batching import MatchState, Step, advance, state_from_dict, state_to_dict
 from pitchcast.streams.match_csv import read_actions, read_match_info
 
@@ -302,6 +302,104 @@ def test_new_period_closes_the_previous_periods_batch() -> None:
         log.feed(a)
     assert len(log.batches) == 1
     assert log.batches[0].close_reason == "period_end" and len(log.batches[0].actions) == 3
+
+
+def _ends(log: Log) -> list[PeriodEnd]:
+    return [e for s in log.steps for e in s.emits if isinstance(e, PeriodEnd)]
+
+
+def test_a_period_whose_last_action_filled_its_batch_still_ends() -> None:
+    """20 actions in period 1: the second batch closes full on the last one, so period_end
+    finds no open batch; it emits a PeriodEnd for that batch (told once: match_end after
+    it, and a second period_end, emit nothing). Sample match 1's second half is such a
+    period (1,240 actions)."""
+    actions = [a for a in _actions("events_metrica_1.csv") if a.period_id == 1][:20]
+    log = Log()
+    for a in actions:
+        log.feed(a, ts_ms=5)
+    assert [b.close_reason for b in log.batches] == ["full", "full"]
+    step = log.feed(Control(game_id=1, control="period_end", period_id=1), ts_ms=9)
+    (end,) = step.emits
+    assert isinstance(end, PeriodEnd)
+    assert (end.batch_index, end.close_reason, end.last, end.ended_by_ts_ms) == (
+        1, "period_end", actions[-1], 9,
+    )  # fmt: skip
+    assert end.score == log.batches[-1].score
+    assert log.feed(Control(game_id=1, control="period_end", period_id=1)).emits == ()
+    assert log.feed(Control(game_id=1, control="match_end", period_id=1)).emits == ()
+    assert len(_ends(log)) == 1
+
+
+def test_a_match_end_after_a_full_batch_ends_it_as_full_time() -> None:
+    """No period_end before match_end: the PeriodEnd says match_end (told as full time)."""
+    actions = _actions("events_metrica_1.csv")[:10]
+    log = Log()
+    for a in actions:
+        log.feed(a)
+    (end,) = log.feed(Control(game_id=1, control="match_end", period_id=1)).emits
+    assert isinstance(end, PeriodEnd) and end.close_reason == "match_end"
+
+
+def test_the_next_periods_first_action_ends_a_period_whose_batch_closed_full() -> None:
+    """No period_end at all: the second half's first action emits the first half's end,
+    then opens its own batch."""
+    actions = _actions("events_metrica_1.csv")
+    first_half = [a for a in actions if a.period_id == 1][:10]
+    kick_off = next(a for a in actions if a.period_id == 2)
+    log = Log()
+    for a in first_half:
+        log.feed(a)
+    step = log.feed(kick_off)
+    assert [type(e) for e in step.emits] == [PeriodEnd, BatchAction]
+    assert step.emits[0].last == first_half[-1]  # type: ignore[union-attr]
+    assert step.emits[1].opening is not None  # type: ignore[union-attr]
+
+
+def test_a_period_whose_batch_an_idle_tick_closed_still_ends() -> None:
+    """An idle tick closed the batch before the whistle: period_end tells its end."""
+    actions = _actions("events_metrica_1.csv")[:3]
+    log = Log(idle_timeout_s=30.0)
+    for a in actions:
+        log.feed(a, ts_ms=1_000_000)
+    assert log.state is not None
+    newest = log.state.open_offset
+    due = log.feed(Control(game_id=1, control="tick", at=5_000.0, after_offset=newest))
+    assert [b.close_reason for b in due.closed] == ["idle"]
+    (end,) = log.feed(Control(game_id=1, control="period_end", period_id=1)).emits
+    assert isinstance(end, PeriodEnd) and end.batch_index == 0 and end.last == actions[-1]
+
+
+def test_a_period_end_that_closes_a_batch_emits_no_period_end_record() -> None:
+    """A partial batch at the whistle is closed by it (close_reason period_end), and an
+    action after a full batch opens the next one: neither needs a PeriodEnd."""
+    actions = [a for a in _actions("events_metrica_1.csv") if a.period_id == 1][:13]
+    log = Log()
+    for a in actions:
+        log.feed(a)
+    (batch,) = log.feed(Control(game_id=1, control="period_end", period_id=1)).emits
+    assert isinstance(batch, Batch) and batch.close_reason == "period_end"
+    assert _ends(log) == []
+
+
+def test_a_state_waiting_for_its_period_end_survives_a_restart() -> None:
+    """The batch closed on the last action is in the table form: a worker that restarts
+    between the full close and the whistle still tells the end; a state written before
+    the field existed loads without it."""
+    actions = _actions("events_metrica_1.csv")[:10]
+    log = Log()
+    for a in actions:
+        log.feed(a)
+    assert log.state is not None and log.state.closed_on == actions[-1]
+    table = orjson.loads(orjson.dumps(state_to_dict(log.state)))
+    restored = state_from_dict(table)
+    assert restored == log.state
+    step = advance(
+        restored, Control(game_id=1, control="period_end", period_id=1),
+        offset=99, timestamp_ms=0,
+    )  # fmt: skip
+    assert [type(e) for e in step.emits] == [PeriodEnd]
+    del table["closed_on"]
+    assert state_from_dict(table).closed_on is None
 
 
 def test_match_end_closes_and_restart_reproduces_batches() -> None:

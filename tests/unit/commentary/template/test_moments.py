@@ -16,7 +16,7 @@ from pitchcast.commentary.template.moments import (
     write_moment,
 )
 from pitchcast.commentary.template.phrasebook import phrasebook
-from pitchcast.schemas.records import MinuteBucket, Score
+from pitchcast.schemas.records import MinuteBucket, PeriodEnd, Score
 from pitchcast.settings import PERSONAS
 from pitchcast.story import new_story
 from tests.support.commentary_batches import korean_batch, korean_match_info
@@ -64,6 +64,28 @@ def test_a_close_that_ends_a_period_is_followed_by_its_moment(
         return
     assert moment is not None and moment.kind == kind
     assert moment.action == batch.actions[-1] and moment.score == Score(2, 1)
+    assert moment.line_index == MOMENT_LINE_INDEX["after"]
+
+
+@pytest.mark.parametrize(
+    ("reason", "period", "kind"),
+    [("period_end", 1, "half_time"), ("period_end", 2, "second_half_end"),
+     ("match_end", 2, "full_time")],
+)  # fmt: skip
+def test_a_period_end_after_a_closed_batch_is_the_same_moment(
+    reason: str, period: int, kind: str
+) -> None:
+    """The end of a period whose batch closed full (or idle) on its last action: the
+    moment after that action, as if the end had closed the batch."""
+    batch = korean_batch()
+    last = replace(batch.actions[-1], period_id=period)
+    mark = PeriodEnd(
+        game_id=batch.game_id, batch_index=batch.batch_index,
+        close_reason=reason, last=last, score=Score(2, 1),  # type: ignore[arg-type]
+    )  # fmt: skip
+    moment = moment_after(mark)
+    assert moment is not None and moment.kind == kind
+    assert moment.action == last and moment.score == Score(2, 1)
     assert moment.line_index == MOMENT_LINE_INDEX["after"]
 
 
