@@ -8,7 +8,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from pitchcast.exceptions import PitchcastError
@@ -18,7 +18,7 @@ from pitchcast.streams.match_csv import read_match_info
 from pitchcast.streams.replay import plan_replay, replay
 from pitchcast.streams.tail import tail
 
-__all__ = ["default_data_dir", "run_demo"]
+__all__ = ["default_data_dir", "run_demo", "worker_env"]
 
 
 def default_data_dir() -> Path:
@@ -27,15 +27,22 @@ def default_data_dir() -> Path:
     return beside_package if beside_package.is_dir() else Path.cwd() / "data"
 
 
-def _start_worker(settings: Settings, log_path: Path) -> subprocess.Popen[bytes]:
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    env = {
-        **os.environ,
+def worker_env(settings: Settings, environ: Mapping[str, str]) -> dict[str, str]:
+    """The demo worker's environment: ``environ`` with the settings the demo's options
+    (``--personas``, ``--density``) and its stack may have changed on top."""
+    return {
+        **environ,
         "PITCHCAST_PERSONAS": ",".join(settings.personas),
+        "PITCHCAST_DENSITY": settings.density,
         "PITCHCAST_LLM_BACKEND": settings.llm_backend,
         "PITCHCAST_KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
         "PITCHCAST_REDIS_URL": settings.redis_url,
     }
+
+
+def _start_worker(settings: Settings, log_path: Path) -> subprocess.Popen[bytes]:
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    env = worker_env(settings, os.environ)
     with log_path.open("ab") as log:
         return subprocess.Popen(
             [sys.executable, "-m", "pitchcast.cli", "worker"],
