@@ -6,11 +6,14 @@ with its share of the lines, and the shortest gap in lines between two uses of o
 shape. Shapes are counted as ``pitchcast eval`` counts them
 (:mod:`pitchcast.quality.repetition`: each sentence of a line, names, particles and
 numbers masked); the match is played through the real batcher and commentary stage
-(:mod:`pitchcast.quality.run`). Targets (issue 10): top share <= 1.5 %, gap >= 30.
+(:mod:`pitchcast.quality.run`), at one density for the writer and the count, as
+``pitchcast eval`` runs it: the shown lines only (PITCHCAST_DENSITY, default ``story``;
+``--density every`` for a line per action). Targets (issue 10): top share <= 1.5 %,
+gap >= 30.
 
     python bench/repetition.py              # the table
     python bench/repetition.py --top 5      # and each persona's five most used shapes
-    python bench/repetition.py --modes live
+    python bench/repetition.py --modes live --density every
 """
 
 from __future__ import annotations
@@ -29,10 +32,13 @@ from pitchcast.streams.match_csv import read_match_info
 DATA = Path(__file__).resolve().parents[1] / "data"
 
 
-async def _write(played: Played, mode: str) -> MatchRun:
-    service = build_service(load_settings(llm_backend="template"))
+async def _write(played: Played, mode: str, density: str) -> MatchRun:
+    # The template's phrasing rotation counts the shown lines of its density: the writer
+    # and the count must use the same one (the count at `every` with a `story` writer
+    # counted the silent rows' sentences, 6-21% for the top shape).
+    service = build_service(load_settings(llm_backend="template", density=density))
     try:
-        return await write_match(played, service, PERSONAS, mode=mode)
+        return await write_match(played, service, PERSONAS, mode=mode, density=density)
     finally:
         await service.aclose()
 
@@ -42,7 +48,14 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=0, help="show the N most used shapes")
     parser.add_argument("--matches", type=int, nargs="+", default=[1, 3])
     parser.add_argument("--modes", nargs="+", default=["live", "batch"])
+    parser.add_argument(
+        "--density",
+        choices=["every", "story", "key"],
+        default=load_settings().density,
+        help="what is told (default: PITCHCAST_DENSITY, story)",
+    )
     args = parser.parse_args()
+    print(f"density {args.density}: the shown lines")
     infos = read_match_info(DATA / "match_info.csv")
     print(
         f"{'match':>5} {'mode':5} {'persona':8} {'lines':>6} {'shapes':>6} {'top':>4}"
@@ -51,7 +64,7 @@ def main() -> None:
     for game in args.matches:
         played = play_match(DATA / f"events_metrica_{game}.csv", infos[game])
         for mode in args.modes:
-            run = asyncio.run(_write(played, mode))
+            run = asyncio.run(_write(played, mode, args.density))
             names = match_names(run).roster
             for persona, lines in run.lines.items():
                 texts = [line.text for line in lines]

@@ -30,7 +30,7 @@ from pitchcast.streams.admin import read_range
 from pitchcast.streams.clients import faust_credentials
 from pitchcast.streams.dead_letters import DeadLetters
 from pitchcast.streams.lag import LAG_INTERVAL_S, ConsumerLag
-from pitchcast.web import install_web
+from pitchcast.web import install_web, require_web_port
 
 __all__ = ["Pitchcast", "build_writer", "create_app", "revoke_bounds", "run_worker"]
 
@@ -262,6 +262,7 @@ def run_worker(settings: Settings, *, prepare: Callable[[Pitchcast], None] | Non
     from pitchcast.logs import configure_logging, logging_config
     from pitchcast.streams.admin import ensure_topics
 
+    require_web_port(settings)
     configure_logging(settings)
     logger = logging.getLogger("pitchcast")
     logger.info("pitchcast.settings %s", " ".join(f"{k}={v}" for k, v in settings.as_env().items()))

@@ -8,17 +8,17 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from pitchcast.exceptions import PitchcastError
 from pitchcast.settings import Settings
 from pitchcast.streams.admin import ensure_topics
-from pitchcast.streams.match_csv import read_match_info
-from pitchcast.streams.replay import plan_replay, replay
+from pitchcast.streams.match_csv import first_game_id, match_info_beside, read_match_info
+from pitchcast.streams.replay import ReplayMessage, plan_replay, replay
 from pitchcast.streams.tail import tail
 
-__all__ = ["default_data_dir", "run_demo"]
+__all__ = ["default_data_dir", "demo_plan", "run_demo", "worker_env"]
 
 
 def default_data_dir() -> Path:
@@ -27,15 +27,22 @@ def default_data_dir() -> Path:
     return beside_package if beside_package.is_dir() else Path.cwd() / "data"
 
 
-def _start_worker(settings: Settings, log_path: Path) -> subprocess.Popen[bytes]:
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    env = {
-        **os.environ,
+def worker_env(settings: Settings, environ: Mapping[str, str]) -> dict[str, str]:
+    """The demo worker's environment: ``environ`` with the settings the demo's options
+    (``--personas``, ``--density``) and its stack may have changed on top."""
+    return {
+        **environ,
         "PITCHCAST_PERSONAS": ",".join(settings.personas),
+        "PITCHCAST_DENSITY": settings.density,
         "PITCHCAST_LLM_BACKEND": settings.llm_backend,
         "PITCHCAST_KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
         "PITCHCAST_REDIS_URL": settings.redis_url,
     }
+
+
+def _start_worker(settings: Settings, log_path: Path) -> subprocess.Popen[bytes]:
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    env = worker_env(settings, os.environ)
     with log_path.open("ab") as log:
         return subprocess.Popen(
             [sys.executable, "-m", "pitchcast.cli", "worker"],
@@ -56,6 +63,27 @@ def _wait_ready(worker: subprocess.Popen[bytes], log_path: Path, timeout: float 
     raise PitchcastError(f"the worker was not ready after {timeout:.0f} s; see {log_path}")
 
 
+def demo_plan(
+    events_file: Path,
+    match_info_file: Path,
+    *,
+    game_id: int | None = None,
+    only_game: int | None = None,
+) -> list[ReplayMessage]:
+    """The demo's replay: ``events_file`` with the match info of the ``match_info.csv``
+    beside it (as ``pitchcast replay`` finds it), else of ``match_info_file``; under
+    ``game_id``, else a fresh one (Redis remembers what was published, and a replay of
+    the same game id would rightly be deduplicated to nothing)."""
+    infos = read_match_info(match_info_beside(events_file) or match_info_file)
+    source_game = only_game if only_game is not None else first_game_id(events_file)
+    return plan_replay(
+        events_file,
+        match_info=infos.get(source_game) if source_game is not None else None,
+        game_id=game_id if game_id is not None else 900_000 + int(time.time()) % 100_000,
+        only_game=only_game,
+    )
+
+
 def run_demo(
     settings: Settings,
     *,
@@ -66,12 +94,18 @@ def run_demo(
     start_stack: bool = True,
     game_id: int | None = None,
     monitor: bool = False,
+    only_game: int | None = None,
 ) -> int:
     """Run the whole pipeline on one sample match; returns how many batches were shown.
 
+    ``match_info_file`` is used when no ``match_info.csv`` lies beside ``events_file``
+    (as ``pitchcast replay`` finds it); ``only_game`` picks one game of a file of several.
     With ``monitor``, the booth monitor serves the match's page while it is commented,
     and stays up after the match until Ctrl-C.
     """
+    # The plan first: a file the replay would refuse stops the demo before anything starts.
+    plan = demo_plan(events_file, match_info_file, game_id=game_id, only_game=only_game)
+    game_id = plan[0].game_id
     if start_stack:
         from pitchcast.localstack import LocalStack
 
@@ -91,15 +125,6 @@ def run_demo(
     worker = _start_worker(settings, log_path)
     try:
         _wait_ready(worker, log_path)
-        infos = read_match_info(match_info_file)
-        # A fresh game id per run: Redis remembers what was published, and a replay of
-        # the same game id would rightly be deduplicated to nothing.
-        plan = plan_replay(
-            events_file,
-            match_info=infos.get(_game_id(events_file)),
-            game_id=game_id if game_id is not None else 900_000 + int(time.time()) % 100_000,
-        )
-        game_id = plan[0].game_id
         last_batches = len(settings.personas)
         pace = "as fast as possible" if speed is None else f"{speed:g}x real time"
         echo(f"replaying {events_file.name} (game {game_id}, {len(plan)} messages, {pace})")
@@ -113,14 +138,6 @@ def run_demo(
         except subprocess.TimeoutExpired:
             worker.kill()
         echo("worker stopped; `pitchcast stack down` stops Kafka and Redis")
-
-
-def _game_id(path: Path) -> int | None:
-    from pitchcast.streams.match_csv import read_actions
-
-    for row in read_actions(path):
-        return int(row["game_id"])
-    return None
 
 
 async def _replay_and_tail(

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from pitchcast.exceptions import ConfigurationError
@@ -29,6 +29,7 @@ __all__ = [
     "Persona",
     "Settings",
     "base_backoff",
+    "describe_invalid",
     "env_text",
     "load_settings",
     "max_attempts_within",
@@ -502,6 +503,29 @@ def _mask_url_password(url: str) -> str:
     creds, _, host = rest.rpartition("@")
     user = creds.split(":", 1)[0]
     return f"{scheme}://{user}:****@{host}" if ":" in creds else url
+
+
+# Errors whose input is a typed value (a choice, a number, a flag), never a secret or a
+# URL that may carry one: the message quotes what was given.
+_QUOTABLE_ERRORS = frozenset(
+    {"literal_error", "int_parsing", "float_parsing", "bool_parsing", "greater_than_equal",
+     "greater_than", "less_than_equal", "less_than"}
+)  # fmt: skip
+
+
+def describe_invalid(exc: ValidationError) -> str:
+    """Every problem of invalid settings in one line, each named by its variable
+    (``PITCHCAST_PERSONAS: Input should be 'CASTER', 'ANALYST' or 'FRIEND' (given 'COACH')``);
+    a value is quoted only when it is a choice, a number or a flag, never a secret."""
+    problems = []
+    for error in exc.errors():
+        message = str(error["msg"]).removeprefix("Value error, ")
+        input_value = error.get("input")
+        if error["type"] in _QUOTABLE_ERRORS and isinstance(input_value, str | int | float):
+            message += f" (given {str(input_value)[:40]!r})"
+        loc = error["loc"]
+        problems.append(f"PITCHCAST_{str(loc[0]).upper()}: {message}" if loc else message)
+    return "; ".join(problems)
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -15,18 +15,43 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from prometheus_client import CollectorRegistry, ProcessCollector
 
+from pitchcast.exceptions import ConfigurationError
 from pitchcast.metrics import Metrics
 from pitchcast.settings import Settings
 
-__all__ = ["Readiness", "install_web"]
+__all__ = ["Readiness", "install_web", "require_web_port"]
 
 log = logging.getLogger("pitchcast.web")
+
+
+def require_web_port(settings: Settings) -> None:
+    """Refuse to start when the web server's address is taken: faust would stop the worker
+    with an OSError traceback in the middle of its log. SO_REUSEADDR as aiohttp binds, so
+    a port left in TIME_WAIT by a stopped worker is not taken; a listening one is."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            settings.web_host, settings.web_port, type=socket.SOCK_STREAM
+        )[0]
+    except socket.gaierror:
+        return  # a host that does not resolve: faust says so itself
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            raise ConfigurationError(
+                f"the worker's web server cannot listen on {settings.web_host}:"
+                f"{settings.web_port} ({exc.strerror}): pick another port with --web-port "
+                "or PITCHCAST_WEB_PORT"
+            ) from None
+
 
 BrokerProbe = Callable[[], Awaitable[int]]
 

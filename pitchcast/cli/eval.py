@@ -72,8 +72,10 @@ def eval_command(
     Grounding (names outside the batch, wrong scores, minutes, counts), Korean particles
     after names and numbers, repetition (sentence shapes, gaps, distinct n-grams), tone
     against the event and line length; with a server, latency and tokens per line.
-    Writes report.md, figures.json and PNG plots. Exits 1 on any grounding or particle
-    error, or when a --max-shape-share / --min-shape-gap threshold is missed.
+    Writes report.md, figures.json and PNG plots. Exits 1 on any grounding, particle or
+    wording error (an unsupported claim, a known mistake), a line out of its persona's
+    register, a key event not told, a moment told twice (below every density), or when
+    a --max-shape-share / --min-shape-gap threshold is missed.
 
     \b
     Examples:

@@ -19,9 +19,10 @@ from collections.abc import Callable, Coroutine, Iterator
 from typing import Any, TypeVar
 
 import click
+from pydantic import ValidationError
 
 from pitchcast.exceptions import PitchcastError
-from pitchcast.settings import Settings, env_text, load_settings
+from pitchcast.settings import Settings, describe_invalid, env_text, load_settings
 
 __all__ = ["PitchcastOption", "clear_errors", "option", "run_async", "settings_with"]
 
@@ -69,7 +70,9 @@ def settings_with(**overrides: object) -> Settings:
     """The settings from the environment, with the options given on top."""
     try:
         return load_settings(**{k: v for k, v in overrides.items() if v is not None})
-    except ValueError as exc:  # pydantic's ValidationError is a ValueError
+    except ValidationError as exc:
+        raise click.ClickException(f"invalid settings: {describe_invalid(exc)}") from exc
+    except ValueError as exc:
         raise click.ClickException(f"invalid settings: {exc}") from exc
 
 

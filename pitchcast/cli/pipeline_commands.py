@@ -199,12 +199,14 @@ def tail(from_beginning: bool, game_id: int | None, lines: bool) -> None:
     "events_file",
     type=click.Path(exists=True, dir_okay=False),
     default_text="data/events_metrica_1.csv",
-    help="Match CSV to replay.",
+    help="Match CSV to replay (with the match_info.csv beside it, if any).",
 )
 @option("--personas", setting="personas", help="Comma-separated personas, e.g. CASTER,FRIEND.")
 @option("--density", type=_DENSITIES, setting="density", help="What is told: every, story, key.")
 @option("--no-stack", is_flag=True, help="Use the Kafka/Redis of the settings as they are.")
 @option("--game-id", type=int, default_text="a new one per run", help="Game id to replay under.")
+@option("--only-game", type=int, default_text="the file's only game",
+        help="Play only this game of a file that holds several.")  # fmt: skip
 @option(
     "--monitor",
     "with_monitor",
@@ -219,6 +221,7 @@ def demo(
     density: str | None,
     no_stack: bool,
     game_id: int | None,
+    only_game: int | None,
     with_monitor: bool,
 ) -> None:
     """Start the stack and a worker, replay a sample match, print its commentary.
@@ -245,5 +248,6 @@ def demo(
             start_stack=not no_stack,
             game_id=game_id,
             monitor=with_monitor,
+            only_game=only_game,
         )
     click.echo(f"done: {shown} commentary messages")

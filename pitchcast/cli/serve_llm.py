@@ -60,6 +60,7 @@ def serve_llm(
     import shutil
 
     from pitchcast.cli.serving import build_vllm_command, detect_gpu_memory_gib, plan_vllm
+    from pitchcast.exceptions import ConfigurationError
 
     model = model or settings_with().llm_model
     served = served_model_name or model
@@ -70,7 +71,16 @@ def serve_llm(
     if spec is not None and not isinstance(spec, dict):
         raise click.BadParameter("a JSON object", param_hint="--speculative-config")
     with clear_errors():
-        memory = gpu_memory_gib if gpu_memory_gib is not None else detect_gpu_memory_gib()
+        try:
+            memory = gpu_memory_gib if gpu_memory_gib is not None else detect_gpu_memory_gib()
+        except ConfigurationError as error:
+            if not dry_run:
+                raise
+            # A dry run needs no GPU, only its size: say how to give it.
+            raise ConfigurationError(
+                f"{error}; for a dry run without a GPU give its memory, e.g. "
+                "--gpu-memory-gib 48 (an A40)"
+            ) from error
         plan = plan_vllm(
             memory, model, served, max_model_len, dtype=dtype, quantization=quantization
         )

@@ -15,8 +15,12 @@ __all__ = ["stack"]
 def stack() -> None:
     """Run a local Apache Kafka broker and Redis (for machines without Docker).
 
+    Ports and folder come from PITCHCAST_STACK_KAFKA_PORT, _KAFKA_CONTROLLER_PORT,
+    _REDIS_PORT and _DIR (see `pitchcast config`); on other ports than 9092 and 6379,
+    point the other commands at the stack with PITCHCAST_KAFKA_BOOTSTRAP_SERVERS and
+    PITCHCAST_REDIS_URL (`stack up` prints both addresses; `demo` finds them itself).
+
     \b
-    Ports and folder come from PITCHCAST_STACK_* (see `pitchcast config`).
     Examples:
       pitchcast stack up
       pitchcast stack up --brokers 3          a three-node KRaft cluster

@@ -127,9 +127,23 @@ def summary_lines(figures: dict[str, Any]) -> list[str]:
             f"{persona:8} lines {fig['lines']:5}  grounding errors {fig['grounding']['errors']}"
             f"  particle errors {fig['particles']['errors']}  shapes {rep['distinct_shapes']}"
             f"  top shape {rep['top_share']:.2%}  shortest gap {rep['shortest_gap_lines']} lines"
-            f"  misfits {fig['fit']['misfits']}/{fig['fit']['judged']}" + _telling_summary(fig)
+            f"  misfits {fig['fit']['misfits']}/{fig['fit']['judged']}"
+            + _telling_summary(fig)
+            + _server_summary(fig)
         )
     return out
+
+
+def _server_summary(fig: dict[str, Any]) -> str:
+    """With a server: how many lines it wrote, and why the template wrote the others (a
+    wrong URL or model name shows here, not only in the report)."""
+    server = fig.get("server")
+    if not server:
+        return ""
+    reasons = ", ".join(f"{k} {v}" for k, v in server["fallback_reasons"].items())
+    return f"  from the LLM {server['llm_lines']}/{fig['lines']}" + (
+        f" (template fallbacks: {reasons})" if reasons else ""
+    )
 
 
 def _telling_summary(fig: dict[str, Any]) -> str:

@@ -29,7 +29,13 @@ from typing import Any
 from pitchcast.exceptions import ConfigurationError
 from pitchcast.settings import Settings
 
-__all__ = ["KafkaOptions", "aiokafka_options", "faust_credentials", "kafka_ssl_context"]
+__all__ = [
+    "KafkaOptions",
+    "aiokafka_options",
+    "faust_credentials",
+    "kafka_ssl_context",
+    "start_client",
+]
 
 _SECRET_KEYS = frozenset({"sasl_plain_password"})
 
@@ -93,6 +99,20 @@ def aiokafka_options(settings: Settings) -> KafkaOptions:
             sasl_plain_password=password,
         )
     return options
+
+
+async def start_client(client: Any, settings: Settings) -> None:
+    """Start an aiokafka producer or consumer; a broker that does not answer is a
+    ConfigurationError naming the servers (a command says so in one line, no trace)."""
+    from aiokafka.errors import KafkaError
+
+    try:
+        await client.start()
+    except KafkaError as exc:
+        await client.stop()
+        raise ConfigurationError(
+            f"cannot reach Kafka at {settings.kafka_bootstrap_servers}: {exc}"
+        ) from exc
 
 
 def faust_credentials(settings: Settings) -> Any:

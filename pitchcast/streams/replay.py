@@ -19,7 +19,7 @@ from aiokafka import AIOKafkaProducer
 
 from pitchcast.schemas.records import MatchInfo
 from pitchcast.settings import Settings
-from pitchcast.streams.clients import aiokafka_options
+from pitchcast.streams.clients import aiokafka_options, start_client
 from pitchcast.streams.match_csv import MalformedCsv, read_actions
 
 __all__ = ["ReplayMessage", "interleave", "plan_replay", "replay"]
@@ -120,7 +120,7 @@ async def replay(
     producer = AIOKafkaProducer(
         **aiokafka_options(settings), acks="all", enable_idempotence=True, linger_ms=5
     )
-    await producer.start()
+    await start_client(producer, settings)
     sent = 0
     try:
         started = time.monotonic()

@@ -11,7 +11,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from pitchcast.settings import Settings
 from pitchcast.streams.admin import partition_count
-from pitchcast.streams.clients import aiokafka_options
+from pitchcast.streams.clients import aiokafka_options, start_client
 
 __all__ = ["format_commentary", "format_line", "tail"]
 
@@ -74,7 +74,7 @@ async def tail(
     that is missed.
     """
     consumer = AIOKafkaConsumer(**aiokafka_options(settings), enable_auto_commit=False)
-    await consumer.start()
+    await start_client(consumer, settings)
     shown = 0
     try:
         topic = settings.topic_lines if lines else settings.topic_commentary

@@ -179,7 +179,7 @@ def test_invalid_settings_are_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setenv("PITCHCAST_PERSONAS", "CASTER,COACH")
     result = CliRunner().invoke(main, ["config"])
     assert result.exit_code == 1
-    assert "invalid settings" in result.output and "personas" in result.output
+    assert "invalid settings: PITCHCAST_PERSONAS" in result.output and "COACH" in result.output
 
 
 def test_serve_llm_dry_run_prints_a_sized_command() -> None:

@@ -278,3 +278,34 @@ def test_friend_supports_is_neutral_by_default_and_read_from_the_environment(
 def test_friend_supports_refuses_what_cannot_be_one_team(value: str, problem: str) -> None:
     message = refused(friend_supports=value)
     assert "PITCHCAST_FRIEND_SUPPORTS" in message and problem in message
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "expected"),
+    [
+        ("PITCHCAST_PERSONAS", "CASTER,COACH", "PITCHCAST_PERSONAS: Input should be 'CASTER'"),
+        ("PITCHCAST_BATCH_SIZE", "ten", "PITCHCAST_BATCH_SIZE: Input should be a valid integer"),
+        ("PITCHCAST_LLM_STREAM", "maybe", "PITCHCAST_LLM_STREAM: Input should be a valid boolean"),
+    ],
+)
+def test_a_bad_value_is_named_by_its_variable_and_quoted(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str, expected: str
+) -> None:
+    # What the user set, as they set it: the variable and the value, not pydantic's field
+    # path (personas.1) and a link to its docs.
+    monkeypatch.setenv(variable, value)
+    result = CliRunner().invoke(main, ["config"])
+    assert result.exit_code == 1
+    assert expected in result.output
+    assert f"(given '{value.split(',')[-1]}')" in result.output
+    assert "errors.pydantic.dev" not in result.output
+
+
+def test_a_bad_secret_or_url_is_never_quoted(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PITCHCAST_REDIS_URL", "ftp://user:hunter2@redis:6379/0")
+    monkeypatch.setenv("PITCHCAST_LLM_API_KEYS", "sk-first-secret,sk-second-secret")
+    result = CliRunner().invoke(main, ["config"])
+    assert result.exit_code == 1
+    assert "PITCHCAST_LLM_API_KEYS" in result.output
+    for secret in ("hunter2", "sk-first-secret", "sk-second-secret"):
+        assert secret not in result.output

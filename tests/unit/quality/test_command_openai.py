@@ -70,3 +70,19 @@ def test_template_fallback_lines_have_no_tokens(fake_llm: FakeLLMServer, tmp_pat
     assert figures["personas"]["CASTER"]["sources"] == {"template": 24}
     assert server["llm_lines"] == 0 and server["fallback_requests"] == server["requests"]
     assert server["tokens_per_line"]["mean"] is None
+
+
+def test_an_endpoint_that_does_not_answer_is_said_on_the_terminal(tmp_path: Path) -> None:
+    """A wrong --base-url: the template writes every line and eval passes, so the
+    terminal says the LLM wrote none of them and why (before, only report.md did)."""
+    from tests.support.redis_fixtures import free_port
+
+    args = [
+        "eval", str(DATA / "events_metrica_3.csv"), "--backend", "openai",
+        "--base-url", f"http://127.0.0.1:{free_port()}/v1", "--model", TEST_MODEL,
+        "--max-actions", "12", "--personas", "CASTER", "--out", str(tmp_path), "--no-plots",
+    ]  # fmt: skip
+    result = CliRunner().invoke(main, args, catch_exceptions=False)
+    summary = next(line for line in result.output.splitlines() if line.startswith("CASTER"))
+    assert "from the LLM 0/" in summary
+    assert "template fallbacks: " in summary

@@ -128,3 +128,15 @@ def test_one_game_of_a_file_of_several_is_played_alone(tmp_path: Path) -> None:
     assert {m.game_id for m in plan_replay(path, only_game=GAME_ID, game_id=77)} == {77}
     with pytest.raises(MalformedCsv, match="no actions of game 5"):
         plan_replay(path, only_game=5)
+
+
+async def test_a_broker_that_does_not_answer_is_named_in_one_error() -> None:
+    # `pitchcast replay` with the broker down: one clear line, not aiokafka's traceback.
+    from pitchcast.exceptions import ConfigurationError
+    from pitchcast.settings import load_settings
+    from pitchcast.streams.replay import replay
+    from tests.support.redis_fixtures import free_port
+
+    servers = f"127.0.0.1:{free_port()}"
+    with pytest.raises(ConfigurationError, match=f"cannot reach Kafka at {servers}"):
+        await replay(load_settings(kafka_bootstrap_servers=servers), [[]], speed=None)

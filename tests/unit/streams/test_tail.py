@@ -21,3 +21,17 @@ def test_a_record_prints_its_shown_items_only() -> None:
     lines = format_commentary(record).splitlines()
     assert len(lines) == 3  # the header, then items 1 and 3 (absent shown: shown)
     assert lines[1].endswith("[calm] 패스.") and lines[2].endswith("[calm] 옛 기록.")
+
+
+async def test_a_broker_that_does_not_answer_is_named_in_one_error() -> None:
+    # `pitchcast tail` with the broker down: one clear line, not aiokafka's traceback.
+    import pytest
+
+    from pitchcast.exceptions import ConfigurationError
+    from pitchcast.settings import load_settings
+    from pitchcast.streams.tail import tail
+    from tests.support.redis_fixtures import free_port
+
+    servers = f"127.0.0.1:{free_port()}"
+    with pytest.raises(ConfigurationError, match=f"cannot reach Kafka at {servers}"):
+        await tail(load_settings(kafka_bootstrap_servers=servers), from_beginning=True)
