@@ -38,8 +38,9 @@ from typing import Literal
 
 from pitchcast.checks.bursts import repeats_in_burst
 from pitchcast.commentary.backends.base import ItemCallback, RowsAnswer
+from pitchcast.commentary.breaker import FailureGroup
 from pitchcast.commentary.conversation import LiveTurn, render_answer
-from pitchcast.commentary.guarded import FailureGroup, Guarded
+from pitchcast.commentary.guarded import Guarded
 from pitchcast.commentary.service import CommentaryService
 from pitchcast.schemas.records import Batch, CommentaryItem, Usage, commentary_id_for
 from pitchcast.settings import Persona
@@ -220,6 +221,7 @@ class LiveWriter:
                 return service.primary.write_rows(
                     batch, persona, turns, rows,
                     settled=settled, deadline=deadline, on_item=on_line, fork=row,
+                    failures=failures,
                 )  # fmt: skip
 
             called = await guarded.call(

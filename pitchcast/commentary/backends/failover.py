@@ -29,6 +29,7 @@ import stamina
 
 from pitchcast.commentary.backends.endpoints import Endpoint, EndpointRing
 from pitchcast.commentary.backends.timing import attempt_budget, backoff
+from pitchcast.commentary.breaker import FailureGroup
 from pitchcast.exceptions import (
     LLMCircuitOpen,
     LLMError,
@@ -75,11 +76,14 @@ class Failover:
         game_id: int,
         deadline: float,
         context: Mapping[str, Any],
+        failures: FailureGroup | None = None,
     ) -> T:
         """``attempt(endpoint, budget)`` on the match's first available endpoint, then
         again on the next one of its order after each retryable failure, while another
         attempt can still start before ``deadline`` (absolute ``loop.time()``). The
-        caller bounds the whole exchange by the deadline (``asyncio.timeout_at``)."""
+        caller bounds the whole exchange by the deadline (``asyncio.timeout_at``).
+        ``failures``: the group of requests sent with this one (a burst's forks), whose
+        failed attempts give an endpoint's breaker one verdict."""
         loop = asyncio.get_running_loop()
         settings = self.settings
         made = 0
@@ -137,7 +141,7 @@ class Failover:
                     min_attempt_s=settings.min_attempt_s,
                     last=made >= settings.retry_attempts,
                 )
-                return await self._judged(attempt, endpoint, budget, deadline, context)
+                return await self._judged(attempt, endpoint, budget, deadline, context, failures)
         raise AssertionError("stamina ended the retries without an outcome")  # pragma: no cover
 
     async def _judged(
@@ -147,6 +151,7 @@ class Failover:
         budget: float,
         deadline: float,
         context: Mapping[str, Any],
+        failures: FailureGroup | None = None,
     ) -> T:
         """One attempt on ``endpoint``; its outcome is the endpoint breaker's verdict."""
         endpoint.requests += 1
@@ -163,12 +168,12 @@ class Failover:
             raise
         except LLMError as exc:
             verdict = True
-            endpoint.failed(exc.kind)
+            endpoint.failed(exc.kind, group=failures)
             raise
         except asyncio.CancelledError:
             if asyncio.get_running_loop().time() >= deadline:
                 verdict = True  # the deadline cut this attempt: it did not answer in time
-                endpoint.failed("deadline")
+                endpoint.failed("deadline", group=failures)
             raise
         finally:
             if not verdict:

@@ -83,6 +83,7 @@ from pitchcast.commentary.backends.endpoints import (
 )
 from pitchcast.commentary.backends.failover import Failover
 from pitchcast.commentary.backends.wire import ChatWire, Completion
+from pitchcast.commentary.breaker import FailureGroup
 from pitchcast.commentary.conversation import LiveTurn, build_live_messages, fork_request
 from pitchcast.commentary.density import silent_items
 from pitchcast.commentary.parsing import AnswerParser, ParsedItem
@@ -402,6 +403,7 @@ class OpenAIBackend:
         deadline: float | None = None,
         on_item: ItemCallback | None = None,
         fork: int | None = None,
+        failures: FailureGroup | None = None,
     ) -> RowsAnswer:
         """Live mode: the lines of ``rows`` of a batch still filling, in its conversation.
 
@@ -417,7 +419,8 @@ class OpenAIBackend:
         (:func:`~pitchcast.commentary.conversation.fork_request`):
         the same messages, then a JSON schema of that one row (structured outputs), or
         an assistant turn pre-filled with the row's marker that the model continues to
-        the end of the line.
+        the end of the line. ``failures``: the burst's group; its forks' failed attempts
+        give each endpoint's breaker one failure verdict (:class:`~..breaker.FailureGroup`).
         """
         config = self.config
         if deadline is None:
@@ -454,6 +457,7 @@ class OpenAIBackend:
                     context=context,
                     extra=extra,
                     prefill=prefill,
+                    failures=failures,
                 )
         except TimeoutError as exc:
             raise LLMTimeout("no answer within the live deadline") from exc
@@ -552,6 +556,7 @@ class OpenAIBackend:
         context: dict[str, Any] | None = None,
         extra: Mapping[str, Any] | None = None,
         prefill: str = "",
+        failures: FailureGroup | None = None,
     ) -> _Answer:
         """One answer to ``messages`` for ``rows``, fed line by line to ``assembler``.
 
@@ -577,6 +582,7 @@ class OpenAIBackend:
             game_id=game_id,
             deadline=deadline,
             context=context if context is not None else {"game_id": game_id},
+            failures=failures,
         )
 
     async def _read(
