@@ -254,7 +254,7 @@ async def test_forks_of_one_burst_that_all_hang_give_the_endpoint_one_failure(
     service = CommentaryService(
         backend, TemplateBackend(), store, metrics=metrics, breaker=backend.breaker
     )
-    writer = LiveWriter(service, deadline_s=0.5, structured=True, forks=5)
+    writer = LiveWriter(service, deadline_s=0.5, structured=True, forks=5, min_attempt_s=0.1)
     written, lines = await _write_burst(writer, [1, 2, 3, 4, 5])
     assert [s for _, s, _ in lines] == ["template"] * 5
     assert written.fallback_reason in {"deadline", "LLMTimeout"}
