@@ -8,7 +8,12 @@ endpoint's breaker:
 
 * an answer (even one that then fails validation): the endpoint is up;
 * a timeout, a connection error, 408, 429, 5xx, a broken body, or the request's
-  deadline cutting the attempt: a failure of that endpoint;
+  deadline cutting the attempt before any of its answer arrived: a failure of that
+  endpoint;
+* the deadline cutting an attempt whose answer was streaming in: no verdict. The
+  endpoint is up and answering, only not within what was left (a live burst that waited
+  for its lane may have little left): counted as failures, a lane behind a slow but
+  healthy endpoint opened its breaker and sent every match to the template;
 * a permanent 4xx (:class:`~pitchcast.exceptions.LLMRequestRefused`): no verdict, not
   retried: the endpoint is up and this request is wrong;
 * cancelled from outside: no verdict (a half-open probe it held is handed back).
@@ -40,15 +45,28 @@ from pitchcast.exceptions import (
     PitchcastError,
 )
 
-__all__ = ["Failover", "RetrySettings"]
+__all__ = ["Answering", "Failover", "RetrySettings"]
 
 logger = logging.getLogger("pitchcast.llm")
 
 _RETRYABLE = (LLMUnavailable, LLMTimeout, LLMRateLimited)
 
 T = TypeVar("T")
-# One attempt: send to this endpoint within this budget (seconds).
-Attempt = Callable[[Endpoint, float], Awaitable[T]]
+
+
+class Answering:
+    """What one attempt tells its judge while it runs: whether its answer started
+    arriving (set by the attempt on its first piece of answer)."""
+
+    __slots__ = ("started",)
+
+    def __init__(self) -> None:
+        self.started = False
+
+
+# One attempt: send to this endpoint within this budget (seconds), noting in Answering
+# when the answer starts to arrive.
+Attempt = Callable[[Endpoint, float, Answering], Awaitable[T]]
 
 
 class RetrySettings(Protocol):
@@ -78,7 +96,7 @@ class Failover:
         context: Mapping[str, Any],
         failures: FailureGroup | None = None,
     ) -> T:
-        """``attempt(endpoint, budget)`` on the match's first available endpoint, then
+        """``attempt(endpoint, budget, answering)`` on the match's first available endpoint, then
         again on the next one of its order after each retryable failure, while another
         attempt can still start before ``deadline`` (absolute ``loop.time()``). The
         caller bounds the whole exchange by the deadline (``asyncio.timeout_at``).
@@ -156,8 +174,9 @@ class Failover:
         """One attempt on ``endpoint``; its outcome is the endpoint breaker's verdict."""
         endpoint.requests += 1
         verdict = False
+        answering = Answering()
         try:
-            answer = await attempt(endpoint, budget)
+            answer = await attempt(endpoint, budget, answering)
         except LLMRequestRefused as exc:
             verdict = True
             endpoint.refused()
@@ -171,8 +190,8 @@ class Failover:
             endpoint.failed(exc.kind, group=failures)
             raise
         except asyncio.CancelledError:
-            if asyncio.get_running_loop().time() >= deadline:
-                verdict = True  # the deadline cut this attempt: it did not answer in time
+            if asyncio.get_running_loop().time() >= deadline and not answering.started:
+                verdict = True  # the deadline cut this attempt before it answered at all
                 endpoint.failed("deadline", group=failures)
             raise
         finally:

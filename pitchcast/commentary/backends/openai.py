@@ -81,7 +81,7 @@ from pitchcast.commentary.backends.endpoints import (
     EndpointRing,
     pair_keys,
 )
-from pitchcast.commentary.backends.failover import Failover
+from pitchcast.commentary.backends.failover import Answering, Failover
 from pitchcast.commentary.backends.wire import ChatWire, Completion
 from pitchcast.commentary.breaker import FailureGroup
 from pitchcast.commentary.conversation import LiveTurn, build_live_messages, fork_request
@@ -569,10 +569,12 @@ class OpenAIBackend:
         payload = self._payload(messages, rows, game_id=game_id)
         payload.update(extra or {})
 
-        async def attempt(endpoint: Endpoint, budget: float) -> _Answer:
+        async def attempt(endpoint: Endpoint, budget: float, answering: Answering) -> _Answer:
             # Rows settled by an earlier, interrupted attempt stay as they went out.
             assembler.begin_attempt()
-            answer = await self._read(endpoint, payload, budget, assembler, on_item, prefill)
+            answer = await self._read(
+                endpoint, payload, budget, assembler, on_item, prefill, answering=answering
+            )
             if usage is not None:
                 usage.add(answer.usage)
             return answer
@@ -593,10 +595,13 @@ class OpenAIBackend:
         assembler: LineAssembler,
         on_item: ItemCallback | None,
         prefill: str = "",
+        *,
+        answering: Answering | None = None,
     ) -> _Answer:
         """One request's answer: its text parsed into lines as it arrives, each line
         checked by ``assembler``, the settled ones handed to ``on_item`` in row order.
-        ``prefill`` (the pre-filled start of the answer) is read before the stream."""
+        ``prefill`` (the pre-filled start of the answer) is read before the stream;
+        ``answering`` is told when the first piece of the answer arrives."""
         parser = AnswerParser()
         parsed_count = 0
 
@@ -613,6 +618,8 @@ class OpenAIBackend:
             await take(parser.feed(prefill))
         async with contextlib.aclosing(self._wire.exchange(endpoint, payload, budget)) as pieces:
             async for piece in pieces:
+                if answering is not None:
+                    answering.started = True
                 if isinstance(piece, Completion):
                     completion = piece
                 else:
