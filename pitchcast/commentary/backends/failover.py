@@ -10,10 +10,13 @@ endpoint's breaker:
 * a timeout, a connection error, 408, 429, 5xx, a broken body, or the request's
   deadline cutting the attempt before any of its answer arrived: a failure of that
   endpoint;
-* the deadline cutting an attempt whose answer was streaming in: no verdict. The
-  endpoint is up and answering, only not within what was left (a live burst that waited
-  for its lane may have little left): counted as failures, a lane behind a slow but
-  healthy endpoint opened its breaker and sent every match to the template;
+* the deadline cutting an attempt whose answer was streaming in, or one that started
+  with less than two ``min_attempt_s`` left (the dregs of a deadline, which no retry
+  could have followed): no verdict. The endpoint is up, or was not given a fair chance
+  (a live burst that waited for its lane has little of its deadline left): counted as
+  failures, lanes behind a slow but healthy endpoint opened its breaker and sent every
+  match to the template. A hung endpoint still counts: an attempt that may be
+  followed is cut by its own budget (``LLMTimeout``) before the deadline;
 * a permanent 4xx (:class:`~pitchcast.exceptions.LLMRequestRefused`): no verdict, not
   retried: the endpoint is up and this request is wrong;
 * cancelled from outside: no verdict (a half-open probe it held is handed back).
@@ -159,7 +162,11 @@ class Failover:
                     min_attempt_s=settings.min_attempt_s,
                     last=made >= settings.retry_attempts,
                 )
-                return await self._judged(attempt, endpoint, budget, deadline, context, failures)
+                # An attempt given less than this is not judged by the deadline's cut.
+                fair = deadline - loop.time() >= 2 * settings.min_attempt_s
+                return await self._judged(
+                    attempt, endpoint, budget, deadline, context, failures, fair=fair
+                )
         raise AssertionError("stamina ended the retries without an outcome")  # pragma: no cover
 
     async def _judged(
@@ -170,8 +177,11 @@ class Failover:
         deadline: float,
         context: Mapping[str, Any],
         failures: FailureGroup | None = None,
+        *,
+        fair: bool = True,
     ) -> T:
-        """One attempt on ``endpoint``; its outcome is the endpoint breaker's verdict."""
+        """One attempt on ``endpoint``; its outcome is the endpoint breaker's verdict
+        (a deadline cut only when the attempt was ``fair``: see the module doc)."""
         endpoint.requests += 1
         verdict = False
         answering = Answering()
@@ -190,7 +200,8 @@ class Failover:
             endpoint.failed(exc.kind, group=failures)
             raise
         except asyncio.CancelledError:
-            if asyncio.get_running_loop().time() >= deadline and not answering.started:
+            cut = asyncio.get_running_loop().time() >= deadline
+            if cut and fair and not answering.started:
                 verdict = True  # the deadline cut this attempt before it answered at all
                 endpoint.failed("deadline", group=failures)
             raise
