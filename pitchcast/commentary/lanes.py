@@ -240,6 +240,7 @@ class Lanes:
             structured=settings.llm_structured_output,
             forks=settings.llm_live_forks,
             min_attempt_s=settings.llm_min_attempt_s,
+            max_wait_s=settings.llm_live_max_wait_s,
         )
 
     async def run(self, desk: Desk, persona: Persona) -> None:
@@ -328,8 +329,8 @@ class Lanes:
                 async def on_item(item: CommentaryItem, source: Source) -> None:
                     await book.emit(item, None, source)
 
-                # The live deadline counts from the burst's oldest row's arrival, so a
-                # lane behind a slow LLM never holds a line longer than the deadline.
+                # With llm_live_max_wait_s, a line's wait counts from its row's arrival,
+                # so a lane behind a slow LLM never holds a line longer than that.
                 arrived = [work.arrived_at.get(row - 1) for row in rows]
                 since = min((t for t in arrived if t is not None), default=None)
                 written = await self._live.write_rows(

@@ -5,13 +5,14 @@ arrived since its previous request for a (match, persona): it never raises for a
 (only cancellation goes through) and returns one line per asked row. In order:
 
 1. while the circuit breaker is open, or with no LLM configured, the template writes
-   the rows at once; so it does when the rows waited for their lane until less than
-   ``min_attempt_s`` of their deadline is left (``overdue``);
+   the rows at once; so it does, with ``max_wait_s`` set, when the rows waited for
+   their lane until less than ``min_attempt_s`` of it is left (``overdue``);
 2. otherwise the primary backend writes them in the batch's growing conversation
    (:mod:`.conversation`), holding one of the worker's in-flight slots only while the
-   request is really in flight, within ``deadline_s`` of the oldest row's arrival at
-   the worker (``since``), so a lane behind a slow LLM never holds a line longer than
-   that; valid lines go to ``on_item`` in row order as they stream in;
+   request is really in flight, within ``deadline_s`` (and, with ``max_wait_s``, within
+   that long of the oldest row's arrival at the worker, ``since``, so a lane behind a
+   slow LLM never holds a line longer); valid lines go to ``on_item`` in row order as
+   they stream in;
 3. a row the LLM did not write validly (an invalid line, a cut answer, an error, the
    deadline) is written by the template at once, in row order: a live line is wanted
    within seconds, so there is no repair round here (batch mode keeps it).
@@ -77,12 +78,15 @@ class LiveWriter:
         structured: bool,
         forks: int = 1,
         min_attempt_s: float = 0.5,
+        max_wait_s: float | None = None,
     ) -> None:
         self.service = service
         self.deadline_s = deadline_s
         # A burst with less than this left of its deadline is not sent: the template
         # writes it at once (``overdue``), and no request is cut for a verdict.
         self.min_attempt_s = min_attempt_s
+        # The longest a row waits from its arrival (None: each request gets deadline_s).
+        self.max_wait_s = max_wait_s
         self.structured = structured
         # Requests of one burst in flight at once (1: the burst is one request of r lines).
         self.forks = forks
@@ -100,10 +104,13 @@ class LiveWriter:
     ) -> RowsWritten:
         """One line per row of ``rows`` (1-based positions of ``batch``, which holds the
         actions so far). ``settled`` are the rows written before, ``turns`` their requests.
-        ``since``: loop time the oldest row arrived (default: now); the live deadline
-        counts from it, and a burst already too close to it is written by the template."""
+        ``since``: loop time the oldest row arrived; with :attr:`max_wait_s` the burst
+        runs until ``since + max_wait_s`` at the latest, and one already too close to it
+        is written by the template."""
         loop = asyncio.get_running_loop()
-        deadline = (loop.time() if since is None else since) + self.deadline_s
+        deadline = loop.time() + self.deadline_s
+        if self.max_wait_s is not None and since is not None:
+            deadline = min(deadline, since + self.max_wait_s)
         llm = self.service.primary.name != "template"
         overdue = llm and deadline - loop.time() < self.min_attempt_s
         if self.forks > 1 and llm and not overdue:
@@ -337,7 +344,7 @@ class LiveWriter:
 
 
 # The fallback reason of a burst whose rows waited for their lane until too little of
-# the live deadline was left to ask the LLM (a lane behind a slow endpoint).
+# their longest wait was left to ask the LLM (a lane behind a slow endpoint).
 OVERDUE_REASON = "overdue"
 
 # A fork still out when every other fork of its burst is in gets as long again as the

@@ -221,12 +221,12 @@ class TimedPublisher(MemoryPublisher):
 
 
 async def test_a_lane_behind_a_slow_llm_never_holds_a_line_past_the_live_deadline() -> None:
-    """Three batches' actions arrive at once and the LLM takes 0.6 s a request, 1 s being
-    the live deadline: each batch is a burst of its own (never across a batch boundary),
-    so without a bound from the row's arrival batch 1's lines went out 1.2 s after their
-    actions and batch 2's 1.8 s after (an endpoint slower than the match held every line
-    further behind). Now a burst's deadline counts from its oldest row's arrival: batch 1
-    is cut at the deadline, batch 2 is overdue when its turn comes and the template
+    """Three batches' actions arrive at once and the LLM takes 0.6 s a request, with
+    PITCHCAST_LLM_LIVE_MAX_WAIT_S 1 s: each batch is a burst of its own (never across a
+    batch boundary), so with the deadline counted per request batch 1's lines went out
+    1.2 s after their actions and batch 2's 1.8 s after (an endpoint slower than the
+    feed held every line further behind). A burst runs until its oldest row's wait is
+    up: batch 1 is cut there, batch 2 is overdue when its turn comes and the template
     writes it at once (counted, with its reason)."""
     publisher = TimedPublisher()
     metrics = Metrics()
@@ -235,7 +235,11 @@ async def test_a_lane_behind_a_slow_llm_never_holds_a_line_past_the_live_deadlin
         primary, TemplateBackend(), RedisStore(enabled=False), metrics=metrics
     )  # type: ignore[arg-type]
     settings = load_settings(
-        llm_mode="live", llm_live_deadline_s=1.0, llm_live_forks=1, llm_min_attempt_s=0.1
+        llm_mode="live",
+        llm_live_deadline_s=1.0,
+        llm_live_max_wait_s=1.0,
+        llm_live_forks=1,
+        llm_min_attempt_s=0.1,
     )
     lanes = Lanes(settings=settings, writer=writer, publisher=publisher, metrics=metrics)
     base = korean_batch(5)
