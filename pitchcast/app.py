@@ -75,6 +75,9 @@ def create_app(settings: Settings, *, writer: Any | None = None) -> Pitchcast:
     """Build the Faust app from settings. ``writer`` replaces the commentary stage in tests."""
     metrics = Metrics()
     bounds = revoke_bounds(settings)
+    # faust creates only the data dir's last level: `pitchcast worker` run from a fresh
+    # directory stopped with FileNotFoundError on the default `.pitchcast/worker`.
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
     # faust's app, with a consumer whose commits keep up after a recovery (agents/acks/).
     app = DedupedAckApp(
         settings.app_id,

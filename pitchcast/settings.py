@@ -167,6 +167,12 @@ class Settings(BaseSettings):
     llm_mode: Literal["live", "batch"] = "live"
     # Live requests (a few lines) get this long before the template writes what is left.
     llm_live_deadline_s: float = Field(default=8.0, gt=0)
+    # Live, optional: the longest a line waits after its action reached the worker, the
+    # wait for its lane included (a lane behind a slow endpoint then catches up with the
+    # template: ``overdue``). Unset: each request gets the live deadline, however long
+    # its rows waited. Off by default: a feed replayed faster than the LLM writes (tests,
+    # catch-up after an outage) would get template lines for all but its first seconds.
+    llm_live_max_wait_s: float | None = Field(default=None, gt=0)
     # Live: a burst of r new rows is r requests sent at once (forks of one cached prompt),
     # at most this many in flight per (match, persona); 1 = one request of r lines.
     llm_live_forks: int = Field(default=5, ge=1)

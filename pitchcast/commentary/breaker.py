@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable
 from typing import Literal, Protocol, runtime_checkable
 
-__all__ = ["Breaker", "BreakerState", "CircuitBreaker"]
+__all__ = ["Breaker", "BreakerState", "CircuitBreaker", "FailureGroup"]
 
 BreakerState = Literal["closed", "open", "half_open"]
 
@@ -144,3 +144,27 @@ class CircuitBreaker:
             f"CircuitBreaker(state={self.state!r}, failures={self._failures}/"
             f"{self.failure_threshold}, reset_after_s={self.reset_after_s})"
         )
+
+
+class FailureGroup:
+    """Requests sent together (the forks of one live burst): their failures give each
+    breaker one verdict at most. r forks cut together (an endpoint stalling longer than
+    the live deadline) are one slow moment of the endpoint; counted r times they opened
+    its breaker, and so the LLM for every match of the worker, after one burst.
+
+    Both layers that record verdicts ask it: the guarded call (the service's breaker)
+    and the openai backend's retry loop (each endpoint's breaker)."""
+
+    __slots__ = ("_counted",)
+
+    def __init__(self) -> None:
+        self._counted: set[int] = set()
+
+    def first_failure(self, breaker: object) -> bool:
+        """Whether a failure of this group is the first one ``breaker`` gets (record it),
+        or one more of a moment it was already told about (give no verdict)."""
+        key = id(breaker)  # breakers live as long as the worker: identity is enough
+        if key in self._counted:
+            return False
+        self._counted.add(key)
+        return True

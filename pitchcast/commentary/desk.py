@@ -10,6 +10,7 @@ it. No Kafka or Redis here: the desk only holds what arrived and wakes who waits
 from __future__ import annotations
 
 import asyncio
+import time
 
 from pitchcast.commentary.backends.base import CommentaryResult
 from pitchcast.commentary.conversation import batch_so_far
@@ -28,6 +29,9 @@ class BatchWork:
         self.opening: BatchOpening | None = None
         self.actions: dict[int, Action] = {}
         self.appended_ms: dict[int, int] = {}
+        # Loop time each position's action reached this worker: a live line's deadline
+        # counts from it, however long the row then waited for its lane (lanes.py).
+        self.arrived_at: dict[int, float] = {}
         self.close: Batch | None = None
         self.offsets: list[int] = []  # its hand-off records, released once it is published
         self.results: dict[str, CommentaryResult | AlreadyPublished] = {}
@@ -45,6 +49,7 @@ class BatchWork:
         if record.position not in self.actions:
             self.actions[record.position] = record.action
             self.appended_ms[record.position] = record.appended_ts_ms
+            self.arrived_at[record.position] = _loop_time()
         if record.opening is not None:
             self.opening = record.opening
 
@@ -95,6 +100,14 @@ class PeriodEndWork:
         self.told.add(persona)
         if len(self.told) >= personas:
             self.done.set()
+
+
+def _loop_time() -> float:
+    """The running loop's clock (what deadlines use); monotonic time outside a loop."""
+    try:
+        return asyncio.get_running_loop().time()
+    except RuntimeError:
+        return time.monotonic()
 
 
 class Desk:

@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
 from pitchcast.commentary.backends.base import ItemCallback
-from pitchcast.commentary.breaker import Breaker
+from pitchcast.commentary.breaker import Breaker, FailureGroup
 from pitchcast.commentary.in_flight import SlotPool
 from pitchcast.commentary.validation import wording_refusals
 from pitchcast.exceptions import (
@@ -52,7 +52,7 @@ from pitchcast.exceptions import (
 from pitchcast.metrics import Metrics
 from pitchcast.schemas.records import CommentaryItem, Usage
 
-__all__ = ["FailureGroup", "Guarded", "GuardedLLM", "refused_reason", "rejected_reason"]
+__all__ = ["Guarded", "GuardedLLM", "refused_reason", "rejected_reason"]
 
 logger = logging.getLogger("pitchcast.commentary")
 
@@ -127,7 +127,8 @@ class GuardedLLM:
         logs (its ``commentary_id`` at least). ``holding_slot``: the caller holds a
         slot of :attr:`slots` already (a spare one), so none is taken here.
         ``failures``: the request's group (a burst's forks), whose failures count once
-        on the breaker. Never
+        on the breaker (the caller hands it to the backend too, whose endpoints'
+        breakers count them once as well). Never
         raises for the backend's sake: cancellation and
         :class:`~pitchcast.exceptions.DeliveryFailed` (a line the agent could not
         publish, not the LLM's failure) go through.
@@ -242,10 +243,8 @@ class GuardedLLM:
         sent together that time out together are one slow moment of the endpoint, not
         several (r forks would otherwise open the breaker for every match at once).
         False when no verdict was given (a half-open probe taken is then handed back)."""
-        if group is not None:
-            if group.counted:
-                return False
-            group.counted = True
+        if group is not None and not group.first_failure(self.breaker):
+            return False
         self._failed(context)
         return True
 
@@ -278,16 +277,6 @@ class GuardedLLM:
         if new:
             self.metrics.add("breaker_opened", new, endpoint=self.endpoint)
         return new
-
-
-class FailureGroup:
-    """Requests sent together (the forks of one live burst): their failures give the
-    breaker one verdict (:meth:`GuardedLLM.call`'s ``failures``)."""
-
-    __slots__ = ("counted",)
-
-    def __init__(self) -> None:
-        self.counted = False
 
 
 class _LineTimer:

@@ -250,6 +250,8 @@ class Lanes:
             deadline_s=settings.llm_live_deadline_s,
             structured=settings.llm_structured_output,
             forks=settings.llm_live_forks,
+            min_attempt_s=settings.llm_min_attempt_s,
+            max_wait_s=settings.llm_live_max_wait_s,
         )
 
     async def run(self, desk: Desk, persona: Persona) -> None:
@@ -376,9 +378,13 @@ class Lanes:
                 async def on_item(item: CommentaryItem, source: Source) -> None:
                     await book.emit(item, None, source)
 
+                # With llm_live_max_wait_s, a line's wait counts from its row's arrival,
+                # so a lane behind a slow LLM never holds a line longer than that.
+                arrived = [work.arrived_at.get(row - 1) for row in rows]
+                since = min((t for t in arrived if t is not None), default=None)
                 written = await self._live.write_rows(
                     work.view(known), persona, turns, rows,
-                    settled=book.settled_rows(), on_item=on_item,
+                    settled=book.settled_rows(), on_item=on_item, since=since,
                 )  # fmt: skip
                 # The line store may hold another owner's text: record sources and raw
                 # text only for the lines this request really wrote.

@@ -5,11 +5,14 @@ arrived since its previous request for a (match, persona): it never raises for a
 (only cancellation goes through) and returns one line per asked row. In order:
 
 1. while the circuit breaker is open, or with no LLM configured, the template writes
-   the rows at once;
+   the rows at once; so it does, with ``max_wait_s`` set, when the rows waited for
+   their lane until less than ``min_attempt_s`` of it is left (``overdue``);
 2. otherwise the primary backend writes them in the batch's growing conversation
    (:mod:`.conversation`), holding one of the worker's in-flight slots only while the
-   request is really in flight, within ``deadline_s``; valid lines go to ``on_item``
-   in row order as they stream in;
+   request is really in flight, within ``deadline_s`` (and, with ``max_wait_s``, within
+   that long of the oldest row's arrival at the worker, ``since``, so a lane behind a
+   slow LLM never holds a line longer); valid lines go to ``on_item`` in row order as
+   they stream in;
 3. a row the LLM did not write validly (an invalid line, a cut answer, an error, the
    deadline) is written by the template at once, in row order: a live line is wanted
    within seconds, so there is no repair round here (batch mode keeps it).
@@ -38,13 +41,14 @@ from typing import Literal
 
 from pitchcast.checks.bursts import repeats_in_burst
 from pitchcast.commentary.backends.base import ItemCallback, RowsAnswer
+from pitchcast.commentary.breaker import FailureGroup
 from pitchcast.commentary.conversation import LiveTurn, render_answer
-from pitchcast.commentary.guarded import FailureGroup, Guarded
+from pitchcast.commentary.guarded import Guarded
 from pitchcast.commentary.service import CommentaryService
 from pitchcast.schemas.records import Batch, CommentaryItem, Usage, commentary_id_for
 from pitchcast.settings import Persona
 
-__all__ = ["LineCallback", "LiveWriter", "RowsWritten"]
+__all__ = ["OVERDUE_REASON", "LineCallback", "LiveWriter", "RowsWritten"]
 
 Source = Literal["llm", "template"]
 # Called with each line, in row order, and who wrote it.
@@ -73,9 +77,16 @@ class LiveWriter:
         deadline_s: float,
         structured: bool,
         forks: int = 1,
+        min_attempt_s: float = 0.5,
+        max_wait_s: float | None = None,
     ) -> None:
         self.service = service
         self.deadline_s = deadline_s
+        # A burst with less than this left of its deadline is not sent: the template
+        # writes it at once (``overdue``), and no request is cut for a verdict.
+        self.min_attempt_s = min_attempt_s
+        # The longest a row waits from its arrival (None: each request gets deadline_s).
+        self.max_wait_s = max_wait_s
         self.structured = structured
         # Requests of one burst in flight at once (1: the burst is one request of r lines).
         self.forks = forks
@@ -89,12 +100,22 @@ class LiveWriter:
         *,
         settled: Mapping[int, CommentaryItem],
         on_item: LineCallback,
+        since: float | None = None,
     ) -> RowsWritten:
         """One line per row of ``rows`` (1-based positions of ``batch``, which holds the
-        actions so far). ``settled`` are the rows written before, ``turns`` their requests."""
-        if self.forks > 1 and self.service.primary.name != "template":
+        actions so far). ``settled`` are the rows written before, ``turns`` their requests.
+        ``since``: loop time the oldest row arrived; with :attr:`max_wait_s` the burst
+        runs until ``since + max_wait_s`` at the latest, and one already too close to it
+        is written by the template."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.deadline_s
+        if self.max_wait_s is not None and since is not None:
+            deadline = min(deadline, since + self.max_wait_s)
+        llm = self.service.primary.name != "template"
+        overdue = llm and deadline - loop.time() < self.min_attempt_s
+        if self.forks > 1 and llm and not overdue:
             return await self._write_forks(
-                batch, persona, turns, rows, settled=settled, on_item=on_item
+                batch, persona, turns, rows, settled=settled, on_item=on_item, deadline=deadline
             )
         emitted: dict[int, CommentaryItem] = {}
 
@@ -105,10 +126,9 @@ class LiveWriter:
                 await on_item(item, "llm")
 
         answer: RowsAnswer | None = None
-        reason: str | None = None
+        reason: str | None = OVERDUE_REASON if overdue else None
         service = self.service
-        if service.primary.name != "template":  # else the template, the primary, writes below
-            deadline = asyncio.get_running_loop().time() + self.deadline_s
+        if llm and not overdue:  # else the template writes below
 
             def send(on_line: ItemCallback) -> Awaitable[RowsAnswer]:
                 return service.primary.write_rows(
@@ -190,9 +210,10 @@ class LiveWriter:
         *,
         settled: Mapping[int, CommentaryItem],
         on_item: LineCallback,
+        deadline: float,
     ) -> RowsWritten:
         """The burst ``rows`` as forks: one request per row, oldest row first, under one
-        deadline. One runner sends them one after the other on the lane's own slot;
+        ``deadline`` (loop time). One runner sends them one after the other on the lane's own slot;
         up to :attr:`forks` - 1 more send the next rows on spare slots, when the worker
         has some (:mod:`.in_flight`). Lines are released in row order, each as soon as
         it and every earlier one is in (a fork that failed, or a line that repeats an
@@ -200,7 +221,6 @@ class LiveWriter:
         service = self.service
         guarded = service.guarded
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.deadline_s
         cid = commentary_id_for(batch.game_id, batch.batch_index, persona)
         pending = deque(rows)
         outcomes: dict[int, asyncio.Future[Guarded[RowsAnswer]]] = {
@@ -220,6 +240,7 @@ class LiveWriter:
                 return service.primary.write_rows(
                     batch, persona, turns, rows,
                     settled=settled, deadline=deadline, on_item=on_line, fork=row,
+                    failures=failures,
                 )  # fmt: skip
 
             called = await guarded.call(
@@ -321,6 +342,10 @@ class LiveWriter:
             fallback_reason=reason,
         )
 
+
+# The fallback reason of a burst whose rows waited for their lane until too little of
+# their longest wait was left to ask the LLM (a lane behind a slow endpoint).
+OVERDUE_REASON = "overdue"
 
 # A fork still out when every other fork of its burst is in gets as long again as the
 # burst took so far (at least this), then the template writes its row: the next burst

@@ -71,9 +71,15 @@ from urllib.parse import parse_qs
 from pitchcast.testing.answer import Answer
 from pitchcast.testing.engine import AsyncEngine
 from pitchcast.testing.fake_writer import CONTENT_FAULTS, schema_rows, write_answer
-from pitchcast.testing.faults import DEFAULT_RANDOM_FAULTS, Fault, FaultKind, error_object
+from pitchcast.testing.faults import (
+    DEFAULT_RANDOM_FAULTS,
+    FAULT_KINDS,
+    Fault,
+    FaultKind,
+    error_object,
+)
 from pitchcast.testing.mini_http import MiniHTTPServer, Request
-from pitchcast.testing.profiles import Profile, profile_named
+from pitchcast.testing.profiles import PROFILES, Profile, profile_named
 from pitchcast.testing.qwen_tokens import (
     chat_token_ids,
     count_tokens,
@@ -503,9 +509,10 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument(
         "--profile",
-        choices=("instant", "a40", "h100"),
+        choices=tuple(PROFILES),
         default="instant",
-        help="timing model: instant (no time), a40 or h100 (a 7-8B model on that GPU)",
+        help="timing model: instant (no time), or a 7-8B model on a GPU (a40, a40-awq, "
+        "a40-fp8, h100)",
     )
     parser.add_argument(
         "--time-scale", type=float, default=1.0, help="run the model this many times faster"
@@ -522,6 +529,13 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     fixed.add_argument("--tpot", type=float, default=0.0, help="seconds per output token")
     parser.add_argument("--model", default=None, help="only accept this model name")
     parser.add_argument("--fault-rate", type=float, default=0.0, help="share of faulty answers")
+    parser.add_argument(
+        "--faults",
+        type=_fault_kinds,
+        default=DEFAULT_RANDOM_FAULTS,
+        help="comma-separated fault kinds --fault-rate picks from, e.g. hang,cut_stream "
+        f"(default: {','.join(DEFAULT_RANDOM_FAULTS)}; all: {','.join(FAULT_KINDS)})",
+    )
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     if (args.ttft > 0 or args.tpot > 0) and args.profile != "instant":
@@ -550,6 +564,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         tpot_s=args.tpot,
         model=args.model,
         fault_rate=args.fault_rate,
+        random_faults=args.faults,
         seed=args.seed,
         profile=profile,
         time_scale=args.time_scale,
@@ -580,6 +595,17 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run())
+
+
+def _fault_kinds(text: str) -> tuple[FaultKind, ...]:
+    kinds = tuple(kind.strip() for kind in text.split(",") if kind.strip())
+    unknown = [kind for kind in kinds if kind not in FAULT_KINDS]
+    if not kinds or unknown:
+        raise argparse.ArgumentTypeError(
+            f"unknown fault kind {', '.join(unknown) or '(none)'}; expected some of "
+            + ",".join(FAULT_KINDS)
+        )
+    return kinds  # type: ignore[return-value]
 
 
 def _profile_line(profile: Profile) -> str:

@@ -8,9 +8,9 @@ object of an error body or event, in vLLM's shape or RunPod's.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
-__all__ = ["DEFAULT_RANDOM_FAULTS", "Fault", "FaultKind", "error_object"]
+__all__ = ["DEFAULT_RANDOM_FAULTS", "FAULT_KINDS", "Fault", "FaultKind", "error_object"]
 
 FaultKind = Literal[
     "status",  # an HTTP error status (``status``, default 500), JSON error body
@@ -33,6 +33,7 @@ FaultKind = Literal[
     "stream_error",
 ]
 
+FAULT_KINDS: tuple[str, ...] = get_args(FaultKind)
 DEFAULT_RANDOM_FAULTS: tuple[FaultKind, ...] = ("status", "rate_limit", "wrong_count", "malformed")
 
 

@@ -168,6 +168,7 @@ class ScriptedRowsBackend(TemplateBackend):
         deadline: float | None = None,
         on_item: ItemCallback | None = None,
         fork: int | None = None,
+        failures: object = None,
     ) -> RowsAnswer:
         written = tuple(rows) if fork is None else (fork,)
         self.calls.append((batch.game_id, batch.batch_index, written))

@@ -1,12 +1,14 @@
-"""``pitchcast worker`` refuses at once, in one line, what faust would stop on later."""
+"""``pitchcast worker`` refuses at once, in one line, what faust would stop on later;
+create_app: what building the worker's app needs of the machine (no broker)."""
 
 from __future__ import annotations
 
 import socket
+from pathlib import Path
 
 import pytest
 
-from pitchcast.app import run_worker
+from pitchcast.app import create_app, run_worker
 from pitchcast.exceptions import ConfigurationError
 from pitchcast.settings import load_settings
 from tests.support.redis_fixtures import free_port
@@ -22,3 +24,11 @@ def test_a_web_port_in_use_is_named_before_anything_starts() -> None:
         settings = load_settings(web_port=port, kafka_bootstrap_servers=f"127.0.0.1:{free_port()}")
         with pytest.raises(ConfigurationError, match=f"127.0.0.1:{port}.*PITCHCAST_WEB_PORT"):
             run_worker(settings)
+
+
+def test_the_data_dir_is_created_with_its_parents(tmp_path: Path) -> None:
+    """faust makes only the last level of its data dir: `pitchcast worker` from a fresh
+    directory stopped at start with FileNotFoundError on `.pitchcast/worker`."""
+    data_dir = tmp_path / "fresh" / ".pitchcast" / "worker"
+    create_app(load_settings(data_dir=data_dir, kafka_bootstrap_servers="127.0.0.1:1"))
+    assert data_dir.is_dir()

@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
+from pitchcast.commentary.breaker import FailureGroup
 from pitchcast.commentary.conversation import LiveTurn
 from pitchcast.schemas.records import Batch, CommentaryItem, Usage
 from pitchcast.settings import Persona
@@ -73,6 +74,7 @@ class CommentaryBackend(Protocol):
         deadline: float | None = None,
         on_item: ItemCallback | None = None,
         fork: int | None = None,
+        failures: FailureGroup | None = None,
     ) -> RowsAnswer:
         """The valid lines of ``rows`` (1-based positions of ``batch``, the actions so
         far) after ``turns``, ``settled`` being the rows written before; each valid line
@@ -80,7 +82,9 @@ class CommentaryBackend(Protocol):
         ``PitchcastError`` on failure; rows left out are the caller's to fill.
 
         ``fork``: one row of ``rows`` (a burst) whose line alone this request writes,
-        from a prompt that every fork of the burst shares up to its last part."""
+        from a prompt that every fork of the burst shares up to its last part.
+        ``failures``: the burst's group; a backend that keeps breakers of its own gives
+        each of them one failure verdict per group (:class:`~..breaker.FailureGroup`)."""
         ...
 
     async def aclose(self) -> None:

@@ -37,7 +37,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from pitchcast.commentary.breaker import BreakerState, CircuitBreaker
+from pitchcast.commentary.breaker import BreakerState, CircuitBreaker, FailureGroup
 from pitchcast.exceptions import ConfigurationError
 from pitchcast.settings import pair_keys  # the settings check the same pairing
 
@@ -110,9 +110,13 @@ class Endpoint:
         if self.breaker.record_success():
             logger.info("pitchcast.llm.endpoint_recovered", extra={"endpoint": self.label})
 
-    def failed(self, error_kind: str) -> None:
-        """Timeout, connection error, 5xx, 429, a broken body: counts toward the breaker."""
+    def failed(self, error_kind: str, *, group: FailureGroup | None = None) -> None:
+        """Timeout, connection error, 5xx, 429, a broken body: counts toward the breaker,
+        once per ``group`` (requests sent together: a burst's forks)."""
         self.failures += 1
+        if group is not None and not group.first_failure(self.breaker):
+            self.breaker.release()  # no verdict: free a half-open probe it may hold
+            return
         if self.breaker.record_failure():
             logger.warning(
                 "pitchcast.llm.endpoint_down",

@@ -8,7 +8,15 @@ endpoint's breaker:
 
 * an answer (even one that then fails validation): the endpoint is up;
 * a timeout, a connection error, 408, 429, 5xx, a broken body, or the request's
-  deadline cutting the attempt: a failure of that endpoint;
+  deadline cutting the attempt before any of its answer arrived: a failure of that
+  endpoint;
+* the deadline cutting an attempt whose answer was streaming in, or one that started
+  with less than two ``min_attempt_s`` left (the dregs of a deadline, which no retry
+  could have followed): no verdict. The endpoint is up, or was not given a fair chance
+  (a live burst that waited for its lane has little of its deadline left): counted as
+  failures, lanes behind a slow but healthy endpoint opened its breaker and sent every
+  match to the template. A hung endpoint still counts: an attempt that may be
+  followed is cut by its own budget (``LLMTimeout``) before the deadline;
 * a permanent 4xx (:class:`~pitchcast.exceptions.LLMRequestRefused`): no verdict, not
   retried: the endpoint is up and this request is wrong;
 * cancelled from outside: no verdict (a half-open probe it held is handed back).
@@ -29,6 +37,7 @@ import stamina
 
 from pitchcast.commentary.backends.endpoints import Endpoint, EndpointRing
 from pitchcast.commentary.backends.timing import attempt_budget, backoff
+from pitchcast.commentary.breaker import FailureGroup
 from pitchcast.exceptions import (
     LLMCircuitOpen,
     LLMError,
@@ -39,15 +48,28 @@ from pitchcast.exceptions import (
     PitchcastError,
 )
 
-__all__ = ["Failover", "RetrySettings"]
+__all__ = ["Answering", "Failover", "RetrySettings"]
 
 logger = logging.getLogger("pitchcast.llm")
 
 _RETRYABLE = (LLMUnavailable, LLMTimeout, LLMRateLimited)
 
 T = TypeVar("T")
-# One attempt: send to this endpoint within this budget (seconds).
-Attempt = Callable[[Endpoint, float], Awaitable[T]]
+
+
+class Answering:
+    """What one attempt tells its judge while it runs: whether its answer started
+    arriving (set by the attempt on its first piece of answer)."""
+
+    __slots__ = ("started",)
+
+    def __init__(self) -> None:
+        self.started = False
+
+
+# One attempt: send to this endpoint within this budget (seconds), noting in Answering
+# when the answer starts to arrive.
+Attempt = Callable[[Endpoint, float, Answering], Awaitable[T]]
 
 
 class RetrySettings(Protocol):
@@ -75,11 +97,14 @@ class Failover:
         game_id: int,
         deadline: float,
         context: Mapping[str, Any],
+        failures: FailureGroup | None = None,
     ) -> T:
-        """``attempt(endpoint, budget)`` on the match's first available endpoint, then
+        """``attempt(endpoint, budget, answering)`` on the match's first available endpoint, then
         again on the next one of its order after each retryable failure, while another
         attempt can still start before ``deadline`` (absolute ``loop.time()``). The
-        caller bounds the whole exchange by the deadline (``asyncio.timeout_at``)."""
+        caller bounds the whole exchange by the deadline (``asyncio.timeout_at``).
+        ``failures``: the group of requests sent with this one (a burst's forks), whose
+        failed attempts give an endpoint's breaker one verdict."""
         loop = asyncio.get_running_loop()
         settings = self.settings
         made = 0
@@ -137,7 +162,11 @@ class Failover:
                     min_attempt_s=settings.min_attempt_s,
                     last=made >= settings.retry_attempts,
                 )
-                return await self._judged(attempt, endpoint, budget, deadline, context)
+                # An attempt given less than this is not judged by the deadline's cut.
+                fair = deadline - loop.time() >= 2 * settings.min_attempt_s
+                return await self._judged(
+                    attempt, endpoint, budget, deadline, context, failures, fair=fair
+                )
         raise AssertionError("stamina ended the retries without an outcome")  # pragma: no cover
 
     async def _judged(
@@ -147,12 +176,17 @@ class Failover:
         budget: float,
         deadline: float,
         context: Mapping[str, Any],
+        failures: FailureGroup | None = None,
+        *,
+        fair: bool = True,
     ) -> T:
-        """One attempt on ``endpoint``; its outcome is the endpoint breaker's verdict."""
+        """One attempt on ``endpoint``; its outcome is the endpoint breaker's verdict
+        (a deadline cut only when the attempt was ``fair``: see the module doc)."""
         endpoint.requests += 1
         verdict = False
+        answering = Answering()
         try:
-            answer = await attempt(endpoint, budget)
+            answer = await attempt(endpoint, budget, answering)
         except LLMRequestRefused as exc:
             verdict = True
             endpoint.refused()
@@ -163,12 +197,13 @@ class Failover:
             raise
         except LLMError as exc:
             verdict = True
-            endpoint.failed(exc.kind)
+            endpoint.failed(exc.kind, group=failures)
             raise
         except asyncio.CancelledError:
-            if asyncio.get_running_loop().time() >= deadline:
-                verdict = True  # the deadline cut this attempt: it did not answer in time
-                endpoint.failed("deadline")
+            cut = asyncio.get_running_loop().time() >= deadline
+            if cut and fair and not answering.started:
+                verdict = True  # the deadline cut this attempt before it answered at all
+                endpoint.failed("deadline", group=failures)
             raise
         finally:
             if not verdict:

@@ -81,8 +81,9 @@ from pitchcast.commentary.backends.endpoints import (
     EndpointRing,
     pair_keys,
 )
-from pitchcast.commentary.backends.failover import Failover
+from pitchcast.commentary.backends.failover import Answering, Failover
 from pitchcast.commentary.backends.wire import ChatWire, Completion
+from pitchcast.commentary.breaker import FailureGroup
 from pitchcast.commentary.conversation import LiveTurn, build_live_messages, fork_request
 from pitchcast.commentary.density import silent_items
 from pitchcast.commentary.parsing import AnswerParser, ParsedItem
@@ -402,6 +403,7 @@ class OpenAIBackend:
         deadline: float | None = None,
         on_item: ItemCallback | None = None,
         fork: int | None = None,
+        failures: FailureGroup | None = None,
     ) -> RowsAnswer:
         """Live mode: the lines of ``rows`` of a batch still filling, in its conversation.
 
@@ -417,7 +419,8 @@ class OpenAIBackend:
         (:func:`~pitchcast.commentary.conversation.fork_request`):
         the same messages, then a JSON schema of that one row (structured outputs), or
         an assistant turn pre-filled with the row's marker that the model continues to
-        the end of the line.
+        the end of the line. ``failures``: the burst's group; its forks' failed attempts
+        give each endpoint's breaker one failure verdict (:class:`~..breaker.FailureGroup`).
         """
         config = self.config
         if deadline is None:
@@ -454,6 +457,7 @@ class OpenAIBackend:
                     context=context,
                     extra=extra,
                     prefill=prefill,
+                    failures=failures,
                 )
         except TimeoutError as exc:
             raise LLMTimeout("no answer within the live deadline") from exc
@@ -552,6 +556,7 @@ class OpenAIBackend:
         context: dict[str, Any] | None = None,
         extra: Mapping[str, Any] | None = None,
         prefill: str = "",
+        failures: FailureGroup | None = None,
     ) -> _Answer:
         """One answer to ``messages`` for ``rows``, fed line by line to ``assembler``.
 
@@ -564,10 +569,12 @@ class OpenAIBackend:
         payload = self._payload(messages, rows, game_id=game_id)
         payload.update(extra or {})
 
-        async def attempt(endpoint: Endpoint, budget: float) -> _Answer:
+        async def attempt(endpoint: Endpoint, budget: float, answering: Answering) -> _Answer:
             # Rows settled by an earlier, interrupted attempt stay as they went out.
             assembler.begin_attempt()
-            answer = await self._read(endpoint, payload, budget, assembler, on_item, prefill)
+            answer = await self._read(
+                endpoint, payload, budget, assembler, on_item, prefill, answering=answering
+            )
             if usage is not None:
                 usage.add(answer.usage)
             return answer
@@ -577,6 +584,7 @@ class OpenAIBackend:
             game_id=game_id,
             deadline=deadline,
             context=context if context is not None else {"game_id": game_id},
+            failures=failures,
         )
 
     async def _read(
@@ -587,10 +595,13 @@ class OpenAIBackend:
         assembler: LineAssembler,
         on_item: ItemCallback | None,
         prefill: str = "",
+        *,
+        answering: Answering | None = None,
     ) -> _Answer:
         """One request's answer: its text parsed into lines as it arrives, each line
         checked by ``assembler``, the settled ones handed to ``on_item`` in row order.
-        ``prefill`` (the pre-filled start of the answer) is read before the stream."""
+        ``prefill`` (the pre-filled start of the answer) is read before the stream;
+        ``answering`` is told when the first piece of the answer arrives."""
         parser = AnswerParser()
         parsed_count = 0
 
@@ -607,6 +618,8 @@ class OpenAIBackend:
             await take(parser.feed(prefill))
         async with contextlib.aclosing(self._wire.exchange(endpoint, payload, budget)) as pieces:
             async for piece in pieces:
+                if answering is not None:
+                    answering.started = True
                 if isinstance(piece, Completion):
                     completion = piece
                 else:

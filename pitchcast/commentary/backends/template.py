@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pitchcast.commentary.backends.base import CommentaryResult, ItemCallback, RowsAnswer
+from pitchcast.commentary.breaker import FailureGroup
 from pitchcast.commentary.template import write_template_commentary, write_template_rows
 from pitchcast.commentary.template.phrasebook import phrasebook
 from pitchcast.schemas.records import Batch, CommentaryItem, Usage
@@ -65,6 +66,7 @@ class TemplateBackend:
         deadline: float | None = None,
         on_item: ItemCallback | None = None,
         fork: int | None = None,
+        failures: FailureGroup | None = None,
     ) -> RowsAnswer:
         """Live mode: the lines of ``rows`` (1-based) of a batch still filling, in order
         (with ``fork``, the line of that row alone)."""

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 import pytest
 
 from pitchcast.commentary.backends.base import ItemCallback
-from pitchcast.commentary.breaker import CircuitBreaker
-from pitchcast.commentary.guarded import FailureGroup, GuardedLLM
+from pitchcast.commentary.breaker import CircuitBreaker, FailureGroup
+from pitchcast.commentary.guarded import GuardedLLM
 from pitchcast.exceptions import (
     CommentaryRejected,
     DeliveryFailed,

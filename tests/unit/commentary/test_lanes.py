@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
+from typing import Any
 
 import orjson
 
@@ -24,6 +25,7 @@ from pitchcast.schemas.records import (
 )
 from pitchcast.settings import load_settings
 from pitchcast.story import new_story
+from tests.support.agents import ScriptedRowsBackend
 from tests.support.commentary_batches import korean_batch
 
 
@@ -204,3 +206,72 @@ async def test_a_record_with_template_lines_of_an_earlier_owner_says_why() -> No
     assert not isinstance(result, AlreadyPublished)
     assert result.source == "mixed"
     assert result.fallback_reason == RESTORED_REASON
+
+
+class TimedPublisher(MemoryPublisher):
+    """Records when each line went out (loop time)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sent_at: list[float] = []
+
+    async def send_line(self, line: CommentaryLine, **kwargs: Any) -> None:
+        await super().send_line(line, **kwargs)
+        self.sent_at.append(asyncio.get_running_loop().time())
+
+
+async def test_a_lane_behind_a_slow_llm_never_holds_a_line_past_the_live_deadline() -> None:
+    """Three batches' actions arrive at once and the LLM takes 0.6 s a request, with
+    PITCHCAST_LLM_LIVE_MAX_WAIT_S 1 s: each batch is a burst of its own (never across a
+    batch boundary), so with the deadline counted per request batch 1's lines went out
+    1.2 s after their actions and batch 2's 1.8 s after (an endpoint slower than the
+    feed held every line further behind). A burst runs until its oldest row's wait is
+    up: batch 1 is cut there, batch 2 is overdue when its turn comes and the template
+    writes it at once (counted, with its reason)."""
+    publisher = TimedPublisher()
+    metrics = Metrics()
+    primary = ScriptedRowsBackend(delay_s=0.6)
+    writer = CommentaryService(
+        primary, TemplateBackend(), RedisStore(enabled=False), metrics=metrics
+    )  # type: ignore[arg-type]
+    settings = load_settings(
+        llm_mode="live",
+        llm_live_deadline_s=1.0,
+        llm_live_max_wait_s=1.0,
+        llm_live_forks=1,
+        llm_min_attempt_s=0.1,
+    )
+    lanes = Lanes(settings=settings, writer=writer, publisher=publisher, metrics=metrics)
+    base = korean_batch(5)
+    desk = Desk(base.game_id, b"7", 0)
+    desk.next_to_publish = 0
+    opening = BatchOpening(base.match_info, new_story(base.match_info))
+    works = []
+    for index in range(3):
+        batch = replace(base, batch_index=index)
+        work = desk.work(index)
+        for position, action in enumerate(batch.actions):
+            work.take_action(
+                BatchAction(
+                    game_id=batch.game_id, batch_index=index, position=position, action=action,
+                    appended_ts_ms=0, opening=opening if position == 0 else None,
+                )
+            )  # fmt: skip
+        work.take_close(batch)
+        works.append(work)
+    lane = asyncio.create_task(lanes.run(desk, "CASTER"))
+    try:
+        async with asyncio.timeout(10):
+            while len(publisher.sent) < 15:
+                await asyncio.sleep(0.01)
+    finally:
+        lane.cancel()
+    waits = [
+        at - works[line.batch_index].arrived_at[line.line_index]
+        for line, at in zip(publisher.sent, publisher.sent_at, strict=True)
+    ]
+    assert max(waits) < 1.0 + 0.2, waits
+    assert all(line.source == "llm" for line in publisher.sent[:5])
+    assert all(line.source == "template" for line in publisher.sent[5:])
+    assert metrics.get("fallbacks", reason="overdue", source="template") == 1
+    assert len(primary.bursts) == 2  # batch 2 was never sent

@@ -14,7 +14,9 @@ from pitchcast.commentary.service import CommentaryService
 from pitchcast.exceptions import LLMUnavailable
 from pitchcast.metrics import Metrics
 from pitchcast.schemas.records import CommentaryItem, Usage
+from pitchcast.testing.fake_llm import FakeLLMServer, Fault
 from tests.support.commentary_batches import korean_batch
+from tests.support.llm import MakeBackend
 
 
 class RowsLLM:
@@ -119,6 +121,7 @@ class ForkLLM(RowsLLM):
         deadline: float | None = None,
         on_item: ItemCallback | None = None,
         fork: int | None = None,
+        failures: object = None,
     ) -> RowsAnswer:
         assert fork is not None, "with forks every request is a fork"
         self.forks.append(fork)
@@ -235,3 +238,26 @@ async def test_a_fork_still_out_when_its_burst_is_in_is_cut_and_written_by_the_t
     assert written.fallback_reason == "straggler"
     assert primary.in_flight == 0 and metrics.get("llm_in_flight") == 0
     assert metrics.get("llm_requests", outcome="cancelled") == 1
+
+
+async def test_forks_of_one_burst_that_all_hang_give_the_endpoint_one_failure(
+    make_backend: MakeBackend, fake_llm: FakeLLMServer
+) -> None:
+    """The openai backend keeps a breaker per endpoint and records each attempt's verdict
+    there: a burst of five forks cut together by the live deadline (a server that stalls
+    longer than it) is one slow moment of the endpoint, not five failures in a row that
+    open its breaker for every match of the worker at once."""
+    fake_llm.script(*[Fault("hang", delay_s=3.0)] * 5)
+    backend = make_backend(breaker_failures=5, retry_attempts=1)
+    metrics = Metrics()
+    store = RedisStore(enabled=False, metrics=metrics)
+    service = CommentaryService(
+        backend, TemplateBackend(), store, metrics=metrics, breaker=backend.breaker
+    )
+    writer = LiveWriter(service, deadline_s=0.5, structured=True, forks=5, min_attempt_s=0.1)
+    written, lines = await _write_burst(writer, [1, 2, 3, 4, 5])
+    assert [s for _, s, _ in lines] == ["template"] * 5
+    assert written.fallback_reason in {"deadline", "LLMTimeout"}
+    (endpoint,) = backend.ring.endpoints
+    assert endpoint.breaker.consecutive_failures == 1
+    assert backend.breaker.state == "closed"

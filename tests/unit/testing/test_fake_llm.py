@@ -18,7 +18,15 @@ import pytest
 from pitchcast.commentary.parsing import parse_answer
 from pitchcast.commentary.prompt import LINE_CHARS, build_messages
 from pitchcast.commentary.validation import validate_items
-from pitchcast.testing.fake_llm import FakeLLMServer, count_tokens, qwen_encoding, split_tokens
+from pitchcast.testing.fake_llm import (
+    FakeLLMServer,
+    _parse_args,
+    count_tokens,
+    qwen_encoding,
+    split_tokens,
+)
+from pitchcast.testing.faults import DEFAULT_RANDOM_FAULTS
+from pitchcast.testing.profiles import PROFILES
 from pitchcast.testing.qwen_tokens import IM_END, chat_token_ids
 from tests.support.commentary_batches import korean_batch
 from tests.support.llm import TEST_MODEL
@@ -225,3 +233,15 @@ def test_a_continued_final_message_is_left_open() -> None:
     assert open_ids[-1] != IM_END
     assert open_ids[: len(chat_token_ids(closed)) - 2] == chat_token_ids(closed)[:-2]
     assert chat_token_ids(prefilled) != open_ids
+
+
+def test_cli_takes_every_profile_and_the_faults_to_inject() -> None:
+    """The README runs the server with --profile a40-awq (its table's profiles), and a
+    checker against a slow or flaky server picks the faults --fault-rate injects."""
+    for name in PROFILES:
+        assert _parse_args(["--profile", name]).profile == name
+    args = _parse_args(["--fault-rate", "0.3", "--faults", "hang, cut_stream,status"])
+    assert args.faults == ("hang", "cut_stream", "status")
+    assert _parse_args([]).faults == DEFAULT_RANDOM_FAULTS
+    with pytest.raises(SystemExit):
+        _parse_args(["--faults", "hang,stall"])

@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from pitchcast.exceptions import LLMTimeout
 from pitchcast.testing.fake_llm import FakeLLMServer, Fault
 from tests.support.commentary_batches import korean_batch
 from tests.support.llm import MakeBackend
@@ -73,3 +74,32 @@ async def test_a_streaming_answer_longer_than_the_budget_is_not_cut(
     result = await backend.write(BATCH, "CASTER")
     assert time.monotonic() - started > 1.2
     assert len(result.items) == 10 and fake_llm.request_count == 1
+
+
+@pytest.mark.parametrize(
+    ("fault", "left_s", "failures"),
+    [
+        (Fault("slow", ttft_s=0.05, tpot_s=0.2), 0.6, 0),
+        (Fault("hang", delay_s=3.0), 0.6, 1),
+        (Fault("hang", delay_s=3.0), 0.08, 0),
+    ],
+    ids=["answering", "silent", "dregs"],
+)
+async def test_the_deadline_cutting_an_answer_that_streams_in_is_no_failure(
+    make_backend: MakeBackend, fake_llm: FakeLLMServer, fault: Fault, left_s: float, failures: int
+) -> None:
+    """A live burst that waited for its lane has little of its deadline left: an endpoint
+    that is answering, only not fast enough for that, is up, and one sent the last 0.08 s
+    of a deadline (under two minimum attempts, 0.05 s here) had no fair chance: no verdict
+    on its breaker (counted, lanes behind a slow endpoint opened it for every match). One
+    that sent nothing in a fair attempt counts as failed, as ever."""
+    fake_llm.script(fault)
+    backend = make_backend(breaker_failures=1, retry_attempts=1)
+    loop = asyncio.get_running_loop()
+    with pytest.raises(LLMTimeout):
+        await backend.write_rows(
+            BATCH, "CASTER", [], [1, 2, 3], settled={}, deadline=loop.time() + left_s
+        )
+    (endpoint,) = backend.ring.endpoints
+    assert endpoint.breaker.consecutive_failures == failures
+    assert backend.breaker.state == ("open" if failures else "closed")
