@@ -8,6 +8,7 @@ worker's CPU time, and when the batch stage (the hand-off records) and the lines
 from the topics' broker timestamps.
 
     python bench/throughput.py --matches 6 --partitions 6
+    python bench/throughput.py --matches 6 --partitions 6 --workers 2   # one group, 2 processes
 """
 
 from __future__ import annotations
@@ -89,6 +90,9 @@ async def main() -> None:
     parser.add_argument("--partitions", type=int, default=6)
     parser.add_argument("--bootstrap", default="127.0.0.1:9092")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/0")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="worker processes in one consumer group"
+    )
     args = parser.parse_args()
 
     env = bench_env(args.bootstrap, args.redis, args.partitions)
@@ -111,23 +115,29 @@ async def main() -> None:
         print(f"baseline aiokafka loop : {seconds:6.2f} s  {actions / seconds:8.0f} actions/s")
 
         with tempfile.TemporaryDirectory() as tmp:
-            worker = Worker(env, Path(tmp) / "worker.log")
+            workers = [Worker(env, Path(tmp) / f"worker{n}.log") for n in range(args.workers)]
             try:
-                worker.wait_ready()
+                # The clock starts when the first worker is up; the others join its
+                # group while it works (a rebalance inside the measured run).
+                workers[0].wait_ready()
                 started = time.perf_counter()
                 started_ms = time.time() * 1000
+                for worker in workers[1:]:
+                    worker.wait_ready()
                 out = await count_until(
                     args.bootstrap, env["PITCHCAST_TOPIC_COMMENTARY"], expected, timeout=600
                 )
                 seconds = time.perf_counter() - started
-                rss = _peak_rss_mib(worker.process.pid)
-                cpu = _cpu_seconds(worker.process.pid)
+                rss = max(_peak_rss_mib(w.process.pid) for w in workers)
+                cpu = sum(_cpu_seconds(w.process.pid) for w in workers)
             finally:
-                worker.stop()
+                for worker in workers:
+                    worker.stop()
         assert len(out) >= expected, f"only {len(out)} of {expected} commentary messages"
         print(
             f"pitchcast worker       : {seconds:6.2f} s  {actions / seconds:8.0f} actions/s"
-            f"  (batches + template commentary; peak RSS {rss:.0f} MiB, CPU {cpu:.1f} s)"
+            f"  (batches + template commentary; {args.workers} worker process(es),"
+            f" peak RSS {rss:.0f} MiB, CPU {cpu:.1f} s)"
         )
         # The batch stage alone: from the start to the last hand-off record's broker
         # timestamp (LogAppendTime, this machine's clock).
