@@ -415,6 +415,10 @@ def _check_handoff(figures: Figures, handoff: Sequence[RawRecord]) -> None:
         if data.get("schema") == "pitchcast.batch_action.v1":
             ident = ("action", data["game_id"], data["batch_index"], data["position"])
             content = orjson.dumps(data["action"], option=orjson.OPT_SORT_KEYS)
+        elif data.get("schema") == "pitchcast.period_end.v1":
+            # The end of a period after its batch had closed: one per such batch.
+            ident = ("period_end", data["game_id"], data["batch_index"])
+            content = orjson.dumps([data["last"]["action_id"], data["close_reason"]])
         else:
             ident = ("close", data["game_id"], data["batch_index"])
             ids = [a["action_id"] for a in data["actions"]]

@@ -291,6 +291,26 @@ def test_hand_off_copies_are_counted_and_foreign_records_skipped() -> None:
     assert figures.handoff_copies == 1 and figures.handoff_records == 5
 
 
+def _period_end(action_id: int, reason: str = "period_end") -> dict[str, object]:
+    return {
+        "schema": "pitchcast.period_end.v1", "game_id": 1, "batch_index": 0,
+        "close_reason": reason, "last": {"action_id": action_id},
+    }  # fmt: skip
+
+
+def test_a_period_end_hand_off_record_is_checked_like_the_others() -> None:
+    """The end of a period after its batch closed: a copy is counted (the suite crashed
+    on this record before: a KeyError on "actions"), one with another content fails."""
+    run = _run()
+    records = len(run.handoff)
+    run.handoff += [_period_end(3), _period_end(3)]
+    figures = run.check()
+    assert figures.ok, figures.problems
+    assert figures.handoff_copies == 1 and figures.handoff_records == records + 2
+    run.handoff.append(_period_end(3, "match_end"))
+    _fails_naming(run, "hand-off ('period_end', 1, 0) carries 2 different contents")
+
+
 # --- dead letters --------------------------------------------------------------------------
 
 
