@@ -28,7 +28,9 @@ The final score of the match info never enters: only what the log showed so far.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from dataclasses import dataclass, replace
+from operator import itemgetter
 
 # The story's data types live with the records a batch carries them in; re-exported
 # here, the story's computation, for its callers.
@@ -65,6 +67,7 @@ __all__ = [
     "Story",
     "TeamTally",
     "advance_story",
+    "fold_story",
     "kind_key",
     "match_minute",
     "momentum",
@@ -123,8 +126,8 @@ def momentum(story: Story) -> tuple[Momentum, ...]:
     return tuple(Momentum(team_id, n, ft) for team_id, (n, ft) in totals.items())
 
 
-def _with_team(story: Story, team_id: int, **add: int) -> tuple[TeamTally, ...]:
-    teams = list(story.teams)
+def _with_team(tallies: tuple[TeamTally, ...], team_id: int, **add: int) -> tuple[TeamTally, ...]:
+    teams = list(tallies)
     for i, tally in enumerate(teams):
         if tally.team_id == team_id:
             teams[i] = replace(tally, **{k: getattr(tally, k) + v for k, v in add.items()})
@@ -147,9 +150,11 @@ def _with_player(
 
 
 def _with_kind(kinds: tuple[tuple[str, int], ...], key: str) -> tuple[tuple[str, int], ...]:
-    counts = dict(kinds)
-    counts[key] = counts.get(key, 0) + 1
-    return tuple(sorted(counts.items()))
+    """``kinds`` (sorted by key) with ``key`` counted once more, still sorted."""
+    at = bisect_left(kinds, key, key=itemgetter(0))  # no re-sort: this runs every fold
+    if at < len(kinds) and kinds[at][0] == key:
+        return (*kinds[:at], (key, kinds[at][1] + 1), *kinds[at + 1 :])
+    return (*kinds[:at], (key, 1), *kinds[at:])
 
 
 def _with_minute(story: Story, action: Action, minute: int) -> tuple[MinuteBucket, ...]:
@@ -170,98 +175,127 @@ def _with_minute(story: Story, action: Action, minute: int) -> tuple[MinuteBucke
     return tuple(kept)
 
 
-def _home_id(story: Story, action: Action) -> int:
-    if story.home_team_id is not None:
-        return story.home_team_id
+def _home_id(home_team_id: int | None, teams: tuple[TeamTally, ...], action: Action) -> int:
+    if home_team_id is not None:
+        return home_team_id
     # Without match info, the first team seen counts as home.
-    return story.teams[0].team_id if story.teams else action.team_id
+    return teams[0].team_id if teams else action.team_id
+
+
+# Folds already made, by the identity of the story and the action folded (both frozen):
+# a live lane folds a batch's actions from the batch's opening story at every burst, the
+# template again per row, so without this each action of a batch is folded ~10 times.
+# A hit needs the very objects (the entry keeps them, so an id is never reused while
+# its entry lives); the oldest half is dropped when full. The batcher folds each action
+# once (fold_story), so only refolds share the memo.
+_FOLDS: dict[tuple[int, int], tuple[Story, Action, Story]] = {}
+_FOLDS_MAX = 1024
 
 
 def advance_story(story: Story, action: Action) -> Story:
-    """The story after ``action``. Pure: the same story and action give the same result."""
+    """The story after ``action``. Pure: the same story and action give the same result
+    (folding the same objects again returns the story made the first time)."""
+    key = (id(story), id(action))
+    made = _FOLDS.get(key)
+    if made is not None and made[0] is story and made[1] is action:
+        return made[2]
+    after = fold_story(story, action)
+    if len(_FOLDS) >= _FOLDS_MAX:
+        for old in list(_FOLDS)[: _FOLDS_MAX // 2]:  # dicts keep insertion order
+            del _FOLDS[old]
+    _FOLDS[key] = (story, action, after)
+    return after
+
+
+def fold_story(story: Story, action: Action) -> Story:
+    """:func:`advance_story` without the memo: for a fold made once (the batcher's)."""
     minute = match_minute(action.period_id, action.time_seconds)
     key = player_key(action)
     name = action.player_name_ko
     ordinal = story.actions
+    # The new story's fields, built as locals and put together once at the end
+    # (dataclasses.replace per change was a third of a fold's time).
     teams = story.teams
     if all(t.team_id != action.team_id for t in teams):
         teams = (*teams, TeamTally(action.team_id))
     history = [(a, Told(shown, with_)) for a, shown, with_ in story.tail]
     told = decide_next(history, action)
-    story = replace(
-        story,
-        teams=teams,
-        kinds=_with_kind(story.kinds, kind_key(action)),
-        told=_with_kind(story.told, rotation_key(action)) if told.shown else story.told,
-        tail=(*story.tail[-(TAIL - 1) :], (action, told.shown, told.told_with)),
-        actions=ordinal + 1,
-        recent=_with_minute(story, action, minute),
-    )
-    players = story.players
+    score, goals, cards = story.score, story.goals, story.cards
+    players, last_pass = story.players, story.last_pass
     type_name, result = action.type_name, action.result_name
 
     # A shoot-out kick is no goal and no shot of the match (vocabulary.SHOOT_OUT_PERIOD).
     in_match = action.period_id != SHOOT_OUT_PERIOD
     if type_name in ("Goal", "Own Goal") and in_match:
-        home_id = _home_id(story, action)
+        home_id = _home_id(story.home_team_id, teams, action)
         acting_is_home = action.team_id == home_id
         home_scores = acting_is_home if type_name == "Goal" else not acting_is_home
-        home, away = story.score.home, story.score.away
+        home, away = score.home, score.away
         score = Score(home + 1, away) if home_scores else Score(home, away + 1)
         credited = action.team_id
         if type_name == "Own Goal":
-            others = [t.team_id for t in story.teams if t.team_id != action.team_id]
+            others = [t.team_id for t in teams if t.team_id != action.team_id]
             other = story.away_team_id if acting_is_home else story.home_team_id
             credited = other if other is not None else (others[0] if others else -1)
         goal = Goal(
             action.action_id, credited, name, key, action.period_id, minute,
             type_name == "Own Goal", score,
         )  # fmt: skip
-        story = replace(story, score=score, goals=(*story.goals, goal))
+        goals = (*goals, goal)
         if key is not None and type_name == "Goal":
             players = _with_player(players, key, name, action.team_id, goals=1)
 
     if type_name in SHOT_TYPES and in_match:
         on = 1 if result in ON_TARGET_RESULTS else 0
-        story = replace(story, teams=_with_team(story, action.team_id, shots=1, on_target=on))
+        teams = _with_team(teams, action.team_id, shots=1, on_target=on)
         if key is not None:
             players = _with_player(players, key, name, action.team_id, shots=1, on_target=on)
-        last = story.last_pass
         if (
-            last is not None
-            and last[1] == action.team_id
-            and last[0] != key
-            and ordinal - last[2] <= _KEY_PASS_REACH
+            last_pass is not None
+            and last_pass[1] == action.team_id
+            and last_pass[0] != key
+            and ordinal - last_pass[2] <= _KEY_PASS_REACH
         ):
-            players = _with_player(players, last[0], last[3], last[1], key_passes=1)
-            story = replace(story, last_pass=None)
+            players = _with_player(players, last_pass[0], last_pass[3], last_pass[1], key_passes=1)
+            last_pass = None
 
     if type_name == "Pass_Corner":
-        story = replace(story, teams=_with_team(story, action.team_id, corners=1))
+        teams = _with_team(teams, action.team_id, corners=1)
     if type_name in FOUL_TYPES:
-        story = replace(story, teams=_with_team(story, action.team_id, fouls=1))
+        teams = _with_team(teams, action.team_id, fouls=1)
         if key is not None:
             players = _with_player(players, key, name, action.team_id, fouls=1)
     if type_name == "Interception" and key is not None:
         players = _with_player(players, key, name, action.team_id, interceptions=1)
     card = CARD_RESULTS.get(result or "")
     if card is not None:
-        story = replace(
-            story,
-            cards=(
-                *story.cards,
-                Card(action.action_id, action.team_id, name, key, action.period_id, minute, card),
-            ),
+        cards = (
+            *cards,
+            Card(action.action_id, action.team_id, name, key, action.period_id, minute, card),
         )
         if key is not None:
             players = _with_player(players, key, name, action.team_id, cards=1)
 
     # Key passes: remember the team's last completed pass; the other team's touch ends it.
     if type_name in PASS_TYPES and result == "Successful" and key is not None:
-        story = replace(story, last_pass=(key, action.team_id, ordinal, name))
-    elif story.last_pass is not None and story.last_pass[1] != action.team_id:
-        story = replace(story, last_pass=None)
-    return replace(story, players=players)
+        last_pass = (key, action.team_id, ordinal, name)
+    elif last_pass is not None and last_pass[1] != action.team_id:
+        last_pass = None
+    return Story(
+        home_team_id=story.home_team_id,
+        away_team_id=story.away_team_id,
+        score=score,
+        goals=goals,
+        cards=cards,
+        teams=teams,
+        players=players,
+        recent=_with_minute(story, action, minute),
+        kinds=_with_kind(story.kinds, kind_key(action)),
+        actions=ordinal + 1,
+        last_pass=last_pass,
+        tail=(*story.tail[-(TAIL - 1) :], (action, told.shown, told.told_with)),
+        told=_with_kind(story.told, rotation_key(action)) if told.shown else story.told,
+    )
 
 
 def told_before(story: Story, action: Action) -> int:

@@ -62,7 +62,7 @@ from pitchcast.schemas.vocabulary import SHOOT_OUT_PERIOD
 from pitchcast.story import (
     Story,
     TeamTally,
-    advance_story,
+    fold_story,
     new_story,
     story_with_match_info,
 )
@@ -287,7 +287,7 @@ def _apply_action(
     _add_seen(state.seen, action.action_id)
     state.last_action_id = action.action_id
     state.period_id = max(state.period_id, action.period_id)
-    state.story = advance_story(state.story, action)
+    state.story = fold_story(state.story, action)  # once per action: no memo
     for name in (action.player_name_ko, action.team_name_ko):
         if name and name not in state.roster:
             state.roster.append(name)

@@ -188,3 +188,34 @@ def test_a_penalty_shoot_out_changes_neither_the_score_nor_the_goals_nor_the_sho
     assert after.goals == level.goals
     assert after.player("id:9:101").goals == 1
     assert [t.shots for t in after.teams] == [t.shots for t in level.teams]
+
+
+def test_folding_the_same_objects_again_returns_the_story_made_the_first_time() -> None:
+    from pitchcast import story as story_module
+
+    start = new_story(INFO)
+    action = _action(1, "Pass")
+    after = advance_story(start, action)
+    assert advance_story(start, action) is after
+    # Equal but other objects: folded anew, to an equal story (the memo is by identity).
+    twin = replace(action)
+    again = advance_story(start, twin)
+    assert again is not after and again == after
+    # Bounded: filling it drops the oldest half, and a dropped fold is made anew.
+    for n in range(story_module._FOLDS_MAX):
+        advance_story(start, _action(n + 2, "Pass"))
+    assert len(story_module._FOLDS) <= story_module._FOLDS_MAX
+    remade = advance_story(start, action)
+    assert remade is not after and remade == after
+
+
+def test_kind_counts_stay_sorted_by_key_and_count_every_fold() -> None:
+    from collections import Counter
+
+    from pitchcast.story import _with_kind
+
+    keys = ["Pass|Complete", "Aerial|Won", "Shot|On Target", "Pass|Complete", "Zz", "A", "Zz"]
+    kinds: tuple[tuple[str, int], ...] = ()
+    for key in keys * 3:
+        kinds = _with_kind(kinds, key)
+    assert kinds == tuple(sorted(Counter(keys * 3).items()))
