@@ -116,6 +116,10 @@ class Settings(BaseSettings):
     # sends are out but not all acknowledged (their state not yet written, their offsets
     # not acked). Bounds memory; a stalled broker fills it and holds the agent back.
     handoff_window: int = Field(default=256, ge=1)
+    # How often the window commits: the match states its acknowledged records decided
+    # are written to the changelog (and their offsets acked) at most this often. 0:
+    # after every produce response (a state write per record under load).
+    handoff_commit_interval_s: float = Field(default=0.1, ge=0, le=5)
     # On a rebalance, how long the batch agent's records in progress may take to finish
     # before the partitions are given up; capped so that the whole revoke stays within
     # half the session timeout (agents/acks/revoke.py).

@@ -106,7 +106,11 @@ class BatchAgent:
         # Per key with records in the window: the state decided for its newest record,
         # and how many of its records are in the window (the next record folds into it).
         self._decided: dict[bytes, tuple[MatchState, int]] = {}
-        self._window = HandoffWindow(settings.handoff_window, flush=self._flush)
+        self._window = HandoffWindow(
+            settings.handoff_window,
+            flush=self._flush,
+            interval_s=settings.handoff_commit_interval_s,
+        )
         # What a run of committed records writes (window.py): the newest state per key
         # and ledger offset per partition, each with the context of its record's event.
         self._staged_states: dict[bytes, tuple[MatchState, contextvars.Context]] = {}

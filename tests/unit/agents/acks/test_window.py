@@ -182,3 +182,53 @@ async def test_abandon_cancels_the_sends_and_commits_nothing() -> None:
 def test_a_window_holds_at_least_one_record() -> None:
     with pytest.raises(ValueError):
         HandoffWindow(limit=0)
+
+
+async def test_with_an_interval_records_acked_meanwhile_wait_for_one_run() -> None:
+    """A commit interval: the first run goes at once; records acknowledged within the
+    interval after it are committed together, as one run with one flush."""
+    log = _Log()
+    window = HandoffWindow(limit=10, flush=lambda: log.events.append(("flush", -1)), interval_s=0.2)
+    sends = _futures(3)
+    runner = asyncio.create_task(window.run())
+    window.add(log.pending(0, [sends[0]]))
+    sends[0].set_result("meta")
+    await _settle()
+    assert log.events == [("commit", 0), ("flush", -1), ("ack", 0)]
+    for n in (1, 2):
+        window.add(log.pending(n, [sends[n]]))
+        sends[n].set_result("meta")
+        await _settle()
+    assert len(log.events) == 3, "acknowledged within the interval: not committed yet"
+    await asyncio.sleep(0.25)
+    assert log.events[3:] == [
+        ("commit", 1), ("commit", 2), ("flush", -1), ("ack", 1), ("ack", 2)
+    ]  # fmt: skip
+    assert window.runs == 2
+    runner.cancel()
+
+
+async def test_settling_or_a_full_window_cuts_the_interval_short() -> None:
+    """A revoke (settled) and a full window (admit) do not wait out the interval."""
+    window, log = HandoffWindow(limit=2, interval_s=60), _Log()
+    sends = _futures(4)
+    runner = asyncio.create_task(window.run())
+    window.add(log.pending(0, [sends[0]]))
+    sends[0].set_result("meta")
+    await _settle()  # the first run: at once
+    window.add(log.pending(1, [sends[1]]))
+    sends[1].set_result("meta")
+    await asyncio.wait_for(window.settled(), 1)
+    assert ("ack", 1) in log.events
+    window.add(log.pending(2, [sends[2]]))
+    window.add(log.pending(3, [sends[3]]))
+    sends[2].set_result("meta")
+    sends[3].set_result("meta")
+    await asyncio.wait_for(window.admit(), 1)  # full: hurried, room again
+    assert ("ack", 3) in log.events and len(window) == 0
+    runner.cancel()
+
+
+def test_a_negative_interval_is_refused() -> None:
+    with pytest.raises(ValueError, match="interval"):
+        HandoffWindow(limit=1, interval_s=-1)
