@@ -32,3 +32,19 @@ def test_the_data_dir_is_created_with_its_parents(tmp_path: Path) -> None:
     data_dir = tmp_path / "fresh" / ".pitchcast" / "worker"
     create_app(load_settings(data_dir=data_dir, kafka_bootstrap_servers="127.0.0.1:1"))
     assert data_dir.is_dir()
+
+
+def test_the_worker_collects_the_young_generation_less_often() -> None:
+    import gc
+
+    from pitchcast.app import GC_THRESHOLDS, tune_collector
+
+    before = gc.get_threshold()
+    try:
+        tune_collector()
+        assert gc.get_threshold() == GC_THRESHOLDS
+        assert GC_THRESHOLDS[0] > before[0]
+        assert gc.get_freeze_count() > 0  # start-up objects are never walked again
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)
