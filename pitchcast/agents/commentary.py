@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
@@ -54,6 +55,7 @@ log = logging.getLogger("pitchcast.commentary")
 
 # A desk with nothing to do for this long is dropped (a match that ended or went away).
 _DESK_IDLE_S = 600.0
+_DEAD_LETTERED_KEPT = 1024  # offsets per partition: bounded however bad the feed
 
 
 class CommentaryAgent:
@@ -82,6 +84,9 @@ class CommentaryAgent:
         self._lanes = Lanes(settings=settings, writer=writer, publisher=publisher, metrics=metrics)
         self._desks: dict[int, Desk] = {}
         self._acks: dict[int, AckOrder] = {}  # per partition of the hand-off topic
+        # Per partition, the offsets of this assignment whose dead letter is out (the
+        # newest _DEAD_LETTERED_KEPT): a copy faust hands over again is only acked.
+        self._dead_lettered: dict[int, deque[int]] = {}
         self._stopping = False  # set once a failure stopped the worker
 
     # --- intake ----------------------------------------------------------------------
@@ -186,6 +191,13 @@ class CommentaryAgent:
         try:
             record = decode_handoff(value, max_bytes=self.settings.max_message_bytes)
         except InvalidMessage as exc:
+            sent = self._dead_lettered.setdefault(partition, deque(maxlen=_DEAD_LETTERED_KEPT))
+            if offset in sent:
+                # faust hands records over again after its seek at an assignment's start
+                # (faust-streaming#596; handoff.py): this one's dead letter is out.
+                self.metrics.add("handoff_duplicates")
+                await order.release([offset])
+                return
             await self._dead_letters.send(
                 source_topic=self.settings.topic_batches,
                 partition=partition,
@@ -195,6 +207,7 @@ class CommentaryAgent:
                 error_kind=exc.kind,
                 error_message=str(exc),
             )
+            sent.append(offset)
             await order.release([offset])
             return
         if isinstance(record, PeriodEnd):
@@ -279,6 +292,9 @@ class CommentaryAgent:
         for partition in list(self._acks):
             if partitions is None or partition in partitions:
                 del self._acks[partition]
+        for partition in list(self._dead_lettered):
+            if partitions is None or partition in partitions:
+                del self._dead_lettered[partition]
         if self._handoff_guard is not None:
             self._handoff_guard.forget(partitions)
         tasks = [t for d in dropped for t in d.tasks]

@@ -63,6 +63,28 @@ async def test_an_unreadable_record_is_dead_lettered_then_acked() -> None:
     assert len(dlq.sent) == 1 and acks == [1] and crashes == []
 
 
+async def test_a_copy_of_an_unreadable_record_is_acked_without_a_second_dead_letter() -> None:
+    """faust hands a record over again after its seek at an assignment's start
+    (faust-streaming#596): seen in the fault suite's dlq-fail, where the copy's second
+    dead letter met the refusing topic and stopped the worker a second time. The copy
+    is acked; its dead letter is out already. After a revoke it is dead-lettered again
+    (the new owner cannot know)."""
+    dlq, crashes, acks = Topic(), [], []
+    agent = _agent(dlq, crashes)
+
+    async def ack() -> None:
+        acks.append(1)
+
+    for _ in range(2):
+        await agent.submit(key=b"1", value=b"{oops", partition=0, offset=7, ack=ack)
+    assert len(dlq.sent) == 1 and acks == [1, 1] and crashes == []
+    await agent.submit(key=b"1", value=b"{oops", partition=1, offset=7, ack=ack)
+    assert len(dlq.sent) == 2, "another partition's offset 7 is another record"
+    await agent.revoke({0})
+    await agent.submit(key=b"1", value=b"{oops", partition=0, offset=7, ack=ack)
+    assert len(dlq.sent) == 3
+
+
 class HungLLM(TemplateBackend):
     """A primary whose live requests never answer (until cancelled)."""
 
