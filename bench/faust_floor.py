@@ -109,15 +109,21 @@ def serve(shape: str, bootstrap: str, app_id: str, source: str, mid: str, out: s
 
 
 async def measure(
-    shape: str, args: argparse.Namespace, source: str, records: int, actions: int
+    shape: str,
+    args: argparse.Namespace,
+    source: str,
+    actions: int,
+    per_match: list[int],
 ) -> str:
-    """One shape in its own worker: seconds for the whole log, actions/s, CPU."""
+    """One shape in its own worker: seconds for the whole log, actions/s, CPU.
+    ``per_match``: each match's records (actions and controls)."""
+    records = sum(per_match)
     prefix = f"floor-{shape}-{os.getpid()}-{int(time.time())}"
     mid, out = f"{prefix}-handoff", f"{prefix}-lines"
     await create_topics(args.bootstrap, [mid, out], args.partitions)
     last_topic = {"consume": None, "changelog": None, "handoff": mid}.get(shape, out)
     if shape == "runs":
-        records = sum(n - n % RUN for n in args.per_match)
+        records = sum(n - n % RUN for n in per_match)
     with tempfile.TemporaryDirectory() as tmp:
         log = Path(tmp) / "worker.log"
         env = {**os.environ, "FLOOR_PARTITIONS": str(args.partitions)}
@@ -140,10 +146,10 @@ async def measure(
                     # No output topic: done when the group's committed offsets reach the end.
                     seconds = await _until_committed(args, source, f"{prefix}-app", records)
                 else:
-                    records = await read_until(
+                    out = await read_until(
                         args.bootstrap, last_topic, lambda r: len(r) >= records, timeout=600
                     )
-                    seconds = (max(r.timestamp for r in records) - started_ms) / 1000
+                    seconds = (max(r.timestamp for r in out) - started_ms) / 1000
                 cpu = _cpu_seconds(process.pid) - ready_cpu
             finally:
                 process.terminate()
@@ -188,7 +194,6 @@ async def main() -> None:
     settings = load_settings(kafka_bootstrap_servers=args.bootstrap, topic_events=source)
     plans = sample_plans(args.matches, first_game_id=1000)
     records = sum(len(p) for p in plans)  # actions and control records
-    args.per_match = [len(p) for p in plans]
     actions = sum(1 for p in plans for m in p if "control" not in m.value)
     await create_topics(args.bootstrap, [source, f"{prefix}-baseline-out"], args.partitions)
     try:
@@ -199,7 +204,7 @@ async def main() -> None:
         )
         print(f"baseline aiokafka loop: {seconds:6.2f} s  {actions / seconds:8.0f} actions/s")
         for shape in args.shapes:
-            print(await measure(shape, args, source, records, actions))
+            print(await measure(shape, args, source, actions, [len(p) for p in plans]))
     finally:
         await delete_topics(args.bootstrap, prefix)
 

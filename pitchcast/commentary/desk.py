@@ -134,17 +134,20 @@ class Desk:
         if end is None:
             end = self.period_ends[mark.batch_index] = PeriodEndWork(mark)
         end.offsets.append(offset)
-        self._arrived.set()
-        self._arrived = asyncio.Event()
+        self._announce()
         return end
 
     def work(self, batch_index: int) -> BatchWork:
         work = self.works.get(batch_index)
         if work is None:
             work = self.works[batch_index] = BatchWork(self.game_id, batch_index)
-            self._arrived.set()
-            self._arrived = asyncio.Event()
+            self._announce()
         return work
+
+    def _announce(self) -> None:
+        """Wake whoever waits on :meth:`next_arrival`; later waiters get a fresh event."""
+        self._arrived.set()
+        self._arrived = asyncio.Event()
 
     async def get(self, batch_index: int, *, idle_s: float | None = None) -> BatchWork:
         """The work of ``batch_index``, once its first record arrived. With ``idle_s``,

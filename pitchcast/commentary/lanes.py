@@ -279,6 +279,12 @@ class Lanes:
         finally:
             slots.add_lane(-1)
 
+    def _book(self, desk: Desk, work: BatchWork, persona: Persona) -> LineBook:
+        return LineBook(
+            self.publisher, self.metrics, desk, work, persona,
+            batch_size=self.settings.batch_size, density=self.settings.density,
+        )  # fmt: skip
+
     async def write(
         self, desk: Desk, work: BatchWork, persona: Persona
     ) -> CommentaryResult | AlreadyPublished:
@@ -287,10 +293,7 @@ class Lanes:
         if await self.publisher.is_published(cid):
             self.metrics.add("commentary_already_published")
             return AlreadyPublished(cid)
-        book = LineBook(
-            self.publisher, self.metrics, desk, work, persona,
-            batch_size=self.settings.batch_size, density=self.settings.density,
-        )  # fmt: skip
+        book = self._book(desk, work, persona)
         await book.restore()
         if self.mode == "live" and (work.opening is not None or work.close is None):
             while work.opening is None and work.close is None:
@@ -347,10 +350,7 @@ class Lanes:
             return
         work = BatchWork(mark.game_id, mark.batch_index)
         for persona in personas or self.settings.personas:
-            book = LineBook(
-                self.publisher, self.metrics, desk, work, persona,
-                batch_size=self.settings.batch_size, density=self.settings.density,
-            )  # fmt: skip
+            book = self._book(desk, work, persona)
             await book.restore_moments()
             line = write_moment(moment, persona, mark.match_info, self.settings.friend_supports)
             await book.emit_moment(moment, line)

@@ -66,7 +66,6 @@ class HandoffWindow:
         self._changed = asyncio.Event()
         self._hurry = asyncio.Event()  # commit now: the window is full, or must settle
         self._last_run = -float("inf")  # loop time of the last run committed
-        self.runs = 0  # runs committed (tests, the benchmarks)
         self.failure: BaseException | None = None
 
     def __len__(self) -> int:
@@ -117,7 +116,6 @@ class HandoffWindow:
                 if self._flush is not None:
                     self._flush()
                 self._last_run = asyncio.get_running_loop().time()
-                self.runs += 1
                 for pending in run:
                     if pending.ack is not None:
                         await pending.ack()
