@@ -1,18 +1,24 @@
 """The cluster scenarios' feed: each fault has its own section of the match beside it.
 
-CI once failed ``cluster`` with "controller-kill: nothing was fed while the node was down":
-the match ran on its own clock and ended before the third fault began (a slow ISR rejoin
-between faults). These pin the shape that makes that impossible: the feed waits for the
-faults, and a section is fed beside each fault, started when its node is hit.
+CI once failed ``cluster`` with "controller-kill: nothing was fed while the node was
+down": the match ran on its own clock, the kill fell into an 11.7 s pause of the match,
+and the node it killed also led the match's partition, so the one send in flight was
+still waiting for the new leader when the node came back 12.4 s after the kill. These
+pin the shape that rules both out: a section of the match starts beside each fault the
+moment its node is hit, and the node stays down until the other two acknowledge a record
+(bounded), so the premise fails only when the cluster really took no writes.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from pitchcast.chaos.cluster_faults import Beside, sections
+from pitchcast.chaos import cluster_faults
+from pitchcast.chaos.check import Figures
+from pitchcast.chaos.cluster_faults import Beside, hold_until_fed, record_fed, sections
 from pitchcast.chaos.harness import Outgoing
 
 
@@ -109,3 +115,48 @@ async def test_a_slow_fault_still_has_records_fed_while_its_node_is_down() -> No
     await Beside(feed, parts[-1], speed=1.0).finish()
     assert fed_during == [len(p) for p in parts[1:-1]] == [9, 9, 9]
     assert feed.sent == 40
+
+
+async def test_a_node_is_held_down_until_a_record_sent_beside_it_is_acknowledged() -> None:
+    # The send in flight is acknowledged only after the planned down time (the failover
+    # of the partition the node led): the node stays down for it.
+    feed: Any = _Feed()
+    loop = asyncio.get_running_loop()
+    hit = time.monotonic()
+    loop.call_later(0.15, lambda: setattr(feed, "sent", 1))
+    held = await hold_until_fed(feed, 0, at=hit, planned_s=0.05)
+    assert feed.sent == 1
+    assert 0.05 < held < 0.3
+    assert time.monotonic() - hit >= 0.15
+
+
+async def test_a_node_is_not_held_once_a_record_went_through() -> None:
+    feed: Any = _Feed()
+    feed.sent = 3
+    hit = time.monotonic()
+    held = await hold_until_fed(feed, 1, at=hit, planned_s=0.05)
+    assert held < 0.05
+    assert time.monotonic() - hit >= 0.05  # the planned time is always served
+
+
+async def test_the_hold_is_bounded(monkeypatch: Any) -> None:
+    monkeypatch.setattr(cluster_faults, "HELD_FOR_A_RECORD_S", 0.1)
+    feed: Any = _Feed()
+    held = await hold_until_fed(feed, 0, at=time.monotonic(), planned_s=0.0)
+    assert 0.1 <= held < 0.5
+    assert feed.sent == 0
+
+
+def test_no_record_through_the_fault_is_a_problem() -> None:
+    figures = Figures("cluster", "ci")
+    record_fed(figures, "controller-kill", 0, 30.0, "down")
+    assert figures.problems == ["controller-kill: nothing was fed while the node was down"]
+    assert figures.extra["controller-kill: held down past its time for a record (s)"] == 30.0
+
+
+def test_records_through_the_fault_hold_the_premise() -> None:
+    figures = Figures("cluster", "ci")
+    record_fed(figures, "broker-pause", 4, 2.34, "paused")
+    assert figures.problems == []
+    assert figures.extra["broker-pause: records fed while the node was paused"] == 4
+    assert figures.extra["broker-pause: held paused past its time for a record (s)"] == 2.3
