@@ -19,6 +19,7 @@ from pitchcast.agents.acks.offsets import (
     consumer_not_gaps,
     consumer_read_offset,
 )
+from pitchcast.agents.acks.recovery import WATCH_INTERVAL_S, RecoveryWatch, watch_recovery
 from pitchcast.agents.acks.revoke import RevokeSteps, revoke_bounds
 from pitchcast.agents.batching import BatchAgent
 from pitchcast.agents.commentary import CommentaryAgent
@@ -206,6 +207,18 @@ def create_app(settings: Settings, *, writer: Any | None = None) -> Pitchcast:
         )
 
     app.timer(interval=HANDOFF_SWEEP_S, name="pitchcast.handoff_sweep")(sweep_handoff)
+
+    # faust can lose a changelog partition's records as an assignment starts and then
+    # wait for them forever: agents/acks/recovery.py reads such a partition again.
+    recovery_watch = RecoveryWatch(metrics=metrics)
+
+    async def check_recovery() -> None:
+        try:
+            await watch_recovery(app, recovery_watch)
+        except Exception as exc:  # a rebalance mid-look: the next look starts over
+            log.warning("pitchcast.recovery_watch.failed", extra={"error_kind": type(exc).__name__})
+
+    app.timer(interval=WATCH_INTERVAL_S, name="pitchcast.recovery_watch")(check_recovery)
 
     ticker = IdleTicker(
         read_states=lambda: batch_agent.owned_states(owned_events_partitions()),

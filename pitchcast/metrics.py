@@ -118,6 +118,7 @@ FAMILIES: tuple[Family, ...] = (
     _c("handoff_duplicates", "Hand-off records already done here (published, or dead-lettered)"),
     _c("handoff_mismatches", "Closed batches whose actions differ from those handed off"),
     _c("desks_revoked", "Matches whose commentary work a rebalance cancelled"),
+    _c("recovery_reseeks", "Changelog partitions read again: consumed, never replayed"),
     _c("revoke_steps_cut", "Revoke steps cut at their bound (agents/acks/revoke.py)", "step"),
     # --- the LLM stage (commentary service) ---
     _c("llm_requests", "Calls of the primary backend, by outcome", "endpoint outcome"),

@@ -122,8 +122,8 @@ async def _on_cluster(
     one after the other, each with its own section of the match fed beside it and each
     once the previous one's node is back in every ISR, then the rest of the match; every
     node is up again before the final check. The feed waits for the faults, not the
-    faults for the feed: on a free-running clock a slow ISR rejoin once let the match end
-    before the last fault began."""
+    faults for the feed: on the match's own clock, a kill that fell into a pause of the
+    match once had nothing fed while its node was down."""
     cluster = PrivateCluster(setup.workdir / f"private-cluster-{name}")
     match = match_slice(1, per_period=setup.size(120, None))
     try:

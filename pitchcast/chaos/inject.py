@@ -18,6 +18,10 @@ one of these. The agents themselves run unchanged.
 * ``skip:PARTITION:FIRST:COUNT``: the batch agent is never handed ``COUNT`` records of
   the events topic from offset ``FIRST`` of ``PARTITION``, and faust's consumer never
   sees them acked (faust's recovery race, as seen after restarts).
+* ``changelog-drop``: in the first table recovery that has changelog records to replay,
+  right after faust seeks its changelog partitions, one of them that needs records is
+  moved to the end of its log: its records are consumed and never replayed, the state
+  faust's lost fetch left behind (:mod:`pitchcast.agents.acks.recovery`).
 """
 
 from __future__ import annotations
@@ -172,6 +176,33 @@ def _skip(pitchcast: Pitchcast, partition: int, first: int, count: int) -> None:
     agent.process = maybe_process  # type: ignore[method-assign]
 
 
+def _drop_changelog(pitchcast: Pitchcast) -> None:
+    app: Any = pitchcast.app
+    recovery = app.tables.recovery
+    seek = recovery._seek_offsets  # faust-streaming 0.15.3: Recovery._seek_offsets
+    dropped = False
+
+    async def seek_then_drop(consumer: Any, tps: Any, offsets: Any, title: str) -> None:
+        nonlocal dropped
+        await seek(consumer, tps, offsets, title)
+        if dropped or title != "active":
+            return
+        highwaters = recovery.active_highwaters
+        needing = sorted(tp for tp in tps if highwaters.get(tp, -1) > offsets.get(tp, -1))
+        if not needing:
+            return
+        tp = needing[0]
+        end = highwaters[tp] + 1
+        await consumer.seek_wait({tp: end})
+        dropped = True
+        log.warning(
+            "pitchcast.chaos.changelog_dropped",
+            extra={"partition": tp.partition, "offset": end, "replayed": offsets.get(tp, -1)},
+        )
+
+    recovery._seek_offsets = seek_then_drop
+
+
 def apply(pitchcast: Pitchcast, injections: list[str]) -> None:
     """Wrap the app's transport as ``injections`` say (see the module docstring)."""
     batch_agent = pitchcast.batch_agent
@@ -192,6 +223,8 @@ def apply(pitchcast: Pitchcast, injections: list[str]) -> None:
             publisher.commentary_topic = KillAfterPublish(publisher.commentary_topic, int(parts[0]))
         elif name == "skip":
             _skip(pitchcast, int(parts[0]), int(parts[1]), int(parts[2]))
+        elif name == "changelog-drop":
+            _drop_changelog(pitchcast)
         else:
             raise ValueError(f"unknown injection {injection!r}")
         log.warning("pitchcast.chaos.injected", extra={"injection": injection})

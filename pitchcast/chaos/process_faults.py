@@ -1,6 +1,7 @@
 """Fault scenarios around the worker's processes and services: SIGKILLs, a rebalance with
 LLM calls in flight, the broker or Redis stopped, a kill between the LLM's answer and
-publication, exactly_once under SIGKILL, and an idle match.
+publication, exactly_once under SIGKILL, an idle match, and faust's lost changelog fetch
+(planted) in a table recovery.
 
 Sizes are in each function (``setup.size(ci, full)``).
 """
@@ -31,6 +32,7 @@ from pitchcast.settings import load_settings
 
 __all__ = [
     "broker",
+    "changelog_stall",
     "exactly_once",
     "idle",
     "kill_before_publish",
@@ -38,6 +40,7 @@ __all__ = [
     "rebalance",
     "redis",
     "sigkill",
+    "stall_missed",
 ]
 
 
@@ -157,6 +160,48 @@ async def rebalance(setup: Setup) -> Figures:
     if any(seconds < 0 or seconds > bound for seconds, _ in seen):
         figures.problems.append(f"a revoke took longer than {bound:g} s (or did not say)")
     return figures
+
+
+async def changelog_stall(setup: Setup) -> Figures:
+    """faust's lost changelog fetch, planted: a second worker joins mid-match, and in the
+    first worker's table recovery that follows, one changelog partition's records are
+    consumed without being replayed (injection ``changelog-drop``). Without the recovery
+    watch (``agents/acks/recovery.py``) that recovery waits forever and the first
+    worker's matches stop; with it, the partition is read again and nothing is lost."""
+    per_period = setup.size(25, 200)
+    first = match_slice(1, per_period=per_period, game_id=game_on(0, 2, 100))
+    second = match_slice(3, per_period=per_period, game_id=game_on(1, 2, 100))
+    async with setup.run("changelog-stall", partitions=2, llm=fake_llm()) as run:
+        await run.start_worker(inject=["changelog-drop"])
+
+        async def join() -> None:
+            run.background(run.start_worker())
+
+        messages = merge(first, second)
+        speed = max(first.duration_s, second.duration_s) / (len(first.action_ids) / 2.5)
+        await run.feed.play(messages, speed=speed, hooks={len(messages) * 3 // 10: join})
+        count_messages(run, first, second)
+        figures = await run.finish(run.expected([first, second]), timeout_s=setup.size(180, 400))
+    logs = (run.dir / "worker0.log").read_text(errors="replace")
+    figures.problems += stall_missed(figures, logs)
+    return figures
+
+
+def stall_missed(figures: Figures, log: str) -> list[str]:
+    """The changelog-stall premise, from the first worker's log: the drop was planted in
+    a recovery, and the watch read the partition again. Empty when both happened."""
+    drops, reseeks = log.count(_DROPPED), log.count(_RESEEK)
+    figures.extra["changelog drops planted / partitions read again"] = f"{drops} / {reseeks}"
+    problems = []
+    if not drops:
+        problems.append("no changelog drop was planted: no recovery had records to replay")
+    elif not reseeks:
+        problems.append("the recovery watch never read the dropped changelog partition again")
+    return problems
+
+
+_DROPPED = "pitchcast.chaos.changelog_dropped"
+_RESEEK = "pitchcast.recovery.reseek"
 
 
 def _session(run: Run) -> dict[str, float]:

@@ -20,6 +20,7 @@ __all__ = ["MODES", "SCENARIOS", "Setup"]
 SCENARIOS: dict[str, Callable[[Setup], Awaitable[Figures]]] = {
     "sigkill": process_faults.sigkill,
     "rebalance": process_faults.rebalance,
+    "changelog-stall": process_faults.changelog_stall,
     "broker-stop": process_faults.broker,
     "redis": process_faults.redis,
     "kill-before-publish": process_faults.kill_before_publish,

@@ -15,8 +15,8 @@ __all__ = ["SCENARIO_NAMES", "chaos"]
 # The names of pitchcast.chaos.scenarios.SCENARIOS, written out so that `--help` does not
 # import the suite (0.7 s); a test keeps the two lists equal.
 SCENARIO_NAMES = (
-    "sigkill", "rebalance", "broker-stop", "redis", "kill-before-publish", "llm-faults",
-    "malformed", "lost-ack", "dlq-fail", "skip", "idle", "exactly-once",
+    "sigkill", "rebalance", "changelog-stall", "broker-stop", "redis", "kill-before-publish",
+    "llm-faults", "malformed", "lost-ack", "dlq-fail", "skip", "idle", "exactly-once",
     "leader-kill", "broker-pause", "controller-kill", "cluster",
 )  # fmt: skip
 
@@ -45,8 +45,8 @@ def chaos(
 
     \b
     SCENARIOS: all, or some of
-      sigkill, rebalance, broker-stop, redis, kill-before-publish, llm-faults,
-      malformed, lost-ack, dlq-fail, skip, idle, exactly-once,
+      sigkill, rebalance, changelog-stall, broker-stop, redis, kill-before-publish,
+      llm-faults, malformed, lost-ack, dlq-fail, skip, idle, exactly-once,
       leader-kill, broker-pause, controller-kill (a three-broker cluster each),
       cluster (the three in one match)
 

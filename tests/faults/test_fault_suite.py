@@ -24,6 +24,7 @@ pytestmark = pytest.mark.integration
 CI_RUNS = [
     ("sigkill", "live"),
     ("rebalance", "live"),
+    ("changelog-stall", "live"),
     ("broker-stop", "live"),
     ("redis", "live"),
     ("kill-before-publish", "live"),
