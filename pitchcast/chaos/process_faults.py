@@ -15,7 +15,8 @@ from collections import Counter
 import orjson
 
 from pitchcast.chaos.check import Figures
-from pitchcast.chaos.run import Run, match_slice
+from pitchcast.chaos.harness import Outgoing
+from pitchcast.chaos.run import MatchSlice, Run, match_slice
 from pitchcast.chaos.services import PrivateKafka, SlowProxy
 from pitchcast.chaos.setup import (
     Setup,
@@ -108,11 +109,21 @@ async def exactly_once(setup: Setup) -> Figures:
 # --- rebalance with a slow LLM -----------------------------------------------------------
 
 
-async def rebalance(setup: Setup) -> Figures:
-    """A second worker joins mid-match and leaves later, LLM calls in flight meanwhile."""
+def _two_matches(
+    setup: Setup,
+) -> tuple[MatchSlice, MatchSlice, list[tuple[float, Outgoing]], float]:
+    """Two sample matches on the two partitions, merged, and the speed that feeds each
+    at 2.5 actions/s (``rebalance``, ``changelog-stall``)."""
     per_period = setup.size(25, 200)
     first = match_slice(1, per_period=per_period, game_id=game_on(0, 2, 100))
     second = match_slice(3, per_period=per_period, game_id=game_on(1, 2, 100))
+    speed = max(first.duration_s, second.duration_s) / (len(first.action_ids) / 2.5)
+    return first, second, merge(first, second), speed
+
+
+async def rebalance(setup: Setup) -> Figures:
+    """A second worker joins mid-match and leaves later, LLM calls in flight meanwhile."""
+    first, second, messages, speed = _two_matches(setup)
     # A paced LLM (time to first token of an A40) that keeps up with 2.5 actions/s per
     # match: every lane has a request in flight most of the time.
     tpot = 0.01
@@ -122,7 +133,6 @@ async def rebalance(setup: Setup) -> Figures:
         llm=fake_llm(ttft_s=0.22, tpot_s=tpot),
     ) as run:
         await run.start_worker()
-        messages = merge(first, second)
         joined = asyncio.Event()
 
         async def join() -> None:
@@ -143,7 +153,6 @@ async def rebalance(setup: Setup) -> Figures:
             run.background(leaving())
 
         n = len(messages)
-        speed = max(first.duration_s, second.duration_s) / (len(first.action_ids) / 2.5)
         await run.feed.play(messages, speed=speed, hooks={n * 3 // 10: join, n * 7 // 10: leave})
         count_messages(run, first, second)
         figures = await run.finish(run.expected([first, second]), timeout_s=setup.size(240, 600))
@@ -168,17 +177,13 @@ async def changelog_stall(setup: Setup) -> Figures:
     consumed without being replayed (injection ``changelog-drop``). Without the recovery
     watch (``agents/acks/recovery.py``) that recovery waits forever and the first
     worker's matches stop; with it, the partition is read again and nothing is lost."""
-    per_period = setup.size(25, 200)
-    first = match_slice(1, per_period=per_period, game_id=game_on(0, 2, 100))
-    second = match_slice(3, per_period=per_period, game_id=game_on(1, 2, 100))
+    first, second, messages, speed = _two_matches(setup)
     async with setup.run("changelog-stall", partitions=2, llm=fake_llm()) as run:
         await run.start_worker(inject=["changelog-drop"])
 
         async def join() -> None:
             run.background(run.start_worker())
 
-        messages = merge(first, second)
-        speed = max(first.duration_s, second.duration_s) / (len(first.action_ids) / 2.5)
         await run.feed.play(messages, speed=speed, hooks={len(messages) * 3 // 10: join})
         count_messages(run, first, second)
         figures = await run.finish(run.expected([first, second]), timeout_s=setup.size(180, 400))

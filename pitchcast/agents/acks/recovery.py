@@ -137,8 +137,9 @@ async def watch_recovery(app: Any, watch: RecoveryWatch) -> int:
     stalled = watch.stalled(views, queue_empty=app.tables.changelog_queue.empty(), stall_s=stall_s)
     if not stalled:
         return 0
+    by_tp = {view.tp: view for view in views}
     for tp, offset in stalled.items():
-        view = next(v for v in views if v.tp == tp)
+        view = by_tp[tp]
         log.warning(
             "pitchcast.recovery.reseek: changelog %s[%d] stood at position %s for %.0f s "
             "with the recovery at %d and nothing queued; reading it again from %d",

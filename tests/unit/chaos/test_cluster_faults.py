@@ -13,42 +13,28 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from pitchcast.chaos import cluster_faults
 from pitchcast.chaos.check import Figures
 from pitchcast.chaos.cluster_faults import Beside, hold_until_fed, record_fed, sections
-from pitchcast.chaos.harness import Outgoing
+from pitchcast.chaos.harness import Feed, Outgoing
 
 
 def _messages(n: int, step_s: float = 1.0) -> list[tuple[float, Outgoing]]:
     return [(i * step_s, (b"1", str(i).encode(), [])) for i in range(n)]
 
 
-class _Feed:
-    """Records what would be sent, and when (a stand-in for the Kafka producer only)."""
+class _Feed(Feed):
+    """The harness's feed (its real ``play``) with ``send`` recorded instead of produced."""
 
     def __init__(self) -> None:
+        super().__init__("127.0.0.1:9", "unused")
         self.values: list[bytes | None] = []
-        self.sent = 0
 
-    async def play(
-        self,
-        messages: Sequence[tuple[float, Outgoing]],
-        *,
-        speed: float | None,
-        hooks: dict[int, Callable[[], Awaitable[None]]] | None = None,
-    ) -> None:
-        loop = asyncio.get_running_loop()
-        started = loop.time()
-        for at_s, (_, value, _) in messages:
-            assert speed is not None
-            delay = at_s / speed - (loop.time() - started)
-            if delay > 0:
-                await asyncio.sleep(delay)
-            self.values.append(value)
-            self.sent += 1
+    async def send(self, key: bytes | None, value: bytes | None, headers: Any = None) -> None:
+        self.values.append(value)
+        self.sent += 1
 
 
 def test_sections_cover_the_match_once_in_order() -> None:
