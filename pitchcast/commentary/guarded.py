@@ -18,6 +18,11 @@ LLM owes the worker, in order:
    ``llm_time_to_first_line_seconds``, ``llm_tokens``, ``breaker_opened``, and the
    reason the caller falls back with (:attr:`Guarded.reason`).
 
+The lines the request streams reach the caller's ``on_item`` from a task of the call's
+own (:class:`_Outbox`), in order and outside the deadline's scope; the call returns once
+they are all handed on. A deadline that passed while a line was being published used to
+cut its send after its claim: held as written, never sent.
+
 Every call keeps its state in its own frame, so one lane may run several at once (each
 takes its own slot). :meth:`GuardedLLM.record_fallback` is the one place that counts
 ``fallbacks`` and writes the ``pitchcast.commentary.fallback`` log, whatever the reason
@@ -133,6 +138,38 @@ class GuardedLLM:
         :class:`~pitchcast.exceptions.DeliveryFailed` (a line the agent could not
         publish, not the LLM's failure) go through.
         """
+        if on_item is None:
+            return await self._call(
+                send, deadline=deadline, persona=persona, mode=mode, context=context,
+                on_item=None, judge=judge, holding_slot=holding_slot, failures=failures,
+            )  # fmt: skip
+        # The lines go out from a task of their own: the deadline cuts the request, never
+        # a line half-way through its publication (claimed, then its send cancelled).
+        outbox = _Outbox(on_item)
+        try:
+            called = await self._call(
+                send, deadline=deadline, persona=persona, mode=mode, context=context,
+                on_item=outbox.put, judge=judge, holding_slot=holding_slot, failures=failures,
+            )  # fmt: skip
+        except BaseException:
+            await outbox.abandon()
+            raise
+        await outbox.drain()  # every line the backend handed on is out before the caller goes on
+        return called
+
+    async def _call(
+        self,
+        send: Send[AnswerT],
+        *,
+        deadline: float,
+        persona: str,
+        mode: str,
+        context: Mapping[str, object],
+        on_item: ItemCallback | None,
+        judge: Judge[AnswerT] | None,
+        holding_slot: bool,
+        failures: FailureGroup | None,
+    ) -> Guarded[AnswerT]:
         if not self.breaker.allow():
             return Guarded(None, "circuit_open")
         metrics = self.metrics
@@ -310,6 +347,37 @@ class _LineTimer:
             self._first_seen = True
             self._metrics.observe("llm_time_to_first_line_seconds", elapsed, **self._labels)
         self._metrics.observe("llm_request_seconds", elapsed, **self._labels)
+
+
+class _Outbox:
+    """The lines a request streams, handed to ``on_item`` in order by a task outside the
+    request's deadline scope; the backend never waits for a line's publication."""
+
+    def __init__(self, on_item: ItemCallback) -> None:
+        self._on_item = on_item
+        self._queue: asyncio.Queue[CommentaryItem | None] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+
+    async def put(self, item: CommentaryItem) -> None:
+        if self._task is None:
+            self._task = asyncio.ensure_future(self._run())
+        self._queue.put_nowait(item)
+
+    async def _run(self) -> None:
+        while (item := await self._queue.get()) is not None:
+            await self._on_item(item)
+
+    async def drain(self) -> None:
+        """Until every line put is handed on; raises what ``on_item`` raised."""
+        if self._task is not None:
+            self._queue.put_nowait(None)
+            await self._task
+
+    async def abandon(self) -> None:
+        """The call was cancelled or failed: the lines not handed on yet never are."""
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
 
 
 class _BackendTimeout(Exception):

@@ -175,6 +175,9 @@ async def test_faults_on_a_share_of_requests_never_lose_a_batch(
     assert by_llm > stats["lines_published"] // 2, stats
     assert sources["template"] + sources["mixed"] > 0, sources
     assert len(set(llm_server.faults_applied) - {None}) >= 5
+    # Deadlines and cut streams cut requests, never a line's publication: every line of
+    # every record is out once (a line claimed as its request's deadline passed was not).
+    await _check_lines(env, worker, records)
     assert worker.stats().get("llm_warmups") == 1
     assert any(p["max_tokens"] == 1 for p in llm_server.requests), "match_start warmed the LLM"
 

@@ -336,3 +336,71 @@ async def test_requests_sent_together_give_the_breaker_one_failure() -> None:
     assert guarded.metrics.get("llm_requests", outcome="LLMUnavailable") == 4
     await _call(guarded, send, failures=FailureGroup())  # the next burst: one more
     assert breaker.state == "open"
+
+
+async def test_the_deadline_cuts_the_request_never_a_line_on_its_way_out() -> None:
+    """A line streamed just before the deadline is handed on in full (its publication
+    outlasts the deadline), in order, before the call returns ``deadline``."""
+    guarded, _, _ = _guarded()
+    done: list[int] = []
+
+    async def slow_publish(item: CommentaryItem) -> None:
+        await asyncio.sleep(0.2)  # the broker's ack, past the request's deadline
+        done.append(item.action_id)
+
+    async def streams_then_hangs(on_line: ItemCallback) -> Reply:
+        await on_line(_item(1))
+        await on_line(_item(2))
+        await asyncio.sleep(10)
+        raise AssertionError("not reached")
+
+    called = await _call(guarded, streams_then_hangs, on_item=slow_publish, within=0.05)
+    assert called.reason == "deadline"
+    assert done == [1, 2]
+
+
+async def test_a_line_that_could_not_be_published_stops_the_call_after_the_request() -> None:
+    """``DeliveryFailed`` from the line callback goes through the call (the worker stops);
+    lines after it are not handed on."""
+    guarded, _, _ = _guarded()
+    seen: list[int] = []
+
+    async def fails_first(item: CommentaryItem) -> None:
+        seen.append(item.action_id)
+        raise DeliveryFailed("kafka")
+
+    async def send(on_line: ItemCallback) -> Reply:
+        await on_line(_item(1))
+        await asyncio.sleep(0.01)
+        await on_line(_item(2))
+        return Reply("ab")
+
+    with pytest.raises(DeliveryFailed):
+        await _call(guarded, send, on_item=fails_first)
+    assert seen == [1]
+
+
+async def test_a_cancelled_call_hands_no_more_lines_on() -> None:
+    """Cancelled (a revoke): the line being published is cancelled with the call, and
+    none queued behind it goes out afterwards."""
+    guarded, _, _ = _guarded()
+    started, done = asyncio.Event(), []
+
+    async def slow_publish(item: CommentaryItem) -> None:
+        started.set()
+        await asyncio.sleep(0.2)
+        done.append(item.action_id)
+
+    async def send(on_line: ItemCallback) -> Reply:
+        await on_line(_item(1))
+        await on_line(_item(2))
+        await asyncio.sleep(10)
+        raise AssertionError("not reached")
+
+    task = asyncio.ensure_future(_call(guarded, send, on_item=slow_publish))
+    await started.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await asyncio.sleep(0.3)
+    assert done == []

@@ -7,6 +7,7 @@ from dataclasses import replace
 from typing import Any
 
 import orjson
+import pytest
 
 from pitchcast.cache import RedisStore
 from pitchcast.commentary.backends.template import TemplateBackend
@@ -275,3 +276,81 @@ async def test_a_lane_behind_a_slow_llm_never_holds_a_line_past_the_live_deadlin
     assert all(line.source == "template" for line in publisher.sent[5:])
     assert metrics.get("fallbacks", reason="overdue", source="template") == 1
     assert len(primary.bursts) == 2  # batch 2 was never sent
+
+
+class SlowSendPublisher(MemoryPublisher):
+    """A broker that takes ``send_s`` to acknowledge a line."""
+
+    def __init__(self, send_s: float) -> None:
+        super().__init__()
+        self.send_s = send_s
+
+    async def send_line(self, line: CommentaryLine, **kwargs: Any) -> None:
+        await asyncio.sleep(self.send_s)
+        await super().send_line(line, **kwargs)
+
+
+class FirstLineThenHangs(ScriptedRowsBackend):
+    """Streams the first asked row's line at once, then never answers the rest."""
+
+    async def write(
+        self, batch: Batch, persona: Any, *, on_item: Any = None, rows: Any = None
+    ) -> Any:
+        first = batch.actions[0]
+        if on_item is not None:
+            await on_item(CommentaryItem(first.action_id, first.time_seconds, "calm", "첫 줄"))
+        await asyncio.Event().wait()
+
+    async def write_rows(
+        self, batch: Batch, persona: Any, turns: Any, rows: Any, **kwargs: Any
+    ) -> Any:
+        on_item = kwargs.get("on_item")
+        first = batch.actions[rows[0] - 1]
+        if on_item is not None:
+            await on_item(CommentaryItem(first.action_id, first.time_seconds, "calm", "첫 줄"))
+        await asyncio.Event().wait()
+
+
+@pytest.mark.parametrize("mode", ["batch", "live"])
+async def test_a_line_being_published_when_the_llm_deadline_passes_still_goes_out(
+    mode: str,
+) -> None:
+    """The LLM streams a batch's first line, then hangs; the deadline passes while that
+    line waits for the broker's ack. The line was claimed by then: the deadline cut its
+    send, the book held it as written, and the template filled only the other rows, so
+    the line never went out (found as 1-2 lines of 8,445 missing from the capacity
+    bench's overloaded points). Every row's line is sent exactly once."""
+    publisher = SlowSendPublisher(send_s=0.3)
+    metrics = Metrics()
+    writer = CommentaryService(
+        FirstLineThenHangs(), TemplateBackend(), RedisStore(enabled=False),
+        metrics=metrics, deadline_s=0.15,
+    )  # type: ignore[arg-type]  # fmt: skip
+    settings = load_settings(
+        llm_mode=mode, llm_live_deadline_s=0.15, llm_live_forks=1, llm_min_attempt_s=0.01
+    )
+    lanes = Lanes(settings=settings, writer=writer, publisher=publisher, metrics=metrics)
+    batch = korean_batch(3)
+    if mode == "batch":
+        desk, work = _closed(batch)
+    else:
+        desk = Desk(batch.game_id, b"7", 0)
+        work = desk.work(batch.batch_index)
+        opening = BatchOpening(batch.match_info, new_story(batch.match_info))
+        for position, action in enumerate(batch.actions):
+            work.take_action(
+                BatchAction(
+                    game_id=batch.game_id, batch_index=batch.batch_index, position=position,
+                    action=action, appended_ts_ms=0, opening=opening if position == 0 else None,
+                )
+            )  # fmt: skip
+        work.take_close(batch)
+    async with asyncio.timeout(10):
+        result = await lanes.write(desk, work, "CASTER")
+    assert not isinstance(result, AlreadyPublished)
+    sent = sorted(line.line_index for line in publisher.sent)
+    assert sent == [0, 1, 2]
+    assert [line.item for line in sorted(publisher.sent, key=lambda x: x.line_index)] == list(
+        result.items
+    )
+    assert publisher.sent[0].item.description == "첫 줄"
