@@ -89,7 +89,8 @@ def test_every_query_names_only_exported_metrics() -> None:
 
 
 def test_the_dashboard_shows_what_operators_look_for() -> None:
-    """Lines, latency, sources, fallbacks, breaker, slots, lag, dead letters."""
+    """Lines, latency, sources, fallbacks, breaker, slots, lag, dead letters, and the
+    faults pitchcast heals by itself (records read again, revoke steps cut)."""
     used = {name for _, expr in _queries() for name in metric_names(expr)}
     wanted = {
         "pitchcast_lines_published_total",
@@ -99,6 +100,9 @@ def test_the_dashboard_shows_what_operators_look_for() -> None:
         "pitchcast_llm_in_flight",
         "pitchcast_consumer_lag",
         "pitchcast_dead_letters_total",
+        "pitchcast_recovery_reseeks_total",
+        "pitchcast_offset_gap_records_total",
+        "pitchcast_revoke_steps_cut_total",
     }
     assert wanted <= used, sorted(wanted - used)
 
