@@ -354,3 +354,52 @@ async def test_a_line_being_published_when_the_llm_deadline_passes_still_goes_ou
         result.items
     )
     assert publisher.sent[0].item.description == "첫 줄"
+
+
+class SendFailsPublisher(MemoryPublisher):
+    """A publisher whose send of line ``position`` raises ``times`` times (an error that
+    is not ``DeliveryFailed``: a bug in a send's bookkeeping, say), after the claim."""
+
+    def __init__(self, position: int, times: int) -> None:
+        super().__init__()
+        self.position = position
+        self.times = times
+
+    async def send_line(self, line: CommentaryLine, **kwargs: Any) -> None:
+        if line.line_index == self.position and self.times > 0:
+            self.times -= 1
+            self.steps.append(("failed", line.line_index))
+            raise RuntimeError("send bookkeeping failed")
+        await super().send_line(line, **kwargs)
+
+
+async def test_a_line_whose_send_failed_once_is_sent_again_before_the_record() -> None:
+    """Batch mode: the service swallows an error of a line's publication that is not
+    DeliveryFailed ("the record still carries it"). The line was claimed and held in the
+    book by then, so every later emit of it was a no-op: the record carried a line that
+    never went out on the lines topic, and no restart would send it (the record marked
+    published, nothing restores its lines). Now the book holds only lines that went
+    out: the line is claimed again (the same stored text) and sent, once."""
+    publisher = SendFailsPublisher(position=1, times=1)
+    lanes, metrics = _lanes(publisher)
+    batch = korean_batch(4)
+    desk, work = _closed(batch)
+    result = await lanes.write(desk, work, "CASTER")
+    assert not isinstance(result, AlreadyPublished)
+    assert sorted(line.line_index for line in publisher.sent) == [0, 1, 2, 3]
+    by_index = {line.line_index: line.item for line in publisher.sent}
+    assert [by_index[p] for p in range(4)] == list(result.items)
+    assert all(published for _, published in publisher.lines.values())
+    assert metrics.get("line_callback_errors") == 1
+
+
+async def test_a_line_that_cannot_be_sent_fails_the_lane_instead_of_its_record() -> None:
+    """The same error on every attempt: the lane raises (the worker stops, nothing is
+    acked, the restart restores the claimed line and sends it) rather than returning a
+    record that carries a line never sent."""
+    publisher = SendFailsPublisher(position=1, times=99)
+    lanes, _ = _lanes(publisher)
+    desk, work = _closed(korean_batch(4))
+    with pytest.raises(RuntimeError, match="bookkeeping"):
+        await lanes.write(desk, work, "CASTER")
+    assert 1 not in {line.line_index for line in publisher.sent}
