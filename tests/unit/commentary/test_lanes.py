@@ -403,3 +403,40 @@ async def test_a_line_that_cannot_be_sent_fails_the_lane_instead_of_its_record()
     with pytest.raises(RuntimeError, match="bookkeeping"):
         await lanes.write(desk, work, "CASTER")
     assert 1 not in {line.line_index for line in publisher.sent}
+
+
+class StreamsThenAnswersBroken(ScriptedRowsBackend):
+    """Streams a batch's first line, then returns an answer the guarded call chokes on
+    (no usage: a backend's bug), so the call raises after the line was handed over."""
+
+    async def write(
+        self, batch: Batch, persona: Any, *, on_item: Any = None, rows: Any = None
+    ) -> Any:
+        first = batch.actions[0]
+        if on_item is not None:
+            await on_item(CommentaryItem(first.action_id, first.time_seconds, "calm", "첫 줄"))
+        await asyncio.sleep(0.05)  # the line is being sent meanwhile
+        return replace(await super().write(batch, persona), usage=None)
+
+
+async def test_a_line_cut_mid_send_by_a_failing_call_still_goes_out_once() -> None:
+    """The guarded call raises unexpectedly while a streamed line waits for its ack: it
+    abandons its outbox (the send is cancelled after the claim) and the service falls
+    back to the template. The book held the cut line as written, so the fallback's emit
+    of that row was a no-op and the line never went out; now it is sent (the stored,
+    LLM, text), once, and the record carries that text."""
+    publisher = SlowSendPublisher(send_s=0.2)
+    metrics = Metrics()
+    writer = CommentaryService(
+        StreamsThenAnswersBroken(), TemplateBackend(), RedisStore(enabled=False), metrics=metrics
+    )  # type: ignore[arg-type]
+    lanes = Lanes(settings=load_settings(), writer=writer, publisher=publisher, metrics=metrics)
+    desk, work = _closed(korean_batch(3))
+    async with asyncio.timeout(10):
+        result = await lanes.write(desk, work, "CASTER")
+    assert not isinstance(result, AlreadyPublished)
+    assert result.fallback_reason is not None and "unexpected" in result.fallback_reason
+    assert sorted(line.line_index for line in publisher.sent) == [0, 1, 2]
+    by_index = {line.line_index: line.item for line in publisher.sent}
+    assert [by_index[p] for p in range(3)] == list(result.items)
+    assert by_index[0].description == "첫 줄"
