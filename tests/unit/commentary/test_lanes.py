@@ -12,7 +12,7 @@ import pytest
 from pitchcast.cache import RedisStore
 from pitchcast.commentary.backends.template import TemplateBackend
 from pitchcast.commentary.desk import BatchWork, Desk
-from pitchcast.commentary.lanes import RESTORED_REASON, Lanes
+from pitchcast.commentary.lanes import RESTORED_REASON, Lanes, LineBook
 from pitchcast.commentary.service import AlreadyPublished, CommentaryService
 from pitchcast.metrics import Metrics
 from pitchcast.schemas.records import (
@@ -440,3 +440,26 @@ async def test_a_line_cut_mid_send_by_a_failing_call_still_goes_out_once() -> No
     by_index = {line.line_index: line.item for line in publisher.sent}
     assert [by_index[p] for p in range(3)] == list(result.items)
     assert by_index[0].description == "첫 줄"
+
+
+async def test_a_book_holds_no_line_whose_send_was_cancelled() -> None:
+    """The invariant the lanes rely on, at the book: a send cancelled after its claim
+    (a timeout, a cancelled task, while the book lives on) leaves the line out of the
+    book, so the next emit of it sends the stored text, once; the record never
+    carries a line that did not go out."""
+    publisher = SlowSendPublisher(send_s=0.5)
+    metrics = Metrics()
+    batch = korean_batch(2)
+    desk, work = _closed(batch)
+    book = LineBook(publisher, metrics, desk, work, "CASTER", batch_size=10)
+    first = batch.actions[0]
+    item = CommentaryItem(first.action_id, first.time_seconds, "calm", "첫 줄")
+    with pytest.raises(TimeoutError):
+        async with asyncio.timeout(0.1):
+            await book.emit(item, None, "llm")
+    assert publisher.sent == [] and 0 not in book.items
+    publisher.send_s = 0.0
+    other = CommentaryItem(first.action_id, first.time_seconds, "excited", "다른 줄")
+    await book.emit(other, None, "llm")  # the stored (first) text wins
+    assert [line.item for line in publisher.sent] == [item]
+    assert book.items[0] == item
