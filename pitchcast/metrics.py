@@ -111,7 +111,7 @@ FAMILIES: tuple[Family, ...] = (
     _c("commentary_already_published", "Commentary not published again (Redis marker)"),
     _h("commentary_latency_seconds", "Batch closed (broker time) to commentary acked", "persona"),
     _c("lines_published", "Lines published to the lines topic", "persona source"),
-    _c("line_callback_errors", "Lines the commentary stage could not hand to the agent"),
+    _c("line_callback_errors", "Failed attempts to hand a line on (it is handed on again)"),
     _h("line_lag_seconds", "Action broker timestamp to its line published", "persona mode"),
     _c("lines_restored", "Lines reused from the Redis line store (restart, rebalance)", "persona"),
     _c("lines_claimed_elsewhere", "Lines another owner had already written", "persona"),

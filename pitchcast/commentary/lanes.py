@@ -11,7 +11,8 @@
 
 Every line goes through its :class:`LineBook`: claimed in the line store (the first text
 of a line id wins), then published, then marked published, through the
-:class:`~pitchcast.commentary.publisher.Publisher` the lanes are handed. A restarted or
+:class:`~pitchcast.commentary.publisher.Publisher` the lanes are handed; the book holds
+a shown line only once it went out, so a send that failed is claimed and sent again. A restarted or
 new owner reuses stored lines, publishes those never published, and asks the LLM only
 for the rest. The result of a batch (:meth:`Lanes.write`) is assembled from exactly
 those lines; the agent publishes it. No Kafka or Redis here.
@@ -137,7 +138,14 @@ class LineBook:
             self.metrics.add("lines_claimed_elsewhere", persona=self.persona)
         self._take(position, stored)
         if self.items[position].shown:
-            await self._publish(position)
+            try:
+                await self._publish(position)
+            except BaseException:
+                # Not out: the book holds only lines that went out (or silent ones), so
+                # the next emit claims it again and sends it, and no record assembled
+                # from the book carries it unsent (a swallowed error used to leave it so).
+                self._forget(position)
+                raise
 
     def _story(self) -> Story | None:
         """The story when the batch opened: its tail decides the first actions."""
@@ -149,6 +157,10 @@ class LineBook:
         self.items[position] = CommentaryItem(**data["item"])
         self.raw[position] = data.get("raw") or self.items[position].description
         self.sources[position] = data.get("source")
+
+    def _forget(self, position: int) -> None:
+        for held in (self.items, self.raw, self.sources):
+            held.pop(position, None)
 
     async def settle_silent(self, rows: range) -> list[int]:
         """Store the silent items of ``rows`` (1-based); return the shown rows to write."""

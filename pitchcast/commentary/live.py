@@ -370,7 +370,10 @@ async def _outcome(
             loop = asyncio.get_running_loop()
             grace = max(STRAGGLER_MIN_S, loop.time() - started)
             try:
-                return await asyncio.wait_for(asyncio.shield(outcome), grace)
+                # Not asyncio.wait_for: on Python 3.11 it returns the result and drops a
+                # cancellation (a revoke) that lands in the turn the answer comes in.
+                async with asyncio.timeout(grace):
+                    return await asyncio.shield(outcome)
             except TimeoutError:
                 task = running.get(row)
                 if task is not None:

@@ -29,9 +29,11 @@ through). In order, it:
 
 Every item of a returned result reaches ``on_item`` exactly once, in action order for
 the items the service emits itself (cache hits, non-streaming answers, template fills);
-an exception from ``on_item`` is logged and swallowed, as the batch record stays the
-authoritative one. Delivery order in the agent: ``is_published`` -> publish -> await
-the ack -> :meth:`CommentaryService.mark_published` -> ack the input offset.
+an exception from ``on_item`` (but ``DeliveryFailed``) is logged and swallowed, and the
+item is handed on again by the next :meth:`_LineSink.emit_rest` (the lanes' line book
+holds no line it did not send, so it claims and sends it then). Delivery order in the
+agent: ``is_published`` -> publish -> await the ack ->
+:meth:`CommentaryService.mark_published` -> ack the input offset.
 
 The template (fallback) backend is trusted never to fail; if it does, that error does
 propagate, since there is nothing left to write the batch with.
@@ -125,7 +127,8 @@ class _LineSink:
             except DeliveryFailed:
                 raise  # Kafka did not take the line: the worker stops, nothing is acked
             except Exception as exc:
-                # The line did not go out; the batch record will still carry it.
+                # The line did not go out (its book did not keep it): emit_rest, and
+                # after it the lane, hand it on again.
                 self._metrics.add("line_callback_errors")
                 logger.warning(
                     "pitchcast.commentary.on_item_failed",

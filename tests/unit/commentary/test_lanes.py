@@ -12,7 +12,7 @@ import pytest
 from pitchcast.cache import RedisStore
 from pitchcast.commentary.backends.template import TemplateBackend
 from pitchcast.commentary.desk import BatchWork, Desk
-from pitchcast.commentary.lanes import RESTORED_REASON, Lanes
+from pitchcast.commentary.lanes import RESTORED_REASON, Lanes, LineBook
 from pitchcast.commentary.service import AlreadyPublished, CommentaryService
 from pitchcast.metrics import Metrics
 from pitchcast.schemas.records import (
@@ -354,3 +354,112 @@ async def test_a_line_being_published_when_the_llm_deadline_passes_still_goes_ou
         result.items
     )
     assert publisher.sent[0].item.description == "첫 줄"
+
+
+class SendFailsPublisher(MemoryPublisher):
+    """A publisher whose send of line ``position`` raises ``times`` times (an error that
+    is not ``DeliveryFailed``: a bug in a send's bookkeeping, say), after the claim."""
+
+    def __init__(self, position: int, times: int) -> None:
+        super().__init__()
+        self.position = position
+        self.times = times
+
+    async def send_line(self, line: CommentaryLine, **kwargs: Any) -> None:
+        if line.line_index == self.position and self.times > 0:
+            self.times -= 1
+            self.steps.append(("failed", line.line_index))
+            raise RuntimeError("send bookkeeping failed")
+        await super().send_line(line, **kwargs)
+
+
+async def test_a_line_whose_send_failed_once_is_sent_again_before_the_record() -> None:
+    """Batch mode: the service swallows an error of a line's publication that is not
+    DeliveryFailed ("the record still carries it"). The line was claimed and held in the
+    book by then, so every later emit of it was a no-op: the record carried a line that
+    never went out on the lines topic, and no restart would send it (the record marked
+    published, nothing restores its lines). Now the book holds only lines that went
+    out: the line is claimed again (the same stored text) and sent, once."""
+    publisher = SendFailsPublisher(position=1, times=1)
+    lanes, metrics = _lanes(publisher)
+    batch = korean_batch(4)
+    desk, work = _closed(batch)
+    result = await lanes.write(desk, work, "CASTER")
+    assert not isinstance(result, AlreadyPublished)
+    assert sorted(line.line_index for line in publisher.sent) == [0, 1, 2, 3]
+    by_index = {line.line_index: line.item for line in publisher.sent}
+    assert [by_index[p] for p in range(4)] == list(result.items)
+    assert all(published for _, published in publisher.lines.values())
+    assert metrics.get("line_callback_errors") == 1
+
+
+async def test_a_line_that_cannot_be_sent_fails_the_lane_instead_of_its_record() -> None:
+    """The same error on every attempt: the lane raises (the worker stops, nothing is
+    acked, the restart restores the claimed line and sends it) rather than returning a
+    record that carries a line never sent."""
+    publisher = SendFailsPublisher(position=1, times=99)
+    lanes, _ = _lanes(publisher)
+    desk, work = _closed(korean_batch(4))
+    with pytest.raises(RuntimeError, match="bookkeeping"):
+        await lanes.write(desk, work, "CASTER")
+    assert 1 not in {line.line_index for line in publisher.sent}
+
+
+class StreamsThenAnswersBroken(ScriptedRowsBackend):
+    """Streams a batch's first line, then returns an answer the guarded call chokes on
+    (no usage: a backend's bug), so the call raises after the line was handed over."""
+
+    async def write(
+        self, batch: Batch, persona: Any, *, on_item: Any = None, rows: Any = None
+    ) -> Any:
+        first = batch.actions[0]
+        if on_item is not None:
+            await on_item(CommentaryItem(first.action_id, first.time_seconds, "calm", "첫 줄"))
+        await asyncio.sleep(0.05)  # the line is being sent meanwhile
+        return replace(await super().write(batch, persona), usage=None)
+
+
+async def test_a_line_cut_mid_send_by_a_failing_call_still_goes_out_once() -> None:
+    """The guarded call raises unexpectedly while a streamed line waits for its ack: it
+    abandons its outbox (the send is cancelled after the claim) and the service falls
+    back to the template. The book held the cut line as written, so the fallback's emit
+    of that row was a no-op and the line never went out; now it is sent (the stored,
+    LLM, text), once, and the record carries that text."""
+    publisher = SlowSendPublisher(send_s=0.2)
+    metrics = Metrics()
+    writer = CommentaryService(
+        StreamsThenAnswersBroken(), TemplateBackend(), RedisStore(enabled=False), metrics=metrics
+    )  # type: ignore[arg-type]
+    lanes = Lanes(settings=load_settings(), writer=writer, publisher=publisher, metrics=metrics)
+    desk, work = _closed(korean_batch(3))
+    async with asyncio.timeout(10):
+        result = await lanes.write(desk, work, "CASTER")
+    assert not isinstance(result, AlreadyPublished)
+    assert result.fallback_reason is not None and "unexpected" in result.fallback_reason
+    assert sorted(line.line_index for line in publisher.sent) == [0, 1, 2]
+    by_index = {line.line_index: line.item for line in publisher.sent}
+    assert [by_index[p] for p in range(3)] == list(result.items)
+    assert by_index[0].description == "첫 줄"
+
+
+async def test_a_book_holds_no_line_whose_send_was_cancelled() -> None:
+    """The invariant the lanes rely on, at the book: a send cancelled after its claim
+    (a timeout, a cancelled task, while the book lives on) leaves the line out of the
+    book, so the next emit of it sends the stored text, once; the record never
+    carries a line that did not go out."""
+    publisher = SlowSendPublisher(send_s=0.5)
+    metrics = Metrics()
+    batch = korean_batch(2)
+    desk, work = _closed(batch)
+    book = LineBook(publisher, metrics, desk, work, "CASTER", batch_size=10)
+    first = batch.actions[0]
+    item = CommentaryItem(first.action_id, first.time_seconds, "calm", "첫 줄")
+    with pytest.raises(TimeoutError):
+        async with asyncio.timeout(0.1):
+            await book.emit(item, None, "llm")
+    assert publisher.sent == [] and 0 not in book.items
+    publisher.send_s = 0.0
+    other = CommentaryItem(first.action_id, first.time_seconds, "excited", "다른 줄")
+    await book.emit(other, None, "llm")  # the stored (first) text wins
+    assert [line.item for line in publisher.sent] == [item]
+    assert book.items[0] == item

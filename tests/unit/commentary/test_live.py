@@ -6,6 +6,8 @@ import asyncio
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import pytest
+
 from pitchcast.cache import RedisStore
 from pitchcast.commentary.backends.base import ItemCallback, RowsAnswer
 from pitchcast.commentary.backends.template import TemplateBackend
@@ -261,3 +263,45 @@ async def test_forks_of_one_burst_that_all_hang_give_the_endpoint_one_failure(
     (endpoint,) = backend.ring.endpoints
     assert endpoint.breaker.consecutive_failures == 1
     assert backend.breaker.state == "closed"
+
+
+class RevokedAsItAnswers(ForkLLM):
+    """Row ``last`` answers late (inside its straggler grace), and the lane is cancelled
+    (a revoke) in the same turn of the loop as that answer comes in."""
+
+    def __init__(self, lane: asyncio.Future[Any], last: int) -> None:
+        super().__init__(delays={last: 0.05})
+        self.lane = lane
+        self.last = last
+
+    async def write_rows(self, batch: Any, persona: Any, *args: Any, **kwargs: Any) -> RowsAnswer:
+        answer = await super().write_rows(batch, persona, *args, **kwargs)
+        if kwargs.get("fork") == self.last:
+            lane = await self.lane
+            asyncio.get_running_loop().call_soon(lane.cancel)
+        return answer
+
+
+async def test_a_lane_cancelled_as_its_last_fork_answers_stays_cancelled() -> None:
+    """The lane waits for a burst's last fork within its straggler grace; a revoke
+    cancels it just as that fork's answer comes in. asyncio.wait_for (Python 3.11)
+    returns the answer and drops the cancellation when both land in one turn of the
+    loop: the revoked lane published the row and went on (a lane no revoke ends,
+    holding its place among the slots, publishing for a desk another owner now has).
+    The cancellation goes through, and nothing more is published."""
+    metrics = Metrics()
+    lane: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+    writer = _fork_writer(RevokedAsItAnswers(lane, last=2), metrics, forks=2)
+    batch = korean_batch()
+    published: list[int] = []
+
+    async def on_item(item: CommentaryItem, source: str) -> None:
+        published.append(item.action_id)
+
+    task = asyncio.ensure_future(
+        writer.write_rows(batch, "CASTER", [], [1, 2], settled={}, on_item=on_item)
+    )
+    lane.set_result(task)
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert published == [batch.actions[0].action_id]
