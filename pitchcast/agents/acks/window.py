@@ -131,8 +131,12 @@ class HandoffWindow:
         """Wait until ``interval_s`` has passed since the last run, unless hurried."""
         left = self._last_run + self.interval_s - asyncio.get_running_loop().time()
         if left > 0 and not self._hurry.is_set():
+            # Not asyncio.wait_for: on Python 3.11 it returns a wait that ends in the
+            # turn a cancellation lands in and drops the cancellation (a stopped worker's
+            # committer went on committing).
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._hurry.wait(), left)
+                async with asyncio.timeout(left):
+                    await self._hurry.wait()
 
     async def settled(self) -> None:
         """Wait until every record in the window is committed (or the window failed)."""

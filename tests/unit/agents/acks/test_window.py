@@ -232,3 +232,28 @@ async def test_settling_or_a_full_window_cuts_the_interval_short() -> None:
 def test_a_negative_interval_is_refused() -> None:
     with pytest.raises(ValueError, match="interval"):
         HandoffWindow(limit=1, interval_s=-1)
+
+
+async def test_a_committer_cancelled_as_it_is_hurried_stays_cancelled() -> None:
+    """A revoke hurries the window and the worker's stop cancels its committer in the
+    same turn of the loop. asyncio.wait_for (Python 3.11) returns the hurried wait and
+    drops the cancellation: the committer went on and committed a run after it was
+    cancelled. It stays cancelled, and commits nothing more."""
+    window, log = HandoffWindow(limit=10, interval_s=60), _Log()
+    sends = _futures(2)
+    runner = asyncio.create_task(window.run())
+    window.add(log.pending(0, [sends[0]]))
+    sends[0].set_result("meta")
+    await _settle()  # the first run: at once; the next waits out the interval
+    window.add(log.pending(1, [sends[1]]))
+    sends[1].set_result("meta")
+    await _settle()
+    assert log.events == [("commit", 0), ("ack", 0)]
+    window._hurry.set()  # what settled() and admit() do
+    runner.cancel()
+    await asyncio.wait([runner], timeout=1)
+    try:
+        assert runner.cancelled(), "the committer went on after its cancellation"
+        assert log.events == [("commit", 0), ("ack", 0)]
+    finally:
+        runner.cancel()
