@@ -58,6 +58,17 @@ _DESK_IDLE_S = 600.0
 _DEAD_LETTERED_KEPT = 1024  # offsets per partition: bounded however bad the feed
 
 
+def _lanes_will_tell(desk: Desk, batch_index: int) -> bool:
+    """Whether the desk's lanes will still tell the end of a period after batch
+    ``batch_index``: they tell it while waiting for the next batch, so only if that one
+    has neither arrived nor gone out (a copy of the mark written after it, or a desk
+    that started past it, would otherwise hold its ack, and every later ack of the
+    partition, for good)."""
+    following = batch_index + 1
+    start = desk.next_to_publish or 0
+    return following not in desk.works and following >= start
+
+
 class CommentaryAgent:
     """Routes hand-off records to desks, publishes each batch's records in order, acks."""
 
@@ -244,16 +255,18 @@ class CommentaryAgent:
     ) -> None:
         """A period's end after its batch had closed: the desk's lanes tell it before the
         next batch (released once they all have), or it is told here when no lane will:
-        no desk (its batches are all out), or the next batch already arrived (a copy)."""
+        no desk (its batches are all out), or the next batch already arrived or went out
+        (a copy). A copy of a mark the lanes told is only released."""
         desk = self._desks.get(mark.game_id)
-        if desk is not None and mark.batch_index + 1 not in desk.works:
-            end = desk.period_ends.get(mark.batch_index)
-            if end is None or not end.done.is_set():
-                end = desk.take_period_end(mark, offset)
-                if len(end.offsets) == 1:
-                    task = asyncio.create_task(self._release_when_told(desk, end))
-                    desk.tasks.append(task)
-                return
+        end = desk.period_ends.get(mark.batch_index) if desk is not None else None
+        if end is not None and end.done.is_set():
+            pass  # a copy of one the lanes told
+        elif desk is not None and _lanes_will_tell(desk, mark.batch_index):
+            end = desk.take_period_end(mark, offset)
+            if len(end.offsets) == 1:
+                task = asyncio.create_task(self._release_when_told(desk, end))
+                desk.tasks.append(task)
+            return
         else:
             await self._lanes.tell_period_end(desk or Desk(mark.game_id, key, partition), mark)
         await order.release([offset])  # told, by the lanes or just now
