@@ -38,7 +38,7 @@ from typing import Any
 from pitchcast.agents.acks.handoff import HandoffGuard
 from pitchcast.agents.acks.order import Ack, AckOrder
 from pitchcast.commentary.assembly import build_commentary
-from pitchcast.commentary.desk import Desk, PeriodEndWork
+from pitchcast.commentary.desk import BatchWork, Desk, PeriodEndWork
 from pitchcast.commentary.lanes import Lanes
 from pitchcast.commentary.publisher import Publisher
 from pitchcast.commentary.service import AlreadyPublished, CommentaryService
@@ -56,6 +56,19 @@ log = logging.getLogger("pitchcast.commentary")
 # A desk with nothing to do for this long is dropped (a match that ended or went away).
 _DESK_IDLE_S = 600.0
 _DEAD_LETTERED_KEPT = 1024  # offsets per partition: bounded however bad the feed
+
+
+def _finished(work: BatchWork, personas: int) -> bool:
+    """Every lane finished the batch and it closed, or every persona's record is marked
+    published already: a copy of a record of a batch published before (a send pitchcast
+    retried lands after records sent meanwhile), whose close may lie before the offset
+    this worker started from. Waiting for that close would hold the match and every
+    later ack of its partition for good."""
+    if len(work.results) < personas:
+        return False
+    if work.close is not None:
+        return True
+    return all(isinstance(result, AlreadyPublished) for result in work.results.values())
 
 
 def _lanes_will_tell(desk: Desk, batch_index: int) -> bool:
@@ -351,13 +364,14 @@ class CommentaryAgent:
                     raise
                 # 1. every lane finished the batch (its lines are out), and it closed:
                 # every record of the batch is acked together.
-                while work.close is None or len(work.results) < len(personas):
+                while not _finished(work, len(personas)):
                     await work.changed()
                 # 2. each persona's record, unless marked published;
                 for persona in personas:
                     result = work.results[persona]
                     if isinstance(result, AlreadyPublished):
                         continue
+                    assert work.close is not None  # _finished: a record to send needs it
                     await self.publisher.send_record(
                         build_commentary(work.close, persona, result),
                         key=desk.key,
@@ -373,7 +387,7 @@ class CommentaryAgent:
                 desk.works.pop(index, None)
                 index += 1
                 desk.next_to_publish = index
-                if work.close.close_reason == "match_end":
+                if work.close is not None and work.close.close_reason == "match_end":
                     break
         except TimeoutError:
             pass
