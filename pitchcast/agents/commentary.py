@@ -361,7 +361,7 @@ class CommentaryAgent:
                 except TimeoutError:
                     if desk.works:
                         continue  # records wait for earlier ones: not idle
-                    raise
+                    break  # idle: dropped (a TimeoutError from publishing is a failure)
                 # 1. every lane finished the batch (its lines are out), and it closed:
                 # every record of the batch is acked together.
                 while not _finished(work, len(personas)):
@@ -389,8 +389,6 @@ class CommentaryAgent:
                 desk.next_to_publish = index
                 if work.close is not None and work.close.close_reason == "match_end":
                     break
-        except TimeoutError:
-            pass
         except asyncio.CancelledError:
             raise
         except Exception as exc:
