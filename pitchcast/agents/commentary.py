@@ -38,7 +38,7 @@ from typing import Any
 from pitchcast.agents.acks.handoff import HandoffGuard
 from pitchcast.agents.acks.order import Ack, AckOrder
 from pitchcast.commentary.assembly import build_commentary
-from pitchcast.commentary.desk import Desk, PeriodEndWork
+from pitchcast.commentary.desk import BatchWork, Desk, PeriodEndWork
 from pitchcast.commentary.lanes import Lanes
 from pitchcast.commentary.publisher import Publisher
 from pitchcast.commentary.service import AlreadyPublished, CommentaryService
@@ -56,6 +56,30 @@ log = logging.getLogger("pitchcast.commentary")
 # A desk with nothing to do for this long is dropped (a match that ended or went away).
 _DESK_IDLE_S = 600.0
 _DEAD_LETTERED_KEPT = 1024  # offsets per partition: bounded however bad the feed
+
+
+def _finished(work: BatchWork, personas: int) -> bool:
+    """Every lane finished the batch and it closed, or every persona's record is marked
+    published already: a copy of a record of a batch published before (a send pitchcast
+    retried lands after records sent meanwhile), whose close may lie before the offset
+    this worker started from. Waiting for that close would hold the match and every
+    later ack of its partition for good."""
+    if len(work.results) < personas:
+        return False
+    if work.close is not None:
+        return True
+    return all(isinstance(result, AlreadyPublished) for result in work.results.values())
+
+
+def _lanes_will_tell(desk: Desk, batch_index: int) -> bool:
+    """Whether the desk's lanes will still tell the end of a period after batch
+    ``batch_index``: they tell it while waiting for the next batch, so only if that one
+    has neither arrived nor gone out (a copy of the mark written after it, or a desk
+    that started past it, would otherwise hold its ack, and every later ack of the
+    partition, for good)."""
+    following = batch_index + 1
+    start = desk.next_to_publish or 0
+    return following not in desk.works and following >= start
 
 
 class CommentaryAgent:
@@ -244,16 +268,18 @@ class CommentaryAgent:
     ) -> None:
         """A period's end after its batch had closed: the desk's lanes tell it before the
         next batch (released once they all have), or it is told here when no lane will:
-        no desk (its batches are all out), or the next batch already arrived (a copy)."""
+        no desk (its batches are all out), or the next batch already arrived or went out
+        (a copy). A copy of a mark the lanes told is only released."""
         desk = self._desks.get(mark.game_id)
-        if desk is not None and mark.batch_index + 1 not in desk.works:
-            end = desk.period_ends.get(mark.batch_index)
-            if end is None or not end.done.is_set():
-                end = desk.take_period_end(mark, offset)
-                if len(end.offsets) == 1:
-                    task = asyncio.create_task(self._release_when_told(desk, end))
-                    desk.tasks.append(task)
-                return
+        end = desk.period_ends.get(mark.batch_index) if desk is not None else None
+        if end is not None and end.done.is_set():
+            pass  # a copy of one the lanes told
+        elif desk is not None and _lanes_will_tell(desk, mark.batch_index):
+            end = desk.take_period_end(mark, offset)
+            if len(end.offsets) == 1:
+                task = asyncio.create_task(self._release_when_told(desk, end))
+                desk.tasks.append(task)
+            return
         else:
             await self._lanes.tell_period_end(desk or Desk(mark.game_id, key, partition), mark)
         await order.release([offset])  # told, by the lanes or just now
@@ -335,16 +361,17 @@ class CommentaryAgent:
                 except TimeoutError:
                     if desk.works:
                         continue  # records wait for earlier ones: not idle
-                    raise
+                    break  # idle: dropped (a TimeoutError from publishing is a failure)
                 # 1. every lane finished the batch (its lines are out), and it closed:
                 # every record of the batch is acked together.
-                while work.close is None or len(work.results) < len(personas):
+                while not _finished(work, len(personas)):
                     await work.changed()
                 # 2. each persona's record, unless marked published;
                 for persona in personas:
                     result = work.results[persona]
                     if isinstance(result, AlreadyPublished):
                         continue
+                    assert work.close is not None  # _finished: a record to send needs it
                     await self.publisher.send_record(
                         build_commentary(work.close, persona, result),
                         key=desk.key,
@@ -360,10 +387,8 @@ class CommentaryAgent:
                 desk.works.pop(index, None)
                 index += 1
                 desk.next_to_publish = index
-                if work.close.close_reason == "match_end":
+                if work.close is not None and work.close.close_reason == "match_end":
                     break
-        except TimeoutError:
-            pass
         except asyncio.CancelledError:
             raise
         except Exception as exc:

@@ -1,5 +1,6 @@
 """The commentary agent: an unreadable hand-off record and its dead letter; revokes;
-hand-off records faust skipped, taken from the log (agents/acks/handoff.py)."""
+hand-off records faust skipped, taken from the log (agents/acks/handoff.py); a late
+copy of a published batch's record."""
 
 from __future__ import annotations
 
@@ -221,3 +222,25 @@ async def test_a_skipped_tail_is_taken_by_the_sweep() -> None:
     assert await agent.sweep({0}) == 0
     assert await agent.sweep({0}) == 4
     assert _letter_offsets(dlq) == [5, 6, 7, 8] and log.acked_ranges[-1] == (8, 8)
+
+
+async def test_a_new_owner_starting_at_a_late_copy_of_a_published_batch_goes_on() -> None:
+    """A send the batcher retried lands after records sent meanwhile: here a copy of one
+    of batch 1's actions, after batch 1's close. A worker that starts reading between the
+    two (a restart, a new owner) never gets that close; every persona's record of batch
+    1 is marked published, so the copy is acked and batch 2 is written and acked, rather
+    than the match and its partition's acks waiting for the close for good."""
+    from tests.unit.agents.test_commentary_period_end import Agent, RecordsToo, _records
+    from tests.unit.agents.test_commentary_period_end import _until as until
+
+    records = _records()  # batch 0: 0..10, batch 1: 11..21, a whistle, batch 2: 23..26
+    publisher = RecordsToo()
+    first = Agent(publisher)
+    await first.feed(records[:22])
+    await until(lambda: len(first.acked) == 22)
+    second = Agent(publisher)
+    await second.feed([records[14], *records[22:]], first_offset=100)
+    offsets = list(range(100, 100 + 1 + len(records) - 22))
+    await until(lambda: sorted(second.acked) == offsets, timeout=3.0)
+    assert [step for step in publisher.steps if step[0] == "record"].count(("record", 2)) == 2
+    assert publisher.steps.count(("record", 1)) == 2  # published once, by the first owner

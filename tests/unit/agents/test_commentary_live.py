@@ -207,3 +207,25 @@ async def test_a_record_send_that_outlives_a_revoke_neither_acks_nor_stops_the_w
     await asyncio.sleep(0.1)
     assert crashes == [] and harness.metrics.get("worker_stops") == 0
     assert harness.acked == [], "a revoked partition's records are not acked"
+
+
+async def test_a_timeout_out_of_a_record_send_stops_the_worker_unacked() -> None:
+    """The publisher's idle wait ends in TimeoutError; one from publishing a record is a
+    failure like any other (the worker stops), not an idle desk dropped without a word
+    (its records were then never acked, holding every later ack of the partition)."""
+    crashed: list[BaseException] = []
+    harness = Harness.build(ScriptedRowsBackend(), personas="CASTER")
+
+    async def crash(exc: BaseException) -> None:
+        crashed.append(exc)
+
+    harness.agent._crash = crash
+
+    async def timing_out(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise TimeoutError("a deadline inside the publisher")
+
+    harness.agent.publisher.send_record = timing_out  # type: ignore[method-assign]
+    await harness.feed(5, handoff_records(5, 10))
+    await _wait(lambda: bool(crashed), timeout=3.0)
+    assert isinstance(crashed[0], TimeoutError)
+    assert harness.acked == [] and harness.metrics.get("worker_stops") == 1

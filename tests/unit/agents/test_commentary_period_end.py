@@ -150,3 +150,24 @@ async def test_a_period_end_after_its_batch_went_out_is_told_at_once_and_once() 
     for persona in ("CASTER", "FRIEND"):
         assert _sent(publisher, 1, persona).count(101) == 1
     await _until(lambda: mark + 1 in agent.acked)
+
+
+async def test_a_copy_of_a_period_end_after_the_next_batch_went_out_is_acked() -> None:
+    """A new owner (or a restarted worker) starts at the whistle, publishes the next
+    batch, then gets a copy of the whistle written later (the batcher re-sent it after
+    its own restart): no lane will tell it again, so it is told (once) and acked at
+    once, and the partition's acks go on past it."""
+    records = _records()
+    mark = next(
+        i for i, r in enumerate(records)
+        if isinstance(decode_handoff(r, max_bytes=1 << 20), PeriodEnd)
+    )  # fmt: skip
+    publisher = RecordsToo()
+    agent = Agent(publisher)
+    await agent.feed(records[mark:], first_offset=mark)
+    await _until(lambda: sorted(agent.acked) == list(range(mark, len(records))))
+    copy_at = len(records)
+    await agent.feed([records[mark]], first_offset=copy_at)
+    await _until(lambda: copy_at in agent.acked, timeout=3.0)
+    for persona in ("CASTER", "FRIEND"):
+        assert _sent(publisher, 1, persona).count(101) == 1
