@@ -101,7 +101,7 @@ def test_the_dashboard_shows_what_operators_look_for() -> None:
         "pitchcast_consumer_lag",
         "pitchcast_dead_letters_total",
         "pitchcast_recovery_reseeks_total",
-        "pitchcast_offset_gap_records_total",
+        "pitchcast_offset_gaps_total",
         "pitchcast_revoke_steps_cut_total",
     }
     assert wanted <= used, sorted(wanted - used)
