@@ -370,7 +370,8 @@ def format_row(entry: DeadLetterEntry) -> str:
     size = f"{letter.get('value_length', 0)}B" + ("+cut" if letter.get("value_truncated") else "")
     message = " ".join(str(letter.get("error_message", "")).split())
     if len(message) > 70:
-        message = message[:69] + "…"
+        # Cut in the middle: a reason often ends with the value refused ("got -5.0").
+        message = message[:44] + " … " + message[-23:]
     game = entry.game_id if entry.game_id is not None else "-"
     return (
         f"{entry.id:<9} {entry.time:%Y-%m-%d %H:%M:%S} game={game:<8} "

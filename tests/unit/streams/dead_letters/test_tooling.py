@@ -13,6 +13,7 @@ from pitchcast.streams.dead_letters.tooling import (
     DeadLetterEntry,
     DlqError,
     Filters,
+    format_row,
     parse_id,
     parse_offsets,
     parse_time,
@@ -39,6 +40,19 @@ def _entry(value: bytes | None, *, topic: str = "ev", cap: int = 8192, offset: i
     return DeadLetterEntry(
         partition=1, offset=3, timestamp_ms=int(NOW.timestamp() * 1000), letter=data
     )
+
+
+def test_a_long_message_keeps_its_end_in_the_list() -> None:
+    """`dlq list` shortens a long reason in the middle: the value that was refused, at
+    the end of the message ("..., got -5.0"), stays on the row."""
+    entry = _entry(b"{}")
+    entry.letter["error_message"] = (
+        "field 'time_seconds' must be 0..10800 (seconds into the period), got -5.0"
+    )
+    row = format_row(entry)
+    assert row.endswith("got -5.0") and "field 'time_seconds'" in row and "…" in row
+    entry.letter["error_message"] = "missing required field 'start_x'"
+    assert format_row(entry).endswith("  missing required field 'start_x'")
 
 
 def test_values_are_rebuilt_byte_for_byte() -> None:
