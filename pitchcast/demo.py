@@ -137,7 +137,9 @@ def run_demo(
             worker.wait(30)
         except subprocess.TimeoutExpired:
             worker.kill()
-        echo("worker stopped; `pitchcast stack down` stops Kafka and Redis")
+        # --no-stack: Kafka and Redis are someone else's; `stack down` is not ours to suggest.
+        hint = "; `pitchcast stack down` stops Kafka and Redis" if start_stack else ""
+        echo(f"worker stopped{hint}")
 
 
 async def _replay_and_tail(
