@@ -110,3 +110,14 @@ def test_eval_says_whom_friend_backs(tmp_path: Path, supports: str, said: str) -
     args += ["--no-plots", "--max-actions", "10", "--out", str(tmp_path / "eval")]
     result = CliRunner().invoke(main, args, catch_exceptions=False)
     assert said in result.output, result.output
+
+
+def test_the_report_names_each_persona_register_the_right_way_round(tmp_path: Path) -> None:
+    """CASTER and ANALYST speak 존댓말 and FRIEND 반말: the report says what a slip is
+    without reading as if it were the other way round."""
+    path = write_match(tmp_path / "match")
+    args = ["eval", str(path), "--no-plots", "--max-actions", "10"]
+    args += ["--out", str(tmp_path / "eval")]
+    CliRunner().invoke(main, args, catch_exceptions=False)
+    report = (tmp_path / "eval" / "report.md").read_text(encoding="utf-8")
+    assert "(a CASTER or ANALYST line in 반말, a FRIEND line in 존댓말;" in report
