@@ -179,16 +179,18 @@ async def read_dead_letters(
     topic's end as it was when the call started."""
     topic = settings.topic_dlq
     count = await partition_count(settings, topic)
+    partitions = [TopicPartition(topic, p) for p in range(count)]
+    wanted_partitions = {int(i.split(":")[0]) for i in filters.ids}
+    if wanted_partitions:
+        partitions = [tp for tp in partitions if tp.partition in wanted_partitions]
+    if not partitions:
+        # Before the consumer starts: aiokafka's stop() right after start() with nothing
+        # assigned raises CancelledError (aiokafka 0.14, its no-group coordinator).
+        return []
     consumer = AIOKafkaConsumer(**aiokafka_options(settings), enable_auto_commit=False)
     await consumer.start()
     found: list[DeadLetterEntry] = []
     try:
-        partitions = [TopicPartition(topic, p) for p in range(count)]
-        wanted_partitions = {int(i.split(":")[0]) for i in filters.ids}
-        if wanted_partitions:
-            partitions = [tp for tp in partitions if tp.partition in wanted_partitions]
-        if not partitions:
-            return []
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         ends = await consumer.end_offsets(partitions)
