@@ -122,7 +122,9 @@ class Filters:
             return False
         if self.game_id is not None and entry.game_id != self.game_id:
             return False
-        if self.reasons and letter.get("error_kind") not in self.reasons:
+        if self.reasons and str(letter.get("error_kind")).casefold() not in {
+            reason.casefold() for reason in self.reasons
+        }:
             return False
         if self.since is not None and entry.time < self.since:
             return False

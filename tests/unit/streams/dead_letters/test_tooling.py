@@ -84,6 +84,15 @@ def test_already_replayed_letters_are_skipped_unless_forced() -> None:
     assert len(plan_replay([entry], SETTINGS, replayed_before={"1:3"}, force=True).items) == 1
 
 
+def test_a_reason_matches_whatever_its_case() -> None:
+    """`dlq list --reason schemaviolation` lists the SchemaViolation letters; a case slip
+    must not answer "0 dead letters" during an incident."""
+    entry = _entry(b"{}")
+    assert Filters(reasons=frozenset({"schemaviolation"})).match(entry)
+    assert Filters(reasons=frozenset({"SCHEMAVIOLATION", "LateAction"})).match(entry)
+    assert not Filters(reasons=frozenset({"lateaction"})).match(entry)
+
+
 def test_filters_and_parsing() -> None:
     """Ids, times (ISO or a duration back), offset ranges; filters combine with AND."""
     assert parse_id(" 2:17 ") == "2:17"
