@@ -100,6 +100,10 @@ def replay(
     match time (periods back to back), period_end and match_end. Several FILES are
     interleaved by match time, as concurrent matches would be.
 
+    A match is commented once under its game id: replayed again, its batches are
+    recognised as already published (Redis, PITCHCAST_PUBLISHED_TTL_S) and not
+    commented again. To see it commented again, replay it under another --game-id.
+
     \b
     Examples:
       pitchcast replay data/events_metrica_1.csv --speed 20

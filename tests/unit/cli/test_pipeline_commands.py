@@ -65,3 +65,15 @@ def test_an_explicit_match_info_without_the_game_is_a_clear_error(tmp_path: Path
     info_file.write_text("\n".join([rows[0], "5" + rows[1][1:]]) + "\n", encoding="utf-8")
     with pytest.raises(click.BadParameter, match="no row for game 917 or 1"):
         plan_files([DATA / "events_metrica_1.csv"], match_info=info_file, game_id=917)
+
+
+def test_replay_help_says_a_match_is_commented_once_under_its_id() -> None:
+    """A second `pitchcast replay` of a file already commented sends every record, and
+    the worker, rightly, publishes nothing again (the Redis published marker): the help
+    says so and how to see it again, or a new user is left with a silent worker."""
+    from click.testing import CliRunner
+
+    from pitchcast.cli import main
+
+    text = " ".join(CliRunner().invoke(main, ["replay", "--help"]).output.split())
+    assert "not commented again" in text and "another --game-id" in text
