@@ -121,3 +121,31 @@ def test_stack_down_is_suggested_only_when_the_demo_started_the_stack(
     )
     assert printed[-1].startswith("worker stopped")
     assert ("stack down" in printed[-1]) is start_stack
+
+
+def test_a_stack_port_held_by_a_running_broker_points_to_no_stack(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A developer with Kafka and Redis already running on 9092 / 6379 runs `pitchcast
+    # demo`: the stack cannot take the ports, and the way out is to use them as they are.
+    import pitchcast.localstack as localstack
+    from pitchcast.exceptions import PortTaken
+
+    class Stack:
+        def __init__(self, settings: object) -> None:
+            pass
+
+        def up(self, echo: object) -> None:
+            raise PortTaken("port 9092 for Kafka is taken by pid 7 (java), ...")
+
+    monkeypatch.setattr(localstack, "LocalStack", Stack)
+    with pytest.raises(PortTaken) as caught:
+        run_demo(
+            load_settings(),
+            events_file=DATA / "events_metrica_1.csv",
+            match_info_file=DATA / "match_info.csv",
+            speed=None,
+            echo=lambda line: None,
+        )
+    assert "port 9092 for Kafka is taken" in str(caught.value)
+    assert "pitchcast demo --no-stack" in str(caught.value)
