@@ -19,6 +19,7 @@ from aiokafka import AIOKafkaProducer
 
 from pitchcast.schemas.records import MatchInfo
 from pitchcast.settings import Settings
+from pitchcast.streams.admin import partition_count
 from pitchcast.streams.clients import aiokafka_options, start_client
 from pitchcast.streams.match_csv import MalformedCsv, read_actions
 
@@ -117,6 +118,9 @@ async def replay(
     on_sent: Callable[[ReplayMessage], None] | None = None,
 ) -> int:
     """Send the plans (interleaved by match time); ``speed=None`` is as fast as possible."""
+    # A missing topic (the worker not started yet, a typo): named at once, as `tail` does;
+    # the producer would wait a minute on metadata and fail with a traceback.
+    await partition_count(settings, settings.topic_events)
     producer = AIOKafkaProducer(
         **aiokafka_options(settings), acks="all", enable_idempotence=True, linger_ms=5
     )
