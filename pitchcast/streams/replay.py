@@ -116,11 +116,15 @@ async def replay(
     *,
     speed: float | None,
     on_sent: Callable[[ReplayMessage], None] | None = None,
+    topic_wait_s: float = 30.0,
 ) -> int:
-    """Send the plans (interleaved by match time); ``speed=None`` is as fast as possible."""
-    # A missing topic (the worker not started yet, a typo): named at once, as `tail` does;
-    # the producer would wait a minute on metadata and fail with a traceback.
-    await partition_count(settings, settings.topic_events)
+    """Send the plans (interleaved by match time); ``speed=None`` is as fast as possible.
+
+    The events topic may take ``topic_wait_s`` to appear (a worker started beside the
+    replay creates it); then a missing topic (a typo) is named, as `tail` does, rather
+    than left to the producer, which waits a minute on metadata and fails with a traceback.
+    """
+    await partition_count(settings, settings.topic_events, wait_s=topic_wait_s)
     producer = AIOKafkaProducer(
         **aiokafka_options(settings), acks="all", enable_idempotence=True, linger_ms=5
     )
