@@ -174,7 +174,11 @@ def tail(from_beginning: bool, game_id: int | None, lines: bool) -> None:
     """Print commentary as it arrives (Ctrl-C to stop).
 
     By default, one block per batch from the commentary topic; with --lines, each line
-    from the lines topic as soon as it is valid, while the LLM writes the rest.
+    from the lines topic as soon as it is valid, while the LLM writes the rest, as
+    `game ID · BATCH.LINE · PERSONA · MM:SS [tone] text`: LINE 100 and 101 are the
+    match's flow (kick-off, half-time, full time...) before and after a batch, `·end` marks
+    a batch's last line, and the clock is the action's time within its period (a line
+    carries no period; the blocks say 1H / 2H).
 
     \b
     Example:

@@ -77,3 +77,16 @@ def test_replay_help_says_a_match_is_commented_once_under_its_id() -> None:
 
     text = " ".join(CliRunner().invoke(main, ["replay", "--help"]).output.split())
     assert "not commented again" in text and "another --game-id" in text
+
+
+def test_tail_help_reads_a_line_for_the_operator() -> None:
+    """`tail --lines` prints `game 126283 · 0.100 · CASTER · 00:00 ...`: the help says
+    that 0.100 is batch 0's kick-off line (not a decimal), what ·end is, and that the
+    clock is within the period (a line carries no period)."""
+    from click.testing import CliRunner
+
+    from pitchcast.cli import main
+
+    text = " ".join(CliRunner().invoke(main, ["tail", "--help"]).output.split())
+    assert "BATCH.LINE" in text and "100" in text and "101" in text
+    assert "·end" in text and "within its period" in text
