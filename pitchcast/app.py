@@ -250,6 +250,14 @@ def create_app(settings: Settings, *, writer: Any | None = None) -> Pitchcast:
 
     # /metrics (faust's sensor + ours), /health, /ready, /pitchcast/stats/.
     install_web(app, settings=settings, metrics=metrics, writer=writer)
+    store = getattr(writer, "store", None)
+    if getattr(store, "enabled", False) and hasattr(store, "ping"):
+        # /ready reports the store's own view, which only calls update: without a ping a
+        # worker started against a dead Redis said `up` until its first line, and one
+        # whose Redis came back while no match ran went on saying `down`.
+        app.timer(interval=settings.redis_probe_interval_s, name="pitchcast.redis_probe")(
+            store.ping
+        )
 
     @app.on_before_shutdown.connect
     async def _close_writer(_app: Any, **_: Any) -> None:

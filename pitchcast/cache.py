@@ -161,8 +161,8 @@ class RedisStore:
         except ValueError:
             # urllib's message quotes the bad part, which can be the password: drop it.
             raise ConfigurationError(
-                "redis_url is not a valid Redis URL (redis://, rediss:// or unix://; "
-                "percent-encode special characters of a password, or set redis_password)"
+                "PITCHCAST_REDIS_URL is not a valid Redis URL (redis://, rediss:// or unix://; "
+                "percent-encode special characters of a password, or set PITCHCAST_REDIS_PASSWORD)"
             ) from None
         self._release_script = self._client.register_script(_RELEASE_LUA)
         self._claim_line_script = self._client.register_script(_CLAIM_LINE_LUA)

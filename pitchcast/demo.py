@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from pitchcast.exceptions import PitchcastError
+from pitchcast.exceptions import PitchcastError, PortTaken
 from pitchcast.settings import Settings
 from pitchcast.streams.admin import ensure_topics
 from pitchcast.streams.match_csv import first_game_id, match_info_beside, read_match_info
@@ -110,7 +110,14 @@ def run_demo(
         from pitchcast.localstack import LocalStack
 
         stack = LocalStack(settings)
-        stack.up(echo=echo)
+        try:
+            stack.up(echo=echo)
+        except PortTaken as exc:
+            # Often a Kafka or Redis the user already runs: the demo can use them as they are.
+            raise PortTaken(
+                f"{exc} Or use the Kafka and Redis already running: pitchcast demo --no-stack"
+                " (at PITCHCAST_KAFKA_BOOTSTRAP_SERVERS and PITCHCAST_REDIS_URL)."
+            ) from None
         # Talk to the stack just started, wherever its ports are.
         settings = settings.model_copy(
             update={
@@ -137,7 +144,9 @@ def run_demo(
             worker.wait(30)
         except subprocess.TimeoutExpired:
             worker.kill()
-        echo("worker stopped; `pitchcast stack down` stops Kafka and Redis")
+        # --no-stack: Kafka and Redis are someone else's; `stack down` is not ours to suggest.
+        hint = "; `pitchcast stack down` stops Kafka and Redis" if start_stack else ""
+        echo(f"worker stopped{hint}")
 
 
 async def _replay_and_tail(

@@ -11,6 +11,7 @@ Errors that callers may also catch as ``ValueError`` keep it as a second base (m
     PitchcastError
     ├── ConfigurationError          settings that cannot work (partition count mismatch, ...)
     ├── StackError                  the local Kafka/Redis stack could not start or stop
+    │   └── PortTaken               a port it needs is held by a process it did not start
     ├── PhrasebookError             +ValueError: a mistake in the template's phrasebook,
     │                               naming the entry (the worker does not start)
     ├── PromptContentError          +ValueError: a mistake in the prompt's content file
@@ -66,6 +67,7 @@ __all__ = [
     "MetricError",
     "PhrasebookError",
     "PitchcastError",
+    "PortTaken",
     "PromptContentError",
     "SchemaViolation",
     "StackError",
@@ -88,6 +90,11 @@ class ConfigurationError(PitchcastError):
 
 class StackError(PitchcastError):
     """The local development stack (Kafka, Redis) failed."""
+
+
+class PortTaken(StackError):
+    """A port the local stack needs is held by a process it did not start (a Kafka or a
+    Redis already running, say)."""
 
 
 class PhrasebookError(PitchcastError, ValueError):

@@ -534,7 +534,10 @@ def describe_invalid(exc: ValidationError) -> str:
         if error["type"] in _QUOTABLE_ERRORS and isinstance(input_value, str | int | float):
             message += f" (given {str(input_value)[:40]!r})"
         loc = error["loc"]
-        problems.append(f"PITCHCAST_{str(loc[0]).upper()}: {message}" if loc else message)
+        variable = f"PITCHCAST_{str(loc[0]).upper()}" if loc else ""
+        # A message that names its variable already reads right without the prefix.
+        named = not variable or message.startswith(variable)
+        problems.append(message if named else f"{variable}: {message}")
     return "; ".join(problems)
 
 

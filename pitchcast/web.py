@@ -64,7 +64,8 @@ class Readiness:
       workers than partitions) is ready: it takes over when another leaves.
     * ``broker``: a metadata request answered within ``timeout_s``; the answer is kept
       for ``cache_s`` so a scraper polling every second costs one request per period.
-    * ``redis``: the store's own view (no extra call): ``up``, ``down`` or ``disabled``.
+    * ``redis``: the store's own view: ``up``, ``down`` or ``disabled`` (a ping every
+      ``PITCHCAST_REDIS_PROBE_INTERVAL_S`` keeps it current while no match runs: app.py).
     * ``breaker``: the LLM circuit breaker's state.
 
     Not assigned, or no broker: **503** ``not_ready`` (the worker cannot do its work).

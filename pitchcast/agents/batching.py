@@ -363,6 +363,7 @@ class BatchAgent:
         settings = self._settings
         self._start_committer()  # run() starts it; a direct call (tests) too
         await self._window.admit()
+        game_id: int | None = None  # a decoded record's match, named in its dead letter
         try:
             decoded = decode_event(
                 value,
@@ -370,6 +371,7 @@ class BatchAgent:
                 clamp_margin=settings.clamp_margin_m,
             )
             event = decoded.action if isinstance(decoded, DecodedAction) else decoded
+            game_id = event.game_id
             if key != str(event.game_id).encode():
                 # A mis-keyed record may sit on another partition than its match's state.
                 shown = None if key is None else key.decode("utf-8", "replace")
@@ -378,7 +380,7 @@ class BatchAgent:
                 )
         except InvalidMessage as exc:
             self._metrics.add("events_in", kind="invalid")
-            await self._dead_letter(key, value, partition, offset, exc.kind, str(exc))
+            await self._dead_letter(key, value, partition, offset, exc.kind, str(exc), game_id)
             self._take_in(partition=partition, offset=offset, sends=[], ack=ack)
             return
         if isinstance(decoded, DecodedAction):

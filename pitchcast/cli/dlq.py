@@ -57,7 +57,7 @@ _FILTERS = (
         "reasons",
         multiple=True,
         default_text="every reason",
-        help="Error kind, e.g. SchemaViolation (repeatable).",
+        help="Error kind, e.g. SchemaViolation (any case; repeatable).",
     ),
     option(
         "--since", default_text="the oldest", help="From this time: ISO 8601, or 30m / 2h / 1d ago."

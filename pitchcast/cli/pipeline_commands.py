@@ -100,6 +100,10 @@ def replay(
     match time (periods back to back), period_end and match_end. Several FILES are
     interleaved by match time, as concurrent matches would be.
 
+    A match is commented once under its game id: replayed again, its batches are
+    recognised as already published (Redis, PITCHCAST_PUBLISHED_TTL_S) and not
+    commented again. To see it commented again, replay it under another --game-id.
+
     \b
     Examples:
       pitchcast replay data/events_metrica_1.csv --speed 20
@@ -170,7 +174,11 @@ def tail(from_beginning: bool, game_id: int | None, lines: bool) -> None:
     """Print commentary as it arrives (Ctrl-C to stop).
 
     By default, one block per batch from the commentary topic; with --lines, each line
-    from the lines topic as soon as it is valid, while the LLM writes the rest.
+    from the lines topic as soon as it is valid, while the LLM writes the rest, as
+    `game ID · BATCH.LINE · PERSONA · MM:SS [tone] text`: LINE 100 and 101 are the
+    match's flow (kick-off, half-time, full time...) before and after a batch, `·end` marks
+    a batch's last line, and the clock is the action's time within its period (a line
+    carries no period; the blocks say 1H / 2H).
 
     \b
     Example:

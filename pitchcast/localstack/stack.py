@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from pitchcast.exceptions import StackError
+from pitchcast.exceptions import PortTaken, StackError
 from pitchcast.localstack.jars import KafkaJars
 from pitchcast.localstack.kafka_broker import BrokerSecurity, KafkaBroker, Quorum, new_cluster_id
 from pitchcast.localstack.processes import (
@@ -484,7 +484,7 @@ class LocalStack:
             return
         owner = port_owner(port)
         who = f"pid {owner[0]} ({owner[1]})" if owner else "another process"
-        raise StackError(
+        raise PortTaken(
             f"port {port} for {what} is taken by {who}, which this stack did not start "
             f"(its PID files are in {self._root}). Stop that process, or pick another port "
             f"with {env_var}."

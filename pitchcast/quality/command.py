@@ -105,6 +105,8 @@ def run_eval(
         f"playing {path.name}: {len(played.actions)} actions, {len(played.batches)} batches,"
         f" {settings.llm_backend} backend, {settings.llm_mode} mode, {', '.join(personas)}"
     )
+    if "FRIEND" in personas and settings.friend_supports:
+        echo(_backing_said(settings.friend_supports, info))
     run = asyncio.run(_write(settings, played, personas))
     figures = evaluate(run)
     # The density setting (s14/density); a worker without it shows every line.
@@ -116,6 +118,24 @@ def run_eval(
     files = write_report(figures, out, title=title, plots=plots)
     problems = failures(figures, max_shape_share=max_shape_share, min_shape_gap=min_shape_gap)
     return EvalOutcome(figures, files, problems)
+
+
+def _backing_said(supports: str, info: Any) -> str:
+    """Whom FRIEND backs in this match: a setting that names neither team leaves it
+    neutral (README, "A FRIEND who backs a team"), which eval says rather than hides."""
+    from pitchcast.commentary.template.backing import backed_side
+
+    side = backed_side(supports, info)
+    if side is not None:
+        name = getattr(info, f"{side}_team_name_ko") or getattr(info, f"{side}_team_name")
+        return f"FRIEND backs {name} ({side})"
+    if info is None:
+        return f"FRIEND is neutral: no match info to find {supports!r} in"
+    teams = [
+        f"{info.home_team_name_ko or info.home_team_name} ({info.home_team_id})",
+        f"{info.away_team_name_ko or info.away_team_name} ({info.away_team_id})",
+    ]
+    return f"FRIEND is neutral: {supports!r} names not one team of {teams[0]} v {teams[1]}"
 
 
 def summary_lines(figures: dict[str, Any]) -> list[str]:

@@ -78,8 +78,8 @@ def _voice(fig: dict[str, Any]) -> list[str]:
         f" (the busiest minute: {pace['worst_minute']}).",
         "",
         *_telling(fig),
-        f"**Register.** {register['slips']} lines out of the persona's register (CASTER and"
-        " ANALYST in 반말, FRIEND in 존댓말; `pitchcast/checks/register.py`).",
+        f"**Register.** {register['slips']} lines out of the persona's register (a CASTER or"
+        " ANALYST line in 반말, a FRIEND line in 존댓말; `pitchcast/checks/register.py`).",
         *(f"- {', '.join(e['slips'])}: {_cell(e['text'])}" for e in register["examples"]),
         "",
         f"**Wording.** {w['unsupported']} unsupported claims (gestures, feelings, intent,"

@@ -84,11 +84,19 @@ def _load_object(raw: bytes | None, max_bytes: int) -> dict[str, Any]:
     return data
 
 
+def _absent(data: dict[str, Any], key: str) -> SchemaViolation:
+    """A required field without a value: missing, or there as null or "" (an empty CSV
+    cell, a Java null), which a producer looking for a missing key would not find."""
+    if key not in data:
+        return SchemaViolation(f"missing required field {key!r}")
+    return SchemaViolation(f"required field {key!r} is {orjson.dumps(data[key]).decode()}")
+
+
 def _int(data: dict[str, Any], key: str, *, required: bool = True) -> int | None:
     value = data.get(key)
     if value is None:
         if required:
-            raise SchemaViolation(f"missing required field {key!r}")
+            raise _absent(data, key)
         return None
     if isinstance(value, bool):
         raise SchemaViolation(f"field {key!r} must be an integer, got a boolean")
@@ -104,7 +112,7 @@ def _number(data: dict[str, Any], key: str, *, required: bool = True) -> float |
     value = data.get(key)
     if value is None:
         if required:
-            raise SchemaViolation(f"missing required field {key!r}")
+            raise _absent(data, key)
         return None
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise SchemaViolation(f"field {key!r} must be a number, got {value!r}")
@@ -118,7 +126,7 @@ def _text(data: dict[str, Any], key: str, *, required: bool = False) -> str | No
     value = data.get(key)
     if value is None or value == "":
         if required:
-            raise SchemaViolation(f"missing required field {key!r}")
+            raise _absent(data, key)
         return None
     if not isinstance(value, str):
         raise SchemaViolation(f"field {key!r} must be a string, got {value!r}")

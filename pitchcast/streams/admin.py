@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -150,12 +151,17 @@ async def _partition_counts(admin: AIOKafkaAdminClient, topics: list[str]) -> di
     return counts
 
 
-async def partition_count(settings: Settings, topic: str) -> int:
-    """How many partitions ``topic`` has; ConfigurationError when it does not exist."""
+async def partition_count(settings: Settings, topic: str, *, wait_s: float = 0.0) -> int:
+    """How many partitions ``topic`` has; ConfigurationError when it does not exist
+    (after up to ``wait_s`` for it to appear: a worker starting beside creates it)."""
     admin = AIOKafkaAdminClient(**aiokafka_options(settings), request_timeout_ms=15000)
+    deadline = time.monotonic() + wait_s
     try:
         await admin.start()
         counts = await _partition_counts(admin, [topic])
+        while topic not in counts and time.monotonic() < deadline:
+            await asyncio.sleep(0.5)
+            counts = await _partition_counts(admin, [topic])
     except KafkaError as exc:
         raise ConfigurationError(
             f"cannot reach Kafka at {settings.kafka_bootstrap_servers}: {exc}"

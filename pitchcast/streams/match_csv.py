@@ -63,13 +63,19 @@ def _convert(path: Path, line: int, column: str, text: str) -> Any:
     if text == "" or text.lower() == "nan":
         return None
     try:
-        if column in _INT_COLUMNS:
-            return int(float(text)) if "." in text else int(text)
-        if column in _FLOAT_COLUMNS:
+        if column in _INT_COLUMNS and "." in text:
+            number = float(text)  # "12.0": pandas writes an int column with gaps as floats
+        elif column in _INT_COLUMNS:
+            return int(text)
+        elif column in _FLOAT_COLUMNS:
             return float(text)
+        else:
+            return text
     except ValueError:
         raise MalformedCsv(path, line, f"column {column!r}: {text!r} is not a number") from None
-    return text
+    if not number.is_integer():
+        raise MalformedCsv(path, line, f"column {column!r}: {text!r} is not a whole number")
+    return int(number)
 
 
 def read_actions(path: Path) -> Iterator[dict[str, Any]]:

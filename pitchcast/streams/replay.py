@@ -19,6 +19,7 @@ from aiokafka import AIOKafkaProducer
 
 from pitchcast.schemas.records import MatchInfo
 from pitchcast.settings import Settings
+from pitchcast.streams.admin import partition_count
 from pitchcast.streams.clients import aiokafka_options, start_client
 from pitchcast.streams.match_csv import MalformedCsv, read_actions
 
@@ -115,8 +116,15 @@ async def replay(
     *,
     speed: float | None,
     on_sent: Callable[[ReplayMessage], None] | None = None,
+    topic_wait_s: float = 30.0,
 ) -> int:
-    """Send the plans (interleaved by match time); ``speed=None`` is as fast as possible."""
+    """Send the plans (interleaved by match time); ``speed=None`` is as fast as possible.
+
+    The events topic may take ``topic_wait_s`` to appear (a worker started beside the
+    replay creates it); then a missing topic (a typo) is named, as `tail` does, rather
+    than left to the producer, which waits a minute on metadata and fails with a traceback.
+    """
+    await partition_count(settings, settings.topic_events, wait_s=topic_wait_s)
     producer = AIOKafkaProducer(
         **aiokafka_options(settings), acks="all", enable_idempotence=True, linger_ms=5
     )

@@ -9,6 +9,7 @@ from typing import Any
 import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from pitchcast.schemas.records import match_minute
 from pitchcast.settings import Settings
 from pitchcast.streams.admin import partition_count
 from pitchcast.streams.clients import aiokafka_options, start_client
@@ -17,7 +18,7 @@ __all__ = ["format_commentary", "format_line", "tail"]
 
 
 def _clock(period_id: int, seconds: float) -> str:
-    minute = int(seconds // 60) + (45 if period_id == 2 else 0)
+    minute = match_minute(period_id, seconds) - 1  # the clock's minutes, not the one played
     return f"{period_id}H {minute:02d}:{int(seconds % 60):02d}"
 
 

@@ -150,3 +150,32 @@ async def test_metrics_and_readiness_move_during_a_replay(
     ready = _wait_ready(worker)
     assert ready["status"] == "ready", ready
     assert _get(worker, "/health").status_code == 200
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def test_ready_says_redis_is_down_before_any_match(
+    pipeline_env: dict[str, str], start_worker: Callable[..., WorkerProcess]
+) -> None:
+    """A worker started against a Redis that does not answer (a wrong port) says
+    `degraded`, Redis `down`, on /ready before the first match: it used to say `up` until
+    a line needed Redis, so a pre-match check showed all green."""
+    env = {**pipeline_env, "PITCHCAST_REDIS_URL": f"redis://127.0.0.1:{_closed_port()}/0"}
+    worker = start_worker(env)
+    deadline = time.monotonic() + 60
+    while True:
+        ready = _wait_ready(worker)
+        if (
+            ready["checks"]["assignment"]["status"] == "ok"
+            and ready["checks"]["redis"]["state"] == "down"
+        ):
+            break
+        assert time.monotonic() < deadline, ready
+        time.sleep(0.5)
+    assert ready["status"] == "degraded", ready

@@ -64,3 +64,12 @@ def test_tls_files_without_rediss_or_a_key_without_its_cert_are_refused(tmp_path
     assert SECRET not in str(caught.value)
     with pytest.raises(ConfigurationError, match="certificate"):
         RedisStore("rediss://cache:6380/0", ssl_keyfile=tmp_path / "client.key")
+
+
+def test_a_url_without_a_scheme_names_the_variable_to_fix() -> None:
+    """`PITCHCAST_REDIS_URL=localhost:6379` (the scheme forgotten): the worker's error
+    names the variables the user sets, as every other settings error does."""
+    with pytest.raises(ConfigurationError) as info:
+        RedisStore("localhost:6379")
+    assert str(info.value).startswith("PITCHCAST_REDIS_URL is not a valid Redis URL")
+    assert "PITCHCAST_REDIS_PASSWORD" in str(info.value)

@@ -278,6 +278,16 @@ def test_friend_supports_is_neutral_by_default_and_read_from_the_environment(
 def test_friend_supports_refuses_what_cannot_be_one_team(value: str, problem: str) -> None:
     message = refused(friend_supports=value)
     assert "PITCHCAST_FRIEND_SUPPORTS" in message and problem in message
+    if "\x00" in value:
+        return  # no environment variable can hold a NUL byte
+    # As a command prints it: the variable named once, as for every other setting.
+    from click.testing import CliRunner
+
+    from pitchcast.cli import main
+
+    printed = CliRunner().invoke(main, ["config"], env={"PITCHCAST_FRIEND_SUPPORTS": value})
+    assert printed.exit_code != 0 and problem in printed.output
+    assert printed.output.count("PITCHCAST_FRIEND_SUPPORTS") == 1, printed.output
 
 
 @pytest.mark.parametrize(

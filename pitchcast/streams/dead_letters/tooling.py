@@ -122,7 +122,9 @@ class Filters:
             return False
         if self.game_id is not None and entry.game_id != self.game_id:
             return False
-        if self.reasons and letter.get("error_kind") not in self.reasons:
+        if self.reasons and str(letter.get("error_kind")).casefold() not in {
+            reason.casefold() for reason in self.reasons
+        }:
             return False
         if self.since is not None and entry.time < self.since:
             return False
@@ -179,16 +181,18 @@ async def read_dead_letters(
     topic's end as it was when the call started."""
     topic = settings.topic_dlq
     count = await partition_count(settings, topic)
+    partitions = [TopicPartition(topic, p) for p in range(count)]
+    wanted_partitions = {int(i.split(":")[0]) for i in filters.ids}
+    if wanted_partitions:
+        partitions = [tp for tp in partitions if tp.partition in wanted_partitions]
+    if not partitions:
+        # Before the consumer starts: aiokafka's stop() right after start() with nothing
+        # assigned raises CancelledError (aiokafka 0.14, its no-group coordinator).
+        return []
     consumer = AIOKafkaConsumer(**aiokafka_options(settings), enable_auto_commit=False)
     await consumer.start()
     found: list[DeadLetterEntry] = []
     try:
-        partitions = [TopicPartition(topic, p) for p in range(count)]
-        wanted_partitions = {int(i.split(":")[0]) for i in filters.ids}
-        if wanted_partitions:
-            partitions = [tp for tp in partitions if tp.partition in wanted_partitions]
-        if not partitions:
-            return []
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         ends = await consumer.end_offsets(partitions)
@@ -370,7 +374,8 @@ def format_row(entry: DeadLetterEntry) -> str:
     size = f"{letter.get('value_length', 0)}B" + ("+cut" if letter.get("value_truncated") else "")
     message = " ".join(str(letter.get("error_message", "")).split())
     if len(message) > 70:
-        message = message[:69] + "…"
+        # Cut in the middle: a reason often ends with the value refused ("got -5.0").
+        message = message[:44] + " … " + message[-23:]
     game = entry.game_id if entry.game_id is not None else "-"
     return (
         f"{entry.id:<9} {entry.time:%Y-%m-%d %H:%M:%S} game={game:<8} "

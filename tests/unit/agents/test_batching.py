@@ -104,3 +104,17 @@ async def test_the_idle_ticker_sees_only_the_matches_of_owned_partitions() -> No
     assert b"@partition:0" in agent._table  # the ledger's entry, never taken for a match
     assert agent.owned_states(set()) == []
     assert len(agent.owned_states(set(every))) == 6
+
+
+async def test_a_mis_keyed_record_is_dead_lettered_under_its_own_match() -> None:
+    """A record keyed by another match id names its own game in the letter, so that
+    `dlq list --game-id` and the monitor count it under that match, not under the key."""
+    dlq = Topic()
+    agent = _agent(dlq=dlq)
+    await agent.process(
+        topic="events", key=b"999", value=_value(0), partition=0, offset=0, timestamp_ms=0
+    )
+    await agent.settled()
+    (letter,) = [orjson.loads(value) for value in dlq.sent]
+    assert letter["error_kind"] == "SchemaViolation"
+    assert letter["key"] == "999" and letter["game_id"] == 1

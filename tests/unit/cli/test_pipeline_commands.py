@@ -65,3 +65,28 @@ def test_an_explicit_match_info_without_the_game_is_a_clear_error(tmp_path: Path
     info_file.write_text("\n".join([rows[0], "5" + rows[1][1:]]) + "\n", encoding="utf-8")
     with pytest.raises(click.BadParameter, match="no row for game 917 or 1"):
         plan_files([DATA / "events_metrica_1.csv"], match_info=info_file, game_id=917)
+
+
+def test_replay_help_says_a_match_is_commented_once_under_its_id() -> None:
+    """A second `pitchcast replay` of a file already commented sends every record, and
+    the worker, rightly, publishes nothing again (the Redis published marker): the help
+    says so and how to see it again, or a new user is left with a silent worker."""
+    from click.testing import CliRunner
+
+    from pitchcast.cli import main
+
+    text = " ".join(CliRunner().invoke(main, ["replay", "--help"]).output.split())
+    assert "not commented again" in text and "another --game-id" in text
+
+
+def test_tail_help_reads_a_line_for_the_operator() -> None:
+    """`tail --lines` prints `game 126283 · 0.100 · CASTER · 00:00 ...`: the help says
+    that 0.100 is batch 0's kick-off line (not a decimal), what ·end is, and that the
+    clock is within the period (a line carries no period)."""
+    from click.testing import CliRunner
+
+    from pitchcast.cli import main
+
+    text = " ".join(CliRunner().invoke(main, ["tail", "--help"]).output.split())
+    assert "BATCH.LINE" in text and "100" in text and "101" in text
+    assert "·end" in text and "within its period" in text

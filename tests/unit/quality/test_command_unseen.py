@@ -88,3 +88,36 @@ def test_a_match_of_very_few_actions_is_told_right(tmp_path: Path, kept: int) ->
     for persona in PERSONAS:
         assert figures["personas"][persona]["lines"] == kept
     _assert_clean(result, figures)
+
+
+@pytest.mark.parametrize(
+    ("supports", "said"),
+    [
+        ("수원삼성", "FRIEND backs 수원 삼성 (home)"),
+        ("2353", "FRIEND backs FC서울 (away)"),
+        (
+            "수원",
+            "FRIEND is neutral: '수원' names not one team of 수원 삼성 (4644) v FC서울 (2353)",
+        ),
+    ],
+)
+def test_eval_says_whom_friend_backs(tmp_path: Path, supports: str, said: str) -> None:
+    """`--friend-supports` that names no team of the match (a short name, a typo) leaves
+    FRIEND neutral, as documented; eval says so instead of leaving the user to guess
+    from the tones."""
+    path = write_match(tmp_path / "match")
+    args = ["eval", str(path), "--personas", "FRIEND", "--friend-supports", supports]
+    args += ["--no-plots", "--max-actions", "10", "--out", str(tmp_path / "eval")]
+    result = CliRunner().invoke(main, args, catch_exceptions=False)
+    assert said in result.output, result.output
+
+
+def test_the_report_names_each_persona_register_the_right_way_round(tmp_path: Path) -> None:
+    """CASTER and ANALYST speak 존댓말 and FRIEND 반말: the report says what a slip is
+    without reading as if it were the other way round."""
+    path = write_match(tmp_path / "match")
+    args = ["eval", str(path), "--no-plots", "--max-actions", "10"]
+    args += ["--out", str(tmp_path / "eval")]
+    CliRunner().invoke(main, args, catch_exceptions=False)
+    report = (tmp_path / "eval" / "report.md").read_text(encoding="utf-8")
+    assert "(a CASTER or ANALYST line in 반말, a FRIEND line in 존댓말;" in report

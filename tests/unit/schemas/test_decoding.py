@@ -39,3 +39,22 @@ def test_a_period_end_missing_a_field_is_a_schema_violation(missing: str) -> Non
     del data[missing]
     with pytest.raises(SchemaViolation, match="not a pitchcast period end"):
         decode_handoff(orjson.dumps(data), max_bytes=65536)
+
+
+@pytest.mark.parametrize("field", ["start_x", "team_id", "type_name"])
+def test_a_null_field_is_not_called_missing(field: str) -> None:
+    """`"start_x": null` (an empty CSV cell, a Java producer's null) is present: the dead
+    letter's reason must not send its producer looking for a key that is there."""
+    from pitchcast.schemas.decoding import decode_event
+
+    action = {
+        "game_id": 1, "action_id": 0, "period_id": 1, "time_seconds": 1.0, "team_id": 11,
+        "player_id": 19.0, "result_name": None, "start_x": 1.0, "start_y": 2.0, "end_x": 3.0,
+        "end_y": 4.0, "dx": 2.0, "dy": 2.0, "type_name": "Pass", "player_name_ko": "가",
+        "team_name_ko": "나",
+    }  # fmt: skip
+    with pytest.raises(SchemaViolation, match=f"required field '{field}' is null"):
+        decode_event(orjson.dumps({**action, field: None}), max_bytes=65536, clamp_margin=5.0)
+    absent = {k: v for k, v in action.items() if k != field}
+    with pytest.raises(SchemaViolation, match=f"missing required field '{field}'"):
+        decode_event(orjson.dumps(absent), max_bytes=65536, clamp_margin=5.0)

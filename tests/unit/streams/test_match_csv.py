@@ -32,3 +32,24 @@ def test_a_cp949_file_is_refused_with_its_line_and_the_cause(tmp_path: Path, nam
             read_match_info(path)
     assert caught.value.line == 2
     assert "not UTF-8" in str(caught.value) and "CP949" in str(caught.value)
+
+
+@pytest.mark.parametrize(("column", "text"), [("action_id", "3.7"), ("team_id", "4220.5")])
+def test_a_fractional_id_is_refused_not_truncated(tmp_path: Path, column: str, text: str) -> None:
+    """An id written as a float is read when whole ("12.0", as pandas writes an int column
+    with gaps); a fraction is a broken row, not id 3 (which would drop as a duplicate)."""
+    path = write_match(tmp_path)
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    header = lines[0].rstrip("\r\n").split(",")
+    row = lines[2].rstrip("\r\n").split(",")
+    row[header.index(column)] = text
+    whole = lines[3].rstrip("\r\n").split(",")
+    whole[header.index(column)] += ".0"
+    path.write_text("".join([*lines[:2], ",".join(row) + "\r\n", ",".join(whole) + "\r\n"]))
+    with pytest.raises(MalformedCsv) as caught:
+        list(read_actions(path))
+    assert caught.value.line == 3 and f"{column!r}: {text!r} is not a whole number" in str(
+        caught.value
+    )
+    path.write_text("".join([lines[0], ",".join(whole) + "\r\n"]))
+    assert [a[column] for a in read_actions(path)] == [match_actions()[2][column]]

@@ -21,6 +21,7 @@ from aiokafka import AIOKafkaProducer
 
 from pitchcast.settings import load_settings
 from pitchcast.streams.admin import read_range
+from pitchcast.streams.dead_letters.tooling import Filters, read_dead_letters
 from pitchcast.streams.match_csv import read_actions, read_match_info
 from pitchcast.streams.replay import plan_replay
 from tests.support.asyncapi_contract import (
@@ -30,6 +31,7 @@ from tests.support.asyncapi_contract import (
     message_contracts,
 )
 from tests.support.pipeline import DATA, REPO, WorkerProcess, read_topic
+from tests.support.utils import CreateTopics, UniqueName
 
 pytestmark = pytest.mark.integration
 
@@ -143,3 +145,13 @@ async def test_list_show_and_replay_after_a_fix(
     twice = await _cli(env, "replay", oversized["id"])
     assert twice.returncode == 0 and "already replayed" in twice.stdout
     assert len(audit.read_text().splitlines()) == 1
+
+
+async def test_an_id_on_a_partition_the_topic_lacks_is_not_found(
+    kafka_bootstrap: str, create_topics: CreateTopics, unique_name: UniqueName
+) -> None:
+    """`pitchcast dlq show 9:9` on a 6-partition topic: no such letter, not a traceback
+    (aiokafka's consumer, stopped with nothing assigned, raised CancelledError)."""
+    (topic,) = await create_topics(unique_name("dlq"), partitions=6)
+    settings = load_settings(kafka_bootstrap_servers=kafka_bootstrap, topic_dlq=topic)
+    assert await read_dead_letters(settings, Filters(ids=frozenset({"9:9"}))) == []

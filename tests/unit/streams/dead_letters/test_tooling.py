@@ -13,6 +13,7 @@ from pitchcast.streams.dead_letters.tooling import (
     DeadLetterEntry,
     DlqError,
     Filters,
+    format_row,
     parse_id,
     parse_offsets,
     parse_time,
@@ -39,6 +40,19 @@ def _entry(value: bytes | None, *, topic: str = "ev", cap: int = 8192, offset: i
     return DeadLetterEntry(
         partition=1, offset=3, timestamp_ms=int(NOW.timestamp() * 1000), letter=data
     )
+
+
+def test_a_long_message_keeps_its_end_in_the_list() -> None:
+    """`dlq list` shortens a long reason in the middle: the value that was refused, at
+    the end of the message ("..., got -5.0"), stays on the row."""
+    entry = _entry(b"{}")
+    entry.letter["error_message"] = (
+        "field 'time_seconds' must be 0..10800 (seconds into the period), got -5.0"
+    )
+    row = format_row(entry)
+    assert row.endswith("got -5.0") and "field 'time_seconds'" in row and "…" in row
+    entry.letter["error_message"] = "missing required field 'start_x'"
+    assert format_row(entry).endswith("  missing required field 'start_x'")
 
 
 def test_values_are_rebuilt_byte_for_byte() -> None:
@@ -68,6 +82,15 @@ def test_already_replayed_letters_are_skipped_unless_forced() -> None:
     entry = _entry(b"{}")
     assert plan_replay([entry], SETTINGS, replayed_before={"1:3"}).already == [entry]
     assert len(plan_replay([entry], SETTINGS, replayed_before={"1:3"}, force=True).items) == 1
+
+
+def test_a_reason_matches_whatever_its_case() -> None:
+    """`dlq list --reason schemaviolation` lists the SchemaViolation letters; a case slip
+    must not answer "0 dead letters" during an incident."""
+    entry = _entry(b"{}")
+    assert Filters(reasons=frozenset({"schemaviolation"})).match(entry)
+    assert Filters(reasons=frozenset({"SCHEMAVIOLATION", "LateAction"})).match(entry)
+    assert not Filters(reasons=frozenset({"lateaction"})).match(entry)
 
 
 def test_filters_and_parsing() -> None:
