@@ -230,6 +230,11 @@ def create_app(settings: Settings, *, writer: Any | None = None) -> Pitchcast:
     # The group's lag on both input topics, from broker offsets (streams/lag.py).
     lag = ConsumerLag(settings, metrics, [settings.topic_events, settings.topic_batches])
     app.timer(interval=LAG_INTERVAL_S, name="pitchcast.consumer_lag")(lag.update)
+
+    async def collect_old() -> None:
+        gc.collect()
+
+    app.timer(interval=FULL_COLLECT_S, name="pitchcast.collect_old")(collect_old)
     app.on_before_shutdown.connect(lag.close)
 
     revoke_steps = RevokeSteps(
@@ -285,6 +290,13 @@ def create_app(settings: Settings, *, writer: Any | None = None) -> Pitchcast:
 # ~30 times a second for little garbage. bench/throughput.py: 517-522 -> 549-562
 # actions/s, worker CPU 38.1-38.9 -> 35.9-36.6 s (BENCHMARKS.md, "Template throughput").
 GC_THRESHOLDS = (20_000, 50, 100)
+
+# With those thresholds the oldest generation is collected about once per 100 million
+# allocations: in a live worker with an LLM, httpx's request/response cycles (each
+# holding its ~20-40 KB request body) reached it and stayed, and the RSS grew ~3 MB a
+# minute for a whole round (RELIABILITY.md, soak of 2026-12-07). A full collection on a
+# timer bounds that; (20_000, 10, 10) did too, but cost 14% of the template throughput.
+FULL_COLLECT_S = 30.0
 
 
 def tune_collector() -> None:
