@@ -138,23 +138,21 @@ class GuardedLLM:
         :class:`~pitchcast.exceptions.DeliveryFailed` (a line the agent could not
         publish, not the LLM's failure) go through.
         """
-        if on_item is None:
-            return await self._call(
-                send, deadline=deadline, persona=persona, mode=mode, context=context,
-                on_item=None, judge=judge, holding_slot=holding_slot, failures=failures,
-            )  # fmt: skip
         # The lines go out from a task of their own: the deadline cuts the request, never
         # a line half-way through its publication (claimed, then its send cancelled).
-        outbox = _Outbox(on_item)
+        outbox = _Outbox(on_item) if on_item is not None else None
         try:
             called = await self._call(
                 send, deadline=deadline, persona=persona, mode=mode, context=context,
-                on_item=outbox.put, judge=judge, holding_slot=holding_slot, failures=failures,
+                on_item=outbox.put if outbox is not None else None, judge=judge,
+                holding_slot=holding_slot, failures=failures,
             )  # fmt: skip
         except BaseException:
-            await outbox.abandon()
+            if outbox is not None:
+                await outbox.abandon()
             raise
-        await outbox.drain()  # every line the backend handed on is out before the caller goes on
+        if outbox is not None:  # every line the backend handed on is out before the caller goes on
+            await outbox.drain()
         return called
 
     async def _call(

@@ -290,24 +290,24 @@ class SlowSendPublisher(MemoryPublisher):
         await super().send_line(line, **kwargs)
 
 
+async def _stream_first_line(action: Any, on_item: Any) -> None:
+    if on_item is not None:
+        await on_item(CommentaryItem(action.action_id, action.time_seconds, "calm", "첫 줄"))
+
+
 class FirstLineThenHangs(ScriptedRowsBackend):
     """Streams the first asked row's line at once, then never answers the rest."""
 
     async def write(
         self, batch: Batch, persona: Any, *, on_item: Any = None, rows: Any = None
     ) -> Any:
-        first = batch.actions[0]
-        if on_item is not None:
-            await on_item(CommentaryItem(first.action_id, first.time_seconds, "calm", "첫 줄"))
+        await _stream_first_line(batch.actions[0], on_item)
         await asyncio.Event().wait()
 
     async def write_rows(
         self, batch: Batch, persona: Any, turns: Any, rows: Any, **kwargs: Any
     ) -> Any:
-        on_item = kwargs.get("on_item")
-        first = batch.actions[rows[0] - 1]
-        if on_item is not None:
-            await on_item(CommentaryItem(first.action_id, first.time_seconds, "calm", "첫 줄"))
+        await _stream_first_line(batch.actions[rows[0] - 1], kwargs.get("on_item"))
         await asyncio.Event().wait()
 
 
@@ -412,9 +412,7 @@ class StreamsThenAnswersBroken(ScriptedRowsBackend):
     async def write(
         self, batch: Batch, persona: Any, *, on_item: Any = None, rows: Any = None
     ) -> Any:
-        first = batch.actions[0]
-        if on_item is not None:
-            await on_item(CommentaryItem(first.action_id, first.time_seconds, "calm", "첫 줄"))
+        await _stream_first_line(batch.actions[0], on_item)
         await asyncio.sleep(0.05)  # the line is being sent meanwhile
         return replace(await super().write(batch, persona), usage=None)
 
