@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import math
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -62,17 +63,19 @@ def _convert(path: Path, line: int, column: str, text: str) -> Any:
     text = text.strip()
     if text == "" or text.lower() == "nan":
         return None
+    if column not in _INT_COLUMNS and column not in _FLOAT_COLUMNS:
+        return text
     try:
-        if column in _INT_COLUMNS and "." in text:
-            number = float(text)  # "12.0": pandas writes an int column with gaps as floats
-        elif column in _INT_COLUMNS:
-            return int(text)
-        elif column in _FLOAT_COLUMNS:
-            return float(text)
-        else:
-            return text
+        # "12.0" in an int column: pandas writes an int column with gaps as floats.
+        number = int(text) if column in _INT_COLUMNS and "." not in text else float(text)
     except ValueError:
         raise MalformedCsv(path, line, f"column {column!r}: {text!r} is not a number") from None
+    if isinstance(number, int):
+        return number
+    if not math.isfinite(number):  # float() reads "inf"; JSON cannot carry it
+        raise MalformedCsv(path, line, f"column {column!r}: {text!r} is not a finite number")
+    if column in _FLOAT_COLUMNS:
+        return number
     if not number.is_integer():
         raise MalformedCsv(path, line, f"column {column!r}: {text!r} is not a whole number")
     return int(number)

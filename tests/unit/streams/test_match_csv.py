@@ -53,3 +53,22 @@ def test_a_fractional_id_is_refused_not_truncated(tmp_path: Path, column: str, t
     )
     path.write_text("".join([lines[0], ",".join(whole) + "\r\n"]))
     assert [a[column] for a in read_actions(path)] == [match_actions()[2][column]]
+
+
+@pytest.mark.parametrize(("column", "text"), [("time_seconds", "inf"), ("start_x", "-Infinity")])
+def test_a_number_that_is_not_finite_is_refused_with_its_line(
+    tmp_path: Path, column: str, text: str
+) -> None:
+    """``float()`` reads "inf"; the row would reach the broker and be refused there as a
+    missing value (JSON has no infinity). The CSV's own line says what is wrong instead."""
+    path = write_match(tmp_path)
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    header = lines[0].rstrip("\r\n").split(",")
+    row = lines[2].rstrip("\r\n").split(",")
+    row[header.index(column)] = text
+    path.write_text("".join([*lines[:2], ",".join(row) + "\r\n"]))
+    with pytest.raises(MalformedCsv) as caught:
+        list(read_actions(path))
+    assert caught.value.line == 3 and f"{column!r}: {text!r} is not a finite number" in str(
+        caught.value
+    )
