@@ -52,6 +52,10 @@ MAX_TIME_SECONDS = 3 * 3600.0
 # longer text would be carried in the match's roster and in every later batch record,
 # until a hand-off record no longer fits the message cap.
 MAX_TEXT_CHARS = 100
+# Integers are signed 64-bit (a Java long; orjson writes no wider). JSON parsers read a
+# wider integer as a float, which may still be whole (2^64, 10^20): kept, it decoded to
+# an int no record could be encoded with again.
+_INT_MIN, _INT_MAX = -(2**63), 2**63 - 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,12 +104,14 @@ def _int(data: dict[str, Any], key: str, *, required: bool = True) -> int | None
         return None
     if isinstance(value, bool):
         raise SchemaViolation(f"field {key!r} must be an integer, got a boolean")
-    if isinstance(value, int):
-        return value
     # Producers that write every number as a float (pandas) send 3.0 for 3.
     if isinstance(value, float) and value.is_integer():
-        return int(value)
-    raise SchemaViolation(f"field {key!r} must be an integer, got {value!r}")
+        value = int(value)
+    if not isinstance(value, int):
+        raise SchemaViolation(f"field {key!r} must be an integer, got {value!r}")
+    if not _INT_MIN <= value <= _INT_MAX:
+        raise SchemaViolation(f"field {key!r} = {value} is outside the signed 64-bit range")
+    return value
 
 
 def _number(data: dict[str, Any], key: str, *, required: bool = True) -> float | None:

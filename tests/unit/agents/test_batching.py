@@ -118,3 +118,21 @@ async def test_a_mis_keyed_record_is_dead_lettered_under_its_own_match() -> None
     (letter,) = [orjson.loads(value) for value in dlq.sent]
     assert letter["error_kind"] == "SchemaViolation"
     assert letter["key"] == "999" and letter["game_id"] == 1
+
+
+async def test_a_game_id_beyond_64_bits_is_dead_lettered_and_the_agent_goes_on() -> None:
+    """game_id 2^64, keyed as itself: JSON reads it as the float 1.8446744073709552e19,
+    which decoded to an int orjson cannot write; the hand-off send raised and the worker
+    stopped. It is refused at decoding now, and the next record is taken in."""
+    dlq = Topic()
+    agent = _agent(dlq=dlq)
+    big = b"18446744073709551616"
+    value = _value(0).replace(b'"game_id":1', b'"game_id":' + big)
+    await agent.process(topic="events", key=big, value=value, partition=0, offset=0, timestamp_ms=0)
+    await agent.process(
+        topic="events", key=b"1", value=_value(1), partition=0, offset=1, timestamp_ms=0
+    )
+    await agent.settled()
+    (letter,) = [orjson.loads(v) for v in dlq.sent]
+    assert letter["error_kind"] == "SchemaViolation" and "64-bit" in letter["error_message"]
+    assert len(agent._batches.sent) == 1
