@@ -55,7 +55,7 @@ from pitchcast.exceptions import (
 )
 from pitchcast.metrics import Metrics
 from pitchcast.schemas.decoding import DecodedAction, decode_event, encode
-from pitchcast.schemas.records import Batch, PeriodEnd
+from pitchcast.schemas.records import Action, Batch, PeriodEnd
 from pitchcast.schemas.vocabulary import RESULT_NAMES, TYPE_NAMES
 from pitchcast.settings import Settings
 from pitchcast.streams.batching import MatchState, Step, advance, state_from_dict, state_to_dict
@@ -400,7 +400,13 @@ class BatchAgent:
             max_action_id_jump=settings.max_action_id_jump,
         )
         if step.outcome in ("redelivery", "duplicate"):
-            kind = "redelivery" if step.outcome == "redelivery" else "action_id"
+            kind = (
+                "redelivery"
+                if step.outcome == "redelivery"
+                else "action_id"
+                if isinstance(event, Action)
+                else "control"
+            )
             self._metrics.add("duplicates_dropped", kind=kind)
         if step.outcome == "redelivery":
             # Already folded in: nothing to send, nothing to write.

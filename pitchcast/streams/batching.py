@@ -35,6 +35,8 @@ replaying the log forms the same batches with the same ids.
   ``match_end`` (or on a fresh match) it starts the match over at ``batch_index`` 0, so
   a replayed match reproduces its ids and is deduplicated by the commentary stage.
   Actions after ``match_end`` are rejected as late.
+* A ``period_end`` naming a period already over is a copy (dropped); one naming a
+  period not yet started is rejected: either would end the current period's batch.
 
 The same state and record always give the same step; the agent relies on that to send a
 closed batch identically until the broker acknowledges it (nothing is acked before).
@@ -84,7 +86,7 @@ Outcome = Literal[
     "assigned",  # the action joined the open batch
     "batched",  # the action joined the open batch and closed it (full)
     "redelivery",  # offset already folded into the state
-    "duplicate",  # action_id already accepted in this match
+    "duplicate",  # action_id already accepted in this match; period_end of a period over
     "rejected",  # implausible: never folded in (see Step.rejection); an action or a match_start
     "ended",  # an action of a match that already ended (no new match_start)
     "control",  # a control message was applied
@@ -367,6 +369,24 @@ def _tick_due(state: MatchState, control: Control, ts_ms: int, idle_timeout_s: f
     return state.open_ts_ms is not None and at_ms - state.open_ts_ms >= idle_ms
 
 
+def _stale_period_end(state: MatchState, control: Control) -> Step | None:
+    """A ``period_end`` that names another period than the one being played: of a period
+    already over (a copy: dropped), or of one not yet started (rejected). Either would
+    close the current period's batch as that period's end. One naming no period, or
+    before any action, ends the current period as before."""
+    named, current = control.period_id, state.period_id
+    if named is None or not current or named == current:
+        return None
+    if named < current:
+        return Step(state, "duplicate")
+    return Step(
+        state,
+        "rejected",
+        rejection=f"period_end of period {named} during period {current}: that period has"
+        " not started",
+    )
+
+
 def _apply_control(state: MatchState, control: Control, ts_ms: int, idle_timeout_s: float) -> Step:
     kind = control.control
     if kind == "match_start":
@@ -379,6 +399,10 @@ def _apply_control(state: MatchState, control: Control, ts_ms: int, idle_timeout
         return Step(_start(state, info), "control")
     if state.ended:
         return Step(state, "control")
+    if kind == "period_end":
+        stale = _stale_period_end(state, control)
+        if stale is not None:
+            return stale
     batch: Batch | PeriodEnd | None = None
     if kind == "period_end":
         batch = _close(state, "period_end", ts_ms) or _period_end(state, "period_end", ts_ms)

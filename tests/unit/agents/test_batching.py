@@ -136,3 +136,27 @@ async def test_a_game_id_beyond_64_bits_is_dead_lettered_and_the_agent_goes_on()
     (letter,) = [orjson.loads(v) for v in dlq.sent]
     assert letter["error_kind"] == "SchemaViolation" and "64-bit" in letter["error_message"]
     assert len(agent._batches.sent) == 1
+
+
+async def test_period_ends_of_other_periods_are_dropped_or_dead_lettered() -> None:
+    """period_end of period 1 during period 2: a copy, dropped and counted; of period 4
+    during period 2: dead-lettered as an ImplausibleControl. Neither closes the batch."""
+    dlq = Topic()
+    agent = _agent(dlq=dlq)
+    second_half = orjson.loads(_value(1)) | {"period_id": 2}
+    records = [
+        _value(0),
+        orjson.dumps(second_half),
+        b'{"game_id": 1, "control": "period_end", "period_id": 1}',
+        b'{"game_id": 1, "control": "period_end", "period_id": 4}',
+    ]
+    for offset, value in enumerate(records):
+        await agent.process(
+            topic="events", key=b"1", value=value, partition=0, offset=offset, timestamp_ms=0
+        )
+    await agent.settled()
+    (letter,) = [orjson.loads(v) for v in dlq.sent]
+    assert letter["error_kind"] == "ImplausibleControl" and "period 4" in letter["error_message"]
+    assert agent._metrics.snapshot().get("duplicates_dropped{kind=control}") == 1
+    kinds = [orjson.loads(v)["schema"] for v in agent._batches.sent]
+    assert kinds == ["pitchcast.batch_action.v1", "pitchcast.batch.v2", "pitchcast.batch_action.v1"]

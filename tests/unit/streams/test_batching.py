@@ -473,3 +473,47 @@ def test_a_state_of_a_newer_version_is_refused_clearly() -> None:
     """A state written by a newer pitchcast is not guessed at."""
     with pytest.raises(ValueError, match="newer than this pitchcast"):
         state_from_dict({"v": 99, "game_id": 1})
+
+
+def test_a_copy_of_an_earlier_periods_end_leaves_the_later_period_alone() -> None:
+    """period_end of period 1 again, after the second half started (a feed that re-sends
+    its controls): it closed the second half's open batch with close_reason period_end,
+    which the commentary tells as the end of the second half ('후반전 종료') at minute 46.
+    It is a copy of a period already over: dropped, like an action id already accepted."""
+    actions = _actions("events_metrica_1.csv")
+    first_half = [a for a in actions if a.period_id == 1][-3:]
+    second_half = [a for a in actions if a.period_id == 2][:4]
+    log = Log()
+    for a in first_half:
+        log.feed(a)
+    (closed,) = log.feed(Control(game_id=1, control="period_end", period_id=1)).emits
+    assert isinstance(closed, Batch) and closed.period_id == 1
+    for a in second_half[:2]:
+        log.feed(a)
+    copy = log.feed(Control(game_id=1, control="period_end", period_id=1))
+    assert (copy.outcome, copy.emits) == ("duplicate", ())
+    for a in second_half[2:]:
+        log.feed(a)
+    assert log.state is not None and len(log.state.open) == 4  # one batch, still open
+    assert len(log.batches) == 1
+
+
+def test_the_end_of_a_period_not_yet_played_is_refused() -> None:
+    """period_end of period 2 during the first half would close its batch as half-time
+    one period early (and period 3's as the end of extra time): rejected with its reason,
+    the open batch left as it was."""
+    actions = [a for a in _actions("events_metrica_1.csv") if a.period_id == 1][:3]
+    log = Log()
+    for a in actions:
+        log.feed(a)
+    for period in (2, 3):
+        step = log.feed(Control(game_id=1, control="period_end", period_id=period))
+        assert (step.outcome, step.emits) == ("rejected", ())
+        assert step.rejection is not None and f"period_end of period {period}" in step.rejection
+    assert log.state is not None and len(log.state.open) == 3
+    (batch,) = log.feed(Control(game_id=1, control="period_end", period_id=1)).emits
+    assert isinstance(batch, Batch) and batch.close_reason == "period_end"
+    # A period_end that names no period keeps the old rule (it ends the current one).
+    log.feed(replace(actions[-1], action_id=99))
+    (batch,) = log.feed(Control(game_id=1, control="period_end")).emits
+    assert isinstance(batch, Batch) and batch.close_reason == "period_end"
