@@ -34,7 +34,8 @@ replaying the log forms the same batches with the same ids.
   than the match's is rejected (it would make every real action look foreign). After
   ``match_end`` (or on a fresh match) it starts the match over at ``batch_index`` 0, so
   a replayed match reproduces its ids and is deduplicated by the commentary stage.
-  Actions after ``match_end`` are rejected as late.
+  Actions after ``match_end`` are rejected as late (a copy of one it accepted is still
+  a duplicate).
 * A ``period_end`` naming a period already over is a copy (dropped); one naming a
   period not yet started is rejected: either would end the current period's batch.
 
@@ -247,10 +248,10 @@ def _implausible(state: MatchState, action: Action, max_jump: int) -> str | None
 def _apply_action(
     state: MatchState, action: Action, offset: int, ts_ms: int, batch_size: int, max_jump: int
 ) -> Step:
-    if state.ended:
-        return Step(state, "ended", action=action)
     if _is_seen(state.seen, action.action_id):
         return Step(state, "duplicate", action=action)
+    if state.ended:
+        return Step(state, "ended", action=action)
     reason = _implausible(state, action, max_jump)
     if reason is not None:
         return Step(state, "rejected", action=action, rejection=reason)
@@ -412,6 +413,7 @@ def _apply_control(state: MatchState, control: Control, ts_ms: int, idle_timeout
             game_id=state.game_id,
             batch_index=state.batch_index,
             last_offset=state.last_offset,
+            seen=state.seen,  # a copy after the end is still a copy (dropped, not late)
             story=state.story,
             ended=True,
         )

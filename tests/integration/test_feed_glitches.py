@@ -5,8 +5,9 @@ Match A (game 126476, tests/support/unseen_match.py) has a gap in its action ids
 action whose clock goes back, one whose clock jumps an hour, the same action id with
 other content, a re-sent ``period_end`` of each period (right after it, and of the first
 half once the second is under way), the end of a period not yet played, extra time,
-a shoot-out and an action after ``match_end``. Match B, game id 2^63 - 1 on A's
-partition and interleaved with it, has no ``match_start``; its names are null, empty,
+a shoot-out, an action after ``match_end`` and a copy of an earlier one after it.
+Match B, game id 2^63 - 1 on A's partition and interleaved with it, has no
+``match_start``; its names are null, empty,
 blank, emoji, Latin or 100 characters long, one of 101 characters, coordinates a little
 and far off the pitch, an unknown type and result. Match C is game 0. Besides: a record
 of A keyed as B, and a game id of 2^64 keyed as itself.
@@ -96,6 +97,7 @@ def _match_a() -> tuple[list[dict[str, Any]], list[int], dict[str, str]]:
     sent += [_control(GAME_ID, "period_end", period_id=4), *kicks]
     sent += [_control(GAME_ID, "period_end", period_id=5), _control(GAME_ID, "match_end")]
     sent.append({**last, "action_id": 136, "nonce": "late"})
+    sent.append({**rows[2], "nonce": "copy after the end"})  # dropped, not late
     bad["late"] = "LateAction"
     good = [r["action_id"] for r in rows] + [a["action_id"] for a in extra + kicks]
     return sent, good, bad
@@ -226,5 +228,5 @@ async def test_glitches_of_three_matches_on_one_partition(
     assert reasons == bad
     stats = worker.stats()
     assert stats.get("dead_letters") == len(bad)
-    assert stats.get("duplicates_dropped{kind=action_id}") == 1
+    assert stats.get("duplicates_dropped{kind=action_id}") == 2
     assert stats.get("duplicates_dropped{kind=control}") == 1

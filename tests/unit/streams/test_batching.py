@@ -517,3 +517,20 @@ def test_the_end_of_a_period_not_yet_played_is_refused() -> None:
     log.feed(replace(actions[-1], action_id=99))
     (batch,) = log.feed(Control(game_id=1, control="period_end")).emits
     assert isinstance(batch, Batch) and batch.close_reason == "period_end"
+
+
+def test_a_copy_of_an_action_after_match_end_is_a_duplicate_not_late() -> None:
+    """The same action again after match_end (a feed that re-sends, a copy delayed) was
+    dead-lettered as LateAction, while the same copy a record earlier was dropped as a
+    duplicate. The match still knows its ids: a copy is dropped (whatever its content);
+    only an id it never accepted is late. A new match_start forgets them (a replay)."""
+    actions = _actions("events_metrica_1.csv")[:12]
+    log = _play(actions)
+    assert log.feed(actions[3]).outcome == "duplicate"
+    assert log.feed(replace(actions[-1], type_name="Goal")).outcome == "duplicate"
+    assert log.feed(replace(actions[-1], action_id=999)).outcome == "ended"
+    assert log.state is not None and log.state.ended
+    restored = state_from_dict(orjson.loads(orjson.dumps(state_to_dict(log.state))))
+    assert advance(restored, actions[3], offset=99, timestamp_ms=0).outcome == "duplicate"
+    log.feed(Control(game_id=1, control="match_start"))
+    assert log.feed(actions[0]).outcome == "assigned"
