@@ -7,10 +7,11 @@ other content, a re-sent ``period_end`` of each period (right after it, and of t
 half once the second is under way), the end of a period not yet played, extra time,
 a shoot-out, an action after ``match_end`` and a copy of an earlier one after it.
 Match B, game id 2^63 - 1 on A's partition and interleaved with it, has no
-``match_start``; its names are null, empty,
-blank, emoji, Latin or 100 characters long, one of 101 characters, coordinates a little
-and far off the pitch, an unknown type and result. Match C is game 0. Besides: a record
-of A keyed as B, and a game id of 2^64 keyed as itself.
+``match_start``; its names are null, empty, blank, emoji, Latin or 100 characters
+long, one of 101 characters, coordinates a little and far off the pitch, an unknown
+type and result. Match C is game 0. Besides: a record of A keyed as B, and a game id
+of 2^64 keyed as itself. With the template, and with the LLM test double (the prompt
+carries the glitches).
 
 Every good action is told once per persona, every line id is published once, each bad
 record is dead-lettered once with its reason, copies are dropped and counted, and the
@@ -30,6 +31,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.partitioner import DefaultPartitioner
 
 from pitchcast.schemas.contract import validator_for
+from pitchcast.testing.fake_llm import FakeLLMServer
 from tests.integration.conftest import PARTITIONS
 from tests.support.pipeline import WorkerProcess, read_topic
 from tests.support.unseen_match import GAME_ID, match_actions, match_info_row
@@ -159,12 +161,29 @@ def _plan() -> tuple[list[tuple[bytes, bytes]], dict[int, list[int]], dict[str, 
     return messages, {GAME_ID: good_a, GAME_B: good_b, GAME_C: good_c}, bad
 
 
+@pytest.mark.parametrize("backend", ["template", "llm"])
 async def test_glitches_of_three_matches_on_one_partition(
     pipeline_env: dict[str, str],
     start_worker: Callable[..., WorkerProcess],
+    backend: str,
 ) -> None:
     env = {**pipeline_env, "PITCHCAST_DENSITY": "every", "PITCHCAST_PERSONAS": ",".join(PERSONAS)}
-    worker = start_worker(env)
+    server = None
+    if backend == "llm":  # the prompt carries the glitches too (the test double answers)
+        server = FakeLLMServer(model="pitchcast-test-model").start()
+        env |= {
+            "PITCHCAST_LLM_BACKEND": "openai",
+            "PITCHCAST_LLM_BASE_URL": server.base_url,
+            "PITCHCAST_LLM_MODEL": "pitchcast-test-model",
+        }
+    try:
+        await _run(env, start_worker(env))
+    finally:
+        if server is not None:
+            server.stop()
+
+
+async def _run(env: dict[str, str], worker: WorkerProcess) -> None:
     messages, good, bad = _plan()
     bootstrap = env["PITCHCAST_KAFKA_BOOTSTRAP_SERVERS"]
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
@@ -211,7 +230,7 @@ async def test_glitches_of_three_matches_on_one_partition(
         told[(r.value["game_id"], r.value["persona"], item["action_id"])] += 1
         text = item["description"]
         assert "None" not in text and "{" not in text and "\u200b" not in text, text
-        assert "가" * 40 not in text, text  # a long name is cut in a line
+        assert "가" * 42 not in text, text  # a long name is cut (40 and a particle 가)
     for game_id, ids in good.items():
         for persona in PERSONAS:
             got = {a: told[(game_id, persona, a)] for a in ids}
