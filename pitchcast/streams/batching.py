@@ -36,8 +36,10 @@ replaying the log forms the same batches with the same ids.
   a replayed match reproduces its ids and is deduplicated by the commentary stage.
   Actions after ``match_end`` are rejected as late (a copy of one it accepted is still
   a duplicate).
-* A ``period_end`` naming a period already over is a copy (dropped); one naming a
-  period not yet started is rejected: either would end the current period's batch.
+* A ``period_end`` naming a period already over, or the current one once its end was
+  told, is a copy (dropped); one naming a period not yet started is rejected: either
+  would end the current period's batch. Actions of a period after its end are told in
+  a batch of their own, closed as ``idle`` by the next period: the end is told once.
 
 The same state and record always give the same step; the agent relies on that to send a
 closed batch identically until the broker acknowledges it (nothing is acked before).
@@ -121,6 +123,9 @@ class MatchState:
     # or idle) and no batch opened since: a period that ends now ended on it (a
     # PeriodEnd is emitted for that batch).
     closed_on: Action | None = None
+    # The latest period whose end was told (its period_end applied): actions of it that
+    # come after (stragglers) are told, its end not again.
+    period_over: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,15 +263,21 @@ def _apply_action(
     emits: list[Emit] = []
     # An action of a new period closes what is left of the previous one (or, when its
     # last action filled the batch, tells its end after that batch).
+    # Stragglers of a period whose end was told already close without telling it again
+    # (idle: nothing more came for them).
     if state.open and action.period_id != state.open[-1].period_id:
-        batch = _close(state, "period_end", ts_ms)
+        over = state.open[-1].period_id == state.period_over
+        batch = _close(state, "idle" if over else "period_end", ts_ms)
         if batch is not None:
             emits.append(batch)
     last_closed = state.closed_on
     if last_closed is not None and action.period_id != last_closed.period_id:
-        mark = _period_end(state, "period_end", ts_ms)
-        assert mark is not None
-        emits.append(mark)
+        if last_closed.period_id == state.period_over:
+            state.closed_on = None
+        else:
+            mark = _period_end(state, "period_end", ts_ms)
+            assert mark is not None
+            emits.append(mark)
     opening = None
     if not state.open:
         state.closed_on = None
@@ -376,6 +387,8 @@ def _stale_period_end(state: MatchState, control: Control) -> Step | None:
     close the current period's batch as that period's end. One naming no period, or
     before any action, ends the current period as before."""
     named, current = control.period_id, state.period_id
+    if current and current == state.period_over and named in (None, current):
+        return Step(state, "duplicate")  # this period's end was told already
     if named is None or not current or named == current:
         return None
     if named < current:
@@ -407,6 +420,7 @@ def _apply_control(state: MatchState, control: Control, ts_ms: int, idle_timeout
     batch: Batch | PeriodEnd | None = None
     if kind == "period_end":
         batch = _close(state, "period_end", ts_ms) or _period_end(state, "period_end", ts_ms)
+        state.period_over = state.period_id
     elif kind == "match_end":
         batch = _close(state, "match_end", ts_ms) or _period_end(state, "match_end", ts_ms)
         state = MatchState(
@@ -469,6 +483,7 @@ def state_to_dict(state: MatchState) -> dict[str, Any]:
         "roster": state.roster,
         "ended": state.ended,
         "closed_on": state.closed_on,
+        "period_over": state.period_over,
     }
 
 
@@ -500,6 +515,7 @@ def state_from_dict(data: dict[str, Any]) -> MatchState:
         roster=list(data["roster"]),
         ended=data["ended"],
         closed_on=None if closed_on is None else Action(**closed_on),
+        period_over=data.get("period_over", 0),  # absent in states written before it
     )
 
 

@@ -3,9 +3,10 @@ test_unseen_match.py has the first set): one partition carrying three matches at
 
 Match A (game 126476, tests/support/unseen_match.py) has a gap in its action ids, an
 action whose clock goes back, one whose clock jumps an hour, the same action id with
-other content, a re-sent ``period_end`` of each period (right after it, and of the first
-half once the second is under way), the end of a period not yet played, extra time,
-a shoot-out, an action after ``match_end`` and a copy of an earlier one after it.
+other content, a re-sent ``period_end`` (right after it, and of the first half once the
+second is under way), a first-half action after the half's end, the end of a period not
+yet played, extra time, a shoot-out, an action after ``match_end`` and a copy of an
+earlier one after it.
 Match B, game id 2^63 - 1 on A's partition and interleaved with it, has no
 ``match_start``; its names are null, empty, blank, emoji, Latin or 100 characters
 long, one of 101 characters, coordinates a little and far off the pitch, an unknown
@@ -87,7 +88,9 @@ def _match_a() -> tuple[list[dict[str, Any]], list[int], dict[str, str]]:
         sent.append(row)
         if row["action_id"] == 4:  # the same id, other content: dropped
             sent.append({**row, "type_name": "Goal", "result_name": None, "nonce": "copy"})
-    sent += [_control(GAME_ID, "period_end", period_id=1)] * 2
+    sent += [_control(GAME_ID, "period_end", period_id=1)] * 2  # the copy: dropped
+    straggler = {**rows[19], "action_id": 50, "time_seconds": 2840.0}  # after the whistle
+    sent.append(straggler)
     for i, row in enumerate(rows[20:]):
         sent.append(row)
         if i == 1:
@@ -101,7 +104,7 @@ def _match_a() -> tuple[list[dict[str, Any]], list[int], dict[str, str]]:
     sent.append({**last, "action_id": 136, "nonce": "late"})
     sent.append({**rows[2], "nonce": "copy after the end"})  # dropped, not late
     bad["late"] = "LateAction"
-    good = [r["action_id"] for r in rows] + [a["action_id"] for a in extra + kicks]
+    good = [r["action_id"] for r in rows] + [50] + [a["action_id"] for a in extra + kicks]
     return sent, good, bad
 
 
@@ -248,4 +251,4 @@ async def _run(env: dict[str, str], worker: WorkerProcess) -> None:
     stats = worker.stats()
     assert stats.get("dead_letters") == len(bad)
     assert stats.get("duplicates_dropped{kind=action_id}") == 2
-    assert stats.get("duplicates_dropped{kind=control}") == 1
+    assert stats.get("duplicates_dropped{kind=control}") == 2

@@ -511,10 +511,7 @@ def test_the_end_of_a_period_not_yet_played_is_refused() -> None:
         assert (step.outcome, step.emits) == ("rejected", ())
         assert step.rejection is not None and f"period_end of period {period}" in step.rejection
     assert log.state is not None and len(log.state.open) == 3
-    (batch,) = log.feed(Control(game_id=1, control="period_end", period_id=1)).emits
-    assert isinstance(batch, Batch) and batch.close_reason == "period_end"
     # A period_end that names no period keeps the old rule (it ends the current one).
-    log.feed(replace(actions[-1], action_id=99))
     (batch,) = log.feed(Control(game_id=1, control="period_end")).emits
     assert isinstance(batch, Batch) and batch.close_reason == "period_end"
 
@@ -534,3 +531,43 @@ def test_a_copy_of_an_action_after_match_end_is_a_duplicate_not_late() -> None:
     assert advance(restored, actions[3], offset=99, timestamp_ms=0).outcome == "duplicate"
     log.feed(Control(game_id=1, control="match_start"))
     assert log.feed(actions[0]).outcome == "assigned"
+
+
+def _period_ends_told(log: Log) -> list[int]:
+    """The period of each end the commentary tells (a batch closed by period_end, or a
+    PeriodEnd), in order."""
+    told = []
+    for step in log.steps:
+        for emit in step.emits:
+            if isinstance(emit, Batch) and emit.close_reason == "period_end":
+                told.append(emit.period_id)
+            elif isinstance(emit, PeriodEnd):
+                told.append(emit.last.period_id)
+    return told
+
+
+@pytest.mark.parametrize("late", [1, 10, 13])
+def test_actions_after_their_periods_end_are_told_without_a_second_end(late: int) -> None:
+    """Actions of the first half after its period_end (a feed's stragglers) open a batch
+    of their own; the second half's first action closed it as period_end, so half-time
+    was told twice ('전반전이 끝났습니다' after the stragglers again; after a full batch
+    of them, a PeriodEnd). They are told, the half's end once; a copy of the period_end
+    after them is a copy."""
+    actions = _actions("events_metrica_1.csv")
+    first_half = [a for a in actions if a.period_id == 1]
+    on_time, stragglers = first_half[:5], first_half[5 : 5 + late]
+    second_half = [a for a in actions if a.period_id == 2][:3]
+    log = Log()
+    for a in on_time:
+        log.feed(a)
+    log.feed(Control(game_id=1, control="period_end", period_id=1))
+    for a in stragglers:
+        assert log.feed(a).outcome in ("assigned", "batched")
+    copy = log.feed(Control(game_id=1, control="period_end", period_id=1))
+    assert (copy.outcome, copy.emits) == ("duplicate", ())
+    for a in second_half:
+        log.feed(a)
+    log.feed(Control(game_id=1, control="period_end", period_id=2))
+    assert _period_ends_told(log) == [1, 2]
+    told = [a.action_id for b in log.batches for a in b.actions]
+    assert told == [a.action_id for a in on_time + stragglers + second_half]
