@@ -242,6 +242,10 @@ def match_info_from_mapping(data: dict[str, Any], *, game_id: int | None = None)
             "away_team_name_ko",
         )
     }
+    home, away = ints["home_team_id"], ints["away_team_id"]
+    if home is not None and home == away:
+        # Every action of the real other team would look foreign (ImplausibleAction).
+        raise SchemaViolation(f"match_info's home_team_id and away_team_id are both {home}")
     info_game_id = _int(cleaned, "game_id", required=game_id is None)
     if game_id is not None and info_game_id is not None and info_game_id != game_id:
         raise SchemaViolation(f"match_info.game_id {info_game_id} differs from game_id {game_id}")

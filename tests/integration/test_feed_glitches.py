@@ -6,13 +6,12 @@ action whose clock goes back, one whose clock jumps an hour, the same action id 
 other content, a re-sent ``period_end`` (right after it, and of the first half once the
 second is under way), a first-half action after the half's end, the end of a period not
 yet played, extra time, a shoot-out, an action after ``match_end`` and a copy of an
-earlier one after it.
-Match B, game id 2^63 - 1 on A's partition and interleaved with it, has no
-``match_start``; its names are null, empty, blank, emoji, Latin or 100 characters
-long, one of 101 characters, coordinates a little and far off the pitch, an unknown
-type and result. Match C is game 0. Besides: a record of A keyed as B, and a game id
-of 2^64 keyed as itself. With the template, and with the LLM test double (the prompt
-carries the glitches).
+earlier one after it. Match B, game id 2^63 - 1 on A's partition and interleaved with
+it, has only a ``match_start`` naming one team twice; its names are null, empty, blank,
+emoji, Latin or 100 characters long, one of 101 characters, coordinates a little and
+far off the pitch, an unknown type and result. Match C is game 0. Besides: a record of
+A keyed as B, and a game id of 2^64 keyed as itself. With the template, and with the
+LLM test double (the prompt carries the glitches).
 
 Every good action is told once per persona, every line id is published once, each bad
 record is dead-lettered once with its reason, copies are dropped and counted, and the
@@ -120,7 +119,11 @@ def _match_b() -> tuple[list[dict[str, Any]], list[int], dict[str, str]]:
     rows[4]["result_name"] = "Offside_Flag"
     rows[5]["player_id"] = None
     bad = {"long-name": "SchemaViolation", "far-off": "SchemaViolation"}
+    # Its only match_start names one team twice: refused, B's actions of both teams told.
+    one_team = {**match_info_row(game_id=GAME_B), "away_team_id": rows[0]["team_id"]}
+    bad["one-team"] = "SchemaViolation"
     sent = [
+        _control(GAME_B, "match_start", match_info=one_team, nonce="one-team"),
         *rows[:10],
         {**rows[9], "action_id": 40, "player_name_ko": "나" * 101, "nonce": "long-name"},
         {**rows[9], "action_id": 41, "start_x": -50.0, "nonce": "far-off"},

@@ -100,3 +100,15 @@ def test_a_match_info_integer_beyond_64_bits_is_refused() -> None:
     raw = b'{"game_id": 1, "control": "match_start", "match_info": %s}' % info
     with pytest.raises(SchemaViolation, match=r"home_score.*64-bit"):
         decode_event(raw, max_bytes=65536, clamp_margin=5.0)
+
+
+def test_a_match_info_naming_one_team_twice_is_refused() -> None:
+    """home_team_id == away_team_id: accepted, it made every action of the real other
+    team look foreign (ImplausibleAction), so one bad match_start dead-lettered half a
+    match. Refused at decoding instead; the match goes on without it."""
+    from pitchcast.schemas.decoding import decode_event
+
+    info = {"game_id": 1, "home_team_id": 11, "away_team_id": 11}
+    raw = orjson.dumps({"game_id": 1, "control": "match_start", "match_info": info})
+    with pytest.raises(SchemaViolation, match="home_team_id and away_team_id are both 11"):
+        decode_event(raw, max_bytes=65536, clamp_margin=5.0)
