@@ -167,13 +167,21 @@ def _plan() -> tuple[list[tuple[bytes, bytes]], dict[int, list[int]], dict[str, 
     return messages, {GAME_ID: good_a, GAME_B: good_b, GAME_C: good_c}, bad
 
 
-@pytest.mark.parametrize("backend", ["template", "llm"])
+@pytest.mark.parametrize(
+    ("backend", "mode"), [("template", "live"), ("llm", "live"), ("llm", "batch")]
+)
 async def test_glitches_of_three_matches_on_one_partition(
     pipeline_env: dict[str, str],
     start_worker: Callable[..., WorkerProcess],
     backend: str,
+    mode: str,
 ) -> None:
-    env = {**pipeline_env, "PITCHCAST_DENSITY": "every", "PITCHCAST_PERSONAS": ",".join(PERSONAS)}
+    env = {
+        **pipeline_env,
+        "PITCHCAST_DENSITY": "every",
+        "PITCHCAST_PERSONAS": ",".join(PERSONAS),
+        "PITCHCAST_LLM_MODE": mode,
+    }
     server = None
     if backend == "llm":  # the prompt carries the glitches too (the test double answers)
         server = FakeLLMServer(model="pitchcast-test-model").start()
