@@ -374,7 +374,9 @@ class BatchAgent:
             game_id = event.game_id
             if key != str(event.game_id).encode():
                 # A mis-keyed record may sit on another partition than its match's state.
-                shown = None if key is None else key.decode("utf-8", "replace")
+                shown = None if key is None else key[:64].decode("utf-8", "replace")
+                if key is not None and len(key) > 64:
+                    shown = f"{shown}... ({len(key)} bytes)"
                 raise SchemaViolation(
                     f"key {shown!r} must be the game_id {event.game_id} as a UTF-8 string"
                 )

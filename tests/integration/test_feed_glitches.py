@@ -163,7 +163,11 @@ def _plan() -> tuple[list[tuple[bytes, bytes]], dict[int, list[int]], dict[str, 
     huge = orjson.dumps({**stray, "game_id": 7, "nonce": "huge-game"})
     huge = huge.replace(b'"game_id":7', b'"game_id":18446744073709551616')
     messages.append((b"18446744073709551616", huge))
+    # A key of 600 KB (the broker takes records of up to 1 MB): its letter must fit too.
+    long_key = b"\x00" * 600_000
+    messages.append((long_key, orjson.dumps({**stray, "action_id": 61, "nonce": "long-key"})))
     bad |= {"mis-keyed": "SchemaViolation", "huge-game": "SchemaViolation"}
+    bad |= {"long-key": "SchemaViolation"}
     return messages, {GAME_ID: good_a, GAME_B: good_b, GAME_C: good_c}, bad
 
 
