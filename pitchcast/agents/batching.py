@@ -55,7 +55,7 @@ from pitchcast.exceptions import (
 )
 from pitchcast.metrics import Metrics
 from pitchcast.schemas.decoding import DecodedAction, decode_event, encode
-from pitchcast.schemas.records import Action, Batch, PeriodEnd
+from pitchcast.schemas.records import Action, Batch, Control, PeriodEnd
 from pitchcast.schemas.vocabulary import RESULT_NAMES, TYPE_NAMES
 from pitchcast.settings import Settings
 from pitchcast.streams.batching import MatchState, Step, advance, state_from_dict, state_to_dict
@@ -253,11 +253,18 @@ class BatchAgent:
         every = list(range(self._settings.partitions))
         states = []
         for key in list(self._table.keys()):
-            # The key's partition, by the Java-compatible murmur2 feeds must use (§2).
-            if is_match_key(key) and _PARTITIONER(key, every, every) in owned:
-                state = self.read_state(key)
-                if state is not None:
-                    states.append((key, state))
+            if not is_match_key(key):
+                continue
+            state = self.read_state(key)
+            if state is None:
+                continue
+            # The partition its records came from; else the key's, by the Java-compatible
+            # murmur2 feeds must use (§2).
+            partition = state.partition
+            if partition is None:
+                partition = _PARTITIONER(key, every, every)
+            if partition in owned:
+                states.append((key, state))
         return states
 
     def read_state(self, key: bytes) -> MatchState | None:
@@ -401,6 +408,12 @@ class BatchAgent:
             idle_timeout_s=settings.idle_timeout_s,
             max_action_id_jump=settings.max_action_id_jump,
         )
+        if step.outcome != "redelivery" and not (
+            isinstance(event, Control) and event.control == "tick"
+        ):
+            # Where the match's records are (a feed not partitioned by murmur2 puts them
+            # elsewhere than the key's partition): its ticks go there.
+            step.state.partition = partition
         if step.outcome in ("redelivery", "duplicate"):
             kind = (
                 "redelivery"

@@ -126,6 +126,10 @@ class MatchState:
     # The latest period whose end was told (its period_end applied): actions of it that
     # come after (stragglers) are told, its end not again.
     period_over: int = 0
+    # The events partition the match's records are read from (its ticks are written
+    # there: offsets of two partitions cannot be compared). Set by the agent; None in
+    # states written before it.
+    partition: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -484,6 +488,7 @@ def state_to_dict(state: MatchState) -> dict[str, Any]:
         "ended": state.ended,
         "closed_on": state.closed_on,
         "period_over": state.period_over,
+        "partition": state.partition,
     }
 
 
@@ -516,6 +521,7 @@ def state_from_dict(data: dict[str, Any]) -> MatchState:
         ended=data["ended"],
         closed_on=None if closed_on is None else Action(**closed_on),
         period_over=data.get("period_over", 0),  # absent in states written before it
+        partition=data.get("partition"),
     )
 
 

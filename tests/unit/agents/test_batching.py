@@ -79,29 +79,34 @@ async def test_after_stopping_the_worker_the_agent_takes_nothing_more() -> None:
 
 
 async def test_the_idle_ticker_sees_only_the_matches_of_owned_partitions() -> None:
-    """owned_states: match states whose key murmur2 puts on an owned events partition;
-    ledger entries and other partitions' matches are left out."""
+    """owned_states: match states whose records come from an owned events partition (the
+    key's murmur2 partition for a feed that partitions as §2 says); ledger entries and
+    other partitions' matches are left out."""
     from aiokafka.partitioner import DefaultPartitioner
 
     agent = _agent()
     every = list(range(agent._settings.partitions))
-    for game_id in (1, 2, 3, 4, 5, 6):
-        key = str(game_id).encode()
-        await agent.process(
-            topic="events", key=key, value=orjson.dumps({**ACTION, "game_id": game_id,
-            "action_id": 1}), partition=0, offset=game_id, timestamp_ms=0,
-        )  # fmt: skip
-    await agent.settled()
     partition_of = {
         str(g).encode(): DefaultPartitioner()(str(g).encode(), every, every) for g in range(1, 7)
     }
+    offsets = dict.fromkeys(every, 0)
+    for game_id in (1, 2, 3, 4, 5, 6):
+        key = str(game_id).encode()
+        partition = partition_of[key]
+        await agent.process(
+            topic="events", key=key, value=orjson.dumps({**ACTION, "game_id": game_id,
+            "action_id": 1}), partition=partition, offset=offsets[partition], timestamp_ms=0,
+        )  # fmt: skip
+        offsets[partition] += 1
+    await agent.settled()
     owned = {partition_of[b"1"]}
     states = agent.owned_states(owned)
     assert sorted(key for key, _ in states) == sorted(
         k for k, p in partition_of.items() if p in owned
     )
     assert all(str(state.game_id).encode() == key and state.open for key, state in states)
-    assert b"@partition:0" in agent._table  # the ledger's entry, never taken for a match
+    # The ledger's entry, never taken for a match.
+    assert f"@partition:{partition_of[b'1']}".encode() in agent._table
     assert agent.owned_states(set()) == []
     assert len(agent.owned_states(set(every))) == 6
 
