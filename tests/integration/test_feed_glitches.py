@@ -267,3 +267,65 @@ async def _run(env: dict[str, str], worker: WorkerProcess) -> None:
     assert stats.get("dead_letters") == len(bad)
     assert stats.get("duplicates_dropped{kind=action_id}") == 2
     assert stats.get("duplicates_dropped{kind=control}") == 2
+
+
+async def test_a_match_on_another_partition_than_its_key_s_loses_nothing_to_a_tick(
+    pipeline_env: dict[str, str],
+    start_worker: Callable[..., WorkerProcess],
+) -> None:
+    """A feed partitioned by CRC32 (librdkafka's default), not murmur2: match A on a
+    partition its key does not hash to, idle long enough mid-half for a tick, then the
+    rest of it. Every action is told once (the tick went to the key's partition, and the
+    records after it were dropped as redeliveries)."""
+    env = {
+        **pipeline_env,
+        "PITCHCAST_DENSITY": "every",
+        "PITCHCAST_PERSONAS": "CASTER",
+        "PITCHCAST_IDLE_TIMEOUT_S": "1.5",
+        "PITCHCAST_TICK_INTERVAL_S": "0.5",
+    }
+    worker = start_worker(env)
+    every = list(range(PARTITIONS))
+    right = DefaultPartitioner()(str(GAME_ID).encode(), every, every)
+    wrong = (right + 1) % PARTITIONS
+    rows = match_actions()[:16]
+    first = [_control(GAME_ID, "match_start", match_info=match_info_row()), *rows[:5]]
+    rest = [*rows[5:], _control(GAME_ID, "match_end")]
+    bootstrap = env["PITCHCAST_KAFKA_BOOTSTRAP_SERVERS"]
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    await producer.start()
+    try:
+        for part in (first, rest):
+            for record in part:
+                await producer.send(
+                    env["PITCHCAST_TOPIC_EVENTS"], key=str(GAME_ID).encode(),
+                    value=orjson.dumps(record), partition=wrong,
+                )  # fmt: skip
+            await producer.flush()
+            if part is first:
+                # Another match on the key's own partition, ahead in offsets.
+                for n in range(50):
+                    other = {**rows[0], "game_id": 1, "action_id": n}
+                    await producer.send(
+                        env["PITCHCAST_TOPIC_EVENTS"], key=b"1", value=orjson.dumps(other),
+                        partition=right,
+                    )  # fmt: skip
+                await producer.flush()
+                await asyncio.sleep(5.0)  # the idle tick is written meanwhile
+        await producer.flush()
+    finally:
+        await producer.stop()
+    lines = await read_topic(
+        bootstrap,
+        env["PITCHCAST_TOPIC_LINES"],
+        until=lambda rs: (
+            {r.value["item"]["action_id"] for r in rs if r.value["game_id"] == GAME_ID}
+            >= {r["action_id"] for r in rows}
+        ),
+        worker=worker,
+        timeout=60,
+    )
+    worker.assert_alive()
+    told = Counter(r.value["item"]["action_id"] for r in lines if r.value["game_id"] == GAME_ID)
+    assert told == Counter(r["action_id"] for r in rows)
+    assert worker.stats().get("ticks_sent", 0) >= 1
