@@ -153,6 +153,14 @@ def _coordinate(value: float, limit: float, key: str, margin: float) -> tuple[fl
     )
 
 
+def _check_period(period_id: int) -> None:
+    if not 1 <= period_id <= MAX_PERIOD_ID:
+        raise SchemaViolation(
+            f"field 'period_id' must be 1..{MAX_PERIOD_ID} (halves, extra time, shoot-out),"
+            f" got {period_id}"
+        )
+
+
 def _decode_action(data: dict[str, Any], clamp_margin: float) -> DecodedAction:
     coords: dict[str, float] = {}
     clamped = False
@@ -175,11 +183,7 @@ def _decode_action(data: dict[str, Any], clamp_margin: float) -> DecodedAction:
     period_id = _int(data, "period_id")
     time_seconds = _number(data, "time_seconds")
     assert period_id is not None and time_seconds is not None
-    if not 1 <= period_id <= MAX_PERIOD_ID:
-        raise SchemaViolation(
-            f"field 'period_id' must be 1..{MAX_PERIOD_ID} (halves, extra time, shoot-out),"
-            f" got {period_id}"
-        )
+    _check_period(period_id)
     if not 0 <= time_seconds <= MAX_TIME_SECONDS:
         raise SchemaViolation(
             f"field 'time_seconds' must be 0..{MAX_TIME_SECONDS:g} (seconds into the period),"
@@ -261,10 +265,13 @@ def _decode_control(data: dict[str, Any]) -> Control:
     assert game_id is not None
     info_data = data.get("match_info")
     info = None if info_data is None else match_info_from_mapping(info_data, game_id=game_id)
+    period_id = _int(data, "period_id", required=False)
+    if period_id is not None:
+        _check_period(period_id)
     return Control(
         game_id=game_id,
         control=kind,
-        period_id=_int(data, "period_id", required=False),
+        period_id=period_id,
         match_info=info,
         at=_number(data, "at", required=kind == "tick"),
         after_offset=_int(data, "after_offset", required=False),

@@ -112,3 +112,15 @@ def test_a_match_info_naming_one_team_twice_is_refused() -> None:
     raw = orjson.dumps({"game_id": 1, "control": "match_start", "match_info": info})
     with pytest.raises(SchemaViolation, match="home_team_id and away_team_id are both 11"):
         decode_event(raw, max_bytes=65536, clamp_margin=5.0)
+
+
+@pytest.mark.parametrize("period", [0, -3, 6, 99])
+def test_a_control_naming_a_period_that_cannot_be_is_refused(period: int) -> None:
+    """period_end of period -3 was dropped as the copy of an earlier period's end, of
+    period 99 refused as one not yet started: neither says what is wrong with it."""
+    from pitchcast.schemas.decoding import decode_event
+
+    for kind in ("period_end", "match_end"):
+        raw = orjson.dumps({"game_id": 1, "control": kind, "period_id": period})
+        with pytest.raises(SchemaViolation, match=r"field 'period_id' must be 1\.\.5"):
+            decode_event(raw, max_bytes=65536, clamp_margin=5.0)
