@@ -41,6 +41,7 @@ from pitchcast.schemas.records import (
     Story,
     Tone,
 )
+from pitchcast.schemas.vocabulary import SHOOT_OUT_PERIOD
 
 __all__ = [
     "MOMENT_LINE_INDEX",
@@ -116,7 +117,10 @@ def moment_after(batch: Batch | PeriodEnd) -> Moment | None:
     else:
         return None
     if batch.close_reason == "match_end":
-        return Moment("full_time", "after", last, batch.score)
+        # A match that ends on its shoot-out ends with it (the score is level: "full
+        # time at 1-1" would read as undecided).
+        kind: MomentKind = "shoot_out_end" if period_id == SHOOT_OUT_PERIOD else "full_time"
+        return Moment(kind, "after", last, batch.score)
     if batch.close_reason == "period_end":
         # The feed sends period_end before match_end, and period_end closes the last
         # batch: the end of the second half is what a fan is told at the whistle (it is

@@ -193,3 +193,22 @@ def test_the_end_of_a_shoot_out_is_not_called_an_extra_time_period(persona: str)
     item = write_moment(moment, persona, korean_match_info(), supports="울산 HD")
     assert "승부차기" in item.description and "연장" not in item.description, item
     assert register_slips(item.description, persona) == []
+
+
+def test_a_match_ended_on_a_shoot_out_is_not_called_undecided() -> None:
+    """match_end right after a shoot-out (no period_end of period 5) was told as full
+    time at the level match score: a backing FRIEND said '최종 1대 1, 승부가 안 갈렸네'
+    (not decided), which the shoot-out just decided. It is the shoot-out's end."""
+    batch = replace(korean_batch(), close_reason="match_end", period_id=5, score=Score(1, 1))
+    batch = replace(batch, actions=tuple(replace(a, period_id=5) for a in batch.actions))
+    moment = moment_after(batch)
+    assert moment is not None and moment.kind == "shoot_out_end"
+    mark = PeriodEnd(
+        game_id=batch.game_id, batch_index=batch.batch_index, close_reason="match_end",
+        last=batch.actions[-1], score=Score(1, 1),
+    )  # fmt: skip
+    after = moment_after(mark)
+    assert after is not None and after.kind == "shoot_out_end"
+    for persona in PERSONAS:
+        text = write_moment(moment, persona, korean_match_info(), supports="울산 HD").description
+        assert "안 갈렸" not in text and "동점" not in text, text
