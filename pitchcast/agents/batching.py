@@ -399,8 +399,19 @@ class BatchAgent:
             if decoded.control == "match_start" and self._on_match_start is not None:
                 self._on_match_start(decoded.game_id)
 
+        state = self._decided_state(key)
+        if (
+            isinstance(event, Control)
+            and event.control == "tick"
+            and state is not None
+            and state.partition not in (None, partition)
+        ):
+            # A tick written to another partition than the match's (by a worker that
+            # wrote ticks to the key's): its offset is not comparable with the match's.
+            self._take_in(partition=partition, offset=offset, sends=[], ack=ack)
+            return
         step = advance(
-            self._decided_state(key),
+            state,
             event,
             offset=offset,
             timestamp_ms=timestamp_ms,

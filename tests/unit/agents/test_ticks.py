@@ -130,6 +130,11 @@ async def test_a_tick_goes_to_the_partition_its_match_is_read_from() -> None:
     clock[0] = 31.0
     assert await ticker.tick() == 1
     ((key, tick, partition),) = topic.sent
+    # A tick an older worker wrote to the key's partition, at a later offset of that
+    # partition's, is not taken for the match's.
+    await agent.process(
+        topic="events", key=key, value=tick, partition=murmur, offset=10, timestamp_ms=0
+    )
     # The tick read back where it was written: after the match's records on its own
     # partition, or (on the key's) at that partition's offset, say 10. The match's next
     # record must be taken in.
