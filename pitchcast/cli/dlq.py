@@ -139,6 +139,8 @@ def dlq_show(dead_letter_id: str) -> None:
 @option("--dry-run", is_flag=True, help="Say what would be sent; send nothing.")
 @option("--skip-refused", is_flag=True, help="Send the others when some cannot be rebuilt.")
 @option("--force", is_flag=True, help="Replay letters the audit file says went already.")
+@option("--key-by-game", is_flag=True,
+        help="Send each event under its value's game_id as key (it was mis-keyed).")
 @option("--audit-file", type=click.Path(dir_okay=False), setting="dlq_audit_file",
         help="JSON lines file of the records replayed.")  # fmt: skip
 def dlq_replay(
@@ -152,18 +154,21 @@ def dlq_replay(
     dry_run: bool,
     skip_refused: bool,
     force: bool,
+    key_by_game: bool,
     audit_file: str | None,
 ) -> None:
     """Re-inject chosen dead letters into their source topic, after a fix.
 
     Each original value goes back under its original key with headers
     pitchcast-replay-of / -from / -at; every record sent is appended to the audit
-    file (JSON lines). Truncated letters cannot be rebuilt and are refused.
+    file (JSON lines). Truncated letters cannot be rebuilt and are refused. An event
+    refused for its key goes back under its match's key with --key-by-game.
 
     \b
     Examples:
       pitchcast dlq replay 0:12 0:13 --dry-run
       pitchcast dlq replay --reason SchemaViolation --game-id 126283 --since 2h
+      pitchcast dlq replay 0:14 --key-by-game
     """
     from pitchcast.streams.dead_letters.tooling import (
         plan_replay,
@@ -179,7 +184,11 @@ def dlq_replay(
     audit = Path(audit_file) if audit_file else settings.dlq_audit_file
     entries = run_async(read_dead_letters(settings, filters))
     plan = plan_replay(
-        entries, settings, replayed_before=replayed_ids(audit, settings.topic_dlq), force=force
+        entries,
+        settings,
+        replayed_before=replayed_ids(audit, settings.topic_dlq),
+        force=force,
+        key_by_game=key_by_game,
     )
     for entry in plan.already:
         click.echo(f"skip {entry.id}: already replayed (see {audit}; --force to send again)")

@@ -122,6 +122,7 @@ class Desk:
         self.period_ends: dict[int, PeriodEndWork] = {}
         self.next_to_publish: int | None = None
         self.tasks: list[asyncio.Task[None]] = []
+        self.told_before_noted = False  # a batch published before was logged (lanes.py)
         self._arrived = asyncio.Event()
 
     def next_arrival(self) -> asyncio.Event:

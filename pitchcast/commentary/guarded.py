@@ -112,6 +112,7 @@ class GuardedLLM:
         # One bound for all matches of this worker: the LLM endpoint's concurrency.
         self.slots = SlotPool(max_in_flight)
         self._openings_seen = getattr(breaker, "times_opened", 0)
+        self._refusals_said: set[int | None] = set()  # statuses whose hint was logged
 
     async def call(
         self,
@@ -202,6 +203,7 @@ class GuardedLLM:
         except LLMRequestRefused as exc:
             # The endpoint is up and refused this request: no verdict on the breaker.
             outcome = exc.kind
+            self._say_what_to_check(exc.status)
             return Guarded(None, refused_reason(exc))
         except LLMError as exc:
             outcome = exc.kind
@@ -269,6 +271,21 @@ class GuardedLLM:
         logger.warning(
             "pitchcast.commentary.fallback",
             extra={**fields, "reason": reason, "source": source},
+        )
+
+    def _say_what_to_check(self, status: int | None) -> None:
+        """Once per status: a refusal that every request will meet (a wrong key or URL)
+        says which setting to check, beside each batch's fallback warning."""
+        if status in self._refusals_said:
+            return
+        self._refusals_said.add(status)
+        logger.error(
+            "pitchcast.llm_refused",
+            extra={
+                "backend": self.backend,
+                "status": status,
+                "hint": _REFUSAL_HINTS.get(status, _REFUSAL_HINT_OTHER),
+            },
         )
 
     # --- verdicts ---------------------------------------------------------------------
@@ -345,6 +362,23 @@ class _LineTimer:
             self._first_seen = True
             self._metrics.observe("llm_time_to_first_line_seconds", elapsed, **self._labels)
         self._metrics.observe("llm_request_seconds", elapsed, **self._labels)
+
+
+_CREDENTIALS_HINT = (
+    "the endpoint refused the credentials: check PITCHCAST_LLM_API_KEY"
+    " (PITCHCAST_LLM_API_KEYS when each endpoint has its own)"
+)
+_REFUSAL_HINTS: Mapping[int | None, str] = {
+    401: _CREDENTIALS_HINT,
+    403: _CREDENTIALS_HINT,
+    404: "no such route or model: check PITCHCAST_LLM_BASE_URL (it ends in /v1; RunPod:"
+    " https://api.runpod.ai/v2/<endpoint id>/openai/v1) and PITCHCAST_LLM_MODEL (the"
+    " name the server serves)",
+    400: "the server refused the request as invalid: most often a prompt longer than its"
+    " max_model_len (pitchcast serve-llm starts it at 4096; RunPod: MAX_MODEL_LEN) or structured"
+    " outputs it was not started with; the server's log says which",
+}
+_REFUSAL_HINT_OTHER = "the server refused the request; its log says why"
 
 
 class _Outbox:

@@ -52,6 +52,7 @@ __all__ = [
     "attach_particle",
     "count_word",
     "final_sound",
+    "leading_particle",
     "ordinal_word",
     "particle_for",
     "with_and",
@@ -131,6 +132,20 @@ _PAIR_OF_FORM: dict[str, tuple[str, str]] = {}
 for _pair in reversed(_ALL_PAIRS):  # reversed: the earlier (fixed) pairs win
     for _form in _pair:
         _PAIR_OF_FORM[_form] = _pair
+
+
+# Forms longest first, so "이라니" is read as itself, not as 이 then 라니.
+_FORMS_LONGEST_FIRST: tuple[str, ...] = tuple(sorted(_PAIR_OF_FORM, key=len, reverse=True))
+
+
+def leading_particle(text: str) -> tuple[str, str] | None:
+    """(the form, its two-form spelling such as ``"이죠/죠"``) of the alternating particle
+    or copula ending ``text`` starts with, or None: what a template must write as a pair
+    after a slot."""
+    for form in _FORMS_LONGEST_FIRST:
+        if text.startswith(form):
+            return form, "/".join(_PAIR_OF_FORM[form])
+    return None
 
 
 @lru_cache(maxsize=512)

@@ -20,6 +20,7 @@ those lines; the agent publishes it. No Kafka or Redis here.
 
 from __future__ import annotations
 
+import logging
 from typing import Literal
 
 import orjson
@@ -55,6 +56,8 @@ from pitchcast.schemas.timestamps import utc_now_iso
 from pitchcast.settings import Persona, Settings
 
 __all__ = ["RESTORED_REASON", "Lanes", "LineBook"]
+
+log = logging.getLogger("pitchcast.commentary")
 
 _MOMENT_INDEXES = frozenset(MOMENT_LINE_INDEX.values())
 
@@ -291,6 +294,25 @@ class Lanes:
         finally:
             slots.add_lane(-1)
 
+    def _note_told_before(self, desk: Desk, work: BatchWork) -> None:
+        """Once a match: its batches were published before, so none goes out again.
+        A restart re-delivers a tail of batches told already (normal); a match's first
+        batch told already is a replay over the same Redis, which would be silent."""
+        if desk.told_before_noted:
+            return
+        desk.told_before_noted = True
+        log.log(
+            logging.WARNING if work.batch_index == 0 else logging.INFO,
+            "pitchcast.commentary.told_before",
+            extra={
+                "game_id": work.game_id,
+                "batch_index": work.batch_index,
+                "hint": "batches marked published in Redis are not published again; to tell"
+                " a match again (a replay onto new topics), give the run its own"
+                f" PITCHCAST_REDIS_NAMESPACE (now {self.settings.redis_namespace!r})",
+            },
+        )
+
     def _book(self, desk: Desk, work: BatchWork, persona: Persona) -> LineBook:
         return LineBook(
             self.publisher, self.metrics, desk, work, persona,
@@ -304,6 +326,7 @@ class Lanes:
         cid = commentary_id_for(work.game_id, work.batch_index, persona)
         if await self.publisher.is_published(cid):
             self.metrics.add("commentary_already_published")
+            self._note_told_before(desk, work)
             return AlreadyPublished(cid)
         book = self._book(desk, work, persona)
         await book.restore()

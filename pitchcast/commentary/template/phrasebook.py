@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from pitchcast.checks.shapes import NAME_MASK, line_shapes
-from pitchcast.commentary.korean import attach_particle, particle_for
+from pitchcast.commentary.korean import attach_particle, leading_particle, particle_for
 from pitchcast.commentary.template.actions import ACTION_KINDS
 from pitchcast.exceptions import PhrasebookError
 from pitchcast.schemas.records import TONES, Tone
@@ -171,9 +171,19 @@ def _phrase(text: object, entry: str, allowed: frozenset[str]) -> Phrase:
     except ValueError as exc:
         raise PhrasebookError(f"{shown}: braces do not pair up ({exc}); write {{선수}}") from exc
     fields: set[str] = set()
-    for _, name, spec, conversion in parts:
+    for index, (_, name, spec, conversion) in enumerate(parts):
         if name is None:
             continue
+        after = parts[index + 1][0] if index + 1 < len(parts) else ""
+        bare = None if spec else leading_particle(after)
+        if bare is not None:
+            # "{구역}이죠" reads "하프스페이스이죠": only the slot's filler knows its sound.
+            form, pair = bare
+            copula = " (이야/야 for the copula)" if pair == "아/야" else ""
+            raise PhrasebookError(
+                f"{shown}: {{{name}}} then {form!r}: a particle after a slot alternates with"
+                f" the sound it ends in; write {{{name}:{pair}}}{copula}"
+            )
         if conversion or not name or any(c in name for c in ".[]") or name.isdigit():
             raise PhrasebookError(f"{shown}: {{{name}}} is not a slot; write e.g. {{선수:이/가}}")
         if name not in allowed:

@@ -15,11 +15,12 @@ that mark it as a replay::
 A letter whose value was truncated (larger than ``dlq_value_cap_bytes``), whose digest
 does not match, or whose key was not UTF-8 cannot be rebuilt byte for byte: it is
 refused, with the reason (:func:`~pitchcast.streams.dead_letters.letters.original_record`,
-the inverse of how the agents build a letter). What was replayed is recorded twice: in
-those headers, in the log itself (durable, seen by every consumer), and as one JSON line
-per record appended to an audit file on the operator's side (``PITCHCAST_DLQ_AUDIT_FILE``),
-which also stops the same letter from being replayed twice by accident (``--force``
-overrides).
+the inverse of how the agents build a letter). An event dead-lettered for its key can be
+sent under its match's key instead (``key_by_game``: the game_id its value carries).
+What was replayed is recorded twice: in those headers, in the log itself (durable, seen
+by every consumer), and as one JSON line per record appended to an audit file on the
+operator's side (``PITCHCAST_DLQ_AUDIT_FILE``), which also stops the same letter from
+being replayed twice by accident (``--force`` overrides).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import contextlib
 import getpass
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -262,14 +263,29 @@ def _rebuild(entry: DeadLetterEntry, allowed_topics: set[str]) -> ReplayItem | s
     return ReplayItem(entry=entry, topic=original.topic, key=original.key, value=original.value)
 
 
+def _keyed_by_game(item: ReplayItem, events_topic: str) -> ReplayItem | str:
+    """``item`` under the key its match's records take: the game_id as UTF-8 text."""
+    if item.topic != events_topic:
+        return f"--key-by-game re-keys records of the events topic ({events_topic}) only"
+    try:
+        game_id = orjson.loads(item.value or b"").get("game_id")
+    except (orjson.JSONDecodeError, AttributeError):
+        game_id = None
+    if not isinstance(game_id, int) or isinstance(game_id, bool):
+        return "--key-by-game: the value has no integer game_id to key it by"
+    return replace(item, key=str(game_id).encode())
+
+
 def plan_replay(
     entries: Iterable[DeadLetterEntry],
     settings: Settings,
     *,
     replayed_before: set[str] = frozenset(),  # type: ignore[assignment]
     force: bool = False,
+    key_by_game: bool = False,
 ) -> ReplayPlan:
-    """Rebuild each entry's original record, or say why it cannot be."""
+    """Rebuild each entry's original record, or say why it cannot be. ``key_by_game``:
+    send each under its value's game_id as key (a producer that keyed it wrongly)."""
     allowed = {settings.topic_events, settings.topic_batches}
     plan = ReplayPlan()
     for entry in entries:
@@ -277,6 +293,8 @@ def plan_replay(
             plan.already.append(entry)
             continue
         rebuilt = _rebuild(entry, allowed)
+        if key_by_game and not isinstance(rebuilt, str):
+            rebuilt = _keyed_by_game(rebuilt, settings.topic_events)
         if isinstance(rebuilt, str):
             plan.refused.append((entry, rebuilt))
         else:
@@ -327,6 +345,7 @@ async def send_replay(
                     "source": f"{letter.get('source_topic')}:{letter.get('partition')}"
                     f":{letter.get('offset')}",
                     "value_sha256": letter.get("value_sha256"),
+                    "key": None if item.key is None else item.key.decode("utf-8", "replace"),
                     "sent_to": f"{meta.topic}:{meta.partition}:{meta.offset}",
                 }
                 audit.write(orjson.dumps(record) + b"\n")

@@ -404,3 +404,28 @@ async def test_a_cancelled_call_hands_no_more_lines_on() -> None:
         await task
     await asyncio.sleep(0.3)
     assert done == []
+
+
+@pytest.mark.parametrize(
+    ("status", "setting"),
+    [(401, "PITCHCAST_LLM_API_KEY"), (403, "PITCHCAST_LLM_API_KEY"),
+     (404, "PITCHCAST_LLM_BASE_URL"), (400, "max_model_len")],
+)  # fmt: skip
+async def test_a_refused_request_names_what_to_check_once(
+    status: int, setting: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A wrong API key or URL refuses every request: each batch goes to the template with
+    its reason, and one error says which setting to check (it used to be only the
+    per-batch fallback warning, "HTTP 401"), once per status, not once per batch."""
+    guarded, breaker, _ = _guarded()
+
+    async def send(on_item: ItemCallback | None) -> Reply:
+        raise LLMRequestRefused(f"HTTP {status}", status=status)
+
+    with caplog.at_level(logging.INFO, logger="pitchcast"):
+        for _ in range(3):
+            assert (await _call(guarded, send)).reason == f"{REFUSED}: HTTP {status}"
+    said = [r for r in caplog.records if r.getMessage() == "pitchcast.llm_refused"]
+    assert len(said) == 1 and said[0].levelno == logging.ERROR
+    assert said[0].status == status and setting in said[0].hint
+    assert breaker.consecutive_failures == 0  # still no verdict on the endpoint

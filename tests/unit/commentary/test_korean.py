@@ -9,6 +9,7 @@ from pitchcast.commentary.korean import (
     attach,
     attach_particle,
     final_sound,
+    leading_particle,
     particle_for,
     with_and,
     with_direction,
@@ -343,3 +344,26 @@ def test_vocative_follows_the_final_sound(name: str, ends: str) -> None:
 def test_copula_with_an_unreadable_name_keeps_both_forms(form: str) -> None:
     """When the end cannot be read, a copula written as one form stays as written."""
     assert attach_particle("王", form) == "王" + form
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("이죠.", ("이죠", "이죠/죠")),
+        ("죠.", ("죠", "이죠/죠")),
+        ("이라니. 후반에", ("이라니", "이라니/라니")),  # the longest form, not 이 then 라니
+        ("가 공을", ("가", "이/가")),
+        ("으로 향하죠", ("으로", "으로/로")),
+        ("였습니다.", ("였습니다", "이었습니다/였습니다")),
+        ("의 패스", None),
+        ("에서 ", None),
+        (", 동료에게", None),
+        ("", None),
+    ],
+)
+def test_the_particle_a_text_starts_with_is_named_with_its_pair(
+    text: str, expected: tuple[str, str] | None
+) -> None:
+    """What the phrasebook refuses written bare after a slot: every alternating form,
+    copula endings included; 의, 에서 and punctuation do not alternate."""
+    assert leading_particle(text) == expected

@@ -149,6 +149,30 @@ async def test_a_batch_marked_published_is_not_written() -> None:
     assert metrics.get("commentary_already_published") == 1
 
 
+@pytest.mark.parametrize(("batch_index", "level"), [(0, "WARNING"), (4, "INFO")])
+async def test_a_match_told_before_says_so_once(
+    batch_index: int, level: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A match replayed onto new topics over the same Redis publishes nothing (its
+    batches are marked published): that used to be silent, so a user saw no commentary
+    and no reason. The first such batch of a match is logged once, with what to do; at
+    the match's first batch (a replay, not a restart's re-delivered tail) as a warning."""
+    publisher = MemoryPublisher()
+    lanes, _ = _lanes(publisher)
+    desk = Desk(42, b"42", 0)
+    for index in (batch_index, batch_index + 1):
+        batch = replace(korean_batch(3), game_id=42, batch_index=index)
+        work = desk.work(index)
+        work.take_close(batch)
+        for persona in ("CASTER", "FRIEND"):
+            publisher.marked.add(commentary_id_for(42, index, persona))
+            with caplog.at_level("INFO", logger="pitchcast.commentary"):
+                assert isinstance(await lanes.write(desk, work, persona), AlreadyPublished)
+    told = [r for r in caplog.records if r.getMessage() == "pitchcast.commentary.told_before"]
+    assert len(told) == 1 and told[0].levelname == level
+    assert told[0].game_id == 42 and "PITCHCAST_REDIS_NAMESPACE" in told[0].hint
+
+
 async def test_a_live_lane_publishes_each_action_as_it_arrives() -> None:
     """Live mode: lines go out as actions arrive, before the close; the run loop hands
     each batch's result to its work and goes on to the next batch."""

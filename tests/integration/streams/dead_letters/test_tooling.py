@@ -155,3 +155,42 @@ async def test_an_id_on_a_partition_the_topic_lacks_is_not_found(
     (topic,) = await create_topics(unique_name("dlq"), partitions=6)
     settings = load_settings(kafka_bootstrap_servers=kafka_bootstrap, topic_dlq=topic)
     assert await read_dead_letters(settings, Filters(ids=frozenset({"9:9"}))) == []
+
+
+async def test_a_mis_keyed_event_replayed_under_its_match_key_is_taken_in(
+    pipeline_env: dict[str, str], start_worker: Callable[..., WorkerProcess], tmp_path: Path
+) -> None:
+    """A producer keyed an action of match 1 by "2": dead-lettered for its key. Replayed
+    as it was, it would be refused again; ``--key-by-game`` sends it keyed "1", and the
+    worker takes it into its match."""
+    env = {**pipeline_env, "PITCHCAST_DLQ_AUDIT_FILE": str(tmp_path / "audit.jsonl")}
+    worker = start_worker(env, name="keys")
+    events = env["PITCHCAST_TOPIC_EVENTS"]
+    bootstrap = env["PITCHCAST_KAFKA_BOOTSTRAP_SERVERS"]
+    rows = list(read_actions(DATA / "events_metrica_1.csv"))[:3]
+    info = read_match_info(DATA / "match_info.csv")[1]
+    start = plan_replay(DATA / "events_metrica_1.csv", match_info=info)[0].value
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
+    await producer.start()
+    try:
+        await producer.send_and_wait(events, orjson.dumps(start), key=b"1")
+        for row in rows:
+            key = b"2" if row is rows[1] else b"1"
+            await producer.send_and_wait(events, orjson.dumps(row), key=key)
+    finally:
+        await producer.stop()
+    _wait(worker, "dead_letters", 1)
+    _wait(worker, "events_in{kind=action}", 2)  # "2" may be another partition: any order
+    (letter,) = [
+        orjson.loads(line) for line in (await _cli(env, "list", "--json")).stdout.splitlines()
+    ]
+    assert letter["game_id"] == 1 and "key '2'" in letter["error_message"]
+
+    dry = await _cli(env, "replay", letter["id"], "--key-by-game", "--dry-run")
+    assert dry.returncode == 0 and f"would send {letter['id']} -> {events} key=1" in dry.stdout
+    replayed = await _cli(env, "replay", letter["id"], "--key-by-game")
+    assert replayed.returncode == 0, replayed.stdout + replayed.stderr
+    _wait(worker, "events_in{kind=action}", 3)
+    assert worker.stats()["dead_letters"] == 1  # not refused again
+    entry = orjson.loads((tmp_path / "audit.jsonl").read_text())
+    assert entry["key"] == "1"

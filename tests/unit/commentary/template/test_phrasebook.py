@@ -215,7 +215,7 @@ MISTAKES = [
         id="goal-without-score",
     ),
     pytest.param(
-        lambda t: _lines_of(t, "pause.CASTER", '["{팀}이 잠시 멈춥니다."]'),
+        lambda t: _lines_of(t, "pause.CASTER", '["{팀:이/가} 잠시 멈춥니다."]'),
         r"\[pause.CASTER\]: at least one line must use only the always-filled slots",
         id="no-always-usable-line",
     ),
@@ -253,6 +253,17 @@ MISTAKES = [
         lambda t: _lines_of(t, "backing.shot_off.theirs", '["{선수} 슛, 아 빗나갔다!"]'),
         r"\[backing.shot_off.theirs\] lines\[0\] .*also in \[shot_off.FRIEND\]",
         id="backing-repeats-a-friend-sentence",
+    ),
+    pytest.param(
+        lambda t: _in_section(t, "foul.CASTER", "{선수}의 파울이", "{선수}가 범한 파울이"),
+        r"\[foul.CASTER\] lines\[0\] .*\{선수\} then '가': .*write \{선수:이/가\}",
+        id="bare-particle-after-a-slot",
+    ),
+    pytest.param(
+        # "하프스페이스이죠": a copula ending alternates too (found in the shipped book).
+        lambda t: _in_section(t, "pass_long.ANALYST", "{거리:이죠/죠}.", "{거리}이죠."),
+        r"\[pass_long.ANALYST\] lines\[\d+\] .*\{거리\} then '이죠': .*\{거리:이죠/죠\}",
+        id="bare-copula-after-a-slot",
     ),
     pytest.param(
         lambda t: t.replace("[voice.CASTER]", "[voice.CASTER", 1),

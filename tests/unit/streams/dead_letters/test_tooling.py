@@ -77,6 +77,26 @@ def test_truncated_foreign_and_tampered_letters_are_refused() -> None:
     assert "value_sha256" in reasons[2]
 
 
+def test_a_mis_keyed_event_is_replayed_under_its_match_key_when_asked() -> None:
+    """A record dead-lettered for its key (not its match's game_id) would be refused again
+    under that key; ``key_by_game`` sends it keyed by the game_id its value carries. A
+    value with no game_id, or a hand-off record, is refused with the reason."""
+    mis_keyed = _entry(b'{"game_id": 126476, "action_id": 3}')
+    no_game = _entry(b'{"action_id": 3}', offset=6)
+    not_json = _entry(b"\xff", offset=7)
+    handoff = _entry(b'{"game_id": 126476}', topic="ba", offset=8)
+    plain = plan_replay([mis_keyed], SETTINGS)
+    assert [i.key for i in plain.items] == [b"7"]  # the original key, as before
+    plan = plan_replay([mis_keyed, no_game, not_json, handoff], SETTINGS, key_by_game=True)
+    assert [(i.topic, i.key, i.value) for i in plan.items] == [
+        ("ev", b"126476", b'{"game_id": 126476, "action_id": 3}')
+    ]
+    reasons = [why for _, why in plan.refused]
+    assert len(reasons) == 3 and all("--key-by-game" in why for why in reasons)
+    assert "no integer game_id" in reasons[0] and "no integer game_id" in reasons[1]
+    assert "events topic" in reasons[2]
+
+
 def test_already_replayed_letters_are_skipped_unless_forced() -> None:
     """The audit file's ids are skipped; --force sends them again."""
     entry = _entry(b"{}")
