@@ -55,7 +55,7 @@ from pitchcast.exceptions import (
 )
 from pitchcast.metrics import Metrics
 from pitchcast.schemas.decoding import DecodedAction, decode_event, encode
-from pitchcast.schemas.records import Batch, PeriodEnd
+from pitchcast.schemas.records import Action, Batch, Control, PeriodEnd
 from pitchcast.schemas.vocabulary import RESULT_NAMES, TYPE_NAMES
 from pitchcast.settings import Settings
 from pitchcast.streams.batching import MatchState, Step, advance, state_from_dict, state_to_dict
@@ -253,11 +253,18 @@ class BatchAgent:
         every = list(range(self._settings.partitions))
         states = []
         for key in list(self._table.keys()):
-            # The key's partition, by the Java-compatible murmur2 feeds must use (§2).
-            if is_match_key(key) and _PARTITIONER(key, every, every) in owned:
-                state = self.read_state(key)
-                if state is not None:
-                    states.append((key, state))
+            if not is_match_key(key):
+                continue
+            state = self.read_state(key)
+            if state is None:
+                continue
+            # The partition its records came from; else the key's, by the Java-compatible
+            # murmur2 feeds must use (§2).
+            partition = state.partition
+            if partition is None:
+                partition = _PARTITIONER(key, every, every)
+            if partition in owned:
+                states.append((key, state))
         return states
 
     def read_state(self, key: bytes) -> MatchState | None:
@@ -374,7 +381,9 @@ class BatchAgent:
             game_id = event.game_id
             if key != str(event.game_id).encode():
                 # A mis-keyed record may sit on another partition than its match's state.
-                shown = None if key is None else key.decode("utf-8", "replace")
+                shown = None if key is None else key[:64].decode("utf-8", "replace")
+                if key is not None and len(key) > 64:
+                    shown = f"{shown}... ({len(key)} bytes)"
                 raise SchemaViolation(
                     f"key {shown!r} must be the game_id {event.game_id} as a UTF-8 string"
                 )
@@ -390,8 +399,19 @@ class BatchAgent:
             if decoded.control == "match_start" and self._on_match_start is not None:
                 self._on_match_start(decoded.game_id)
 
+        state = self._decided_state(key)
+        if (
+            isinstance(event, Control)
+            and event.control == "tick"
+            and state is not None
+            and state.partition not in (None, partition)
+        ):
+            # A tick written to another partition than the match's (by a worker that
+            # wrote ticks to the key's): its offset is not comparable with the match's.
+            self._take_in(partition=partition, offset=offset, sends=[], ack=ack)
+            return
         step = advance(
-            self._decided_state(key),
+            state,
             event,
             offset=offset,
             timestamp_ms=timestamp_ms,
@@ -399,8 +419,20 @@ class BatchAgent:
             idle_timeout_s=settings.idle_timeout_s,
             max_action_id_jump=settings.max_action_id_jump,
         )
+        if step.outcome != "redelivery" and not (
+            isinstance(event, Control) and event.control == "tick"
+        ):
+            # Where the match's records are (a feed not partitioned by murmur2 puts them
+            # elsewhere than the key's partition): its ticks go there.
+            step.state.partition = partition
         if step.outcome in ("redelivery", "duplicate"):
-            kind = "redelivery" if step.outcome == "redelivery" else "action_id"
+            kind = (
+                "redelivery"
+                if step.outcome == "redelivery"
+                else "action_id"
+                if isinstance(event, Action)
+                else "control"
+            )
             self._metrics.add("duplicates_dropped", kind=kind)
         if step.outcome == "redelivery":
             # Already folded in: nothing to send, nothing to write.

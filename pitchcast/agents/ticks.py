@@ -1,4 +1,6 @@
-"""Idle ticks: write a ``tick`` control into an idle match's own partition.
+"""Idle ticks: write a ``tick`` control into an idle match's own partition (the one its
+records are read from, which a feed not partitioned by murmur2 makes another than its
+key's).
 
 The batcher never looks at a clock. This timer watches the local match states: when a
 match's open batch has not changed (its newest action's offset stayed the same) for
@@ -48,6 +50,8 @@ class IdleTicker:
         self._wall_clock = wall_clock
         # key -> (newest open offset seen, when it was first seen, when last ticked)
         self._watch: dict[bytes, tuple[int | None, float, float | None]] = {}
+        # key -> the events partition the match's records come from (None: the key's)
+        self._partitions: dict[bytes, int | None] = {}
 
     def due(self, now: float | None = None) -> list[tuple[bytes, int, int | None]]:
         """(key, game_id, after_offset) of every match whose open batch sat idle long enough."""
@@ -58,6 +62,7 @@ class IdleTicker:
             if state.ended or not state.open:
                 continue
             live.add(key)
+            self._partitions[key] = state.partition
             offset = state.open_offset
             seen, since, ticked = self._watch.get(key, (None, now, None))
             if seen != offset or key not in self._watch:
@@ -69,6 +74,7 @@ class IdleTicker:
                 due.append((key, state.game_id, offset))
         for key in set(self._watch) - live:
             del self._watch[key]
+            self._partitions.pop(key, None)
         return due
 
     async def tick(self) -> int:
@@ -80,7 +86,11 @@ class IdleTicker:
                 game_id=game_id, control="tick", at=self._wall_clock(), after_offset=offset
             )
             try:
-                await send_acked(self._topic, key=key, value=encode(tick))
+                # Into the partition the match is read from: the batcher compares its
+                # offset with the match's own.
+                await send_acked(
+                    self._topic, key=key, value=encode(tick), partition=self._partitions.get(key)
+                )
             except Exception as exc:  # a timer that raises stops the worker: try next time
                 log.warning(
                     "pitchcast.ticks.send_failed",

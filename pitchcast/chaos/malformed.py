@@ -156,8 +156,9 @@ def _negative_id(p: MatchPoint, n: int, rng: random.Random):  # type: ignore[no-
 def _far_future_id(p: MatchPoint, n: int, rng: random.Random):  # type: ignore[no-untyped-def]
     future = rng.choice([10**7 + n, 2**31 + n, 2**62 + n, 2**63 - 1 - n, 0])
     value = _dumps(_action(p, n, action_id=future))
-    if not future:  # beyond 64 bits: JSON parsers read it as a float (1e29)
+    if not future:  # beyond 64 bits: JSON parsers read it as a float (1e29): refused
         value = value.replace(b'"action_id":0', b'"action_id":1%029d' % n)
+        return _key(p), value, "SchemaViolation"
     return _key(p), value, "ImplausibleAction"
 
 
@@ -225,6 +226,26 @@ def _duplicate_exact(p: MatchPoint, n: int, rng: random.Random):  # type: ignore
     return _key(p), _dumps({**p.row, "game_id": p.game_id, "nonce": n}), "dropped"
 
 
+def _beyond_64_bits(p: MatchPoint, n: int, rng: random.Random):  # type: ignore[no-untyped-def]
+    # A whole float past 64 bits (JSON reads 2^64 + k * 2^12 as one), keyed as itself.
+    game_id = 2**64 + (n % 1000) * 4096
+    value = _dumps(_action(p, n, game_id=1)).replace(b'"game_id":1,', b'"game_id":%d,' % game_id)
+    return b"%d" % game_id, value, "SchemaViolation"
+
+
+def _one_team_twice(p: MatchPoint, n: int, rng: random.Random):  # type: ignore[no-untyped-def]
+    info = {"game_id": p.game_id, "home_team_id": p.home_team_id, "away_team_id": p.home_team_id,
+            "venue": f"같은 팀 {n}"}  # fmt: skip
+    value = _dumps({"game_id": p.game_id, "control": "match_start", "match_info": info})
+    return _key(p), value, "SchemaViolation"
+
+
+def _future_period_end(p: MatchPoint, n: int, rng: random.Random):  # type: ignore[no-untyped-def]
+    value = _dumps({"game_id": p.game_id, "control": "period_end",
+                    "period_id": p.period_id + rng.choice([1, 2]), "n": n})  # fmt: skip
+    return _key(p), value, "ImplausibleControl"
+
+
 def _key(p: MatchPoint) -> bytes:
     return str(p.game_id).encode()
 
@@ -256,6 +277,9 @@ KINDS = {
     "foreign_match_start": _foreign_match_start,
     "duplicate_changed": _duplicate_changed,
     "duplicate_exact": _duplicate_exact,
+    "beyond_64_bits": _beyond_64_bits,
+    "one_team_twice": _one_team_twice,
+    "future_period_end": _future_period_end,
 }
 
 

@@ -52,6 +52,10 @@ MAX_TIME_SECONDS = 3 * 3600.0
 # longer text would be carried in the match's roster and in every later batch record,
 # until a hand-off record no longer fits the message cap.
 MAX_TEXT_CHARS = 100
+# Integers are signed 64-bit (a Java long; orjson writes no wider). JSON parsers read a
+# wider integer as a float, which may still be whole (2^64, 10^20): kept, it decoded to
+# an int no record could be encoded with again.
+_INT_MIN, _INT_MAX = -(2**63), 2**63 - 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,12 +104,14 @@ def _int(data: dict[str, Any], key: str, *, required: bool = True) -> int | None
         return None
     if isinstance(value, bool):
         raise SchemaViolation(f"field {key!r} must be an integer, got a boolean")
-    if isinstance(value, int):
-        return value
     # Producers that write every number as a float (pandas) send 3.0 for 3.
     if isinstance(value, float) and value.is_integer():
-        return int(value)
-    raise SchemaViolation(f"field {key!r} must be an integer, got {value!r}")
+        value = int(value)
+    if not isinstance(value, int):
+        raise SchemaViolation(f"field {key!r} must be an integer, got {value!r}")
+    if not _INT_MIN <= value <= _INT_MAX:
+        raise SchemaViolation(f"field {key!r} = {value} is outside the signed 64-bit range")
+    return value
 
 
 def _number(data: dict[str, Any], key: str, *, required: bool = True) -> float | None:
@@ -147,6 +153,14 @@ def _coordinate(value: float, limit: float, key: str, margin: float) -> tuple[fl
     )
 
 
+def _check_period(period_id: int) -> None:
+    if not 1 <= period_id <= MAX_PERIOD_ID:
+        raise SchemaViolation(
+            f"field 'period_id' must be 1..{MAX_PERIOD_ID} (halves, extra time, shoot-out),"
+            f" got {period_id}"
+        )
+
+
 def _decode_action(data: dict[str, Any], clamp_margin: float) -> DecodedAction:
     coords: dict[str, float] = {}
     clamped = False
@@ -169,11 +183,7 @@ def _decode_action(data: dict[str, Any], clamp_margin: float) -> DecodedAction:
     period_id = _int(data, "period_id")
     time_seconds = _number(data, "time_seconds")
     assert period_id is not None and time_seconds is not None
-    if not 1 <= period_id <= MAX_PERIOD_ID:
-        raise SchemaViolation(
-            f"field 'period_id' must be 1..{MAX_PERIOD_ID} (halves, extra time, shoot-out),"
-            f" got {period_id}"
-        )
+    _check_period(period_id)
     if not 0 <= time_seconds <= MAX_TIME_SECONDS:
         raise SchemaViolation(
             f"field 'time_seconds' must be 0..{MAX_TIME_SECONDS:g} (seconds into the period),"
@@ -236,6 +246,10 @@ def match_info_from_mapping(data: dict[str, Any], *, game_id: int | None = None)
             "away_team_name_ko",
         )
     }
+    home, away = ints["home_team_id"], ints["away_team_id"]
+    if home is not None and home == away:
+        # Every action of the real other team would look foreign (ImplausibleAction).
+        raise SchemaViolation(f"match_info's home_team_id and away_team_id are both {home}")
     info_game_id = _int(cleaned, "game_id", required=game_id is None)
     if game_id is not None and info_game_id is not None and info_game_id != game_id:
         raise SchemaViolation(f"match_info.game_id {info_game_id} differs from game_id {game_id}")
@@ -251,10 +265,13 @@ def _decode_control(data: dict[str, Any]) -> Control:
     assert game_id is not None
     info_data = data.get("match_info")
     info = None if info_data is None else match_info_from_mapping(info_data, game_id=game_id)
+    period_id = _int(data, "period_id", required=False)
+    if period_id is not None:
+        _check_period(period_id)
     return Control(
         game_id=game_id,
         control=kind,
-        period_id=_int(data, "period_id", required=False),
+        period_id=period_id,
         match_info=info,
         at=_number(data, "at", required=kind == "tick"),
         after_offset=_int(data, "after_offset", required=False),

@@ -34,7 +34,12 @@ replaying the log forms the same batches with the same ids.
   than the match's is rejected (it would make every real action look foreign). After
   ``match_end`` (or on a fresh match) it starts the match over at ``batch_index`` 0, so
   a replayed match reproduces its ids and is deduplicated by the commentary stage.
-  Actions after ``match_end`` are rejected as late.
+  Actions after ``match_end`` are rejected as late (a copy of one it accepted is still
+  a duplicate).
+* A ``period_end`` naming a period already over, or the current one once its end was
+  told, is a copy (dropped); one naming a period not yet started is rejected: either
+  would end the current period's batch. Actions of a period after its end are told in
+  a batch of their own, closed as ``idle`` by the next period: the end is told once.
 
 The same state and record always give the same step; the agent relies on that to send a
 closed batch identically until the broker acknowledges it (nothing is acked before).
@@ -84,7 +89,7 @@ Outcome = Literal[
     "assigned",  # the action joined the open batch
     "batched",  # the action joined the open batch and closed it (full)
     "redelivery",  # offset already folded into the state
-    "duplicate",  # action_id already accepted in this match
+    "duplicate",  # action_id already accepted in this match; period_end of a period over
     "rejected",  # implausible: never folded in (see Step.rejection); an action or a match_start
     "ended",  # an action of a match that already ended (no new match_start)
     "control",  # a control message was applied
@@ -118,6 +123,13 @@ class MatchState:
     # or idle) and no batch opened since: a period that ends now ended on it (a
     # PeriodEnd is emitted for that batch).
     closed_on: Action | None = None
+    # The latest period whose end was told (its period_end applied): actions of it that
+    # come after (stragglers) are told, its end not again.
+    period_over: int = 0
+    # The events partition the match's records are read from (its ticks are written
+    # there: offsets of two partitions cannot be compared). Set by the agent; None in
+    # states written before it.
+    partition: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,25 +257,31 @@ def _implausible(state: MatchState, action: Action, max_jump: int) -> str | None
 def _apply_action(
     state: MatchState, action: Action, offset: int, ts_ms: int, batch_size: int, max_jump: int
 ) -> Step:
-    if state.ended:
-        return Step(state, "ended", action=action)
     if _is_seen(state.seen, action.action_id):
         return Step(state, "duplicate", action=action)
+    if state.ended:
+        return Step(state, "ended", action=action)
     reason = _implausible(state, action, max_jump)
     if reason is not None:
         return Step(state, "rejected", action=action, rejection=reason)
     emits: list[Emit] = []
     # An action of a new period closes what is left of the previous one (or, when its
     # last action filled the batch, tells its end after that batch).
+    # Stragglers of a period whose end was told already close without telling it again
+    # (idle: nothing more came for them).
     if state.open and action.period_id != state.open[-1].period_id:
-        batch = _close(state, "period_end", ts_ms)
+        over = state.open[-1].period_id == state.period_over
+        batch = _close(state, "idle" if over else "period_end", ts_ms)
         if batch is not None:
             emits.append(batch)
     last_closed = state.closed_on
     if last_closed is not None and action.period_id != last_closed.period_id:
-        mark = _period_end(state, "period_end", ts_ms)
-        assert mark is not None
-        emits.append(mark)
+        if last_closed.period_id == state.period_over:
+            state.closed_on = None
+        else:
+            mark = _period_end(state, "period_end", ts_ms)
+            assert mark is not None
+            emits.append(mark)
     opening = None
     if not state.open:
         state.closed_on = None
@@ -367,6 +385,26 @@ def _tick_due(state: MatchState, control: Control, ts_ms: int, idle_timeout_s: f
     return state.open_ts_ms is not None and at_ms - state.open_ts_ms >= idle_ms
 
 
+def _stale_period_end(state: MatchState, control: Control) -> Step | None:
+    """A ``period_end`` that names another period than the one being played: of a period
+    already over (a copy: dropped), or of one not yet started (rejected). Either would
+    close the current period's batch as that period's end. One naming no period, or
+    before any action, ends the current period as before."""
+    named, current = control.period_id, state.period_id
+    if current and current == state.period_over and named in (None, current):
+        return Step(state, "duplicate")  # this period's end was told already
+    if named is None or not current or named == current:
+        return None
+    if named < current:
+        return Step(state, "duplicate")
+    return Step(
+        state,
+        "rejected",
+        rejection=f"period_end of period {named} during period {current}: that period has"
+        " not started",
+    )
+
+
 def _apply_control(state: MatchState, control: Control, ts_ms: int, idle_timeout_s: float) -> Step:
     kind = control.control
     if kind == "match_start":
@@ -379,15 +417,21 @@ def _apply_control(state: MatchState, control: Control, ts_ms: int, idle_timeout
         return Step(_start(state, info), "control")
     if state.ended:
         return Step(state, "control")
+    if kind == "period_end":
+        stale = _stale_period_end(state, control)
+        if stale is not None:
+            return stale
     batch: Batch | PeriodEnd | None = None
     if kind == "period_end":
         batch = _close(state, "period_end", ts_ms) or _period_end(state, "period_end", ts_ms)
+        state.period_over = state.period_id
     elif kind == "match_end":
         batch = _close(state, "match_end", ts_ms) or _period_end(state, "match_end", ts_ms)
         state = MatchState(
             game_id=state.game_id,
             batch_index=state.batch_index,
             last_offset=state.last_offset,
+            seen=state.seen,  # a copy after the end is still a copy (dropped, not late)
             story=state.story,
             ended=True,
         )
@@ -443,6 +487,8 @@ def state_to_dict(state: MatchState) -> dict[str, Any]:
         "roster": state.roster,
         "ended": state.ended,
         "closed_on": state.closed_on,
+        "period_over": state.period_over,
+        "partition": state.partition,
     }
 
 
@@ -474,6 +520,8 @@ def state_from_dict(data: dict[str, Any]) -> MatchState:
         roster=list(data["roster"]),
         ended=data["ended"],
         closed_on=None if closed_on is None else Action(**closed_on),
+        period_over=data.get("period_over", 0),  # absent in states written before it
+        partition=data.get("partition"),
     )
 
 

@@ -29,11 +29,22 @@ _LATE_ACK_S = 1.0
 
 
 async def send_acked(
-    topic: Any, *, key: bytes | None, value: bytes, headers: list[tuple[str, bytes]] | None = None
+    topic: Any,
+    *,
+    key: bytes | None,
+    value: bytes,
+    headers: list[tuple[str, bytes]] | None = None,
+    partition: int | None = None,
 ) -> Any:
-    """Send once and wait until the broker acknowledged the record; returns its metadata."""
+    """Send once and wait until the broker acknowledged the record; returns its metadata
+    (``partition``: that one, else the key's)."""
     # force=True: send now, not attached to the current event's commit.
-    pending = await topic.send(key=key, value=value, headers=headers, force=True)
+    if partition is None:
+        pending = await topic.send(key=key, value=value, headers=headers, force=True)
+    else:
+        pending = await topic.send(
+            key=key, value=value, headers=headers, partition=partition, force=True
+        )
     return await pending
 
 

@@ -24,6 +24,7 @@ CROSS_MODULE = {
     "unit/test_lock.py": "requirements/lock.txt against pyproject.toml (not a module)",
     "integration/test_pipeline.py": "the whole pipeline end to end, worker subprocess",
     "integration/test_unseen_match.py": "a Korean match with feed glitches, worker subprocess",
+    "integration/test_feed_glitches.py": "three matches' feed glitches on one partition, worker",
     "integration/test_llm_pipeline.py": "the LLM stage end to end with the fake LLM server",
     "integration/test_asyncapi.py": "a real worker's records on every topic vs the AsyncAPI doc",
     "integration/test_spring_consumer.py": "the Spring Boot example on a real worker's output",

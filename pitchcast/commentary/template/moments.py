@@ -8,10 +8,12 @@ hand-off records, deterministically (a restarted owner finds the same moments):
 
 * before the first action of a batch whose opening story is empty: kick-off;
 * before the first action of a batch that starts a later period (the story's recent
-  play is all from earlier periods): the start of that period;
+  play is all from earlier periods): the start of that period (the second half, the
+  first or second half of extra time, the shoot-out);
 * after the last action of a batch closed by ``period_end``: half-time (period 1), the
-  end of the second half (period 2), or the end of the period (extra time); by
-  ``match_end``: full time.
+  end of the second half (period 2), of an extra-time period (3, 4) or of the
+  shoot-out (5, its score untold: the kicks are not counted); by ``match_end``: full
+  time.
 
 The sentences are in the phrasebook (``moment_*`` sections), in every persona; they
 state the teams and the score, nothing else. A FRIEND who backs a team of the match
@@ -39,6 +41,7 @@ from pitchcast.schemas.records import (
     Story,
     Tone,
 )
+from pitchcast.schemas.vocabulary import SHOOT_OUT_PERIOD
 
 __all__ = [
     "MOMENT_LINE_INDEX",
@@ -50,8 +53,25 @@ __all__ = [
 ]
 
 MomentKind = Literal[
-    "kick_off", "second_half", "half_time", "second_half_end", "period_end", "full_time"
+    "kick_off",
+    "second_half",
+    "extra_first_half",
+    "extra_second_half",
+    "shoot_out",
+    "half_time",
+    "second_half_end",
+    "period_end",
+    "shoot_out_end",
+    "full_time",
 ]
+# The start of each later period: the second half, extra time's two halves, the shoot-out.
+_STARTS: Final[dict[int, MomentKind]] = {
+    2: "second_half", 3: "extra_first_half", 4: "extra_second_half", 5: "shoot_out",
+}  # fmt: skip
+# The end of a period closed by period_end (3 and 4: an extra-time period).
+_ENDS: Final[dict[int, MomentKind]] = {
+    1: "half_time", 2: "second_half_end", 5: "shoot_out_end",
+}  # fmt: skip
 
 # The line index of a moment line on commentary-lines (its batch's commentary_id): past
 # every action position, one per place (before the batch's first action, after its last).
@@ -82,7 +102,7 @@ def moment_before(first: Action, story: Story | None) -> Moment | None:
         return Moment("kick_off", "before", first, story.score)
     periods = [bucket.period_id for bucket in story.recent]
     if periods and max(periods) < first.period_id:
-        return Moment("second_half", "before", first, story.score)
+        return Moment(_STARTS.get(first.period_id, "second_half"), "before", first, story.score)
     return None
 
 
@@ -97,13 +117,15 @@ def moment_after(batch: Batch | PeriodEnd) -> Moment | None:
     else:
         return None
     if batch.close_reason == "match_end":
-        return Moment("full_time", "after", last, batch.score)
+        # A match that ends on its shoot-out ends with it (the score is level: "full
+        # time at 1-1" would read as undecided).
+        kind: MomentKind = "shoot_out_end" if period_id == SHOOT_OUT_PERIOD else "full_time"
+        return Moment(kind, "after", last, batch.score)
     if batch.close_reason == "period_end":
         # The feed sends period_end before match_end, and period_end closes the last
         # batch: the end of the second half is what a fan is told at the whistle (it is
         # true whether or not extra time follows; match_end finds no batch to close).
-        kinds: dict[int, MomentKind] = {1: "half_time", 2: "second_half_end"}
-        kind = kinds.get(period_id, "period_end")
+        kind = _ENDS.get(period_id, "period_end")
         return Moment(kind, "after", last, batch.score)
     return None
 

@@ -27,6 +27,11 @@ __all__ = ["DeadLetters", "OriginalRecord", "build_dead_letter", "original_recor
 
 log = logging.getLogger("pitchcast.output")
 
+# A key kept whole in a letter (a match key is a game id: at most 20 bytes). Kafka takes
+# keys up to the record cap, and a letter holds its key twice (as its key and, escaped,
+# in its value): a longer one is cut here, or its letter would not fit on the topic.
+KEY_CAP = 256
+
 
 def _printable(raw: bytes, cap: int) -> tuple[str, Literal["utf-8", "base64"]]:
     """The first ``cap`` bytes as text when the value is UTF-8, else as base64."""
@@ -54,6 +59,10 @@ def build_dead_letter(
     """A dead letter for one message; the raw value is kept as text or base64, capped."""
     raw = value or b""
     text, encoding = _printable(raw, value_cap)
+    extra = dict(extra or {})
+    if key is not None and len(key) > KEY_CAP:
+        extra |= {"key_length": len(key), "key_truncated": True}
+        key = key[:KEY_CAP]
     return DeadLetter(
         source_topic=source_topic,
         partition=partition,
@@ -68,7 +77,7 @@ def build_dead_letter(
         error_message=error_message[:1000],
         failed_at=utc_now_iso(),
         game_id=game_id,
-        extra=extra or {},
+        extra=extra,
     )
 
 
@@ -103,6 +112,11 @@ def original_record(letter: Mapping[str, Any]) -> OriginalRecord | str:
     digest = hashlib.sha256(value or b"").hexdigest()
     if letter.get("value_sha256") and digest != letter["value_sha256"]:
         return "the rebuilt value does not match value_sha256 (the letter is not the original)"
+    if (letter.get("extra") or {}).get("key_truncated"):
+        return (
+            f"the key was truncated to {KEY_CAP} bytes"
+            f" ({letter['extra'].get('key_length')} bytes originally); it cannot be rebuilt"
+        )
     key_text = letter.get("key")
     if isinstance(key_text, str) and "\ufffd" in key_text:
         return "the original key was not UTF-8; it cannot be rebuilt"
@@ -150,8 +164,10 @@ class DeadLetters:
             game_id=game_id,
             extra=extra,
         )
-        if key is None and game_id is not None:
+        if (key is None or len(key) > KEY_CAP) and game_id is not None:
             key = str(game_id).encode()
+        elif key is not None:
+            key = key[:KEY_CAP]
         await send_until_acked(
             self._topic,
             key=key,

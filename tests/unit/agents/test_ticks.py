@@ -80,3 +80,74 @@ async def test_a_tick_that_cannot_be_sent_is_tried_again_not_fatal() -> None:
     clock[0] = 130.0
     assert await ticker.tick() == 0
     assert ticker.due(now=131.0) == [(b"1", 1, 7)], "still due: it will be tried again"
+
+
+class _PartitionTopic:
+    """Keeps each send's key, value and the partition it names (None: the key's)."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[bytes | None, bytes, int | None]] = []
+
+    async def send(self, *, key: bytes | None, value: bytes, partition: int | None = None,
+                   **_: Any) -> Any:  # fmt: skip
+        self.sent.append((key, value, partition))
+
+        async def acked() -> None:
+            return None
+
+        return acked()
+
+
+async def test_a_tick_goes_to_the_partition_its_match_is_read_from() -> None:
+    """A feed whose producer does not partition by murmur2 (librdkafka's default is
+    CRC32) puts a match on another partition than its key's. The tick went to the key's
+    murmur2 partition: the batcher then compared offsets of two partitions, took the
+    tick's higher offset as the match's last one, and dropped the match's next records
+    as redeliveries (lost, silently). The tick goes where the match's records are."""
+    from aiokafka.partitioner import DefaultPartitioner
+
+    from tests.unit.agents.test_batching import _agent, _value
+
+    agent = _agent()
+    every = list(range(agent._settings.partitions))
+    murmur = DefaultPartitioner()(b"1", every, every)
+    feed = (murmur + 1) % len(every)
+    for offset in range(3):
+        await agent.process(
+            topic="events", key=b"1", value=_value(offset), partition=feed, offset=offset,
+            timestamp_ms=0,
+        )  # fmt: skip
+    await agent.settled()
+    assert [key for key, _ in agent.owned_states({feed})] == [b"1"]
+    assert agent.owned_states({murmur}) == []
+    clock = [0.0]
+    topic = _PartitionTopic()
+    ticker = IdleTicker(
+        read_states=lambda: agent.owned_states(set(every)), events_topic=topic,
+        idle_timeout_s=30.0, metrics=Metrics(), clock=lambda: clock[0],
+    )  # fmt: skip
+    await ticker.tick()
+    clock[0] = 31.0
+    assert await ticker.tick() == 1
+    ((key, tick, partition),) = topic.sent
+    # A tick an older worker wrote to the key's partition, at a later offset of that
+    # partition's, is not taken for the match's.
+    await agent.process(
+        topic="events", key=key, value=tick, partition=murmur, offset=10, timestamp_ms=0
+    )
+    # The tick read back where it was written: after the match's records on its own
+    # partition, or (on the key's) at that partition's offset, say 10. The match's next
+    # record must be taken in.
+    where = murmur if partition is None else partition
+    await agent.process(
+        topic="events", key=key, value=tick, partition=where, offset=3 if where == feed else 10,
+        timestamp_ms=0,
+    )  # fmt: skip
+    after = 4 if where == feed else 3
+    await agent.process(
+        topic="events", key=b"1", value=_value(3), partition=feed, offset=after, timestamp_ms=0
+    )
+    await agent.settled()
+    state = agent.read_state(b"1")
+    assert state is not None and [a.action_id for a in state.open] == [3], state.open
+    assert state.batch_index == 1

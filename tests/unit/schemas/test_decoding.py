@@ -58,3 +58,69 @@ def test_a_null_field_is_not_called_missing(field: str) -> None:
     absent = {k: v for k, v in action.items() if k != field}
     with pytest.raises(SchemaViolation, match=f"missing required field '{field}'"):
         decode_event(orjson.dumps(absent), max_bytes=65536, clamp_margin=5.0)
+
+
+_ACTION = {
+    "game_id": 1, "action_id": 0, "period_id": 1, "time_seconds": 1.0, "team_id": 11,
+    "player_id": 19.0, "result_name": None, "start_x": 1.0, "start_y": 2.0, "end_x": 3.0,
+    "end_y": 4.0, "dx": 2.0, "dy": 2.0, "type_name": "Pass",
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("field", ["game_id", "action_id", "team_id"])
+@pytest.mark.parametrize("value", [b"18446744073709551616", b"100000000000000000000", b"1e20"])
+def test_an_integer_beyond_64_bits_is_refused(field: str, value: bytes) -> None:
+    """JSON parsers read an integer past 64 bits as a float (2^64 and 10^20 exactly), which
+    came back as a Python int no record can be encoded with again (orjson refuses it): the
+    batch agent raised on its hand-off send and the worker stopped."""
+    from pitchcast.schemas.decoding import decode_event
+
+    raw = orjson.dumps({**_ACTION, field: 7}).replace(
+        b'"%s":7' % field.encode(), b'"%s":%s' % (field.encode(), value)
+    )
+    with pytest.raises(SchemaViolation, match=rf"field '{field}'.*64-bit"):
+        decode_event(raw, max_bytes=65536, clamp_margin=5.0)
+
+
+@pytest.mark.parametrize("value", [2**63 - 1, -(2**63), 0])
+def test_an_integer_within_64_bits_is_kept(value: int) -> None:
+    from pitchcast.schemas.decoding import decode_event
+
+    decoded = decode_event(
+        orjson.dumps({**_ACTION, "game_id": value}), max_bytes=65536, clamp_margin=5.0
+    )
+    assert decoded.action.game_id == value  # type: ignore[union-attr]
+    assert orjson.loads(encode(decoded.action))["game_id"] == value
+
+
+def test_a_match_info_integer_beyond_64_bits_is_refused() -> None:
+    from pitchcast.schemas.decoding import decode_event
+
+    info = b'{"game_id": 1, "home_score": 1e20}'
+    raw = b'{"game_id": 1, "control": "match_start", "match_info": %s}' % info
+    with pytest.raises(SchemaViolation, match=r"home_score.*64-bit"):
+        decode_event(raw, max_bytes=65536, clamp_margin=5.0)
+
+
+def test_a_match_info_naming_one_team_twice_is_refused() -> None:
+    """home_team_id == away_team_id: accepted, it made every action of the real other
+    team look foreign (ImplausibleAction), so one bad match_start dead-lettered half a
+    match. Refused at decoding instead; the match goes on without it."""
+    from pitchcast.schemas.decoding import decode_event
+
+    info = {"game_id": 1, "home_team_id": 11, "away_team_id": 11}
+    raw = orjson.dumps({"game_id": 1, "control": "match_start", "match_info": info})
+    with pytest.raises(SchemaViolation, match="home_team_id and away_team_id are both 11"):
+        decode_event(raw, max_bytes=65536, clamp_margin=5.0)
+
+
+@pytest.mark.parametrize("period", [0, -3, 6, 99])
+def test_a_control_naming_a_period_that_cannot_be_is_refused(period: int) -> None:
+    """period_end of period -3 was dropped as the copy of an earlier period's end, of
+    period 99 refused as one not yet started: neither says what is wrong with it."""
+    from pitchcast.schemas.decoding import decode_event
+
+    for kind in ("period_end", "match_end"):
+        raw = orjson.dumps({"game_id": 1, "control": kind, "period_id": period})
+        with pytest.raises(SchemaViolation, match=r"field 'period_id' must be 1\.\.5"):
+            decode_event(raw, max_bytes=65536, clamp_margin=5.0)

@@ -473,3 +473,101 @@ def test_a_state_of_a_newer_version_is_refused_clearly() -> None:
     """A state written by a newer pitchcast is not guessed at."""
     with pytest.raises(ValueError, match="newer than this pitchcast"):
         state_from_dict({"v": 99, "game_id": 1})
+
+
+def test_a_copy_of_an_earlier_periods_end_leaves_the_later_period_alone() -> None:
+    """period_end of period 1 again, after the second half started (a feed that re-sends
+    its controls): it closed the second half's open batch with close_reason period_end,
+    which the commentary tells as the end of the second half ('후반전 종료') at minute 46.
+    It is a copy of a period already over: dropped, like an action id already accepted."""
+    actions = _actions("events_metrica_1.csv")
+    first_half = [a for a in actions if a.period_id == 1][-3:]
+    second_half = [a for a in actions if a.period_id == 2][:4]
+    log = Log()
+    for a in first_half:
+        log.feed(a)
+    (closed,) = log.feed(Control(game_id=1, control="period_end", period_id=1)).emits
+    assert isinstance(closed, Batch) and closed.period_id == 1
+    for a in second_half[:2]:
+        log.feed(a)
+    copy = log.feed(Control(game_id=1, control="period_end", period_id=1))
+    assert (copy.outcome, copy.emits) == ("duplicate", ())
+    for a in second_half[2:]:
+        log.feed(a)
+    assert log.state is not None and len(log.state.open) == 4  # one batch, still open
+    assert len(log.batches) == 1
+
+
+def test_the_end_of_a_period_not_yet_played_is_refused() -> None:
+    """period_end of period 2 during the first half would close its batch as half-time
+    one period early (and period 3's as the end of extra time): rejected with its reason,
+    the open batch left as it was."""
+    actions = [a for a in _actions("events_metrica_1.csv") if a.period_id == 1][:3]
+    log = Log()
+    for a in actions:
+        log.feed(a)
+    for period in (2, 3):
+        step = log.feed(Control(game_id=1, control="period_end", period_id=period))
+        assert (step.outcome, step.emits) == ("rejected", ())
+        assert step.rejection is not None and f"period_end of period {period}" in step.rejection
+    assert log.state is not None and len(log.state.open) == 3
+    # A period_end that names no period keeps the old rule (it ends the current one).
+    (batch,) = log.feed(Control(game_id=1, control="period_end")).emits
+    assert isinstance(batch, Batch) and batch.close_reason == "period_end"
+
+
+def test_a_copy_of_an_action_after_match_end_is_a_duplicate_not_late() -> None:
+    """The same action again after match_end (a feed that re-sends, a copy delayed) was
+    dead-lettered as LateAction, while the same copy a record earlier was dropped as a
+    duplicate. The match still knows its ids: a copy is dropped (whatever its content);
+    only an id it never accepted is late. A new match_start forgets them (a replay)."""
+    actions = _actions("events_metrica_1.csv")[:12]
+    log = _play(actions)
+    assert log.feed(actions[3]).outcome == "duplicate"
+    assert log.feed(replace(actions[-1], type_name="Goal")).outcome == "duplicate"
+    assert log.feed(replace(actions[-1], action_id=999)).outcome == "ended"
+    assert log.state is not None and log.state.ended
+    restored = state_from_dict(orjson.loads(orjson.dumps(state_to_dict(log.state))))
+    assert advance(restored, actions[3], offset=99, timestamp_ms=0).outcome == "duplicate"
+    log.feed(Control(game_id=1, control="match_start"))
+    assert log.feed(actions[0]).outcome == "assigned"
+
+
+def _period_ends_told(log: Log) -> list[int]:
+    """The period of each end the commentary tells (a batch closed by period_end, or a
+    PeriodEnd), in order."""
+    told = []
+    for step in log.steps:
+        for emit in step.emits:
+            if isinstance(emit, Batch) and emit.close_reason == "period_end":
+                told.append(emit.period_id)
+            elif isinstance(emit, PeriodEnd):
+                told.append(emit.last.period_id)
+    return told
+
+
+@pytest.mark.parametrize("late", [1, 10, 13])
+def test_actions_after_their_periods_end_are_told_without_a_second_end(late: int) -> None:
+    """Actions of the first half after its period_end (a feed's stragglers) open a batch
+    of their own; the second half's first action closed it as period_end, so half-time
+    was told twice ('전반전이 끝났습니다' after the stragglers again; after a full batch
+    of them, a PeriodEnd). They are told, the half's end once; a copy of the period_end
+    after them is a copy."""
+    actions = _actions("events_metrica_1.csv")
+    first_half = [a for a in actions if a.period_id == 1]
+    on_time, stragglers = first_half[:5], first_half[5 : 5 + late]
+    second_half = [a for a in actions if a.period_id == 2][:3]
+    log = Log()
+    for a in on_time:
+        log.feed(a)
+    log.feed(Control(game_id=1, control="period_end", period_id=1))
+    for a in stragglers:
+        assert log.feed(a).outcome in ("assigned", "batched")
+    copy = log.feed(Control(game_id=1, control="period_end", period_id=1))
+    assert (copy.outcome, copy.emits) == ("duplicate", ())
+    for a in second_half:
+        log.feed(a)
+    log.feed(Control(game_id=1, control="period_end", period_id=2))
+    assert _period_ends_told(log) == [1, 2]
+    told = [a.action_id for b in log.batches for a in b.actions]
+    assert told == [a.action_id for a in on_time + stragglers + second_half]

@@ -152,3 +152,63 @@ def test_a_backing_friend_ends_a_period_from_its_team_s_side(
     assert write_moment(moment, "CASTER", info, supports) == write_moment(moment, "CASTER", info)
     # A team not in the match: the neutral line.
     assert write_moment(moment, "FRIEND", info, "FC서울") == neutral
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+@pytest.mark.parametrize(
+    ("period", "kind", "says"),
+    [(3, "extra_first_half", "연장 전반"), (4, "extra_second_half", "연장 후반"),
+     (5, "shoot_out", "승부차기")],
+)  # fmt: skip
+def test_extra_time_and_a_shoot_out_open_with_their_own_start(
+    persona: str, period: int, kind: str, says: str
+) -> None:
+    """The first action of extra time was announced as '후반전이 시작됩니다' (the second
+    half's line, for every later period), the shoot-out's too."""
+    batch = korean_batch()
+    first = replace(batch.actions[0], period_id=period)
+    played = replace(
+        new_story(batch.match_info),
+        actions=1800,
+        recent=(MinuteBucket(period - 1, 90, 1, 10, 3),),
+    )
+    moment = moment_before(first, played)
+    assert moment is not None and moment.kind == kind
+    for i in range(len(phrasebook().story[f"moment_{kind}"][persona])):
+        text = write_moment(
+            replace(moment, action=replace(first, game_id=i)), persona, None
+        ).description
+        assert says in text.replace("연장전반", "연장 전반").replace("연장후반", "연장 후반"), text
+        assert "후반전" not in text, text
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_the_end_of_a_shoot_out_is_not_called_an_extra_time_period(persona: str) -> None:
+    """period_end of period 5 was told as '연장 피리어드가 끝났습니다' (extra time's end),
+    with the match score as the shoot-out's ('아직 1대 1 동점' from a backing FRIEND)."""
+    batch = replace(korean_batch(), close_reason="period_end", period_id=5, score=Score(1, 1))
+    batch = replace(batch, actions=tuple(replace(a, period_id=5) for a in batch.actions))
+    moment = moment_after(batch)
+    assert moment is not None and moment.kind == "shoot_out_end"
+    item = write_moment(moment, persona, korean_match_info(), supports="울산 HD")
+    assert "승부차기" in item.description and "연장" not in item.description, item
+    assert register_slips(item.description, persona) == []
+
+
+def test_a_match_ended_on_a_shoot_out_is_not_called_undecided() -> None:
+    """match_end right after a shoot-out (no period_end of period 5) was told as full
+    time at the level match score: a backing FRIEND said '최종 1대 1, 승부가 안 갈렸네'
+    (not decided), which the shoot-out just decided. It is the shoot-out's end."""
+    batch = replace(korean_batch(), close_reason="match_end", period_id=5, score=Score(1, 1))
+    batch = replace(batch, actions=tuple(replace(a, period_id=5) for a in batch.actions))
+    moment = moment_after(batch)
+    assert moment is not None and moment.kind == "shoot_out_end"
+    mark = PeriodEnd(
+        game_id=batch.game_id, batch_index=batch.batch_index, close_reason="match_end",
+        last=batch.actions[-1], score=Score(1, 1),
+    )  # fmt: skip
+    after = moment_after(mark)
+    assert after is not None and after.kind == "shoot_out_end"
+    for persona in PERSONAS:
+        text = write_moment(moment, persona, korean_match_info(), supports="울산 HD").description
+        assert "안 갈렸" not in text and "동점" not in text, text

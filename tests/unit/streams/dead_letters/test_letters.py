@@ -45,3 +45,49 @@ async def test_a_letter_without_a_key_is_keyed_by_its_match() -> None:
     )  # fmt: skip
     assert orjson.loads(topic.sent[0])["error_kind"] == "UndecodableMessage"
     assert letter.value == "{oops" and metrics.get("dead_letters") == 1
+
+
+class _KeyedTopic:
+    """Keeps each send's key and value."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[bytes | None, bytes]] = []
+
+    def get_topic_name(self) -> str:
+        return "dlq"
+
+    async def send(
+        self, *, key: bytes | None, value: bytes, headers: object, force: bool
+    ) -> object:
+        self.sent.append((key, value))
+
+        async def acked() -> None:
+            return None
+
+        return acked()
+
+
+async def test_a_letter_of_a_huge_key_fits_on_the_dead_letter_topic() -> None:
+    """A record keyed by 600 KB of NULs (the broker takes it: 1 MB records) was sent to
+    the dead-letter topic with the key twice, as its key and escaped in the letter
+    (\\u0000, six bytes each): 4 MB, never acknowledged, so the worker stopped on it and
+    again after each restart. The letter keeps the first bytes of a long key and says
+    so; it is keyed by its match (or that cut key)."""
+    topic = _KeyedTopic()
+    letters = DeadLetters(topic, value_cap=1024, metrics=Metrics(), budget_s=0.3)
+    huge = b"\x00" * 600_000
+    for game_id in (42, None):
+        await letters.send(
+            source_topic="ev", partition=1, offset=2, key=huge, value=b'{"game_id": 42}',
+            error_kind="SchemaViolation", error_message="bad key", game_id=game_id,
+        )  # fmt: skip
+    (key_a, _), (key_b, _) = topic.sent
+    assert key_a == b"42" and key_b is not None and huge.startswith(key_b)
+    for key, value in topic.sent:
+        assert len(key or b"") + len(value) < 16_384
+        letter = orjson.loads(value)
+        assert letter["extra"] == {"key_length": 600_000, "key_truncated": True}
+        assert "key was truncated" in str(original_record(letter))
+    # A key of a usual length is kept whole.
+    assert _letter(b"{}", key=b"126476")["key"] == "126476"
+    assert _letter(b"{}", key=b"126476")["extra"] == {}
