@@ -139,8 +139,11 @@ def dlq_show(dead_letter_id: str) -> None:
 @option("--dry-run", is_flag=True, help="Say what would be sent; send nothing.")
 @option("--skip-refused", is_flag=True, help="Send the others when some cannot be rebuilt.")
 @option("--force", is_flag=True, help="Replay letters the audit file says went already.")
-@option("--key-by-game", is_flag=True,
-        help="Send each event under its value's game_id as key (it was mis-keyed).")
+@option(
+    "--key-by-game",
+    is_flag=True,
+    help="Send each event under its value's game_id as key (it was mis-keyed).",
+)
 @option("--audit-file", type=click.Path(dir_okay=False), setting="dlq_audit_file",
         help="JSON lines file of the records replayed.")  # fmt: skip
 def dlq_replay(
