@@ -15,17 +15,26 @@ extend it without touching code; :func:`find_wording` reads a line against it.
 
 Used by ``pitchcast eval`` on every line (template and LLM alike) and by the validation
 of LLM lines (an LLM line with such wording is written by the template instead).
+
+The names of the match (``names``: players and teams) are masked before an unsupported
+claim is looked for: the words of the lexicon are words of the line, and a name may hold
+one (티아고 + 의 reads 고의, intent; 박수일 holds 박수, a gesture; 정석화 holds 정석, a
+judgement). The known mistakes are read on the line as written (a team name before
+가 됩니다 is one).
 """
 
 from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
-__all__ = ["Finding", "Lexicon", "find_wording", "lexicon"]
+from pitchcast.checks.particles import find_names
+
+__all__ = ["NAME_MASK", "Finding", "Lexicon", "find_wording", "lexicon", "mask_names"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,15 +59,31 @@ class _Rule:
 class Lexicon:
     rules: tuple[_Rule, ...]
 
-    def find(self, text: str, type_name: str | None = None) -> list[Finding]:
+    def find(
+        self, text: str, type_name: str | None = None, *, names: Iterable[str] = ()
+    ) -> list[Finding]:
+        masked = mask_names(text, names)
         found = []
         for rule in self.rules:
             if type_name is not None and type_name in rule.allowed_for:
                 continue
-            match = rule.pattern.search(text)
-            if match and not (rule.unless is not None and rule.unless.search(text)):
+            read = text if rule.kind == "mistake" else masked
+            match = rule.pattern.search(read)
+            if match and not (rule.unless is not None and rule.unless.search(read)):
                 found.append(Finding(rule.kind, match.group(0), rule.why))
         return found
+
+
+NAME_MASK = "⟪N⟫"
+
+
+def mask_names(text: str, names: Iterable[str]) -> str:
+    """``text`` with each of ``names`` standing as a word replaced by :data:`NAME_MASK`
+    (its particle kept)."""
+    out = text
+    for start, end, _ in reversed(find_names(text, names)):
+        out = out[:start] + NAME_MASK + out[end:]
+    return out
 
 
 def parse_lexicon(text: str) -> Lexicon:
@@ -98,6 +123,9 @@ def lexicon() -> Lexicon:
     return parse_lexicon(text)
 
 
-def find_wording(text: str, type_name: str | None = None) -> list[Finding]:
-    """What ``text`` says that it must not, at an action of ``type_name`` (if known)."""
-    return lexicon().find(text, type_name)
+def find_wording(
+    text: str, type_name: str | None = None, *, names: Iterable[str] = ()
+) -> list[Finding]:
+    """What ``text`` says that it must not, at an action of ``type_name`` (if known);
+    ``names`` are the match's names written in it (masked first)."""
+    return lexicon().find(text, type_name, names=names)

@@ -208,8 +208,10 @@ class ItemChecker:
                         f"n={row}: states {error.stated!r}, but the data says {error.expected}"
                     )
             # Wording the data cannot support (a gesture, a feeling, an intent...), read
-            # before the names are filled in, so a name never matches a pattern.
-            for found in find_wording(raw, action.type_name):
+            # before the names are filled in, and with the names written out masked, so a
+            # name never matches a pattern (티아고의 holds 고의).
+            names = self._allowed | self._forbidden
+            for found in find_wording(raw, action.type_name, names=names):
                 reasons.append(f"n={row}: {found.matched!r} [{found.kind}]: {found.why}")
             if self.persona is not None:
                 slips = register_slips(raw, self.persona)

@@ -129,7 +129,9 @@ def _persona_figures(run: MatchRun, lines: list[Line], names: Names) -> dict[str
     # What a fan reads: voice, tone and wording are judged on shown lines (telling.py).
     shown = [line for line in lines if is_shown(line)]
     wording = [
-        (line, found) for line in shown for found in find_wording(line.text, line.action.type_name)
+        (line, found)
+        for line in shown
+        for found in find_wording(line.text, line.action.type_name, names=names.roster)
     ]
     unsupported = [(ln, f) for ln, f in wording if f.kind.startswith("unsupported")]
     mistakes = [(ln, f) for ln, f in wording if f.kind == "mistake"]

@@ -95,3 +95,30 @@ def test_plain_commentary_passes() -> None:
 def test_a_bad_pattern_names_its_entry() -> None:
     with pytest.raises(ValueError, match=r"\[unsupported.x\] bad pattern"):
         parse_lexicon('[unsupported.x]\npatterns = ["("]\n')
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("티아고의 패스가 오른쪽 뒤로 흐르네요.", "티아고"),  # 고의: intent
+        ("박수일이 공을 받습니다.", "박수일"),  # 박수: a gesture
+        ("정석화의 패스입니다.", "정석화"),  # 정석: a judgement
+        ("수원 삼성은 디에고의 백패스로 공을 뒤로 돌리네요.", "디에고"),
+    ],
+)
+def test_a_name_that_holds_a_word_of_the_lexicon_is_not_a_claim(text: str, name: str) -> None:
+    """The names of the match are masked first (s20: every line about 티아고 read as
+    intent, 고의); the same words outside a name are still caught, and so are the
+    known mistakes written around a name."""
+    assert find_wording(text, "Pass", names=[name]) == []
+    claim = f"{name}의 파울, 고의로 보입니다."
+    assert "unsupported.intent" in {f.kind for f in find_wording(claim, "Foul", names=[name])}
+    mistake = f"{name}의 슈팅이 그대로 골문을 가릅니다!"
+    assert {f.kind for f in find_wording(mistake, "Shot", names=[name])} == {"mistake"}
+
+
+def test_a_figure_inside_a_name_backs_no_judgement() -> None:
+    """'Kim 2' is a name, not a figure: its judgement is still unsupported."""
+    assert "unsupported.judgement" in {
+        f.kind for f in find_wording("Kim 2의 완벽한 패스.", "Pass", names=["Kim 2"])
+    }

@@ -282,3 +282,15 @@ def test_an_llm_line_out_of_its_persona_register_is_refused(
     assembler.begin_attempt()
     assert assembler.add(answer[0]) and not assembler.add(answer[4])
     assert f"not {persona}'s register" in assembler.reasons[0]
+
+
+def test_a_name_written_out_is_not_read_as_wording() -> None:
+    """An LLM line that writes a player's name rather than {P1} is judged on its own
+    words: 티아고의 holds 고의 (intent), but the line claims nothing (s20)."""
+    batch = korean_batch(names={10: "티아고"})
+    checker = ItemChecker(batch)
+    item = checker.check(ParsedItem(1, "calm", "티아고의 패스가 옆으로 이어집니다."))
+    assert item.description == "티아고의 패스가 옆으로 이어집니다."
+    with pytest.raises(CommentaryRejected) as caught:
+        checker.check(ParsedItem(1, "calm", "티아고의 패스, 고의로 늦춥니다."))
+    assert wording_refusals(caught.value.reasons) == ["unsupported.intent"]

@@ -121,3 +121,16 @@ def test_the_report_names_each_persona_register_the_right_way_round(tmp_path: Pa
     CliRunner().invoke(main, args, catch_exceptions=False)
     report = (tmp_path / "eval" / "report.md").read_text(encoding="utf-8")
     assert "(a CASTER or ANALYST line in 반말, a FRIEND line in 존댓말;" in report
+
+
+def test_names_that_hold_a_word_of_the_wording_lexicon_are_no_claims(tmp_path: Path) -> None:
+    """K League names such as 티아고 (+의 reads 고의, intent), 박수일 (박수, applause) and
+    정석화 (정석, a judgement): eval reads the words of the line, not of its names (s20:
+    every 티아고의 line was an unsupported claim, and eval failed)."""
+    path = write_match(tmp_path / "match")
+    text = path.read_text(encoding="utf-8")
+    for old, new in (("손흥민", "티아고"), ("이강인", "박수일"), ("세징야", "정석화")):
+        text = text.replace(old, new)
+    path.write_text(text, encoding="utf-8")
+    result, figures = _eval(path, tmp_path / "eval", "every")
+    _assert_clean(result, figures)
