@@ -63,6 +63,32 @@ def test_each_known_mistake_is_caught_and_its_fix_is_not(wrong: str, right: str)
         ("볼을 뒤로 돌립니다. 점유를 우선하는 선택이죠.", "unsupported.judgement"),
         ("인터셉트 성공. Player3의 수비 판단이 좋죠.", "unsupported.judgement"),
         ("인터셉트 성공. Home의 수비 조직이 제 역할을 하죠.", "unsupported.judgement"),
+        # What the template itself said before s20 (a fan's read of an unseen match):
+        ("Player9가 시선을 돌려 옆으로 패스하죠.", "unsupported.gesture"),
+        ("발을 쭉 뻗은 Player9, 정확한 태클!", "unsupported.gesture"),
+        ("패스 받은 Player9, 주변 보는 중.", "unsupported.gesture"),
+        ("파울입니다. Player9가 상대를 넘어뜨립니다.", "unsupported.gesture"),
+        ("Player9가 뒤로 빼서 다시 시작하자는 거야.", "unsupported.intent"),
+        ("공을 넘겨받은 Player9, 다음 동작을 준비합니다.", "unsupported.intent"),
+        ("Player1이 캐칭 후 역습 전개를 살펴요.", "unsupported.reading"),
+        ("Player9, 앞쪽 보고 바로 패스하네.", "unsupported.reading"),
+        ("볼을 끌며 Player9가 패스 타이밍을 잽니다.", "unsupported.reading"),
+        ("Player9가 머뭇거리지 않고 공을 멀리 처리하네요.", "unsupported.manner"),
+        ("Player9가 날카롭게 감아 올립니다!", "unsupported.manner"),
+        ("Player9가 수평 패스로 템포를 조절하죠.", "unsupported.manner"),
+        ("Player9 빠르다, 공 먼저 잡았어.", "unsupported.manner"),
+        ("경합 성공. Player9의 몸 쓰는 타이밍이 정확해요.", "unsupported.body"),
+        ("볼 경합에서 Player9가 밀립니다. 피지컬 싸움의 열세입니다.", "unsupported.body"),
+        ("Player9의 대인 방어가 한 박자 늦었습니다.", "unsupported.body"),
+        ("Player9의 돌파 성공. 수적 우위를 만듭니다.", "unsupported.offball"),
+        ("크로스가 수비에 먼저 걸립니다. 박스 안 숫자가 부족하죠.", "unsupported.offball"),
+        ("사이드 전환으로 약한 쪽 측면을 공략합니다.", "unsupported.offball"),
+        (
+            "Player9의 슈팅, 골문을 벗어납니다. 페널티 박스 중앙에서는 각이 부족했습니다.",
+            "unsupported.cause",
+        ),
+        # 한 번 is an adverb (once, just), not a figure behind the judgement.
+        ("옆으로 한 번 돌립니다. Player9의 선택입니다.", "unsupported.judgement"),
     ],
 )
 def test_claims_the_data_cannot_support_are_caught(text: str, kind: str) -> None:
@@ -81,6 +107,7 @@ def test_a_judgement_with_a_figure_behind_it_passes() -> None:
     assert _kinds("Player8의 두 번째 경고. 전술 재조정이 불가피하죠.", "Foul") == set()
     assert _kinds("오늘 3번째 슈팅, 슈팅 선택이 과감하진 않아요.", "Shot") == {"unsupported.manner"}
     assert _kinds("전술 재조정이 불가피하죠.", "Foul") == {"unsupported.judgement"}
+    assert _kinds("두 번 연속 끊었습니다. 좋은 판단이죠.", "Interception") == set()
 
 
 def test_plain_commentary_passes() -> None:
