@@ -33,8 +33,9 @@ with a match context (``오늘 2골``, ``벌써 두 골``, ``경고 두 장``, `
 fouls are checked only at an action of that kind, where the count is unambiguous enough:
 it must equal the player's, the team's or the match's count after the action (a ``Shot``
 with result ``Goal`` counts its goal). At a ``Second_Yellow_Card`` a second card is right
-by definition. A count of a kind stated at another action (``두 번째 골을 노립니다`` at a pass) is listed as unparsed.
-A goal difference is checked at every action against the score after it.
+by definition. A count of a kind stated at another action (``두 번째 골을 노립니다`` at a
+pass) is listed as unparsed. A goal difference is checked at every action against the
+score after it.
 
 Anything the rules above do not read is not an error: conservative by design.
 """
