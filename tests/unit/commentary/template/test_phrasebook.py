@@ -474,3 +474,18 @@ def test_the_particle_sweep_would_catch_a_planted_slip() -> None:
     renderings = _renderings(planted)
     errors = [e for text, words in renderings for e in check_particles(text, words).errors]
     assert {e.word for e in errors} >= {"손흥민", "홍철", "Lee 10"}
+
+
+def test_key_events_have_a_sentence_each_in_a_busy_match() -> None:
+    """A fan remembers the call of each goal and card: in a 3-2 match with seven cautions
+    (K League matches often have five to eight) no goal, scoring shot, caution or team's
+    n-th caution takes a sentence an earlier one took (s20: FRIEND's fourth caution of
+    the Korean sample repeated the first, '조심해야겠다'; the fourth goal the first)."""
+    book = phrasebook()
+    minimum = {"goal": 5, "shot_goal": 5, "yellow": 7}
+    for kind, size in minimum.items():
+        for persona in PERSONAS:
+            assert len(book.lines(kind, persona)) >= size, (kind, persona)
+    for section, size in {"story_goal_nth": 4, "story_card_team": 4}.items():
+        for persona in PERSONAS:
+            assert len(book.story[section][persona]) >= size, (section, persona)
