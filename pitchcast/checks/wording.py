@@ -11,7 +11,9 @@ extend it without touching code; :func:`find_wording` reads a line against it.
   (좋은 선택, 판단 미스, 정석) unless the line states a figure behind it (``unless``);
   ``아쉽`` (regret) only at a chance (a shot and its outcomes), not at every lost ball;
 * ``mistakes``: phrasings that are wrong Korean or misleading (``골문을 가릅니다``,
-  ``2골 차`` read as 이골, a team name before 가 됩니다 ...).
+  ``2골 차`` read as 이골, a team name before 가 됩니다 ...);
+* ``backing``: the words a FRIEND who backs one team must not say of the other side's
+  action (:func:`backing_slips`): regret at its miss (아깝다, 에이), praise (패스 좋다).
 
 Used by ``pitchcast eval`` on every line (template and LLM alike) and by the validation
 of LLM lines (an LLM line with such wording is written by the template instead).
@@ -34,7 +36,15 @@ from importlib import resources
 
 from pitchcast.checks.particles import find_names
 
-__all__ = ["NAME_MASK", "Finding", "Lexicon", "find_wording", "lexicon", "mask_names"]
+__all__ = [
+    "NAME_MASK",
+    "Finding",
+    "Lexicon",
+    "backing_slips",
+    "find_wording",
+    "lexicon",
+    "mask_names",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +68,14 @@ class _Rule:
 @dataclass(frozen=True, slots=True)
 class Lexicon:
     rules: tuple[_Rule, ...]
+    # A backing FRIEND's words that take a side: never said of the other side's action.
+    theirs: tuple[re.Pattern[str], ...] = ()
+
+    def backing_slips(self, text: str, *, names: Iterable[str] = ()) -> list[str]:
+        """The words of ``text`` (names masked) that regret or praise an action: said of
+        the side a FRIEND does not back, they put it on the wrong side."""
+        masked = mask_names(text, names)
+        return [m.group(0) for p in self.theirs if (m := p.search(masked))]
 
     def find(
         self, text: str, type_name: str | None = None, *, names: Iterable[str] = ()
@@ -106,7 +124,9 @@ def parse_lexicon(text: str) -> Lexicon:
     for pattern, why in (data.get("mistakes") or {}).items():
         rule = _Rule("mistake", _compile(pattern, "mistakes"), str(why), frozenset(), None)
         rules.append(rule)
-    return Lexicon(tuple(rules))
+    backing = data.get("backing") or {}
+    theirs = tuple(_compile(p, "backing") for p in backing.get("theirs", []))
+    return Lexicon(tuple(rules), theirs)
 
 
 def _compile(pattern: str, where: str) -> re.Pattern[str]:
@@ -121,6 +141,12 @@ def lexicon() -> Lexicon:
     """The shipped lexicon, loaded once."""
     text = resources.files("pitchcast.checks").joinpath("wording.toml").read_text("utf-8")
     return parse_lexicon(text)
+
+
+def backing_slips(text: str, *, names: Iterable[str] = ()) -> list[str]:
+    """Words of ``text`` a FRIEND backing one team must not say of the other side's
+    action (``[backing] theirs``: regret at its miss, praise of its play)."""
+    return lexicon().backing_slips(text, names=names)
 
 
 def find_wording(

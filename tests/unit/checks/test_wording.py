@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from pitchcast.checks.wording import find_wording, parse_lexicon
+from pitchcast.checks.wording import backing_slips, find_wording, parse_lexicon
 
 
 def _kinds(text: str, type_name: str | None = None) -> set[str]:
@@ -159,3 +159,13 @@ def test_a_figure_inside_a_name_backs_no_judgement() -> None:
     assert "unsupported.judgement" in {
         f.kind for f in find_wording("Kim 2의 완벽한 패스.", "Pass", names=["Kim 2"])
     }
+
+
+def test_a_backing_friend_neither_regrets_nor_praises_the_other_side() -> None:
+    """Said of the other side's action, regret and praise put a fan on the wrong side
+    (s20: FRIEND backing 수원 삼성 said '크로스 아깝다, 엄원상.' of FC서울's cross)."""
+    assert backing_slips("크로스 아깝다, 엄원상.", names=["엄원상"]) == ["아깝"]
+    assert backing_slips("패스 좋다, 세징야가 잘 받았네.", names=["세징야"]) == ["좋다"]
+    assert backing_slips("에이, 권창훈이 찬 프리킥 막혔네.") == ["에이"]
+    assert backing_slips("휴, 엄원상이 찬 거 골문 밖이야.", names=["엄원상"]) == []
+    assert backing_slips("최고야가 공을 받았어.", names=["최고야"]) == []  # a name, masked

@@ -134,3 +134,19 @@ def test_names_that_hold_a_word_of_the_wording_lexicon_are_no_claims(tmp_path: P
     path.write_text(text, encoding="utf-8")
     result, figures = _eval(path, tmp_path / "eval", "every")
     _assert_clean(result, figures)
+
+
+@pytest.mark.parametrize("supports", ["수원삼성", "FC서울"])
+def test_a_backing_friend_stays_on_its_side(tmp_path: Path, supports: str) -> None:
+    """FRIEND backing a team never regrets the other side's miss nor praises its play
+    (s20: backing 수원 삼성 it said '크로스 아깝다, 엄원상.' and '패스 좋다, 세징야가 잘
+    받았네.' of FC서울's actions): eval counts such lines and fails on them."""
+    path = write_korean_sample(tmp_path / "match", DATA / "events_metrica_1.csv")
+    args = ["eval", str(path), "--personas", "FRIEND", "--friend-supports", supports]
+    args += ["--no-plots", "--density", "every", "--out", str(tmp_path / "eval")]
+    result = CliRunner().invoke(main, args, catch_exceptions=False)
+    figures = orjson.loads((tmp_path / "eval" / "figures.json").read_bytes())
+    backing = figures["personas"]["FRIEND"]["backing"]
+    assert backing["theirs_lines"] > 300, backing
+    assert backing["slips"] == 0, backing["examples"]
+    assert result.exit_code == 0, result.output
