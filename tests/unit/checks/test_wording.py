@@ -97,6 +97,13 @@ def test_each_known_mistake_is_caught_and_its_fix_is_not(wrong: str, right: str)
         ("휘슬 불었다, Player9가 걸었어.", "unsupported.gesture"),
         ("아, Player9가 밀었네. 파울이야.", "unsupported.gesture"),
         ("Player9 파울, 좀 거칠었어.", "unsupported.manner"),
+        ("Player9가 받아 자기 진영 중앙에서 다음 전개를 준비해요.", "unsupported.intent"),
+        ("Player9가 볼을 받으며 다음 패스 각을 확인하죠.", "unsupported.intent"),
+        ("Player9가 15m 걷어 내기로 수비 라인을 올릴 시간을 벌죠.", "unsupported.intent"),
+        ("Player9가 안전을 우선해 볼을 걷어 내요.", "unsupported.intent"),
+        ("Player9의 롱 스위치. 상대 수비의 횡 이동을 강요하죠.", "unsupported.offball"),
+        ("태클 성공, Player9입니다. 볼만 정확히 건드렸습니다.", "unsupported.manner"),
+        ("Home의 코너킥 실패. 세트피스 효율이 떨어지죠.", "unsupported.judgement"),
         # 한 번 is an adverb (once, just), not a figure behind the judgement.
         ("옆으로 한 번 돌립니다. Player9의 선택입니다.", "unsupported.judgement"),
     ],
