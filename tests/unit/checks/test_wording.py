@@ -104,6 +104,10 @@ def test_each_known_mistake_is_caught_and_its_fix_is_not(wrong: str, right: str)
         ("Player9의 롱 스위치. 상대 수비의 횡 이동을 강요하죠.", "unsupported.offball"),
         ("태클 성공, Player9입니다. 볼만 정확히 건드렸습니다.", "unsupported.manner"),
         ("Home의 코너킥 실패. 세트피스 효율이 떨어지죠.", "unsupported.judgement"),
+        ("자리를 잡고 있던 Player9가 공을 받네요.", "unsupported.offball"),
+        ("재빠르게 공을 따낸 Player9입니다.", "unsupported.manner"),
+        ("Player9 터치 부드럽다.", "unsupported.manner"),
+        ("Player9가 몸으로 공을 지키며 받아 내네요.", "unsupported.manner"),
         # 한 번 is an adverb (once, just), not a figure behind the judgement.
         ("옆으로 한 번 돌립니다. Player9의 선택입니다.", "unsupported.judgement"),
     ],
