@@ -101,10 +101,10 @@ STORY_SECTIONS: Mapping[str, frozenset[str]] = {
     "story_pressure": frozenset({"팀"}),
     # Lines of the match's flow, from its control messages (template/moments.py).
     "moment_kick_off": frozenset({"홈팀", "원정팀"}),
-    "moment_second_half": frozenset({"홈팀", "원정팀"}),
+    "moment_second_half": frozenset({"홈팀", "원정팀", "피리어드"}),
     "moment_half_time": frozenset({"홈팀", "원정팀", "홈득점", "원정득점"}),
     "moment_second_half_end": frozenset({"홈팀", "원정팀", "홈득점", "원정득점"}),
-    "moment_period_end": frozenset({"홈팀", "원정팀", "홈득점", "원정득점"}),
+    "moment_period_end": frozenset({"홈팀", "원정팀", "홈득점", "원정득점", "피리어드"}),
     "moment_full_time": frozenset({"홈팀", "원정팀", "홈득점", "원정득점"}),
 }
 _KIND_KEYS: Final = frozenset({"about"})

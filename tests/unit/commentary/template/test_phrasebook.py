@@ -92,6 +92,7 @@ def test_every_story_sentence_renders_within_the_line_limit() -> None:
         "원정팀": "포항 스틸러스",
         "홈득점": "2",
         "원정득점": "10",
+        "피리어드": "연장 전반",
     }
     values = {slot: template_module._Slot(value) for slot, value in raw.items()}
     for section, bank in phrasebook().story.items():
@@ -436,6 +437,7 @@ _POOLS: dict[str, tuple[str, ...]] = {
     "동작": ("Shield", "Bad Touch", "Dispossessed"),
     "스코어": ("대전 하나시티즌 2 : 1 부천FC1995", "FC서울 0 : 3 K리그1"),
     "상황": ("앞서 나갑니다.",),
+    "피리어드": ("후반전", "연장 전반", "연장 후반", "승부차기"),
 }
 
 
