@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from functools import cache
@@ -499,9 +500,13 @@ def _last_resort(action: Action) -> str:
         return "경기가 이어집니다."
 
 
+# A name that ends in a full stop (박지성 Jr.) at the end of a sentence: one stop, not two.
+_DOUBLE_STOP = re.compile(r"(?<!\.)\.\.(?!\.)")
+
+
 def _finish(text: str) -> str:
     """One clean line of at most :data:`MAX_DESCRIPTION_CHARS` characters, never empty."""
-    line = clean(text, MAX_DESCRIPTION_CHARS)
+    line = clean(_DOUBLE_STOP.sub(".", text), MAX_DESCRIPTION_CHARS)
     return line or "경기가 이어집니다."
 
 
