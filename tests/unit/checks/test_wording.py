@@ -109,6 +109,8 @@ def test_each_known_mistake_is_caught_and_its_fix_is_not(wrong: str, right: str)
         ("Player9 터치 부드럽다.", "unsupported.manner"),
         ("Player9가 몸으로 공을 지키며 받아 내네요.", "unsupported.manner"),
         ("와, Player9 어디로 올지 알고 있었네!", "unsupported.reading"),
+        ("Player9의 슈팅, 관중석이 술렁입니다.", "unsupported.crowd"),
+        ("골! 경기장이 들썩입니다!", "unsupported.crowd"),
         # 한 번 is an adverb (once, just), not a figure behind the judgement.
         ("옆으로 한 번 돌립니다. Player9의 선택입니다.", "unsupported.judgement"),
     ],
