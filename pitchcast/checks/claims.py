@@ -29,12 +29,13 @@ start of a sentence; durations (``12분 만에``, ``12분 동안``, ``12분간``
 **Counts.** Ordinals (``두 번째 골``, ``2번째 슈팅``, ``첫 골``, ``세 골째``), cardinals
 with a match context (``오늘 2골``, ``벌써 두 골``, ``경고 두 장``, ``슈팅 3개``,
 ``3번의 슈팅``) and goal differences (``2골 차``, ``격차를 2골로``). Goals, shots
-(``유효 슈팅``: on target), cards, corners and fouls are checked only at an action of
-that kind, where the count is unambiguous enough: it must equal the player's, the
-team's or the match's count after the action (a ``Shot`` with result ``Goal`` counts its
-goal). At a ``Second_Yellow_Card`` a second card is right by definition. A count of a
-kind stated at another action (``두 번째 골을 노립니다`` at a pass) is listed as unparsed.
-A goal difference is checked at every action against the score after it.
+(``유효 슈팅``: on target), cautions (경고: yellow cards, a direct red is none), corners and
+fouls are checked only at an action of that kind, where the count is unambiguous enough:
+it must equal the player's, the team's or the match's count after the action (a ``Shot``
+with result ``Goal`` counts its goal). At a ``Second_Yellow_Card`` a second card is right
+by definition. A count of a kind stated at another action (``두 번째 골을 노립니다`` at a
+pass) is listed as unparsed. A goal difference is checked at every action against the
+score after it.
 
 Anything the rules above do not read is not an error: conservative by design.
 """
@@ -92,6 +93,7 @@ _SHOTS_RE = re.compile(
 )
 _DIFFERENCE_RE = re.compile(_N + r"\s*골\s*차|격차를?\s*" + _N + r"\s*골")
 _SENTENCE_END = re.compile(r"[.!?…]")
+_CAUTIONS = frozenset({"yellow", "second_yellow"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -285,8 +287,11 @@ def _counts(facts: LineFacts, obj: str) -> tuple[set[int], str | None]:
         card = CARD_RESULTS.get(action.result_name or "")
         if card is None:
             return set(), "a card count at an action that is no card"
-        team_cards = sum(1 for c in after.cards if c.team_id == action.team_id)
-        counts = {tally.cards if tally else 0, team_cards, len(after.cards)}
+        # 경고 is a caution (a yellow card): a direct red is no 경고 of the count.
+        cautions = [c for c in after.cards if c.card in _CAUTIONS]
+        team_cards = sum(1 for c in cautions if c.team_id == action.team_id)
+        player_cards = sum(1 for c in cautions if key is not None and c.player_key == key)
+        counts = {player_cards, team_cards, len(cautions)}
         if card == "second_yellow":
             counts.add(2)
         return counts, None

@@ -9,7 +9,9 @@ vowel):
 * 으로/로 and its family (으로서, 으로써, 으로부터, 으로는, 으로도, 으로의, 으로만):
   after ㄹ the vowel form (서울로, 이승렬로; 1 일 -> 1로), after any other 받침 으로;
 * the copula: 이다/다, 이야/야, 이지만/지만, 이든/든, 이고/고, 이라서/라서, 이라고/라고,
-  이라는/라는, 이라면/라면, 이며/며, 이에요/예요, 이었다/였다. After a consonant only the
+  이라는/라는, 이라면/라면, 이며/며, 이에요/예요, 이었다/였다, and the endings a line
+  closes on: 이죠/죠, 이지요/지요, 이네요/네요, 이라니/라니, 이면/면, 이었죠/였죠,
+  이었어요/였어요 ... After a consonant only the
   이-form is right (손흥민이다, never 손흥민다). After a vowel the copula's 이 may be kept
   or dropped (세징야이다 and 세징야다 are both standard), except in 이에요 (세징야예요)
   and 이야 (세징야야), and 이랑 (세징야랑): those 이-forms are errors after a vowel.
@@ -62,8 +64,19 @@ _PAIRS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("이며", "며", ()),
     ("이에요", "예요", ()),
     ("이었다", "였다", ()),
-    ("이었어", "였어", ()),
+    ("이었어", "였어", ("요",)),
     ("이었습니다", "였습니다", ()),
+    # The endings a commentary line closes on: 이죠 (손흥민이죠 / 세징야죠), 이네요 ...
+    ("이죠", "죠", ()),
+    ("이지요", "지요", ()),
+    ("이네요", "네요", ()),
+    ("이라니", "라니", ()),
+    ("이면", "면", ()),
+    ("이었죠", "였죠", ()),
+    ("이었고", "였고", ()),
+    ("이었는데", "였는데", ()),
+    ("이었지만", "였지만", ()),
+    ("이었네", "였네", ("요",)),
 )
 _RO_TAILS = ("", "서", "써", "부터", "는", "도", "의", "만")
 # 이-forms that are an error after a vowel (the others may keep the copula's 이).

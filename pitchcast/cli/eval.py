@@ -74,8 +74,9 @@ def eval_command(
     against the event and line length; with a server, latency and tokens per line.
     Writes report.md, figures.json and PNG plots. Exits 1 on any grounding, particle or
     wording error (an unsupported claim, a known mistake), a line out of its persona's
-    register, a key event not told, a moment told twice (below every density), or when
-    a --max-shape-share / --min-shape-gap threshold is missed.
+    register, a key event not told, a moment told twice (below every density), a
+    backing FRIEND's line that regrets or praises the other side (--friend-supports), or
+    when a --max-shape-share / --min-shape-gap threshold is missed.
 
     \b
     Examples:

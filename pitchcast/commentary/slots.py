@@ -231,6 +231,8 @@ def fill_slots(text: str, slots: SlotTable) -> tuple[str, list[str]]:
         split = _split_particle(run_match.group(0)) if run_match else None
         if split is None:
             out.append(name)
+            if name.endswith(".") and text[pos : pos + 1] == "." and text[pos + 1 : pos + 2] != ".":
+                pos += 1  # 박지성 Jr. closing a sentence: one stop, not two
             continue
         particle, rest = split
         if particle == "야" and not _starts_sentence(text, match.start()):

@@ -36,7 +36,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from pitchcast.checks.claims import LineFacts, check_claims, facts_names
 from pitchcast.checks.register import register_slips
-from pitchcast.checks.wording import find_wording
+from pitchcast.checks.wording import backing_slips, find_wording
 from pitchcast.commentary.parsing import ParsedItem
 from pitchcast.commentary.prompt import MAX_TEXT_CHARS, format_rows
 from pitchcast.commentary.slots import (
@@ -47,6 +47,8 @@ from pitchcast.commentary.slots import (
     fill_slots,
     names_in_batch,
 )
+from pitchcast.commentary.template.backing import backed_team_id
+from pitchcast.commentary.template.phrasebook import BACKING_PERSONA
 from pitchcast.exceptions import CommentaryRejected
 from pitchcast.schemas.records import TONES, Action, Batch, CommentaryItem, Tone
 from pitchcast.story import advance_story
@@ -134,11 +136,18 @@ class ItemChecker:
         slots: SlotTable | None = None,
         max_chars: int = MAX_DESCRIPTION_CHARS,
         persona: str | None = None,
+        supports: str = "",
     ) -> None:
         self.batch = batch
         self.slots = slots or build_slots(batch)
         self.max_chars = max_chars
         self.persona = persona  # None: no register check
+        # A FRIEND backing a team (PITCHCAST_FRIEND_SUPPORTS) takes no side for the other.
+        self._backed = (
+            backed_team_id(supports, batch.match_info)
+            if supports and persona == BACKING_PERSONA
+            else None
+        )
         self.rows: tuple[int, ...] = tuple(range(1, len(batch.actions) + 1))
         self._actions: dict[int, Action] = dict(zip(self.rows, batch.actions, strict=True))
         self._allowed = _cleaned_names(names_in_batch(batch, self.slots))
@@ -208,9 +217,17 @@ class ItemChecker:
                         f"n={row}: states {error.stated!r}, but the data says {error.expected}"
                     )
             # Wording the data cannot support (a gesture, a feeling, an intent...), read
-            # before the names are filled in, so a name never matches a pattern.
-            for found in find_wording(raw, action.type_name):
+            # before the names are filled in, and with the names written out masked, so a
+            # name never matches a pattern (티아고의 holds 고의).
+            names = self._allowed | self._forbidden
+            for found in find_wording(raw, action.type_name, names=names):
                 reasons.append(f"n={row}: {found.matched!r} [{found.kind}]: {found.why}")
+            if self._backed is not None and action.team_id != self._backed:
+                for word in backing_slips(raw, names=names):
+                    reasons.append(
+                        f"n={row}: {word!r} [backing]: a fan of its team does not regret"
+                        " or praise the other side's action"
+                    )
             if self.persona is not None:
                 slips = register_slips(raw, self.persona)
                 if slips:
@@ -235,7 +252,7 @@ _REGISTER_HINTS = {
 }
 
 
-_WORDING_KIND = re.compile(r"\[((?:unsupported\.[a-z]+)|mistake)\]:")
+_WORDING_KIND = re.compile(r"\[((?:unsupported\.[a-z]+)|mistake|backing)\]:")
 
 
 def wording_refusals(reasons: Iterable[str]) -> list[str]:
@@ -269,13 +286,14 @@ def validate_items(
     rows: Sequence[int] | None = None,
     max_chars: int = MAX_DESCRIPTION_CHARS,
     persona: str | None = None,
+    supports: str = "",
 ) -> tuple[CommentaryItem, ...]:
     """One valid item per requested row (default: every action of ``batch``), in order.
 
     Strict: a missing, extra, duplicate or unknown row, or any invalid line, raises
     :class:`CommentaryRejected` listing every problem found.
     """
-    checker = ItemChecker(batch, max_chars=max_chars, persona=persona)
+    checker = ItemChecker(batch, max_chars=max_chars, persona=persona, supports=supports)
     expected = tuple(rows) if rows is not None else checker.rows
     reasons: list[str] = []
     if len(parsed_items) != len(expected):
@@ -335,8 +353,11 @@ class LineAssembler:
         checker: ItemChecker | None = None,
         settled: Mapping[int, CommentaryItem] | None = None,
         persona: str | None = None,
+        supports: str = "",
     ) -> None:
-        self.checker = checker or ItemChecker(batch, max_chars=max_chars, persona=persona)
+        self.checker = checker or ItemChecker(
+            batch, max_chars=max_chars, persona=persona, supports=supports
+        )
         self.rows = self.checker.rows
         # Rows written by earlier requests (live mode): final, never asked again.
         self._settled: dict[int, CommentaryItem] = dict(settled or {})

@@ -108,7 +108,7 @@ def run_eval(
     if "FRIEND" in personas and settings.friend_supports:
         echo(_backing_said(settings.friend_supports, info))
     run = asyncio.run(_write(settings, played, personas))
-    figures = evaluate(run)
+    figures = evaluate(run, supports=settings.friend_supports if "FRIEND" in personas else "")
     # The density setting (s14/density); a worker without it shows every line.
     density = getattr(settings, "density", None) or getattr(settings, "commentary_density", None)
     figures["density"] = str(density or "every")

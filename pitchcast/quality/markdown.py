@@ -91,6 +91,15 @@ def _voice(fig: dict[str, Any]) -> list[str]:
             f"- {example['kind']} `{example['matched']}` ({example['why']}):"
             f" {_cell(example['text'])}"
         )
+    backing = fig.get("backing")
+    if backing is not None:  # FRIEND backing a team (--friend-supports)
+        out += [
+            "",
+            f"**Side.** {backing['slips']} of {backing['theirs_lines']} lines about the other"
+            " side's actions regret or praise them (`[backing]` of"
+            " `pitchcast/checks/wording.toml`).",
+            *(f"- {', '.join(e['words'])}: {_cell(e['text'])}" for e in backing["examples"]),
+        ]
     return out
 
 

@@ -19,7 +19,9 @@ import orjson
 from pitchcast.checks.claims import ClaimCheck, LineFacts, check_claims
 from pitchcast.checks.particles import ParticleCheck, check_particles
 from pitchcast.checks.register import ending_of, register_slips
-from pitchcast.checks.wording import find_wording
+from pitchcast.checks.wording import backing_slips, find_wording
+from pitchcast.commentary.template.backing import backed_team_id
+from pitchcast.commentary.template.phrasebook import BACKING_PERSONA
 from pitchcast.quality.fit import event_class, length_figures, tone_fit
 from pitchcast.quality.grounding import allowed_names, clean_name, match_info_names
 from pitchcast.quality.grounding import ungrounded_names as find_ungrounded
@@ -129,7 +131,9 @@ def _persona_figures(run: MatchRun, lines: list[Line], names: Names) -> dict[str
     # What a fan reads: voice, tone and wording are judged on shown lines (telling.py).
     shown = [line for line in lines if is_shown(line)]
     wording = [
-        (line, found) for line in shown for found in find_wording(line.text, line.action.type_name)
+        (line, found)
+        for line in shown
+        for found in find_wording(line.text, line.action.type_name, names=names.roster)
     ]
     unsupported = [(ln, f) for ln, f in wording if f.kind.startswith("unsupported")]
     mistakes = [(ln, f) for ln, f in wording if f.kind == "mistake"]
@@ -244,10 +248,32 @@ def _server_figures(run: MatchRun, lines: list[Line]) -> dict[str, Any]:
     }
 
 
-def evaluate(run: MatchRun) -> dict[str, Any]:
-    """Every figure of the report, per persona, as plain data."""
+def _backing_figures(lines: list[Line], backed: int, names: Names) -> dict[str, Any]:
+    """A FRIEND backing team ``backed``: its shown lines about the other side's actions,
+    and those that regret or praise them (``[backing]`` of ``wording.toml``)."""
+    theirs = [ln for ln in lines if is_shown(ln) and ln.action.team_id != backed]
+    slips = [(ln, found) for ln in theirs if (found := backing_slips(ln.text, names=names.roster))]
+    return {
+        "team_id": backed,
+        "theirs_lines": len(theirs),
+        "slips": len(slips),
+        "examples": [{"words": found, "text": ln.text} for ln, found in slips[:EXAMPLES]],
+    }
+
+
+def evaluate(run: MatchRun, *, supports: str = "") -> dict[str, Any]:
+    """Every figure of the report, per persona, as plain data; ``supports``: the team a
+    FRIEND backs (``--friend-supports``), whose side its lines are checked for."""
     names = match_names(run)
     played = run.played
+    personas = {
+        persona: _persona_figures(run, lines, names) for persona, lines in run.lines.items()
+    }
+    backed = backed_team_id(supports, played.match_info) if supports else None
+    if backed is not None and BACKING_PERSONA in run.lines:
+        personas[BACKING_PERSONA]["backing"] = _backing_figures(
+            run.lines[BACKING_PERSONA], backed, names
+        )
     return {
         "game_id": played.game_id,
         "mode": run.mode,
@@ -259,9 +285,7 @@ def evaluate(run: MatchRun) -> dict[str, Any]:
         if played.actions
         else None,
         "seconds": round(run.seconds, 3),
-        "personas": {
-            persona: _persona_figures(run, lines, names) for persona, lines in run.lines.items()
-        },
+        "personas": personas,
     }
 
 
@@ -293,6 +317,9 @@ def failures(
         twice = fig.get("told_twice", {}).get("count", 0)
         if figures.get("density", "every") != "every" and twice:
             problems.append(f"{persona}: {twice} moments told twice")
+        backing = fig.get("backing", {}).get("slips", 0)
+        if backing:
+            problems.append(f"{persona}: {backing} lines on the wrong side (the team it backs)")
         slips = fig.get("register", {}).get("slips", 0)
         if slips:
             problems.append(f"{persona}: {slips} lines out of the persona's register")

@@ -330,7 +330,7 @@ class OpenAIBackend:
             allowed = f"{max(deadline - loop.time(), 0.0):.3g}s"
         assembler = LineAssembler(
             batch, max_chars=config.max_description_chars, persona=persona,
-            settled=silent_items(batch.actions, rows),
+            settled=silent_items(batch.actions, rows), supports=config.friend_supports,
         )  # fmt: skip
         asked = list(rows) if rows is not None else assembler.rows
         if not asked:  # every row silent: nothing to ask
@@ -434,6 +434,7 @@ class OpenAIBackend:
             max_chars=config.max_description_chars,
             settled={**settled, **others},
             persona=persona,
+            supports=config.friend_supports,
         )
         usage = _UsageSum()
         context = {"game_id": batch.game_id, "batch_index": batch.batch_index, "persona": persona}

@@ -130,6 +130,18 @@ def moment_after(batch: Batch | PeriodEnd) -> Moment | None:
     return None
 
 
+# The period a moment starts or ends, as a broadcast names it (second half, extra time,
+# the shoot-out): ``{피리어드}`` of the moment sentences.
+_PERIOD_NAMES: Final[dict[int, str]] = {
+    1: "전반전", 2: "후반전", 3: "연장 전반", 4: "연장 후반", 5: "승부차기",
+}  # fmt: skip
+
+
+def period_name(period_id: int) -> str:
+    """``후반전``, ``연장 전반``, ``승부차기``...; ``6피리어드`` for a period past them."""
+    return _PERIOD_NAMES.get(period_id, f"{min(max(period_id, 0), 99)}피리어드")
+
+
 def _team(info: MatchInfo | None, home: bool) -> str:
     if info is not None:
         name = (
@@ -189,6 +201,7 @@ def write_moment(
         "원정팀": _Value(away),
         "홈득점": _Value(str(moment.score.home)),
         "원정득점": _Value(str(moment.score.away)),
+        "피리어드": _Value(period_name(action.period_id)),
     }
     tone: Tone = "calm"
     backed = _backed(moment, persona, info, supports)

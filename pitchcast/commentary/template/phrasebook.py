@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from pitchcast.checks.shapes import NAME_MASK, line_shapes
+from pitchcast.checks.wording import backing_slips
 from pitchcast.commentary.korean import attach_particle, leading_particle, particle_for
 from pitchcast.commentary.template.actions import ACTION_KINDS
 from pitchcast.exceptions import PhrasebookError
@@ -100,14 +101,14 @@ STORY_SECTIONS: Mapping[str, frozenset[str]] = {
     "story_pressure": frozenset({"팀"}),
     # Lines of the match's flow, from its control messages (template/moments.py).
     "moment_kick_off": frozenset({"홈팀", "원정팀"}),
-    "moment_second_half": frozenset({"홈팀", "원정팀"}),
+    "moment_second_half": frozenset({"홈팀", "원정팀", "피리어드"}),
     "moment_extra_first_half": frozenset({"홈팀", "원정팀"}),
     "moment_extra_second_half": frozenset({"홈팀", "원정팀"}),
     "moment_shoot_out": frozenset({"홈팀", "원정팀"}),
     "moment_shoot_out_end": frozenset({"홈팀", "원정팀"}),
     "moment_half_time": frozenset({"홈팀", "원정팀", "홈득점", "원정득점"}),
     "moment_second_half_end": frozenset({"홈팀", "원정팀", "홈득점", "원정득점"}),
-    "moment_period_end": frozenset({"홈팀", "원정팀", "홈득점", "원정득점"}),
+    "moment_period_end": frozenset({"홈팀", "원정팀", "홈득점", "원정득점", "피리어드"}),
     "moment_full_time": frozenset({"홈팀", "원정팀", "홈득점", "원정득점"}),
 }
 _KIND_KEYS: Final = frozenset({"about"})
@@ -151,6 +152,9 @@ class Phrasebook:
     backing: Mapping[str, Mapping[str, tuple[Slot, ...]]] = field(default_factory=dict)
     # ... and at the end of a period: moment -> state (ahead, level, behind) -> sentences
     backing_moments: Mapping[str, Mapping[str, tuple[Phrase, ...]]] = field(default_factory=dict)
+    # ... and of the other side's action of a kind without a backing bank: FRIEND's own
+    # bank, but not these sentences, which regret or praise it (wording.toml [backing])
+    sided: frozenset[Phrase] = frozenset()
 
     def lines(self, kind: str, persona: str) -> tuple[Slot, ...]:
         return self.kinds[kind][persona]
@@ -451,6 +455,19 @@ def _sentences_once(book: Phrasebook) -> None:
                         )
 
 
+def _sided(kinds: Mapping[str, Mapping[str, tuple[Slot, ...]]]) -> frozenset[Phrase]:
+    """FRIEND's sentences that a fan of one team does not say of the other side's action
+    (``크로스 아깝다``, ``패스 좋다``): a backing FRIEND passes over them there, keeping
+    the bank's rotation (the sentence of the turn, or its twin, or a position further)."""
+    return frozenset(
+        phrase
+        for personas in kinds.values()
+        for position in personas[BACKING_PERSONA]
+        for phrase in position
+        if backing_slips(phrase.text)
+    )
+
+
 def parse_phrasebook(text: str, *, source: str = "phrasebook.toml") -> Phrasebook:
     """The checked phrasebook written in ``text`` (TOML); :class:`PhrasebookError` else."""
     try:
@@ -478,13 +495,15 @@ def parse_phrasebook(text: str, *, source: str = "phrasebook.toml") -> Phraseboo
     for kind in ACTION_KINDS:
         kinds[kind], tones[kind] = _kind(kind, _table(data, kind, kind), routine)
     story = {name: _story(name, _table(data, name, name)) for name in STORY_SECTIONS}
+    backing = _backing(_table(data, "backing", "backing")) if "backing" in data else {}
     book = Phrasebook(
         kinds=kinds,
         tones=tones,
         routine_tones=routine,
         score_states=_score_states(_table(data, "score_state", "score_state")),
         story=story,
-        backing=_backing(_table(data, "backing", "backing")) if "backing" in data else {},
+        backing=backing,
+        sided=_sided(kinds),
         backing_moments=(
             _backing_moments(_table(data, "backing_moment", "backing_moment"))
             if "backing_moment" in data

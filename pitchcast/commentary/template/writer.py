@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from functools import cache
@@ -157,7 +158,7 @@ def _detours(size: int) -> tuple[int, ...]:
 
 def _pick(
     bank: tuple[Slot, ...], turn: int, seed: str, available: frozenset[str],
-    echo: Callable[[Phrase], int],
+    echo: Callable[[Phrase], int], banned: frozenset[Phrase] = frozenset(),
 ) -> Phrase:  # fmt: skip
     """The phrasing for the ``turn``-th action of its kind (see the module docstring).
 
@@ -169,7 +170,8 @@ def _pick(
     size = len(bank)
     order = _order(size, seed)
     for offset in _detours(size):
-        usable = [p for p in bank[order[(turn + offset) % size]] if p.fields <= available]
+        position = bank[order[(turn + offset) % size]]
+        usable = [p for p in position if p.fields <= available and p not in banned]
         if usable:
             return min(usable, key=echo)  # min keeps the first of equals
     # The loader makes sure every bank has a sentence on the always-filled slots.
@@ -372,15 +374,17 @@ def _seed(ctx: _Context, kind: str) -> str:
 
 def _bank(
     ctx: _Context, book: Phrasebook, kind: str, action: Action
-) -> tuple[tuple[Slot, ...], str]:
-    """The kind's bank and rotation seed: a backing FRIEND's own bank for the side of
-    the action when the phrasebook has one, else the persona's."""
+) -> tuple[tuple[Slot, ...], str, frozenset[Phrase]]:
+    """The kind's bank, rotation seed and the phrasings not to use: a backing FRIEND's
+    own bank for the side of the action when the phrasebook has one, else the persona's
+    (for a backing FRIEND and the other side's action, without those taking a side)."""
     if ctx.backed is not None and ctx.persona == BACKING_PERSONA:
-        sides = book.backing.get(kind)
+        sides, side = book.backing.get(kind), side_of(action, ctx.backed)
         if sides:
-            side = side_of(action, ctx.backed)
-            return sides[side], f"{_seed(ctx, kind)}:{side}"
-    return book.lines(kind, ctx.persona), _seed(ctx, kind)
+            return sides[side], f"{_seed(ctx, kind)}:{side}", frozenset()
+        if side == "theirs":  # FRIEND's own bank, without regret or praise of theirs
+            return book.lines(kind, ctx.persona), _seed(ctx, kind), book.sided
+    return book.lines(kind, ctx.persona), _seed(ctx, kind), frozenset()
 
 
 def _turn(ctx: _Context, action: Action) -> int:
@@ -409,8 +413,8 @@ def _predicted_opening(ctx: _Context, book: Phrasebook) -> tuple[str, frozenset[
     if kind == "received":
         slots["앞선수"] = _Slot("?")  # usually known: assume the natural phrasing rendered
     turn = max(_turn(ctx, previous) - 1, 0)
-    bank, seed = _bank(ctx, book, kind, previous)
-    phrase = _pick(bank, turn, seed, frozenset(slots), lambda _: 0)
+    bank, seed, banned = _bank(ctx, book, kind, previous)
+    phrase = _pick(bank, turn, seed, frozenset(slots), lambda _: 0, banned)
     return _opening(phrase, slots), _zones_in(phrase, slots)
 
 
@@ -469,8 +473,8 @@ def _write(action: Action, ctx: _Context) -> tuple[Tone, str]:
             return 2
         return 1 if _zones_in(phrase, slots) & last_zones else 0
 
-    bank, seed = _bank(ctx, book, kind, action)
-    phrase = _pick(bank, _turn(ctx, action), seed, frozenset(slots), echo)
+    bank, seed, banned = _bank(ctx, book, kind, action)
+    phrase = _pick(bank, _turn(ctx, action), seed, frozenset(slots), echo, banned)
     text = phrase.text.format_map(slots)
     note = ""
     if drafted.note:
@@ -496,9 +500,13 @@ def _last_resort(action: Action) -> str:
         return "경기가 이어집니다."
 
 
+# A name that ends in a full stop (박지성 Jr.) at the end of a sentence: one stop, not two.
+_DOUBLE_STOP = re.compile(r"(?<!\.)\.\.(?!\.)")
+
+
 def _finish(text: str) -> str:
     """One clean line of at most :data:`MAX_DESCRIPTION_CHARS` characters, never empty."""
-    line = clean(text, MAX_DESCRIPTION_CHARS)
+    line = clean(_DOUBLE_STOP.sub(".", text), MAX_DESCRIPTION_CHARS)
     return line or "경기가 이어집니다."
 
 

@@ -148,6 +148,23 @@ def test_a_second_yellow_is_a_second_card_by_definition() -> None:
     assert problems("세 번째 경고!", facts) == ["count"]
 
 
+def test_a_red_card_is_no_caution_in_the_count_of_cautions() -> None:
+    """경고 is a yellow card: after a team's yellow and a direct red, its next yellow is
+    its second caution (s20: the checker counted the red and called the writer's right
+    '두 번째 경고' wrong in extra time)."""
+    history = [
+        act("Foul", "Yellow_Card", player="남궁민수", action_id=0),
+        act("Foul", "Direct_Red_Card", player="홍철", minute=61, period=2, action_id=1),
+    ]
+    facts = facts_after(history, act("Foul", "Yellow_Card", player="기성용", minute=106, period=3))
+    assert problems("기성용에게 경고. 울산 HD의 오늘 두 번째 경고입니다.", facts) == []
+    assert problems("울산 HD의 오늘 세 번째 경고입니다.", facts) == ["count"]
+    second = act("Foul", "Second_Yellow_Card", player="Kim", minute=116, period=4, action_id=3)
+    facts = facts_after([*history, facts.action], second)
+    assert problems("경고 누적 퇴장! 이 경기 세 번째 경고를 받죠.", facts) == []
+    assert problems("경고 누적 퇴장! 이 경기 네 번째 경고를 받죠.", facts) == ["count"]
+
+
 def test_goal_differences_are_checked_everywhere() -> None:
     """At 2-0 a 2골 차 is right and 격차를 1골로 is wrong."""
     history = [act("Goal", action_id=0), act("Goal", action_id=1)]

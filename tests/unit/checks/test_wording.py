@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from pitchcast.checks.wording import find_wording, parse_lexicon
+from pitchcast.checks.wording import backing_slips, find_wording, parse_lexicon
 
 
 def _kinds(text: str, type_name: str | None = None) -> set[str]:
@@ -63,6 +63,56 @@ def test_each_known_mistake_is_caught_and_its_fix_is_not(wrong: str, right: str)
         ("볼을 뒤로 돌립니다. 점유를 우선하는 선택이죠.", "unsupported.judgement"),
         ("인터셉트 성공. Player3의 수비 판단이 좋죠.", "unsupported.judgement"),
         ("인터셉트 성공. Home의 수비 조직이 제 역할을 하죠.", "unsupported.judgement"),
+        # What the template itself said before s20 (a fan's read of an unseen match):
+        ("Player9가 시선을 돌려 옆으로 패스하죠.", "unsupported.gesture"),
+        ("발을 쭉 뻗은 Player9, 정확한 태클!", "unsupported.gesture"),
+        ("패스 받은 Player9, 주변 보는 중.", "unsupported.gesture"),
+        ("파울입니다. Player9가 상대를 넘어뜨립니다.", "unsupported.gesture"),
+        ("Player9가 뒤로 빼서 다시 시작하자는 거야.", "unsupported.intent"),
+        ("공을 넘겨받은 Player9, 다음 동작을 준비합니다.", "unsupported.intent"),
+        ("Player1이 캐칭 후 역습 전개를 살펴요.", "unsupported.reading"),
+        ("Player9, 앞쪽 보고 바로 패스하네.", "unsupported.reading"),
+        ("볼을 끌며 Player9가 패스 타이밍을 잽니다.", "unsupported.reading"),
+        ("Player9가 머뭇거리지 않고 공을 멀리 처리하네요.", "unsupported.manner"),
+        ("Player9가 날카롭게 감아 올립니다!", "unsupported.manner"),
+        ("Player9가 수평 패스로 템포를 조절하죠.", "unsupported.manner"),
+        ("Player9 빠르다, 공 먼저 잡았어.", "unsupported.manner"),
+        ("경합 성공. Player9의 몸 쓰는 타이밍이 정확해요.", "unsupported.body"),
+        ("볼 경합에서 Player9가 밀립니다. 피지컬 싸움의 열세입니다.", "unsupported.body"),
+        ("Player9의 대인 방어가 한 박자 늦었습니다.", "unsupported.body"),
+        ("Player9의 돌파 성공. 수적 우위를 만듭니다.", "unsupported.offball"),
+        ("크로스가 수비에 먼저 걸립니다. 박스 안 숫자가 부족하죠.", "unsupported.offball"),
+        ("사이드 전환으로 약한 쪽 측면을 공략합니다.", "unsupported.offball"),
+        (
+            "Player9의 슈팅, 골문을 벗어납니다. 페널티 박스 중앙에서는 각이 부족했습니다.",
+            "unsupported.cause",
+        ),
+        ("앞에 공간 있었지, Player9가 잘 봤다.", "unsupported.reading"),
+        ("숨 좀 고르자는 거지, Player9 백패스.", "unsupported.intent"),
+        ("급할 거 없다는 Player9, 뒤로 툭.", "unsupported.intent"),
+        ("Player9, 한 방에 넘기려고 하네.", "unsupported.intent"),
+        ("앞이 막혔나 봐, Player9가 백패스해.", "unsupported.cause"),
+        ("Player9 힘 좋다, 안 밀리네.", "unsupported.body"),
+        ("상대가 더 셌네, Player9.", "unsupported.body"),
+        ("휘슬 불었다, Player9가 걸었어.", "unsupported.gesture"),
+        ("아, Player9가 밀었네. 파울이야.", "unsupported.gesture"),
+        ("Player9 파울, 좀 거칠었어.", "unsupported.manner"),
+        ("Player9가 받아 자기 진영 중앙에서 다음 전개를 준비해요.", "unsupported.intent"),
+        ("Player9가 볼을 받으며 다음 패스 각을 확인하죠.", "unsupported.intent"),
+        ("Player9가 15m 걷어 내기로 수비 라인을 올릴 시간을 벌죠.", "unsupported.intent"),
+        ("Player9가 안전을 우선해 볼을 걷어 내요.", "unsupported.intent"),
+        ("Player9의 롱 스위치. 상대 수비의 횡 이동을 강요하죠.", "unsupported.offball"),
+        ("태클 성공, Player9입니다. 볼만 정확히 건드렸습니다.", "unsupported.manner"),
+        ("Home의 코너킥 실패. 세트피스 효율이 떨어지죠.", "unsupported.judgement"),
+        ("자리를 잡고 있던 Player9가 공을 받네요.", "unsupported.offball"),
+        ("재빠르게 공을 따낸 Player9입니다.", "unsupported.manner"),
+        ("Player9 터치 부드럽다.", "unsupported.manner"),
+        ("Player9가 몸으로 공을 지키며 받아 내네요.", "unsupported.manner"),
+        ("와, Player9 어디로 올지 알고 있었네!", "unsupported.reading"),
+        ("Player9의 슈팅, 관중석이 술렁입니다.", "unsupported.crowd"),
+        ("골! 경기장이 들썩입니다!", "unsupported.crowd"),
+        # 한 번 is an adverb (once, just), not a figure behind the judgement.
+        ("옆으로 한 번 돌립니다. Player9의 선택입니다.", "unsupported.judgement"),
     ],
 )
 def test_claims_the_data_cannot_support_are_caught(text: str, kind: str) -> None:
@@ -81,6 +131,7 @@ def test_a_judgement_with_a_figure_behind_it_passes() -> None:
     assert _kinds("Player8의 두 번째 경고. 전술 재조정이 불가피하죠.", "Foul") == set()
     assert _kinds("오늘 3번째 슈팅, 슈팅 선택이 과감하진 않아요.", "Shot") == {"unsupported.manner"}
     assert _kinds("전술 재조정이 불가피하죠.", "Foul") == {"unsupported.judgement"}
+    assert _kinds("두 번 연속 끊었습니다. 좋은 판단이죠.", "Interception") == set()
 
 
 def test_plain_commentary_passes() -> None:
@@ -95,3 +146,40 @@ def test_plain_commentary_passes() -> None:
 def test_a_bad_pattern_names_its_entry() -> None:
     with pytest.raises(ValueError, match=r"\[unsupported.x\] bad pattern"):
         parse_lexicon('[unsupported.x]\npatterns = ["("]\n')
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("티아고의 패스가 오른쪽 뒤로 흐르네요.", "티아고"),  # 고의: intent
+        ("박수일이 공을 받습니다.", "박수일"),  # 박수: a gesture
+        ("정석화의 패스입니다.", "정석화"),  # 정석: a judgement
+        ("수원 삼성은 디에고의 백패스로 공을 뒤로 돌리네요.", "디에고"),
+    ],
+)
+def test_a_name_that_holds_a_word_of_the_lexicon_is_not_a_claim(text: str, name: str) -> None:
+    """The names of the match are masked first (s20: every line about 티아고 read as
+    intent, 고의); the same words outside a name are still caught, and so are the
+    known mistakes written around a name."""
+    assert find_wording(text, "Pass", names=[name]) == []
+    claim = f"{name}의 파울, 고의로 보입니다."
+    assert "unsupported.intent" in {f.kind for f in find_wording(claim, "Foul", names=[name])}
+    mistake = f"{name}의 슈팅이 그대로 골문을 가릅니다!"
+    assert {f.kind for f in find_wording(mistake, "Shot", names=[name])} == {"mistake"}
+
+
+def test_a_figure_inside_a_name_backs_no_judgement() -> None:
+    """'Kim 2' is a name, not a figure: its judgement is still unsupported."""
+    assert "unsupported.judgement" in {
+        f.kind for f in find_wording("Kim 2의 완벽한 패스.", "Pass", names=["Kim 2"])
+    }
+
+
+def test_a_backing_friend_neither_regrets_nor_praises_the_other_side() -> None:
+    """Said of the other side's action, regret and praise put a fan on the wrong side
+    (s20: FRIEND backing 수원 삼성 said '크로스 아깝다, 엄원상.' of FC서울's cross)."""
+    assert backing_slips("크로스 아깝다, 엄원상.", names=["엄원상"]) == ["아깝"]
+    assert backing_slips("패스 좋다, 세징야가 잘 받았네.", names=["세징야"]) == ["좋다"]
+    assert backing_slips("에이, 권창훈이 찬 프리킥 막혔네.") == ["에이"]
+    assert backing_slips("휴, 엄원상이 찬 거 골문 밖이야.", names=["엄원상"]) == []
+    assert backing_slips("최고야가 공을 받았어.", names=["최고야"]) == []  # a name, masked

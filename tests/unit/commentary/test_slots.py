@@ -151,3 +151,12 @@ def test_a_nameless_players_id_that_is_no_shirt_number_is_not_shown(
     nameless = replace(batch.actions[0], player_name_ko=None, player_id=player_id)
     slots = build_slots(replace(batch, actions=(nameless, batch.actions[1])))
     assert "번" not in "".join(slots.players.values())
+
+
+def test_a_name_ending_in_a_full_stop_closes_a_sentence_once() -> None:
+    """'{P1}.' with P1 = '박지성 Jr.' reads '박지성 Jr.', not '박지성 Jr..' (s20); the
+    name's stop stays before a particle and an ellipsis stays whole."""
+    slots = build_slots(korean_batch(names={10: "박지성 Jr."}))
+    assert fill_slots("패스를 받은 선수는 {P1}.", slots)[0] == "패스를 받은 선수는 박지성 Jr."
+    assert fill_slots("{P1}의 패스, {P1}!", slots)[0] == "박지성 Jr.의 패스, 박지성 Jr.!"
+    assert fill_slots("{P1}...", slots)[0] == "박지성 Jr...."

@@ -282,3 +282,32 @@ def test_an_llm_line_out_of_its_persona_register_is_refused(
     assembler.begin_attempt()
     assert assembler.add(answer[0]) and not assembler.add(answer[4])
     assert f"not {persona}'s register" in assembler.reasons[0]
+
+
+def test_a_name_written_out_is_not_read_as_wording() -> None:
+    """An LLM line that writes a player's name rather than {P1} is judged on its own
+    words: 티아고의 holds 고의 (intent), but the line claims nothing (s20)."""
+    batch = korean_batch(names={10: "티아고"})
+    checker = ItemChecker(batch)
+    item = checker.check(ParsedItem(1, "calm", "티아고의 패스가 옆으로 이어집니다."))
+    assert item.description == "티아고의 패스가 옆으로 이어집니다."
+    with pytest.raises(CommentaryRejected) as caught:
+        checker.check(ParsedItem(1, "calm", "티아고의 패스, 고의로 늦춥니다."))
+    assert wording_refusals(caught.value.reasons) == ["unsupported.intent"]
+
+
+def test_a_backing_friend_s_llm_line_on_the_wrong_side_is_refused() -> None:
+    """FRIEND backing the away team: regret at the home side's pass or praise of it is
+    refused (the template writes the line); the same words of its own team's action pass
+    (s20: the template's check, now the LLM's too)."""
+    batch = korean_batch()  # row 1: a home pass; the away team is 4219
+    assert batch.actions[0].team_id != 4219
+    checker = ItemChecker(batch, persona="FRIEND", supports="4219")
+    with pytest.raises(CommentaryRejected) as caught:
+        checker.check(ParsedItem(1, "playful", "패스 좋다, {P1}!"))
+    assert wording_refusals(caught.value.reasons) == ["backing"]
+    assert checker.check(ParsedItem(1, "playful", "{P1} 패스, 옆으로 갔어.")).description
+    home = ItemChecker(batch, persona="FRIEND", supports="4220")
+    assert home.check(ParsedItem(1, "playful", "패스 좋다, {P1}!")).description
+    neutral = ItemChecker(batch, persona="FRIEND")
+    assert neutral.check(ParsedItem(1, "playful", "패스 좋다, {P1}!")).description

@@ -121,3 +121,32 @@ def test_the_report_names_each_persona_register_the_right_way_round(tmp_path: Pa
     CliRunner().invoke(main, args, catch_exceptions=False)
     report = (tmp_path / "eval" / "report.md").read_text(encoding="utf-8")
     assert "(a CASTER or ANALYST line in 반말, a FRIEND line in 존댓말;" in report
+
+
+def test_names_that_hold_a_word_of_the_wording_lexicon_are_no_claims(tmp_path: Path) -> None:
+    """K League names such as 티아고 (+의 reads 고의, intent), 박수일 (박수, applause) and
+    정석화 (정석, a judgement): eval reads the words of the line, not of its names (s20:
+    every 티아고의 line was an unsupported claim, and eval failed)."""
+    path = write_match(tmp_path / "match")
+    text = path.read_text(encoding="utf-8")
+    for old, new in (("손흥민", "티아고"), ("이강인", "박수일"), ("세징야", "정석화")):
+        text = text.replace(old, new)
+    path.write_text(text, encoding="utf-8")
+    result, figures = _eval(path, tmp_path / "eval", "every")
+    _assert_clean(result, figures)
+
+
+@pytest.mark.parametrize("supports", ["수원삼성", "FC서울"])
+def test_a_backing_friend_stays_on_its_side(tmp_path: Path, supports: str) -> None:
+    """FRIEND backing a team never regrets the other side's miss nor praises its play
+    (s20: backing 수원 삼성 it said '크로스 아깝다, 엄원상.' and '패스 좋다, 세징야가 잘
+    받았네.' of FC서울's actions): eval counts such lines and fails on them."""
+    path = write_korean_sample(tmp_path / "match", DATA / "events_metrica_1.csv")
+    args = ["eval", str(path), "--personas", "FRIEND", "--friend-supports", supports]
+    args += ["--no-plots", "--density", "every", "--out", str(tmp_path / "eval")]
+    result = CliRunner().invoke(main, args, catch_exceptions=False)
+    figures = orjson.loads((tmp_path / "eval" / "figures.json").read_bytes())
+    backing = figures["personas"]["FRIEND"]["backing"]
+    assert backing["theirs_lines"] > 300, backing
+    assert backing["slips"] == 0, backing["examples"]
+    assert result.exit_code == 0, result.output

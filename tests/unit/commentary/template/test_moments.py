@@ -212,3 +212,34 @@ def test_a_match_ended_on_a_shoot_out_is_not_called_undecided() -> None:
     for persona in PERSONAS:
         text = write_moment(moment, persona, korean_match_info(), supports="울산 HD").description
         assert "안 갈렸" not in text and "동점" not in text, text
+
+
+@pytest.mark.parametrize(
+    ("period", "said", "not_said"),
+    [(2, "후반", "연장"), (3, "연장 전반", "후반전"), (4, "연장 후반", "후반전"),
+     (5, "승부차기", "후반")],
+)  # fmt: skip
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_the_start_of_a_period_names_that_period(
+    persona: str, period: int, said: str, not_said: str
+) -> None:
+    """Extra time and the shoot-out are no second half (s20: the first action of extra
+    time opened with '후반전이 시작됩니다.'); the end of an extra-time period names it."""
+    batch = korean_batch()
+    first = replace(batch.actions[0], period_id=period)
+    played = replace(
+        new_story(batch.match_info), actions=900,
+        recent=(MinuteBucket(period - 1, 90, 1, 10, 3),),
+    )  # fmt: skip
+    moment = moment_before(first, played)
+    assert moment is not None
+    for game in range(6):  # every sentence of the bank (the hash picks one per match)
+        action = replace(first, game_id=first.game_id + game)
+        text = write_moment(replace(moment, action=action), persona, batch.match_info).description
+        assert said in text and not_said not in text.replace(said, ""), text
+    if period in (3, 4):
+        end = replace(korean_batch(), close_reason="period_end", period_id=period)
+        ended = moment_after(replace(end, actions=(*end.actions[:-1], first)))
+        assert ended is not None
+        text = write_moment(ended, persona, batch.match_info).description
+        assert said in text, text

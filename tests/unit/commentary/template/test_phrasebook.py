@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import math
 import re
 from importlib import resources
 
 import pytest
 
+from pitchcast.checks.particles import check_particles
 from pitchcast.checks.register import register_slips
 from pitchcast.checks.wording import find_wording
 from pitchcast.commentary.template import writer as template_module
-from pitchcast.commentary.template.actions import ACTION_KINDS
+from pitchcast.commentary.template.actions import ACTION_KINDS, direction, zone
 from pitchcast.commentary.template.phrasebook import (
     ALWAYS_SLOTS,
     STORY_SECTIONS,
@@ -90,6 +92,7 @@ def test_every_story_sentence_renders_within_the_line_limit() -> None:
         "원정팀": "포항 스틸러스",
         "홈득점": "2",
         "원정득점": "10",
+        "피리어드": "연장 전반",
     }
     values = {slot: template_module._Slot(value) for slot, value in raw.items()}
     for section, bank in phrasebook().story.items():
@@ -397,3 +400,109 @@ def test_a_backing_friend_ends_every_period_whatever_the_standing() -> None:
         assert set(states) == {"ahead", "level", "behind"}, moment
         for phrase in (p for phrases in states.values() for p in phrases):
             assert register_slips(phrase.text, "FRIEND") == [], phrase.entry
+
+
+# --- Particles after every slot, whatever fills it (s20) ------------------------------------
+
+# Values of each kind of ending a slot may take: names ending in a vowel, ㄹ, another
+# consonant, a digit, a Latin letter, with a space; every zone and direction; digits.
+_NAMES = (
+    "손흥민", "세징야", "홍철", "Kim 2", "Lee 10", "Park 1", "Kim", "Jesse 린가드",
+    "대전 하나시티즌", "부천FC1995", "FC서울", "K리그1", "울산 HD",
+)  # fmt: skip
+_ZONES = tuple(
+    sorted(
+        {
+            zone(x, y, tactical, casual=casual)
+            for x in (3.0, 10.0, 30.0, 60.0, 80.0, 95.0, 102.0)
+            for y in (5.0, 20.0, 34.0, 48.0, 63.0)
+            for tactical, casual in ((False, False), (True, False), (False, True))
+        }
+    )
+)
+_DIRECTIONS = tuple(
+    sorted(
+        {
+            direction(math.cos(a / 10), math.sin(a / 10), tactical, casual=casual)
+            for a in range(63)
+            for tactical, casual in ((False, False), (True, False), (False, True))
+        }
+    )
+)
+_ORDINALS = ("두 번째", "세 번째", "열한 번째")
+_MINUTES = ("전반 12분", "후반 45+2분", "연장 전반 91분")
+_GOALS = ("0", "1", "2", "3", "4", "5", "7", "10")
+_POOLS: dict[str, tuple[str, ...]] = {
+    **dict.fromkeys(("선수", "앞선수", "팀", "홈팀", "원정팀", "득점팀", "우리팀"), _NAMES),
+    "상대팀": _NAMES,
+    **dict.fromkeys(("구역", "도착구역"), _ZONES),
+    "방향": _DIRECTIONS,
+    **dict.fromkeys(("시간", "앞골시간", "앞경고시간"), _MINUTES),
+    **dict.fromkeys(("골순서", "개인골순서", "슈팅순서", "경고순서"), _ORDINALS),
+    **dict.fromkeys(("홈득점", "원정득점", "우리득점", "상대득점"), _GOALS),
+    **dict.fromkeys(("골차", "득점수"), ("한 골", "두 골", "세 골")),
+    "거리": ("7m", "18m", "37m"),
+    "라인": ("골라인", "터치라인", "라인"),
+    "슈팅": ("슈팅", "프리킥 슈팅", "페널티킥"),
+    "반칙": ("파울", "핸드볼 반칙"),
+    "동작": ("Shield", "Bad Touch", "Dispossessed"),
+    "스코어": ("대전 하나시티즌 2 : 1 부천FC1995", "FC서울 0 : 3 K리그1"),
+    "상황": ("앞서 나갑니다.",),
+    "피리어드": ("후반전", "연장 전반", "연장 후반", "승부차기"),
+}
+
+
+def _renderings(phrase: Phrase) -> list[tuple[str, list[str]]]:
+    """``phrase`` filled with every value of its slots' pools (in step), and the words
+    put in (the names the particle check reads the end of)."""
+    pools = {name: _POOLS[name] for name in phrase.fields}
+    out = []
+    for i in range(max((len(p) for p in pools.values()), default=1)):
+        values = {name: pool[i % len(pool)] for name, pool in pools.items()}
+        text = phrase.text.format_map({k: template_module._Slot(v) for k, v in values.items()})
+        out.append((text, [v for v in values.values() if not v.isdigit()]))
+    return out
+
+
+def test_every_phrasing_takes_the_right_particle_after_whatever_fills_its_slots() -> None:
+    """A particle written right after a slot (``{선수}죠``, ``{구역}이었습니다``) is
+    right for one kind of ending only: each phrasing, filled with names ending in a
+    vowel, ㄹ, a consonant, a digit and a Latin letter, every zone, direction and score,
+    passes the particle check (pitchcast/checks/particles.py). Write ``{선수:이죠/죠}``."""
+    assert set(_POOLS) >= {s for _, p in _every_phrase() for s in p.fields}
+    found = sorted(
+        {
+            f"{phrase.entry} {phrase.text}: {error.describe()}"
+            for _, phrase in _every_phrase()
+            for text, words in _renderings(phrase)
+            for error in check_particles(text, words).errors
+        }
+    )
+    assert found == []
+
+
+def test_the_particle_sweep_would_catch_a_planted_slip() -> None:
+    """Not vacuous: a particle written for vowel-final names only is caught."""
+    planted = Phrase("보낸 쪽은 {선수}죠.", frozenset({"선수"}), "", "보낸", "planted")
+    renderings = _renderings(planted)
+    errors = [e for text, words in renderings for e in check_particles(text, words).errors]
+    assert {e.word for e in errors} >= {"손흥민", "홍철", "Lee 10"}
+
+
+def test_key_events_have_a_sentence_each_in_a_busy_match() -> None:
+    """A fan remembers the call of each goal and card: in a 3-2 match with seven cautions
+    (K League matches often have five to eight) no goal, scoring shot, caution or team's
+    n-th caution takes a sentence an earlier one took (s20: FRIEND's fourth caution of
+    the Korean sample repeated the first, '조심해야겠다'; the fourth goal the first)."""
+    book = phrasebook()
+    minimum = {"goal": 5, "shot_goal": 5, "yellow": 7}
+    for kind, size in minimum.items():
+        for persona in PERSONAS:
+            assert len(book.lines(kind, persona)) >= size, (kind, persona)
+    # A team pressing is said at most every 25 actions, its sentence chosen by the
+    # action count: with three, the Korean sample said '최근 몇 분은 수원 삼성의 흐름이죠.'
+    # at 60' and again at 67'.
+    sections = {"story_goal_nth": 4, "story_card_team": 4, "story_pressure": 6}
+    for section, size in sections.items():
+        for persona in PERSONAS:
+            assert len(book.story[section][persona]) >= size, (section, persona)

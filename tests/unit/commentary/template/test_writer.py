@@ -1034,3 +1034,23 @@ def test_a_shoot_out_kick_is_not_told_as_a_players_next_shot(persona: Persona) -
     batch = replace(_batch([shot, kick]), first_action_id=0, last_action_id=1)
     _, told = write_template_commentary(batch, persona)
     assert "번째" not in told.description, told.description
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_a_name_ending_in_a_full_stop_ends_a_sentence_once(persona: Persona) -> None:
+    """'박지성 Jr.' at the end of a sentence: one full stop (s20: '옆으로 빼 줬어, 박지성
+    Jr..'), and the name's own stop stays inside a sentence ('박지성 Jr.의 패스')."""
+    from tests.support.commentary_batches import korean_batch
+
+    batch = korean_batch()
+    texts = []
+    for action in batch.actions:
+        named = replace(action, player_name_ko="박지성 Jr.")
+        for offset in range(0, 3000, 7):  # no story: the action id turns the rotation
+            moved = replace(named, action_id=named.action_id + offset)
+            item = template_module.write_template_line(
+                moved, persona, story=None, match_info=batch.match_info, game_id=batch.game_id
+            )
+            texts.append(item.description)
+    assert any("Jr." in t for t in texts)
+    assert [t for t in texts if re.search(r"(?<!\.)\.\.(?!\.)", t)] == []
