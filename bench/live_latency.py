@@ -110,6 +110,7 @@ class ModeRun:
     record_reasons: list[str] = field(default_factory=list)  # close reason of each record
     handoff_ms: list[float] = field(default_factory=list)  # action -> batch_action record
     lines_expected: int = 0
+    duplicate_lines: int = 0  # a line id (commentary_id, line_index) read more than once
     records_expected: int = 0
     record_sources: dict[str, int] = field(default_factory=dict)
     worker_cpu_s: float = 0.0
@@ -247,6 +248,10 @@ def _is_moment(record: Any) -> bool:
 def _measure(run: ModeRun, events: list, lines: list, records: list, handoff: list) -> None:  # type: ignore[type-arg]
     """Latencies from the broker timestamps of the four topics."""
     appended: dict[tuple[int, int], int] = {}
+    ids = Counter(
+        (v["commentary_id"], v["line_index"]) for v in (orjson.loads(r.value) for r in lines)
+    )
+    run.duplicate_lines = sum(n - 1 for n in ids.values())
     for r in events:
         v = orjson.loads(r.value)
         if "action_id" in v:
@@ -306,7 +311,8 @@ def report_latency(run: ModeRun, personas: int) -> None:
         f"records by source {run.record_sources}"
     )
     print(
-        f"  lines {len(run.line_ms)} of {run.lines_expected}, records {len(run.record_ms)} "
+        f"  lines {len(run.line_ms)} of {run.lines_expected} ({run.duplicate_lines} read "
+        f"twice), records {len(run.record_ms)} "
         f"(batches of 10: {run.records_expected}; idle closes add some)   "
         f"(match seconds = wall x {scale:g})"
     )
@@ -335,7 +341,7 @@ def report_latency(run: ModeRun, personas: int) -> None:
             f"a request p50 {percentile(tokens, 50):.0f} p99 {percentile(tokens, 99):.0f}"
         )
         count = run.worker.get("llm_request_seconds_count", 0)
-        if count and model:
+        if count and model and statistics.fmean(model) > 0:  # 0: fixed pacing, no model
             client = run.worker["llm_request_seconds_sum"] / count * scale
             print(
                 f"  faithfulness: client-side mean request {client:.3f} s (wall x {scale:g}) vs "
