@@ -282,6 +282,8 @@ class LiveWriter:
         sources: dict[int, Source] = {}
         prompt_tokens = completion_tokens = cached_tokens = 0
         reason: str | None = None
+        # The template's rows by the kind of their reason: (its first reason, rows).
+        by_reason: dict[str, tuple[str, list[int]]] = {}
         template: RowsAnswer | None = None
         try:
             for row in rows:
@@ -311,21 +313,27 @@ class LiveWriter:
                     items[row] = template.items[row]
                     raw[row] = template.raw[row]
                     sources[row] = "template"
-                    reason = reason or row_reason or "invalid_line"
+                    row_reason = row_reason or "invalid_line"
+                    reason = reason or row_reason
+                    kind = row_reason.split(":", 1)[0]
+                    by_reason.setdefault(kind, (row_reason, []))[1].append(row)
                 await on_item(items[row], sources[row])
         finally:
             for task in tasks:
                 task.cancel()  # a cancelled lane, a line not published, idle helpers
             await asyncio.gather(*tasks, return_exceptions=True)
-        if reason is not None:
+        # Each reason counted with its rows (the record keeps the first): behind a slow
+        # endpoint a burst's repeat and its deadline cuts are different stories.
+        source = "template" if all(s == "template" for s in sources.values()) else "mixed"
+        for why, why_rows in by_reason.values():
             service.guarded.record_fallback(
-                reason,
-                "template" if all(s == "template" for s in sources.values()) else "mixed",
+                why,
+                source,
                 {
                     "game_id": batch.game_id,
                     "batch_index": batch.batch_index,
                     "persona": persona,
-                    "rows": [row for row, s in sources.items() if s == "template"],
+                    "rows": why_rows,
                     "mode": "live",
                 },
             )

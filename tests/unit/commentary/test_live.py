@@ -215,6 +215,24 @@ async def test_a_failed_fork_costs_only_its_own_row() -> None:
     assert metrics.get("llm_requests", outcome="LLMUnavailable") == 1
 
 
+async def test_every_reason_a_burst_fell_back_for_is_counted() -> None:
+    """Row 2 repeats row 1 and row 3 fails: both reasons are counted, each with its rows.
+    Only the first was: behind a slow endpoint (1.5 s to the first token, 70 ms a
+    token, a line per action) fallbacks{reason} said 23 repeated_in_burst and 4 deadline
+    while 46 requests had been cut by the deadline: the cause read as the model's."""
+    metrics = Metrics()
+    texts = {
+        1: "김민재가 왼쪽에서 앞으로 패스를 보냅니다.",
+        2: "이강인이 왼쪽에서 앞으로 패스를 보냅니다.",
+    }
+    writer = _fork_writer(ForkLLM(texts=texts, failing={3}), metrics, forks=4)
+    written, lines = await _write_burst(writer, [1, 2, 3])
+    assert [s for _, s, _ in lines] == ["llm", "template", "template"]
+    assert written.fallback_reason == "repeated_in_burst: shape"  # the record's: the first
+    assert metrics.get("fallbacks", reason="repeated_in_burst", source="mixed") == 1
+    assert metrics.get("fallbacks", reason="LLMUnavailable", source="mixed") == 1
+
+
 async def test_forks_beyond_the_lane_s_own_slot_wait_for_idle_capacity() -> None:
     """Two slots, and two other lanes registered that hold none: no slot is spare, so the
     burst's forks go one at a time on the lane's own slot (and still all get written)."""
