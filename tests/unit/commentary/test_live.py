@@ -245,6 +245,34 @@ async def test_forks_beyond_the_lane_s_own_slot_wait_for_idle_capacity() -> None
     assert written.fallback_reason is None
 
 
+async def test_a_fork_left_less_than_a_minimum_attempt_is_not_sent() -> None:
+    """Forks one at a time (no spare slot), 0.3 s a line, a 0.8 s deadline and 0.4 s
+    the least an attempt gets: row 3 would start with 0.2 s left, so the template
+    writes it then (``overdue``), as it does a burst or a retry with that little left,
+    instead of a request sent to be cut at the deadline (behind a slow endpoint, with
+    PITCHCAST_LLM_MIN_ATTEMPT_S near a line's time as the README advises, such forks
+    held their rows to the deadline and spent the endpoint's time for nothing)."""
+    metrics = Metrics()
+    primary = ForkLLM(delays={1: 0.3, 2: 0.3, 3: 0.3})
+    store = RedisStore(enabled=False, metrics=metrics)
+    service = CommentaryService(
+        primary,  # type: ignore[arg-type]
+        TemplateBackend(),
+        store,
+        metrics=metrics,
+        max_in_flight=2,
+    )
+    service.guarded.slots.add_lane(2)  # two other lanes hold none: no slot is spare
+    writer = LiveWriter(service, deadline_s=0.8, structured=False, forks=4, min_attempt_s=0.4)
+    started = asyncio.get_running_loop().time()
+    written, lines = await _write_burst(writer, [1, 2, 3])
+    assert primary.forks == [1, 2]
+    assert [s for _, s, _ in lines] == ["llm", "llm", "template"]
+    assert lines[-1][2] - started < 0.75
+    assert written.fallback_reason == "overdue"
+    assert metrics.get("fallbacks", reason="overdue", source="mixed") == 1
+
+
 async def test_a_fork_still_out_when_its_burst_is_in_is_cut_and_written_by_the_template() -> None:
     """Row 2 hangs: once rows 1 and 3 are in, it gets as long again (at least 0.25 s),
     then the template writes it and its request is cancelled (no slot kept)."""
