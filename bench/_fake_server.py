@@ -52,6 +52,12 @@ def main() -> None:
     parser.add_argument(
         "--answer-miss-blocks", type=int, default=None, help="0: samples always canonical"
     )
+    # A slow endpoint: fixed pacing (profile instant), some answers queued for longer.
+    parser.add_argument("--ttft", type=float, default=0.0, help="seconds to the first token")
+    parser.add_argument("--tpot", type=float, default=0.0, help="seconds a token")
+    parser.add_argument("--slow-rate", type=float, default=0.0, help="share of slow answers")
+    parser.add_argument("--slow-ttft", type=float, default=None, help="their first token")
+    parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     profile = profile_named(
         args.profile,
@@ -59,7 +65,17 @@ def main() -> None:
         itl_min_s=args.itl_min,
         answer_miss_blocks=args.answer_miss_blocks,
     )
-    server = PersonaServer(port=args.port, profile=profile, time_scale=args.time_scale)
+    server = PersonaServer(
+        port=args.port,
+        profile=profile,
+        time_scale=args.time_scale,
+        ttft_s=args.ttft,
+        tpot_s=args.tpot,
+        fault_rate=args.slow_rate,
+        random_faults=("slow",),
+        slow_ttft_s=args.slow_ttft,
+        seed=args.seed,
+    )
 
     async def run() -> None:
         await asyncio.to_thread(qwen_encoding)  # the vocabulary, before the first request
@@ -68,7 +84,9 @@ def main() -> None:
         print(
             f"fake LLM server (a test double) on {server.base_url}: profile {profile.name}, "
             f"itl_min {profile.itl_min_s * 1e3:g} ms, answer miss blocks "
-            f"{profile.answer_miss_blocks}, time scale {args.time_scale:g}",
+            f"{profile.answer_miss_blocks}, fixed pacing ttft {args.ttft:g} s tpot "
+            f"{args.tpot:g} s, slow answers {args.slow_rate:g} (ttft {args.slow_ttft} s), "
+            f"time scale {args.time_scale:g}",
             flush=True,
         )
         await task

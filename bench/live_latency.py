@@ -81,6 +81,7 @@ WHOLE_MATCH_ACTIONS = 3290
 # Worker settings that are durations: divided by the time scale (match time -> wall).
 _TIMED_SETTINGS = (
     "llm_live_deadline_s",
+    "llm_live_max_wait_s",
     "llm_batch_deadline_s",
     "llm_connect_timeout_s",
     "llm_read_timeout_s",
@@ -109,6 +110,7 @@ class ModeRun:
     record_reasons: list[str] = field(default_factory=list)  # close reason of each record
     handoff_ms: list[float] = field(default_factory=list)  # action -> batch_action record
     lines_expected: int = 0
+    duplicate_lines: int = 0  # a line id (commentary_id, line_index) read more than once
     records_expected: int = 0
     record_sources: dict[str, int] = field(default_factory=dict)
     worker_cpu_s: float = 0.0
@@ -133,12 +135,15 @@ def worker_env(args: argparse.Namespace, mode: str, base_url: str) -> dict[str, 
             "PITCHCAST_LLM_MAX_IN_FLIGHT": str(args.max_in_flight),
         }
     )
+    timed = {f"PITCHCAST_{name.upper()}" for name in _TIMED_SETTINGS}
     for name in _TIMED_SETTINGS:
         default = Settings.model_fields[name].default
-        env[f"PITCHCAST_{name.upper()}"] = f"{default / args.time_scale:.4f}"
+        if default is not None:
+            env[f"PITCHCAST_{name.upper()}"] = f"{default / args.time_scale:.4f}"
     for pair in getattr(args, "env", None) or []:  # experiments: any other worker setting
         key, _, value = pair.partition("=")
-        env[key] = value
+        # A duration is given in match seconds, like the defaults above: scaled to wall.
+        env[key] = f"{float(value) / args.time_scale:.4f}" if key in timed and value else value
     return env
 
 
@@ -243,6 +248,10 @@ def _is_moment(record: Any) -> bool:
 def _measure(run: ModeRun, events: list, lines: list, records: list, handoff: list) -> None:  # type: ignore[type-arg]
     """Latencies from the broker timestamps of the four topics."""
     appended: dict[tuple[int, int], int] = {}
+    ids = Counter(
+        (v["commentary_id"], v["line_index"]) for v in (orjson.loads(r.value) for r in lines)
+    )
+    run.duplicate_lines = sum(n - 1 for n in ids.values())
     for r in events:
         v = orjson.loads(r.value)
         if "action_id" in v:
@@ -302,7 +311,8 @@ def report_latency(run: ModeRun, personas: int) -> None:
         f"records by source {run.record_sources}"
     )
     print(
-        f"  lines {len(run.line_ms)} of {run.lines_expected}, records {len(run.record_ms)} "
+        f"  lines {len(run.line_ms)} of {run.lines_expected} ({run.duplicate_lines} read "
+        f"twice), records {len(run.record_ms)} "
         f"(batches of 10: {run.records_expected}; idle closes add some)   "
         f"(match seconds = wall x {scale:g})"
     )
@@ -331,7 +341,7 @@ def report_latency(run: ModeRun, personas: int) -> None:
             f"a request p50 {percentile(tokens, 50):.0f} p99 {percentile(tokens, 99):.0f}"
         )
         count = run.worker.get("llm_request_seconds_count", 0)
-        if count and model:
+        if count and model and statistics.fmean(model) > 0:  # 0: fixed pacing, no model
             client = run.worker["llm_request_seconds_sum"] / count * scale
             print(
                 f"  faithfulness: client-side mean request {client:.3f} s (wall x {scale:g}) vs "
@@ -354,12 +364,25 @@ def report_latency(run: ModeRun, personas: int) -> None:
     print(
         f"  engine: busy {engine.get('busy_s', 0):.0f} GPU-s, peak {engine.get('peak_running')} "
         f"running / {engine.get('peak_waiting')} waiting; fallbacks "
-        f"{int(run.worker.get('fallbacks', 0))}"
+        f"{int(run.worker.get('fallbacks', 0))} "
+        f"{dict(_by_label(run.worker, 'fallbacks', 'reason'))}"
+        f"; breaker opened {int(run.worker.get('breaker_opened', 0))}x; requests by outcome "
+        f"{dict(_by_label(run.worker, 'llm_requests', 'outcome'))}"
     )
     print(
         f"  CPU over the run: worker {100 * run.worker_cpu_s / run.wall_s:.0f}% of a core, fake "
         f"server {100 * run.server_cpu_s / run.wall_s:.0f}%"
     )
+
+
+def _by_label(stats: dict[str, float], family: str, label: str) -> Counter[str]:
+    """A labelled counter of a ``/pitchcast/stats/`` snapshot, summed by one label."""
+    totals: Counter[str] = Counter()
+    for key, value in stats.items():
+        if key.startswith(family + "{"):
+            labels = dict(p.split("=", 1) for p in key[len(family) + 1 : -1].split(","))
+            totals[labels.get(label, "?")] += int(value)
+    return totals
 
 
 def report_cost(runs: list[ModeRun], profile: str) -> dict[str, dict[str, float]]:
@@ -496,8 +519,18 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--modes", nargs="+", choices=("live", "batch"), default=None,
                    help="default: live and batch; live only with --sensitivity")  # fmt: skip
     p.add_argument("--max-in-flight", type=int, default=48, help="PITCHCAST_LLM_MAX_IN_FLIGHT")
-    p.add_argument("--env", nargs="*", default=[], help="more worker settings: KEY=VALUE")
+    p.add_argument("--env", nargs="*", default=[],
+                   help="more worker settings: KEY=VALUE (the LLM's durations in match "
+                   "seconds, divided by --time-scale like their defaults)")  # fmt: skip
     p.add_argument("--itl-ms", type=float, default=None, help="the profile's itl_min, in ms")
+    p.add_argument("--ttft", type=float, default=None,
+                   help="a slow endpoint: fixed pacing instead of --profile, seconds to the "
+                   "first token of every answer (with --tpot)")  # fmt: skip
+    p.add_argument("--tpot", type=float, default=None, help="fixed pacing: seconds a token")
+    p.add_argument("--slow-rate", type=float, default=0.0,
+                   help="share of answers queued first (RunPod's queue now and then)")  # fmt: skip
+    p.add_argument("--slow-ttft", type=float, default=None,
+                   help="seconds to the first token of those answers")  # fmt: skip
     p.add_argument("--answer-miss-blocks", type=int, default=None,
                    help="the profile's prefix-cache miss (0: canonical samples)")  # fmt: skip
     p.add_argument("--sensitivity", type=float, nargs="+", default=None, metavar="MS",
@@ -512,9 +545,23 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def fixed_pacing(args: argparse.Namespace) -> bool:
+    """``--ttft`` / ``--tpot``: a slow endpoint paced per answer, not a modelled GPU."""
+    return args.ttft is not None or args.tpot is not None
+
+
+def server_profile(args: argparse.Namespace) -> str:
+    return "instant" if fixed_pacing(args) else args.profile
+
+
 def server_flags(args: argparse.Namespace, itl_ms: float | None) -> list[str]:
-    """The fake server's profile overrides."""
+    """The fake server's profile overrides, or its fixed pacing, and its slow answers."""
     flags: list[str] = []
+    if fixed_pacing(args):
+        flags += ["--ttft", f"{args.ttft or 0:g}", "--tpot", f"{args.tpot or 0:g}"]
+    if args.slow_rate > 0:
+        slow_ttft = args.slow_ttft if args.slow_ttft is not None else 5.0
+        flags += ["--slow-rate", f"{args.slow_rate:g}", "--slow-ttft", f"{slow_ttft:g}"]
     if itl_ms is not None:
         flags += ["--itl-min", f"{itl_ms / 1000:g}"]
     if args.answer_miss_blocks is not None:
@@ -529,7 +576,7 @@ async def run_modes(
     runs: list[ModeRun] = []
     with tempfile.TemporaryDirectory() as tmp:
         log = Path(tmp) / "fake-llm.log"
-        server = FakeLLM(args.profile, args.time_scale, log, *server_flags(args, itl_ms))
+        server = FakeLLM(server_profile(args), args.time_scale, log, *server_flags(args, itl_ms))
         try:
             for mode in args.modes:
                 run = await run_mode(args, mode, server, plans, Path(tmp))
@@ -601,11 +648,20 @@ async def main() -> None:
         return
     if args.modes is None:
         args.modes = ["live"] if args.sensitivity else ["live", "batch"]
+    if fixed_pacing(args) and (args.sensitivity or args.itl_ms is not None):
+        raise SystemExit("--ttft/--tpot pace every answer: no --itl-ms or --sensitivity with them")
     plans = round_plans(args.matches, args.minutes, first_game_id=7000)
+    timing = (
+        f"fixed pacing ttft {args.ttft or 0:g} s, {1000 * (args.tpot or 0):g} ms a token"
+        if fixed_pacing(args)
+        else f"profile {args.profile}"
+    )
+    if args.slow_rate > 0:
+        timing += f", {100 * args.slow_rate:g}% of answers queued ({args.slow_ttft or 5:g} s)"
     print(
         f"{args.matches} matches x {args.personas} persona(s), {args.minutes:g} match minutes "
         f"each ({count_actions(plans)} actions, {expected_batches(plans)} batches), kick-off "
-        f"together; fake LLM server profile {args.profile}, time scale {args.time_scale:g}; "
+        f"together; fake LLM server {timing}, time scale {args.time_scale:g}; "
         f"LLM_MAX_IN_FLIGHT {args.max_in_flight}"
     )
     if args.sensitivity:

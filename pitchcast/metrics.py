@@ -127,7 +127,11 @@ FAMILIES: tuple[Family, ...] = (
     _c("llm_tokens", "Tokens (prompt_cached, prompt_uncached, completion)", "kind"),
     _g("llm_in_flight", "LLM calls in flight in this worker"),
     _c("llm_warmups", "Warm-up requests sent on match_start"),
-    _c("fallbacks", "Batches the template wrote, by reason and source", "reason source"),
+    _c(
+        "fallbacks",
+        "Requests the template wrote lines of (a batch; a live burst once per reason)",
+        "reason source",
+    ),
     _c("lines_refused", "LLM lines refused for wording the data cannot support", "check"),
     _c("live_burst_repeats", "Lines of a live burst that repeated an earlier line of it "
        "(sentence shape or opening) and were rewritten by the template", "persona kind"),

@@ -351,6 +351,19 @@ class Settings(BaseSettings):
                     f"PITCHCAST_LLM_BATCH_DEADLINE_S={deadline:g}: a request that hangs "
                     "must be cut while a retry still fits in the deadline"
                 )
+        if self.llm_mode == "live":
+            # A live burst with less than a minimum attempt left is not sent: at or above
+            # the live deadline (or the longest wait) no live line would be the LLM's.
+            for name, bound in (
+                ("LIVE_DEADLINE_S", self.llm_live_deadline_s),
+                ("LIVE_MAX_WAIT_S", self.llm_live_max_wait_s),
+            ):
+                if bound is not None and self.llm_min_attempt_s >= bound:
+                    problems.append(
+                        f"PITCHCAST_LLM_MIN_ATTEMPT_S={self.llm_min_attempt_s:g} must be "
+                        f"shorter than PITCHCAST_LLM_{name}={bound:g}: no live request "
+                        "would be sent, every line the template's"
+                    )
         if self.llm_backoff_initial_s > self.llm_backoff_max_s:
             problems.append(
                 f"PITCHCAST_LLM_BACKOFF_INITIAL_S={self.llm_backoff_initial_s:g} is above "

@@ -20,10 +20,12 @@ arrived since its previous request for a (match, persona): it never raises for a
 With ``forks`` > 1 (``llm_live_forks``), step 2 is a burst of forks instead of one
 request (:meth:`LiveWriter._write_forks`): one request per row, at most ``forks`` in
 flight at once, each taking its own slot, all from the same prompt up to their last
-part (the backend's ``fork``); lines are released in row order, and a line that
-repeats an earlier line of its burst (:mod:`pitchcast.checks.bursts`) is rewritten by
-the template (``live_burst_repeats``). Whatever wrote them, the burst's lines become
-one assistant turn (:class:`RowsWritten.turn`), so the next request extends the prompt.
+part (the backend's ``fork``; one that would start with less than ``min_attempt_s``
+left, having waited for a slot, is not sent: ``overdue``); lines are released in row
+order, and a line that repeats an earlier line of its burst
+(:mod:`pitchcast.checks.bursts`) is rewritten by the template (``live_burst_repeats``).
+Whatever wrote them, the burst's lines become one assistant turn
+(:class:`RowsWritten.turn`), so the next request extends the prompt.
 
 The request goes through the :class:`~.service.CommentaryService`'s guarded call
 (:mod:`.guarded`: breaker, in-flight slot, deadline, verdict, figures), so batch and
@@ -235,6 +237,11 @@ class LiveWriter:
             task = asyncio.current_task()
             if task is not None:
                 running[row] = task
+            if deadline - loop.time() < self.min_attempt_s:
+                # A fork that waited for a slot until too little is left is not sent, as
+                # a burst or a retry would not be: the template writes its row now.
+                outcomes[row].set_result(Guarded(None, OVERDUE_REASON))
+                return
 
             def send(on_line: ItemCallback) -> Awaitable[RowsAnswer]:
                 return service.primary.write_rows(
@@ -282,6 +289,8 @@ class LiveWriter:
         sources: dict[int, Source] = {}
         prompt_tokens = completion_tokens = cached_tokens = 0
         reason: str | None = None
+        # The template's rows by the kind of their reason: (its first reason, rows).
+        by_reason: dict[str, tuple[str, list[int]]] = {}
         template: RowsAnswer | None = None
         try:
             for row in rows:
@@ -311,21 +320,27 @@ class LiveWriter:
                     items[row] = template.items[row]
                     raw[row] = template.raw[row]
                     sources[row] = "template"
-                    reason = reason or row_reason or "invalid_line"
+                    row_reason = row_reason or "invalid_line"
+                    reason = reason or row_reason
+                    kind = row_reason.split(":", 1)[0]
+                    by_reason.setdefault(kind, (row_reason, []))[1].append(row)
                 await on_item(items[row], sources[row])
         finally:
             for task in tasks:
                 task.cancel()  # a cancelled lane, a line not published, idle helpers
             await asyncio.gather(*tasks, return_exceptions=True)
-        if reason is not None:
+        # Each reason counted with its rows (the record keeps the first): behind a slow
+        # endpoint a burst's repeat and its deadline cuts are different stories.
+        source = "template" if all(s == "template" for s in sources.values()) else "mixed"
+        for why, why_rows in by_reason.values():
             service.guarded.record_fallback(
-                reason,
-                "template" if all(s == "template" for s in sources.values()) else "mixed",
+                why,
+                source,
                 {
                     "game_id": batch.game_id,
                     "batch_index": batch.batch_index,
                     "persona": persona,
-                    "rows": [row for row, s in sources.items() if s == "template"],
+                    "rows": why_rows,
                     "mode": "live",
                 },
             )

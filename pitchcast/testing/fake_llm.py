@@ -121,6 +121,8 @@ class FakeLLMServer(MiniHTTPServer):
         seed: int = 0,
         profile: str | Profile = "instant",
         time_scale: float = 1.0,
+        slow_ttft_s: float | None = None,
+        slow_tpot_s: float | None = None,
     ) -> None:
         super().__init__(host, port)
         self.model = model
@@ -132,6 +134,8 @@ class FakeLLMServer(MiniHTTPServer):
         self.tpot_s = tpot_s
         self.fault_rate = fault_rate
         self.random_faults: tuple[FaultKind, ...] = tuple(random_faults)
+        # The pacing of a random ``slow`` fault (a request queued at a busy endpoint).
+        self.slow_pacing = (slow_ttft_s, slow_tpot_s)
         self._rng = random.Random(seed)
         self._lock = threading.Lock()
         self._script: deque[Fault | None] = deque()
@@ -277,7 +281,9 @@ class FakeLLMServer(MiniHTTPServer):
             if self._script:
                 fault = self._script.popleft()
             elif self.fault_rate > 0 and self._rng.random() < self.fault_rate:
-                fault = Fault(self._rng.choice(self.random_faults), retry_after=0.1)
+                kind = self._rng.choice(self.random_faults)
+                ttft, tpot = self.slow_pacing if kind == "slow" else (None, None)
+                fault = Fault(kind, retry_after=0.1, ttft_s=ttft, tpot_s=tpot)
             else:
                 fault = None
             self._faults_applied.append(fault.kind if fault else None)
@@ -536,8 +542,20 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="comma-separated fault kinds --fault-rate picks from, e.g. hang,cut_stream "
         f"(default: {','.join(DEFAULT_RANDOM_FAULTS)}; all: {','.join(FAULT_KINDS)})",
     )
+    parser.add_argument(
+        "--slow-ttft",
+        type=float,
+        default=None,
+        help="with slow in --faults: seconds to the first token of a slow answer (a request "
+        "queued at a busy endpoint, as RunPod's queue does now and then)",
+    )
+    parser.add_argument(
+        "--slow-tpot", type=float, default=None, help="with slow in --faults: seconds a token"
+    )
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
+    if "slow" in args.faults and args.slow_ttft is None and args.slow_tpot is None:
+        parser.error("slow answers need their pacing: --slow-ttft and/or --slow-tpot")
     if (args.ttft > 0 or args.tpot > 0) and args.profile != "instant":
         parser.error("--ttft/--tpot replace the timing model: use them with --profile instant")
     if args.time_scale <= 0:
@@ -568,6 +586,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         seed=args.seed,
         profile=profile,
         time_scale=args.time_scale,
+        slow_ttft_s=args.slow_ttft,
+        slow_tpot_s=args.slow_tpot,
     )
 
     async def run() -> None:

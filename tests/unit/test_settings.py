@@ -72,6 +72,20 @@ def test_backoff_initial_above_its_cap_is_refused() -> None:
     )
 
 
+def test_a_minimum_attempt_no_live_request_can_have_is_refused() -> None:
+    """For a slow endpoint the README advises PITCHCAST_LLM_MIN_ATTEMPT_S near one line's
+    cost; at or above the live deadline (or the live max wait) no live burst is ever
+    sent and every line is the template's (``overdue``), which used to start silently."""
+    message = refused(**openai(llm_min_attempt_s=8, llm_retry_attempts=2))
+    assert "PITCHCAST_LLM_MIN_ATTEMPT_S=8 must be shorter than" in message
+    assert "PITCHCAST_LLM_LIVE_DEADLINE_S=8" in message
+    message = refused(**openai(llm_min_attempt_s=4, llm_live_max_wait_s=4))
+    assert "PITCHCAST_LLM_LIVE_MAX_WAIT_S=4" in message
+    assert load_settings(**openai(llm_min_attempt_s=4.2, llm_live_max_wait_s=8))
+    # Batch mode sends no live request.
+    assert load_settings(**openai(llm_min_attempt_s=8, llm_retry_attempts=2, llm_mode="batch"))
+
+
 def test_every_problem_is_listed_at_once() -> None:
     """A short deadline with the default timeouts names every setting that does not fit."""
     message = refused(**openai(llm_batch_deadline_s=2))

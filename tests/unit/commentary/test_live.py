@@ -215,6 +215,24 @@ async def test_a_failed_fork_costs_only_its_own_row() -> None:
     assert metrics.get("llm_requests", outcome="LLMUnavailable") == 1
 
 
+async def test_every_reason_a_burst_fell_back_for_is_counted() -> None:
+    """Row 2 repeats row 1 and row 3 fails: both reasons are counted, each with its rows.
+    Only the first was: behind a slow endpoint (1.5 s to the first token, 70 ms a
+    token, a line per action) fallbacks{reason} said 23 repeated_in_burst and 4 deadline
+    while 46 requests had been cut by the deadline: the cause read as the model's."""
+    metrics = Metrics()
+    texts = {
+        1: "김민재가 왼쪽에서 앞으로 패스를 보냅니다.",
+        2: "이강인이 왼쪽에서 앞으로 패스를 보냅니다.",
+    }
+    writer = _fork_writer(ForkLLM(texts=texts, failing={3}), metrics, forks=4)
+    written, lines = await _write_burst(writer, [1, 2, 3])
+    assert [s for _, s, _ in lines] == ["llm", "template", "template"]
+    assert written.fallback_reason == "repeated_in_burst: shape"  # the record's: the first
+    assert metrics.get("fallbacks", reason="repeated_in_burst", source="mixed") == 1
+    assert metrics.get("fallbacks", reason="LLMUnavailable", source="mixed") == 1
+
+
 async def test_forks_beyond_the_lane_s_own_slot_wait_for_idle_capacity() -> None:
     """Two slots, and two other lanes registered that hold none: no slot is spare, so the
     burst's forks go one at a time on the lane's own slot (and still all get written)."""
@@ -225,6 +243,34 @@ async def test_forks_beyond_the_lane_s_own_slot_wait_for_idle_capacity() -> None
     written, lines = await _write_burst(writer, [1, 2, 3, 4])
     assert primary.peak == 1 and [s for _, s, _ in lines] == ["llm"] * 4
     assert written.fallback_reason is None
+
+
+async def test_a_fork_left_less_than_a_minimum_attempt_is_not_sent() -> None:
+    """Forks one at a time (no spare slot), 0.3 s a line, a 0.8 s deadline and 0.4 s
+    the least an attempt gets: row 3 would start with 0.2 s left, so the template
+    writes it then (``overdue``), as it does a burst or a retry with that little left,
+    instead of a request sent to be cut at the deadline (behind a slow endpoint, with
+    PITCHCAST_LLM_MIN_ATTEMPT_S near a line's time as the README advises, such forks
+    held their rows to the deadline and spent the endpoint's time for nothing)."""
+    metrics = Metrics()
+    primary = ForkLLM(delays={1: 0.3, 2: 0.3, 3: 0.3})
+    store = RedisStore(enabled=False, metrics=metrics)
+    service = CommentaryService(
+        primary,  # type: ignore[arg-type]
+        TemplateBackend(),
+        store,
+        metrics=metrics,
+        max_in_flight=2,
+    )
+    service.guarded.slots.add_lane(2)  # two other lanes hold none: no slot is spare
+    writer = LiveWriter(service, deadline_s=0.8, structured=False, forks=4, min_attempt_s=0.4)
+    started = asyncio.get_running_loop().time()
+    written, lines = await _write_burst(writer, [1, 2, 3])
+    assert primary.forks == [1, 2]
+    assert [s for _, s, _ in lines] == ["llm", "llm", "template"]
+    assert lines[-1][2] - started < 0.75
+    assert written.fallback_reason == "overdue"
+    assert metrics.get("fallbacks", reason="overdue", source="mixed") == 1
 
 
 async def test_a_fork_still_out_when_its_burst_is_in_is_cut_and_written_by_the_template() -> None:

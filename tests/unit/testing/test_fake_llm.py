@@ -245,3 +245,29 @@ def test_cli_takes_every_profile_and_the_faults_to_inject() -> None:
     assert _parse_args([]).faults == DEFAULT_RANDOM_FAULTS
     with pytest.raises(SystemExit):
         _parse_args(["--faults", "hang,stall"])
+
+
+def test_random_slow_answers_take_the_pacing_the_cli_gives_them() -> None:
+    """A RunPod-like endpoint: most answers on time, some queued for seconds first.
+    ``--faults slow --slow-ttft S`` makes the slow ones wait S to their first token (a
+    random slow fault used to carry no pacing of its own: the server's, i.e. no delay)."""
+    args = _parse_args(["--fault-rate", "0.1", "--faults", "slow", "--slow-ttft", "3"])
+    assert (args.slow_ttft, args.slow_tpot) == (3.0, None)
+    with pytest.raises(SystemExit):  # slow answers with no pacing would not be slow
+        _parse_args(["--fault-rate", "0.1", "--faults", "slow,status"])
+    with (
+        FakeLLMServer(
+            model=TEST_MODEL, fault_rate=1.0, random_faults=("slow",), slow_ttft_s=0.4
+        ) as server,
+        httpx.Client(base_url=server.base_url) as client,
+    ):
+        started = time.monotonic()
+        with client.stream("POST", "/chat/completions", json=_payload(stream=True)) as response:
+            # The first piece of answer (the role chunk comes at once, as headers do).
+            for line in response.iter_lines():
+                event = json.loads(line[6:]) if line.startswith("data: {") else {}
+                if any(c["delta"].get("content") for c in event.get("choices", ())):
+                    break
+            first = time.monotonic() - started
+    assert server.faults_applied == ["slow"]
+    assert first >= 0.4
