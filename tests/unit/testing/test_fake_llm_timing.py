@@ -5,6 +5,7 @@ bounds only in the direction a loaded machine cannot break (a token is never ear
 from __future__ import annotations
 
 import asyncio
+import statistics
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -152,7 +153,11 @@ async def test_itl_grows_with_the_number_of_concurrent_streams(toy_server: FakeL
     assert len(records) == 16
     # 16 x 1/400 s = 40 ms a step; the requests arrive a little apart (a few tokens
     # decoded among fewer streams), and each arrival's prefill step holds the others.
-    assert all(0.03 < r["mean_itl_s"] < 0.06 for r in records)
+    # How far apart depends on the machine's load (the first ones may decode a while
+    # among few), so each request is only bounded loosely, their median tightly.
+    itls = sorted(r["mean_itl_s"] for r in records)
+    assert all(0.02 < itl < 0.07 for itl in itls), itls
+    assert 0.03 < statistics.median(itls) < 0.06, itls
     assert crowd_wall >= 39 * 0.03
     assert alone_wall >= 19 * 0.01
     stats = toy_server.stats()
