@@ -33,7 +33,7 @@ from aiokafka.partitioner import DefaultPartitioner
 from pitchcast.schemas.contract import validator_for
 from pitchcast.testing.fake_llm import FakeLLMServer
 from tests.integration.conftest import PARTITIONS
-from tests.support.pipeline import WorkerProcess, read_topic
+from tests.support.pipeline import WorkerProcess, read_again_after_quiet, read_topic
 from tests.support.unseen_match import GAME_ID, match_actions, match_info_row
 
 pytestmark = pytest.mark.integration
@@ -227,15 +227,9 @@ async def _run(env: dict[str, str], worker: WorkerProcess) -> None:
     letters = await read_topic(
         bootstrap, env["PITCHCAST_TOPIC_DLQ"], until=lambda rs: len(rs) >= len(bad)
     )
-    await asyncio.sleep(2.0)  # nothing more may come
-    seen = len(lines)
-    lines = await read_topic(
-        bootstrap, env["PITCHCAST_TOPIC_LINES"], until=lambda rs: len(rs) >= seen
-    )
-    seen = len(letters)
-    letters = await read_topic(
-        bootstrap, env["PITCHCAST_TOPIC_DLQ"], until=lambda rs: len(rs) >= seen
-    )
+    lines_topic, dlq_topic = env["PITCHCAST_TOPIC_LINES"], env["PITCHCAST_TOPIC_DLQ"]
+    again = await read_again_after_quiet(bootstrap, {lines_topic: lines, dlq_topic: letters})
+    lines, letters = again[lines_topic], again[dlq_topic]
     worker.assert_alive()
 
     counted = Counter((r.value["commentary_id"], r.value["line_index"]) for r in lines)

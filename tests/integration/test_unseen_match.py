@@ -13,7 +13,6 @@ once, each bad record is dead-lettered with its reason and the worker keeps runn
 
 from __future__ import annotations
 
-import asyncio
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
@@ -25,7 +24,7 @@ from aiokafka import AIOKafkaProducer
 from pitchcast.schemas.contract import validator_for
 from pitchcast.streams.match_csv import read_actions
 from pitchcast.streams.replay import plan_replay
-from tests.support.pipeline import WorkerProcess, read_topic
+from tests.support.pipeline import WorkerProcess, read_again_after_quiet, read_topic
 from tests.support.unseen_match import GAME_ID, match_info_row, write_match
 
 pytestmark = pytest.mark.integration
@@ -104,16 +103,9 @@ async def test_unseen_match_with_feed_glitches(
     letters = await read_topic(
         bootstrap, env["PITCHCAST_TOPIC_DLQ"], until=lambda rs: len(rs) >= len(expected["bad"])
     )
-    await asyncio.sleep(2.0)  # nothing more may come
-    # Read both topics again, from the start: what came meanwhile is counted too.
-    seen = len(lines)
-    lines = await read_topic(
-        bootstrap, env["PITCHCAST_TOPIC_LINES"], until=lambda rs: len(rs) >= seen
-    )
-    seen = len(letters)
-    letters = await read_topic(
-        bootstrap, env["PITCHCAST_TOPIC_DLQ"], until=lambda rs: len(rs) >= seen
-    )
+    lines_topic, dlq_topic = env["PITCHCAST_TOPIC_LINES"], env["PITCHCAST_TOPIC_DLQ"]
+    again = await read_again_after_quiet(bootstrap, {lines_topic: lines, dlq_topic: letters})
+    lines, letters = again[lines_topic], again[dlq_topic]
     worker.assert_alive()
 
     line_ids = Counter((r.value["commentary_id"], r.value["line_index"]) for r in lines)

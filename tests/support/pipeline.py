@@ -159,3 +159,19 @@ async def read_topic(
         return records
     finally:
         await consumer.stop()
+
+
+async def read_again_after_quiet(
+    bootstrap: str, seen: dict[str, list[Record]], quiet_s: float = 2.0
+) -> dict[str, list[Record]]:
+    """Each topic of ``seen`` read again from the start once ``quiet_s`` passed with
+    nothing more expected: whatever came meanwhile (a copy, a late line) is counted too."""
+    await asyncio.sleep(quiet_s)
+    again: dict[str, list[Record]] = {}
+    for topic, old in seen.items():
+        again[topic] = await read_topic(bootstrap, topic, until=_at_least(len(old)))
+    return again
+
+
+def _at_least(count: int) -> Callable[[list[Record]], bool]:
+    return lambda records: len(records) >= count

@@ -146,15 +146,19 @@ class ForkLLM(RowsLLM):
             self.in_flight -= 1
 
 
-def _fork_writer(primary: ForkLLM, metrics: Metrics, *, forks: int, slots: int = 8) -> LiveWriter:
+def _fork_service(primary: ForkLLM, metrics: Metrics, *, slots: int = 8) -> CommentaryService:
     store = RedisStore(enabled=False, metrics=metrics)
-    service = CommentaryService(
+    return CommentaryService(
         primary,  # type: ignore[arg-type]
         TemplateBackend(),
         store,
         metrics=metrics,
         max_in_flight=slots,
     )
+
+
+def _fork_writer(primary: ForkLLM, metrics: Metrics, *, forks: int, slots: int = 8) -> LiveWriter:
+    service = _fork_service(primary, metrics, slots=slots)
     return LiveWriter(service, deadline_s=5.0, structured=False, forks=forks)
 
 
@@ -254,14 +258,7 @@ async def test_a_fork_left_less_than_a_minimum_attempt_is_not_sent() -> None:
     held their rows to the deadline and spent the endpoint's time for nothing)."""
     metrics = Metrics()
     primary = ForkLLM(delays={1: 0.3, 2: 0.3, 3: 0.3})
-    store = RedisStore(enabled=False, metrics=metrics)
-    service = CommentaryService(
-        primary,  # type: ignore[arg-type]
-        TemplateBackend(),
-        store,
-        metrics=metrics,
-        max_in_flight=2,
-    )
+    service = _fork_service(primary, metrics, slots=2)
     service.guarded.slots.add_lane(2)  # two other lanes hold none: no slot is spare
     writer = LiveWriter(service, deadline_s=0.8, structured=False, forks=4, min_attempt_s=0.4)
     started = asyncio.get_running_loop().time()
