@@ -105,7 +105,6 @@ class Settings(BaseSettings):
     max_message_bytes: int = Field(default=65536, ge=1024)
     clamp_margin_m: float = Field(default=5.0, ge=0)
     dlq_value_cap_bytes: int = Field(default=8192, ge=256)
-    max_in_flight_batches: int = Field(default=8, ge=1)
     # An action_id further than this beyond the match's previous one cannot be real: it
     # is dead-lettered (a typo or a corrupted id), never taken for the match's future.
     max_action_id_jump: int = Field(default=100_000, ge=1)

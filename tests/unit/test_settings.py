@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 from typing import Any
 
@@ -333,3 +334,21 @@ def test_a_bad_secret_or_url_is_never_quoted(monkeypatch: pytest.MonkeyPatch) ->
     assert "PITCHCAST_LLM_API_KEYS" in result.output
     for secret in ("hunter2", "sk-first-secret", "sk-second-secret"):
         assert secret not in result.output
+
+
+def _attributes_read(package: Path) -> set[str]:
+    """Every ``x.name`` attribute read in the package's modules other than settings.py."""
+    read = set()
+    for path in package.rglob("*.py"):
+        if path.name == "settings.py" and path.parent == package:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Attribute):
+                read.add(node.attr)
+    return read
+
+
+def test_every_setting_is_read_by_the_code() -> None:
+    """A setting nothing reads is a knob an operator turns to no effect."""
+    read = _attributes_read(Path(__file__).resolve().parents[2] / "pitchcast")
+    assert sorted(set(Settings.model_fields) - read) == []
