@@ -222,6 +222,9 @@ class Settings(BaseSettings):
     stack_brokers: Literal[1, 3] = 1
     # `stack up --secure`: SASL_SSL (SCRAM-SHA-512) + ACLs on Kafka, TLS + password on Redis.
     stack_secure: bool = False
+    # `pitchcast chaos`: the first of the seven consecutive ports of a scenario's private
+    # three-node cluster (node i: base + 2i, its controller base + 2i + 1); 0: free ones.
+    chaos_port_base: int = Field(default=0, ge=0, le=65535 - 7)
 
     # --- Operations: logs (pitchcast/logs.py) -------------------------------
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

@@ -352,3 +352,30 @@ def test_every_setting_is_read_by_the_code() -> None:
     """A setting nothing reads is a knob an operator turns to no effect."""
     read = _attributes_read(Path(__file__).resolve().parents[2] / "pitchcast")
     assert sorted(set(Settings.model_fields) - read) == []
+
+
+def _environment_reads(tree: ast.AST) -> list[int]:
+    """Lines of ``os.environ.get(...)``, ``os.environ[...]`` and ``os.getenv(...)`` (handing
+    the whole environment on to a child process is no read)."""
+    lines = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            target = ast.unparse(node.func)
+            if target in ("os.environ.get", "os.getenv"):
+                lines.append(node.lineno)
+        elif isinstance(node, ast.Subscript) and ast.unparse(node.value) == "os.environ":
+            lines.append(node.lineno)
+    return lines
+
+
+def test_only_settings_py_reads_the_environment() -> None:
+    """Every PITCHCAST_* variable goes through Settings (typed, validated, printed by
+    `pitchcast config`); a module reading one itself escapes all three."""
+    package = Path(__file__).resolve().parents[2] / "pitchcast"
+    reads = {
+        str(path.relative_to(package)): found
+        for path in package.rglob("*.py")
+        if path != package / "settings.py"
+        and (found := _environment_reads(ast.parse(path.read_text(encoding="utf-8"))))
+    }
+    assert reads == {}
