@@ -105,7 +105,6 @@ class Settings(BaseSettings):
     max_message_bytes: int = Field(default=65536, ge=1024)
     clamp_margin_m: float = Field(default=5.0, ge=0)
     dlq_value_cap_bytes: int = Field(default=8192, ge=256)
-    max_in_flight_batches: int = Field(default=8, ge=1)
     # An action_id further than this beyond the match's previous one cannot be real: it
     # is dead-lettered (a typo or a corrupted id), never taken for the match's future.
     max_action_id_jump: int = Field(default=100_000, ge=1)
@@ -223,6 +222,9 @@ class Settings(BaseSettings):
     stack_brokers: Literal[1, 3] = 1
     # `stack up --secure`: SASL_SSL (SCRAM-SHA-512) + ACLs on Kafka, TLS + password on Redis.
     stack_secure: bool = False
+    # `pitchcast chaos`: the first of the seven consecutive ports of a scenario's private
+    # three-node cluster (node i: base + 2i, its controller base + 2i + 1); 0: free ones.
+    chaos_port_base: int = Field(default=0, ge=0, le=65535 - 7)
 
     # --- Operations: logs (pitchcast/logs.py) -------------------------------
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

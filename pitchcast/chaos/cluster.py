@@ -14,7 +14,6 @@ leader in).
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import signal
 import time
@@ -35,17 +34,16 @@ _RAFT_LEADER = re.compile(
 )
 
 
-def _port_base() -> int:
+def _port_base(first: int) -> int:
     """Seven consecutive free ports (node i: base + 2i, its controller base + 2i + 1; the
-    stack's Redis base + 6)."""
-    first = int(os.environ.get("PITCHCAST_CHAOS_PORT_BASE", "0"))
+    stack's Redis base + 6), from ``first`` on (0: anywhere free)."""
     for _ in range(200):
         base = first if first else free_port()
         if all(port_free(base + i) for i in range(7)):
             return base
         if first:
             first += 7
-    raise RuntimeError("no six consecutive free ports for a private Kafka cluster")
+    raise RuntimeError("no seven consecutive free ports for a private Kafka cluster")
 
 
 class PrivateCluster:
@@ -57,7 +55,7 @@ class PrivateCluster:
         from pitchcast.localstack import LocalStack
         from pitchcast.settings import load_settings
 
-        base = _port_base()
+        base = _port_base(load_settings().chaos_port_base)
         self._settings = load_settings(
             stack_dir=folder,
             stack_brokers=3,

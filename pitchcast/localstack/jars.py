@@ -10,7 +10,7 @@ from importlib import resources
 from pathlib import Path
 
 from pitchcast.exceptions import StackError
-from pitchcast.localstack.processes import Echo, last_lines, require_tool
+from pitchcast.localstack.processes import Echo, require_tool, run_tool, tool_output
 
 __all__ = ["KafkaJars"]
 
@@ -64,15 +64,7 @@ class KafkaJars:
                 f"-Dpitchcast.libs={partial}",
             ]
             try:
-                result = subprocess.run(
-                    command,
-                    cwd=self._cache,
-                    capture_output=True,
-                    text=True,
-                    timeout=self._resolve_timeout_s,
-                    check=False,
-                    stdin=subprocess.DEVNULL,
-                )
+                result = run_tool(command, cwd=self._cache, timeout_s=self._resolve_timeout_s)
             except subprocess.TimeoutExpired as exc:
                 raise StackError(
                     f"Maven did not finish resolving Kafka {self._version} within "
@@ -81,7 +73,7 @@ class KafkaJars:
             if result.returncode != 0:
                 raise StackError(
                     f"Maven could not resolve Kafka {self._version} (exit {result.returncode}): "
-                    f"{last_lines(result.stdout + result.stderr, 15)}"
+                    f"{tool_output(result, 15)}"
                 )
             shutil.rmtree(self.libs, ignore_errors=True)
             partial.rename(self.libs)

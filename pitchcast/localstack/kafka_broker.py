@@ -9,7 +9,6 @@ import json
 import logging
 import re
 import shutil
-import subprocess
 import time
 import uuid
 from dataclasses import dataclass
@@ -29,7 +28,9 @@ from pitchcast.localstack.processes import (
     read_text,
     require_tool,
     run_coroutine,
+    run_tool,
     spawn_detached,
+    tool_output,
 )
 
 __all__ = ["BrokerSecurity", "KafkaBroker", "Quorum", "new_cluster_id"]
@@ -129,9 +130,7 @@ class KafkaBroker:
 
     def require_java(self) -> str:
         java = require_tool("java", "the Kafka broker")
-        result = subprocess.run(
-            [java, "-version"], capture_output=True, text=True, timeout=30, check=False
-        )
+        result = run_tool([java, "-version"], timeout_s=30)
         found = re.search(r'version "(\d+)(?:\.(\d+))?', result.stderr + result.stdout)
         if found:
             major = int(found.group(1))
@@ -283,20 +282,10 @@ class KafkaBroker:
             # broker can authenticate its users, and itself, before anything else runs.
             for name, password in self.security.scram_users:
                 command += ["--add-scram", f"SCRAM-SHA-512=[name={name},password={password}]"]
-        result = subprocess.run(
-            command,
-            cwd=self._dir,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-            stdin=subprocess.DEVNULL,
-        )
+        result = run_tool(command, cwd=self._dir, timeout_s=120)
         if result.returncode != 0:
-            output = last_lines(result.stdout + result.stderr, 15)
-            if self.security is not None:
-                for _, password in self.security.scram_users:
-                    output = output.replace(password, "****")
+            users = self.security.scram_users if self.security is not None else ()
+            output = tool_output(result, 15, hide=[password for _, password in users])
             raise StackError(
                 f"formatting the Kafka storage failed (exit {result.returncode}): {output}"
             )

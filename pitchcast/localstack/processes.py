@@ -15,7 +15,7 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TypeVar
 
@@ -35,8 +35,10 @@ __all__ = [
     "read_text",
     "require_tool",
     "run_coroutine",
+    "run_tool",
     "send_signal",
     "spawn_detached",
+    "tool_output",
     "wait_gone",
 ]
 
@@ -68,15 +70,8 @@ def spawn_detached(command: list[str], log: Path, *, cwd: Path) -> int:
     init: it outlives us, never becomes our zombie, and we never hold a Popen for it.
     """
     script = '"$@" >>"$0" 2>&1 </dev/null & echo $!'
-    result = subprocess.run(
-        ["/bin/sh", "-c", script, str(log), *command],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-        stdin=subprocess.DEVNULL,
-        start_new_session=True,
+    result = run_tool(
+        ["/bin/sh", "-c", script, str(log), *command], cwd=cwd, timeout_s=30, new_session=True
     )
     try:
         return int(result.stdout.strip())
@@ -185,6 +180,41 @@ def describe_argv(argv: list[str]) -> str:
         if arg.startswith("-Dpitchcast.stack.dir="):
             return f"the Kafka broker of the pitchcast stack in {arg.partition('=')[2]}"
     return " ".join(argv)[:120]
+
+
+def run_tool(
+    command: Sequence[str],
+    *,
+    timeout_s: float,
+    cwd: Path | None = None,
+    input: str | None = None,
+    new_session: bool = False,
+) -> subprocess.CompletedProcess[str]:
+    """Run a short-lived tool to its end, its output captured as text; its stdin is
+    ``input`` or nothing. The caller reads the exit status (nothing raised for it);
+    ``subprocess.TimeoutExpired`` after ``timeout_s``."""
+    return subprocess.run(
+        list(command),
+        cwd=cwd,
+        input=input,
+        stdin=subprocess.DEVNULL if input is None else None,
+        capture_output=True,
+        text=True,
+        timeout=timeout_s,
+        check=False,
+        start_new_session=new_session,
+    )
+
+
+def tool_output(
+    result: subprocess.CompletedProcess[str], count: int, *, hide: Iterable[str] = ()
+) -> str:
+    """The last ``count`` lines a finished tool wrote (stdout, then stderr), each of
+    ``hide`` (passwords it was given) masked."""
+    output = last_lines(result.stdout + result.stderr, count)
+    for secret in hide:
+        output = output.replace(secret, "****")
+    return output
 
 
 def read_text(path: Path) -> str:

@@ -4,13 +4,19 @@ with ``--secure``, TLS only and a password."""
 from __future__ import annotations
 
 import os
-import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from pitchcast.exceptions import StackError
-from pitchcast.localstack.processes import HOST, alive, last_lines, live_pid, read_text
+from pitchcast.localstack.processes import (
+    HOST,
+    alive,
+    last_lines,
+    live_pid,
+    read_text,
+    run_tool,
+)
 
 __all__ = ["RedisServer", "RedisTLS"]
 
@@ -91,16 +97,7 @@ class RedisServer:
             "--dir",
             str(self._dir),
         ]
-        result = subprocess.run(
-            command,
-            cwd=self._dir,
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=False,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
+        result = run_tool(command, cwd=self._dir, timeout_s=30, new_session=True)
         if result.returncode != 0:
             raise StackError(
                 f"redis-server failed to start (exit {result.returncode}): "

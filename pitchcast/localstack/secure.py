@@ -25,13 +25,12 @@ import ipaddress
 import json
 import os
 import secrets
-import subprocess
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
 from pitchcast.exceptions import StackError
-from pitchcast.localstack.processes import HOST, last_lines
+from pitchcast.localstack.processes import HOST, run_tool, tool_output
 from pitchcast.settings import Settings
 
 __all__ = [
@@ -245,18 +244,13 @@ def create_acls(java: str, libs: Path, material: SecureMaterial, settings: Setti
     entries = acl_entries(settings)
     spec = "".join("\t".join(entry) + "\n" for entry in entries)
     with resources.as_file(source) as program:
-        result = subprocess.run(
+        result = run_tool(
             [java, "-cp", str(libs / "*"), str(program), str(material.admin_properties)],
             input=spec,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
+            timeout_s=120,
         )
     if result.returncode != 0:
-        output = last_lines(result.stdout + result.stderr, 15)
-        for password in material.passwords.values():
-            output = output.replace(password, "****")
+        output = tool_output(result, 15, hide=material.passwords.values())
         raise StackError(f"creating the Kafka ACLs failed (exit {result.returncode}): {output}")
     return len(entries)
 

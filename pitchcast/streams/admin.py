@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,6 +44,51 @@ def match_keyed_topics(settings: Settings) -> list[str]:
     ]
 
 
+@asynccontextmanager
+async def _admin(settings: Settings) -> AsyncIterator[AIOKafkaAdminClient]:
+    """A started admin client, closed after; a broker that does not answer is a
+    ConfigurationError naming the servers."""
+    admin = AIOKafkaAdminClient(**aiokafka_options(settings), request_timeout_ms=15000)
+    try:
+        await admin.start()
+        yield admin
+    except KafkaError as exc:
+        raise ConfigurationError(
+            f"cannot reach Kafka at {settings.kafka_bootstrap_servers}: {exc}"
+        ) from exc
+    finally:
+        await admin.close()
+
+
+async def _create_topics(
+    admin: AIOKafkaAdminClient, settings: Settings, topics: list[str], configs: dict[str, str]
+) -> None:
+    """Create ``topics`` with the settings' partitions, replication and min.insync.replicas
+    (plus ``configs``); a topic that already exists is no error (a racing worker)."""
+    response = await admin.create_topics(
+        [
+            NewTopic(
+                name=topic,
+                num_partitions=settings.partitions,
+                replication_factor=settings.replication_factor,
+                topic_configs={
+                    **configs,
+                    "min.insync.replicas": str(settings.min_insync_replicas),
+                },
+            )
+            for topic in topics
+        ]
+    )
+    # aiokafka reports per-topic errors in the response instead of raising.
+    failed = [
+        f"{e['topic']}: {e.get('error_message') or e['error_code']}"
+        for e in response.to_object()["topic_errors"]
+        if e["error_code"] not in (0, TopicAlreadyExistsError.errno)
+    ]
+    if failed:
+        raise ConfigurationError(f"could not create topics: {'; '.join(failed)}")
+
+
 async def ensure_topics(settings: Settings) -> list[str]:
     """Create missing topics with ``settings.partitions``; fail on a count mismatch.
 
@@ -49,10 +96,8 @@ async def ensure_topics(settings: Settings) -> list[str]:
     its events, so the start-up stops with a clear error instead.
     """
     wanted = match_keyed_topics(settings)
-    admin = AIOKafkaAdminClient(**aiokafka_options(settings), request_timeout_ms=15000)
     report: list[str] = []
-    try:
-        await admin.start()
+    async with _admin(settings) as admin:
         existing = await _partition_counts(admin, wanted)
         missing = [t for t in wanted if t not in existing]
         if missing and not settings.create_topics:
@@ -60,28 +105,7 @@ async def ensure_topics(settings: Settings) -> list[str]:
                 f"topics missing: {', '.join(missing)} (PITCHCAST_CREATE_TOPICS=false)"
             )
         if missing:
-            response = await admin.create_topics(
-                [
-                    NewTopic(
-                        name=t,
-                        num_partitions=settings.partitions,
-                        replication_factor=settings.replication_factor,
-                        topic_configs={
-                            **dict(TOPIC_CONFIGS),
-                            "min.insync.replicas": str(settings.min_insync_replicas),
-                        },
-                    )
-                    for t in missing
-                ]
-            )
-            # aiokafka reports per-topic errors in the response instead of raising.
-            failed = [
-                f"{e['topic']}: {e.get('error_message') or e['error_code']}"
-                for e in response.to_object()["topic_errors"]
-                if e["error_code"] not in (0, TopicAlreadyExistsError.errno)  # a racing worker
-            ]
-            if failed:
-                raise ConfigurationError(f"could not create topics: {'; '.join(failed)}")
+            await _create_topics(admin, settings, missing, dict(TOPIC_CONFIGS))
             for topic in missing:
                 report.append(
                     f"created {topic} ({settings.partitions} partitions, replication factor "
@@ -98,47 +122,16 @@ async def ensure_topics(settings: Settings) -> list[str]:
             )
         report.extend(f"ok {t} ({existing[t]} partitions)" for t in wanted if t not in missing)
         return report
-    except KafkaError as exc:
-        raise ConfigurationError(
-            f"cannot reach Kafka at {settings.kafka_bootstrap_servers}: {exc}"
-        ) from exc
-    finally:
-        await admin.close()
 
 
 async def ensure_changelog(settings: Settings, topic: str) -> str:
     """Create faust's changelog ``topic`` (compacted, as faust makes it) when missing: on a
     cluster where only an admin may create topics, the worker finds it made."""
-    admin = AIOKafkaAdminClient(**aiokafka_options(settings), request_timeout_ms=15000)
-    try:
-        await admin.start()
+    async with _admin(settings) as admin:
         if await _partition_counts(admin, [topic]):
             return f"ok {topic}"
-        response = await admin.create_topics(
-            [
-                NewTopic(
-                    name=topic,
-                    num_partitions=settings.partitions,
-                    replication_factor=settings.replication_factor,
-                    topic_configs={
-                        "cleanup.policy": "compact",
-                        "min.insync.replicas": str(settings.min_insync_replicas),
-                    },
-                )
-            ]
-        )
-        for error in response.to_object()["topic_errors"]:
-            if error["error_code"] not in (0, TopicAlreadyExistsError.errno):
-                raise ConfigurationError(
-                    f"could not create {topic}: {error.get('error_message') or error['error_code']}"
-                )
+        await _create_topics(admin, settings, [topic], {"cleanup.policy": "compact"})
         return f"created {topic} ({settings.partitions} partitions, compacted)"
-    except KafkaError as exc:
-        raise ConfigurationError(
-            f"cannot reach Kafka at {settings.kafka_bootstrap_servers}: {exc}"
-        ) from exc
-    finally:
-        await admin.close()
 
 
 async def _partition_counts(admin: AIOKafkaAdminClient, topics: list[str]) -> dict[str, int]:
@@ -154,20 +147,12 @@ async def _partition_counts(admin: AIOKafkaAdminClient, topics: list[str]) -> di
 async def partition_count(settings: Settings, topic: str, *, wait_s: float = 0.0) -> int:
     """How many partitions ``topic`` has; ConfigurationError when it does not exist
     (after up to ``wait_s`` for it to appear: a worker starting beside creates it)."""
-    admin = AIOKafkaAdminClient(**aiokafka_options(settings), request_timeout_ms=15000)
     deadline = time.monotonic() + wait_s
-    try:
-        await admin.start()
+    async with _admin(settings) as admin:
         counts = await _partition_counts(admin, [topic])
         while topic not in counts and time.monotonic() < deadline:
             await asyncio.sleep(0.5)
             counts = await _partition_counts(admin, [topic])
-    except KafkaError as exc:
-        raise ConfigurationError(
-            f"cannot reach Kafka at {settings.kafka_bootstrap_servers}: {exc}"
-        ) from exc
-    finally:
-        await admin.close()
     if topic not in counts:
         raise ConfigurationError(f"topic {topic} does not exist (run `pitchcast topics`)")
     return counts[topic]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 from typing import Any
 
@@ -333,3 +334,48 @@ def test_a_bad_secret_or_url_is_never_quoted(monkeypatch: pytest.MonkeyPatch) ->
     assert "PITCHCAST_LLM_API_KEYS" in result.output
     for secret in ("hunter2", "sk-first-secret", "sk-second-secret"):
         assert secret not in result.output
+
+
+def _attributes_read(package: Path) -> set[str]:
+    """Every ``x.name`` attribute read in the package's modules other than settings.py."""
+    read = set()
+    for path in package.rglob("*.py"):
+        if path.name == "settings.py" and path.parent == package:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Attribute):
+                read.add(node.attr)
+    return read
+
+
+def test_every_setting_is_read_by_the_code() -> None:
+    """A setting nothing reads is a knob an operator turns to no effect."""
+    read = _attributes_read(Path(__file__).resolve().parents[2] / "pitchcast")
+    assert sorted(set(Settings.model_fields) - read) == []
+
+
+def _environment_reads(tree: ast.AST) -> list[int]:
+    """Lines of ``os.environ.get(...)``, ``os.environ[...]`` and ``os.getenv(...)`` (handing
+    the whole environment on to a child process is no read)."""
+    lines = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            target = ast.unparse(node.func)
+            if target in ("os.environ.get", "os.getenv"):
+                lines.append(node.lineno)
+        elif isinstance(node, ast.Subscript) and ast.unparse(node.value) == "os.environ":
+            lines.append(node.lineno)
+    return lines
+
+
+def test_only_settings_py_reads_the_environment() -> None:
+    """Every PITCHCAST_* variable goes through Settings (typed, validated, printed by
+    `pitchcast config`); a module reading one itself escapes all three."""
+    package = Path(__file__).resolve().parents[2] / "pitchcast"
+    reads = {
+        str(path.relative_to(package)): found
+        for path in package.rglob("*.py")
+        if path != package / "settings.py"
+        and (found := _environment_reads(ast.parse(path.read_text(encoding="utf-8"))))
+    }
+    assert reads == {}

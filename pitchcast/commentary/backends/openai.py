@@ -339,23 +339,31 @@ class OpenAIBackend:
         game_id = batch.game_id
         context = {"game_id": game_id, "batch_index": batch.batch_index, "persona": persona}
         structured = config.structured_output
+
+        async def attempt(
+            messages: list[dict[str, str]], wanted: Sequence[int]
+        ) -> tuple[_Answer, list[str]]:
+            """One request for the lines of ``wanted``, its answer and the reasons of the
+            lines the assembler refused."""
+            answer = await self._complete(
+                messages,
+                wanted,
+                assembler,
+                game_id=game_id,
+                deadline=deadline,
+                on_item=on_item,
+                usage=usage,
+                context=context,
+            )
+            return answer, assembler.end_attempt(note=self._note(answer))
+
         try:
             async with asyncio.timeout_at(deadline):
                 messages = build_messages(
                     batch, persona, structured=structured, rows=rows,
                     supports=config.friend_supports,
                 )  # fmt: skip
-                answer = await self._complete(
-                    messages,
-                    asked,
-                    assembler,
-                    game_id=game_id,
-                    deadline=deadline,
-                    on_item=on_item,
-                    usage=usage,
-                    context=context,
-                )
-                reasons = assembler.end_attempt(note=self._note(answer))
+                answer, reasons = await attempt(messages, asked)
                 if not assembler.complete:
                     rows = assembler.missing_rows()
                     logger.info(
@@ -366,17 +374,7 @@ class OpenAIBackend:
                         batch, persona, answer.text, reasons, rows, structured=structured,
                         asked=asked, supports=config.friend_supports,
                     )  # fmt: skip
-                    answer = await self._complete(
-                        repair,
-                        rows,
-                        assembler,
-                        game_id=game_id,
-                        deadline=deadline,
-                        on_item=on_item,
-                        usage=usage,
-                        context=context,
-                    )
-                    reasons = assembler.end_attempt(note=self._note(answer))
+                    answer, reasons = await attempt(repair, rows)
                     if not assembler.complete:
                         raise CommentaryRejected(
                             reasons or [f"no valid line for rows {assembler.missing_rows()}"]

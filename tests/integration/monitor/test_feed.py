@@ -19,7 +19,7 @@ from pitchcast.monitor.board import Board
 from pitchcast.monitor.feed import FeedStatus, Hub, read_topics
 from pitchcast.settings import load_settings
 from pitchcast.streams.admin import ensure_topics
-from tests.unit.monitor.test_board import GAME, _action, _start
+from tests.support.monitor_records import GAME, action_record, start_record
 
 pytestmark = pytest.mark.integration
 
@@ -53,7 +53,11 @@ async def test_the_reader_rides_out_a_broker_outage(tmp_path: Path) -> None:
             read_topics(settings, board, hub, status, lookback_s=3600, ready=ready)
         )
         await asyncio.wait_for(ready.wait(), timeout=60)
-        await _send(kafka.bootstrap, settings.topic_events, [_start(), _action(1), _action(2)])
+        await _send(
+            kafka.bootstrap,
+            settings.topic_events,
+            [start_record(), action_record(1), action_record(2)],
+        )
         await _until(
             "the first actions",
             lambda: GAME in board.matches and len(board.matches[GAME].actions) == 2,
@@ -63,7 +67,7 @@ async def test_the_reader_rides_out_a_broker_outage(tmp_path: Path) -> None:
         await _until("the outage to show", lambda: not status.connected)
         await asyncio.to_thread(kafka.start)
         await _until("the broker to answer again", lambda: status.connected)
-        await _send(kafka.bootstrap, settings.topic_events, [_action(3), _action(4)])
+        await _send(kafka.bootstrap, settings.topic_events, [action_record(3), action_record(4)])
         await _until("the actions after the outage", lambda: 4 in board.matches[GAME].actions)
         # Nothing read twice: each action once, on the pitch and in the score.
         assert sorted(board.matches[GAME].actions) == [1, 2, 3, 4]

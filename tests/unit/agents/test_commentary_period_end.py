@@ -21,7 +21,7 @@ from pitchcast.streams.batching import advance
 from pitchcast.streams.dead_letters import DeadLetters
 from tests.support.agents import RawTopic
 from tests.support.commentary_batches import sample_actions
-from tests.unit.commentary.test_lanes import MemoryPublisher
+from tests.support.memory_publisher import MemoryPublisher
 
 GAME = 41
 

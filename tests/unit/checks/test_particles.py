@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
-from pitchcast.checks.particles import check_particles, find_names
+from pitchcast.checks.particles import check_particles, find_names, parse_particle_run
+
+PACKAGE = Path(__file__).resolve().parents[3] / "pitchcast"
 
 NAMES = [
     "이강인",
@@ -132,3 +137,18 @@ def test_names_are_found_as_whole_words() -> None:
     """Player 1 is not found inside Player 10; the longer name wins."""
     spans = find_names("Player 10이 Player 1에게", ["Player 1", "Player 10"])
     assert [name for _, _, name in spans] == ["Player 10", "Player 1"]
+
+
+def test_every_particle_pair_the_phrasebook_writes_is_judged() -> None:
+    """The checker keeps its own pair table (it is not derived from the code under test),
+    so a pair the phrasebook starts to write after a slot must be one it judges, or the
+    sweep over every phrasing would pass that pair unread."""
+    text = (PACKAGE / "commentary" / "template" / "phrasebook.toml").read_text("utf-8")
+    pairs = set(re.findall(r"\{[^{}:]+:([^{}/]+)/([^{}/]+)\}", text))
+    assert pairs, "no {slot:pair} in the phrasebook: the pattern is stale"
+    unjudged = sorted(
+        f"{first}/{second}"
+        for first, second in pairs
+        if parse_particle_run(first) is None or parse_particle_run(second) is None
+    )
+    assert unjudged == []

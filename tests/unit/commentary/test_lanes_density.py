@@ -24,7 +24,7 @@ from pitchcast.testing.fake_llm import FakeLLMServer
 from tests.support.agents import LLM_TAG, ScriptedRowsBackend
 from tests.support.commentary_batches import sample_batches
 from tests.support.llm import asked_rows, config_for
-from tests.unit.commentary.test_lanes import MemoryPublisher
+from tests.support.memory_publisher import MemoryPublisher
 
 
 def _batch() -> Batch:

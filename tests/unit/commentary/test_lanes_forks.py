@@ -23,7 +23,7 @@ from pitchcast.story import new_story
 from pitchcast.testing.fake_llm import FakeLLMServer
 from tests.support.commentary_batches import korean_batch
 from tests.support.llm import config_for
-from tests.unit.commentary.test_lanes import MemoryPublisher
+from tests.support.memory_publisher import MemoryPublisher
 
 pytestmark = pytest.mark.usefixtures("instant_retries")
 

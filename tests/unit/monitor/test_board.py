@@ -2,75 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import orjson
 import pytest
 
 from pitchcast.monitor.board import Board, percentile
-
-GAME = 4242
-HOME, AWAY = 10, 20
-
-
-def _start(game_id: int = GAME, home: str = "울산 HD", away: str = "전북") -> bytes:
-    return orjson.dumps(
-        {
-            "game_id": game_id,
-            "control": "match_start",
-            "period_id": 1,
-            "match_info": {
-                "game_id": game_id,
-                "home_team_id": HOME,
-                "away_team_id": AWAY,
-                "home_team_name_ko": home,
-                "away_team_name_ko": away,
-            },
-        }
-    )
-
-
-def _action(action_id: int, *, team: int = HOME, type_name: str = "Pass", **extra: Any) -> bytes:
-    value = {
-        "game_id": GAME, "action_id": action_id, "period_id": 1,
-        "time_seconds": 60.0 + action_id, "team_id": team, "player_id": 7.0,
-        "result_name": "Successful", "start_x": 50.0, "start_y": 30.0, "end_x": 60.0,
-        "end_y": 40.0, "dx": 10.0, "dy": 10.0, "type_name": type_name,
-        "player_name_ko": "이강인", "team_name_ko": "울산 HD",
-    }  # fmt: skip
-    value.update(extra)
-    return orjson.dumps(value)
-
-
-def _line(
-    action_id: int,
-    index: int,
-    *,
-    persona: str = "CASTER",
-    source: str = "llm",
-    text: str = "이강인이 패스합니다.",
-    **item: Any,
-) -> bytes:
-    return orjson.dumps(
-        {
-            "schema": "pitchcast.commentary_line.v1",
-            "commentary_id": f"cid-{persona}-0",
-            "line_index": index,
-            "game_id": GAME,
-            "batch_index": 0,
-            "persona": persona,
-            "item": {
-                "action_id": action_id,
-                "time_seconds": 60.0 + action_id,
-                "tone": "calm",
-                "description": text,
-                **item,
-            },
-            "final": False,
-            "created_at": "2026-12-06T00:00:00Z",
-            "source": source,
-        }
-    )
+from tests.support.monitor_records import AWAY, GAME, action_record, line_record, start_record
 
 
 def _record(persona: str = "CASTER") -> bytes:
@@ -100,15 +36,15 @@ def test_percentile_is_nearest_rank() -> None:
 
 def test_a_match_from_start_to_lines_with_latency_from_the_action() -> None:
     board = Board()
-    assert board.on_event(_start(), 1_000) == [{"type": "reset", "game_id": GAME}]
-    (update,) = board.on_event(_action(1), 2_000)
+    assert board.on_event(start_record(), 1_000) == [{"type": "reset", "game_id": GAME}]
+    (update,) = board.on_event(action_record(1), 2_000)
     assert update["action"]["side"] == "home"
     assert update["action"]["player"] == "이강인"
-    board.on_event(_action(2, team=AWAY), 3_000)
-    (line,) = board.on_line(_line(1, 0), 3_500)
+    board.on_event(action_record(2, team=AWAY), 3_000)
+    (line,) = board.on_line(line_record(1, 0), 3_500)
     assert line["line"]["latency_ms"] == 1_500
     assert line["line"]["source"] == "llm"
-    board.on_line(_line(2, 1, source="template"), 5_000)
+    board.on_line(line_record(2, 1, source="template"), 5_000)
     summary = board.matches[GAME].summary(now_ms=6_000, idle_timeout_s=30)
     assert (summary["home"], summary["away"]) == ("울산 HD", "전북")
     assert summary["personas"]["CASTER"]["p50_s"] == 1.5
@@ -120,42 +56,42 @@ def test_a_match_from_start_to_lines_with_latency_from_the_action() -> None:
 
 def test_a_redelivered_line_or_record_is_shown_once() -> None:
     board = Board()
-    board.on_event(_start(), 0)
-    board.on_event(_action(1), 1)
-    assert len(board.on_line(_line(1, 0), 2)) == 1
-    assert board.on_line(_line(1, 0), 3) == []
+    board.on_event(start_record(), 0)
+    board.on_event(action_record(1), 1)
+    assert len(board.on_line(line_record(1, 0), 2)) == 1
+    assert board.on_line(line_record(1, 0), 3) == []
     assert len(board.on_record(_record(), 4)) == 1
     assert board.on_record(_record(), 5) == []
 
 
 def test_goals_own_goals_and_cards_make_the_story() -> None:
     board = Board()
-    board.on_event(_start(), 0)
-    board.on_event(_action(1, type_name="Goal"), 1)
+    board.on_event(start_record(), 0)
+    board.on_event(action_record(1, type_name="Goal"), 1)
     # An own goal by a home player is a goal for the away side.
-    board.on_event(_action(2, type_name="Own Goal"), 2)
-    board.on_event(_action(3, type_name="Foul", result_name="Yellow_Card", team=AWAY), 3)
+    board.on_event(action_record(2, type_name="Own Goal"), 2)
+    board.on_event(action_record(3, type_name="Foul", result_name="Yellow_Card", team=AWAY), 3)
     match = board.matches[GAME]
     assert match.score == {"home": 1, "away": 1}
     assert [g["side"] for g in match.goals] == ["home", "away"]
     assert match.goals[1]["own_goal"] is True
     assert match.cards[0]["card"] == "Yellow_Card"
     # A duplicated action id (the worker drops it too) does not score twice.
-    board.on_event(_action(1, type_name="Goal"), 4)
+    board.on_event(action_record(1, type_name="Goal"), 4)
     assert match.score == {"home": 1, "away": 1}
 
 
 def test_a_match_with_no_line_for_longer_than_the_idle_timeout_is_stalled() -> None:
     board = Board()
-    board.on_event(_start(), 0)
-    board.on_event(_action(1), 1_000)
-    board.on_line(_line(1, 0), 2_000)
+    board.on_event(start_record(), 0)
+    board.on_event(action_record(1), 1_000)
+    board.on_line(line_record(1, 0), 2_000)
     assert board.matches[GAME].summary(now_ms=31_000, idle_timeout_s=30)["stalled"] is False
     assert board.matches[GAME].summary(now_ms=33_000, idle_timeout_s=30)["stalled"] is True
     board.on_event(orjson.dumps({"game_id": GAME, "control": "match_end"}), 34_000)
     assert board.matches[GAME].summary(now_ms=99_000, idle_timeout_s=30)["stalled"] is False
     # The index lists the live matches first, a finished one after them.
-    board.on_event(_start(GAME + 1), 35_000)
+    board.on_event(start_record(GAME + 1), 35_000)
     order = [s["game_id"] for s in board.summaries(now_ms=99_000, idle_timeout_s=30)]
     assert order == [GAME + 1, GAME]
 
@@ -177,16 +113,16 @@ def test_a_malformed_record_is_counted_and_skipped(
     handler: str, raw: bytes | None, topic: str
 ) -> None:
     board = Board()
-    board.on_event(_start(), 0)
+    board.on_event(start_record(), 0)
     assert getattr(board, handler)(raw, 1) == []
     assert board.malformed[topic] == 1
     # ...and the next good record is read as usual.
-    assert len(board.on_event(_action(1), 2)) == 1
+    assert len(board.on_event(action_record(1), 2)) == 1
 
 
 def test_dead_letters_are_counted_per_match_and_reason() -> None:
     board = Board()
-    board.on_event(_start(), 0)
+    board.on_event(start_record(), 0)
     letter = {"error_kind": "SchemaViolation", "game_id": GAME}
     board.on_dead_letter(orjson.dumps(letter), 1)
     board.on_dead_letter(orjson.dumps(letter), 2)
@@ -201,7 +137,7 @@ def test_a_dead_letter_without_a_game_id_counts_for_the_match_its_key_names() ->
     ``key``) names the match, as ``pitchcast dlq list`` shows it: the match's row counts
     it (before, it went to "could not read" as ``dlq_unkeyed``)."""
     board = Board()
-    board.on_event(_start(), 0)
+    board.on_event(start_record(), 0)
     letter = {"error_kind": "UndecodableMessage", "game_id": None, "key": str(GAME)}
     board.on_dead_letter(orjson.dumps(letter), 1)
     board.on_dead_letter(orjson.dumps({**letter, "key": "not-a-game"}), 2)
@@ -212,9 +148,9 @@ def test_a_dead_letter_without_a_game_id_counts_for_the_match_its_key_names() ->
 
 def test_a_new_match_start_begins_the_match_afresh() -> None:
     board = Board()
-    board.on_event(_start(), 0)
-    board.on_event(_action(1, type_name="Goal"), 1)
-    board.on_event(_start(), 2)
+    board.on_event(start_record(), 0)
+    board.on_event(action_record(1, type_name="Goal"), 1)
+    board.on_event(start_record(), 2)
     assert board.matches[GAME].score == {"home": 0, "away": 0}
     assert board.matches[GAME].actions == {}
 
@@ -223,16 +159,16 @@ def test_a_line_read_before_its_match_start_is_kept() -> None:
     """Topics have no order between them: re-reading from the look-back, a match's lines
     may be read before its match_start. They stay; a replay's older lines do not."""
     board = Board()
-    board.on_line(_line(1, 0), 5_000)  # read first, published after the match started
-    old = _line(2, 1)
+    board.on_line(line_record(1, 0), 5_000)  # read first, published after the match started
+    old = line_record(2, 1)
     board.on_line(old, 500)  # an earlier run of the same game id
-    board.on_event(_start(), 1_000)
-    board.on_event(_action(1), 2_000)
+    board.on_event(start_record(), 1_000)
+    board.on_event(action_record(1), 2_000)
     kept = board.matches[GAME].lines["CASTER"]
     assert [line["action_id"] for line in kept] == [1]
     # Its latency is known once its action is read.
     assert kept[0]["latency_ms"] == 3_000
-    assert board.on_line(_line(1, 0), 6_000) == []  # still known: not shown twice
+    assert board.on_line(line_record(1, 0), 6_000) == []  # still known: not shown twice
 
 
 def test_story_density_silent_items_are_no_lines_and_moment_lines_no_latency_figure() -> None:
@@ -240,15 +176,17 @@ def test_story_density_silent_items_are_no_lines_and_moment_lines_no_latency_fig
     line, and kick-off / full-time lines (source ``control``, line index 100 / 101) are
     shown but are no action's line: out of the latency figures and the template share."""
     board = Board()
-    board.on_event(_start(), 0)
-    board.on_event(_action(1), 1_000)
-    board.on_event(_action(2), 2_000)
-    kick_off = _line(1, 100, source="control", text="킥오프! 울산 HD와 전북의 경기가 시작됩니다.")
+    board.on_event(start_record(), 0)
+    board.on_event(action_record(1), 1_000)
+    board.on_event(action_record(2), 2_000)
+    kick_off = line_record(
+        1, 100, source="control", text="킥오프! 울산 HD와 전북의 경기가 시작됩니다."
+    )
     assert board.on_line(kick_off, 60_000)[0]["line"]["source"] == "control"
-    board.on_line(_line(1, 0, source="template"), 2_500)
+    board.on_line(line_record(1, 0, source="template"), 2_500)
     # A silent item is not a line, even if one reached the lines topic.
-    assert board.on_line(_line(2, 1, text="", shown=False, told_with=1), 2_600) == []
-    assert board.on_line(_line(2, 1, text=" "), 2_600) == []
+    assert board.on_line(line_record(2, 1, text="", shown=False, told_with=1), 2_600) == []
+    assert board.on_line(line_record(2, 1, text=" "), 2_600) == []
     assert board.malformed["lines_silent"] == 2
     lines = board.matches[GAME].lines["CASTER"]
     assert [(ln["line_index"], ln["source"]) for ln in lines] == [(100, "control"), (0, "template")]

@@ -17,16 +17,16 @@ from pitchcast.monitor import server
 from pitchcast.monitor.board import Board
 from pitchcast.monitor.feed import FeedStatus, Hub
 from pitchcast.monitor.server import MonitorState, build_app, check_binding
-from tests.unit.monitor.test_board import GAME, _action, _line, _start
+from tests.support.monitor_records import GAME, action_record, line_record, start_record
 
 SECRET = "s3cret-monitor-pw"
 
 
 def _state(password: str | None = None) -> MonitorState:
     board = Board()
-    board.on_event(_start(home="<script>alert(1)</script>"), 0)
-    board.on_event(_action(1), 1_000)
-    board.on_line(_line(1, 0), 2_000)
+    board.on_event(start_record(home="<script>alert(1)</script>"), 0)
+    board.on_event(action_record(1), 1_000)
+    board.on_line(line_record(1, 0), 2_000)
     return MonitorState(
         board, Hub(), FeedStatus(connected=True), idle_timeout_s=30, password=password,
         clock_ms=lambda: 3_000,
@@ -116,7 +116,7 @@ async def test_a_match_stream_sends_summaries_and_its_own_updates(
 ) -> None:
     async def publish_soon() -> None:
         await asyncio.sleep(0.2)
-        state.hub.publish(state.board.on_event(_action(2), 2_500))
+        state.hub.publish(state.board.on_event(action_record(2), 2_500))
         # Another match's update never reaches this page.
         state.hub.publish([{"type": "line", "game_id": GAME + 1, "line": {}}])
 

@@ -488,11 +488,11 @@ def test_goal_lines_with_the_story_show_the_score_after_the_goal(game: int) -> N
 @pytest.mark.parametrize("game", [1, 3])
 def test_story_sentences_take_the_right_particles(game: int) -> None:
     """With Korean names, particles after names are right in story sentences too."""
-    from tests.unit.commentary.template.test_writer import (
+    from tests.support.template_writer import (
         KOREAN_PLAYERS,
         KOREAN_TEAMS,
         TEAM_SOUNDS,
-        _expected_particle_error,
+        expected_particle_error,
     )
 
     names = list(KOREAN_PLAYERS)
@@ -525,7 +525,7 @@ def test_story_sentences_take_the_right_particles(game: int) -> None:
             for item in write_template_commentary(batch, persona):
                 told += "번째" in item.description
                 for name, sound in sounds.items():
-                    error = _expected_particle_error(item.description, name, sound)
+                    error = expected_particle_error(item.description, name, sound)
                     if error:
                         errors.append(error)
     assert told > 20
