@@ -6,12 +6,14 @@ Sino-Korean, Latin letters by name). The rules checked, as (after a consonant, a
 vowel):
 
 * 이/가, 은/는, 을/를, 과/와, 아/야 (vocative), 이랑/랑, 이나/나;
-* 으로/로 and its family (으로서, 으로써, 으로부터, 으로는, 으로도, 으로의, 으로만):
+* 으로/로 and its family (으로서, 으로선, 으로써, 으로부터, 으로는, 으로도, 으로의, 으로만):
   after ㄹ the vowel form (서울로, 이승렬로; 1 일 -> 1로), after any other 받침 으로;
 * the copula: 이다/다, 이야/야, 이지만/지만, 이든/든, 이고/고, 이라서/라서, 이라고/라고,
   이라는/라는, 이라면/라면, 이며/며, 이에요/예요, 이었다/였다, and the endings a line
   closes on: 이죠/죠, 이지요/지요, 이네요/네요, 이라니/라니, 이면/면, 이었죠/였죠,
-  이었어요/였어요 ... After a consonant only the
+  이었어요/였어요 ..., and the rarer ones a model may write (이라도/라도, 이던/던,
+  이었던/였던, 이어서/여서, 이니까/니까 ...; not 이네/네: 이강인네 is "his side"). After a
+  consonant only the
   이-form is right (손흥민이다, never 손흥민다). After a vowel the copula's 이 may be kept
   or dropped (세징야이다 and 세징야다 are both standard), except in 이에요 (세징야예요)
   and 이야 (세징야야), and 이랑 (세징야랑): those 이-forms are errors after a vowel.
@@ -57,8 +59,8 @@ _PAIRS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("이지만", "지만", ()),
     ("이든", "든", ()),
     ("이고", "고", ("요",)),
-    ("이라서", "라서", ()),
-    ("이라고", "라고", ()),
+    ("이라서", "라서", ("요",)),
+    ("이라고", "라고", ("요",)),
     ("이라는", "라는", ()),
     ("이라면", "라면", ()),
     ("이며", "며", ()),
@@ -77,8 +79,29 @@ _PAIRS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("이었는데", "였는데", ()),
     ("이었지만", "였지만", ()),
     ("이었네", "였네", ("요",)),
+    # Less common, but a model writes them: 이라도, 이란, 이었던 ... (not 이네/네: a
+    # name's 네 is also "and the others with him", right after a consonant).
+    ("이라도", "라도", ()),
+    ("이든지", "든지", ()),
+    ("이든가", "든가", ()),
+    ("이나마", "나마", ()),
+    ("이야말로", "야말로", ()),
+    ("이여", "여", ()),
+    ("이지", "지", ()),
+    ("이라", "라", ()),
+    ("이란", "란", ()),
+    ("이래", "래", ("요",)),
+    ("이니까", "니까", ("요",)),
+    ("이므로", "므로", ()),
+    ("이던", "던", ("데",)),
+    ("이었던", "였던", ()),
+    ("이었으면", "였으면", ()),
+    ("이었다는", "였다는", ()),
+    ("이었다고", "였다고", ("요",)),
+    ("이어서", "여서", ("요",)),
+    ("이어야", "여야", ()),
 )
-_RO_TAILS = ("", "서", "써", "부터", "는", "도", "의", "만")
+_RO_TAILS = ("", "서", "선", "써", "부터", "는", "도", "의", "만")
 # 이-forms that are an error after a vowel (the others may keep the copula's 이).
 _WRONG_AFTER_VOWEL = frozenset({"이", "은", "을", "과", "아", "이랑", "이야", "이에요"})
 _ALWAYS_WRONG = {"이예요": ("이에요", "예요")}

@@ -46,6 +46,8 @@ def errors(text: str, names: list[str] = NAMES) -> list[tuple[str, str, str]]:
         "세징야네요!", "이강인이었죠.", "세징야였죠.", "이강인이었어요.", "세징야였어요.",
         "이강인이라니!", "세징야라니!", "이강인이면 넣지.", "세징야면 넣지.",
         "이강인이었는데 막혔다.", "세징야였는데 막혔다.", "이강인이지요.", "세징야지요.",
+        "이강인이라도 어렵다.", "세징야라도 어렵다.", "이승렬로선 아쉽다.", "이강인이었던 장면",
+        "세징야였던 장면", "이강인이던데요", "이강인이어서요.", "세징야여서요.", "세징야니까요.",
     ],
 )  # fmt: skip
 def test_right_particles_pass(text: str) -> None:
@@ -91,6 +93,13 @@ def test_right_particles_pass(text: str) -> None:
         ("이강인였는데 막혔다.", ("이강인", "였는데", "이었는데")),
         ("이강인지요.", ("이강인", "지요", "이지요")),
         ("이승렬죠.", ("이승렬", "죠", "이죠")),
+        # The rarer ones a model writes: 이라도, 이던, 이었던, 이어서요, (으)로선.
+        ("이강인라도 어렵다.", ("이강인", "라도", "이라도")),
+        ("이강인던 시절", ("이강인", "던", "이던")),
+        ("이강인였던 장면", ("이강인", "였던", "이었던")),
+        ("이강인여서요.", ("이강인", "여서요", "이어서요")),
+        ("이승렬으로선 아쉽다.", ("이승렬", "으로선", "로선")),
+        ("이강인니까요.", ("이강인", "니까요", "이니까요")),
     ],
 )
 def test_wrong_particles_are_errors(text: str, wrong: tuple[str, str, str]) -> None:
@@ -120,8 +129,9 @@ def test_numbers_of_the_line_are_checked() -> None:
 
 
 def test_words_that_are_not_particles_are_not_judged() -> None:
-    """의, 에게, 선수, 골 and suffixes like 다운 are not alternating particles."""
-    result = check_particles("이강인의 패스, 이강인다운 플레이, 세징야에게, 2골", NAMES)
+    """의, 에게, 선수, 골 and suffixes like 다운 and 네 (이강인네: he and his side) are not
+    alternating particles."""
+    result = check_particles("이강인의 패스, 이강인다운 플레이, 세징야에게, 2골, 이강인네", NAMES)
     assert result.errors == []
     assert result.checked == 0
 
