@@ -37,6 +37,15 @@ by definition. A count of a kind stated at another action (``두 번째 골을 �
 pass) is listed as unparsed. A goal difference is checked at every action against the
 score after it.
 
+**Score by team.** ``울산 HD 2, 전북 현대 1`` (a team's name, its goals, the other
+team's name and its goals: the moment lines' way) is a score too, each number the named
+team's.
+
+**Period** (:func:`check_period`, for moment lines: kick-off, half-time, the end of a
+period...). Each period the line names (``전반전``, ``후반``, ``연장 전반``, ``승부차기``;
+not a minute such as ``후반 12분``, which the minute rule reads) must be its action's; a
+period as a time (``후반에 뒤집자``: 에 after it) is listed as unparsed.
+
 Anything the rules above do not read is not an error: conservative by design.
 """
 
@@ -50,7 +59,14 @@ from pitchcast.checks.particles import find_names
 from pitchcast.schemas.records import Action, Score, Story, match_minute, player_key
 from pitchcast.schemas.vocabulary import CARD_RESULTS, SHOT_TYPES
 
-__all__ = ["ClaimCheck", "ClaimError", "LineFacts", "Unparsed", "check_claims"]
+__all__ = [
+    "ClaimCheck",
+    "ClaimError",
+    "LineFacts",
+    "Unparsed",
+    "check_claims",
+    "check_period",
+]
 
 HOME, AWAY, NAME = "⟪H⟫", "⟪A⟫", "⟪N⟫"
 _NATIVE = {
@@ -69,6 +85,13 @@ _PERIOD_LENGTH = {1: 45, 2: 45, 3: 15, 4: 15}
 _SCORE_RE = re.compile(
     r"(?<![\d.+\-–:])(\d{1,2})(\s*[-:–]\s*|\s*대\s*)(\d{1,2})(?![\d.])(?!\s*[-–:]\s*\d)"
 )
+# "<home> 2, <away> 1": a team's name before each number.
+_TEAM_SCORE_RE = re.compile(
+    rf"({HOME}|{AWAY})\s*(\d{{1,2}})\s*[,:·]?\s*({HOME}|{AWAY})\s*(\d{{1,2}})(?![\d.])"
+)
+_PERIOD_WORD_RE = re.compile(r"(연장\s*전반|연장\s*후반|전반|후반|승부차기)(?!\s*\d|적)")
+_WHEN_AFTER = re.compile(r"전?\s*에")
+_PERIOD_OF_WORD = {"연장 전반": 3, "연장 후반": 4, "전반": 1, "후반": 2, "승부차기": 5}
 _NOT_SCORE_AFTER = re.compile(r"\s*(분|초|m\b|명|번|골|회|개|경기|위)")
 _IDIOM_AFTER = re.compile(r"\s*(경합|돌파|패스|상황|찬스|대결|싸움|마크|수비|공격|에서|을|를|으로)")
 _SCORE_WORDS = re.compile(r"스코어|점수|앞서|리드|동점|역전|추격|달아나|따라붙")
@@ -223,6 +246,43 @@ def _check_scores(text: str, facts: LineFacts, out: ClaimCheck, shown: str) -> N
             out.errors.append(ClaimError("score", stated, wanted, shown))
 
 
+def _check_team_scores(text: str, facts: LineFacts, out: ClaimCheck, shown: str) -> None:
+    for match in _TEAM_SCORE_RE.finditer(text):
+        first, a, second, b = (
+            match.group(1),
+            int(match.group(2)),
+            match.group(3),
+            int(match.group(4)),
+        )
+        if first == second or _NOT_SCORE_AFTER.match(text[match.end() :]):
+            continue
+        stated = match.group(0).replace(HOME, "<home>").replace(AWAY, "<away>")
+        home, away = (a, b) if first == HOME else (b, a)
+        out.checked += 1
+        scores = acceptable_scores(facts)
+        if all((home, away) != (s.home, s.away) for s in scores):
+            wanted = " or ".join(f"{s.home}-{s.away} (home-away)" for s in scores)
+            out.errors.append(ClaimError("score", stated, wanted, shown))
+
+
+def check_period(text: str, facts: LineFacts) -> ClaimCheck:
+    """The periods a moment line names, against its action's period (``전반전이 끝났습니다``
+    after the second half is an error)."""
+    out = ClaimCheck()
+    period = facts.action.period_id
+    masked = mask_names(text, facts)
+    for match in _PERIOD_WORD_RE.finditer(masked):
+        word = " ".join(match.group(1).split())
+        if _WHEN_AFTER.match(masked, match.end()):
+            # 후반에 뒤집자: when something is to happen (or happened), not this moment.
+            out.unparsed.append(Unparsed("period", word, "a period as a time (…에)", text))
+            continue
+        out.checked += 1
+        if _PERIOD_OF_WORD[word] != period:
+            out.errors.append(ClaimError("period", word, f"period {period}", text))
+    return out
+
+
 def _check_minutes(text: str, facts: LineFacts, out: ClaimCheck, shown: str) -> None:
     action = facts.action
     expected = match_minute(action.period_id, action.time_seconds)
@@ -353,6 +413,7 @@ def check_claims(text: str, facts: LineFacts) -> ClaimCheck:
     out = ClaimCheck()
     masked = mask_names(text, facts)
     _check_scores(masked, facts, out, text)
+    _check_team_scores(masked, facts, out, text)
     _check_minutes(masked, facts, out, text)
     _check_counts(masked, facts, out, text)
     return out

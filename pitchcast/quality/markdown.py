@@ -193,6 +193,23 @@ def _examples(fig: dict[str, Any]) -> list[str]:
     return out
 
 
+def _moments(fig: dict[str, Any]) -> list[str]:
+    """The moment lines (kick-off, half-time, full time...): judged with the others for
+    names, particles, numbers, the period named, wording and register."""
+    moments = fig.get("moments", [])
+    if not moments:
+        return []
+    out = [
+        f"**Moments.** {len(moments)} lines of the match's flow, judged with the others"
+        " (names, particles, scores, the period they name, wording, register).",
+        "",
+    ]
+    out += ["| moment | period | tone | line |", "| --- | ---: | --- | --- |"]
+    for m in moments:
+        out.append(f"| {m['kind']} | {m['period']} | {m['tone']} | {_cell(m['text'])} |")
+    return out
+
+
 def _fit(fig: dict[str, Any]) -> list[str]:
     fit, length = fig["fit"], fig["length"]
     out = [
@@ -271,6 +288,7 @@ def render_report(figures: dict[str, Any], *, title: str, images: list[str]) -> 
         out += ["", f"## {persona}", ""]
         for part in (
             _examples,
+            _moments,
             _grounding,
             _particles,
             _voice,

@@ -16,11 +16,12 @@ from typing import Any
 
 import orjson
 
-from pitchcast.checks.claims import ClaimCheck, LineFacts, check_claims
+from pitchcast.checks.claims import ClaimCheck, LineFacts, check_claims, check_period
 from pitchcast.checks.particles import ParticleCheck, check_particles
 from pitchcast.checks.register import ending_of, register_slips
 from pitchcast.checks.wording import backing_slips, find_wording
 from pitchcast.commentary.template.backing import backed_team_id
+from pitchcast.commentary.template.moments import MOMENT_LINE_INDEX
 from pitchcast.commentary.template.phrasebook import BACKING_PERSONA
 from pitchcast.quality.fit import event_class, length_figures, tone_fit
 from pitchcast.quality.grounding import allowed_names, clean_name, match_info_names
@@ -92,14 +93,29 @@ def _example(line: Line, cls: str) -> dict[str, Any]:
     }
 
 
-def _persona_figures(run: MatchRun, lines: list[Line], names: Names) -> dict[str, Any]:
+def _facts(run: MatchRun, line: Line, names: Names) -> LineFacts:
+    """What ``line`` may state: the story around its action; a moment line's, the story
+    where it stands (before the batch's first action, or after its last)."""
+    before, after = run.played.stories[line.action.action_id]
+    if line.moment is not None:
+        before = after = before if line.position == MOMENT_LINE_INDEX["before"] else after
+    return LineFacts(line.action, before, after, names.home, names.away, names.players)
+
+
+def _persona_figures(
+    run: MatchRun, lines: list[Line], names: Names, moments: Sequence[Line] = ()
+) -> dict[str, Any]:
+    """The figures of one persona's ``lines``; its ``moments`` (kick-off, half-time...)
+    are judged with them for names, particles, stated numbers, the period they name,
+    wording and register, and listed (they are no action's line: not counted in
+    repetition, fit, pace or key events)."""
     played = run.played
     batches = {b.batch_index: b for b in played.batches}
     info = played.batches[0].match_info if played.batches else None
     particles = ParticleCheck()
     claims = ClaimCheck()
     ungrounded: list[dict[str, Any]] = []
-    for line in lines:
+    for line in (*lines, *moments):
         batch = batches[line.batch_index]
         allowed = allowed_names(batch.actions[: line.known], batch.match_info or info)
         for found in find_ungrounded(line.text, names.roster, allowed):
@@ -107,9 +123,10 @@ def _persona_figures(run: MatchRun, lines: list[Line], names: Names) -> dict[str
                 {"name": found.name, "line": line.text, "action_id": line.action.action_id}
             )
         particles.merge(check_particles(line.text, names.roster))
-        before, after = played.stories[line.action.action_id]
-        facts = LineFacts(line.action, before, after, names.home, names.away, names.players)
+        facts = _facts(run, line, names)
         claims.merge(check_claims(line.text, facts))
+        if line.moment is not None:
+            claims.merge(check_period(line.text, facts))
     texts = [line.text for line in lines]
     rep = repetition(
         texts, [line.batch_index for line in lines], [line.clock_s / 60 for line in lines],
@@ -130,16 +147,19 @@ def _persona_figures(run: MatchRun, lines: list[Line], names: Names) -> dict[str
     claim_kinds = Counter(error.kind for error in claims.errors)
     # What a fan reads: voice, tone and wording are judged on shown lines (telling.py).
     shown = [line for line in lines if is_shown(line)]
+    # A moment line is about no action: read without one (the rules of any action).
     wording = [
         (line, found)
-        for line in shown
-        for found in find_wording(line.text, line.action.type_name, names=names.roster)
+        for line in (*shown, *moments)
+        for found in find_wording(
+            line.text, None if line.moment else line.action.type_name, names=names.roster
+        )
     ]
     unsupported = [(ln, f) for ln, f in wording if f.kind.startswith("unsupported")]
     mistakes = [(ln, f) for ln, f in wording if f.kind == "mistake"]
     slips = [
         (ln, found)
-        for ln in shown
+        for ln in (*shown, *moments)
         if (found := register_slips(ln.text, ln.persona, names=names.roster))
     ]
     told = coverage(lines)
@@ -203,6 +223,10 @@ def _persona_figures(run: MatchRun, lines: list[Line], names: Names) -> dict[str
         },
         "told_twice": told_twice(lines, played.actions),
         "examples": examples,
+        "moments": [
+            {"kind": ln.moment, "period": ln.action.period_id, "tone": ln.tone, "text": ln.text}
+            for ln in moments
+        ],
     }
     if run.backend != "template":
         figures["server"] = _server_figures(run, lines)
@@ -267,7 +291,8 @@ def evaluate(run: MatchRun, *, supports: str = "") -> dict[str, Any]:
     names = match_names(run)
     played = run.played
     personas = {
-        persona: _persona_figures(run, lines, names) for persona, lines in run.lines.items()
+        persona: _persona_figures(run, lines, names, run.moments.get(persona, ()))
+        for persona, lines in run.lines.items()
     }
     backed = backed_team_id(supports, played.match_info) if supports else None
     if backed is not None and BACKING_PERSONA in run.lines:
