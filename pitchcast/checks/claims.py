@@ -41,6 +41,10 @@ score after it.
 team's name and its goals: the moment lines' way) is a score too, each number the named
 team's.
 
+**Players on the pitch.** ``수적 열세`` (a side a player short of the other) needs the
+two sides' dismissals (a direct red, a second yellow) after the action to differ: after
+one on each side it is ten against ten.
+
 **Period** (:func:`check_period`, for moment lines: kick-off, half-time, the end of a
 period...). Each period the line names (``전반전``, ``후반``, ``연장 전반``, ``승부차기``;
 not a minute such as ``후반 12분``, which the minute rule reads) must be its action's; a
@@ -92,6 +96,7 @@ _TEAM_SCORE_RE = re.compile(
 _PERIOD_WORD_RE = re.compile(r"(연장\s*전반|연장\s*후반|전반|후반|승부차기)(?!\s*\d|적)")
 _WHEN_AFTER = re.compile(r"전?\s*에")
 _PERIOD_OF_WORD = {"연장 전반": 3, "연장 후반": 4, "전반": 1, "후반": 2, "승부차기": 5}
+_SHORT_HANDED_RE = re.compile(r"수적\s*열세")
 _NOT_SCORE_AFTER = re.compile(r"\s*(분|초|m\b|명|번|골|회|개|경기|위)")
 _IDIOM_AFTER = re.compile(r"\s*(경합|돌파|패스|상황|찬스|대결|싸움|마크|수비|공격|에서|을|를|으로)")
 _SCORE_WORDS = re.compile(r"스코어|점수|앞서|리드|동점|역전|추격|달아나|따라붙")
@@ -117,6 +122,7 @@ _SHOTS_RE = re.compile(
 _DIFFERENCE_RE = re.compile(_N + r"\s*골\s*차|격차를?\s*" + _N + r"\s*골")
 _SENTENCE_END = re.compile(r"[.!?…]")
 _CAUTIONS = frozenset({"yellow", "second_yellow"})
+_YELLOW = frozenset({"yellow"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,6 +269,18 @@ def _check_team_scores(text: str, facts: LineFacts, out: ClaimCheck, shown: str)
         if all((home, away) != (s.home, s.away) for s in scores):
             wanted = " or ".join(f"{s.home}-{s.away} (home-away)" for s in scores)
             out.errors.append(ClaimError("score", stated, wanted, shown))
+
+
+def _check_players(text: str, facts: LineFacts, out: ClaimCheck, shown: str) -> None:
+    for match in _SHORT_HANDED_RE.finditer(text):
+        home = facts.after.home_team_id
+        if home is None:
+            home = facts.after.teams[0].team_id if facts.after.teams else facts.action.team_id
+        off = [c.team_id == home for c in facts.after.cards if c.card not in _YELLOW]
+        out.checked += 1
+        if off.count(True) == off.count(False):
+            level = f"{off.count(True)} sent off on each side"
+            out.errors.append(ClaimError("players", match.group(0), level, shown))
 
 
 def check_period(text: str, facts: LineFacts) -> ClaimCheck:
@@ -416,6 +434,7 @@ def check_claims(text: str, facts: LineFacts) -> ClaimCheck:
     _check_team_scores(masked, facts, out, text)
     _check_minutes(masked, facts, out, text)
     _check_counts(masked, facts, out, text)
+    _check_players(masked, facts, out, text)
     return out
 
 

@@ -228,3 +228,19 @@ def test_a_period_as_a_time_is_not_this_moment() -> None:
     first = facts_after([], act("Pass", "Successful", period=1, minute=46.0))
     check = check_period("하프타임, 1대 2라니. 후반에 뒤집자!", first)
     assert check.errors == [] and [u.stated for u in check.unparsed] == ["후반"]
+
+
+def test_a_side_is_short_handed_only_while_the_dismissals_differ() -> None:
+    """수적 열세 after a red card is right at 10 v 11 and wrong at 10 v 10 (the other side
+    had a player sent off already: a second yellow)."""
+    red = act("Foul", "Direct_Red_Card", team=HOME, player="보야니치", minute=80.0, period=2)
+    alone = facts_after([], red)
+    assert (
+        problems("보야니치의 파울, 다이렉트 퇴장입니다! 울산 HD는 수적 열세에 놓입니다!", alone)
+        == []
+    )
+    second = act("Foul", "Second_Yellow_Card", team=AWAY, player="아길라르", minute=56.0, period=2)
+    level = facts_after([replace(second, action_id=0)], red)
+    text = "보야니치의 파울, 다이렉트 퇴장입니다! 울산 HD는 수적 열세에 놓입니다!"
+    assert problems(text, level) == ["players"]
+    assert problems("울산 HD도 한 명이 빠집니다.", level) == []
