@@ -45,6 +45,9 @@ team's.
 two sides' dismissals (a direct red, a second yellow) after the action to differ: after
 one on each side it is ten against ten.
 
+**Restart.** A foul or handball in the offender's own penalty area gives a penalty kick,
+not a free kick: ``프리킥`` in its line is an error.
+
 **Period** (:func:`check_period`, for moment lines: kick-off, half-time, the end of a
 period...). Each period the line names (``전반전``, ``후반``, ``연장 전반``, ``승부차기``;
 not a minute such as ``후반 12분``, which the minute rule reads) must be its action's; a
@@ -55,6 +58,7 @@ Anything the rules above do not read is not an error: conservative by design.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -123,6 +127,7 @@ _DIFFERENCE_RE = re.compile(_N + r"\s*골\s*차|격차를?\s*" + _N + r"\s*골")
 _SENTENCE_END = re.compile(r"[.!?…]")
 _CAUTIONS = frozenset({"yellow", "second_yellow"})
 _YELLOW = frozenset({"yellow"})
+_FOULS = frozenset({"Foul", "Handball_Foul"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,6 +274,25 @@ def _check_team_scores(text: str, facts: LineFacts, out: ClaimCheck, shown: str)
         if all((home, away) != (s.home, s.away) for s in scores):
             wanted = " or ".join(f"{s.home}-{s.away} (home-away)" for s in scores)
             out.errors.append(ClaimError("score", stated, wanted, shown))
+
+
+def _in_own_box(action: Action) -> bool:
+    """Whether the action is in its team's own penalty area (it attacks towards x = 105:
+    16.5 m deep, 40.32 m wide on a 105 x 68 pitch)."""
+    x, y = action.start_x, action.start_y
+    if not (isinstance(x, float | int) and isinstance(y, float | int)):
+        return False
+    return math.isfinite(x) and math.isfinite(y) and x <= 16.5 and 13.84 <= y <= 54.16
+
+
+def _check_restart(text: str, facts: LineFacts, out: ClaimCheck, shown: str) -> None:
+    action = facts.action
+    if action.type_name not in _FOULS:
+        return
+    out.checked += 1
+    if _in_own_box(action) and "프리킥" in text:
+        why = "a penalty kick (a foul in its own penalty area)"
+        out.errors.append(ClaimError("restart", "프리킥", why, shown))
 
 
 def _check_players(text: str, facts: LineFacts, out: ClaimCheck, shown: str) -> None:
@@ -435,6 +459,7 @@ def check_claims(text: str, facts: LineFacts) -> ClaimCheck:
     _check_minutes(masked, facts, out, text)
     _check_counts(masked, facts, out, text)
     _check_players(masked, facts, out, text)
+    _check_restart(masked, facts, out, text)
     return out
 
 

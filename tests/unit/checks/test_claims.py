@@ -244,3 +244,15 @@ def test_a_side_is_short_handed_only_while_the_dismissals_differ() -> None:
     text = "보야니치의 파울, 다이렉트 퇴장입니다! 울산 HD는 수적 열세에 놓입니다!"
     assert problems(text, level) == ["players"]
     assert problems("울산 HD도 한 명이 빠집니다.", level) == []
+
+
+def test_a_foul_in_its_own_box_gives_a_penalty_not_a_free_kick() -> None:
+    """A foul or a handball in the offender's own penalty area: 프리킥 is wrong there."""
+    in_box = facts_after([], act("Foul", x=12.0))
+    text = "자기 박스 중앙에서 이순민이 파울로 흐름을 끊습니다. 상대에게 프리킥이 주어지죠."
+    assert problems(text, in_box) == ["restart"]
+    assert problems("자기 박스 중앙에서 이순민의 파울이 나옵니다.", in_box) == []
+    hand = facts_after([], act("Handball_Foul", x=4.0))
+    assert problems("설영우의 핸드볼 반칙. 상대에게 프리킥을 내줍니다.", hand) == ["restart"]
+    outside = facts_after([], act("Foul", x=30.0))
+    assert problems(text, outside) == []
