@@ -115,10 +115,15 @@ def _telling(fig: dict[str, Any]) -> list[str]:
     out = [
         f"**Told.** {fig.get('shown_lines', fig['lines'])} of {fig['lines']} lines shown."
         f" Key events told: {key['told']} of {key['events']} ({_pct(key['share'])}; {kinds});"
-        f" moments told twice in consecutive lines: {twice['count']} ({moments}).",
+        f" moments told twice in consecutive lines: {twice['count']} ({moments});"
+        f" goals and cards told without saying so: {key.get('unnamed', 0)}.",
         *(
             f"- not told: {m['action']} at minute {m['minute']} (action {m['action_id']})"
             for m in key["missed"]
+        ),
+        *(
+            f"- {u['kind']} not said at minute {u['minute']} ({u['source']}): {_cell(u['text'])}"
+            for u in key.get("examples_unnamed", [])
         ),
         *(
             f"- {e['moment']} told twice: {' / '.join(map(_cell, e['lines']))}"

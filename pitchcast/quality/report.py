@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 
 from pitchcast.checks.claims import ClaimCheck, LineFacts, check_claims, check_period
+from pitchcast.checks.naming import unnamed_kind
 from pitchcast.checks.particles import ParticleCheck, check_particles
 from pitchcast.checks.register import ending_of, register_slips
 from pitchcast.checks.wording import backing_slips, find_wording
@@ -163,6 +164,12 @@ def _persona_figures(
         if (found := register_slips(ln.text, ln.persona, names=names.roster))
     ]
     told = coverage(lines)
+    # A key moment's shown line that does not say what happened (checks/naming.py).
+    unnamed = [
+        (ln, kind)
+        for ln in shown
+        if (kind := unnamed_kind(ln.text, ln.action, names=names.roster)) is not None
+    ]
     figures: dict[str, Any] = {
         "lines": len(lines),
         "sources": dict(Counter(line.source for line in lines)),
@@ -220,6 +227,11 @@ def _persona_figures(
             "share": told.share,
             "by_kind": told.by_kind,
             "missed": told.missed,
+            "unnamed": len(unnamed),
+            "examples_unnamed": [
+                {"kind": kind, "minute": line_minute(ln), "text": ln.text, "source": ln.source}
+                for ln, kind in unnamed[:EXAMPLES]
+            ],
         },
         "told_twice": told_twice(lines, played.actions),
         "examples": examples,
@@ -322,7 +334,8 @@ def failures(
 ) -> list[str]:
     """Why the evaluation fails: grounding or particle errors, unsupported claims or known
     wording mistakes (``pitchcast/checks/wording.toml``), lines out of the persona's
-    register (``pitchcast/checks/register.py``), a key event not told, a moment told
+    register (``pitchcast/checks/register.py``), a key event not told, a goal or card
+    whose line does not say so (``pitchcast/checks/naming.py``), a moment told
     twice below ``every`` density (:mod:`.telling`), and the repetition thresholds when
     given. Empty when it passes."""
     problems = []
@@ -339,6 +352,8 @@ def failures(
         key = fig.get("key_events")
         if key and key["told"] < key["events"]:
             problems.append(f"{persona}: {key['events'] - key['told']} key events not told")
+        if key and key.get("unnamed"):
+            problems.append(f"{persona}: {key['unnamed']} goals or cards told without saying so")
         twice = fig.get("told_twice", {}).get("count", 0)
         if figures.get("density", "every") != "every" and twice:
             problems.append(f"{persona}: {twice} moments told twice")

@@ -104,3 +104,18 @@ def test_a_fault_in_a_moment_line_fails_eval(
     section, key = counted
     assert figures["personas"]["CASTER"][section][key] == 1, figures["personas"]["CASTER"][section]
     assert failures(figures), text
+
+
+def test_a_goal_told_without_saying_so_fails_eval(tmp_path: Path) -> None:
+    """A shown line of a goal that says nothing of it (the fake LLM's '허율이 공을
+    다룹니다') is a key event told in name only: counted and a failure."""
+    run = _cup_run(tmp_path)
+    lines = list(run.lines["CASTER"])
+    at = next(i for i, ln in enumerate(lines) if ln.action.type_name == "Goal")
+    lines[at] = dataclasses.replace(lines[at], text="허율이 공을 다룹니다, 흐름이 이어집니다.")
+    clean = evaluate(run)["personas"]["CASTER"]["key_events"]
+    assert clean["unnamed"] == 0
+    figures = evaluate(dataclasses.replace(run, lines={"CASTER": lines}))
+    key = figures["personas"]["CASTER"]["key_events"]
+    assert key["unnamed"] == 1 and key["examples_unnamed"][0]["kind"] == "goal"
+    assert "CASTER: 1 goals or cards told without saying so" in failures(figures)
