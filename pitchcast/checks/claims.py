@@ -289,8 +289,10 @@ def _check_restart(text: str, facts: LineFacts, out: ClaimCheck, shown: str) -> 
     action = facts.action
     if action.type_name not in _FOULS:
         return
+    if "프리킥" not in text:
+        return
     out.checked += 1
-    if _in_own_box(action) and "프리킥" in text:
+    if _in_own_box(action):
         why = "a penalty kick (a foul in its own penalty area)"
         out.errors.append(ClaimError("restart", "프리킥", why, shown))
 
