@@ -37,11 +37,28 @@ by definition. A count of a kind stated at another action (``두 번째 골을 �
 pass) is listed as unparsed. A goal difference is checked at every action against the
 score after it.
 
+**Score by team.** ``울산 HD 2, 전북 현대 1`` (a team's name, its goals, the other
+team's name and its goals: the moment lines' way) is a score too, each number the named
+team's.
+
+**Players on the pitch.** ``수적 열세`` (a side a player short of the other) needs the
+two sides' dismissals (a direct red, a second yellow) after the action to differ: after
+one on each side it is ten against ten.
+
+**Restart.** A foul or handball in the offender's own penalty area gives a penalty kick,
+not a free kick: ``프리킥`` in its line is an error.
+
+**Period** (:func:`check_period`, for moment lines: kick-off, half-time, the end of a
+period...). Each period the line names (``전반전``, ``후반``, ``연장 전반``, ``승부차기``;
+not a minute such as ``후반 12분``, which the minute rule reads) must be its action's; a
+period as a time (``후반에 뒤집자``: 에 after it) is listed as unparsed.
+
 Anything the rules above do not read is not an error: conservative by design.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -50,7 +67,14 @@ from pitchcast.checks.particles import find_names
 from pitchcast.schemas.records import Action, Score, Story, match_minute, player_key
 from pitchcast.schemas.vocabulary import CARD_RESULTS, SHOT_TYPES
 
-__all__ = ["ClaimCheck", "ClaimError", "LineFacts", "Unparsed", "check_claims"]
+__all__ = [
+    "ClaimCheck",
+    "ClaimError",
+    "LineFacts",
+    "Unparsed",
+    "check_claims",
+    "check_period",
+]
 
 HOME, AWAY, NAME = "⟪H⟫", "⟪A⟫", "⟪N⟫"
 _NATIVE = {
@@ -69,6 +93,14 @@ _PERIOD_LENGTH = {1: 45, 2: 45, 3: 15, 4: 15}
 _SCORE_RE = re.compile(
     r"(?<![\d.+\-–:])(\d{1,2})(\s*[-:–]\s*|\s*대\s*)(\d{1,2})(?![\d.])(?!\s*[-–:]\s*\d)"
 )
+# "<home> 2, <away> 1": a team's name before each number.
+_TEAM_SCORE_RE = re.compile(
+    rf"({HOME}|{AWAY})\s*(\d{{1,2}})\s*[,:·]?\s*({HOME}|{AWAY})\s*(\d{{1,2}})(?![\d.])"
+)
+_PERIOD_WORD_RE = re.compile(r"(연장\s*전반|연장\s*후반|전반|후반|승부차기)(?!\s*\d|적)")
+_WHEN_AFTER = re.compile(r"전?\s*에")
+_PERIOD_OF_WORD = {"연장 전반": 3, "연장 후반": 4, "전반": 1, "후반": 2, "승부차기": 5}
+_SHORT_HANDED_RE = re.compile(r"수적\s*열세")
 _NOT_SCORE_AFTER = re.compile(r"\s*(분|초|m\b|명|번|골|회|개|경기|위)")
 _IDIOM_AFTER = re.compile(r"\s*(경합|돌파|패스|상황|찬스|대결|싸움|마크|수비|공격|에서|을|를|으로)")
 _SCORE_WORDS = re.compile(r"스코어|점수|앞서|리드|동점|역전|추격|달아나|따라붙")
@@ -94,6 +126,8 @@ _SHOTS_RE = re.compile(
 _DIFFERENCE_RE = re.compile(_N + r"\s*골\s*차|격차를?\s*" + _N + r"\s*골")
 _SENTENCE_END = re.compile(r"[.!?…]")
 _CAUTIONS = frozenset({"yellow", "second_yellow"})
+_YELLOW = frozenset({"yellow"})
+_FOULS = frozenset({"Foul", "Handball_Foul"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,6 +255,76 @@ def _check_scores(text: str, facts: LineFacts, out: ClaimCheck, shown: str) -> N
         if not ok:
             wanted = " or ".join(f"{s.home}-{s.away} (home-away)" for s in acceptable_scores(facts))
             out.errors.append(ClaimError("score", stated, wanted, shown))
+
+
+def _check_team_scores(text: str, facts: LineFacts, out: ClaimCheck, shown: str) -> None:
+    for match in _TEAM_SCORE_RE.finditer(text):
+        first, a, second, b = (
+            match.group(1),
+            int(match.group(2)),
+            match.group(3),
+            int(match.group(4)),
+        )
+        if first == second or _NOT_SCORE_AFTER.match(text[match.end() :]):
+            continue
+        stated = match.group(0).replace(HOME, "<home>").replace(AWAY, "<away>")
+        home, away = (a, b) if first == HOME else (b, a)
+        out.checked += 1
+        scores = acceptable_scores(facts)
+        if all((home, away) != (s.home, s.away) for s in scores):
+            wanted = " or ".join(f"{s.home}-{s.away} (home-away)" for s in scores)
+            out.errors.append(ClaimError("score", stated, wanted, shown))
+
+
+def _in_own_box(action: Action) -> bool:
+    """Whether the action is in its team's own penalty area (it attacks towards x = 105:
+    16.5 m deep, 40.32 m wide on a 105 x 68 pitch)."""
+    x, y = action.start_x, action.start_y
+    if not (isinstance(x, float | int) and isinstance(y, float | int)):
+        return False
+    return math.isfinite(x) and math.isfinite(y) and x <= 16.5 and 13.84 <= y <= 54.16
+
+
+def _check_restart(text: str, facts: LineFacts, out: ClaimCheck, shown: str) -> None:
+    action = facts.action
+    if action.type_name not in _FOULS:
+        return
+    if "프리킥" not in text:
+        return
+    out.checked += 1
+    if _in_own_box(action):
+        why = "a penalty kick (a foul in its own penalty area)"
+        out.errors.append(ClaimError("restart", "프리킥", why, shown))
+
+
+def _check_players(text: str, facts: LineFacts, out: ClaimCheck, shown: str) -> None:
+    for match in _SHORT_HANDED_RE.finditer(text):
+        home = facts.after.home_team_id
+        if home is None:
+            home = facts.after.teams[0].team_id if facts.after.teams else facts.action.team_id
+        off = [c.team_id == home for c in facts.after.cards if c.card not in _YELLOW]
+        out.checked += 1
+        if off.count(True) == off.count(False):
+            level = f"{off.count(True)} sent off on each side"
+            out.errors.append(ClaimError("players", match.group(0), level, shown))
+
+
+def check_period(text: str, facts: LineFacts) -> ClaimCheck:
+    """The periods a moment line names, against its action's period (``전반전이 끝났습니다``
+    after the second half is an error)."""
+    out = ClaimCheck()
+    period = facts.action.period_id
+    masked = mask_names(text, facts)
+    for match in _PERIOD_WORD_RE.finditer(masked):
+        word = " ".join(match.group(1).split())
+        if _WHEN_AFTER.match(masked, match.end()):
+            # 후반에 뒤집자: when something is to happen (or happened), not this moment.
+            out.unparsed.append(Unparsed("period", word, "a period as a time (…에)", text))
+            continue
+        out.checked += 1
+        if _PERIOD_OF_WORD[word] != period:
+            out.errors.append(ClaimError("period", word, f"period {period}", text))
+    return out
 
 
 def _check_minutes(text: str, facts: LineFacts, out: ClaimCheck, shown: str) -> None:
@@ -353,8 +457,11 @@ def check_claims(text: str, facts: LineFacts) -> ClaimCheck:
     out = ClaimCheck()
     masked = mask_names(text, facts)
     _check_scores(masked, facts, out, text)
+    _check_team_scores(masked, facts, out, text)
     _check_minutes(masked, facts, out, text)
     _check_counts(masked, facts, out, text)
+    _check_players(masked, facts, out, text)
+    _check_restart(masked, facts, out, text)
     return out
 
 

@@ -70,6 +70,7 @@ async def _write(settings: Settings, played: Any, personas: Sequence[Persona]) -
             live_deadline_s=settings.llm_live_deadline_s,
             density=settings.density,
             forks=settings.llm_live_forks,  # live: a burst as the lanes send it
+            supports=settings.friend_supports if "FRIEND" in personas else "",
         )
     finally:
         await service.aclose()

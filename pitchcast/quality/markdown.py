@@ -115,10 +115,15 @@ def _telling(fig: dict[str, Any]) -> list[str]:
     out = [
         f"**Told.** {fig.get('shown_lines', fig['lines'])} of {fig['lines']} lines shown."
         f" Key events told: {key['told']} of {key['events']} ({_pct(key['share'])}; {kinds});"
-        f" moments told twice in consecutive lines: {twice['count']} ({moments}).",
+        f" moments told twice in consecutive lines: {twice['count']} ({moments});"
+        f" goals and cards told without saying so: {key.get('unnamed', 0)}.",
         *(
             f"- not told: {m['action']} at minute {m['minute']} (action {m['action_id']})"
             for m in key["missed"]
+        ),
+        *(
+            f"- {u['kind']} not said at minute {u['minute']} ({u['source']}): {_cell(u['text'])}"
+            for u in key.get("examples_unnamed", [])
         ),
         *(
             f"- {e['moment']} told twice: {' / '.join(map(_cell, e['lines']))}"
@@ -190,6 +195,23 @@ def _examples(fig: dict[str, Any]) -> list[str]:
             f"| {ex['event']} | {ex['minute']} | {_cell(ex['action'])} | {ex['tone']}"
             f" | {_cell(ex['text'])} |"
         )
+    return out
+
+
+def _moments(fig: dict[str, Any]) -> list[str]:
+    """The moment lines (kick-off, half-time, full time...): judged with the others for
+    names, particles, numbers, the period named, wording and register."""
+    moments = fig.get("moments", [])
+    if not moments:
+        return []
+    out = [
+        f"**Moments.** {len(moments)} lines of the match's flow, judged with the others"
+        " (names, particles, scores, the period they name, wording, register).",
+        "",
+    ]
+    out += ["| moment | period | tone | line |", "| --- | ---: | --- | --- |"]
+    for m in moments:
+        out.append(f"| {m['kind']} | {m['period']} | {m['tone']} | {_cell(m['text'])} |")
     return out
 
 
@@ -271,6 +293,7 @@ def render_report(figures: dict[str, Any], *, title: str, images: list[str]) -> 
         out += ["", f"## {persona}", ""]
         for part in (
             _examples,
+            _moments,
             _grounding,
             _particles,
             _voice,

@@ -16,11 +16,13 @@ from typing import Any
 
 import orjson
 
-from pitchcast.checks.claims import ClaimCheck, LineFacts, check_claims
+from pitchcast.checks.claims import ClaimCheck, LineFacts, check_claims, check_period
+from pitchcast.checks.naming import unnamed_kind
 from pitchcast.checks.particles import ParticleCheck, check_particles
 from pitchcast.checks.register import ending_of, register_slips
 from pitchcast.checks.wording import backing_slips, find_wording
 from pitchcast.commentary.template.backing import backed_team_id
+from pitchcast.commentary.template.moments import MOMENT_LINE_INDEX
 from pitchcast.commentary.template.phrasebook import BACKING_PERSONA
 from pitchcast.quality.fit import event_class, length_figures, tone_fit
 from pitchcast.quality.grounding import allowed_names, clean_name, match_info_names
@@ -92,14 +94,29 @@ def _example(line: Line, cls: str) -> dict[str, Any]:
     }
 
 
-def _persona_figures(run: MatchRun, lines: list[Line], names: Names) -> dict[str, Any]:
+def _facts(run: MatchRun, line: Line, names: Names) -> LineFacts:
+    """What ``line`` may state: the story around its action; a moment line's, the story
+    where it stands (before the batch's first action, or after its last)."""
+    before, after = run.played.stories[line.action.action_id]
+    if line.moment is not None:
+        before = after = before if line.position == MOMENT_LINE_INDEX["before"] else after
+    return LineFacts(line.action, before, after, names.home, names.away, names.players)
+
+
+def _persona_figures(
+    run: MatchRun, lines: list[Line], names: Names, moments: Sequence[Line] = ()
+) -> dict[str, Any]:
+    """The figures of one persona's ``lines``; its ``moments`` (kick-off, half-time...)
+    are judged with them for names, particles, stated numbers, the period they name,
+    wording and register, and listed (they are no action's line: not counted in
+    repetition, fit, pace or key events)."""
     played = run.played
     batches = {b.batch_index: b for b in played.batches}
     info = played.batches[0].match_info if played.batches else None
     particles = ParticleCheck()
     claims = ClaimCheck()
     ungrounded: list[dict[str, Any]] = []
-    for line in lines:
+    for line in (*lines, *moments):
         batch = batches[line.batch_index]
         allowed = allowed_names(batch.actions[: line.known], batch.match_info or info)
         for found in find_ungrounded(line.text, names.roster, allowed):
@@ -107,9 +124,10 @@ def _persona_figures(run: MatchRun, lines: list[Line], names: Names) -> dict[str
                 {"name": found.name, "line": line.text, "action_id": line.action.action_id}
             )
         particles.merge(check_particles(line.text, names.roster))
-        before, after = played.stories[line.action.action_id]
-        facts = LineFacts(line.action, before, after, names.home, names.away, names.players)
+        facts = _facts(run, line, names)
         claims.merge(check_claims(line.text, facts))
+        if line.moment is not None:
+            claims.merge(check_period(line.text, facts))
     texts = [line.text for line in lines]
     rep = repetition(
         texts, [line.batch_index for line in lines], [line.clock_s / 60 for line in lines],
@@ -130,19 +148,28 @@ def _persona_figures(run: MatchRun, lines: list[Line], names: Names) -> dict[str
     claim_kinds = Counter(error.kind for error in claims.errors)
     # What a fan reads: voice, tone and wording are judged on shown lines (telling.py).
     shown = [line for line in lines if is_shown(line)]
+    # A moment line is about no action: read without one (the rules of any action).
     wording = [
         (line, found)
-        for line in shown
-        for found in find_wording(line.text, line.action.type_name, names=names.roster)
+        for line in (*shown, *moments)
+        for found in find_wording(
+            line.text, None if line.moment else line.action.type_name, names=names.roster
+        )
     ]
     unsupported = [(ln, f) for ln, f in wording if f.kind.startswith("unsupported")]
     mistakes = [(ln, f) for ln, f in wording if f.kind == "mistake"]
     slips = [
         (ln, found)
-        for ln in shown
+        for ln in (*shown, *moments)
         if (found := register_slips(ln.text, ln.persona, names=names.roster))
     ]
     told = coverage(lines)
+    # A key moment's shown line that does not say what happened (checks/naming.py).
+    unnamed = [
+        (ln, kind)
+        for ln in shown
+        if (kind := unnamed_kind(ln.text, ln.action, names=names.roster)) is not None
+    ]
     figures: dict[str, Any] = {
         "lines": len(lines),
         "sources": dict(Counter(line.source for line in lines)),
@@ -200,9 +227,18 @@ def _persona_figures(run: MatchRun, lines: list[Line], names: Names) -> dict[str
             "share": told.share,
             "by_kind": told.by_kind,
             "missed": told.missed,
+            "unnamed": len(unnamed),
+            "examples_unnamed": [
+                {"kind": kind, "minute": line_minute(ln), "text": ln.text, "source": ln.source}
+                for ln, kind in unnamed[:EXAMPLES]
+            ],
         },
         "told_twice": told_twice(lines, played.actions),
         "examples": examples,
+        "moments": [
+            {"kind": ln.moment, "period": ln.action.period_id, "tone": ln.tone, "text": ln.text}
+            for ln in moments
+        ],
     }
     if run.backend != "template":
         figures["server"] = _server_figures(run, lines)
@@ -267,7 +303,8 @@ def evaluate(run: MatchRun, *, supports: str = "") -> dict[str, Any]:
     names = match_names(run)
     played = run.played
     personas = {
-        persona: _persona_figures(run, lines, names) for persona, lines in run.lines.items()
+        persona: _persona_figures(run, lines, names, run.moments.get(persona, ()))
+        for persona, lines in run.lines.items()
     }
     backed = backed_team_id(supports, played.match_info) if supports else None
     if backed is not None and BACKING_PERSONA in run.lines:
@@ -297,7 +334,8 @@ def failures(
 ) -> list[str]:
     """Why the evaluation fails: grounding or particle errors, unsupported claims or known
     wording mistakes (``pitchcast/checks/wording.toml``), lines out of the persona's
-    register (``pitchcast/checks/register.py``), a key event not told, a moment told
+    register (``pitchcast/checks/register.py``), a key event not told, a goal or card
+    whose line does not say so (``pitchcast/checks/naming.py``), a moment told
     twice below ``every`` density (:mod:`.telling`), and the repetition thresholds when
     given. Empty when it passes."""
     problems = []
@@ -314,6 +352,8 @@ def failures(
         key = fig.get("key_events")
         if key and key["told"] < key["events"]:
             problems.append(f"{persona}: {key['events'] - key['told']} key events not told")
+        if key and key.get("unnamed"):
+            problems.append(f"{persona}: {key['unnamed']} goals or cards told without saying so")
         twice = fig.get("told_twice", {}).get("count", 0)
         if figures.get("density", "every") != "every" and twice:
             problems.append(f"{persona}: {twice} moments told twice")

@@ -42,6 +42,13 @@ from pitchcast.commentary.conversation import batch_so_far
 from pitchcast.commentary.density import Density, decide
 from pitchcast.commentary.live import LiveWriter
 from pitchcast.commentary.service import AlreadyPublished, CommentaryService, current_line_source
+from pitchcast.commentary.template.moments import (
+    MOMENT_LINE_INDEX,
+    Moment,
+    moment_after,
+    moment_before,
+    write_moment,
+)
 from pitchcast.schemas.decoding import DecodedAction, decode_event, decode_handoff, encode
 from pitchcast.schemas.records import (
     Action,
@@ -50,12 +57,22 @@ from pitchcast.schemas.records import (
     BatchOpening,
     CommentaryItem,
     MatchInfo,
+    PeriodEnd,
 )
 from pitchcast.settings import Persona
 from pitchcast.story import Story, match_minute
 from pitchcast.streams.batching import MatchState, advance
 
-__all__ = ["Line", "MatchRun", "Played", "Request", "live_view", "play_match", "write_match"]
+__all__ = [
+    "Line",
+    "MatchRun",
+    "Played",
+    "Request",
+    "live_view",
+    "moment_lines",
+    "play_match",
+    "write_match",
+]
 
 _MAX_MESSAGE_BYTES = 1 << 20
 
@@ -77,6 +94,9 @@ class Line:
     latency_s: float  # request start -> this line
     completion_tokens: float | None  # the request's tokens / its LLM lines (None: template)
     clock_s: float  # match time of the action, periods back to back
+    # A moment line of the match's flow (template/moments.py: kick_off, half_time...):
+    # its kind; None for an action's line.
+    moment: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +122,9 @@ class Played:
     stories: dict[int, tuple[Story, Story]]  # action_id -> (before, after)
     actions: list[Action]  # accepted, in log order
     match_info: MatchInfo | None = None
+    # The ends of periods whose batch had closed before (full, or idle): each is told
+    # after that batch's last line, as the commentary agent does (tell_period_end).
+    period_ends: list[PeriodEnd] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -111,6 +134,8 @@ class MatchRun:
     backend: str
     model: str
     lines: dict[str, list[Line]] = field(default_factory=dict)
+    # Moment lines (kick-off, half-time, full time...) per persona, below ``every``.
+    moments: dict[str, list[Line]] = field(default_factory=dict)
     requests: list[Request] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -157,7 +182,8 @@ def play_match(
                     played.openings[record.batch_index] = record.opening
             elif isinstance(record, Batch):
                 played.batches.append(record)
-            # A PeriodEnd is a moment line of the match's flow: not an action's line.
+            else:  # the end of a period whose batch had closed: a moment line
+                played.period_ends.append(record)
     return played
 
 
@@ -320,9 +346,12 @@ async def write_match(
     live_deadline_s: float = 8.0,
     density: Density = "every",
     forks: int = 1,
+    supports: str = "",
 ) -> MatchRun:
     """The lines of every batch of ``played`` in each persona, as the agent writes them;
-    at ``density``, only the shown lines (those ``commentary-lines`` carries)."""
+    at ``density``, only the shown lines (those ``commentary-lines`` carries), and below
+    ``every`` the moment lines the agent tells around them (:func:`moment_lines`;
+    ``supports``: the team a FRIEND backs)."""
     primary = service.primary
     run = MatchRun(played, mode, primary.name, getattr(primary, "model", primary.name))
     started = time.perf_counter()
@@ -342,8 +371,46 @@ async def write_match(
                 )
             else:
                 await _write_batch_mode(service, batch, persona, recorder)
+        if density != "every":
+            run.moments[persona] = moment_lines(played, persona, supports)
     run.seconds = time.perf_counter() - started
     return run
+
+
+def _moments_of(played: Played) -> list[tuple[Batch, Moment]]:
+    """Every moment of the match in order, with the batch it stands beside, as the
+    commentary agent finds them (``CommentaryLanes._moment``, ``tell_period_end``)."""
+    ends: dict[int, list[PeriodEnd]] = {}
+    for mark in played.period_ends:
+        ends.setdefault(mark.batch_index, []).append(mark)
+    found: list[tuple[Batch, Moment]] = []
+    for batch in played.batches:
+        opening = played.openings.get(batch.batch_index)
+        story = opening.story if opening is not None else batch.story
+        first = moment_before(batch.actions[0], story) if batch.actions else None
+        last = moment_after(batch)
+        marks = [moment_after(mark) for mark in ends.get(batch.batch_index, [])]
+        found += [(batch, m) for m in (first, last, *marks) if m is not None]
+    return found
+
+
+def moment_lines(played: Played, persona: str, supports: str = "") -> list[Line]:
+    """The moment lines of ``persona`` (kick-off, the start and end of each period, full
+    time), written as the agent writes them (template/moments.py: the template only)."""
+    info = played.match_info if isinstance(played.match_info, MatchInfo) else None
+    lines: list[Line] = []
+    for batch, moment in _moments_of(played):
+        item = write_moment(moment, persona, info or batch.match_info, supports)
+        known = 0 if moment.place == "before" else len(batch.actions)
+        clock = played.arrivals.get(moment.action.action_id, 0.0)
+        lines.append(
+            Line(
+                persona, len(lines), batch.batch_index, MOMENT_LINE_INDEX[moment.place],
+                moment.action, item.tone, item.description, "template", known, -1, 0.0,
+                None, clock, moment.kind,
+            )
+        )  # fmt: skip
+    return lines
 
 
 def line_minute(line: Line) -> int:

@@ -24,6 +24,7 @@ from pitchcast.pitch import (  # one place: the density decision and the story u
     geometry,
     pass_kind,
 )
+from pitchcast.schemas.records import Action
 
 __all__ = [
     "ACTION_KINDS",
@@ -41,6 +42,7 @@ __all__ = [
     "line_kind",
     "minute_text",
     "minute_text_of",
+    "scored_from",
     "zone",
 ]
 
@@ -130,6 +132,24 @@ def direction(dx: float, dy: float, tactical: bool, *, casual: bool = False) -> 
     if turn < 150:
         return f"{side} {back}"
     return back
+
+
+def scored_from(goal: Action, previous: Action | None) -> tuple[float, float] | None:
+    """Where a ``Goal`` row's goal was scored from. The row sits where the ball crossed
+    the line (data/PROVENANCE.md: at its shot's end point), so it is its shot's start,
+    the row before it (the same player's shot with result ``Goal``); without that shot,
+    the row's own place unless it is on the goal line, where it says nothing (None)."""
+    if (
+        previous is not None
+        and previous.type_name in SHOT_TYPES
+        and previous.result_name == "Goal"
+        and previous.player_id == goal.player_id
+        and previous.team_id == goal.team_id
+    ):
+        shot = geometry(previous)
+        return shot.x, shot.y
+    own = geometry(goal)
+    return None if own.x >= PITCH_X - 0.5 else (own.x, own.y)
 
 
 def line_kind(x: float, y: float) -> str:

@@ -54,6 +54,7 @@ from pitchcast.commentary.template.actions import (
     geometry,
     line_kind,
     minute_text,
+    scored_from,
     zone,
 )
 from pitchcast.commentary.template.backing import backed_team_id, side_of
@@ -342,6 +343,12 @@ def _draft(action: Action, ctx: _Context, previous: Action | None) -> _Drafted:
         "반칙": _Slot("핸드볼 반칙" if type_name == "Handball_Foul" else "파울"),
         "동작": _Slot(clean(type_name, _TYPE_MAX_CHARS) or "기록되지 않은 동작"),
     }
+    if type_name == "Goal":  # told where it was scored from, if known
+        where = scored_from(action, previous)
+        if where is None:
+            del slots["구역"]
+        else:
+            slots["구역"] = _Slot(zone(*where, tactical, casual=casual))
     if team and clean(action.player_name_ko, _NAME_MAX_CHARS):
         slots["팀"] = _Slot(team)  # a nameless actor already reads "<team> 선수"
     if shape.distance >= 3.0:

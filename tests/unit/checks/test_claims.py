@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import pytest
 
-from pitchcast.checks.claims import LineFacts, check_claims
+from pitchcast.checks.claims import LineFacts, check_claims, check_period
 from pitchcast.schemas.records import Action
 from pitchcast.story import Story, advance_story, new_story
 from tests.support.commentary_batches import korean_match_info
@@ -196,3 +196,63 @@ def test_a_minute_may_recall_an_earlier_goal_or_card_but_not_an_invented_one() -
     assert problems("후반 63분, 전반 2분에 이어 또 골입니다!", facts) == []
     assert problems("후반 63분, 전반 31분에 경고를 받은 선수 앞에서 골!", facts) == []
     assert problems("후반 63분, 전반 20분에 이어 또 골입니다!", facts) == ["minute"]
+
+
+def test_a_score_told_team_by_team_is_checked() -> None:
+    """The moment lines' way, ``<home> 2, <away> 1``: each number is the named team's."""
+    facts = facts_after([act("Goal", action_id=0)], act("Pass", "Successful", action_id=1))
+    assert problems("전반 종료, 울산 HD 1, 전북 현대 0입니다.", facts) == []
+    assert problems("지금까지 전북 현대 0, 울산 HD 1입니다.", facts) == []
+    assert problems("전반 종료, 울산 HD 0, 전북 현대 1입니다.", facts) == ["score"]
+    assert problems("전반 종료, 울산 HD 2, 전북 현대 0입니다.", facts) == ["score"]
+
+
+def test_a_moment_line_names_its_own_period() -> None:
+    """check_period: 전반전 at the end of the second half is wrong; 전반적으로 is no period,
+    and a minute (후반 12분) is the minute rule's."""
+    second = facts_after([], act("Pass", "Successful", period=2, minute=47.0))
+    assert [e.kind for e in check_period("후반전이 끝났습니다.", second).errors] == []
+    assert [e.kind for e in check_period("후반 종료, 전반적으로 팽팽했죠.", second).errors] == []
+    assert [e.stated for e in check_period("전반전이 끝났습니다.", second).errors] == ["전반"]
+    extra = facts_after([], act("Pass", "Successful", period=3, minute=2.0))
+    assert check_period("연장 전반 킥오프입니다.", extra).errors == []
+    assert [e.stated for e in check_period("연장 후반 킥오프입니다.", extra).errors] == [
+        "연장 후반"
+    ]
+    shoot_out = facts_after([], act("Penalty Kick", "Goal", period=5, minute=1.0))
+    assert check_period("승부차기가 끝났습니다.", shoot_out).errors == []
+
+
+def test_a_period_as_a_time_is_not_this_moment() -> None:
+    """A backing FRIEND at half-time looks ahead (후반에 뒤집자): not judged."""
+    first = facts_after([], act("Pass", "Successful", period=1, minute=46.0))
+    check = check_period("하프타임, 1대 2라니. 후반에 뒤집자!", first)
+    assert check.errors == [] and [u.stated for u in check.unparsed] == ["후반"]
+
+
+def test_a_side_is_short_handed_only_while_the_dismissals_differ() -> None:
+    """수적 열세 after a red card is right at 10 v 11 and wrong at 10 v 10 (the other side
+    had a player sent off already: a second yellow)."""
+    red = act("Foul", "Direct_Red_Card", team=HOME, player="보야니치", minute=80.0, period=2)
+    alone = facts_after([], red)
+    assert (
+        problems("보야니치의 파울, 다이렉트 퇴장입니다! 울산 HD는 수적 열세에 놓입니다!", alone)
+        == []
+    )
+    second = act("Foul", "Second_Yellow_Card", team=AWAY, player="아길라르", minute=56.0, period=2)
+    level = facts_after([replace(second, action_id=0)], red)
+    text = "보야니치의 파울, 다이렉트 퇴장입니다! 울산 HD는 수적 열세에 놓입니다!"
+    assert problems(text, level) == ["players"]
+    assert problems("울산 HD도 한 명이 빠집니다.", level) == []
+
+
+def test_a_foul_in_its_own_box_gives_a_penalty_not_a_free_kick() -> None:
+    """A foul or a handball in the offender's own penalty area: 프리킥 is wrong there."""
+    in_box = facts_after([], act("Foul", x=12.0))
+    text = "자기 박스 중앙에서 이순민이 파울로 흐름을 끊습니다. 상대에게 프리킥이 주어지죠."
+    assert problems(text, in_box) == ["restart"]
+    assert problems("자기 박스 중앙에서 이순민의 파울이 나옵니다.", in_box) == []
+    hand = facts_after([], act("Handball_Foul", x=4.0))
+    assert problems("설영우의 핸드볼 반칙. 상대에게 프리킥을 내줍니다.", hand) == ["restart"]
+    outside = facts_after([], act("Foul", x=30.0))
+    assert problems(text, outside) == []

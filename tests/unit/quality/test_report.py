@@ -1,10 +1,23 @@
-"""failures(): why `pitchcast eval` exits 1, for the told measures (issue 16, item 7)."""
+"""failures(): why `pitchcast eval` exits 1, for the told measures (issue 16, item 7); the
+moment lines (kick-off, half-time...) judged like the others."""
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
+from pathlib import Path
 from typing import Any
 
-from pitchcast.quality.report import failures
+import pytest
+
+from pitchcast.cache import RedisStore
+from pitchcast.commentary.backends.template import TemplateBackend
+from pitchcast.commentary.service import CommentaryService
+from pitchcast.quality.report import evaluate, failures
+from pitchcast.quality.run import MatchRun, play_match, write_match
+from pitchcast.settings import Persona
+from pitchcast.streams.match_csv import read_match_info
+from tests.support.rare_matches import CUP, write_rare_match
 
 
 def _figures(*, told: int, twice: int, density: str | None) -> dict[str, Any]:
@@ -33,3 +46,76 @@ def test_a_moment_told_twice_fails_only_below_every_density() -> None:
     assert failures(_figures(told=5, twice=3, density="every")) == []
     assert failures(_figures(told=5, twice=3, density=None)) == []  # before densities
     assert failures(_figures(told=5, twice=3, density="story")) == ["CASTER: 3 moments told twice"]
+
+
+def _cup_run(tmp_path: Path) -> MatchRun:
+    path = write_rare_match(tmp_path / "cup", CUP)
+    info = read_match_info(path.parent / "match_info.csv")[CUP.game_id]
+    played = play_match(path, info)
+    service = CommentaryService(TemplateBackend(), TemplateBackend(), RedisStore(enabled=False))
+    personas: list[Persona] = ["CASTER"]
+    return asyncio.run(write_match(played, service, personas, mode="live", density="story"))
+
+
+def _plant(run: MatchRun, kind: str, text: str) -> MatchRun:
+    """``run`` with the first CASTER moment line of ``kind`` saying ``text``."""
+    moments = list(run.moments["CASTER"])
+    at = next(i for i, m in enumerate(moments) if m.moment == kind)
+    moments[at] = dataclasses.replace(moments[at], text=text)
+    return dataclasses.replace(run, moments={"CASTER": moments})
+
+
+# (moment, planted line, the figure that must count it)
+_FAULTS = [
+    ("kick_off", "광주FC과 강원 FC의 경기, 킥오프입니다!", ("particles", "errors")),
+    ("half_time", "전반 종료, 광주FC 1, 강원 FC 0입니다.", ("grounding", "claim_errors")),
+    ("second_half_end", "후반 종료, 강원 FC 2, 광주FC 1입니다.", ("grounding", "claim_errors")),
+    ("half_time", "후반전이 끝났습니다. 광주FC 0, 강원 FC 0입니다.", ("grounding", "claim_errors")),
+    ("extra_first_half", "연장 후반 킥오프입니다.", ("grounding", "claim_errors")),
+    ("kick_off", "함성 속에 경기가 시작됩니다.", ("wording", "unsupported")),
+    ("full_time", "경기 끝났어!", ("register", "slips")),
+    ("kick_off", "킥오프, 허율이 공을 잡습니다.", ("grounding", "ungrounded_names")),
+]
+
+
+def test_the_moment_lines_of_a_match_are_judged_right(tmp_path: Path) -> None:
+    """The template's own moment lines of a cup match (extra time, a shoot-out) pass
+    every check, and eval lists them."""
+    run = _cup_run(tmp_path)
+    fig = evaluate(run)["personas"]["CASTER"]
+    assert len(fig["moments"]) == 10
+    assert fig["grounding"]["errors"] == 0, fig["grounding"]
+    assert fig["particles"]["errors"] == 0 and fig["wording"]["unsupported"] == 0
+    assert fig["register"]["slips"] == 0, fig["register"]
+    assert fig["grounding"]["claims_checked"] >= 8  # each period end's score is read
+
+
+@pytest.mark.parametrize(("kind", "text", "counted"), _FAULTS)
+def test_a_fault_in_a_moment_line_fails_eval(
+    tmp_path: Path, kind: str, text: str, counted: tuple[str, str]
+) -> None:
+    """A wrong particle, score or period, a claim the data cannot support, a line out of
+    register or a name not yet on the pitch: in a moment line as in any other."""
+    run = _cup_run(tmp_path)
+    if kind == "full_time":  # the cup ends on its shoot-out: plant in its end line
+        kind = "shoot_out_end"
+    figures = evaluate(_plant(run, kind, text))
+    figures["density"] = "story"
+    section, key = counted
+    assert figures["personas"]["CASTER"][section][key] == 1, figures["personas"]["CASTER"][section]
+    assert failures(figures), text
+
+
+def test_a_goal_told_without_saying_so_fails_eval(tmp_path: Path) -> None:
+    """A shown line of a goal that says nothing of it (the fake LLM's '허율이 공을
+    다룹니다') is a key event told in name only: counted and a failure."""
+    run = _cup_run(tmp_path)
+    lines = list(run.lines["CASTER"])
+    at = next(i for i, ln in enumerate(lines) if ln.action.type_name == "Goal")
+    lines[at] = dataclasses.replace(lines[at], text="허율이 공을 다룹니다, 흐름이 이어집니다.")
+    clean = evaluate(run)["personas"]["CASTER"]["key_events"]
+    assert clean["unnamed"] == 0
+    figures = evaluate(dataclasses.replace(run, lines={"CASTER": lines}))
+    key = figures["personas"]["CASTER"]["key_events"]
+    assert key["unnamed"] == 1 and key["examples_unnamed"][0]["kind"] == "goal"
+    assert "CASTER: 1 goals or cards told without saying so" in failures(figures)

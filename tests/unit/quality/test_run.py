@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pitchcast.cache import RedisStore
 from pitchcast.commentary.backends.template import TemplateBackend
 from pitchcast.commentary.desk import BatchWork
 from pitchcast.commentary.service import CommentaryService
 from pitchcast.quality.run import live_view, play_match, write_match
+from pitchcast.schemas.records import MatchInfo
 from pitchcast.streams.match_csv import read_match_info
 from tests.support.commentary_batches import DATA, sample_batches
+from tests.support.rare_matches import MATCHES, write_rare_match
 
 
 def template_service() -> CommentaryService:
@@ -88,3 +92,44 @@ async def test_at_a_density_only_the_shown_lines_are_counted() -> None:
             for request in run.requests:
                 assert request.rows
                 assert all(told[request.batch_index][row - 1].shown for row in request.rows)
+
+
+def _rare(tmp_path: Path, name: str) -> tuple[Path, MatchInfo | None]:
+    path = write_rare_match(tmp_path / name, MATCHES[name])
+    return path, read_match_info(path.parent / "match_info.csv")[MATCHES[name].game_id]
+
+
+async def test_below_every_the_moment_lines_are_written_as_the_agent_tells_them(
+    tmp_path: Path,
+) -> None:
+    """eval writes the lines of the match's flow the commentary agent publishes below
+    `every` (kick-off, each period's start and end, the shoot-out): a cup match through
+    extra time and penalties has all of them, in order, in every persona."""
+    path, info = _rare(tmp_path, "cup")
+    played = play_match(path, info)
+    kinds = [
+        "kick_off", "half_time", "second_half", "second_half_end", "extra_first_half",
+        "period_end", "extra_second_half", "period_end", "shoot_out", "shoot_out_end",
+    ]  # fmt: skip
+    run = await write_match(
+        played, template_service(), ["CASTER", "FRIEND"], mode="live", density="story"
+    )
+    for persona in ("CASTER", "FRIEND"):
+        moments = run.moments[persona]
+        assert [m.moment for m in moments] == kinds
+        assert [m.action.period_id for m in moments] == [1, 1, 2, 2, 3, 3, 4, 4, 5, 5]
+        assert all(m.text and m.source == "template" for m in moments)
+    every = await write_match(played, template_service(), ["CASTER"], mode="live")
+    assert every.moments == {}  # `every` tells no moment line (lanes._moment)
+
+
+async def test_the_end_of_a_period_whose_batch_had_closed_is_told(tmp_path: Path) -> None:
+    """A period whose last batch closed full before period_end came: the batcher hands
+    off a PeriodEnd, and its half-time line is told after that batch (tell_period_end)."""
+    path, info = _rare(tmp_path, "draw")
+    played = play_match(path, info)
+    assert [m.batch_index for m in played.period_ends] == [1, 2]
+    run = await write_match(played, template_service(), ["ANALYST"], mode="batch", density="key")
+    kinds = [m.moment for m in run.moments["ANALYST"]]
+    assert kinds == ["kick_off", "half_time", "second_half", "second_half_end"]
+    assert "0" in run.moments["ANALYST"][1].text  # the score at half-time: 0-0

@@ -243,3 +243,43 @@ def test_the_start_of_a_period_names_that_period(
         assert ended is not None
         text = write_moment(ended, persona, batch.match_info).description
         assert said in text, text
+
+
+_STARTS = {"kick_off": 1, "second_half": 2, "extra_first_half": 3, "extra_second_half": 4,
+           "shoot_out": 5}  # fmt: skip
+_ENDS = {"half_time": 1, "second_half_end": 2, "period_end": 3, "shoot_out_end": 5,
+         "full_time": 2}  # fmt: skip
+
+
+@pytest.mark.parametrize("supports", ["", "울산 HD", "전북 현대"])
+@pytest.mark.parametrize("persona", PERSONAS)
+@pytest.mark.parametrize("kind", [*_STARTS, *_ENDS])
+def test_every_moment_phrasing_passes_the_eval_checks(
+    kind: str, persona: str, supports: str
+) -> None:
+    """Every sentence of every moment bank (a backing FRIEND's too), as `pitchcast eval`
+    judges moment lines: the score by team, the period it names, particles, wording and
+    register."""
+    from pitchcast.checks.claims import LineFacts, check_claims, check_period
+    from pitchcast.checks.particles import check_particles
+    from pitchcast.commentary.template.moments import Moment
+
+    info = korean_match_info()
+    teams = (str(info.home_team_name_ko), str(info.away_team_name_ko))
+    place = "before" if kind in _STARTS else "after"
+    period = _STARTS.get(kind) or _ENDS[kind]
+    score = Score(0, 0) if kind == "kick_off" else Score(2, 1)
+    story = replace(new_story(info), score=score)
+    texts = set()
+    for game_id in range(200):  # the bank's sentence is chosen by a hash of the game
+        action = replace(korean_batch().actions[0], game_id=game_id, period_id=period)
+        moment = Moment(kind, place, action, score)  # type: ignore[arg-type]
+        texts.add(write_moment(moment, persona, info, supports).description)
+    assert texts
+    for text in texts:
+        facts = LineFacts(action, story, story, (teams[0],), (teams[1],))
+        errors = check_claims(text, facts).errors + check_period(text, facts).errors
+        assert errors == [], text
+        assert check_particles(text, teams).errors == [], text
+        assert find_wording(text, None, names=teams) == [], text
+        assert register_slips(text, persona, names=teams) == [], text
