@@ -322,7 +322,7 @@ _CHANCE_KIND_TYPES = {
     "shot": "Shot", "goal_miss": "Goal Miss", "goal_post": "Goal Post", "goal": "Goal",
     "own_goal": "Own Goal", "cross": "Cross", "corner": "Pass_Corner", "offside": "Offside",
     "catch": "Catch", "parry": "Parry", "block": "Block", "story_shot": "Shot",
-    "story_goal": "Goal",
+    "story_goal": "Goal", "hit": "Hit", "deflection": "Deflection",
 }  # fmt: skip
 
 
@@ -373,6 +373,10 @@ def test_the_lexicon_would_catch_a_planted_claim() -> None:
     for planted in ("{선수:이/가} 길목을 읽고 차단합니다.", "과감한 전진, {선수}!",
                     "{선수}의 현명한 판단이죠.", "아쉽네요, {선수}의 패스."):  # fmt: skip
         assert find_wording(planted, "Pass"), planted
+    # How an own goal went in is not in the data; a ball off a body is, at a Hit.
+    planted = "자책골! {선수}의 몸에 맞고 들어갑니다."
+    assert [f.kind for f in find_wording(planted, "Own Goal")] == ["unsupported.contact"]
+    assert find_wording("{선수}의 몸에 맞습니다.", "Hit") == []
 
 
 def test_a_backing_friend_has_banks_for_goals_shots_and_cards() -> None:
