@@ -1,0 +1,50 @@
+"""`pitchcast eval` as a user runs it: what the terminal says when the LLM refuses."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from pitchcast.cli import main
+from pitchcast.testing.fake_llm import FakeLLMServer
+from tests.support.commentary_batches import DATA
+from tests.support.llm import TEST_MODEL
+
+
+@pytest.fixture
+def root_logging() -> Iterator[None]:
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+
+@pytest.mark.usefixtures("root_logging")
+def test_a_wrong_route_is_explained_once_with_the_setting_to_fix(
+    fake_llm: FakeLLMServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A --base-url without the server's /v1 route: every request is refused (HTTP 404).
+    The terminal says which setting to check (the `hint` of `pitchcast.llm_refused`, as
+    the worker's log has it), on stderr, without the API key; before, eval printed only
+    the bare event names, one line per request."""
+    monkeypatch.setenv("PITCHCAST_LLM_API_KEY", "sk-eval-secret-key")
+    monkeypatch.delenv("PITCHCAST_LOG_LEVEL", raising=False)
+    args = [
+        "eval", str(DATA / "events_metrica_3.csv"), "--backend", "openai",
+        "--base-url", fake_llm.base_url.replace("/v1", "/wrong/v1"), "--model", TEST_MODEL,
+        "--max-actions", "12", "--personas", "CASTER", "--out", str(tmp_path), "--no-plots",
+    ]  # fmt: skip
+    result = CliRunner().invoke(main, args, catch_exceptions=False)
+    assert result.exit_code == 0
+    refused = [line for line in result.stderr.splitlines() if "pitchcast.llm_refused" in line]
+    assert len(refused) == 1, result.stderr
+    assert "ERROR" in refused[0] and "status=404" in refused[0]
+    assert "hint=" in refused[0] and "PITCHCAST_LLM_BASE_URL" in refused[0]
+    assert "sk-eval-secret-key" not in result.output
+    assert "pitchcast.llm" not in result.stdout  # the summary stays clean
+    assert "from the LLM 0/" in result.stdout
