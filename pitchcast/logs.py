@@ -19,8 +19,8 @@ same formatters, at WARNING (or ``PITCHCAST_LOG_LEVEL`` when it is set): their w
 and errors keep their context (a refused LLM's ``hint``), not only the event name.
 
 Both formatters redact the secret settings (Redis password, the password inside the
-Redis URL, LLM API key, Kafka SASL password) from the finished line: pitchcast never
-logs them, and this catches a library that would.
+Redis URL, LLM API key or keys, Kafka SASL password, monitor password) from the finished
+line: pitchcast never logs them, and this catches a library that would.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from typing import Any
 import orjson
 from pythonjsonlogger.orjson import OrjsonFormatter
 
-from pitchcast.settings import Settings
+from pitchcast.settings import Settings, split_list
 
 __all__ = [
     "JsonFormatter",
@@ -57,9 +57,16 @@ _TEXT_FORMAT = "%(asctime)s [%(process)d] %(levelname)s %(name)s %(message)s"
 def secrets_of(settings: Settings) -> list[str]:
     """The secret values in ``settings``, longest first (so no prefix hides a longer one)."""
     found: list[str] = []
-    for secret in (settings.redis_password, settings.llm_api_key, settings.kafka_sasl_password):
+    for secret in (
+        settings.redis_password,
+        settings.llm_api_key,
+        settings.kafka_sasl_password,
+        settings.monitor_password,
+    ):
         if secret is not None and secret.get_secret_value():
             found.append(secret.get_secret_value())
+    if settings.llm_api_keys is not None:  # one key per endpoint, comma-separated
+        found.extend(split_list(settings.llm_api_keys.get_secret_value()))
     url_password = _url_password(settings.redis_url)
     if url_password:
         found.append(url_password)
