@@ -48,3 +48,19 @@ def test_a_wrong_route_is_explained_once_with_the_setting_to_fix(
     assert "sk-eval-secret-key" not in result.output
     assert "pitchcast.llm" not in result.stdout  # the summary stays clean
     assert "from the LLM 0/" in result.stdout
+
+
+def test_a_slice_without_a_repeated_shape_says_so_not_none(tmp_path: Path) -> None:
+    """`--max-actions` (the README's short slice) can leave no sentence shape used twice:
+    the shortest gap is then said as none, not as Python's `None lines` on the terminal
+    and `None` in report.md."""
+    args = [
+        "eval", str(DATA / "events_metrica_3.csv"), "--max-actions", "12",
+        "--personas", "CASTER", "--out", str(tmp_path), "--no-plots",
+    ]  # fmt: skip
+    result = CliRunner().invoke(main, args, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    summary = next(line for line in result.stdout.splitlines() if line.startswith("CASTER"))
+    assert "shortest gap none" in summary
+    report = (tmp_path / "report.md").read_text(encoding="utf-8")
+    assert "None" not in report
