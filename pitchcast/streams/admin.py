@@ -13,7 +13,7 @@ from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
 from pitchcast.exceptions import ConfigurationError
 from pitchcast.settings import Settings
-from pitchcast.streams.clients import aiokafka_options
+from pitchcast.streams.clients import aiokafka_options, kafka_unreachable
 
 __all__ = [
     "TOPIC_CONFIGS",
@@ -99,9 +99,7 @@ async def ensure_topics(settings: Settings) -> list[str]:
         report.extend(f"ok {t} ({existing[t]} partitions)" for t in wanted if t not in missing)
         return report
     except KafkaError as exc:
-        raise ConfigurationError(
-            f"cannot reach Kafka at {settings.kafka_bootstrap_servers}: {exc}"
-        ) from exc
+        raise kafka_unreachable(settings, exc) from exc
     finally:
         await admin.close()
 
@@ -134,9 +132,7 @@ async def ensure_changelog(settings: Settings, topic: str) -> str:
                 )
         return f"created {topic} ({settings.partitions} partitions, compacted)"
     except KafkaError as exc:
-        raise ConfigurationError(
-            f"cannot reach Kafka at {settings.kafka_bootstrap_servers}: {exc}"
-        ) from exc
+        raise kafka_unreachable(settings, exc) from exc
     finally:
         await admin.close()
 
@@ -163,9 +159,7 @@ async def partition_count(settings: Settings, topic: str, *, wait_s: float = 0.0
             await asyncio.sleep(0.5)
             counts = await _partition_counts(admin, [topic])
     except KafkaError as exc:
-        raise ConfigurationError(
-            f"cannot reach Kafka at {settings.kafka_bootstrap_servers}: {exc}"
-        ) from exc
+        raise kafka_unreachable(settings, exc) from exc
     finally:
         await admin.close()
     if topic not in counts:
