@@ -57,7 +57,9 @@ async def ensure_topics(settings: Settings) -> list[str]:
         missing = [t for t in wanted if t not in existing]
         if missing and not settings.create_topics:
             raise ConfigurationError(
-                f"topics missing: {', '.join(missing)} (PITCHCAST_CREATE_TOPICS=false)"
+                f"topics missing: {', '.join(missing)} (PITCHCAST_CREATE_TOPICS=false):"
+                " an admin creates them (`PITCHCAST_CREATE_TOPICS=true pitchcast topics` with"
+                " the admin's settings), or check the PITCHCAST_TOPIC_* names"
             )
         if missing:
             response = await admin.create_topics(
