@@ -85,7 +85,7 @@ class Settings(BaseSettings):
 
     # The Faust app id is also the consumer group.
     app_id: str = "pitchcast"
-    web_port: int = 6066
+    web_port: int = Field(default=6066, ge=1, le=65535)
     # 127.0.0.1 keeps the stats page local; 0.0.0.0 in a container to publish it.
     web_host: str = "127.0.0.1"
     data_dir: Path = Path(".pitchcast/worker")
@@ -214,9 +214,9 @@ class Settings(BaseSettings):
 
     # --- Local stack (machines without Docker) -----------------------------
     stack_dir: Path = Path(".pitchcast/stack")
-    stack_kafka_port: int = 9092
-    stack_kafka_controller_port: int = 9093
-    stack_redis_port: int = 6379
+    stack_kafka_port: int = Field(default=9092, ge=1, le=65535)
+    stack_kafka_controller_port: int = Field(default=9093, ge=1, le=65535)
+    stack_redis_port: int = Field(default=6379, ge=1, le=65535)
     stack_kafka_version: str = "4.1.1"
     # `stack up --brokers 3`: node i (0-based) listens on stack_kafka_port + 2i and its
     # controller on stack_kafka_controller_port + 2i.

@@ -333,3 +333,26 @@ def test_a_bad_secret_or_url_is_never_quoted(monkeypatch: pytest.MonkeyPatch) ->
     assert "PITCHCAST_LLM_API_KEYS" in result.output
     for secret in ("hunter2", "sk-first-secret", "sk-second-secret"):
         assert secret not in result.output
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("PITCHCAST_WEB_PORT", "99999"),
+        ("PITCHCAST_WEB_PORT", "0"),
+        ("PITCHCAST_STACK_KAFKA_PORT", "70000"),
+        ("PITCHCAST_STACK_KAFKA_CONTROLLER_PORT", "0"),
+        ("PITCHCAST_STACK_REDIS_PORT", "-1"),
+    ],
+)
+def test_a_port_out_of_range_is_refused_by_its_variable(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str
+) -> None:
+    # Before, PITCHCAST_WEB_PORT=99999 passed the settings and `pitchcast worker` died in
+    # faust with a traceback (ImproperlyConfigured: out of range for Port), as the monitor's
+    # port never did.
+    monkeypatch.setenv(variable, value)
+    result = CliRunner().invoke(main, ["config"])
+    assert result.exit_code == 1
+    assert f"{variable}: Input should be" in result.output
+    assert f"(given '{value}')" in result.output
