@@ -356,3 +356,25 @@ def test_a_port_out_of_range_is_refused_by_its_variable(
     assert result.exit_code == 1
     assert f"{variable}: Input should be" in result.output
     assert f"(given '{value}')" in result.output
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("PITCHCAST_APP_ID", "my app"),
+        ("PITCHCAST_TOPIC_EVENTS", "match events"),
+        ("PITCHCAST_TOPIC_DLQ", "dlq/1"),
+        ("PITCHCAST_TOPIC_LINES", ""),
+    ],
+)
+def test_kafka_names_kafka_cannot_take_are_refused_at_once(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str
+) -> None:
+    # The app id names the consumer group and faust's changelog topic: PITCHCAST_APP_ID
+    # with a space passed the settings, and the worker died in faust with an
+    # InvalidTopicError traceback. Topic names failed only at creation.
+    monkeypatch.setenv(variable, value)
+    result = CliRunner().invoke(main, ["config"])
+    assert result.exit_code == 1
+    assert f"{variable} must be" in result.output
+    assert "letters, digits" in result.output
