@@ -116,12 +116,23 @@ async def start_client(client: Any, settings: Settings) -> None:
 
 def kafka_unreachable(settings: Settings, exc: Exception) -> ConfigurationError:
     """The one line a command ends with when the brokers do not answer: where it looked,
-    aiokafka's reason, and what to check."""
+    aiokafka's reason, and what to check (the credentials too when SASL or TLS is on;
+    aiokafka's own log line above it says which failed)."""
+    protocol = settings.kafka_security_protocol
+    if protocol == "PLAINTEXT":
+        check = (
+            "PITCHCAST_KAFKA_BOOTSTRAP_SERVERS, and PITCHCAST_KAFKA_SECURITY_PROTOCOL when it"
+            " wants TLS or SASL"
+        )
+    else:
+        check = f"PITCHCAST_KAFKA_BOOTSTRAP_SERVERS, PITCHCAST_KAFKA_SECURITY_PROTOCOL ({protocol})"
+        if protocol.startswith("SASL_"):
+            check += ", PITCHCAST_KAFKA_SASL_USERNAME, PITCHCAST_KAFKA_SASL_PASSWORD"
+        if protocol.endswith("SSL"):
+            check += " and PITCHCAST_KAFKA_SSL_CAFILE"
     return ConfigurationError(
-        f"cannot reach Kafka at {settings.kafka_bootstrap_servers}"
-        f" ({exc}): check that a broker runs there"
-        " (`pitchcast stack status` for the local stack) and PITCHCAST_KAFKA_BOOTSTRAP_SERVERS,"
-        " and PITCHCAST_KAFKA_SECURITY_PROTOCOL when it wants TLS or SASL"
+        f"cannot reach Kafka at {settings.kafka_bootstrap_servers} ({exc}): check that a"
+        f" broker runs there (`pitchcast stack status` for the local stack) and {check}"
     )
 
 

@@ -165,3 +165,23 @@ async def test_a_broker_that_does_not_answer_says_what_to_check() -> None:
     assert "PITCHCAST_KAFKA_SECURITY_PROTOCOL" in message
     assert "pitchcast stack status" in message
     assert "\n" not in message
+
+
+async def test_with_sasl_the_broker_error_points_at_the_credentials_too() -> None:
+    """A wrong SCRAM password ends as the same `cannot reach Kafka` line (aiokafka's
+    SaslAuthenticationFailed is in its log line above): with SASL configured, the line
+    names the user and password settings and the CA as well, never the password."""
+    from pitchcast.streams.clients import kafka_unreachable
+
+    settings = load_settings(
+        kafka_bootstrap_servers="127.0.0.1:9",
+        kafka_security_protocol="SASL_SSL",
+        kafka_sasl_mechanism="SCRAM-SHA-512",
+        kafka_sasl_username="pitchcast",
+        kafka_sasl_password="scram-secret-9",
+    )
+    message = str(kafka_unreachable(settings, ConnectionError("Unable to bootstrap")))
+    assert "PITCHCAST_KAFKA_SASL_USERNAME" in message
+    assert "PITCHCAST_KAFKA_SASL_PASSWORD" in message
+    assert "PITCHCAST_KAFKA_SSL_CAFILE" in message
+    assert "scram-secret-9" not in message
