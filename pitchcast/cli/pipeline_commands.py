@@ -244,6 +244,8 @@ def demo(
     """
     from pitchcast.demo import default_data_dir, run_demo
 
+    if speed <= 0:
+        raise click.BadParameter("must be > 0", param_hint="--speed")
     settings = settings_with(personas=personas, density=density)
     data = default_data_dir()
     try:

@@ -64,3 +64,22 @@ def test_a_slice_without_a_repeated_shape_says_so_not_none(tmp_path: Path) -> No
     assert "shortest gap none" in summary
     report = (tmp_path / "report.md").read_text(encoding="utf-8")
     assert "None" not in report
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("--max-actions", "0"),
+        ("--max-actions", "-5"),
+        ("--min-shape-gap", "0"),
+        ("--max-shape-share", "1.5"),
+    ],
+)
+def test_a_threshold_or_slice_out_of_range_is_refused(option: str, value: str) -> None:
+    """`--max-actions 0` judged nothing and passed (exit 0), `--max-actions -5` judged the
+    whole match but its last five actions; a share above 1 or a gap of 0 can never fail.
+    Each is refused as a usage error naming the option."""
+    args = ["eval", str(DATA / "events_metrica_3.csv"), option, value, "--no-plots"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2, result.output
+    assert option in result.output

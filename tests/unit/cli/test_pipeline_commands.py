@@ -111,3 +111,17 @@ def test_ctrl_c_ends_the_demo_as_it_ends_tail_and_monitor(
     assert result.exit_code == 0, result.output
     assert "Aborted" not in result.output
     assert "stopped (Ctrl-C)" in result.output
+
+
+@pytest.mark.parametrize("speed", ["0", "-2"])
+def test_demo_refuses_a_speed_that_is_not_positive(speed: str) -> None:
+    """As `replay --speed` does: `demo --speed 0` ended in a ZeroDivisionError traceback
+    after starting the stack and a worker."""
+    from click.testing import CliRunner
+
+    from pitchcast.cli import main
+
+    result = CliRunner().invoke(main, ["demo", "--no-stack", "--speed", speed])
+    assert result.exit_code == 2
+    assert "Invalid value for '--speed'" in result.output or "--speed" in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
