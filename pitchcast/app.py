@@ -26,6 +26,7 @@ from pitchcast.agents.commentary import CommentaryAgent
 from pitchcast.agents.publisher import KafkaPublisher
 from pitchcast.agents.ticks import IdleTicker
 from pitchcast.agents.warmup import warm_up_on_match_start
+from pitchcast.exceptions import ConfigurationError
 from pitchcast.metrics import Metrics
 from pitchcast.settings import Settings
 from pitchcast.streams.admin import read_range
@@ -79,7 +80,13 @@ def create_app(settings: Settings, *, writer: Any | None = None) -> Pitchcast:
     bounds = revoke_bounds(settings)
     # faust creates only the data dir's last level: `pitchcast worker` run from a fresh
     # directory stopped with FileNotFoundError on the default `.pitchcast/worker`.
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # under a file, on a read-only mount: one line, not a traceback
+        raise ConfigurationError(
+            f"the worker cannot create {settings.data_dir} ({exc.strerror}): set"
+            " PITCHCAST_DATA_DIR to a folder it may write (its table's local state)"
+        ) from None
     # faust's app, with a consumer whose commits keep up after a recovery (agents/acks/).
     app = DedupedAckApp(
         settings.app_id,

@@ -4,8 +4,8 @@ faust's worker replaces the root handler when it starts (``mode.utils.logging
 .setup_logging``), and mode's formatter prints only ``extra["data"]``, so the context
 pitchcast passes in ``extra`` (game_id, batch_index, persona, error_kind ...) used to
 vanish. :func:`logging_config` builds the dictConfig the worker is given instead
-(``faust.Worker(logging_config=...)``); other commands apply the same one with
-:func:`configure_logging`. One handler on stdout, one of two formatters:
+(``faust.Worker(logging_config=...)``), and :func:`configure_logging` applies it before
+the worker starts. One handler on stdout, one of two formatters:
 
 * ``PITCHCAST_LOG_FORMAT=text`` (default): ``time [pid] LEVEL logger message key=value ...``,
   every ``extra`` field appended, so the context reaches plain-text output too;
@@ -13,24 +13,37 @@ vanish. :func:`logging_config` builds the dictConfig the worker is given instead
   formatter): ``time``, ``level``, ``logger``, ``message``, then every ``extra`` field,
   and ``exc_info`` as text when there is one.
 
+The other commands (``eval``, ``replay``, ``tail``, ``dlq`` ...) print their own output on
+stdout, so :func:`configure_command_logging` gives them one handler on stderr, with the
+same formatters, at WARNING (or ``PITCHCAST_LOG_LEVEL`` when it is set): their warnings
+and errors keep their context (a refused LLM's ``hint``), not only the event name.
+
 Both formatters redact the secret settings (Redis password, the password inside the
-Redis URL, LLM API key, Kafka SASL password) from the finished line: pitchcast never
-logs them, and this catches a library that would.
+Redis URL, LLM API key or keys, Kafka SASL password, monitor password) from the finished
+line: pitchcast never logs them, and this catches a library that would.
 """
 
 from __future__ import annotations
 
 import logging
 import logging.config
+import sys
 from collections.abc import Iterable
 from typing import Any
 
 import orjson
 from pythonjsonlogger.orjson import OrjsonFormatter
 
-from pitchcast.settings import Settings
+from pitchcast.settings import Settings, split_list
 
-__all__ = ["JsonFormatter", "TextFormatter", "configure_logging", "logging_config", "secrets_of"]
+__all__ = [
+    "JsonFormatter",
+    "TextFormatter",
+    "configure_command_logging",
+    "configure_logging",
+    "logging_config",
+    "secrets_of",
+]
 
 REDACTED = "**********"
 
@@ -44,9 +57,16 @@ _TEXT_FORMAT = "%(asctime)s [%(process)d] %(levelname)s %(name)s %(message)s"
 def secrets_of(settings: Settings) -> list[str]:
     """The secret values in ``settings``, longest first (so no prefix hides a longer one)."""
     found: list[str] = []
-    for secret in (settings.redis_password, settings.llm_api_key, settings.kafka_sasl_password):
+    for secret in (
+        settings.redis_password,
+        settings.llm_api_key,
+        settings.kafka_sasl_password,
+        settings.monitor_password,
+    ):
         if secret is not None and secret.get_secret_value():
             found.append(secret.get_secret_value())
+    if settings.llm_api_keys is not None:  # one key per endpoint, comma-separated
+        found.extend(split_list(settings.llm_api_keys.get_secret_value()))
     url_password = _url_password(settings.redis_url)
     if url_password:
         found.append(url_password)
@@ -146,7 +166,44 @@ def logging_config(settings: Settings) -> dict[str, Any]:
 
 
 def configure_logging(settings: Settings) -> None:
-    """Apply :func:`logging_config` now (commands other than the worker)."""
+    """Apply :func:`logging_config` now (the worker, before faust takes it over)."""
     logging.config.dictConfig(logging_config(settings))
     # Python warnings become log records, so JSON output stays one object per line.
     logging.captureWarnings(True)
+
+
+class _CommandHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes each record to ``sys.stderr`` as it is when the record comes (a test runner
+    or click's CliRunner may swap it), so it never holds on to a closed stream."""
+
+    def __init__(self) -> None:
+        super().__init__()
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:  # StreamHandler.__init__ assigns it
+        pass
+
+
+def configure_command_logging(settings: Settings) -> None:
+    """Log lines of a command other than the worker: on stderr (stdout is the command's
+    output), formatted and redacted as the worker's, from WARNING up unless
+    ``PITCHCAST_LOG_LEVEL`` is set. Replaces the handler an earlier call added."""
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if isinstance(h, _CommandHandler)]:
+        root.removeHandler(old)
+    handler = _CommandHandler()
+    secrets = secrets_of(settings)
+    handler.setFormatter(
+        JsonFormatter(secrets=secrets)
+        if settings.log_format == "json"
+        else TextFormatter(secrets=secrets)
+    )
+    level = settings.log_level if "log_level" in settings.model_fields_set else "WARNING"
+    handler.setLevel(level)
+    if root.getEffectiveLevel() > handler.level:
+        root.setLevel(handler.level)
+    root.addHandler(handler)

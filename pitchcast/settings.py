@@ -13,12 +13,20 @@ deadline (:mod:`pitchcast.commentary.backends.timing` states the rule).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from pitchcast.exceptions import ConfigurationError
@@ -37,6 +45,8 @@ __all__ = [
     "pair_keys",
     "split_list",
 ]
+
+_KAFKA_NAME = re.compile(r"[A-Za-z0-9._-]+")
 
 # A team name is short; a longer value is a mistake (a file pasted, a list).
 FRIEND_SUPPORTS_MAX_CHARS = 40
@@ -85,7 +95,7 @@ class Settings(BaseSettings):
 
     # The Faust app id is also the consumer group.
     app_id: str = "pitchcast"
-    web_port: int = 6066
+    web_port: int = Field(default=6066, ge=1, le=65535)
     # 127.0.0.1 keeps the stats page local; 0.0.0.0 in a container to publish it.
     web_host: str = "127.0.0.1"
     data_dir: Path = Path(".pitchcast/worker")
@@ -213,9 +223,9 @@ class Settings(BaseSettings):
 
     # --- Local stack (machines without Docker) -----------------------------
     stack_dir: Path = Path(".pitchcast/stack")
-    stack_kafka_port: int = 9092
-    stack_kafka_controller_port: int = 9093
-    stack_redis_port: int = 6379
+    stack_kafka_port: int = Field(default=9092, ge=1, le=65535)
+    stack_kafka_controller_port: int = Field(default=9093, ge=1, le=65535)
+    stack_redis_port: int = Field(default=6379, ge=1, le=65535)
     stack_kafka_version: str = "4.1.1"
     # `stack up --brokers 3`: node i (0-based) listens on stack_kafka_port + 2i and its
     # controller on stack_kafka_controller_port + 2i.
@@ -247,6 +257,20 @@ class Settings(BaseSettings):
         if not value:
             raise ValueError("at least one persona is required (CASTER, ANALYST, FRIEND)")
         return tuple(dict.fromkeys(value))  # keep order, drop repeats
+
+    @field_validator(
+        "app_id", "topic_events", "topic_batches", "topic_commentary", "topic_lines", "topic_dlq"
+    )
+    @classmethod
+    def _kafka_name(cls, value: str, info: ValidationInfo) -> str:
+        # Kafka's rule for topic names; the app id also prefixes faust's changelog topic.
+        longest = 200 if info.field_name == "app_id" else 249
+        if not _KAFKA_NAME.fullmatch(value) or len(value) > longest:
+            raise ValueError(
+                f"PITCHCAST_{str(info.field_name).upper()} must be 1-{longest} letters, digits,"
+                " '.', '_' or '-' (a Kafka topic or group name)"
+            )
+        return value
 
     @field_validator("friend_supports")
     @classmethod

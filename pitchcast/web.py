@@ -14,6 +14,7 @@ All are served by faust's own web server (``PITCHCAST_WEB_HOST``:``PITCHCAST_WEB
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import socket
 import time
@@ -32,25 +33,33 @@ log = logging.getLogger("pitchcast.web")
 
 
 def require_web_port(settings: Settings) -> None:
-    """Refuse to start when the web server's address is taken: faust would stop the worker
-    with an OSError traceback in the middle of its log. SO_REUSEADDR as aiohttp binds, so
-    a port left in TIME_WAIT by a stopped worker is not taken; a listening one is."""
+    """Refuse to start when the web server cannot listen where the settings say: faust
+    would stop the worker with a traceback in the middle of its log. A port in use names
+    the port; a host that does not resolve or is not this machine's names the host.
+    SO_REUSEADDR as aiohttp binds, so a port left in TIME_WAIT by a stopped worker is not
+    taken; a listening one is."""
+    where = f"the worker's web server cannot listen on {settings.web_host}:{settings.web_port}"
+    fix_host = (
+        "set PITCHCAST_WEB_HOST to an address of this machine (127.0.0.1, or 0.0.0.0 for"
+        " every interface)"
+    )
     try:
         family, kind, proto, _, address = socket.getaddrinfo(
             settings.web_host, settings.web_port, type=socket.SOCK_STREAM
         )[0]
-    except socket.gaierror:
-        return  # a host that does not resolve: faust says so itself
+    except socket.gaierror as exc:
+        raise ConfigurationError(f"{where} ({exc.strerror}): {fix_host}") from None
     with socket.socket(family, kind, proto) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind(address)
         except OSError as exc:
-            raise ConfigurationError(
-                f"the worker's web server cannot listen on {settings.web_host}:"
-                f"{settings.web_port} ({exc.strerror}): pick another port with --web-port "
-                "or PITCHCAST_WEB_PORT"
-            ) from None
+            fix = (
+                "pick another port with --web-port or PITCHCAST_WEB_PORT"
+                if exc.errno == errno.EADDRINUSE
+                else fix_host
+            )
+            raise ConfigurationError(f"{where} ({exc.strerror}): {fix}") from None
 
 
 BrokerProbe = Callable[[], Awaitable[int]]

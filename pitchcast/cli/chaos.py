@@ -29,7 +29,7 @@ SCENARIO_NAMES = (
 @option("--workdir", type=click.Path(file_okay=False, path_type=Path),
         default_text="a new temporary folder", help="Logs and private services.")  # fmt: skip
 @option("--kafka", setting="kafka_bootstrap_servers", help="The shared broker, host:port.")
-@option("--kills", type=int, default_text="the scenario's own",
+@option("--kills", type=click.IntRange(min=0), default_text="the scenario's own",
         help="sigkill, exactly-once: this many kills (0: the lag without kills).")  # fmt: skip
 def chaos(
     scenarios: tuple[str, ...],

@@ -80,7 +80,7 @@ def _filter_options(command: _F) -> _F:
 
 @dlq.command("list")
 @_filter_options
-@option("--limit", type=int, default_text="all", help="Only the newest N.")
+@option("--limit", type=click.IntRange(min=1), default_text="all", help="Only the newest N.")
 @option("--json", "as_json", is_flag=True, help="One JSON object per dead letter.")
 def dlq_list(
     game_id: int | None,

@@ -41,12 +41,12 @@ _DENSITIES = click.Choice(["every", "story", "key"])
         help="Report folder.")  # fmt: skip
 @option("--only-game", type=int, default_text="the file's only game",
         help="Only this game of a file that holds several.")  # fmt: skip
-@option("--max-actions", type=int, default_text="all",
+@option("--max-actions", type=click.IntRange(min=1), default_text="all",
         help="Only the first N actions (a short slice).")  # fmt: skip
 @option("--no-plots", is_flag=True, help="No PNG plots (figures.json and report.md only).")
-@option("--max-shape-share", type=float, default_text="no threshold",
+@option("--max-shape-share", type=click.FloatRange(0, 1), default_text="no threshold",
         help="Fail above this top sentence-shape share, e.g. 0.015.")  # fmt: skip
-@option("--min-shape-gap", type=int, default_text="no threshold",
+@option("--min-shape-gap", type=click.IntRange(min=1), default_text="no threshold",
         help="Fail when a sentence shape comes back within N lines, e.g. 30.")  # fmt: skip
 def eval_command(
     file: str,

@@ -22,6 +22,7 @@ import click
 from pydantic import ValidationError
 
 from pitchcast.exceptions import PitchcastError
+from pitchcast.logs import configure_command_logging
 from pitchcast.settings import Settings, describe_invalid, env_text, load_settings
 
 __all__ = ["PitchcastOption", "clear_errors", "option", "run_async", "settings_with"]
@@ -67,13 +68,17 @@ def option(*param_decls: str, **attrs: Any) -> Callable[[_F], _F]:
 
 
 def settings_with(**overrides: object) -> Settings:
-    """The settings from the environment, with the options given on top."""
+    """The settings from the environment, with the options given on top; the command's
+    log lines from here on go to stderr as these settings say (``pitchcast worker``
+    configures its own when it starts)."""
     try:
-        return load_settings(**{k: v for k, v in overrides.items() if v is not None})
+        settings = load_settings(**{k: v for k, v in overrides.items() if v is not None})
     except ValidationError as exc:
         raise click.ClickException(f"invalid settings: {describe_invalid(exc)}") from exc
     except ValueError as exc:
         raise click.ClickException(f"invalid settings: {exc}") from exc
+    configure_command_logging(settings)
+    return settings
 
 
 @contextlib.contextmanager

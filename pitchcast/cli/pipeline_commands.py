@@ -244,18 +244,24 @@ def demo(
     """
     from pitchcast.demo import default_data_dir, run_demo
 
+    if speed <= 0:
+        raise click.BadParameter("must be > 0", param_hint="--speed")
     settings = settings_with(personas=personas, density=density)
     data = default_data_dir()
-    with clear_errors():
-        shown = run_demo(
-            settings,
-            events_file=Path(events_file) if events_file else data / "events_metrica_1.csv",
-            match_info_file=data / "match_info.csv",
-            speed=None if as_fast else speed,
-            echo=click.echo,
-            start_stack=not no_stack,
-            game_id=game_id,
-            monitor=with_monitor,
-            only_game=only_game,
-        )
+    try:
+        with clear_errors():
+            shown = run_demo(
+                settings,
+                events_file=Path(events_file) if events_file else data / "events_metrica_1.csv",
+                match_info_file=data / "match_info.csv",
+                speed=None if as_fast else speed,
+                echo=click.echo,
+                start_stack=not no_stack,
+                game_id=game_id,
+                monitor=with_monitor,
+                only_game=only_game,
+            )
+    except KeyboardInterrupt:  # how --monitor ends, and a demo cut short: not an error
+        click.echo("stopped (Ctrl-C)")
+        return
     click.echo(f"done: {shown} commentary messages")

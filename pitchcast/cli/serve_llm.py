@@ -16,7 +16,7 @@ __all__ = ["serve_llm"]
 @option("--model", setting="llm_model", help="Hugging Face model to serve.")
 @option("--served-model-name", default_text="--model", help="Name clients send as `model`.")
 @option("--host", default="0.0.0.0", help="Address to listen on.")
-@option("--port", type=int, default=8000, help="Port to listen on.")
+@option("--port", type=click.IntRange(1, 65535), default=8000, help="Port to listen on.")
 @option("--max-model-len", type=int, default=4096, help="Longest prompt + answer, in tokens.")
 @option("--gpu-memory-gib", type=float, default_text="read via torch",
         help="Size for this much GPU memory.")  # fmt: skip

@@ -266,13 +266,13 @@ def detect_gpu_memory_gib(device: int = 0) -> float:
     """Total memory of CUDA device ``device`` in GiB, read through torch.
 
     Raises :class:`ConfigurationError` naming what is missing: torch, vllm (both come
-    with ``pip install 'pitchcast[gpu]'``) or a CUDA GPU visible to torch.
+    with ``pip install -e ".[gpu]"`` in the checkout) or a CUDA GPU visible to torch.
     """
     missing = [name for name in ("torch", "vllm") if not _module_available(name)]
     if missing:
         raise ConfigurationError(
             f"cannot serve the model here: {' and '.join(missing)} not installed"
-            " (pip install 'pitchcast[gpu]' on a machine with an NVIDIA GPU)"
+            ' (pip install -e ".[gpu]" in the checkout, on a machine with an NVIDIA GPU)'
         )
     import torch  # only on GPU hosts
 

@@ -70,6 +70,7 @@ def acl_entries(settings: Settings) -> list[tuple[str, str, str, str]]:
         (worker, "GROUP", settings.app_id, "READ"),
         # The feed and the operator's tools: no consumer group (they assign partitions).
         (ops, "TOPIC", settings.topic_events, "WRITE"),
+        (ops, "TOPIC", settings.topic_events, "READ"),  # the booth monitor draws the feed
         (ops, "TOPIC", settings.topic_batches, "WRITE"),  # `dlq replay` of a hand-off
         (ops, "TOPIC", settings.topic_commentary, "READ"),
         (ops, "TOPIC", settings.topic_lines, "READ"),

@@ -147,12 +147,18 @@ def summary_lines(figures: dict[str, Any]) -> list[str]:
         out.append(
             f"{persona:8} lines {fig['lines']:5}  grounding errors {fig['grounding']['errors']}"
             f"  particle errors {fig['particles']['errors']}  shapes {rep['distinct_shapes']}"
-            f"  top shape {rep['top_share']:.2%}  shortest gap {rep['shortest_gap_lines']} lines"
+            f"  top shape {rep['top_share']:.2%}"
+            f"  shortest gap {_gap_text(rep['shortest_gap_lines'])}"
             f"  misfits {fig['fit']['misfits']}/{fig['fit']['judged']}"
             + _telling_summary(fig)
             + _server_summary(fig)
         )
     return out
+
+
+def _gap_text(lines: int | None) -> str:
+    """The shortest gap between two uses of a shape; none when no shape came back."""
+    return "none" if lines is None else f"{lines} lines"
 
 
 def _server_summary(fig: dict[str, Any]) -> str:

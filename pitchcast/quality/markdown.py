@@ -14,8 +14,8 @@ def _pct(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.2%}"
 
 
-def _num(value: float | None, digits: int = 2) -> str:
-    return "n/a" if value is None else f"{value:.{digits}f}"
+def _num(value: float | None, digits: int = 2, missing: str = "n/a") -> str:
+    return missing if value is None else f"{value:.{digits}f}"
 
 
 def _cell(text: object) -> str:
@@ -35,7 +35,7 @@ def _summary(figures: dict[str, Any]) -> list[str]:
         rows.append(
             f"| {persona} | {fig['lines']} | {fig['grounding']['errors']}"
             f" | {fig['particles']['errors']} | {rep['distinct_shapes']}"
-            f" | {_pct(rep['top_share'])} | {rep['shortest_gap_lines']} /"
+            f" | {_pct(rep['top_share'])} | {_num(rep['shortest_gap_lines'], 0, 'none')} /"
             f" {_num(gap_minutes, 1)} | {_num(rep['distinct_2'])} / {_num(rep['distinct_3'])}"
             f" | {fig['fit']['misfits']} / {fig['fit']['judged']}"
             f" | {_pct(length['within'] / length['lines'] if length['lines'] else None)} |"
@@ -148,6 +148,15 @@ def _particles(fig: dict[str, Any]) -> list[str]:
     return out
 
 
+def _gap_sentence(rep: dict[str, Any]) -> str:
+    if rep["shortest_gap_lines"] is None:
+        return "none, no shape was used twice"
+    return (
+        f"{rep['shortest_gap_lines']} lines (`{_cell(rep['shortest_gap_lines_shape'])}`),"
+        f" {_num(rep['shortest_gap_minutes'], 1)} match minutes"
+    )
+
+
 def _repetition(fig: dict[str, Any]) -> list[str]:
     rep = fig["repetition"]
     out = [
@@ -155,8 +164,7 @@ def _repetition(fig: dict[str, Any]) -> list[str]:
         f" distinct lines per batch min {_num(rep['distinct_per_batch_min'])},"
         f" mean {_num(rep['distinct_per_batch_mean'])}. {rep['sentences']} sentences in"
         f" {rep['distinct_shapes']} shapes. Shortest gap between two uses of a shape:"
-        f" {rep['shortest_gap_lines']} lines (`{_cell(rep['shortest_gap_lines_shape'])}`),"
-        f" {_num(rep['shortest_gap_minutes'], 1)} match minutes; {rep['gaps_below_30']} of"
+        f" {_gap_sentence(rep)}; {rep['gaps_below_30']} of"
         f" {sum(rep['gap_histogram'].values())} gaps are under 30 lines. Distinct-1/2/3 (eojeol):"
         f" {_num(rep['distinct_1'])} / {_num(rep['distinct_2'])} / {_num(rep['distinct_3'])}.",
         "",

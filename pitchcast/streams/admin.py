@@ -15,7 +15,7 @@ from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
 from pitchcast.exceptions import ConfigurationError
 from pitchcast.settings import Settings
-from pitchcast.streams.clients import aiokafka_options
+from pitchcast.streams.clients import aiokafka_options, kafka_unreachable
 
 __all__ = [
     "TOPIC_CONFIGS",
@@ -47,15 +47,13 @@ def match_keyed_topics(settings: Settings) -> list[str]:
 @asynccontextmanager
 async def _admin(settings: Settings) -> AsyncIterator[AIOKafkaAdminClient]:
     """A started admin client, closed after; a broker that does not answer is a
-    ConfigurationError naming the servers."""
+    ConfigurationError naming the servers and what to check (streams.clients)."""
     admin = AIOKafkaAdminClient(**aiokafka_options(settings), request_timeout_ms=15000)
     try:
         await admin.start()
         yield admin
     except KafkaError as exc:
-        raise ConfigurationError(
-            f"cannot reach Kafka at {settings.kafka_bootstrap_servers}: {exc}"
-        ) from exc
+        raise kafka_unreachable(settings, exc) from exc
     finally:
         await admin.close()
 
@@ -102,7 +100,9 @@ async def ensure_topics(settings: Settings) -> list[str]:
         missing = [t for t in wanted if t not in existing]
         if missing and not settings.create_topics:
             raise ConfigurationError(
-                f"topics missing: {', '.join(missing)} (PITCHCAST_CREATE_TOPICS=false)"
+                f"topics missing: {', '.join(missing)} (PITCHCAST_CREATE_TOPICS=false):"
+                " an admin creates them (`PITCHCAST_CREATE_TOPICS=true pitchcast topics` with"
+                " the admin's settings), or check the PITCHCAST_TOPIC_* names"
             )
         if missing:
             await _create_topics(admin, settings, missing, dict(TOPIC_CONFIGS))

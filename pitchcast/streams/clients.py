@@ -34,6 +34,7 @@ __all__ = [
     "aiokafka_options",
     "faust_credentials",
     "kafka_ssl_context",
+    "kafka_unreachable",
     "start_client",
 ]
 
@@ -110,9 +111,29 @@ async def start_client(client: Any, settings: Settings) -> None:
         await client.start()
     except KafkaError as exc:
         await client.stop()
-        raise ConfigurationError(
-            f"cannot reach Kafka at {settings.kafka_bootstrap_servers}: {exc}"
-        ) from exc
+        raise kafka_unreachable(settings, exc) from exc
+
+
+def kafka_unreachable(settings: Settings, exc: Exception) -> ConfigurationError:
+    """The one line a command ends with when the brokers do not answer: where it looked,
+    aiokafka's reason, and what to check (the credentials too when SASL or TLS is on;
+    aiokafka's own log line above it says which failed)."""
+    protocol = settings.kafka_security_protocol
+    if protocol == "PLAINTEXT":
+        check = (
+            "PITCHCAST_KAFKA_BOOTSTRAP_SERVERS, and PITCHCAST_KAFKA_SECURITY_PROTOCOL when it"
+            " wants TLS or SASL"
+        )
+    else:
+        check = f"PITCHCAST_KAFKA_BOOTSTRAP_SERVERS, PITCHCAST_KAFKA_SECURITY_PROTOCOL ({protocol})"
+        if protocol.startswith("SASL_"):
+            check += ", PITCHCAST_KAFKA_SASL_USERNAME, PITCHCAST_KAFKA_SASL_PASSWORD"
+        if protocol.endswith("SSL"):
+            check += " and PITCHCAST_KAFKA_SSL_CAFILE"
+    return ConfigurationError(
+        f"cannot reach Kafka at {settings.kafka_bootstrap_servers} ({exc}): check that a"
+        f" broker runs there (`pitchcast stack status` for the local stack) and {check}"
+    )
 
 
 def faust_credentials(settings: Settings) -> Any:

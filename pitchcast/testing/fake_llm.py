@@ -511,30 +511,50 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         prog="python -m pitchcast.testing.fake_llm",
         description="A fake OpenAI-compatible LLM server (a test double, not a model).",
     )
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--port", type=int, default=8000, help="port to listen on (default: %(default)s)"
+    )
     parser.add_argument(
         "--profile",
         choices=tuple(PROFILES),
         default="instant",
         help="timing model: instant (no time), or a 7-8B model on a GPU (a40, a40-awq, "
-        "a40-fp8, h100)",
+        "a40-fp8, h100) (default: %(default)s)",
     )
     parser.add_argument(
-        "--time-scale", type=float, default=1.0, help="run the model this many times faster"
+        "--time-scale",
+        type=float,
+        default=1.0,
+        help="run the model this many times faster (default: 1)",
     )
     model = parser.add_argument_group("profile overrides")
-    model.add_argument("--max-num-seqs", type=int, default=None)
-    model.add_argument("--max-num-batched-tokens", type=int, default=None)
-    model.add_argument("--kv-cache-tokens", type=int, default=None)
-    model.add_argument("--itl-min", type=float, default=None, help="seconds, one stream alone")
-    model.add_argument("--max-decode-tps", type=float, default=None, help="decode tokens/s cap")
-    model.add_argument("--prefill-tps", type=float, default=None, help="prompt tokens/s")
+    for flag, kind, meaning in (
+        ("--max-num-seqs", int, "sequences decoded at once"),
+        ("--max-num-batched-tokens", int, "tokens per engine step"),
+        ("--kv-cache-tokens", int, "tokens the KV cache holds"),
+        ("--itl-min", float, "seconds a token, one stream alone"),
+        ("--max-decode-tps", float, "decode tokens/s cap"),
+        ("--prefill-tps", float, "prompt tokens/s"),
+    ):
+        model.add_argument(
+            flag, type=kind, default=None, help=f"{meaning} (default: the profile's)"
+        )
     fixed = parser.add_argument_group("fixed pacing (instant profile only)")
-    fixed.add_argument("--ttft", type=float, default=0.0, help="seconds to the first token")
-    fixed.add_argument("--tpot", type=float, default=0.0, help="seconds per output token")
-    parser.add_argument("--model", default=None, help="only accept this model name")
-    parser.add_argument("--fault-rate", type=float, default=0.0, help="share of faulty answers")
+    fixed.add_argument(
+        "--ttft", type=float, default=0.0, help="seconds to the first token (default: 0)"
+    )
+    fixed.add_argument(
+        "--tpot", type=float, default=0.0, help="seconds per output token (default: 0)"
+    )
+    parser.add_argument(
+        "--model", default=None, help="only accept this model name (default: any name)"
+    )
+    parser.add_argument(
+        "--fault-rate", type=float, default=0.0, help="share of faulty answers (default: 0)"
+    )
     parser.add_argument(
         "--faults",
         type=_fault_kinds,
@@ -547,12 +567,17 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         type=float,
         default=None,
         help="with slow in --faults: seconds to the first token of a slow answer (a request "
-        "queued at a busy endpoint, as RunPod's queue does now and then)",
+        "queued at a busy endpoint, as RunPod's queue does now and then; default: none)",
     )
     parser.add_argument(
-        "--slow-tpot", type=float, default=None, help="with slow in --faults: seconds a token"
+        "--slow-tpot",
+        type=float,
+        default=None,
+        help="with slow in --faults: seconds a token (default: none)",
     )
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--seed", type=int, default=0, help="seed of the random fault draws (default: 0)"
+    )
     args = parser.parse_args(argv)
     if "slow" in args.faults and args.slow_ttft is None and args.slow_tpot is None:
         parser.error("slow answers need their pacing: --slow-ttft and/or --slow-tpot")

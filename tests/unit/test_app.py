@@ -65,3 +65,17 @@ async def test_the_worker_collects_the_oldest_generation_on_a_timer(
     monkeypatch.setattr(gc, "collect", lambda *args: calls.append(args) or 0)
     await inspect.unwrap(timer)()  # the body, without faust's timer loop
     assert calls == [()]  # every generation
+
+
+def test_a_data_dir_that_cannot_be_made_is_named_in_one_line(tmp_path: Path) -> None:
+    """PITCHCAST_DATA_DIR under a file (or a read-only mount): `pitchcast worker` stopped
+    with a FileNotFoundError / NotADirectoryError traceback; now one line names the
+    setting."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    settings = load_settings(data_dir=blocker / "worker", kafka_bootstrap_servers="127.0.0.1:1")
+    with pytest.raises(ConfigurationError) as caught:
+        create_app(settings)
+    message = str(caught.value)
+    assert f"cannot create {blocker / 'worker'} (" in message
+    assert "PITCHCAST_DATA_DIR" in message and "\n" not in message

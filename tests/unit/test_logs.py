@@ -83,3 +83,15 @@ def test_secrets_of_settings_and_the_config(monkeypatch: pytest.MonkeyPatch) -> 
     assert set(secrets_of(settings)) == {"redis-pass-1", "sk-key-2", "kafka-pass-3", "url-pass-4"}
     config = logging_config(settings)
     assert config["handlers"]["default"]["formatter"] == "json"
+
+
+def test_per_endpoint_keys_and_the_monitor_password_are_secrets_too(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """PITCHCAST_LLM_API_KEYS (one key per endpoint, an empty entry for none) and
+    PITCHCAST_MONITOR_PASSWORD are masked by `pitchcast config` like the other secrets,
+    so the log formatters redact them too (before, only PITCHCAST_LLM_API_KEY was)."""
+    monkeypatch.setenv("PITCHCAST_LLM_BASE_URL", "http://a:8000/v1,http://b:8000/v1,http://c/v1")
+    monkeypatch.setenv("PITCHCAST_LLM_API_KEYS", "rp-key-a,,local-key-c")
+    monkeypatch.setenv("PITCHCAST_MONITOR_PASSWORD", "booth-pass-5")
+    assert set(secrets_of(load_settings())) == {"rp-key-a", "local-key-c", "booth-pass-5"}

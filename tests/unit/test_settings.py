@@ -379,3 +379,48 @@ def test_only_settings_py_reads_the_environment() -> None:
         and (found := _environment_reads(ast.parse(path.read_text(encoding="utf-8"))))
     }
     assert reads == {}
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("PITCHCAST_WEB_PORT", "99999"),
+        ("PITCHCAST_WEB_PORT", "0"),
+        ("PITCHCAST_STACK_KAFKA_PORT", "70000"),
+        ("PITCHCAST_STACK_KAFKA_CONTROLLER_PORT", "0"),
+        ("PITCHCAST_STACK_REDIS_PORT", "-1"),
+    ],
+)
+def test_a_port_out_of_range_is_refused_by_its_variable(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str
+) -> None:
+    # Before, PITCHCAST_WEB_PORT=99999 passed the settings and `pitchcast worker` died in
+    # faust with a traceback (ImproperlyConfigured: out of range for Port), as the monitor's
+    # port never did.
+    monkeypatch.setenv(variable, value)
+    result = CliRunner().invoke(main, ["config"])
+    assert result.exit_code == 1
+    assert f"{variable}: Input should be" in result.output
+    assert f"(given '{value}')" in result.output
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("PITCHCAST_APP_ID", "my app"),
+        ("PITCHCAST_TOPIC_EVENTS", "match events"),
+        ("PITCHCAST_TOPIC_DLQ", "dlq/1"),
+        ("PITCHCAST_TOPIC_LINES", ""),
+    ],
+)
+def test_kafka_names_kafka_cannot_take_are_refused_at_once(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str
+) -> None:
+    # The app id names the consumer group and faust's changelog topic: PITCHCAST_APP_ID
+    # with a space passed the settings, and the worker died in faust with an
+    # InvalidTopicError traceback. Topic names failed only at creation.
+    monkeypatch.setenv(variable, value)
+    result = CliRunner().invoke(main, ["config"])
+    assert result.exit_code == 1
+    assert f"{variable} must be" in result.output
+    assert "letters, digits" in result.output

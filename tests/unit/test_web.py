@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
 
+import pytest
 from faust.types import TP
 
 from pitchcast.commentary.breaker import CircuitBreaker
@@ -108,3 +109,29 @@ async def test_redis_down_or_breaker_open_is_degraded_200_or_strict_503() -> Non
     assert body["checks"]["breaker"] == {"status": "degraded", "state": "open", "endpoint": "e"}
     code, _ = await readiness.check(strict=True)
     assert code == 503
+
+
+def test_a_web_address_the_worker_cannot_take_is_one_line_naming_the_setting() -> None:
+    """`pitchcast worker` checks its web address before faust starts: a port in use names
+    the port setting; a host that does not resolve or is not this machine's names
+    PITCHCAST_WEB_HOST (before, faust stopped the worker with a gaierror traceback, and an
+    address not on this host was blamed on the port)."""
+    import socket
+
+    from pitchcast.exceptions import ConfigurationError
+    from pitchcast.settings import load_settings
+    from pitchcast.web import require_web_port
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(ConfigurationError, match="PITCHCAST_WEB_PORT") as caught:
+            require_web_port(load_settings(web_port=port))
+        assert "PITCHCAST_WEB_HOST" not in str(caught.value)
+    for host in ("no-such-host.invalid", "192.0.2.1"):  # unresolvable; TEST-NET-1, not ours
+        with pytest.raises(ConfigurationError) as caught:
+            require_web_port(load_settings(web_host=host, web_port=18199))
+        message = str(caught.value)
+        assert f"cannot listen on {host}:18199" in message
+        assert "PITCHCAST_WEB_HOST" in message and "PITCHCAST_WEB_PORT" not in message

@@ -72,3 +72,23 @@ async def test_a_range_past_the_end_is_not_complete(
     read = await read_range(settings, topic, 0, 3, 9, timeout_s=2.0)
     assert not read.complete
     assert [r.offset for r in read.records] == [3, 4]
+
+
+async def test_missing_topics_without_creating_them_say_what_to_do(
+    kafka_bootstrap: str, unique_name: UniqueName
+) -> None:
+    """The worker of a secure cluster runs with PITCHCAST_CREATE_TOPICS=false: a topic
+    nobody made yet (or a misspelt PITCHCAST_TOPIC_*) is named, with who creates it and how."""
+    from pitchcast.exceptions import ConfigurationError
+    from pitchcast.streams.admin import ensure_topics
+
+    events = unique_name("no-such-events")
+    settings = load_settings(
+        kafka_bootstrap_servers=kafka_bootstrap, topic_events=events, create_topics=False
+    )
+    with pytest.raises(ConfigurationError) as caught:
+        await ensure_topics(settings)
+    message = str(caught.value)
+    assert message.startswith(f"topics missing: {events}")
+    assert "PITCHCAST_CREATE_TOPICS=true pitchcast topics" in message
+    assert "PITCHCAST_TOPIC_" in message

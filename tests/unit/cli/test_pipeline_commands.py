@@ -90,3 +90,38 @@ def test_tail_help_reads_a_line_for_the_operator() -> None:
     text = " ".join(CliRunner().invoke(main, ["tail", "--help"]).output.split())
     assert "BATCH.LINE" in text and "100" in text and "101" in text
     assert "·end" in text and "within its period" in text
+
+
+def test_ctrl_c_ends_the_demo_as_it_ends_tail_and_monitor(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`demo --monitor` says "the monitor stays up until Ctrl-C": Ctrl-C (at that point
+    or earlier) ends it quietly with exit code 0, as it ends `tail` and `monitor`, not
+    with click's "Aborted!" and exit code 1."""
+    from click.testing import CliRunner
+
+    import pitchcast.demo
+    from pitchcast.cli import main
+
+    def interrupted(*args: object, **kwargs: object) -> int:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(pitchcast.demo, "run_demo", interrupted)
+    result = CliRunner().invoke(main, ["demo", "--no-stack", "--monitor"])
+    assert result.exit_code == 0, result.output
+    assert "Aborted" not in result.output
+    assert "stopped (Ctrl-C)" in result.output
+
+
+@pytest.mark.parametrize("speed", ["0", "-2"])
+def test_demo_refuses_a_speed_that_is_not_positive(speed: str) -> None:
+    """As `replay --speed` does: `demo --speed 0` ended in a ZeroDivisionError traceback
+    after starting the stack and a worker."""
+    from click.testing import CliRunner
+
+    from pitchcast.cli import main
+
+    result = CliRunner().invoke(main, ["demo", "--no-stack", "--speed", speed])
+    assert result.exit_code == 2
+    assert "Invalid value for '--speed'" in result.output or "--speed" in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)

@@ -26,3 +26,12 @@ def test_serving_without_a_gpu_says_only_what_is_missing(monkeypatch: pytest.Mon
     assert result.exit_code == 1
     assert "torch and vllm not installed" in result.output
     assert "--gpu-memory-gib" not in result.output
+
+
+def test_a_port_out_of_range_is_refused() -> None:
+    # --port 99999 went into the printed `vllm serve` command.
+    result = CliRunner().invoke(
+        main, ["serve-llm", "--gpu-memory-gib", "48", "--dry-run", "--port", "99999"]
+    )
+    assert result.exit_code == 2, result.output
+    assert "--port" in result.output

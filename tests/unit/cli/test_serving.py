@@ -74,10 +74,13 @@ def test_max_model_len_must_hold_a_batch() -> None:
 
 
 def test_detection_names_missing_torch_and_vllm(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Without torch and vllm the error names both and how to install them."""
+    """Without torch and vllm the error names both and how to install them: from the
+    checkout, as the README and `serve-llm --help` say (it said `pip install
+    'pitchcast[gpu]'`, which asks a package index for pitchcast)."""
     monkeypatch.setattr(serving, "_module_available", lambda name: False)
-    with pytest.raises(ConfigurationError, match=r"torch and vllm not installed.*pitchcast\[gpu\]"):
+    with pytest.raises(ConfigurationError, match="torch and vllm not installed") as caught:
         detect_gpu_memory_gib()
+    assert 'pip install -e ".[gpu]"' in str(caught.value)
 
 
 def _fake_torch(available: bool, total_bytes: int = 0) -> types.ModuleType:

@@ -35,3 +35,19 @@ def test_the_tools_feed_and_read_but_never_consume_as_the_worker() -> None:
     assert {op for _, _, op in ops} == {"READ", "WRITE"}
     assert ("TOPIC", settings.topic_events, "WRITE") in ops
     assert ("TOPIC", settings.topic_dlq, "READ") in ops
+
+
+def test_the_tools_user_can_run_the_booth_monitor() -> None:
+    """`pitchcast monitor` reads the feed, the lines, the records and the dead letters
+    (pitchcast/monitor/feed.py). With ops.env it retried forever on
+    TopicAuthorizationFailed (match-events: WRITE only), and no user of the secure stack
+    but the admin could watch a match."""
+    settings = load_settings()
+    ops = {(t, n, op) for p, t, n, op in acl_entries(settings) if p == "User:pitchcast-ops"}
+    for topic in (
+        settings.topic_events,
+        settings.topic_lines,
+        settings.topic_commentary,
+        settings.topic_dlq,
+    ):
+        assert ("TOPIC", topic, "READ") in ops, topic

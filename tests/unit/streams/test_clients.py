@@ -145,3 +145,43 @@ def test_unloadable_tls_files_name_the_setting_never_the_content(tmp_path: Path)
         )
     assert "PRIVATE-KEY-MATERIAL" not in str(caught.value)
     assert caught.value.__cause__ is None and caught.value.__suppress_context__
+
+
+async def test_a_broker_that_does_not_answer_says_what_to_check() -> None:
+    """`pitchcast replay`, `tail`, `dlq`, `monitor` with no broker at the address: the one
+    line names the address and what to check (the setting, the local stack), not only
+    aiokafka's `Unable to bootstrap`."""
+    from pitchcast.streams.clients import aiokafka_options, start_client
+    from tests.support.redis_fixtures import free_port
+
+    servers = f"127.0.0.1:{free_port()}"
+    settings = load_settings(kafka_bootstrap_servers=servers)
+    producer = AIOKafkaProducer(**aiokafka_options(settings))
+    with pytest.raises(ConfigurationError) as caught:
+        await start_client(producer, settings)
+    message = str(caught.value)
+    assert message.startswith(f"cannot reach Kafka at {servers} (KafkaConnectionError: Unable")
+    assert "PITCHCAST_KAFKA_BOOTSTRAP_SERVERS" in message
+    assert "PITCHCAST_KAFKA_SECURITY_PROTOCOL" in message
+    assert "pitchcast stack status" in message
+    assert "\n" not in message
+
+
+async def test_with_sasl_the_broker_error_points_at_the_credentials_too() -> None:
+    """A wrong SCRAM password ends as the same `cannot reach Kafka` line (aiokafka's
+    SaslAuthenticationFailed is in its log line above): with SASL configured, the line
+    names the user and password settings and the CA as well, never the password."""
+    from pitchcast.streams.clients import kafka_unreachable
+
+    settings = load_settings(
+        kafka_bootstrap_servers="127.0.0.1:9",
+        kafka_security_protocol="SASL_SSL",
+        kafka_sasl_mechanism="SCRAM-SHA-512",
+        kafka_sasl_username="pitchcast",
+        kafka_sasl_password="scram-secret-9",
+    )
+    message = str(kafka_unreachable(settings, ConnectionError("Unable to bootstrap")))
+    assert "PITCHCAST_KAFKA_SASL_USERNAME" in message
+    assert "PITCHCAST_KAFKA_SASL_PASSWORD" in message
+    assert "PITCHCAST_KAFKA_SSL_CAFILE" in message
+    assert "scram-secret-9" not in message

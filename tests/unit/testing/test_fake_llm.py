@@ -271,3 +271,27 @@ def test_random_slow_answers_take_the_pacing_the_cli_gives_them() -> None:
             first = time.monotonic() - started
     assert server.faults_applied == ["slow"]
     assert first >= 0.4
+
+
+def test_help_gives_every_option_its_meaning_and_default(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The README points users at `python -m pitchcast.testing.fake_llm --port 8000`:
+    its --help says what each option does and its default (before, --host, --port,
+    --seed and the profile overrides had neither)."""
+    with pytest.raises(SystemExit):
+        _parse_args(["--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for expected in (
+        "--host HOST address to listen on (default: 127.0.0.1)",
+        "--port PORT port to listen on (default: 8000)",
+        "(default: instant)",
+        "run the model this many times faster (default: 1)",
+        "--max-num-seqs MAX_NUM_SEQS sequences decoded at once (default: the profile's)",
+        "--kv-cache-tokens KV_CACHE_TOKENS",
+        "seconds to the first token (default: 0)",
+        "only accept this model name (default: any name)",
+        "share of faulty answers (default: 0)",
+        "--seed SEED seed of the random fault draws (default: 0)",
+    ):
+        assert expected in text, expected
