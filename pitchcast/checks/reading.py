@@ -17,7 +17,8 @@ answer is the final consonant (받침) of the last syllable of that reading.
   so only L, R (ㄹ) and M, N (ㅁ, ㄴ) end in a consonant. A Latin word is read only
   where the reading is plain: ``-m``/``-me`` (Home 홈) ㅁ; ``-n``/``-ne``/``-ng`` ㄴ/ㅇ;
   ``-l``/``-le`` (Paul 폴) ㄹ; ``-a``, ``-i``, ``-o``, ``-u``, ``-y``, ``-ee``, ``-er``,
-  ``-or``, ``-ar``, ``-ay``, ``-ey`` (Away 어웨이, Player 플레이어) a vowel. Any other
+  ``-or``, ``-ar``, ``-ay``, ``-ey`` (Away 어웨이, Player 플레이어), ``-s`` (Lucas 루카스,
+  or 뤼카 where it is silent) a vowel. Any other
   ending is :data:`UNKNOWN`: not guessed. The name suffixes ``Jr`` 주니어 and ``Sr``
   시니어 are read as words (a vowel), not letter by letter.
 * Trailing spaces and punctuation are skipped, and so is a trailing bracketed group when
@@ -68,6 +69,9 @@ _WORD_ENDINGS: tuple[tuple[str, str], ...] = (
     ("er", "어"), ("or", "어"), ("ar", "아"), ("ay", "에이"), ("ey", "이"),
     ("m", "음"), ("n", "은"), ("l", "을"),
     ("a", "아"), ("i", "이"), ("o", "오"), ("u", "우"), ("y", "이"),
+    # -s is 스 where it is sounded (Lucas 루카스, James 제임스) and leaves the vowel
+    # before it where it is not (French Lucas 뤼카): a vowel either way.
+    ("s", "스"),
 )  # fmt: skip
 # Name suffixes read as words, though they have no vowel letter: Jr. 주니어, Sr. 시니어.
 _NAME_SUFFIXES: Final = {"Jr": "주니어", "Sr": "시니어"}

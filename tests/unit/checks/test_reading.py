@@ -57,7 +57,7 @@ def test_digits_end_as_their_sino_korean_reading(word: str, sound: str) -> None:
         ("L", "rieul"), ("R", "rieul"), ("M", "consonant"), ("N", "consonant"), ("B", "vowel"),
         ("Team A", "vowel"), ("FC", "vowel"), ("Home", "consonant"), ("Away", "vowel"),
         ("Paul", "rieul"), ("Son", "consonant"), ("Lee", "vowel"), ("Park", "unknown"),
-        ("Robert", "unknown"),
+        ("Robert", "unknown"), ("Lucas", "vowel"), ("James", "vowel"), ("Santos", "vowel"),
     ],
 )  # fmt: skip
 def test_latin_letters_are_read_by_name_and_words_only_where_plain(word: str, sound: str) -> None:
