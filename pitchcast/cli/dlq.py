@@ -108,7 +108,7 @@ def dlq_list(
     for entry in entries:
         click.echo(orjson.dumps(describe(entry)).decode() if as_json else format_row(entry))
     if not as_json:
-        click.echo(f"{len(entries)} dead letters in {settings.topic_dlq}", err=True)
+        click.echo(f"{_dead_letters(len(entries))} in {settings.topic_dlq}", err=True)
 
 
 @dlq.command("show")
@@ -199,7 +199,7 @@ def dlq_replay(
         click.echo(f"refuse {entry.id}: {why}")
     if plan.refused and not skip_refused:
         raise click.ClickException(
-            f"{len(plan.refused)} dead letters cannot be replayed; nothing sent"
+            f"{_dead_letters(len(plan.refused))} cannot be replayed; nothing sent"
             " (--skip-refused sends the others)"
         )
     if not plan.items:
@@ -225,3 +225,7 @@ def dlq_replay(
 
 def _shown_key(key: bytes | None) -> str:
     return "null" if key is None else key.decode("utf-8", "replace")
+
+
+def _dead_letters(count: int) -> str:
+    return f"{count} dead letter" if count == 1 else f"{count} dead letters"
