@@ -74,11 +74,32 @@ def settings_with(**overrides: object) -> Settings:
     try:
         settings = load_settings(**{k: v for k, v in overrides.items() if v is not None})
     except ValidationError as exc:
-        raise click.ClickException(f"invalid settings: {describe_invalid(exc)}") from exc
+        message = describe_invalid(exc)
+        for variable, flag in _typed_options().items():
+            message = message.replace(f"{variable}:", f"{flag} ({variable}):")
+        raise click.ClickException(f"invalid settings: {message}") from exc
     except ValueError as exc:
         raise click.ClickException(f"invalid settings: {exc}") from exc
     configure_command_logging(settings)
     return settings
+
+
+def _typed_options() -> dict[str, str]:
+    """{PITCHCAST_X: --x} of the options given on this command line (not read from the
+    environment): an error about a value the user typed names what they typed."""
+    ctx = click.get_current_context(silent=True)
+    if ctx is None:
+        return {}
+    typed = {}
+    for param in ctx.command.params:
+        if (
+            isinstance(param, PitchcastOption)
+            and param.setting is not None
+            and param.name is not None
+            and ctx.get_parameter_source(param.name) is click.core.ParameterSource.COMMANDLINE
+        ):
+            typed[f"PITCHCAST_{param.setting.upper()}"] = max(param.opts, key=len)
+    return typed
 
 
 @contextlib.contextmanager

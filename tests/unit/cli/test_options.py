@@ -60,3 +60,23 @@ def test_a_command_logs_what_pitchcast_log_level_asks(
     logging.getLogger("pitchcast.replay").info("pitchcast.some_progress")
     _, err = capsys.readouterr()
     assert err.count("INFO pitchcast.replay pitchcast.some_progress") == 1
+
+
+@pytest.mark.usefixtures("root_logging")
+def test_a_bad_value_typed_as_an_option_names_the_option(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`eval --personas COACH` said only PITCHCAST_PERSONAS, a variable the user never set;
+    a bad value from the environment still names the variable alone."""
+    from click.testing import CliRunner
+
+    from pitchcast.cli import main
+
+    monkeypatch.delenv("PITCHCAST_PERSONAS", raising=False)
+    typed = CliRunner().invoke(main, ["eval", "data/events_metrica_1.csv", "--personas", "COACH"])
+    assert typed.exit_code == 1
+    assert "--personas (PITCHCAST_PERSONAS): Input should be" in typed.output
+    monkeypatch.setenv("PITCHCAST_PERSONAS", "COACH")
+    from_env = CliRunner().invoke(main, ["eval", "data/events_metrica_1.csv"])
+    assert from_env.exit_code == 1
+    assert "settings: PITCHCAST_PERSONAS: Input should be" in from_env.output
