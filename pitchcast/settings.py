@@ -89,7 +89,10 @@ class Settings(BaseSettings):
     create_topics: bool = True
 
     # A dead worker's partitions move to the others after this long without heartbeats.
-    kafka_session_timeout_s: float = Field(default=30.0, ge=6)
+    # The bounds are the broker's defaults for group.min/max.session.timeout.ms (6 s and
+    # 30 min, Kafka's broker configs): outside them the worker's join was refused, a
+    # traceback in faust's consumer thread instead of this one line.
+    kafka_session_timeout_s: float = Field(default=30.0, ge=6, le=1800)
     # How often faust commits the offsets of processed records (its default).
     kafka_commit_interval_s: float = Field(default=2.8, gt=0)
 

@@ -424,3 +424,15 @@ def test_kafka_names_kafka_cannot_take_are_refused_at_once(
     assert result.exit_code == 1
     assert f"{variable} must be" in result.output
     assert "letters, digits" in result.output
+
+
+@pytest.mark.parametrize("value", ["5", "1801"])
+def test_a_session_timeout_the_broker_refuses_is_refused_at_once(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    # Outside the broker's default bounds (6 s to 30 min) the worker started, and its
+    # group join failed in faust's consumer thread with tracebacks, again and again.
+    monkeypatch.setenv("PITCHCAST_KAFKA_SESSION_TIMEOUT_S", value)
+    result = CliRunner().invoke(main, ["config"])
+    assert result.exit_code == 1
+    assert "PITCHCAST_KAFKA_SESSION_TIMEOUT_S: Input should be" in result.output
