@@ -50,6 +50,11 @@ def test_a_line_that_does_not_say_what_happened_is_found() -> None:
     red = _action("Foul", "Direct_Red_Card", player_name_ko="홍정운 10")
     assert unnamed_kind("홍정운 10이 반칙을 범합니다, 공을 지켜 내네요.", red) == "sending_off"
     assert unnamed_kind("홍정운 10, 다이렉트 퇴장입니다!", red) is None
+    # How an own goal went in is not in the data: "off his body" does not name it.
+    own = _action("Own Goal", None, player_name_ko="이순민")
+    assert unnamed_kind("이순민 몸 맞고 들어갔어…", own) == "own_goal"
+    assert unnamed_kind("이순민의 자책골!", own) is None
+    assert unnamed_kind("공이 이순민에게서 자기 골문으로 들어갑니다.", own) is None
 
 
 def test_a_name_is_no_word_of_the_moment() -> None:
