@@ -64,6 +64,7 @@ CONTENT_FAULTS = frozenset(
         "bad_tone",
         "invented_name",
         "unknown_ref",
+        "untold",
     )
 )
 
@@ -296,6 +297,7 @@ def _line_text(
     length: tuple[int, int],
     rng: random.Random,
     place: int = 0,
+    untold: bool = False,
 ) -> str:
     # Only references the chat has defined so far (a row naming an unknown one falls
     # back to its team, then to no name at all).
@@ -306,7 +308,7 @@ def _line_text(
     team_ref = f"{{{team}}}" if team else "팀"
     who = f"{{{player}}}{rng.choice(('이', '가'))}" if player else team_ref
     kind = row.get("type", "")
-    phrases = _RESULT_PHRASES.get((kind, row.get("result", "")))
+    phrases = None if untold else _RESULT_PHRASES.get((kind, row.get("result", "")))
     key_moment = phrases is not None  # said on its own: no filler after a goal or a card
     phrases = phrases or _PHRASES.get(kind)
     casual = voice == _CASUAL
@@ -337,6 +339,7 @@ def _write_lines(
     length: tuple[int, int],
     seed: int,
     burst: Sequence[int] = (),
+    untold: bool = False,
 ) -> list[list[Any]]:
     rng = random.Random(seed)
     lines: list[list[Any]] = []
@@ -344,7 +347,7 @@ def _write_lines(
         action = rows.actions.get(number)
         if action is not None:
             place = burst.index(number) if number in burst else 0
-            text = _line_text(action, rows, voice, length, rng, place)
+            text = _line_text(action, rows, voice, length, rng, place, untold)
             lines.append([number, _tone(action, voice), text])
     return lines
 
@@ -412,7 +415,9 @@ def write_answer(
     elif structured and schema_rows:
         wanted = [row for row in schema_rows if row in rows.actions] or wanted
     seed = len(first_user) * 31 + sum(wanted)
-    lines = _write_lines(rows, wanted, voice=voice, length=length, seed=seed, burst=burst)
+    lines = _write_lines(
+        rows, wanted, voice=voice, length=length, seed=seed, burst=burst, untold=fault == "untold"
+    )
     lines = _apply_content_fault(lines, fault, invented_name)
     text = _render(lines, structured=structured, malformed=fault == "malformed")
     if marker_row is not None:
