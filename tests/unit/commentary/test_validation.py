@@ -21,7 +21,6 @@ from pitchcast.exceptions import CommentaryRejected
 from pitchcast.schemas.records import TONES
 from tests.support.commentary_batches import OUTSIDER, korean_batch
 
-
 # korean_batch's row 10 is a yellow card: its line says so (s21: else it is refused).
 _CARD_ROW = 10
 
