@@ -18,6 +18,9 @@ A line is valid when:
   match story around it (:mod:`pitchcast.checks.claims`, the same rules ``pitchcast
   eval`` applies); what those rules cannot read is let through, never guessed at;
 * wording: nothing the data cannot support (:mod:`pitchcast.checks.wording`);
+* key moments: the line of a goal, an own goal or a card says so
+  (:func:`pitchcast.checks.naming.unnamed_kind`, the words ``pitchcast eval`` checks):
+  ``제카가 공을 다룹니다`` at a penalty goal is refused (``untold.goal``);
 * register: when the persona is given, every sentence ends in its register
   (:func:`pitchcast.checks.register.register_slips`: no 반말 from CASTER or ANALYST, no
   존댓말 from FRIEND), so a refused line is written by the template in the same voice.
@@ -35,6 +38,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 
 from pitchcast.checks.claims import LineFacts, check_claims, facts_names
+from pitchcast.checks.naming import unnamed_kind
 from pitchcast.checks.register import register_slips
 from pitchcast.checks.wording import backing_slips, find_wording
 from pitchcast.commentary.parsing import ParsedItem
@@ -222,6 +226,13 @@ class ItemChecker:
             names = self._allowed | self._forbidden
             for found in find_wording(raw, action.type_name, names=names):
                 reasons.append(f"n={row}: {found.matched!r} [{found.kind}]: {found.why}")
+            # A goal's or a card's line must say so (checks/naming.toml's words).
+            untold = unnamed_kind(raw, action, names=names)
+            if untold is not None:
+                reasons.append(
+                    f"n={row}: [untold.{untold}]: a line of a {_UNTOLD_KINDS[untold]}"
+                    " must say what happened"
+                )
             if self._backed is not None and action.team_id != self._backed:
                 for word in backing_slips(raw, names=names):
                     reasons.append(
@@ -252,12 +263,20 @@ _REGISTER_HINTS = {
 }
 
 
-_WORDING_KIND = re.compile(r"\[((?:unsupported\.[a-z]+)|mistake|backing)\]:")
+_UNTOLD_KINDS = {
+    "goal": "goal",
+    "own_goal": "own goal",
+    "yellow": "yellow card",
+    "sending_off": "sending-off",
+}
+
+_WORDING_KIND = re.compile(r"\[((?:unsupported\.[a-z]+)|(?:untold\.[a-z_]+)|mistake|backing)\]:")
 
 
 def wording_refusals(reasons: Iterable[str]) -> list[str]:
     """The wording kinds (``unsupported.manner``, ``mistake``...) among refusal reasons:
-    lines refused for a claim the data cannot support, for the ``lines_refused`` metric."""
+    lines refused for a claim the data cannot support, or for leaving a goal or a card
+    untold (``untold.goal``...), for the ``lines_refused`` metric."""
     return [m.group(1) for reason in reasons if (m := _WORDING_KIND.search(reason))]
 
 

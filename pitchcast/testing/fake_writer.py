@@ -64,6 +64,7 @@ CONTENT_FAULTS = frozenset(
         "bad_tone",
         "invented_name",
         "unknown_ref",
+        "untold",
     )
 )
 
@@ -189,12 +190,48 @@ _PHRASES: dict[str, tuple[str, str]] = {
     "Catch": ("{p} 공을 안전하게 잡아 냅니다", "{p} 공 잡았어"),
     "Offside": ("오프사이드 깃발이 올라갑니다", "오프사이드 걸렸어"),
 }
+_PHRASES |= {
+    "Shot_Freekick": ("{p} 프리킥을 직접 찹니다", "{p} 프리킥 직접 찼어"),
+    "Penalty Kick": ("{p} 페널티킥을 찹니다", "{p} 페널티킥 찼어"),
+    "Handball_Foul": ("{p} 핸드볼 반칙을 범합니다", "{p} 핸드볼 했어"),
+}
+# Per (type, result): a result the line must say (a goal, a card), as a competent model
+# says it; it wins over the type's phrase (validation refuses a goal's or a card's line
+# that does not say so, and the template would write it).
+_RESULT_PHRASES: dict[tuple[str, str], tuple[str, str]] = {
+    ("Shot", "Goal"): ("{p} 때린 슈팅이 골로 이어집니다", "{p} 때린 슛 들어갔어, 골이야"),
+    ("Shot_Freekick", "Goal"): ("{p} 찬 프리킥이 그대로 골이 됩니다", "{p} 찬 프리킥 바로 골이야"),
+    ("Penalty Kick", "Goal"): ("{p} 페널티킥을 골로 연결합니다", "{p} 페널티킥 넣었어, 골이야"),
+    ("Foul", "Yellow_Card"): ("{p} 반칙으로 경고를 받습니다", "{p} 파울로 경고 받았어"),
+    ("Foul", "Second_Yellow_Card"): (
+        "{p} 두 번째 경고를 받고 퇴장당합니다",
+        "{p} 경고 누적으로 퇴장이야",
+    ),
+    ("Foul", "Direct_Red_Card"): (
+        "{p} 레드카드를 받고 퇴장당합니다",
+        "{p} 바로 레드카드, 퇴장이야",
+    ),
+    ("Handball_Foul", "Yellow_Card"): (
+        "{p} 핸드볼 반칙으로 경고를 받습니다",
+        "{p} 핸드볼로 경고 받았어",
+    ),
+    ("Handball_Foul", "Second_Yellow_Card"): (
+        "{p} 핸드볼로 두 번째 경고, 퇴장당합니다",
+        "{p} 핸드볼로 경고 누적 퇴장이야",
+    ),
+    ("Handball_Foul", "Direct_Red_Card"): (
+        "{p} 핸드볼 반칙으로 레드카드, 퇴장당합니다",
+        "{p} 핸드볼로 바로 레드카드, 퇴장이야",
+    ),
+}
 _DEFAULT_PHRASE = ("{p} 공을 다룹니다", "{p} 공 잡고 있어")
+# Per voice (CASTER, FRIEND, ANALYST): what may follow a short line, claiming nothing the
+# row does not show.
 _FILLERS = (
-    (" 경기가 계속 이어집니다", " 경기 계속 가"),
-    (" 흐름이 이어집니다", " 흐름 이어져"),
-    (" 공을 지켜 내네요", " 공 지키네"),
-    (" {t}의 공격이 계속됩니다", " {t} 계속 몰아쳐"),
+    (" 경기가 계속 이어집니다", " 경기 계속 가", " 경기는 계속 이어지죠"),
+    (" 흐름이 이어집니다", " 흐름 이어져", " 흐름을 짚어 보죠"),
+    (" {t}의 플레이입니다", " {t} 플레이야", " {t} 쪽 플레이죠"),
+    (" {t}의 공격이 계속됩니다", " {t} 계속 몰아쳐", " {t}의 전개가 이어지죠"),
 )
 
 
@@ -227,7 +264,7 @@ def _way(row: dict[str, str]) -> str:
     return "뒤로" if dx < -3 else "옆으로"
 
 
-def _tone(row: dict[str, str], casual: bool) -> str:
+def _tone(row: dict[str, str], voice: int) -> str:
     kind, result = row.get("type", ""), row.get("result", "")
     if kind in ("Goal", "Own Goal") or result == "Goal":
         return "excited"
@@ -237,26 +274,30 @@ def _tone(row: dict[str, str], casual: bool) -> str:
         return "tense"
     if result in ("Unsuccessful", "Off Target", "Blocked"):
         return "disappointed"
-    return "playful" if casual else "calm"
+    return ("calm", "playful", "analytical")[voice]
 
 
 # How a line opens, by its place in the request's rows (a burst): a model that sees the
 # burst varies its openings, so the lines of one burst do not all start alike.
+# ANALYST (the third voice) opens otherwise than CASTER, so the two 존댓말 voices differ.
 _LEADS = (
-    ("", ""),
-    ("{zone}에서 ", "{zone}에서 "),
-    ("이번에는 ", "이번엔 "),
-    ("이어서 ", "곧바로 "),
+    ("", "", "보시면 "),
+    ("{zone}에서 ", "{zone}에서 ", "위치를 보면 "),
+    ("이번에는 ", "이번엔 ", "여기서 "),
+    ("이어서 ", "곧바로 ", "다음 장면, "),
 )
+# The voices' index in the tables above; ANALYST writes CASTER's phrases otherwise.
+_POLITE, _CASUAL, _ANALYST = 0, 1, 2
 
 
 def _line_text(
     row: dict[str, str],
     rows: PromptRows,
-    casual: bool,
+    voice: int,
     length: tuple[int, int],
     rng: random.Random,
     place: int = 0,
+    untold: bool = False,
 ) -> str:
     # Only references the chat has defined so far (a row naming an unknown one falls
     # back to its team, then to no name at all).
@@ -266,18 +307,24 @@ def _line_text(
     team = team if team in rows.teams else next(iter(rows.teams), "")
     team_ref = f"{{{team}}}" if team else "팀"
     who = f"{{{player}}}{rng.choice(('이', '가'))}" if player else team_ref
-    phrase = _PHRASES.get(row.get("type", ""), _DEFAULT_PHRASE)[1 if casual else 0]
-    lead = _LEADS[place % len(_LEADS)][1 if casual else 0]
+    kind = row.get("type", "")
+    phrases = None if untold else _RESULT_PHRASES.get((kind, row.get("result", "")))
+    key_moment = phrases is not None  # said on its own: no filler after a goal or a card
+    phrases = phrases or _PHRASES.get(kind)
+    casual = voice == _CASUAL
+    phrase = (phrases or _DEFAULT_PHRASE)[_CASUAL if casual else _POLITE]
+    lead = _LEADS[place % len(_LEADS)][voice]
     if lead.startswith("{zone}") and "{zone}에서 " not in phrase:
-        lead = _LEADS[2][1 if casual else 0]
+        lead = _LEADS[2][voice]
     phrase = lead + phrase.replace(lead, "", 1) if lead else phrase
     text = phrase.format(p=who, t=team_ref, zone=_zone(row), way=_way(row))
     low, high = length
     target = rng.randint(low, high)
-    for filler in itertools.islice(itertools.cycle(rng.sample(_FILLERS, len(_FILLERS))), 4):
+    fillers = rng.sample(_FILLERS, len(_FILLERS))
+    for filler in itertools.islice(itertools.cycle(fillers), 0 if key_moment else 4):
         if len(text) >= target:
             break
-        addition = filler[1 if casual else 0].format(t=team_ref)
+        addition = filler[voice].format(t=team_ref)
         if len(text) + len(addition) + 1 > high:
             break
         text += "," + addition
@@ -288,10 +335,11 @@ def _write_lines(
     rows: PromptRows,
     wanted: list[int],
     *,
-    casual: bool,
+    voice: int,
     length: tuple[int, int],
     seed: int,
     burst: Sequence[int] = (),
+    untold: bool = False,
 ) -> list[list[Any]]:
     rng = random.Random(seed)
     lines: list[list[Any]] = []
@@ -299,8 +347,8 @@ def _write_lines(
         action = rows.actions.get(number)
         if action is not None:
             place = burst.index(number) if number in burst else 0
-            text = _line_text(action, rows, casual, length, rng, place)
-            lines.append([number, _tone(action, casual), text])
+            text = _line_text(action, rows, voice, length, rng, place, untold)
+            lines.append([number, _tone(action, voice), text])
     return lines
 
 
@@ -356,7 +404,8 @@ def write_answer(
         return "네"  # a warm-up or any other prompt: one short token
     system = next((str(m.get("content", "")) for m in messages if m.get("role") == "system"), "")
     first_user = next(iter(_user_texts(messages)), "")
-    casual = "반말" in system
+    # The persona, from its intro (prompt.toml): FRIEND speaks 반말, ANALYST is 해설위원.
+    voice = _CASUAL if "반말" in system else _ANALYST if "해설위원" in system else _POLITE
     match = _LENGTH_RE.search(system)
     length = (int(match.group(1)), int(match.group(2))) if match else LINE_CHARS
     wanted = burst = requested_rows(messages, rows)
@@ -366,7 +415,9 @@ def write_answer(
     elif structured and schema_rows:
         wanted = [row for row in schema_rows if row in rows.actions] or wanted
     seed = len(first_user) * 31 + sum(wanted)
-    lines = _write_lines(rows, wanted, casual=casual, length=length, seed=seed, burst=burst)
+    lines = _write_lines(
+        rows, wanted, voice=voice, length=length, seed=seed, burst=burst, untold=fault == "untold"
+    )
     lines = _apply_content_fault(lines, fault, invented_name)
     text = _render(lines, structured=structured, malformed=fault == "malformed")
     if marker_row is not None:

@@ -27,6 +27,7 @@ FaultKind = Literal[
     "bad_tone",  # the first line with a tone outside the closed set
     "invented_name",  # ``name`` written out in the first line (a roster name, say)
     "unknown_ref",  # the first line uses a reference no table defines ({P99})
+    "untold",  # a scoring shot or a card told by its type alone (슈팅을 날립니다)
     # HTTP 200, ``after_tokens`` tokens, then an error event in the stream (vLLM's shape:
     # ``data: {"error": {...}}``) of class ``status``; ``null_code`` as RunPod sends it.
     # Not streamed: the error object in a 200 body.

@@ -254,6 +254,7 @@ ACTION_KINDS: Final[tuple[str, ...]] = tuple(
             *(kind for pair in _TWO_WAY.values() for kind in pair),
             "duel",
             *_SHOT_KINDS.values(),
+            "penalty_goal",
             "goal",
             "goal_plain",
             "own_goal",
@@ -287,6 +288,8 @@ def classify(type_name: str, result: str | None, shape: Geometry) -> tuple[str, 
             return bad, None
         return good, None if ok else result
     if type_name in SHOT_TYPES:
+        if type_name == "Penalty Kick" and result == "Goal":
+            return "penalty_goal", None  # its own bank: every line says 페널티킥
         if result in _SHOT_KINDS:
             return _SHOT_KINDS[result], None
         return "shot_plain", result

@@ -228,7 +228,7 @@ def story_lines(
     if kind in ("goal", "own_goal", "goal_plain", "own_goal_plain"):
         return _goal_lines(action, story, actor, team_name)
     if action.type_name in SHOT_TYPES:
-        if kind == "shot_goal" or action.period_id == SHOOT_OUT_PERIOD:
+        if kind in ("shot_goal", "penalty_goal") or action.period_id == SHOOT_OUT_PERIOD:
             # The Goal row that follows carries the goal's story; a shoot-out kick is
             # no shot of the match (its n-th shot would be false).
             return []

@@ -13,7 +13,7 @@ from pitchcast.schemas.records import Action
 _KINDS = {
     "goal": "goal", "goal_plain": "goal", "shot_goal": "goal", "own_goal": "own_goal",
     "own_goal_plain": "own_goal", "yellow": "yellow", "second_yellow": "sending_off",
-    "red": "sending_off",
+    "red": "sending_off", "penalty_goal": "goal",
 }  # fmt: skip
 
 

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from pitchcast.cache import RedisStore
+from pitchcast.checks.naming import unnamed_kind
 from pitchcast.commentary.backends.base import ItemCallback, RowsAnswer
 from pitchcast.commentary.backends.template import TemplateBackend
 from pitchcast.commentary.live import LiveWriter
@@ -348,3 +349,34 @@ async def test_a_lane_cancelled_as_its_last_fork_answers_stays_cancelled() -> No
     with pytest.raises(asyncio.CancelledError):
         await task
     assert published == [batch.actions[0].action_id]
+
+
+@pytest.mark.parametrize("forks", [1, 3])
+async def test_a_card_the_llm_leaves_untold_is_written_by_the_template_on_its_row_only(
+    make_backend: MakeBackend, fake_llm: FakeLLMServer, forks: int
+) -> None:
+    """s21: the model tells row 10, a yellow card, as '반칙을 범합니다': validation
+    refuses that line (lines_refused{check=untold.yellow}) and the template writes that
+    row; the burst's other rows stay the model's."""
+    fake_llm.script(*[Fault("untold")] * forks)
+    backend = make_backend()
+    metrics = Metrics()
+    store = RedisStore(enabled=False, metrics=metrics)
+    service = CommentaryService(
+        backend, TemplateBackend(), store, metrics=metrics, breaker=backend.breaker
+    )
+    writer = LiveWriter(service, deadline_s=5.0, structured=False, forks=forks)
+    batch = korean_batch()
+    earlier = await TemplateBackend().write_rows(batch, "CASTER", [], range(1, 8), settled={})
+    sources: dict[int, str] = {}
+
+    async def on_item(item: CommentaryItem, source: str) -> None:
+        sources[item.action_id - batch.actions[0].action_id + 1] = source
+
+    written = await writer.write_rows(
+        batch, "CASTER", [], [8, 9, 10], settled=dict(earlier.items), on_item=on_item
+    )
+    assert sources == {8: "llm", 9: "llm", 10: "template"}
+    assert unnamed_kind(written.items[10].description, batch.actions[9]) is None
+    assert metrics.get("lines_refused", check="untold.yellow") == 1
+    assert (written.fallback_reason or "").startswith("rejected: n=10: [untold.yellow]")

@@ -21,10 +21,16 @@ from pitchcast.exceptions import CommentaryRejected
 from pitchcast.schemas.records import TONES
 from tests.support.commentary_batches import OUTSIDER, korean_batch
 
+# korean_batch's row 10 is a yellow card: its line says so (s21: else it is refused).
+_CARD_ROW = 10
+
 
 def _answer(count: int = 10) -> list[ParsedItem]:
     return [
-        ParsedItem(n, "calm", f"{{P1}}이 {n}번째 장면을 만듭니다.") for n in range(1, count + 1)
+        ParsedItem(
+            n, "calm", f"{{P1}}이 {n}번째 장면을 만듭니다." if n != _CARD_ROW else "{P1}에게 경고."
+        )
+        for n in range(1, count + 1)
     ]
 
 
@@ -270,7 +276,12 @@ def test_an_llm_line_out_of_its_persona_register_is_refused(
     reason names the ending. Without a persona no register is checked."""
     answer = _answer()
     if persona == "FRIEND":
-        answer = [ParsedItem(p.row, p.tone, f"{{P1}}이 {p.row}번째 장면 만들었어.") for p in answer]
+        answer = [
+            ParsedItem(p.row, p.tone, f"{{P1}}이 {p.row}번째 장면 만들었어.")
+            if p.row != _CARD_ROW
+            else ParsedItem(p.row, p.tone, "{P1} 경고 받았어.")
+            for p in answer
+        ]
     answer[4] = ParsedItem(5, "calm", slip)
     (reason,) = _reasons(answer, persona=persona)
     assert reason.startswith("n=5: ") and f"not {persona}'s register" in reason
@@ -311,3 +322,49 @@ def test_a_backing_friend_s_llm_line_on_the_wrong_side_is_refused() -> None:
     assert home.check(ParsedItem(1, "playful", "패스 좋다, {P1}!")).description
     neutral = ItemChecker(batch, persona="FRIEND")
     assert neutral.check(ParsedItem(1, "playful", "패스 좋다, {P1}!")).description
+
+
+@pytest.mark.parametrize(
+    ("type_name", "result", "untold", "told", "kind"),
+    [
+        ("Penalty Kick", "Goal", "{P1}이 공을 다룹니다.", "{P1}, 페널티킥 골!", "goal"),
+        ("Shot", "Goal", "{P1}이 슈팅을 날립니다.", "{P1}의 슈팅, 들어갑니다!", "goal"),
+        ("Goal", None, "{P1}이 공을 잡습니다.", "{P1}의 득점입니다!", "goal"),
+        ("Own Goal", None, "{P1}이 공을 걷어냅니다.", "{P1}의 자책골입니다.", "own_goal"),
+        ("Foul", "Yellow_Card", "{P1}이 반칙을 범합니다.", "{P1}에게 경고.", "yellow"),
+        ("Handball_Foul", "Yellow_Card", "{P1}의 핸드볼.", "{P1} 핸드볼, 옐로카드.", "yellow"),
+        (
+            "Foul",
+            "Second_Yellow_Card",
+            "{P1}이 반칙을 범합니다.",
+            "{P1}, 경고 누적 퇴장!",
+            "sending_off",
+        ),
+        ("Foul", "Direct_Red_Card", "{P1}이 반칙을 범합니다.", "{P1}에게 레드카드!", "sending_off"),
+    ],
+)
+def test_an_llm_line_that_leaves_a_goal_or_a_card_untold_is_refused(
+    type_name: str, result: str | None, untold: str, told: str, kind: str
+) -> None:
+    """s21: a line of a goal or a card that never says so ('제카가 공을 다룹니다' at a
+    penalty goal) tells the fan nothing of it: validation refuses it (the words are
+    checks/naming.toml's), so the template writes that row; the other rows are kept."""
+    batch = korean_batch(6)
+    actions = list(batch.actions)
+    actions[5] = replace(actions[5], type_name=type_name, result_name=result)
+    batch = replace(batch, actions=tuple(actions))
+    answer = [ParsedItem(n, "calm", f"{{P1}}이 {n}번째 장면을 만듭니다.") for n in range(1, 7)]
+    answer[5] = ParsedItem(6, "excited", untold)
+    with pytest.raises(CommentaryRejected) as caught:
+        validate_items(batch, answer)
+    (reason,) = caught.value.reasons
+    assert reason.startswith("n=6: ") and f"[untold.{kind}]" in reason
+    assert wording_refusals([reason]) == [f"untold.{kind}"]
+    assembler = LineAssembler(batch)
+    assembler.begin_attempt()
+    for parsed in answer:
+        assembler.add(parsed)
+    assert len(assembler.settled) == 5 and assembler.end_attempt() == [reason]
+    assert assembler.missing_rows() == [6]
+    answer[5] = ParsedItem(6, "excited", told)
+    assert len(validate_items(batch, answer)) == 6

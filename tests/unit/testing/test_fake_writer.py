@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import pytest
 
@@ -10,7 +11,8 @@ from pitchcast.checks.register import register_slips
 from pitchcast.commentary.conversation import build_live_messages, fork_request
 from pitchcast.commentary.parsing import parse_answer
 from pitchcast.commentary.prompt import build_messages, build_repair_messages, response_format
-from pitchcast.schemas.records import TONES
+from pitchcast.commentary.validation import validate_items
+from pitchcast.schemas.records import TONES, Batch
 from pitchcast.testing.fake_writer import read_prompt, schema_rows, write_answer
 from tests.support.commentary_batches import korean_batch, sample_batches
 from tests.support.live_conversations import LIVE_TURNS, live_chat, repair_turn
@@ -119,3 +121,47 @@ def test_a_fork_gets_the_line_of_its_own_row_only() -> None:
     assert rows == [2] and schema_rows({}) is None
     answer = write_answer(shared, structured=True, schema_rows=rows)
     assert [item.row for item in parse_answer(answer)] == [2]
+
+
+_KEY_ROWS = [
+    ("Shot", "Goal"), ("Shot_Freekick", "Goal"), ("Penalty Kick", "Goal"), ("Goal", None),
+    ("Own Goal", None), ("Foul", "Yellow_Card"), ("Foul", "Second_Yellow_Card"),
+    ("Foul", "Direct_Red_Card"), ("Handball_Foul", "Yellow_Card"),
+    ("Handball_Foul", "Second_Yellow_Card"), ("Handball_Foul", "Direct_Red_Card"),
+]  # fmt: skip
+
+
+def _with_row_6(type_name: str, result: str | None) -> Batch:
+    batch = korean_batch()
+    actions = list(batch.actions)
+    actions[5] = replace(actions[5], type_name=type_name, result_name=result)
+    return replace(batch, actions=tuple(actions))
+
+
+@pytest.mark.parametrize(("type_name", "result"), _KEY_ROWS)
+@pytest.mark.parametrize("persona", ["CASTER", "ANALYST", "FRIEND"])
+def test_a_goal_or_a_card_is_said_like_a_competent_model_would(
+    persona: str, type_name: str, result: str | None
+) -> None:
+    """s21: validation refuses a goal's or a card's line that never says so; the test
+    LLM says it (a scoring shot was '슈팅을 날립니다', a red card '반칙을 범합니다'), so
+    benches and integration tests do not fall back to the template for it."""
+    batch = _with_row_6(type_name, result)
+    answer = write_answer(build_messages(batch, persona), structured=False)  # type: ignore[arg-type]
+    items = validate_items(batch, parse_answer(answer), persona=persona)
+    assert len(items) == 10
+    if type_name == "Penalty Kick":
+        assert "페널티킥" in items[5].description
+
+
+def test_caster_and_analyst_lines_differ_and_claim_no_keeping_of_the_ball() -> None:
+    """s21: the two 존댓말 voices no longer write the same lines, and no line says a
+    player keeps the ball ('공을 지켜 내네요': the feed does not show it)."""
+    for batch in sample_batches()[:30]:
+        lines = {}
+        for persona in ("CASTER", "ANALYST"):
+            answer = write_answer(build_messages(batch, persona), structured=False)  # type: ignore[arg-type]
+            lines[persona] = [item.text for item in parse_answer(answer)]
+            assert not any("지켜" in text for text in lines[persona])
+        same = sum(c == a for c, a in zip(lines["CASTER"], lines["ANALYST"], strict=True))
+        assert same <= len(lines["CASTER"]) // 5, (lines["CASTER"], lines["ANALYST"])
