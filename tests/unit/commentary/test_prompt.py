@@ -8,10 +8,12 @@ import json
 import re
 from dataclasses import replace
 from importlib import resources
+from types import SimpleNamespace
 
 import jsonschema
 import pytest
 
+from pitchcast.checks.naming import moment_kind, naming_words
 from pitchcast.checks.register import register_slips
 from pitchcast.checks.wording import find_wording
 from pitchcast.commentary import prompt
@@ -292,8 +294,10 @@ def test_the_glossary_and_the_worked_example_are_in_the_static_prompt(
     """Issue 16: every K League type and result has its Korean term in the system prompt,
     and the worked example is answered in the persona's voice: 6-8 lines covering a
     turnover, a shot, a foul and a goal, claiming nothing the data cannot show, each in the
-    persona's register, in the answer format asked for."""
+    persona's register, in the answer format asked for; the rules ask a goal's or a card's
+    line to say so, and the example's do."""
     text = system_prompt(persona, structured=structured)  # type: ignore[arg-type]
+    assert "무슨 일이 일어났는지 말한다" in text
     content = prompt_content()
     for name, term in (*content.types.items(), *content.results.items()):
         assert f"{name}={term}" in text
@@ -308,6 +312,10 @@ def test_the_glossary_and_the_worked_example_are_in_the_static_prompt(
     for line, row in zip(lines, example, strict=True):
         assert not find_wording(line.text, row["type"]), line.text
         assert not register_slips(line.text, persona), line.text
+        # A goal's or a card's line says so, as the rules ask (validation refuses it else).
+        row_action = SimpleNamespace(type_name=row["type"], result_name=row["result"] or None)
+        kind = moment_kind(row_action)  # type: ignore[arg-type]
+        assert kind is None or naming_words()[kind].search(line.text), line.text
         shown = (
             json.dumps([line.row, line.tone, line.text], ensure_ascii=False, separators=(",", ":"))
             if structured
