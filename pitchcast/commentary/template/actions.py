@@ -200,6 +200,13 @@ _SHOT_KINDS: Mapping[str | None, str] = {
     "Keeper Rush-Out": "shot_rush",
     None: "shot_plain",
 }
+# A penalty scored, saved or missed is told as a penalty (the shot banks say it only
+# where their {슈팅} slot stands); other results keep the shot banks.
+_PENALTY_KINDS: Mapping[str | None, str] = {
+    "Goal": "penalty_goal",
+    "On Target": "penalty_saved",
+    "Off Target": "penalty_missed",
+}
 SHOT_TYPES: Final = frozenset({"Shot", "Shot_Freekick", "Penalty Kick"})
 _CARD_KINDS: Mapping[str, str] = {
     "Yellow_Card": "yellow",
@@ -255,6 +262,8 @@ ACTION_KINDS: Final[tuple[str, ...]] = tuple(
             "duel",
             *_SHOT_KINDS.values(),
             "penalty_goal",
+            "penalty_saved",
+            "penalty_missed",
             "goal",
             "goal_plain",
             "own_goal",
@@ -288,8 +297,8 @@ def classify(type_name: str, result: str | None, shape: Geometry) -> tuple[str, 
             return bad, None
         return good, None if ok else result
     if type_name in SHOT_TYPES:
-        if type_name == "Penalty Kick" and result == "Goal":
-            return "penalty_goal", None  # its own bank: every line says 페널티킥
+        if type_name == "Penalty Kick" and result in _PENALTY_KINDS:
+            return _PENALTY_KINDS[result], None  # banks of their own: each line says 페널티킥
         if result in _SHOT_KINDS:
             return _SHOT_KINDS[result], None
         return "shot_plain", result

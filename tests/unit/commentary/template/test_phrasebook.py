@@ -385,7 +385,7 @@ def test_a_backing_friend_has_banks_for_goals_shots_and_cards() -> None:
     expected = {
         "goal", "goal_plain", "own_goal", "own_goal_plain", "shot_goal", "shot_on",
         "shot_off", "shot_blocked", "goal_post", "yellow", "second_yellow", "red",
-        "penalty_goal",
+        "penalty_goal", "penalty_saved", "penalty_missed",
     }  # fmt: skip
     assert set(backing) == expected
     for kind, sides in backing.items():

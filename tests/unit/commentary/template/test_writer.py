@@ -505,14 +505,18 @@ def test_a_name_ending_in_a_full_stop_ends_a_sentence_once(persona: Persona) -> 
     ("persona", "supports"),
     [*((p, "") for p in PERSONAS), ("FRIEND", "1"), ("FRIEND", "2")],
 )
-def test_every_penalty_goal_line_says_it_was_a_penalty(persona: Persona, supports: str) -> None:
-    """s21: a penalty goal's line says 페널티킥 (or PK): '{선수}의 발을 떠난 공이 골문 안으로
+@pytest.mark.parametrize("result", ["Goal", "On Target", "Off Target"])
+def test_every_penalty_line_says_it_was_a_penalty(
+    persona: Persona, supports: str, result: str
+) -> None:
+    """s21: a penalty's line says 페널티킥 (or PK): '{선수}의 발을 떠난 공이 골문 안으로
     들어갑니다!' or a FRIEND's '와아, {선수:이/가} 넣었어!' never did, whichever game's
-    rotation chose them (a backing FRIEND's banks, for either side, too)."""
+    rotation chose them (a backing FRIEND's banks, for either side, too); nor did the shot
+    banks' lines without a {슈팅} slot at a penalty saved or missed."""
     missing = []
     for game_id in range(60):
         kick = line_action(
-            1, game_id=game_id, type_name="Penalty Kick", result_name="Goal",
+            1, game_id=game_id, type_name="Penalty Kick", result_name=result,
             start_x=94.0, start_y=34.0, end_x=105.0, end_y=35.0, dx=11.0, dy=1.0,
         )  # fmt: skip
         batch = line_batch([kick], info=replace(INFO, game_id=game_id))
