@@ -12,8 +12,8 @@ from pitchcast.cache import RedisStore
 from pitchcast.commentary.backends.template import TemplateBackend
 from pitchcast.commentary.service import CommentaryService
 from pitchcast.metrics import Metrics
-from pitchcast.schemas.decoding import encode
-from pitchcast.schemas.records import Commentary, Control
+from pitchcast.schemas.decoding import decode_handoff, encode
+from pitchcast.schemas.records import Commentary, Control, PeriodEnd
 from pitchcast.settings import load_settings
 from pitchcast.streams.batching import advance
 from pitchcast.streams.dead_letters import DeadLetters
@@ -21,7 +21,13 @@ from tests.support.agents import RawTopic
 from tests.support.commentary_batches import sample_actions
 from tests.support.memory_publisher import MemoryPublisher
 
-__all__ = ["TWO_HALVES_GAME", "RecordsToo", "TwoHalvesAgent", "two_halves_records"]
+__all__ = [
+    "TWO_HALVES_GAME",
+    "RecordsToo",
+    "TwoHalvesAgent",
+    "period_end_offsets",
+    "two_halves_records",
+]
 
 TWO_HALVES_GAME = 41
 
@@ -60,6 +66,15 @@ def two_halves_records() -> list[bytes]:
         state = step.state
         out.extend(encode(e) for e in step.emits)
     return out
+
+
+def period_end_offsets(records: list[bytes]) -> list[int]:
+    """Where the hand-off records hold a period end (a whistle after a closed batch)."""
+    return [
+        i
+        for i, r in enumerate(records)
+        if isinstance(decode_handoff(r, max_bytes=1 << 20), PeriodEnd)
+    ]
 
 
 class TwoHalvesAgent:

@@ -4,13 +4,13 @@ batch's lines and record, before the next period's, once (agents/commentary.py).
 
 from __future__ import annotations
 
-from pitchcast.schemas.decoding import decode_handoff
-from pitchcast.schemas.records import PeriodEnd, commentary_id_for
+from pitchcast.schemas.records import commentary_id_for
 from tests.support.memory_publisher import MemoryPublisher
 from tests.support.two_halves import (
     TWO_HALVES_GAME,
     RecordsToo,
     TwoHalvesAgent,
+    period_end_offsets,
     two_halves_records,
 )
 from tests.support.utils import wait_until_async
@@ -23,11 +23,7 @@ def _sent(publisher: MemoryPublisher, batch_index: int, persona: str) -> list[in
 
 async def test_a_period_end_after_a_full_batch_is_told_after_it_and_before_the_next() -> None:
     records = two_halves_records()
-    marks = [
-        i
-        for i, r in enumerate(records)
-        if isinstance(decode_handoff(r, max_bytes=1 << 20), PeriodEnd)
-    ]
+    marks = period_end_offsets(records)
     assert len(marks) == 1  # the first half's end; the second half's closes its batch
     publisher = RecordsToo()
     agent = TwoHalvesAgent(publisher)
@@ -55,10 +51,7 @@ async def test_a_period_end_after_a_full_batch_is_told_after_it_and_before_the_n
 
 async def test_a_period_end_after_its_batch_went_out_is_told_at_once_and_once() -> None:
     records = two_halves_records()
-    mark = next(
-        i for i, r in enumerate(records)
-        if isinstance(decode_handoff(r, max_bytes=1 << 20), PeriodEnd)
-    )  # fmt: skip
+    mark = period_end_offsets(records)[0]
     publisher = RecordsToo()
     agent = TwoHalvesAgent(publisher)
     await agent.feed(records[:mark])
@@ -82,10 +75,7 @@ async def test_a_copy_of_a_period_end_after_the_next_batch_went_out_is_acked() -
     its own restart): no lane will tell it again, so it is told (once) and acked at
     once, and the partition's acks go on past it."""
     records = two_halves_records()
-    mark = next(
-        i for i, r in enumerate(records)
-        if isinstance(decode_handoff(r, max_bytes=1 << 20), PeriodEnd)
-    )  # fmt: skip
+    mark = period_end_offsets(records)[0]
     publisher = RecordsToo()
     agent = TwoHalvesAgent(publisher)
     await agent.feed(records[mark:], first_offset=mark)
