@@ -48,7 +48,6 @@ import httpx
 import orjson
 from _common import (
     BATCH_ACTION,
-    REPO,
     FakeLLM,
     Worker,
     bench_env,
@@ -58,10 +57,12 @@ from _common import (
     create_topics,
     delete_topics,
     expected_batches,
+    new_plot,
     percentile,
     read_quiet,
     read_until,
     round_plans,
+    save_plot,
     until_marked,
 )
 
@@ -473,12 +474,7 @@ def report_targets(runs: list[ModeRun], personas: int) -> None:
 def plot(runs: list[tuple[str, ModeRun]], path: Path, title: str) -> None:
     """CDF of event -> line per labelled run (match seconds, log axis); a run with
     template lines gets a dotted CDF of its LLM lines alone."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6.4, 3.6), dpi=100)
+    fig, ax = new_plot()
     for label, run in runs:
         values = sorted(run.match_s(run.line_ms))
         if not values:
@@ -502,11 +498,7 @@ def plot(runs: list[tuple[str, ModeRun]], path: Path, title: str) -> None:
     ax.set_title(title, fontsize=10)
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right", fontsize=8)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
-    print(f"\nplot: {path.relative_to(REPO) if path.is_relative_to(REPO) else path}")
+    save_plot(fig, path)
 
 
 def parser() -> argparse.ArgumentParser:
