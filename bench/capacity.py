@@ -25,8 +25,9 @@ import tempfile
 from pathlib import Path
 
 from _common import FakeLLM, count_actions, new_plot, percentile, round_plans, save_plot
-from live_latency import ModeRun, _lines_by, run_mode
 from live_latency import parser as latency_parser
+from live_latency import run_mode
+from live_report import ModeRun, _lines_by
 
 TARGET_P99_S = 5.0
 LINES_PER_MATCH_MINUTE = 35  # the two samples' mean: 26 and 43 actions a minute
