@@ -3,11 +3,15 @@ checks every test of the worker's output makes on them."""
 
 from __future__ import annotations
 
+import time
+
+from aiokafka import AIOKafkaProducer
+
 from pitchcast.schemas.contract import validator_for
 from pitchcast.settings import Settings, load_settings
 from pitchcast.streams.match_csv import read_actions, read_match_info
 from pitchcast.streams.replay import plan_replay, replay
-from tests.support.pipeline import DATA, Record
+from tests.support.pipeline import DATA, Record, WorkerProcess
 
 # Batches per match: full 10s, plus one partial batch where a period's count is not /10.
 EXPECTED_BATCHES = {1: 123 + 124, 3: 203 + 209}
@@ -55,3 +59,33 @@ def check_commentary_contract(records: list[Record]) -> None:
         assert r.headers["__TypeId__"] == b"commentary"
         assert r.headers["content-type"] == b"application/json"
         assert r.headers["idempotency-key"].decode() == r.value["commentary_id"]
+
+
+async def replay_opening_then(env: dict[str, str], actions: int, bad: bytes) -> None:
+    """Match 1's kick-off and its first ``actions`` actions, then ``bad`` (a record no
+    worker can read) under the match's key."""
+    settings = replay_settings(env)
+    info = read_match_info(DATA / "match_info.csv")[1]
+    plan = plan_replay(MATCH_FILES[1], match_info=info)
+    await replay(settings, [plan[: actions + 1]], speed=None)
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers)
+    await producer.start()
+    try:
+        await producer.send_and_wait(settings.topic_events, bad, key=b"1")
+    finally:
+        await producer.stop()
+
+
+def wait_for_records_and_a_dead_letter(
+    worker: WorkerProcess, records: int, timeout_s: float
+) -> dict[str, int]:
+    """The worker's stats once it published ``records`` commentary records and a dead
+    letter (the worker still running)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        stats = worker.stats()
+        if stats.get("commentary_published", 0) >= records and stats.get("dead_letters"):
+            return stats
+        worker.assert_alive()
+        assert time.monotonic() < deadline, stats
+        time.sleep(0.5)
