@@ -330,3 +330,24 @@ class FakeLLM:
         except subprocess.TimeoutExpired:
             self.process.kill()
         self.handle.close()
+
+
+def new_plot() -> tuple[Any, Any]:
+    """A 640 x 360 figure and its axes, drawn off screen (matplotlib's Agg backend)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt.subplots(figsize=(6.4, 3.6), dpi=100)
+
+
+def save_plot(fig: Any, path: Path) -> None:
+    """Lay ``fig`` out, write it to ``path`` (folders made), close it, say where it went."""
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+    print(f"\nplot: {path.relative_to(REPO) if path.is_relative_to(REPO) else path}")

@@ -24,9 +24,10 @@ import json
 import tempfile
 from pathlib import Path
 
-from _common import REPO, FakeLLM, count_actions, percentile, round_plans
-from live_latency import ModeRun, _lines_by, run_mode
+from _common import FakeLLM, count_actions, new_plot, percentile, round_plans, save_plot
 from live_latency import parser as latency_parser
+from live_latency import run_mode
+from live_report import ModeRun, _lines_by
 
 TARGET_P99_S = 5.0
 LINES_PER_MATCH_MINUTE = 35  # the two samples' mean: 26 and 43 actions a minute
@@ -129,12 +130,7 @@ HEADER = (
 
 
 def plot(results: dict[str, list[dict[str, float]]], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6.4, 3.6), dpi=100)
+    fig, ax = new_plot()
     for profile, rows in results.items():
         xs = [r["streams"] for r in rows]
         (line,) = ax.plot(xs, [r["p99"] for r in rows], marker="o", label=f"{profile} p99")
@@ -151,11 +147,7 @@ def plot(results: dict[str, list[dict[str, float]]], path: Path) -> None:
     ax.set_title("live mode capacity of one GPU (fake server timing model)", fontsize=10)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
-    print(f"\nplot: {path.relative_to(REPO) if path.is_relative_to(REPO) else path}")
+    save_plot(fig, path)
 
 
 async def main() -> None:

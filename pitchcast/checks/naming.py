@@ -21,7 +21,14 @@ from pitchcast.checks.wording import mask_names
 from pitchcast.schemas.records import Action
 from pitchcast.schemas.vocabulary import SHOT_TYPES
 
-__all__ = ["moment_kind", "naming_words", "unnamed_kind"]
+__all__ = [
+    "CARD_MOMENTS", "FOUL_TYPES", "GOAL_MOMENTS", "moment_kind", "naming_words", "unnamed_kind",
+]  # fmt: skip
+
+FOUL_TYPES = frozenset({"Foul", "Handball_Foul"})
+# The kinds :func:`moment_kind` gives: a goal for either side, a card of any colour.
+GOAL_MOMENTS = frozenset({"goal", "own_goal"})
+CARD_MOMENTS = frozenset({"yellow", "sending_off"})
 
 
 @cache
@@ -33,13 +40,16 @@ def naming_words() -> Mapping[str, re.Pattern[str]]:
 
 
 def moment_kind(action: Action) -> str | None:
-    """The kind of key moment ``action`` is, whose line must name it (None: none)."""
+    """The kind of key moment ``action`` is, whose line must name it (None: none).
+
+    The one reading of goals and cards: eval's event classes and key events
+    (:mod:`pitchcast.quality`) and the template's mood read them here too."""
     type_name, result = action.type_name, action.result_name
     if type_name == "Goal" or (type_name in SHOT_TYPES and result == "Goal"):
         return "goal"
     if type_name == "Own Goal":
         return "own_goal"
-    if type_name in ("Foul", "Handball_Foul"):
+    if type_name in FOUL_TYPES:
         if result == "Yellow_Card":
             return "yellow"
         if result in ("Second_Yellow_Card", "Direct_Red_Card"):

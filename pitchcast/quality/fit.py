@@ -33,9 +33,10 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from pitchcast.checks.naming import CARD_MOMENTS, FOUL_TYPES, GOAL_MOMENTS, moment_kind
 from pitchcast.commentary.prompt import LINE_CHARS, MAX_TEXT_CHARS
 from pitchcast.schemas.records import TONES, Action
-from pitchcast.schemas.vocabulary import CARD_RESULTS, SHOT_TYPES
+from pitchcast.schemas.vocabulary import SHOT_TYPES
 
 __all__ = [
     "EVENT_CLASSES",
@@ -70,12 +71,13 @@ def _in_box(action: Action) -> bool:
 def event_class(action: Action) -> str:
     """The class of ``action`` (see the module docstring)."""
     kind, result = action.type_name, action.result_name
-    if kind == "Goal" or (kind in SHOT_TYPES and result == "Goal"):
-        return "goal"
-    if kind == "Own Goal":
-        return "own_goal"
-    if kind in ("Foul", "Handball_Foul"):
-        return "card" if (result or "") in CARD_RESULTS else "foul"
+    moment = moment_kind(action)
+    if moment in GOAL_MOMENTS:
+        return moment
+    if moment in CARD_MOMENTS:
+        return "card"
+    if kind in FOUL_TYPES:
+        return "foul"
     if kind in ("Error", "Goal Miss"):
         return "error"
     if kind == "Goal Post" or (kind in SHOT_TYPES and (result == "On Target" or _in_box(action))):

@@ -30,9 +30,10 @@ from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Any, Final
 
+from pitchcast.checks.naming import CARD_MOMENTS, GOAL_MOMENTS, moment_kind
 from pitchcast.quality.run import Line, line_minute
 from pitchcast.schemas.records import Action
-from pitchcast.schemas.vocabulary import CARD_RESULTS, SHOT_TYPES
+from pitchcast.schemas.vocabulary import SHOT_TYPES
 
 __all__ = [
     "KEY_KINDS",
@@ -74,13 +75,13 @@ def _told_with(line: Line) -> int | None:
 
 def key_kinds(action: Action) -> tuple[str, ...]:
     """The key-event kinds of ``action`` (empty for routine play)."""
-    kind, result = action.type_name, action.result_name
+    kind, moment = action.type_name, moment_kind(action)
     kinds = []
     if kind in SHOT_TYPES:
         kinds.append("shot")
-    if kind in ("Goal", "Own Goal") or (kind in SHOT_TYPES and result == "Goal"):
+    if moment in GOAL_MOMENTS:
         kinds.append("goal")
-    if kind in ("Foul", "Handball_Foul") and (result or "") in CARD_RESULTS:
+    if moment in CARD_MOMENTS:
         kinds.append("card")
     if kind == "Penalty Kick":
         kinds.append("penalty")

@@ -33,7 +33,7 @@ from aiokafka.partitioner import DefaultPartitioner
 from pitchcast.schemas.contract import validator_for
 from pitchcast.testing.fake_llm import FakeLLMServer
 from tests.integration.conftest import PARTITIONS
-from tests.support.pipeline import WorkerProcess, read_again_after_quiet, read_topic
+from tests.support.pipeline import WorkerProcess, lines_told, read_lines_and_letters, read_topic
 from tests.support.unseen_match import GAME_ID, match_actions, match_info_row
 
 pytestmark = pytest.mark.integration
@@ -214,33 +214,12 @@ async def _run(env: dict[str, str], worker: WorkerProcess) -> None:
         await producer.stop()
 
     n_good = sum(len(ids) for ids in good.values())
-
-    def line_ids(rs: list[Any]) -> set[tuple[str, int]]:
-        return {(r.value["commentary_id"], r.value["line_index"]) for r in rs}
-
-    lines = await read_topic(
-        bootstrap,
-        env["PITCHCAST_TOPIC_LINES"],
-        until=lambda rs: len(line_ids(rs)) >= n_good * len(PERSONAS),
-        worker=worker,
+    lines, letters = await read_lines_and_letters(
+        env, worker, lines=n_good * len(PERSONAS), letters=len(bad)
     )
-    letters = await read_topic(
-        bootstrap, env["PITCHCAST_TOPIC_DLQ"], until=lambda rs: len(rs) >= len(bad)
-    )
-    lines_topic, dlq_topic = env["PITCHCAST_TOPIC_LINES"], env["PITCHCAST_TOPIC_DLQ"]
-    again = await read_again_after_quiet(bootstrap, {lines_topic: lines, dlq_topic: letters})
-    lines, letters = again[lines_topic], again[dlq_topic]
-    worker.assert_alive()
-
-    counted = Counter((r.value["commentary_id"], r.value["line_index"]) for r in lines)
-    assert [k for k, n in counted.items() if n > 1] == [], "a line id published twice"
-    validator = validator_for("commentary_line")
-    told: Counter[tuple[int, str, int]] = Counter()
+    told = lines_told(lines)
     for r in lines:
-        validator.validate(r.value)
-        item = r.value["item"]
-        told[(r.value["game_id"], r.value["persona"], item["action_id"])] += 1
-        text = item["description"]
+        text = r.value["item"]["description"]
         assert "None" not in text and "{" not in text and "\u200b" not in text, text
         assert "가" * 42 not in text, text  # a long name is cut (40 and a particle 가)
     for game_id, ids in good.items():

@@ -13,14 +13,14 @@ import pytest
 from pitchcast.schemas.contract import validator_for
 from pitchcast.streams.match_csv import read_actions
 from pitchcast.testing.fake_llm import FakeLLMServer
-from tests.integration.test_pipeline import (
-    EXPECTED_BATCHES,
-    FILES,
-    _check_contract,
-    _check_match,
-    _replay,
-)
 from tests.support.pipeline import WorkerProcess, read_topic
+from tests.support.sample_matches import (
+    EXPECTED_BATCHES,
+    MATCH_FILES,
+    check_commentary_contract,
+    check_match_batches,
+    replay_matches,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -100,12 +100,12 @@ async def test_healthy_llm_comments_every_batch_and_replays_hit_redis(
     """Every batch comes from the LLM; the same match replayed again costs no LLM request."""
     env = _llm_env(pipeline_env, llm_server, PITCHCAST_LLM_MODE=mode)
     worker = start_worker(env)
-    await _replay(env, [1])
+    await replay_matches(env, [1])
     expected = EXPECTED_BATCHES[1]
     records = await _commentary(env, worker, expected)
     assert len(records) == expected
-    _check_match(records, 1)
-    _check_contract(records)
+    check_match_batches(records, 1)
+    check_commentary_contract(records)
     for r in records:
         # Live forks: a line repeating an earlier one of its burst is the template's.
         if r.value["source"] != "llm":
@@ -123,7 +123,7 @@ async def test_healthy_llm_comments_every_batch_and_replays_hit_redis(
     assert requests_after_first_run >= expected
 
     # The same match again: same batches, same commentary ids, nothing new for the LLM.
-    await _replay(env, [1])
+    await replay_matches(env, [1])
     deadline = time.monotonic() + 90
     while worker.stats().get("commentary_already_published", 0) < expected:
         worker.assert_alive()
@@ -156,12 +156,12 @@ async def test_faults_on_a_share_of_requests_never_lose_a_batch(
         "invented_name", "unknown_ref", "cut_stream", "hang",
     )  # fmt: skip
     worker = start_worker(env)
-    await _replay(env, [1])
+    await replay_matches(env, [1])
     expected = EXPECTED_BATCHES[1]
     records = await _commentary(env, worker, expected)
     assert len(records) == expected
-    _check_match(records, 1)
-    _check_contract(records)
+    check_match_batches(records, 1)
+    check_commentary_contract(records)
     sources = defaultdict(int)
     for r in records:
         sources[r.value["source"]] += 1
@@ -222,7 +222,7 @@ async def test_live_forks_killed_mid_burst_publish_no_line_twice_with_two_texts(
     )
     bootstrap = env["PITCHCAST_KAFKA_BOOTSTRAP_SERVERS"]
     first = start_worker(env, "doomed")
-    await _replay(env, [1])
+    await replay_matches(env, [1])
     await read_topic(
         bootstrap, env["PITCHCAST_TOPIC_LINES"], until=lambda rs: len(rs) >= 150, worker=first
     )
@@ -245,7 +245,7 @@ async def test_live_forks_killed_mid_burst_publish_no_line_twice_with_two_texts(
     assert sorted(versions) == list(range(expected))
     assert all(len(v) == 1 for v in versions.values()), "a batch published with two texts"
     seen = [item["action_id"] for r in _first_of_each(records) for item in r.value["items"]]
-    assert seen == [int(row["action_id"]) for row in read_actions(FILES[1])]
+    assert seen == [int(row["action_id"]) for row in read_actions(MATCH_FILES[1])]
     total = sum(len(r.value["items"]) for r in _first_of_each(records))
     lines = await read_topic(
         bootstrap,

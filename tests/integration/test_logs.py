@@ -8,19 +8,15 @@ input message, and LLM faults.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 
 import httpx
 import orjson
 import pytest
-from aiokafka import AIOKafkaProducer
 
-from pitchcast.settings import load_settings
-from pitchcast.streams.match_csv import read_match_info
-from pitchcast.streams.replay import plan_replay, replay
 from pitchcast.testing.fake_llm import FakeLLMServer, Fault
-from tests.support.pipeline import DATA, WorkerProcess, free_port, read_topic
+from tests.support.pipeline import WorkerProcess, free_port, read_topic
+from tests.support.sample_matches import replay_opening_then, wait_for_records_and_a_dead_letter
 
 pytestmark = pytest.mark.integration
 
@@ -62,28 +58,8 @@ async def test_json_logs_carry_context_and_never_a_secret(
         "PITCHCAST_REDIS_URL": f"redis://pc:{REDIS_URL_PASSWORD}@127.0.0.1:{free_port()}/0",
     }
     worker = start_worker(env)
-    settings = load_settings(
-        kafka_bootstrap_servers=env["PITCHCAST_KAFKA_BOOTSTRAP_SERVERS"],
-        topic_events=env["PITCHCAST_TOPIC_EVENTS"],
-    )
-    info = read_match_info(DATA / "match_info.csv")[1]
-    plan = plan_replay(DATA / "events_metrica_1.csv", match_info=info)
-    await replay(settings, [plan[: ACTIONS + 1]], speed=None)
-    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers)
-    await producer.start()
-    try:
-        await producer.send_and_wait(settings.topic_events, b'{"game_id": 1, "x":', key=b"1")
-    finally:
-        await producer.stop()
-
-    deadline = time.monotonic() + 180
-    while True:
-        stats = worker.stats()
-        if stats.get("commentary_published", 0) >= ACTIONS // 10 and stats.get("dead_letters"):
-            break
-        worker.assert_alive()
-        assert time.monotonic() < deadline, stats
-        time.sleep(0.5)
+    await replay_opening_then(env, ACTIONS, b'{"game_id": 1, "x":')
+    stats = wait_for_records_and_a_dead_letter(worker, ACTIONS // 10, timeout_s=180)
     assert stats.get("fallbacks", 0) >= 1, stats  # the scripted faults were met
     pages = [
         httpx.get(f"http://127.0.0.1:{worker.web_port}{path}", timeout=10).text

@@ -15,59 +15,21 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.partitioner import DefaultPartitioner
 
 from pitchcast.schemas.contract import validator_for
-from pitchcast.settings import load_settings
 from pitchcast.streams.match_csv import read_actions, read_match_info
 from pitchcast.streams.replay import plan_replay, replay
 from tests.support.pipeline import DATA, Record, WorkerProcess, read_topic
+from tests.support.sample_matches import (
+    EXPECTED_BATCHES,
+    MATCH_FILES,
+    check_commentary_contract,
+    check_match_batches,
+    replay_matches,
+    replay_settings,
+)
 
 pytestmark = pytest.mark.integration
 
 _PARTITIONER = DefaultPartitioner()
-
-
-# Batches per match: full 10s, plus one partial batch where a period's count is not /10.
-EXPECTED_BATCHES = {1: 123 + 124, 3: 203 + 209}
-FILES = {1: DATA / "events_metrica_1.csv", 3: DATA / "events_metrica_3.csv"}
-
-
-def _settings(env: dict[str, str]):  # type: ignore[no-untyped-def]
-    return load_settings(
-        kafka_bootstrap_servers=env["PITCHCAST_KAFKA_BOOTSTRAP_SERVERS"],
-        topic_events=env["PITCHCAST_TOPIC_EVENTS"],
-    )
-
-
-async def _replay(env: dict[str, str], game_ids: list[int]) -> None:
-    infos = read_match_info(DATA / "match_info.csv")
-    plans = [plan_replay(FILES[g], match_info=infos[g]) for g in game_ids]
-    await replay(_settings(env), plans, speed=None)
-
-
-def _check_match(records: list[Record], game_id: int) -> None:
-    """Every action exactly once, full batches but at period ends, gapless ordered indexes."""
-    mine = [r for r in records if r.value["game_id"] == game_id]
-    assert {r.key for r in mine} == {str(game_id)}
-    assert len({r.partition for r in mine}) == 1, "one match, one partition"
-    ordered = sorted(mine, key=lambda r: r.offset)
-    assert [r.value["batch_index"] for r in ordered] == list(range(EXPECTED_BATCHES[game_id]))
-    expected_ids = [int(row["action_id"]) for row in read_actions(FILES[game_id])]
-    seen = [item["action_id"] for r in ordered for item in r.value["items"]]
-    assert seen == expected_ids
-    for r in ordered:
-        size = len(r.value["items"])
-        assert size == 10 or r.value["close_reason"] in ("period_end", "match_end"), r.value
-    final_score = ordered[-1].value["score"]
-    info = read_match_info(DATA / "match_info.csv")[game_id]
-    assert (final_score["home"], final_score["away"]) == (info.home_score, info.away_score)
-
-
-def _check_contract(records: list[Record]) -> None:
-    validator = validator_for("commentary")
-    for r in records:
-        validator.validate(r.value)
-        assert r.headers["__TypeId__"] == b"commentary"
-        assert r.headers["content-type"] == b"application/json"
-        assert r.headers["idempotency-key"].decode() == r.value["commentary_id"]
 
 
 async def test_whole_match_is_commented_once_in_order(
@@ -76,7 +38,7 @@ async def test_whole_match_is_commented_once_in_order(
     """All 2,462 actions of match 1 appear in exactly one published batch, in order (at
     `story`, the default: the record keeps every action; the match's flow is told)."""
     worker = start_worker({**pipeline_env, "PITCHCAST_DENSITY": "story"})
-    await _replay(pipeline_env, [1])
+    await replay_matches(pipeline_env, [1])
     records = await read_topic(
         pipeline_env["PITCHCAST_KAFKA_BOOTSTRAP_SERVERS"],
         pipeline_env["PITCHCAST_TOPIC_COMMENTARY"],
@@ -84,9 +46,9 @@ async def test_whole_match_is_commented_once_in_order(
         worker=worker,
     )
     assert len(records) == EXPECTED_BATCHES[1]
-    _check_match(records, 1)
-    _check_contract(records)
-    n_actions = len(list(read_actions(FILES[1])))
+    check_match_batches(records, 1)
+    check_commentary_contract(records)
+    n_actions = len(list(read_actions(MATCH_FILES[1])))
     handoff = await read_topic(
         pipeline_env["PITCHCAST_KAFKA_BOOTSTRAP_SERVERS"],
         pipeline_env["PITCHCAST_TOPIC_BATCHES"],
@@ -136,7 +98,7 @@ async def test_two_matches_interleaved(
 ) -> None:
     """Both sample matches replayed at once, interleaved: each is complete and in order."""
     worker = start_worker(pipeline_env)
-    await _replay(pipeline_env, [1, 3])
+    await replay_matches(pipeline_env, [1, 3])
     total = EXPECTED_BATCHES[1] + EXPECTED_BATCHES[3]
     records = await read_topic(
         pipeline_env["PITCHCAST_KAFKA_BOOTSTRAP_SERVERS"],
@@ -146,9 +108,9 @@ async def test_two_matches_interleaved(
         timeout=240,
     )
     assert len(records) == total
-    _check_match(records, 1)
-    _check_match(records, 3)
-    _check_contract(records)
+    check_match_batches(records, 1)
+    check_match_batches(records, 3)
+    check_commentary_contract(records)
 
 
 BAD_MESSAGES: list[tuple[bytes | None, bytes, str]] = [
@@ -170,7 +132,7 @@ async def test_bad_input_goes_to_the_dead_letter_topic(
     pipeline_env: dict[str, str], start_worker: Callable[..., WorkerProcess]
 ) -> None:
     """Malformed messages mixed into a valid match: each is dead-lettered, the match complete."""
-    rows = list(read_actions(FILES[1]))
+    rows = list(read_actions(MATCH_FILES[1]))
     template = {**rows[0], "action_id": 10_000_000}
     bad = [
         *BAD_MESSAGES,
@@ -182,8 +144,8 @@ async def test_bad_input_goes_to_the_dead_letter_topic(
     # NaN is not JSON: orjson writes null, which is "missing" -- make a real NaN literal too.
     bad.append((b"1", orjson.dumps(template).replace(b'"start_x":', b'"start_x":NaN,"_":'), ""))
     worker = start_worker(pipeline_env)
-    settings = _settings(pipeline_env)
-    plan = plan_replay(FILES[1], match_info=read_match_info(DATA / "match_info.csv")[1])
+    settings = replay_settings(pipeline_env)
+    plan = plan_replay(MATCH_FILES[1], match_info=read_match_info(DATA / "match_info.csv")[1])
     producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, acks="all")
     await producer.start()
     try:
@@ -210,7 +172,7 @@ async def test_bad_input_goes_to_the_dead_letter_topic(
         until=lambda rs: len(rs) >= EXPECTED_BATCHES[1],
         worker=worker,
     )
-    _check_match(records, 1)
+    check_match_batches(records, 1)
     letters = await read_topic(
         bootstrap, pipeline_env["PITCHCAST_TOPIC_DLQ"], until=lambda rs: len(rs) >= len(bad)
     )
@@ -242,7 +204,7 @@ async def test_replaying_the_log_again_reproduces_batches_and_ids(
 ) -> None:
     """A second worker group reading the same log from offset 0 forms the same batches."""
     first = start_worker(pipeline_env, "first")
-    await _replay(pipeline_env, [3])
+    await replay_matches(pipeline_env, [3])
     bootstrap = pipeline_env["PITCHCAST_KAFKA_BOOTSTRAP_SERVERS"]
     expected = EXPECTED_BATCHES[3]
     run1 = await read_topic(
@@ -296,7 +258,7 @@ async def test_worker_killed_mid_match_loses_nothing(
     env = {**pipeline_env, "PITCHCAST_KAFKA_SESSION_TIMEOUT_S": "6"}
     first = start_worker(env, "doomed")
     bootstrap = env["PITCHCAST_KAFKA_BOOTSTRAP_SERVERS"]
-    await _replay(env, [1])
+    await replay_matches(env, [1])
     await read_topic(
         bootstrap, env["PITCHCAST_TOPIC_COMMENTARY"], until=lambda rs: len(rs) >= 40, worker=first
     )
@@ -321,7 +283,7 @@ async def test_worker_killed_mid_match_loses_nothing(
     # A batch published twice (at-least-once) is the same batch with the same id.
     assert all(len(versions) == 1 for versions in by_index.values())
     seen = sorted({item["action_id"] for r in records for item in r.value["items"]})
-    assert seen == [int(row["action_id"]) for row in read_actions(FILES[1])]
+    assert seen == [int(row["action_id"]) for row in read_actions(MATCH_FILES[1])]
 
 
 async def test_scaling_out_and_in_mid_match_loses_nothing(
@@ -332,9 +294,9 @@ async def test_scaling_out_and_in_mid_match_loses_nothing(
     bootstrap = env["PITCHCAST_KAFKA_BOOTSTRAP_SERVERS"]
     first = start_worker(env, "first")
     infos = read_match_info(DATA / "match_info.csv")
-    plans = [plan_replay(FILES[g], match_info=infos[g]) for g in (1, 3)]
+    plans = [plan_replay(MATCH_FILES[g], match_info=infos[g]) for g in (1, 3)]
     # Slow enough that the rebalances land in the middle of both matches.
-    sending = asyncio.create_task(replay(_settings(env), plans, speed=400.0))
+    sending = asyncio.create_task(replay(replay_settings(env), plans, speed=400.0))
     await asyncio.sleep(3.0)
     second = start_worker(env, "second")
     await asyncio.sleep(3.0)
@@ -358,7 +320,7 @@ async def test_scaling_out_and_in_mid_match_loses_nothing(
         assert sorted(versions) == list(range(EXPECTED_BATCHES[game_id]))
         assert all(len(v) == 1 for v in versions.values()), "a batch index means one batch"
         seen = sorted({i["action_id"] for r in mine for i in r.value["items"]})
-        assert seen == [int(row["action_id"]) for row in read_actions(FILES[game_id])]
+        assert seen == [int(row["action_id"]) for row in read_actions(MATCH_FILES[game_id])]
 
 
 async def test_restarted_worker_comments_the_next_match_completely(
@@ -368,10 +330,10 @@ async def test_restarted_worker_comments_the_next_match_completely(
     bootstrap = pipeline_env["PITCHCAST_KAFKA_BOOTSTRAP_SERVERS"]
     topic = pipeline_env["PITCHCAST_TOPIC_COMMENTARY"]
     infos = read_match_info(DATA / "match_info.csv")
-    settings = _settings(pipeline_env)
+    settings = replay_settings(pipeline_env)
     for run, game_id in enumerate((101, 102)):
         worker = start_worker(pipeline_env, f"run{run}")
-        plan = plan_replay(FILES[1], match_info=infos[1], game_id=game_id)
+        plan = plan_replay(MATCH_FILES[1], match_info=infos[1], game_id=game_id)
         await replay(settings, [plan], speed=None)
         records = await read_topic(
             bootstrap,
@@ -454,7 +416,7 @@ async def test_successive_workers_on_one_group_commit_to_the_end(
     group = pipeline_env["PITCHCAST_APP_ID"]
     events = pipeline_env["PITCHCAST_TOPIC_EVENTS"]
     infos = read_match_info(DATA / "match_info.csv")
-    settings = _settings(env)
+    settings = replay_settings(env)
     # The first 600 actions of a match (60 full batches) per game: enough records for the
     # rewinds and recoveries below, a quarter of the time of whole matches.
     actions = 600
@@ -469,7 +431,8 @@ async def test_successive_workers_on_one_group_commit_to_the_end(
         worker = start_worker(env, f"run{run}")
         games = [_game_on(p, partitions, taken) for p in layout[run]]
         plans = [
-            plan_replay(FILES[1], match_info=infos[1], game_id=g)[: actions + 1] for g in games
+            plan_replay(MATCH_FILES[1], match_info=infos[1], game_id=g)[: actions + 1]
+            for g in games
         ]
         await replay(settings, plans, speed=None)
 

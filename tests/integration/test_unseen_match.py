@@ -13,7 +13,6 @@ once, each bad record is dead-lettered with its reason and the worker keeps runn
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -24,7 +23,7 @@ from aiokafka import AIOKafkaProducer
 from pitchcast.schemas.contract import validator_for
 from pitchcast.streams.match_csv import read_actions
 from pitchcast.streams.replay import plan_replay
-from tests.support.pipeline import WorkerProcess, read_again_after_quiet, read_topic
+from tests.support.pipeline import WorkerProcess, lines_told, read_lines_and_letters
 from tests.support.unseen_match import GAME_ID, match_info_row, write_match
 
 pytestmark = pytest.mark.integration
@@ -91,32 +90,12 @@ async def test_unseen_match_with_feed_glitches(
         await producer.stop()
 
     n_good = sum(len(ids) for ids in expected["good"].values())
-    lines = await read_topic(
-        bootstrap,
-        env["PITCHCAST_TOPIC_LINES"],
-        until=lambda rs: (
-            len({(r.value["commentary_id"], r.value["line_index"]) for r in rs})
-            >= n_good * len(PERSONAS)
-        ),
-        worker=worker,
+    lines, letters = await read_lines_and_letters(
+        env, worker, lines=n_good * len(PERSONAS), letters=len(expected["bad"])
     )
-    letters = await read_topic(
-        bootstrap, env["PITCHCAST_TOPIC_DLQ"], until=lambda rs: len(rs) >= len(expected["bad"])
-    )
-    lines_topic, dlq_topic = env["PITCHCAST_TOPIC_LINES"], env["PITCHCAST_TOPIC_DLQ"]
-    again = await read_again_after_quiet(bootstrap, {lines_topic: lines, dlq_topic: letters})
-    lines, letters = again[lines_topic], again[dlq_topic]
-    worker.assert_alive()
-
-    line_ids = Counter((r.value["commentary_id"], r.value["line_index"]) for r in lines)
-    assert [k for k, n in line_ids.items() if n > 1] == [], "a line id published twice"
-    validator = validator_for("commentary_line")
-    told: Counter[tuple[int, str, int]] = Counter()
+    told = lines_told(lines)
     for r in lines:
-        validator.validate(r.value)
-        item = r.value["item"]
-        told[(r.value["game_id"], r.value["persona"], item["action_id"])] += 1
-        text = item["description"]
+        text = r.value["item"]["description"]
         assert "None" not in text and "999999" not in text and "{" not in text, text
     for game_id, ids in expected["good"].items():
         for persona in PERSONAS:

@@ -7,13 +7,10 @@ from collections.abc import Callable
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaProducer
 from prometheus_client.parser import text_string_to_metric_families
 
-from pitchcast.settings import load_settings
-from pitchcast.streams.match_csv import read_match_info
-from pitchcast.streams.replay import plan_replay, replay
-from tests.support.pipeline import DATA, WorkerProcess
+from tests.support.pipeline import WorkerProcess
+from tests.support.sample_matches import replay_opening_then, wait_for_records_and_a_dead_letter
 
 pytestmark = pytest.mark.integration
 
@@ -90,28 +87,8 @@ async def test_metrics_and_readiness_move_during_a_replay(
     assert ("pitchcast_offset_gaps_total", ()) in before
     assert _total(before, "process_start_time_seconds") > 0
 
-    settings = load_settings(
-        kafka_bootstrap_servers=pipeline_env["PITCHCAST_KAFKA_BOOTSTRAP_SERVERS"],
-        topic_events=pipeline_env["PITCHCAST_TOPIC_EVENTS"],
-    )
-    info = read_match_info(DATA / "match_info.csv")[1]
-    plan = plan_replay(DATA / "events_metrica_1.csv", match_info=info)
-    await replay(settings, [plan[: ACTIONS + 1]], speed=None)  # match_start + 200 actions
-    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers)
-    await producer.start()
-    try:
-        await producer.send_and_wait(settings.topic_events, b"{not json", key=b"1")
-    finally:
-        await producer.stop()
-
-    deadline = time.monotonic() + 120
-    while True:
-        stats = worker.stats()
-        if stats.get("commentary_published", 0) >= ACTIONS // 10 and stats.get("dead_letters"):
-            break
-        worker.assert_alive()
-        assert time.monotonic() < deadline, stats
-        time.sleep(0.5)
+    await replay_opening_then(pipeline_env, ACTIONS, b"{not json")  # match_start + 200 actions
+    wait_for_records_and_a_dead_letter(worker, ACTIONS // 10, timeout_s=120)
 
     after = _scrape(worker)
     assert _total(after, "pitchcast_events_in_total", kind="action") == ACTIONS

@@ -14,6 +14,7 @@ from typing import Any
 
 import orjson
 
+from pitchcast.agents.batching import BatchAgent
 from pitchcast.agents.commentary import CommentaryAgent
 from pitchcast.agents.publisher import KafkaPublisher
 from pitchcast.cache import RedisStore
@@ -29,9 +30,14 @@ from pitchcast.streams.dead_letters import DeadLetters
 from tests.support.commentary_batches import sample_actions
 
 __all__ = [
+    "EVENT_ACTION",
     "Harness",
+    "ManualAckStream",
+    "RawTopic",
     "RecordingTopic",
     "ScriptedRowsBackend",
+    "action_value",
+    "batch_agent",
     "handoff_records",
 ]
 
@@ -108,6 +114,35 @@ class ManualAckStream:
 
     async def ack(self, event: Any) -> None:
         self.acked.append(event.message.offset)
+
+
+# One action of match 1 as the feed sends it (no action_id: :func:`action_value` sets it).
+EVENT_ACTION = {
+    "game_id": 1, "period_id": 1, "time_seconds": 3.0, "team_id": 11, "player_id": 19.0,
+    "result_name": None, "start_x": 1.0, "start_y": 2.0, "end_x": 3.0, "end_y": 4.0,
+    "dx": 2.0, "dy": 2.0, "type_name": "Pass", "player_name_ko": "P", "team_name_ko": "Home",
+}  # fmt: skip
+
+
+def action_value(action_id: int) -> bytes:
+    """The events-topic value of :data:`EVENT_ACTION` numbered ``action_id``."""
+    return orjson.dumps({**EVENT_ACTION, "action_id": action_id})
+
+
+def batch_agent(**kwargs: Any) -> BatchAgent:
+    """A batch agent on in-memory topics with a 0.3 s delivery budget; ``dlq=`` replaces
+    its dead-letter topic, other keywords go to :class:`BatchAgent`."""
+    metrics = Metrics()
+    return BatchAgent(
+        settings=load_settings(delivery_timeout_s=0.3),
+        state_table={},
+        batches_topic=RawTopic(),
+        dead_letters=DeadLetters(
+            kwargs.pop("dlq", RawTopic()), value_cap=1024, metrics=metrics, budget_s=0.3
+        ),
+        metrics=metrics,
+        **kwargs,
+    )
 
 
 # Ends every line the scripted "LLM" writes. Glued to the last word: a tag of its own

@@ -13,6 +13,9 @@ from pitchcast.streams.match_csv import read_actions, read_match_info
 __all__ = [
     "DATA",
     "HOME_PLAYERS",
+    "ONE_PASS_ACTION",
+    "ONE_PASS_BATCH",
+    "ONE_PASS_MATCH_INFO",
     "OUTSIDER",
     "korean_batch",
     "korean_match_info",
@@ -21,6 +24,24 @@ __all__ = [
 ]
 
 DATA = Path(__file__).resolve().parents[2] / "data"
+
+# One pass in one batch, every field set: the record the schema and header tests write.
+ONE_PASS_ACTION = Action(
+    game_id=126283, action_id=170, period_id=1, time_seconds=612.4, team_id=2354,
+    player_id=77.0, result_name="Successful", start_x=50.0, start_y=30.0, end_x=60.0,
+    end_y=35.0, dx=10.0, dy=5.0, type_name="Pass", player_name_ko="이강인",
+    team_name_ko="울산 HD FC", position_name="CM", main_position="CM",
+)  # fmt: skip
+ONE_PASS_MATCH_INFO = MatchInfo(
+    game_id=126283, home_team_id=2354, away_team_id=4639, home_score=1, away_score=0,
+    home_team_name_ko="울산 HD FC", away_team_name_ko="포항 스틸러스",
+)  # fmt: skip
+ONE_PASS_BATCH = Batch(
+    game_id=126283, batch_index=17, period_id=1, first_action_id=170, last_action_id=170,
+    close_reason="full", actions=(ONE_PASS_ACTION,), score=Score(1, 0),
+    match_info=ONE_PASS_MATCH_INFO, roster=("이강인",), closed_by_ts_ms=1,
+)  # fmt: skip
+
 
 # (player_id, name, position) per team; the first team is at home.
 HOME_PLAYERS = (

@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
+import httpx
 from pydantic import SecretStr
 
 from pitchcast.commentary.backends.openai import OpenAIBackend, OpenAIConfig
+from pitchcast.schemas.records import CommentaryItem
 from pitchcast.testing.fake_llm import FakeLLMServer
 from pitchcast.testing.fake_writer import read_prompt, requested_rows, schema_rows
 
-__all__ = ["TEST_API_KEY", "TEST_MODEL", "MakeBackend", "asked_rows", "config_for"]
+__all__ = [
+    "TEST_API_KEY",
+    "TEST_MODEL",
+    "ItemRecorder",
+    "MakeBackend",
+    "asked_rows",
+    "config_for",
+    "last_user_message",
+    "mock_transport_backend",
+]
 
 TEST_MODEL = "pitchcast-test-model"
 # Looks like a real key so that a leak would be visible in any message or log.
@@ -52,3 +64,33 @@ def asked_rows(server: FakeLLMServer) -> list[tuple[int, str]]:
             rows = requested_rows(payload["messages"], prompt)
         asked += [(row, prompt.actions.get(row, {}).get("type", "")) for row in rows]
     return asked
+
+
+class ItemRecorder:
+    """An on_item callback that keeps what it got and when."""
+
+    def __init__(self) -> None:
+        self.items: list[CommentaryItem] = []
+        self.times: list[float] = []
+
+    async def __call__(self, item: CommentaryItem) -> None:
+        self.items.append(item)
+        self.times.append(time.monotonic())
+
+    @property
+    def action_ids(self) -> list[int]:
+        return [item.action_id for item in self.items]
+
+
+def last_user_message(request: dict[str, Any]) -> str:
+    """The last user message of a chat request's payload (the batch, or a repair's review)."""
+    return next(m["content"] for m in reversed(request["messages"]) if m["role"] == "user")
+
+
+def mock_transport_backend(
+    handler: Callable[[httpx.Request], httpx.Response], **overrides: object
+) -> tuple[OpenAIBackend, httpx.AsyncClient]:
+    """A backend whose every request goes to ``handler`` (an odd server), and its client."""
+    client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+    config = OpenAIConfig(base_url="http://llm.test/v1", model=TEST_MODEL, **overrides)  # type: ignore[arg-type]
+    return OpenAIBackend(config, client=client), client

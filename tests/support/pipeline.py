@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +20,17 @@ import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-__all__ = ["Record", "WorkerProcess", "free_port", "read_topic"]
+from pitchcast.schemas.contract import validator_for
+
+__all__ = [
+    "Record",
+    "WorkerProcess",
+    "free_port",
+    "lines_told",
+    "read_again_after_quiet",
+    "read_lines_and_letters",
+    "read_topic",
+]
 
 REPO = Path(__file__).resolve().parents[2]
 DATA = REPO / "data"
@@ -175,3 +186,39 @@ async def read_again_after_quiet(
 
 def _at_least(count: int) -> Callable[[list[Record]], bool]:
     return lambda records: len(records) >= count
+
+
+def _line_ids(records: list[Record]) -> set[tuple[str, int]]:
+    return {(r.value["commentary_id"], r.value["line_index"]) for r in records}
+
+
+async def read_lines_and_letters(
+    env: dict[str, str], worker: WorkerProcess, *, lines: int, letters: int
+) -> tuple[list[Record], list[Record]]:
+    """The worker's lines until ``lines`` distinct line ids and its dead letters until
+    ``letters`` came, both read again after a quiet spell (a late copy counts); the worker
+    still runs."""
+    bootstrap = env["PITCHCAST_KAFKA_BOOTSTRAP_SERVERS"]
+    lines_topic, dlq_topic = env["PITCHCAST_TOPIC_LINES"], env["PITCHCAST_TOPIC_DLQ"]
+    first_lines = await read_topic(
+        bootstrap, lines_topic, until=lambda rs: len(_line_ids(rs)) >= lines, worker=worker
+    )
+    first_letters = await read_topic(bootstrap, dlq_topic, until=lambda rs: len(rs) >= letters)
+    again = await read_again_after_quiet(
+        bootstrap, {lines_topic: first_lines, dlq_topic: first_letters}
+    )
+    worker.assert_alive()
+    return again[lines_topic], again[dlq_topic]
+
+
+def lines_told(lines: list[Record]) -> Counter[tuple[int, str, int]]:
+    """Every line valid against its schema and no line id twice: how many lines each
+    (game id, persona, action id) got."""
+    counted = Counter((r.value["commentary_id"], r.value["line_index"]) for r in lines)
+    assert [k for k, n in counted.items() if n > 1] == [], "a line id published twice"
+    validator = validator_for("commentary_line")
+    told: Counter[tuple[int, str, int]] = Counter()
+    for r in lines:
+        validator.validate(r.value)
+        told[(r.value["game_id"], r.value["persona"], r.value["item"]["action_id"])] += 1
+    return told

@@ -19,19 +19,21 @@ and a red card). These three add what it leaves out, each in the K League column
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pitchcast.streams.match_csv import ACTION_COLUMNS
-from tests.support.unseen_match import MATCH_INFO_COLUMNS
+from tests.support.unseen_match import (
+    MATCH_INFO_COLUMNS,
+    Point,
+    ScriptRow,
+    match_info_of,
+    scripted_action,
+    write_csv,
+)
 
 __all__ = ["COMEBACK", "CUP", "DRAW", "MATCHES", "RareMatch", "write_rare_match"]
-
-_Point = tuple[float, float]
-# (period, seconds, player, type, result, start, end)
-_Row = tuple[int, float, str, str, str | None, _Point, _Point]
 
 
 @dataclass(frozen=True)
@@ -40,11 +42,11 @@ class RareMatch:
     home: tuple[int, str, str]  # id, Korean name, English name
     away: tuple[int, str, str]
     players: dict[str, tuple[int, bool, str]]  # name -> (player id, home?, position)
-    script: tuple[_Row, ...]
+    script: tuple[ScriptRow, ...]  # (period, seconds, player, type, result, start, end)
     final_score: tuple[int, int]
 
 
-_C: _Point = (52.5, 34.0)
+_C: Point = (52.5, 34.0)
 
 
 def _roster(home: list[tuple[str, str]], away: list[tuple[str, str]], base: int) -> dict:
@@ -231,45 +233,22 @@ MATCHES: dict[str, RareMatch] = {"draw": DRAW, "comeback": COMEBACK, "cup": CUP}
 
 def _rows(match: RareMatch) -> list[dict[str, Any]]:
     rows = []
-    for action_id, (period, seconds, name, type_name, result, start, end) in enumerate(
-        match.script
-    ):
-        player_id, home, position = match.players[name]
+    for action_id, row in enumerate(match.script):
+        player_id, home, position = match.players[row[2]]
         team = match.home if home else match.away
         rows.append(
-            {
-                "game_id": match.game_id, "action_id": action_id, "period_id": period,
-                "time_seconds": seconds, "team_id": team[0], "player_id": float(player_id),
-                "result_name": result, "start_x": start[0], "start_y": start[1],
-                "end_x": end[0], "end_y": end[1], "dx": round(end[0] - start[0], 4),
-                "dy": round(end[1] - start[1], 4), "type_name": type_name,
-                "player_name_ko": name, "team_name_ko": team[1], "position_name": position,
-                "main_position": position,
-            }
-        )  # fmt: skip
+            scripted_action(
+                match.game_id, action_id, row, team=team, player_id=player_id, position=position
+            )
+        )
     return rows
 
 
 def write_rare_match(folder: Path, match: RareMatch) -> Path:
     """Write ``raw_data.csv`` and ``match_info.csv`` of ``match``; return the CSV's path."""
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "raw_data.csv"
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=ACTION_COLUMNS)
-        writer.writeheader()
-        for row in _rows(match):
-            writer.writerow({k: "" if v is None else v for k, v in row.items()})
-    info = {
-        "game_id": match.game_id, "season_id": 2026, "competition_id": 1, "game_day": 20,
-        "game_date": "2026-07-04 19:00:00", "home_team_id": match.home[0],
-        "away_team_id": match.away[0], "home_score": match.final_score[0],
-        "away_score": match.final_score[1], "venue": "", "competition_name": "K League 1",
-        "country_name": "South Korea", "season_name": "2026",
-        "home_team_name": match.home[2], "home_team_name_ko": match.home[1],
-        "away_team_name": match.away[2], "away_team_name_ko": match.away[1],
-    }  # fmt: skip
-    with (folder / "match_info.csv").open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=MATCH_INFO_COLUMNS)
-        writer.writeheader()
-        writer.writerow(info)
-    return path
+    info = match_info_of(
+        match.game_id, match.home, match.away, match.final_score, game_day=20,
+        game_date="2026-07-04 19:00:00", venue="",
+    )  # fmt: skip
+    write_csv(folder / "match_info.csv", MATCH_INFO_COLUMNS, [info])
+    return write_csv(folder / "raw_data.csv", ACTION_COLUMNS, _rows(match))

@@ -10,6 +10,8 @@ from pitchcast.commentary.backends.base import CommentaryResult, ItemCallback
 from pitchcast.commentary.service import WriteOutcome
 from pitchcast.schemas.records import Action, Batch, CommentaryItem, Score, Usage
 from pitchcast.settings import Persona
+from tests.support.llm import ItemRecorder
+from tests.support.utils import FakeClock
 
 __all__ = ["PLAYERS", "FakeClock", "FakeLLM", "FakeTemplate", "Lines", "is_result", "make_batch"]
 
@@ -142,26 +144,8 @@ class FakeTemplate:
         pass
 
 
-class Lines:
-    """An on_item that records what would have been published on commentary-lines."""
-
-    def __init__(self) -> None:
-        self.items: list[CommentaryItem] = []
-
-    async def __call__(self, item: CommentaryItem) -> None:
-        self.items.append(item)
-
-    @property
-    def action_ids(self) -> list[int]:
-        return [i.action_id for i in self.items]
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
+# An on_item that records what would have been published on commentary-lines.
+Lines = ItemRecorder
 
 
 def is_result(outcome: WriteOutcome) -> CommentaryResult:

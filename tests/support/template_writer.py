@@ -4,8 +4,13 @@ of ten (Korean rosters too), one-off actions and batches, and the contract every
 from __future__ import annotations
 
 import csv
+import hashlib
+import json
 import math
+import os
 import re
+import subprocess
+import sys
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
@@ -15,9 +20,10 @@ from typing import Any
 
 import orjson
 
-from pitchcast.commentary.template import MAX_DESCRIPTION_CHARS
-from pitchcast.schemas.decoding import decode_event, match_info_from_mapping
+from pitchcast.commentary.template import MAX_DESCRIPTION_CHARS, write_template_commentary
+from pitchcast.schemas.decoding import decode_event, encode, match_info_from_mapping
 from pitchcast.schemas.records import TONES, Action, Batch, CommentaryItem, MatchInfo, Score
+from pitchcast.settings import PERSONAS
 
 __all__ = [
     "INFO",
@@ -25,6 +31,7 @@ __all__ = [
     "KOREAN_TEAMS",
     "STATED_SCORE",
     "TEAM_SOUNDS",
+    "assert_same_lines_in_other_processes",
     "batches_of_ten",
     "check_items",
     "decoded_actions",
@@ -257,3 +264,41 @@ def expected_particle_error(text: str, name: str, sound: str) -> str | None:
         if not ok:
             return f"{name!r} ({sound}) followed by {after[:3]!r} in {text!r}"
     return None
+
+
+# Writes every persona's lines of the batches on stdin (one encoded batch a line); prints
+# the sha256 of their (action id, tone, text).
+_LINES_DIGEST = """
+import hashlib, json, sys
+from pitchcast.commentary.template import write_template_commentary
+from pitchcast.schemas.decoding import decode_batch
+digest = hashlib.sha256()
+for line in sys.stdin.buffer.read().splitlines():
+    batch = decode_batch(line, max_bytes=1 << 20)
+    for persona in ("CASTER", "ANALYST", "FRIEND"):
+        for item in write_template_commentary(batch, persona):
+            digest.update(json.dumps([item.action_id, item.tone, item.description]).encode())
+print(digest.hexdigest())
+"""
+
+
+def assert_same_lines_in_other_processes(batches: Sequence[Batch], seeds: Sequence[str]) -> None:
+    """Interpreters started with each hash seed of ``seeds`` write the same lines for
+    ``batches`` (every persona) as this one (nothing hidden in a set's order)."""
+    payload = b"\n".join(encode(b) for b in batches)
+    digest = hashlib.sha256()
+    for batch in batches:
+        for persona in PERSONAS:
+            for item in write_template_commentary(batch, persona):
+                digest.update(json.dumps([item.action_id, item.tone, item.description]).encode())
+    for seed in seeds:
+        child = subprocess.run(
+            [sys.executable, "-c", _LINES_DIGEST],
+            input=payload,
+            capture_output=True,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            cwd=DATA.parent,
+            timeout=120,
+            check=True,
+        )
+        assert child.stdout.decode().strip() == digest.hexdigest(), f"PYTHONHASHSEED={seed}"

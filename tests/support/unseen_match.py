@@ -14,6 +14,7 @@ ids, team names and Korean player names, one per Metrica player.
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,8 +28,13 @@ __all__ = [
     "MATCH_INFO_COLUMNS",
     "PLAYERS",
     "Player",
+    "Point",
+    "ScriptRow",
     "match_actions",
+    "match_info_of",
     "match_info_row",
+    "scripted_action",
+    "write_csv",
     "write_korean_sample",
     "write_match",
 ]
@@ -74,8 +80,9 @@ MATCH_INFO_COLUMNS: tuple[str, ...] = (
 
 # (period, seconds, player, type, result, start (x, y), end (x, y)). Each row is
 # oriented so that its acting team attacks towards x = 105 (data/PROVENANCE.md).
-_Point = tuple[float, float]
-_SCRIPT: tuple[tuple[int, float, str, str, str | None, _Point, _Point], ...] = (
+Point = tuple[float, float]
+ScriptRow = tuple[int, float, str, str, str | None, Point, Point]
+_SCRIPT: tuple[ScriptRow, ...] = (
     (1, 0.0, "손흥민", "Pass", "Successful", (52.5, 34.0), (40.0, 30.0)),
     (1, 1.2, "황인범", "Pass Received", None, (40.0, 30.0), (40.0, 30.0)),
     (1, 3.5, "황인범", "Carry", None, (40.0, 30.0), (55.0, 28.0)),
@@ -111,77 +118,110 @@ _SCRIPT: tuple[tuple[int, float, str, str, str | None, _Point, _Point], ...] = (
 FINAL_SCORE = (2, 0)
 
 
-def _team_name(team_id: int) -> str:
-    return HOME[1] if team_id == HOME[0] else AWAY[1]
+def scripted_action(
+    game_id: int,
+    action_id: int,
+    row: ScriptRow,
+    *,
+    team: tuple[int, str, str],
+    player_id: int,
+    position: str,
+) -> dict[str, Any]:
+    """One script row as a typed action row (what ``read_actions`` returns), played by
+    ``player_id`` of ``team`` (id, Korean name, English name)."""
+    period, seconds, name, type_name, result, start, end = row
+    return {
+        "game_id": game_id,
+        "action_id": action_id,
+        "period_id": period,
+        "time_seconds": seconds,
+        "team_id": team[0],
+        "player_id": float(player_id),
+        "result_name": result,
+        "start_x": start[0],
+        "start_y": start[1],
+        "end_x": end[0],
+        "end_y": end[1],
+        "dx": round(end[0] - start[0], 4),
+        "dy": round(end[1] - start[1], 4),
+        "type_name": type_name,
+        "player_name_ko": name,
+        "team_name_ko": team[1],
+        "position_name": position,
+        "main_position": position,
+    }
 
 
 def match_actions(*, game_id: int = GAME_ID) -> list[dict[str, Any]]:
     """The match's actions as typed rows (what ``read_actions`` returns for its CSV)."""
     rows: list[dict[str, Any]] = []
-    for action_id, (period, seconds, name, type_name, result, start, end) in enumerate(_SCRIPT):
-        player = _BY_NAME[name]
+    for action_id, row in enumerate(_SCRIPT):
+        player = _BY_NAME[row[2]]
+        team = HOME if player.team_id == HOME[0] else AWAY
         rows.append(
-            {
-                "game_id": game_id,
-                "action_id": action_id,
-                "period_id": period,
-                "time_seconds": seconds,
-                "team_id": player.team_id,
-                "player_id": float(player.player_id),
-                "result_name": result,
-                "start_x": start[0],
-                "start_y": start[1],
-                "end_x": end[0],
-                "end_y": end[1],
-                "dx": round(end[0] - start[0], 4),
-                "dy": round(end[1] - start[1], 4),
-                "type_name": type_name,
-                "player_name_ko": player.name,
-                "team_name_ko": _team_name(player.team_id),
-                "position_name": player.position,
-                "main_position": player.position,
-            }
-        )
+            scripted_action(
+                game_id, action_id, row, team=team, player_id=player.player_id,
+                position=player.position,
+            )
+        )  # fmt: skip
     return rows
 
 
-def match_info_row(*, game_id: int = GAME_ID) -> dict[str, Any]:
+def match_info_of(
+    game_id: int,
+    home: tuple[int, str, str],
+    away: tuple[int, str, str],
+    score: tuple[int, int],
+    *,
+    game_day: int,
+    game_date: str,
+    venue: str,
+) -> dict[str, Any]:
+    """A ``match_info.csv`` row of a K League 1 match of 2026 (teams: id, Korean name,
+    English name)."""
     return {
         "game_id": game_id,
         "season_id": 2026,
         "competition_id": 1,
-        "game_day": 14,
-        "game_date": "2026-06-13 19:30:00",
-        "home_team_id": HOME[0],
-        "away_team_id": AWAY[0],
-        "home_score": FINAL_SCORE[0],
-        "away_score": FINAL_SCORE[1],
-        "venue": "수원월드컵경기장",
+        "game_day": game_day,
+        "game_date": game_date,
+        "home_team_id": home[0],
+        "away_team_id": away[0],
+        "home_score": score[0],
+        "away_score": score[1],
+        "venue": venue,
         "competition_name": "K League 1",
         "country_name": "South Korea",
         "season_name": "2026",
-        "home_team_name": HOME[2],
-        "home_team_name_ko": HOME[1],
-        "away_team_name": AWAY[2],
-        "away_team_name_ko": AWAY[1],
+        "home_team_name": home[2],
+        "home_team_name_ko": home[1],
+        "away_team_name": away[2],
+        "away_team_name_ko": away[1],
     }
+
+
+def match_info_row(*, game_id: int = GAME_ID) -> dict[str, Any]:
+    return match_info_of(
+        game_id, HOME, AWAY, FINAL_SCORE, game_day=14, game_date="2026-06-13 19:30:00",
+        venue="수원월드컵경기장",
+    )  # fmt: skip
+
+
+def write_csv(path: Path, columns: Sequence[str], rows: Iterable[Mapping[str, Any]]) -> Path:
+    """Write ``rows`` under a header of ``columns`` (None as an empty cell); return ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
 
 
 def write_match(folder: Path, *, game_id: int = GAME_ID, with_info: bool = True) -> Path:
     """Write ``raw_data.csv`` (and ``match_info.csv`` beside it); return the CSV's path."""
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "raw_data.csv"
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=ACTION_COLUMNS)
-        writer.writeheader()
-        for row in match_actions(game_id=game_id):
-            writer.writerow({k: "" if v is None else v for k, v in row.items()})
     if with_info:
-        with (folder / "match_info.csv").open("w", newline="", encoding="utf-8") as handle:
-            writer = csv.DictWriter(handle, fieldnames=MATCH_INFO_COLUMNS)
-            writer.writeheader()
-            writer.writerow(match_info_row(game_id=game_id))
-    return path
+        write_csv(folder / "match_info.csv", MATCH_INFO_COLUMNS, [match_info_row(game_id=game_id)])
+    return write_csv(folder / "raw_data.csv", ACTION_COLUMNS, match_actions(game_id=game_id))
 
 
 # Names for the 28 players of sample match 1: the match's own and more, among them a
@@ -202,21 +242,15 @@ def write_korean_sample(folder: Path, sample: Path) -> Path:
         rows = list(csv.DictReader(handle))
     ids = sorted({float(r["player_id"]) for r in rows})
     name_of = {pid: names[i % len(names)] for i, pid in enumerate(ids)}
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "raw_data.csv"
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=ACTION_COLUMNS)
-        writer.writeheader()
-        for row in rows:
-            pid = float(row["player_id"])
-            team = teams[int(row["team_id"])]
-            writer.writerow(
-                {**row, "game_id": SAMPLE_GAME_ID, "player_id": 500000 + int(pid),
-                 "player_name_ko": name_of[pid], "team_id": team[0], "team_name_ko": team[1]}
-            )  # fmt: skip
+
+    def korean(row: dict[str, str]) -> dict[str, Any]:
+        pid = float(row["player_id"])
+        team = teams[int(row["team_id"])]
+        return {
+            **row, "game_id": SAMPLE_GAME_ID, "player_id": 500000 + int(pid),
+            "player_name_ko": name_of[pid], "team_id": team[0], "team_name_ko": team[1],
+        }  # fmt: skip
+
     info = {**match_info_row(game_id=SAMPLE_GAME_ID), "home_score": 3, "away_score": 1}
-    with (folder / "match_info.csv").open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=MATCH_INFO_COLUMNS)
-        writer.writeheader()
-        writer.writerow(info)
-    return path
+    write_csv(folder / "match_info.csv", MATCH_INFO_COLUMNS, [info])
+    return write_csv(folder / "raw_data.csv", ACTION_COLUMNS, [korean(row) for row in rows])

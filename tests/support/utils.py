@@ -13,6 +13,7 @@ import pytest
 
 __all__ = [
     "CreateTopics",
+    "FakeClock",
     "UniqueName",
     "in_ci",
     "unavailable",
@@ -21,6 +22,16 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+
+
+class FakeClock:
+    """A clock that stands still until a test moves ``now`` (pass it as ``clock=``)."""
+
+    def __init__(self, now: float = 0.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
 
 
 def in_ci() -> bool:

@@ -12,6 +12,7 @@ from faust.types import TP
 from pitchcast.commentary.breaker import CircuitBreaker
 from pitchcast.settings import load_settings
 from pitchcast.web import Readiness
+from tests.support.utils import FakeClock
 
 SETTINGS = load_settings(topic_events="ev", topic_batches="ba")
 
@@ -42,21 +43,16 @@ class Probe:
         return 1
 
 
-class Clock:
-    now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def _writer(*, redis_up: bool = True, breaker: CircuitBreaker | None = None) -> Any:
     store = SimpleNamespace(enabled=True, available=redis_up, target="127.0.0.1:6379/0")
     return SimpleNamespace(store=store, breaker=breaker or CircuitBreaker(1, 30), endpoint="e")
 
 
-def _readiness(app: FakeApp, writer: Any, probe: Probe, clock: Clock | None = None) -> Readiness:
+def _readiness(
+    app: FakeApp, writer: Any, probe: Probe, clock: FakeClock | None = None
+) -> Readiness:
     readiness = Readiness(
-        app, settings=SETTINGS, writer=writer, broker_probe=probe, clock=clock or Clock()
+        app, settings=SETTINGS, writer=writer, broker_probe=probe, clock=clock or FakeClock()
     )
     readiness.on_assigned()
     return readiness
@@ -84,7 +80,7 @@ async def test_before_assignment_and_during_rebalance_is_503() -> None:
 
 async def test_unreachable_broker_is_503_and_probed_once_per_period() -> None:
     """A failing metadata request is 503; the answer is cached, then probed again."""
-    probe, clock = Probe(), Clock()
+    probe, clock = Probe(), FakeClock()
     probe.error = ConnectionError("refused")
     readiness = _readiness(FakeApp(), _writer(), probe, clock)
     for _ in range(3):

@@ -42,11 +42,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final, Literal
 
+from pitchcast.checks.naming import CARD_MOMENTS, FOUL_TYPES, GOAL_MOMENTS, moment_kind
 from pitchcast.commentary.template.actions import depth, geometry
 from pitchcast.commentary.template.backing import backed_tone, side_of
 from pitchcast.commentary.template.storytelling import pressing_team
 from pitchcast.schemas.records import Action, Tone
-from pitchcast.schemas.vocabulary import CARD_RESULTS, SHOT_TYPES
+from pitchcast.schemas.vocabulary import SHOT_TYPES
 from pitchcast.story import Story, match_minute
 
 __all__ = [
@@ -64,7 +65,6 @@ TIGHT_FROM_MINUTE: Final = 80  # the last ten minutes (and stoppage time) of a g
 TIGHT_MARGIN: Final = 1  # within one goal
 _BOX: Final = frozenset({"box", "six"})
 _DEEP: Final = frozenset({"own_box"})
-_FOULS: Final = frozenset({"Foul", "Handball_Foul"})
 _MOVES_BALL: Final = frozenset(
     {"Pass", "Cross", "Carry", "Pass_Freekick", "Pass_Corner", "Throw-In", "Take-On"}
 )
@@ -107,10 +107,11 @@ def read_situation(action: Action, story: Story) -> Situation:
     pressing = pressing_team(story) == action.team_id
     kind, result = action.type_name, action.result_name
     mood: Mood
-    if kind in ("Goal", "Own Goal") or (kind in SHOT_TYPES and result == "Goal"):
+    moment = moment_kind(action)
+    if moment in GOAL_MOMENTS:
         mood = "goal"
-    elif kind in _FOULS:
-        mood = "card" if (result or "") in CARD_RESULTS else "foul"
+    elif kind in FOUL_TYPES:
+        mood = "card" if moment in CARD_MOMENTS else "foul"
     elif kind == "Error":
         mood = "lost"  # a mistake that gave the ball away: the data calls it one
     elif kind == "Goal Miss":

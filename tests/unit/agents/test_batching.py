@@ -2,47 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import orjson
 
-from pitchcast.agents.batching import BatchAgent
 from pitchcast.exceptions import DeliveryFailed
-from pitchcast.metrics import Metrics
-from pitchcast.settings import load_settings
 from pitchcast.streams.admin import RangeRead
-from pitchcast.streams.dead_letters import DeadLetters
+from tests.support.agents import EVENT_ACTION, action_value, batch_agent
 from tests.support.agents import ManualAckStream as Stream
 from tests.support.agents import RawTopic as Topic
-
-ACTION = {
-    "game_id": 1, "period_id": 1, "time_seconds": 3.0, "team_id": 11, "player_id": 19.0,
-    "result_name": None, "start_x": 1.0, "start_y": 2.0, "end_x": 3.0, "end_y": 4.0,
-    "dx": 2.0, "dy": 2.0, "type_name": "Pass", "player_name_ko": "P", "team_name_ko": "Home",
-}  # fmt: skip
-
-
-def _value(action_id: int) -> bytes:
-    return orjson.dumps({**ACTION, "action_id": action_id})
 
 
 class Record:
     def __init__(self, offset: int) -> None:
-        self.offset, self.key, self.value, self.timestamp = offset, b"1", _value(offset), 0
-
-
-def _agent(**kwargs: Any) -> BatchAgent:
-    metrics = Metrics()
-    return BatchAgent(
-        settings=load_settings(delivery_timeout_s=0.3),
-        state_table={},
-        batches_topic=Topic(),
-        dead_letters=DeadLetters(
-            kwargs.pop("dlq", Topic()), value_cap=1024, metrics=metrics, budget_s=0.3
-        ),
-        metrics=metrics,
-        **kwargs,
-    )
+        self.offset, self.key, self.value, self.timestamp = offset, b"1", action_value(offset), 0
 
 
 async def test_a_refilled_range_is_acked_to_faust() -> None:
@@ -52,10 +23,10 @@ async def test_a_refilled_range_is_acked_to_faust() -> None:
     async def read_range(topic: str, partition: int, first: int, last: int) -> RangeRead:
         return RangeRead([Record(o) for o in range(first, last + 1)], True, 0)
 
-    agent = _agent(read_range=read_range, ack_range=lambda *a: acked.append(a))
+    agent = batch_agent(read_range=read_range, ack_range=lambda *a: acked.append(a))
     for offset in (0, 5):
         await agent.process(
-            topic="events", key=b"1", value=_value(offset), partition=2, offset=offset,
+            topic="events", key=b"1", value=action_value(offset), partition=2, offset=offset,
             timestamp_ms=0,
         )  # fmt: skip
     await agent.settled()
@@ -71,8 +42,8 @@ async def test_after_stopping_the_worker_the_agent_takes_nothing_more() -> None:
     async def crash(exc: BaseException) -> None:
         crashes.append(exc)
 
-    agent = _agent(dlq=Topic(refuse=True), crash=crash)
-    stream = Stream([_value(0), b"{not json", _value(2)])
+    agent = batch_agent(dlq=Topic(refuse=True), crash=crash)
+    stream = Stream([action_value(0), b"{not json", action_value(2)])
     await agent.run(stream)  # no raise: faust would restart the agent and go on
     assert stream.acked == [0] and len(crashes) == 1 and isinstance(crashes[0], DeliveryFailed)
     assert len(agent._batches.sent) == 1, "offset 2 was not processed"
@@ -84,7 +55,7 @@ async def test_the_idle_ticker_sees_only_the_matches_of_owned_partitions() -> No
     other partitions' matches are left out."""
     from aiokafka.partitioner import DefaultPartitioner
 
-    agent = _agent()
+    agent = batch_agent()
     every = list(range(agent._settings.partitions))
     partition_of = {
         str(g).encode(): DefaultPartitioner()(str(g).encode(), every, every) for g in range(1, 7)
@@ -94,7 +65,7 @@ async def test_the_idle_ticker_sees_only_the_matches_of_owned_partitions() -> No
         key = str(game_id).encode()
         partition = partition_of[key]
         await agent.process(
-            topic="events", key=key, value=orjson.dumps({**ACTION, "game_id": game_id,
+            topic="events", key=key, value=orjson.dumps({**EVENT_ACTION, "game_id": game_id,
             "action_id": 1}), partition=partition, offset=offsets[partition], timestamp_ms=0,
         )  # fmt: skip
         offsets[partition] += 1
@@ -115,9 +86,9 @@ async def test_a_mis_keyed_record_is_dead_lettered_under_its_own_match() -> None
     """A record keyed by another match id names its own game in the letter, so that
     `dlq list --game-id` and the monitor count it under that match, not under the key."""
     dlq = Topic()
-    agent = _agent(dlq=dlq)
+    agent = batch_agent(dlq=dlq)
     await agent.process(
-        topic="events", key=b"999", value=_value(0), partition=0, offset=0, timestamp_ms=0
+        topic="events", key=b"999", value=action_value(0), partition=0, offset=0, timestamp_ms=0
     )
     await agent.settled()
     (letter,) = [orjson.loads(value) for value in dlq.sent]
@@ -130,12 +101,12 @@ async def test_a_game_id_beyond_64_bits_is_dead_lettered_and_the_agent_goes_on()
     which decoded to an int orjson cannot write; the hand-off send raised and the worker
     stopped. It is refused at decoding now, and the next record is taken in."""
     dlq = Topic()
-    agent = _agent(dlq=dlq)
+    agent = batch_agent(dlq=dlq)
     big = b"18446744073709551616"
-    value = _value(0).replace(b'"game_id":1', b'"game_id":' + big)
+    value = action_value(0).replace(b'"game_id":1', b'"game_id":' + big)
     await agent.process(topic="events", key=big, value=value, partition=0, offset=0, timestamp_ms=0)
     await agent.process(
-        topic="events", key=b"1", value=_value(1), partition=0, offset=1, timestamp_ms=0
+        topic="events", key=b"1", value=action_value(1), partition=0, offset=1, timestamp_ms=0
     )
     await agent.settled()
     (letter,) = [orjson.loads(v) for v in dlq.sent]
@@ -147,10 +118,10 @@ async def test_period_ends_of_other_periods_are_dropped_or_dead_lettered() -> No
     """period_end of period 1 during period 2: a copy, dropped and counted; of period 4
     during period 2: dead-lettered as an ImplausibleControl. Neither closes the batch."""
     dlq = Topic()
-    agent = _agent(dlq=dlq)
-    second_half = orjson.loads(_value(1)) | {"period_id": 2}
+    agent = batch_agent(dlq=dlq)
+    second_half = orjson.loads(action_value(1)) | {"period_id": 2}
     records = [
-        _value(0),
+        action_value(0),
         orjson.dumps(second_half),
         b'{"game_id": 1, "control": "period_end", "period_id": 1}',
         b'{"game_id": 1, "control": "period_end", "period_id": 4}',

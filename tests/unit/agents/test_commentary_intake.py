@@ -25,6 +25,8 @@ from pitchcast.streams.dead_letters import DeadLetters
 from tests.support.agents import ManualAckStream as Stream
 from tests.support.agents import RawTopic as Topic
 from tests.support.commentary_batches import korean_batch
+from tests.support.two_halves import RecordsToo, TwoHalvesAgent, two_halves_records
+from tests.support.utils import wait_until_async
 
 
 def _publisher(settings: Settings, store: RedisStore, metrics: Metrics) -> KafkaPublisher:
@@ -230,17 +232,14 @@ async def test_a_new_owner_starting_at_a_late_copy_of_a_published_batch_goes_on(
     two (a restart, a new owner) never gets that close; every persona's record of batch
     1 is marked published, so the copy is acked and batch 2 is written and acked, rather
     than the match and its partition's acks waiting for the close for good."""
-    from tests.unit.agents.test_commentary_period_end import Agent, RecordsToo, _records
-    from tests.unit.agents.test_commentary_period_end import _until as until
-
-    records = _records()  # batch 0: 0..10, batch 1: 11..21, a whistle, batch 2: 23..26
+    records = two_halves_records()  # batch 0: 0..10, batch 1: 11..21, a whistle, batch 2: 23..26
     publisher = RecordsToo()
-    first = Agent(publisher)
+    first = TwoHalvesAgent(publisher)
     await first.feed(records[:22])
-    await until(lambda: len(first.acked) == 22)
-    second = Agent(publisher)
+    await wait_until_async(lambda: len(first.acked) == 22, interval=0.01)
+    second = TwoHalvesAgent(publisher)
     await second.feed([records[14], *records[22:]], first_offset=100)
     offsets = list(range(100, 100 + 1 + len(records) - 22))
-    await until(lambda: sorted(second.acked) == offsets, timeout=3.0)
+    await wait_until_async(lambda: sorted(second.acked) == offsets, timeout=3.0, interval=0.01)
     assert [step for step in publisher.steps if step[0] == "record"].count(("record", 2)) == 2
     assert publisher.steps.count(("record", 1)) == 2  # published once, by the first owner

@@ -8,6 +8,7 @@ from typing import Any
 from pitchcast.agents.ticks import IdleTicker
 from pitchcast.metrics import Metrics
 from pitchcast.streams.batching import MatchState
+from tests.support.agents import action_value, batch_agent
 from tests.support.commentary_batches import sample_actions
 
 
@@ -106,15 +107,13 @@ async def test_a_tick_goes_to_the_partition_its_match_is_read_from() -> None:
     as redeliveries (lost, silently). The tick goes where the match's records are."""
     from aiokafka.partitioner import DefaultPartitioner
 
-    from tests.unit.agents.test_batching import _agent, _value
-
-    agent = _agent()
+    agent = batch_agent()
     every = list(range(agent._settings.partitions))
     murmur = DefaultPartitioner()(b"1", every, every)
     feed = (murmur + 1) % len(every)
     for offset in range(3):
         await agent.process(
-            topic="events", key=b"1", value=_value(offset), partition=feed, offset=offset,
+            topic="events", key=b"1", value=action_value(offset), partition=feed, offset=offset,
             timestamp_ms=0,
         )  # fmt: skip
     await agent.settled()
@@ -145,7 +144,12 @@ async def test_a_tick_goes_to_the_partition_its_match_is_read_from() -> None:
     )  # fmt: skip
     after = 4 if where == feed else 3
     await agent.process(
-        topic="events", key=b"1", value=_value(3), partition=feed, offset=after, timestamp_ms=0
+        topic="events",
+        key=b"1",
+        value=action_value(3),
+        partition=feed,
+        offset=after,
+        timestamp_ms=0,
     )
     await agent.settled()
     state = agent.read_state(b"1")

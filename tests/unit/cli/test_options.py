@@ -3,22 +3,11 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 
 import pytest
 
 from pitchcast.cli.options import settings_with
 from pitchcast.logs import REDACTED
-
-
-@pytest.fixture
-def root_logging() -> Iterator[None]:
-    """The root logger as it was before the test (its handlers and level)."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
 
 
 @pytest.mark.usefixtures("root_logging")

@@ -20,6 +20,7 @@ from pitchcast.exceptions import (
 )
 from pitchcast.metrics import Metrics
 from pitchcast.schemas.records import CommentaryItem, Usage
+from tests.support.utils import FakeClock
 
 REFUSED = "LLMRequestRefused"
 REJECTED = "CommentaryRejected"
@@ -32,16 +33,8 @@ class Reply:
     problems: tuple[str, ...] = ()
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def _guarded(*, slots: int = 4, failures: int = 2) -> tuple[GuardedLLM, CircuitBreaker, Clock]:
-    clock = Clock()
+def _guarded(*, slots: int = 4, failures: int = 2) -> tuple[GuardedLLM, CircuitBreaker, FakeClock]:
+    clock = FakeClock()
     breaker = CircuitBreaker(failures, 10.0, clock=clock)
     guarded = GuardedLLM(
         breaker=breaker, metrics=Metrics(), endpoint="e:1/v1", backend="fake", max_in_flight=slots

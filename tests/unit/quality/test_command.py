@@ -20,21 +20,30 @@ PERSONAS = ("CASTER", "ANALYST", "FRIEND")
 pytestmark = pytest.mark.slow
 
 
+def _evaluate(
+    factory: pytest.TempPathFactory, name: str, mode: str, tag: str, *options: str
+) -> tuple[Any, dict[str, Any], Path]:
+    """`pitchcast eval` of sample match ``name`` in ``mode``, template backend, with
+    ``options``: the command's result, its figures.json and its output folder."""
+    out = factory.mktemp(f"{Path(name).stem}-{mode}{tag}")
+    args = ["eval", str(DATA / name), "--backend", "template", "--mode", mode, *options]
+    result = CliRunner().invoke(main, [*args, "--out", str(out)], catch_exceptions=False)
+    return result, orjson.loads((out / "figures.json").read_bytes()), out
+
+
 @pytest.fixture(scope="module")
 def evaluations(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], Any]:
     """Each sample match in each mode, evaluated once for every test of this module."""
     results = {}
     for name in MATCHES:
         for mode in ("batch", "live"):
-            out = tmp_path_factory.mktemp(f"{Path(name).stem}-{mode}")
-            args = ["eval", str(DATA / name), "--backend", "template", "--mode", mode]
-            args += ["--density", "every"]  # one line per action (story: test_run_density)
-            args += ["--personas", ",".join(PERSONAS), "--out", str(out)]
-            if (name, mode) != ("events_metrica_1.csv", "batch"):
-                args.append("--no-plots")  # one run draws the plots: enough to test them
-            result = CliRunner().invoke(main, args, catch_exceptions=False)
-            figures = orjson.loads((out / "figures.json").read_bytes())
-            results[(name, mode)] = (result, figures, out)
+            # One run draws the plots: enough to test them.
+            plots = () if (name, mode) == ("events_metrica_1.csv", "batch") else ("--no-plots",)
+            results[(name, mode)] = _evaluate(
+                tmp_path_factory, name, mode, "",
+                "--density", "every",  # one line per action (story: test_run_density)
+                "--personas", ",".join(PERSONAS), *plots,
+            )  # fmt: skip
     return results
 
 
@@ -118,6 +127,18 @@ def test_voice_targets(
     assert max(endings.values()) <= 0.70, endings
     counted = CASUAL if persona == "FRIEND" else POLITE | {"noun / call"}
     assert sum(share >= 0.10 for e, share in endings.items() if e in counted) >= 3, endings
+
+
+def _assert_every_key_event_told_soundly(fig: dict[str, Any]) -> None:
+    """A persona's figures at a thinned density: every key event told, none twice; no
+    unsupported claim or known mistake, no particle, grounding or register error."""
+    key = fig["key_events"]
+    assert key["events"] >= 30 and key["told"] == key["events"], key["missed"]
+    assert fig["told_twice"]["count"] == 0, fig["told_twice"]["examples"]
+    assert fig["wording"]["unsupported"] == 0, fig["wording"]["examples"]
+    assert fig["wording"]["mistakes"] == 0, fig["wording"]["examples"]
+    assert fig["particles"]["errors"] == 0, fig["particles"]
+    assert fig["grounding"]["errors"] == 0, fig["grounding"]
     assert fig["register"]["slips"] == 0, fig["register"]["examples"]
     assert fig["wording"]["unsupported"] == 0, fig["wording"]["examples"]
     assert fig["wording"]["mistakes"] == 0, fig["wording"]["examples"]
@@ -187,17 +208,12 @@ def test_pace_and_moments_told_at_every_density(
 @pytest.fixture(scope="module")
 def story_evaluations(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], Any]:
     """Each sample match in each mode at `story` density (the default), no plots."""
-    results = {}
-    for name in MATCHES:
-        for mode in ("batch", "live"):
-            out = tmp_path_factory.mktemp(f"{Path(name).stem}-{mode}-story")
-            args = ["eval", str(DATA / name), "--backend", "template", "--mode", mode]
-            args += ["--density", "story", "--personas", ",".join(PERSONAS)]
-            args += ["--out", str(out), "--no-plots"]
-            result = CliRunner().invoke(main, args, catch_exceptions=False)
-            figures = orjson.loads((out / "figures.json").read_bytes())
-            results[(name, mode)] = (result, figures)
-    return results
+    options = ("--density", "story", "--personas", ",".join(PERSONAS), "--no-plots")
+    return {
+        (name, mode): _evaluate(tmp_path_factory, name, mode, "-story", *options)[:2]
+        for name in MATCHES
+        for mode in ("batch", "live")
+    }
 
 
 @pytest.mark.parametrize("mode", ["batch", "live"])
@@ -221,16 +237,11 @@ def _assert_story_targets(
     assert result.exit_code == 0, result.output
     assert figures["density"] == "story"
     fig = figures["personas"][persona]
-    pace, key, rep = fig["pace"], fig["key_events"], fig["repetition"]
+    pace, rep = fig["pace"], fig["repetition"]
     assert 0 < pace["shown"] < MATCHES[name] / 2, pace  # a line per moment, not per action
     assert pace["lines_per_minute"] <= 12.0, pace
     assert pace["worst_minute"] <= 20, pace
-    assert key["events"] >= 30 and key["told"] == key["events"], key["missed"]
-    assert fig["told_twice"]["count"] == 0, fig["told_twice"]["examples"]
-    assert fig["wording"]["unsupported"] == 0, fig["wording"]["examples"]
-    assert fig["wording"]["mistakes"] == 0, fig["wording"]["examples"]
-    assert fig["particles"]["errors"] == 0, fig["particles"]
-    assert fig["grounding"]["errors"] == 0, fig["grounding"]
+    _assert_every_key_event_told_soundly(fig)
     assert rep["top_share"] <= 0.015, rep["top"][:3]
     assert rep["shortest_gap_lines"] >= 30, rep["shortest_gap_lines_shape"]
     if mode == "live":  # issue 15: no line of a burst repeats another of it
@@ -239,6 +250,18 @@ def _assert_story_targets(
     assert max(endings.values()) <= 0.70, endings
     counted = CASUAL if persona == "FRIEND" else POLITE | {"noun / call"}
     assert sum(share >= 0.10 for e, share in endings.items() if e in counted) >= 3, endings
+
+
+def _assert_every_key_event_told_soundly(fig: dict[str, Any]) -> None:
+    """A persona's figures at a thinned density: every key event told, none twice; no
+    unsupported claim or known mistake, no particle, grounding or register error."""
+    key = fig["key_events"]
+    assert key["events"] >= 30 and key["told"] == key["events"], key["missed"]
+    assert fig["told_twice"]["count"] == 0, fig["told_twice"]["examples"]
+    assert fig["wording"]["unsupported"] == 0, fig["wording"]["examples"]
+    assert fig["wording"]["mistakes"] == 0, fig["wording"]["examples"]
+    assert fig["particles"]["errors"] == 0, fig["particles"]
+    assert fig["grounding"]["errors"] == 0, fig["grounding"]
     assert fig["register"]["slips"] == 0, fig["register"]["examples"]
 
 
@@ -249,17 +272,14 @@ _BACKED = {"events_metrica_1.csv": "Home", "events_metrica_3.csv": "32"}
 @pytest.fixture(scope="module")
 def backing_evaluations(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], Any]:
     """FRIEND alone at `story` density, backing a team of each sample match (~3 s a run)."""
-    results = {}
-    for name, team in _BACKED.items():
-        for mode in ("batch", "live"):
-            out = tmp_path_factory.mktemp(f"{Path(name).stem}-{mode}-backing")
-            args = ["eval", str(DATA / name), "--backend", "template", "--mode", mode]
-            args += ["--density", "story", "--personas", "FRIEND", "--friend-supports", team]
-            args += ["--out", str(out), "--no-plots"]
-            result = CliRunner().invoke(main, args, catch_exceptions=False)
-            figures = orjson.loads((out / "figures.json").read_bytes())
-            results[(name, mode)] = (result, figures)
-    return results
+    options = ("--density", "story", "--personas", "FRIEND", "--no-plots")
+    return {
+        (name, mode): _evaluate(
+            tmp_path_factory, name, mode, "-backing", *options, "--friend-supports", team
+        )[:2]
+        for name, team in _BACKED.items()
+        for mode in ("batch", "live")
+    }
 
 
 @pytest.mark.parametrize("mode", ["batch", "live"])
@@ -282,17 +302,12 @@ def test_a_backing_friend_holds_issue_16_targets(
 @pytest.fixture(scope="module")
 def key_evaluations(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], Any]:
     """Each sample match in each mode at `key` density, no plots (~3 s a run)."""
-    results = {}
-    for name in MATCHES:
-        for mode in ("batch", "live"):
-            out = tmp_path_factory.mktemp(f"{Path(name).stem}-{mode}-key")
-            args = ["eval", str(DATA / name), "--backend", "template", "--mode", mode]
-            args += ["--density", "key", "--personas", ",".join(PERSONAS)]
-            args += ["--out", str(out), "--no-plots"]
-            result = CliRunner().invoke(main, args, catch_exceptions=False)
-            figures = orjson.loads((out / "figures.json").read_bytes())
-            results[(name, mode)] = (result, figures)
-    return results
+    options = ("--density", "key", "--personas", ",".join(PERSONAS), "--no-plots")
+    return {
+        (name, mode): _evaluate(tmp_path_factory, name, mode, "-key", *options)[:2]
+        for name in MATCHES
+        for mode in ("batch", "live")
+    }
 
 
 # At `key` a persona has 47 lines in sample match 1 and 31 in match 3: one line is already
@@ -319,14 +334,8 @@ def test_key_density_tells_every_key_event_without_repeating_itself(
     assert figures["density"] == "key"
     fig = figures["personas"][persona]
     pace, key, rep = fig["pace"], fig["key_events"], fig["repetition"]
-    assert key["events"] >= 30 and key["told"] == key["events"], key["missed"]
+    _assert_every_key_event_told_soundly(fig)
     # Goals are told on the shot and the Goal row: a few more lines than key events.
     assert key["events"] <= pace["shown"] <= key["events"] + 6, pace
-    assert fig["told_twice"]["count"] == 0, fig["told_twice"]["examples"]
-    assert fig["wording"]["unsupported"] == 0, fig["wording"]["examples"]
-    assert fig["wording"]["mistakes"] == 0, fig["wording"]["examples"]
-    assert fig["particles"]["errors"] == 0, fig["particles"]
-    assert fig["grounding"]["errors"] == 0, fig["grounding"]
-    assert fig["register"]["slips"] == 0, fig["register"]["examples"]
     assert rep["top"][0]["lines"] <= _KEY_MAX_USES, rep["top"][:3]
     assert rep["shortest_gap_lines"] >= _KEY_SHORTEST_GAP, rep["shortest_gap_lines_shape"]

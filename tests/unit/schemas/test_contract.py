@@ -11,33 +11,15 @@ from pitchcast.exceptions import SchemaViolation
 from pitchcast.schemas.contract import SCHEMA_NAMES, validator_for
 from pitchcast.schemas.decoding import decode_batch, decode_event, encode
 from pitchcast.schemas.records import (
-    Action,
-    Batch,
     CommentaryItem,
     CommentaryLine,
     Control,
-    MatchInfo,
     PeriodEnd,
     Score,
     commentary_id_for,
 )
 from pitchcast.streams.dead_letters import build_dead_letter
-
-ACTION = Action(
-    game_id=126283, action_id=170, period_id=1, time_seconds=612.4, team_id=2354,
-    player_id=77.0, result_name="Successful", start_x=50.0, start_y=30.0, end_x=60.0,
-    end_y=35.0, dx=10.0, dy=5.0, type_name="Pass", player_name_ko="이강인",
-    team_name_ko="울산 HD FC", position_name="CM", main_position="CM",
-)  # fmt: skip
-INFO = MatchInfo(
-    game_id=126283, home_team_id=2354, away_team_id=4639, home_score=1, away_score=0,
-    home_team_name_ko="울산 HD FC", away_team_name_ko="포항 스틸러스",
-)  # fmt: skip
-BATCH = Batch(
-    game_id=126283, batch_index=17, period_id=1, first_action_id=170, last_action_id=170,
-    close_reason="full", actions=(ACTION,), score=Score(1, 0), match_info=INFO,
-    roster=("이강인",), closed_by_ts_ms=1,
-)  # fmt: skip
+from tests.support.commentary_batches import ONE_PASS_ACTION, ONE_PASS_BATCH, ONE_PASS_MATCH_INFO
 
 
 def _json(record: object) -> object:
@@ -52,21 +34,21 @@ def test_every_schema_file_is_a_valid_schema(name: str) -> None:
 
 def test_records_validate_against_their_schemas() -> None:
     """An action, controls, a batch, a commentary and a dead letter each pass their schema."""
-    validator_for("action").validate(_json(ACTION))
+    validator_for("action").validate(_json(ONE_PASS_ACTION))
     validator_for("control").validate(
-        _json(Control(game_id=1, control="match_start", match_info=INFO))
+        _json(Control(game_id=1, control="match_start", match_info=ONE_PASS_MATCH_INFO))
     )
     validator_for("control").validate(_json(Control(game_id=1, control="tick", at=1.5)))
-    validator_for("batch").validate(_json(BATCH))
+    validator_for("batch").validate(_json(ONE_PASS_BATCH))
     end = PeriodEnd(
-        game_id=126283, batch_index=17, close_reason="period_end", last=ACTION,
-        score=Score(1, 0), match_info=INFO, ended_by_ts_ms=5,
+        game_id=126283, batch_index=17, close_reason="period_end", last=ONE_PASS_ACTION,
+        score=Score(1, 0), match_info=ONE_PASS_MATCH_INFO, ended_by_ts_ms=5,
     )  # fmt: skip
     validator_for("period_end").validate(_json(end))
     assert not validator_for("period_end").is_valid({**_json(end), "close_reason": "full"})  # type: ignore[dict-item]
     item = CommentaryItem(action_id=170, time_seconds=612.4, tone="excited", description="골!")
     result = CommentaryResult(items=(item,), source="template", model="template")
-    validator_for("commentary").validate(_json(build_commentary(BATCH, "CASTER", result)))
+    validator_for("commentary").validate(_json(build_commentary(ONE_PASS_BATCH, "CASTER", result)))
     letter = build_dead_letter(
         source_topic="match-events", partition=0, offset=1, key=b"1", value=b"\xff\xfe",
         error_kind="UndecodableMessage", error_message="x", value_cap=4096,
@@ -84,19 +66,19 @@ def test_schemas_refuse_wrong_messages() -> None:
 
 def test_batch_round_trips_through_json() -> None:
     """A batch decodes back to an equal record."""
-    assert decode_batch(encode(BATCH), max_bytes=65536) == BATCH
+    assert decode_batch(encode(ONE_PASS_BATCH), max_bytes=65536) == ONE_PASS_BATCH
 
 
 def test_decoder_and_schema_agree_on_an_action() -> None:
     """What the decoder accepts, the schema accepts too."""
-    decoded = decode_event(encode(ACTION), max_bytes=65536, clamp_margin=5.0)
+    decoded = decode_event(encode(ONE_PASS_ACTION), max_bytes=65536, clamp_margin=5.0)
     validator_for("action").validate(_json(decoded.action))  # type: ignore[union-attr]
 
 
 def test_decoder_and_schema_refuse_an_overlong_name() -> None:
     """A 101-character name is refused by both; a 100-character one passes both."""
     for length, ok in ((100, True), (101, False)):
-        data = {**_json(ACTION), "player_name_ko": "박" * length}
+        data = {**_json(ONE_PASS_ACTION), "player_name_ko": "박" * length}
         assert validator_for("action").is_valid(data) is ok
         try:
             decode_event(orjson.dumps(data), max_bytes=65536, clamp_margin=5.0)
@@ -121,7 +103,7 @@ def test_silent_items_follow_the_density_contract() -> None:
     commentary = validator_for("commentary")
     record = _json(
         build_commentary(
-            BATCH,
+            ONE_PASS_BATCH,
             "CASTER",
             CommentaryResult(
                 items=(

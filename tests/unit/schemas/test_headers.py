@@ -18,7 +18,7 @@ from pitchcast.schemas.headers import (
 )
 from pitchcast.schemas.records import CommentaryItem, CommentaryLine
 from pitchcast.streams.dead_letters import DeadLetters
-from tests.unit.schemas.test_contract import BATCH
+from tests.support.commentary_batches import ONE_PASS_BATCH
 
 ITEM = CommentaryItem(action_id=170, time_seconds=612.4, tone="excited", description="골!")
 
@@ -35,7 +35,7 @@ def test_type_tokens_are_the_documented_ones() -> None:
 def test_commentary_and_line_headers_carry_type_and_idempotency_key() -> None:
     """A commentary is keyed by its id, a line by ``commentary_id:line_index``."""
     result = CommentaryResult(items=(ITEM,), source="template", model="template")
-    commentary = build_commentary(BATCH, "CASTER", result)
+    commentary = build_commentary(ONE_PASS_BATCH, "CASTER", result)
     assert dict(commentary_headers(commentary)) == {
         "content-type": b"application/json",
         "__TypeId__": b"commentary",
@@ -44,8 +44,8 @@ def test_commentary_and_line_headers_carry_type_and_idempotency_key() -> None:
     line = CommentaryLine(
         commentary_id=commentary.commentary_id,
         line_index=3,
-        game_id=BATCH.game_id,
-        batch_index=BATCH.batch_index,
+        game_id=ONE_PASS_BATCH.game_id,
+        batch_index=ONE_PASS_BATCH.batch_index,
         persona="CASTER",
         item=ITEM,
         final=False,

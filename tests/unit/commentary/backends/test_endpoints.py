@@ -12,16 +12,9 @@ from pitchcast.commentary.backends.endpoints import (
     pair_keys,
 )
 from pitchcast.exceptions import ConfigurationError
+from tests.support.utils import FakeClock
 
 URLS = ["http://gpu-a:8000/v1", "http://gpu-b:8000/v1", "https://api.runpod.ai/v2/abc/openai/v1"]
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def ring(
@@ -32,7 +25,7 @@ def ring(
         [""] * len(urls),
         breaker_failures=failures,
         breaker_reset_s=30.0,
-        clock=clock or FakeClock(),
+        clock=clock or FakeClock(100.0),
     )
 
 
@@ -73,7 +66,7 @@ def test_adding_an_endpoint_moves_only_the_matches_it_takes() -> None:
 def test_failover_goes_to_the_next_in_order_and_back_when_the_first_recovers() -> None:
     """A's breaker open: its match goes to its second choice; after the reset the match's
     next request is the half-open probe on A; A answering closes it and the match is back."""
-    clock = FakeClock()
+    clock = FakeClock(100.0)
     r = ring(clock=clock)
     game = next(g for g in range(100) if r.order(g)[0].base_url == URLS[0])
     a, b = r.order(game)[0], r.order(game)[1]
@@ -106,7 +99,7 @@ def test_the_retry_after_a_failure_goes_to_the_next_endpoint_wrapping_round() ->
 
 def test_a_peek_does_not_take_the_half_open_probe() -> None:
     """reserve=False tells where a request would go without reserving the probe."""
-    clock = FakeClock()
+    clock = FakeClock(100.0)
     r = ring(URLS[:1], failures=1, clock=clock)
     only = r.endpoints[0]
     only.failed("LLMTimeout")
@@ -122,7 +115,7 @@ def test_a_peek_does_not_take_the_half_open_probe() -> None:
 def test_the_services_view_is_open_only_when_every_endpoint_is() -> None:
     """EndpointBreakers: closed while one endpoint is closed, open when none takes
     requests; the service's own verdicts are ignored."""
-    clock = FakeClock()
+    clock = FakeClock(100.0)
     r = ring(URLS[:2], failures=1, clock=clock)
     view = r.breakers
     assert view.state == "closed" and view.allow()

@@ -19,22 +19,15 @@ from pitchcast.commentary.backends.openai import OpenAIBackend, OpenAIConfig
 from pitchcast.commentary.backends.template import TemplateBackend
 from pitchcast.commentary.service import CommentaryService
 from pitchcast.exceptions import LLMRequestRefused, LLMUnavailable
-from pitchcast.schemas.records import Batch, CommentaryItem
+from pitchcast.schemas.records import Batch
 from pitchcast.settings import load_settings
 from pitchcast.testing.fake_llm import FakeLLMServer, Fault
 from tests.support.commentary_batches import korean_batch
-from tests.support.llm import TEST_MODEL, config_for
+from tests.support.llm import TEST_MODEL, ItemRecorder, config_for
+from tests.support.utils import FakeClock
 
 # Retries are instant here unless a test asks for real_backoff (tests/support/llm_fixtures.py).
 pytestmark = pytest.mark.usefixtures("instant_retries")
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture
@@ -54,7 +47,7 @@ async def two(
 
     def make(clock: FakeClock | None = None, **overrides: Any) -> OpenAIBackend:
         overrides.setdefault("base_url", f"{fake_llm.base_url},{server_b.base_url}")
-        backend = OpenAIBackend(config_for(fake_llm, **overrides), clock=clock or FakeClock())
+        backend = OpenAIBackend(config_for(fake_llm, **overrides), clock=clock or FakeClock(1000.0))
         made.append(backend)
         return backend
 
@@ -71,14 +64,6 @@ def game_preferring(backend: OpenAIBackend, server: FakeLLMServer) -> int:
 def batch_of(game_id: int, index: int, size: int = 10) -> Batch:
     batch = korean_batch(size, first_action_id=1000 + 10 * index)
     return replace(batch, game_id=game_id, batch_index=index)
-
-
-class Lines:
-    def __init__(self) -> None:
-        self.items: list[CommentaryItem] = []
-
-    async def __call__(self, item: CommentaryItem) -> None:
-        self.items.append(item)
 
 
 async def test_each_match_sticks_to_one_endpoint_and_says_which_match_it_is(
@@ -108,14 +93,14 @@ async def test_failover_mid_match_and_back_when_the_first_endpoint_recovers(
     """A match on A: A starts failing mid-match, each batch's retry goes to B and the
     lines are complete; after two failures A's breaker opens and batches go straight to
     B; after the reset the next batch probes A, which answers, and the match is back."""
-    clock = FakeClock()
+    clock = FakeClock(1000.0)
     backend = two(clock, breaker_failures=2, breaker_reset_s=30.0)
     game = game_preferring(backend, fake_llm)
     a, b = backend.ring.order(game)
     served: list[str] = []
 
     async def batch(index: int) -> None:
-        lines = Lines()
+        lines = ItemRecorder()
         before = (fake_llm.request_count, server_b.request_count)
         result = await backend.write(batch_of(game, index), "CASTER", on_item=lines)
         assert len(result.items) == 10 and lines.items == list(result.items)
@@ -182,7 +167,7 @@ async def test_the_service_falls_back_only_when_every_endpoint_is_open(
     """Through CommentaryService.from_settings: with one endpoint down batches still get
     LLM lines; with both down their breakers open and batches go straight to the
     template (circuit_open) without a request; one endpoint back, LLM lines again."""
-    clock = FakeClock()
+    clock = FakeClock(1000.0)
     backend = two(clock, breaker_failures=2)
     settings = load_settings(llm_backend="openai", llm_batch_deadline_s=10.0, llm_read_timeout_s=5)
     service = CommentaryService.from_settings(

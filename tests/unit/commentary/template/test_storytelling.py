@@ -3,15 +3,9 @@
 from __future__ import annotations
 
 import functools
-import hashlib
-import json
-import os
 import re
-import subprocess
-import sys
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,13 +15,12 @@ from pitchcast.commentary.template import write_template_commentary, write_templ
 from pitchcast.commentary.template import writer as template_module
 from pitchcast.commentary.template.phrasebook import phrasebook
 from pitchcast.commentary.template.storytelling import PRESSURE_EVERY, pressing_team
-from pitchcast.schemas.decoding import encode
 from pitchcast.schemas.records import Action, Batch, CommentaryItem, MatchInfo, Score
 from pitchcast.settings import PERSONAS, Persona
 from pitchcast.story import Story, advance_story, new_story
 from tests.support.commentary_batches import sample_batches as _sample_batches
+from tests.support.template_writer import assert_same_lines_in_other_processes
 
-REPO = Path(__file__).resolve().parents[4]
 HOME, AWAY = 1, 2
 INFO = MatchInfo(
     game_id=77,
@@ -134,40 +127,10 @@ def test_lines_do_not_depend_on_what_was_written_before() -> None:
     assert forward == backward[::-1]
 
 
-_CHILD = """
-import hashlib, json, sys
-from pitchcast.commentary.template import write_template_commentary
-from pitchcast.schemas.decoding import decode_batch
-digest = hashlib.sha256()
-for line in sys.stdin.buffer.read().splitlines():
-    batch = decode_batch(line, max_bytes=1 << 20)
-    for persona in ("CASTER", "ANALYST", "FRIEND"):
-        for item in write_template_commentary(batch, persona):
-            digest.update(json.dumps([item.action_id, item.tone, item.description]).encode())
-print(digest.hexdigest())
-"""
-
-
 def test_story_batches_read_the_same_in_every_process() -> None:
     """Batches carrying their story, decoded in two interpreters with other hash seeds."""
     batches = sample_batches(1)[150:180] + sample_batches(3)[-30:]
-    payload = b"\n".join(encode(b) for b in batches)
-    digest = hashlib.sha256()
-    for batch in batches:
-        for persona in PERSONAS:
-            for item in write_template_commentary(batch, persona):
-                digest.update(json.dumps([item.action_id, item.tone, item.description]).encode())
-    for seed in ("3", "9001"):
-        child = subprocess.run(
-            [sys.executable, "-c", _CHILD],
-            input=payload,
-            capture_output=True,
-            env={**os.environ, "PYTHONHASHSEED": seed},
-            cwd=REPO,
-            timeout=120,
-            check=True,
-        )
-        assert child.stdout.decode().strip() == digest.hexdigest()
+    assert_same_lines_in_other_processes(batches, ("3", "9001"))
 
 
 @pytest.mark.parametrize("persona", PERSONAS)

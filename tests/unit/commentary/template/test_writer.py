@@ -6,16 +6,10 @@ Split by topic: the sample matches (``test_writer_samples.py``), a FRIEND who ba
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
-import os
 import random
 import re
-import subprocess
-import sys
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 
@@ -27,7 +21,6 @@ from pitchcast.commentary.template import (
 from pitchcast.commentary.template import actions as actions_module
 from pitchcast.commentary.template import writer as template_module
 from pitchcast.commentary.template.phrasebook import phrasebook
-from pitchcast.schemas.decoding import encode
 from pitchcast.schemas.records import TONES, Action, Score
 from pitchcast.schemas.vocabulary import RESULT_NAMES, TYPE_NAMES
 from pitchcast.settings import PERSONAS, Persona
@@ -35,15 +28,13 @@ from tests.support.template_writer import (
     INFO,
     KOREAN_PLAYERS,
     STATED_SCORE,
+    assert_same_lines_in_other_processes,
     check_items,
     line_action,
     line_batch,
     match_infos,
     sample_match_batches,
 )
-
-REPO = Path(__file__).resolve().parents[4]
-
 
 ALL_PAIRS = [(t, r) for t in sorted(TYPE_NAMES) for r in [None, *sorted(RESULT_NAMES)]]
 
@@ -369,41 +360,11 @@ def test_random_input_never_raises(caplog: pytest.LogCaptureFixture) -> None:
 
 # --- Determinism across processes ----------------------------------------------------------------
 
-_CHILD = """
-import hashlib, json, sys
-from pitchcast.commentary.template import write_template_commentary
-from pitchcast.schemas.decoding import decode_batch
-digest = hashlib.sha256()
-for line in sys.stdin.buffer.read().splitlines():
-    batch = decode_batch(line, max_bytes=1 << 20)
-    for persona in ("CASTER", "ANALYST", "FRIEND"):
-        for item in write_template_commentary(batch, persona):
-            digest.update(json.dumps([item.action_id, item.tone, item.description]).encode())
-print(digest.hexdigest())
-"""
-
 
 def test_output_is_identical_across_processes() -> None:
     """Two interpreters with different hash seeds write the same lines for the same batches."""
     batches = sample_match_batches(1)[:40] + sample_match_batches(3)[-40:]
-    payload = b"\n".join(encode(b) for b in batches)
-    digest = hashlib.sha256()
-    for batch in batches:
-        for persona in PERSONAS:
-            for item in write_template_commentary(batch, persona):
-                digest.update(json.dumps([item.action_id, item.tone, item.description]).encode())
-    for seed in ("1", "4242"):
-        env = {**os.environ, "PYTHONHASHSEED": seed}
-        child = subprocess.run(
-            [sys.executable, "-c", _CHILD],
-            input=payload,
-            capture_output=True,
-            env=env,
-            cwd=REPO,
-            timeout=120,
-            check=True,
-        )
-        assert child.stdout.decode().strip() == digest.hexdigest()
+    assert_same_lines_in_other_processes(batches, ("1", "4242"))
 
 
 @pytest.mark.parametrize("persona", PERSONAS)
