@@ -7,6 +7,7 @@ and then raises inside the agent: bad input would never reach the dead-letter to
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -82,10 +83,28 @@ def _load_object(raw: bytes | None, max_bytes: int) -> dict[str, Any]:
             raw.decode("utf-8")
         except UnicodeDecodeError:
             raise UndecodableMessage("value is not valid UTF-8") from exc
-        raise UndecodableMessage(f"value is not valid JSON: {exc}") from exc
+        raise UndecodableMessage(
+            f"value is not valid JSON: {_non_finite(raw, exc.pos) or exc}"
+        ) from exc
     if not isinstance(data, dict):
         raise SchemaViolation(f"expected a JSON object, got {type(data).__name__}")
     return data
+
+
+# NaN and Infinity are not JSON, but Python's json.dumps and Jackson (with non-numeric
+# numbers allowed) write them; 1e400 overflows a double. The error names the field
+# rather than a column.
+_NON_FINITE = re.compile(rb'"([^"\\]{1,64})"\s*:\s*(-?Infinity|NaN|-?[0-9][0-9.]*[eE][+-]?[0-9]+)')
+
+
+def _non_finite(raw: bytes, pos: int) -> str | None:
+    """What a parse error at ``pos`` is, when a non-finite number stands there."""
+    start = max(0, pos - 80)
+    for found in _NON_FINITE.finditer(raw, start, pos + 10):
+        if found.start(2) <= pos <= found.end(2):
+            key = found.group(1).decode("utf-8", "replace")
+            return f"field {key!r} is {found.group(2).decode()} (numbers must be finite)"
+    return None
 
 
 def _absent(data: dict[str, Any], key: str) -> SchemaViolation:

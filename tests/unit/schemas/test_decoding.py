@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import orjson
 import pytest
 
@@ -124,3 +126,28 @@ def test_a_control_naming_a_period_that_cannot_be_is_refused(period: int) -> Non
         raw = orjson.dumps({"game_id": 1, "control": kind, "period_id": period})
         with pytest.raises(SchemaViolation, match=r"field 'period_id' must be 1\.\.5"):
             decode_event(raw, max_bytes=65536, clamp_margin=5.0)
+
+
+@pytest.mark.parametrize(
+    ("token", "value"), [("NaN", math.nan), ("Infinity", math.inf), ("-Infinity", -math.inf)]
+)
+def test_a_non_finite_number_names_its_field(token: str, value: float) -> None:
+    """Python's json.dumps (and Jackson with non-numeric numbers on) writes NaN and
+    Infinity, which are not JSON: the dead letter said only "unexpected character ...
+    column 139", not which field held what."""
+    import json
+
+    from pitchcast.exceptions import UndecodableMessage
+    from pitchcast.schemas.decoding import decode_event
+
+    action = orjson.loads(encode(korean_batch().actions[0]))
+    raw = json.dumps({**action, "start_x": value}).encode()
+    assert token.encode() in raw
+    with pytest.raises(UndecodableMessage) as caught:
+        decode_event(raw, max_bytes=65536, clamp_margin=5.0)
+    message = str(caught.value)
+    assert f"field 'start_x' is {token}" in message and "not valid JSON" in message
+    with pytest.raises(UndecodableMessage, match="field 'start_y' is -1e999"):
+        decode_event(b'{"game_id": 1, "start_y": -1e999}', max_bytes=65536, clamp_margin=5.0)
+    with pytest.raises(UndecodableMessage, match="unexpected character"):
+        decode_event(b'{"start_x": Nope}', max_bytes=65536, clamp_margin=5.0)
