@@ -241,6 +241,22 @@ def test_without_match_info_a_third_team_s_action_is_rejected() -> None:
     assert log.feed(replace(actions[2], action_id=2, team_id=77)).outcome == "rejected"
 
 
+def test_a_late_match_start_gives_the_goals_so_far_to_the_sides_it_names() -> None:
+    """Actions before any match_start, the away team's first (it counted as home), its
+    goal, then the match_start: the batch closed after it scores the goal for away."""
+    actions = _actions("events_metrica_1.csv")  # team 12 (away) plays first
+    info = read_match_info(DATA / "match_info.csv")[1]
+    assert actions[0].team_id == info.away_team_id
+    log = Log()
+    log.feed(actions[0])
+    log.feed(replace(actions[1], type_name="Goal", result_name=None))
+    log.feed(Control(game_id=1, control="match_start", match_info=info))
+    for action in actions[2:10]:
+        log.feed(action)
+    (batch,) = log.batches
+    assert (batch.score.home, batch.score.away) == (0, 1)
+
+
 def test_a_match_start_naming_other_teams_mid_match_is_rejected() -> None:
     """A match_start of another match on this game id would make every real action
     foreign: rejected, the match info kept."""
