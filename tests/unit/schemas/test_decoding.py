@@ -151,3 +151,24 @@ def test_a_non_finite_number_names_its_field(token: str, value: float) -> None:
         decode_event(b'{"game_id": 1, "start_y": -1e999}', max_bytes=65536, clamp_margin=5.0)
     with pytest.raises(UndecodableMessage, match="unexpected character"):
         decode_event(b'{"start_x": Nope}', max_bytes=65536, clamp_margin=5.0)
+
+
+def test_a_field_given_twice_is_refused_with_both_values() -> None:
+    """{"team_id": 12, ..., "team_id": 99}: JSON parsers keep one of the two (orjson the
+    last), so the action was told for team 99 without a word. The same name in two
+    objects (a match_start's game_id and its match_info's) is no duplicate."""
+    from pitchcast.schemas.decoding import decode_event
+
+    action = orjson.loads(encode(korean_batch().actions[0]))
+    raw = orjson.dumps(action)[:-1] + b', "team_id" : 99}'
+    with pytest.raises(SchemaViolation, match=r"field 'team_id' appears twice \(\d+, then 99\)"):
+        decode_event(raw, max_bytes=65536, clamp_margin=5.0)
+    nested = orjson.dumps({"game_id": 5, "control": "match_start", "match_info": {"game_id": 5}})
+    assert decode_event(nested, max_bytes=65536, clamp_margin=5.0).game_id == 5
+    inner = nested[:-2] + b',"game_id":6}}'
+    with pytest.raises(SchemaViolation, match="field 'game_id' appears twice"):
+        decode_event(inner, max_bytes=65536, clamp_margin=5.0)
+    named = orjson.dumps({**action, "player_name_ko": 'team_id": 1, "team_id'})
+    assert (
+        decode_event(named, max_bytes=65536, clamp_margin=5.0).action.team_id == action["team_id"]
+    )
