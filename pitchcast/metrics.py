@@ -115,8 +115,15 @@ FAMILIES: tuple[Family, ...] = (
     _h("line_lag_seconds", "Action broker timestamp to its line published", "persona mode"),
     _c("lines_restored", "Lines reused from the Redis line store (restart, rebalance)", "persona"),
     _c("lines_claimed_elsewhere", "Lines another owner had already written", "persona"),
-    _c("handoff_duplicates", "Hand-off records already done here (published, or dead-lettered)"),
-    _c("handoff_mismatches", "Closed batches whose actions differ from those handed off"),
+    _c(
+        "handoff_duplicates",
+        "Hand-off records already done or held here (published, dead-lettered, or a copy"
+        " of a batch in progress)",
+    ),
+    _c(
+        "handoff_mismatches",
+        "Hand-off actions that differ from those held for their batch position",
+    ),
     _c("desks_revoked", "Matches whose commentary work a rebalance cancelled"),
     _c("recovery_reseeks", "Changelog partitions read again: consumed, never replayed"),
     _c("revoke_steps_cut", "Revoke steps cut at their bound (agents/acks/revoke.py)", "step"),

@@ -111,8 +111,26 @@ def story_with_match_info(story: Story, match_info: MatchInfo | None) -> Story:
     """The story with home and away taken from the match info (when it names them)."""
     if match_info is None or match_info.home_team_id is None:
         return story
+    home_id = match_info.home_team_id
+    goals, score = story.goals, story.score
+    if story.home_team_id != home_id and goals:
+        # Goals folded before the match info counted the first team seen as home: each
+        # goal goes to the side of the team it was credited to.
+        rescored = []
+        home = away = 0
+        for goal in goals:
+            if goal.team_id == home_id:
+                home += 1
+            else:
+                away += 1
+            rescored.append(replace(goal, score=Score(home, away)))
+        goals, score = tuple(rescored), Score(home, away)
     return replace(
-        story, home_team_id=match_info.home_team_id, away_team_id=match_info.away_team_id
+        story,
+        home_team_id=home_id,
+        away_team_id=match_info.away_team_id,
+        goals=goals,
+        score=score,
     )
 
 

@@ -253,14 +253,25 @@ class CommentaryAgent:
         work = desk.work(record.batch_index)
         work.offsets.append(offset)
         if isinstance(record, BatchAction):
-            work.take_action(record)
+            taken = work.take_action(record)
         else:
-            for _ in range(work.take_close(record)):
-                self.metrics.add("handoff_mismatches")
-                log.error(
-                    "pitchcast.commentary.handoff_mismatch",
-                    extra={"game_id": record.game_id, "batch_index": record.batch_index},
-                )
+            taken = work.take_close(record)
+        if taken.copy:
+            # A send retried, or the match replayed under its game id while its first
+            # play is still being written: the first copy is told.
+            self.metrics.add("handoff_duplicates")
+        for _ in range(taken.mismatches):
+            self.metrics.add("handoff_mismatches")
+            log.error(
+                "pitchcast.commentary.handoff_mismatch",
+                extra={
+                    "game_id": record.game_id,
+                    "batch_index": record.batch_index,
+                    "position": getattr(record, "position", None),
+                    "hint": "a hand-off record differs from the one held for its place: the"
+                    " feed replayed this game id with other actions? The first is told",
+                },
+            )
         work.notify()
 
     async def _take_period_end(

@@ -11,13 +11,23 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import dataclass
 
 from pitchcast.commentary.backends.base import CommentaryResult
 from pitchcast.commentary.conversation import batch_so_far
 from pitchcast.commentary.service import AlreadyPublished
 from pitchcast.schemas.records import Action, Batch, BatchAction, BatchOpening, PeriodEnd
 
-__all__ = ["BatchWork", "Desk", "PeriodEndWork"]
+__all__ = ["BatchWork", "Desk", "PeriodEndWork", "Taken"]
+
+
+@dataclass(frozen=True, slots=True)
+class Taken:
+    """What taking a hand-off record did: ``copy``, its position (or close) was held
+    already; ``mismatches``, positions whose action differs from the one held."""
+
+    copy: bool
+    mismatches: int
 
 
 class BatchWork:
@@ -44,18 +54,28 @@ class BatchWork:
     async def changed(self) -> None:
         await self._changed.wait()
 
-    def take_action(self, record: BatchAction) -> None:
-        """An action at its position (the first copy wins), and the opening it carries."""
-        if record.position not in self.actions:
-            self.actions[record.position] = record.action
-            self.appended_ms[record.position] = record.appended_ts_ms
-            self.arrived_at[record.position] = _loop_time()
-        if record.opening is not None:
+    def take_action(self, record: BatchAction) -> Taken:
+        """An action at its position (the first copy wins), and the opening it carries.
+        A copy (a send retried, a match replayed under its game id) says whether its
+        action differs from the one held."""
+        seen = self.actions.get(record.position)
+        if record.opening is not None and (seen is None or self.opening is None):
             self.opening = record.opening
+        if seen is not None:
+            return Taken(copy=True, mismatches=int(seen != record.action))
+        self.actions[record.position] = record.action
+        self.appended_ms[record.position] = record.appended_ts_ms
+        self.arrived_at[record.position] = _loop_time()
+        return Taken(copy=False, mismatches=0)
 
-    def take_close(self, batch: Batch) -> int:
-        """The closed batch; returns at how many positions its action differs from the
-        one handed off there (the close's actions are kept)."""
+    def take_close(self, batch: Batch) -> Taken:
+        """The closed batch: at how many positions its action differs from the one
+        handed off there (the close's actions are kept). A copy of a close taken already
+        is compared with it and changes nothing (the first copy wins)."""
+        if self.close is not None:
+            held = self.close.actions
+            differ = sum(1 for a, b in zip(held, batch.actions, strict=False) if a != b)
+            return Taken(copy=True, mismatches=differ + abs(len(held) - len(batch.actions)))
         mismatches = 0
         for position, action in enumerate(batch.actions):
             seen = self.actions.get(position)
@@ -64,7 +84,7 @@ class BatchWork:
             self.actions[position] = action
             self.appended_ms.setdefault(position, batch.closed_by_ts_ms or 0)
         self.close = batch
-        return mismatches
+        return Taken(copy=False, mismatches=mismatches)
 
     def known(self) -> int:
         """How many actions from position 0 on are known without a hole."""

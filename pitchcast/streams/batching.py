@@ -245,6 +245,16 @@ def _implausible(state: MatchState, action: Action, max_jump: int) -> str | None
             f"action_id {action.action_id} of team_id {action.team_id}, which plays in"
             f" neither team of the match ({teams[0]}, {teams[1]})"
         )
+    if teams is None or None in teams:
+        # No match info names both teams: the first two seen are the match's (a third
+        # team's goal would be scored for the second one).
+        named = [t for t in teams or () if t is not None]
+        seen = [*named, *(t.team_id for t in state.story.teams if t.team_id not in named)]
+        if len(seen) >= 2 and action.team_id not in seen[:2]:
+            return (
+                f"action_id {action.action_id} of team_id {action.team_id}, a third team:"
+                f" the match has teams {seen[0]} and {seen[1]} (no match_start names them)"
+            )
     last = state.last_action_id
     if last is not None and action.action_id - last > max_jump:
         return (

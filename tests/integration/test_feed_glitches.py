@@ -7,11 +7,13 @@ other content, a re-sent ``period_end`` (right after it, and of the first half o
 second is under way), a first-half action after the half's end, the end of a period not
 yet played, extra time, a shoot-out, an action after ``match_end`` and a copy of an
 earlier one after it. Match B, game id 2^63 - 1 on A's partition and interleaved with
-it, has only a ``match_start`` naming one team twice; its names are null, empty, blank,
-emoji, Latin or 100 characters long, one of 101 characters, coordinates a little and
-far off the pitch, an unknown type and result. Match C is game 0. Besides: a record of
-A keyed as B, and a game id of 2^64 keyed as itself. With the template, and with the
-LLM test double (the prompt carries the glitches).
+it, has only a ``match_start`` naming one team twice (so no match info: a third team's
+action is refused once two were seen, as is an action naming its team twice); its
+names are null, empty, blank, emoji, Latin or 100 characters long, one of 101
+characters, coordinates a little and far off the pitch, an unknown type and result.
+Match C is game 0. Besides: a record of A keyed as B, and a game id of 2^64 keyed as
+itself. With the template, and with the LLM test double (the prompt carries the
+glitches).
 
 Every good action is told once per persona, every line id is published once, each bad
 record is dead-lettered once with its reason, copies are dropped and counted, and the
@@ -122,11 +124,14 @@ def _match_b() -> tuple[list[dict[str, Any]], list[int], dict[str, str]]:
     # Its only match_start names one team twice: refused, B's actions of both teams told.
     one_team = {**match_info_row(game_id=GAME_B), "away_team_id": rows[0]["team_id"]}
     bad["one-team"] = "SchemaViolation"
+    bad["third-team"] = "ImplausibleAction"
     sent = [
         _control(GAME_B, "match_start", match_info=one_team, nonce="one-team"),
         *rows[:10],
         {**rows[9], "action_id": 40, "player_name_ko": "나" * 101, "nonce": "long-name"},
         {**rows[9], "action_id": 41, "start_x": -50.0, "nonce": "far-off"},
+        # Both teams seen and no match info: a third team's action (and goal) is refused.
+        {**rows[9], "action_id": 42, "team_id": 77, "type_name": "Goal", "nonce": "third-team"},
         *rows[10:],
         _control(GAME_B, "match_end"),
     ]
@@ -166,6 +171,11 @@ def _plan() -> tuple[list[tuple[bytes, bytes]], dict[int, list[int]], dict[str, 
     # A key of 600 KB (the broker takes records of up to 1 MB): its letter must fit too.
     long_key = b"\x00" * 600_000
     messages.append((long_key, orjson.dumps({**stray, "action_id": 61, "nonce": "long-key"})))
+    # One of B's actions naming its team twice: which one is meant cannot be told.
+    twice = orjson.dumps({**match_actions()[6], "game_id": GAME_B, "action_id": 62})
+    twice = twice[:-1] + b',"nonce":"twice","team_id":77}'
+    messages.append((str(GAME_B).encode(), twice))
+    bad["twice"] = "SchemaViolation"
     bad |= {"mis-keyed": "SchemaViolation", "huge-game": "SchemaViolation"}
     bad |= {"long-key": "SchemaViolation"}
     return messages, {GAME_ID: good_a, GAME_B: good_b, GAME_C: good_c}, bad

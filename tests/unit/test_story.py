@@ -18,6 +18,7 @@ from pitchcast.story import (
     momentum,
     new_story,
     story_from_dict,
+    story_with_match_info,
     told_before,
 )
 from pitchcast.streams.match_csv import read_actions
@@ -74,6 +75,26 @@ def test_goals_and_own_goals_score_for_the_right_side() -> None:
     assert third.team_id == AWAY and third.score == Score(1, 2)
     assert story.player("id:9:101").goals == 1
     assert story.player("id:4:101") is None  # an own goal is not the player's goal
+
+
+def test_match_info_arriving_after_goals_gives_them_to_the_sides_it_names() -> None:
+    """A feed that sends its match_start late (after actions without one): the first
+    team seen counted as home, so an away goal made it 1-0 for the home side, and the
+    match info arriving later kept that score (its lines said the home team led)."""
+    story = new_story(None)
+    for action in (
+        _action(1, "Pass", team=AWAY),
+        _action(2, "Goal", team=AWAY, player=11),
+        _action(3, "Own Goal", team=HOME, player=4),
+        _action(4, "Goal", team=HOME, player=9),
+    ):
+        story = advance_story(story, action)
+    assert story.score == Score(2, 1)  # the away team seen first counts as home
+    told = story_with_match_info(story, INFO)
+    assert told.score == Score(1, 2)
+    assert [g.score for g in told.goals] == [Score(0, 1), Score(0, 2), Score(1, 2)]
+    assert [g.team_id for g in told.goals] == [AWAY, AWAY, HOME]
+    assert story_with_match_info(told, INFO) == told
 
 
 def test_shots_on_target_key_passes_cards_fouls_interceptions() -> None:

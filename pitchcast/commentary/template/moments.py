@@ -6,7 +6,8 @@ with a fresh story, ``period_end`` and ``match_end`` close a batch with that rea
 action of a new period opens a batch), so the commentary stage reads them back from its
 hand-off records, deterministically (a restarted owner finds the same moments):
 
-* before the first action of a batch whose opening story is empty: kick-off;
+* before the first action of a batch whose opening story is empty: kick-off (or, when
+  that action is of a later period, that period's start);
 * before the first action of a batch that starts a later period (the story's recent
   play is all from earlier periods): the start of that period (the second half, the
   first or second half of extra time, the shoot-out);
@@ -99,7 +100,9 @@ def moment_before(first: Action, story: Story | None) -> Moment | None:
     if story is None:
         return None
     if story.actions == 0:
-        return Moment("kick_off", "before", first, story.score)
+        # A feed that joins at a later period (the first half never came) saw no kick-off.
+        kind = _STARTS.get(first.period_id, "kick_off")
+        return Moment(kind, "before", first, story.score)
     periods = [bucket.period_id for bucket in story.recent]
     if periods and max(periods) < first.period_id:
         return Moment(_STARTS.get(first.period_id, "second_half"), "before", first, story.score)

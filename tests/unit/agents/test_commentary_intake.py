@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from dataclasses import replace
 from typing import Any
 
 from pitchcast.agents.acks.handoff import HandoffGuard
@@ -16,8 +17,8 @@ from pitchcast.commentary.backends.template import TemplateBackend
 from pitchcast.commentary.service import CommentaryService
 from pitchcast.exceptions import DeliveryFailed
 from pitchcast.metrics import Metrics
-from pitchcast.schemas.decoding import encode
-from pitchcast.schemas.records import BatchAction, BatchOpening
+from pitchcast.schemas.decoding import decode_handoff, encode
+from pitchcast.schemas.records import Batch, BatchAction, BatchOpening
 from pitchcast.settings import Settings, load_settings
 from pitchcast.story import new_story
 from pitchcast.streams.admin import RangeRead
@@ -243,3 +244,37 @@ async def test_a_new_owner_starting_at_a_late_copy_of_a_published_batch_goes_on(
     await wait_until_async(lambda: sorted(second.acked) == offsets, timeout=3.0, interval=0.01)
     assert [step for step in publisher.steps if step[0] == "record"].count(("record", 2)) == 2
     assert publisher.steps.count(("record", 1)) == 2  # published once, by the first owner
+
+
+async def test_a_match_replayed_right_behind_its_first_play_is_counted_not_merged() -> None:
+    """A feed that replays a match under its game id (match_end, then match_start again)
+    hands off the same batches again. Arriving after the first play's batches were out,
+    every copy was counted (``handoff_duplicates``); arriving while they were still being
+    written, the copies were merged into them with no count and no log (seen on the real
+    broker: a replayed match with a changed action left no trace). Copies are counted
+    either way, and a copy whose action differs from the one told is a mismatch."""
+    from tests.unit.agents.test_commentary_period_end import Agent, RecordsToo, _records
+    from tests.unit.agents.test_commentary_period_end import _until as until
+
+    records = _records()
+    handoffs = [r for r in records if b"period_end.v1" not in r]
+    replayed = []
+    for raw in records:  # batch 0's action at position 3 is a shot this time
+        record = decode_handoff(raw, max_bytes=1 << 20)
+        if isinstance(record, BatchAction) and (record.batch_index, record.position) == (0, 3):
+            raw = encode(replace(record, action=replace(record.action, type_name="Shot")))
+        elif isinstance(record, Batch) and record.batch_index == 0:
+            actions = list(record.actions)
+            actions[3] = replace(actions[3], type_name="Shot")
+            raw = encode(replace(record, actions=tuple(actions)))
+        replayed.append(raw)
+    for again, mismatches in ((records, 0), (replayed, 2)):
+        publisher = RecordsToo()
+        agent = Agent(publisher)
+        await agent.feed(records)
+        await agent.feed(again, first_offset=len(records))
+        await until(lambda agent=agent: len(agent.acked) == 2 * len(records))
+        metrics = agent.agent.metrics
+        assert metrics.get("handoff_duplicates") == len(handoffs)
+        assert metrics.get("handoff_mismatches") == mismatches
+        assert [s for s in publisher.steps if s[0] == "record"].count(("record", 0)) == 2

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import orjson
 import pytest
 
@@ -124,3 +126,49 @@ def test_a_control_naming_a_period_that_cannot_be_is_refused(period: int) -> Non
         raw = orjson.dumps({"game_id": 1, "control": kind, "period_id": period})
         with pytest.raises(SchemaViolation, match=r"field 'period_id' must be 1\.\.5"):
             decode_event(raw, max_bytes=65536, clamp_margin=5.0)
+
+
+@pytest.mark.parametrize(
+    ("token", "value"), [("NaN", math.nan), ("Infinity", math.inf), ("-Infinity", -math.inf)]
+)
+def test_a_non_finite_number_names_its_field(token: str, value: float) -> None:
+    """Python's json.dumps (and Jackson with non-numeric numbers on) writes NaN and
+    Infinity, which are not JSON: the dead letter said only "unexpected character ...
+    column 139", not which field held what."""
+    import json
+
+    from pitchcast.exceptions import UndecodableMessage
+    from pitchcast.schemas.decoding import decode_event
+
+    action = orjson.loads(encode(korean_batch().actions[0]))
+    raw = json.dumps({**action, "start_x": value}).encode()
+    assert token.encode() in raw
+    with pytest.raises(UndecodableMessage) as caught:
+        decode_event(raw, max_bytes=65536, clamp_margin=5.0)
+    message = str(caught.value)
+    assert f"field 'start_x' is {token}" in message and "not valid JSON" in message
+    with pytest.raises(UndecodableMessage, match="field 'start_y' is -1e999"):
+        decode_event(b'{"game_id": 1, "start_y": -1e999}', max_bytes=65536, clamp_margin=5.0)
+    with pytest.raises(UndecodableMessage, match="unexpected character"):
+        decode_event(b'{"start_x": Nope}', max_bytes=65536, clamp_margin=5.0)
+
+
+def test_a_field_given_twice_is_refused_with_both_values() -> None:
+    """{"team_id": 12, ..., "team_id": 99}: JSON parsers keep one of the two (orjson the
+    last), so the action was told for team 99 without a word. The same name in two
+    objects (a match_start's game_id and its match_info's) is no duplicate."""
+    from pitchcast.schemas.decoding import decode_event
+
+    action = orjson.loads(encode(korean_batch().actions[0]))
+    raw = orjson.dumps(action)[:-1] + b', "team_id" : 99}'
+    with pytest.raises(SchemaViolation, match=r"field 'team_id' appears twice \(\d+, then 99\)"):
+        decode_event(raw, max_bytes=65536, clamp_margin=5.0)
+    nested = orjson.dumps({"game_id": 5, "control": "match_start", "match_info": {"game_id": 5}})
+    assert decode_event(nested, max_bytes=65536, clamp_margin=5.0).game_id == 5
+    inner = nested[:-2] + b',"game_id":6}}'
+    with pytest.raises(SchemaViolation, match="field 'game_id' appears twice"):
+        decode_event(inner, max_bytes=65536, clamp_margin=5.0)
+    named = orjson.dumps({**action, "player_name_ko": 'team_id": 1, "team_id'})
+    assert (
+        decode_event(named, max_bytes=65536, clamp_margin=5.0).action.team_id == action["team_id"]
+    )

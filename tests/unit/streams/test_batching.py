@@ -216,6 +216,47 @@ def test_an_action_of_a_team_not_in_the_match_is_rejected() -> None:
     assert log.feed(actions[1]).outcome == "assigned"
 
 
+def test_without_match_info_a_third_team_s_action_is_rejected() -> None:
+    """No match_start (or one without team ids): the first two teams seen are the
+    match's. A third team's action was taken and its goal scored for the second team:
+    the full-time line said 홈팀 1, 원정팀 2 after one goal of each of three teams."""
+    actions = _actions("events_metrica_1.csv")
+    first = actions[0]
+    other = next(a for a in actions if a.team_id != first.team_id)
+    log = Log()
+    log.feed(first)
+    step = log.feed(replace(actions[1], action_id=1, team_id=99, type_name="Goal"))
+    assert step.outcome == "assigned", "the second team seen is the match's other team"
+    third = replace(actions[2], action_id=2, team_id=77, type_name="Goal", result_name=None)
+    step = log.feed(third)
+    assert step.outcome == "rejected"
+    assert "team_id 77" in (step.rejection or "") and "third team" in (step.rejection or "")
+    assert step.state.story.score.home + step.state.story.score.away == 1
+    assert log.feed(replace(other, action_id=3, team_id=first.team_id)).outcome == "assigned"
+    info = MatchInfo(game_id=1, home_team_id=None, away_team_id=None)
+    log = Log()
+    log.feed(Control(game_id=1, control="match_start", match_info=info))
+    log.feed(first)
+    log.feed(replace(actions[1], action_id=1, team_id=99))
+    assert log.feed(replace(actions[2], action_id=2, team_id=77)).outcome == "rejected"
+
+
+def test_a_late_match_start_gives_the_goals_so_far_to_the_sides_it_names() -> None:
+    """Actions before any match_start, the away team's first (it counted as home), its
+    goal, then the match_start: the batch closed after it scores the goal for away."""
+    actions = _actions("events_metrica_1.csv")  # team 12 (away) plays first
+    info = read_match_info(DATA / "match_info.csv")[1]
+    assert actions[0].team_id == info.away_team_id
+    log = Log()
+    log.feed(actions[0])
+    log.feed(replace(actions[1], type_name="Goal", result_name=None))
+    log.feed(Control(game_id=1, control="match_start", match_info=info))
+    for action in actions[2:10]:
+        log.feed(action)
+    (batch,) = log.batches
+    assert (batch.score.home, batch.score.away) == (0, 1)
+
+
 def test_a_match_start_naming_other_teams_mid_match_is_rejected() -> None:
     """A match_start of another match on this game id would make every real action
     foreign: rejected, the match info kept."""

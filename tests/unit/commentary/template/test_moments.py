@@ -30,6 +30,18 @@ def test_the_first_batch_of_a_match_opens_with_the_kick_off() -> None:
     assert moment.action == batch.actions[0]
 
 
+@pytest.mark.parametrize(("period", "kind"), [(2, "second_half"), (3, "extra_first_half")])
+def test_a_match_whose_first_action_is_of_a_later_period_opens_with_that_period_s_start(
+    period: int, kind: str
+) -> None:
+    """A feed that joins at half-time (or whose first half never came): its first line
+    said 킥오프입니다! before a second-half action, a kick-off the data never showed."""
+    batch = korean_batch()
+    first = replace(batch.actions[0], period_id=period)
+    moment = moment_before(first, new_story(batch.match_info))
+    assert moment is not None and moment.kind == kind
+
+
 def test_a_batch_that_starts_a_later_period_opens_with_its_start() -> None:
     batch = korean_batch()
     first = replace(batch.actions[0], period_id=2)
