@@ -253,10 +253,7 @@ async def test_a_match_replayed_right_behind_its_first_play_is_counted_not_merge
     written, the copies were merged into them with no count and no log (seen on the real
     broker: a replayed match with a changed action left no trace). Copies are counted
     either way, and a copy whose action differs from the one told is a mismatch."""
-    from tests.unit.agents.test_commentary_period_end import Agent, RecordsToo, _records
-    from tests.unit.agents.test_commentary_period_end import _until as until
-
-    records = _records()
+    records = two_halves_records()
     handoffs = [r for r in records if b"period_end.v1" not in r]
     replayed = []
     for raw in records:  # batch 0's action at position 3 is a shot this time
@@ -270,10 +267,10 @@ async def test_a_match_replayed_right_behind_its_first_play_is_counted_not_merge
         replayed.append(raw)
     for again, mismatches in ((records, 0), (replayed, 2)):
         publisher = RecordsToo()
-        agent = Agent(publisher)
+        agent = TwoHalvesAgent(publisher)
         await agent.feed(records)
         await agent.feed(again, first_offset=len(records))
-        await until(lambda agent=agent: len(agent.acked) == 2 * len(records))
+        await wait_until_async(lambda agent=agent: len(agent.acked) == 2 * len(records))
         metrics = agent.agent.metrics
         assert metrics.get("handoff_duplicates") == len(handoffs)
         assert metrics.get("handoff_mismatches") == mismatches
