@@ -35,7 +35,7 @@ Errors that callers may also catch as ``ValueError`` keep it as a second base (m
     ├── DeliveryFailed              Kafka did not acknowledge a send within the budget
     ├── LLMError                    the LLM could not give an answer
     │   ├── LLMTimeout
-    │   ├── LLMUnavailable          connection refused, 5xx
+    │   ├── LLMUnavailable          connection refused, 5xx (``retry_after`` as below)
     │   │   └── LLMCircuitOpen      every endpoint's circuit breaker is open: not sent
     │   ├── LLMRateLimited          429, with ``retry_after`` seconds when the server said
     │   └── LLMBadResponse          a body that is not a completion (a broken endpoint)
@@ -156,7 +156,13 @@ class LLMTimeout(LLMError):
 
 
 class LLMUnavailable(LLMError):
-    """The LLM endpoint is down (connection error, 5xx, open circuit)."""
+    """The LLM endpoint is down (connection error, 5xx, open circuit). ``retry_after``:
+    the seconds a 5xx's ``Retry-After`` header asked for (a 503 from a proxy or a
+    scaling route), when it said."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class LLMRateLimited(LLMError):

@@ -226,20 +226,21 @@ class ChatWire:
 
     async def raise_for_status(self, response: httpx.Response, endpoint: Endpoint) -> None:
         """By HTTP status only (RunPod's worker sends ``code: null`` in error bodies):
-        429 rate limited, 408 timeout, 5xx unavailable, any other 4xx refused."""
+        429 rate limited, 408 timeout, 5xx unavailable, any other 4xx refused; a 429's
+        or 5xx's ``Retry-After`` goes with the error."""
         status = response.status_code
         if status < 400:
             return
         raw = await response.aread()
         message = f"HTTP {status} from {endpoint.label}: {self._snippet(raw)}"
+        # RFC 9110: Retry-After goes with a 429 and with a 503 (out for that long).
+        retry_after = parse_retry_after(response.headers.get("retry-after"))
         if status == 429:
-            raise LLMRateLimited(
-                message, retry_after=parse_retry_after(response.headers.get("retry-after"))
-            )
+            raise LLMRateLimited(message, retry_after=retry_after)
         if status == 408:
             raise LLMTimeout(message)
         if status >= 500:
-            raise LLMUnavailable(message)
+            raise LLMUnavailable(message, retry_after=retry_after)
         raise LLMRequestRefused(message, status=status)
 
     def _error_object(self, error: Any, where: str) -> LLMError:

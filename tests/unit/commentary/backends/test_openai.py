@@ -701,6 +701,38 @@ async def test_retry_after_as_an_http_date_is_understood() -> None:
     await client.aclose()
 
 
+async def test_a_503_with_retry_after_is_retried_no_sooner(real_backoff: None) -> None:
+    """A 503 with Retry-After: 0.4 waits that long before the same endpoint is asked
+    again (not the 0.25 s backoff); one beyond the time left is not retried at all."""
+    arrivals: list[float] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        arrivals.append(time.monotonic())
+        if len(arrivals) == 1:
+            return httpx.Response(503, headers={"retry-after": "0.4"}, json={})
+        return httpx.Response(200, json=_completion(_GOOD_LINES))
+
+    backend, client = _mock_backend(handler, stream=False, backoff_jitter_s=0.0)
+    result = await backend.write(korean_batch(3), "CASTER")
+    assert len(result.items) == 3
+    assert len(arrivals) == 2 and arrivals[1] - arrivals[0] >= 0.4
+    await client.aclose()
+
+    arrivals.clear()
+    backend, client = _mock_backend(
+        lambda request: (
+            arrivals.append(time.monotonic())
+            or httpx.Response(503, headers={"retry-after": "30"}, json={})
+        ),
+        stream=False,
+        batch_deadline_s=2.0,
+    )
+    with pytest.raises(LLMUnavailable):
+        await backend.write(korean_batch(3), "CASTER")
+    assert len(arrivals) == 1
+    await client.aclose()
+
+
 async def test_every_request_carries_the_bearer_key_and_sampling() -> None:
     """The Bearer key and temperature/top_p/max_tokens go with every request, even a repair."""
     seen: list[httpx.Request] = []

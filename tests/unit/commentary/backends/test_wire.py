@@ -254,6 +254,17 @@ async def test_a_refusal_carries_its_status_and_a_rate_limit_its_wait() -> None:
     assert event.value.status == 400
 
 
+async def test_a_503_carries_its_retry_after_too() -> None:
+    """Retry-After is not only for 429: a 503 with it says how long the endpoint expects
+    to be out (a proxy or a scaling serverless route); without it, no wait is known."""
+    with pytest.raises(LLMUnavailable) as told:
+        await _exchange(_status(503, {}, {"retry-after": "3"}))
+    assert told.value.retry_after == 3.0
+    with pytest.raises(LLMUnavailable) as untold:
+        await _exchange(_status(503, {}))
+    assert untold.value.retry_after is None
+
+
 async def test_pieces_before_a_failure_were_yielded() -> None:
     """Lines already streamed stay streamed: the error comes after them."""
     body = _sse(_delta("1|calm|패스\n"), {"error": RUNPOD_500["error"]})
