@@ -426,7 +426,7 @@ async def test_a_cut_at_max_tokens_is_repaired(
     recorder = Recorder()
     with pytest.raises(CommentaryRejected) as caught:
         await backend.write(BATCH, "CASTER", on_item=recorder)
-    assert any("max_tokens=120" in reason for reason in caught.value.reasons)
+    assert any("cut at its max_tokens" in reason for reason in caught.value.reasons)
     assert fake_llm.request_count == 2
     # The lines that made it before the cut went out, in order, and stay out.
     assert recorder.action_ids == ACTION_IDS[: len(recorder.items)]
@@ -734,7 +734,8 @@ async def test_a_503_with_retry_after_is_retried_no_sooner(real_backoff: None) -
 
 
 async def test_every_request_carries_the_bearer_key_and_sampling() -> None:
-    """The Bearer key and temperature/top_p/max_tokens go with every request, even a repair."""
+    """The Bearer key and temperature/top_p/max_tokens go with every request, even a repair
+    (max_tokens: the setting, or less for fewer lines: 200 tokens a line)."""
     seen: list[httpx.Request] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -745,10 +746,10 @@ async def test_every_request_carries_the_bearer_key_and_sampling() -> None:
     backend, client = _mock_backend(handler, api_key=SecretStr(TEST_API_KEY), stream=False)
     await backend.write(korean_batch(3), "CASTER")
     assert len(seen) == 2
-    for request in seen:
+    for request, max_tokens in zip(seen, (600, 400), strict=True):  # 3 lines, then 2
         assert request.headers["authorization"] == f"Bearer {TEST_API_KEY}"
         body = json.loads(request.content)
-        assert (body["temperature"], body["top_p"], body["max_tokens"]) == (0.7, 0.9, 600)
+        assert (body["temperature"], body["top_p"], body["max_tokens"]) == (0.7, 0.9, max_tokens)
     await client.aclose()
 
 
