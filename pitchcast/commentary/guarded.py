@@ -375,7 +375,7 @@ _REFUSAL_HINTS: Mapping[int | None, str] = {
     " https://api.runpod.ai/v2/<endpoint id>/openai/v1) and PITCHCAST_LLM_MODEL (the"
     " name the server serves)",
     400: "the server refused the request as invalid: most often a prompt longer than its"
-    " max_model_len (pitchcast serve-llm starts it at 4096; RunPod: MAX_MODEL_LEN) or structured"
+    " max_model_len (pitchcast serve-llm starts it at 8192; RunPod: MAX_MODEL_LEN) or structured"
     " outputs it was not started with; the server's log says which",
 }
 _REFUSAL_HINT_OTHER = "the server refused the request; its log says why"
