@@ -623,11 +623,17 @@ class OpenAIBackend:
                     completion = piece
                 else:
                     await take(parser.feed(piece))
-        await take(parser.finish())
+        tail = parser.finish()  # a last line without its newline
+        cut = completion.finish_reason == "length"
+        if not cut:
+            await take(tail)
         answer = _Answer(parser.text, completion.finish_reason, completion.usage)
+        if cut and tail:
+            # Stopped at max_tokens, maybe mid-word ("김민재가 짧"): not a whole line.
+            answer.problems.append("the last line stopped at max_tokens, unfinished: not used")
         if parser.undecodable_items:
             answer.problems.append(f"{parser.undecodable_items} JSON item(s) are not valid JSON")
-        if parsed_count == 0 and not parser.json_values and answer.text.strip():
+        if parsed_count == 0 and not tail and not parser.json_values and answer.text.strip():
             answer.problems.append(
                 "no line in the requested format (n|tone|text lines, or the JSON shape)"
             )

@@ -733,6 +733,49 @@ async def test_a_503_with_retry_after_is_retried_no_sooner(real_backoff: None) -
     await client.aclose()
 
 
+def _sse_pieces(text: str, finish: str = "length") -> bytes:
+    """An answer streamed in 3-character pieces after a role-only chunk, its finish
+    reason in a last empty delta, usage in a chunk of its own (length: cut at max_tokens)."""
+    events = [{"choices": [{"index": 0, "delta": {"role": "assistant"}, "finish_reason": None}]}]
+    events += [
+        {"choices": [{"index": 0, "delta": {"content": text[i : i + 3]}, "finish_reason": None}]}
+        for i in range(0, len(text), 3)
+    ]
+    events.append({"choices": [{"index": 0, "delta": {}, "finish_reason": finish}]})
+    events.append({"choices": [], "usage": {"prompt_tokens": 10, "completion_tokens": 9}})
+    body = b"".join(b"data: " + json.dumps(e).encode() + b"\n\n" for e in events)
+    return body + b"data: [DONE]\n\n"
+
+
+async def test_a_plain_line_cut_at_max_tokens_is_not_taken_for_a_whole_line() -> None:
+    """finish_reason "length": the last line, unterminated, stopped mid-word
+    ("김민재가 짧"). It is not a line: batch mode asks for it again in the repair, a live
+    fork leaves the row to the template; the whole lines before it stay."""
+    bodies = [
+        _sse_pieces("1|calm|{P1}이 짧게 내줍니다\n2|calm|{P1}이 짧"),
+        _sse_pieces("2|calm|{P1}이 다시 잡습니다\n", finish="stop"),
+    ]
+    backend, client = _mock_backend(
+        lambda request: httpx.Response(200, content=bodies.pop(0), headers=_SSE),
+        structured_output=False,
+    )
+    recorder = Recorder()
+    result = await backend.write(korean_batch(2), "CASTER", on_item=recorder)
+    lines = [item.description for item in result.items]
+    assert lines == ["김민재가 짧게 내줍니다", "김민재가 다시 잡습니다"]
+    assert [item.description for item in recorder.items] == lines
+    await client.aclose()
+
+    backend, client = _mock_backend(
+        lambda request: httpx.Response(200, content=_sse_pieces("{P1}이 짧"), headers=_SSE),
+        structured_output=False,
+    )
+    fork = await backend.write_rows(korean_batch(3), "CASTER", [], [1, 2, 3], settled={}, fork=2)
+    assert fork.items == {}
+    assert any("max_tokens" in problem for problem in fork.problems)
+    await client.aclose()
+
+
 async def test_every_request_carries_the_bearer_key_and_sampling() -> None:
     """The Bearer key and temperature/top_p/max_tokens go with every request, even a repair
     (max_tokens: the setting, or less for fewer lines: 200 tokens a line)."""
