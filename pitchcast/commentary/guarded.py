@@ -203,7 +203,7 @@ class GuardedLLM:
         except LLMRequestRefused as exc:
             # The endpoint is up and refused this request: no verdict on the breaker.
             outcome = exc.kind
-            self._say_what_to_check(exc.status)
+            self._say_what_to_check(exc.status, str(exc))
             return Guarded(None, refused_reason(exc))
         except LLMError as exc:
             outcome = exc.kind
@@ -273,9 +273,11 @@ class GuardedLLM:
             extra={**fields, "reason": reason, "source": source},
         )
 
-    def _say_what_to_check(self, status: int | None) -> None:
+    def _say_what_to_check(self, status: int | None, server_said: str) -> None:
         """Once per status: a refusal that every request will meet (a wrong key or URL)
-        says which setting to check, beside each batch's fallback warning."""
+        says which setting to check, beside each batch's fallback warning, and what the
+        server said (the wire's message: keys masked, its body cut to 200 characters;
+        vLLM's names the cause of a 400, and RunPod's server log is out of reach)."""
         if status in self._refusals_said:
             return
         self._refusals_said.add(status)
@@ -285,6 +287,7 @@ class GuardedLLM:
                 "backend": self.backend,
                 "status": status,
                 "hint": _REFUSAL_HINTS.get(status, _REFUSAL_HINT_OTHER),
+                "server_said": server_said,
             },
         )
 
