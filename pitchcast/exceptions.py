@@ -184,11 +184,16 @@ class LLMBadResponse(LLMError):
 class LLMRequestRefused(LLMBadResponse):
     """The endpoint refused this request for good: an HTTP 4xx other than 408 and 429,
     or an error event of that class. The endpoint is up, so this is not an outage and
-    retrying the same request cannot help. ``status`` is the HTTP status when known."""
+    retrying the same request cannot help. ``status`` is the HTTP status when known;
+    ``context_length``: the server said the prompt (with max_tokens) is longer than its
+    context (vLLM's "maximum context length", OpenAI's ``context_length_exceeded``)."""
 
-    def __init__(self, message: str, *, status: int | None = None) -> None:
+    def __init__(
+        self, message: str, *, status: int | None = None, context_length: bool = False
+    ) -> None:
         super().__init__(message)
         self.status = status
+        self.context_length = context_length
 
 
 class CommentaryRejected(PitchcastError):

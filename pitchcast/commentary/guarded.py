@@ -57,7 +57,7 @@ from pitchcast.exceptions import (
 from pitchcast.metrics import Metrics
 from pitchcast.schemas.records import CommentaryItem, Usage
 
-__all__ = ["Guarded", "GuardedLLM", "refused_reason", "rejected_reason"]
+__all__ = ["CONTEXT_LENGTH_REASON", "Guarded", "GuardedLLM", "refused_reason", "rejected_reason"]
 
 logger = logging.getLogger("pitchcast.commentary")
 
@@ -429,7 +429,14 @@ def rejected_reason(exc: CommentaryRejected) -> str:
     return f"{exc.kind}: {first}"
 
 
+# The fallback reason of a request refused for its length (longer than the model's
+# context): counted apart, and a live lane starts its conversation again.
+CONTEXT_LENGTH_REASON = "context_length"
+
+
 def refused_reason(exc: LLMRequestRefused) -> str:
-    """``LLMRequestRefused: HTTP <status>`` (or ``: error event`` without a status)."""
+    """``LLMRequestRefused: HTTP <status>`` (or ``: error event`` without a status);
+    ``context_length: HTTP 400`` when the server said the prompt is too long."""
     # The status only: the server's message may quote the request.
-    return f"{exc.kind}: HTTP {exc.status}" if exc.status else f"{exc.kind}: error event"
+    kind = CONTEXT_LENGTH_REASON if exc.context_length else exc.kind
+    return f"{kind}: HTTP {exc.status}" if exc.status else f"{kind}: error event"

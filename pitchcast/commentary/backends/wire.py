@@ -22,7 +22,11 @@ import httpx
 import orjson
 
 from pitchcast.commentary.backends.endpoints import Endpoint
-from pitchcast.commentary.backends.errors import error_class, parse_retry_after
+from pitchcast.commentary.backends.errors import (
+    error_class,
+    parse_retry_after,
+    says_context_length,
+)
 from pitchcast.commentary.backends.timing import attempt_timeouts
 from pitchcast.exceptions import (
     LLMBadResponse,
@@ -241,13 +245,15 @@ class ChatWire:
             raise LLMTimeout(message)
         if status >= 500:
             raise LLMUnavailable(message, retry_after=retry_after)
-        raise LLMRequestRefused(message, status=status)
+        raise LLMRequestRefused(message, status=status, context_length=says_context_length(message))
 
     def _error_object(self, error: Any, where: str) -> LLMError:
         kind, status = error_class(error)
         message = f"{where}: {self.redact(str(error))[:_ERROR_SNIPPET_CHARS]}"
         if kind == "refused":
-            return LLMRequestRefused(message, status=status)
+            return LLMRequestRefused(
+                message, status=status, context_length=says_context_length(message)
+            )
         if kind == "rate_limited":
             return LLMRateLimited(message)
         if kind == "timeout":
