@@ -58,6 +58,7 @@ def main() -> None:
     parser.add_argument("--slow-rate", type=float, default=0.0, help="share of slow answers")
     parser.add_argument("--slow-ttft", type=float, default=None, help="their first token")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--max-model-len", type=int, default=None, help="vLLM's context limit")
     args = parser.parse_args()
     profile = profile_named(
         args.profile,
@@ -75,6 +76,7 @@ def main() -> None:
         random_faults=("slow",),
         slow_ttft_s=args.slow_ttft,
         seed=args.seed,
+        max_model_len=args.max_model_len,
     )
 
     async def run() -> None:

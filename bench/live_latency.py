@@ -275,6 +275,8 @@ def parser() -> argparse.ArgumentParser:
                    help="seconds to the first token of those answers")  # fmt: skip
     p.add_argument("--answer-miss-blocks", type=int, default=None,
                    help="the profile's prefix-cache miss (0: canonical samples)")  # fmt: skip
+    p.add_argument("--max-model-len", type=int, default=None,
+                   help="refuse prompt + max_tokens above this, as vLLM does")  # fmt: skip
     p.add_argument("--sensitivity", type=float, nargs="+", default=None, metavar="MS",
                    help="run once per itl_min in ms (24 27 30 36) and print a table")  # fmt: skip
     p.add_argument("--plot", type=Path, default=None, help="PNG of the event -> line CDFs")
@@ -308,6 +310,8 @@ def server_flags(args: argparse.Namespace, itl_ms: float | None) -> list[str]:
         flags += ["--itl-min", f"{itl_ms / 1000:g}"]
     if args.answer_miss_blocks is not None:
         flags += ["--answer-miss-blocks", str(args.answer_miss_blocks)]
+    if args.max_model_len is not None:
+        flags += ["--max-model-len", str(args.max_model_len)]
     return flags
 
 

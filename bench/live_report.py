@@ -235,14 +235,18 @@ def _personas(rows: dict[str, Any]) -> set[str]:
 
 
 def report_targets(runs: list[ModeRun], personas: int) -> None:
-    print("\ntargets (event -> line, match seconds)")
+    """The targets, met only with the template writing at most 0.5% of the lines: its
+    lines come at once, so a run where the LLM failed looks fast by its percentiles."""
+    print("\ntargets (event -> line, match seconds; template <= 0.5% of the lines)")
     for run in runs:
         values = run.match_s(run.line_ms)
         p50, p99 = percentile(values, 50), percentile(values, 99)
-        ok = "met" if p50 <= 2.0 and p99 <= 5.0 else "missed"
+        template = run.line_sources.count("template")
+        share = 100 * template / max(len(run.line_sources), 1)
+        ok = "met" if p50 <= 2.0 and p99 <= 5.0 and share <= 0.5 else "missed"
         print(
             f"  {run.mode:<6} {personas} persona(s): p50 {p50:.2f} s (<= 2.0), p99 {p99:.2f} s "
-            f"(<= 5): {ok}"
+            f"(<= 5), template {template} lines ({share:.1f}%): {ok}"
         )
 
 

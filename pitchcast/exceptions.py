@@ -35,7 +35,7 @@ Errors that callers may also catch as ``ValueError`` keep it as a second base (m
     ├── DeliveryFailed              Kafka did not acknowledge a send within the budget
     ├── LLMError                    the LLM could not give an answer
     │   ├── LLMTimeout
-    │   ├── LLMUnavailable          connection refused, 5xx
+    │   ├── LLMUnavailable          connection refused, 5xx (``retry_after`` as below)
     │   │   └── LLMCircuitOpen      every endpoint's circuit breaker is open: not sent
     │   ├── LLMRateLimited          429, with ``retry_after`` seconds when the server said
     │   └── LLMBadResponse          a body that is not a completion (a broken endpoint)
@@ -156,7 +156,13 @@ class LLMTimeout(LLMError):
 
 
 class LLMUnavailable(LLMError):
-    """The LLM endpoint is down (connection error, 5xx, open circuit)."""
+    """The LLM endpoint is down (connection error, 5xx, open circuit). ``retry_after``:
+    the seconds a 5xx's ``Retry-After`` header asked for (a 503 from a proxy or a
+    scaling route), when it said."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class LLMRateLimited(LLMError):
@@ -178,11 +184,16 @@ class LLMBadResponse(LLMError):
 class LLMRequestRefused(LLMBadResponse):
     """The endpoint refused this request for good: an HTTP 4xx other than 408 and 429,
     or an error event of that class. The endpoint is up, so this is not an outage and
-    retrying the same request cannot help. ``status`` is the HTTP status when known."""
+    retrying the same request cannot help. ``status`` is the HTTP status when known;
+    ``context_length``: the server said the prompt (with max_tokens) is longer than its
+    context (vLLM's "maximum context length", OpenAI's ``context_length_exceeded``)."""
 
-    def __init__(self, message: str, *, status: int | None = None) -> None:
+    def __init__(
+        self, message: str, *, status: int | None = None, context_length: bool = False
+    ) -> None:
         super().__init__(message)
         self.status = status
+        self.context_length = context_length
 
 
 class CommentaryRejected(PitchcastError):

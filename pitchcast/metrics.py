@@ -142,6 +142,8 @@ FAMILIES: tuple[Family, ...] = (
     _c("lines_refused", "LLM lines refused for wording the data cannot support", "check"),
     _c("live_burst_repeats", "Lines of a live burst that repeated an earlier line of it "
        "(sentence shape or opening) and were rewritten by the template", "persona kind"),
+    _c("live_conversation_restarts", "Live batch conversations started again after the "
+       "server refused one as longer than its context (max_model_len)", "persona"),
     _g("breaker_state", "Circuit breaker: 0 closed, 1 half open, 2 open", "endpoint"),
     _c("breaker_opened", "Times the circuit breaker opened", "endpoint"),
     _c("lock_waits", "Batches that waited for another worker's lock"),

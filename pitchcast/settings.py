@@ -359,6 +359,8 @@ class Settings(BaseSettings):
                     f"PITCHCAST_LLM_BASE_URL entry {position} carries credentials: put the "
                     "key in PITCHCAST_LLM_API_KEY or PITCHCAST_LLM_API_KEYS"
                 )
+            elif problem := _route_problem(parts.hostname or "", parts.path.rstrip("/")):
+                problems.append(f"PITCHCAST_LLM_BASE_URL entry {position} {problem}")
         if len({url.rstrip("/") for url in urls}) != len(urls):
             problems.append("PITCHCAST_LLM_BASE_URL lists an endpoint twice")
         try:
@@ -468,6 +470,20 @@ def env_text(value: Any) -> str:
     if isinstance(value, tuple | list):
         return ",".join(str(v) for v in value)
     return str(value)
+
+
+def _route_problem(host: str, path: str) -> str | None:
+    """What is wrong with an LLM endpoint URL's path, if anything: pitchcast appends
+    ``/chat/completions`` itself, and RunPod speaks the OpenAI protocol on one route."""
+    if path.endswith("/chat/completions"):
+        return "ends in /chat/completions: give the URL up to /v1 (pitchcast adds the route)"
+    parts = path.split("/")
+    if host == "api.runpod.ai" and not path.endswith("/openai/v1"):
+        route = f"https://api.runpod.ai/v2/{parts[2]}/openai/v1" if len(parts) > 2 else ""
+        return "is a RunPod URL but not its OpenAI-compatible route: " + (
+            route or "https://api.runpod.ai/v2/<endpoint id>/openai/v1"
+        )
+    return None
 
 
 def split_list(value: str, *, keep_empty: bool = False) -> list[str]:

@@ -7,7 +7,7 @@ import json
 import click
 
 from pitchcast.cli.options import clear_errors, option, settings_with
-from pitchcast.cli.serving import QUANTIZATION_METHODS
+from pitchcast.cli.serving import DEFAULT_MAX_MODEL_LEN, QUANTIZATION_METHODS
 
 __all__ = ["serve_llm"]
 
@@ -17,7 +17,12 @@ __all__ = ["serve_llm"]
 @option("--served-model-name", default_text="--model", help="Name clients send as `model`.")
 @option("--host", default="0.0.0.0", help="Address to listen on.")
 @option("--port", type=click.IntRange(1, 65535), default=8000, help="Port to listen on.")
-@option("--max-model-len", type=int, default=4096, help="Longest prompt + answer, in tokens.")
+@option(
+    "--max-model-len",
+    type=int,
+    default=DEFAULT_MAX_MODEL_LEN,
+    help="Longest prompt + answer, in tokens (a live batch's conversation reaches ~4.7k).",
+)
 @option("--gpu-memory-gib", type=float, default_text="read via torch",
         help="Size for this much GPU memory.")  # fmt: skip
 @option("--dtype", default="bfloat16", help="`half` before Ampere.")

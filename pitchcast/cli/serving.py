@@ -1,8 +1,10 @@
 """``vllm serve`` flags for pitchcast's workload, sized from the GPU's memory.
 
-The workload: prompts of about 2k tokens (a static system prompt of ~0.8k shared by
-every request of a persona, then ~0.5k of batch data; a repair turn adds the first
-answer), answers of ~300 tokens capped at ``llm_max_tokens`` (600), at most 6 matches x
+The workload: prompts of ~3k tokens in batch mode (a static system prompt of ~2.9k
+shared by every request of a persona, then the batch data; a repair turn adds the first
+answer) and up to ~4.5k in live mode (a batch's whole conversation:
+:data:`DEFAULT_MAX_MODEL_LEN`), answers of ~300 tokens capped at ``llm_max_tokens`` (600;
+a live fork asks for 200), at most 6 matches x
 3 personas at once, each match sending a batch every ~20 s that takes ~10 s to write
 (so two batches of one match can overlap).
 
@@ -89,6 +91,11 @@ QUANTIZED_WEIGHT_BYTES = {"awq_marlin": 0.68, "gptq_marlin": 0.68, "fp8": 1.15}
 DEFAULT_GPU_MEMORY_UTILIZATION = 0.90
 PROMPT_TOKENS = 2048
 OUTPUT_TOKENS = 600
+#: ``--max-model-len``: the longest request, prompt plus max_tokens. Live mode's prompt
+#: is a batch's whole conversation so far (system prompt ~2.9k tokens, then ~130 a
+#: line): a line per action late in a sample match reaches ~4.5k, plus a fork's 200.
+#: 4096 held a batch-mode prompt but refused the last forks of every batch.
+DEFAULT_MAX_MODEL_LEN = 8192
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +133,7 @@ def plan_vllm(
     gpu_memory_gib: float,
     model: str,
     served_model_name: str,
-    max_model_len: int = 4096,
+    max_model_len: int = DEFAULT_MAX_MODEL_LEN,
     *,
     shape: ModelShape | None = None,
     gpu_memory_utilization: float = DEFAULT_GPU_MEMORY_UTILIZATION,
@@ -187,7 +194,7 @@ def build_vllm_command(
     gpu_memory_gib: float,
     model: str,
     served_model_name: str,
-    max_model_len: int = 4096,
+    max_model_len: int = DEFAULT_MAX_MODEL_LEN,
     *,
     host: str = "127.0.0.1",
     port: int = 8000,

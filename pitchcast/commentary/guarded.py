@@ -57,7 +57,7 @@ from pitchcast.exceptions import (
 from pitchcast.metrics import Metrics
 from pitchcast.schemas.records import CommentaryItem, Usage
 
-__all__ = ["Guarded", "GuardedLLM", "refused_reason", "rejected_reason"]
+__all__ = ["CONTEXT_LENGTH_REASON", "Guarded", "GuardedLLM", "refused_reason", "rejected_reason"]
 
 logger = logging.getLogger("pitchcast.commentary")
 
@@ -203,7 +203,7 @@ class GuardedLLM:
         except LLMRequestRefused as exc:
             # The endpoint is up and refused this request: no verdict on the breaker.
             outcome = exc.kind
-            self._say_what_to_check(exc.status)
+            self._say_what_to_check(exc.status, str(exc))
             return Guarded(None, refused_reason(exc))
         except LLMError as exc:
             outcome = exc.kind
@@ -273,9 +273,11 @@ class GuardedLLM:
             extra={**fields, "reason": reason, "source": source},
         )
 
-    def _say_what_to_check(self, status: int | None) -> None:
+    def _say_what_to_check(self, status: int | None, server_said: str) -> None:
         """Once per status: a refusal that every request will meet (a wrong key or URL)
-        says which setting to check, beside each batch's fallback warning."""
+        says which setting to check, beside each batch's fallback warning, and what the
+        server said (the wire's message: keys masked, its body cut to 200 characters;
+        vLLM's names the cause of a 400, and RunPod's server log is out of reach)."""
         if status in self._refusals_said:
             return
         self._refusals_said.add(status)
@@ -285,6 +287,7 @@ class GuardedLLM:
                 "backend": self.backend,
                 "status": status,
                 "hint": _REFUSAL_HINTS.get(status, _REFUSAL_HINT_OTHER),
+                "server_said": server_said,
             },
         )
 
@@ -375,7 +378,7 @@ _REFUSAL_HINTS: Mapping[int | None, str] = {
     " https://api.runpod.ai/v2/<endpoint id>/openai/v1) and PITCHCAST_LLM_MODEL (the"
     " name the server serves)",
     400: "the server refused the request as invalid: most often a prompt longer than its"
-    " max_model_len (pitchcast serve-llm starts it at 4096; RunPod: MAX_MODEL_LEN) or structured"
+    " max_model_len (pitchcast serve-llm starts it at 8192; RunPod: MAX_MODEL_LEN) or structured"
     " outputs it was not started with; the server's log says which",
 }
 _REFUSAL_HINT_OTHER = "the server refused the request; its log says why"
@@ -426,7 +429,14 @@ def rejected_reason(exc: CommentaryRejected) -> str:
     return f"{exc.kind}: {first}"
 
 
+# The fallback reason of a request refused for its length (longer than the model's
+# context): counted apart, and a live lane starts its conversation again.
+CONTEXT_LENGTH_REASON = "context_length"
+
+
 def refused_reason(exc: LLMRequestRefused) -> str:
-    """``LLMRequestRefused: HTTP <status>`` (or ``: error event`` without a status)."""
+    """``LLMRequestRefused: HTTP <status>`` (or ``: error event`` without a status);
+    ``context_length: HTTP 400`` when the server said the prompt is too long."""
     # The status only: the server's message may quote the request.
-    return f"{exc.kind}: HTTP {exc.status}" if exc.status else f"{exc.kind}: error event"
+    kind = CONTEXT_LENGTH_REASON if exc.context_length else exc.kind
+    return f"{kind}: HTTP {exc.status}" if exc.status else f"{kind}: error event"

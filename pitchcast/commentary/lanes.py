@@ -29,6 +29,7 @@ from pitchcast.commentary.backends.base import CommentaryResult
 from pitchcast.commentary.conversation import LiveTurn, render_answer
 from pitchcast.commentary.density import Density, decide, told_in
 from pitchcast.commentary.desk import BatchWork, Desk
+from pitchcast.commentary.guarded import CONTEXT_LENGTH_REASON
 from pitchcast.commentary.live import LiveWriter
 from pitchcast.commentary.publisher import Publisher
 from pitchcast.commentary.service import (
@@ -428,6 +429,19 @@ class Lanes:
                         book.sources[row - 1] = written.sources[row]
                         book.raw[row - 1] = written.raw[row]
                 turns.append(written.turn)
+                if (written.fallback_reason or "").startswith(CONTEXT_LENGTH_REASON):
+                    # The server's context cannot hold this conversation: every later
+                    # request of the batch would be refused too. Start it again: the
+                    # next burst's prompt holds the actions so far, not the earlier turns.
+                    turns.clear()
+                    self.metrics.add("live_conversation_restarts", persona=persona)
+                    log.warning(
+                        "pitchcast.live.conversation_restarted",
+                        extra={
+                            "game_id": work.game_id, "batch_index": work.batch_index,
+                            "persona": persona, "row": rows[-1],
+                        },
+                    )  # fmt: skip
                 usage[0] += written.usage.prompt_tokens
                 usage[1] += written.usage.completion_tokens
                 if written.fallback_reason:

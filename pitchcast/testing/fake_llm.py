@@ -5,7 +5,10 @@ It is not a model. :mod:`.fake_writer` reads the rows out of the chat pitchcast 
 tables, in the format asked (``n|tone|text`` lines, or the ``{"lines": [...]}`` JSON
 when ``response_format`` is set). The server sends it like vLLM does: SSE chunks when
 ``stream`` is true (usage in a last chunk when ``stream_options.include_usage``), one
-JSON body otherwise; ``max_tokens`` is honoured (``finish_reason: "length"``).
+JSON body otherwise; ``max_tokens`` is honoured (``finish_reason: "length"``). With
+``max_model_len`` a request whose prompt tokens plus ``max_tokens`` exceed it is refused
+as vLLM's OpenAI server refuses it (HTTP 400, ``BadRequestError``, "This model's maximum
+context length is ...").
 
 How time is charged (the part benchmarks rely on; see :mod:`.engine`): every request
 goes through a simulated vLLM engine. Its prompt is rendered with Qwen2.5's chat
@@ -123,9 +126,12 @@ class FakeLLMServer(MiniHTTPServer):
         time_scale: float = 1.0,
         slow_ttft_s: float | None = None,
         slow_tpot_s: float | None = None,
+        max_model_len: int | None = None,
     ) -> None:
         super().__init__(host, port)
         self.model = model
+        # Prompt plus max_tokens above this is refused with vLLM's 400 (None: no limit).
+        self.max_model_len = max_model_len
         self.profile = profile_named(profile) if isinstance(profile, str) else profile
         self.time_scale = time_scale
         self._check_pacing(ttft_s, tpot_s)
@@ -374,6 +380,8 @@ class FakeLLMServer(MiniHTTPServer):
             return await self._send_json(writer, 200, error_body)
         try:
             answer = self._prepare(payload, fault, engine, received, stream=stream)
+        except _ContextTooLong as exc:
+            return await self._send_json(writer, 400, {"error": error_object(400, str(exc))})
         except ValueError as exc:  # longer than the whole KV cache: vLLM refuses it too
             return await self._send_error(writer, 400, str(exc))
         try:
@@ -400,13 +408,17 @@ class FakeLLMServer(MiniHTTPServer):
         messages = payload["messages"]
         ids, pieces = tokens_and_pieces(self._answer(payload, fault))
         max_tokens = payload.get("max_tokens")
+        prompt_ids = chat_token_ids(
+            messages, continue_final=bool(payload.get("continue_final_message"))
+        )
+        _check_context(len(prompt_ids), max_tokens, self.max_model_len)
         eos = True
         if isinstance(max_tokens, int) and 0 < max_tokens <= len(ids):
             # The answer fills max_tokens: no room for the end-of-sequence token.
             ids, pieces, eos = ids[:max_tokens], pieces[:max_tokens], False
         user = payload.get("user")
         engine_request = engine.submit(
-            chat_token_ids(messages, continue_final=bool(payload.get("continue_final_message"))),
+            prompt_ids,
             ids,
             eos=eos,
             user=user if isinstance(user, str) and user else "unknown",
@@ -489,6 +501,25 @@ class FakeLLMServer(MiniHTTPServer):
             writer, final + tail + f"{len(done):x}\r\n".encode() + done + b"\r\n0\r\n\r\n"
         )
         return True
+
+
+class _ContextTooLong(ValueError):
+    """The prompt and ``max_tokens`` do not fit ``max_model_len`` (vLLM's 400)."""
+
+
+def _check_context(prompt_tokens: int, max_tokens: Any, max_model_len: int | None) -> None:
+    """Refuse as vLLM's OpenAI server does: the prompt alone, or with the ``max_tokens``
+    asked for, longer than the model's context."""
+    if max_model_len is None:
+        return
+    asked = max_tokens if isinstance(max_tokens, int) and max_tokens > 0 else 0
+    if prompt_tokens + asked > max_model_len or prompt_tokens >= max_model_len:
+        raise _ContextTooLong(
+            f"This model's maximum context length is {max_model_len} tokens. However, you "
+            f"requested {prompt_tokens + asked} tokens ({prompt_tokens} in the messages, "
+            f"{asked} in the completion). Please reduce the length of the messages or "
+            "completion."
+        )
 
 
 def _until_stop(text: str, stop: Any) -> str:
@@ -578,6 +609,13 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--seed", type=int, default=0, help="seed of the random fault draws (default: 0)"
     )
+    parser.add_argument(
+        "--max-model-len",
+        type=int,
+        default=None,
+        help="refuse a request whose prompt tokens plus max_tokens exceed this, with "
+        "vLLM's HTTP 400 (default: no limit)",
+    )
     args = parser.parse_args(argv)
     if "slow" in args.faults and args.slow_ttft is None and args.slow_tpot is None:
         parser.error("slow answers need their pacing: --slow-ttft and/or --slow-tpot")
@@ -613,6 +651,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         time_scale=args.time_scale,
         slow_ttft_s=args.slow_ttft,
         slow_tpot_s=args.slow_tpot,
+        max_model_len=args.max_model_len,
     )
 
     async def run() -> None:

@@ -17,9 +17,11 @@ from pitchcast.testing.fake_writer import read_prompt, requested_rows, schema_ro
 __all__ = [
     "TEST_API_KEY",
     "TEST_MODEL",
+    "THREE_GOOD_LINES",
     "ItemRecorder",
     "MakeBackend",
     "asked_rows",
+    "completion_body",
     "config_for",
     "last_user_message",
     "mock_transport_backend",
@@ -94,3 +96,21 @@ def mock_transport_backend(
     client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
     config = OpenAIConfig(base_url="http://llm.test/v1", model=TEST_MODEL, **overrides)  # type: ignore[arg-type]
     return OpenAIBackend(config, client=client), client
+
+
+# Three plain lines of a 3-action batch, as a server answers them.
+THREE_GOOD_LINES = "\n".join(f"{n}|calm|{{P1}}이 {n}번 장면" for n in range(1, 4))
+
+
+def completion_body(content: str) -> dict[str, object]:
+    """A plain (not streamed) chat completion whose answer is ``content``."""
+    return {
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": content},
+                "finish_reason": "stop",
+            }
+        ],
+        "usage": {"prompt_tokens": 11, "completion_tokens": 7},
+    }

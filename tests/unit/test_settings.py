@@ -150,10 +150,17 @@ def test_keys_that_do_not_pair_are_refused_without_quoting_them() -> None:
         ("gpu:8000/v1", "not an http(s)"),
         ("http://a/v1,http://a/v1/", "twice"),
         (" , ", "no endpoint"),
+        # The whole route pasted: every request would go to .../chat/completions/chat/...
+        ("http://gpu:8000/v1/chat/completions", "ends in /chat/completions"),
+        ("https://api.runpod.ai/v2/abc123/openai/v1/chat/completions/", "up to /v1"),
+        # RunPod's own routes (run, runsync) do not speak the OpenAI protocol.
+        ("https://api.runpod.ai/v2/abc123/runsync", "https://api.runpod.ai/v2/abc123/openai/v1"),
+        ("https://api.runpod.ai/v2/abc123", "not its OpenAI-compatible route"),
     ],
 )
 def test_unusable_endpoint_urls_are_refused(url: str, problem: str) -> None:
-    """Credentials in a URL, other schemes, repeats and an empty list are refused."""
+    """Credentials in a URL, other schemes, repeats, an empty list, the full chat route
+    and a RunPod route other than its OpenAI one are refused, each saying what to give."""
     message = refused(llm_base_url=url)
     assert problem in message
     assert "sk-IN-URL" not in message

@@ -23,7 +23,7 @@ import email.utils
 import time
 from typing import Any, Literal
 
-__all__ = ["ErrorKind", "as_status", "error_class", "parse_retry_after"]
+__all__ = ["ErrorKind", "as_status", "error_class", "parse_retry_after", "says_context_length"]
 
 ErrorKind = Literal["refused", "rate_limited", "timeout", "unavailable"]
 
@@ -42,6 +42,17 @@ _REFUSED_WORDS = (
     "context_length",
 )
 _TIMEOUT_WORDS = ("timeout",)
+
+
+# How servers say a request is longer than the model's context: vLLM ("This model's
+# maximum context length is 4096 tokens. However, you requested ..."), OpenAI's code.
+_CONTEXT_LENGTH_WORDS = ("maximum context length", "context_length_exceeded")
+
+
+def says_context_length(text: str) -> bool:
+    """Whether a refusal's text says the prompt does not fit the model's context."""
+    lowered = text.lower()
+    return any(words in lowered for words in _CONTEXT_LENGTH_WORDS)
 
 
 def parse_retry_after(value: str | None) -> float | None:

@@ -123,8 +123,8 @@ class Failover:
             if following is not last:
                 # Another endpoint: the failed one's Retry-After and backoff are not its.
                 wait = random.uniform(0, settings.backoff_jitter_s)
-            elif isinstance(exc, LLMRateLimited) and exc.retry_after is not None:
-                wait = exc.retry_after
+            elif isinstance(exc, LLMRateLimited | LLMUnavailable) and exc.retry_after is not None:
+                wait = exc.retry_after  # a 429's or a 503's Retry-After
             else:
                 wait = backoff(
                     made,

@@ -623,11 +623,17 @@ class OpenAIBackend:
                     completion = piece
                 else:
                     await take(parser.feed(piece))
-        await take(parser.finish())
+        tail = parser.finish()  # a last line without its newline
+        cut = completion.finish_reason == "length"
+        if not cut:
+            await take(tail)
         answer = _Answer(parser.text, completion.finish_reason, completion.usage)
+        if cut and tail:
+            # Stopped at max_tokens, maybe mid-word ("김민재가 짧"): not a whole line.
+            answer.problems.append("the last line stopped at max_tokens, unfinished: not used")
         if parser.undecodable_items:
             answer.problems.append(f"{parser.undecodable_items} JSON item(s) are not valid JSON")
-        if parsed_count == 0 and not parser.json_values and answer.text.strip():
+        if parsed_count == 0 and not tail and not parser.json_values and answer.text.strip():
             answer.problems.append(
                 "no line in the requested format (n|tone|text lines, or the JSON shape)"
             )
@@ -642,7 +648,7 @@ class OpenAIBackend:
             "messages": messages,
             "temperature": config.temperature,
             "top_p": config.top_p,
-            "max_tokens": config.max_tokens,
+            "max_tokens": self._max_tokens(len(rows)),
             "stream": config.stream,
             # OpenAI's end-user id: GPU time and abuse limits per match.
             "user": f"game:{game_id}",
@@ -655,12 +661,26 @@ class OpenAIBackend:
             )
         return payload
 
+    def _max_tokens(self, rows: int) -> int:
+        """``max_tokens`` of a request for ``rows`` lines: the setting (sized for a batch),
+        or less when fewer lines are asked for. vLLM refuses a request whose prompt
+        plus max_tokens exceed its max_model_len, and a live batch's conversation grows
+        to most of that: a fork asking for 600 tokens to write one line was refused."""
+        per_line = self.config.max_description_chars + _LINE_TOKENS_OVER_CHARS
+        return min(self.config.max_tokens, per_line * max(rows, 1))
+
     def _note(self, answer: _Answer) -> str | None:
         notes = list(answer.problems)
         if answer.finish_reason == "length":
-            notes.append(f"the answer was cut at max_tokens={self.config.max_tokens}")
+            notes.append("the answer was cut at its max_tokens (or the model's context)")
         return "; ".join(notes) or None
 
+
+# One line's tokens beyond its text's character cap (row marker, tone, JSON punctuation,
+# end of sequence). A Hangul syllable is about one token or less in the Korean-capable
+# vocabularies (the test server's Qwen2.5: a ~30-character line is ~38 tokens), so a line
+# that fits the cap fits its tokens.
+_LINE_TOKENS_OVER_CHARS = 40
 
 # Stands for a burst row another fork writes: settled as far as this fork's line goes.
 _NEIGHBOUR = CommentaryItem(0, 0.0, "calm", "")

@@ -22,7 +22,11 @@ import httpx
 import orjson
 
 from pitchcast.commentary.backends.endpoints import Endpoint
-from pitchcast.commentary.backends.errors import error_class, parse_retry_after
+from pitchcast.commentary.backends.errors import (
+    error_class,
+    parse_retry_after,
+    says_context_length,
+)
 from pitchcast.commentary.backends.timing import attempt_timeouts
 from pitchcast.exceptions import (
     LLMBadResponse,
@@ -226,27 +230,30 @@ class ChatWire:
 
     async def raise_for_status(self, response: httpx.Response, endpoint: Endpoint) -> None:
         """By HTTP status only (RunPod's worker sends ``code: null`` in error bodies):
-        429 rate limited, 408 timeout, 5xx unavailable, any other 4xx refused."""
+        429 rate limited, 408 timeout, 5xx unavailable, any other 4xx refused; a 429's
+        or 5xx's ``Retry-After`` goes with the error."""
         status = response.status_code
         if status < 400:
             return
         raw = await response.aread()
         message = f"HTTP {status} from {endpoint.label}: {self._snippet(raw)}"
+        # RFC 9110: Retry-After goes with a 429 and with a 503 (out for that long).
+        retry_after = parse_retry_after(response.headers.get("retry-after"))
         if status == 429:
-            raise LLMRateLimited(
-                message, retry_after=parse_retry_after(response.headers.get("retry-after"))
-            )
+            raise LLMRateLimited(message, retry_after=retry_after)
         if status == 408:
             raise LLMTimeout(message)
         if status >= 500:
-            raise LLMUnavailable(message)
-        raise LLMRequestRefused(message, status=status)
+            raise LLMUnavailable(message, retry_after=retry_after)
+        raise LLMRequestRefused(message, status=status, context_length=says_context_length(message))
 
     def _error_object(self, error: Any, where: str) -> LLMError:
         kind, status = error_class(error)
         message = f"{where}: {self.redact(str(error))[:_ERROR_SNIPPET_CHARS]}"
         if kind == "refused":
-            return LLMRequestRefused(message, status=status)
+            return LLMRequestRefused(
+                message, status=status, context_length=says_context_length(message)
+            )
         if kind == "rate_limited":
             return LLMRateLimited(message)
         if kind == "timeout":

@@ -16,7 +16,13 @@ from pitchcast.cli.serving import (
     detect_gpu_memory_gib,
     plan_vllm,
 )
+from pitchcast.commentary.conversation import LiveTurn, render_answer
 from pitchcast.exceptions import ConfigurationError
+from pitchcast.schemas.records import CommentaryItem
+from pitchcast.settings import PERSONAS
+from pitchcast.testing.fake_llm import FakeLLMServer
+from tests.support.commentary_batches import sample_batches
+from tests.support.llm import MakeBackend
 
 A40_GIB = 44.3  # what torch reports for a 48 GB A40
 
@@ -138,3 +144,32 @@ def test_speculative_decoding_is_passed_through_as_compact_json() -> None:
     assert json.loads(_flag(argv, "--speculative-config")) == spec
     with pytest.raises(ConfigurationError, match="method"):
         build_vllm_command(A40_GIB, "m", "m", speculative_config={"num_speculative_tokens": 3})
+
+
+@pytest.mark.usefixtures("instant_retries")
+@pytest.mark.parametrize("structured", [True, False], ids=["json", "lines"])
+async def test_the_default_context_holds_a_live_batch_to_its_last_line(
+    make_backend: MakeBackend, fake_llm: FakeLLMServer, structured: bool
+) -> None:
+    """Live mode's conversation grows for a whole batch (a line per action: ten turns).
+    Late in a match (the story holds its goals and cards), every fork of the batch, in
+    every voice, is answered by a server started with serve-llm's default
+    --max-model-len (the test server refuses prompt + max_tokens above it, as vLLM
+    does). 4096 held a batch-mode prompt but not this: the last forks were refused."""
+    batch = sample_batches()[-1]
+    fake_llm.max_model_len = plan_vllm(A40_GIB, "skt/A.X-4.0-Light", "ax").max_model_len
+    backend = make_backend(structured_output=structured)
+    try:
+        for persona in PERSONAS:
+            turns: list[LiveTurn] = []
+            settled: dict[int, CommentaryItem] = {}
+            for row in range(1, len(batch.actions) + 1):
+                answer = await backend.write_rows(
+                    batch, persona, turns, [row], settled=settled, fork=row
+                )
+                assert list(answer.items) == [row], (persona, row, answer.problems)
+                item = settled[row] = answer.items[row]
+                turn = render_answer([(row, item.tone, answer.raw[row])], structured=structured)
+                turns.append(LiveTurn((row,), turn))
+    finally:
+        fake_llm.max_model_len = None

@@ -56,7 +56,7 @@ def _compose_vllm_command() -> list[str]:
 
 def test_compose_runs_vllm_with_the_serve_llm_flags() -> None:
     """Model positional, then exactly the flags and values serve-llm emits for a 48 GB A40."""
-    argv = build_vllm_command(48.0, MODEL, MODEL, 4096, host="0.0.0.0", port=8000)
+    argv = build_vllm_command(48.0, MODEL, MODEL, host="0.0.0.0", port=8000)  # its defaults
     assert argv[:3] == ["vllm", "serve", MODEL]
     assert _compose_vllm_command() == argv[2:]
 

@@ -422,3 +422,22 @@ async def test_a_refused_request_names_what_to_check_once(
     assert len(said) == 1 and said[0].levelno == logging.ERROR
     assert said[0].status == status and setting in said[0].hint
     assert breaker.consecutive_failures == 0  # still no verdict on the endpoint
+
+
+async def test_a_refusal_says_what_the_server_said(caplog: pytest.LogCaptureFixture) -> None:
+    """A 400 has many causes; vLLM's message names the one (the context length and the
+    tokens asked for). On RunPod the operator cannot read the server's log, so the one
+    error says it (as the wire left it: keys masked, 200 characters at most)."""
+    guarded, _, _ = _guarded()
+    said_by_server = (
+        'HTTP 400 from https://api.runpod.ai/v2/abc/openai/v1: {"error": {"message": "This'
+        " model's maximum context length is 4096 tokens. However, you requested 4201 tokens"
+    )
+
+    async def send(on_item: ItemCallback | None) -> Reply:
+        raise LLMRequestRefused(said_by_server, status=400)
+
+    with caplog.at_level(logging.INFO, logger="pitchcast"):
+        await _call(guarded, send)
+    said = [r for r in caplog.records if r.getMessage() == "pitchcast.llm_refused"]
+    assert said[0].server_said == said_by_server

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import replace
 from typing import Any
 
@@ -14,6 +15,7 @@ from pitchcast.commentary.backends.template import TemplateBackend
 from pitchcast.commentary.desk import BatchWork, Desk
 from pitchcast.commentary.lanes import RESTORED_REASON, Lanes, LineBook
 from pitchcast.commentary.service import AlreadyPublished, CommentaryService
+from pitchcast.exceptions import LLMRequestRefused
 from pitchcast.metrics import Metrics
 from pitchcast.schemas.records import (
     Batch,
@@ -446,3 +448,68 @@ async def test_a_book_holds_no_line_whose_send_was_cancelled() -> None:
     await book.emit(other, None, "llm")  # the stored (first) text wins
     assert [line.item for line in publisher.sent] == [item]
     assert book.items[0] == item
+
+
+class ContextLimited(ScriptedRowsBackend):
+    """An "LLM" whose context holds two earlier turns of a batch's conversation: a
+    request with more is refused as vLLM refuses it (HTTP 400, context length)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.turns_sent: list[int] = []
+
+    async def write_rows(self, batch: Batch, persona: Any, turns: Any, rows: Any, **kw: Any) -> Any:
+        self.turns_sent.append(len(turns))
+        if len(turns) > 2:
+            raise LLMRequestRefused(
+                "HTTP 400 from http://gpu/v1: This model's maximum context length is 4096 tokens",
+                status=400,
+                context_length=True,
+            )
+        return await super().write_rows(batch, persona, turns, rows, **kw)
+
+
+async def test_a_conversation_past_the_context_starts_again_counted_and_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A batch's live conversation only grows; a server whose max_model_len it outgrows
+    refuses every later request of the batch (each row to the template). The refused
+    burst is written by the template, counted by its own reason (context_length), and
+    the lane starts the batch's conversation again from the next burst (the actions so
+    far as data, without the earlier turns), logged once with the batch; the LLM writes
+    again."""
+    publisher = MemoryPublisher()
+    metrics = Metrics()
+    primary = ContextLimited()
+    writer = CommentaryService(
+        primary, TemplateBackend(), RedisStore(enabled=False), metrics=metrics
+    )  # type: ignore[arg-type]
+    settings = load_settings(llm_mode="live", llm_live_forks=1, density="every")
+    lanes = Lanes(settings=settings, writer=writer, publisher=publisher, metrics=metrics)
+    batch = replace(korean_batch(6), batch_index=0)
+    desk = Desk(batch.game_id, b"7", 0)
+    desk.next_to_publish = 0
+    work = desk.work(0)
+    opening = BatchOpening(batch.match_info, new_story(batch.match_info))
+    lane = asyncio.create_task(lanes.run(desk, "CASTER"))
+    try:
+        with caplog.at_level(logging.INFO, logger="pitchcast"):
+            for position, action in enumerate(batch.actions):  # one burst per action
+                work.take_action(
+                    BatchAction(
+                        game_id=batch.game_id, batch_index=0, position=position, action=action,
+                        appended_ts_ms=0, opening=opening if position == 0 else None,
+                    )
+                )  # fmt: skip
+                work.notify()
+                async with asyncio.timeout(5):
+                    while len(publisher.sent) < position + 1:
+                        await asyncio.sleep(0.01)
+    finally:
+        lane.cancel()
+    assert primary.turns_sent == [0, 1, 2, 3, 0, 1]
+    assert [line.source for line in publisher.sent] == ["llm"] * 3 + ["template"] + ["llm"] * 2
+    assert metrics.get("fallbacks", reason="context_length", source="template") == 1
+    assert metrics.get("live_conversation_restarts", persona="CASTER") == 1
+    said = [r for r in caplog.records if r.getMessage() == "pitchcast.live.conversation_restarted"]
+    assert len(said) == 1 and said[0].batch_index == 0 and said[0].row == 4

@@ -106,6 +106,24 @@ def test_max_tokens_cuts_the_answer(fake_llm: FakeLLMServer) -> None:
     assert body["usage"]["completion_tokens"] == 16
 
 
+def test_max_model_len_refuses_as_vllm_does() -> None:
+    """With max_model_len, prompt tokens plus max_tokens above it is vLLM's 400; the
+    same prompt asking for fewer tokens is answered."""
+    prompt = len(chat_token_ids(build_messages(BATCH, "CASTER")))
+    with FakeLLMServer(max_model_len=prompt + 100) as server:
+        url = f"{server.base_url}/chat/completions"
+        refused = httpx.post(url, json=_payload(max_tokens=101), timeout=10)
+        assert refused.status_code == 400
+        error = refused.json()["error"]
+        assert error["type"] == "BadRequestError" and error["code"] == 400
+        assert error["message"].startswith(
+            f"This model's maximum context length is {prompt + 100} tokens. However, you "
+            f"requested {prompt + 101} tokens ({prompt} in the messages, 101 in the completion)"
+        )
+        assert httpx.post(url, json=_payload(max_tokens=100), timeout=10).status_code == 200
+    assert _parse_args(["--max-model-len", "2048"]).max_model_len == 2048
+
+
 def test_tokens_are_paced(fake_llm: FakeLLMServer) -> None:
     """Time to first token, then one token per tpot: the stream takes about ttft + n * tpot."""
     fake_llm.set_pacing(ttft_s=0.2, tpot_s=0.002)

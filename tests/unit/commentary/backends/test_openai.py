@@ -24,8 +24,10 @@ from tests.support.commentary_batches import korean_batch
 from tests.support.llm import (
     TEST_API_KEY,
     TEST_MODEL,
+    THREE_GOOD_LINES,
     ItemRecorder,
     MakeBackend,
+    completion_body,
     config_for,
     last_user_message,
     mock_transport_backend,
@@ -142,26 +144,10 @@ async def test_the_backend_fits_the_seam_and_settings(fake_llm: FakeLLMServer) -
     assert backend._client.is_closed
 
 
-def _completion(content: str) -> dict[str, object]:
-    return {
-        "choices": [
-            {
-                "index": 0,
-                "message": {"role": "assistant", "content": content},
-                "finish_reason": "stop",
-            }
-        ],
-        "usage": {"prompt_tokens": 11, "completion_tokens": 7},
-    }
-
-
-_GOOD_LINES = "\n".join(f"{n}|calm|{{P1}}이 {n}번 장면" for n in range(1, 4))
-
-
 async def test_a_server_that_ignores_stream_is_read_as_one_body() -> None:
     """stream=true answered with a plain JSON completion works; a given client stays open."""
     backend, client = mock_transport_backend(
-        lambda request: httpx.Response(200, json=_completion(_GOOD_LINES))
+        lambda request: httpx.Response(200, json=completion_body(THREE_GOOD_LINES))
     )
     result = await backend.write(korean_batch(3), "CASTER")
     assert result.items[0].description == "김민재가 1번 장면"
@@ -270,21 +256,22 @@ async def test_cache_key_covers_model_sampling_persona_version_and_prompt(
 
 
 async def test_every_request_carries_the_bearer_key_and_sampling() -> None:
-    """The Bearer key and temperature/top_p/max_tokens go with every request, even a repair."""
+    """The Bearer key and temperature/top_p/max_tokens go with every request, even a repair
+    (max_tokens: the setting, or less for fewer lines: 200 tokens a line)."""
     seen: list[httpx.Request] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
         seen.append(request)
-        lines = _GOOD_LINES if len(seen) > 1 else "1|calm|하나"
-        return httpx.Response(200, json=_completion(lines))
+        lines = THREE_GOOD_LINES if len(seen) > 1 else "1|calm|하나"
+        return httpx.Response(200, json=completion_body(lines))
 
     backend, client = mock_transport_backend(handler, api_key=SecretStr(TEST_API_KEY), stream=False)
     await backend.write(korean_batch(3), "CASTER")
     assert len(seen) == 2
-    for request in seen:
+    for request, max_tokens in zip(seen, (600, 400), strict=True):  # 3 lines, then 2
         assert request.headers["authorization"] == f"Bearer {TEST_API_KEY}"
         body = json.loads(request.content)
-        assert (body["temperature"], body["top_p"], body["max_tokens"]) == (0.7, 0.9, 600)
+        assert (body["temperature"], body["top_p"], body["max_tokens"]) == (0.7, 0.9, max_tokens)
     await client.aclose()
 
 

@@ -26,8 +26,10 @@ from pitchcast.testing.fake_llm import FakeLLMServer, Fault
 from tests.support.commentary_batches import korean_batch
 from tests.support.llm import (
     TEST_MODEL,
+    THREE_GOOD_LINES,
     ItemRecorder,
     MakeBackend,
+    completion_body,
     config_for,
     mock_transport_backend,
 )
@@ -327,4 +329,79 @@ async def test_retry_after_as_an_http_date_is_understood() -> None:
     with pytest.raises(LLMRateLimited) as caught:
         await backend.write(korean_batch(3), "CASTER")
     assert caught.value.retry_after is not None and 25 <= caught.value.retry_after <= 31
+    await client.aclose()
+
+
+async def test_a_503_with_retry_after_is_retried_no_sooner(real_backoff: None) -> None:
+    """A 503 with Retry-After: 0.4 waits that long before the same endpoint is asked
+    again (not the 0.25 s backoff); one beyond the time left is not retried at all."""
+    arrivals: list[float] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        arrivals.append(time.monotonic())
+        if len(arrivals) == 1:
+            return httpx.Response(503, headers={"retry-after": "0.4"}, json={})
+        return httpx.Response(200, json=completion_body(THREE_GOOD_LINES))
+
+    backend, client = mock_transport_backend(handler, stream=False, backoff_jitter_s=0.0)
+    result = await backend.write(korean_batch(3), "CASTER")
+    assert len(result.items) == 3
+    assert len(arrivals) == 2 and arrivals[1] - arrivals[0] >= 0.4
+    await client.aclose()
+
+    arrivals.clear()
+    backend, client = mock_transport_backend(
+        lambda request: (
+            arrivals.append(time.monotonic())
+            or httpx.Response(503, headers={"retry-after": "30"}, json={})
+        ),
+        stream=False,
+        batch_deadline_s=2.0,
+    )
+    with pytest.raises(LLMUnavailable):
+        await backend.write(korean_batch(3), "CASTER")
+    assert len(arrivals) == 1
+    await client.aclose()
+
+
+def _sse_pieces(text: str, finish: str = "length") -> bytes:
+    """An answer streamed in 3-character pieces after a role-only chunk, its finish
+    reason in a last empty delta, usage in a chunk of its own (length: cut at max_tokens)."""
+    events = [{"choices": [{"index": 0, "delta": {"role": "assistant"}, "finish_reason": None}]}]
+    events += [
+        {"choices": [{"index": 0, "delta": {"content": text[i : i + 3]}, "finish_reason": None}]}
+        for i in range(0, len(text), 3)
+    ]
+    events.append({"choices": [{"index": 0, "delta": {}, "finish_reason": finish}]})
+    events.append({"choices": [], "usage": {"prompt_tokens": 10, "completion_tokens": 9}})
+    body = b"".join(b"data: " + json.dumps(e).encode() + b"\n\n" for e in events)
+    return body + b"data: [DONE]\n\n"
+
+
+async def test_a_plain_line_cut_at_max_tokens_is_not_taken_for_a_whole_line() -> None:
+    """finish_reason "length": the last line, unterminated, stopped mid-word
+    ("김민재가 짧"). It is not a line: batch mode asks for it again in the repair, a live
+    fork leaves the row to the template; the whole lines before it stay."""
+    bodies = [
+        _sse_pieces("1|calm|{P1}이 짧게 내줍니다\n2|calm|{P1}이 짧"),
+        _sse_pieces("2|calm|{P1}이 다시 잡습니다\n", finish="stop"),
+    ]
+    backend, client = mock_transport_backend(
+        lambda request: httpx.Response(200, content=bodies.pop(0), headers=_SSE),
+        structured_output=False,
+    )
+    recorder = ItemRecorder()
+    result = await backend.write(korean_batch(2), "CASTER", on_item=recorder)
+    lines = [item.description for item in result.items]
+    assert lines == ["김민재가 짧게 내줍니다", "김민재가 다시 잡습니다"]
+    assert [item.description for item in recorder.items] == lines
+    await client.aclose()
+
+    backend, client = mock_transport_backend(
+        lambda request: httpx.Response(200, content=_sse_pieces("{P1}이 짧"), headers=_SSE),
+        structured_output=False,
+    )
+    fork = await backend.write_rows(korean_batch(3), "CASTER", [], [1, 2, 3], settled={}, fork=2)
+    assert fork.items == {}
+    assert any("max_tokens" in problem for problem in fork.problems)
     await client.aclose()

@@ -7,7 +7,9 @@ import asyncio
 import pytest
 
 from pitchcast.commentary.conversation import build_live_messages, fork_request
+from pitchcast.commentary.validation import MAX_DESCRIPTION_CHARS
 from pitchcast.testing.fake_llm import FakeLLMServer
+from pitchcast.testing.qwen_tokens import chat_token_ids
 from tests.support.commentary_batches import korean_batch
 from tests.support.llm import MakeBackend
 
@@ -78,3 +80,28 @@ def test_fork_request_leaves_json_prompts_alone() -> None:
     forked, extra, prefill = fork_request(messages, 3, structured=False)
     assert forked[:2] == messages and forked[2] == {"role": "assistant", "content": "3|"}
     assert prefill == "3|" and extra["continue_final_message"] is True
+
+
+@pytest.mark.parametrize("structured", [True, False], ids=["json", "lines"])
+async def test_a_fork_asks_for_the_tokens_of_one_line_not_of_a_batch(
+    make_backend: MakeBackend, fake_llm: FakeLLMServer, structured: bool
+) -> None:
+    """vLLM refuses a request whose prompt plus max_tokens exceed its max_model_len. A
+    fork writes one line (at most the line cap's characters), so it asks for that many
+    tokens and some, not for PITCHCAST_LLM_MAX_TOKENS (sized for a batch of 10 lines):
+    with a context that holds the prompt and one line, the fork is answered. A request
+    for a whole batch still asks for the setting."""
+    backend = make_backend(structured_output=structured)
+    shared = build_live_messages(BATCH, "CASTER", [], ROWS, structured=structured)
+    messages, _, _ = fork_request(shared, 3, structured=structured)
+    prompt = len(chat_token_ids(messages, continue_final=not structured))
+    fake_llm.max_model_len = prompt + 300
+    try:
+        answer = await backend.write_rows(BATCH, "CASTER", [], ROWS, settled={}, fork=3)
+    finally:
+        fake_llm.max_model_len = None
+    assert list(answer.items) == [3] and answer.problems == ()
+    asked = fake_llm.requests[-1]["max_tokens"]
+    assert MAX_DESCRIPTION_CHARS <= asked <= 300
+    await backend.write(korean_batch(10), "CASTER")
+    assert fake_llm.requests[-1]["max_tokens"] == 600

@@ -254,6 +254,39 @@ async def test_a_refusal_carries_its_status_and_a_rate_limit_its_wait() -> None:
     assert event.value.status == 400
 
 
+async def test_a_refusal_for_the_context_length_says_so() -> None:
+    """vLLM's 400 for a prompt (plus max_tokens) longer than max_model_len, as a body or
+    an error event, is a refusal that says so; another 400 is not."""
+    too_long = {
+        "error": {
+            "message": "This model's maximum context length is 4096 tokens. However, you "
+            "requested 4201 tokens (4001 in the messages, 200 in the completion).",
+            "type": "BadRequestError",
+            "code": 400,
+        }
+    }
+    with pytest.raises(LLMRequestRefused) as body:
+        await _exchange(_status(400, too_long))
+    assert body.value.context_length
+    with pytest.raises(LLMRequestRefused) as event:
+        await _exchange(_stream_of(_sse(too_long)))
+    assert event.value.context_length
+    with pytest.raises(LLMRequestRefused) as other:
+        await _exchange(_status(400, RUNPOD_400))
+    assert not other.value.context_length
+
+
+async def test_a_503_carries_its_retry_after_too() -> None:
+    """Retry-After is not only for 429: a 503 with it says how long the endpoint expects
+    to be out (a proxy or a scaling serverless route); without it, no wait is known."""
+    with pytest.raises(LLMUnavailable) as told:
+        await _exchange(_status(503, {}, {"retry-after": "3"}))
+    assert told.value.retry_after == 3.0
+    with pytest.raises(LLMUnavailable) as untold:
+        await _exchange(_status(503, {}))
+    assert untold.value.retry_after is None
+
+
 async def test_pieces_before_a_failure_were_yielded() -> None:
     """Lines already streamed stay streamed: the error comes after them."""
     body = _sse(_delta("1|calm|패스\n"), {"error": RUNPOD_500["error"]})
