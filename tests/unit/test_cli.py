@@ -94,13 +94,23 @@ def test_every_flag_the_docs_give_a_command_is_one_of_its_options() -> None:
     assert wrong == []
 
 
-def test_top_level_help_lists_every_command() -> None:
-    """`pitchcast --help` names every command, each with a one-line summary."""
-    output = _help(())
+GROUPS = [path for path in EVERY_COMMAND if isinstance(_command(path), click.Group)]
+
+
+@pytest.mark.parametrize("path", GROUPS, ids=lambda p: " ".join(p) or "pitchcast")
+def test_group_help_lists_every_command(path: tuple[str, ...]) -> None:
+    """`pitchcast --help`, `pitchcast stack --help`, `pitchcast dlq --help` name every
+    command of the group, each with a whole one-line summary, not cut short by click in
+    an 80-column terminal."""
+    group = _command(path)
+    assert isinstance(group, click.Group)
+    result = CliRunner().invoke(main, [*path, "--help"], terminal_width=80)
+    assert result.exit_code == 0, result.output
+    output = result.output
     listed = output[output.index("Commands:") :].splitlines()[1:]
     shown = {line.split()[0]: line.split(None, 1)[1] for line in listed if line.strip()}
-    assert set(shown) == set(main.commands)
-    assert all(not summary.endswith("...") for summary in shown.values()), shown
+    assert set(shown) == set(group.commands)
+    assert [s for s in shown.values() if s.endswith("...")] == []
 
 
 @pytest.mark.parametrize("path", EVERY_COMMAND, ids=lambda p: " ".join(p) or "pitchcast")
