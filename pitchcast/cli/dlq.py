@@ -78,7 +78,7 @@ def _filter_options(command: _F) -> _F:
     return command
 
 
-@dlq.command("list")
+@dlq.command("list", short_help="List dead letters, oldest first.")
 @_filter_options
 @option("--limit", type=click.IntRange(min=1), default_text="all", help="Only the newest N.")
 @option("--json", "as_json", is_flag=True, help="One JSON object per dead letter.")
@@ -111,7 +111,7 @@ def dlq_list(
         click.echo(f"{_dead_letters(len(entries))} in {settings.topic_dlq}", err=True)
 
 
-@dlq.command("show")
+@dlq.command("show", short_help="Print one dead letter in full.")
 @click.argument("dead_letter_id")
 def dlq_show(dead_letter_id: str) -> None:
     """Print one dead letter in full (with its value decoded when it is JSON).
@@ -132,7 +132,7 @@ def dlq_show(dead_letter_id: str) -> None:
     click.echo(orjson.dumps(describe(entries[0]), option=orjson.OPT_INDENT_2).decode())
 
 
-@dlq.command("replay")
+@dlq.command("replay", short_help="Re-inject dead letters after a fix.")
 @click.argument("ids", nargs=-1)
 @_filter_options
 @option("--all", "everything", is_flag=True, help="Every dead letter (no filter given).")

@@ -35,6 +35,7 @@ def config() -> None:
 def topics() -> None:
     """Create the topics (when missing) and check their partition counts.
 
+    With PITCHCAST_CREATE_TOPICS=false it creates nothing and names the missing ones.
     The partition count of every match-keyed topic must be PITCHCAST_PARTITIONS; the
     worker refuses to start otherwise (a running system cannot change it safely).
     """
@@ -54,8 +55,9 @@ def worker(
 ) -> None:
     """Run the Faust worker: batch agent, commentary agent, idle ticks.
 
-    Creates missing topics first and refuses to start when the match-keyed topics
-    do not all have PITCHCAST_PARTITIONS partitions.
+    Creates missing topics first (PITCHCAST_CREATE_TOPICS=false: a missing one stops
+    the start with its name) and refuses to start when the match-keyed topics do not all
+    have PITCHCAST_PARTITIONS partitions.
 
     \b
     Example:

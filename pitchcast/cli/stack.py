@@ -29,7 +29,7 @@ def stack() -> None:
     """
 
 
-@stack.command("up")
+@stack.command("up", short_help="Start Kafka (KRaft) and Redis, if not running.")
 @option(
     "--brokers",
     type=click.Choice(["1", "3"]),

@@ -61,13 +61,56 @@ def test_the_command_tree_is_the_documented_one() -> None:
         assert f"pitchcast {path[0]}" in table, f"README's command table lacks {path[0]}"
 
 
-def test_top_level_help_lists_every_command() -> None:
-    """`pitchcast --help` names every command, each with a one-line summary."""
-    output = _help(())
+DOCS = ("README.md", "DESIGN.md", "RELIABILITY.md", "BENCHMARKS.md", "docs/operations.md")
+# `pitchcast CMD [SUB]` and what follows it on the line, up to the end of the example.
+_INVOCATION = re.compile(r"pitchcast ([a-z-]+(?: [a-z-]+)?)([^`|;\n]*)")
+_FLAG = re.compile(r"(?<![\w-])(--[a-z][a-z0-9-]*)")
+
+
+def test_every_flag_the_docs_give_a_command_is_one_of_its_options() -> None:
+    """`pitchcast eval ... --max-actions 200` in a doc: eval has --max-actions. A renamed
+    or dropped option leaves no example behind that would fail when copied."""
+    options = {
+        " ".join(path): {opt for param in _command(path).params for opt in param.opts}
+        for path in EVERY_COMMAND[1:]
+    }
+    longest_first = sorted(options, key=len, reverse=True)
+    wrong, checked = [], 0
+    for doc in DOCS:
+        for number, line in enumerate((REPO / doc).read_text(encoding="utf-8").splitlines(), 1):
+            for invocation in _INVOCATION.finditer(line):
+                words = invocation.group(1).split()
+                name = next(
+                    (n for n in longest_first if words[: len(n.split())] == n.split()), None
+                )
+                if name is None:
+                    continue
+                rest = " ".join(words[len(name.split()) :]) + invocation.group(2)
+                for flag in _FLAG.findall(rest):
+                    checked += 1
+                    if flag not in options[name] | {"--help"}:
+                        wrong.append(f"{doc}:{number}: pitchcast {name} has no {flag}")
+    assert checked > 40, "the docs' invocations were not found"
+    assert wrong == []
+
+
+GROUPS = [path for path in EVERY_COMMAND if isinstance(_command(path), click.Group)]
+
+
+@pytest.mark.parametrize("path", GROUPS, ids=lambda p: " ".join(p) or "pitchcast")
+def test_group_help_lists_every_command(path: tuple[str, ...]) -> None:
+    """`pitchcast --help`, `pitchcast stack --help`, `pitchcast dlq --help` name every
+    command of the group, each with a whole one-line summary, not cut short by click in
+    an 80-column terminal."""
+    group = _command(path)
+    assert isinstance(group, click.Group)
+    result = CliRunner().invoke(main, [*path, "--help"], terminal_width=80)
+    assert result.exit_code == 0, result.output
+    output = result.output
     listed = output[output.index("Commands:") :].splitlines()[1:]
     shown = {line.split()[0]: line.split(None, 1)[1] for line in listed if line.strip()}
-    assert set(shown) == set(main.commands)
-    assert all(not summary.endswith("...") for summary in shown.values()), shown
+    assert set(shown) == set(group.commands)
+    assert [s for s in shown.values() if s.endswith("...")] == []
 
 
 @pytest.mark.parametrize("path", EVERY_COMMAND, ids=lambda p: " ".join(p) or "pitchcast")

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import ast
 import io
 import logging
+import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import orjson
 import pytest
@@ -95,3 +98,34 @@ def test_per_endpoint_keys_and_the_monitor_password_are_secrets_too(
     monkeypatch.setenv("PITCHCAST_LLM_API_KEYS", "rp-key-a,,local-key-c")
     monkeypatch.setenv("PITCHCAST_MONITOR_PASSWORD", "booth-pass-5")
     assert set(secrets_of(load_settings())) == {"rp-key-a", "local-key-c", "booth-pass-5"}
+
+
+REPO = Path(__file__).resolve().parents[2]
+DOCS = ("README.md", "DESIGN.md", "RELIABILITY.md", "BENCHMARKS.md", "docs/operations.md")
+# A log event as the docs write it: `pitchcast.ledger.gap`; `pitchcast.*.stopping` is a family.
+_EVENT = re.compile(r"`(pitchcast\.[a-z_][a-z0-9_.]*[a-z0-9_])`")
+
+
+def _logged_strings() -> set[str]:
+    """Every string literal of the package: a log call's message starts with its event."""
+    strings = set()
+    for path in (REPO / "pitchcast").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                strings.add(node.value)
+    return strings
+
+
+def test_every_log_event_the_docs_name_is_logged() -> None:
+    """An operator greps the log for the event a runbook names: it must be one the code
+    writes (a module path, `pitchcast.commentary.live`, is a logger name, not an event)."""
+    strings = _logged_strings()
+    missing = []
+    for doc in DOCS:
+        for event in _EVENT.findall((REPO / doc).read_text(encoding="utf-8")):
+            module = REPO.joinpath(*event.split("."))
+            if module.with_suffix(".py").is_file() or module.is_dir() or event.endswith(".json"):
+                continue  # a module (a logger's name) or a file (the dashboard's pitchcast.json)
+            if not any(s == event or s.startswith((event + " ", event + ":")) for s in strings):
+                missing.append(f"{doc}: {event}")
+    assert missing == []

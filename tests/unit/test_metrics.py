@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -147,3 +148,31 @@ def test_every_declared_family_is_documented() -> None:
     """docs/operations.md's metrics table names every family."""
     text = OPERATIONS.read_text(encoding="utf-8")
     assert [f.name for f in FAMILIES if f"`{f.name}`" not in text] == []
+
+
+DOCS = ("README.md", "DESIGN.md", "RELIABILITY.md", "BENCHMARKS.md", "docs/operations.md")
+# `fallbacks{reason="overdue"}`, `lines_refused{check}`, `pitchcast_consumer_lag`: a
+# family named with its labels or with the exported prefix, in backticks.
+_NAMED = re.compile(r"`(pitchcast_)?([a-z][a-z0-9_]*)(?:\{([^}`]*)\})?`")
+
+
+def test_every_family_the_docs_name_is_declared_with_those_labels() -> None:
+    """A family renamed or a label dropped in pitchcast/metrics.py leaves no doc or
+    runbook pointing at a series that is no longer there."""
+    families = {family.name: family for family in FAMILIES}
+    wrong = []
+    for doc in DOCS:
+        text = (PACKAGE.parent / doc).read_text(encoding="utf-8")
+        for prefixed, name, labels in _NAMED.findall(text):
+            if not prefixed and labels == "":
+                continue  # a bare word in backticks: not necessarily a metric
+            if name == "name":
+                continue  # the docs' own placeholder, `name{label=value}`
+            family = families.get(re.sub(r"_(total|bucket|count|sum)$", "", name))
+            if family is None:
+                wrong.append(f"{doc}: `{prefixed}{name}` is not declared")
+                continue
+            for label in filter(None, (part.split("=")[0].strip() for part in labels.split(","))):
+                if label not in (*family.labels, "le"):
+                    wrong.append(f"{doc}: {name} has no label {label!r}")
+    assert wrong == []

@@ -22,6 +22,7 @@ CROSS_MODULE = {
     "unit/test_unavailable_services.py": "checks tests/support/utils.py, the test support",
     "unit/test_asyncapi_document.py": "docs/asyncapi.yaml against settings, schemas, headers",
     "unit/test_lock.py": "requirements/lock.txt against pyproject.toml (not a module)",
+    "unit/test_docs.py": "the Markdown docs' links and paths (not a module)",
     "integration/test_pipeline.py": "the whole pipeline end to end, worker subprocess",
     "integration/test_unseen_match.py": "a Korean match with feed glitches, worker subprocess",
     "integration/test_feed_glitches.py": "three matches' feed glitches on one partition, worker",

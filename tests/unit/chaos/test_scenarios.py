@@ -20,7 +20,7 @@ def test_reliability_names_every_scenario_in_a_table_row() -> None:
     text = (REPO / "RELIABILITY.md").read_text(encoding="utf-8")
     rows = set(re.findall(r"^\| `([a-z-]+)`", text, flags=re.MULTILINE))
     assert NAMED | {"cluster"} <= rows, sorted(NAMED - rows)
-    assert "./scripts/chaos NAME --full" in text and "pytest tests/faults -k NAME" in text
+    assert "./scripts/chaos NAME --full" in text and "./scripts/test tests/faults -k NAME" in text
 
 
 def test_the_changelog_counts_the_scenarios_there_are() -> None:
