@@ -1,8 +1,8 @@
 """``vllm serve`` flags for pitchcast's workload, sized from the GPU's memory.
 
-The workload: prompts of ~3k tokens in batch mode (a static system prompt of ~2.9k
-shared by every request of a persona, then the batch data; a repair turn adds the first
-answer) and up to ~4.5k in live mode (a batch's whole conversation:
+The workload: prompts of ~3.1-3.7k tokens in batch mode (a static system prompt of
+2.6-2.8k shared by every request of a persona, then the batch data; a repair turn adds
+the first answer) and up to ~4.5k in live mode (a batch's whole conversation:
 :data:`DEFAULT_MAX_MODEL_LEN`), answers of ~300 tokens capped at ``llm_max_tokens`` (600;
 a live fork asks for 200), at most 6 matches x
 3 personas at once, each match sending a batch every ~20 s that takes ~10 s to write
@@ -13,7 +13,8 @@ Sizing, in :func:`plan_vllm`:
 * vLLM takes ``--gpu-memory-utilization`` (0.90) of the card; from that it keeps the
   weights (parameters x 2 bytes in bf16: ~14-15 GiB for a 7-8B model) and ~2 GiB of
   activations, CUDA graphs and sampler buffers; the rest is the KV cache;
-* one sequence needs ``(prompt + output) x KV bytes per token`` of KV cache. Per token:
+* one sequence needs ``(own prompt + output) x KV bytes per token`` of KV cache, its
+  own prompt being what follows the system prompt (:data:`OWN_PROMPT_TOKENS`). Per token:
   2 (K and V) x layers x KV heads x head size x 2 bytes. Qwen2.5-7B (28 layers, 4 KV
   heads, 128): 56 KiB; a Llama-shaped 8B with 8 KV heads (32 layers): 128 KiB, the
   default for models not listed in :data:`~pitchcast.gpu_memory.MODEL_SHAPES`. A 2,048
@@ -21,7 +22,10 @@ Sizing, in :func:`plan_vllm`:
 * ``--max-num-seqs`` = how many such sequences fit, capped at :data:`WORKLOAD_MAX_SEQS`
   (6 matches x 3 personas x 2 overlapping batches = 36, plus repairs and warm-ups).
   More would only lengthen each decoding step. Prefix caching shares the system
-  prompt's blocks between sequences, so the real headroom is larger than counted.
+  prompt's blocks between sequences (and a live lane's conversation between its forks),
+  so the real headroom is larger than counted;
+* ``--max-model-len`` below one batch-mode request (:data:`BATCH_PROMPT_TOKENS` + 600)
+  is refused: vLLM would refuse every request.
 
 On a 48 GB A40 (44.3 GiB visible): 39.9 GiB usable - 14.9 weights - 2 overhead = 23 GiB
 of KV cache, ~70 sequences of an 8B model: the cap (48) applies. On a 24 GB card
@@ -89,8 +93,15 @@ QUANTIZATION_METHODS = ("awq_marlin", "gptq_marlin", "fp8")
 #: is 5.31 GB for 7.8 B parameters; Qwen2.5-7B with FP8 linear layers 8.7 GB for 7.6 B.
 QUANTIZED_WEIGHT_BYTES = {"awq_marlin": 0.68, "gptq_marlin": 0.68, "fp8": 1.15}
 DEFAULT_GPU_MEMORY_UTILIZATION = 0.90
-PROMPT_TOKENS = 2048
+#: A sequence's own prompt blocks in the KV cache: a batch's data and a repair's turn
+#: (batch mode), a live lane's conversation past the system prompt; the system prompt's
+#: blocks are one copy per voice, shared by prefix caching (which serve-llm turns on).
+OWN_PROMPT_TOKENS = 2048
 OUTPUT_TOKENS = 600
+#: The longest batch-mode prompt, whole: the system prompt (2.6-2.8k tokens) and a batch.
+#: Measured with Qwen2.5's tokenizer over the 247 batches of the sample matches, every
+#: voice, structured or not, a backing FRIEND's too: 3,705 tokens at most.
+BATCH_PROMPT_TOKENS = 3800
 #: ``--max-model-len``: the longest request, prompt plus max_tokens. Live mode's prompt
 #: is a batch's whole conversation so far (system prompt ~2.9k tokens, then ~130 a
 #: line): a line per action late in a sample match reaches ~4.5k, plus a fork's 200.
@@ -122,7 +133,7 @@ class VllmPlan:
                 f" utilization = {self.gpu_memory_gib * self.gpu_memory_utilization:.1f} GiB",
                 f"weights {self.weights_gib:.1f} GiB + runtime {RUNTIME_OVERHEAD_GIB:.1f} GiB;"
                 f" KV cache {self.kv_cache_gib:.1f} GiB",
-                f"KV per sequence ({PROMPT_TOKENS} prompt + {OUTPUT_TOKENS} output tokens)"
+                f"KV per sequence ({OWN_PROMPT_TOKENS} own prompt + {OUTPUT_TOKENS} output tokens)"
                 f" {self.kv_per_sequence_mib:.0f} MiB: {self.sequences_that_fit} fit",
                 f"--max-num-seqs {self.max_num_seqs} (workload cap {WORKLOAD_MAX_SEQS})",
             )
@@ -149,10 +160,11 @@ def plan_vllm(
         raise ConfigurationError(f"GPU memory must be positive, got {gpu_memory_gib} GiB")
     if not 0 < gpu_memory_utilization <= 1:
         raise ConfigurationError("gpu_memory_utilization must be in (0, 1]")
-    if max_model_len < PROMPT_TOKENS + OUTPUT_TOKENS:
+    if max_model_len < BATCH_PROMPT_TOKENS + OUTPUT_TOKENS:
         raise ConfigurationError(
-            f"max_model_len {max_model_len} is below one batch's prompt and answer"
-            f" ({PROMPT_TOKENS} + {OUTPUT_TOKENS} tokens)"
+            f"max_model_len {max_model_len} is below one batch-mode request: a prompt of up"
+            f" to {BATCH_PROMPT_TOKENS} tokens and {OUTPUT_TOKENS} of answer (live mode needs"
+            f" more: the default is {DEFAULT_MAX_MODEL_LEN})"
         )
     shape = shape or shape_for(model)
     if quantization is not None:
@@ -164,7 +176,7 @@ def plan_vllm(
         shape = replace(shape, weight_bytes=bytes_per_param)
     usable_gib = gpu_memory_gib * gpu_memory_utilization
     kv_cache_gib = usable_gib - shape.weights_gib - RUNTIME_OVERHEAD_GIB
-    per_sequence_bytes = (PROMPT_TOKENS + OUTPUT_TOKENS) * shape.kv_bytes_per_token
+    per_sequence_bytes = (OWN_PROMPT_TOKENS + OUTPUT_TOKENS) * shape.kv_bytes_per_token
     full_length_gib = max_model_len * shape.kv_bytes_per_token / GIB
     if kv_cache_gib < full_length_gib:
         raise ConfigurationError(

@@ -17,10 +17,12 @@ from pitchcast.cli.serving import (
     plan_vllm,
 )
 from pitchcast.commentary.conversation import LiveTurn, render_answer
+from pitchcast.commentary.prompt import build_messages
 from pitchcast.exceptions import ConfigurationError
 from pitchcast.schemas.records import CommentaryItem
 from pitchcast.settings import PERSONAS
 from pitchcast.testing.fake_llm import FakeLLMServer
+from pitchcast.testing.qwen_tokens import chat_token_ids
 from tests.support.commentary_batches import sample_batches
 from tests.support.llm import MakeBackend
 
@@ -33,10 +35,10 @@ def _flag(argv: list[str], name: str) -> str:
 
 def test_a40_command_has_every_flag_the_workload_needs() -> None:
     """Model, served name, prefix caching, structured outputs, lengths, sequences, dtype."""
-    argv = build_vllm_command(A40_GIB, "skt/A.X-4.0-Light", "ax-light", 4096, port=8011)
+    argv = build_vllm_command(A40_GIB, "skt/A.X-4.0-Light", "ax-light", 8192, port=8011)
     assert argv[:3] == ["vllm", "serve", "skt/A.X-4.0-Light"]
     assert _flag(argv, "--served-model-name") == "ax-light"
-    assert _flag(argv, "--max-model-len") == "4096"
+    assert _flag(argv, "--max-model-len") == "8192"
     assert _flag(argv, "--dtype") == "bfloat16"
     assert _flag(argv, "--gpu-memory-utilization") == "0.90"
     assert _flag(argv, "--port") == "8011"
@@ -173,3 +175,55 @@ async def test_the_default_context_holds_a_live_batch_to_its_last_line(
                 turns.append(LiveTurn((row,), turn))
     finally:
         fake_llm.max_model_len = None
+
+
+def _shortest_context_accepted() -> int:
+    """The smallest --max-model-len plan_vllm takes (it refuses the ones below)."""
+    low, high = 1, 65_536
+    while low < high:
+        middle = (low + high) // 2
+        try:
+            plan_vllm(A40_GIB, "skt/A.X-4.0-Light", "ax", middle)
+        except ConfigurationError:
+            low = middle + 1
+        else:
+            high = middle
+    return low
+
+
+@pytest.mark.parametrize("structured", [True, False], ids=["json", "lines"])
+async def test_the_shortest_context_accepted_holds_a_batch_request(
+    make_backend: MakeBackend, fake_llm: FakeLLMServer, structured: bool
+) -> None:
+    """serve-llm refuses a --max-model-len that cannot hold one batch-mode request
+    (system prompt, a batch late in a match, max_tokens), and the shortest it accepts
+    does hold one in every voice. It checked 2,048 + 600 tokens, below the system
+    prompt (~2.6-2.9k tokens) and a batch: a server started with --max-model-len 2700
+    refused every request."""
+    fake_llm.max_model_len = _shortest_context_accepted()
+    backend = make_backend(structured_output=structured)
+    batch = sample_batches()[-1]
+    try:
+        for persona in PERSONAS:
+            result = await backend.write(batch, persona)
+            assert len(result.items) == len(batch.actions), persona
+    finally:
+        fake_llm.max_model_len = None
+
+
+def test_the_batch_prompt_bound_holds_every_sample_batch_and_is_not_stale() -> None:
+    """BATCH_PROMPT_TOKENS bounds every batch-mode prompt of the sample matches, in every
+    voice (a backing FRIEND's too), by Qwen2.5's tokenizer, and is within 10% of the
+    longest: a prompt that grew past it, or shrank far below it, shows here."""
+    longest = 0
+    for batch in sample_batches():
+        info = batch.match_info
+        backers = [""] + ([str(info.home_team_id), str(info.away_team_id)] if info else [])
+        for persona in PERSONAS:
+            for structured in (True, False):
+                for supports in backers if persona == "FRIEND" else [""]:
+                    messages = build_messages(
+                        batch, persona, structured=structured, supports=supports
+                    )
+                    longest = max(longest, len(chat_token_ids(messages)))
+    assert longest <= serving.BATCH_PROMPT_TOKENS <= longest * 1.1, longest
