@@ -7,7 +7,8 @@ action of a new period opens a batch), so the commentary stage reads them back f
 hand-off records, deterministically (a restarted owner finds the same moments):
 
 * before the first action of a batch whose opening story is empty: kick-off (or, when
-  that action is of a later period, that period's start);
+  that action is of a later period, that period's start), unless that action comes
+  more than two minutes into its period (the feed joined it under way);
 * before the first action of a batch that starts a later period (the story's recent
   play is all from earlier periods): the start of that period (the second half, the
   first or second half of extra time, the shoot-out);
@@ -77,6 +78,10 @@ _ENDS: Final[dict[int, MomentKind]] = {
 # The line index of a moment line on commentary-lines (its batch's commentary_id): past
 # every action position, one per place (before the batch's first action, after its last).
 MOMENT_LINE_INDEX: Final = {"before": 100, "after": 101}
+# A period's first action later than this into it: the feed joined the period under
+# way, and "kick-off" or "the second half starts" would be a start it never saw (each
+# period of the sample matches opens at 0.0 s, with the kick-off pass).
+START_REACH_S: Final = 120.0
 _NAME_MAX_CHARS: Final = 20
 
 
@@ -96,8 +101,9 @@ class Moment:
 
 def moment_before(first: Action, story: Story | None) -> Moment | None:
     """The moment before a batch's first action (``story``: the story at the batch's
-    open), if it starts the match or a period."""
-    if story is None:
+    open), if it starts the match or a period, and the feed saw that start (the
+    period's first action within :data:`START_REACH_S` of it)."""
+    if story is None or not first.time_seconds <= START_REACH_S:  # NaN: no start seen
         return None
     if story.actions == 0:
         # A feed that joins at a later period (the first half never came) saw no kick-off.

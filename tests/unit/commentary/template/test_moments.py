@@ -16,18 +16,24 @@ from pitchcast.commentary.template.moments import (
     write_moment,
 )
 from pitchcast.commentary.template.phrasebook import phrasebook
-from pitchcast.schemas.records import MinuteBucket, PeriodEnd, Score
+from pitchcast.schemas.records import Action, Batch, MinuteBucket, PeriodEnd, Score
 from pitchcast.settings import PERSONAS
 from pitchcast.story import new_story
 from tests.support.commentary_batches import korean_batch, korean_match_info
 
 
+def _opening(batch: Batch) -> Action:
+    """The batch's first action at its period's start (korean_batch's is at 10:00)."""
+    return replace(batch.actions[0], time_seconds=0.0)
+
+
 def test_the_first_batch_of_a_match_opens_with_the_kick_off() -> None:
     batch = korean_batch()
-    moment = moment_before(batch.actions[0], new_story(batch.match_info))
+    first = _opening(batch)
+    moment = moment_before(first, new_story(batch.match_info))
     assert moment is not None and moment.kind == "kick_off"
     assert moment.line_index == MOMENT_LINE_INDEX["before"]
-    assert moment.action == batch.actions[0]
+    assert moment.action == first
 
 
 @pytest.mark.parametrize(("period", "kind"), [(2, "second_half"), (3, "extra_first_half")])
@@ -37,14 +43,14 @@ def test_a_match_whose_first_action_is_of_a_later_period_opens_with_that_period_
     """A feed that joins at half-time (or whose first half never came): its first line
     said 킥오프입니다! before a second-half action, a kick-off the data never showed."""
     batch = korean_batch()
-    first = replace(batch.actions[0], period_id=period)
+    first = replace(_opening(batch), period_id=period)
     moment = moment_before(first, new_story(batch.match_info))
     assert moment is not None and moment.kind == kind
 
 
 def test_a_batch_that_starts_a_later_period_opens_with_its_start() -> None:
     batch = korean_batch()
-    first = replace(batch.actions[0], period_id=2)
+    first = replace(_opening(batch), period_id=2)
     played = replace(
         new_story(batch.match_info), actions=900, recent=(MinuteBucket(1, 45, 1, 10, 3),)
     )
@@ -53,6 +59,24 @@ def test_a_batch_that_starts_a_later_period_opens_with_its_start() -> None:
     # The same period going on, or no story at all: no moment.
     assert moment_before(replace(first, period_id=1), played) is None
     assert moment_before(first, None) is None
+
+
+@pytest.mark.parametrize("period", [1, 2])
+def test_a_feed_that_joins_a_period_under_way_tells_no_start(period: int) -> None:
+    """A feed whose first action of a period comes 25 minutes into it saw no kick-off:
+    its first line said 경기 시작 휘슬이 울립니다 at 25:00. A start is told only when
+    the period's first action is near its start (the sample matches' are at 0.0 s)."""
+    batch = korean_batch()
+    late = replace(batch.actions[0], period_id=period, time_seconds=25 * 60.0)
+    played = replace(
+        new_story(batch.match_info), actions=900, recent=(MinuteBucket(1, 45, 1, 10, 3),)
+    )
+    story = new_story(batch.match_info) if period == 1 else played
+    assert moment_before(late, story) is None
+    assert moment_before(late, new_story(batch.match_info)) is None
+    early = replace(late, time_seconds=3.0)
+    moment = moment_before(early, story)
+    assert moment is not None and moment.kind == ("kick_off" if period == 1 else "second_half")
 
 
 @pytest.mark.parametrize(
@@ -122,7 +146,7 @@ def test_moment_lines_name_the_teams_and_score_in_the_personas_register(
 @pytest.mark.parametrize("persona", PERSONAS)
 def test_kick_off_without_match_info_still_reads(persona: str) -> None:
     batch = korean_batch()
-    moment = moment_before(batch.actions[0], new_story(None))
+    moment = moment_before(_opening(batch), new_story(None))
     assert moment is not None
     text = write_moment(moment, persona, None).description
     assert "홈팀" in text and "원정팀" in text
@@ -178,7 +202,7 @@ def test_extra_time_and_a_shoot_out_open_with_their_own_start(
     """The first action of extra time was announced as '후반전이 시작됩니다' (the second
     half's line, for every later period), the shoot-out's too."""
     batch = korean_batch()
-    first = replace(batch.actions[0], period_id=period)
+    first = replace(_opening(batch), period_id=period)
     played = replace(
         new_story(batch.match_info),
         actions=1800,
@@ -238,7 +262,7 @@ def test_the_start_of_a_period_names_that_period(
     """Extra time and the shoot-out are no second half (s20: the first action of extra
     time opened with '후반전이 시작됩니다.'); the end of an extra-time period names it."""
     batch = korean_batch()
-    first = replace(batch.actions[0], period_id=period)
+    first = replace(_opening(batch), period_id=period)
     played = replace(
         new_story(batch.match_info), actions=900,
         recent=(MinuteBucket(period - 1, 90, 1, 10, 3),),
