@@ -128,10 +128,38 @@ def test_regret_and_aim_are_allowed_at_a_chance_only() -> None:
 def test_a_judgement_with_a_figure_behind_it_passes() -> None:
     """ANALYST may judge when the line states the figure (issue 16: a judgement backed by
     the story's figures); the same words without one are unsupported."""
-    assert _kinds("Player8의 두 번째 경고. 전술 재조정이 불가피하죠.", "Foul") == set()
     assert _kinds("오늘 3번째 슈팅, 슈팅 선택이 과감하진 않아요.", "Shot") == {"unsupported.manner"}
-    assert _kinds("전술 재조정이 불가피하죠.", "Foul") == {"unsupported.judgement"}
+    assert _kinds("Player8의 선택이죠.", "Pass") == {"unsupported.judgement"}
     assert _kinds("두 번 연속 끊었습니다. 좋은 판단이죠.", "Interception") == set()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # The count of cards backs the sending-off, not what the team must do next.
+        "Player8의 두 번째 경고. 전술 재조정이 불가피하죠.",
+        "전술 재조정이 불가피하죠.",
+        "Player8의 다이렉트 퇴장. Home은 수비 구조를 다시 짜야 합니다.",
+        "Player8이 경고를 받습니다. 대인 방어 강도를 조절해야 해요.",
+        "후반 30분, Player8에게 경고. 남은 시간 수비 운영에 부담이 생깁니다.",
+        # Nor whether the referee was right.
+        "Player8, 두 번째 옐로… 이건 아니지. Home은 이걸로 두 번째 경고네.",
+    ],
+)
+def test_what_must_follow_a_card_is_no_fact_even_with_a_count(text: str) -> None:
+    """A card's line may say what the data shows (a player booked or sent off, the
+    team's cards so far, a player fewer), not a forecast of the team's tactics or a
+    verdict on the call: a count in the line backs the card, not the forecast (the
+    judgement kind's ``unless`` let "두 번째 경고. 전술 재조정이 불가피하죠" through)."""
+    assert "unsupported.forecast" in _kinds(text, "Foul")
+
+
+def test_what_a_card_leaves_is_a_fact() -> None:
+    for text in (
+        "Player8의 경고 누적 퇴장. Home은 한 명이 빠진 채로 뛰어야 합니다.",
+        "Player8에게 옐로카드. 남은 시간은 경고를 안고 뜁니다.",
+    ):
+        assert _kinds(text, "Foul") == set(), text
 
 
 def test_plain_commentary_passes() -> None:
