@@ -111,6 +111,19 @@ def test_each_known_mistake_is_caught_and_its_fix_is_not(wrong: str, right: str)
         ("와, Player9 어디로 올지 알고 있었네!", "unsupported.reading"),
         ("Player9의 슈팅, 관중석이 술렁입니다.", "unsupported.crowd"),
         ("골! 경기장이 들썩입니다!", "unsupported.crowd"),
+        # What FRIEND said of a tackle, a carry, a duel lost (s22: a fan's read): the
+        # data has the tackle's result, the carry's path, the duel's loser, not how.
+        ("Player9, 쭉 들어가서 공만 쏙!", "unsupported.manner"),
+        ("태클 봐! Player9 깨끗하게 뺏었어!", "unsupported.manner"),
+        ("와, Player9가 깔끔하게 뺏었어!", "unsupported.manner"),
+        ("Player9 볼 터치 좋다.", "unsupported.manner"),
+        ("발밑에 공 붙여 놨어, Player9.", "unsupported.manner"),
+        ("Player9가 공 딱 붙이고 있네.", "unsupported.manner"),
+        ("Player9 발밑에서 공이 놀고 있어.", "unsupported.manner"),
+        ("Player9, 천천히 몰고 가네.", "unsupported.manner"),
+        ("살살 몰고 가는 Player9, 아직 안 뺏겼어.", "unsupported.manner"),
+        ("툭툭 치면서 Player9가 각 보네.", "unsupported.reading"),
+        ("부딪혔는데 Player9가 튕겨 나갔어.", "unsupported.body"),
         # 한 번 is an adverb (once, just), not a figure behind the judgement.
         ("옆으로 한 번 돌립니다. Player9의 선택입니다.", "unsupported.judgement"),
     ],
