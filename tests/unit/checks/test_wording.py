@@ -124,6 +124,10 @@ def test_each_known_mistake_is_caught_and_its_fix_is_not(wrong: str, right: str)
         ("살살 몰고 가는 Player9, 아직 안 뺏겼어.", "unsupported.manner"),
         ("툭툭 치면서 Player9가 각 보네.", "unsupported.reading"),
         ("부딪혔는데 Player9가 튕겨 나갔어.", "unsupported.body"),
+        # What the test LLM said (s22): an intent, the crowd.
+        ("Player9가 태클로 공을 빼앗으려 합니다.", "unsupported.intent"),
+        ("Player9 드리블로 제치려 해!", "unsupported.intent"),
+        ("골! Home 난리 났어!", "unsupported.crowd"),
         # 한 번 is an adverb (once, just), not a figure behind the judgement.
         ("옆으로 한 번 돌립니다. Player9의 선택입니다.", "unsupported.judgement"),
     ],
