@@ -32,6 +32,10 @@ MISTAKES = [
     ("Home이 격차를 2골로 벌립니다!", "Home이 격차를 두 골로 벌립니다!"),
     ("해냅니다! Home 1 : 0 Away가 됩니다.", "해냅니다! 이제 1대 0."),
     ("터치라인 밖으로 공이 흘러 나갑니다.", "터치라인 밖으로 공이 흘러나갑니다."),
+    (
+        "Player9가 골문 안으로 보낸 슈팅, 골키퍼가 막아 내요.",
+        "Player9가 골문으로 보낸 슈팅, 골키퍼가 막아 내요.",
+    ),
 ]
 
 
@@ -124,6 +128,9 @@ def test_each_known_mistake_is_caught_and_its_fix_is_not(wrong: str, right: str)
         ("살살 몰고 가는 Player9, 아직 안 뺏겼어.", "unsupported.manner"),
         ("툭툭 치면서 Player9가 각 보네.", "unsupported.reading"),
         ("부딪혔는데 Player9가 튕겨 나갔어.", "unsupported.body"),
+        # ANALYST's pass lines (s22): where the other team's players stand, a reading.
+        ("상대 라인 사이로 들어가는 전진 패스, Player9!", "unsupported.offball"),
+        ("전방 패스 길을 찾아낸 Player9!", "unsupported.reading"),
         # What the test LLM said (s22): an intent, the crowd.
         ("Player9가 태클로 공을 빼앗으려 합니다.", "unsupported.intent"),
         ("Player9 드리블로 제치려 해!", "unsupported.intent"),

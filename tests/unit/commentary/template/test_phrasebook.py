@@ -514,7 +514,7 @@ def test_key_events_have_a_sentence_each_in_a_busy_match() -> None:
 
 
 # The words of the ball going in: the shot line before a Goal row says them.
-_BALL_IN = re.compile(r"골망|들어가|들어갔|들어갑|골문을\s*엽|골문 안")
+_BALL_IN = re.compile(r"골망|들어가|들어갔|들어갑|골문을\s*엽|골문 안|마무리")
 
 
 def test_a_goal_row_does_not_tell_the_ball_going_in_again() -> None:
@@ -523,7 +523,8 @@ def test_a_goal_row_does_not_tell_the_ball_going_in_again() -> None:
     가릅니다', '들어갔다!!'), so the Goal row's line tells the goal (minute, scorer,
     score) without seeing the ball in again: sample match 1 read 'Player10의 발을 떠난
     공이 골문 안으로 들어갑니다!' and then '들어갑니다! 후반 57분, Player10이 골문을
-    엽니다!'."""
+    엽니다!', ANALYST 'Player10이 슈팅을 득점으로 완성하죠.' and then '후반 57분,
+    Player10이 골로 마무리하죠.'."""
     book = phrasebook()
     goal_rows = [
         (f"{kind}.{persona}", phrase.text)
