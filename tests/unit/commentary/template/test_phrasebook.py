@@ -543,3 +543,30 @@ def test_a_goal_row_does_not_tell_the_ball_going_in_again() -> None:
     assert len(goal_rows) > 25
     seen = [f"{where}: {text}" for where, text in goal_rows if _BALL_IN.search(text)]
     assert seen == []
+
+
+_STOPPED = re.compile(r"막|선방|정면|지켜|걸[렸립리]|잡았|잡아|처리|뻔|키퍼 잘")
+
+
+def test_a_saved_shot_is_told_as_saved_and_never_into_the_goal() -> None:
+    """A shot on target that is no goal was stopped: its save is told with the shot (the
+    keeper's row is silent), so the shot's line must say so, and never that it went
+    '골문 안으로' (sample match 1 at key: 'Player8이 때린 슈팅이 골문 안으로
+    향하네요!', read as a goal; ANALYST '유효 슈팅으로 이어져요' said nothing of the
+    save)."""
+    book = phrasebook()
+    lines = [
+        (f"{kind}.{persona}", phrase.text)
+        for kind in ("shot_on", "penalty_saved")
+        for persona, slots in book.kinds[kind].items()
+        for slot in slots
+        for phrase in slot
+    ]
+    lines += [
+        (f"backing.shot_on.{side}", phrase.text)
+        for side, bank in book.backing["shot_on"].items()
+        for slot in bank
+        for phrase in slot
+    ]
+    wrong = [f"{w}: {t}" for w, t in lines if "골문 안" in t or not _STOPPED.search(t)]
+    assert wrong == []
