@@ -128,6 +128,14 @@ def test_each_known_mistake_is_caught_and_its_fix_is_not(wrong: str, right: str)
         ("살살 몰고 가는 Player9, 아직 안 뺏겼어.", "unsupported.manner"),
         ("툭툭 치면서 Player9가 각 보네.", "unsupported.reading"),
         ("부딪혔는데 Player9가 튕겨 나갔어.", "unsupported.body"),
+        # CASTER's carry, duel and tackle lines (s22): pressure held off, timing, manner.
+        ("Player9가 상대 진영에서 공을 지키며 버팁니다.", "unsupported.manner"),
+        ("볼 키핑, Player9가 안정적으로 공을 간수합니다.", "unsupported.manner"),
+        ("Player9가 공을 몰며 소유를 지키네요.", "unsupported.manner"),
+        ("Player9가 깔끔한 태클로 공을 빼앗습니다!", "unsupported.manner"),
+        ("짧게 드리블하며 Player9가 각을 만들죠.", "unsupported.intent"),
+        ("Player9의 백패스, 공격을 다시 정비하죠.", "unsupported.intent"),
+        ("Player9, 볼 다툼에서 한발 늦네요.", "unsupported.body"),
         # ANALYST's pass lines (s22): where the other team's players stand, a reading.
         ("상대 라인 사이로 들어가는 전진 패스, Player9!", "unsupported.offball"),
         ("전방 패스 길을 찾아낸 Player9!", "unsupported.reading"),
