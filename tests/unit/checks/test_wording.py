@@ -136,6 +136,16 @@ def test_each_known_mistake_is_caught_and_its_fix_is_not(wrong: str, right: str)
         ("짧게 드리블하며 Player9가 각을 만들죠.", "unsupported.intent"),
         ("Player9의 백패스, 공격을 다시 정비하죠.", "unsupported.intent"),
         ("Player9, 볼 다툼에서 한발 늦네요.", "unsupported.body"),
+        # ANALYST (s22): a forecast, the defenders' intent, the effect on the other
+        # team's shape, the body, the speed of play.
+        ("Player9의 패스 미스, 상대에게 역습 기회가 생길 수 있습니다.", "unsupported.forecast"),
+        ("Player9가 경합에서 지며 수비 전환이 필요해져요.", "unsupported.forecast"),
+        ("볼 경합에서 Player9가 이깁니다. 이 지역 싸움이 중요합니다.", "unsupported.forecast"),
+        ("상대 진영에서 Player9가 오프사이드 트랩에 걸리죠.", "unsupported.intent"),
+        ("짧은 드리블로 위치를 조정하는 Player9!", "unsupported.intent"),
+        ("Player9가 옆으로 공을 돌려 상대 수비를 좌우로 흔들어요.", "unsupported.offball"),
+        ("Player9가 몸 방향을 바꾸며 볼을 운반합니다.", "unsupported.gesture"),
+        ("Player9의 수직 패스입니다. Home은 앞쪽으로 빠르게 전개합니다.", "unsupported.manner"),
         # ANALYST's pass lines (s22): where the other team's players stand, a reading.
         ("상대 라인 사이로 들어가는 전진 패스, Player9!", "unsupported.offball"),
         ("전방 패스 길을 찾아낸 Player9!", "unsupported.reading"),
