@@ -88,6 +88,8 @@ _PASSES: Final = frozenset(
 )
 _RECEPTIONS: Final = frozenset({"Pass Received", "Ball Received"})
 _WINS: Final = frozenset({"Interception", "Recovery", "Tackle"})
+# One challenge between two players: a duel row may be the other side of any of these.
+_CHALLENGES: Final = frozenset({"Duel", "Tackle", "Take-On"})
 _FOULS: Final = frozenset({"Foul", "Handball_Foul", "Foul_Throw"})
 _KEEPER_AFTER_SHOT: Final = frozenset({"Catch", "Parry", "Deflection"})
 # Defending actions that end the other team's failed ball (a turnover told once).
@@ -231,8 +233,9 @@ def _anchor(actions: Sequence[Action], position: int) -> int | None:
             if other.team_id == action.team_id and other.type_name in _RECEPTIONS:
                 return None  # another reception came first: this one stands alone
         elif kind == "Duel":
-            # The other side of the same duel (told once).
-            if other.type_name == "Duel" and other.team_id != action.team_id:
+            # The other side of the same duel (told once), or of the tackle or dribble
+            # that won or lost it (the log may put the winner's next touches between).
+            if other.type_name in _CHALLENGES and other.team_id != action.team_id:
                 return p
             if _lost_to(other, action) and action.result_name != _UNSUCCESSFUL:
                 return p  # a duel won off the other team's failed ball: one turnover
@@ -251,8 +254,8 @@ def _anchor(actions: Sequence[Action], position: int) -> int | None:
                 other.result_name == _UNSUCCESSFUL or other.type_name == "Duel"
             ):
                 return p
-            if _same_player(other, action) and other.type_name == "Duel":
-                return p  # the duel he just won
+            if _same_player(other, action) and other.type_name in ("Duel", "Tackle"):
+                return p  # the duel or tackle he just won
         elif kind in ("Pass", "Cross") and action.result_name == _UNSUCCESSFUL:
             # Lost again at once by the player who had just won it: one turnover.
             if _same_player(other, action) and other.type_name in _WINS:

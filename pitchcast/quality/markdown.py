@@ -220,6 +220,14 @@ def _moments(fig: dict[str, Any]) -> list[str]:
     out += ["| moment | period | tone | line |", "| --- | ---: | --- | --- |"]
     for m in moments:
         out.append(f"| {m['kind']} | {m['period']} | {m['tone']} | {_cell(m['text'])} |")
+    near = fig.get("moment_repeats")
+    if near is not None:
+        pairs = "; ".join(f"{_cell(r['earlier'])} / {_cell(r['later'])}" for r in near["examples"])
+        out += [
+            "",
+            f"Moment lines that share a sentence with a line within {near['within_lines']}"
+            f" lines: {near['count']}{f' ({pairs})' if pairs else ''}.",
+        ]
     return out
 
 

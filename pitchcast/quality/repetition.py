@@ -34,10 +34,12 @@ from pitchcast.checks.shapes import line_shapes, mask, tokens_of
 
 __all__ = [
     "BurstRepeats",
+    "NearRepeat",
     "RepetitionFigures",
     "ShapeUse",
     "burst_repeats",
     "distinct_n",
+    "near_repeats",
     "repetition",
 ]
 
@@ -187,3 +189,29 @@ def burst_repeats(
     figures.by_kind = dict(kinds)
     figures.share = figures.repeated_pairs / figures.pairs if figures.pairs else 0.0
     return figures
+
+
+@dataclass(frozen=True, slots=True)
+class NearRepeat:
+    earlier: str
+    later: str
+    shape: str
+    gap: int  # lines between them in reading order
+
+
+def near_repeats(
+    texts: Sequence[str], flagged: Sequence[bool], names: Sequence[str], *, within: int
+) -> list[NearRepeat]:
+    """The pairs of lines at most ``within`` lines apart (``texts`` in the order a fan
+    reads them) that share a sentence shape, one of them ``flagged`` (a moment line:
+    kick-off, half-time...; the shape figures above count action lines only)."""
+    found: list[NearRepeat] = []
+    shapes = [set(line_shapes(text, names)) for text in texts]
+    for b in range(len(texts)):
+        for a in range(max(0, b - within), b):
+            if not (flagged[a] or flagged[b]):
+                continue
+            common = shapes[a] & shapes[b]
+            if common:
+                found.append(NearRepeat(texts[a], texts[b], min(common), b - a))
+    return found

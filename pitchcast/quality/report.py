@@ -12,7 +12,7 @@ import dataclasses
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import orjson
 
@@ -27,12 +27,20 @@ from pitchcast.commentary.template.phrasebook import BACKING_PERSONA
 from pitchcast.quality.fit import event_class, length_figures, tone_fit
 from pitchcast.quality.grounding import allowed_names, clean_name, match_info_names
 from pitchcast.quality.grounding import ungrounded_names as find_ungrounded
-from pitchcast.quality.repetition import burst_repeats, repetition
+from pitchcast.quality.repetition import burst_repeats, near_repeats, repetition
 from pitchcast.quality.run import Line, MatchRun, line_minute
 from pitchcast.quality.telling import coverage, is_shown, pace, told_twice
 from pitchcast.schemas.records import MatchInfo
 
-__all__ = ["EXAMPLES", "Names", "evaluate", "failures", "match_names", "write_report"]
+__all__ = [
+    "EXAMPLES",
+    "MOMENT_REPEAT_LINES",
+    "Names",
+    "evaluate",
+    "failures",
+    "match_names",
+    "write_report",
+]
 
 EXAMPLES = 8
 
@@ -43,6 +51,25 @@ class Names:
     home: tuple[str, ...]
     away: tuple[str, ...]
     players: tuple[str, ...]
+
+
+# A moment line (kick-off, half-time, an extra-time period's end...) must not share a
+# sentence shape with a line this close to it in reading order: at `key` density a
+# persona's lines are a few a half, so two period ends may stand 3 lines apart, and a
+# fan reads the same sentence twice. 10 is the `key` floor of action lines.
+MOMENT_REPEAT_LINES: Final = 10
+
+
+def _reading_order(lines: Sequence[Line], moments: Sequence[Line]) -> list[Line]:
+    """Shown lines and moment lines in the order a fan reads them: a moment before its
+    batch's first line (kick-off, a period's start) or after its last (a period's end)."""
+    before = MOMENT_LINE_INDEX["before"]
+
+    def key(line: Line) -> tuple[int, int, int]:
+        first = line.moment is not None and line.position == before
+        return (line.batch_index, 0 if first else 1, line.position)
+
+    return sorted((*lines, *moments), key=key)
 
 
 def match_names(run: MatchRun) -> Names:
@@ -164,6 +191,11 @@ def _persona_figures(
         if (found := register_slips(ln.text, ln.persona, names=names.roster))
     ]
     told = coverage(lines)
+    read = _reading_order(shown, moments)
+    close = near_repeats(
+        [ln.text for ln in read], [ln.moment is not None for ln in read], names.roster,
+        within=MOMENT_REPEAT_LINES,
+    )  # fmt: skip
     # A key moment's shown line that does not say what happened (checks/naming.py).
     unnamed = [
         (ln, kind)
@@ -234,6 +266,11 @@ def _persona_figures(
             ],
         },
         "told_twice": told_twice(lines, played.actions),
+        "moment_repeats": {
+            "within_lines": MOMENT_REPEAT_LINES,
+            "count": len(close),
+            "examples": [dataclasses.asdict(r) for r in close[:EXAMPLES]],
+        },
         "examples": examples,
         "moments": [
             {"kind": ln.moment, "period": ln.action.period_id, "tone": ln.tone, "text": ln.text}
@@ -336,8 +373,9 @@ def failures(
     wording mistakes (``pitchcast/checks/wording.toml``), lines out of the persona's
     register (``pitchcast/checks/register.py``), a key event not told, a goal or card
     whose line does not say so (``pitchcast/checks/naming.py``), a moment told
-    twice below ``every`` density (:mod:`.telling`), and the repetition thresholds when
-    given. Empty when it passes."""
+    twice below ``every`` density (:mod:`.telling`), a moment line (kick-off,
+    half-time...) sharing a sentence shape with a line within :data:`MOMENT_REPEAT_LINES`
+    of it, and the repetition thresholds when given. Empty when it passes."""
     problems = []
     for persona, fig in figures["personas"].items():
         if fig["grounding"]["errors"]:
@@ -357,6 +395,12 @@ def failures(
         twice = fig.get("told_twice", {}).get("count", 0)
         if figures.get("density", "every") != "every" and twice:
             problems.append(f"{persona}: {twice} moments told twice")
+        near = fig.get("moment_repeats", {})
+        if near.get("count"):
+            problems.append(
+                f"{persona}: {near['count']} moment lines repeat a sentence"
+                f" within {near['within_lines']} lines"
+            )
         backing = fig.get("backing", {}).get("slips", 0)
         if backing:
             problems.append(f"{persona}: {backing} lines on the wrong side (the team it backs)")

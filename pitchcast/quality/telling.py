@@ -17,9 +17,9 @@ action whose line is shown. Coverage is told / key events, per kind.
 duel (``Duel``, ``Tackle``, ``Take-On``, ``Aerial Clearance`` of both teams), or a
 turnover (a team's failed pass, cross, set piece, duel or dribble and the other team's
 interception, recovery, tackle, block, clearance or won duel), the two actions
-consecutive in the log, of the two teams, in one period, at most
-:data:`MOMENT_SECONDS` apart. At ``every`` density each such moment is told twice by
-construction; ``story`` tells it once.
+at most :data:`MOMENT_ACTIONS` apart in the log (the actions between them silent), of
+the two teams, in one period, at most :data:`MOMENT_SECONDS` apart. At ``every``
+density each such moment is told twice by construction; ``story`` tells it once.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ from pitchcast.schemas.vocabulary import SHOT_TYPES
 
 __all__ = [
     "KEY_KINDS",
+    "MOMENT_ACTIONS",
     "MOMENT_SECONDS",
     "Coverage",
     "Pace",
@@ -50,6 +51,9 @@ __all__ = [
 
 KEY_KINDS: Final = ("shot", "goal", "card", "penalty", "corner")
 MOMENT_SECONDS: Final = 2.0
+# How far apart in the log two actions of one moment may be: the density rules' reach
+# (density_rules._REACH_ACTIONS), so a moment they could tell once is judged.
+MOMENT_ACTIONS: Final = 3
 _EXAMPLES = 8
 _DUELS: Final = frozenset({"Duel", "Tackle", "Take-On", "Aerial Clearance"})
 _LOSES_BALL: Final = frozenset(
@@ -161,14 +165,16 @@ def same_moment(first: Action, second: Action) -> str | None:
 
 
 def told_twice(lines: Sequence[Line], actions: Sequence[Action]) -> dict[str, Any]:
-    """Moments (two consecutive actions of the log) told in two consecutive shown lines."""
-    following = {a.action_id: b for a, b in pairwise(actions)}
+    """Moments told in two consecutive shown lines: two actions of the log at most
+    :data:`MOMENT_ACTIONS` apart (the log may put the winner's next touches between the
+    two sides of a duel: a tackle, his recovery and carry, then the loser's row)."""
+    position = {a.action_id: i for i, a in enumerate(actions)}
     shown = [line for line in sorted(lines, key=lambda ln: ln.index) if is_shown(line)]
     kinds: Counter[str] = Counter()
     examples: list[dict[str, Any]] = []
     for first, second in pairwise(shown):
-        nxt = following.get(first.action.action_id)
-        if nxt is None or nxt.action_id != second.action.action_id:
+        a, b = position.get(first.action.action_id), position.get(second.action.action_id)
+        if a is None or b is None or not 0 < b - a <= MOMENT_ACTIONS:
             continue
         moment = same_moment(first.action, second.action)
         if moment is None:

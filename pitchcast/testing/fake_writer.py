@@ -174,9 +174,9 @@ _PHRASES: dict[str, tuple[str, str]] = {
     "Carry": ("{p} 공을 몰고 {way} 전진합니다", "{p} 공 몰고 {way} 치고 나가"),
     "Cross": ("{p} {zone}에서 크로스를 올립니다", "{p} 크로스 올렸어"),
     "Shot": ("{p} 슈팅을 날립니다", "{p} 슛 때렸어"),
-    "Goal": ("골입니다! {t}의 득점입니다", "골! {t} 난리 났어"),
+    "Goal": ("골입니다! {t}의 득점입니다", "골! {t}가 넣었어"),
     "Own Goal": ("아, 자책골이 나옵니다", "헐, 자책골이야"),
-    "Tackle": ("{p} 태클로 공을 빼앗으려 합니다", "{p} 태클 들어갔어"),
+    "Tackle": ("{p} 태클을 시도합니다", "{p} 태클 들어갔어"),
     "Interception": ("{p} 패스를 끊어 냅니다", "{p} 패스 끊었어"),
     "Recovery": ("{p} 공을 되찾아 옵니다", "{p} 공 다시 찾아왔어"),
     "Clearance": ("{p} 위험 지역에서 걷어 냅니다", "{p} 일단 걷어냈어"),
@@ -185,8 +185,8 @@ _PHRASES: dict[str, tuple[str, str]] = {
     "Throw-In": ("{p} 스로인으로 다시 시작합니다", "{p} 스로인 던졌어"),
     "Goal Kick": ("{p} 골킥으로 길게 찹니다", "{p} 골킥 길게 찼어"),
     "Out": ("공이 라인 밖으로 나갑니다", "공 밖으로 나갔어"),
-    "Block": ("{p} 길목에서 막아 냅니다", "{p} 몸으로 막았어"),
-    "Take-On": ("{p} 수비를 앞에 두고 드리블합니다", "{p} 드리블로 제치려 해"),
+    "Block": ("{p} 막아 냅니다", "{p} 막아 냈어"),
+    "Take-On": ("{p} 수비를 앞에 두고 드리블합니다", "{p} 드리블 들어갔어"),
     "Catch": ("{p} 공을 안전하게 잡아 냅니다", "{p} 공 잡았어"),
     "Offside": ("오프사이드 깃발이 올라갑니다", "오프사이드 걸렸어"),
 }
@@ -194,6 +194,24 @@ _PHRASES |= {
     "Shot_Freekick": ("{p} 프리킥을 직접 찹니다", "{p} 프리킥 직접 찼어"),
     "Penalty Kick": ("{p} 페널티킥을 찹니다", "{p} 페널티킥 찼어"),
     "Handball_Foul": ("{p} 핸드볼 반칙을 범합니다", "{p} 핸드볼 했어"),
+    "Pass_Corner": ("{p} 코너킥을 올립니다", "{p} 코너킥 찼어"),
+    "Pass_Freekick": ("{p} 프리킥으로 연결합니다", "{p} 프리킥 찼어"),
+}
+# Per (type, result): what the row's result is (a pass that failed was written as one
+# given: '패스 줬어'); a line of these may carry a filler, unlike a goal's or a card's.
+_OUTCOME_PHRASES: dict[tuple[str, str], tuple[str, str]] = {
+    ("Pass", "Unsuccessful"): (
+        "{p} {zone}에서 {way} 보낸 패스가 끊깁니다",
+        "{p} {way} 준 패스 끊겼어",
+    ),
+    ("Cross", "Unsuccessful"): ("{p} {zone}에서 올린 크로스가 막힙니다", "{p} 크로스 막혔어"),
+    ("Shot", "Off Target"): ("{p} 슈팅이 골문을 벗어납니다", "{p} 슛 빗나갔어"),
+    ("Shot", "On Target"): ("{p} 슈팅, 골키퍼가 막아 냅니다", "{p} 슛 키퍼가 막았어"),
+    ("Shot", "Blocked"): ("{p} 슈팅이 수비에 막힙니다", "{p} 슛 수비에 막혔어"),
+    ("Tackle", "Successful"): ("{p} 태클로 공을 따냅니다", "{p} 태클로 공 뺏었어"),
+    ("Tackle", "Unsuccessful"): ("{p} 태클이 빗나갑니다", "{p} 태클 실패했어"),
+    ("Duel", "Successful"): ("{p} 경합에서 이겨 냅니다", "{p} 경합 이겼어"),
+    ("Duel", "Unsuccessful"): ("{p} 경합에서 밀립니다", "{p} 경합 졌어"),
 }
 # Per (type, result): a result the line must say (a goal, a card), as a competent model
 # says it; it wins over the type's phrase (validation refuses a goal's or a card's line
@@ -231,7 +249,7 @@ _FILLERS = (
     (" 경기가 계속 이어집니다", " 경기 계속 가", " 경기는 계속 이어지죠"),
     (" 흐름이 이어집니다", " 흐름 이어져", " 흐름을 짚어 보죠"),
     (" {t}의 플레이입니다", " {t} 플레이야", " {t} 쪽 플레이죠"),
-    (" {t}의 공격이 계속됩니다", " {t} 계속 몰아쳐", " {t}의 전개가 이어지죠"),
+    (" 자, 다음 장면입니다", " 자, 다음", " 다음 장면을 보죠"),
 )
 
 
@@ -309,7 +327,10 @@ def _line_text(
     who = f"{{{player}}}{rng.choice(('이', '가'))}" if player else team_ref
     kind = row.get("type", "")
     phrases = None if untold else _RESULT_PHRASES.get((kind, row.get("result", "")))
-    key_moment = phrases is not None  # said on its own: no filler after a goal or a card
+    # Said on its own: no filler after a goal or a card (a Goal row too).
+    key_moment = phrases is not None or kind in ("Goal", "Own Goal")
+    if phrases is None and not untold:
+        phrases = _OUTCOME_PHRASES.get((kind, row.get("result", "")))
     phrases = phrases or _PHRASES.get(kind)
     casual = voice == _CASUAL
     phrase = (phrases or _DEFAULT_PHRASE)[_CASUAL if casual else _POLITE]

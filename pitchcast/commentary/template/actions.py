@@ -270,6 +270,8 @@ ACTION_KINDS: Final[tuple[str, ...]] = tuple(
             "own_goal_plain",
             "foul",
             "handball",
+            "foul_penalty",
+            "handball_penalty",
             *_CARD_KINDS.values(),
             "unknown",
         ]
@@ -305,6 +307,8 @@ def classify(type_name: str, result: str | None, shape: Geometry) -> tuple[str, 
     if type_name in ("Foul", "Handball_Foul"):
         if result in _CARD_KINDS:
             return _CARD_KINDS[result], None
+        if depth(shape.x, shape.y) == "own_box":  # in the fouling team's own box: a penalty
+            return ("foul_penalty" if type_name == "Foul" else "handball_penalty"), result
         return ("foul" if type_name == "Foul" else "handball"), result
     if type_name in ("Goal", "Own Goal"):
         kind = "goal" if type_name == "Goal" else "own_goal"

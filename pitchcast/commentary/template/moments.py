@@ -75,6 +75,9 @@ _ENDS: Final[dict[int, MomentKind]] = {
     1: "half_time", 2: "second_half_end", 5: "shoot_out_end",
 }  # fmt: skip
 
+# Moments a match may have more than once: the end of extra time's first and second half.
+_RECURRING: Final[frozenset[str]] = frozenset({"period_end"})
+
 # The line index of a moment line on commentary-lines (its batch's commentary_id): past
 # every action position, one per place (before the batch's first action, after its last).
 MOMENT_LINE_INDEX: Final = {"before": 100, "after": 101}
@@ -202,8 +205,14 @@ def write_moment(
     hash of the match, persona, kind and period (the same line after a restart);
     ``supports``: the team a FRIEND backs (its own lines at the end of a period)."""
     action = moment.action
-    seed = f"{action.game_id}:{persona}:{moment.kind}:{action.period_id}"
-    digest = int.from_bytes(hashlib.blake2b(seed.encode(), digest_size=8).digest())
+    if moment.kind in _RECURRING:
+        # Told more than once a match (extra time's two halves), a few lines apart:
+        # consecutive periods take consecutive sentences of the bank.
+        seed = f"{action.game_id}:{persona}:{moment.kind}"
+        turn = action.period_id
+    else:
+        seed, turn = f"{action.game_id}:{persona}:{moment.kind}:{action.period_id}", 0
+    digest = int.from_bytes(hashlib.blake2b(seed.encode(), digest_size=8).digest()) + turn
     home, away = _team(info, home=True), _team(info, home=False)
     values = {
         "홈팀": _Value(home),

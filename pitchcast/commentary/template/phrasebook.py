@@ -83,7 +83,7 @@ BACKING_SIDES: Final = ("ours", "theirs")
 BACKING_MOMENTS: Final = ("half_time", "second_half_end", "period_end", "full_time")
 BACKING_STATES: Final = ("ahead", "level", "behind")
 _BACKING_MOMENT_SLOTS: Final = frozenset(
-    {"홈팀", "원정팀", "홈득점", "원정득점", "우리팀", "상대팀", "우리득점", "상대득점"}
+    {"홈팀", "원정팀", "홈득점", "원정득점", "우리팀", "상대팀", "우리득점", "상대득점", "피리어드"}
 )
 # Score sentences of goal lines: the scoring team and the goal difference.
 SCORE_STATES: Final = ("lead", "extend", "level", "chase")

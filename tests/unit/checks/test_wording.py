@@ -32,6 +32,10 @@ MISTAKES = [
     ("Home이 격차를 2골로 벌립니다!", "Home이 격차를 두 골로 벌립니다!"),
     ("해냅니다! Home 1 : 0 Away가 됩니다.", "해냅니다! 이제 1대 0."),
     ("터치라인 밖으로 공이 흘러 나갑니다.", "터치라인 밖으로 공이 흘러나갑니다."),
+    (
+        "Player9가 골문 안으로 보낸 슈팅, 골키퍼가 막아 내요.",
+        "Player9가 골문으로 보낸 슈팅, 골키퍼가 막아 내요.",
+    ),
 ]
 
 
@@ -111,6 +115,44 @@ def test_each_known_mistake_is_caught_and_its_fix_is_not(wrong: str, right: str)
         ("와, Player9 어디로 올지 알고 있었네!", "unsupported.reading"),
         ("Player9의 슈팅, 관중석이 술렁입니다.", "unsupported.crowd"),
         ("골! 경기장이 들썩입니다!", "unsupported.crowd"),
+        # What FRIEND said of a tackle, a carry, a duel lost (s22: a fan's read): the
+        # data has the tackle's result, the carry's path, the duel's loser, not how.
+        ("Player9, 쭉 들어가서 공만 쏙!", "unsupported.manner"),
+        ("태클 봐! Player9 깨끗하게 뺏었어!", "unsupported.manner"),
+        ("와, Player9가 깔끔하게 뺏었어!", "unsupported.manner"),
+        ("Player9 볼 터치 좋다.", "unsupported.manner"),
+        ("발밑에 공 붙여 놨어, Player9.", "unsupported.manner"),
+        ("Player9가 공 딱 붙이고 있네.", "unsupported.manner"),
+        ("Player9 발밑에서 공이 놀고 있어.", "unsupported.manner"),
+        ("Player9, 천천히 몰고 가네.", "unsupported.manner"),
+        ("살살 몰고 가는 Player9, 아직 안 뺏겼어.", "unsupported.manner"),
+        ("툭툭 치면서 Player9가 각 보네.", "unsupported.reading"),
+        ("부딪혔는데 Player9가 튕겨 나갔어.", "unsupported.body"),
+        # CASTER's carry, duel and tackle lines (s22): pressure held off, timing, manner.
+        ("Player9가 상대 진영에서 공을 지키며 버팁니다.", "unsupported.manner"),
+        ("볼 키핑, Player9가 안정적으로 공을 간수합니다.", "unsupported.manner"),
+        ("Player9가 공을 몰며 소유를 지키네요.", "unsupported.manner"),
+        ("Player9가 깔끔한 태클로 공을 빼앗습니다!", "unsupported.manner"),
+        ("짧게 드리블하며 Player9가 각을 만들죠.", "unsupported.intent"),
+        ("Player9의 백패스, 공격을 다시 정비하죠.", "unsupported.intent"),
+        ("Player9, 볼 다툼에서 한발 늦네요.", "unsupported.body"),
+        # ANALYST (s22): a forecast, the defenders' intent, the effect on the other
+        # team's shape, the body, the speed of play.
+        ("Player9의 패스 미스, 상대에게 역습 기회가 생길 수 있습니다.", "unsupported.forecast"),
+        ("Player9가 경합에서 지며 수비 전환이 필요해져요.", "unsupported.forecast"),
+        ("볼 경합에서 Player9가 이깁니다. 이 지역 싸움이 중요합니다.", "unsupported.forecast"),
+        ("상대 진영에서 Player9가 오프사이드 트랩에 걸리죠.", "unsupported.intent"),
+        ("짧은 드리블로 위치를 조정하는 Player9!", "unsupported.intent"),
+        ("Player9가 옆으로 공을 돌려 상대 수비를 좌우로 흔들어요.", "unsupported.offball"),
+        ("Player9가 몸 방향을 바꾸며 볼을 운반합니다.", "unsupported.gesture"),
+        ("Player9의 수직 패스입니다. Home은 앞쪽으로 빠르게 전개합니다.", "unsupported.manner"),
+        # ANALYST's pass lines (s22): where the other team's players stand, a reading.
+        ("상대 라인 사이로 들어가는 전진 패스, Player9!", "unsupported.offball"),
+        ("전방 패스 길을 찾아낸 Player9!", "unsupported.reading"),
+        # What the test LLM said (s22): an intent, the crowd.
+        ("Player9가 태클로 공을 빼앗으려 합니다.", "unsupported.intent"),
+        ("Player9 드리블로 제치려 해!", "unsupported.intent"),
+        ("골! Home 난리 났어!", "unsupported.crowd"),
         # 한 번 is an adverb (once, just), not a figure behind the judgement.
         ("옆으로 한 번 돌립니다. Player9의 선택입니다.", "unsupported.judgement"),
     ],
@@ -128,10 +170,38 @@ def test_regret_and_aim_are_allowed_at_a_chance_only() -> None:
 def test_a_judgement_with_a_figure_behind_it_passes() -> None:
     """ANALYST may judge when the line states the figure (issue 16: a judgement backed by
     the story's figures); the same words without one are unsupported."""
-    assert _kinds("Player8의 두 번째 경고. 전술 재조정이 불가피하죠.", "Foul") == set()
     assert _kinds("오늘 3번째 슈팅, 슈팅 선택이 과감하진 않아요.", "Shot") == {"unsupported.manner"}
-    assert _kinds("전술 재조정이 불가피하죠.", "Foul") == {"unsupported.judgement"}
+    assert _kinds("Player8의 선택이죠.", "Pass") == {"unsupported.judgement"}
     assert _kinds("두 번 연속 끊었습니다. 좋은 판단이죠.", "Interception") == set()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # The count of cards backs the sending-off, not what the team must do next.
+        "Player8의 두 번째 경고. 전술 재조정이 불가피하죠.",
+        "전술 재조정이 불가피하죠.",
+        "Player8의 다이렉트 퇴장. Home은 수비 구조를 다시 짜야 합니다.",
+        "Player8이 경고를 받습니다. 대인 방어 강도를 조절해야 해요.",
+        "후반 30분, Player8에게 경고. 남은 시간 수비 운영에 부담이 생깁니다.",
+        # Nor whether the referee was right.
+        "Player8, 두 번째 옐로… 이건 아니지. Home은 이걸로 두 번째 경고네.",
+    ],
+)
+def test_what_must_follow_a_card_is_no_fact_even_with_a_count(text: str) -> None:
+    """A card's line may say what the data shows (a player booked or sent off, the
+    team's cards so far, a player fewer), not a forecast of the team's tactics or a
+    verdict on the call: a count in the line backs the card, not the forecast (the
+    judgement kind's ``unless`` let "두 번째 경고. 전술 재조정이 불가피하죠" through)."""
+    assert "unsupported.forecast" in _kinds(text, "Foul")
+
+
+def test_what_a_card_leaves_is_a_fact() -> None:
+    for text in (
+        "Player8의 경고 누적 퇴장. Home은 한 명이 빠진 채로 뛰어야 합니다.",
+        "Player8에게 옐로카드. 남은 시간은 경고를 안고 뜁니다.",
+    ):
+        assert _kinds(text, "Foul") == set(), text
 
 
 def test_plain_commentary_passes() -> None:

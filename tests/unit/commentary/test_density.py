@@ -131,6 +131,24 @@ def test_the_two_sides_of_a_duel_are_told_once() -> None:
     assert told[2] == Told(False, 1)
 
 
+def test_a_tackle_and_the_duel_it_won_are_told_once() -> None:
+    """Sample match 3, 35': the feed writes the tackle, the tackler's recovery and carry,
+    then the loser's duel row (same second): FRIEND said '태클 들어갔다, 성공!' and then
+    '부딪혔는데 Player 4가 튕겨 나갔어' (5 and 10 such pairs in sample matches 1 and 3)."""
+    told = story(
+        [
+            kim(1, "Tackle", "Successful", x=62.0),
+            kim(2, "Recovery", x=62.0),
+            kim(3, "Carry", x=62.0),
+            rival(4, "Duel", "Unsuccessful"),
+        ]
+    )
+    assert told == [Told(True), Told(False, 1), Told(False, 1), Told(False, 1)]
+    # A dribble and the duel it won: one moment too.
+    told = story([kim(1, "Take-On", "Successful"), rival(2, "Duel", "Unsuccessful")])
+    assert told == [Told(True), Told(False, 1)]
+
+
 def test_a_turnover_is_told_once() -> None:
     # The other team's interception of a failed pass belongs to that pass's line.
     told = story([act(1, "Pass", "Unsuccessful"), rival(2, "Interception")])

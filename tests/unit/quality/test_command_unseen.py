@@ -172,3 +172,21 @@ def test_rare_matches_are_told_right(tmp_path: Path, name: str, density: str) ->
         assert unread <= {"Lucas"}, unread
         fig["particles"]["unchecked"] = 0
     _assert_clean(result, figures)
+
+
+@pytest.mark.parametrize("side", ["home", "away"])
+@pytest.mark.parametrize("name", sorted(MATCHES))
+def test_rare_matches_with_a_backing_friend_are_told_right(
+    tmp_path: Path, name: str, side: str
+) -> None:
+    """FRIEND backing either side of each rare match at `key` (the moment lines are a
+    larger share of its lines there): a level half-time was '하프타임인데 아직 0대 0,
+    승부는 후반이야.', read as naming the second half at half-time (eval failed on it
+    for the 0-0 and the cup, backing either side)."""
+    match = MATCHES[name]
+    path = write_rare_match(tmp_path / name, match)
+    supports = str((match.home if side == "home" else match.away)[0])
+    args = ["eval", str(path), "--personas", "FRIEND", "--friend-supports", supports]
+    args += ["--no-plots", "--density", "key", "--out", str(tmp_path / "eval")]
+    result = CliRunner().invoke(main, args, catch_exceptions=False)
+    assert result.exit_code == 0, result.output

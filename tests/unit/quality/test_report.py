@@ -13,7 +13,7 @@ import pytest
 from pitchcast.cache import RedisStore
 from pitchcast.commentary.backends.template import TemplateBackend
 from pitchcast.commentary.service import CommentaryService
-from pitchcast.quality.report import evaluate, failures
+from pitchcast.quality.report import MOMENT_REPEAT_LINES, evaluate, failures
 from pitchcast.quality.run import MatchRun, play_match, write_match
 from pitchcast.settings import Persona
 from pitchcast.streams.match_csv import read_match_info
@@ -48,13 +48,17 @@ def test_a_moment_told_twice_fails_only_below_every_density() -> None:
     assert failures(_figures(told=5, twice=3, density="story")) == ["CASTER: 3 moments told twice"]
 
 
-def _cup_run(tmp_path: Path) -> MatchRun:
+def _cup_run(
+    tmp_path: Path, personas: tuple[Persona, ...] = ("CASTER",), density: str = "story"
+) -> MatchRun:
     path = write_rare_match(tmp_path / "cup", CUP)
     info = read_match_info(path.parent / "match_info.csv")[CUP.game_id]
     played = play_match(path, info)
-    service = CommentaryService(TemplateBackend(), TemplateBackend(), RedisStore(enabled=False))
-    personas: list[Persona] = ["CASTER"]
-    return asyncio.run(write_match(played, service, personas, mode="live", density="story"))
+    backend = TemplateBackend(density)  # type: ignore[arg-type]
+    service = CommentaryService(backend, backend, RedisStore(enabled=False))
+    return asyncio.run(
+        write_match(played, service, list(personas), mode="live", density=density)  # type: ignore[arg-type]
+    )
 
 
 def _plant(run: MatchRun, kind: str, text: str) -> MatchRun:
@@ -119,3 +123,29 @@ def test_a_goal_told_without_saying_so_fails_eval(tmp_path: Path) -> None:
     key = figures["personas"]["CASTER"]["key_events"]
     assert key["unnamed"] == 1 and key["examples_unnamed"][0]["kind"] == "goal"
     assert "CASTER: 1 goals or cards told without saying so" in failures(figures)
+
+
+@pytest.mark.parametrize("density", ["story", "key"])
+def test_no_moment_line_repeats_a_sentence_nearby(tmp_path: Path, density: str) -> None:
+    """The cup's two extra-time ends, three lines apart at `key`: FRIEND said both as
+    "연장 … 끝! 지금 광주FC 1, 강원 FC 1 스코어야." (eval listed both, passed)."""
+    run = _cup_run(tmp_path, ("CASTER", "ANALYST", "FRIEND"), density)
+    figures = evaluate(run)
+    figures["density"] = density
+    for persona, fig in figures["personas"].items():
+        assert fig["moment_repeats"]["count"] == 0, (persona, fig["moment_repeats"])
+    assert failures(figures) == []
+
+
+def test_a_moment_line_that_repeats_a_nearby_sentence_fails_eval(tmp_path: Path) -> None:
+    run = _cup_run(tmp_path)
+    first = next(m for m in run.moments["CASTER"] if m.moment == "period_end")
+    planted = _plant(run, "extra_second_half", first.text)  # a shape 1-2 lines later
+    figures = evaluate(planted)
+    figures["density"] = "story"
+    repeats = figures["personas"]["CASTER"]["moment_repeats"]
+    assert repeats["count"] == 1, repeats
+    assert repeats["within_lines"] == MOMENT_REPEAT_LINES
+    assert f"CASTER: 1 moment lines repeat a sentence within {MOMENT_REPEAT_LINES} lines" in (
+        failures(figures)
+    )

@@ -110,3 +110,24 @@ def test_told_twice_counts_consecutive_shown_lines_of_one_moment() -> None:
     once = [every[0], _line(actions[1], shown=False, told_with=0), every[2],
             _line(actions[3], shown=False, told_with=2)]  # fmt: skip
     assert told_twice(once, actions)["count"] == 0
+
+
+def test_a_tackle_and_the_duel_it_won_are_one_moment_across_the_winner_s_touches() -> None:
+    """Sample match 3, 35': Player 18's tackle, his recovery and carry, then Player 4's
+    lost duel at the same second: the log puts the loser's row after the winner's next
+    touches, so '태클 들어갔다, 성공!' and '부딪혔는데 Player 4가 튕겨 나갔어' were two
+    consecutive lines of one moment that told_twice never compared."""
+    actions = [
+        _action(0, "Tackle", "Successful", team_id=AWAY, time_seconds=20.0),
+        _action(1, "Recovery", team_id=AWAY, time_seconds=20.0),
+        _action(2, "Carry", team_id=AWAY, time_seconds=20.0),
+        _action(3, "Duel", "Unsuccessful", time_seconds=20.2),
+    ]
+    lines = [_line(actions[0]), _line(actions[1], shown=False, told_with=0),
+             _line(actions[2], shown=False, told_with=0), _line(actions[3])]  # fmt: skip
+    figures = told_twice(lines, actions)
+    assert figures["by_moment"] == {"duel": 1}, figures
+    # Beyond the density rules' reach (3 actions back) it is another moment.
+    far = [*actions[:3], _action(3, "Pass", team_id=AWAY), _action(4, "Duel", "Unsuccessful")]
+    lines = [_line(far[0]), *(_line(a, shown=False, told_with=0) for a in far[1:4]), _line(far[4])]
+    assert told_twice(lines, far)["count"] == 0

@@ -165,3 +165,36 @@ def test_caster_and_analyst_lines_differ_and_claim_no_keeping_of_the_ball() -> N
             assert not any("지켜" in text for text in lines[persona])
         same = sum(c == a for c, a in zip(lines["CASTER"], lines["ANALYST"], strict=True))
         assert same <= len(lines["CASTER"]) // 5, (lines["CASTER"], lines["ANALYST"])
+
+
+_SAYS_RESULT = {
+    ("Pass", "Unsuccessful"): ("끊", "막", "빗나", "실패", "못"),
+    ("Cross", "Unsuccessful"): ("끊", "막", "빗나", "실패", "못"),
+    ("Shot", "Off Target"): ("벗어", "빗나", "밖"),
+    ("Shot", "Blocked"): ("막",),
+    ("Pass_Corner", "Successful"): ("코너킥",),
+    ("Pass_Corner", "Unsuccessful"): ("코너킥",),
+    ("Pass_Freekick", "Successful"): ("프리킥",),
+}
+
+
+@pytest.mark.parametrize("persona", ["CASTER", "ANALYST", "FRIEND"])
+def test_the_test_llm_claims_only_what_its_row_shows(persona: str) -> None:
+    """s22 (a fan's read of `eval --backend openai` on the test LLM, whose lines feed the
+    benchmarks): '태클로 공을 빼앗으려 합니다' (intent), '골! Home 난리 났어' (the crowd),
+    'Away 계속 몰아쳐' after Away's back pass in its own half (an attack the row does not
+    show), a failed pass told as '패스 줬어', a corner as '공 잡고 있어'."""
+    from pitchcast.checks.wording import find_wording
+
+    checked = 0
+    for batch in sample_batches()[:40]:
+        answer = write_answer(build_messages(batch, persona), structured=False)  # type: ignore[arg-type]
+        for item, action in zip(parse_answer(answer), batch.actions, strict=True):
+            text = re.sub(r"\{[PT]\d+\}", "세징야", item.text)
+            assert find_wording(text, action.type_name) == [], (action.type_name, text)
+            assert "몰아쳐" not in text and "공격이 계속" not in text, text
+            words = _SAYS_RESULT.get((action.type_name, action.result_name or ""))
+            if words is not None:
+                assert any(w in text for w in words), (action.type_name, action.result_name, text)
+                checked += 1
+    assert checked > 20

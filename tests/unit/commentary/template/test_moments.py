@@ -319,3 +319,32 @@ def test_every_moment_phrasing_passes_the_eval_checks(
         assert check_particles(text, teams).errors == [], text
         assert find_wording(text, None, names=teams) == [], text
         assert register_slips(text, persona, names=teams) == [], text
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+@pytest.mark.parametrize("supports", ["", "울산 HD", "전북 현대"])
+@pytest.mark.parametrize("game", range(12))
+def test_the_two_ends_of_extra_time_are_told_in_two_sentences(
+    persona: str, supports: str, game: int
+) -> None:
+    """Extra time's first and second half end a few lines apart (3 at `key` in the rare
+    cup match), at the same score when nobody scored: the phrasing was a hash of the
+    period, so FRIEND said '연장 전반 끝! 지금 광주FC 1, 강원 FC 1 스코어야.' and then
+    '연장 후반 끝! 지금 …' (a backing FRIEND's bank had one sentence a standing)."""
+    from pitchcast.checks.shapes import line_shapes
+
+    info = replace(korean_match_info(), game_id=game)
+    texts = []
+    for period in (3, 4):
+        batch = replace(korean_batch(), close_reason="period_end", period_id=period)
+        batch = replace(
+            batch,
+            score=Score(1, 1),
+            actions=tuple(replace(a, period_id=period, game_id=game) for a in batch.actions),
+        )
+        moment = moment_after(batch)
+        assert moment is not None and moment.kind == "period_end"
+        texts.append(write_moment(moment, persona, info, supports).description)
+    names = (info.home_team_name or "", info.away_team_name or "")
+    first, second = (set(line_shapes(t, names)) for t in texts)
+    assert not first & second, texts

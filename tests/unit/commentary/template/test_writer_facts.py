@@ -58,3 +58,22 @@ def test_a_goal_is_placed_where_its_shot_was_taken(persona: Persona) -> None:
     close = _goal_lines(persona, 101.0)  # from 4 m: the goal area is right
     if persona == "ANALYST":
         assert any("골 에어리어" in t for t in close)
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+@pytest.mark.parametrize("type_name", ["Foul", "Handball_Foul"])
+def test_a_foul_in_the_fouler_s_own_box_is_told_as_a_penalty(
+    persona: Persona, type_name: str
+) -> None:
+    """The rare 0-0 and comeback matches: '설영우의 핸드볼 반칙. 자기 박스 중앙에서 상대에게
+    공을 내줍니다.' and '주심이 경기를 멈춥니다. 이순민의 반칙!', then the penalty kick:
+    the fan learned of the penalty only when it was taken. A foul (or handball, no card)
+    in the fouling team's own box says 페널티킥 or PK; one in midfield does not have to."""
+    texts = set()
+    for game_id in range(30):
+        foul = _action(0, game_id, type_name=type_name, start_x=8.0, start_y=34.0, end_x=8.0,
+                       end_y=34.0)  # fmt: skip
+        texts.add(write_template_commentary(_batch([foul], Score(0, 0)), persona)[0].description)
+    assert len(texts) >= 3
+    untold = [t for t in texts if "페널티킥" not in t and "PK" not in t]
+    assert untold == []
