@@ -4,9 +4,11 @@ Eval's *told* counts a key event told when a line of it is shown; a line that is
 but does not say what happened (``제카가 공을 다룹니다`` at a penalty goal, ``홍정운 10이
 반칙을 범합니다`` at a red card) tells a fan nothing of it. :func:`unnamed_kind` gives
 the kind of moment a line leaves unnamed: ``goal`` (a ``Goal`` row, a shot with result
-``Goal``), ``own_goal``, ``yellow``, ``sending_off`` (a second yellow, a direct red), or
-None. The words of each kind are in ``naming.toml`` (an editor extends them), read with
-the match's names masked (a player called 골키 is no goal).
+``Goal``), ``own_goal``, ``yellow``, ``sending_off`` (a second yellow, a direct red),
+``penalty`` (a foul or handball without a card in the fouling team's own penalty area:
+a penalty kick is given), or None. The words of each kind are in ``naming.toml`` (an
+editor extends them), read with the match's names masked (a player called 골키 is no
+goal).
 """
 
 from __future__ import annotations
@@ -18,17 +20,20 @@ from functools import cache
 from importlib import resources
 
 from pitchcast.checks.wording import mask_names
+from pitchcast.pitch import depth, geometry
 from pitchcast.schemas.records import Action
 from pitchcast.schemas.vocabulary import SHOT_TYPES
 
 __all__ = [
-    "CARD_MOMENTS", "FOUL_TYPES", "GOAL_MOMENTS", "moment_kind", "naming_words", "unnamed_kind",
+    "CARD_MOMENTS", "FOUL_TYPES", "GOAL_MOMENTS", "gives_a_penalty", "moment_kind",
+    "naming_words", "unnamed_kind",
 ]  # fmt: skip
 
 FOUL_TYPES = frozenset({"Foul", "Handball_Foul"})
 # The kinds :func:`moment_kind` gives: a goal for either side, a card of any colour.
 GOAL_MOMENTS = frozenset({"goal", "own_goal"})
 CARD_MOMENTS = frozenset({"yellow", "sending_off"})
+_CARD_RESULTS = frozenset({"Yellow_Card", "Second_Yellow_Card", "Direct_Red_Card"})
 
 
 @cache
@@ -57,9 +62,19 @@ def moment_kind(action: Action) -> str | None:
     return None
 
 
+def gives_a_penalty(action: Action) -> bool:
+    """A foul or handball without a card in the fouling team's own penalty area (where
+    the template tells a penalty kick: its ``foul_penalty`` and ``handball_penalty``)."""
+    if action.type_name not in FOUL_TYPES or action.result_name in _CARD_RESULTS:
+        return False
+    shape = geometry(action)
+    return depth(shape.x, shape.y) == "own_box"
+
+
 def unnamed_kind(text: str, action: Action, *, names: Iterable[str] = ()) -> str | None:
-    """The kind of key moment ``action`` is when ``text`` does not name it, else None."""
-    kind = moment_kind(action)
+    """The kind of key moment ``action`` is when ``text`` does not name it, else None
+    (a penalty given counts as one here, not among eval's key events)."""
+    kind = moment_kind(action) or ("penalty" if gives_a_penalty(action) else None)
     if kind is None:
         return None
     return None if naming_words()[kind].search(mask_names(text, names)) else kind

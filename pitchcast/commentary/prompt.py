@@ -95,7 +95,7 @@ __all__ = [
     "team_rows",
 ]
 
-PROMPT_VERSION = "pitchcast-prompt-7"
+PROMPT_VERSION = "pitchcast-prompt-8"
 
 # Length the prompt asks for, in characters of the written line (placeholders included).
 LINE_CHARS = (15, 40)
@@ -224,7 +224,8 @@ routine(그 밖의 평범한 플레이).
 숫자를 모르면 숫자 없이 말한다.
 - 골, 자책골, 경고, 퇴장(type Goal·Own Goal, result Goal·Yellow_Card·Second_Yellow_Card·\
 Direct_Red_Card)의 줄은 무슨 일이 일어났는지 말한다(골, 들어갔다, 자책골, 경고, 퇴장). 그 일을 \
-말하지 않은 줄은 쓰이지 않는다.
+말하지 않은 줄은 쓰이지 않는다. 자기 페널티 박스 안(zone 자기 페널티 박스)의 \
+Foul·Handball_Foul(카드 없음)은 페널티킥이 주어진 것이니 그 줄은 페널티킥(PK)이라고 말한다.
 - 데이터에 있는 것만 말한다: 공을 가진 선수의 동작, 결과, 위치, 시간, 기록. 몸짓·표정·감정\
 (고개를 젓다, 아쉬워하다, 침착하다), 의도와 원인(노리다, 탓이다, 전술적 반칙), 상대의 수를 \
 읽었다는 말(길목을 읽다, 예측, 주변을 보다), 하는 방식(과감하게, 서두르지 않고, 센스, 템포 \

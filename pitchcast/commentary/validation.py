@@ -268,6 +268,7 @@ _UNTOLD_KINDS = {
     "own_goal": "own goal",
     "yellow": "yellow card",
     "sending_off": "sending-off",
+    "penalty": "foul in its own box (a penalty kick)",
 }
 
 _WORDING_KIND = re.compile(r"\[((?:unsupported\.[a-z]+)|(?:untold\.[a-z_]+)|mistake|backing)\]:")

@@ -242,6 +242,18 @@ _RESULT_PHRASES: dict[tuple[str, str], tuple[str, str]] = {
         "{p} 핸드볼로 바로 레드카드, 퇴장이야",
     ),
 }
+# A foul or handball without a card in the fouler's own box (the prompt's zone 자기
+# 페널티 박스): a penalty kick, which validation requires the line to say.
+_PENALTY_PHRASES: dict[str, tuple[str, str]] = {
+    "Foul": (
+        "{p} 자기 박스 안에서 반칙을 범해 페널티킥이 주어집니다",
+        "{p} 박스 안에서 파울, PK 줬어",
+    ),
+    "Handball_Foul": (
+        "{p} 자기 박스 안 핸드볼 반칙으로 페널티킥이 주어집니다",
+        "{p} 박스 안 핸드볼, PK 줬어",
+    ),
+}
 _DEFAULT_PHRASE = ("{p} 공을 다룹니다", "{p} 공 잡고 있어")
 # Per voice (CASTER, FRIEND, ANALYST): what may follow a short line, claiming nothing the
 # row does not show.
@@ -263,6 +275,20 @@ def _zone(row: dict[str, str]) -> str:
     third = "자기 진영" if x < 35 else ("중원" if x < 70 else "상대 진영")
     side = "오른쪽" if y < 20 else ("왼쪽" if y > 48 else "")
     return f"{side} {third}".strip()
+
+
+def _gives_a_penalty(row: dict[str, str]) -> bool:
+    """A foul or handball, no card, in the fouler's own penalty area (the prompt's zone
+    names it; rows of older prompts give coordinates)."""
+    if row.get("type") not in _PENALTY_PHRASES or "Card" in row.get("result", ""):
+        return False
+    if row.get("zone"):
+        return row["zone"].startswith("자기 페널티 박스")
+    try:
+        x, y = float(row.get("sx") or 52.5), float(row.get("sy") or 34)
+    except ValueError:
+        return False
+    return x <= 16.5 and 13.84 <= y <= 54.16
 
 
 def _way(row: dict[str, str]) -> str:
@@ -327,6 +353,8 @@ def _line_text(
     who = f"{{{player}}}{rng.choice(('이', '가'))}" if player else team_ref
     kind = row.get("type", "")
     phrases = None if untold else _RESULT_PHRASES.get((kind, row.get("result", "")))
+    if phrases is None and not untold and _gives_a_penalty(row):
+        phrases = _PENALTY_PHRASES[kind]
     # Said on its own: no filler after a goal or a card (a Goal row too).
     key_moment = phrases is not None or kind in ("Goal", "Own Goal")
     if phrases is None and not untold:

@@ -13,7 +13,8 @@ from pitchcast.schemas.records import Action
 _KINDS = {
     "goal": "goal", "goal_plain": "goal", "shot_goal": "goal", "own_goal": "own_goal",
     "own_goal_plain": "own_goal", "yellow": "yellow", "second_yellow": "sending_off",
-    "red": "sending_off", "penalty_goal": "goal",
+    "red": "sending_off", "penalty_goal": "goal", "foul_penalty": "penalty",
+    "handball_penalty": "penalty",
 }  # fmt: skip
 
 
@@ -72,3 +73,23 @@ def test_every_template_line_of_a_key_moment_names_it(kind: str) -> None:
     texts = [phrase.text for bank in banks for slot in bank for phrase in slot]
     assert texts
     assert [t for t in texts if not words.search(t)] == []
+
+
+def test_a_foul_in_the_fouler_s_own_box_must_say_penalty() -> None:
+    """A foul or handball without a card in the fouling team's own penalty area gives
+    a penalty kick: a model's `박스 안에서 반칙을 범합니다` there never told the fan
+    (the template's lines say 페널티킥). Outside the box, or with a card (its own
+    words), a plain foul line names it."""
+    in_box = {"start_x": 8.0, "start_y": 30.0}
+    foul = _action("Foul", None, player_name_ko="김민재", **in_box)
+    assert unnamed_kind("김민재가 박스 안에서 반칙을 범합니다.", foul) == "penalty"
+    assert unnamed_kind("김민재의 반칙, 페널티킥이 선언됩니다!", foul) is None
+    assert unnamed_kind("김민재 파울, PK야!", foul) is None
+    handball = _action("Handball_Foul", None, **in_box)
+    assert unnamed_kind("핸드볼 반칙입니다.", handball) == "penalty"
+    assert unnamed_kind("반칙을 범합니다.", _action("Foul", None)) is None  # midfield
+    assert unnamed_kind("반칙을 범합니다.", _action("Foul", None, start_x=float("nan"))) is None
+    carded = _action("Foul", "Yellow_Card", **in_box)
+    assert unnamed_kind("반칙으로 경고를 받습니다.", carded) is None
+    # moment_kind (eval's key events, the template's mood) is unchanged: goals and cards.
+    assert moment_kind(foul) is None

@@ -298,6 +298,7 @@ def test_the_glossary_and_the_worked_example_are_in_the_static_prompt(
     line to say so, and the example's do."""
     text = system_prompt(persona, structured=structured)  # type: ignore[arg-type]
     assert "무슨 일이 일어났는지 말한다" in text
+    assert "그 줄은 페널티킥(PK)이라고 말한다" in text  # a foul in its own box: a penalty
     content = prompt_content()
     for name, term in (*content.types.items(), *content.results.items()):
         assert f"{name}={term}" in text

@@ -368,3 +368,25 @@ def test_an_llm_line_that_leaves_a_goal_or_a_card_untold_is_refused(
     assert assembler.missing_rows() == [6]
     answer[5] = ParsedItem(6, "excited", told)
     assert len(validate_items(batch, answer)) == 6
+
+
+@pytest.mark.parametrize("type_name", ["Foul", "Handball_Foul"])
+def test_an_llm_line_of_a_foul_in_its_own_box_must_say_penalty(type_name: str) -> None:
+    """A foul without a card in the fouler's own box gives a penalty kick: a model's
+    `{P1}이 반칙을 범합니다` there never told the fan (refused: untold.penalty); the same
+    line at midfield is kept."""
+    batch = korean_batch(6)
+    actions = list(batch.actions)
+    actions[5] = replace(
+        actions[5], type_name=type_name, result_name=None, start_x=9.0, start_y=36.0
+    )
+    in_box = replace(batch, actions=tuple(actions))
+    answer = [ParsedItem(n, "calm", f"{{P1}}이 {n}번째 장면을 만듭니다.") for n in range(1, 7)]
+    answer[5] = ParsedItem(6, "tense", "{P1}이 반칙을 범합니다.")
+    with pytest.raises(CommentaryRejected) as caught:
+        validate_items(in_box, answer)
+    assert wording_refusals(list(caught.value.reasons)) == ["untold.penalty"]
+    actions[5] = replace(actions[5], start_x=52.0)
+    assert len(validate_items(replace(batch, actions=tuple(actions)), answer)) == 6
+    answer[5] = ParsedItem(6, "tense", "{P1}의 반칙, 페널티킥이 선언됩니다.")
+    assert len(validate_items(in_box, answer)) == 6

@@ -154,6 +154,21 @@ def test_a_goal_or_a_card_is_said_like_a_competent_model_would(
         assert "페널티킥" in items[5].description
 
 
+@pytest.mark.parametrize("type_name", ["Foul", "Handball_Foul"])
+@pytest.mark.parametrize("persona", ["CASTER", "ANALYST", "FRIEND"])
+def test_a_foul_in_its_own_box_is_said_to_give_a_penalty(persona: str, type_name: str) -> None:
+    """Validation refuses a line of a foul in the fouler's own box that does not say
+    페널티킥; the test LLM says it (its '반칙을 범합니다' there was refused)."""
+    batch = _with_row_6(type_name, None)
+    actions = list(batch.actions)
+    actions[5] = replace(actions[5], start_x=9.0, start_y=36.0)
+    batch = replace(batch, actions=tuple(actions))
+    answer = write_answer(build_messages(batch, persona), structured=False)  # type: ignore[arg-type]
+    items = validate_items(batch, parse_answer(answer), persona=persona)
+    assert len(items) == 10
+    assert "페널티킥" in items[5].description or "PK" in items[5].description
+
+
 def test_caster_and_analyst_lines_differ_and_claim_no_keeping_of_the_ball() -> None:
     """s21: the two 존댓말 voices no longer write the same lines, and no line says a
     player keeps the ball ('공을 지켜 내네요': the feed does not show it)."""
