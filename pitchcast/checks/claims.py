@@ -74,6 +74,7 @@ __all__ = [
     "Unparsed",
     "check_claims",
     "check_period",
+    "in_own_box",
 ]
 
 HOME, AWAY, NAME = "⟪H⟫", "⟪A⟫", "⟪N⟫"
@@ -276,7 +277,7 @@ def _check_team_scores(text: str, facts: LineFacts, out: ClaimCheck, shown: str)
             out.errors.append(ClaimError("score", stated, wanted, shown))
 
 
-def _in_own_box(action: Action) -> bool:
+def in_own_box(action: Action) -> bool:
     """Whether the action is in its team's own penalty area (it attacks towards x = 105:
     16.5 m deep, 40.32 m wide on a 105 x 68 pitch)."""
     x, y = action.start_x, action.start_y
@@ -292,7 +293,7 @@ def _check_restart(text: str, facts: LineFacts, out: ClaimCheck, shown: str) -> 
     if "프리킥" not in text:
         return
     out.checked += 1
-    if _in_own_box(action):
+    if in_own_box(action):
         why = "a penalty kick (a foul in its own penalty area)"
         out.errors.append(ClaimError("restart", "프리킥", why, shown))
 

@@ -19,10 +19,10 @@ from collections.abc import Iterable, Mapping
 from functools import cache
 from importlib import resources
 
+from pitchcast.checks.claims import in_own_box
 from pitchcast.checks.wording import mask_names
-from pitchcast.pitch import depth, geometry
 from pitchcast.schemas.records import Action
-from pitchcast.schemas.vocabulary import SHOT_TYPES
+from pitchcast.schemas.vocabulary import CARD_RESULTS, SHOT_TYPES
 
 __all__ = [
     "CARD_MOMENTS", "FOUL_TYPES", "GOAL_MOMENTS", "gives_a_penalty", "moment_kind",
@@ -33,7 +33,6 @@ FOUL_TYPES = frozenset({"Foul", "Handball_Foul"})
 # The kinds :func:`moment_kind` gives: a goal for either side, a card of any colour.
 GOAL_MOMENTS = frozenset({"goal", "own_goal"})
 CARD_MOMENTS = frozenset({"yellow", "sending_off"})
-_CARD_RESULTS = frozenset({"Yellow_Card", "Second_Yellow_Card", "Direct_Red_Card"})
 
 
 @cache
@@ -65,10 +64,9 @@ def moment_kind(action: Action) -> str | None:
 def gives_a_penalty(action: Action) -> bool:
     """A foul or handball without a card in the fouling team's own penalty area (where
     the template tells a penalty kick: its ``foul_penalty`` and ``handball_penalty``)."""
-    if action.type_name not in FOUL_TYPES or action.result_name in _CARD_RESULTS:
+    if action.type_name not in FOUL_TYPES or action.result_name in CARD_RESULTS:
         return False
-    shape = geometry(action)
-    return depth(shape.x, shape.y) == "own_box"
+    return in_own_box(action)
 
 
 def unnamed_kind(text: str, action: Action, *, names: Iterable[str] = ()) -> str | None:
