@@ -153,6 +153,22 @@ def test_each_known_mistake_is_caught_and_its_fix_is_not(wrong: str, right: str)
         ("Player9가 태클로 공을 빼앗으려 합니다.", "unsupported.intent"),
         ("Player9 드리블로 제치려 해!", "unsupported.intent"),
         ("골! Home 난리 났어!", "unsupported.crowd"),
+        # The last read-through's leftovers (s22): a free teammate is off the ball; keeping
+        # the ball is a reading of a pass; how steadily a keeper caught, and what a side
+        # must now endure, are no facts.
+        ("앞쪽 빈 동료를 Player9가 찾아냅니다.", "unsupported.offball"),
+        ("소유를 지키는 백패스, Player9가 후방으로 볼을 돌리죠.", "unsupported.manner"),
+        ("공을 지키는 횡패스, Player9가 볼을 옮겨요.", "unsupported.manner"),
+        ("Player9가 깔끔하게 캐칭합니다.", "unsupported.manner"),
+        ("Player9 캐칭, 안정적이네.", "unsupported.manner"),
+        ("Player9가 빠집니다. 한 명이 부족한 채로 버텨야 해요.", "unsupported.forecast"),
+        # ANALYST's and CASTER's carry lines: waiting for team-mates, making an angle,
+        # buying time, pulling a line are intents and off-ball play; a phase is a reading.
+        ("공을 소유한 Player9, 동료들의 움직임을 기다립니다.", "unsupported.intent"),
+        ("Player9가 볼을 운반하며 패스 각을 만듭니다.", "unsupported.intent"),
+        ("드리블로 시간을 버는 Player9!", "unsupported.intent"),
+        ("Player9가 볼을 끌며 상대 라인을 끌어당기려 해요.", "unsupported.intent"),
+        ("소유 안정화 단계입니다. Player9가 볼을 발밑에 두죠.", "unsupported.manner"),
         # 한 번 is an adverb (once, just), not a figure behind the judgement.
         ("옆으로 한 번 돌립니다. Player9의 선택입니다.", "unsupported.judgement"),
     ],
