@@ -40,11 +40,16 @@ __all__ = ["MonitorState", "build_app", "check_binding"]
 
 SUMMARY_EVERY_S = 1.0
 _STATIC = resources.files("pitchcast.monitor") / "static"
-_NOT_FOUND = """<!doctype html><html lang="en"><head><meta charset="utf-8">
+_NOT_FOUND = """<!doctype html><html lang="en"><head><meta charset="utf-8">{refresh}
 <title>pitchcast monitor: no such match</title><link rel="stylesheet" href="/static/monitor.css">
 </head><body><main class="notfound"><h1>No live match with this id</h1>
-<p>The monitor has seen no match with game id {game_id}. <a href="/">All live matches</a></p>
+<p>The monitor has seen no match with game id {game_id}.{waiting} <a href="/">All live
+matches</a></p>
 </main></body></html>"""
+# A game id the reader has not seen yet may be on its way (the demo prints the page's
+# address before the monitor reads the match_start; a match may not have kicked off):
+# its page reloads itself until the match appears.
+_RELOAD_S = 3
 
 
 class MonitorState:
@@ -155,10 +160,15 @@ def build_app(state: MonitorState) -> web.Application:
     async def match_page(request: web.Request) -> web.Response:
         game_id = _game_id(request)
         if game_id is None or game_id not in state.board.matches:
-            shown = "?" if game_id is None else str(game_id)
-            return web.Response(
-                status=404, text=_NOT_FOUND.format(game_id=shown), content_type="text/html"
-            )
+            if game_id is None:
+                text = _NOT_FOUND.format(refresh="", game_id="?", waiting="")
+            else:
+                text = _NOT_FOUND.format(
+                    refresh=f'<meta http-equiv="refresh" content="{_RELOAD_S}">',
+                    game_id=game_id,
+                    waiting=f" This page reloads every {_RELOAD_S} s until it appears.",
+                )
+            return web.Response(status=404, text=text, content_type="text/html")
         return _page("match.html")
 
     async def api_matches(_: web.Request) -> web.Response:

@@ -67,9 +67,15 @@ async def test_demo_monitor_shows_the_match_while_it_is_commented(
         url = f"http://127.0.0.1:{port}"
         assert f"watch it: {url}/matches/{GAME_ID}" in printed
         async with httpx.AsyncClient(base_url=url, timeout=5) as client:
-            page = await client.get(f"/matches/{GAME_ID}")
+            # The monitor reads on its own, behind the demo's tail: its page for a match
+            # not read yet reloads itself (test_server.py); here, wait until it is read.
+            for _ in range(100):
+                page = await client.get(f"/matches/{GAME_ID}")
+                if page.status_code != 404:
+                    break
+                await asyncio.sleep(0.2)
             assert page.status_code == 200
-            # The monitor reads on its own: wait for it to hold the match's last lines.
+            # Then for it to hold the match's last lines.
             for _ in range(100):
                 snapshot = (await client.get(f"/api/matches/{GAME_ID}")).json()
                 lines = snapshot["lines"]
