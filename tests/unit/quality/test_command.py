@@ -140,8 +140,6 @@ def _assert_every_key_event_told_soundly(fig: dict[str, Any]) -> None:
     assert fig["particles"]["errors"] == 0, fig["particles"]
     assert fig["grounding"]["errors"] == 0, fig["grounding"]
     assert fig["register"]["slips"] == 0, fig["register"]["examples"]
-    assert fig["wording"]["unsupported"] == 0, fig["wording"]["examples"]
-    assert fig["wording"]["mistakes"] == 0, fig["wording"]["examples"]
 
 
 @pytest.mark.parametrize("mode", ["batch", "live"])

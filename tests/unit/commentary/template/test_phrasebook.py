@@ -517,6 +517,27 @@ def test_key_events_have_a_sentence_each_in_a_busy_match() -> None:
 _BALL_IN = re.compile(r"골망|들어가|들어갔|들어갑|골문을\s*엽|골문 안|마무리")
 
 
+def _bank_texts(kinds: tuple[str, ...], *, backing: tuple[str, ...]) -> list[tuple[str, str]]:
+    """(where, text) of every phrasing of ``kinds``' banks in each persona and of the
+    backing FRIEND's banks of ``backing``, on either side."""
+    book = phrasebook()
+    texts = [
+        (f"{kind}.{persona}", phrase.text)
+        for kind in kinds
+        for persona, slots in book.kinds[kind].items()
+        for slot in slots
+        for phrase in slot
+    ]
+    texts += [
+        (f"backing.{kind}.{side}", phrase.text)
+        for kind in backing
+        for side, bank in book.backing.get(kind, {}).items()
+        for slot in bank
+        for phrase in slot
+    ]
+    return texts
+
+
 def test_a_goal_row_does_not_tell_the_ball_going_in_again() -> None:
     """A goal is two rows, the shot (result Goal) and the Goal row, told in two lines
     one after the other: the shot's line says the ball went in ('그대로 골망을
@@ -525,21 +546,7 @@ def test_a_goal_row_does_not_tell_the_ball_going_in_again() -> None:
     공이 골문 안으로 들어갑니다!' and then '들어갑니다! 후반 57분, Player10이 골문을
     엽니다!', ANALYST 'Player10이 슈팅을 득점으로 완성하죠.' and then '후반 57분,
     Player10이 골로 마무리하죠.'."""
-    book = phrasebook()
-    goal_rows = [
-        (f"{kind}.{persona}", phrase.text)
-        for kind in ("goal", "goal_plain")
-        for persona, slots in book.kinds[kind].items()
-        for slot in slots
-        for phrase in slot
-    ]
-    goal_rows += [
-        (f"backing.{kind}.{side}", phrase.text)
-        for kind in ("goal", "goal_plain")
-        for side, bank in book.backing.get(kind, {}).items()
-        for slot in bank
-        for phrase in slot
-    ]
+    goal_rows = _bank_texts(("goal", "goal_plain"), backing=("goal", "goal_plain"))
     assert len(goal_rows) > 25
     seen = [f"{where}: {text}" for where, text in goal_rows if _BALL_IN.search(text)]
     assert seen == []
@@ -554,19 +561,6 @@ def test_a_saved_shot_is_told_as_saved_and_never_into_the_goal() -> None:
     '골문 안으로' (sample match 1 at key: 'Player8이 때린 슈팅이 골문 안으로
     향하네요!', read as a goal; ANALYST '유효 슈팅으로 이어져요' said nothing of the
     save)."""
-    book = phrasebook()
-    lines = [
-        (f"{kind}.{persona}", phrase.text)
-        for kind in ("shot_on", "penalty_saved")
-        for persona, slots in book.kinds[kind].items()
-        for slot in slots
-        for phrase in slot
-    ]
-    lines += [
-        (f"backing.shot_on.{side}", phrase.text)
-        for side, bank in book.backing["shot_on"].items()
-        for slot in bank
-        for phrase in slot
-    ]
+    lines = _bank_texts(("shot_on", "penalty_saved"), backing=("shot_on",))
     wrong = [f"{w}: {t}" for w, t in lines if "골문 안" in t or not _STOPPED.search(t)]
     assert wrong == []
