@@ -94,6 +94,8 @@ class MatchBoard:
     last_line_ms: int | None = None
     # Lines read before their action (topics are not ordered between them), by action id.
     waiting: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+    # The sides whose name the match info gave (the others take their actions' name).
+    named: set[str] = field(default_factory=set)
 
     # -- input ------------------------------------------------------------------------
 
@@ -101,9 +103,29 @@ class MatchBoard:
         if info is not None:
             self.home_team_id = info.home_team_id
             self.away_team_id = info.away_team_id
-            self.home_name = info.home_team_name_ko or info.home_team_name or "Home"
-            self.away_name = info.away_team_name_ko or info.away_team_name or "Away"
+            for side, names in (
+                ("home", (info.home_team_name_ko, info.home_team_name)),
+                ("away", (info.away_team_name_ko, info.away_team_name)),
+            ):
+                name = next((n for n in names if n), None)
+                if name:
+                    setattr(self, f"{side}_name", name)
+                    self.named.add(side)
         self.started_ms = ts_ms
+
+    def _learn_team(self, action: Action) -> None:
+        """Without match info, the first team seen is home and the next one away, as the
+        worker's story counts the score; a side no match info named takes the name its
+        first named action gives it (the score was 0:0 under Home and Away for a whole
+        match without match info)."""
+        if self.home_team_id is None:
+            self.home_team_id = action.team_id
+        elif self.away_team_id is None and action.team_id != self.home_team_id:
+            self.away_team_id = action.team_id
+        side = self.side_of(action.team_id)
+        if side is not None and side not in self.named and action.team_name_ko:
+            setattr(self, f"{side}_name", action.team_name_ko)
+            self.named.add(side)
 
     def keep_since(self, before: MatchBoard, ts_ms: int) -> None:
         """Take the lines and batches of ``before`` published at or after ``ts_ms``."""
@@ -129,6 +151,7 @@ class MatchBoard:
         return None
 
     def add_action(self, action: Action, ts_ms: int) -> dict[str, Any]:
+        self._learn_team(action)
         side = self.side_of(action.team_id)
         view = _action_view(action, side, ts_ms)
         self.actions[action.action_id] = view

@@ -81,6 +81,26 @@ def test_goals_own_goals_and_cards_make_the_story() -> None:
     assert match.score == {"home": 1, "away": 1}
 
 
+def test_a_match_without_match_info_keeps_score_under_its_teams_names() -> None:
+    """No match_start: every goal went to no side (0:0 for a whole match), under Home
+    and Away. The first team seen is home, as the worker's story counts the score, and
+    each side takes the name its actions give it."""
+    board = Board()
+    board.on_event(action_record(1, team=AWAY, team_name_ko="전북 현대"), 1)
+    board.on_event(action_record(2, type_name="Goal"), 2)
+    board.on_event(action_record(3, type_name="Goal"), 3)
+    board.on_event(action_record(4, team=AWAY, type_name="Goal", team_name_ko="전북 현대"), 4)
+    match = board.matches[GAME]
+    assert match.score == {"home": 1, "away": 2}
+    assert (match.home_name, match.away_name) == ("전북 현대", "울산 HD")
+    # A match info's names stand, whatever the actions call the teams.
+    board.on_event(start_record(game_id=GAME + 1, home="울산", away="전북"), 5)
+    for n, team in ((6, AWAY), (7, 10)):
+        board.on_event(action_record(n, team=team, game_id=GAME + 1), n)
+    named = board.matches[GAME + 1]
+    assert (named.home_name, named.away_name) == ("울산", "전북")
+
+
 def test_a_match_with_no_line_for_longer_than_the_idle_timeout_is_stalled() -> None:
     board = Board()
     board.on_event(start_record(), 0)
