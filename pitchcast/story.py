@@ -76,6 +76,7 @@ __all__ = [
     "player_key",
     "story_from_dict",
     "story_with_match_info",
+    "team_seen",
     "told_before",
 ]
 
@@ -193,6 +194,22 @@ def _with_minute(story: Story, action: Action, minute: int) -> tuple[MinuteBucke
     return tuple(kept)
 
 
+# A team's name kept in the story: enough for any real name (lines clean and cut it).
+_TEAM_NAME_MAX_CHARS = 64
+
+
+def team_seen(teams: tuple[TeamTally, ...], action: Action) -> tuple[TeamTally, ...]:
+    """``teams`` with the acting team in them, named by its first named action."""
+    for i, tally in enumerate(teams):
+        if tally.team_id == action.team_id:
+            if tally.name is None and action.team_name_ko:
+                named = replace(tally, name=action.team_name_ko[:_TEAM_NAME_MAX_CHARS])
+                return (*teams[:i], named, *teams[i + 1 :])
+            return teams
+    name = action.team_name_ko[:_TEAM_NAME_MAX_CHARS] if action.team_name_ko else None
+    return (*teams, TeamTally(action.team_id, name=name))
+
+
 def _home_id(home_team_id: int | None, teams: tuple[TeamTally, ...], action: Action) -> int:
     if home_team_id is not None:
         return home_team_id
@@ -233,9 +250,7 @@ def fold_story(story: Story, action: Action) -> Story:
     ordinal = story.actions
     # The new story's fields, built as locals and put together once at the end
     # (dataclasses.replace per change was a third of a fold's time).
-    teams = story.teams
-    if all(t.team_id != action.team_id for t in teams):
-        teams = (*teams, TeamTally(action.team_id))
+    teams = team_seen(story.teams, action)
     history = [(a, Told(shown, with_)) for a, shown, with_ in story.tail]
     told = decide_next(history, action)
     score, goals, cards = story.score, story.goals, story.cards

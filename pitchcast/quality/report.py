@@ -83,13 +83,20 @@ def match_names(run: MatchRun) -> Names:
     if info is not None:
         home += [clean_name(n) for n in (info.home_team_name_ko, info.home_team_name) if n]
         away += [clean_name(n) for n in (info.away_team_name_ko, info.away_team_name) if n]
+    home_id = info.home_team_id if info is not None else None
+    away_id = info.away_team_id if info is not None else None
+    if home_id is None or away_id is None:
+        # As the story counts the score without match info: the first team seen is home.
+        seen = list(dict.fromkeys(a.team_id for a in played.actions))
+        home_id = seen[0] if home_id is None and seen else home_id
+        away_id = next((t for t in seen if t != home_id), None) if away_id is None else away_id
     players: list[str] = []
     for action in played.actions:
         team = clean_name(action.team_name_ko)
-        if team and info is not None:
-            if action.team_id == info.home_team_id and team not in home:
+        if team:
+            if action.team_id == home_id and team not in home:
                 home.append(team)
-            elif action.team_id == info.away_team_id and team not in away:
+            elif action.team_id == away_id and team not in away:
                 away.append(team)
         player = clean_name(action.player_name_ko)
         if player and player not in players:
@@ -146,12 +153,16 @@ def _persona_figures(
     for line in (*lines, *moments):
         batch = batches[line.batch_index]
         allowed = allowed_names(batch.actions[: line.known], batch.match_info or info)
+        facts = _facts(run, line, names)
+        if line.moment is not None:
+            # A moment line may name the teams the match has shown so far (by the names
+            # their actions gave them: the line's teams when no match info names them).
+            allowed |= {clean_name(t.name) for t in facts.after.teams if t.name}
         for found in find_ungrounded(line.text, names.roster, allowed):
             ungrounded.append(
                 {"name": found.name, "line": line.text, "action_id": line.action.action_id}
             )
         particles.merge(check_particles(line.text, names.roster))
-        facts = _facts(run, line, names)
         claims.merge(check_claims(line.text, facts))
         if line.moment is not None:
             claims.merge(check_period(line.text, facts))

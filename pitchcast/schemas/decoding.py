@@ -29,6 +29,7 @@ from pitchcast.schemas.records import (
     MatchInfo,
     PeriodEnd,
     Score,
+    TeamTally,
     story_from_dict,
 )
 from pitchcast.schemas.vocabulary import PITCH_LENGTH_M, PITCH_WIDTH_M
@@ -365,6 +366,7 @@ def _period_end(data: dict[str, Any]) -> PeriodEnd:
             score=Score(**data["score"]),
             match_info=None if info is None else match_info_from_mapping(info),
             ended_by_ts_ms=None if ended is None else int(ended),
+            teams=tuple(TeamTally(**t) for t in data.get("teams", ())),
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         if isinstance(exc, SchemaViolation):

@@ -202,6 +202,9 @@ class TeamTally:
     on_target: int = 0
     corners: int = 0
     fouls: int = 0
+    # The team's name as its actions give it (the first ``team_name_ko`` seen): the
+    # lines of the match's flow name the teams by it when no match info does.
+    name: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -372,6 +375,9 @@ class PeriodEnd:
     match_info: MatchInfo | None = None
     # Kafka timestamp (ms) of the record that ended the period.
     ended_by_ts_ms: int | None = None
+    # The match's teams as the story knew them (their names, for the line that tells the
+    # end when no match info names the teams). Absent in older records: empty.
+    teams: tuple[TeamTally, ...] = ()
     schema: str = PERIOD_END_SCHEMA
 
 

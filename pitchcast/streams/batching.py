@@ -210,6 +210,7 @@ def _period_end(state: MatchState, reason: CloseReason, ts_ms: int | None) -> Pe
         score=state.story.score,
         match_info=state.match_info,
         ended_by_ts_ms=ts_ms,
+        teams=state.story.teams,
     )
 
 

@@ -46,6 +46,22 @@ def _fold(*actions: Action) -> object:
     return story
 
 
+def test_each_team_is_named_by_its_first_named_action() -> None:
+    """The story keeps the name each team's actions give it (the moment lines name the
+    teams by it when no match info does); an unnamed first action leaves it to the next."""
+    story = new_story(None)
+    for action in (
+        _action(0, "Pass", team=AWAY, team_name_ko=None),
+        _action(1, "Pass", team=AWAY, team_name_ko="전북 현대"),
+        _action(2, "Pass", team=HOME, team_name_ko="울산 HD"),
+        _action(3, "Pass", team=AWAY, team_name_ko="다른 이름"),
+    ):
+        story = advance_story(story, action)
+    assert [(t.team_id, t.name) for t in story.teams] == [(AWAY, "전북 현대"), (HOME, "울산 HD")]
+    assert story_from_dict(orjson.loads(orjson.dumps(story))) == story
+    validator_for("story").validate(orjson.loads(orjson.dumps(story)))
+
+
 def test_match_minute_counts_the_minute_being_played() -> None:
     """Minute 1 is the first minute of the first half; the second half starts at 46."""
     assert match_minute(1, 0.0) == 1

@@ -32,7 +32,12 @@ from typing import Final, Literal
 from pitchcast.commentary.korean import attach_particle
 from pitchcast.commentary.template.actions import clean
 from pitchcast.commentary.template.backing import BackedSide, backed_side
-from pitchcast.commentary.template.phrasebook import BACKING_PERSONA, Phrase, phrasebook
+from pitchcast.commentary.template.phrasebook import (
+    BACKING_PERSONA,
+    MOMENT_TEAM_SLOTS,
+    Phrase,
+    phrasebook,
+)
 from pitchcast.schemas.records import (
     Action,
     Batch,
@@ -41,9 +46,11 @@ from pitchcast.schemas.records import (
     PeriodEnd,
     Score,
     Story,
+    TeamTally,
     Tone,
 )
 from pitchcast.schemas.vocabulary import SHOOT_OUT_PERIOD
+from pitchcast.story import team_seen
 
 __all__ = [
     "MOMENT_LINE_INDEX",
@@ -96,6 +103,9 @@ class Moment:
     place: Literal["before", "after"]
     action: Action
     score: Score
+    # The match's teams as known at the moment, named by their actions: the teams a
+    # line names when no match info does.
+    teams: tuple[TeamTally, ...] = ()
 
     @property
     def line_index(self) -> int:
@@ -111,10 +121,11 @@ def moment_before(first: Action, story: Story | None) -> Moment | None:
     if story.actions == 0:
         # A feed that joins at a later period (the first half never came) saw no kick-off.
         kind = _STARTS.get(first.period_id, "kick_off")
-        return Moment(kind, "before", first, story.score)
+        return Moment(kind, "before", first, story.score, team_seen(story.teams, first))
     periods = [bucket.period_id for bucket in story.recent]
     if periods and max(periods) < first.period_id:
-        return Moment(_STARTS.get(first.period_id, "second_half"), "before", first, story.score)
+        kind = _STARTS.get(first.period_id, "second_half")
+        return Moment(kind, "before", first, story.score, team_seen(story.teams, first))
     return None
 
 
@@ -123,22 +134,25 @@ def moment_after(batch: Batch | PeriodEnd) -> Moment | None:
     for a :class:`PeriodEnd`, after the batch that had closed on the period's last
     action)."""
     if isinstance(batch, PeriodEnd):
-        last, period_id = batch.last, batch.last.period_id
+        last, period_id, teams = batch.last, batch.last.period_id, batch.teams
     elif batch.actions:
         last, period_id = batch.actions[-1], batch.period_id
+        teams = batch.story.teams if batch.story is not None else ()
+        for action in batch.actions:
+            teams = team_seen(teams, action)
     else:
         return None
     if batch.close_reason == "match_end":
         # A match that ends on its shoot-out ends with it (the score is level: "full
         # time at 1-1" would read as undecided).
         kind: MomentKind = "shoot_out_end" if period_id == SHOOT_OUT_PERIOD else "full_time"
-        return Moment(kind, "after", last, batch.score)
+        return Moment(kind, "after", last, batch.score, teams)
     if batch.close_reason == "period_end":
         # The feed sends period_end before match_end, and period_end closes the last
         # batch: the end of the second half is what a fan is told at the whistle (it is
         # true whether or not extra time follows; match_end finds no batch to close).
         kind = _ENDS.get(period_id, "period_end")
-        return Moment(kind, "after", last, batch.score)
+        return Moment(kind, "after", last, batch.score, teams)
     return None
 
 
@@ -154,17 +168,36 @@ def period_name(period_id: int) -> str:
     return _PERIOD_NAMES.get(period_id, f"{min(max(period_id, 0), 99)}피리어드")
 
 
-def _team(info: MatchInfo | None, home: bool) -> str:
-    if info is not None:
-        name = (
-            (info.home_team_name_ko or info.home_team_name)
-            if home
-            else (info.away_team_name_ko or info.away_team_name)
-        )
-        text = clean(name, _NAME_MAX_CHARS)
-        if text:
-            return text
-    return "홈팀" if home else "원정팀"
+def _team_names(info: MatchInfo | None, teams: tuple[TeamTally, ...]) -> tuple[str, str]:
+    """(home, away) names, "" where unknown: the match info's, else the name the team's
+    actions gave it. Without match info the first team seen is home, as the story's
+    score counts it (story._home_id)."""
+    home_id = info.home_team_id if info is not None else None
+    away_id = info.away_team_id if info is not None else None
+    if home_id is None and teams:
+        home_id = teams[0].team_id
+    if away_id is None:
+        away_id = next((t.team_id for t in teams if t.team_id != home_id), None)
+    named = {t.team_id: t.name for t in teams if t.name}
+    names = []
+    for team_id, given in (
+        (home_id, (info.home_team_name_ko, info.home_team_name) if info else ()),
+        (away_id, (info.away_team_name_ko, info.away_team_name) if info else ()),
+    ):
+        candidates = (*given, named.get(team_id) if team_id is not None else None)
+        names.append(next((c for n in candidates if (c := clean(n, _NAME_MAX_CHARS))), ""))
+    return names[0], names[1]
+
+
+def _bank(phrases: tuple[Phrase, ...], *, named: bool) -> tuple[Phrase, ...]:
+    """The phrasings to tell a moment with: those that name the teams when both names
+    are known (the phrasebook's other ones when it has none), else those without a
+    team or score (the loader makes sure each bank has one: a score without its
+    teams does not say who leads)."""
+    with_teams = tuple(p for p in phrases if p.fields & MOMENT_TEAM_SLOTS)
+    if named:
+        return with_teams or phrases
+    return tuple(p for p in phrases if not p.fields & MOMENT_TEAM_SLOTS)
 
 
 class _Value(str):
@@ -213,7 +246,7 @@ def write_moment(
     else:
         seed, turn = f"{action.game_id}:{persona}:{moment.kind}:{action.period_id}", 0
     digest = int.from_bytes(hashlib.blake2b(seed.encode(), digest_size=8).digest()) + turn
-    home, away = _team(info, home=True), _team(info, home=False)
+    home, away = _team_names(info, moment.teams)
     values = {
         "홈팀": _Value(home),
         "원정팀": _Value(away),
@@ -222,9 +255,11 @@ def write_moment(
         "피리어드": _Value(period_name(action.period_id)),
     }
     tone: Tone = "calm"
-    backed = _backed(moment, persona, info, supports)
+    backed = _backed(moment, persona, info, supports) if home and away else None
     if backed is None:
-        bank: tuple[Phrase, ...] = phrasebook().story[f"moment_{moment.kind}"][persona]
+        bank = _bank(
+            phrasebook().story[f"moment_{moment.kind}"][persona], named=bool(home and away)
+        )
     else:
         side, bank, state = backed
         tone = _BACKED_TONES[state]

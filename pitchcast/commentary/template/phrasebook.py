@@ -45,6 +45,7 @@ __all__ = [
     "BACKING_SIDES",
     "BACKING_STATES",
     "KIND_SLOTS",
+    "MOMENT_TEAM_SLOTS",
     "SCORE_STATES",
     "STORY_SECTIONS",
     "Phrase",
@@ -111,6 +112,9 @@ STORY_SECTIONS: Mapping[str, frozenset[str]] = {
     "moment_period_end": frozenset({"홈팀", "원정팀", "홈득점", "원정득점", "피리어드"}),
     "moment_full_time": frozenset({"홈팀", "원정팀", "홈득점", "원정득점"}),
 }
+# The slots that name the teams of a moment line, or their score (meaningless without
+# the teams): a moment told when no team is named takes a line without them.
+MOMENT_TEAM_SLOTS: Final = frozenset({"홈팀", "원정팀", "홈득점", "원정득점"})
 _KIND_KEYS: Final = frozenset({"about"})
 _PERSONA_KEYS: Final = frozenset({"tone", "lines"})
 
@@ -362,6 +366,12 @@ def _story(name: str, section: Mapping[str, Any]) -> dict[str, tuple[Phrase, ...
         table = _table(section, persona, where)
         _check_keys(table, frozenset({"lines"}), where)
         banks[persona] = _lines(table, where, STORY_SECTIONS[name])
+        if name.startswith("moment_") and all(p.fields & MOMENT_TEAM_SLOTS for p in banks[persona]):
+            # A feed may name no team (no match info, no team_name_ko in its actions).
+            raise PhrasebookError(
+                f"[{where}] needs a line without {{홈팀}}, {{원정팀}} and the score, for a"
+                " match whose teams no message names"
+            )
     return banks
 
 

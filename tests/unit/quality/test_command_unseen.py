@@ -58,6 +58,21 @@ def test_a_whole_match_with_korean_names_is_told_right(tmp_path: Path) -> None:
     _assert_clean(result, figures)
 
 
+def test_a_match_without_match_info_names_its_teams_as_its_actions_do(tmp_path: Path) -> None:
+    """No match_info.csv: the moment lines said 홈팀 1, 원정팀 3, "home" being the team
+    that touched the ball first (FC서울, the away side). They name each team as its
+    actions do, with its own goals, and pass eval's checks (the names are grounded)."""
+    path = write_korean_sample(tmp_path / "match", DATA / "events_metrica_1.csv")
+    (path.parent / "match_info.csv").unlink()
+    result, figures = _eval(path, tmp_path / "eval", "story")
+    _assert_clean(result, figures)
+    for persona in PERSONAS:
+        moments = {m["kind"]: m["text"] for m in figures["personas"][persona]["moments"]}
+        assert "FC서울 1, 수원 삼성 3" in moments["second_half_end"], moments
+        assert not any("홈팀" in text or "원정팀" in text for text in moments.values())
+        assert "FC서울" not in moments["kick_off"]  # one team seen: it names neither
+
+
 def test_one_game_of_a_season_file_is_evaluated_alone(tmp_path: Path) -> None:
     """A file of several games (the K League raw_data.csv holds a season) is refused with
     the way out; --only-game evaluates that game with its match info."""

@@ -16,6 +16,7 @@ from pitchcast.schemas.records import (
     Control,
     PeriodEnd,
     Score,
+    TeamTally,
     commentary_id_for,
 )
 from pitchcast.streams.dead_letters import build_dead_letter
@@ -43,6 +44,7 @@ def test_records_validate_against_their_schemas() -> None:
     end = PeriodEnd(
         game_id=126283, batch_index=17, close_reason="period_end", last=ONE_PASS_ACTION,
         score=Score(1, 0), match_info=ONE_PASS_MATCH_INFO, ended_by_ts_ms=5,
+        teams=(TeamTally(11, shots=1, name="서울"), TeamTally(12)),
     )  # fmt: skip
     validator_for("period_end").validate(_json(end))
     assert not validator_for("period_end").is_valid({**_json(end), "close_reason": "full"})  # type: ignore[dict-item]

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import orjson
 import pytest
 
 from pitchcast.exceptions import SchemaViolation
 from pitchcast.schemas.decoding import decode_handoff, encode
-from pitchcast.schemas.records import PeriodEnd, Score
+from pitchcast.schemas.records import PeriodEnd, Score, TeamTally
 from tests.support.commentary_batches import korean_batch
 
 
@@ -25,6 +26,14 @@ def _period_end() -> PeriodEnd:
 def test_a_period_end_reads_back_as_it_was_sent() -> None:
     mark = _period_end()
     assert decode_handoff(encode(mark), max_bytes=65536) == mark
+    named = replace(mark, teams=(TeamTally(4219, shots=2, name="전북 현대"), TeamTally(4220)))
+    assert decode_handoff(encode(named), max_bytes=65536) == named
+
+
+def test_a_period_end_written_before_teams_were_sent_reads_with_none() -> None:
+    data = orjson.loads(encode(_period_end()))
+    del data["teams"]
+    assert decode_handoff(orjson.dumps(data), max_bytes=65536).teams == ()  # type: ignore[union-attr]
 
 
 @pytest.mark.parametrize("reason", ["full", "idle", "whistle"])

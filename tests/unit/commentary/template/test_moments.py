@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
+from functools import reduce
 
 import pytest
 
@@ -18,7 +19,7 @@ from pitchcast.commentary.template.moments import (
 from pitchcast.commentary.template.phrasebook import phrasebook
 from pitchcast.schemas.records import Action, Batch, MinuteBucket, PeriodEnd, Score
 from pitchcast.settings import PERSONAS
-from pitchcast.story import new_story
+from pitchcast.story import advance_story, new_story
 from tests.support.commentary_batches import korean_batch, korean_match_info
 
 
@@ -144,13 +145,70 @@ def test_moment_lines_name_the_teams_and_score_in_the_personas_register(
 
 
 @pytest.mark.parametrize("persona", PERSONAS)
-def test_kick_off_without_match_info_still_reads(persona: str) -> None:
+def test_kick_off_without_match_info_names_no_team_it_does_not_know(persona: str) -> None:
+    """No match info and one team seen: the kick-off said 홈팀 대 원정팀, naming as home
+    whichever team touched the ball first (the sample's first action is the away
+    team's). It now says the kick-off without the teams."""
     batch = korean_batch()
     moment = moment_before(_opening(batch), new_story(None))
     assert moment is not None
     text = write_moment(moment, persona, None).description
-    assert "홈팀" in text and "원정팀" in text
+    assert not re.search("홈 ?팀|원정 ?팀", text), text
+    assert "전북" not in text and "울산" not in text
     assert register_slips(text, persona) == []
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+@pytest.mark.parametrize("marked", [False, True])
+def test_the_end_of_a_match_without_match_info_names_the_teams_by_their_actions(
+    persona: str, marked: bool
+) -> None:
+    """No match info: the full-time line said 홈팀 2, 원정팀 1, where "home" was the first
+    team seen. The teams are named as their actions name them, each with its own goals
+    (the first team seen scored 2 here: 전북 현대), also after a batch that closed
+    before the end (a PeriodEnd)."""
+    batch = korean_batch()
+    away_first = (replace(batch.actions[1], team_id=4219, team_name_ko="전북 현대"),)
+    story = reduce(advance_story, (*away_first, *batch.actions), new_story(None))
+    closed = replace(batch, match_info=None, close_reason="match_end", story=story, period_id=2)
+    closed = replace(closed, score=Score(2, 1))
+    moment = moment_after(closed)
+    if marked:
+        mark = PeriodEnd(
+            game_id=batch.game_id, batch_index=batch.batch_index, close_reason="match_end",
+            last=batch.actions[-1], score=Score(2, 1), teams=story.teams,
+        )  # fmt: skip
+        moment = moment_after(mark)
+    assert moment is not None and moment.kind == "full_time"
+    text = write_moment(moment, persona, None).description
+    assert "전북 현대 2, 울산 HD 1" in text, text
+    assert register_slips(text, persona) == []
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+@pytest.mark.parametrize(
+    ("reason", "period"), [("period_end", 1), ("period_end", 2), ("period_end", 3),
+                           ("match_end", 2), ("match_end", 5)],
+)  # fmt: skip
+def test_a_feed_that_names_no_team_tells_each_moment_without_teams_or_score(
+    persona: str, reason: str, period: int
+) -> None:
+    """No match info and no team_name_ko: a score without its teams says nothing of who
+    leads, and 홈팀/원정팀 are no names. The line says the moment alone."""
+    batch = korean_batch()
+    nameless = tuple(replace(a, team_name_ko=None) for a in batch.actions)
+    closed = replace(
+        batch, actions=nameless, match_info=None, close_reason=reason, period_id=period,
+        score=Score(2, 1),
+    )  # fmt: skip
+    for moment in (
+        moment_after(closed),
+        moment_before(replace(nameless[0], time_seconds=0.0), new_story(None)),
+    ):
+        assert moment is not None
+        text = write_moment(moment, persona, None, supports="울산 HD").description
+        assert not re.search("홈 ?팀|원정 ?팀|[0-9]", text), text
+        assert register_slips(text, persona) == []
 
 
 @pytest.mark.parametrize(

@@ -258,6 +258,11 @@ MISTAKES = [
         id="backing-repeats-a-friend-sentence",
     ),
     pytest.param(
+        lambda t: _in_section(t, "moment_full_time.FRIEND", '  "경기 끝났다!",\n', ""),
+        r"\[moment_full_time.FRIEND\] needs a line without \{홈팀\}, \{원정팀\} and the score",
+        id="moment-bank-names-the-teams-in-every-line",
+    ),
+    pytest.param(
         lambda t: _in_section(t, "foul.CASTER", "{선수}의 파울이", "{선수}가 범한 파울이"),
         r"\[foul.CASTER\] lines\[0\] .*\{선수\} then '가': .*write \{선수:이/가\}",
         id="bare-particle-after-a-slot",
