@@ -77,6 +77,7 @@ def eval_command(
     register, a key event not told, a moment told twice (below every density), a
     backing FRIEND's line that regrets or praises the other side (--friend-supports), or
     when a --max-shape-share / --min-shape-gap threshold is missed.
+    FILE: a match file in any form `pitchcast replay` reads (CSV, CP949, gzip, JSON lines).
 
     \b
     Examples:

@@ -98,6 +98,11 @@ def replay(
 ) -> None:
     """Play match CSVs (K League raw_data.csv layout) into the events topic.
 
+    FILES: CSVs with those columns in any order, delimited by commas, semicolons or
+    tabs, in UTF-8, UTF-16 or Excel's Korean CP949, gzip'd or not; or JSON lines (one
+    action object a line). A file that cannot be read is named with its line, and
+    nothing is sent.
+
     Sends match_start (with the match info), every action keyed by game_id at its
     match time (periods back to back), period_end and match_end. Several FILES are
     interleaved by match time, as concurrent matches would be.
@@ -209,7 +214,8 @@ def tail(from_beginning: bool, game_id: int | None, lines: bool) -> None:
     "events_file",
     type=click.Path(exists=True, dir_okay=False),
     default_text="data/events_metrica_1.csv",
-    help="Match CSV to replay (with the match_info.csv beside it, if any).",
+    help="Match file to replay, in any form `replay` reads (with the match_info.csv"
+    " beside it, if any).",
 )
 @option("--personas", setting="personas", help="Comma-separated personas, e.g. CASTER,FRIEND.")
 @option("--density", type=_DENSITIES, setting="density", help="What is told: every, story, key.")

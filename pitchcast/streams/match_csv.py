@@ -1,16 +1,19 @@
-"""Read match CSVs in the K League column layout (``raw_data.csv``, ``match_info.csv``)."""
+"""Read match files in the K League column layout (``raw_data.csv``, ``match_info.csv``).
+
+The file forms read (gzip, encodings, delimiters, JSON lines): :mod:`pitchcast.streams.feed_files`.
+"""
 
 from __future__ import annotations
 
-import csv
 import math
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 from pitchcast.exceptions import SchemaViolation
 from pitchcast.schemas.decoding import match_info_from_mapping
 from pitchcast.schemas.records import MatchInfo
+from pitchcast.streams.feed_files import MalformedCsv, feed_rows
 
 __all__ = [
     "ACTION_COLUMNS",
@@ -31,32 +34,6 @@ _INT_COLUMNS = frozenset({"game_id", "action_id", "period_id", "team_id"})
 _FLOAT_COLUMNS = frozenset(
     {"time_seconds", "player_id", "start_x", "start_y", "end_x", "end_y", "dx", "dy"}
 )
-
-
-class MalformedCsv(SchemaViolation):
-    """A CSV row that does not fit the K League layout; carries the line number."""
-
-    def __init__(self, path: Path, line: int, message: str) -> None:
-        super().__init__(f"{path}:{line}: {message}")
-        self.path = path
-        self.line = line
-
-
-def _not_utf8(path: Path) -> MalformedCsv:
-    """The error for a file that is not UTF-8, at the first line that is not."""
-    for number, line in enumerate(path.read_bytes().splitlines(), start=1):
-        try:
-            line.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            byte = line[exc.start]
-            return MalformedCsv(
-                path,
-                number,
-                f"not UTF-8 text (byte 0x{byte:02x} at column {exc.start + 1}); a Korean CSV"
-                " saved by Excel is often CP949: save it as UTF-8"
-                " (iconv -f cp949 -t utf-8)",
-            )
-    return MalformedCsv(path, 1, "not UTF-8 text")
 
 
 def _convert(path: Path, line: int, column: str, text: str) -> Any:
@@ -82,29 +59,34 @@ def _convert(path: Path, line: int, column: str, text: str) -> Any:
 
 
 def read_actions(path: Path) -> Iterator[dict[str, Any]]:
-    """Rows of a match CSV as action dicts, typed; raises :class:`MalformedCsv`."""
-    try:
-        yield from _read_actions(path)
-    except UnicodeDecodeError:
-        raise _not_utf8(path) from None
+    """Rows of a match feed file as action dicts, typed; raises :class:`MalformedCsv`.
 
-
-def _read_actions(path: Path) -> Iterator[dict[str, Any]]:
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        reader = csv.DictReader(handle)
-        header = reader.fieldnames or []
-        missing = [c for c in ACTION_COLUMNS if c not in header and c not in _OPTIONAL]
+    A CSV in the ``raw_data.csv`` layout (columns in any order, unknown ones ignored)
+    or JSON lines keyed by the same names, in the forms :mod:`pitchcast.streams.feed_files`
+    reads (gzip, UTF-8, UTF-16, Korean CP949; commas, semicolons or tabs)."""
+    feed = feed_rows(path)
+    if feed.header is not None:
+        missing = _missing(feed.header)
         if missing:
-            raise MalformedCsv(path, 1, f"missing columns: {', '.join(missing)}")
-        for row in reader:
-            line = reader.line_num
-            if None in row or any(v is None for v in row.values()):
-                raise MalformedCsv(path, line, "wrong number of fields")
-            action = {c: _convert(path, line, c, row.get(c) or "") for c in ACTION_COLUMNS}
-            for column in ("game_id", "action_id", "period_id", "time_seconds", "type_name"):
-                if action[column] is None:
-                    raise MalformedCsv(path, line, f"column {column!r} is empty")
-            yield action
+            raise MalformedCsv(path, 1, f"missing columns: {missing} ({_LAYOUT})")
+    for line, row in feed.rows:
+        if None in row or any(v is None for v in row.values()):
+            raise MalformedCsv(path, line, "wrong number of fields")
+        if feed.header is None and (missing := _missing(row)):
+            raise MalformedCsv(path, line, f"missing keys: {missing} ({_LAYOUT})")
+        action = {c: _convert(path, line, c, row.get(c) or "") for c in ACTION_COLUMNS}
+        for column in ("game_id", "action_id", "period_id", "time_seconds", "type_name"):
+            if action[column] is None:
+                raise MalformedCsv(path, line, f"column {column!r} is empty")
+        yield action
+
+
+_LAYOUT = "a match file needs the columns of K League's raw_data.csv, in any order: README, Data"
+
+
+def _missing(names: Iterable[str | None]) -> str:
+    present = set(names)
+    return ", ".join(c for c in ACTION_COLUMNS if c not in present and c not in _OPTIONAL)
 
 
 def first_game_id(path: Path) -> int | None:
@@ -122,29 +104,21 @@ def match_info_beside(path: Path) -> Path | None:
 
 
 def read_match_info(path: Path) -> dict[int, MatchInfo]:
-    """``match_info.csv`` rows by game_id; raises :class:`MalformedCsv`."""
-    try:
-        return _read_match_info(path)
-    except UnicodeDecodeError:
-        raise _not_utf8(path) from None
-
-
-def _read_match_info(path: Path) -> dict[int, MatchInfo]:
+    """``match_info.csv`` rows by game_id, in the forms :func:`read_actions` reads;
+    raises :class:`MalformedCsv`."""
     infos: dict[int, MatchInfo] = {}
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        reader = csv.DictReader(handle)
-        for row in reader:
-            try:
-                converted = {k: (v.strip() if isinstance(v, str) else v) for k, v in row.items()}
-                for column in (
-                    "game_id", "season_id", "competition_id", "game_day",
-                    "home_team_id", "away_team_id", "home_score", "away_score",
-                ):  # fmt: skip
-                    value = converted.get(column)
-                    if value:
-                        converted[column] = int(float(value))
-                info = match_info_from_mapping(converted)
-            except (ValueError, SchemaViolation) as exc:
-                raise MalformedCsv(path, reader.line_num, str(exc)) from None
-            infos[info.game_id] = info
+    for line, row in feed_rows(path).rows:
+        try:
+            converted = {k: (v.strip() if isinstance(v, str) else v) for k, v in row.items()}
+            for column in (
+                "game_id", "season_id", "competition_id", "game_day",
+                "home_team_id", "away_team_id", "home_score", "away_score",
+            ):  # fmt: skip
+                value = converted.get(column)
+                if value:
+                    converted[column] = int(float(value))
+            info = match_info_from_mapping(converted)
+        except (ValueError, SchemaViolation) as exc:
+            raise MalformedCsv(path, line, str(exc)) from None
+        infos[info.game_id] = info
     return infos
