@@ -47,6 +47,15 @@ __all__ = [
 ]
 
 _KAFKA_NAME = re.compile(r"[A-Za-z0-9._-]+")
+# host, [IPv6] or host:port, as aiokafka parses a bootstrap entry (port 9092 if none).
+_BOOTSTRAP_ENTRY = re.compile(r"(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(?::(\d{1,5}))?")
+
+
+def _bootstrap_entry_is_usable(entry: str) -> bool:
+    """True when aiokafka can parse ``entry``; it raised a ValueError traceback for
+    ``localhost:abc`` in every command that talks to Kafka."""
+    match = _BOOTSTRAP_ENTRY.fullmatch(entry)
+    return match is not None and (match[1] is None or 1 <= int(match[1]) <= 65535)
 
 # A team name is short; a longer value is a mistake (a file pasted, a list).
 FRIEND_SUPPORTS_MAX_CHARS = 40
@@ -314,7 +323,12 @@ class Settings(BaseSettings):
         return []
 
     def _kafka_problems(self) -> list[str]:
-        problems = []
+        problems = [
+            f"PITCHCAST_KAFKA_BOOTSTRAP_SERVERS entry {entry!r} is not host:port "
+            "(comma-separated, no scheme, e.g. 127.0.0.1:9092)"
+            for entry in self.kafka_bootstrap_servers.split(",")
+            if not _bootstrap_entry_is_usable(entry.strip())
+        ]
         if self.kafka_security_protocol.startswith("SASL"):
             password = self.kafka_sasl_password
             if not self.kafka_sasl_username or not (password and password.get_secret_value()):
@@ -332,7 +346,12 @@ class Settings(BaseSettings):
         problems = []
         tls_files = (self.redis_ssl_cafile, self.redis_ssl_certfile, self.redis_ssl_keyfile)
         scheme = urlsplit(self.redis_url).scheme.lower()
-        if any(tls_files) and scheme != "rediss":
+        if scheme not in ("redis", "rediss", "unix"):
+            problems.append(
+                "PITCHCAST_REDIS_URL must start with redis://, rediss:// (TLS) or unix://,"
+                " e.g. redis://127.0.0.1:6379/0"
+            )
+        elif any(tls_files) and scheme != "rediss":
             problems.append(
                 "PITCHCAST_REDIS_SSL_* files need a rediss:// PITCHCAST_REDIS_URL "
                 f"(the URL's scheme is {scheme or 'missing'!r})"

@@ -204,6 +204,32 @@ def test_redis_tls_files_need_a_rediss_url(tmp_path: Path) -> None:
     assert settings.redis_ssl_cafile == tmp_path / "ca.pem"
 
 
+@pytest.mark.parametrize(
+    "servers",
+    ["localhost:abc", "kafka:99999", "kafka://broker:9092", "a:9092,,b:9092", " ", "host:"],
+)
+def test_bootstrap_servers_kafka_cannot_parse_are_refused_by_name(
+    monkeypatch: pytest.MonkeyPatch, servers: str
+) -> None:
+    # localhost:abc passed the settings, and every command that talks to Kafka ended in
+    # aiokafka's ValueError traceback (invalid literal for int()).
+    output = config_refuses(monkeypatch, {"PITCHCAST_KAFKA_BOOTSTRAP_SERVERS": servers})
+    assert "PITCHCAST_KAFKA_BOOTSTRAP_SERVERS" in output and "host:port" in output
+    assert "Traceback" not in output
+    for fine in ("127.0.0.1:9092", "a:9092, b:9094", "broker", "[::1]:9092"):
+        assert load_settings(kafka_bootstrap_servers=fine).kafka_bootstrap_servers == fine
+
+
+@pytest.mark.parametrize("url", ["htp://cache:6379/0", "127.0.0.1:6379", "redis//cache"])
+def test_a_redis_url_of_another_scheme_is_refused_by_config_too(
+    monkeypatch: pytest.MonkeyPatch, url: str
+) -> None:
+    # `pitchcast config` printed it as fine; the worker refused it only after creating
+    # the topics.
+    output = config_refuses(monkeypatch, {"PITCHCAST_REDIS_URL": url})
+    assert "PITCHCAST_REDIS_URL" in output and "redis://" in output
+
+
 # --- secrets ----------------------------------------------------------------------------
 
 
