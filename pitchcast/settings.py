@@ -57,6 +57,7 @@ def _bootstrap_entry_is_usable(entry: str) -> bool:
     match = _BOOTSTRAP_ENTRY.fullmatch(entry)
     return match is not None and (match[1] is None or 1 <= int(match[1]) <= 65535)
 
+
 # A team name is short; a longer value is a mistake (a file pasted, a list).
 FRIEND_SUPPORTS_MAX_CHARS = 40
 
