@@ -13,8 +13,10 @@ deadline (:mod:`pitchcast.commentary.backends.timing` states the rule).
 
 from __future__ import annotations
 
+import difflib
+import os
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -44,6 +46,7 @@ __all__ = [
     "min_time_for_attempts",
     "pair_keys",
     "split_list",
+    "unknown_variables",
 ]
 
 _KAFKA_NAME = re.compile(r"[A-Za-z0-9._-]+")
@@ -617,6 +620,29 @@ def describe_invalid(exc: ValidationError) -> str:
         named = not variable or message.startswith(variable)
         problems.append(message if named else f"{variable}: {message}")
     return "; ".join(problems)
+
+
+# PITCHCAST_* variables that are not settings: the test suite's and the benchmarks' own.
+_NOT_SETTINGS_PREFIXES = ("PITCHCAST_TEST_", "PITCHCAST_BENCH_")
+
+
+def unknown_variables(environ: Mapping[str, str] | None = None) -> list[str]:
+    """A warning for each ``PITCHCAST_*`` variable of ``environ`` (default: the process's)
+    that names no setting, with the setting it resembles: a misspelt one is ignored."""
+    known = {f"PITCHCAST_{name.upper()}" for name in Settings.model_fields}
+    warnings = []
+    for variable in sorted(os.environ if environ is None else environ):
+        name = variable.upper()
+        if (
+            not name.startswith("PITCHCAST_")
+            or name in known
+            or name.startswith(_NOT_SETTINGS_PREFIXES)
+        ):
+            continue
+        warning = f"{variable} is not a pitchcast setting and is ignored"
+        close = difflib.get_close_matches(name, known, n=1, cutoff=0.8)
+        warnings.append(warning + (f" (did you mean {close[0]}?)" if close else ""))
+    return warnings
 
 
 def load_settings(**overrides: Any) -> Settings:

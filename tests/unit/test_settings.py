@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from pitchcast.cli import main
-from pitchcast.settings import Settings, load_settings
+from pitchcast.settings import Settings, load_settings, unknown_variables
 
 SECRETS = {
     "llm_api_key": "sk-LLM-SECRET-1",
@@ -453,3 +453,33 @@ def test_kafka_names_kafka_cannot_take_are_refused_at_once(
     output = config_refuses(monkeypatch, {variable: value})
     assert f"{variable} must be" in output
     assert "letters, digits" in output
+
+
+def test_a_misspelt_variable_is_named_with_the_setting_it_resembles() -> None:
+    # PITCHCAST_BATCHSIZE=5 was ignored without a word: the worker ran batches of 10.
+    environ = {
+        "PITCHCAST_BATCHSIZE": "5",
+        "PITCHCAST_PERSONA": "FRIEND",
+        "pitchcast_density": "key",  # read: pydantic-settings ignores the case
+        "PITCHCAST_REDIS_URL": "redis://127.0.0.1:6379/0",
+        "PITCHCAST_TEST_KAFKA": "127.0.0.1:9092",  # the test suite's own
+        "PITCHCAST_NONSENSE": "1",
+        "PATH": "/bin",
+    }
+    assert unknown_variables(environ) == [
+        "PITCHCAST_BATCHSIZE is not a pitchcast setting and is ignored"
+        " (did you mean PITCHCAST_BATCH_SIZE?)",
+        "PITCHCAST_NONSENSE is not a pitchcast setting and is ignored",
+        "PITCHCAST_PERSONA is not a pitchcast setting and is ignored"
+        " (did you mean PITCHCAST_PERSONAS?)",
+    ]
+
+
+def test_every_command_warns_of_a_misspelt_variable_on_stderr(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("PITCHCAST_BATCHSIZE", "5")
+    result = CliRunner().invoke(main, ["config"])
+    assert result.exit_code == 0
+    assert "warning: PITCHCAST_BATCHSIZE is not a pitchcast setting" in result.stderr
+    assert "PITCHCAST_BATCHSIZE" not in result.stdout
