@@ -26,6 +26,12 @@ def config() -> None:
     \b
     Every setting is an environment variable, PITCHCAST_ + its name in upper case;
     this prints them as they would be written, e.g. PITCHCAST_PERSONAS=CASTER,ANALYST.
+    A PITCHCAST_* variable that names no setting is named on stderr (a typo).
+
+    \b
+    Examples:
+      pitchcast config | grep KAFKA
+      PITCHCAST_PERSONAS=CASTER,FRIEND pitchcast config    # check values before a worker
     """
     for name, value in settings_with().as_env().items():
         click.echo(f"{name}={value}")
@@ -38,6 +44,11 @@ def topics() -> None:
     With PITCHCAST_CREATE_TOPICS=false it creates nothing and names the missing ones.
     The partition count of every match-keyed topic must be PITCHCAST_PARTITIONS; the
     worker refuses to start otherwise (a running system cannot change it safely).
+
+    \b
+    Examples:
+      pitchcast topics
+      PITCHCAST_CREATE_TOPICS=false pitchcast topics    # only check: create nothing
     """
     from pitchcast.streams.admin import ensure_topics
 
