@@ -1,6 +1,7 @@
 """Open a match feed file as people save it: its bytes to rows of text fields.
 
-Read through, whatever the file's name:
+Read through, whatever the file's name (an Excel workbook, a zip archive or an empty
+file is named as such, with what to do):
 
 - gzip (its magic bytes): the file inside is read as below;
 - UTF-8, with or without a BOM; UTF-16 with a BOM (Excel's "유니코드 텍스트");
@@ -23,6 +24,7 @@ import io
 import json
 import logging
 import re
+import zipfile
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -36,6 +38,7 @@ _log = logging.getLogger("pitchcast.feed")
 
 _SAVE_AS_UTF8 = "save it as UTF-8 (Excel: CSV UTF-8; or iconv -t utf-8)"
 _DELIMITERS = (",", ";", "\t")
+_OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # an .xls workbook (and other OLE files)
 # Besides ASCII, what a Korean match file holds: Hangul syllables and jamo, hanja,
 # CJK and general punctuation (·, ‘’, “”), fullwidth forms, enclosed signs (㈜).
 _NOT_KOREAN_TEXT = re.compile(
@@ -75,7 +78,11 @@ def feed_rows(path: Path) -> FeedRows:
         except (OSError, EOFError, zlib.error) as exc:
             raise MalformedCsv(path, 1, f"a broken gzip file ({exc}): gzip -t says more") from None
         forms.append("gzip")
+    if raw[:4] == b"PK\x03\x04" or raw[:8] == _OLE2:
+        raise MalformedCsv(path, 1, _archive(raw))
     text, encoding = _decoded(path, raw)
+    if not text.strip():
+        raise MalformedCsv(path, 1, "an empty file")
     if encoding != "UTF-8":
         forms.append(encoding)
     opening = text.lstrip()[:1]
@@ -89,6 +96,20 @@ def feed_rows(path: Path) -> FeedRows:
     if forms:
         _log.info("pitchcast.feed read %s as %s", path, ", ".join(forms))
     return rows
+
+
+def _archive(raw: bytes) -> str:
+    """What a zip file (an .xlsx is one) or an old .xls workbook is, and what to do."""
+    workbook = "an Excel workbook, not a CSV: save the sheet as CSV UTF-8"
+    if raw[:8] == _OLE2:
+        return workbook
+    try:
+        names = zipfile.ZipFile(io.BytesIO(raw)).namelist()
+    except zipfile.BadZipFile:
+        names = []
+    if any(name.startswith("xl/") for name in names):
+        return workbook
+    return "a zip archive: unzip it and give the CSV (gzip is read as it is)"
 
 
 def _decoded(path: Path, raw: bytes) -> tuple[str, str]:

@@ -6,6 +6,7 @@ The file forms read (gzip, encodings, delimiters, JSON lines): :mod:`pitchcast.s
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ ACTION_COLUMNS: tuple[str, ...] = (
     "result_name", "start_x", "start_y", "end_x", "end_y", "dx", "dy", "type_name",
     "player_name_ko", "team_name_ko", "position_name", "main_position",
 )  # fmt: skip
+_DECIMAL_COMMA = re.compile(r"[+-]?\d+,\d+")
 _OPTIONAL = frozenset({"position_name", "main_position"})
 _INT_COLUMNS = frozenset({"game_id", "action_id", "period_id", "team_id"})
 _FLOAT_COLUMNS = frozenset(
@@ -46,7 +48,12 @@ def _convert(path: Path, line: int, column: str, text: str) -> Any:
         # "12.0" in an int column: pandas writes an int column with gaps as floats.
         number = int(text) if column in _INT_COLUMNS and "." not in text else float(text)
     except ValueError:
-        raise MalformedCsv(path, line, f"column {column!r}: {text!r} is not a number") from None
+        hint = ""
+        if _DECIMAL_COMMA.fullmatch(text):
+            hint = f" (a decimal comma? write a point: {text.replace(',', '.')})"
+        raise MalformedCsv(
+            path, line, f"column {column!r}: {text!r} is not a number{hint}"
+        ) from None
     if isinstance(number, int):
         return number
     if not math.isfinite(number):  # float() reads "inf"; JSON cannot carry it

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gzip
+import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -56,3 +58,34 @@ def test_a_json_array_says_to_write_json_lines(tmp_path: Path) -> None:
     path.write_text('[{"a": 1}]')
     with pytest.raises(MalformedCsv, match=r"m.json:1: a JSON array: write one object a line"):
         feed_rows(path)
+
+
+def _zip(path: Path, names: list[str]) -> None:
+    with zipfile.ZipFile(path, "w") as archive:
+        for name in names:
+            archive.writestr(name, "x")
+
+
+@pytest.mark.parametrize(
+    ("name", "write", "expected"),
+    [
+        ("m.xlsx", lambda p: _zip(p, ["[Content_Types].xml", "xl/workbook.xml"]),
+         "an Excel workbook, not a CSV: save the sheet as CSV UTF-8"),
+        ("m.xls", lambda p: p.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(64)),
+         "an Excel workbook, not a CSV: save the sheet as CSV UTF-8"),
+        ("m.zip", lambda p: _zip(p, ["m.csv"]),
+         "a zip archive: unzip it and give the CSV (gzip is read as it is)"),
+        ("m.csv", lambda p: p.write_bytes(b""), "an empty file"),
+        ("m.csv", lambda p: p.write_text("\r\n\n  \n"), "an empty file"),
+    ],
+)  # fmt: skip
+def test_a_file_that_is_no_feed_at_all_says_what_it_is(
+    tmp_path: Path, name: str, write: Callable[[Path], object], expected: str
+) -> None:
+    # An .xlsx given as it is said "not UTF-8 text (byte 0x88 at column 13)"; an empty
+    # file listed 16 missing columns.
+    path = tmp_path / name
+    write(path)
+    with pytest.raises(MalformedCsv) as caught:
+        feed_rows(path)
+    assert str(caught.value) == f"{path}:1: {expected}"

@@ -159,3 +159,17 @@ def test_a_number_that_is_not_finite_is_refused_with_its_line(
     assert caught.value.line == 3 and f"{column!r}: {text!r} is not a finite number" in str(
         caught.value
     )
+
+
+def test_a_decimal_comma_says_to_write_a_point(tmp_path: Path) -> None:
+    # A semicolon CSV from a European Excel writes 57,75: "'57,75' is not a number"
+    # left the reader to guess why.
+    path = _saved_as(write_match(tmp_path), "semicolons")
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    header = lines[0].rstrip("\r\n").split(";")
+    row = lines[1].rstrip("\r\n").split(";")
+    row[header.index("start_x")] = "57,75"
+    path.write_text("".join([lines[0], ";".join(row) + "\n"]), encoding="utf-8")
+    with pytest.raises(MalformedCsv, match=r":2: column 'start_x': .* is not a number"
+                       r" \(a decimal comma\? write a point: 57.75\)"):  # fmt: skip
+        list(read_actions(path))
