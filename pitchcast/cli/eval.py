@@ -91,7 +91,10 @@ def eval_command(
         personas=personas, density=density, friend_supports=friend_supports,
     )  # fmt: skip
     path = Path(file)
-    folder = Path(out) if out else Path(".pitchcast") / "eval" / path.stem
+    # m.csv.gz: m, as m.csv
+    folder = (
+        Path(out) if out else Path(".pitchcast") / "eval" / Path(path.name.removesuffix(".gz")).stem
+    )
     with clear_errors():
         outcome = run_eval(
             settings, path,
