@@ -19,6 +19,7 @@ Every failure is a :class:`MalformedCsv` naming the file, the line and what to d
 from __future__ import annotations
 
 import csv
+import functools
 import gzip
 import io
 import json
@@ -188,7 +189,7 @@ def _json_rows(path: Path, text: str) -> Iterator[tuple[int, dict[str | None, st
         if not line.strip():
             continue
         try:
-            record = json.loads(line)
+            record = json.loads(line, object_pairs_hook=functools.partial(_once, path, number))
         except json.JSONDecodeError as exc:
             raise MalformedCsv(
                 path, number, f"not JSON ({exc.msg} at column {exc.colno}): one object a line"
@@ -198,6 +199,16 @@ def _json_rows(path: Path, text: str) -> Iterator[tuple[int, dict[str | None, st
         if "control" in record:  # match_start, period_end...: replay writes its own
             continue
         yield number, {key: _json_text(value) for key, value in record.items()}
+
+
+def _once(path: Path, line: int, pairs: list[tuple[str, object]]) -> dict[str, object]:
+    """A JSON object whose keys are each given once (``json`` keeps the last silently)."""
+    record: dict[str, object] = {}
+    for key, value in pairs:
+        if key in record:
+            raise MalformedCsv(path, line, f"key {key!r} given twice ({record[key]!r}, {value!r})")
+        record[key] = value
+    return record
 
 
 def _json_text(value: object) -> str:

@@ -76,6 +76,12 @@ def read_actions(path: Path) -> Iterator[dict[str, Any]]:
         missing = _missing(feed.header)
         if missing:
             raise MalformedCsv(path, 1, f"missing columns: {missing} ({_LAYOUT})")
+        for column in ACTION_COLUMNS:
+            at = [i for i, name in enumerate(feed.header, start=1) if name == column]
+            if len(at) > 1:
+                raise MalformedCsv(
+                    path, 1, f"column {column!r} is named twice (columns {at[0]} and {at[1]})"
+                )
     for line, row in feed.rows:
         if None in row or any(v is None for v in row.values()):
             raise MalformedCsv(path, line, "wrong number of fields")

@@ -89,3 +89,11 @@ def test_a_file_that_is_no_feed_at_all_says_what_it_is(
     with pytest.raises(MalformedCsv) as caught:
         feed_rows(path)
     assert str(caught.value) == f"{path}:1: {expected}"
+
+
+def test_a_json_key_given_twice_is_refused_with_its_line(tmp_path: Path) -> None:
+    # json.loads keeps the last value without a word (the worker refuses such a message).
+    path = tmp_path / "m.jsonl"
+    path.write_text('{"a": 1}\n{"team_id": 12, "a": 2, "team_id": 99}\n')
+    with pytest.raises(MalformedCsv, match=r"m.jsonl:2: key 'team_id' given twice \(12, 99\)"):
+        list(feed_rows(path).rows)

@@ -173,3 +173,14 @@ def test_a_decimal_comma_says_to_write_a_point(tmp_path: Path) -> None:
     with pytest.raises(MalformedCsv, match=r":2: column 'start_x': .* is not a number"
                        r" \(a decimal comma\? write a point: 57.75\)"):  # fmt: skip
         list(read_actions(path))
+
+
+def test_a_column_named_twice_is_refused_not_decided(tmp_path: Path) -> None:
+    # A copy of team_id pasted at the end (other values) was read silently: the last won.
+    path = write_match(tmp_path)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    path.write_text("\n".join([lines[0] + ",team_id", *(row + ",99" for row in lines[1:])]))
+    with pytest.raises(
+        MalformedCsv, match=r":1: column 'team_id' is named twice \(columns 5 and 19\)"
+    ):
+        list(read_actions(path))
