@@ -164,22 +164,20 @@ def plan_files(
 ) -> list[list[ReplayMessage]]:
     """The replay plan of each match CSV, with the match info of ``match_info``, else of
     the match_info.csv beside each file (as ``pitchcast eval`` finds it), else none."""
-    from pitchcast.streams.match_csv import first_game_id, match_info_beside, read_match_info
+    from pitchcast.streams.match_csv import MalformedCsv, first_game_id, match_info_for
     from pitchcast.streams.replay import plan_replay
 
     plans = []
     for path in files:
-        info_file = match_info or match_info_beside(path)
-        infos = read_match_info(info_file) if info_file else {}
         # The row of the id the match is replayed under first, else of the game played.
         played = only_game if only_game is not None else first_game_id(path)
         wanted = [g for g in (game_id, played) if g is not None]
-        info = next((infos[g] for g in wanted if g in infos), None)
-        if info is None and match_info is not None:
-            games = " or ".join(str(g) for g in dict.fromkeys(wanted))
-            raise click.BadParameter(
-                f"{match_info} has no row for game {games}", param_hint="--match-info"
-            )
+        try:
+            info = match_info_for(path, wanted, given=match_info)
+        except MalformedCsv as exc:
+            if match_info is None:
+                raise
+            raise click.BadParameter(str(exc), param_hint="--match-info") from None
         plans.append(plan_replay(path, match_info=info, game_id=game_id, only_game=only_game))
     return plans
 

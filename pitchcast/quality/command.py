@@ -47,13 +47,10 @@ def build_service(settings: Settings) -> Any:
 
 
 def _match_info(path: Path, info_file: Path | None, only_game: int | None = None) -> Any:
-    from pitchcast.streams.match_csv import first_game_id, match_info_beside, read_match_info
+    from pitchcast.streams.match_csv import first_game_id, match_info_for
 
-    info_file = info_file or match_info_beside(path)
-    if info_file is None:
-        return None
     game = only_game if only_game is not None else first_game_id(path)
-    return read_match_info(info_file).get(game)
+    return match_info_for(path, [game] if game is not None else [], given=info_file)
 
 
 async def _write(settings: Settings, played: Any, personas: Sequence[Persona]) -> Any:

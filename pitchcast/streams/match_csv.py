@@ -5,9 +5,10 @@ The file forms read (gzip, encodings, delimiters, JSON lines): :mod:`pitchcast.s
 
 from __future__ import annotations
 
+import logging
 import math
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ __all__ = [
     "MalformedCsv",
     "first_game_id",
     "match_info_beside",
+    "match_info_for",
     "read_actions",
     "read_match_info",
 ]
@@ -30,6 +32,7 @@ ACTION_COLUMNS: tuple[str, ...] = (
     "result_name", "start_x", "start_y", "end_x", "end_y", "dx", "dy", "type_name",
     "player_name_ko", "team_name_ko", "position_name", "main_position",
 )  # fmt: skip
+_log = logging.getLogger("pitchcast.feed")
 _DECIMAL_COMMA = re.compile(r"[+-]?\d+,\d+")
 _OPTIONAL = frozenset({"position_name", "main_position"})
 _INT_COLUMNS = frozenset({"game_id", "action_id", "period_id", "team_id"})
@@ -114,6 +117,33 @@ def match_info_beside(path: Path) -> Path | None:
     ``pitchcast replay`` and ``pitchcast eval`` look when no --match-info is given."""
     beside = path.parent / "match_info.csv"
     return beside if beside.is_file() else None
+
+
+def match_info_for(
+    path: Path, games: Sequence[int], *, given: Path | None = None
+) -> MatchInfo | None:
+    """The match info row of the first of ``games`` (the id a match is played under,
+    then its own), from ``given``, else from the ``match_info.csv`` beside ``path``;
+    None without a file. ``given`` without such a row is a :class:`MalformedCsv`; the
+    file beside without one is a warning (it may hold other games), and None."""
+    info_file = given or match_info_beside(path)
+    if info_file is None:
+        return None
+    infos = read_match_info(info_file)
+    info = next((infos[g] for g in games if g in infos), None)
+    if info is None:
+        wanted = " or ".join(str(g) for g in dict.fromkeys(games))
+        if given is not None:
+            raise MalformedCsv(given, 1, f"no row for game {wanted}")
+        held = ", ".join(str(g) for g in list(infos)[:5]) + (", ..." if len(infos) > 5 else "")
+        _log.warning(
+            "pitchcast.match_info_missing %s has no row for game %s (its games: %s):"
+            " played without match info",
+            info_file,
+            wanted,
+            held or "none",
+        )
+    return info
 
 
 def read_match_info(path: Path) -> dict[int, MatchInfo]:

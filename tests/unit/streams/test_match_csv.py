@@ -6,12 +6,18 @@ import csv
 import gzip
 import io
 import json
+import logging
 import re
 from pathlib import Path
 
 import pytest
 
-from pitchcast.streams.match_csv import MalformedCsv, read_actions, read_match_info
+from pitchcast.streams.match_csv import (
+    MalformedCsv,
+    match_info_for,
+    read_actions,
+    read_match_info,
+)
 from tests.support.unseen_match import GAME_ID, HOME, match_actions, write_match
 
 
@@ -184,3 +190,27 @@ def test_a_column_named_twice_is_refused_not_decided(tmp_path: Path) -> None:
         MalformedCsv, match=r":1: column 'team_id' is named twice \(columns 5 and 19\)"
     ):
         list(read_actions(path))
+
+
+def test_a_match_info_beside_without_the_game_is_warned_of(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The user's own raw_data.csv beside a match_info.csv of other games was replayed
+    # (and evaluated) without its match info, without a word.
+    path = write_match(tmp_path, game_id=GAME_ID + 1)
+    write_match(tmp_path / "other")  # a match_info.csv of GAME_ID only
+    (tmp_path / "other" / "match_info.csv").replace(tmp_path / "match_info.csv")
+    with caplog.at_level(logging.WARNING, "pitchcast.feed"):
+        assert match_info_for(path, [GAME_ID + 1]) is None
+    assert [r.getMessage() for r in caplog.records] == [
+        f"pitchcast.match_info_missing {tmp_path / 'match_info.csv'} has no row for game"
+        f" {GAME_ID + 1} (its games: {GAME_ID}): played without match info"
+    ]
+
+
+def test_a_given_match_info_without_the_game_is_refused(tmp_path: Path) -> None:
+    path = write_match(tmp_path)
+    with pytest.raises(MalformedCsv, match=r"match_info.csv:1: no row for game 917 or 918$"):
+        match_info_for(path, [917, 918], given=path.parent / "match_info.csv")
+    info = match_info_for(path, [917, GAME_ID])
+    assert info is not None and info.game_id == GAME_ID
