@@ -77,6 +77,13 @@ def read_actions(path: Path) -> Iterator[dict[str, Any]]:
     feed = feed_rows(path)
     if feed.header is not None:
         missing = _missing(feed.header)
+        if missing and {"home_team_id", "away_team_id"} <= set(feed.header):
+            raise MalformedCsv(
+                path,
+                1,
+                "a match info file, not a match's actions: give it with --match-info"
+                " (or leave it beside the match file) and the actions as FILE",
+            )
         if missing:
             raise MalformedCsv(path, 1, f"missing columns: {missing} ({_LAYOUT})")
         for column in ACTION_COLUMNS:

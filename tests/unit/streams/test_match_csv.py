@@ -214,3 +214,14 @@ def test_a_given_match_info_without_the_game_is_refused(tmp_path: Path) -> None:
         match_info_for(path, [917, 918], given=path.parent / "match_info.csv")
     info = match_info_for(path, [917, GAME_ID])
     assert info is not None and info.game_id == GAME_ID
+
+
+def test_a_match_info_file_given_as_the_match_says_where_it_goes(tmp_path: Path) -> None:
+    # `pitchcast replay match_info.csv` listed 14 missing columns.
+    path = write_match(tmp_path).parent / "match_info.csv"
+    with pytest.raises(MalformedCsv) as caught:
+        list(read_actions(path))
+    assert str(caught.value) == (
+        f"{path}:1: a match info file, not a match's actions: give it with --match-info"
+        " (or leave it beside the match file) and the actions as FILE"
+    )
