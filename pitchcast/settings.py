@@ -304,6 +304,19 @@ class Settings(BaseSettings):
             )
         return value
 
+    @field_validator(
+        "density", "llm_backend", "llm_mode", "log_format", "processing_guarantee", mode="before"
+    )
+    @classmethod
+    def _lower_case_choice(cls, value: Any) -> Any:
+        """A choice in any case (``Story``, ``OpenAI``), as the personas are read."""
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("log_level", "kafka_security_protocol", "kafka_sasl_mechanism", mode="before")
+    @classmethod
+    def _upper_case_choice(cls, value: Any) -> Any:
+        return value.strip().upper() if isinstance(value, str) else value
+
     @model_validator(mode="after")
     def _combinations_that_can_work(self) -> Settings:
         problems = [

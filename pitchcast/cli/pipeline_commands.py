@@ -15,8 +15,8 @@ if TYPE_CHECKING:
 
 __all__ = ["config", "demo", "plan_files", "replay", "tail", "topics", "worker"]
 
-_BACKENDS = click.Choice(["template", "openai"])
-_DENSITIES = click.Choice(["every", "story", "key"])
+_BACKENDS = click.Choice(["template", "openai"], case_sensitive=False)
+_DENSITIES = click.Choice(["every", "story", "key"], case_sensitive=False)
 
 
 @click.command(short_help="Print the effective settings, secrets masked.")

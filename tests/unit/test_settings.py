@@ -483,3 +483,34 @@ def test_every_command_warns_of_a_misspelt_variable_on_stderr(
     assert result.exit_code == 0
     assert "warning: PITCHCAST_BATCHSIZE is not a pitchcast setting" in result.stderr
     assert "PITCHCAST_BATCHSIZE" not in result.stdout
+
+
+def test_a_choice_is_read_in_any_case(monkeypatch: pytest.MonkeyPatch) -> None:
+    # PITCHCAST_PERSONAS=caster was read, PITCHCAST_DENSITY=Story and --backend OpenAI
+    # refused.
+    for variable, value in {
+        "PITCHCAST_DENSITY": "Story",
+        "PITCHCAST_LLM_BACKEND": "OpenAI",
+        "PITCHCAST_LLM_MODE": "LIVE",
+        "PITCHCAST_LOG_LEVEL": "debug",
+        "PITCHCAST_LOG_FORMAT": "JSON",
+        "PITCHCAST_PROCESSING_GUARANTEE": "AT_LEAST_ONCE",
+        "PITCHCAST_KAFKA_SECURITY_PROTOCOL": "plaintext",
+        "PITCHCAST_KAFKA_SASL_MECHANISM": "scram-sha-512",
+    }.items():
+        monkeypatch.setenv(variable, value)
+    settings = load_settings()
+    assert (settings.density, settings.llm_backend, settings.llm_mode) == (
+        "story",
+        "openai",
+        "live",
+    )
+    assert (settings.log_level, settings.log_format) == ("DEBUG", "json")
+    assert settings.processing_guarantee == "at_least_once"
+    assert (settings.kafka_security_protocol, settings.kafka_sasl_mechanism) == (
+        "PLAINTEXT",
+        "SCRAM-SHA-512",
+    )
+    result = CliRunner().invoke(main, ["eval", "--density", "KEY", "--backend", "Template", "x"])
+    assert "Invalid value for '--density'" not in result.output
+    assert "Invalid value for '--backend'" not in result.output
