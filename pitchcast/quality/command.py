@@ -90,12 +90,20 @@ def run_eval(
     """Evaluate one match CSV; see ``pitchcast eval --help``."""
     from pitchcast.quality.report import evaluate, failures, write_report
     from pitchcast.quality.run import play_match
+    from pitchcast.streams.match_csv import MalformedCsv
 
     if plots and importlib.util.find_spec("matplotlib") is None:
         raise ConfigurationError(
             "the plots need matplotlib: pip install -e '.[eval]', or pass --no-plots"
         )
-    info = _match_info(path, match_info, only_game)
+    try:
+        info = _match_info(path, match_info, only_game)
+    except MalformedCsv as exc:
+        if exc.path != match_info:
+            raise
+        # The match file's own error first (several games: --only-game), as before.
+        play_match(path, None, batch_size=settings.batch_size, only_game=only_game)
+        raise
     played = play_match(
         path, info, batch_size=settings.batch_size, max_actions=max_actions, only_game=only_game
     )
