@@ -90,7 +90,7 @@ def create_app(settings: Settings, *, writer: Any | None = None) -> Pitchcast:
     # faust's app, with a consumer whose commits keep up after a recovery (agents/acks/).
     app = DedupedAckApp(
         settings.app_id,
-        broker=[f"kafka://{host}" for host in settings.kafka_bootstrap_servers.split(",")],
+        broker=[f"kafka://{host.strip()}" for host in settings.kafka_bootstrap_servers.split(",")],
         broker_credentials=faust_credentials(settings),
         store="memory://",
         autodiscover=False,

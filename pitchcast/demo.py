@@ -14,7 +14,12 @@ from pathlib import Path
 from pitchcast.exceptions import PitchcastError, PortTaken
 from pitchcast.settings import Settings
 from pitchcast.streams.admin import ensure_topics
-from pitchcast.streams.match_csv import first_game_id, match_info_beside, read_match_info
+from pitchcast.streams.match_csv import (
+    first_game_id,
+    match_info_beside,
+    match_info_for,
+    read_match_info,
+)
 from pitchcast.streams.replay import ReplayMessage, plan_replay, replay
 from pitchcast.streams.tail import tail
 
@@ -74,11 +79,16 @@ def demo_plan(
     beside it (as ``pitchcast replay`` finds it), else of ``match_info_file``; under
     ``game_id``, else a fresh one (Redis remembers what was published, and a replay of
     the same game id would rightly be deduplicated to nothing)."""
-    infos = read_match_info(match_info_beside(events_file) or match_info_file)
     source_game = only_game if only_game is not None else first_game_id(events_file)
+    games = [source_game] if source_game is not None else []
+    if match_info_beside(events_file) is not None:  # warns when it lacks the game
+        info = match_info_for(events_file, games)
+    else:
+        infos = read_match_info(match_info_file)  # the sample's: silent without the game
+        info = next((infos[g] for g in games if g in infos), None)
     return plan_replay(
         events_file,
-        match_info=infos.get(source_game) if source_game is not None else None,
+        match_info=info,
         game_id=game_id if game_id is not None else 900_000 + int(time.time()) % 100_000,
         only_game=only_game,
     )

@@ -23,7 +23,7 @@ Errors that callers may also catch as ``ValueError`` keep it as a second base (m
     │   ├── MessageTooLarge         value above the size cap, not decoded
     │   ├── UndecodableMessage      not UTF-8 or not JSON
     │   ├── SchemaViolation         JSON, but missing keys, wrong types, bad coordinates
-    │   │   └── MalformedCsv        a match CSV row that does not fit (streams.match_csv)
+    │   │   └── MalformedCsv        a match file row that does not fit (streams.feed_files)
     │   ├── ImplausibleAction       well-formed, but cannot be a real action of its match
     │   └── ImplausibleControl      well-formed, but a control that cannot be about its
     │                               match (a match_start naming other teams mid-match)

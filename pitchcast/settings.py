@@ -13,8 +13,10 @@ deadline (:mod:`pitchcast.commentary.backends.timing` states the rule).
 
 from __future__ import annotations
 
+import difflib
+import os
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -44,9 +46,20 @@ __all__ = [
     "min_time_for_attempts",
     "pair_keys",
     "split_list",
+    "unknown_variables",
 ]
 
 _KAFKA_NAME = re.compile(r"[A-Za-z0-9._-]+")
+# host, [IPv6] or host:port, as aiokafka parses a bootstrap entry (port 9092 if none).
+_BOOTSTRAP_ENTRY = re.compile(r"(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(?::(\d{1,5}))?")
+
+
+def _bootstrap_entry_is_usable(entry: str) -> bool:
+    """True when aiokafka can parse ``entry``; it raised a ValueError traceback for
+    ``localhost:abc`` in every command that talks to Kafka."""
+    match = _BOOTSTRAP_ENTRY.fullmatch(entry)
+    return match is not None and (match[1] is None or 1 <= int(match[1]) <= 65535)
+
 
 # A team name is short; a longer value is a mistake (a file pasted, a list).
 FRIEND_SUPPORTS_MAX_CHARS = 40
@@ -291,6 +304,19 @@ class Settings(BaseSettings):
             )
         return value
 
+    @field_validator(
+        "density", "llm_backend", "llm_mode", "log_format", "processing_guarantee", mode="before"
+    )
+    @classmethod
+    def _lower_case_choice(cls, value: Any) -> Any:
+        """A choice in any case (``Story``, ``OpenAI``), as the personas are read."""
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("log_level", "kafka_security_protocol", "kafka_sasl_mechanism", mode="before")
+    @classmethod
+    def _upper_case_choice(cls, value: Any) -> Any:
+        return value.strip().upper() if isinstance(value, str) else value
+
     @model_validator(mode="after")
     def _combinations_that_can_work(self) -> Settings:
         problems = [
@@ -314,7 +340,12 @@ class Settings(BaseSettings):
         return []
 
     def _kafka_problems(self) -> list[str]:
-        problems = []
+        problems = [
+            f"PITCHCAST_KAFKA_BOOTSTRAP_SERVERS entry {entry!r} is not host:port "
+            "(comma-separated, no scheme, e.g. 127.0.0.1:9092)"
+            for entry in self.kafka_bootstrap_servers.split(",")
+            if not _bootstrap_entry_is_usable(entry.strip())
+        ]
         if self.kafka_security_protocol.startswith("SASL"):
             password = self.kafka_sasl_password
             if not self.kafka_sasl_username or not (password and password.get_secret_value()):
@@ -332,7 +363,12 @@ class Settings(BaseSettings):
         problems = []
         tls_files = (self.redis_ssl_cafile, self.redis_ssl_certfile, self.redis_ssl_keyfile)
         scheme = urlsplit(self.redis_url).scheme.lower()
-        if any(tls_files) and scheme != "rediss":
+        if scheme not in ("redis", "rediss", "unix"):
+            problems.append(
+                "PITCHCAST_REDIS_URL must start with redis://, rediss:// (TLS) or unix://,"
+                " e.g. redis://127.0.0.1:6379/0"
+            )
+        elif any(tls_files) and scheme != "rediss":
             problems.append(
                 "PITCHCAST_REDIS_SSL_* files need a rediss:// PITCHCAST_REDIS_URL "
                 f"(the URL's scheme is {scheme or 'missing'!r})"
@@ -597,6 +633,29 @@ def describe_invalid(exc: ValidationError) -> str:
         named = not variable or message.startswith(variable)
         problems.append(message if named else f"{variable}: {message}")
     return "; ".join(problems)
+
+
+# PITCHCAST_* variables that are not settings: the test suite's and the benchmarks' own.
+_NOT_SETTINGS_PREFIXES = ("PITCHCAST_TEST_", "PITCHCAST_BENCH_")
+
+
+def unknown_variables(environ: Mapping[str, str] | None = None) -> list[str]:
+    """A warning for each ``PITCHCAST_*`` variable of ``environ`` (default: the process's)
+    that names no setting, with the setting it resembles: a misspelt one is ignored."""
+    known = {f"PITCHCAST_{name.upper()}" for name in Settings.model_fields}
+    warnings = []
+    for variable in sorted(os.environ if environ is None else environ):
+        name = variable.upper()
+        if (
+            not name.startswith("PITCHCAST_")
+            or name in known
+            or name.startswith(_NOT_SETTINGS_PREFIXES)
+        ):
+            continue
+        warning = f"{variable} is not a pitchcast setting and is ignored"
+        close = difflib.get_close_matches(name, known, n=1, cutoff=0.8)
+        warnings.append(warning + (f" (did you mean {close[0]}?)" if close else ""))
+    return warnings
 
 
 def load_settings(**overrides: Any) -> Settings:

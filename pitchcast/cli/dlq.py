@@ -24,6 +24,12 @@ def dlq() -> None:
     A dead letter is named PARTITION:OFFSET in the dead-letter topic, e.g. 2:17.
     Filters: --game-id, --reason (repeatable), --since/--until (ISO time or 30m, 2h, 1d),
     --source-offsets FIRST-LAST (offsets in the original topic).
+
+    \b
+    Examples:
+      pitchcast dlq list --since 2h
+      pitchcast dlq show 2:17
+      pitchcast dlq replay 2:17 --dry-run
     """
 
 

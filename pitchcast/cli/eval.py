@@ -13,7 +13,9 @@ __all__ = ["eval_command"]
 
 # Eval judges every persona unless told otherwise (the worker's default is CASTER alone).
 _ALL_PERSONAS = "CASTER,ANALYST,FRIEND"
-_DENSITIES = click.Choice(["every", "story", "key"])
+_DENSITIES = click.Choice(["every", "story", "key"], case_sensitive=False)
+_BACKENDS = click.Choice(["template", "openai"], case_sensitive=False)
+_MODES = click.Choice(["live", "batch"], case_sensitive=False)
 
 
 @click.command("eval", short_help="Quality report of a match's commentary (no Kafka).")
@@ -24,7 +26,7 @@ _DENSITIES = click.Choice(["every", "story", "key"])
     default_text="match_info.csv beside FILE, if any",
     help="match_info.csv with the 17 K League columns.",
 )
-@option("--backend", type=click.Choice(["template", "openai"]), setting="llm_backend",
+@option("--backend", type=_BACKENDS, setting="llm_backend",
         help="Commentary backend.")  # fmt: skip
 @option("--personas", setting="personas", default=_ALL_PERSONAS,
         help="Comma-separated personas to write and judge.")  # fmt: skip
@@ -33,7 +35,7 @@ _DENSITIES = click.Choice(["every", "story", "key"])
 @option("--friend-supports", setting="friend_supports", metavar="TEAM",
         default_text="none: a neutral FRIEND",
         help="The team FRIEND backs: a team id or name as in match_info.")  # fmt: skip
-@option("--mode", type=click.Choice(["live", "batch"]), setting="llm_mode",
+@option("--mode", type=_MODES, setting="llm_mode",
         help="Live (a few lines per request) or batch (a window per request).")  # fmt: skip
 @option("--base-url", setting="llm_base_url", help="OpenAI-compatible endpoint, up to /v1.")
 @option("--model", setting="llm_model", help="Served model name.")
@@ -77,6 +79,7 @@ def eval_command(
     register, a key event not told, a moment told twice (below every density), a
     backing FRIEND's line that regrets or praises the other side (--friend-supports), or
     when a --max-shape-share / --min-shape-gap threshold is missed.
+    FILE: a match file in any form `pitchcast replay` reads (CSV, CP949, gzip, JSON lines).
 
     \b
     Examples:
@@ -90,7 +93,10 @@ def eval_command(
         personas=personas, density=density, friend_supports=friend_supports,
     )  # fmt: skip
     path = Path(file)
-    folder = Path(out) if out else Path(".pitchcast") / "eval" / path.stem
+    # m.csv.gz: m, as m.csv
+    folder = (
+        Path(out) if out else Path(".pitchcast") / "eval" / Path(path.name.removesuffix(".gz")).stem
+    )
     with clear_errors():
         outcome = run_eval(
             settings, path,

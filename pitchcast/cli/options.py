@@ -23,7 +23,13 @@ from pydantic import ValidationError
 
 from pitchcast.exceptions import PitchcastError
 from pitchcast.logs import configure_command_logging
-from pitchcast.settings import Settings, describe_invalid, env_text, load_settings
+from pitchcast.settings import (
+    Settings,
+    describe_invalid,
+    env_text,
+    load_settings,
+    unknown_variables,
+)
 
 __all__ = ["PitchcastOption", "clear_errors", "option", "run_async", "settings_with"]
 
@@ -81,6 +87,8 @@ def settings_with(**overrides: object) -> Settings:
     except ValueError as exc:
         raise click.ClickException(f"invalid settings: {exc}") from exc
     configure_command_logging(settings)
+    for warning in unknown_variables():
+        click.echo(f"warning: {warning}", err=True)
     return settings
 
 

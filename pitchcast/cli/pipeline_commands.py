@@ -15,8 +15,8 @@ if TYPE_CHECKING:
 
 __all__ = ["config", "demo", "plan_files", "replay", "tail", "topics", "worker"]
 
-_BACKENDS = click.Choice(["template", "openai"])
-_DENSITIES = click.Choice(["every", "story", "key"])
+_BACKENDS = click.Choice(["template", "openai"], case_sensitive=False)
+_DENSITIES = click.Choice(["every", "story", "key"], case_sensitive=False)
 
 
 @click.command(short_help="Print the effective settings, secrets masked.")
@@ -26,6 +26,12 @@ def config() -> None:
     \b
     Every setting is an environment variable, PITCHCAST_ + its name in upper case;
     this prints them as they would be written, e.g. PITCHCAST_PERSONAS=CASTER,ANALYST.
+    A PITCHCAST_* variable that names no setting is named on stderr (a typo).
+
+    \b
+    Examples:
+      pitchcast config | grep KAFKA
+      PITCHCAST_PERSONAS=CASTER,FRIEND pitchcast config    # check values before a worker
     """
     for name, value in settings_with().as_env().items():
         click.echo(f"{name}={value}")
@@ -38,6 +44,11 @@ def topics() -> None:
     With PITCHCAST_CREATE_TOPICS=false it creates nothing and names the missing ones.
     The partition count of every match-keyed topic must be PITCHCAST_PARTITIONS; the
     worker refuses to start otherwise (a running system cannot change it safely).
+
+    \b
+    Examples:
+      pitchcast topics
+      PITCHCAST_CREATE_TOPICS=false pitchcast topics    # only check: create nothing
     """
     from pitchcast.streams.admin import ensure_topics
 
@@ -98,6 +109,11 @@ def replay(
 ) -> None:
     """Play match CSVs (K League raw_data.csv layout) into the events topic.
 
+    FILES: CSVs with those columns in any order, delimited by commas, semicolons or
+    tabs, in UTF-8, UTF-16 or Excel's Korean CP949, gzip'd or not; or JSON lines (one
+    action object a line). A file that cannot be read is named with its line, and
+    nothing is sent.
+
     Sends match_start (with the match info), every action keyed by game_id at its
     match time (periods back to back), period_end and match_end. Several FILES are
     interleaved by match time, as concurrent matches would be.
@@ -148,22 +164,20 @@ def plan_files(
 ) -> list[list[ReplayMessage]]:
     """The replay plan of each match CSV, with the match info of ``match_info``, else of
     the match_info.csv beside each file (as ``pitchcast eval`` finds it), else none."""
-    from pitchcast.streams.match_csv import first_game_id, match_info_beside, read_match_info
+    from pitchcast.streams.match_csv import MalformedCsv, first_game_id, match_info_for
     from pitchcast.streams.replay import plan_replay
 
     plans = []
     for path in files:
-        info_file = match_info or match_info_beside(path)
-        infos = read_match_info(info_file) if info_file else {}
         # The row of the id the match is replayed under first, else of the game played.
         played = only_game if only_game is not None else first_game_id(path)
         wanted = [g for g in (game_id, played) if g is not None]
-        info = next((infos[g] for g in wanted if g in infos), None)
-        if info is None and match_info is not None:
-            games = " or ".join(str(g) for g in dict.fromkeys(wanted))
-            raise click.BadParameter(
-                f"{match_info} has no row for game {games}", param_hint="--match-info"
-            )
+        try:
+            info = match_info_for(path, wanted, given=match_info)
+        except MalformedCsv as exc:
+            if match_info is None:
+                raise
+            raise click.BadParameter(str(exc), param_hint="--match-info") from None
         plans.append(plan_replay(path, match_info=info, game_id=game_id, only_game=only_game))
     return plans
 
@@ -209,7 +223,8 @@ def tail(from_beginning: bool, game_id: int | None, lines: bool) -> None:
     "events_file",
     type=click.Path(exists=True, dir_okay=False),
     default_text="data/events_metrica_1.csv",
-    help="Match CSV to replay (with the match_info.csv beside it, if any).",
+    help="Match file to replay, in any form `replay` reads (with the match_info.csv"
+    " beside it, if any).",
 )
 @option("--personas", setting="personas", help="Comma-separated personas, e.g. CASTER,FRIEND.")
 @option("--density", type=_DENSITIES, setting="density", help="What is told: every, story, key.")

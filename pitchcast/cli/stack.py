@@ -44,7 +44,16 @@ def stack() -> None:
     help="SASL_SSL (SCRAM-SHA-512) and ACLs on Kafka, TLS and a password on Redis.",
 )
 def stack_up(brokers: str | None, secure: bool | None) -> None:
-    """Start Kafka (KRaft, 127.0.0.1) and Redis; harmless when already running."""
+    """Start Kafka (KRaft, 127.0.0.1) and Redis; harmless when already running.
+
+    Prints the addresses the other commands use (PITCHCAST_KAFKA_BOOTSTRAP_SERVERS,
+    PITCHCAST_REDIS_URL).
+
+    \b
+    Examples:
+      pitchcast stack up
+      PITCHCAST_STACK_KAFKA_PORT=19092 PITCHCAST_STACK_REDIS_PORT=16379 pitchcast stack up
+    """
     from pitchcast.localstack import LocalStack
 
     settings = settings_with(stack_brokers=int(brokers) if brokers else None, stack_secure=secure)
@@ -54,7 +63,14 @@ def stack_up(brokers: str | None, secure: bool | None) -> None:
 
 @stack.command("down")
 def stack_down() -> None:
-    """Stop the Kafka and Redis processes that `stack up` started."""
+    """Stop the Kafka and Redis processes that `stack up` started.
+
+    Their data stays in PITCHCAST_STACK_DIR for the next `stack up`.
+
+    \b
+    Example:
+      pitchcast stack down
+    """
     from pitchcast.localstack import LocalStack
 
     with clear_errors():
@@ -63,7 +79,12 @@ def stack_down() -> None:
 
 @stack.command("status")
 def stack_status() -> None:
-    """Say what runs; exit code 1 unless both Kafka and Redis run."""
+    """Say what runs; exit code 1 unless both Kafka and Redis run.
+
+    \b
+    Example:
+      pitchcast stack status || pitchcast stack up
+    """
     from pitchcast.localstack import LocalStack
 
     with clear_errors():

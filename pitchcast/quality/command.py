@@ -47,13 +47,10 @@ def build_service(settings: Settings) -> Any:
 
 
 def _match_info(path: Path, info_file: Path | None, only_game: int | None = None) -> Any:
-    from pitchcast.streams.match_csv import first_game_id, match_info_beside, read_match_info
+    from pitchcast.streams.match_csv import first_game_id, match_info_for
 
-    info_file = info_file or match_info_beside(path)
-    if info_file is None:
-        return None
     game = only_game if only_game is not None else first_game_id(path)
-    return read_match_info(info_file).get(game)
+    return match_info_for(path, [game] if game is not None else [], given=info_file)
 
 
 async def _write(settings: Settings, played: Any, personas: Sequence[Persona]) -> Any:
@@ -93,12 +90,20 @@ def run_eval(
     """Evaluate one match CSV; see ``pitchcast eval --help``."""
     from pitchcast.quality.report import evaluate, failures, write_report
     from pitchcast.quality.run import play_match
+    from pitchcast.streams.match_csv import MalformedCsv
 
     if plots and importlib.util.find_spec("matplotlib") is None:
         raise ConfigurationError(
             "the plots need matplotlib: pip install -e '.[eval]', or pass --no-plots"
         )
-    info = _match_info(path, match_info, only_game)
+    try:
+        info = _match_info(path, match_info, only_game)
+    except MalformedCsv as exc:
+        if exc.path != match_info:
+            raise
+        # The match file's own error first (several games: --only-game), as before.
+        play_match(path, None, batch_size=settings.batch_size, only_game=only_game)
+        raise
     played = play_match(
         path, info, batch_size=settings.batch_size, max_actions=max_actions, only_game=only_game
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -26,6 +27,8 @@ __all__ = [
     "partition_count",
     "read_range",
 ]
+
+_topics_log = logging.getLogger("pitchcast.topics")
 
 
 # Every record's timestamp is the broker's: the latency of a line (action appended ->
@@ -150,6 +153,13 @@ async def partition_count(settings: Settings, topic: str, *, wait_s: float = 0.0
     deadline = time.monotonic() + wait_s
     async with _admin(settings) as admin:
         counts = await _partition_counts(admin, [topic])
+        if topic not in counts and wait_s > 0:
+            _topics_log.warning(
+                "pitchcast.topic_missing waiting up to %g s for topic %s"
+                " (a worker starting beside creates it)",
+                wait_s,
+                topic,
+            )
         while topic not in counts and time.monotonic() < deadline:
             await asyncio.sleep(0.5)
             counts = await _partition_counts(admin, [topic])

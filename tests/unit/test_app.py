@@ -79,3 +79,11 @@ def test_a_data_dir_that_cannot_be_made_is_named_in_one_line(tmp_path: Path) -> 
     message = str(caught.value)
     assert f"cannot create {blocker / 'worker'} (" in message
     assert "PITCHCAST_DATA_DIR" in message and "\n" not in message
+
+
+def test_bootstrap_servers_listed_with_spaces_reach_faust_without_them(tmp_path: Path) -> None:
+    # "a:9092, b:9094" works for aiokafka (it strips each entry); faust was given
+    # kafka:// b:9094, a host name starting with a space that no resolver finds.
+    settings = load_settings(data_dir=tmp_path, kafka_bootstrap_servers="a:9092, b:9094 ")
+    brokers = create_app(settings).app.conf.broker
+    assert [(url.host, url.port) for url in brokers] == [("a", 9092), ("b", 9094)]

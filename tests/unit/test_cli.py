@@ -157,6 +157,13 @@ def test_docstring_examples_show_in_help(path: tuple[str, ...]) -> None:
         assert example in output
 
 
+@pytest.mark.parametrize("path", EVERY_COMMAND[1:], ids=lambda p: " ".join(p))
+def test_every_command_help_shows_an_example(path: tuple[str, ...]) -> None:
+    # topics, config and stack up/down/status showed none: a new user had to find one
+    # in the README.
+    assert re.search(r"^\s+(\S+=\S+ )*pitchcast ", _help(path), re.M), " ".join(path)
+
+
 def test_chaos_help_names_every_scenario() -> None:
     """`pitchcast chaos --help` (click, like every command) lists the suite's scenarios."""
     from pitchcast.chaos.scenarios import SCENARIOS

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from pitchcast.cli import main
-from pitchcast.settings import Settings, load_settings
+from pitchcast.settings import Settings, load_settings, unknown_variables
 
 SECRETS = {
     "llm_api_key": "sk-LLM-SECRET-1",
@@ -202,6 +202,32 @@ def test_redis_tls_files_need_a_rediss_url(tmp_path: Path) -> None:
         redis_url="rediss://cache:6380/0", redis_ssl_cafile=tmp_path / "ca.pem"
     )
     assert settings.redis_ssl_cafile == tmp_path / "ca.pem"
+
+
+@pytest.mark.parametrize(
+    "servers",
+    ["localhost:abc", "kafka:99999", "kafka://broker:9092", "a:9092,,b:9092", " ", "host:"],
+)
+def test_bootstrap_servers_kafka_cannot_parse_are_refused_by_name(
+    monkeypatch: pytest.MonkeyPatch, servers: str
+) -> None:
+    # localhost:abc passed the settings, and every command that talks to Kafka ended in
+    # aiokafka's ValueError traceback (invalid literal for int()).
+    output = config_refuses(monkeypatch, {"PITCHCAST_KAFKA_BOOTSTRAP_SERVERS": servers})
+    assert "PITCHCAST_KAFKA_BOOTSTRAP_SERVERS" in output and "host:port" in output
+    assert "Traceback" not in output
+    for fine in ("127.0.0.1:9092", "a:9092, b:9094", "broker", "[::1]:9092"):
+        assert load_settings(kafka_bootstrap_servers=fine).kafka_bootstrap_servers == fine
+
+
+@pytest.mark.parametrize("url", ["htp://cache:6379/0", "127.0.0.1:6379", "redis//cache"])
+def test_a_redis_url_of_another_scheme_is_refused_by_config_too(
+    monkeypatch: pytest.MonkeyPatch, url: str
+) -> None:
+    # `pitchcast config` printed it as fine; the worker refused it only after creating
+    # the topics.
+    output = config_refuses(monkeypatch, {"PITCHCAST_REDIS_URL": url})
+    assert "PITCHCAST_REDIS_URL" in output and "redis://" in output
 
 
 # --- secrets ----------------------------------------------------------------------------
@@ -427,3 +453,64 @@ def test_kafka_names_kafka_cannot_take_are_refused_at_once(
     output = config_refuses(monkeypatch, {variable: value})
     assert f"{variable} must be" in output
     assert "letters, digits" in output
+
+
+def test_a_misspelt_variable_is_named_with_the_setting_it_resembles() -> None:
+    # PITCHCAST_BATCHSIZE=5 was ignored without a word: the worker ran batches of 10.
+    environ = {
+        "PITCHCAST_BATCHSIZE": "5",
+        "PITCHCAST_PERSONA": "FRIEND",
+        "pitchcast_density": "key",  # read: pydantic-settings ignores the case
+        "PITCHCAST_REDIS_URL": "redis://127.0.0.1:6379/0",
+        "PITCHCAST_TEST_KAFKA": "127.0.0.1:9092",  # the test suite's own
+        "PITCHCAST_NONSENSE": "1",
+        "PATH": "/bin",
+    }
+    assert unknown_variables(environ) == [
+        "PITCHCAST_BATCHSIZE is not a pitchcast setting and is ignored"
+        " (did you mean PITCHCAST_BATCH_SIZE?)",
+        "PITCHCAST_NONSENSE is not a pitchcast setting and is ignored",
+        "PITCHCAST_PERSONA is not a pitchcast setting and is ignored"
+        " (did you mean PITCHCAST_PERSONAS?)",
+    ]
+
+
+def test_every_command_warns_of_a_misspelt_variable_on_stderr(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("PITCHCAST_BATCHSIZE", "5")
+    result = CliRunner().invoke(main, ["config"])
+    assert result.exit_code == 0
+    assert "warning: PITCHCAST_BATCHSIZE is not a pitchcast setting" in result.stderr
+    assert "PITCHCAST_BATCHSIZE" not in result.stdout
+
+
+def test_a_choice_is_read_in_any_case(monkeypatch: pytest.MonkeyPatch) -> None:
+    # PITCHCAST_PERSONAS=caster was read, PITCHCAST_DENSITY=Story and --backend OpenAI
+    # refused.
+    for variable, value in {
+        "PITCHCAST_DENSITY": "Story",
+        "PITCHCAST_LLM_BACKEND": "OpenAI",
+        "PITCHCAST_LLM_MODE": "LIVE",
+        "PITCHCAST_LOG_LEVEL": "debug",
+        "PITCHCAST_LOG_FORMAT": "JSON",
+        "PITCHCAST_PROCESSING_GUARANTEE": "AT_LEAST_ONCE",
+        "PITCHCAST_KAFKA_SECURITY_PROTOCOL": "plaintext",
+        "PITCHCAST_KAFKA_SASL_MECHANISM": "scram-sha-512",
+    }.items():
+        monkeypatch.setenv(variable, value)
+    settings = load_settings()
+    assert (settings.density, settings.llm_backend, settings.llm_mode) == (
+        "story",
+        "openai",
+        "live",
+    )
+    assert (settings.log_level, settings.log_format) == ("DEBUG", "json")
+    assert settings.processing_guarantee == "at_least_once"
+    assert (settings.kafka_security_protocol, settings.kafka_sasl_mechanism) == (
+        "PLAINTEXT",
+        "SCRAM-SHA-512",
+    )
+    result = CliRunner().invoke(main, ["eval", "--density", "KEY", "--backend", "Template", "x"])
+    assert "Invalid value for '--density'" not in result.output
+    assert "Invalid value for '--backend'" not in result.output

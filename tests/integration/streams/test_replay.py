@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 
 import pytest
@@ -18,7 +19,7 @@ pytestmark = pytest.mark.integration
 
 
 async def test_a_missing_events_topic_is_named_not_a_traceback(
-    kafka_bootstrap: str, unique_name: UniqueName
+    kafka_bootstrap: str, unique_name: UniqueName, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A typo in PITCHCAST_TOPIC_EVENTS: one clear error once the wait for the topic is
     over, as `tail` gives, not a minute of "not found in cluster metadata" and a
@@ -27,9 +28,18 @@ async def test_a_missing_events_topic_is_named_not_a_traceback(
     settings = load_settings(kafka_bootstrap_servers=kafka_bootstrap, topic_events=topic)
     plan = plan_replay(DATA / "events_metrica_1.csv")[:3]
     started = time.monotonic()
-    with pytest.raises(ConfigurationError, match=f"topic {topic} does not exist"):
+    with (
+        caplog.at_level(logging.WARNING, "pitchcast.topics"),
+        pytest.raises(ConfigurationError, match=f"topic {topic} does not exist"),
+    ):
         await replay(settings, [plan], speed=None, topic_wait_s=1.0)
     assert time.monotonic() - started < 10
+    # The wait (30 s by default) said what it waits for, at its start: the terminal
+    # showed a progress bar at 0% and nothing else.
+    assert [r.getMessage() for r in caplog.records] == [
+        f"pitchcast.topic_missing waiting up to 1 s for topic {topic}"
+        " (a worker starting beside creates it)"
+    ]
 
 
 async def test_a_topic_the_worker_creates_meanwhile_is_waited_for(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 from pathlib import Path
 
 import pytest
@@ -72,3 +73,17 @@ def test_a_threshold_or_slice_out_of_range_is_refused(option: str, value: str) -
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 2, result.output
     assert option in result.output
+
+
+@pytest.mark.usefixtures("root_logging")
+def test_the_default_report_folder_of_a_gzip_file_is_its_match_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # m.csv.gz wrote its report into .pitchcast/eval/m.csv.
+    source = tmp_path / "events_metrica_3.csv.gz"
+    source.write_bytes(gzip.compress((DATA / "events_metrica_3.csv").read_bytes()))
+    monkeypatch.chdir(tmp_path)
+    args = ["eval", source.name, "--max-actions", "12", "--personas", "CASTER", "--no-plots"]
+    result = CliRunner().invoke(main, args, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / ".pitchcast" / "eval" / "events_metrica_3" / "report.md").is_file()
