@@ -21,7 +21,8 @@ A number pair followed by 분, 초, m, 명, 번, 골, 회 is not a score (``10-1
 action's period and its minute (:func:`pitchcast.schemas.records.match_minute`) within ±1, or the
 period and minute of an earlier goal or card of the story (a line may recall them).
 Korean broadcasts count both ways, so in the second half ``후반 12분`` (12 minutes into
-the half, 57th) and ``후반 57분`` are both read, and the same in extra time. A bare
+the half, 57th) and ``후반 57분`` are both read, and the same in extra time; counted from
+the half's start a minute runs on into added time (``후반 48분``: 45+3, the 93rd). A bare
 ``12분`` is read as a minute only as ``12분에``, ``12분경``, ``12분께`` or ``12분,`` at the
 start of a sentence; durations (``12분 만에``, ``12분 동안``, ``12분간``, ``12분째``,
 ``남은 12분``) are skipped, and any other bare minute is listed as unparsed.
@@ -352,7 +353,8 @@ def _check_minutes(text: str, facts: LineFacts, out: ClaimCheck, shown: str) -> 
             period = _PERIODS[" ".join(word.split())]
         out.checked += 1
         candidates = {n + extra}
-        if period in _PERIOD_START and n <= _PERIOD_LENGTH[period]:
+        if period in _PERIOD_START:
+            # From the period's start, into its added time: 후반 48분 is 45+3 (93rd).
             candidates.add(_PERIOD_START[period] + n + extra)
         if any((period, c) in earlier for c in candidates):
             continue  # the minute of an earlier goal or card

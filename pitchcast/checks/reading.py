@@ -18,7 +18,9 @@ answer is the final consonant (받침) of the last syllable of that reading.
   where the reading is plain: ``-m``/``-me`` (Home 홈) ㅁ; ``-n``/``-ne``/``-ng`` ㄴ/ㅇ;
   ``-l``/``-le`` (Paul 폴) ㄹ; ``-a``, ``-i``, ``-o``, ``-u``, ``-y``, ``-ee``, ``-er``,
   ``-or``, ``-ar``, ``-ay``, ``-ey`` (Away 어웨이, Player 플레이어), ``-s`` (Lucas 루카스,
-  or 뤼카 where it is silent) a vowel. Any other
+  or 뤼카 where it is silent) a vowel, and so do a final ``-d``, ``-g``, ``-x``, ``-z``,
+  ``-f``, ``-v``, ``-r``, ``-w``, ``-h``, which Korean writes with a vowel after them
+  (Lingard 린가드, Max 맥스, Vladimir 블라디미르, Josh 조시). Any other
   ending is :data:`UNKNOWN`: not guessed. The name suffixes ``Jr`` 주니어 and ``Sr``
   시니어 are read as words (a vowel), not letter by letter.
 * Trailing spaces and punctuation are skipped, and so is a trailing bracketed group when
@@ -72,6 +74,13 @@ _WORD_ENDINGS: tuple[tuple[str, str], ...] = (
     # -s is 스 where it is sounded (Lucas 루카스, James 제임스) and leaves the vowel
     # before it where it is not (French Lucas 뤼카): a vowel either way.
     ("s", "스"),
+    # A final voiced stop or a fricative is written with 으 after it (외래어 표기법):
+    # Lingard 린가드, Doug 더그, Max 맥스, Lopez 로페스, Stanislav 스타니슬라프, Josef
+    # 요제프; a final r is silent (Arthur 아서) or 르 (Vladimir 블라디미르, Timur
+    # 티무르); w and h close on a vowel (Andrew 앤드루, Josh 조시, Noah 노아): a vowel
+    # every way. Not -b, -c, -k, -p, -t: Jacob 제이콥, Nick 닉, Park 파크, Matt 맷.
+    ("d", "드"), ("g", "그"), ("x", "스"), ("z", "스"), ("f", "프"), ("v", "프"),
+    ("r", "르"), ("w", "우"), ("h", "흐"),
 )  # fmt: skip
 # Name suffixes read as words, though they have no vowel letter: Jr. 주니어, Sr. 시니어.
 _NAME_SUFFIXES: Final = {"Jr": "주니어", "Sr": "시니어"}

@@ -95,7 +95,7 @@ __all__ = [
     "team_rows",
 ]
 
-PROMPT_VERSION = "pitchcast-prompt-8"
+PROMPT_VERSION = "pitchcast-prompt-9"
 
 # Length the prompt asks for, in characters of the written line (placeholders included).
 LINE_CHARS = (15, 40)
@@ -198,7 +198,8 @@ def _common_rules() -> str:
 선수의 기록, 최근 5분 공격 지역 비중. 없으면 생략된다.
 - {SECTION_PLAYERS} ref,team,name(,pos): 선수 참조(P1, P2...).
 - {SECTION_ACTIONS} {",".join(ACTION_COLUMNS)}: 시간 순서의 액션. n은 번호, m은 경기 시간(분: \
-전반 1~45, 후반 46~90, 추가 시간은 그 뒤로 이어짐), type과 result는 K리그 이벤트 이름(영어, \
+전반 1~45, 후반 46~90, 그 뒤는 추가 시간; 말로는 m 67 → 후반 22분, m 93 → 후반 45+3분), \
+type과 result는 K리그 이벤트 이름(영어, \
 result가 비면 기록 없음). zone은 동작이 시작된 곳, to는 공이 간 곳, dir은 공이 간 방향으로, \
 pitchcast가 좌표에서 계산한 말이다(공이 거의 움직이지 않았으면 to와 dir은 빈칸). 왼쪽, 오른쪽은 \
 언제나 행동한 팀의 공격 방향 기준이다. sx,sy는 시작 좌표(미터, 경기장 105x68, 행동한 팀은 언제나 \

@@ -171,17 +171,21 @@ _HALVES: Mapping[int, tuple[str, int, int]] = {
 
 
 def minute_text_of(period: int, clock: int) -> str:
-    """``전반 12분``, ``후반 90+3분`` for the match clock minute ``clock`` of ``period``."""
+    """``전반 12분``, ``후반 22분``, ``후반 45+3분`` for the match clock minute ``clock`` of
+    ``period``: counted from the start of the half, as Korean broadcasts and K League
+    reports count it (the 67th minute is 후반 22분; 후반 48분 reads as added time), with
+    the added time past the half's length (45, or 15 in extra time)."""
     if period in _HALVES:
-        name, _, end = _HALVES[period]
-        return f"{name} {clock}분" if clock <= end else f"{name} {end}+{clock - end}분"
+        name, start, end = _HALVES[period]
+        played, length = max(clock - start, 1), end - start
+        return f"{name} {played}분" if played <= length else f"{name} {length}+{played - length}분"
     if period == 5:
         return "승부차기"
     return f"{min(max(period, 0), 99)}피리어드 {min(max(clock, 0), 999)}분"
 
 
 def minute_text(period_id: object, time_seconds: object) -> str:
-    """``전반 12분``, ``후반 90+3분``, ``연장 전반 98분``... (the minute being played)."""
+    """``전반 12분``, ``후반 45+3분``, ``연장 전반 8분``... (the minute being played)."""
     period = period_id if isinstance(period_id, int) and not isinstance(period_id, bool) else 1
     seconds = max(finite(time_seconds, 0.0), 0.0)
     minute = min(int(seconds // 60) + 1, 999)

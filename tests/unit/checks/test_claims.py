@@ -115,6 +115,17 @@ def test_second_half_minutes_are_read_both_ways() -> None:
     assert problems("전반 12분, 패스.", facts) == ["minute"]
 
 
+def test_a_second_half_minute_past_45_may_be_its_added_time() -> None:
+    """Korean reports count the second half from its start, into added time: 후반 48분
+    is the 93rd minute (45+3), as 후반 45+3분 is. At 92:30 both were read as 48 and
+    failed a right line; 후반 93분 (the match minute) stays right."""
+    facts = facts_after([], act("Pass", "Successful", minute=47.5, period=2))
+    assert problems("후반 48분, 패스.", facts) == []
+    assert problems("후반 45+3분, 패스.", facts) == []
+    assert problems("후반 93분, 패스.", facts) == []
+    assert problems("후반 52분, 패스.", facts) == ["minute"]
+
+
 def test_stoppage_time_adds_up() -> None:
     """At 47:10 of the first half, 전반 45+3분 is the 48th minute."""
     facts = facts_after([], act("Pass", "Successful", minute=47.2))

@@ -162,3 +162,15 @@ def test_every_particle_pair_the_phrasebook_writes_is_judged() -> None:
         if parse_particle_run(first) is None or parse_particle_run(second) is None
     )
     assert unjudged == []
+
+
+def test_foreign_names_ending_in_a_sounded_consonant_are_judged() -> None:
+    """Korean writes a final d, r, x, z, f, v, g, w or h of a foreign name with a vowel
+    after it (Lingard 린가드, Bakhodir 바코디르, Max 맥스, Stanislav 스타니슬라프): 이, 은,
+    을 after such a name is as wrong as after 세징야, and a reader sees it."""
+    names = ["Lingard", "O. Bakhodir", "Max", "Stanislav", "Lopez"]
+    assert errors("Lingard가 넘기고 O. Bakhodir는 Max를 Stanislav와 Lopez로 바꿔요.", names) == []
+    assert errors("Lingard이 찬다. O. Bakhodir을 막는다.", names) == [
+        ("Lingard", "이", "가"),
+        ("O. Bakhodir", "을", "를"),
+    ]

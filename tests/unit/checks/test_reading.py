@@ -58,6 +58,10 @@ def test_digits_end_as_their_sino_korean_reading(word: str, sound: str) -> None:
         ("Team A", "vowel"), ("FC", "vowel"), ("Home", "consonant"), ("Away", "vowel"),
         ("Paul", "rieul"), ("Son", "consonant"), ("Lee", "vowel"), ("Park", "unknown"),
         ("Robert", "unknown"), ("Lucas", "vowel"), ("James", "vowel"), ("Santos", "vowel"),
+        ("Lingard", "vowel"), ("David", "vowel"), ("Doug", "vowel"), ("Max", "vowel"),
+        ("Lopez", "vowel"), ("Josef", "vowel"), ("Stanislav", "vowel"), ("Bakhodir", "vowel"),
+        ("Andrew", "vowel"), ("Josh", "vowel"), ("Hwang", "consonant"), ("Jacob", "unknown"),
+        ("Nick", "unknown"), ("Matt", "unknown"), ("Baek", "unknown"),
     ],
 )  # fmt: skip
 def test_latin_letters_are_read_by_name_and_words_only_where_plain(word: str, sound: str) -> None:

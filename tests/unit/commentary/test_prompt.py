@@ -362,3 +362,12 @@ def test_build_messages_backs_a_team_of_the_match_only() -> None:
     for persona, supports in (("FRIEND", "FC서울"), ("FRIEND", ""), ("CASTER", "울산 HD")):
         system = prompt.build_messages(batch, persona, supports=supports)[0]["content"]  # type: ignore[arg-type]
         assert system == system_prompt(persona)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_the_prompt_says_a_minute_from_the_start_of_its_half(persona: str) -> None:
+    """m is the match minute (67), but a Korean fan counts from the half's start: 후반
+    22분 (후반 67분 or 후반 48분 reads as added time), 후반 45+3분 after 90."""
+    text = system_prompt(persona)  # type: ignore[arg-type]
+    assert "m 67 → 후반 22분" in text
+    assert "m 93 → 후반 45+3분" in text

@@ -231,17 +231,23 @@ def test_odd_numbers_never_break_a_line(persona: Persona) -> None:
         (1, 0.0, "전반 1분"),
         (1, 754.0, "전반 13분"),
         (1, 2700.0, "전반 45+1분"),
-        (2, 0.0, "후반 46분"),
-        (2, 2939.0, "후반 90+4분"),
-        (3, 60.0, "연장 전반 92분"),
-        (4, 0.0, "연장 후반 106분"),
-        (4, 1000.0, "연장 후반 120+2분"),
+        (2, 0.0, "후반 1분"),
+        (2, 180.0, "후반 4분"),
+        (2, 1300.0, "후반 22분"),
+        (2, 2699.0, "후반 45분"),
+        (2, 2939.0, "후반 45+4분"),
+        (3, 60.0, "연장 전반 2분"),
+        (3, 950.0, "연장 전반 15+1분"),
+        (4, 0.0, "연장 후반 1분"),
+        (4, 1000.0, "연장 후반 15+2분"),
         (5, 30.0, "승부차기"),
         (7, 0.0, "7피리어드 1분"),
     ],
 )
 def test_minute_of_play(period: int, seconds: float, text: str) -> None:
-    """The minute is the one being played, with added time past 45/90 and extra time past 90."""
+    """The minute being played, counted from the start of its half as Korean broadcasts
+    and K League reports count it (후반 22분 is the 67th minute; 후반 48분 would read as
+    three minutes into added time), with added time past the half's length (45+4)."""
     assert actions_module.minute_text(period, seconds) == text
 
 
