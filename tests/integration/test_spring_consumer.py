@@ -7,11 +7,12 @@ after normalising timestamps and the personas' interleaving). Then the test appe
 the same partitions, poison records (bad JSON, a Java class name as ``__TypeId__``, a
 payload of the wrong shape) followed by redelivered copies of real records, and runs
 ``mvn test`` in examples/spring-consumer once: the standalone tests (the embedded-broker
-EmbeddedBrokerTest on the fixtures, DeserializationTest, RetryBackOffTest) and, with the
-plan, PitchcastOutputTest against these topics. The Java test checks that every batch is
-stored as its record says and writes the store to a result file that this test checks
-again; this test also reads the example's dead-letter topics (``<topic>-dlt``): exactly
-the poison, byte for byte, with Spring's ``kafka_dlt-*`` headers.
+EmbeddedBrokerTest on the fixtures, DeserializationTest, RetryBackOffTest,
+StoreDurabilityTest) and, with the plan, PitchcastOutputTest against these topics. The
+Java test checks that every batch is stored as its record says and writes the store to a
+result file that this test checks again; this test also reads the example's dead-letter
+topics (``<topic>-dlt``): exactly the poison, byte for byte, with Spring's ``kafka_dlt-*``
+headers.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ from tests.support.utils import unavailable
 pytestmark = pytest.mark.integration
 
 EXAMPLE = REPO / "examples" / "spring-consumer"
-# Cold: Maven resolves Spring Boot once (~300 jars); warm: compile and four test classes
+# Cold: Maven resolves Spring Boot once (~300 jars); warm: compile and five test classes
 # (about a minute on 2 cores, most of it the embedded broker's test).
 MAVEN_TIMEOUT_S = 900.0
 

@@ -64,6 +64,8 @@ public class KafkaConfig {
         handler.addNotRetryableExceptions(InvalidMessageException.class, DataIntegrityViolationException.class);
         // Except this one: a line and its record inserting the same new batch row at once.
         handler.addRetryableExceptions(DuplicateKeyException.class);
+        // Each failed attempt, dead letter and failed dead letter logged with its cause.
+        handler.setRetryListeners(new FailedRecordLog());
         return handler;
     }
 

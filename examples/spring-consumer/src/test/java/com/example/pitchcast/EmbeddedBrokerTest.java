@@ -2,6 +2,7 @@ package com.example.pitchcast;
 
 import java.io.IOException;
 import java.net.ServerSocket;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -25,9 +26,12 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.boot.test.system.CapturedOutput;
+import org.springframework.boot.test.system.OutputCaptureExtension;
 import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.kafka.support.KafkaHeaders;
 import org.springframework.kafka.test.EmbeddedKafkaBroker;
@@ -58,6 +62,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 @EmbeddedKafka(partitions = 3, topics = { "commentary", "commentary-lines", "commentary-dlq" },
         bootstrapServersProperty = "spring.kafka.bootstrap-servers",
         brokerProperties = "group.initial.rebalance.delay.ms=0")
+@ExtendWith(OutputCaptureExtension.class)
 class EmbeddedBrokerTest {
 
     static final String GROUP = "embedded-broker-test";
@@ -161,7 +166,8 @@ class EmbeddedBrokerTest {
     }
 
     @Test
-    void unreadableRecordsGoStraightToTheDeadLetterTopicAndTheRecordsAfterThemAreStored() throws Exception {
+    void unreadableRecordsGoStraightToTheDeadLetterTopicAndTheRecordsAfterThemAreStored(CapturedOutput output)
+            throws Exception {
         Fixture record = Fixtures.COMMENTARY.get(0);
         Fixture line = Fixtures.linesOf(Fixtures.COMMENTARY.get(1).commentaryId()).get(0);
         Map<String, Object> noItems = new LinkedHashMap<>(record.json());
@@ -201,10 +207,22 @@ class EmbeddedBrokerTest {
         }
         assertThat(header(commentaryDlt.get(3), KafkaHeaders.DLT_EXCEPTION_CAUSE_FQCN))
             .isEqualTo(InvalidMessageException.class.getName());
+        // Each one logged where alerting sees it, with where it came from and why.
+        List<ConsumerRecord<String, byte[]>> letters = new ArrayList<>(commentaryDlt);
+        letters.addAll(linesDlt);
+        for (ConsumerRecord<String, byte[]> letter : letters) {
+            String topic = header(letter, KafkaHeaders.DLT_ORIGINAL_TOPIC);
+            int partition = ByteBuffer.wrap(letter.headers().lastHeader(KafkaHeaders.DLT_ORIGINAL_PARTITION).value())
+                .getInt();
+            long offset = ByteBuffer.wrap(letter.headers().lastHeader(KafkaHeaders.DLT_ORIGINAL_OFFSET).value()).getLong();
+            assertThat(output).contains("ERROR").contains("pitchcast.consumer.dead_lettered topic=" + topic + " partition="
+                    + partition + " offset=" + offset + " key=" + letter.key() + " to=" + topic + "-dlt: ");
+        }
+        assertThat(output).contains(InvalidMessageException.class.getName() + ": commentary without items");
     }
 
     @Test
-    void aDatabaseDownForAFewSecondsLosesNothing() throws Exception {
+    void aDatabaseDownForAFewSecondsLosesNothing(CapturedOutput output) throws Exception {
         database.stop();
         try {
             sendAll();
@@ -218,6 +236,11 @@ class EmbeddedBrokerTest {
         this.kafka.awaitConsumed(GROUP, TOPICS, CONSUMED);
         assertStoredAsRecords(Fixtures.COMMENTARY);
         assertNoDeadLetters();
+        // Each retry says why (Spring Kafka alone logs only that a record is in retry).
+        assertThat(output).contains("WARN").containsPattern(
+                "pitchcast\\.consumer\\.delivery_failed topic=commentary(-lines)? partition=\\d+ offset=\\d+ key=\\d+ "
+                        + "attempt=2: \\S+Exception: ")
+            .doesNotContain("pitchcast.consumer.dead_lettered");
     }
 
     @Test
