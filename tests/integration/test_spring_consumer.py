@@ -8,7 +8,7 @@ the same partitions, poison records (bad JSON, a Java class name as ``__TypeId__
 payload of the wrong shape) followed by redelivered copies of real records, and runs
 ``mvn test`` in examples/spring-consumer once: the standalone tests (the embedded-broker
 EmbeddedBrokerTest on the fixtures, DeserializationTest, RetryBackOffTest,
-StoreDurabilityTest) and, with the plan, PitchcastOutputTest against these topics. The
+StoreDurabilityTest, TopicSettingsTest) and, with the plan, PitchcastOutputTest against these topics. The
 Java test checks that every batch is stored as its record says and writes the store to a
 result file that this test checks again; this test also reads the example's dead-letter
 topics (``<topic>-dlt``): exactly the poison, byte for byte, with Spring's ``kafka_dlt-*``

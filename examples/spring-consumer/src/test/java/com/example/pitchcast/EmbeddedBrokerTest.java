@@ -58,7 +58,10 @@ import static org.assertj.core.api.Assertions.assertThat;
         "pitchcast.dead-letter.partitions=1", "spring.datasource.hikari.connection-timeout=250",
         "spring.datasource.hikari.validation-timeout=250", "logging.level.org.apache.kafka=warn",
         "logging.level.kafka=warn", "logging.level.state.change.logger=warn",
-        "logging.level.org.springframework.kafka.listener=warn" })
+        "logging.level.org.springframework.kafka.listener=warn",
+        // The embedded broker's topics, whatever PITCHCAST_TOPIC_* the shell exports.
+        "pitchcast.topics.commentary=commentary", "pitchcast.topics.lines=commentary-lines",
+        "pitchcast.topics.dlq=commentary-dlq" })
 @EmbeddedKafka(partitions = 3, topics = { "commentary", "commentary-lines", "commentary-dlq" },
         bootstrapServersProperty = "spring.kafka.bootstrap-servers",
         brokerProperties = "group.initial.rebalance.delay.ms=0")
